@@ -1,0 +1,148 @@
+/**
+ * Writes a connection's responses in request order, one at a time. Response bytes built in JS go through
+ * socket.write; file ranges go through the zero-copy send (native splice/sendfile) when one is given, else they are
+ * read into memory and written (the copying path). A native send starts only after every byte Node was given for
+ * this socket has reached the kernel, and Node is given nothing more until it ends, so the two never interleave.
+ */
+import { read } from 'node:fs';
+import type { Socket } from 'node:net';
+import { type FileRange, isFileRange, type ResponseParts } from './outbound.js';
+
+/** Sends `head` then each range to the socket's fd; resolves with the bytes sent. */
+export type ZeroCopySend = (socketFd: number, head: Buffer | null, ranges: FileRange[]) => Promise<number>;
+
+export interface SendCounters {
+  zeroCopyBytes: number;
+  copiedBytes: number;
+}
+
+export class ResponseWriter {
+  private readonly queue: ResponseParts[] = [];
+  private queued = 0;
+  private pumping = false;
+  private closed = false;
+  private lastWrite: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly zeroCopySend: ZeroCopySend | null,
+    private readonly counters: SendCounters,
+    private readonly onError: (err: Error) => void,
+    private readonly onDrained: () => void,
+  ) {}
+
+  /** Bytes accepted but not yet handed to the kernel (file ranges included). */
+  get queuedBytes(): number {
+    return this.queued + this.socket.writableLength;
+  }
+
+  enqueue(parts: ResponseParts, length: number): void {
+    if (this.closed) return;
+    this.queue.push(parts);
+    this.queued += length;
+    if (!this.pumping) void this.pump();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.queue.length = 0;
+    this.queued = 0;
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0 && !this.closed) {
+        const parts = this.queue.shift()!;
+        let length = 0;
+        let hasRanges = false;
+        for (const p of parts) {
+          length += p.length;
+          if (isFileRange(p)) hasRanges = true;
+        }
+        if (!hasRanges) this.writeBuffers(parts as Buffer[]);
+        else if (this.zeroCopySend) await this.sendZeroCopy(parts);
+        else await this.sendCopy(parts);
+        this.queued -= length;
+      }
+    } catch (err) {
+      this.closed = true;
+      this.onError(err as Error);
+    } finally {
+      this.pumping = false;
+    }
+    if (!this.closed) this.onDrained();
+  }
+
+  private writeBuffers(buffers: Buffer[]): void {
+    if (buffers.length === 1) {
+      this.lastWrite = this.write(buffers[0]);
+      return;
+    }
+    this.socket.cork();
+    for (const b of buffers) this.lastWrite = this.write(b);
+    this.socket.uncork();
+  }
+
+  private write(buf: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.socket.write(buf, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  private async sendZeroCopy(parts: ResponseParts): Promise<void> {
+    // Everything written through Node must be in the kernel before native code writes to the same fd.
+    await this.lastWrite;
+    const fd = socketFd(this.socket);
+    let head: Buffer[] = [];
+    let ranges: FileRange[] = [];
+    const flush = async (): Promise<void> => {
+      if (ranges.length === 0) return;
+      const sent = await this.zeroCopySend!(fd, head.length === 0 ? null : Buffer.concat(head), ranges);
+      let rangeBytes = 0;
+      for (const r of ranges) rangeBytes += r.length;
+      this.counters.zeroCopyBytes += rangeBytes;
+      if (sent !== rangeBytes + head.reduce((n, b) => n + b.length, 0)) throw new Error('short zero-copy send');
+      head = [];
+      ranges = [];
+    };
+    for (const p of parts) {
+      if (isFileRange(p)) ranges.push(p);
+      else {
+        if (ranges.length > 0) await flush();
+        head.push(p);
+      }
+    }
+    await flush();
+    if (head.length > 0) this.writeBuffers(head);
+  }
+
+  private async sendCopy(parts: ResponseParts): Promise<void> {
+    const buffers = await Promise.all(parts.map((p) => (isFileRange(p) ? readRange(p) : p)));
+    for (const p of parts) if (isFileRange(p)) this.counters.copiedBytes += p.length;
+    this.writeBuffers(buffers);
+  }
+}
+
+function socketFd(socket: Socket): number {
+  const handle = (socket as unknown as { _handle?: { fd?: number } })._handle;
+  if (!handle || typeof handle.fd !== 'number' || handle.fd < 0) throw new Error('socket has no file descriptor');
+  return handle.fd;
+}
+
+function readRange(range: FileRange): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(range.length);
+  return new Promise((resolve, reject) => {
+    let done = 0;
+    const next = (): void => {
+      read(range.fd, buf, done, range.length - done, range.position + done, (err, n) => {
+        if (err) return reject(err);
+        if (n === 0) return reject(new Error(`file range ended early at ${range.position + done}`));
+        done += n;
+        if (done === range.length) resolve(buf);
+        else next();
+      });
+    };
+    next();
+  });
+}
