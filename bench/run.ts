@@ -1,0 +1,41 @@
+/**
+ * `npm run bench`: runs every benchmark module and prints one table per module, each figure beside a reference
+ * measured in the same run. `npm run bench -- storage` runs only the modules whose name contains "storage".
+ */
+import { cpus, totalmem } from 'node:os';
+import { type BenchRow, renderTable } from './bench-row.js';
+
+const modules: Array<{ name: string; path: string }> = [
+  { name: 'protocol-codecs', path: './protocol-codecs.js' },
+  { name: 'records', path: './records.js' },
+  { name: 'native-io', path: './native-io.js' },
+  { name: 'storage-append', path: './storage-append.js' },
+];
+
+async function main(): Promise<void> {
+  const filter = process.argv.slice(2);
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`# Berth benchmarks — ${new Date().toISOString()}`);
+  console.log(`Node ${process.version}, ${cpus().length} x ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM\n`);
+  let failed = 0;
+  for (const m of modules) {
+    if (filter.length > 0 && !filter.some((f) => m.name.includes(f))) continue;
+    let mod: { run?: () => Promise<BenchRow[]> };
+    try {
+      mod = await import(m.path);
+    } catch (err) {
+      console.log(`### ${m.name}\n\nnot available: ${(err as Error).message}\n`);
+      continue;
+    }
+    if (typeof mod.run !== 'function') continue;
+    try {
+      console.log(`${renderTable(m.name, await mod.run())}\n`);
+    } catch (err) {
+      failed++;
+      console.log(`### ${m.name}\n\nfailed: ${(err as Error).stack}\n`);
+    }
+  }
+  if (failed > 0) process.exitCode = 1;
+}
+
+await main();
