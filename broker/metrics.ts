@@ -1,0 +1,152 @@
+/**
+ * The broker's Prometheus metrics (prom-client), on a registry of its own so that several brokers can live in one
+ * process (tests, embedding). Names start with `berth_`. Gauges that mirror state are collected at scrape time.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface MetricsSources {
+  ioEngine(): { name: string; reason: string | null; inFlight: number; submitted: number; completed: number };
+  fetchPath(): { name: string; reason: string | null };
+  connections(): number;
+  sendCounters(): { zeroCopyBytes: number; copiedBytes: number };
+  partitions(): Array<{ topic: string; partition: number; logEndOffset: number; sizeBytes: number; segments: number }>;
+}
+
+export class BrokerMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'api' | 'version'>;
+  readonly requestErrors: Counter<'api' | 'version' | 'error'>;
+  readonly requestLatency: Histogram<'api'>;
+  readonly bytesIn: Counter;
+  readonly bytesOut: Counter;
+  readonly produceLatency: Histogram<'acks'>;
+  readonly fetchLatency: Histogram;
+  readonly recordsIn: Counter<'topic'>;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'berth_process_' });
+    const latencyBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
+    this.requests = new Counter({
+      name: 'berth_requests_total',
+      help: 'Requests received, by API and version.',
+      labelNames: ['api', 'version'],
+      registers,
+    });
+    this.requestErrors = new Counter({
+      name: 'berth_request_errors_total',
+      help: 'Error codes returned, by API, version and Kafka error name.',
+      labelNames: ['api', 'version', 'error'],
+      registers,
+    });
+    this.requestLatency = new Histogram({
+      name: 'berth_request_latency_seconds',
+      help: 'Time from a request frame arriving to its response being queued.',
+      labelNames: ['api'],
+      buckets: latencyBuckets,
+      registers,
+    });
+    this.bytesIn = new Counter({ name: 'berth_bytes_in_total', help: 'Request bytes received.', registers });
+    this.bytesOut = new Counter({ name: 'berth_bytes_out_total', help: 'Response bytes sent.', registers });
+    this.produceLatency = new Histogram({
+      name: 'berth_produce_latency_seconds',
+      help: 'Produce request latency by acks.',
+      labelNames: ['acks'],
+      buckets: latencyBuckets,
+      registers,
+    });
+    this.fetchLatency = new Histogram({
+      name: 'berth_fetch_latency_seconds',
+      help: 'Fetch request latency, long-poll wait included.',
+      buckets: latencyBuckets,
+      registers,
+    });
+    this.recordsIn = new Counter({
+      name: 'berth_records_in_total',
+      help: 'Records appended, by topic.',
+      labelNames: ['topic'],
+      registers,
+    });
+    new Gauge({
+      name: 'berth_io_engine',
+      help: 'The append engine in use (1 for the active one), and why a fallback was taken.',
+      labelNames: ['engine', 'reason'],
+      registers,
+      collect() {
+        const e = sources.ioEngine();
+        this.reset();
+        this.set({ engine: e.name, reason: e.reason ?? '' }, 1);
+      },
+    });
+    new Gauge({
+      name: 'berth_io_uring_in_flight',
+      help: 'Storage operations submitted and not yet completed.',
+      registers,
+      collect() {
+        this.set(sources.ioEngine().inFlight);
+      },
+    });
+    new Gauge({
+      name: 'berth_fetch_path',
+      help: 'The fetch send path in use (1 for the active one), and why a fallback was taken.',
+      labelNames: ['path', 'reason'],
+      registers,
+      collect() {
+        const p = sources.fetchPath();
+        this.reset();
+        this.set({ path: p.name, reason: p.reason ?? '' }, 1);
+      },
+    });
+    new Gauge({
+      name: 'berth_fetch_bytes_sent',
+      help: 'Record bytes sent to consumers, by send path (zerocopy or copy). A counter kept as a gauge.',
+      labelNames: ['path'],
+      registers,
+      collect() {
+        const c = sources.sendCounters();
+        this.set({ path: 'zerocopy' }, c.zeroCopyBytes);
+        this.set({ path: 'copy' }, c.copiedBytes);
+      },
+    });
+    new Gauge({
+      name: 'berth_connections',
+      help: 'Open client connections.',
+      registers,
+      collect() {
+        this.set(sources.connections());
+      },
+    });
+    const partitionLabels = ['topic', 'partition'] as const;
+    const perPartition = (
+      name: string,
+      help: string,
+      pick: (p: ReturnType<MetricsSources['partitions']>[0]) => number,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: partitionLabels,
+        registers,
+        collect() {
+          this.reset();
+          for (const p of sources.partitions()) this.set({ topic: p.topic, partition: String(p.partition) }, pick(p));
+        },
+      });
+    perPartition('berth_partition_log_end_offset', 'Log end offset per partition.', (p) => p.logEndOffset);
+    perPartition('berth_partition_size_bytes', 'Bytes on disk per partition.', (p) => p.sizeBytes);
+    perPartition('berth_partition_segments', 'Segments per partition.', (p) => p.segments);
+  }
+
+  /** A gauge family added by another module (groups register their lag gauge here). */
+  gauge(name: string, help: string, labelNames: string[], collect: (g: Gauge<string>) => void): Gauge<string> {
+    return new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        collect(this);
+      },
+    });
+  }
+}
