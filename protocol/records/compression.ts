@@ -5,8 +5,8 @@
  * - snappy: npm `snappy`. Writes raw snappy by default (what librdkafka writes; Java's snappy-java reader falls back
  *   to raw when the xerial magic is absent). Reads raw snappy and the xerial framing of snappy-java:
  *   0x82 'SNAPPY' 0x00, int32 version, int32 compatible version, then chunks of [int32 BE length][raw snappy].
- * - lz4: npm `lz4-napi`, the LZ4 *frame* format (magic 0x184D2204); Java and librdkafka both write 64 KiB
- *   independent blocks.
+ * - lz4: the LZ4 *frame* format (magic 0x184D2204), blocks compressed by npm `lz4-napi`; Java and librdkafka
+ *   both write 64 KiB independent blocks and so do we.
  * - zstd: npm `zstd-napi`, streamed through a DCtx so that output is produced in bounded steps.
  *
  * Every decompressor enforces `maxOutputBytes` before or while it allocates: snappy and lz4 from their size
@@ -33,7 +33,8 @@ interface SnappyModule {
   uncompressSync(input: Uint8Array, opts: { asBuffer: true }): Buffer;
 }
 interface Lz4Module {
-  compressFrameSync(input: Buffer): Buffer;
+  /** Raw LZ4 block prefixed with the uncompressed size (u32 LE). */
+  compressSync(input: Buffer): Buffer;
   decompressFrameSync(input: Buffer): Buffer;
 }
 type StreamResult = [returnValue: number, dstProduced: number, srcConsumed: number];
@@ -109,7 +110,7 @@ export function compress(codec: CompressionCodec, data: Buffer, options: Compres
       return Buffer.concat(parts);
     }
     case 'lz4':
-      return load<Lz4Module>('lz4', 'lz4-napi').compressFrameSync(data);
+      return lz4Frame(load<Lz4Module>('lz4', 'lz4-napi'), data);
     case 'zstd':
       return load<ZstdModule>('zstd', 'zstd-napi').compress(
         data,
@@ -118,6 +119,33 @@ export function compress(codec: CompressionCodec, data: Buffer, options: Compres
     default:
       throw new UnsupportedCompressionTypeError(codecCode(codec));
   }
+}
+
+/**
+ * The frame Java's KafkaLZ4BlockOutputStream and librdkafka write: version 01, independent blocks, no checksums, no
+ * content size, 64 KiB blocks. lz4-napi's own frame writer picks up to 4 MiB blocks for large inputs, which makes
+ * readers allocate more, so the frame is assembled here from single-block compressions. 0x82 is the frame
+ * descriptor's header checksum (second byte of xxh32 over FLG 0x60, BD 0x40), constant for this descriptor.
+ */
+const LZ4_FRAME_HEADER = Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x82]);
+const LZ4_BLOCK_SIZE = 64 * 1024;
+const LZ4_STORED_BLOCK = 0x80000000;
+
+function lz4Frame(lz4: Lz4Module, data: Buffer): Buffer {
+  const parts: Buffer[] = [LZ4_FRAME_HEADER];
+  let total = LZ4_FRAME_HEADER.length + 4;
+  for (let off = 0; off < data.length; off += LZ4_BLOCK_SIZE) {
+    const chunk = data.subarray(off, Math.min(off + LZ4_BLOCK_SIZE, data.length));
+    const packed = lz4.compressSync(chunk).subarray(4); // drop the size prefix: the frame's block is raw
+    const stored = packed.length >= chunk.length;
+    const block = stored ? chunk : packed;
+    const size = Buffer.allocUnsafe(4);
+    size.writeUInt32LE(stored ? (LZ4_STORED_BLOCK | block.length) >>> 0 : block.length, 0);
+    parts.push(size, block);
+    total += 4 + block.length;
+  }
+  parts.push(Buffer.alloc(4)); // end mark
+  return Buffer.concat(parts, total);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -300,6 +328,8 @@ function zstdBounded(data: Buffer, limit: number): Buffer {
     return parts.length === 1 ? parts[0] : Buffer.concat(parts, total);
   } catch (err) {
     if (err instanceof DecompressionLimitError || err instanceof CorruptRecordError) throw err;
+    // zstd's frameParameter_windowTooLarge: the frame's window exceeds the cap derived from the limit.
+    if (/too much memory/i.test((err as Error).message)) throw new DecompressionLimitError('zstd', limit);
     throw corrupt('zstd', err);
   } finally {
     ctx.dctx.reset(binding.ResetDirective.sessionOnly);
