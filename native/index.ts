@@ -66,6 +66,8 @@ export interface NativeRing {
   fallocate(fd: number, mode: number, offset: number, length: number, cb: (err: NativeError | null) => void): void;
   /** Requests accepted whose callback has not run yet (queued for a buffer or in the kernel). */
   inFlight(): number;
+  /** io_uring_enter calls that submitted something, and the SQEs they carried (batching shows as sqes >> enters). */
+  submitStats(): { enters: number; sqes: number };
   /** Waits for every accepted request, then unregisters the buffers and frees the ring. */
   close(): Promise<void>;
 }
@@ -75,6 +77,7 @@ interface RawRing {
   fdatasync(fd: number, cb: (err: NativeError | null) => void): void;
   fallocate(fd: number, mode: number, offset: number, length: number, cb: (err: NativeError | null) => void): void;
   inFlight(): number;
+  submitStats(): { enters: number; sqes: number };
   close(cb: () => void): void;
   bufferSize: number;
 }
@@ -151,6 +154,9 @@ function wrapRing(raw: RawRing): NativeRing {
     },
     inFlight() {
       return raw.inFlight();
+    },
+    submitStats() {
+      return raw.submitStats();
     },
     close() {
       if (!closing) closing = new Promise<void>((resolve) => raw.close(resolve));

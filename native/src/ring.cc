@@ -80,6 +80,7 @@ class Ring {
   bool closing() const { return closing_; }
   size_t outstanding() const { return outstanding_; }
   size_t buffer_size() const { return buffer_size_; }
+  const Uring& queue() const { return q_; }
 
   static void CleanupHook(void* arg) { static_cast<Ring*>(arg)->DrainAtExit(); }
 
@@ -521,6 +522,17 @@ Napi::Value InFlight(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), n);
 }
 
+// { enters, sqes }: io_uring_enter calls that submitted, and the SQEs they carried.
+Napi::Value SubmitStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint32_t id = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(info.Data()));
+  Napi::Object o = Napi::Object::New(env);
+  const bool live = g_ring != nullptr && g_ring->id() == id;
+  o.Set("enters", Napi::Number::New(env, live ? g_ring->queue().enters() : 0));
+  o.Set("sqes", Napi::Number::New(env, live ? g_ring->queue().submitted() : 0));
+  return o;
+}
+
 Napi::Value CloseRing(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Ring* ring = RingOf(info);
@@ -573,6 +585,7 @@ Napi::Value CreateRing(const Napi::CallbackInfo& info) {
   o.Set("fallocate", Napi::Function::New(env, Fallocate, "fallocate", data));
   o.Set("inFlight", Napi::Function::New(env, InFlight, "inFlight", data));
   o.Set("close", Napi::Function::New(env, CloseRing, "close", data));
+  o.Set("submitStats", Napi::Function::New(env, SubmitStats, "submitStats", data));
   o.Set("bufferSize", Napi::Number::New(env, static_cast<double>(ring->buffer_size())));
   return o;
 }

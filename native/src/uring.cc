@@ -129,6 +129,8 @@ int Uring::Submit(unsigned wait_nr) {
       return total > 0 ? total : -errno;
     }
     total += n;
+    if (pending > 0) enters_++;
+    submitted_ += n;
     wait_nr = 0;
     // Without SUBMIT_ALL the kernel stops at an SQE that fails early; its CQE carries the error and the rest of
     // the entries are still in the ring, so go round again. No progress at all means the kernel is out of room.

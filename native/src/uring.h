@@ -41,12 +41,17 @@ class Uring {
   unsigned sq_entries() const { return sq_entries_; }
   unsigned cq_entries() const { return cq_entries_; }
   unsigned features() const { return features_; }
+  // io_uring_enter calls that submitted, and SQEs they carried: lets tests and benchmarks see the batching.
+  double enters() const { return enters_; }
+  double submitted() const { return submitted_; }
 
  private:
   static unsigned Acquire(const unsigned* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
   static void Release(unsigned* p, unsigned v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 
   int ring_fd_ = -1;
+  double enters_ = 0;
+  double submitted_ = 0;
   unsigned features_ = 0;
   void* sq_map_ = nullptr;
   size_t sq_map_len_ = 0;
