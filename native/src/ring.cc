@@ -17,6 +17,8 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <vector>
@@ -59,6 +61,7 @@ struct Op {
 class Ring;
 Ring* g_ring = nullptr;  // one per process
 uint32_t g_next_id = 1;
+void DrainAtProcessExit();
 
 class Ring {
  public:
@@ -82,7 +85,13 @@ class Ring {
   size_t buffer_size() const { return buffer_size_; }
   const Uring& queue() const { return q_; }
 
-  static void CleanupHook(void* arg) { static_cast<Ring*>(arg)->DrainAtExit(); }
+  static void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg);
+  void DrainKernel();
+  // Frees what a failed Open() built (no handles exist yet then).
+  void AbortOpen() {
+    ReleaseKernelResources();
+    delete this;
+  }
 
  private:
   void Pump();
@@ -104,7 +113,7 @@ class Ring {
   void MaybeTeardown();
   void ReleaseKernelResources();
   void HandleClosed();
-  void DrainAtExit();
+  void CloseHandles();
 
   static void OnEventfd(uv_poll_t* h, int status, int events);
   static void OnPrepare(uv_prepare_t* h);
@@ -129,7 +138,8 @@ class Ring {
   size_t outstanding_ = 0;       // requests accepted whose callback has not been queued
   bool closing_ = false;
   bool tearing_down_ = false;
-  bool hook_added_ = false;
+  bool env_exiting_ = false;
+  napi_async_cleanup_hook_handle cleanup_handle_ = nullptr;
   Napi::FunctionReference close_cb_;
   napi_async_context async_ctx_ = nullptr;
 };
@@ -199,8 +209,10 @@ int Ring::Open(unsigned entries, unsigned buffer_count, size_t buffer_size, cons
   napi_value resource_name;
   napi_create_string_utf8(env_, "BerthRing", NAPI_AUTO_LENGTH, &resource_name);
   napi_async_init(env_, nullptr, resource_name, &async_ctx_);
-  napi_add_env_cleanup_hook(env_, CleanupHook, this);
-  hook_added_ = true;
+  napi_add_async_cleanup_hook(env_, OnEnvCleanup, this, &cleanup_handle_);
+  static bool atexit_added = false;
+  if (!atexit_added) atexit(DrainAtProcessExit);
+  atexit_added = true;
   return 0;
 }
 
@@ -311,17 +323,14 @@ void Ring::Deliver() {
   if (done_.empty()) return;
   std::vector<Request*> batch;
   batch.swap(done_);
-  Napi::Env env(env_);
-  Napi::HandleScope scope(env);
-  // One scope for the whole batch: microtasks (promise continuations) run once, after every callback.
-  Napi::CallbackScope cb_scope(env, async_ctx_);
-  for (Request* r : batch) {
-    napi_value arg = r->err != 0 ? MakeNativeError(env, r->err, r->syscall).Value() : env.Null();
-    Napi::Function fn = r->cb.Value();
-    fn.Call({arg});
-    RaisePendingException(env);
-    delete r;
+  {
+    JsCallScope js(env_, async_ctx_);
+    for (Request* r : batch) {
+      napi_value arg = r->err != 0 ? js.Error(r->err, r->syscall) : js.Null();
+      js.Call(r->cb, 1, &arg);
+    }
   }
+  for (Request* r : batch) delete r;
 }
 
 void Ring::OnEventfd(uv_poll_t* h, int status, int events) {
@@ -341,11 +350,19 @@ void Ring::OnPrepare(uv_prepare_t* h) {
 
 void Ring::MaybeTeardown() {
   if (!closing_ || tearing_down_ || outstanding_ > 0) return;
+  CloseHandles();
+}
+
+void Ring::CloseHandles() {
   tearing_down_ = true;
-  uv_poll_stop(poll_);
-  uv_prepare_stop(prepare_);
-  uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnPollClosed);
-  uv_close(reinterpret_cast<uv_handle_t*>(prepare_), OnPrepareClosed);
+  if (poll_ != nullptr) {
+    uv_poll_stop(poll_);
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnPollClosed);
+  }
+  if (prepare_ != nullptr) {
+    uv_prepare_stop(prepare_);
+    uv_close(reinterpret_cast<uv_handle_t*>(prepare_), OnPrepareClosed);
+  }
 }
 
 void Ring::ReleaseKernelResources() {
@@ -363,40 +380,35 @@ void Ring::ReleaseKernelResources() {
 void Ring::OnPollClosed(uv_handle_t* h) {
   Ring* ring = static_cast<Ring*>(h->data);
   delete reinterpret_cast<uv_poll_t*>(h);
-  if (ring != nullptr) ring->HandleClosed();
+  ring->poll_ = nullptr;
+  ring->HandleClosed();
 }
 
 void Ring::OnPrepareClosed(uv_handle_t* h) {
   Ring* ring = static_cast<Ring*>(h->data);
   delete reinterpret_cast<uv_prepare_t*>(h);
-  if (ring != nullptr) ring->HandleClosed();
+  ring->prepare_ = nullptr;
+  ring->HandleClosed();
 }
 
+// Both handles are closed: nothing of libuv refers to us any more, so the memory can go.
 void Ring::HandleClosed() {
-  if (--open_handles_ > 0) return;
-  poll_ = nullptr;
-  prepare_ = nullptr;
+  if (poll_ != nullptr || prepare_ != nullptr) return;
   ReleaseKernelResources();
-  if (hook_added_) napi_remove_env_cleanup_hook(env_, CleanupHook, this);
-  hook_added_ = false;
   if (g_ring == this) g_ring = nullptr;
-  Napi::Env env(env_);
-  {
-    Napi::HandleScope scope(env);
-    Napi::CallbackScope cb_scope(env, async_ctx_);
-    if (!close_cb_.IsEmpty()) {
-      close_cb_.Value().Call({});
-      RaisePendingException(env);
-    }
+  if (!env_exiting_ && !close_cb_.IsEmpty()) {
+    JsCallScope js(env_, async_ctx_);
+    js.Call(close_cb_, 0, nullptr);
   }
   napi_async_destroy(env_, async_ctx_);
+  // Last: once the hook is removed, Node may unload this library (worker threads).
+  napi_remove_async_cleanup_hook(cleanup_handle_);
   delete this;
 }
 
-// At environment teardown the event loop will not run our callbacks again: wait for the kernel synchronously
-// (including requests still queued for a buffer), drop the JS callbacks, and free everything.
-void Ring::DrainAtExit() {
-  hook_added_ = false;
+// Completes every accepted request as far as the kernel goes (including requests still queued for a buffer),
+// without calling JS. Used when the environment or the process is going away.
+void Ring::DrainKernel() {
   while (outstanding_ > 0 && q_.IsOpen()) {
     Pump();
     if (kernel_ops_ == 0) break;  // nothing the kernel could still complete
@@ -404,25 +416,26 @@ void Ring::DrainAtExit() {
     if (r < 0 && r != -EAGAIN && r != -EBUSY) break;
     Reap(false);
   }
-  for (Request* r : done_) delete r;
-  done_.clear();
-  for (Request* r : waiting_) delete r;
-  waiting_.clear();
-  if (!tearing_down_) {
-    tearing_down_ = true;
-    if (poll_ != nullptr) {
-      uv_poll_stop(poll_);
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnPollClosed);
-    }
-    if (prepare_ != nullptr) uv_close(reinterpret_cast<uv_handle_t*>(prepare_), OnPrepareClosed);
-  }
-  // The loop may never run the close callbacks now, so they must not touch this object.
-  if (poll_ != nullptr) poll_->data = nullptr;
-  if (prepare_ != nullptr) prepare_->data = nullptr;
-  ReleaseKernelResources();
-  if (async_ctx_ != nullptr) napi_async_destroy(env_, async_ctx_);
-  if (g_ring == this) g_ring = nullptr;
-  delete this;
+}
+
+// Environment teardown (process end, worker exit): the loop will not run our callbacks again. Wait for the kernel
+// synchronously, drop the JS callbacks, and close the handles; Node keeps the library loaded until the last close
+// callback removes the hook.
+void Ring::OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg) {
+  Ring* ring = static_cast<Ring*>(arg);
+  ring->env_exiting_ = true;
+  ring->DrainKernel();
+  for (Request* r : ring->done_) delete r;
+  ring->done_.clear();
+  for (Request* r : ring->waiting_) delete r;
+  ring->waiting_.clear();
+  if (!ring->tearing_down_) ring->CloseHandles();  // else close() already started it
+}
+
+// process.exit() on the main thread runs no environment cleanup hooks, only atexit handlers: still let the kernel
+// finish the writes we accepted, so an append acknowledged to nobody yet is at least not half-written by us.
+void DrainAtProcessExit() {
+  if (g_ring != nullptr) g_ring->DrainKernel();
 }
 
 // ---- JS bindings ------------------------------------------------------------------------------------------------
@@ -573,7 +586,7 @@ Napi::Value CreateRing(const Napi::CallbackInfo& info) {
   const char* syscall = "";
   const int r = ring->Open(static_cast<unsigned>(entries), static_cast<unsigned>(count), size, &syscall);
   if (r < 0) {
-    ring->CleanupHook(ring);  // frees whatever Open built
+    ring->AbortOpen();
     ThrowNativeError(env, -r, syscall);
     return env.Undefined();
   }

@@ -112,7 +112,7 @@ class Waiter {
 
  private:
   static void OnReady(uv_poll_t* h, int status, int events);
-  static void Cleanup(void* arg);
+  static void Cleanup(napi_async_cleanup_hook_handle handle, void* arg);
   void UpdateActive();
 
   napi_env env_ = nullptr;
@@ -121,6 +121,7 @@ class Waiter {
   size_t waiting_ = 0;
   std::vector<SendJob*> jobs_;  // every job waiting, to free them at exit
   napi_async_context async_ctx_ = nullptr;
+  napi_async_cleanup_hook_handle cleanup_handle_ = nullptr;
 };
 
 Waiter* g_waiter = nullptr;
@@ -149,7 +150,7 @@ Waiter* Waiter::Get(napi_env env, int* err) {
   napi_value name;
   napi_create_string_utf8(env, "BerthSendRanges", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, nullptr, name, &w->async_ctx_);
-  napi_add_env_cleanup_hook(env, Cleanup, w);
+  napi_add_async_cleanup_hook(env, Cleanup, w, &w->cleanup_handle_);
   g_waiter = w;
   return w;
 }
@@ -214,33 +215,35 @@ void Waiter::OnReady(uv_poll_t* h, int status, int events) {
     finished.push_back(job);
   }
   if (finished.empty()) return;
-  Napi::Env env(w->env_);
-  Napi::HandleScope scope(env);
-  Napi::CallbackScope cb_scope(env, w->async_ctx_);
-  for (SendJob* job : finished) {
-    napi_value err = job->err != 0 ? MakeNativeError(env, job->err, job->syscall).Value() : env.Null();
-    job->cb.Value().Call({err, Napi::Number::New(env, job->total)});
-    RaisePendingException(env);
-    delete job;
+  {
+    JsCallScope js(w->env_, w->async_ctx_);
+    for (SendJob* job : finished) {
+      napi_value args[2] = {job->err != 0 ? js.Error(job->err, job->syscall) : js.Null(), js.Number(job->total)};
+      js.Call(job->cb, 2, args);
+    }
   }
+  for (SendJob* job : finished) delete job;
 }
 
-void Waiter::Cleanup(void* arg) {
-  // At environment teardown: abandon waiting sends (their sockets are being destroyed too) and stop watching.
+// Environment teardown: abandon waiting sends (their sockets are being destroyed too) and close the poll handle;
+// Node keeps this library loaded until the close callback removes the hook.
+void Waiter::Cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
   Waiter* w = static_cast<Waiter*>(arg);
   for (SendJob* job : w->jobs_) {
     epoll_ctl(w->epfd_, EPOLL_CTL_DEL, job->sock, nullptr);
     delete job;
   }
   w->jobs_.clear();
-  uv_poll_stop(w->poll_);
-  w->poll_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(w->poll_),
-           [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-  close(w->epfd_);
-  napi_async_destroy(w->env_, w->async_ctx_);
   if (g_waiter == w) g_waiter = nullptr;
-  delete w;
+  uv_poll_stop(w->poll_);
+  uv_close(reinterpret_cast<uv_handle_t*>(w->poll_), [](uv_handle_t* h) {
+    Waiter* w = static_cast<Waiter*>(h->data);
+    delete reinterpret_cast<uv_poll_t*>(h);
+    close(w->epfd_);
+    napi_async_destroy(w->env_, w->async_ctx_);
+    napi_remove_async_cleanup_hook(w->cleanup_handle_);
+    delete w;
+  });
 }
 
 bool ArgInt(const Napi::Value& v, int* out) {

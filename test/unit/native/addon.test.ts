@@ -165,4 +165,33 @@ describe.runIf(native)('native addon', () => {
       expect(enabled.error).toBeNull();
     }
   });
+
+  describe.runIf(n.probe().ioUring)('writes accepted before the process or a worker goes away', () => {
+    const addonPath = fileURLToPath(new URL('../../../build/Release/berth_native.node', import.meta.url));
+    // 50 writes of 65636 bytes through 2 buffers: most are still queued in the ring when exit is called.
+    const body = (file: string) => `
+      const addon = require(${JSON.stringify(addonPath)});
+      const fs = require('fs');
+      const ring = addon.createRing({ entries: 16, bufferCount: 2, bufferSize: 65536 });
+      const fd = fs.openSync(${JSON.stringify(file)}, 'w+');
+      for (let i = 0; i < 50; i++) ring.writeFixed(fd, Buffer.alloc(65636, i), i * 65636, () => {});
+      process.exit(0);`;
+
+    it('are completed by the kernel when the main thread calls process.exit()', () => {
+      const file = tmp.file('exit-main.bin');
+      execFileSync(process.execPath, ['-e', body(file)]);
+      const got = readFileSync(file);
+      expect(got.length).toBe(50 * 65636);
+      for (let i = 0; i < 50; i++) expect(got[i * 65636 + 65635]).toBe(i);
+    });
+
+    it('are completed, and the addon unloads cleanly, when a worker thread exits', () => {
+      const file = tmp.file('exit-worker.bin');
+      const script = `
+        const { Worker } = require('worker_threads');
+        new Worker(${JSON.stringify(body(file))}, { eval: true }).on('exit', (code) => process.stdout.write(String(code)));`;
+      expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })).toBe('0');
+      expect(readFileSync(file).length).toBe(50 * 65636);
+    });
+  });
 });
