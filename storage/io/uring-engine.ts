@@ -1,0 +1,148 @@
+/**
+ * The 'uring' storage I/O engine: the process's io_uring (native/index.ts) behind the IoEngine promises.
+ * Writes are copied once into registered buffers and written with WRITE_FIXED; all writes issued in one event-loop
+ * iteration reach the kernel in one io_uring_enter. fdatasync(fd) first waits for the writes to that fd that were
+ * issued before it (io_uring itself does not order an FSYNC after writes still in flight), so one fdatasync covers
+ * every write queued before it, which is what group commit needs.
+ */
+import { loadNative, type NativeAddon, type NativeRing, nativeLoadError } from '../../native/index.js';
+import { StorageError } from '../storage-error.js';
+import { FALLOC_FL_KEEP_SIZE, type IoEngine } from './io-engine.js';
+
+export interface UringEngineOptions {
+  /** Submission queue slots (default 256). */
+  entries?: number;
+  /** Registered buffers (default 16). Registered memory counts against RLIMIT_MEMLOCK for unprivileged users. */
+  bufferCount?: number;
+  /** Bytes per registered buffer, a multiple of 4096 (default 256 KiB). Larger writes are split over buffers. */
+  bufferSize?: number;
+  /** The addon to use (default loadNative()); tests pass their own. */
+  native?: NativeAddon | null;
+}
+
+/** io_uring cannot be used here: not Linux, addon not built, kernel too old, seccomp, or BERTH_DISABLE_IO_URING. */
+export class IoUringUnavailableError extends StorageError {
+  readonly reason: string;
+  constructor(reason: string, fields: { errno?: string; syscall?: string; cause?: unknown } = {}) {
+    super(`io_uring is unavailable: ${reason}`, fields);
+    this.name = 'IoUringUnavailableError';
+    this.reason = reason;
+  }
+}
+
+export const URING_DEFAULTS = { entries: 256, bufferCount: 16, bufferSize: 256 * 1024 } as const;
+
+export class UringEngine implements IoEngine {
+  readonly name = 'uring' as const;
+  private readonly ring: NativeRing;
+  private submitted = 0;
+  private completed = 0;
+  private bytesWritten = 0;
+  /** Writes not yet completed, per fd, so that an fdatasync can wait for the ones issued before it. */
+  private readonly writesByFd = new Map<number, Set<Promise<void>>>();
+  private closing: Promise<void> | null = null;
+
+  constructor(ring: NativeRing) {
+    this.ring = ring;
+  }
+
+  write(fd: number, data: Buffer, position: number): Promise<void> {
+    if (this.closing) return Promise.reject(new StorageError('the uring engine is closed', { syscall: 'write' }));
+    this.submitted++;
+    const length = data.length;
+    const p = new Promise<void>((resolve, reject) => {
+      this.ring.writeFixed(fd, data, position, (err) => {
+        this.completed++;
+        if (err) return reject(StorageError.from(err, 'write'));
+        this.bytesWritten += length;
+        resolve();
+      });
+    });
+    let set = this.writesByFd.get(fd);
+    if (!set) {
+      set = new Set();
+      this.writesByFd.set(fd, set);
+    }
+    set.add(p);
+    const forget = () => {
+      const s = this.writesByFd.get(fd);
+      if (!s) return;
+      s.delete(p);
+      if (s.size === 0) this.writesByFd.delete(fd);
+    };
+    p.then(forget, forget);
+    return p;
+  }
+
+  async fdatasync(fd: number): Promise<void> {
+    if (this.closing) throw new StorageError('the uring engine is closed', { syscall: 'fdatasync' });
+    const before = this.writesByFd.get(fd);
+    if (before) await Promise.allSettled([...before]);
+    return this.op('fdatasync', (cb) => this.ring.fdatasync(fd, cb));
+  }
+
+  fallocate(fd: number, offset: number, length: number, keepSize: boolean): Promise<void> {
+    if (this.closing) return Promise.reject(new StorageError('the uring engine is closed', { syscall: 'fallocate' }));
+    const mode = keepSize ? FALLOC_FL_KEEP_SIZE : 0;
+    return this.op('fallocate', (cb) => this.ring.fallocate(fd, mode, offset, length, cb));
+  }
+
+  stats(): { submitted: number; completed: number; inFlight: number; bytesWritten: number } {
+    return {
+      submitted: this.submitted,
+      completed: this.completed,
+      inFlight: this.submitted - this.completed,
+      bytesWritten: this.bytesWritten,
+    };
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.ring.close();
+    return this.closing;
+  }
+
+  private op(syscall: string, start: (cb: (err: Error | null) => void) => void): Promise<void> {
+    this.submitted++;
+    return new Promise<void>((resolve, reject) => {
+      try {
+        start((err) => {
+          this.completed++;
+          if (err) reject(StorageError.from(err, syscall));
+          else resolve();
+        });
+      } catch (e) {
+        this.completed++;
+        reject(StorageError.from(e, syscall));
+      }
+    });
+  }
+}
+
+/**
+ * Creates the process's io_uring and an engine on it. Throws IoUringUnavailableError (a StorageError) when io_uring
+ * cannot be used, so the caller can fall back to the 'sync' engine and log why.
+ */
+export function createUringEngine(opts: UringEngineOptions = {}): UringEngine {
+  const native = opts.native === undefined ? loadNative() : opts.native;
+  if (!native) throw new IoUringUnavailableError(nativeLoadError() ?? 'the native addon is not loaded');
+  const caps = native.probe();
+  if (!caps.ioUring) throw new IoUringUnavailableError(caps.reason ?? 'io_uring_setup failed', { errno: 'ENOSYS' });
+  let ring: NativeRing;
+  try {
+    ring = native.createRing({
+      entries: opts.entries ?? URING_DEFAULTS.entries,
+      bufferCount: opts.bufferCount ?? URING_DEFAULTS.bufferCount,
+      bufferSize: opts.bufferSize ?? URING_DEFAULTS.bufferSize,
+    });
+  } catch (e) {
+    if (e instanceof TypeError || e instanceof RangeError) throw e;
+    const err = e as { code?: string; syscall?: string; message?: string };
+    const hint = err.code === 'ENOMEM' ? ' (registered buffers count against RLIMIT_MEMLOCK: raise ulimit -l)' : '';
+    throw new IoUringUnavailableError(`${err.message ?? String(e)}${hint}`, {
+      errno: err.code,
+      syscall: err.syscall,
+      cause: e,
+    });
+  }
+  return new UringEngine(ring);
+}

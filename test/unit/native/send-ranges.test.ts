@@ -1,0 +1,171 @@
+import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { constants } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadNative, type NativeError, type SendRange } from '../../../native/index.js';
+import { seededBytes, tempDir } from './helpers.js';
+
+const native = loadNative();
+
+interface Connection {
+  client: Socket;
+  fd: number;
+  /** Everything the server side received once the client ends. */
+  received: Promise<Buffer>;
+}
+
+function socketFd(s: Socket): number {
+  // Node keeps the descriptor on the libuv handle; no public API exposes it.
+  const fd = (s as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error('no fd on this socket');
+  return fd;
+}
+
+function send(
+  fd: number,
+  head: Buffer | null,
+  ranges: SendRange[],
+): Promise<{ err: NativeError | null; bytes: number }> {
+  return new Promise((resolve) => native!.sendRanges(fd, head, ranges, (err, bytes) => resolve({ err, bytes })));
+}
+
+describe.runIf(native)('sendRanges', () => {
+  const tmp = tempDir('send');
+  let server: Server;
+  let port = 0;
+  const accepted: Array<(s: Socket) => void> = [];
+  const big = seededBytes(64 << 20, 11);
+  const small = seededBytes(100_000, 12);
+  let bigFd = -1;
+  let smallFd = -1;
+
+  beforeAll(async () => {
+    writeFileSync(tmp.file('big.log'), big);
+    writeFileSync(tmp.file('small.log'), small);
+    bigFd = openSync(tmp.file('big.log'), 'r');
+    smallFd = openSync(tmp.file('small.log'), 'r');
+    server = createServer((s) => accepted.shift()?.(s));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    closeSync(bigFd);
+    closeSync(smallFd);
+    await new Promise((r) => server.close(r));
+    tmp.remove();
+  });
+
+  async function open(opts: { slowReader?: boolean } = {}): Promise<Connection> {
+    const serverSide = new Promise<Socket>((r) => accepted.push(r));
+    const client = connect(port, '127.0.0.1');
+    await new Promise<void>((r) => client.once('connect', () => r()));
+    const peer = await serverSide;
+    const received = new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      if (opts.slowReader) {
+        // Pause first, so the client's socket buffer fills and sendfile meets EAGAIN for certain.
+        peer.pause();
+        setTimeout(() => peer.resume(), 50);
+      }
+      peer.on('data', (c) => chunks.push(c));
+      peer.on('end', () => resolve(Buffer.concat(chunks)));
+      peer.on('error', reject);
+    });
+    return { client, fd: socketFd(client), received };
+  }
+
+  it('writes the head, then every range, in order', async () => {
+    const c = await open();
+    const head = Buffer.from('HEAD-0123456789');
+    const ranges = [
+      { fd: smallFd, offset: 0, length: 10 },
+      { fd: bigFd, offset: 1000, length: 5000 },
+      { fd: smallFd, offset: 99_000, length: 1000 },
+      { fd: smallFd, offset: 5, length: 0 },
+      { fd: bigFd, offset: 3, length: 1 },
+    ];
+    const r = await send(c.fd, head, ranges);
+    expect(r.err).toBeNull();
+    const expected = Buffer.concat([
+      head,
+      small.subarray(0, 10),
+      big.subarray(1000, 6000),
+      small.subarray(99_000, 100_000),
+      big.subarray(3, 4),
+    ]);
+    expect(r.bytes).toBe(expected.length);
+    c.client.end();
+    expect((await c.received).equals(expected)).toBe(true);
+  });
+
+  it('sends a 64 MiB range through a full socket (EAGAIN), then more ranges, exactly', async () => {
+    const c = await open({ slowReader: true });
+    const head = seededBytes(70_000, 13);
+    const ranges = [
+      { fd: smallFd, offset: 1, length: 50_000 },
+      { fd: bigFd, offset: 0, length: big.length },
+      { fd: smallFd, offset: 0, length: small.length },
+    ];
+    const r = await send(c.fd, head, ranges);
+    expect(r.err).toBeNull();
+    const expected = Buffer.concat([head, small.subarray(1, 50_001), big, small]);
+    expect(r.bytes).toBe(expected.length);
+    // The socket is still usable from Node afterwards, and the bytes follow the native ones.
+    c.client.end(Buffer.from('TAIL'));
+    const got = await c.received;
+    expect(got.length).toBe(expected.length + 4);
+    expect(got.subarray(0, expected.length).equals(expected)).toBe(true);
+    expect(got.subarray(expected.length).toString()).toBe('TAIL');
+  });
+
+  it('calls back asynchronously even when everything was sent at once', async () => {
+    const c = await open();
+    let called = false;
+    const p = new Promise<number>((resolve) =>
+      native!.sendRanges(c.fd, null, [{ fd: smallFd, offset: 0, length: 100 }], (err, bytes) => {
+        called = true;
+        expect(err).toBeNull();
+        resolve(bytes);
+      }),
+    );
+    expect(called).toBe(false);
+    expect(await p).toBe(100);
+    const empty = await send(c.fd, null, []);
+    expect(empty).toEqual({ err: null, bytes: 0 });
+    c.client.end();
+    expect((await c.received).equals(small.subarray(0, 100))).toBe(true);
+  });
+
+  it('reports a range past the end of its file as ENODATA, with the bytes sent before it', async () => {
+    const c = await open();
+    const r = await send(c.fd, Buffer.from('h'), [{ fd: smallFd, offset: small.length - 10, length: 20 }]);
+    expect(r.err).toMatchObject({ code: 'ENODATA', syscall: 'sendfile' });
+    expect(r.bytes).toBe(11);
+    c.client.destroy();
+  });
+
+  it('reports EBADF for a bad socket fd or a bad file fd', async () => {
+    const head = await send(1_000_000, Buffer.from('x'), []);
+    expect(head.err).toMatchObject({ code: 'EBADF', errno: constants.errno.EBADF, syscall: 'send' });
+    const file = await send(1_000_000, null, [{ fd: smallFd, offset: 0, length: 1 }]);
+    expect(file.err).toMatchObject({ code: 'EBADF', syscall: 'sendfile' });
+    const c = await open();
+    const badFile = await send(c.fd, null, [{ fd: 1_000_000, offset: 0, length: 1 }]);
+    expect(badFile.err).toMatchObject({ code: 'EBADF', syscall: 'sendfile' });
+    c.client.destroy();
+  });
+
+  it('reports the peer going away mid-send as an error (EPIPE or ECONNRESET)', async () => {
+    const serverSide = new Promise<Socket>((r) => accepted.push(r));
+    const client = connect(port, '127.0.0.1');
+    await new Promise<void>((r) => client.once('connect', () => r()));
+    const peer = await serverSide;
+    peer.pause();
+    const p = send(socketFd(client), null, [{ fd: bigFd, offset: 0, length: big.length }]);
+    setTimeout(() => peer.resetAndDestroy(), 20);
+    const r = await p;
+    expect(r.err?.code).toMatch(/^(EPIPE|ECONNRESET)$/);
+    expect(r.bytes).toBeLessThan(big.length);
+    client.destroy();
+  });
+});
