@@ -1,0 +1,24 @@
+/**
+ * The storage I/O engine: positioned writes, fdatasync and fallocate, completed asynchronously. Two engines exist:
+ * 'sync' (libuv thread pool, storage/io/sync-engine.ts) and 'uring' (one io_uring with registered buffers,
+ * storage/io/uring-engine.ts). Errors are StorageError. This interface is a shared contract (HELPERS.md).
+ */
+export type IoEngineName = 'uring' | 'sync';
+
+export interface IoEngine {
+  readonly name: IoEngineName;
+  /** Writes all of `data` at `position` of `fd` (short writes are completed by the engine). For 'uring' the data
+   *  is copied once into a registered buffer and written with IORING_OP_WRITE_FIXED (data larger than one pool
+   *  buffer is split over several). The caller must not modify `data` until the promise settles. */
+  write(fd: number, data: Buffer, position: number): Promise<void>;
+  fdatasync(fd: number): Promise<void>;
+  /** Preallocates [offset, offset+length) (fallocate mode 0, or FALLOC_FL_KEEP_SIZE when keepSize). */
+  fallocate(fd: number, offset: number, length: number, keepSize: boolean): Promise<void>;
+  /** Counters for metrics: ops submitted, completed, in flight, bytes written. */
+  stats(): { submitted: number; completed: number; inFlight: number; bytesWritten: number };
+  /** Drains outstanding operations, then frees resources. */
+  close(): Promise<void>;
+}
+
+/** fallocate(2) mode bit: allocate without changing the file size. */
+export const FALLOC_FL_KEEP_SIZE = 0x01;
