@@ -51,6 +51,12 @@ export interface LoadedLog {
   rebuiltIndexes: number;
 }
 
+function fdatasyncAsync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) =>
+    fs.fdatasync(fd, (err) => (err ? reject(StorageError.from(err, 'fdatasync')) : resolve())),
+  );
+}
+
 function unlinkQuiet(file: string): void {
   try {
     fs.unlinkSync(file);
@@ -229,7 +235,7 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
       }
       seg.truncateFileTo(r.validEnd);
     }
-    if (from === 0 || seg.offsetIndex.entries > 0) seg.persistIndexes();
+    seg.persistIndexes();
     if (r.stop !== 'end' && !last) {
       for (const later of opened.splice(i + 1)) {
         later.closeFiles();
@@ -242,10 +248,7 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
 
   // Every segment but the last is sealed (trimmed, read-only); a recovered one may not be yet.
   for (let i = 0; i < opened.length - 1; i++) {
-    if (!opened[i].sealed)
-      await opened[i].seal((fd) =>
-        fs.promises.open('/', 'r').then((h) => h.close().then(() => void fs.fdatasyncSync(fd))),
-      );
+    if (!opened[i].sealed) await opened[i].seal(fdatasyncAsync);
   }
   const last = opened[opened.length - 1];
   if (last.sealed) {
