@@ -241,7 +241,11 @@ export class PartitionLog {
     const leaderEpoch = opts.leaderEpoch ?? 0;
     const baseOffset = this.#appended;
     let next = baseOffset;
-    for (const b of infos) next += b.lastOffset - b.baseOffset + 1;
+    let maxTimestamp = -1;
+    for (const b of infos) {
+      next += b.lastOffset - b.baseOffset + 1;
+      if (b.maxTimestamp > maxTimestamp) maxTimestamp = b.maxTimestamp;
+    }
     const lastOffset = next - 1;
     if (!Number.isSafeInteger(lastOffset)) {
       return Promise.reject(new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, 'offset overflow'));
@@ -249,7 +253,12 @@ export class PartitionLog {
 
     let active = this.#segments.active();
     const now = this.#clock();
-    if (!active.canHold(batches.length, lastOffset, this.#config['segment.bytes']) || this.#timeToRoll(active, now)) {
+    const logAppendTime = this.#config['message.timestamp.type'] === 'LogAppendTime' ? now : -1;
+    if (logAppendTime >= 0) maxTimestamp = logAppendTime;
+    if (
+      !active.canHold(batches.length, lastOffset, this.#config['segment.bytes']) ||
+      this.#timeToRoll(active, now, maxTimestamp)
+    ) {
       try {
         active = this.#roll(baseOffset, now);
       } catch (err) {
@@ -259,7 +268,6 @@ export class PartitionLog {
       }
     }
 
-    const logAppendTime = this.#config['message.timestamp.type'] === 'LogAppendTime' ? now : -1;
     const position = active.appendPosition;
     next = baseOffset;
     for (const b of infos) {
@@ -300,10 +308,16 @@ export class PartitionLog {
     return written.then(() => result);
   }
 
-  #timeToRoll(active: LogSegment, now: number): boolean {
+  /**
+   * Kafka's time-based roll: the new batches' largest timestamp minus the segment's first batch timestamp (or, when
+   * batches carry no timestamp, now minus the segment's creation time) exceeds segment.ms.
+   */
+  #timeToRoll(active: LogSegment, now: number, maxTimestamp: number): boolean {
     if (active.appendPosition === 0) return false;
-    const since = active.firstBatchTimestamp >= 0 ? active.firstBatchTimestamp : active.createdMs;
-    return now - since > this.#config['segment.ms'];
+    if (active.firstBatchTimestamp >= 0 && maxTimestamp >= 0) {
+      return maxTimestamp - active.firstBatchTimestamp > this.#config['segment.ms'];
+    }
+    return now - active.createdMs > this.#config['segment.ms'];
   }
 
   /** Starts a new active segment at `baseOffset`; the old one seals once its writes complete. */
@@ -591,7 +605,7 @@ export class PartitionLog {
     const files = [seg.logPath, seg.offsetIndex.path, seg.timeIndex.path];
     const remove = () => {
       seg.closeFiles();
-      for (const f of files) fs.rm(f, { force: true }, () => {});
+      for (const f of files) fs.rmSync(f, { force: true });
     };
     const delay = this.#config['file.delete.delay.ms'];
     if (delay <= 0) remove();
