@@ -146,12 +146,17 @@ function indexProblem(seg: LogSegment, logSize: number, nextOffset: number): str
   return t ? `${seg.timeIndex.path}: ${t}` : null;
 }
 
+/** Whether the bytes at `position` are zeros (a preallocated tail rather than a torn write). */
+function zeroTailAt(seg: LogSegment, position: number): boolean {
+  const probe = Buffer.alloc(61);
+  const n = fs.readSync(seg.fd, probe, 0, probe.length, position);
+  return n > 0 && probe.subarray(0, n).every((b) => b === 0);
+}
+
 /** A stop on zeros at the end of a non-last segment whose successor starts where it ends: a preallocated tail. */
 function isZeroTail(seg: LogSegment, validEnd: number, next: LogSegment | undefined, nextOffset: number): boolean {
   if (!next || next.baseOffset !== nextOffset) return false;
-  const probe = Buffer.alloc(61);
-  const n = fs.readSync(seg.fd, probe, 0, probe.length, validEnd);
-  return probe.subarray(0, n).every((b) => b === 0);
+  return zeroTailAt(seg, validEnd);
 }
 
 export async function loadLog(p: LoadParams): Promise<LoadedLog> {
@@ -188,7 +193,9 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
 
   const opened: LogSegment[] = [];
   for (let i = 0; i < bases.length; i++) {
-    const writable = i >= firstUnflushed;
+    const files = LogSegment.filePaths(p.dir, bases[i]);
+    if (!fs.existsSync(files.index) || !fs.existsSync(files.timeIndex)) rebuildAll.add(bases[i]);
+    const writable = i >= firstUnflushed || rebuildAll.has(bases[i]);
     opened.push(LogSegment.open(p.dir, bases[i], p.cfg, !writable));
   }
 
@@ -202,6 +209,12 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
       const problem = indexProblem(seg, seg.size, next.baseOffset);
       if (!problem) continue;
       warn(`rebuilding indexes of ${seg.logPath}: ${problem}`);
+      // Rebuilding writes the index files: reopen the segment writable; it is sealed again below.
+      seg.closeFiles();
+      opened[i] = LogSegment.open(p.dir, seg.baseOffset, p.cfg, false);
+      rebuildAll.add(seg.baseOffset);
+      i--;
+      continue;
     }
     let from = 0;
     if (!scan && last && !rebuildAll.has(seg.baseOffset)) {
@@ -229,7 +242,7 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
         i--;
         continue;
       }
-      if (r.stop !== 'end') {
+      if (r.stop !== 'end' && !zeroTailAt(seg, r.validEnd)) {
         warn(`${seg.logPath}: ${r.stop} at position ${r.validEnd}, truncating ${fileSize - r.validEnd} bytes`);
         result.truncatedBytes += fileSize - r.validEnd;
       }
