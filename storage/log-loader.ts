@@ -1,0 +1,296 @@
+/**
+ * Loads a partition directory, as Kafka's LogLoader does:
+ * 1. Clean up: `*.deleted` removed; `*.cleaned` removed; `*.swap` files at or after the smallest `.cleaned` offset
+ *    removed (their cleaning never finished); index `.swap` files removed (indexes are rebuilt); a log `.swap`
+ *    replaces the segments it covers and is renamed to `.log`. Index files without a `.log` are removed.
+ * 2. Open the segments (all but the last sealed).
+ * 3. Recover. After a clean shutdown: trust file sizes and checkpoints; check every index (size a multiple of the entry
+ *    size, entries increasing, pointing inside the log) and rebuild a bad one; find the active segment's logical end
+ *    from its last index entry plus a short CRC-checked scan. After an unclean stop: also scan every segment from the
+ *    one holding the recovery point with CRC checks, truncate at the first torn or corrupt batch, delete every later
+ *    segment, and rebuild the scanned segments' indexes.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { scanLogFile } from './batch-scanner.js';
+import {
+  baseOffsetOfFile,
+  CLEANED_SUFFIX,
+  DELETED_SUFFIX,
+  fsyncDirSync,
+  INDEX_SUFFIX,
+  LOG_SUFFIX,
+  SWAP_SUFFIX,
+  TIME_INDEX_SUFFIX,
+  TXN_INDEX_SUFFIX,
+} from './file-names.js';
+import { LogSegment, type SegmentIndexConfig } from './log-segment.js';
+import { LogSegments } from './log-segments.js';
+import { StorageError } from './storage-error.js';
+
+export interface LoadParams {
+  dir: string;
+  cfg: SegmentIndexConfig;
+  clean: boolean;
+  /** Offset up to which the log is known flushed (from recovery-point-offset-checkpoint; 0 when unknown). */
+  recoveryPoint: number;
+  /** From log-start-offset-checkpoint (0 when unknown). */
+  logStartOffset: number;
+  nowMs: number;
+  warn?: (msg: string) => void;
+}
+
+export interface LoadedLog {
+  segments: LogSegments;
+  logStartOffset: number;
+  logEndOffset: number;
+  /** Bytes dropped from .log files by recovery. */
+  truncatedBytes: number;
+  /** Segments deleted because an earlier segment was truncated. */
+  deletedSegments: number;
+  rebuiltIndexes: number;
+}
+
+function fdatasyncAsync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) =>
+    fs.fdatasync(fd, (err) => (err ? reject(StorageError.from(err, 'fdatasync')) : resolve())),
+  );
+}
+
+function unlinkQuiet(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw StorageError.from(err, 'unlink', file);
+  }
+}
+
+const INDEX_SUFFIXES = [INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX];
+
+function removeSegmentFiles(dir: string, base: number): void {
+  const p = LogSegment.filePaths(dir, base);
+  for (const f of [p.log, p.index, p.timeIndex, p.txnIndex]) unlinkQuiet(f);
+}
+
+/** Step 1: temp files and swaps. Returns the base offsets of log files that need a full index rebuild. */
+function cleanUp(dir: string, cfg: SegmentIndexConfig): Set<number> {
+  const names = fs.readdirSync(dir);
+  let minCleaned = Number.POSITIVE_INFINITY;
+  const swaps: string[] = [];
+  for (const name of names) {
+    const full = path.join(dir, name);
+    if (name.endsWith(DELETED_SUFFIX)) unlinkQuiet(full);
+    else if (name.endsWith(CLEANED_SUFFIX)) {
+      const base = baseOffsetOfFile(name);
+      if (base !== null) minCleaned = Math.min(minCleaned, base);
+      unlinkQuiet(full);
+    } else if (name.endsWith(SWAP_SUFFIX)) swaps.push(name);
+  }
+  const rebuild = new Set<number>();
+  for (const name of swaps) {
+    const full = path.join(dir, name);
+    const base = baseOffsetOfFile(name);
+    const inner = name.slice(0, -SWAP_SUFFIX.length);
+    if (base === null || base >= minCleaned || INDEX_SUFFIXES.some((s) => inner.endsWith(s))) {
+      unlinkQuiet(full);
+      continue;
+    }
+    if (!inner.endsWith(LOG_SUFFIX)) continue;
+    // A finished swap: the new segment replaces every segment whose base offset falls in its offset range.
+    const fd = fs.openSync(full, 'r');
+    let next: number;
+    try {
+      next = scanLogFile(fd, 0, fs.fstatSync(fd).size, { verifyCrc: true, minOffset: base }).nextOffset;
+    } finally {
+      fs.closeSync(fd);
+    }
+    for (const other of fs.readdirSync(dir)) {
+      const ob = baseOffsetOfFile(other);
+      if (ob !== null && other.endsWith(LOG_SUFFIX) && ob >= base && ob < next) removeSegmentFiles(dir, ob);
+    }
+    for (const s of INDEX_SUFFIXES) unlinkQuiet(path.join(dir, inner.slice(0, -LOG_SUFFIX.length) + s));
+    fs.renameSync(full, path.join(dir, inner));
+    rebuild.add(base);
+  }
+  // Index files without their .log.
+  const logs = new Set<number>();
+  for (const name of fs.readdirSync(dir)) {
+    const base = baseOffsetOfFile(name);
+    if (base !== null && name.endsWith(LOG_SUFFIX)) logs.add(base);
+  }
+  for (const name of fs.readdirSync(dir)) {
+    const base = baseOffsetOfFile(name);
+    if (base !== null && INDEX_SUFFIXES.some((s) => name.endsWith(s)) && !logs.has(base)) {
+      unlinkQuiet(path.join(dir, name));
+    }
+  }
+  void cfg;
+  return rebuild;
+}
+
+/** Why a segment's indexes cannot be trusted, or null. */
+function indexProblem(seg: LogSegment, logSize: number, nextOffset: number): string | null {
+  for (const [idx, entrySize] of [
+    [seg.offsetIndex, 8],
+    [seg.timeIndex, 12],
+  ] as const) {
+    const size = fs.statSync(idx.path).size;
+    if (size % entrySize !== 0) return `${idx.path}: size ${size} is not a multiple of ${entrySize}`;
+  }
+  const o = seg.offsetIndex.check(logSize);
+  if (o) return `${seg.offsetIndex.path}: ${o}`;
+  if (seg.offsetIndex.entries > 0 && seg.offsetIndex.lastOffset >= nextOffset) {
+    return `${seg.offsetIndex.path}: last offset past the segment`;
+  }
+  const t = seg.timeIndex.check(nextOffset);
+  return t ? `${seg.timeIndex.path}: ${t}` : null;
+}
+
+/** Whether the bytes at `position` are zeros (a preallocated tail rather than a torn write). */
+function zeroTailAt(seg: LogSegment, position: number): boolean {
+  const probe = Buffer.alloc(61);
+  const n = fs.readSync(seg.fd, probe, 0, probe.length, position);
+  return n > 0 && probe.subarray(0, n).every((b) => b === 0);
+}
+
+/** A stop on zeros at the end of a non-last segment whose successor starts where it ends: a preallocated tail. */
+function isZeroTail(seg: LogSegment, validEnd: number, next: LogSegment | undefined, nextOffset: number): boolean {
+  if (!next || next.baseOffset !== nextOffset) return false;
+  return zeroTailAt(seg, validEnd);
+}
+
+export async function loadLog(p: LoadParams): Promise<LoadedLog> {
+  const warn = p.warn ?? (() => {});
+  const rebuildAll = cleanUp(p.dir, p.cfg);
+  const bases = fs
+    .readdirSync(p.dir)
+    .filter((n) => n.endsWith(LOG_SUFFIX))
+    .map((n) => baseOffsetOfFile(n))
+    .filter((b): b is number => b !== null)
+    .sort((a, b) => a - b);
+
+  const segments = new LogSegments();
+  const result: LoadedLog = {
+    segments,
+    logStartOffset: p.logStartOffset,
+    logEndOffset: 0,
+    truncatedBytes: 0,
+    deletedSegments: 0,
+    rebuiltIndexes: 0,
+  };
+  if (bases.length === 0) {
+    segments.add(LogSegment.create(p.dir, p.logStartOffset, p.cfg, p.nowMs));
+    fsyncDirSync(p.dir);
+    result.logEndOffset = p.logStartOffset;
+    return result;
+  }
+
+  // Unclean: every segment from the one holding the recovery point is scanned.
+  let firstUnflushed = 0;
+  if (!p.clean) {
+    for (let i = 0; i < bases.length; i++) if (bases[i] <= p.recoveryPoint) firstUnflushed = i;
+  } else firstUnflushed = bases.length - 1;
+
+  const opened: LogSegment[] = [];
+  for (let i = 0; i < bases.length; i++) {
+    const files = LogSegment.filePaths(p.dir, bases[i]);
+    if (!fs.existsSync(files.index) || !fs.existsSync(files.timeIndex)) rebuildAll.add(bases[i]);
+    const writable = i >= firstUnflushed || rebuildAll.has(bases[i]);
+    opened.push(LogSegment.open(p.dir, bases[i], p.cfg, !writable));
+  }
+
+  for (let i = 0; i < opened.length; i++) {
+    const seg = opened[i];
+    const next = opened[i + 1];
+    const last = i === opened.length - 1;
+    const scan = !p.clean ? i >= firstUnflushed : false;
+    if (!scan && !last && !rebuildAll.has(seg.baseOffset)) {
+      seg.loadSealed(next.baseOffset);
+      const problem = indexProblem(seg, seg.size, next.baseOffset);
+      if (!problem) continue;
+      warn(`rebuilding indexes of ${seg.logPath}: ${problem}`);
+      // Rebuilding writes the index files: reopen the segment writable; it is sealed again below.
+      seg.closeFiles();
+      opened[i] = LogSegment.open(p.dir, seg.baseOffset, p.cfg, false);
+      rebuildAll.add(seg.baseOffset);
+      i--;
+      continue;
+    }
+    let from = 0;
+    if (!scan && last && !rebuildAll.has(seg.baseOffset)) {
+      const size = fs.fstatSync(seg.fd).size;
+      const problem = indexProblem(seg, size, Number.MAX_SAFE_INTEGER);
+      if (problem) warn(`rebuilding indexes of ${seg.logPath}: ${problem}`);
+      else from = seg.offsetIndex.lastEntry().position;
+    }
+    let r = seg.recover(from);
+    if (from > 0 && (r.batches === 0 || r.stop !== 'end')) {
+      warn(`${seg.logPath}: tail after the last index entry is not clean (${r.stop}); rescanning the segment`);
+      r = seg.recover(0);
+    }
+    if (from === 0) result.rebuiltIndexes++;
+    const fileSize = fs.fstatSync(seg.fd).size;
+    if (r.stop !== 'end' && !last && isZeroTail(seg, r.validEnd, next, r.nextOffset)) {
+      r.stop = 'end';
+    }
+    if (fileSize > r.validEnd) {
+      if (seg.sealed) {
+        // A sealed segment needs truncating: reopen it writable.
+        seg.closeFiles();
+        const reopened = LogSegment.open(p.dir, seg.baseOffset, p.cfg, false);
+        opened[i] = reopened;
+        i--;
+        continue;
+      }
+      if (r.stop !== 'end' && !zeroTailAt(seg, r.validEnd)) {
+        warn(`${seg.logPath}: ${r.stop} at position ${r.validEnd}, truncating ${fileSize - r.validEnd} bytes`);
+        result.truncatedBytes += fileSize - r.validEnd;
+      }
+      seg.truncateFileTo(r.validEnd);
+    }
+    seg.persistIndexes();
+    if (r.stop !== 'end' && !last) {
+      for (const later of opened.splice(i + 1)) {
+        later.closeFiles();
+        removeSegmentFiles(p.dir, later.baseOffset);
+        result.deletedSegments++;
+      }
+      warn(`${seg.logPath}: deleted ${result.deletedSegments} later segment(s) after a corrupt batch`);
+    }
+  }
+
+  // Every segment but the last is sealed (trimmed, read-only); a recovered one may not be yet.
+  for (let i = 0; i < opened.length - 1; i++) {
+    if (!opened[i].sealed) await opened[i].seal(fdatasyncAsync);
+  }
+  const last = opened[opened.length - 1];
+  if (last.sealed) {
+    last.closeFiles();
+    const reopened = LogSegment.open(p.dir, last.baseOffset, p.cfg, false);
+    reopened.recover(0);
+    opened[opened.length - 1] = reopened;
+  }
+  for (const s of opened) segments.add(s);
+  const active = segments.active();
+  result.logEndOffset = active.nextOffset;
+  result.logStartOffset = Math.max(p.logStartOffset, segments.first()!.baseOffset);
+  if (result.logEndOffset < result.logStartOffset) {
+    // Recovery cut the log below its start: start over, empty, at the log start offset (as Kafka does).
+    for (const s of opened) {
+      s.closeFiles();
+      removeSegmentFiles(p.dir, s.baseOffset);
+      segments.remove(s);
+    }
+    segments.add(LogSegment.create(p.dir, result.logStartOffset, p.cfg, p.nowMs));
+    result.logEndOffset = result.logStartOffset;
+  }
+  if (!p.clean) {
+    try {
+      fs.fdatasyncSync(segments.active().fd);
+    } catch (err) {
+      throw StorageError.from(err, 'fdatasync', segments.active().logPath);
+    }
+  }
+  fsyncDirSync(p.dir);
+  return result;
+}

@@ -1,0 +1,698 @@
+/**
+ * One partition's log (`<topic>-<partition>/`): append, read by offset and by timestamp, roll, seal, retention.
+ *
+ * Offsets (log end offsets) per partition, with `flushed <= written <= appended` asserted:
+ * - appended: offsets assigned; positions in the active segment advance synchronously in append(), so concurrent
+ *   appends never overlap;
+ * - written: every write up to it has completed (writes may complete out of order; `written` advances only over a
+ *   contiguous prefix). Readers see data up to `written`, never a half-written batch. For a single node this is the
+ *   high watermark (the broker decides);
+ * - flushed: covered by an fdatasync. Group commit: one fdatasync covers every write completed before it is issued;
+ *   while one is in flight, later waiters batch into the next one.
+ * An I/O error marks the partition offline for writes (appends fail with StorageError); reads of what was written
+ * keep working.
+ */
+import fs from 'node:fs';
+import { ErrorCode, KafkaError } from '../protocol/error-codes.js';
+import {
+  ATTR_TIMESTAMP_TYPE,
+  ATTRIBUTES,
+  BASE_OFFSET,
+  CRC,
+  MAX_TIMESTAMP,
+  PARTITION_LEADER_EPOCH,
+} from '../protocol/records/batch-header.js';
+import { crc32c } from '../protocol/records/crc32c.js';
+import { type BatchInfo, scanBuffer } from './batch-scanner.js';
+import { fsyncDirSync } from './file-names.js';
+import type { IoEngine } from './io/io-engine.js';
+import { LeaderEpochCache } from './leader-epoch-cache.js';
+import { type LogConfig, logConfig } from './log-config.js';
+import { loadLog } from './log-loader.js';
+import { LogSegment, type SegmentIndexConfig } from './log-segment.js';
+import type { LogSegments } from './log-segments.js';
+import { readTimestampOffset } from './record-timestamps.js';
+import { OffsetOutOfRangeError, StorageError } from './storage-error.js';
+
+export type Acks = 0 | 1 | -1;
+
+export interface AppendOptions {
+  /** 0 and 1 resolve when written, -1 when flushed (fdatasync). Default 1. */
+  acks?: Acks;
+  /** Stamped into each batch's partitionLeaderEpoch and recorded in leader-epoch-checkpoint. Default 0. */
+  leaderEpoch?: number;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  /** The timestamp written for LogAppendTime topics, -1 for CreateTime. */
+  logAppendTime: number;
+  logStartOffset: number;
+}
+
+/** A byte range of a segment file, starting and ending on batch boundaries. */
+export interface FileRange {
+  segmentFile: string;
+  fd: number;
+  position: number;
+  length: number;
+  firstOffset: number;
+  lastOffset: number;
+}
+
+export interface ReadOptions {
+  /** Return the first batch whole even when it is larger than maxBytes (Kafka's fetch for the first partition). */
+  minOneBatch?: boolean;
+}
+
+export interface PartitionLogOptions {
+  dir: string;
+  topic: string;
+  partition: number;
+  engine: IoEngine;
+  config?: Record<string, unknown> | LogConfig;
+  clean?: boolean;
+  recoveryPoint?: number;
+  logStartOffset?: number;
+  clock?: () => number;
+  warn?: (msg: string) => void;
+}
+
+interface PendingWrite {
+  segment: LogSegment;
+  endPosition: number;
+  nextOffset: number;
+  done: boolean;
+  failed: boolean;
+  waiters: Array<{ resolve: () => void; reject: (e: Error) => void }>;
+}
+
+interface FlushWaiter {
+  upTo: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+export class PartitionLog {
+  readonly dir: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly engine: IoEngine;
+  readonly leaderEpochCache: LeaderEpochCache;
+  #config: LogConfig;
+  readonly #segments: LogSegments;
+  readonly #clock: () => number;
+  readonly #warn: (msg: string) => void;
+  #logStartOffset: number;
+  #appended: number;
+  #written: number;
+  #flushed: number;
+  #pending: PendingWrite[] = [];
+  #flushWaiters: FlushWaiter[] = [];
+  #syncing = false;
+  #dirty = new Set<LogSegment>();
+  #rolled: LogSegment[] = [];
+  #sealing = new Set<Promise<void>>();
+  #flushTimer: NodeJS.Timeout | null = null;
+  #offline: StorageError | null = null;
+  #closed = false;
+  #pendingDeletes = new Set<NodeJS.Timeout>();
+
+  private constructor(o: PartitionLogOptions, segments: LogSegments, logStartOffset: number, leo: number) {
+    this.dir = o.dir;
+    this.topic = o.topic;
+    this.partition = o.partition;
+    this.engine = o.engine;
+    this.#config = logConfig((o.config ?? {}) as Record<string, unknown>);
+    this.#segments = segments;
+    this.#clock = o.clock ?? Date.now;
+    this.#warn = o.warn ?? (() => {});
+    this.#logStartOffset = logStartOffset;
+    this.#appended = leo;
+    this.#written = leo;
+    this.#flushed = leo;
+    this.leaderEpochCache = new LeaderEpochCache(o.dir);
+  }
+
+  /** Opens (and recovers) the partition directory, creating it when missing. */
+  static async open(o: PartitionLogOptions): Promise<PartitionLog> {
+    const cfg = logConfig((o.config ?? {}) as Record<string, unknown>);
+    if (!fs.existsSync(o.dir)) {
+      fs.mkdirSync(o.dir, { recursive: true });
+      fsyncDirSync(o.dir);
+    }
+    const loaded = await loadLog({
+      dir: o.dir,
+      cfg: PartitionLog.#indexConfig(cfg),
+      clean: o.clean ?? true,
+      recoveryPoint: o.recoveryPoint ?? 0,
+      logStartOffset: o.logStartOffset ?? 0,
+      nowMs: (o.clock ?? Date.now)(),
+      warn: o.warn,
+    });
+    const log = new PartitionLog(o, loaded.segments, loaded.logStartOffset, loaded.logEndOffset);
+    log.leaderEpochCache.truncateFromEnd(loaded.logEndOffset);
+    log.leaderEpochCache.truncateFromStart(loaded.logStartOffset);
+    log.recovery = loaded;
+    log.#preallocate(loaded.segments.active());
+    return log;
+  }
+
+  /** What recovery did at open (bytes truncated, segments deleted, indexes rebuilt). */
+  recovery: { truncatedBytes: number; deletedSegments: number; rebuiltIndexes: number } = {
+    truncatedBytes: 0,
+    deletedSegments: 0,
+    rebuiltIndexes: 0,
+  };
+
+  static #indexConfig(cfg: LogConfig): SegmentIndexConfig {
+    return { indexIntervalBytes: cfg['index.interval.bytes'], maxIndexSize: cfg['segment.index.bytes'] };
+  }
+
+  get config(): Readonly<LogConfig> {
+    return this.#config;
+  }
+
+  /** Applies new topic configs (they take effect from the next append / retention pass / roll). */
+  updateConfig(config: Record<string, unknown>): void {
+    this.#config = logConfig(config);
+  }
+
+  get logStartOffset(): number {
+    return this.#logStartOffset;
+  }
+  /** Log end offset of the appended data (offsets assigned). */
+  get appendedOffset(): number {
+    return this.#appended;
+  }
+  /** Log end offset readers can see; the high watermark on a single node. */
+  get logEndOffset(): number {
+    return this.#written;
+  }
+  get writtenOffset(): number {
+    return this.#written;
+  }
+  get flushedOffset(): number {
+    return this.#flushed;
+  }
+  /** The offset recovery can start from after a crash: flushed, and never inside a segment not yet sealed. */
+  get recoveryPoint(): number {
+    let rp = this.#flushed;
+    for (const s of this.#rolled) rp = Math.min(rp, s.baseOffset);
+    return rp;
+  }
+  /** Null while writable; the error that took the partition offline for writes otherwise. */
+  get offlineError(): StorageError | null {
+    return this.#offline;
+  }
+  get segments(): readonly LogSegment[] {
+    return this.#segments.all();
+  }
+  get sizeInBytes(): number {
+    return this.#segments.sizeInBytes();
+  }
+
+  #assertOffsets(): void {
+    if (!(this.#flushed <= this.#written && this.#written <= this.#appended)) {
+      throw new Error(
+        `offset invariant broken: flushed ${this.#flushed} written ${this.#written} appended ${this.#appended}`,
+      );
+    }
+  }
+
+  // ---- append -------------------------------------------------------------------------------------------------
+
+  /**
+   * Appends one or more validated record batches (a produce request's records). Offsets are assigned by patching
+   * baseOffset and partitionLeaderEpoch in place; `batches` is written as it is and must not be modified until the
+   * promise settles.
+   */
+  append(batches: Buffer, opts: AppendOptions = {}): Promise<AppendResult> {
+    if (this.#closed) return Promise.reject(new StorageError(`partition ${this.topic}-${this.partition} is closed`));
+    if (this.#offline) return Promise.reject(this.#offline);
+    const infos: BatchInfo[] = [];
+    const scan = scanBuffer(batches, 0, batches.length, { verifyCrc: false, ignoreOffsets: true }, (b) =>
+      infos.push(b),
+    );
+    if (scan.stop !== 'end' || infos.length === 0) {
+      return Promise.reject(new KafkaError(ErrorCode.CORRUPT_MESSAGE, `invalid record batches (${scan.stop})`));
+    }
+    const leaderEpoch = opts.leaderEpoch ?? 0;
+    const baseOffset = this.#appended;
+    let next = baseOffset;
+    let maxTimestamp = -1;
+    for (const b of infos) {
+      next += b.lastOffset - b.baseOffset + 1;
+      if (b.maxTimestamp > maxTimestamp) maxTimestamp = b.maxTimestamp;
+    }
+    const lastOffset = next - 1;
+    if (!Number.isSafeInteger(lastOffset)) {
+      return Promise.reject(new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, 'offset overflow'));
+    }
+
+    let active = this.#segments.active();
+    const now = this.#clock();
+    const logAppendTime = this.#config['message.timestamp.type'] === 'LogAppendTime' ? now : -1;
+    if (logAppendTime >= 0) maxTimestamp = logAppendTime;
+    if (
+      !active.canHold(batches.length, lastOffset, this.#config['segment.bytes']) ||
+      this.#timeToRoll(active, now, maxTimestamp)
+    ) {
+      try {
+        active = this.#roll(baseOffset, now);
+      } catch (err) {
+        const e = StorageError.from(err, 'roll');
+        this.#goOffline(e);
+        return Promise.reject(e);
+      }
+    }
+
+    const position = active.appendPosition;
+    next = baseOffset;
+    for (const b of infos) {
+      const at = b.position;
+      const count = b.lastOffset - b.baseOffset + 1;
+      batches.writeBigInt64BE(BigInt(next), at + BASE_OFFSET);
+      batches.writeInt32BE(leaderEpoch, at + PARTITION_LEADER_EPOCH);
+      let maxTimestamp = b.maxTimestamp;
+      if (logAppendTime >= 0) {
+        batches.writeInt16BE(b.attributes | ATTR_TIMESTAMP_TYPE, at + ATTRIBUTES);
+        batches.writeBigInt64BE(BigInt(logAppendTime), at + MAX_TIMESTAMP);
+        batches.writeUInt32BE(crc32c(batches, at + ATTRIBUTES, at + b.size), at + CRC);
+        maxTimestamp = logAppendTime;
+      }
+      active.placeBatch({ size: b.size, lastOffset: next + count - 1, maxTimestamp });
+      next += count;
+    }
+    this.#appended = next;
+    if (leaderEpoch > this.leaderEpochCache.latestEpoch()) this.leaderEpochCache.assign(leaderEpoch, baseOffset);
+
+    const entry: PendingWrite = {
+      segment: active,
+      endPosition: active.appendPosition,
+      nextOffset: next,
+      done: false,
+      failed: false,
+      waiters: [],
+    };
+    this.#pending.push(entry);
+    const written = new Promise<void>((resolve, reject) => entry.waiters.push({ resolve, reject }));
+    this.engine.write(active.fd, batches, position).then(
+      () => this.#onWriteDone(entry),
+      (err) => this.#onWriteFailed(entry, StorageError.from(err, 'write', active.logPath)),
+    );
+    const result: AppendResult = { baseOffset, lastOffset, logAppendTime, logStartOffset: this.#logStartOffset };
+    const acks = opts.acks ?? 1;
+    if (acks === -1) return written.then(() => this.#waitFlushed(next)).then(() => result);
+    return written.then(() => result);
+  }
+
+  /**
+   * Kafka's time-based roll: the new batches' largest timestamp minus the segment's first batch timestamp (or, when
+   * batches carry no timestamp, now minus the segment's creation time) exceeds segment.ms.
+   */
+  #timeToRoll(active: LogSegment, now: number, maxTimestamp: number): boolean {
+    if (active.appendPosition === 0) return false;
+    if (active.firstBatchTimestamp >= 0 && maxTimestamp >= 0) {
+      return maxTimestamp - active.firstBatchTimestamp > this.#config['segment.ms'];
+    }
+    return now - active.createdMs > this.#config['segment.ms'];
+  }
+
+  /** Starts a new active segment at `baseOffset`; the old one seals once its writes complete. */
+  #roll(baseOffset: number, now: number): LogSegment {
+    const old = this.#segments.active();
+    const seg = LogSegment.create(this.dir, baseOffset, PartitionLog.#indexConfig(this.#config), now);
+    this.#segments.add(seg);
+    fsyncDirSync(this.dir);
+    this.#rolled.push(old);
+    this.#maybeSeal();
+    this.#preallocate(seg);
+    return seg;
+  }
+
+  /** Preallocates the new segment's files off the append path (the engine's fallocate; a no-op without it). */
+  #preallocate(seg: LogSegment): void {
+    if (!this.#config.preallocate) return;
+    const segmentBytes = this.#config['segment.bytes'];
+    seg.preallocating = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      if (seg.sealed || seg.fd < 0) return;
+      try {
+        await this.engine.fallocate(seg.fd, 0, segmentBytes, false);
+        for (const idx of [seg.offsetIndex, seg.timeIndex]) {
+          const t = idx.preallocateTarget();
+          if (t) await this.engine.fallocate(t.fd, 0, t.length, false);
+        }
+      } catch (err) {
+        this.#warn(`preallocation of ${seg.logPath} failed: ${(err as Error).message}`);
+      }
+    });
+  }
+
+  #onWriteDone(entry: PendingWrite): void {
+    entry.done = true;
+    let advanced = false;
+    while (this.#pending.length > 0 && this.#pending[0].done && !this.#pending[0].failed) {
+      const e = this.#pending.shift()!;
+      e.segment.writtenPosition = e.endPosition;
+      e.segment.writtenNextOffset = e.nextOffset;
+      this.#written = e.nextOffset;
+      this.#dirty.add(e.segment);
+      for (const w of e.waiters) w.resolve();
+      advanced = true;
+    }
+    if (!advanced) return;
+    this.#assertOffsets();
+    this.#maybeSeal();
+    this.#flushPolicy();
+  }
+
+  #onWriteFailed(entry: PendingWrite, err: StorageError): void {
+    entry.failed = true;
+    entry.done = true;
+    this.#goOffline(err);
+  }
+
+  /** After an I/O error: no more appends; every write from the first failed one on is rejected, even if it lands. */
+  #goOffline(err: StorageError): void {
+    if (!this.#offline) {
+      this.#offline = err;
+      this.#warn(`partition ${this.topic}-${this.partition} is offline for writes: ${err.message}`);
+    }
+    const firstFailed = this.#pending.findIndex((e) => e.failed);
+    if (firstFailed >= 0) {
+      for (const e of this.#pending.slice(firstFailed)) {
+        e.failed = true;
+        for (const w of e.waiters) w.reject(this.#offline);
+        e.waiters = [];
+        // Index entries for bytes that never became visible must not be found by lookups.
+        e.segment.offsetIndex.truncateToPosition(e.segment.writtenPosition);
+        e.segment.timeIndex.truncateToOffset(e.segment.writtenNextOffset);
+      }
+    }
+    for (const w of this.#flushWaiters.splice(0)) w.reject(this.#offline);
+  }
+
+  // ---- durability ---------------------------------------------------------------------------------------------
+
+  #waitFlushed(upTo: number): Promise<void> {
+    if (this.#flushed >= upTo) return Promise.resolve();
+    if (this.#offline) return Promise.reject(this.#offline);
+    return new Promise<void>((resolve, reject) => {
+      this.#flushWaiters.push({ upTo, resolve, reject });
+      this.#kickFlush();
+    });
+  }
+
+  /** One fdatasync per dirty segment for everything written so far; waiters arriving meanwhile wait for the next. */
+  #kickFlush(): void {
+    if (this.#syncing || this.#flushWaiters.length === 0 || this.#offline) return;
+    this.#syncing = true;
+    const target = this.#written;
+    const segs = [...this.#dirty];
+    this.#dirty.clear();
+    Promise.all(segs.map((s) => this.engine.fdatasync(s.fd))).then(
+      () => {
+        this.#syncing = false;
+        if (target > this.#flushed) this.#flushed = target;
+        this.#assertOffsets();
+        const still: FlushWaiter[] = [];
+        for (const w of this.#flushWaiters) {
+          if (w.upTo <= this.#flushed) w.resolve();
+          else still.push(w);
+        }
+        this.#flushWaiters = still;
+        this.#kickFlush();
+      },
+      (err) => {
+        this.#syncing = false;
+        this.#goOffline(StorageError.from(err, 'fdatasync', this.dir));
+      },
+    );
+  }
+
+  /** Flushes everything written so far (background flushes, shutdown, tests). */
+  flush(): Promise<void> {
+    return this.#waitFlushed(this.#written);
+  }
+
+  /** flush.messages and flush.ms (Kafka's defaults never flush in the background; acks=-1 does). */
+  #flushPolicy(): void {
+    const unflushed = this.#written - this.#flushed;
+    if (unflushed <= 0) return;
+    if (unflushed >= this.#config['flush.messages']) {
+      this.flush().catch(() => {});
+      return;
+    }
+    const ms = this.#config['flush.ms'];
+    if (this.#flushTimer === null && ms < 0x7fffffff) {
+      this.#flushTimer = setTimeout(() => {
+        this.#flushTimer = null;
+        if (!this.#closed) this.flush().catch(() => {});
+      }, ms);
+      this.#flushTimer.unref();
+    }
+  }
+
+  /** Seals rolled segments whose writes have all completed. */
+  #maybeSeal(): void {
+    while (this.#rolled.length > 0) {
+      const seg = this.#rolled[0];
+      if (this.#pending.some((e) => e.segment === seg) || this.#offline) return;
+      this.#rolled.shift();
+      const p = seg
+        .seal((fd) => this.engine.fdatasync(fd))
+        .catch((err) => this.#goOffline(StorageError.from(err, 'seal', seg.logPath)))
+        .finally(() => this.#sealing.delete(p));
+      this.#sealing.add(p);
+    }
+  }
+
+  // ---- read ---------------------------------------------------------------------------------------------------
+
+  #checkReadable(offset: number): void {
+    if (!Number.isSafeInteger(offset) || offset < this.#logStartOffset || offset > this.#written) {
+      throw new OffsetOutOfRangeError(offset, this.#logStartOffset, this.#written, `${this.topic}-${this.partition}`);
+    }
+  }
+
+  /**
+   * File ranges holding the batches from the one containing `offset`, on batch boundaries, at most `maxBytes`
+   * (but the first batch whole when minOneBatch), spanning segments when needed. Empty at the log end offset.
+   * Throws OFFSET_OUT_OF_RANGE below the log start offset or past the log end offset.
+   */
+  async read(offset: number, maxBytes: number, opts: ReadOptions = {}): Promise<FileRange[]> {
+    this.#checkReadable(offset);
+    const ranges: FileRange[] = [];
+    let remaining = maxBytes;
+    let seg = this.#segments.floor(offset);
+    let target = offset;
+    while (seg && target < this.#written) {
+      const end = seg.writtenPosition;
+      const first = end > 0 ? await seg.findBatch(target, end) : null;
+      if (first) {
+        const cap = first.position + Math.max(remaining, 0);
+        let range: FileRange | null = null;
+        if (cap >= end) {
+          range = this.#range(seg, first.position, end, first.baseOffset, seg.writtenNextOffset - 1);
+        } else {
+          const b = await seg.boundaryAtOrBefore(first.position, cap, end);
+          if (b.end > first.position) range = this.#range(seg, first.position, b.end, first.baseOffset, b.lastOffset);
+          else if (opts.minOneBatch && ranges.length === 0) {
+            range = this.#range(seg, first.position, first.position + first.size, first.baseOffset, first.lastOffset);
+          }
+          if (range) ranges.push(range);
+          return ranges;
+        }
+        ranges.push(range);
+        remaining -= range.length;
+        if (remaining <= 0) return ranges;
+      }
+      seg = this.#segments.next(seg);
+      if (seg) target = seg.baseOffset;
+    }
+    return ranges;
+  }
+
+  #range(seg: LogSegment, start: number, end: number, firstOffset: number, lastOffset: number): FileRange {
+    return { segmentFile: seg.logPath, fd: seg.fd, position: start, length: end - start, firstOffset, lastOffset };
+  }
+
+  /** The bytes of a range (the copying path: TLS, no sendfile, tests). */
+  async readBytes(range: FileRange): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(range.length);
+    let done = 0;
+    while (done < range.length) {
+      const n = await new Promise<number>((resolve, reject) =>
+        fs.read(range.fd, buf, done, range.length - done, range.position + done, (err, got) =>
+          err ? reject(StorageError.from(err, 'read', range.segmentFile)) : resolve(got),
+        ),
+      );
+      if (n === 0) throw new StorageError(`short read of ${range.segmentFile}`, { path: range.segmentFile });
+      done += n;
+    }
+    return buf;
+  }
+
+  /**
+   * The first offset whose timestamp is >= `timestamp` (ListOffsets), with that record's timestamp, or null when
+   * every record is older. Uses the time index, then scans from the indexed position.
+   */
+  async readByTimestamp(timestamp: number): Promise<{ offset: number; timestamp: number } | null> {
+    for (const seg of this.#segments) {
+      if (seg.writtenNextOffset <= this.#logStartOffset || seg.writtenPosition === 0) continue;
+      if (seg.largestTimestamp < timestamp) continue;
+      const fromEntry = seg.timeIndex.lookup(timestamp);
+      let startOffset = Math.max(fromEntry?.offset ?? seg.baseOffset, this.#logStartOffset, seg.baseOffset);
+      // An entry for a batch still being written: scan the segment's visible part instead.
+      if (startOffset >= seg.writtenNextOffset) startOffset = seg.baseOffset;
+      const from = seg.offsetIndex.lookup(startOffset).position;
+      let found: { position: number; size: number; maxTimestamp: number } | null = null;
+      await seg.walkBatches(Math.min(from, seg.writtenPosition), seg.writtenPosition, (b) => {
+        if (b.lastOffset >= this.#logStartOffset && b.maxTimestamp >= timestamp) {
+          found = b;
+          return false;
+        }
+        return true;
+      });
+      if (!found) continue;
+      const f = found as { position: number; size: number; maxTimestamp: number };
+      const batch = await seg.readBytes(f.position, f.size);
+      const hit = readTimestampOffset(batch, timestamp, this.#logStartOffset);
+      if (hit) return hit;
+    }
+    return null;
+  }
+
+  // ---- retention ----------------------------------------------------------------------------------------------
+
+  /**
+   * Deletes whole sealed segments: below the log start offset, older than retention.ms (by their largest
+   * timestamp), or beyond retention.bytes. Files are renamed to `.deleted` now and removed after
+   * file.delete.delay.ms (in-flight reads keep their fd until then). Returns the number of segments deleted.
+   */
+  deleteOldSegments(now = this.#clock()): number {
+    return this.#retain(now, false);
+  }
+
+  #retain(now: number, onlyLogStart: boolean): number {
+    const retentionMs = onlyLogStart ? -1 : this.#config['retention.ms'];
+    const retentionBytes = onlyLogStart ? -1 : this.#config['retention.bytes'];
+    let total = this.#segments.sizeInBytes();
+    let deleted = 0;
+    for (;;) {
+      const seg = this.#segments.first();
+      if (!seg || seg === this.#segments.active() || !seg.sealed) break;
+      const next = this.#segments.next(seg)!;
+      const byStart = next.baseOffset <= this.#logStartOffset;
+      const byTime = retentionMs >= 0 && seg.largestTimestamp >= 0 && now - seg.largestTimestamp > retentionMs;
+      const byTimeNoTs = retentionMs >= 0 && seg.largestTimestamp < 0 && now - seg.createdMs > retentionMs;
+      const bySize = retentionBytes >= 0 && total - seg.size >= retentionBytes;
+      if (!(byStart || byTime || byTimeNoTs || bySize)) break;
+      total -= seg.size;
+      this.#deleteSegment(seg);
+      if (next.baseOffset > this.#logStartOffset) this.#logStartOffset = next.baseOffset;
+      deleted++;
+    }
+    if (deleted > 0) this.leaderEpochCache.truncateFromStart(this.#logStartOffset);
+    return deleted;
+  }
+
+  #deleteSegment(seg: LogSegment): void {
+    this.#segments.remove(seg);
+    seg.markDeleted();
+    const files = [seg.logPath, seg.offsetIndex.path, seg.timeIndex.path];
+    const remove = () => {
+      seg.closeFiles();
+      for (const f of files) fs.rmSync(f, { force: true });
+    };
+    const delay = this.#config['file.delete.delay.ms'];
+    if (delay <= 0) remove();
+    else {
+      const t = setTimeout(
+        () => {
+          this.#pendingDeletes.delete(t);
+          remove();
+        },
+        Math.min(delay, 0x7fffffff),
+      );
+      t.unref();
+      this.#pendingDeletes.add(t);
+      (t as unknown as { remove: () => void }).remove = remove;
+    }
+  }
+
+  /**
+   * DeleteRecords: moves the log start offset to `offset` (at most the high watermark) and deletes sealed segments
+   * entirely below it. Returns the new log start offset (the low watermark). The caller persists it
+   * (LogManager.deleteRecordsBefore writes log-start-offset-checkpoint).
+   */
+  deleteRecordsBefore(offset: number): number {
+    if (!Number.isSafeInteger(offset) || offset > this.#written) {
+      throw new OffsetOutOfRangeError(offset, this.#logStartOffset, this.#written, `${this.topic}-${this.partition}`);
+    }
+    if (offset > this.#logStartOffset) {
+      this.#logStartOffset = offset;
+      this.leaderEpochCache.truncateFromStart(offset);
+      this.#retain(this.#clock(), true);
+    }
+    return this.#logStartOffset;
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------------------------
+
+  /** Waits until every append issued so far has been written (or failed). */
+  async drain(): Promise<void> {
+    while (this.#pending.length > 0 && !this.#pending.every((e) => e.done)) {
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  /**
+   * Clean close: drains writes, flushes, seals rolled segments, trims the active segment's preallocated tail and
+   * indexes, closes files. Pending deletions complete now.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    await this.drain();
+    if (!this.#offline) await this.flush().catch(() => {});
+    this.#maybeSeal();
+    await Promise.all([...this.#sealing]);
+    for (const t of this.#pendingDeletes) {
+      clearTimeout(t);
+      (t as unknown as { remove: () => void }).remove();
+    }
+    this.#pendingDeletes.clear();
+    for (const seg of this.#segments) {
+      if (seg === this.#segments.active() && !this.#offline) await seg.closeClean();
+      else {
+        await seg.preallocating.catch(() => {});
+        seg.closeFiles();
+      }
+    }
+  }
+
+  /**
+   * Drops the object as a crash would (tests): waits for in-flight I/O, then closes the files without flushing,
+   * trimming or sealing. What is on disk is what a killed process leaves behind (the page cache survives).
+   */
+  async abandon(): Promise<void> {
+    this.#closed = true;
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    await this.drain();
+    while (this.#syncing) await new Promise((r) => setImmediate(r));
+    await Promise.all([...this.#sealing]);
+    for (const t of this.#pendingDeletes) clearTimeout(t);
+    for (const seg of this.#segments) {
+      await seg.preallocating.catch(() => {});
+      seg.closeFiles();
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Finds, inside one record batch, the first record whose timestamp is >= a target (ListOffsets by timestamp).
+ * Uncompressed CreateTime batches are decoded record by record (only length, timestamp delta and offset delta are
+ * read). LogAppendTime batches give every record the batch's maxTimestamp, so their first record answers.
+ * Compressed batches are answered at batch granularity (their base offset and maxTimestamp): the storage layer does
+ * not decompress.
+ */
+import {
+  ATTR_COMPRESSION_MASK,
+  ATTR_TIMESTAMP_TYPE,
+  ATTRIBUTES,
+  BASE_OFFSET,
+  BASE_TIMESTAMP,
+  BATCH_HEADER_SIZE,
+  MAX_TIMESTAMP,
+  RECORDS_COUNT,
+} from '../protocol/records/batch-header.js';
+
+/** Reads a zigzag varint (up to 64 bits) as a number; returns [value, next position]. */
+function readVarlong(buf: Buffer, pos: number): [number, number] {
+  let result = 0n;
+  let shift = 0n;
+  let p = pos;
+  for (;;) {
+    if (p >= buf.length) throw new RangeError('varint past the end of the batch');
+    const byte = buf[p++];
+    result |= BigInt(byte & 0x7f) << shift;
+    if ((byte & 0x80) === 0) break;
+    shift += 7n;
+    if (shift > 63n) throw new RangeError('varint too long');
+  }
+  const value = (result >> 1n) ^ -(result & 1n);
+  return [Number(value), p];
+}
+
+export function readTimestampOffset(
+  batch: Buffer,
+  target: number,
+  minOffset: number,
+): { offset: number; timestamp: number } | null {
+  const baseOffset = Number(batch.readBigInt64BE(BASE_OFFSET));
+  const attributes = batch.readInt16BE(ATTRIBUTES);
+  const maxTimestamp = Number(batch.readBigInt64BE(MAX_TIMESTAMP));
+  if (maxTimestamp < target) return null;
+  if ((attributes & ATTR_TIMESTAMP_TYPE) !== 0 || (attributes & ATTR_COMPRESSION_MASK) !== 0) {
+    return { offset: Math.max(baseOffset, minOffset), timestamp: maxTimestamp };
+  }
+  const baseTimestamp = Number(batch.readBigInt64BE(BASE_TIMESTAMP));
+  const count = batch.readInt32BE(RECORDS_COUNT);
+  let pos = BATCH_HEADER_SIZE;
+  try {
+    for (let i = 0; i < count; i++) {
+      const [length, afterLength] = readVarlong(batch, pos);
+      const [tsDelta, afterTs] = readVarlong(batch, afterLength + 1);
+      const [offsetDelta] = readVarlong(batch, afterTs);
+      const offset = baseOffset + offsetDelta;
+      const ts = baseTimestamp + tsDelta;
+      if (ts >= target && offset >= minOffset) return { offset, timestamp: ts };
+      pos = afterLength + length;
+    }
+  } catch {
+    // A malformed record section: answer at batch granularity rather than fail the lookup.
+  }
+  return { offset: Math.max(baseOffset, minOffset), timestamp: maxTimestamp };
+}
