@@ -62,9 +62,10 @@ function load<T>(codec: CompressionCodec, id: string): T {
     try {
       mod = require(id) as unknown;
     } catch (err) {
-      const e = new UnsupportedCompressionTypeError(codecCode(codec));
-      e.message = `${codec} codec unavailable: cannot load ${id} (${(err as Error).message})`;
-      throw e;
+      throw new UnsupportedCompressionTypeError(
+        codecCode(codec),
+        `${codec} codec unavailable: cannot load ${id} (${(err as Error).message})`,
+      );
     }
     loaded.set(id, mod);
   }
