@@ -13,6 +13,8 @@
  * preambles/block headers, gzip through zlib's maxOutputLength, zstd chunk by chunk with a window cap. Codec modules
  * are loaded on first use, so a missing native module only fails the codec that needs it.
  */
+
+import { constants as bufferConstants } from 'node:buffer';
 import { createRequire } from 'node:module';
 import * as zlib from 'node:zlib';
 import type { CompressionCodec } from './batch-header.js';
@@ -20,6 +22,7 @@ import { CorruptRecordError, DecompressionLimitError, UnsupportedCompressionType
 import { readUnsignedVarint } from './varint.js';
 
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
+const MAX_BUFFER_LENGTH = bufferConstants.MAX_LENGTH;
 
 export interface CompressOptions {
   /** Codec level (gzip 1-9, zstd 1-22); the library default when absent. Ignored by snappy and lz4. */
@@ -62,9 +65,10 @@ function load<T>(codec: CompressionCodec, id: string): T {
     try {
       mod = require(id) as unknown;
     } catch (err) {
-      const e = new UnsupportedCompressionTypeError(codecCode(codec));
-      e.message = `${codec} codec unavailable: cannot load ${id} (${(err as Error).message})`;
-      throw e;
+      throw new UnsupportedCompressionTypeError(
+        codecCode(codec),
+        `${codec} codec unavailable: cannot load ${id} (${(err as Error).message})`,
+      );
     }
     loaded.set(id, mod);
   }
@@ -176,7 +180,7 @@ export function decompress(
 
 function gunzipBounded(data: Buffer, limit: number): Buffer {
   try {
-    return zlib.gunzipSync(data, { maxOutputLength: Math.max(1, limit) });
+    return zlib.gunzipSync(data, { maxOutputLength: Math.min(Math.max(1, limit), MAX_BUFFER_LENGTH) });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
       throw new DecompressionLimitError('gzip', limit);
@@ -200,6 +204,12 @@ function snappyBounded(data: Buffer, limit: number): Buffer {
   let total = 0;
   let pos = XERIAL_HEADER_SIZE;
   while (pos < data.length) {
+    // snappy-java's reader accepts concatenated streams: a new header where a chunk length would be (a length
+    // starting with 0x82 would be negative, so this cannot be mistaken for a chunk).
+    if (isXerialSnappy(data.subarray(pos))) {
+      pos += XERIAL_HEADER_SIZE;
+      continue;
+    }
     if (pos + 4 > data.length) throw new CorruptRecordError('xerial snappy chunk length is truncated');
     const len = data.readInt32BE(pos);
     pos += 4;

@@ -65,30 +65,37 @@ export interface EncodeRecordBatchOptions {
   records: RecordInput[];
 }
 
+/** A key, value or header part with its UTF-8 length measured once (strings are written without a temp Buffer). */
+interface Part {
+  bytes: Buffer | string | null;
+  length: number; // -1 for null
+}
+
 interface PreparedRecord {
   bodySize: number;
   attributes: number;
   timestampDelta: bigint;
   offsetDelta: number;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Array<{ key: Buffer; value: Buffer | null }>;
+  key: Part;
+  value: Part;
+  headers: Part[]; // key, value, key, value, ...
 }
 
-function toBytes(v: RecordBytes | undefined): Buffer | null {
-  if (v === undefined || v === null) return null;
-  return typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
+function part(v: RecordBytes | undefined): Part {
+  if (v === undefined || v === null) return { bytes: null, length: -1 };
+  return { bytes: v, length: typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v.length };
 }
 
-function bytesSize(b: Buffer | null): number {
-  return b === null ? 1 : varintSize(b.length) + b.length;
+function partSize(p: Part): number {
+  return p.length < 0 ? 1 : varintSize(p.length) + p.length;
 }
 
-function writeBytes(out: Buffer, pos: number, b: Buffer | null): number {
-  if (b === null) return writeVarint(out, pos, -1);
-  const at = writeVarint(out, pos, b.length);
-  b.copy(out, at);
-  return at + b.length;
+function writePart(out: Buffer, pos: number, p: Part): number {
+  const at = writeVarint(out, pos, p.length);
+  if (p.bytes === null) return at;
+  if (typeof p.bytes === 'string') out.write(p.bytes, at, p.length, 'utf8');
+  else p.bytes.copy(out, at);
+  return at + p.length;
 }
 
 export function encodeRecordBatch(opts: EncodeRecordBatchOptions): Buffer {
@@ -105,14 +112,21 @@ export function encodeRecordBatch(opts: EncodeRecordBatchOptions): Buffer {
     const r = inputs[i];
     const timestamp = r.timestamp ?? now;
     if (timestamp > maxTimestamp) maxTimestamp = timestamp;
-    const key = toBytes(r.key);
-    const value = toBytes(r.value);
-    const headers = (r.headers ?? []).map((h) => ({ key: Buffer.from(h.key, 'utf8'), value: toBytes(h.value) }));
+    const key = part(r.key);
+    const value = part(r.value);
+    const headers: Part[] = [];
+    let bodySize = 1 + partSize(key) + partSize(value);
+    if (r.headers !== undefined) {
+      for (const h of r.headers) {
+        const hk = part(h.key);
+        const hv = part(h.value);
+        headers.push(hk, hv);
+        bodySize += partSize(hk) + partSize(hv);
+      }
+    }
     const offsetDelta = r.offsetDelta ?? i;
     const timestampDelta = timestamp - baseTimestamp;
-    let bodySize = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta) + bytesSize(key) + bytesSize(value);
-    bodySize += varintSize(headers.length);
-    for (const h of headers) bodySize += bytesSize(h.key) + bytesSize(h.value);
+    bodySize += varlongSize(timestampDelta) + varintSize(offsetDelta) + varintSize(headers.length / 2);
     prepared[i] = { bodySize, attributes: r.attributes ?? 0, timestampDelta, offsetDelta, key, value, headers };
     recordsSize += varintSize(bodySize) + bodySize;
   }
@@ -162,13 +176,10 @@ function writeRecords(out: Buffer, pos: number, prepared: PreparedRecord[]): num
     out[pos++] = r.attributes & 0xff;
     pos = writeVarlong(out, pos, r.timestampDelta);
     pos = writeVarint(out, pos, r.offsetDelta);
-    pos = writeBytes(out, pos, r.key);
-    pos = writeBytes(out, pos, r.value);
-    pos = writeVarint(out, pos, r.headers.length);
-    for (const h of r.headers) {
-      pos = writeBytes(out, pos, h.key);
-      pos = writeBytes(out, pos, h.value);
-    }
+    pos = writePart(out, pos, r.key);
+    pos = writePart(out, pos, r.value);
+    pos = writeVarint(out, pos, r.headers.length / 2);
+    for (const h of r.headers) pos = writePart(out, pos, h);
   }
   return pos;
 }

@@ -33,8 +33,8 @@ export class UnsupportedMessageFormatError extends KafkaError {
 /** A compression code outside 0-4. */
 export class UnsupportedCompressionTypeError extends KafkaError {
   readonly compressionCode: number;
-  constructor(compressionCode: number) {
-    super(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `unsupported compression type ${compressionCode}`);
+  constructor(compressionCode: number, message?: string) {
+    super(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, message ?? `unsupported compression type ${compressionCode}`);
     this.name = 'UnsupportedCompressionTypeError';
     this.compressionCode = compressionCode;
   }

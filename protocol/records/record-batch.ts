@@ -28,6 +28,7 @@ import {
   readBatchHeader,
 } from './batch-header.js';
 import { crc32c } from './crc32c.js';
+import { decodeRecords } from './decode-records.js';
 import {
   CorruptRecordError,
   InvalidRecordError,
@@ -148,6 +149,14 @@ export interface ValidateOptions {
    * (recordsCount <= lastOffsetDelta + 1, possibly 0).
    */
   origin?: 'producer' | 'log';
+  /**
+   * Also decode the records (decompressing them, bounded by maxDecompressedBytes) and check that their count matches
+   * recordsCount and their offset deltas are 0..n-1 in order (producer) or strictly increasing up to lastOffsetDelta
+   * (log). Kafka's LogValidator does this for compressed producer batches. Default false: the header and CRC checks
+   * are what the append path needs.
+   */
+  records?: boolean;
+  maxDecompressedBytes?: number;
 }
 
 /**
@@ -194,7 +203,30 @@ export function validateBatch(buf: Buffer, pos: number, options: ValidateOptions
   if (codec === 0 && header.recordsCount > (size - BATCH_HEADER_SIZE) / 7) {
     throw new CorruptRecordError(`${header.recordsCount} records cannot fit in ${size - BATCH_HEADER_SIZE} bytes`);
   }
+  if (options.records === true) checkRecordOffsets(buf, pos, size, header, options);
   return header;
+}
+
+function checkRecordOffsets(
+  buf: Buffer,
+  pos: number,
+  size: number,
+  header: RecordBatchHeader,
+  options: ValidateOptions,
+): void {
+  const records = decodeRecords(buf, pos, {
+    end: pos + size,
+    ...(options.maxDecompressedBytes === undefined ? {} : { maxDecompressedBytes: options.maxDecompressedBytes }),
+  });
+  const producer = (options.origin ?? 'producer') === 'producer';
+  let previous = -1;
+  for (let i = 0; i < records.length; i++) {
+    const delta = records[i].offsetDelta;
+    if (producer ? delta !== i : delta <= previous || delta > header.lastOffsetDelta) {
+      throw new InvalidRecordError(`record ${i} has offset delta ${delta} (previous ${previous})`);
+    }
+    previous = delta;
+  }
 }
 
 /**

@@ -87,6 +87,11 @@ describe('snappy framings', () => {
       expect(decompress('snappy', xerialFrame(data, chunk)).equals(data)).toBe(true);
     }
     expect(decompress('snappy', xerialFrame(Buffer.alloc(0), 1000)).length).toBe(0);
+    const twoStreams = Buffer.concat([
+      xerialFrame(data.subarray(0, 5000), 1000),
+      xerialFrame(data.subarray(5000), 4096),
+    ]);
+    expect(decompress('snappy', twoStreams).equals(data)).toBe(true);
   });
 
   it('refuses truncated or overrunning xerial chunks', () => {
@@ -219,6 +224,7 @@ describe('gzip', () => {
     expect(decompress('gzip', two).equals(data)).toBe(true);
     const bomb = zlib.gzipSync(Buffer.alloc(4 * 1024 * 1024));
     expectKafkaError(() => decompress('gzip', bomb, 1024 * 1024), DecompressionLimitError, 10);
+    expect(decompress('gzip', bomb, Number.POSITIVE_INFINITY).length).toBe(4 * 1024 * 1024);
   });
 
   it('refuses garbage and truncation', () => {

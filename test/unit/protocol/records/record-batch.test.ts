@@ -12,6 +12,7 @@ import {
 import { crc32c } from '../../../../protocol/records/crc32c.js';
 import {
   CorruptRecordError,
+  DecompressionLimitError,
   InvalidRecordError,
   UnsupportedCompressionTypeError,
   UnsupportedMessageFormatError,
@@ -246,6 +247,31 @@ describe('validateBatch', () => {
     bad.writeInt32BE(1000, RECORDS_COUNT);
     bad.writeInt32BE(999, LAST_OFFSET_DELTA);
     expect(catchError(() => validateBatch(recrc(bad), 0))).toBeInstanceOf(CorruptRecordError);
+  });
+
+  it('with records: true, decodes (even compressed) records and checks their offset deltas', () => {
+    const deltas = (ds: number[], extra: { lastOffsetDelta?: number } = {}) =>
+      encodeRecordBatch({
+        compression: 'zstd',
+        ...extra,
+        records: ds.map((offsetDelta) => ({ value: 'x', offsetDelta })),
+      });
+    expect(validateBatch(deltas([0, 1, 2]), 0, { records: true }).recordsCount).toBe(3);
+    const swapped = deltas([1, 0, 2]); // the header is consistent (3 records, lastOffsetDelta 2); the records are not
+    expect(validateBatch(swapped, 0).recordsCount).toBe(3);
+    expect(catchError(() => validateBatch(swapped, 0, { records: true }))).toBeInstanceOf(InvalidRecordError);
+    expect(validateBatch(deltas([0, 4, 9]), 0, { origin: 'log', records: true }).lastOffsetDelta).toBe(9);
+    expect(catchError(() => validateBatch(deltas([0, 4, 4]), 0, { origin: 'log', records: true }))).toBeInstanceOf(
+      InvalidRecordError,
+    );
+    const beyond = deltas([0, 4, 12], { lastOffsetDelta: 9 });
+    expect(catchError(() => validateBatch(beyond, 0, { origin: 'log', records: true }))).toBeInstanceOf(
+      InvalidRecordError,
+    );
+    const bomb = encodeRecordBatch({ compression: 'lz4', records: [{ value: Buffer.alloc(1 << 20) }] });
+    expect(() => validateBatch(bomb, 0, { records: true, maxDecompressedBytes: 1 << 16 })).toThrow(
+      DecompressionLimitError,
+    );
   });
 
   it('a batchLength that claims 2 GiB is refused from the header alone', () => {
