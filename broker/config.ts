@@ -176,9 +176,9 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
     name: 'compression.type',
     type: 'enum',
     default: 'producer',
-    values: ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'],
+    values: ['producer'],
     topicConfig: 'compression.type',
-    doc: 'Compression of stored batches (producer: as sent).',
+    doc: 'Compression of stored batches: only "producer" (stored as sent) is supported.',
   },
   {
     name: 'io.engine',

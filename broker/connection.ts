@@ -29,6 +29,8 @@ export interface ClientInfo {
   readonly id: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** The address the client reached us at (advertised when the listener is bound to a wildcard). */
+  readonly localAddress: string;
   clientId: string | null;
   clientSoftwareName: string | null;
   clientSoftwareVersion: string | null;
@@ -78,6 +80,7 @@ export class Connection {
       id: nextConnectionId++,
       remoteAddress: socket.remoteAddress ?? '',
       remotePort: socket.remotePort ?? 0,
+      localAddress: socket.localAddress ?? '127.0.0.1',
       clientId: null,
       clientSoftwareName: null,
       clientSoftwareVersion: null,

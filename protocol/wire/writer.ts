@@ -5,6 +5,7 @@
  * A 4-byte size prefix can be reserved first and is patched when the writer finishes.
  */
 import { ProtocolEncodeError } from '../error-codes.js';
+import { ExternalBytes } from './external-bytes.js';
 import type { UnknownTaggedField } from './reader.js';
 
 const MIN_CHUNK = 256;
@@ -182,6 +183,12 @@ export class Writer {
   /** Raw bytes with no length. Large slices are referenced, not copied, until finish(). */
   raw(v: Uint8Array): void {
     const n = v.length;
+    if (v instanceof ExternalBytes) {
+      this.closeChunk();
+      this.chunks.push(v as unknown as Buffer);
+      this.closedLength += n;
+      return;
+    }
     if (n >= REFERENCE_THRESHOLD) {
       this.closeChunk();
       this.chunks.push(Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, n));
@@ -249,6 +256,11 @@ export class Writer {
   }
 
   /** The chunks written, in order, without joining them (for writev). Patches the size prefix. */
+  /** Like finishChunks, with ExternalBytes placeholders left in place for the sender to fill. */
+  finishParts(): Array<Buffer | ExternalBytes> {
+    return this.finishChunks();
+  }
+
   finishChunks(): Buffer[] {
     this.closeChunk();
     const chunks = this.chunks;

@@ -1,0 +1,159 @@
+/**
+ * A running broker: wires configuration, storage, the topic catalogue, the handlers and the listener, and owns
+ * start-up and shutdown. Shutdown is graceful: stop accepting, answer what is in flight, flush every partition,
+ * close storage (which writes the clean-shutdown marker).
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { setCrc32cAccelerator } from '../protocol/records/crc32c.js';
+import { LogManager } from '../storage/log-manager.js';
+import type { BrokerContext } from './broker-context.js';
+import type { BrokerConfig } from './config.js';
+import type { ClientInfo } from './connection.js';
+import { Dispatcher } from './dispatcher.js';
+import { FetchWaiters } from './fetch-waiters.js';
+import type { ApiHandler } from './handler.js';
+import { loadHandlers } from './handlers/index.js';
+import { loadOrCreateMetaProperties } from './meta-properties.js';
+import { BrokerMetrics } from './metrics.js';
+import { PartitionRegistry } from './partition-registry.js';
+import type { SendCounters } from './response-writer.js';
+import { type SendPath, selectSendPath } from './send-path.js';
+import { KafkaServer } from './server.js';
+import { TopicRegistry } from './topic-registry.js';
+
+export class Broker implements BrokerContext {
+  readonly nodeId: number;
+  readonly fetchWaiters = new FetchWaiters();
+  readonly handlers: ReadonlyMap<number, ApiHandler>;
+  readonly metrics: BrokerMetrics;
+  readonly sendCounters: SendCounters = { zeroCopyBytes: 0, copiedBytes: 0 };
+  closing = false;
+  private server: KafkaServer | null = null;
+  private listening: { host: string; port: number } | null = null;
+
+  private constructor(
+    readonly config: BrokerConfig,
+    readonly log: Logger,
+    readonly dataDir: string,
+    readonly clusterId: string,
+    readonly topics: TopicRegistry,
+    readonly logs: LogManager,
+    readonly partitions: PartitionRegistry,
+    readonly sendPath: SendPath,
+  ) {
+    this.nodeId = config.number('node.id');
+    this.handlers = loadHandlers();
+    this.metrics = new BrokerMetrics({
+      ioEngine: () => {
+        const s = this.logs.engine.stats();
+        return {
+          name: this.logs.engineName,
+          reason: this.logs.engineReason,
+          inFlight: s.inFlight,
+          submitted: s.submitted,
+          completed: s.completed,
+        };
+      },
+      fetchPath: () => ({ name: this.sendPath.name, reason: this.sendPath.reason }),
+      connections: () => this.server?.connectionCount ?? 0,
+      sendCounters: () => this.sendCounters,
+      partitions: () =>
+        this.partitions.all().map((p) => ({
+          topic: p.topic,
+          partition: p.partition,
+          logEndOffset: p.log.logEndOffset,
+          sizeBytes: p.log.sizeInBytes,
+          segments: p.log.segments.length,
+        })),
+    });
+  }
+
+  /** Opens storage and the catalogue (recovering after an unclean stop) and starts listening. */
+  static async start(config: BrokerConfig, log: Logger): Promise<Broker> {
+    const dataDir = resolve(config.string('log.dirs'));
+    mkdirSync(dataDir, { recursive: true });
+    const meta = loadOrCreateMetaProperties(dataDir, config.number('node.id'));
+    const sendPath = await selectSendPath(config.string('fetch.path'), log);
+    if (sendPath.crc32c) setCrc32cAccelerator(sendPath.crc32c);
+    const topics = await TopicRegistry.open(join(dataDir, '__berth_metadata'));
+    const engineLog = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) };
+    const logs = await LogManager.open({
+      dataDir,
+      ioEngine: config.string('io.engine') as 'auto' | 'uring' | 'sync',
+      logger: engineLog,
+      defaultConfig: config.topicDefaults(),
+      topicConfig: (topic) => topics.get(topic)?.configs,
+      background: { retentionCheckMs: config.number('log.retention.check.interval.ms') },
+    });
+    log.info(
+      { engine: logs.engineName, reason: logs.engineReason, cleanShutdown: logs.hadCleanShutdown },
+      `storage engine: ${logs.engineName}`,
+    );
+    const partitions = new PartitionRegistry(topics, logs, config);
+    await partitions.load();
+    const broker = new Broker(config, log, dataDir, meta.clusterId, topics, logs, partitions, sendPath);
+    await broker.listen();
+    return broker;
+  }
+
+  get port(): number {
+    if (!this.listening) throw new Error('broker is not listening');
+    return this.listening.port;
+  }
+
+  get host(): string {
+    if (!this.listening) throw new Error('broker is not listening');
+    return this.listening.host;
+  }
+
+  advertisedEndpoint(client: ClientInfo | null): { host: string; port: number } {
+    const advertised = this.config.optionalString('advertised.listeners');
+    if (advertised) {
+      const m = /^(?:[A-Za-z_]+:\/\/)?\[?([^\]]*?)\]?:(\d+)$/.exec(advertised.split(',')[0].trim());
+      if (m) return { host: m[1], port: Number(m[2]) };
+    }
+    const bound = this.listening?.host ?? '127.0.0.1';
+    const wildcard = bound === '0.0.0.0' || bound === '::';
+    const host = wildcard ? (client?.localAddress ?? '127.0.0.1') : bound;
+    return { host: host.startsWith('::ffff:') ? host.slice(7) : host, port: this.port };
+  }
+
+  /** Graceful shutdown; safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.fetchWaiters.close();
+    await this.server?.close();
+    await this.logs.close();
+    await this.topics.close();
+    this.log.info('broker stopped');
+  }
+
+  private async listen(): Promise<void> {
+    const c = this.config;
+    this.server = new KafkaServer({
+      host: c.string('host'),
+      port: c.number('port'),
+      maxConnections: c.number('max.connections'),
+      maxConnectionsPerIp: c.number('max.connections.per.ip'),
+      limits: {
+        maxRequestBytes: c.number('socket.request.max.bytes'),
+        maxInFlight: c.number('queued.max.requests.per.connection'),
+        maxQueuedResponseBytes: c.number('queued.max.response.bytes.per.connection'),
+        idleMs: c.number('connections.max.idle.ms'),
+        frameTimeoutMs: c.number('request.frame.timeout.ms'),
+      },
+      dispatch: new Dispatcher(this, this.handlers).dispatch,
+      zeroCopySend: this.sendPath.send,
+      counters: this.sendCounters,
+      log: this.log,
+    });
+    this.listening = await this.server.listen();
+    this.log.info(
+      { host: this.listening.host, port: this.listening.port, dataDir: this.dataDir, clusterId: this.clusterId },
+      'broker listening',
+    );
+  }
+}

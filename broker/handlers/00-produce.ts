@@ -1,0 +1,128 @@
+/**
+ * Produce (key 0), v3-13 served; v0-2 are advertised (librdkafka turns compression off when they are missing) and
+ * refused by closing the connection, as Kafka 4 does. Each partition's records must be exactly one v2 batch with a
+ * valid CRC, no larger than max.message.bytes; compressed batches are stored as sent. Errors are per partition.
+ * acks=0 gets no response (a failed partition then closes the connection, Kafka's only signal); acks=1 answers when
+ * the batch is written, acks=-1 when it is fdatasync'ed. v13 names topics by id.
+ */
+import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
+import {
+  type ProduceResponsePartitionProduceResponse as PartitionResponse,
+  Produce,
+  type ProduceRequest,
+  type ProduceResponse,
+} from '../../protocol/generated/produce.js';
+import { validateProduceRecords } from '../../protocol/records/record-batch.js';
+import type { Acks } from '../../storage/partition-log.js';
+import { CloseConnectionError } from '../connection.js';
+import { defineHandler, type RequestContext } from '../handler.js';
+import type { BatchOffsets } from '../producer-state.js';
+
+function partitionError(index: number, errorCode: number, errorMessage: string | null = null): PartitionResponse {
+  return {
+    index,
+    errorCode,
+    baseOffset: -1n,
+    logAppendTimeMs: -1n,
+    logStartOffset: -1n,
+    recordErrors: [],
+    errorMessage,
+  };
+}
+
+async function producePartition(
+  ctx: RequestContext,
+  topicName: string,
+  index: number,
+  records: Buffer | null,
+  req: ProduceRequest,
+): Promise<PartitionResponse> {
+  // Transactions are not served yet: a transactional batch has no coordinator to belong to.
+  if (req.transactionalId) return partitionError(index, ErrorCode.INVALID_TXN_STATE);
+  const { broker } = ctx;
+  const partition = broker.partitions.get(topicName, index);
+  if (!partition) return partitionError(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  try {
+    if (records === null || records.length === 0) {
+      throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'a produce request must carry one record batch per partition');
+    }
+    const maxMessageBytes = broker.partitions.maxMessageBytes(topicName);
+    if (records.length > maxMessageBytes) {
+      throw new KafkaError(
+        ErrorCode.MESSAGE_TOO_LARGE,
+        `batch of ${records.length} bytes exceeds max.message.bytes ${maxMessageBytes}`,
+      );
+    }
+    const header = validateProduceRecords(records);
+    const sequence = partition.producers.check(header);
+    if (sequence.kind === 'duplicate') {
+      return { ...partitionError(index, ErrorCode.NONE), ...(await sequence.offsets) };
+    }
+    let offsets: BatchOffsets | null = null;
+    try {
+      const result = await partition.log.append(records, {
+        acks: req.acks as Acks,
+        leaderEpoch: partition.leaderEpoch,
+      });
+      offsets = {
+        baseOffset: BigInt(result.baseOffset),
+        logAppendTimeMs: BigInt(result.logAppendTime),
+        logStartOffset: BigInt(result.logStartOffset),
+      };
+    } finally {
+      sequence.settle(offsets);
+    }
+    broker.metrics.recordsIn.inc({ topic: topicName }, header.recordsCount);
+    broker.fetchWaiters.notifyPartition(topicName, index);
+    return { ...partitionError(index, ErrorCode.NONE), ...offsets };
+  } catch (err) {
+    if (!(err instanceof KafkaError)) throw err;
+    return partitionError(index, err.errorCode, err.message);
+  }
+}
+
+function errorResponse(req: ProduceRequest, errorCode: number): ProduceResponse {
+  return {
+    responses: req.topicData.map((t) => ({
+      name: t.name,
+      topicId: t.topicId,
+      partitionResponses: t.partitionData.map((p) => partitionError(p.index, errorCode)),
+    })),
+    throttleTimeMs: 0,
+  };
+}
+
+export default defineHandler({
+  codec: Produce,
+  minVersion: 3,
+  advertisedMinVersion: 0,
+  maxVersion: Produce.maxStableVersion,
+  async handle(req, ctx): Promise<ProduceResponse | null> {
+    const { broker } = ctx;
+    const started = performance.now();
+    if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) {
+      return errorResponse(req, ErrorCode.INVALID_REQUIRED_ACKS);
+    }
+    const byId = ctx.version >= 13;
+    const responses = await Promise.all(
+      req.topicData.map(async (t) => {
+        const topic = byId ? broker.topics.getById(t.topicId ?? '') : broker.topics.get(t.name ?? '');
+        const missing = byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        const partitionResponses = await Promise.all(
+          t.partitionData.map((p) =>
+            topic ? producePartition(ctx, topic.name, p.index, p.records, req) : partitionError(p.index, missing),
+          ),
+        );
+        return { name: t.name, topicId: t.topicId, partitionResponses };
+      }),
+    );
+    broker.metrics.produceLatency.observe({ acks: String(req.acks) }, (performance.now() - started) / 1000);
+    if (req.acks === 0) {
+      const failed = responses.some((t) => t.partitionResponses.some((p) => p.errorCode !== ErrorCode.NONE));
+      if (failed) throw new CloseConnectionError('acks=0 produce failed');
+      return null;
+    }
+    return { responses, throttleTimeMs: 0 };
+  },
+  errorResponse: (req, errorCode) => errorResponse(req, errorCode),
+});

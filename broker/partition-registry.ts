@@ -1,0 +1,132 @@
+/**
+ * Joins the topic catalogue to storage: creating a topic records it, then creates its partition logs; deleting
+ * removes it from the catalogue first (so no request sees a half-deleted topic), then deletes the logs. At start-up
+ * every catalogued partition is opened (recovered by storage), and partition directories of topics that are no
+ * longer catalogued (a crash between the two steps) are deleted.
+ */
+import { ErrorCode, KafkaError } from '../protocol/error-codes.js';
+import type { LogManager } from '../storage/log-manager.js';
+import type { PartitionLog } from '../storage/partition-log.js';
+import type { BrokerConfig } from './config.js';
+import { PartitionProducerState } from './producer-state.js';
+import { topicConfigDefaults, validateTopicConfigs } from './topic-configs.js';
+import type { TopicInfo, TopicRegistry } from './topic-registry.js';
+
+/** What the broker keeps per partition besides its log. */
+export interface PartitionHandle {
+  readonly topic: string;
+  readonly partition: number;
+  readonly log: PartitionLog;
+  readonly producers: PartitionProducerState;
+  readonly leaderEpoch: number;
+}
+
+/** Single node: leadership never moves, so every partition stays at the epoch it was created with. */
+const LEADER_EPOCH = 0;
+
+function key(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+export class PartitionRegistry {
+  private readonly handles = new Map<string, PartitionHandle>();
+
+  constructor(
+    readonly topics: TopicRegistry,
+    readonly logs: LogManager,
+    private readonly config: BrokerConfig,
+  ) {}
+
+  /** Opens the log of every catalogued partition and drops logs of topics that are gone. */
+  async load(): Promise<void> {
+    const wanted = new Set<string>();
+    for (const topic of this.topics.list()) {
+      for (let p = 0; p < topic.partitions; p++) {
+        wanted.add(key(topic.name, p));
+        await this.open(topic, p);
+      }
+    }
+    for (const log of [...this.logs.partitions()]) {
+      if (!wanted.has(key(log.topic, log.partition))) await this.logs.deletePartition(log.topic, log.partition);
+    }
+  }
+
+  get(topic: string, partition: number): PartitionHandle | undefined {
+    return this.handles.get(key(topic, partition));
+  }
+
+  all(): PartitionHandle[] {
+    return [...this.handles.values()];
+  }
+
+  leaderEpoch(topic: string, partition: number): number {
+    return this.get(topic, partition)?.leaderEpoch ?? LEADER_EPOCH;
+  }
+
+  /** The topic's configs: its overrides over the broker defaults, under Kafka's topic config names. */
+  effectiveConfigs(topic: string): Record<string, string> {
+    return { ...topicConfigDefaults(this.config), ...(this.topics.get(topic)?.configs ?? {}) };
+  }
+
+  maxMessageBytes(topic: string): number {
+    return Number(this.effectiveConfigs(topic)['max.message.bytes']);
+  }
+
+  async createTopic(name: string, partitions: number, configs: Record<string, string>): Promise<TopicInfo> {
+    validateTopicConfigs(configs);
+    const topic = await this.topics.create(name, partitions, configs);
+    for (let p = 0; p < partitions; p++) await this.open(topic, p);
+    return topic;
+  }
+
+  /** Creates a topic on first use, if the broker allows it. */
+  autoCreateTopic(name: string): Promise<TopicInfo> {
+    if (!this.config.boolean('auto.create.topics.enable')) {
+      return Promise.reject(new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic "${name}"`));
+    }
+    return this.createTopic(name, this.config.number('num.partitions'), {});
+  }
+
+  async deleteTopic(name: string): Promise<TopicInfo> {
+    const topic = await this.topics.delete(name);
+    for (let p = 0; p < topic.partitions; p++) {
+      this.handles.delete(key(name, p));
+      if (this.logs.getPartition(name, p)) await this.logs.deletePartition(name, p);
+    }
+    return topic;
+  }
+
+  async addPartitions(name: string, total: number): Promise<TopicInfo> {
+    const before = this.topics.get(name);
+    if (!before) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic "${name}"`);
+    if (total <= before.partitions) {
+      throw new KafkaError(
+        ErrorCode.INVALID_PARTITIONS,
+        `topic "${name}" has ${before.partitions} partitions; the new count must be larger, not ${total}`,
+      );
+    }
+    const topic = await this.topics.setPartitions(name, total);
+    for (let p = before.partitions; p < total; p++) await this.open(topic, p);
+    return topic;
+  }
+
+  async setTopicConfigs(name: string, configs: Record<string, string>): Promise<TopicInfo> {
+    validateTopicConfigs(configs);
+    const topic = await this.topics.setConfigs(name, configs);
+    this.logs.updateTopicConfig(name, this.effectiveConfigs(name));
+    return topic;
+  }
+
+  private async open(topic: TopicInfo, partition: number): Promise<PartitionHandle> {
+    const log =
+      this.logs.getPartition(topic.name, partition) ??
+      (await this.logs.createPartition(topic.name, partition, {
+        topicId: topic.topicId,
+        config: this.effectiveConfigs(topic.name),
+      }));
+    const producers = new PartitionProducerState();
+    const handle: PartitionHandle = { topic: topic.name, partition, log, producers, leaderEpoch: LEADER_EPOCH };
+    this.handles.set(key(topic.name, partition), handle);
+    return handle;
+  }
+}

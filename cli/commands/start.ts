@@ -1,0 +1,70 @@
+/**
+ * `berth start`: runs a broker in the foreground until SIGTERM or SIGINT, then shuts down gracefully.
+ * Settings, lowest precedence first: embedded defaults, --config FILE, BERTH_* environment variables, flags.
+ */
+import type { Command } from 'commander';
+import { Broker } from '../../broker/broker.js';
+import { BrokerConfig, ConfigError, configFromEnv, readConfigFile } from '../../broker/config.js';
+import { createLogger } from '../../broker/logger.js';
+import { collectSetting, EXIT_USAGE } from '../cli-util.js';
+
+interface StartOptions {
+  config?: string;
+  dataDir?: string;
+  port?: string;
+  host?: string;
+  adminPort?: string;
+  logLevel?: string;
+  set?: Map<string, string>;
+}
+
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('run a broker (data in ./berth-data, Kafka port 9092, admin port 9644 unless configured)')
+    .option('-c, --config <file>', 'a properties file with Kafka setting names (e.g. log.segment.bytes=1073741824)')
+    .option('-d, --data-dir <dir>', 'data directory (log.dirs)')
+    .option('-p, --port <port>', 'Kafka listener port')
+    .option('--host <host>', 'address to listen on')
+    .option('--admin-port <port>', 'HTTP admin port (-1 disables it)')
+    .option('--log-level <level>', 'trace, debug, info, warn, error or silent')
+    .option('-s, --set <key=value>', 'any setting by its Kafka name; repeatable', collectSetting)
+    .action(async (opts: StartOptions) => {
+      let config: BrokerConfig;
+      try {
+        const flags = new Map<string, string>(opts.set ?? []);
+        if (opts.dataDir !== undefined) flags.set('log.dirs', opts.dataDir);
+        if (opts.port !== undefined) flags.set('port', opts.port);
+        if (opts.host !== undefined) flags.set('host', opts.host);
+        if (opts.adminPort !== undefined) flags.set('admin.port', opts.adminPort);
+        if (opts.logLevel !== undefined) flags.set('log.level', opts.logLevel);
+        config = new BrokerConfig([
+          { source: 'file', values: opts.config ? readConfigFile(opts.config) : new Map() },
+          { source: 'env', values: configFromEnv(process.env) },
+          { source: 'override', values: flags },
+        ]);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        console.error(`berth start: ${err.message}`);
+        process.exitCode = EXIT_USAGE;
+        return;
+      }
+      const log = createLogger(config.string('log.level'));
+      const broker = await Broker.start(config, log);
+      let stopping = false;
+      const shutdown = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'shutting down');
+        broker.stop().then(
+          () => process.exit(0),
+          (err) => {
+            log.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+    });
+}
