@@ -1,0 +1,21 @@
+/**
+ * Test helpers: a real broker on port 0 with a temp data dir (through the public startBroker API), and a client
+ * speaking our own codecs to it.
+ */
+
+import { type RunningBroker, type StartBrokerOptions, startBroker } from '../../broker/index.js';
+import { KafkaClient } from '../../cli/kafka-client.js';
+
+export async function startTestBroker(opts: StartBrokerOptions = {}): Promise<RunningBroker> {
+  return startBroker({ logger: process.env.BERTH_TEST_LOG ?? undefined, ...opts });
+}
+
+export async function connectClient(broker: RunningBroker, clientId = 'berth-test'): Promise<KafkaClient> {
+  return KafkaClient.connect({ host: broker.host, port: broker.port, clientId });
+}
+
+/** The engine and fetch-path combinations every broker-level suite should run against. */
+export const brokerModes: Array<{ name: string; config: Record<string, string> }> = [
+  { name: 'uring+zerocopy', config: { 'io.engine': 'auto', 'fetch.path': 'auto' } },
+  { name: 'sync+copy', config: { 'io.engine': 'sync', 'fetch.path': 'copy' } },
+];

@@ -1,0 +1,173 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningBroker } from '../../broker/index.js';
+import type { KafkaClient } from '../../cli/kafka-client.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { CreateTopics } from '../../protocol/generated/create-topics.js';
+import { Fetch } from '../../protocol/generated/fetch.js';
+import { ListOffsets } from '../../protocol/generated/list-offsets.js';
+import { Metadata } from '../../protocol/generated/metadata.js';
+import { Produce } from '../../protocol/generated/produce.js';
+import { decodeRecords } from '../../protocol/records/decode-records.js';
+import { encodeRecordBatch } from '../../protocol/records/encode-batch.js';
+import { scanBatches } from '../../protocol/records/record-batch.js';
+import { brokerModes, connectClient, startTestBroker } from '../helpers/broker.js';
+
+describe.each(brokerModes)('produce and fetch ($name)', ({ config }) => {
+  let broker: RunningBroker;
+  let client: KafkaClient;
+
+  beforeAll(async () => {
+    broker = await startTestBroker({ config });
+    client = await connectClient(broker);
+    const created = await client.request(CreateTopics, {
+      topics: [{ name: 'orders', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
+    expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await broker?.stop();
+  });
+
+  function batch(n: number, prefix: string, compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd' = 'none') {
+    return encodeRecordBatch({
+      compression,
+      records: Array.from({ length: n }, (_, i) => ({
+        key: `${prefix}-k${i}`,
+        value: `${prefix}-v${i}`,
+        headers: [{ key: 'h', value: Buffer.from('x') }],
+        timestamp: BigInt(Date.now()),
+      })),
+    });
+  }
+
+  async function produce(partition: number, records: Buffer, acks = -1) {
+    const res = await client.request(
+      Produce,
+      {
+        transactionalId: null,
+        acks,
+        timeoutMs: 5000,
+        topicData: [{ name: 'orders', partitionData: [{ index: partition, records }] }],
+      },
+      12,
+    );
+    return res.responses[0].partitionResponses[0];
+  }
+
+  async function fetch(partition: number, offset: bigint, maxWaitMs = 0, minBytes = 1) {
+    const res = await client.request(
+      Fetch,
+      {
+        maxWaitMs,
+        minBytes,
+        maxBytes: 10 * 1024 * 1024,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [{ topic: 'orders', partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: 1024 * 1024 }] }],
+        forgottenTopicsData: [],
+        rackId: '',
+      },
+      12,
+    );
+    return res.responses[0].partitions[0];
+  }
+
+  it('assigns offsets and reads back every record byte-identical, in every codec', async () => {
+    let next = 0n;
+    for (const codec of ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const) {
+      const p = await produce(0, batch(5, codec, codec));
+      expect(p.errorCode).toBe(ErrorCode.NONE);
+      expect(p.baseOffset).toBe(next);
+      next += 5n;
+    }
+    const data = await fetch(0, 0n);
+    expect(data.errorCode).toBe(ErrorCode.NONE);
+    expect(data.highWatermark).toBe(25n);
+    const scan = scanBatches(data.records!);
+    expect(scan.stopReason).toBe('end');
+    const records = scan.batches.flatMap((b) => decodeRecords(data.records!, b.position));
+    expect(records.map((r) => Number(r.offset))).toEqual(Array.from({ length: 25 }, (_, i) => i));
+    expect(records[7].key?.toString()).toBe('gzip-k2');
+    expect(records[7].headers[0]).toEqual({ key: 'h', value: Buffer.from('x') });
+  });
+
+  it('answers a long poll when data arrives', async () => {
+    const start = await fetch(1, 0n);
+    const pending = fetch(1, start.highWatermark, 5000);
+    await new Promise((r) => setTimeout(r, 50));
+    await produce(1, batch(1, 'late'), 1);
+    const got = await pending;
+    expect(got.records!.length).toBeGreaterThan(0);
+    expect(decodeRecords(got.records!, 0)[0].value?.toString()).toBe('late-v0');
+  });
+
+  it('reports per-partition errors', async () => {
+    expect((await fetch(0, 999n)).errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
+    const corrupt = batch(1, 'bad');
+    corrupt[corrupt.length - 1] ^= 0xff;
+    expect((await produce(0, corrupt)).errorCode).toBe(ErrorCode.CORRUPT_MESSAGE);
+    const unknown = await client.request(
+      Produce,
+      {
+        transactionalId: null,
+        acks: 1,
+        timeoutMs: 1000,
+        topicData: [{ name: 'nope', partitionData: [{ index: 0, records: batch(1, 'x') }] }],
+      },
+      12,
+    );
+    expect(unknown.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    expect((await produce(0, batch(1, 'x'), 2)).errorCode).toBe(ErrorCode.INVALID_REQUIRED_ACKS);
+  });
+
+  it('addresses topics by id from Produce v13 and Fetch v13', async () => {
+    const md = await client.request(Metadata, { topics: [{ name: 'orders' }], allowAutoTopicCreation: false });
+    const topicId = md.topics[0].topicId!;
+    const res = await client.send(Produce, 13, {
+      transactionalId: null,
+      acks: 1,
+      timeoutMs: 1000,
+      topicData: [{ topicId, partitionData: [{ index: 1, records: batch(2, 'byid') }] }],
+    });
+    expect(res.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+    const fetched = await client.send(Fetch, 13, {
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [{ topicId, partitions: [{ partition: 1, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }],
+      forgottenTopicsData: [],
+      rackId: '',
+    });
+    expect(fetched.responses[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
+    expect(fetched.responses[0].partitions[0].highWatermark).toBeGreaterThanOrEqual(2n);
+  });
+
+  it('lists earliest and latest offsets and reports metadata', async () => {
+    const res = await client.request(ListOffsets, {
+      replicaId: -1,
+      isolationLevel: 0,
+      topics: [
+        {
+          name: 'orders',
+          partitions: [
+            { partitionIndex: 0, timestamp: -1n },
+            { partitionIndex: 0, timestamp: -2n },
+          ],
+        },
+      ],
+    });
+    expect(res.topics[0].partitions.map((p) => p.offset)).toEqual([25n, 0n]);
+    const md = await client.request(Metadata, { topics: [{ name: 'orders' }], allowAutoTopicCreation: false });
+    expect(md.controllerId).toBe(1);
+    expect(md.topics[0].partitions).toHaveLength(2);
+    expect(md.brokers[0].port).toBe(broker.port);
+  });
+});
