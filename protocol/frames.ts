@@ -134,3 +134,35 @@ export function decodeResponse(apiKey: number, apiVersion: number, frame: Buffer
   r.check(`${codec.name} response v${apiVersion}`);
   return { header, body, bodyVersion: apiVersion, trailingBytes: r.remaining() };
 }
+
+/** Decodes a request body alone (no header) at a version; strict: the body must use every byte. */
+export function decodeRequestBody(apiKey: number, apiVersion: number, body: Buffer): unknown {
+  const codec = codecFor(apiKey, apiVersion);
+  const r = new Reader(body);
+  const msg = codec.request.decode(r, apiVersion);
+  r.checkEnd(`${codec.name} request v${apiVersion}`);
+  return msg;
+}
+
+/** Decodes a response body alone (no header) at a version; strict: the body must use every byte. */
+export function decodeResponseBody(apiKey: number, apiVersion: number, body: Buffer): unknown {
+  const codec = codecFor(apiKey, apiVersion);
+  const r = new Reader(body);
+  const msg = codec.response.decode(r, apiVersion);
+  r.checkEnd(`${codec.name} response v${apiVersion}`);
+  return msg;
+}
+
+/** Encodes a request body alone (no header, no size prefix). */
+export function encodeRequestBody(apiKey: number, apiVersion: number, body: unknown): Buffer {
+  const w = new Writer();
+  codecFor(apiKey, apiVersion).request.encode(w, body, apiVersion);
+  return w.finish();
+}
+
+/** Encodes a response body alone (no header, no size prefix). */
+export function encodeResponseBody(apiKey: number, apiVersion: number, body: unknown): Buffer {
+  const w = new Writer();
+  codecFor(apiKey, apiVersion).response.encode(w, body, apiVersion);
+  return w.finish();
+}
