@@ -13,7 +13,8 @@
             "native/src/probe.cc",
             "native/src/ring.cc",
             "native/src/send.cc",
-            "native/src/uring.cc"
+            "native/src/uring.cc",
+            "native/src/write-ring.cc"
           ],
           "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
           "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

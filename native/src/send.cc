@@ -56,8 +56,10 @@ enum class Step { kDone, kWait };
 Step Pump(SendJob* job) {
   size_t budget = kTurnBudget;
   while (job->head_done < job->head_len) {
+    // MSG_MORE: let the kernel put the header in the same segment as the first file bytes.
+    const int more = job->ranges.empty() ? 0 : MSG_MORE;
     const ssize_t n = send(job->sock, job->head_ptr + job->head_done, job->head_len - job->head_done,
-                           MSG_NOSIGNAL | MSG_DONTWAIT);
+                           MSG_NOSIGNAL | MSG_DONTWAIT | more);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return Step::kWait;

@@ -48,15 +48,9 @@ export class UringEngine implements IoEngine {
 
   write(fd: number, data: Buffer, position: number): Promise<void> {
     if (this.closing) return Promise.reject(new StorageError('the uring engine is closed', { syscall: 'write' }));
-    this.submitted++;
     const length = data.length;
-    const p = new Promise<void>((resolve, reject) => {
-      this.ring.writeFixed(fd, data, position, (err) => {
-        this.completed++;
-        if (err) return reject(StorageError.from(err, 'write'));
-        this.bytesWritten += length;
-        resolve();
-      });
+    const p = this.op('write', (cb) => this.ring.writeFixed(fd, data, position, cb)).then(() => {
+      this.bytesWritten += length;
     });
     let set = this.writesByFd.get(fd);
     if (!set) {
@@ -111,8 +105,9 @@ export class UringEngine implements IoEngine {
           else resolve();
         });
       } catch (e) {
+        // Refused before reaching the ring: bad arguments stay what they are (a bug), anything else is storage.
         this.completed++;
-        reject(StorageError.from(e, syscall));
+        reject(e instanceof TypeError || e instanceof RangeError ? e : StorageError.from(e, syscall));
       }
     });
   }

@@ -113,6 +113,12 @@ describe.runIf(usable)('UringEngine', () => {
     expect(syncErr).toMatchObject({ errno: 'EBADF' });
   });
 
+  it('rejects bad arguments without leaving anything counted in flight', async () => {
+    await expect(engine.write(-1, Buffer.from('x'), 0)).rejects.toBeInstanceOf(RangeError);
+    await expect(engine.fallocate(3, -5, 10, false)).rejects.toBeInstanceOf(RangeError);
+    expect(engine.stats().inFlight).toBe(0);
+  });
+
   it('close drains outstanding writes, then refuses new ones', async () => {
     const fd = openSync(tmp.file('drain.log'), 'w+');
     const data = seededBytes(50_000, 77);

@@ -1,0 +1,132 @@
+// The write ring's engine: requests (WRITE_FIXED, FSYNC, FALLOCATE), the registered buffer pool, submission
+// batching and completion delivery. The JS bindings are in ring.cc.
+#pragma once
+
+#include <napi.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "uring.h"
+
+namespace berth {
+
+struct Request {
+  enum Kind { kWrite, kFsync, kFallocate };
+  explicit Request(Kind k) : kind(k) {}
+  Kind kind;
+  int fd = -1;
+  uint64_t position = 0;  // write position, or fallocate offset
+  uint64_t length = 0;    // fallocate length
+  int mode = 0;           // fallocate mode
+  Napi::ObjectReference data;  // the caller's bytes, held until all of them are copied into pool buffers
+  const uint8_t* src = nullptr;
+  size_t src_len = 0;
+  size_t scheduled = 0;   // bytes already copied into pool buffers
+  unsigned pending = 0;   // SQEs of this request the kernel has not completed
+  int err = 0;
+  const char* syscall = "";
+  Napi::FunctionReference cb;
+};
+
+// One SQE's worth of work. For a write: one pool buffer holding bytes [pos, pos+len) of the file.
+struct Op {
+  Request* req;
+  int buf = -1;
+  size_t len = 0;
+  size_t done = 0;
+  uint64_t pos = 0;
+};
+
+
+class Ring {
+ public:
+  Ring(napi_env env, uint32_t id) : env_(env), id_(id) {}
+
+  int Open(unsigned entries, unsigned buffer_count, size_t buffer_size, const char** syscall);
+  void Enqueue(Request* r) {
+    waiting_.push_back(r);
+    outstanding_++;
+    Pump();
+    UpdateRef();
+  }
+  void Close(Napi::Function cb) {
+    closing_ = true;
+    close_cb_ = Napi::Persistent(cb);
+    MaybeTeardown();
+  }
+  uint32_t id() const { return id_; }
+  bool closing() const { return closing_; }
+  size_t outstanding() const { return outstanding_; }
+  size_t buffer_size() const { return buffer_size_; }
+  const Uring& queue() const { return q_; }
+
+  static void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg);
+  // Completes accepted requests as far as the kernel goes, without JS (environment or process going away).
+  void DrainKernel();
+  // Frees what a failed Open() built (no handles exist yet then).
+  void AbortOpen() {
+    ReleaseKernelResources();
+    delete this;
+  }
+
+ private:
+  void Pump();
+  void PrepOp(Op* op);
+  static void FillSqe(io_uring_sqe* sqe, Op* op, uint8_t* pool, size_t buffer_size);
+  void Reap(bool call_js);
+  void Complete(Request* r) {
+    outstanding_--;
+    done_.push_back(r);
+  }
+  void Deliver();
+  void UpdateRef() {
+    if (poll_ == nullptr) return;
+    if (outstanding_ > 0) {
+      uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    } else {
+      uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    }
+  }
+  void MaybeTeardown();
+  void ReleaseKernelResources();
+  void HandleClosed();
+  void CloseHandles();
+  void SubmitAll();
+
+  static void OnEventfd(uv_poll_t* h, int status, int events);
+  static void OnPrepare(uv_prepare_t* h);
+  static void OnPollClosed(uv_handle_t* h);
+  static void OnPrepareClosed(uv_handle_t* h);
+
+  napi_env env_;
+  uint32_t id_;
+  Uring q_;
+  int efd_ = -1;
+  uv_poll_t* poll_ = nullptr;
+  uv_prepare_t* prepare_ = nullptr;
+  int open_handles_ = 0;
+  uint8_t* pool_ = nullptr;
+  size_t pool_len_ = 0;
+  size_t buffer_size_ = 0;
+  std::vector<int> free_bufs_;
+  std::deque<Request*> waiting_;
+  std::vector<Op*> stalled_;  // ops that found the SQ full even after a submit; OnPrepare retries them
+  std::vector<Request*> done_;
+  unsigned kernel_ops_ = 0;      // SQEs prepared or submitted and not yet reaped
+  unsigned max_kernel_ops_ = 0;  // never more than the CQ holds
+  size_t outstanding_ = 0;       // requests accepted whose callback has not been queued
+  bool closing_ = false;
+  bool tearing_down_ = false;
+  bool env_exiting_ = false;
+  napi_async_cleanup_hook_handle cleanup_handle_ = nullptr;
+  Napi::FunctionReference close_cb_;
+  napi_async_context async_ctx_ = nullptr;
+};
+
+// The process's ring (one per process), or nullptr.
+extern Ring* g_ring;
+
+}  // namespace berth
