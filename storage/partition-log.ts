@@ -410,7 +410,7 @@ export class PartitionLog {
     if (this.#syncing || this.#flushWaiters.length === 0 || this.#offline) return;
     this.#syncing = true;
     const target = this.#written;
-    const segs = [...this.#dirty];
+    const segs = [...this.#dirty].filter((s) => s.fd >= 0);
     this.#dirty.clear();
     Promise.all(segs.map((s) => this.engine.fdatasync(s.fd))).then(
       () => {
@@ -601,6 +601,8 @@ export class PartitionLog {
 
   #deleteSegment(seg: LogSegment): void {
     this.#segments.remove(seg);
+    // Sealing fdatasynced it; a flush must not touch its fd once it is closed.
+    this.#dirty.delete(seg);
     seg.markDeleted();
     const files = [seg.logPath, seg.offsetIndex.path, seg.timeIndex.path];
     const remove = () => {
