@@ -3,7 +3,14 @@
  * measured in the same run. `npm run bench -- storage` runs only the modules whose name contains "storage".
  */
 import { cpus, totalmem } from 'node:os';
+import { loadNative } from '../native/index.js';
 import { type BenchRow, renderTable } from './bench-row.js';
+
+/** Options handed to every module's run(): the hardware CRC32C when the addon has one (records compares both). */
+const native = loadNative();
+const runOptions = {
+  crc32cAccelerated: native?.probe().hardwareCrc32c ? native.crc32c.bind(native) : undefined,
+};
 
 const modules: Array<{ name: string; path: string }> = [
   { name: 'protocol-codecs', path: './protocol-codecs.js' },
@@ -20,7 +27,7 @@ async function main(): Promise<void> {
   let failed = 0;
   for (const m of modules) {
     if (filter.length > 0 && !filter.some((f) => m.name.includes(f))) continue;
-    let mod: { run?: () => Promise<BenchRow[]> };
+    let mod: { run?: (options?: typeof runOptions) => Promise<BenchRow[]> };
     try {
       mod = await import(m.path);
     } catch (err) {
@@ -29,7 +36,7 @@ async function main(): Promise<void> {
     }
     if (typeof mod.run !== 'function') continue;
     try {
-      console.log(`${renderTable(m.name, await mod.run())}\n`);
+      console.log(`${renderTable(m.name, await mod.run(runOptions))}\n`);
     } catch (err) {
       failed++;
       console.log(`### ${m.name}\n\nfailed: ${(err as Error).stack}\n`);
