@@ -126,7 +126,8 @@ class Waiter {
   napi_async_cleanup_hook_handle cleanup_handle_ = nullptr;
 };
 
-Waiter* g_waiter = nullptr;
+// Per thread, hence per Node environment: a worker's sends wait on its own loop.
+thread_local Waiter* g_waiter = nullptr;
 
 Waiter* Waiter::Get(napi_env env, int* err) {
   if (g_waiter != nullptr) return g_waiter;
