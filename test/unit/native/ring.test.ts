@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isNativeError, loadNative, type NativeError, type NativeRing } from '../../../native/index.js';
 import { prng, seededBytes, tempDir } from './helpers.js';
@@ -181,6 +183,34 @@ describe.runIf(usable)('NativeRing', () => {
       for (const l of listeners) process.on('uncaughtException', l);
       closeSync(fd);
     }
+  });
+
+  it('resubmits a short write for the rest (RLIMIT_FSIZE cuts the first one short, in a child process)', () => {
+    const addonPath = fileURLToPath(new URL('../../../build/Release/berth_native.node', import.meta.url));
+    const file = tmp.file('fsize.log');
+    const script = `
+      const addon = require(${JSON.stringify(addonPath)});
+      const fs = require('fs');
+      const ring = addon.createRing({ entries: 8, bufferCount: 2, bufferSize: 65536 });
+      const fd = fs.openSync(${JSON.stringify(file)}, 'w+');
+      ring.writeFixed(fd, Buffer.alloc(5000, 7), 0, (err) => {
+        process.stdout.write(JSON.stringify({ code: err && err.code, size: fs.fstatSync(fd).size, ...ring.submitStats() }));
+        ring.close(() => {});
+      });`;
+    // A file size limit of a few KiB; SIGXFSZ ignored so the write fails with EFBIG instead of killing the child.
+    const out = execFileSync(
+      '/bin/sh',
+      ['-c', `ulimit -f 4; trap '' XFSZ; exec "$0" -e "$1"`, process.execPath, script],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const result = JSON.parse(out);
+    // The first write stopped at the limit; the rest was submitted again, at the right position, and failed.
+    expect(result.size).toBeGreaterThan(0);
+    expect(result.size).toBeLessThan(5000);
+    expect(result.sqes).toBe(2);
+    expect(result.code).toBe('EFBIG');
   });
 
   describe('close', () => {
