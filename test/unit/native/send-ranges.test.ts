@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { constants } from 'node:os';
@@ -173,6 +174,22 @@ describe.runIf(native)('sendRanges', () => {
     expect((await mainSend).bytes).toBe(16 << 20);
     main.client.end();
     expect((await main.received).equals(big.subarray(0, 16 << 20))).toBe(true);
+  });
+
+  it('does not keep the process alive for a send whose socket was destroyed under it', () => {
+    const addonPath = fileURLToPath(new URL('../../../build/Release/berth_native.node', import.meta.url));
+    const script = `
+      const net = require('net');
+      const addon = require(${JSON.stringify(addonPath)});
+      const server = net.createServer((peer) => { peer.pause(); server.close(); setTimeout(() => peer.destroy(), 100); });
+      server.listen(0, '127.0.0.1', () => {
+        const c = net.connect(server.address().port, '127.0.0.1', () => {
+          addon.sendRanges(c._handle.fd, null, new Float64Array([${bigFd}, 0, ${big.length}]), () => {});
+          setTimeout(() => { c.destroy(); process.stdout.write('destroyed'); }, 50);
+        });
+      });`;
+    // A hang here would mean the waiting job keeps the event loop alive; the timeout only bounds the damage.
+    expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 })).toBe('destroyed');
   });
 
   it('calls back asynchronously even when everything was sent at once', async () => {
