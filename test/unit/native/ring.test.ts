@@ -71,6 +71,35 @@ describe.runIf(usable)('NativeRing', () => {
     }
   });
 
+  it('random disjoint writes in random order, sizes and batching, with fdatasyncs mixed in, match a model', async () => {
+    const fd = openSync(tmp.file('fuzz.log'), 'w+');
+    try {
+      const rnd = prng(2024);
+      const total = 3 * 1024 * 1024;
+      const model = seededBytes(total, 99);
+      // Cut the file into pieces of 1 byte to 3 buffers, then issue them shuffled, in bursts of random length.
+      const pieces: Array<[number, number]> = [];
+      for (let at = 0; at < total; ) {
+        const len = Math.min(total - at, 1 + Math.floor(rnd() * BUFFER_SIZE * 3));
+        pieces.push([at, len]);
+        at += len;
+      }
+      for (let i = pieces.length - 1; i > 0; i--) {
+        const j = Math.floor(rnd() * (i + 1));
+        [pieces[i], pieces[j]] = [pieces[j], pieces[i]];
+      }
+      while (pieces.length > 0) {
+        const burst = pieces.splice(0, 1 + Math.floor(rnd() * 20));
+        const ops = burst.map(([at, len]) => writeP(ring, fd, model.subarray(at, at + len), at));
+        if (rnd() < 0.3) ops.push(cbP((cb) => ring.fdatasync(fd, cb)));
+        await Promise.all(ops);
+      }
+      expect(readFileSync(tmp.file('fuzz.log')).equals(model)).toBe(true);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
   it('batches the requests of one event-loop turn into one io_uring_enter', async () => {
     const fd = openSync(tmp.file('batch.log'), 'w+');
     try {
