@@ -10,6 +10,7 @@
  *  - Fetch-like sends (a 64-byte header and a 1 MiB file range per response) to a loopback socket whose receiver,
  *    in a child process, discards the data: sendRanges (sendfile) vs read into a Buffer + socket.write.
  *    Reference: memcpy throughput (Buffer.copy of 1 MiB), the cost the copying path pays at least twice.
+ *  - CRC32C of 1 KiB / 16 KiB / 1 MiB: the addon against the portable JS implementation.
  * Run directly: `node dist/bench/native-io.js`.
  */
 import { spawn } from 'node:child_process';
@@ -30,6 +31,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadNative, type NativeAddon, type NativeRing } from '../native/index.js';
+import { crc32cSoftware } from '../protocol/records/crc32c.js';
 
 /** Same shape as bench/bench-row.ts on main. */
 export interface BenchRow {
@@ -315,6 +317,31 @@ async function sendRows(native: NativeAddon, dir: string): Promise<BenchRow[]> {
   }
 }
 
+/** CRC32C over 1 KiB / 16 KiB / 1 MiB: the addon (SSE4.2 where present) against the portable JS tables. */
+async function crcRows(native: NativeAddon): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const kind = native.probe().hardwareCrc32c ? 'SSE4.2' : 'tables';
+  for (const size of [1024, 16 * 1024, MiB]) {
+    const buf = pattern(size);
+    const rounds = Math.max(16, Math.floor((256 * MiB) / size));
+    const hw = await measure(rounds * size, () => {
+      for (let i = 0; i < rounds; i++) native.crc32c(buf, 0, size, 0);
+    });
+    // The JS path is an order of magnitude slower: fewer rounds, still three runs so the JIT has warmed up.
+    const swRounds = Math.max(4, Math.floor(rounds / 16));
+    const sw = await measure(swRounds * size, () => {
+      for (let i = 0; i < swRounds; i++) crc32cSoftware(buf, 0, size, 0);
+    });
+    rows.push({
+      name: `crc32c ${size >= MiB ? '1 MiB' : `${size / 1024} KiB`}: addon (${kind})`,
+      value: hw.gibPerSec,
+      unit: 'GiB/s',
+      reference: { name: 'crc32cSoftware (JS tables)', value: sw.gibPerSec },
+    });
+  }
+  return rows;
+}
+
 export async function run(): Promise<BenchRow[]> {
   const native = loadNative();
   if (!native) return [{ name: 'native addon', value: 0, unit: '', note: 'not available on this platform or build' }];
@@ -325,6 +352,7 @@ export async function run(): Promise<BenchRow[]> {
       ? await appendRows(native, dir)
       : [{ name: 'appends via io_uring', value: 0, unit: 'GiB/s', note: `skipped: ${caps.reason}` }];
     rows.push(...(await sendRows(native, dir)));
+    rows.push(...(await crcRows(native)));
     return rows;
   } finally {
     rmSync(dir, { recursive: true, force: true });
