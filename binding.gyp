@@ -1,10 +1,9 @@
 {
-  "targets": [],
-  "conditions": [
-    ["OS=='linux'", {
-      "targets": [
-        {
-          "target_name": "berth_native",
+  "targets": [
+    {
+      "target_name": "berth_native",
+      "conditions": [
+        ["OS=='linux'", {
           "sources": [
             "native/src/addon.cc",
             "native/src/crc32c.cc",
@@ -22,8 +21,10 @@
           "cflags_cc!": ["-fno-exceptions"],
           "cflags": ["-fvisibility=hidden"],
           "cflags_cc": ["-std=c++17", "-O2", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"]
-        }
+        }, {
+          "type": "none"
+        }]
       ]
-    }]
+    }
   ]
 }

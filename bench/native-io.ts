@@ -1,21 +1,37 @@
 /**
  * The native data plane against what Node offers without it, each figure beside a reference measured in the same
  * run (MACHINE.md: figures move ±30% between runs, ratios are what to compare).
- *  - Appends of 1 KiB / 16 KiB / 1 MiB: io_uring WRITE_FIXED (64 appends in flight) vs fs.writeSync at explicit
- *    positions (pwrite), without and with an fdatasync after every 1 MiB. Reference: a plain buffered sequential
+ *  - Appends of 1 KiB / 16 KiB / 1 MiB: io_uring WRITE_FIXED (64 appends in flight) vs fs.write on the libuv pool
+ *    (64 in flight, what the 'sync' engine does) vs fs.writeSync at explicit positions (pwrite), without and with
+ *    an fdatasync after every 1 MiB. Note: ext4 cannot do buffered writes without blocking, so io_uring hands
+ *    each one to a kernel worker thread, and the copy into the registered buffer is an extra copy next to pwrite
+ *    straight from the JS Buffer; registered buffers pay off with O_DIRECT, which Berth does not use yet. Reference: a plain buffered sequential
  *    write loop of 1 MiB writes. CPU seconds per GiB come from process.cpuUsage().
  *  - Fetch-like sends (a 64-byte header and a 1 MiB file range per response) to a loopback socket whose receiver,
  *    in a child process, discards the data: sendRanges (sendfile) vs read into a Buffer + socket.write.
  *    Reference: memcpy throughput (Buffer.copy of 1 MiB), the cost the copying path pays at least twice.
+ *  - CRC32C of 1 KiB / 16 KiB / 1 MiB: the addon against the portable JS implementation.
  * Run directly: `node dist/bench/native-io.js`.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, fdatasyncSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasync,
+  fdatasyncSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  write,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadNative, type NativeAddon, type NativeRing } from '../native/index.js';
+import { crc32cSoftware } from '../protocol/records/crc32c.js';
 
 /** Same shape as bench/bench-row.ts on main. */
 export interface BenchRow {
@@ -34,7 +50,15 @@ interface Measure {
   cpuPerGiB: number;
 }
 
-async function measure(bytes: number, fn: () => Promise<void> | void): Promise<Measure> {
+/** The median of `runs` timed runs (the first run of anything pays page-cache first-touch costs). */
+async function measure(bytes: number, fn: () => Promise<void> | void, runs = 3): Promise<Measure> {
+  const results: Measure[] = [];
+  for (let i = 0; i < runs; i++) results.push(await measureOnce(bytes, fn));
+  results.sort((a, b) => a.gibPerSec - b.gibPerSec);
+  return results[Math.floor(runs / 2)];
+}
+
+async function measureOnce(bytes: number, fn: () => Promise<void> | void): Promise<Measure> {
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   await fn();
@@ -50,41 +74,63 @@ function pattern(size: number): Buffer {
   return b;
 }
 
-function ringWrite(ring: NativeRing, fd: number, data: Buffer, position: number): Promise<void> {
-  return new Promise((resolve, reject) => ring.writeFixed(fd, data, position, (e) => (e ? reject(e) : resolve())));
-}
+type WriteFn = (fd: number, data: Buffer, position: number, cb: (err: Error | null) => void) => void;
+type SyncFn = (fd: number, cb: (err: Error | null) => void) => void;
 
-function ringSync(ring: NativeRing, fd: number): Promise<void> {
-  return new Promise((resolve, reject) => ring.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
-}
-
-/** Appends `total` bytes in `size` pieces with up to `window` in flight; fdatasync after every `syncEvery` bytes. */
-async function appendUring(ring: NativeRing, path: string, size: number, total: number, syncEvery = 0) {
+/**
+ * Appends `total` bytes in `size` pieces, keeping up to 64 in flight (a new append starts as soon as one
+ * finishes, as with many producers); with `syncEvery`, the appends of each `syncEvery` bytes are followed by
+ * one fdatasync once they have completed (group commit).
+ */
+function appendWindowed(
+  path: string,
+  size: number,
+  total: number,
+  syncEvery: number,
+  write: WriteFn,
+  sync: SyncFn,
+): Promise<void> {
   const fd = openSync(path, 'w');
   const data = pattern(size);
   const window = 64;
-  try {
+  return new Promise<void>((resolve, reject) => {
     let position = 0;
+    let inFlight = 0;
     let sinceSync = 0;
-    let inFlight: Promise<void>[] = [];
-    while (position < total) {
-      inFlight.push(ringWrite(ring, fd, data, position));
-      position += size;
-      sinceSync += size;
-      if (syncEvery > 0 && sinceSync >= syncEvery) {
-        await Promise.all(inFlight);
-        inFlight = [];
-        await ringSync(ring, fd);
-        sinceSync = 0;
-      } else if (inFlight.length >= window) {
-        await Promise.all(inFlight);
-        inFlight = [];
+    let syncing = false;
+    const finish = (err: Error | null) => {
+      closeSync(fd);
+      if (err) reject(err);
+      else resolve();
+    };
+    const pump = () => {
+      if (syncing) return;
+      while (inFlight < window && position < total && (syncEvery === 0 || sinceSync < syncEvery)) {
+        inFlight++;
+        sinceSync += size;
+        write(fd, data, position, done);
+        position += size;
       }
-    }
-    await Promise.all(inFlight);
-  } finally {
-    closeSync(fd);
-  }
+      if (inFlight > 0) return;
+      if (syncEvery > 0 && sinceSync > 0) {
+        syncing = true;
+        sync(fd, (err) => {
+          if (err) return finish(err);
+          syncing = false;
+          sinceSync = 0;
+          pump();
+        });
+        return;
+      }
+      if (position >= total) finish(null);
+    };
+    const done = (err: Error | null) => {
+      inFlight--;
+      if (err) return finish(err);
+      pump();
+    };
+    pump();
+  });
 }
 
 function appendPwrite(path: string, size: number, total: number, syncEvery = 0): void {
@@ -125,26 +171,40 @@ async function appendRows(native: NativeAddon, dir: string): Promise<BenchRow[]>
   }
   try {
     const path = join(dir, 'append.log');
-    const reference = await measure(64 * MiB, () => bufferedLoop(path, 64 * MiB));
+    await measureOnce(64 * MiB, () => bufferedLoop(path, 64 * MiB)); // warm-up: page cache and allocator
+    const reference = await measure(32 * MiB, () => bufferedLoop(path, 32 * MiB));
     const ref = { name: 'buffered sequential 1 MiB writes', value: reference.gibPerSec };
     for (const sync of [0, MiB]) {
-      const total = sync ? 16 * MiB : 64 * MiB;
+      const total = sync ? 8 * MiB : 32 * MiB;
       const suffix = sync ? ', fdatasync every 1 MiB' : '';
       for (const size of [1024, 16 * 1024, MiB]) {
         const label = size >= MiB ? `${size / MiB} MiB` : `${size / 1024} KiB`;
         // Smaller totals for 1 KiB pieces: per-append overhead dominates and the figure settles quickly.
         const bytes = size === 1024 ? total / 4 : total;
-        const uring = await measure(bytes, () => appendUring(ring, path, size, bytes, sync));
+        const uring = await measure(bytes, () =>
+          appendWindowed(path, size, bytes, sync, ring.writeFixed, ring.fdatasync),
+        );
+        const pool = await measure(bytes, () =>
+          appendWindowed(path, size, bytes, sync, (fd, d, p, cb) => write(fd, d, 0, d.length, p, cb), fdatasync),
+        );
         const pwrite = await measure(bytes, () => appendPwrite(path, size, bytes, sync));
+        const vs = (m: Measure) => (uring.gibPerSec / m.gibPerSec).toFixed(2);
         rows.push({
-          name: `append ${label} writeFixed${suffix}`,
+          name: `append ${label} writeFixed, 64 in flight${suffix}`,
           value: uring.gibPerSec,
           unit: 'GiB/s',
           reference: ref,
-          note: `${uring.cpuPerGiB.toFixed(2)} CPU s/GiB; vs pwrite ${(uring.gibPerSec / pwrite.gibPerSec).toFixed(2)}x`,
+          note: `${uring.cpuPerGiB.toFixed(2)} CPU s/GiB; ${vs(pwrite)}x pwrite, ${vs(pool)}x fs.write`,
         });
         rows.push({
-          name: `append ${label} pwrite${suffix}`,
+          name: `append ${label} fs.write (libuv pool), 64 in flight${suffix}`,
+          value: pool.gibPerSec,
+          unit: 'GiB/s',
+          reference: ref,
+          note: `${pool.cpuPerGiB.toFixed(2)} CPU s/GiB`,
+        });
+        rows.push({
+          name: `append ${label} fs.writeSync (pwrite)${suffix}`,
           value: pwrite.gibPerSec,
           unit: 'GiB/s',
           reference: ref,
@@ -196,11 +256,11 @@ async function sendRows(native: NativeAddon, dir: string): Promise<BenchRow[]> {
   const socket = connect(sink.port, '127.0.0.1');
   await new Promise<void>((r) => socket.once('connect', () => r()));
   const head = Buffer.alloc(64, 1);
-  const total = 512 * MiB;
+  const total = 256 * MiB;
   const responses = total / MiB;
   try {
     // Warm the page cache so both paths read from memory.
-    await measure(fileSize, () => {
+    await measureOnce(fileSize, () => {
       const b = Buffer.allocUnsafe(MiB);
       for (let off = 0; off < fileSize; off += MiB) readSync(fileFd, b, 0, MiB, off);
     });
@@ -257,6 +317,31 @@ async function sendRows(native: NativeAddon, dir: string): Promise<BenchRow[]> {
   }
 }
 
+/** CRC32C over 1 KiB / 16 KiB / 1 MiB: the addon (SSE4.2 where present) against the portable JS tables. */
+async function crcRows(native: NativeAddon): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const kind = native.probe().hardwareCrc32c ? 'SSE4.2' : 'tables';
+  for (const size of [1024, 16 * 1024, MiB]) {
+    const buf = pattern(size);
+    const rounds = Math.max(16, Math.floor((256 * MiB) / size));
+    const hw = await measure(rounds * size, () => {
+      for (let i = 0; i < rounds; i++) native.crc32c(buf, 0, size, 0);
+    });
+    // The JS path is an order of magnitude slower: fewer rounds, still three runs so the JIT has warmed up.
+    const swRounds = Math.max(4, Math.floor(rounds / 16));
+    const sw = await measure(swRounds * size, () => {
+      for (let i = 0; i < swRounds; i++) crc32cSoftware(buf, 0, size, 0);
+    });
+    rows.push({
+      name: `crc32c ${size >= MiB ? '1 MiB' : `${size / 1024} KiB`}: addon (${kind})`,
+      value: hw.gibPerSec,
+      unit: 'GiB/s',
+      reference: { name: 'crc32cSoftware (JS tables)', value: sw.gibPerSec },
+    });
+  }
+  return rows;
+}
+
 export async function run(): Promise<BenchRow[]> {
   const native = loadNative();
   if (!native) return [{ name: 'native addon', value: 0, unit: '', note: 'not available on this platform or build' }];
@@ -267,6 +352,7 @@ export async function run(): Promise<BenchRow[]> {
       ? await appendRows(native, dir)
       : [{ name: 'appends via io_uring', value: 0, unit: 'GiB/s', note: `skipped: ${caps.reason}` }];
     rows.push(...(await sendRows(native, dir)));
+    rows.push(...(await crcRows(native)));
     return rows;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -126,7 +126,8 @@ class Waiter {
   napi_async_cleanup_hook_handle cleanup_handle_ = nullptr;
 };
 
-Waiter* g_waiter = nullptr;
+// Per thread, hence per Node environment: a worker's sends wait on its own loop.
+thread_local Waiter* g_waiter = nullptr;
 
 Waiter* Waiter::Get(napi_env env, int* err) {
   if (g_waiter != nullptr) return g_waiter;
@@ -190,9 +191,11 @@ void Waiter::Forget(SendJob* job) {
 }
 
 void Waiter::UpdateActive() {
-  // Active (and keeping the process alive) only while some job waits.
+  // Active only while some job waits, and never what keeps the process alive: an open socket's own libuv handle
+  // does that, and a socket closed under a waiting job (against the caller's rule) must not hang the process.
   if (waiting_ > 0) {
     uv_poll_start(poll_, UV_READABLE, OnReady);
+    uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
   } else {
     uv_poll_stop(poll_);
   }

@@ -72,6 +72,17 @@ describe.runIf(native)('native addon', () => {
       }
     });
 
+    it('equals crc32cSoftware around the three-stripe block size (3 x 1024 bytes) at every alignment', () => {
+      const data = seededBytes(4 * 3072 + 64, 8);
+      for (const base of [3072, 2 * 3072, 3 * 3072]) {
+        for (let len = base - 9; len <= base + 9; len++) {
+          for (let start = 0; start < 8; start++) {
+            expect(n.crc32c(data, start, start + len, 0x1234)).toBe(crc32cSoftware(data, start, start + len, 0x1234));
+          }
+        }
+      }
+    });
+
     it('rejects a range outside the buffer', () => {
       expect(() => n.crc32c(Buffer.alloc(4), 0, 5, 0)).toThrow(RangeError);
       expect(() => n.crc32c(Buffer.alloc(4), 3, 2, 0)).toThrow(RangeError);

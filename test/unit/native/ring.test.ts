@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isNativeError, loadNative, type NativeError, type NativeRing } from '../../../native/index.js';
 import { prng, seededBytes, tempDir } from './helpers.js';
@@ -64,6 +66,35 @@ describe.runIf(usable)('NativeRing', () => {
       await Promise.all(writes);
       expect(ring.inFlight()).toBe(0);
       expect(readFileSync(tmp.file('appends.log')).equals(Buffer.concat(parts))).toBe(true);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('random disjoint writes in random order, sizes and batching, with fdatasyncs mixed in, match a model', async () => {
+    const fd = openSync(tmp.file('fuzz.log'), 'w+');
+    try {
+      const rnd = prng(2024);
+      const total = 3 * 1024 * 1024;
+      const model = seededBytes(total, 99);
+      // Cut the file into pieces of 1 byte to 3 buffers, then issue them shuffled, in bursts of random length.
+      const pieces: Array<[number, number]> = [];
+      for (let at = 0; at < total; ) {
+        const len = Math.min(total - at, 1 + Math.floor(rnd() * BUFFER_SIZE * 3));
+        pieces.push([at, len]);
+        at += len;
+      }
+      for (let i = pieces.length - 1; i > 0; i--) {
+        const j = Math.floor(rnd() * (i + 1));
+        [pieces[i], pieces[j]] = [pieces[j], pieces[i]];
+      }
+      while (pieces.length > 0) {
+        const burst = pieces.splice(0, 1 + Math.floor(rnd() * 20));
+        const ops = burst.map(([at, len]) => writeP(ring, fd, model.subarray(at, at + len), at));
+        if (rnd() < 0.3) ops.push(cbP((cb) => ring.fdatasync(fd, cb)));
+        await Promise.all(ops);
+      }
+      expect(readFileSync(tmp.file('fuzz.log')).equals(model)).toBe(true);
     } finally {
       closeSync(fd);
     }
@@ -181,6 +212,34 @@ describe.runIf(usable)('NativeRing', () => {
       for (const l of listeners) process.on('uncaughtException', l);
       closeSync(fd);
     }
+  });
+
+  it('resubmits a short write for the rest (RLIMIT_FSIZE cuts the first one short, in a child process)', () => {
+    const addonPath = fileURLToPath(new URL('../../../build/Release/berth_native.node', import.meta.url));
+    const file = tmp.file('fsize.log');
+    const script = `
+      const addon = require(${JSON.stringify(addonPath)});
+      const fs = require('fs');
+      const ring = addon.createRing({ entries: 8, bufferCount: 2, bufferSize: 65536 });
+      const fd = fs.openSync(${JSON.stringify(file)}, 'w+');
+      ring.writeFixed(fd, Buffer.alloc(5000, 7), 0, (err) => {
+        process.stdout.write(JSON.stringify({ code: err && err.code, size: fs.fstatSync(fd).size, ...ring.submitStats() }));
+        ring.close(() => {});
+      });`;
+    // A file size limit of a few KiB; SIGXFSZ ignored so the write fails with EFBIG instead of killing the child.
+    const out = execFileSync(
+      '/bin/sh',
+      ['-c', `ulimit -f 4; trap '' XFSZ; exec "$0" -e "$1"`, process.execPath, script],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const result = JSON.parse(out);
+    // The first write stopped at the limit; the rest was submitted again, at the right position, and failed.
+    expect(result.size).toBeGreaterThan(0);
+    expect(result.size).toBeLessThan(5000);
+    expect(result.sqes).toBe(2);
+    expect(result.code).toBe('EFBIG');
   });
 
   describe('close', () => {

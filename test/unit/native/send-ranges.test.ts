@@ -1,6 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNative, type NativeError, type SendRange } from '../../../native/index.js';
 import { seededBytes, tempDir } from './helpers.js';
@@ -116,6 +119,77 @@ describe.runIf(native)('sendRanges', () => {
     expect(got.length).toBe(expected.length + 4);
     expect(got.subarray(0, expected.length).equals(expected)).toBe(true);
     expect(got.subarray(expected.length).toString()).toBe('TAIL');
+  });
+
+  it('serves several sockets at once, each waiting for its own reader', async () => {
+    const conns = await Promise.all([0, 1, 2].map(() => open({ slowReader: true })));
+    const plans = conns.map((_, i) => [
+      { fd: bigFd, offset: i * 1_000_000, length: 20 << 20 },
+      { fd: smallFd, offset: i, length: 1000 },
+    ]);
+    const results = await Promise.all(conns.map((c, i) => send(c.fd, Buffer.from(`head${i}`), plans[i])));
+    for (let i = 0; i < conns.length; i++) {
+      expect(results[i].err).toBeNull();
+      conns[i].client.end();
+      const expected = Buffer.concat([
+        Buffer.from(`head${i}`),
+        big.subarray(i * 1_000_000, i * 1_000_000 + (20 << 20)),
+        small.subarray(i, i + 1000),
+      ]);
+      expect(results[i].bytes).toBe(expected.length);
+      expect((await conns[i].received).equals(expected)).toBe(true);
+    }
+  });
+
+  it('works in a worker thread while the main thread has its own sends', async () => {
+    const addonPath = fileURLToPath(new URL('../../../build/Release/berth_native.node', import.meta.url));
+    const script = `
+      const { parentPort } = require('worker_threads');
+      const net = require('net');
+      const addon = require(${JSON.stringify(addonPath)});
+      const server = net.createServer((peer) => {
+        let n = 0;
+        peer.pause();
+        setTimeout(() => peer.resume(), 50);
+        peer.on('data', (d) => { n += d.length; });
+        peer.on('end', () => { parentPort.postMessage(n); server.close(); });
+      });
+      server.listen(0, '127.0.0.1', () => {
+        const c = net.connect(server.address().port, '127.0.0.1', () => {
+          const r = addon.sendRanges(c._handle.fd, null, new Float64Array([${bigFd}, 0, ${16 << 20}]), (err, bytes) => {
+            if (err) throw err;
+            c.end();
+          });
+          if (r !== undefined) throw new Error('expected the send to wait for the reader');
+        });
+      });`;
+    const main = await open({ slowReader: true });
+    const mainSend = send(main.fd, null, [{ fd: bigFd, offset: 0, length: 16 << 20 }]);
+    const received = await new Promise<number>((resolve, reject) => {
+      const w = new Worker(script, { eval: true });
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    expect(received).toBe(16 << 20);
+    expect((await mainSend).bytes).toBe(16 << 20);
+    main.client.end();
+    expect((await main.received).equals(big.subarray(0, 16 << 20))).toBe(true);
+  });
+
+  it('does not keep the process alive for a send whose socket was destroyed under it', () => {
+    const addonPath = fileURLToPath(new URL('../../../build/Release/berth_native.node', import.meta.url));
+    const script = `
+      const net = require('net');
+      const addon = require(${JSON.stringify(addonPath)});
+      const server = net.createServer((peer) => { peer.pause(); server.close(); setTimeout(() => peer.destroy(), 100); });
+      server.listen(0, '127.0.0.1', () => {
+        const c = net.connect(server.address().port, '127.0.0.1', () => {
+          addon.sendRanges(c._handle.fd, null, new Float64Array([${bigFd}, 0, ${big.length}]), () => {});
+          setTimeout(() => { c.destroy(); process.stdout.write('destroyed'); }, 50);
+        });
+      });`;
+    // A hang here would mean the waiting job keeps the event loop alive; the timeout only bounds the damage.
+    expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 })).toBe('destroyed');
   });
 
   it('calls back asynchronously even when everything was sent at once', async () => {

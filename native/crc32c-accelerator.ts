@@ -1,0 +1,19 @@
+/**
+ * Installs the addon's CRC32C (the SSE4.2 instruction) as protocol/records/crc32c.ts's accelerator. Below a few
+ * hundred bytes the N-API call costs about as much as the portable table loop, so short ranges stay in JS.
+ */
+import { crc32cSoftware, setCrc32cAccelerator } from '../protocol/records/crc32c.js';
+import { loadNative, type NativeAddon } from './index.js';
+
+/** Ranges shorter than this are checksummed in JS (measured crossover on our machines: 200-300 bytes). */
+export const NATIVE_CRC32C_MIN_BYTES = 256;
+
+/** Returns true when the hardware path was installed; false (portable path kept) without the addon or SSE4.2. */
+export function installNativeCrc32c(native: NativeAddon | null = loadNative()): boolean {
+  if (!native?.probe().hardwareCrc32c) return false;
+  const hw = native.crc32c;
+  setCrc32cAccelerator((buf, start, end, crc) =>
+    end - start >= NATIVE_CRC32C_MIN_BYTES ? hw(buf, start, end, crc) : crc32cSoftware(buf, start, end, crc),
+  );
+  return true;
+}
