@@ -114,9 +114,10 @@ export class Writer {
   uvarint(v: number): void {
     this.ensure(5);
     const buf = this.buf;
+    if (v < 0 || v > 0xffffffff) throw new ProtocolEncodeError(`unsigned varint out of range: ${v}`);
     while (v >= 0x80) {
       buf[this.pos++] = (v & 0x7f) | 0x80;
-      v = Math.floor(v / 128);
+      v >>>= 7;
     }
     buf[this.pos++] = v;
   }
