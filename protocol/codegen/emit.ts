@@ -154,10 +154,11 @@ class MessageEmitter {
         const conds: string[] = [];
         const temps = new Map<Field, [string, string]>();
         for (const f of tagged) {
+          // Undefined means the default: nothing is written and no default value is built.
           const t = this.name();
-          body.push(`const ${t} = ${this.valueExpr(f)};`);
+          body.push(`const ${t} = m.${f.name};`);
           const c = this.name();
-          body.push(`const ${c} = ${this.nonDefault(f, t)};`);
+          body.push(`const ${c} = ${t} !== undefined && ${this.nonDefault(f, t)};`);
           conds.push(c);
           temps.set(f, [t, c]);
         }
@@ -169,7 +170,7 @@ class MessageEmitter {
         for (const f of tagged) {
           const [t, c] = temps.get(f)!;
           const inner: string[] = [];
-          this.writeField(inner, f, t, v, flex);
+          this.writeField(inner, f, `${t}!`, v, flex);
           body.push(`  if (${c}) tf.push({ tag: ${f.tag}, write: (w) => { ${inner.join(' ')} } });`);
         }
         body.push('  w.taggedFields(tf, m.unknownTaggedFields);');
@@ -183,8 +184,8 @@ class MessageEmitter {
   private valueExpr(f: Field): string {
     const d = this.defaultExpr(f);
     // `??` would turn an explicit null into the default for nullable fields.
-    if (f.nullableVersions.min <= f.nullableVersions.max) return `(m.${f.name} === undefined ? ${d} : m.${f.name})`;
-    return `(m.${f.name} ?? ${d})`;
+    if (f.nullableVersions.min <= f.nullableVersions.max) return `m.${f.name} === undefined ? ${d} : m.${f.name}`;
+    return `m.${f.name} ?? ${d}`;
   }
 
   /** An expression that is true when `val` differs from the field's default. */
@@ -228,7 +229,7 @@ class MessageEmitter {
         const t = this.name();
         return `{ const ${t} = ${val}; if (${t} === null) throw new ProtocolEncodeError('${this.spec.name} field ${f.specName} is not nullable at this version'); ${this.writeValue(f, t, v, flex, false)} }`;
       }
-      val = `(${val} as ${elemType(f)})`;
+      val = `(${val}) as ${elemType(f)}`;
     }
     return this.writeValue(f, val, v, flex, nullable);
   }

@@ -25,17 +25,17 @@ function defaultAddOffsetsToTxnRequest(): AddOffsetsToTxnRequest {
 }
 
 function encAddOffsetsToTxnRequest_v0(w: Writer, m: AddOffsetsToTxnRequest): void {
-  w.string((m.transactionalId ?? ''));
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
-  w.string((m.groupId ?? ''));
+  w.string(m.transactionalId ?? '');
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
+  w.string(m.groupId ?? '');
 }
 
 function encAddOffsetsToTxnRequest_v3(w: Writer, m: AddOffsetsToTxnRequest): void {
-  w.compactString((m.transactionalId ?? ''));
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
-  w.compactString((m.groupId ?? ''));
+  w.compactString(m.transactionalId ?? '');
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
+  w.compactString(m.groupId ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -62,13 +62,13 @@ function defaultAddOffsetsToTxnResponse(): AddOffsetsToTxnResponse {
 }
 
 function encAddOffsetsToTxnResponse_v0(w: Writer, m: AddOffsetsToTxnResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
 }
 
 function encAddOffsetsToTxnResponse_v3(w: Writer, m: AddOffsetsToTxnResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -70,10 +70,10 @@ function defaultAddPartitionsToTxnRequestAddPartitionsToTxnTopic(): AddPartition
 
 function encAddPartitionsToTxnRequest_v0(w: Writer, m: AddPartitionsToTxnRequest): void {
   if (m.transactions !== undefined && (m.transactions === null || m.transactions.length !== 0)) throw new ProtocolEncodeError('AddPartitionsToTxnRequest field AddPartitionsToTxnRequest.Transactions cannot be written at version 0-2');
-  w.string((m.v3AndBelowTransactionalId ?? ''));
-  w.int64((m.v3AndBelowProducerId ?? 0n));
-  w.int16((m.v3AndBelowProducerEpoch ?? 0));
-  const t1 = (m.v3AndBelowTopics ?? []);
+  w.string(m.v3AndBelowTransactionalId ?? '');
+  w.int64(m.v3AndBelowProducerId ?? 0n);
+  w.int16(m.v3AndBelowProducerEpoch ?? 0);
+  const t1 = m.v3AndBelowTopics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnRequest field V3AndBelowTopics is not nullable');
   else {
     w.int32(t1.length);
@@ -83,10 +83,10 @@ function encAddPartitionsToTxnRequest_v0(w: Writer, m: AddPartitionsToTxnRequest
 
 function encAddPartitionsToTxnRequest_v3(w: Writer, m: AddPartitionsToTxnRequest): void {
   if (m.transactions !== undefined && (m.transactions === null || m.transactions.length !== 0)) throw new ProtocolEncodeError('AddPartitionsToTxnRequest field AddPartitionsToTxnRequest.Transactions cannot be written at version 3');
-  w.compactString((m.v3AndBelowTransactionalId ?? ''));
-  w.int64((m.v3AndBelowProducerId ?? 0n));
-  w.int16((m.v3AndBelowProducerEpoch ?? 0));
-  const t1 = (m.v3AndBelowTopics ?? []);
+  w.compactString(m.v3AndBelowTransactionalId ?? '');
+  w.int64(m.v3AndBelowProducerId ?? 0n);
+  w.int16(m.v3AndBelowProducerEpoch ?? 0);
+  const t1 = m.v3AndBelowTopics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnRequest field V3AndBelowTopics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -97,7 +97,7 @@ function encAddPartitionsToTxnRequest_v3(w: Writer, m: AddPartitionsToTxnRequest
 }
 
 function encAddPartitionsToTxnRequest_v4(w: Writer, m: AddPartitionsToTxnRequest): void {
-  const t1 = (m.transactions ?? []);
+  const t1 = m.transactions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnRequest field Transactions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -112,11 +112,11 @@ function encAddPartitionsToTxnRequest_v4(w: Writer, m: AddPartitionsToTxnRequest
 }
 
 function encAddPartitionsToTxnRequestAddPartitionsToTxnTransaction_v4(w: Writer, m: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction): void {
-  w.compactString((m.transactionalId ?? ''));
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
-  w.bool((m.verifyOnly ?? false));
-  const t1 = (m.topics ?? []);
+  w.compactString(m.transactionalId ?? '');
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
+  w.bool(m.verifyOnly ?? false);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -127,8 +127,8 @@ function encAddPartitionsToTxnRequestAddPartitionsToTxnTransaction_v4(w: Writer,
 }
 
 function encAddPartitionsToTxnRequestAddPartitionsToTxnTopic_v0(w: Writer, m: AddPartitionsToTxnRequestAddPartitionsToTxnTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -137,8 +137,8 @@ function encAddPartitionsToTxnRequestAddPartitionsToTxnTopic_v0(w: Writer, m: Ad
 }
 
 function encAddPartitionsToTxnRequestAddPartitionsToTxnTopic_v3(w: Writer, m: AddPartitionsToTxnRequestAddPartitionsToTxnTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -253,9 +253,9 @@ function defaultAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(): A
 }
 
 function encAddPartitionsToTxnResponse_v0(w: Writer, m: AddPartitionsToTxnResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.resultsByTransaction !== undefined && (m.resultsByTransaction === null || m.resultsByTransaction.length !== 0)) throw new ProtocolEncodeError('AddPartitionsToTxnResponse field AddPartitionsToTxnResponse.ResultsByTransaction cannot be written at version 0-2');
-  const t1 = (m.resultsByTopicV3AndBelow ?? []);
+  const t1 = m.resultsByTopicV3AndBelow ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnResponse field ResultsByTopicV3AndBelow is not nullable');
   else {
     w.int32(t1.length);
@@ -264,9 +264,9 @@ function encAddPartitionsToTxnResponse_v0(w: Writer, m: AddPartitionsToTxnRespon
 }
 
 function encAddPartitionsToTxnResponse_v3(w: Writer, m: AddPartitionsToTxnResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.resultsByTransaction !== undefined && (m.resultsByTransaction === null || m.resultsByTransaction.length !== 0)) throw new ProtocolEncodeError('AddPartitionsToTxnResponse field AddPartitionsToTxnResponse.ResultsByTransaction cannot be written at version 3');
-  const t1 = (m.resultsByTopicV3AndBelow ?? []);
+  const t1 = m.resultsByTopicV3AndBelow ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnResponse field ResultsByTopicV3AndBelow is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -277,9 +277,9 @@ function encAddPartitionsToTxnResponse_v3(w: Writer, m: AddPartitionsToTxnRespon
 }
 
 function encAddPartitionsToTxnResponse_v4(w: Writer, m: AddPartitionsToTxnResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.resultsByTransaction ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.resultsByTransaction ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnResponse field ResultsByTransaction is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -291,8 +291,8 @@ function encAddPartitionsToTxnResponse_v4(w: Writer, m: AddPartitionsToTxnRespon
 }
 
 function encAddPartitionsToTxnResponseAddPartitionsToTxnResult_v4(w: Writer, m: AddPartitionsToTxnResponseAddPartitionsToTxnResult): void {
-  w.compactString((m.transactionalId ?? ''));
-  const t1 = (m.topicResults ?? []);
+  w.compactString(m.transactionalId ?? '');
+  const t1 = m.topicResults ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnResponse field TopicResults is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -303,8 +303,8 @@ function encAddPartitionsToTxnResponseAddPartitionsToTxnResult_v4(w: Writer, m: 
 }
 
 function encAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult_v0(w: Writer, m: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.resultsByPartition ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.resultsByPartition ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnResponse field ResultsByPartition is not nullable');
   else {
     w.int32(t1.length);
@@ -313,8 +313,8 @@ function encAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult_v0(w: Writer
 }
 
 function encAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult_v3(w: Writer, m: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.resultsByPartition ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.resultsByPartition ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnResponse field ResultsByPartition is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -325,13 +325,13 @@ function encAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult_v3(w: Writer
 }
 
 function encAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult_v0(w: Writer, m: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.partitionErrorCode ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.partitionErrorCode ?? 0);
 }
 
 function encAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult_v3(w: Writer, m: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.partitionErrorCode ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.partitionErrorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

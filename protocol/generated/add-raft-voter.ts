@@ -39,11 +39,11 @@ function defaultAddRaftVoterRequestListener(): AddRaftVoterRequestListener {
 }
 
 function encAddRaftVoterRequest_v0(w: Writer, m: AddRaftVoterRequest): void {
-  w.compactNullableString((m.clusterId === undefined ? '' : m.clusterId));
-  w.int32((m.timeoutMs ?? 0));
-  w.int32((m.voterId ?? 0));
-  w.uuid((m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.listeners ?? []);
+  w.compactNullableString(m.clusterId === undefined ? '' : m.clusterId);
+  w.int32(m.timeoutMs ?? 0);
+  w.int32(m.voterId ?? 0);
+  w.uuid(m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.listeners ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddRaftVoterRequest field Listeners is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -55,25 +55,25 @@ function encAddRaftVoterRequest_v0(w: Writer, m: AddRaftVoterRequest): void {
 }
 
 function encAddRaftVoterRequest_v1(w: Writer, m: AddRaftVoterRequest): void {
-  w.compactNullableString((m.clusterId === undefined ? '' : m.clusterId));
-  w.int32((m.timeoutMs ?? 0));
-  w.int32((m.voterId ?? 0));
-  w.uuid((m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.listeners ?? []);
+  w.compactNullableString(m.clusterId === undefined ? '' : m.clusterId);
+  w.int32(m.timeoutMs ?? 0);
+  w.int32(m.voterId ?? 0);
+  w.uuid(m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.listeners ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddRaftVoterRequest field Listeners is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encAddRaftVoterRequestListener_v0(w, t1[t2]);
   }
-  w.bool((m.ackWhenCommitted ?? true));
+  w.bool(m.ackWhenCommitted ?? true);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encAddRaftVoterRequestListener_v0(w: Writer, m: AddRaftVoterRequestListener): void {
-  w.compactString((m.name ?? ''));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+  w.compactString(m.name ?? '');
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -126,9 +126,9 @@ function defaultAddRaftVoterResponse(): AddRaftVoterResponse {
 }
 
 function encAddRaftVoterResponse_v0(w: Writer, m: AddRaftVoterResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -25,8 +25,8 @@ function defaultAllocateProducerIdsRequest(): AllocateProducerIdsRequest {
 }
 
 function encAllocateProducerIdsRequest_v0(w: Writer, m: AllocateProducerIdsRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.int64((m.brokerEpoch ?? -1n));
+  w.int32(m.brokerId ?? 0);
+  w.int64(m.brokerEpoch ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -43,10 +43,10 @@ function defaultAllocateProducerIdsResponse(): AllocateProducerIdsResponse {
 }
 
 function encAllocateProducerIdsResponse_v0(w: Writer, m: AllocateProducerIdsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.producerIdStart ?? 0n));
-  w.int32((m.producerIdLen ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.producerIdStart ?? 0n);
+  w.int32(m.producerIdLen ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

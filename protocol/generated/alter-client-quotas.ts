@@ -67,35 +67,35 @@ function defaultAlterClientQuotasRequestOpData(): AlterClientQuotasRequestOpData
 }
 
 function encAlterClientQuotasRequest_v0(w: Writer, m: AlterClientQuotasRequest): void {
-  const t1 = (m.entries ?? []);
+  const t1 = m.entries ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterClientQuotasRequest field Entries is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encAlterClientQuotasRequestEntryData_v0(w, t1[t2]);
   }
-  w.bool((m.validateOnly ?? false));
+  w.bool(m.validateOnly ?? false);
 }
 
 function encAlterClientQuotasRequest_v1(w: Writer, m: AlterClientQuotasRequest): void {
-  const t1 = (m.entries ?? []);
+  const t1 = m.entries ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterClientQuotasRequest field Entries is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encAlterClientQuotasRequestEntryData_v1(w, t1[t2]);
   }
-  w.bool((m.validateOnly ?? false));
+  w.bool(m.validateOnly ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encAlterClientQuotasRequestEntryData_v0(w: Writer, m: AlterClientQuotasRequestEntryData): void {
-  const t1 = (m.entity ?? []);
+  const t1 = m.entity ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterClientQuotasRequest field Entity is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encAlterClientQuotasRequestEntityData_v0(w, t1[t2]);
   }
-  const t3 = (m.ops ?? []);
+  const t3 = m.ops ?? [];
   if (t3 === null) throw new ProtocolEncodeError('AlterClientQuotasRequest field Ops is not nullable');
   else {
     w.int32(t3.length);
@@ -104,13 +104,13 @@ function encAlterClientQuotasRequestEntryData_v0(w: Writer, m: AlterClientQuotas
 }
 
 function encAlterClientQuotasRequestEntryData_v1(w: Writer, m: AlterClientQuotasRequestEntryData): void {
-  const t1 = (m.entity ?? []);
+  const t1 = m.entity ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterClientQuotasRequest field Entity is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encAlterClientQuotasRequestEntityData_v1(w, t1[t2]);
   }
-  const t3 = (m.ops ?? []);
+  const t3 = m.ops ?? [];
   if (t3 === null) throw new ProtocolEncodeError('AlterClientQuotasRequest field Ops is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -121,27 +121,27 @@ function encAlterClientQuotasRequestEntryData_v1(w: Writer, m: AlterClientQuotas
 }
 
 function encAlterClientQuotasRequestEntityData_v0(w: Writer, m: AlterClientQuotasRequestEntityData): void {
-  w.string((m.entityType ?? ''));
-  w.nullableString((m.entityName === undefined ? '' : m.entityName));
+  w.string(m.entityType ?? '');
+  w.nullableString(m.entityName === undefined ? '' : m.entityName);
 }
 
 function encAlterClientQuotasRequestEntityData_v1(w: Writer, m: AlterClientQuotasRequestEntityData): void {
-  w.compactString((m.entityType ?? ''));
-  w.compactNullableString((m.entityName === undefined ? '' : m.entityName));
+  w.compactString(m.entityType ?? '');
+  w.compactNullableString(m.entityName === undefined ? '' : m.entityName);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encAlterClientQuotasRequestOpData_v0(w: Writer, m: AlterClientQuotasRequestOpData): void {
-  w.string((m.key ?? ''));
-  w.float64((m.value ?? 0));
-  w.bool((m.remove ?? false));
+  w.string(m.key ?? '');
+  w.float64(m.value ?? 0);
+  w.bool(m.remove ?? false);
 }
 
 function encAlterClientQuotasRequestOpData_v1(w: Writer, m: AlterClientQuotasRequestOpData): void {
-  w.compactString((m.key ?? ''));
-  w.float64((m.value ?? 0));
-  w.bool((m.remove ?? false));
+  w.compactString(m.key ?? '');
+  w.float64(m.value ?? 0);
+  w.bool(m.remove ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -255,8 +255,8 @@ function defaultAlterClientQuotasResponseEntityData(): AlterClientQuotasResponse
 }
 
 function encAlterClientQuotasResponse_v0(w: Writer, m: AlterClientQuotasResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.entries ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.entries ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterClientQuotasResponse field Entries is not nullable');
   else {
     w.int32(t1.length);
@@ -265,8 +265,8 @@ function encAlterClientQuotasResponse_v0(w: Writer, m: AlterClientQuotasResponse
 }
 
 function encAlterClientQuotasResponse_v1(w: Writer, m: AlterClientQuotasResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.entries ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.entries ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterClientQuotasResponse field Entries is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -277,9 +277,9 @@ function encAlterClientQuotasResponse_v1(w: Writer, m: AlterClientQuotasResponse
 }
 
 function encAlterClientQuotasResponseEntryData_v0(w: Writer, m: AlterClientQuotasResponseEntryData): void {
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.entity ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.entity ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterClientQuotasResponse field Entity is not nullable');
   else {
     w.int32(t1.length);
@@ -288,9 +288,9 @@ function encAlterClientQuotasResponseEntryData_v0(w: Writer, m: AlterClientQuota
 }
 
 function encAlterClientQuotasResponseEntryData_v1(w: Writer, m: AlterClientQuotasResponseEntryData): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.entity ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.entity ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterClientQuotasResponse field Entity is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -301,13 +301,13 @@ function encAlterClientQuotasResponseEntryData_v1(w: Writer, m: AlterClientQuota
 }
 
 function encAlterClientQuotasResponseEntityData_v0(w: Writer, m: AlterClientQuotasResponseEntityData): void {
-  w.string((m.entityType ?? ''));
-  w.nullableString((m.entityName === undefined ? '' : m.entityName));
+  w.string(m.entityType ?? '');
+  w.nullableString(m.entityName === undefined ? '' : m.entityName);
 }
 
 function encAlterClientQuotasResponseEntityData_v1(w: Writer, m: AlterClientQuotasResponseEntityData): void {
-  w.compactString((m.entityType ?? ''));
-  w.compactNullableString((m.entityName === undefined ? '' : m.entityName));
+  w.compactString(m.entityType ?? '');
+  w.compactNullableString(m.entityName === undefined ? '' : m.entityName);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

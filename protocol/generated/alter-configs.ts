@@ -52,31 +52,31 @@ function defaultAlterConfigsRequestAlterableConfig(): AlterConfigsRequestAlterab
 }
 
 function encAlterConfigsRequest_v0(w: Writer, m: AlterConfigsRequest): void {
-  const t1 = (m.resources ?? []);
+  const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterConfigsRequest field Resources is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encAlterConfigsRequestAlterConfigsResource_v0(w, t1[t2]);
   }
-  w.bool((m.validateOnly ?? false));
+  w.bool(m.validateOnly ?? false);
 }
 
 function encAlterConfigsRequest_v2(w: Writer, m: AlterConfigsRequest): void {
-  const t1 = (m.resources ?? []);
+  const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterConfigsRequest field Resources is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encAlterConfigsRequestAlterConfigsResource_v2(w, t1[t2]);
   }
-  w.bool((m.validateOnly ?? false));
+  w.bool(m.validateOnly ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encAlterConfigsRequestAlterConfigsResource_v0(w: Writer, m: AlterConfigsRequestAlterConfigsResource): void {
-  w.int8((m.resourceType ?? 0));
-  w.string((m.resourceName ?? ''));
-  const t1 = (m.configs ?? []);
+  w.int8(m.resourceType ?? 0);
+  w.string(m.resourceName ?? '');
+  const t1 = m.configs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterConfigsRequest field Configs is not nullable');
   else {
     w.int32(t1.length);
@@ -85,9 +85,9 @@ function encAlterConfigsRequestAlterConfigsResource_v0(w: Writer, m: AlterConfig
 }
 
 function encAlterConfigsRequestAlterConfigsResource_v2(w: Writer, m: AlterConfigsRequestAlterConfigsResource): void {
-  w.int8((m.resourceType ?? 0));
-  w.compactString((m.resourceName ?? ''));
-  const t1 = (m.configs ?? []);
+  w.int8(m.resourceType ?? 0);
+  w.compactString(m.resourceName ?? '');
+  const t1 = m.configs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterConfigsRequest field Configs is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -98,13 +98,13 @@ function encAlterConfigsRequestAlterConfigsResource_v2(w: Writer, m: AlterConfig
 }
 
 function encAlterConfigsRequestAlterableConfig_v0(w: Writer, m: AlterConfigsRequestAlterableConfig): void {
-  w.string((m.name ?? ''));
-  w.nullableString((m.value === undefined ? '' : m.value));
+  w.string(m.name ?? '');
+  w.nullableString(m.value === undefined ? '' : m.value);
 }
 
 function encAlterConfigsRequestAlterableConfig_v2(w: Writer, m: AlterConfigsRequestAlterableConfig): void {
-  w.compactString((m.name ?? ''));
-  w.compactNullableString((m.value === undefined ? '' : m.value));
+  w.compactString(m.name ?? '');
+  w.compactNullableString(m.value === undefined ? '' : m.value);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -187,8 +187,8 @@ function defaultAlterConfigsResponseAlterConfigsResourceResponse(): AlterConfigs
 }
 
 function encAlterConfigsResponse_v0(w: Writer, m: AlterConfigsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.responses ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterConfigsResponse field Responses is not nullable');
   else {
     w.int32(t1.length);
@@ -197,8 +197,8 @@ function encAlterConfigsResponse_v0(w: Writer, m: AlterConfigsResponse): void {
 }
 
 function encAlterConfigsResponse_v2(w: Writer, m: AlterConfigsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.responses ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterConfigsResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -209,17 +209,17 @@ function encAlterConfigsResponse_v2(w: Writer, m: AlterConfigsResponse): void {
 }
 
 function encAlterConfigsResponseAlterConfigsResourceResponse_v0(w: Writer, m: AlterConfigsResponseAlterConfigsResourceResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int8((m.resourceType ?? 0));
-  w.string((m.resourceName ?? ''));
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int8(m.resourceType ?? 0);
+  w.string(m.resourceName ?? '');
 }
 
 function encAlterConfigsResponseAlterConfigsResourceResponse_v2(w: Writer, m: AlterConfigsResponseAlterConfigsResourceResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int8((m.resourceType ?? 0));
-  w.compactString((m.resourceName ?? ''));
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int8(m.resourceType ?? 0);
+  w.compactString(m.resourceName ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -60,9 +60,9 @@ function defaultAlterPartitionReassignmentsRequestReassignablePartition(): Alter
 }
 
 function encAlterPartitionReassignmentsRequest_v0(w: Writer, m: AlterPartitionReassignmentsRequest): void {
-  w.int32((m.timeoutMs ?? 60000));
+  w.int32(m.timeoutMs ?? 60000);
   if (m.allowReplicationFactorChange !== undefined && m.allowReplicationFactorChange !== true) throw new ProtocolEncodeError('AlterPartitionReassignmentsRequest field AlterPartitionReassignmentsRequest.AllowReplicationFactorChange cannot be written at version 0');
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionReassignmentsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -73,9 +73,9 @@ function encAlterPartitionReassignmentsRequest_v0(w: Writer, m: AlterPartitionRe
 }
 
 function encAlterPartitionReassignmentsRequest_v1(w: Writer, m: AlterPartitionReassignmentsRequest): void {
-  w.int32((m.timeoutMs ?? 60000));
-  w.bool((m.allowReplicationFactorChange ?? true));
-  const t1 = (m.topics ?? []);
+  w.int32(m.timeoutMs ?? 60000);
+  w.bool(m.allowReplicationFactorChange ?? true);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionReassignmentsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -86,8 +86,8 @@ function encAlterPartitionReassignmentsRequest_v1(w: Writer, m: AlterPartitionRe
 }
 
 function encAlterPartitionReassignmentsRequestReassignableTopic_v0(w: Writer, m: AlterPartitionReassignmentsRequestReassignableTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionReassignmentsRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -98,8 +98,8 @@ function encAlterPartitionReassignmentsRequestReassignableTopic_v0(w: Writer, m:
 }
 
 function encAlterPartitionReassignmentsRequestReassignablePartition_v0(w: Writer, m: AlterPartitionReassignmentsRequestReassignablePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  const t1 = (m.replicas === undefined ? null : m.replicas);
+  w.int32(m.partitionIndex ?? 0);
+  const t1 = m.replicas === undefined ? null : m.replicas;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -178,10 +178,10 @@ function defaultAlterPartitionReassignmentsResponseReassignablePartitionResponse
 }
 
 function encAlterPartitionReassignmentsResponse_v0(w: Writer, m: AlterPartitionReassignmentsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.responses ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionReassignmentsResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -192,11 +192,11 @@ function encAlterPartitionReassignmentsResponse_v0(w: Writer, m: AlterPartitionR
 }
 
 function encAlterPartitionReassignmentsResponse_v1(w: Writer, m: AlterPartitionReassignmentsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.bool((m.allowReplicationFactorChange ?? true));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.responses ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.bool(m.allowReplicationFactorChange ?? true);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionReassignmentsResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -207,8 +207,8 @@ function encAlterPartitionReassignmentsResponse_v1(w: Writer, m: AlterPartitionR
 }
 
 function encAlterPartitionReassignmentsResponseReassignableTopicResponse_v0(w: Writer, m: AlterPartitionReassignmentsResponseReassignableTopicResponse): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionReassignmentsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -219,9 +219,9 @@ function encAlterPartitionReassignmentsResponseReassignableTopicResponse_v0(w: W
 }
 
 function encAlterPartitionReassignmentsResponseReassignablePartitionResponse_v0(w: Writer, m: AlterPartitionReassignmentsResponseReassignablePartitionResponse): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

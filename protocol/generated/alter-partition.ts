@@ -76,9 +76,9 @@ function defaultAlterPartitionRequestBrokerState(): AlterPartitionRequestBrokerS
 }
 
 function encAlterPartitionRequest_v2(w: Writer, m: AlterPartitionRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.int64((m.brokerEpoch ?? -1n));
-  const t1 = (m.topics ?? []);
+  w.int32(m.brokerId ?? 0);
+  w.int64(m.brokerEpoch ?? -1n);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -89,9 +89,9 @@ function encAlterPartitionRequest_v2(w: Writer, m: AlterPartitionRequest): void 
 }
 
 function encAlterPartitionRequest_v3(w: Writer, m: AlterPartitionRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.int64((m.brokerEpoch ?? -1n));
-  const t1 = (m.topics ?? []);
+  w.int32(m.brokerId ?? 0);
+  w.int64(m.brokerEpoch ?? -1n);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -102,8 +102,8 @@ function encAlterPartitionRequest_v3(w: Writer, m: AlterPartitionRequest): void 
 }
 
 function encAlterPartitionRequestTopicData_v2(w: Writer, m: AlterPartitionRequestTopicData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -114,8 +114,8 @@ function encAlterPartitionRequestTopicData_v2(w: Writer, m: AlterPartitionReques
 }
 
 function encAlterPartitionRequestTopicData_v3(w: Writer, m: AlterPartitionRequestTopicData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -126,40 +126,40 @@ function encAlterPartitionRequestTopicData_v3(w: Writer, m: AlterPartitionReques
 }
 
 function encAlterPartitionRequestPartitionData_v2(w: Writer, m: AlterPartitionRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  const t1 = (m.newIsr ?? []);
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  const t1 = m.newIsr ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionRequest field NewIsr is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.int32(t1[t2]);
   }
   if (m.newIsrWithEpochs !== undefined && (m.newIsrWithEpochs === null || m.newIsrWithEpochs.length !== 0)) throw new ProtocolEncodeError('AlterPartitionRequest field PartitionData.NewIsrWithEpochs cannot be written at version 2');
-  w.int8((m.leaderRecoveryState ?? 0));
-  w.int32((m.partitionEpoch ?? 0));
+  w.int8(m.leaderRecoveryState ?? 0);
+  w.int32(m.partitionEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encAlterPartitionRequestPartitionData_v3(w: Writer, m: AlterPartitionRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
   if (m.newIsr !== undefined && (m.newIsr === null || m.newIsr.length !== 0)) throw new ProtocolEncodeError('AlterPartitionRequest field PartitionData.NewIsr cannot be written at version 3');
-  const t1 = (m.newIsrWithEpochs ?? []);
+  const t1 = m.newIsrWithEpochs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionRequest field NewIsrWithEpochs is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encAlterPartitionRequestBrokerState_v3(w, t1[t2]);
   }
-  w.int8((m.leaderRecoveryState ?? 0));
-  w.int32((m.partitionEpoch ?? 0));
+  w.int8(m.leaderRecoveryState ?? 0);
+  w.int32(m.partitionEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encAlterPartitionRequestBrokerState_v3(w: Writer, m: AlterPartitionRequestBrokerState): void {
-  w.int32((m.brokerId ?? 0));
-  w.int64((m.brokerEpoch ?? -1n));
+  w.int32(m.brokerId ?? 0);
+  w.int64(m.brokerEpoch ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -276,9 +276,9 @@ function defaultAlterPartitionResponsePartitionData(): AlterPartitionResponsePar
 }
 
 function encAlterPartitionResponse_v2(w: Writer, m: AlterPartitionResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -289,8 +289,8 @@ function encAlterPartitionResponse_v2(w: Writer, m: AlterPartitionResponse): voi
 }
 
 function encAlterPartitionResponseTopicData_v2(w: Writer, m: AlterPartitionResponseTopicData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -301,18 +301,18 @@ function encAlterPartitionResponseTopicData_v2(w: Writer, m: AlterPartitionRespo
 }
 
 function encAlterPartitionResponsePartitionData_v2(w: Writer, m: AlterPartitionResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  const t1 = (m.isr ?? []);
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  const t1 = m.isr ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionResponse field Isr is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.int32(t1[t2]);
   }
-  w.int8((m.leaderRecoveryState ?? 0));
-  w.int32((m.partitionEpoch ?? 0));
+  w.int8(m.leaderRecoveryState ?? 0);
+  w.int32(m.partitionEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -54,7 +54,7 @@ function defaultAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(): AlterReplic
 }
 
 function encAlterReplicaLogDirsRequest_v1(w: Writer, m: AlterReplicaLogDirsRequest): void {
-  const t1 = (m.dirs ?? []);
+  const t1 = m.dirs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsRequest field Dirs is not nullable');
   else {
     w.int32(t1.length);
@@ -63,7 +63,7 @@ function encAlterReplicaLogDirsRequest_v1(w: Writer, m: AlterReplicaLogDirsReque
 }
 
 function encAlterReplicaLogDirsRequest_v2(w: Writer, m: AlterReplicaLogDirsRequest): void {
-  const t1 = (m.dirs ?? []);
+  const t1 = m.dirs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsRequest field Dirs is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -74,8 +74,8 @@ function encAlterReplicaLogDirsRequest_v2(w: Writer, m: AlterReplicaLogDirsReque
 }
 
 function encAlterReplicaLogDirsRequestAlterReplicaLogDir_v1(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDir): void {
-  w.string((m.path ?? ''));
-  const t1 = (m.topics ?? []);
+  w.string(m.path ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -84,8 +84,8 @@ function encAlterReplicaLogDirsRequestAlterReplicaLogDir_v1(w: Writer, m: AlterR
 }
 
 function encAlterReplicaLogDirsRequestAlterReplicaLogDir_v2(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDir): void {
-  w.compactString((m.path ?? ''));
-  const t1 = (m.topics ?? []);
+  w.compactString(m.path ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -96,8 +96,8 @@ function encAlterReplicaLogDirsRequestAlterReplicaLogDir_v2(w: Writer, m: AlterR
 }
 
 function encAlterReplicaLogDirsRequestAlterReplicaLogDirTopic_v1(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -106,8 +106,8 @@ function encAlterReplicaLogDirsRequestAlterReplicaLogDirTopic_v1(w: Writer, m: A
 }
 
 function encAlterReplicaLogDirsRequestAlterReplicaLogDirTopic_v2(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -209,8 +209,8 @@ function defaultAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(): 
 }
 
 function encAlterReplicaLogDirsResponse_v1(w: Writer, m: AlterReplicaLogDirsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsResponse field Results is not nullable');
   else {
     w.int32(t1.length);
@@ -219,8 +219,8 @@ function encAlterReplicaLogDirsResponse_v1(w: Writer, m: AlterReplicaLogDirsResp
 }
 
 function encAlterReplicaLogDirsResponse_v2(w: Writer, m: AlterReplicaLogDirsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -231,8 +231,8 @@ function encAlterReplicaLogDirsResponse_v2(w: Writer, m: AlterReplicaLogDirsResp
 }
 
 function encAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult_v1(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult): void {
-  w.string((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -241,8 +241,8 @@ function encAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult_v1(w: Write
 }
 
 function encAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult_v2(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -253,13 +253,13 @@ function encAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult_v2(w: Write
 }
 
 function encAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult_v1(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
 }
 
 function encAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult_v2(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -59,8 +59,8 @@ function defaultAlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestPartit
 }
 
 function encAlterShareGroupOffsetsRequest_v0(w: Writer, m: AlterShareGroupOffsetsRequest): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterShareGroupOffsetsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -71,8 +71,8 @@ function encAlterShareGroupOffsetsRequest_v0(w: Writer, m: AlterShareGroupOffset
 }
 
 function encAlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestTopic_v0(w: Writer, m: AlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestTopic): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterShareGroupOffsetsRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -83,8 +83,8 @@ function encAlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestTopic_v0(w
 }
 
 function encAlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestPartition_v0(w: Writer, m: AlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.startOffset ?? 0n));
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.startOffset ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -137,10 +137,10 @@ function defaultAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponsePart
 }
 
 function encAlterShareGroupOffsetsResponse_v0(w: Writer, m: AlterShareGroupOffsetsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  const t1 = (m.responses ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterShareGroupOffsetsResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -151,9 +151,9 @@ function encAlterShareGroupOffsetsResponse_v0(w: Writer, m: AlterShareGroupOffse
 }
 
 function encAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponseTopic_v0(w: Writer, m: AlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponseTopic): void {
-  w.compactString((m.topicName ?? ''));
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topicName ?? '');
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterShareGroupOffsetsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -164,9 +164,9 @@ function encAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponseTopic_v0
 }
 
 function encAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponsePartition_v0(w: Writer, m: AlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

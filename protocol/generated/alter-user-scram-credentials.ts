@@ -53,13 +53,13 @@ function defaultAlterUserScramCredentialsRequestScramCredentialUpsertion(): Alte
 }
 
 function encAlterUserScramCredentialsRequest_v0(w: Writer, m: AlterUserScramCredentialsRequest): void {
-  const t1 = (m.deletions ?? []);
+  const t1 = m.deletions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterUserScramCredentialsRequest field Deletions is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encAlterUserScramCredentialsRequestScramCredentialDeletion_v0(w, t1[t2]);
   }
-  const t3 = (m.upsertions ?? []);
+  const t3 = m.upsertions ?? [];
   if (t3 === null) throw new ProtocolEncodeError('AlterUserScramCredentialsRequest field Upsertions is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -70,18 +70,18 @@ function encAlterUserScramCredentialsRequest_v0(w: Writer, m: AlterUserScramCred
 }
 
 function encAlterUserScramCredentialsRequestScramCredentialDeletion_v0(w: Writer, m: AlterUserScramCredentialsRequestScramCredentialDeletion): void {
-  w.compactString((m.name ?? ''));
-  w.int8((m.mechanism ?? 0));
+  w.compactString(m.name ?? '');
+  w.int8(m.mechanism ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encAlterUserScramCredentialsRequestScramCredentialUpsertion_v0(w: Writer, m: AlterUserScramCredentialsRequestScramCredentialUpsertion): void {
-  w.compactString((m.name ?? ''));
-  w.int8((m.mechanism ?? 0));
-  w.int32((m.iterations ?? 0));
-  w.compactBytes((m.salt ?? EMPTY_BUFFER));
-  w.compactBytes((m.saltedPassword ?? EMPTY_BUFFER));
+  w.compactString(m.name ?? '');
+  w.int8(m.mechanism ?? 0);
+  w.int32(m.iterations ?? 0);
+  w.compactBytes(m.salt ?? EMPTY_BUFFER);
+  w.compactBytes(m.saltedPassword ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -133,8 +133,8 @@ function defaultAlterUserScramCredentialsResponseAlterUserScramCredentialsResult
 }
 
 function encAlterUserScramCredentialsResponse_v0(w: Writer, m: AlterUserScramCredentialsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterUserScramCredentialsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -145,9 +145,9 @@ function encAlterUserScramCredentialsResponse_v0(w: Writer, m: AlterUserScramCre
 }
 
 function encAlterUserScramCredentialsResponseAlterUserScramCredentialsResult_v0(w: Writer, m: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult): void {
-  w.compactString((m.user ?? ''));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+  w.compactString(m.user ?? '');
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

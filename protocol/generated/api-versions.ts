@@ -54,17 +54,17 @@ function encApiVersionsRequest_v0(w: Writer, m: ApiVersionsRequest): void {
 }
 
 function encApiVersionsRequest_v3(w: Writer, m: ApiVersionsRequest): void {
-  w.compactString((m.clientSoftwareName ?? ''));
-  w.compactString((m.clientSoftwareVersion ?? ''));
+  w.compactString(m.clientSoftwareName ?? '');
+  w.compactString(m.clientSoftwareVersion ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encApiVersionsRequest_v5(w: Writer, m: ApiVersionsRequest): void {
-  w.compactString((m.clientSoftwareName ?? ''));
-  w.compactString((m.clientSoftwareVersion ?? ''));
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.nodeId ?? -1));
+  w.compactString(m.clientSoftwareName ?? '');
+  w.compactString(m.clientSoftwareVersion ?? '');
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.nodeId ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -106,8 +106,8 @@ function defaultApiVersionsResponseFinalizedFeatureKey(): ApiVersionsResponseFin
 }
 
 function encApiVersionsResponse_v0(w: Writer, m: ApiVersionsResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.apiKeys ?? []);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.apiKeys ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ApiVersionsResponse field ApiKeys is not nullable');
   else {
     w.int32(t1.length);
@@ -116,70 +116,70 @@ function encApiVersionsResponse_v0(w: Writer, m: ApiVersionsResponse): void {
 }
 
 function encApiVersionsResponse_v1(w: Writer, m: ApiVersionsResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.apiKeys ?? []);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.apiKeys ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ApiVersionsResponse field ApiKeys is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encApiVersionsResponseApiVersion_v0(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
 }
 
 function encApiVersionsResponse_v3(w: Writer, m: ApiVersionsResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.apiKeys ?? []);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.apiKeys ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ApiVersionsResponse field ApiKeys is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encApiVersionsResponseApiVersion_v3(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
-  const t3 = (m.supportedFeatures ?? []);
-  const t4 = (t3 === null || t3.length !== 0);
-  const t5 = (m.finalizedFeaturesEpoch ?? -1n);
-  const t6 = t5 !== -1n;
-  const t7 = (m.finalizedFeatures ?? []);
-  const t8 = (t7 === null || t7.length !== 0);
-  const t9 = (m.zkMigrationReady ?? false);
-  const t10 = t9 !== false;
+  w.int32(m.throttleTimeMs ?? 0);
+  const t3 = m.supportedFeatures;
+  const t4 = t3 !== undefined && (t3 === null || t3.length !== 0);
+  const t5 = m.finalizedFeaturesEpoch;
+  const t6 = t5 !== undefined && t5 !== -1n;
+  const t7 = m.finalizedFeatures;
+  const t8 = t7 !== undefined && (t7 === null || t7.length !== 0);
+  const t9 = m.zkMigrationReady;
+  const t10 = t9 !== undefined && t9 !== false;
   if (!t4 && !t6 && !t8 && !t10 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { const t11 = t3; if (t11 === null) throw new ProtocolEncodeError('ApiVersionsResponse field SupportedFeatures is not nullable'); else {   w.uvarint(t11.length + 1);   for (let t12 = 0; t12 < t11.length; t12++) encApiVersionsResponseSupportedFeatureKey_v3(w, t11[t12]); } } });
-    if (t6) tf.push({ tag: 1, write: (w) => { w.int64(t5); } });
-    if (t8) tf.push({ tag: 2, write: (w) => { const t13 = t7; if (t13 === null) throw new ProtocolEncodeError('ApiVersionsResponse field FinalizedFeatures is not nullable'); else {   w.uvarint(t13.length + 1);   for (let t14 = 0; t14 < t13.length; t14++) encApiVersionsResponseFinalizedFeatureKey_v3(w, t13[t14]); } } });
-    if (t10) tf.push({ tag: 3, write: (w) => { w.bool(t9); } });
+    if (t4) tf.push({ tag: 0, write: (w) => { const t11 = t3!; if (t11 === null) throw new ProtocolEncodeError('ApiVersionsResponse field SupportedFeatures is not nullable'); else {   w.uvarint(t11.length + 1);   for (let t12 = 0; t12 < t11.length; t12++) encApiVersionsResponseSupportedFeatureKey_v3(w, t11[t12]); } } });
+    if (t6) tf.push({ tag: 1, write: (w) => { w.int64(t5!); } });
+    if (t8) tf.push({ tag: 2, write: (w) => { const t13 = t7!; if (t13 === null) throw new ProtocolEncodeError('ApiVersionsResponse field FinalizedFeatures is not nullable'); else {   w.uvarint(t13.length + 1);   for (let t14 = 0; t14 < t13.length; t14++) encApiVersionsResponseFinalizedFeatureKey_v3(w, t13[t14]); } } });
+    if (t10) tf.push({ tag: 3, write: (w) => { w.bool(t9!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encApiVersionsResponseApiVersion_v0(w: Writer, m: ApiVersionsResponseApiVersion): void {
-  w.int16((m.apiKey ?? 0));
-  w.int16((m.minVersion ?? 0));
-  w.int16((m.maxVersion ?? 0));
+  w.int16(m.apiKey ?? 0);
+  w.int16(m.minVersion ?? 0);
+  w.int16(m.maxVersion ?? 0);
 }
 
 function encApiVersionsResponseApiVersion_v3(w: Writer, m: ApiVersionsResponseApiVersion): void {
-  w.int16((m.apiKey ?? 0));
-  w.int16((m.minVersion ?? 0));
-  w.int16((m.maxVersion ?? 0));
+  w.int16(m.apiKey ?? 0);
+  w.int16(m.minVersion ?? 0);
+  w.int16(m.maxVersion ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encApiVersionsResponseSupportedFeatureKey_v3(w: Writer, m: ApiVersionsResponseSupportedFeatureKey): void {
-  w.compactString((m.name ?? ''));
-  w.int16((m.minVersion ?? 0));
-  w.int16((m.maxVersion ?? 0));
+  w.compactString(m.name ?? '');
+  w.int16(m.minVersion ?? 0);
+  w.int16(m.maxVersion ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encApiVersionsResponseFinalizedFeatureKey_v3(w: Writer, m: ApiVersionsResponseFinalizedFeatureKey): void {
-  w.compactString((m.name ?? ''));
-  w.int16((m.maxVersionLevel ?? 0));
-  w.int16((m.minVersionLevel ?? 0));
+  w.compactString(m.name ?? '');
+  w.int16(m.maxVersionLevel ?? 0);
+  w.int16(m.minVersionLevel ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -72,9 +72,9 @@ function defaultAssignReplicasToDirsRequestPartitionData(): AssignReplicasToDirs
 }
 
 function encAssignReplicasToDirsRequest_v0(w: Writer, m: AssignReplicasToDirsRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.int64((m.brokerEpoch ?? -1n));
-  const t1 = (m.directories ?? []);
+  w.int32(m.brokerId ?? 0);
+  w.int64(m.brokerEpoch ?? -1n);
+  const t1 = m.directories ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AssignReplicasToDirsRequest field Directories is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -85,8 +85,8 @@ function encAssignReplicasToDirsRequest_v0(w: Writer, m: AssignReplicasToDirsReq
 }
 
 function encAssignReplicasToDirsRequestDirectoryData_v0(w: Writer, m: AssignReplicasToDirsRequestDirectoryData): void {
-  w.uuid((m.id ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.topics ?? []);
+  w.uuid(m.id ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AssignReplicasToDirsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -97,8 +97,8 @@ function encAssignReplicasToDirsRequestDirectoryData_v0(w: Writer, m: AssignRepl
 }
 
 function encAssignReplicasToDirsRequestTopicData_v0(w: Writer, m: AssignReplicasToDirsRequestTopicData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AssignReplicasToDirsRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -109,7 +109,7 @@ function encAssignReplicasToDirsRequestTopicData_v0(w: Writer, m: AssignReplicas
 }
 
 function encAssignReplicasToDirsRequestPartitionData_v0(w: Writer, m: AssignReplicasToDirsRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
+  w.int32(m.partitionIndex ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -180,9 +180,9 @@ function defaultAssignReplicasToDirsResponsePartitionData(): AssignReplicasToDir
 }
 
 function encAssignReplicasToDirsResponse_v0(w: Writer, m: AssignReplicasToDirsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.directories ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.directories ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AssignReplicasToDirsResponse field Directories is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -193,8 +193,8 @@ function encAssignReplicasToDirsResponse_v0(w: Writer, m: AssignReplicasToDirsRe
 }
 
 function encAssignReplicasToDirsResponseDirectoryData_v0(w: Writer, m: AssignReplicasToDirsResponseDirectoryData): void {
-  w.uuid((m.id ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.topics ?? []);
+  w.uuid(m.id ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AssignReplicasToDirsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -205,8 +205,8 @@ function encAssignReplicasToDirsResponseDirectoryData_v0(w: Writer, m: AssignRep
 }
 
 function encAssignReplicasToDirsResponseTopicData_v0(w: Writer, m: AssignReplicasToDirsResponseTopicData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AssignReplicasToDirsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -217,8 +217,8 @@ function encAssignReplicasToDirsResponseTopicData_v0(w: Writer, m: AssignReplica
 }
 
 function encAssignReplicasToDirsResponsePartitionData_v0(w: Writer, m: AssignReplicasToDirsResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

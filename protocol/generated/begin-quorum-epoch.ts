@@ -80,8 +80,8 @@ function defaultBeginQuorumEpochRequestLeaderEndpoint(): BeginQuorumEpochRequest
 }
 
 function encBeginQuorumEpochRequest_v0(w: Writer, m: BeginQuorumEpochRequest): void {
-  w.nullableString((m.clusterId === undefined ? null : m.clusterId));
-  const t1 = (m.topics ?? []);
+  w.nullableString(m.clusterId === undefined ? null : m.clusterId);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -90,15 +90,15 @@ function encBeginQuorumEpochRequest_v0(w: Writer, m: BeginQuorumEpochRequest): v
 }
 
 function encBeginQuorumEpochRequest_v1(w: Writer, m: BeginQuorumEpochRequest): void {
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.voterId ?? -1));
-  const t1 = (m.topics ?? []);
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.voterId ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encBeginQuorumEpochRequestTopicData_v1(w, t1[t2]);
   }
-  const t3 = (m.leaderEndpoints ?? []);
+  const t3 = m.leaderEndpoints ?? [];
   if (t3 === null) throw new ProtocolEncodeError('BeginQuorumEpochRequest field LeaderEndpoints is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -109,8 +109,8 @@ function encBeginQuorumEpochRequest_v1(w: Writer, m: BeginQuorumEpochRequest): v
 }
 
 function encBeginQuorumEpochRequestTopicData_v0(w: Writer, m: BeginQuorumEpochRequestTopicData): void {
-  w.string((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -119,8 +119,8 @@ function encBeginQuorumEpochRequestTopicData_v0(w: Writer, m: BeginQuorumEpochRe
 }
 
 function encBeginQuorumEpochRequestTopicData_v1(w: Writer, m: BeginQuorumEpochRequestTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -131,24 +131,24 @@ function encBeginQuorumEpochRequestTopicData_v1(w: Writer, m: BeginQuorumEpochRe
 }
 
 function encBeginQuorumEpochRequestPartitionData_v0(w: Writer, m: BeginQuorumEpochRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
 }
 
 function encBeginQuorumEpochRequestPartitionData_v1(w: Writer, m: BeginQuorumEpochRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.uuid((m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.uuid(m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encBeginQuorumEpochRequestLeaderEndpoint_v1(w: Writer, m: BeginQuorumEpochRequestLeaderEndpoint): void {
-  w.compactString((m.name ?? ''));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+  w.compactString(m.name ?? '');
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -257,8 +257,8 @@ function defaultBeginQuorumEpochResponseNodeEndpoint(): BeginQuorumEpochResponse
 }
 
 function encBeginQuorumEpochResponse_v0(w: Writer, m: BeginQuorumEpochResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -268,26 +268,26 @@ function encBeginQuorumEpochResponse_v0(w: Writer, m: BeginQuorumEpochResponse):
 }
 
 function encBeginQuorumEpochResponse_v1(w: Writer, m: BeginQuorumEpochResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encBeginQuorumEpochResponseTopicData_v1(w, t1[t2]);
   }
-  const t3 = (m.nodeEndpoints ?? []);
-  const t4 = (t3 === null || t3.length !== 0);
+  const t3 = m.nodeEndpoints;
+  const t4 = t3 !== undefined && (t3 === null || t3.length !== 0);
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3; if (t5 === null) throw new ProtocolEncodeError('BeginQuorumEpochResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encBeginQuorumEpochResponseNodeEndpoint_v1(w, t5[t6]); } } });
+    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3!; if (t5 === null) throw new ProtocolEncodeError('BeginQuorumEpochResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encBeginQuorumEpochResponseNodeEndpoint_v1(w, t5[t6]); } } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encBeginQuorumEpochResponseTopicData_v0(w: Writer, m: BeginQuorumEpochResponseTopicData): void {
-  w.string((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -296,8 +296,8 @@ function encBeginQuorumEpochResponseTopicData_v0(w: Writer, m: BeginQuorumEpochR
 }
 
 function encBeginQuorumEpochResponseTopicData_v1(w: Writer, m: BeginQuorumEpochResponseTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -308,25 +308,25 @@ function encBeginQuorumEpochResponseTopicData_v1(w: Writer, m: BeginQuorumEpochR
 }
 
 function encBeginQuorumEpochResponsePartitionData_v0(w: Writer, m: BeginQuorumEpochResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
 }
 
 function encBeginQuorumEpochResponsePartitionData_v1(w: Writer, m: BeginQuorumEpochResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encBeginQuorumEpochResponseNodeEndpoint_v1(w: Writer, m: BeginQuorumEpochResponseNodeEndpoint): void {
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

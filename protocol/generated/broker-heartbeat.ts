@@ -31,11 +31,11 @@ function defaultBrokerHeartbeatRequest(): BrokerHeartbeatRequest {
 }
 
 function encBrokerHeartbeatRequest_v0(w: Writer, m: BrokerHeartbeatRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.int64((m.brokerEpoch ?? -1n));
-  w.int64((m.currentMetadataOffset ?? 0n));
-  w.bool((m.wantFence ?? false));
-  w.bool((m.wantShutDown ?? false));
+  w.int32(m.brokerId ?? 0);
+  w.int64(m.brokerEpoch ?? -1n);
+  w.int64(m.currentMetadataOffset ?? 0n);
+  w.bool(m.wantFence ?? false);
+  w.bool(m.wantShutDown ?? false);
   if (m.offlineLogDirs !== undefined && (m.offlineLogDirs === null || m.offlineLogDirs.length !== 0)) throw new ProtocolEncodeError('BrokerHeartbeatRequest field BrokerHeartbeatRequest.OfflineLogDirs cannot be written at version 0');
   if (m.cordonedLogDirs !== undefined && m.cordonedLogDirs !== null) throw new ProtocolEncodeError('BrokerHeartbeatRequest field BrokerHeartbeatRequest.CordonedLogDirs cannot be written at version 0');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -43,37 +43,37 @@ function encBrokerHeartbeatRequest_v0(w: Writer, m: BrokerHeartbeatRequest): voi
 }
 
 function encBrokerHeartbeatRequest_v1(w: Writer, m: BrokerHeartbeatRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.int64((m.brokerEpoch ?? -1n));
-  w.int64((m.currentMetadataOffset ?? 0n));
-  w.bool((m.wantFence ?? false));
-  w.bool((m.wantShutDown ?? false));
+  w.int32(m.brokerId ?? 0);
+  w.int64(m.brokerEpoch ?? -1n);
+  w.int64(m.currentMetadataOffset ?? 0n);
+  w.bool(m.wantFence ?? false);
+  w.bool(m.wantShutDown ?? false);
   if (m.cordonedLogDirs !== undefined && m.cordonedLogDirs !== null) throw new ProtocolEncodeError('BrokerHeartbeatRequest field BrokerHeartbeatRequest.CordonedLogDirs cannot be written at version 1');
-  const t1 = (m.offlineLogDirs ?? []);
-  const t2 = (t1 === null || t1.length !== 0);
+  const t1 = m.offlineLogDirs;
+  const t2 = t1 !== undefined && (t1 === null || t1.length !== 0);
   if (!t2 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t2) tf.push({ tag: 0, write: (w) => { const t3 = t1; if (t3 === null) throw new ProtocolEncodeError('BrokerHeartbeatRequest field OfflineLogDirs is not nullable'); else {   w.uvarint(t3.length + 1);   for (let t4 = 0; t4 < t3.length; t4++) w.uuid(t3[t4]); } } });
+    if (t2) tf.push({ tag: 0, write: (w) => { const t3 = t1!; if (t3 === null) throw new ProtocolEncodeError('BrokerHeartbeatRequest field OfflineLogDirs is not nullable'); else {   w.uvarint(t3.length + 1);   for (let t4 = 0; t4 < t3.length; t4++) w.uuid(t3[t4]); } } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encBrokerHeartbeatRequest_v2(w: Writer, m: BrokerHeartbeatRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.int64((m.brokerEpoch ?? -1n));
-  w.int64((m.currentMetadataOffset ?? 0n));
-  w.bool((m.wantFence ?? false));
-  w.bool((m.wantShutDown ?? false));
-  const t1 = (m.offlineLogDirs ?? []);
-  const t2 = (t1 === null || t1.length !== 0);
-  const t3 = (m.cordonedLogDirs === undefined ? null : m.cordonedLogDirs);
-  const t4 = t3 !== null;
+  w.int32(m.brokerId ?? 0);
+  w.int64(m.brokerEpoch ?? -1n);
+  w.int64(m.currentMetadataOffset ?? 0n);
+  w.bool(m.wantFence ?? false);
+  w.bool(m.wantShutDown ?? false);
+  const t1 = m.offlineLogDirs;
+  const t2 = t1 !== undefined && (t1 === null || t1.length !== 0);
+  const t3 = m.cordonedLogDirs;
+  const t4 = t3 !== undefined && t3 !== null;
   if (!t2 && !t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t2) tf.push({ tag: 0, write: (w) => { const t5 = t1; if (t5 === null) throw new ProtocolEncodeError('BrokerHeartbeatRequest field OfflineLogDirs is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) w.uuid(t5[t6]); } } });
-    if (t4) tf.push({ tag: 1, write: (w) => { const t7 = t3; if (t7 === null) w.uvarint(0); else {   w.uvarint(t7.length + 1);   for (let t8 = 0; t8 < t7.length; t8++) w.uuid(t7[t8]); } } });
+    if (t2) tf.push({ tag: 0, write: (w) => { const t5 = t1!; if (t5 === null) throw new ProtocolEncodeError('BrokerHeartbeatRequest field OfflineLogDirs is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) w.uuid(t5[t6]); } } });
+    if (t4) tf.push({ tag: 1, write: (w) => { const t7 = t3!; if (t7 === null) w.uvarint(0); else {   w.uvarint(t7.length + 1);   for (let t8 = 0; t8 < t7.length; t8++) w.uuid(t7[t8]); } } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
@@ -141,11 +141,11 @@ function defaultBrokerHeartbeatResponse(): BrokerHeartbeatResponse {
 }
 
 function encBrokerHeartbeatResponse_v0(w: Writer, m: BrokerHeartbeatResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.bool((m.isCaughtUp ?? false));
-  w.bool((m.isFenced ?? true));
-  w.bool((m.shouldShutDown ?? false));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.bool(m.isCaughtUp ?? false);
+  w.bool(m.isFenced ?? true);
+  w.bool(m.shouldShutDown ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -54,68 +54,68 @@ function defaultBrokerRegistrationRequestFeature(): BrokerRegistrationRequestFea
 }
 
 function encBrokerRegistrationRequest_v0(w: Writer, m: BrokerRegistrationRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.compactString((m.clusterId ?? ''));
-  w.uuid((m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.listeners ?? []);
+  w.int32(m.brokerId ?? 0);
+  w.compactString(m.clusterId ?? '');
+  w.uuid(m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.listeners ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BrokerRegistrationRequest field Listeners is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encBrokerRegistrationRequestListener_v0(w, t1[t2]);
   }
-  const t3 = (m.features ?? []);
+  const t3 = m.features ?? [];
   if (t3 === null) throw new ProtocolEncodeError('BrokerRegistrationRequest field Features is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encBrokerRegistrationRequestFeature_v0(w, t3[t4]);
   }
-  w.compactNullableString((m.rack === undefined ? '' : m.rack));
+  w.compactNullableString(m.rack === undefined ? '' : m.rack);
   if (m.isMigratingZkBroker !== undefined && m.isMigratingZkBroker !== false) throw new ProtocolEncodeError('BrokerRegistrationRequest field BrokerRegistrationRequest.IsMigratingZkBroker cannot be written at version 0');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encBrokerRegistrationRequest_v1(w: Writer, m: BrokerRegistrationRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.compactString((m.clusterId ?? ''));
-  w.uuid((m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.listeners ?? []);
+  w.int32(m.brokerId ?? 0);
+  w.compactString(m.clusterId ?? '');
+  w.uuid(m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.listeners ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BrokerRegistrationRequest field Listeners is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encBrokerRegistrationRequestListener_v0(w, t1[t2]);
   }
-  const t3 = (m.features ?? []);
+  const t3 = m.features ?? [];
   if (t3 === null) throw new ProtocolEncodeError('BrokerRegistrationRequest field Features is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encBrokerRegistrationRequestFeature_v0(w, t3[t4]);
   }
-  w.compactNullableString((m.rack === undefined ? '' : m.rack));
-  w.bool((m.isMigratingZkBroker ?? false));
+  w.compactNullableString(m.rack === undefined ? '' : m.rack);
+  w.bool(m.isMigratingZkBroker ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encBrokerRegistrationRequest_v2(w: Writer, m: BrokerRegistrationRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.compactString((m.clusterId ?? ''));
-  w.uuid((m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.listeners ?? []);
+  w.int32(m.brokerId ?? 0);
+  w.compactString(m.clusterId ?? '');
+  w.uuid(m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.listeners ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BrokerRegistrationRequest field Listeners is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encBrokerRegistrationRequestListener_v0(w, t1[t2]);
   }
-  const t3 = (m.features ?? []);
+  const t3 = m.features ?? [];
   if (t3 === null) throw new ProtocolEncodeError('BrokerRegistrationRequest field Features is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encBrokerRegistrationRequestFeature_v0(w, t3[t4]);
   }
-  w.compactNullableString((m.rack === undefined ? '' : m.rack));
-  w.bool((m.isMigratingZkBroker ?? false));
-  const t5 = (m.logDirs ?? []);
+  w.compactNullableString(m.rack === undefined ? '' : m.rack);
+  w.bool(m.isMigratingZkBroker ?? false);
+  const t5 = m.logDirs ?? [];
   if (t5 === null) throw new ProtocolEncodeError('BrokerRegistrationRequest field LogDirs is not nullable');
   else {
     w.uvarint(t5.length + 1);
@@ -126,47 +126,47 @@ function encBrokerRegistrationRequest_v2(w: Writer, m: BrokerRegistrationRequest
 }
 
 function encBrokerRegistrationRequest_v3(w: Writer, m: BrokerRegistrationRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.compactString((m.clusterId ?? ''));
-  w.uuid((m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.listeners ?? []);
+  w.int32(m.brokerId ?? 0);
+  w.compactString(m.clusterId ?? '');
+  w.uuid(m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.listeners ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BrokerRegistrationRequest field Listeners is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encBrokerRegistrationRequestListener_v0(w, t1[t2]);
   }
-  const t3 = (m.features ?? []);
+  const t3 = m.features ?? [];
   if (t3 === null) throw new ProtocolEncodeError('BrokerRegistrationRequest field Features is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encBrokerRegistrationRequestFeature_v0(w, t3[t4]);
   }
-  w.compactNullableString((m.rack === undefined ? '' : m.rack));
-  w.bool((m.isMigratingZkBroker ?? false));
-  const t5 = (m.logDirs ?? []);
+  w.compactNullableString(m.rack === undefined ? '' : m.rack);
+  w.bool(m.isMigratingZkBroker ?? false);
+  const t5 = m.logDirs ?? [];
   if (t5 === null) throw new ProtocolEncodeError('BrokerRegistrationRequest field LogDirs is not nullable');
   else {
     w.uvarint(t5.length + 1);
     for (let t6 = 0; t6 < t5.length; t6++) w.uuid(t5[t6]);
   }
-  w.int64((m.previousBrokerEpoch ?? -1n));
+  w.int64(m.previousBrokerEpoch ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encBrokerRegistrationRequestListener_v0(w: Writer, m: BrokerRegistrationRequestListener): void {
-  w.compactString((m.name ?? ''));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
-  w.int16((m.securityProtocol ?? 0));
+  w.compactString(m.name ?? '');
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
+  w.int16(m.securityProtocol ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encBrokerRegistrationRequestFeature_v0(w: Writer, m: BrokerRegistrationRequestFeature): void {
-  w.compactString((m.name ?? ''));
-  w.int16((m.minSupportedVersion ?? 0));
-  w.int16((m.maxSupportedVersion ?? 0));
+  w.compactString(m.name ?? '');
+  w.int16(m.minSupportedVersion ?? 0);
+  w.int16(m.maxSupportedVersion ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -313,9 +313,9 @@ function defaultBrokerRegistrationResponse(): BrokerRegistrationResponse {
 }
 
 function encBrokerRegistrationResponse_v0(w: Writer, m: BrokerRegistrationResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.brokerEpoch ?? -1n));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.brokerEpoch ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

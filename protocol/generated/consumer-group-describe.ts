@@ -63,13 +63,13 @@ function defaultConsumerGroupDescribeRequest(): ConsumerGroupDescribeRequest {
 }
 
 function encConsumerGroupDescribeRequest_v0(w: Writer, m: ConsumerGroupDescribeRequest): void {
-  const t1 = (m.groupIds ?? []);
+  const t1 = m.groupIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeRequest field GroupIds is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.bool((m.includeAuthorizedOperations ?? false));
+  w.bool(m.includeAuthorizedOperations ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -109,8 +109,8 @@ function defaultConsumerGroupDescribeResponseTopicPartitions(): ConsumerGroupDes
 }
 
 function encConsumerGroupDescribeResponse_v0(w: Writer, m: ConsumerGroupDescribeResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -121,8 +121,8 @@ function encConsumerGroupDescribeResponse_v0(w: Writer, m: ConsumerGroupDescribe
 }
 
 function encConsumerGroupDescribeResponse_v1(w: Writer, m: ConsumerGroupDescribeResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -133,86 +133,86 @@ function encConsumerGroupDescribeResponse_v1(w: Writer, m: ConsumerGroupDescribe
 }
 
 function encConsumerGroupDescribeResponseDescribedGroup_v0(w: Writer, m: ConsumerGroupDescribeResponseDescribedGroup): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.groupState ?? ''));
-  w.int32((m.groupEpoch ?? 0));
-  w.int32((m.assignmentEpoch ?? 0));
-  w.compactString((m.assignorName ?? ''));
-  const t1 = (m.members ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.groupState ?? '');
+  w.int32(m.groupEpoch ?? 0);
+  w.int32(m.assignmentEpoch ?? 0);
+  w.compactString(m.assignorName ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeResponse field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encConsumerGroupDescribeResponseMember_v0(w, t1[t2]);
   }
-  w.int32((m.authorizedOperations ?? -2147483648));
+  w.int32(m.authorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encConsumerGroupDescribeResponseDescribedGroup_v1(w: Writer, m: ConsumerGroupDescribeResponseDescribedGroup): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.groupState ?? ''));
-  w.int32((m.groupEpoch ?? 0));
-  w.int32((m.assignmentEpoch ?? 0));
-  w.compactString((m.assignorName ?? ''));
-  const t1 = (m.members ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.groupState ?? '');
+  w.int32(m.groupEpoch ?? 0);
+  w.int32(m.assignmentEpoch ?? 0);
+  w.compactString(m.assignorName ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeResponse field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encConsumerGroupDescribeResponseMember_v1(w, t1[t2]);
   }
-  w.int32((m.authorizedOperations ?? -2147483648));
+  w.int32(m.authorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encConsumerGroupDescribeResponseMember_v0(w: Writer, m: ConsumerGroupDescribeResponseMember): void {
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.instanceId === undefined ? null : m.instanceId));
-  w.compactNullableString((m.rackId === undefined ? null : m.rackId));
-  w.int32((m.memberEpoch ?? 0));
-  w.compactString((m.clientId ?? ''));
-  w.compactString((m.clientHost ?? ''));
-  const t1 = (m.subscribedTopicNames ?? []);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.instanceId === undefined ? null : m.instanceId);
+  w.compactNullableString(m.rackId === undefined ? null : m.rackId);
+  w.int32(m.memberEpoch ?? 0);
+  w.compactString(m.clientId ?? '');
+  w.compactString(m.clientHost ?? '');
+  const t1 = m.subscribedTopicNames ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeResponse field SubscribedTopicNames is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.compactNullableString((m.subscribedTopicRegex === undefined ? null : m.subscribedTopicRegex));
-  encConsumerGroupDescribeResponseAssignment_v0(w, (m.assignment ?? defaultConsumerGroupDescribeResponseAssignment()));
-  encConsumerGroupDescribeResponseAssignment_v0(w, (m.targetAssignment ?? defaultConsumerGroupDescribeResponseAssignment()));
+  w.compactNullableString(m.subscribedTopicRegex === undefined ? null : m.subscribedTopicRegex);
+  encConsumerGroupDescribeResponseAssignment_v0(w, m.assignment ?? defaultConsumerGroupDescribeResponseAssignment());
+  encConsumerGroupDescribeResponseAssignment_v0(w, m.targetAssignment ?? defaultConsumerGroupDescribeResponseAssignment());
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encConsumerGroupDescribeResponseMember_v1(w: Writer, m: ConsumerGroupDescribeResponseMember): void {
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.instanceId === undefined ? null : m.instanceId));
-  w.compactNullableString((m.rackId === undefined ? null : m.rackId));
-  w.int32((m.memberEpoch ?? 0));
-  w.compactString((m.clientId ?? ''));
-  w.compactString((m.clientHost ?? ''));
-  const t1 = (m.subscribedTopicNames ?? []);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.instanceId === undefined ? null : m.instanceId);
+  w.compactNullableString(m.rackId === undefined ? null : m.rackId);
+  w.int32(m.memberEpoch ?? 0);
+  w.compactString(m.clientId ?? '');
+  w.compactString(m.clientHost ?? '');
+  const t1 = m.subscribedTopicNames ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeResponse field SubscribedTopicNames is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.compactNullableString((m.subscribedTopicRegex === undefined ? null : m.subscribedTopicRegex));
-  encConsumerGroupDescribeResponseAssignment_v0(w, (m.assignment ?? defaultConsumerGroupDescribeResponseAssignment()));
-  encConsumerGroupDescribeResponseAssignment_v0(w, (m.targetAssignment ?? defaultConsumerGroupDescribeResponseAssignment()));
-  w.int8((m.memberType ?? -1));
+  w.compactNullableString(m.subscribedTopicRegex === undefined ? null : m.subscribedTopicRegex);
+  encConsumerGroupDescribeResponseAssignment_v0(w, m.assignment ?? defaultConsumerGroupDescribeResponseAssignment());
+  encConsumerGroupDescribeResponseAssignment_v0(w, m.targetAssignment ?? defaultConsumerGroupDescribeResponseAssignment());
+  w.int8(m.memberType ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encConsumerGroupDescribeResponseAssignment_v0(w: Writer, m: ConsumerGroupDescribeResponseAssignment): void {
-  const t1 = (m.topicPartitions ?? []);
+  const t1 = m.topicPartitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeResponse field TopicPartitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -223,9 +223,9 @@ function encConsumerGroupDescribeResponseAssignment_v0(w: Writer, m: ConsumerGro
 }
 
 function encConsumerGroupDescribeResponseTopicPartitions_v0(w: Writer, m: ConsumerGroupDescribeResponseTopicPartitions): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);

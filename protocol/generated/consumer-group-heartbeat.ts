@@ -57,21 +57,21 @@ function defaultConsumerGroupHeartbeatRequestTopicPartitions(): ConsumerGroupHea
 }
 
 function encConsumerGroupHeartbeatRequest_v0(w: Writer, m: ConsumerGroupHeartbeatRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.memberId ?? ''));
-  w.int32((m.memberEpoch ?? 0));
-  w.compactNullableString((m.instanceId === undefined ? null : m.instanceId));
-  w.compactNullableString((m.rackId === undefined ? null : m.rackId));
-  w.int32((m.rebalanceTimeoutMs ?? -1));
-  const t1 = (m.subscribedTopicNames === undefined ? null : m.subscribedTopicNames);
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.memberId ?? '');
+  w.int32(m.memberEpoch ?? 0);
+  w.compactNullableString(m.instanceId === undefined ? null : m.instanceId);
+  w.compactNullableString(m.rackId === undefined ? null : m.rackId);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
+  const t1 = m.subscribedTopicNames === undefined ? null : m.subscribedTopicNames;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
   if (m.subscribedTopicRegex !== undefined && m.subscribedTopicRegex !== null) throw new ProtocolEncodeError('ConsumerGroupHeartbeatRequest field ConsumerGroupHeartbeatRequest.SubscribedTopicRegex cannot be written at version 0');
-  w.compactNullableString((m.serverAssignor === undefined ? null : m.serverAssignor));
-  const t3 = (m.topicPartitions === undefined ? null : m.topicPartitions);
+  w.compactNullableString(m.serverAssignor === undefined ? null : m.serverAssignor);
+  const t3 = m.topicPartitions === undefined ? null : m.topicPartitions;
   if (t3 === null) w.uvarint(0);
   else {
     w.uvarint(t3.length + 1);
@@ -82,21 +82,21 @@ function encConsumerGroupHeartbeatRequest_v0(w: Writer, m: ConsumerGroupHeartbea
 }
 
 function encConsumerGroupHeartbeatRequest_v1(w: Writer, m: ConsumerGroupHeartbeatRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.memberId ?? ''));
-  w.int32((m.memberEpoch ?? 0));
-  w.compactNullableString((m.instanceId === undefined ? null : m.instanceId));
-  w.compactNullableString((m.rackId === undefined ? null : m.rackId));
-  w.int32((m.rebalanceTimeoutMs ?? -1));
-  const t1 = (m.subscribedTopicNames === undefined ? null : m.subscribedTopicNames);
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.memberId ?? '');
+  w.int32(m.memberEpoch ?? 0);
+  w.compactNullableString(m.instanceId === undefined ? null : m.instanceId);
+  w.compactNullableString(m.rackId === undefined ? null : m.rackId);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
+  const t1 = m.subscribedTopicNames === undefined ? null : m.subscribedTopicNames;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.compactNullableString((m.subscribedTopicRegex === undefined ? null : m.subscribedTopicRegex));
-  w.compactNullableString((m.serverAssignor === undefined ? null : m.serverAssignor));
-  const t3 = (m.topicPartitions === undefined ? null : m.topicPartitions);
+  w.compactNullableString(m.subscribedTopicRegex === undefined ? null : m.subscribedTopicRegex);
+  w.compactNullableString(m.serverAssignor === undefined ? null : m.serverAssignor);
+  const t3 = m.topicPartitions === undefined ? null : m.topicPartitions;
   if (t3 === null) w.uvarint(0);
   else {
     w.uvarint(t3.length + 1);
@@ -107,8 +107,8 @@ function encConsumerGroupHeartbeatRequest_v1(w: Writer, m: ConsumerGroupHeartbea
 }
 
 function encConsumerGroupHeartbeatRequestTopicPartitions_v0(w: Writer, m: ConsumerGroupHeartbeatRequestTopicPartitions): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupHeartbeatRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -198,19 +198,19 @@ function defaultConsumerGroupHeartbeatResponseTopicPartitions(): ConsumerGroupHe
 }
 
 function encConsumerGroupHeartbeatResponse_v0(w: Writer, m: ConsumerGroupHeartbeatResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.compactNullableString((m.memberId === undefined ? null : m.memberId));
-  w.int32((m.memberEpoch ?? 0));
-  w.int32((m.heartbeatIntervalMs ?? 0));
-  { const t1 = (m.assignment === undefined ? null : m.assignment); if (t1 === null) w.int8(-1); else { w.int8(1); encConsumerGroupHeartbeatResponseAssignment_v0(w, t1); } }
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.compactNullableString(m.memberId === undefined ? null : m.memberId);
+  w.int32(m.memberEpoch ?? 0);
+  w.int32(m.heartbeatIntervalMs ?? 0);
+  { const t1 = m.assignment === undefined ? null : m.assignment; if (t1 === null) w.int8(-1); else { w.int8(1); encConsumerGroupHeartbeatResponseAssignment_v0(w, t1); } }
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encConsumerGroupHeartbeatResponseAssignment_v0(w: Writer, m: ConsumerGroupHeartbeatResponseAssignment): void {
-  const t1 = (m.topicPartitions ?? []);
+  const t1 = m.topicPartitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupHeartbeatResponse field TopicPartitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -221,8 +221,8 @@ function encConsumerGroupHeartbeatResponseAssignment_v0(w: Writer, m: ConsumerGr
 }
 
 function encConsumerGroupHeartbeatResponseTopicPartitions_v0(w: Writer, m: ConsumerGroupHeartbeatResponseTopicPartitions): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupHeartbeatResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);

@@ -50,16 +50,16 @@ function defaultControllerRegistrationRequestFeature(): ControllerRegistrationRe
 }
 
 function encControllerRegistrationRequest_v0(w: Writer, m: ControllerRegistrationRequest): void {
-  w.int32((m.controllerId ?? 0));
-  w.uuid((m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.bool((m.zkMigrationReady ?? false));
-  const t1 = (m.listeners ?? []);
+  w.int32(m.controllerId ?? 0);
+  w.uuid(m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.bool(m.zkMigrationReady ?? false);
+  const t1 = m.listeners ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ControllerRegistrationRequest field Listeners is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encControllerRegistrationRequestListener_v0(w, t1[t2]);
   }
-  const t3 = (m.features ?? []);
+  const t3 = m.features ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ControllerRegistrationRequest field Features is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -70,18 +70,18 @@ function encControllerRegistrationRequest_v0(w: Writer, m: ControllerRegistratio
 }
 
 function encControllerRegistrationRequestListener_v0(w: Writer, m: ControllerRegistrationRequestListener): void {
-  w.compactString((m.name ?? ''));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
-  w.int16((m.securityProtocol ?? 0));
+  w.compactString(m.name ?? '');
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
+  w.int16(m.securityProtocol ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encControllerRegistrationRequestFeature_v0(w: Writer, m: ControllerRegistrationRequestFeature): void {
-  w.compactString((m.name ?? ''));
-  w.int16((m.minSupportedVersion ?? 0));
-  w.int16((m.maxSupportedVersion ?? 0));
+  w.compactString(m.name ?? '');
+  w.int16(m.minSupportedVersion ?? 0);
+  w.int16(m.maxSupportedVersion ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -132,9 +132,9 @@ function defaultControllerRegistrationResponse(): ControllerRegistrationResponse
 }
 
 function encControllerRegistrationResponse_v0(w: Writer, m: ControllerRegistrationResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -43,7 +43,7 @@ function defaultCreateAclsRequestAclCreation(): CreateAclsRequestAclCreation {
 }
 
 function encCreateAclsRequest_v1(w: Writer, m: CreateAclsRequest): void {
-  const t1 = (m.creations ?? []);
+  const t1 = m.creations ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateAclsRequest field Creations is not nullable');
   else {
     w.int32(t1.length);
@@ -52,7 +52,7 @@ function encCreateAclsRequest_v1(w: Writer, m: CreateAclsRequest): void {
 }
 
 function encCreateAclsRequest_v2(w: Writer, m: CreateAclsRequest): void {
-  const t1 = (m.creations ?? []);
+  const t1 = m.creations ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateAclsRequest field Creations is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -63,23 +63,23 @@ function encCreateAclsRequest_v2(w: Writer, m: CreateAclsRequest): void {
 }
 
 function encCreateAclsRequestAclCreation_v1(w: Writer, m: CreateAclsRequestAclCreation): void {
-  w.int8((m.resourceType ?? 0));
-  w.string((m.resourceName ?? ''));
-  w.int8((m.resourcePatternType ?? 3));
-  w.string((m.principal ?? ''));
-  w.string((m.host ?? ''));
-  w.int8((m.operation ?? 0));
-  w.int8((m.permissionType ?? 0));
+  w.int8(m.resourceType ?? 0);
+  w.string(m.resourceName ?? '');
+  w.int8(m.resourcePatternType ?? 3);
+  w.string(m.principal ?? '');
+  w.string(m.host ?? '');
+  w.int8(m.operation ?? 0);
+  w.int8(m.permissionType ?? 0);
 }
 
 function encCreateAclsRequestAclCreation_v2(w: Writer, m: CreateAclsRequestAclCreation): void {
-  w.int8((m.resourceType ?? 0));
-  w.compactString((m.resourceName ?? ''));
-  w.int8((m.resourcePatternType ?? 3));
-  w.compactString((m.principal ?? ''));
-  w.compactString((m.host ?? ''));
-  w.int8((m.operation ?? 0));
-  w.int8((m.permissionType ?? 0));
+  w.int8(m.resourceType ?? 0);
+  w.compactString(m.resourceName ?? '');
+  w.int8(m.resourcePatternType ?? 3);
+  w.compactString(m.principal ?? '');
+  w.compactString(m.host ?? '');
+  w.int8(m.operation ?? 0);
+  w.int8(m.permissionType ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -141,8 +141,8 @@ function defaultCreateAclsResponseAclCreationResult(): CreateAclsResponseAclCrea
 }
 
 function encCreateAclsResponse_v1(w: Writer, m: CreateAclsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateAclsResponse field Results is not nullable');
   else {
     w.int32(t1.length);
@@ -151,8 +151,8 @@ function encCreateAclsResponse_v1(w: Writer, m: CreateAclsResponse): void {
 }
 
 function encCreateAclsResponse_v2(w: Writer, m: CreateAclsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateAclsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -163,13 +163,13 @@ function encCreateAclsResponse_v2(w: Writer, m: CreateAclsResponse): void {
 }
 
 function encCreateAclsResponseAclCreationResult_v1(w: Writer, m: CreateAclsResponseAclCreationResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
 }
 
 function encCreateAclsResponseAclCreationResult_v2(w: Writer, m: CreateAclsResponseAclCreationResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -46,51 +46,51 @@ function defaultCreateDelegationTokenRequestCreatableRenewers(): CreateDelegatio
 function encCreateDelegationTokenRequest_v1(w: Writer, m: CreateDelegationTokenRequest): void {
   if (m.ownerPrincipalType !== undefined && m.ownerPrincipalType !== '') throw new ProtocolEncodeError('CreateDelegationTokenRequest field CreateDelegationTokenRequest.OwnerPrincipalType cannot be written at version 1');
   if (m.ownerPrincipalName !== undefined && m.ownerPrincipalName !== '') throw new ProtocolEncodeError('CreateDelegationTokenRequest field CreateDelegationTokenRequest.OwnerPrincipalName cannot be written at version 1');
-  const t1 = (m.renewers ?? []);
+  const t1 = m.renewers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateDelegationTokenRequest field Renewers is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encCreateDelegationTokenRequestCreatableRenewers_v1(w, t1[t2]);
   }
-  w.int64((m.maxLifetimeMs ?? 0n));
+  w.int64(m.maxLifetimeMs ?? 0n);
 }
 
 function encCreateDelegationTokenRequest_v2(w: Writer, m: CreateDelegationTokenRequest): void {
   if (m.ownerPrincipalType !== undefined && m.ownerPrincipalType !== '') throw new ProtocolEncodeError('CreateDelegationTokenRequest field CreateDelegationTokenRequest.OwnerPrincipalType cannot be written at version 2');
   if (m.ownerPrincipalName !== undefined && m.ownerPrincipalName !== '') throw new ProtocolEncodeError('CreateDelegationTokenRequest field CreateDelegationTokenRequest.OwnerPrincipalName cannot be written at version 2');
-  const t1 = (m.renewers ?? []);
+  const t1 = m.renewers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateDelegationTokenRequest field Renewers is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encCreateDelegationTokenRequestCreatableRenewers_v2(w, t1[t2]);
   }
-  w.int64((m.maxLifetimeMs ?? 0n));
+  w.int64(m.maxLifetimeMs ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encCreateDelegationTokenRequest_v3(w: Writer, m: CreateDelegationTokenRequest): void {
-  w.compactNullableString((m.ownerPrincipalType === undefined ? '' : m.ownerPrincipalType));
-  w.compactNullableString((m.ownerPrincipalName === undefined ? '' : m.ownerPrincipalName));
-  const t1 = (m.renewers ?? []);
+  w.compactNullableString(m.ownerPrincipalType === undefined ? '' : m.ownerPrincipalType);
+  w.compactNullableString(m.ownerPrincipalName === undefined ? '' : m.ownerPrincipalName);
+  const t1 = m.renewers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateDelegationTokenRequest field Renewers is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encCreateDelegationTokenRequestCreatableRenewers_v2(w, t1[t2]);
   }
-  w.int64((m.maxLifetimeMs ?? 0n));
+  w.int64(m.maxLifetimeMs ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encCreateDelegationTokenRequestCreatableRenewers_v1(w: Writer, m: CreateDelegationTokenRequestCreatableRenewers): void {
-  w.string((m.principalType ?? ''));
-  w.string((m.principalName ?? ''));
+  w.string(m.principalType ?? '');
+  w.string(m.principalName ?? '');
 }
 
 function encCreateDelegationTokenRequestCreatableRenewers_v2(w: Writer, m: CreateDelegationTokenRequestCreatableRenewers): void {
-  w.compactString((m.principalType ?? ''));
-  w.compactString((m.principalName ?? ''));
+  w.compactString(m.principalType ?? '');
+  w.compactString(m.principalName ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -156,47 +156,47 @@ function defaultCreateDelegationTokenResponse(): CreateDelegationTokenResponse {
 }
 
 function encCreateDelegationTokenResponse_v1(w: Writer, m: CreateDelegationTokenResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.string((m.principalType ?? ''));
-  w.string((m.principalName ?? ''));
+  w.int16(m.errorCode ?? 0);
+  w.string(m.principalType ?? '');
+  w.string(m.principalName ?? '');
   if (m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== '') throw new ProtocolEncodeError('CreateDelegationTokenResponse field CreateDelegationTokenResponse.TokenRequesterPrincipalType cannot be written at version 1');
   if (m.tokenRequesterPrincipalName !== undefined && m.tokenRequesterPrincipalName !== '') throw new ProtocolEncodeError('CreateDelegationTokenResponse field CreateDelegationTokenResponse.TokenRequesterPrincipalName cannot be written at version 1');
-  w.int64((m.issueTimestampMs ?? 0n));
-  w.int64((m.expiryTimestampMs ?? 0n));
-  w.int64((m.maxTimestampMs ?? 0n));
-  w.string((m.tokenId ?? ''));
-  w.bytes((m.hmac ?? EMPTY_BUFFER));
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int64(m.issueTimestampMs ?? 0n);
+  w.int64(m.expiryTimestampMs ?? 0n);
+  w.int64(m.maxTimestampMs ?? 0n);
+  w.string(m.tokenId ?? '');
+  w.bytes(m.hmac ?? EMPTY_BUFFER);
+  w.int32(m.throttleTimeMs ?? 0);
 }
 
 function encCreateDelegationTokenResponse_v2(w: Writer, m: CreateDelegationTokenResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactString((m.principalType ?? ''));
-  w.compactString((m.principalName ?? ''));
+  w.int16(m.errorCode ?? 0);
+  w.compactString(m.principalType ?? '');
+  w.compactString(m.principalName ?? '');
   if (m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== '') throw new ProtocolEncodeError('CreateDelegationTokenResponse field CreateDelegationTokenResponse.TokenRequesterPrincipalType cannot be written at version 2');
   if (m.tokenRequesterPrincipalName !== undefined && m.tokenRequesterPrincipalName !== '') throw new ProtocolEncodeError('CreateDelegationTokenResponse field CreateDelegationTokenResponse.TokenRequesterPrincipalName cannot be written at version 2');
-  w.int64((m.issueTimestampMs ?? 0n));
-  w.int64((m.expiryTimestampMs ?? 0n));
-  w.int64((m.maxTimestampMs ?? 0n));
-  w.compactString((m.tokenId ?? ''));
-  w.compactBytes((m.hmac ?? EMPTY_BUFFER));
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int64(m.issueTimestampMs ?? 0n);
+  w.int64(m.expiryTimestampMs ?? 0n);
+  w.int64(m.maxTimestampMs ?? 0n);
+  w.compactString(m.tokenId ?? '');
+  w.compactBytes(m.hmac ?? EMPTY_BUFFER);
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encCreateDelegationTokenResponse_v3(w: Writer, m: CreateDelegationTokenResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactString((m.principalType ?? ''));
-  w.compactString((m.principalName ?? ''));
-  w.compactString((m.tokenRequesterPrincipalType ?? ''));
-  w.compactString((m.tokenRequesterPrincipalName ?? ''));
-  w.int64((m.issueTimestampMs ?? 0n));
-  w.int64((m.expiryTimestampMs ?? 0n));
-  w.int64((m.maxTimestampMs ?? 0n));
-  w.compactString((m.tokenId ?? ''));
-  w.compactBytes((m.hmac ?? EMPTY_BUFFER));
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int16(m.errorCode ?? 0);
+  w.compactString(m.principalType ?? '');
+  w.compactString(m.principalName ?? '');
+  w.compactString(m.tokenRequesterPrincipalType ?? '');
+  w.compactString(m.tokenRequesterPrincipalName ?? '');
+  w.int64(m.issueTimestampMs ?? 0n);
+  w.int64(m.expiryTimestampMs ?? 0n);
+  w.int64(m.maxTimestampMs ?? 0n);
+  w.compactString(m.tokenId ?? '');
+  w.compactBytes(m.hmac ?? EMPTY_BUFFER);
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

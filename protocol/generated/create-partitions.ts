@@ -51,33 +51,33 @@ function defaultCreatePartitionsRequestCreatePartitionsAssignment(): CreateParti
 }
 
 function encCreatePartitionsRequest_v0(w: Writer, m: CreatePartitionsRequest): void {
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreatePartitionsRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encCreatePartitionsRequestCreatePartitionsTopic_v0(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 0));
-  w.bool((m.validateOnly ?? false));
+  w.int32(m.timeoutMs ?? 0);
+  w.bool(m.validateOnly ?? false);
 }
 
 function encCreatePartitionsRequest_v2(w: Writer, m: CreatePartitionsRequest): void {
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreatePartitionsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encCreatePartitionsRequestCreatePartitionsTopic_v2(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 0));
-  w.bool((m.validateOnly ?? false));
+  w.int32(m.timeoutMs ?? 0);
+  w.bool(m.validateOnly ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encCreatePartitionsRequestCreatePartitionsTopic_v0(w: Writer, m: CreatePartitionsRequestCreatePartitionsTopic): void {
-  w.string((m.name ?? ''));
-  w.int32((m.count ?? 0));
-  const t1 = (m.assignments === undefined ? [] : m.assignments);
+  w.string(m.name ?? '');
+  w.int32(m.count ?? 0);
+  const t1 = m.assignments === undefined ? [] : m.assignments;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
@@ -86,9 +86,9 @@ function encCreatePartitionsRequestCreatePartitionsTopic_v0(w: Writer, m: Create
 }
 
 function encCreatePartitionsRequestCreatePartitionsTopic_v2(w: Writer, m: CreatePartitionsRequestCreatePartitionsTopic): void {
-  w.compactString((m.name ?? ''));
-  w.int32((m.count ?? 0));
-  const t1 = (m.assignments === undefined ? [] : m.assignments);
+  w.compactString(m.name ?? '');
+  w.int32(m.count ?? 0);
+  const t1 = m.assignments === undefined ? [] : m.assignments;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -99,7 +99,7 @@ function encCreatePartitionsRequestCreatePartitionsTopic_v2(w: Writer, m: Create
 }
 
 function encCreatePartitionsRequestCreatePartitionsAssignment_v0(w: Writer, m: CreatePartitionsRequestCreatePartitionsAssignment): void {
-  const t1 = (m.brokerIds ?? []);
+  const t1 = m.brokerIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreatePartitionsRequest field BrokerIds is not nullable');
   else {
     w.int32(t1.length);
@@ -108,7 +108,7 @@ function encCreatePartitionsRequestCreatePartitionsAssignment_v0(w: Writer, m: C
 }
 
 function encCreatePartitionsRequestCreatePartitionsAssignment_v2(w: Writer, m: CreatePartitionsRequestCreatePartitionsAssignment): void {
-  const t1 = (m.brokerIds ?? []);
+  const t1 = m.brokerIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreatePartitionsRequest field BrokerIds is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -208,8 +208,8 @@ function defaultCreatePartitionsResponseCreatePartitionsTopicResult(): CreatePar
 }
 
 function encCreatePartitionsResponse_v0(w: Writer, m: CreatePartitionsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreatePartitionsResponse field Results is not nullable');
   else {
     w.int32(t1.length);
@@ -218,8 +218,8 @@ function encCreatePartitionsResponse_v0(w: Writer, m: CreatePartitionsResponse):
 }
 
 function encCreatePartitionsResponse_v2(w: Writer, m: CreatePartitionsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreatePartitionsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -230,15 +230,15 @@ function encCreatePartitionsResponse_v2(w: Writer, m: CreatePartitionsResponse):
 }
 
 function encCreatePartitionsResponseCreatePartitionsTopicResult_v0(w: Writer, m: CreatePartitionsResponseCreatePartitionsTopicResult): void {
-  w.string((m.name ?? ''));
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.string(m.name ?? '');
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? null : m.errorMessage);
 }
 
 function encCreatePartitionsResponseCreatePartitionsTopicResult_v2(w: Writer, m: CreatePartitionsResponseCreatePartitionsTopicResult): void {
-  w.compactString((m.name ?? ''));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.compactString(m.name ?? '');
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -78,40 +78,40 @@ function defaultCreateTopicsRequestCreatableTopicConfig(): CreateTopicsRequestCr
 }
 
 function encCreateTopicsRequest_v2(w: Writer, m: CreateTopicsRequest): void {
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encCreateTopicsRequestCreatableTopic_v2(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 60000));
-  w.bool((m.validateOnly ?? false));
+  w.int32(m.timeoutMs ?? 60000);
+  w.bool(m.validateOnly ?? false);
 }
 
 function encCreateTopicsRequest_v5(w: Writer, m: CreateTopicsRequest): void {
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encCreateTopicsRequestCreatableTopic_v5(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 60000));
-  w.bool((m.validateOnly ?? false));
+  w.int32(m.timeoutMs ?? 60000);
+  w.bool(m.validateOnly ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encCreateTopicsRequestCreatableTopic_v2(w: Writer, m: CreateTopicsRequestCreatableTopic): void {
-  w.string((m.name ?? ''));
-  w.int32((m.numPartitions ?? 0));
-  w.int16((m.replicationFactor ?? 0));
-  const t1 = (m.assignments ?? []);
+  w.string(m.name ?? '');
+  w.int32(m.numPartitions ?? 0);
+  w.int16(m.replicationFactor ?? 0);
+  const t1 = m.assignments ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsRequest field Assignments is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encCreateTopicsRequestCreatableReplicaAssignment_v2(w, t1[t2]);
   }
-  const t3 = (m.configs ?? []);
+  const t3 = m.configs ?? [];
   if (t3 === null) throw new ProtocolEncodeError('CreateTopicsRequest field Configs is not nullable');
   else {
     w.int32(t3.length);
@@ -120,16 +120,16 @@ function encCreateTopicsRequestCreatableTopic_v2(w: Writer, m: CreateTopicsReque
 }
 
 function encCreateTopicsRequestCreatableTopic_v5(w: Writer, m: CreateTopicsRequestCreatableTopic): void {
-  w.compactString((m.name ?? ''));
-  w.int32((m.numPartitions ?? 0));
-  w.int16((m.replicationFactor ?? 0));
-  const t1 = (m.assignments ?? []);
+  w.compactString(m.name ?? '');
+  w.int32(m.numPartitions ?? 0);
+  w.int16(m.replicationFactor ?? 0);
+  const t1 = m.assignments ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsRequest field Assignments is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encCreateTopicsRequestCreatableReplicaAssignment_v5(w, t1[t2]);
   }
-  const t3 = (m.configs ?? []);
+  const t3 = m.configs ?? [];
   if (t3 === null) throw new ProtocolEncodeError('CreateTopicsRequest field Configs is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -140,8 +140,8 @@ function encCreateTopicsRequestCreatableTopic_v5(w: Writer, m: CreateTopicsReque
 }
 
 function encCreateTopicsRequestCreatableReplicaAssignment_v2(w: Writer, m: CreateTopicsRequestCreatableReplicaAssignment): void {
-  w.int32((m.partitionIndex ?? 0));
-  const t1 = (m.brokerIds ?? []);
+  w.int32(m.partitionIndex ?? 0);
+  const t1 = m.brokerIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsRequest field BrokerIds is not nullable');
   else {
     w.int32(t1.length);
@@ -150,8 +150,8 @@ function encCreateTopicsRequestCreatableReplicaAssignment_v2(w: Writer, m: Creat
 }
 
 function encCreateTopicsRequestCreatableReplicaAssignment_v5(w: Writer, m: CreateTopicsRequestCreatableReplicaAssignment): void {
-  w.int32((m.partitionIndex ?? 0));
-  const t1 = (m.brokerIds ?? []);
+  w.int32(m.partitionIndex ?? 0);
+  const t1 = m.brokerIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsRequest field BrokerIds is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -162,13 +162,13 @@ function encCreateTopicsRequestCreatableReplicaAssignment_v5(w: Writer, m: Creat
 }
 
 function encCreateTopicsRequestCreatableTopicConfig_v2(w: Writer, m: CreateTopicsRequestCreatableTopicConfig): void {
-  w.string((m.name ?? ''));
-  w.nullableString((m.value === undefined ? '' : m.value));
+  w.string(m.name ?? '');
+  w.nullableString(m.value === undefined ? '' : m.value);
 }
 
 function encCreateTopicsRequestCreatableTopicConfig_v5(w: Writer, m: CreateTopicsRequestCreatableTopicConfig): void {
-  w.compactString((m.name ?? ''));
-  w.compactNullableString((m.value === undefined ? '' : m.value));
+  w.compactString(m.name ?? '');
+  w.compactNullableString(m.value === undefined ? '' : m.value);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -302,8 +302,8 @@ function defaultCreateTopicsResponseCreatableTopicConfigs(): CreateTopicsRespons
 }
 
 function encCreateTopicsResponse_v2(w: Writer, m: CreateTopicsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -312,8 +312,8 @@ function encCreateTopicsResponse_v2(w: Writer, m: CreateTopicsResponse): void {
 }
 
 function encCreateTopicsResponse_v5(w: Writer, m: CreateTopicsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -324,8 +324,8 @@ function encCreateTopicsResponse_v5(w: Writer, m: CreateTopicsResponse): void {
 }
 
 function encCreateTopicsResponse_v7(w: Writer, m: CreateTopicsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -336,62 +336,62 @@ function encCreateTopicsResponse_v7(w: Writer, m: CreateTopicsResponse): void {
 }
 
 function encCreateTopicsResponseCreatableTopicResult_v2(w: Writer, m: CreateTopicsResponseCreatableTopicResult): void {
-  w.string((m.name ?? ''));
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+  w.string(m.name ?? '');
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
 }
 
 function encCreateTopicsResponseCreatableTopicResult_v5(w: Writer, m: CreateTopicsResponseCreatableTopicResult): void {
-  w.compactString((m.name ?? ''));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int32((m.numPartitions ?? -1));
-  w.int16((m.replicationFactor ?? -1));
-  const t1 = (m.configs === undefined ? [] : m.configs);
+  w.compactString(m.name ?? '');
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int32(m.numPartitions ?? -1);
+  w.int16(m.replicationFactor ?? -1);
+  const t1 = m.configs === undefined ? [] : m.configs;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encCreateTopicsResponseCreatableTopicConfigs_v5(w, t1[t2]);
   }
-  const t3 = (m.topicConfigErrorCode ?? 0);
-  const t4 = t3 !== 0;
+  const t3 = m.topicConfigErrorCode;
+  const t4 = t3 !== undefined && t3 !== 0;
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { w.int16(t3); } });
+    if (t4) tf.push({ tag: 0, write: (w) => { w.int16(t3!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encCreateTopicsResponseCreatableTopicResult_v7(w: Writer, m: CreateTopicsResponseCreatableTopicResult): void {
-  w.compactString((m.name ?? ''));
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int32((m.numPartitions ?? -1));
-  w.int16((m.replicationFactor ?? -1));
-  const t1 = (m.configs === undefined ? [] : m.configs);
+  w.compactString(m.name ?? '');
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int32(m.numPartitions ?? -1);
+  w.int16(m.replicationFactor ?? -1);
+  const t1 = m.configs === undefined ? [] : m.configs;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encCreateTopicsResponseCreatableTopicConfigs_v5(w, t1[t2]);
   }
-  const t3 = (m.topicConfigErrorCode ?? 0);
-  const t4 = t3 !== 0;
+  const t3 = m.topicConfigErrorCode;
+  const t4 = t3 !== undefined && t3 !== 0;
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { w.int16(t3); } });
+    if (t4) tf.push({ tag: 0, write: (w) => { w.int16(t3!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encCreateTopicsResponseCreatableTopicConfigs_v5(w: Writer, m: CreateTopicsResponseCreatableTopicConfigs): void {
-  w.compactString((m.name ?? ''));
-  w.compactNullableString((m.value === undefined ? '' : m.value));
-  w.bool((m.readOnly ?? false));
-  w.int8((m.configSource ?? -1));
-  w.bool((m.isSensitive ?? false));
+  w.compactString(m.name ?? '');
+  w.compactNullableString(m.value === undefined ? '' : m.value);
+  w.bool(m.readOnly ?? false);
+  w.int8(m.configSource ?? -1);
+  w.bool(m.isSensitive ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

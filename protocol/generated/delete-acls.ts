@@ -57,7 +57,7 @@ function defaultDeleteAclsRequestDeleteAclsFilter(): DeleteAclsRequestDeleteAcls
 }
 
 function encDeleteAclsRequest_v1(w: Writer, m: DeleteAclsRequest): void {
-  const t1 = (m.filters ?? []);
+  const t1 = m.filters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteAclsRequest field Filters is not nullable');
   else {
     w.int32(t1.length);
@@ -66,7 +66,7 @@ function encDeleteAclsRequest_v1(w: Writer, m: DeleteAclsRequest): void {
 }
 
 function encDeleteAclsRequest_v2(w: Writer, m: DeleteAclsRequest): void {
-  const t1 = (m.filters ?? []);
+  const t1 = m.filters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteAclsRequest field Filters is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -77,23 +77,23 @@ function encDeleteAclsRequest_v2(w: Writer, m: DeleteAclsRequest): void {
 }
 
 function encDeleteAclsRequestDeleteAclsFilter_v1(w: Writer, m: DeleteAclsRequestDeleteAclsFilter): void {
-  w.int8((m.resourceTypeFilter ?? 0));
-  w.nullableString((m.resourceNameFilter === undefined ? '' : m.resourceNameFilter));
-  w.int8((m.patternTypeFilter ?? 3));
-  w.nullableString((m.principalFilter === undefined ? '' : m.principalFilter));
-  w.nullableString((m.hostFilter === undefined ? '' : m.hostFilter));
-  w.int8((m.operation ?? 0));
-  w.int8((m.permissionType ?? 0));
+  w.int8(m.resourceTypeFilter ?? 0);
+  w.nullableString(m.resourceNameFilter === undefined ? '' : m.resourceNameFilter);
+  w.int8(m.patternTypeFilter ?? 3);
+  w.nullableString(m.principalFilter === undefined ? '' : m.principalFilter);
+  w.nullableString(m.hostFilter === undefined ? '' : m.hostFilter);
+  w.int8(m.operation ?? 0);
+  w.int8(m.permissionType ?? 0);
 }
 
 function encDeleteAclsRequestDeleteAclsFilter_v2(w: Writer, m: DeleteAclsRequestDeleteAclsFilter): void {
-  w.int8((m.resourceTypeFilter ?? 0));
-  w.compactNullableString((m.resourceNameFilter === undefined ? '' : m.resourceNameFilter));
-  w.int8((m.patternTypeFilter ?? 3));
-  w.compactNullableString((m.principalFilter === undefined ? '' : m.principalFilter));
-  w.compactNullableString((m.hostFilter === undefined ? '' : m.hostFilter));
-  w.int8((m.operation ?? 0));
-  w.int8((m.permissionType ?? 0));
+  w.int8(m.resourceTypeFilter ?? 0);
+  w.compactNullableString(m.resourceNameFilter === undefined ? '' : m.resourceNameFilter);
+  w.int8(m.patternTypeFilter ?? 3);
+  w.compactNullableString(m.principalFilter === undefined ? '' : m.principalFilter);
+  w.compactNullableString(m.hostFilter === undefined ? '' : m.hostFilter);
+  w.int8(m.operation ?? 0);
+  w.int8(m.permissionType ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -159,8 +159,8 @@ function defaultDeleteAclsResponseDeleteAclsMatchingAcl(): DeleteAclsResponseDel
 }
 
 function encDeleteAclsResponse_v1(w: Writer, m: DeleteAclsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.filterResults ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.filterResults ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteAclsResponse field FilterResults is not nullable');
   else {
     w.int32(t1.length);
@@ -169,8 +169,8 @@ function encDeleteAclsResponse_v1(w: Writer, m: DeleteAclsResponse): void {
 }
 
 function encDeleteAclsResponse_v2(w: Writer, m: DeleteAclsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.filterResults ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.filterResults ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteAclsResponse field FilterResults is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -181,9 +181,9 @@ function encDeleteAclsResponse_v2(w: Writer, m: DeleteAclsResponse): void {
 }
 
 function encDeleteAclsResponseDeleteAclsFilterResult_v1(w: Writer, m: DeleteAclsResponseDeleteAclsFilterResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.matchingAcls ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.matchingAcls ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteAclsResponse field MatchingAcls is not nullable');
   else {
     w.int32(t1.length);
@@ -192,9 +192,9 @@ function encDeleteAclsResponseDeleteAclsFilterResult_v1(w: Writer, m: DeleteAcls
 }
 
 function encDeleteAclsResponseDeleteAclsFilterResult_v2(w: Writer, m: DeleteAclsResponseDeleteAclsFilterResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.matchingAcls ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.matchingAcls ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteAclsResponse field MatchingAcls is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -205,27 +205,27 @@ function encDeleteAclsResponseDeleteAclsFilterResult_v2(w: Writer, m: DeleteAcls
 }
 
 function encDeleteAclsResponseDeleteAclsMatchingAcl_v1(w: Writer, m: DeleteAclsResponseDeleteAclsMatchingAcl): void {
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int8((m.resourceType ?? 0));
-  w.string((m.resourceName ?? ''));
-  w.int8((m.patternType ?? 3));
-  w.string((m.principal ?? ''));
-  w.string((m.host ?? ''));
-  w.int8((m.operation ?? 0));
-  w.int8((m.permissionType ?? 0));
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int8(m.resourceType ?? 0);
+  w.string(m.resourceName ?? '');
+  w.int8(m.patternType ?? 3);
+  w.string(m.principal ?? '');
+  w.string(m.host ?? '');
+  w.int8(m.operation ?? 0);
+  w.int8(m.permissionType ?? 0);
 }
 
 function encDeleteAclsResponseDeleteAclsMatchingAcl_v2(w: Writer, m: DeleteAclsResponseDeleteAclsMatchingAcl): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int8((m.resourceType ?? 0));
-  w.compactString((m.resourceName ?? ''));
-  w.int8((m.patternType ?? 3));
-  w.compactString((m.principal ?? ''));
-  w.compactString((m.host ?? ''));
-  w.int8((m.operation ?? 0));
-  w.int8((m.permissionType ?? 0));
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int8(m.resourceType ?? 0);
+  w.compactString(m.resourceName ?? '');
+  w.int8(m.patternType ?? 3);
+  w.compactString(m.principal ?? '');
+  w.compactString(m.host ?? '');
+  w.int8(m.operation ?? 0);
+  w.int8(m.permissionType ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

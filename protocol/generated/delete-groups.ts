@@ -29,7 +29,7 @@ function defaultDeleteGroupsRequest(): DeleteGroupsRequest {
 }
 
 function encDeleteGroupsRequest_v0(w: Writer, m: DeleteGroupsRequest): void {
-  const t1 = (m.groupsNames ?? []);
+  const t1 = m.groupsNames ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteGroupsRequest field GroupsNames is not nullable');
   else {
     w.int32(t1.length);
@@ -38,7 +38,7 @@ function encDeleteGroupsRequest_v0(w: Writer, m: DeleteGroupsRequest): void {
 }
 
 function encDeleteGroupsRequest_v2(w: Writer, m: DeleteGroupsRequest): void {
-  const t1 = (m.groupsNames ?? []);
+  const t1 = m.groupsNames ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteGroupsRequest field GroupsNames is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -82,8 +82,8 @@ function defaultDeleteGroupsResponseDeletableGroupResult(): DeleteGroupsResponse
 }
 
 function encDeleteGroupsResponse_v0(w: Writer, m: DeleteGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteGroupsResponse field Results is not nullable');
   else {
     w.int32(t1.length);
@@ -92,8 +92,8 @@ function encDeleteGroupsResponse_v0(w: Writer, m: DeleteGroupsResponse): void {
 }
 
 function encDeleteGroupsResponse_v2(w: Writer, m: DeleteGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteGroupsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -104,8 +104,8 @@ function encDeleteGroupsResponse_v2(w: Writer, m: DeleteGroupsResponse): void {
 }
 
 function encDeleteGroupsResponse_v3(w: Writer, m: DeleteGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteGroupsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -116,21 +116,21 @@ function encDeleteGroupsResponse_v3(w: Writer, m: DeleteGroupsResponse): void {
 }
 
 function encDeleteGroupsResponseDeletableGroupResult_v0(w: Writer, m: DeleteGroupsResponseDeletableGroupResult): void {
-  w.string((m.groupId ?? ''));
-  w.int16((m.errorCode ?? 0));
+  w.string(m.groupId ?? '');
+  w.int16(m.errorCode ?? 0);
 }
 
 function encDeleteGroupsResponseDeletableGroupResult_v2(w: Writer, m: DeleteGroupsResponseDeletableGroupResult): void {
-  w.compactString((m.groupId ?? ''));
-  w.int16((m.errorCode ?? 0));
+  w.compactString(m.groupId ?? '');
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDeleteGroupsResponseDeletableGroupResult_v3(w: Writer, m: DeleteGroupsResponseDeletableGroupResult): void {
-  w.compactString((m.groupId ?? ''));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.compactString(m.groupId ?? '');
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

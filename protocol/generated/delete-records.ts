@@ -56,30 +56,30 @@ function defaultDeleteRecordsRequestDeleteRecordsPartition(): DeleteRecordsReque
 }
 
 function encDeleteRecordsRequest_v0(w: Writer, m: DeleteRecordsRequest): void {
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteRecordsRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encDeleteRecordsRequestDeleteRecordsTopic_v0(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 0));
+  w.int32(m.timeoutMs ?? 0);
 }
 
 function encDeleteRecordsRequest_v2(w: Writer, m: DeleteRecordsRequest): void {
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteRecordsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDeleteRecordsRequestDeleteRecordsTopic_v2(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 0));
+  w.int32(m.timeoutMs ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDeleteRecordsRequestDeleteRecordsTopic_v0(w: Writer, m: DeleteRecordsRequestDeleteRecordsTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteRecordsRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -88,8 +88,8 @@ function encDeleteRecordsRequestDeleteRecordsTopic_v0(w: Writer, m: DeleteRecord
 }
 
 function encDeleteRecordsRequestDeleteRecordsTopic_v2(w: Writer, m: DeleteRecordsRequestDeleteRecordsTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteRecordsRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -100,13 +100,13 @@ function encDeleteRecordsRequestDeleteRecordsTopic_v2(w: Writer, m: DeleteRecord
 }
 
 function encDeleteRecordsRequestDeleteRecordsPartition_v0(w: Writer, m: DeleteRecordsRequestDeleteRecordsPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.offset ?? 0n));
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.offset ?? 0n);
 }
 
 function encDeleteRecordsRequestDeleteRecordsPartition_v2(w: Writer, m: DeleteRecordsRequestDeleteRecordsPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.offset ?? 0n));
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.offset ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -191,8 +191,8 @@ function defaultDeleteRecordsResponseDeleteRecordsPartitionResult(): DeleteRecor
 }
 
 function encDeleteRecordsResponse_v0(w: Writer, m: DeleteRecordsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteRecordsResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -201,8 +201,8 @@ function encDeleteRecordsResponse_v0(w: Writer, m: DeleteRecordsResponse): void 
 }
 
 function encDeleteRecordsResponse_v2(w: Writer, m: DeleteRecordsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteRecordsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -213,8 +213,8 @@ function encDeleteRecordsResponse_v2(w: Writer, m: DeleteRecordsResponse): void 
 }
 
 function encDeleteRecordsResponseDeleteRecordsTopicResult_v0(w: Writer, m: DeleteRecordsResponseDeleteRecordsTopicResult): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteRecordsResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -223,8 +223,8 @@ function encDeleteRecordsResponseDeleteRecordsTopicResult_v0(w: Writer, m: Delet
 }
 
 function encDeleteRecordsResponseDeleteRecordsTopicResult_v2(w: Writer, m: DeleteRecordsResponseDeleteRecordsTopicResult): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteRecordsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -235,15 +235,15 @@ function encDeleteRecordsResponseDeleteRecordsTopicResult_v2(w: Writer, m: Delet
 }
 
 function encDeleteRecordsResponseDeleteRecordsPartitionResult_v0(w: Writer, m: DeleteRecordsResponseDeleteRecordsPartitionResult): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.lowWatermark ?? 0n));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.lowWatermark ?? 0n);
+  w.int16(m.errorCode ?? 0);
 }
 
 function encDeleteRecordsResponseDeleteRecordsPartitionResult_v2(w: Writer, m: DeleteRecordsResponseDeleteRecordsPartitionResult): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.lowWatermark ?? 0n));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.lowWatermark ?? 0n);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

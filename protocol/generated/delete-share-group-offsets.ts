@@ -42,8 +42,8 @@ function defaultDeleteShareGroupOffsetsRequestDeleteShareGroupOffsetsRequestTopi
 }
 
 function encDeleteShareGroupOffsetsRequest_v0(w: Writer, m: DeleteShareGroupOffsetsRequest): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteShareGroupOffsetsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -54,7 +54,7 @@ function encDeleteShareGroupOffsetsRequest_v0(w: Writer, m: DeleteShareGroupOffs
 }
 
 function encDeleteShareGroupOffsetsRequestDeleteShareGroupOffsetsRequestTopic_v0(w: Writer, m: DeleteShareGroupOffsetsRequestDeleteShareGroupOffsetsRequestTopic): void {
-  w.compactString((m.topicName ?? ''));
+  w.compactString(m.topicName ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -88,10 +88,10 @@ function defaultDeleteShareGroupOffsetsResponseDeleteShareGroupOffsetsResponseTo
 }
 
 function encDeleteShareGroupOffsetsResponse_v0(w: Writer, m: DeleteShareGroupOffsetsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  const t1 = (m.responses ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteShareGroupOffsetsResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -102,10 +102,10 @@ function encDeleteShareGroupOffsetsResponse_v0(w: Writer, m: DeleteShareGroupOff
 }
 
 function encDeleteShareGroupOffsetsResponseDeleteShareGroupOffsetsResponseTopic_v0(w: Writer, m: DeleteShareGroupOffsetsResponseDeleteShareGroupOffsetsResponseTopic): void {
-  w.compactString((m.topicName ?? ''));
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.compactString(m.topicName ?? '');
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -54,8 +54,8 @@ function defaultDeleteShareGroupStateRequestPartitionData(): DeleteShareGroupSta
 }
 
 function encDeleteShareGroupStateRequest_v0(w: Writer, m: DeleteShareGroupStateRequest): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteShareGroupStateRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -66,8 +66,8 @@ function encDeleteShareGroupStateRequest_v0(w: Writer, m: DeleteShareGroupStateR
 }
 
 function encDeleteShareGroupStateRequestDeleteStateData_v0(w: Writer, m: DeleteShareGroupStateRequestDeleteStateData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteShareGroupStateRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -78,7 +78,7 @@ function encDeleteShareGroupStateRequestDeleteStateData_v0(w: Writer, m: DeleteS
 }
 
 function encDeleteShareGroupStateRequestPartitionData_v0(w: Writer, m: DeleteShareGroupStateRequestPartitionData): void {
-  w.int32((m.partition ?? 0));
+  w.int32(m.partition ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -130,7 +130,7 @@ function defaultDeleteShareGroupStateResponsePartitionResult(): DeleteShareGroup
 }
 
 function encDeleteShareGroupStateResponse_v0(w: Writer, m: DeleteShareGroupStateResponse): void {
-  const t1 = (m.results ?? []);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteShareGroupStateResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -141,8 +141,8 @@ function encDeleteShareGroupStateResponse_v0(w: Writer, m: DeleteShareGroupState
 }
 
 function encDeleteShareGroupStateResponseDeleteStateResult_v0(w: Writer, m: DeleteShareGroupStateResponseDeleteStateResult): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteShareGroupStateResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -153,9 +153,9 @@ function encDeleteShareGroupStateResponseDeleteStateResult_v0(w: Writer, m: Dele
 }
 
 function encDeleteShareGroupStateResponsePartitionResult_v0(w: Writer, m: DeleteShareGroupStateResponsePartitionResult): void {
-  w.int32((m.partition ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.int32(m.partition ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -43,43 +43,43 @@ function defaultDeleteTopicsRequestDeleteTopicState(): DeleteTopicsRequestDelete
 
 function encDeleteTopicsRequest_v1(w: Writer, m: DeleteTopicsRequest): void {
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('DeleteTopicsRequest field DeleteTopicsRequest.Topics cannot be written at version 1-3');
-  const t1 = (m.topicNames ?? []);
+  const t1 = m.topicNames ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsRequest field TopicNames is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) w.string(t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 0));
+  w.int32(m.timeoutMs ?? 0);
 }
 
 function encDeleteTopicsRequest_v4(w: Writer, m: DeleteTopicsRequest): void {
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('DeleteTopicsRequest field DeleteTopicsRequest.Topics cannot be written at version 4-5');
-  const t1 = (m.topicNames ?? []);
+  const t1 = m.topicNames ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsRequest field TopicNames is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 0));
+  w.int32(m.timeoutMs ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDeleteTopicsRequest_v6(w: Writer, m: DeleteTopicsRequest): void {
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDeleteTopicsRequestDeleteTopicState_v6(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 0));
+  w.int32(m.timeoutMs ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDeleteTopicsRequestDeleteTopicState_v6(w: Writer, m: DeleteTopicsRequestDeleteTopicState): void {
-  w.compactNullableString((m.name === undefined ? null : m.name));
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
+  w.compactNullableString(m.name === undefined ? null : m.name);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -141,8 +141,8 @@ function defaultDeleteTopicsResponseDeletableTopicResult(): DeleteTopicsResponse
 }
 
 function encDeleteTopicsResponse_v1(w: Writer, m: DeleteTopicsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.responses ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsResponse field Responses is not nullable');
   else {
     w.int32(t1.length);
@@ -151,8 +151,8 @@ function encDeleteTopicsResponse_v1(w: Writer, m: DeleteTopicsResponse): void {
 }
 
 function encDeleteTopicsResponse_v4(w: Writer, m: DeleteTopicsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.responses ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -163,8 +163,8 @@ function encDeleteTopicsResponse_v4(w: Writer, m: DeleteTopicsResponse): void {
 }
 
 function encDeleteTopicsResponse_v5(w: Writer, m: DeleteTopicsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.responses ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -175,8 +175,8 @@ function encDeleteTopicsResponse_v5(w: Writer, m: DeleteTopicsResponse): void {
 }
 
 function encDeleteTopicsResponse_v6(w: Writer, m: DeleteTopicsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.responses ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -187,30 +187,30 @@ function encDeleteTopicsResponse_v6(w: Writer, m: DeleteTopicsResponse): void {
 }
 
 function encDeleteTopicsResponseDeletableTopicResult_v1(w: Writer, m: DeleteTopicsResponseDeletableTopicResult): void {
-  w.string(((m.name === undefined ? '' : m.name) as string));
-  w.int16((m.errorCode ?? 0));
+  w.string((m.name === undefined ? '' : m.name) as string);
+  w.int16(m.errorCode ?? 0);
 }
 
 function encDeleteTopicsResponseDeletableTopicResult_v4(w: Writer, m: DeleteTopicsResponseDeletableTopicResult): void {
-  w.compactString(((m.name === undefined ? '' : m.name) as string));
-  w.int16((m.errorCode ?? 0));
+  w.compactString((m.name === undefined ? '' : m.name) as string);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDeleteTopicsResponseDeletableTopicResult_v5(w: Writer, m: DeleteTopicsResponseDeletableTopicResult): void {
-  w.compactString(((m.name === undefined ? '' : m.name) as string));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.compactString((m.name === undefined ? '' : m.name) as string);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDeleteTopicsResponseDeletableTopicResult_v6(w: Writer, m: DeleteTopicsResponseDeletableTopicResult): void {
-  w.compactNullableString((m.name === undefined ? '' : m.name));
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.compactNullableString(m.name === undefined ? '' : m.name);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -46,23 +46,23 @@ function defaultDescribeAclsRequest(): DescribeAclsRequest {
 }
 
 function encDescribeAclsRequest_v1(w: Writer, m: DescribeAclsRequest): void {
-  w.int8((m.resourceTypeFilter ?? 0));
-  w.nullableString((m.resourceNameFilter === undefined ? '' : m.resourceNameFilter));
-  w.int8((m.patternTypeFilter ?? 3));
-  w.nullableString((m.principalFilter === undefined ? '' : m.principalFilter));
-  w.nullableString((m.hostFilter === undefined ? '' : m.hostFilter));
-  w.int8((m.operation ?? 0));
-  w.int8((m.permissionType ?? 0));
+  w.int8(m.resourceTypeFilter ?? 0);
+  w.nullableString(m.resourceNameFilter === undefined ? '' : m.resourceNameFilter);
+  w.int8(m.patternTypeFilter ?? 3);
+  w.nullableString(m.principalFilter === undefined ? '' : m.principalFilter);
+  w.nullableString(m.hostFilter === undefined ? '' : m.hostFilter);
+  w.int8(m.operation ?? 0);
+  w.int8(m.permissionType ?? 0);
 }
 
 function encDescribeAclsRequest_v2(w: Writer, m: DescribeAclsRequest): void {
-  w.int8((m.resourceTypeFilter ?? 0));
-  w.compactNullableString((m.resourceNameFilter === undefined ? '' : m.resourceNameFilter));
-  w.int8((m.patternTypeFilter ?? 3));
-  w.compactNullableString((m.principalFilter === undefined ? '' : m.principalFilter));
-  w.compactNullableString((m.hostFilter === undefined ? '' : m.hostFilter));
-  w.int8((m.operation ?? 0));
-  w.int8((m.permissionType ?? 0));
+  w.int8(m.resourceTypeFilter ?? 0);
+  w.compactNullableString(m.resourceNameFilter === undefined ? '' : m.resourceNameFilter);
+  w.int8(m.patternTypeFilter ?? 3);
+  w.compactNullableString(m.principalFilter === undefined ? '' : m.principalFilter);
+  w.compactNullableString(m.hostFilter === undefined ? '' : m.hostFilter);
+  w.int8(m.operation ?? 0);
+  w.int8(m.permissionType ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -103,10 +103,10 @@ function defaultDescribeAclsResponseAclDescription(): DescribeAclsResponseAclDes
 }
 
 function encDescribeAclsResponse_v1(w: Writer, m: DescribeAclsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.resources ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeAclsResponse field Resources is not nullable');
   else {
     w.int32(t1.length);
@@ -115,10 +115,10 @@ function encDescribeAclsResponse_v1(w: Writer, m: DescribeAclsResponse): void {
 }
 
 function encDescribeAclsResponse_v2(w: Writer, m: DescribeAclsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.resources ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeAclsResponse field Resources is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -129,10 +129,10 @@ function encDescribeAclsResponse_v2(w: Writer, m: DescribeAclsResponse): void {
 }
 
 function encDescribeAclsResponseDescribeAclsResource_v1(w: Writer, m: DescribeAclsResponseDescribeAclsResource): void {
-  w.int8((m.resourceType ?? 0));
-  w.string((m.resourceName ?? ''));
-  w.int8((m.patternType ?? 3));
-  const t1 = (m.acls ?? []);
+  w.int8(m.resourceType ?? 0);
+  w.string(m.resourceName ?? '');
+  w.int8(m.patternType ?? 3);
+  const t1 = m.acls ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeAclsResponse field Acls is not nullable');
   else {
     w.int32(t1.length);
@@ -141,10 +141,10 @@ function encDescribeAclsResponseDescribeAclsResource_v1(w: Writer, m: DescribeAc
 }
 
 function encDescribeAclsResponseDescribeAclsResource_v2(w: Writer, m: DescribeAclsResponseDescribeAclsResource): void {
-  w.int8((m.resourceType ?? 0));
-  w.compactString((m.resourceName ?? ''));
-  w.int8((m.patternType ?? 3));
-  const t1 = (m.acls ?? []);
+  w.int8(m.resourceType ?? 0);
+  w.compactString(m.resourceName ?? '');
+  w.int8(m.patternType ?? 3);
+  const t1 = m.acls ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeAclsResponse field Acls is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -155,17 +155,17 @@ function encDescribeAclsResponseDescribeAclsResource_v2(w: Writer, m: DescribeAc
 }
 
 function encDescribeAclsResponseAclDescription_v1(w: Writer, m: DescribeAclsResponseAclDescription): void {
-  w.string((m.principal ?? ''));
-  w.string((m.host ?? ''));
-  w.int8((m.operation ?? 0));
-  w.int8((m.permissionType ?? 0));
+  w.string(m.principal ?? '');
+  w.string(m.host ?? '');
+  w.int8(m.operation ?? 0);
+  w.int8(m.permissionType ?? 0);
 }
 
 function encDescribeAclsResponseAclDescription_v2(w: Writer, m: DescribeAclsResponseAclDescription): void {
-  w.compactString((m.principal ?? ''));
-  w.compactString((m.host ?? ''));
-  w.int8((m.operation ?? 0));
-  w.int8((m.permissionType ?? 0));
+  w.compactString(m.principal ?? '');
+  w.compactString(m.host ?? '');
+  w.int8(m.operation ?? 0);
+  w.int8(m.permissionType ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -54,37 +54,37 @@ function defaultDescribeClientQuotasRequestComponentData(): DescribeClientQuotas
 }
 
 function encDescribeClientQuotasRequest_v0(w: Writer, m: DescribeClientQuotasRequest): void {
-  const t1 = (m.components ?? []);
+  const t1 = m.components ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeClientQuotasRequest field Components is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeClientQuotasRequestComponentData_v0(w, t1[t2]);
   }
-  w.bool((m.strict ?? false));
+  w.bool(m.strict ?? false);
 }
 
 function encDescribeClientQuotasRequest_v1(w: Writer, m: DescribeClientQuotasRequest): void {
-  const t1 = (m.components ?? []);
+  const t1 = m.components ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeClientQuotasRequest field Components is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeClientQuotasRequestComponentData_v1(w, t1[t2]);
   }
-  w.bool((m.strict ?? false));
+  w.bool(m.strict ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeClientQuotasRequestComponentData_v0(w: Writer, m: DescribeClientQuotasRequestComponentData): void {
-  w.string((m.entityType ?? ''));
-  w.int8((m.matchType ?? 0));
-  w.nullableString((m.match === undefined ? '' : m.match));
+  w.string(m.entityType ?? '');
+  w.int8(m.matchType ?? 0);
+  w.nullableString(m.match === undefined ? '' : m.match);
 }
 
 function encDescribeClientQuotasRequestComponentData_v1(w: Writer, m: DescribeClientQuotasRequestComponentData): void {
-  w.compactString((m.entityType ?? ''));
-  w.int8((m.matchType ?? 0));
-  w.compactNullableString((m.match === undefined ? '' : m.match));
+  w.compactString(m.entityType ?? '');
+  w.int8(m.matchType ?? 0);
+  w.compactNullableString(m.match === undefined ? '' : m.match);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -148,10 +148,10 @@ function defaultDescribeClientQuotasResponseValueData(): DescribeClientQuotasRes
 }
 
 function encDescribeClientQuotasResponse_v0(w: Writer, m: DescribeClientQuotasResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.entries === undefined ? [] : m.entries);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.entries === undefined ? [] : m.entries;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
@@ -160,10 +160,10 @@ function encDescribeClientQuotasResponse_v0(w: Writer, m: DescribeClientQuotasRe
 }
 
 function encDescribeClientQuotasResponse_v1(w: Writer, m: DescribeClientQuotasResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.entries === undefined ? [] : m.entries);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.entries === undefined ? [] : m.entries;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -174,13 +174,13 @@ function encDescribeClientQuotasResponse_v1(w: Writer, m: DescribeClientQuotasRe
 }
 
 function encDescribeClientQuotasResponseEntryData_v0(w: Writer, m: DescribeClientQuotasResponseEntryData): void {
-  const t1 = (m.entity ?? []);
+  const t1 = m.entity ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeClientQuotasResponse field Entity is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeClientQuotasResponseEntityData_v0(w, t1[t2]);
   }
-  const t3 = (m.values ?? []);
+  const t3 = m.values ?? [];
   if (t3 === null) throw new ProtocolEncodeError('DescribeClientQuotasResponse field Values is not nullable');
   else {
     w.int32(t3.length);
@@ -189,13 +189,13 @@ function encDescribeClientQuotasResponseEntryData_v0(w: Writer, m: DescribeClien
 }
 
 function encDescribeClientQuotasResponseEntryData_v1(w: Writer, m: DescribeClientQuotasResponseEntryData): void {
-  const t1 = (m.entity ?? []);
+  const t1 = m.entity ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeClientQuotasResponse field Entity is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeClientQuotasResponseEntityData_v1(w, t1[t2]);
   }
-  const t3 = (m.values ?? []);
+  const t3 = m.values ?? [];
   if (t3 === null) throw new ProtocolEncodeError('DescribeClientQuotasResponse field Values is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -206,25 +206,25 @@ function encDescribeClientQuotasResponseEntryData_v1(w: Writer, m: DescribeClien
 }
 
 function encDescribeClientQuotasResponseEntityData_v0(w: Writer, m: DescribeClientQuotasResponseEntityData): void {
-  w.string((m.entityType ?? ''));
-  w.nullableString((m.entityName === undefined ? '' : m.entityName));
+  w.string(m.entityType ?? '');
+  w.nullableString(m.entityName === undefined ? '' : m.entityName);
 }
 
 function encDescribeClientQuotasResponseEntityData_v1(w: Writer, m: DescribeClientQuotasResponseEntityData): void {
-  w.compactString((m.entityType ?? ''));
-  w.compactNullableString((m.entityName === undefined ? '' : m.entityName));
+  w.compactString(m.entityType ?? '');
+  w.compactNullableString(m.entityName === undefined ? '' : m.entityName);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeClientQuotasResponseValueData_v0(w: Writer, m: DescribeClientQuotasResponseValueData): void {
-  w.string((m.key ?? ''));
-  w.float64((m.value ?? 0));
+  w.string(m.key ?? '');
+  w.float64(m.value ?? 0);
 }
 
 function encDescribeClientQuotasResponseValueData_v1(w: Writer, m: DescribeClientQuotasResponseValueData): void {
-  w.compactString((m.key ?? ''));
-  w.float64((m.value ?? 0));
+  w.compactString(m.key ?? '');
+  w.float64(m.value ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -39,7 +39,7 @@ function defaultDescribeClusterRequest(): DescribeClusterRequest {
 }
 
 function encDescribeClusterRequest_v0(w: Writer, m: DescribeClusterRequest): void {
-  w.bool((m.includeClusterAuthorizedOperations ?? false));
+  w.bool(m.includeClusterAuthorizedOperations ?? false);
   if (m.endpointType !== undefined && m.endpointType !== 1) throw new ProtocolEncodeError('DescribeClusterRequest field DescribeClusterRequest.EndpointType cannot be written at version 0');
   if (m.includeFencedBrokers !== undefined && m.includeFencedBrokers !== false) throw new ProtocolEncodeError('DescribeClusterRequest field DescribeClusterRequest.IncludeFencedBrokers cannot be written at version 0');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -47,17 +47,17 @@ function encDescribeClusterRequest_v0(w: Writer, m: DescribeClusterRequest): voi
 }
 
 function encDescribeClusterRequest_v1(w: Writer, m: DescribeClusterRequest): void {
-  w.bool((m.includeClusterAuthorizedOperations ?? false));
-  w.int8((m.endpointType ?? 1));
+  w.bool(m.includeClusterAuthorizedOperations ?? false);
+  w.int8(m.endpointType ?? 1);
   if (m.includeFencedBrokers !== undefined && m.includeFencedBrokers !== false) throw new ProtocolEncodeError('DescribeClusterRequest field DescribeClusterRequest.IncludeFencedBrokers cannot be written at version 1');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeClusterRequest_v2(w: Writer, m: DescribeClusterRequest): void {
-  w.bool((m.includeClusterAuthorizedOperations ?? false));
-  w.int8((m.endpointType ?? 1));
-  w.bool((m.includeFencedBrokers ?? false));
+  w.bool(m.includeClusterAuthorizedOperations ?? false);
+  w.int8(m.endpointType ?? 1);
+  w.bool(m.includeFencedBrokers ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -92,75 +92,75 @@ function defaultDescribeClusterResponseDescribeClusterBroker(): DescribeClusterR
 }
 
 function encDescribeClusterResponse_v0(w: Writer, m: DescribeClusterResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.endpointType !== undefined && m.endpointType !== 1) throw new ProtocolEncodeError('DescribeClusterResponse field DescribeClusterResponse.EndpointType cannot be written at version 0');
-  w.compactString((m.clusterId ?? ''));
-  w.int32((m.controllerId ?? -1));
-  const t1 = (m.brokers ?? []);
+  w.compactString(m.clusterId ?? '');
+  w.int32(m.controllerId ?? -1);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeClusterResponse field Brokers is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeClusterResponseDescribeClusterBroker_v0(w, t1[t2]);
   }
-  w.int32((m.clusterAuthorizedOperations ?? -2147483648));
+  w.int32(m.clusterAuthorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeClusterResponse_v1(w: Writer, m: DescribeClusterResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.int8((m.endpointType ?? 1));
-  w.compactString((m.clusterId ?? ''));
-  w.int32((m.controllerId ?? -1));
-  const t1 = (m.brokers ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.int8(m.endpointType ?? 1);
+  w.compactString(m.clusterId ?? '');
+  w.int32(m.controllerId ?? -1);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeClusterResponse field Brokers is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeClusterResponseDescribeClusterBroker_v0(w, t1[t2]);
   }
-  w.int32((m.clusterAuthorizedOperations ?? -2147483648));
+  w.int32(m.clusterAuthorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeClusterResponse_v2(w: Writer, m: DescribeClusterResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.int8((m.endpointType ?? 1));
-  w.compactString((m.clusterId ?? ''));
-  w.int32((m.controllerId ?? -1));
-  const t1 = (m.brokers ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.int8(m.endpointType ?? 1);
+  w.compactString(m.clusterId ?? '');
+  w.int32(m.controllerId ?? -1);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeClusterResponse field Brokers is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeClusterResponseDescribeClusterBroker_v2(w, t1[t2]);
   }
-  w.int32((m.clusterAuthorizedOperations ?? -2147483648));
+  w.int32(m.clusterAuthorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeClusterResponseDescribeClusterBroker_v0(w: Writer, m: DescribeClusterResponseDescribeClusterBroker): void {
-  w.int32((m.brokerId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.int32((m.port ?? 0));
-  w.compactNullableString((m.rack === undefined ? null : m.rack));
+  w.int32(m.brokerId ?? 0);
+  w.compactString(m.host ?? '');
+  w.int32(m.port ?? 0);
+  w.compactNullableString(m.rack === undefined ? null : m.rack);
   if (m.isFenced !== undefined && m.isFenced !== false) throw new ProtocolEncodeError('DescribeClusterResponse field DescribeClusterBroker.IsFenced cannot be written at version 0-1');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeClusterResponseDescribeClusterBroker_v2(w: Writer, m: DescribeClusterResponseDescribeClusterBroker): void {
-  w.int32((m.brokerId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.int32((m.port ?? 0));
-  w.compactNullableString((m.rack === undefined ? null : m.rack));
-  w.bool((m.isFenced ?? false));
+  w.int32(m.brokerId ?? 0);
+  w.compactString(m.host ?? '');
+  w.int32(m.port ?? 0);
+  w.compactNullableString(m.rack === undefined ? null : m.rack);
+  w.bool(m.isFenced ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -63,44 +63,44 @@ function defaultDescribeConfigsRequestDescribeConfigsResource(): DescribeConfigs
 }
 
 function encDescribeConfigsRequest_v1(w: Writer, m: DescribeConfigsRequest): void {
-  const t1 = (m.resources ?? []);
+  const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsRequest field Resources is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeConfigsRequestDescribeConfigsResource_v1(w, t1[t2]);
   }
-  w.bool((m.includeSynonyms ?? false));
+  w.bool(m.includeSynonyms ?? false);
   if (m.includeDocumentation !== undefined && m.includeDocumentation !== false) throw new ProtocolEncodeError('DescribeConfigsRequest field DescribeConfigsRequest.IncludeDocumentation cannot be written at version 1-2');
 }
 
 function encDescribeConfigsRequest_v3(w: Writer, m: DescribeConfigsRequest): void {
-  const t1 = (m.resources ?? []);
+  const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsRequest field Resources is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeConfigsRequestDescribeConfigsResource_v1(w, t1[t2]);
   }
-  w.bool((m.includeSynonyms ?? false));
-  w.bool((m.includeDocumentation ?? false));
+  w.bool(m.includeSynonyms ?? false);
+  w.bool(m.includeDocumentation ?? false);
 }
 
 function encDescribeConfigsRequest_v4(w: Writer, m: DescribeConfigsRequest): void {
-  const t1 = (m.resources ?? []);
+  const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsRequest field Resources is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeConfigsRequestDescribeConfigsResource_v4(w, t1[t2]);
   }
-  w.bool((m.includeSynonyms ?? false));
-  w.bool((m.includeDocumentation ?? false));
+  w.bool(m.includeSynonyms ?? false);
+  w.bool(m.includeDocumentation ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeConfigsRequestDescribeConfigsResource_v1(w: Writer, m: DescribeConfigsRequestDescribeConfigsResource): void {
-  w.int8((m.resourceType ?? 0));
-  w.string((m.resourceName ?? ''));
-  const t1 = (m.configurationKeys === undefined ? [] : m.configurationKeys);
+  w.int8(m.resourceType ?? 0);
+  w.string(m.resourceName ?? '');
+  const t1 = m.configurationKeys === undefined ? [] : m.configurationKeys;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
@@ -109,9 +109,9 @@ function encDescribeConfigsRequestDescribeConfigsResource_v1(w: Writer, m: Descr
 }
 
 function encDescribeConfigsRequestDescribeConfigsResource_v4(w: Writer, m: DescribeConfigsRequestDescribeConfigsResource): void {
-  w.int8((m.resourceType ?? 0));
-  w.compactString((m.resourceName ?? ''));
-  const t1 = (m.configurationKeys === undefined ? [] : m.configurationKeys);
+  w.int8(m.resourceType ?? 0);
+  w.compactString(m.resourceName ?? '');
+  const t1 = m.configurationKeys === undefined ? [] : m.configurationKeys;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -207,8 +207,8 @@ function defaultDescribeConfigsResponseDescribeConfigsSynonym(): DescribeConfigs
 }
 
 function encDescribeConfigsResponse_v1(w: Writer, m: DescribeConfigsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Results is not nullable');
   else {
     w.int32(t1.length);
@@ -217,8 +217,8 @@ function encDescribeConfigsResponse_v1(w: Writer, m: DescribeConfigsResponse): v
 }
 
 function encDescribeConfigsResponse_v3(w: Writer, m: DescribeConfigsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Results is not nullable');
   else {
     w.int32(t1.length);
@@ -227,8 +227,8 @@ function encDescribeConfigsResponse_v3(w: Writer, m: DescribeConfigsResponse): v
 }
 
 function encDescribeConfigsResponse_v4(w: Writer, m: DescribeConfigsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -239,11 +239,11 @@ function encDescribeConfigsResponse_v4(w: Writer, m: DescribeConfigsResponse): v
 }
 
 function encDescribeConfigsResponseDescribeConfigsResult_v1(w: Writer, m: DescribeConfigsResponseDescribeConfigsResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int8((m.resourceType ?? 0));
-  w.string((m.resourceName ?? ''));
-  const t1 = (m.configs ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int8(m.resourceType ?? 0);
+  w.string(m.resourceName ?? '');
+  const t1 = m.configs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Configs is not nullable');
   else {
     w.int32(t1.length);
@@ -252,11 +252,11 @@ function encDescribeConfigsResponseDescribeConfigsResult_v1(w: Writer, m: Descri
 }
 
 function encDescribeConfigsResponseDescribeConfigsResult_v3(w: Writer, m: DescribeConfigsResponseDescribeConfigsResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int8((m.resourceType ?? 0));
-  w.string((m.resourceName ?? ''));
-  const t1 = (m.configs ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int8(m.resourceType ?? 0);
+  w.string(m.resourceName ?? '');
+  const t1 = m.configs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Configs is not nullable');
   else {
     w.int32(t1.length);
@@ -265,11 +265,11 @@ function encDescribeConfigsResponseDescribeConfigsResult_v3(w: Writer, m: Descri
 }
 
 function encDescribeConfigsResponseDescribeConfigsResult_v4(w: Writer, m: DescribeConfigsResponseDescribeConfigsResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int8((m.resourceType ?? 0));
-  w.compactString((m.resourceName ?? ''));
-  const t1 = (m.configs ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int8(m.resourceType ?? 0);
+  w.compactString(m.resourceName ?? '');
+  const t1 = m.configs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Configs is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -280,12 +280,12 @@ function encDescribeConfigsResponseDescribeConfigsResult_v4(w: Writer, m: Descri
 }
 
 function encDescribeConfigsResponseDescribeConfigsResourceResult_v1(w: Writer, m: DescribeConfigsResponseDescribeConfigsResourceResult): void {
-  w.string((m.name ?? ''));
-  w.nullableString((m.value === undefined ? '' : m.value));
-  w.bool((m.readOnly ?? false));
-  w.int8((m.configSource ?? -1));
-  w.bool((m.isSensitive ?? false));
-  const t1 = (m.synonyms ?? []);
+  w.string(m.name ?? '');
+  w.nullableString(m.value === undefined ? '' : m.value);
+  w.bool(m.readOnly ?? false);
+  w.int8(m.configSource ?? -1);
+  w.bool(m.isSensitive ?? false);
+  const t1 = m.synonyms ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Synonyms is not nullable');
   else {
     w.int32(t1.length);
@@ -294,49 +294,49 @@ function encDescribeConfigsResponseDescribeConfigsResourceResult_v1(w: Writer, m
 }
 
 function encDescribeConfigsResponseDescribeConfigsResourceResult_v3(w: Writer, m: DescribeConfigsResponseDescribeConfigsResourceResult): void {
-  w.string((m.name ?? ''));
-  w.nullableString((m.value === undefined ? '' : m.value));
-  w.bool((m.readOnly ?? false));
-  w.int8((m.configSource ?? -1));
-  w.bool((m.isSensitive ?? false));
-  const t1 = (m.synonyms ?? []);
+  w.string(m.name ?? '');
+  w.nullableString(m.value === undefined ? '' : m.value);
+  w.bool(m.readOnly ?? false);
+  w.int8(m.configSource ?? -1);
+  w.bool(m.isSensitive ?? false);
+  const t1 = m.synonyms ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Synonyms is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeConfigsResponseDescribeConfigsSynonym_v1(w, t1[t2]);
   }
-  w.int8((m.configType ?? 0));
-  w.nullableString((m.documentation === undefined ? '' : m.documentation));
+  w.int8(m.configType ?? 0);
+  w.nullableString(m.documentation === undefined ? '' : m.documentation);
 }
 
 function encDescribeConfigsResponseDescribeConfigsResourceResult_v4(w: Writer, m: DescribeConfigsResponseDescribeConfigsResourceResult): void {
-  w.compactString((m.name ?? ''));
-  w.compactNullableString((m.value === undefined ? '' : m.value));
-  w.bool((m.readOnly ?? false));
-  w.int8((m.configSource ?? -1));
-  w.bool((m.isSensitive ?? false));
-  const t1 = (m.synonyms ?? []);
+  w.compactString(m.name ?? '');
+  w.compactNullableString(m.value === undefined ? '' : m.value);
+  w.bool(m.readOnly ?? false);
+  w.int8(m.configSource ?? -1);
+  w.bool(m.isSensitive ?? false);
+  const t1 = m.synonyms ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Synonyms is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeConfigsResponseDescribeConfigsSynonym_v4(w, t1[t2]);
   }
-  w.int8((m.configType ?? 0));
-  w.compactNullableString((m.documentation === undefined ? '' : m.documentation));
+  w.int8(m.configType ?? 0);
+  w.compactNullableString(m.documentation === undefined ? '' : m.documentation);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeConfigsResponseDescribeConfigsSynonym_v1(w: Writer, m: DescribeConfigsResponseDescribeConfigsSynonym): void {
-  w.string((m.name ?? ''));
-  w.nullableString((m.value === undefined ? '' : m.value));
-  w.int8((m.source ?? 0));
+  w.string(m.name ?? '');
+  w.nullableString(m.value === undefined ? '' : m.value);
+  w.int8(m.source ?? 0);
 }
 
 function encDescribeConfigsResponseDescribeConfigsSynonym_v4(w: Writer, m: DescribeConfigsResponseDescribeConfigsSynonym): void {
-  w.compactString((m.name ?? ''));
-  w.compactNullableString((m.value === undefined ? '' : m.value));
-  w.int8((m.source ?? 0));
+  w.compactString(m.name ?? '');
+  w.compactNullableString(m.value === undefined ? '' : m.value);
+  w.int8(m.source ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -53,7 +53,7 @@ function defaultDescribeDelegationTokenRequestDescribeDelegationTokenOwner(): De
 }
 
 function encDescribeDelegationTokenRequest_v1(w: Writer, m: DescribeDelegationTokenRequest): void {
-  const t1 = (m.owners === undefined ? [] : m.owners);
+  const t1 = m.owners === undefined ? [] : m.owners;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
@@ -62,7 +62,7 @@ function encDescribeDelegationTokenRequest_v1(w: Writer, m: DescribeDelegationTo
 }
 
 function encDescribeDelegationTokenRequest_v2(w: Writer, m: DescribeDelegationTokenRequest): void {
-  const t1 = (m.owners === undefined ? [] : m.owners);
+  const t1 = m.owners === undefined ? [] : m.owners;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -73,13 +73,13 @@ function encDescribeDelegationTokenRequest_v2(w: Writer, m: DescribeDelegationTo
 }
 
 function encDescribeDelegationTokenRequestDescribeDelegationTokenOwner_v1(w: Writer, m: DescribeDelegationTokenRequestDescribeDelegationTokenOwner): void {
-  w.string((m.principalType ?? ''));
-  w.string((m.principalName ?? ''));
+  w.string(m.principalType ?? '');
+  w.string(m.principalName ?? '');
 }
 
 function encDescribeDelegationTokenRequestDescribeDelegationTokenOwner_v2(w: Writer, m: DescribeDelegationTokenRequestDescribeDelegationTokenOwner): void {
-  w.compactString((m.principalType ?? ''));
-  w.compactString((m.principalName ?? ''));
+  w.compactString(m.principalType ?? '');
+  w.compactString(m.principalName ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -133,53 +133,53 @@ function defaultDescribeDelegationTokenResponseDescribedDelegationTokenRenewer()
 }
 
 function encDescribeDelegationTokenResponse_v1(w: Writer, m: DescribeDelegationTokenResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.tokens ?? []);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.tokens ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeDelegationTokenResponse field Tokens is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeDelegationTokenResponseDescribedDelegationToken_v1(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
 }
 
 function encDescribeDelegationTokenResponse_v2(w: Writer, m: DescribeDelegationTokenResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.tokens ?? []);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.tokens ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeDelegationTokenResponse field Tokens is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeDelegationTokenResponseDescribedDelegationToken_v2(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeDelegationTokenResponse_v3(w: Writer, m: DescribeDelegationTokenResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.tokens ?? []);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.tokens ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeDelegationTokenResponse field Tokens is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeDelegationTokenResponseDescribedDelegationToken_v3(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeDelegationTokenResponseDescribedDelegationToken_v1(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationToken): void {
-  w.string((m.principalType ?? ''));
-  w.string((m.principalName ?? ''));
+  w.string(m.principalType ?? '');
+  w.string(m.principalName ?? '');
   if (m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== '') throw new ProtocolEncodeError('DescribeDelegationTokenResponse field DescribedDelegationToken.TokenRequesterPrincipalType cannot be written at version 1');
   if (m.tokenRequesterPrincipalName !== undefined && m.tokenRequesterPrincipalName !== '') throw new ProtocolEncodeError('DescribeDelegationTokenResponse field DescribedDelegationToken.TokenRequesterPrincipalName cannot be written at version 1');
-  w.int64((m.issueTimestamp ?? 0n));
-  w.int64((m.expiryTimestamp ?? 0n));
-  w.int64((m.maxTimestamp ?? 0n));
-  w.string((m.tokenId ?? ''));
-  w.bytes((m.hmac ?? EMPTY_BUFFER));
-  const t1 = (m.renewers ?? []);
+  w.int64(m.issueTimestamp ?? 0n);
+  w.int64(m.expiryTimestamp ?? 0n);
+  w.int64(m.maxTimestamp ?? 0n);
+  w.string(m.tokenId ?? '');
+  w.bytes(m.hmac ?? EMPTY_BUFFER);
+  const t1 = m.renewers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeDelegationTokenResponse field Renewers is not nullable');
   else {
     w.int32(t1.length);
@@ -188,16 +188,16 @@ function encDescribeDelegationTokenResponseDescribedDelegationToken_v1(w: Writer
 }
 
 function encDescribeDelegationTokenResponseDescribedDelegationToken_v2(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationToken): void {
-  w.compactString((m.principalType ?? ''));
-  w.compactString((m.principalName ?? ''));
+  w.compactString(m.principalType ?? '');
+  w.compactString(m.principalName ?? '');
   if (m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== '') throw new ProtocolEncodeError('DescribeDelegationTokenResponse field DescribedDelegationToken.TokenRequesterPrincipalType cannot be written at version 2');
   if (m.tokenRequesterPrincipalName !== undefined && m.tokenRequesterPrincipalName !== '') throw new ProtocolEncodeError('DescribeDelegationTokenResponse field DescribedDelegationToken.TokenRequesterPrincipalName cannot be written at version 2');
-  w.int64((m.issueTimestamp ?? 0n));
-  w.int64((m.expiryTimestamp ?? 0n));
-  w.int64((m.maxTimestamp ?? 0n));
-  w.compactString((m.tokenId ?? ''));
-  w.compactBytes((m.hmac ?? EMPTY_BUFFER));
-  const t1 = (m.renewers ?? []);
+  w.int64(m.issueTimestamp ?? 0n);
+  w.int64(m.expiryTimestamp ?? 0n);
+  w.int64(m.maxTimestamp ?? 0n);
+  w.compactString(m.tokenId ?? '');
+  w.compactBytes(m.hmac ?? EMPTY_BUFFER);
+  const t1 = m.renewers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeDelegationTokenResponse field Renewers is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -208,16 +208,16 @@ function encDescribeDelegationTokenResponseDescribedDelegationToken_v2(w: Writer
 }
 
 function encDescribeDelegationTokenResponseDescribedDelegationToken_v3(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationToken): void {
-  w.compactString((m.principalType ?? ''));
-  w.compactString((m.principalName ?? ''));
-  w.compactString((m.tokenRequesterPrincipalType ?? ''));
-  w.compactString((m.tokenRequesterPrincipalName ?? ''));
-  w.int64((m.issueTimestamp ?? 0n));
-  w.int64((m.expiryTimestamp ?? 0n));
-  w.int64((m.maxTimestamp ?? 0n));
-  w.compactString((m.tokenId ?? ''));
-  w.compactBytes((m.hmac ?? EMPTY_BUFFER));
-  const t1 = (m.renewers ?? []);
+  w.compactString(m.principalType ?? '');
+  w.compactString(m.principalName ?? '');
+  w.compactString(m.tokenRequesterPrincipalType ?? '');
+  w.compactString(m.tokenRequesterPrincipalName ?? '');
+  w.int64(m.issueTimestamp ?? 0n);
+  w.int64(m.expiryTimestamp ?? 0n);
+  w.int64(m.maxTimestamp ?? 0n);
+  w.compactString(m.tokenId ?? '');
+  w.compactBytes(m.hmac ?? EMPTY_BUFFER);
+  const t1 = m.renewers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeDelegationTokenResponse field Renewers is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -228,13 +228,13 @@ function encDescribeDelegationTokenResponseDescribedDelegationToken_v3(w: Writer
 }
 
 function encDescribeDelegationTokenResponseDescribedDelegationTokenRenewer_v1(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer): void {
-  w.string((m.principalType ?? ''));
-  w.string((m.principalName ?? ''));
+  w.string(m.principalType ?? '');
+  w.string(m.principalName ?? '');
 }
 
 function encDescribeDelegationTokenResponseDescribedDelegationTokenRenewer_v2(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer): void {
-  w.compactString((m.principalType ?? ''));
-  w.compactString((m.principalName ?? ''));
+  w.compactString(m.principalType ?? '');
+  w.compactString(m.principalName ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -45,7 +45,7 @@ function defaultDescribeGroupsRequest(): DescribeGroupsRequest {
 }
 
 function encDescribeGroupsRequest_v0(w: Writer, m: DescribeGroupsRequest): void {
-  const t1 = (m.groups ?? []);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsRequest field Groups is not nullable');
   else {
     w.int32(t1.length);
@@ -55,23 +55,23 @@ function encDescribeGroupsRequest_v0(w: Writer, m: DescribeGroupsRequest): void 
 }
 
 function encDescribeGroupsRequest_v3(w: Writer, m: DescribeGroupsRequest): void {
-  const t1 = (m.groups ?? []);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsRequest field Groups is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) w.string(t1[t2]);
   }
-  w.bool((m.includeAuthorizedOperations ?? false));
+  w.bool(m.includeAuthorizedOperations ?? false);
 }
 
 function encDescribeGroupsRequest_v5(w: Writer, m: DescribeGroupsRequest): void {
-  const t1 = (m.groups ?? []);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsRequest field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.bool((m.includeAuthorizedOperations ?? false));
+  w.bool(m.includeAuthorizedOperations ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -128,7 +128,7 @@ function defaultDescribeGroupsResponseDescribedGroupMember(): DescribeGroupsResp
 }
 
 function encDescribeGroupsResponse_v0(w: Writer, m: DescribeGroupsResponse): void {
-  const t1 = (m.groups ?? []);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Groups is not nullable');
   else {
     w.int32(t1.length);
@@ -137,8 +137,8 @@ function encDescribeGroupsResponse_v0(w: Writer, m: DescribeGroupsResponse): voi
 }
 
 function encDescribeGroupsResponse_v1(w: Writer, m: DescribeGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Groups is not nullable');
   else {
     w.int32(t1.length);
@@ -147,8 +147,8 @@ function encDescribeGroupsResponse_v1(w: Writer, m: DescribeGroupsResponse): voi
 }
 
 function encDescribeGroupsResponse_v3(w: Writer, m: DescribeGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Groups is not nullable');
   else {
     w.int32(t1.length);
@@ -157,8 +157,8 @@ function encDescribeGroupsResponse_v3(w: Writer, m: DescribeGroupsResponse): voi
 }
 
 function encDescribeGroupsResponse_v4(w: Writer, m: DescribeGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Groups is not nullable');
   else {
     w.int32(t1.length);
@@ -167,8 +167,8 @@ function encDescribeGroupsResponse_v4(w: Writer, m: DescribeGroupsResponse): voi
 }
 
 function encDescribeGroupsResponse_v5(w: Writer, m: DescribeGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -179,8 +179,8 @@ function encDescribeGroupsResponse_v5(w: Writer, m: DescribeGroupsResponse): voi
 }
 
 function encDescribeGroupsResponse_v6(w: Writer, m: DescribeGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -191,13 +191,13 @@ function encDescribeGroupsResponse_v6(w: Writer, m: DescribeGroupsResponse): voi
 }
 
 function encDescribeGroupsResponseDescribedGroup_v0(w: Writer, m: DescribeGroupsResponseDescribedGroup): void {
-  w.int16((m.errorCode ?? 0));
+  w.int16(m.errorCode ?? 0);
   if (m.errorMessage !== undefined && m.errorMessage !== null) throw new ProtocolEncodeError('DescribeGroupsResponse field DescribedGroup.ErrorMessage cannot be written at version 0-2');
-  w.string((m.groupId ?? ''));
-  w.string((m.groupState ?? ''));
-  w.string((m.protocolType ?? ''));
-  w.string((m.protocolData ?? ''));
-  const t1 = (m.members ?? []);
+  w.string(m.groupId ?? '');
+  w.string(m.groupState ?? '');
+  w.string(m.protocolType ?? '');
+  w.string(m.protocolData ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Members is not nullable');
   else {
     w.int32(t1.length);
@@ -207,97 +207,97 @@ function encDescribeGroupsResponseDescribedGroup_v0(w: Writer, m: DescribeGroups
 }
 
 function encDescribeGroupsResponseDescribedGroup_v3(w: Writer, m: DescribeGroupsResponseDescribedGroup): void {
-  w.int16((m.errorCode ?? 0));
+  w.int16(m.errorCode ?? 0);
   if (m.errorMessage !== undefined && m.errorMessage !== null) throw new ProtocolEncodeError('DescribeGroupsResponse field DescribedGroup.ErrorMessage cannot be written at version 3');
-  w.string((m.groupId ?? ''));
-  w.string((m.groupState ?? ''));
-  w.string((m.protocolType ?? ''));
-  w.string((m.protocolData ?? ''));
-  const t1 = (m.members ?? []);
+  w.string(m.groupId ?? '');
+  w.string(m.groupState ?? '');
+  w.string(m.protocolType ?? '');
+  w.string(m.protocolData ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Members is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeGroupsResponseDescribedGroupMember_v0(w, t1[t2]);
   }
-  w.int32((m.authorizedOperations ?? -2147483648));
+  w.int32(m.authorizedOperations ?? -2147483648);
 }
 
 function encDescribeGroupsResponseDescribedGroup_v4(w: Writer, m: DescribeGroupsResponseDescribedGroup): void {
-  w.int16((m.errorCode ?? 0));
+  w.int16(m.errorCode ?? 0);
   if (m.errorMessage !== undefined && m.errorMessage !== null) throw new ProtocolEncodeError('DescribeGroupsResponse field DescribedGroup.ErrorMessage cannot be written at version 4');
-  w.string((m.groupId ?? ''));
-  w.string((m.groupState ?? ''));
-  w.string((m.protocolType ?? ''));
-  w.string((m.protocolData ?? ''));
-  const t1 = (m.members ?? []);
+  w.string(m.groupId ?? '');
+  w.string(m.groupState ?? '');
+  w.string(m.protocolType ?? '');
+  w.string(m.protocolData ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Members is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeGroupsResponseDescribedGroupMember_v4(w, t1[t2]);
   }
-  w.int32((m.authorizedOperations ?? -2147483648));
+  w.int32(m.authorizedOperations ?? -2147483648);
 }
 
 function encDescribeGroupsResponseDescribedGroup_v5(w: Writer, m: DescribeGroupsResponseDescribedGroup): void {
-  w.int16((m.errorCode ?? 0));
+  w.int16(m.errorCode ?? 0);
   if (m.errorMessage !== undefined && m.errorMessage !== null) throw new ProtocolEncodeError('DescribeGroupsResponse field DescribedGroup.ErrorMessage cannot be written at version 5');
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.groupState ?? ''));
-  w.compactString((m.protocolType ?? ''));
-  w.compactString((m.protocolData ?? ''));
-  const t1 = (m.members ?? []);
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.groupState ?? '');
+  w.compactString(m.protocolType ?? '');
+  w.compactString(m.protocolData ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeGroupsResponseDescribedGroupMember_v5(w, t1[t2]);
   }
-  w.int32((m.authorizedOperations ?? -2147483648));
+  w.int32(m.authorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeGroupsResponseDescribedGroup_v6(w: Writer, m: DescribeGroupsResponseDescribedGroup): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.groupState ?? ''));
-  w.compactString((m.protocolType ?? ''));
-  w.compactString((m.protocolData ?? ''));
-  const t1 = (m.members ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.groupState ?? '');
+  w.compactString(m.protocolType ?? '');
+  w.compactString(m.protocolData ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeGroupsResponseDescribedGroupMember_v5(w, t1[t2]);
   }
-  w.int32((m.authorizedOperations ?? -2147483648));
+  w.int32(m.authorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeGroupsResponseDescribedGroupMember_v0(w: Writer, m: DescribeGroupsResponseDescribedGroupMember): void {
-  w.string((m.memberId ?? ''));
-  w.string((m.clientId ?? ''));
-  w.string((m.clientHost ?? ''));
-  w.bytes((m.memberMetadata ?? EMPTY_BUFFER));
-  w.bytes((m.memberAssignment ?? EMPTY_BUFFER));
+  w.string(m.memberId ?? '');
+  w.string(m.clientId ?? '');
+  w.string(m.clientHost ?? '');
+  w.bytes(m.memberMetadata ?? EMPTY_BUFFER);
+  w.bytes(m.memberAssignment ?? EMPTY_BUFFER);
 }
 
 function encDescribeGroupsResponseDescribedGroupMember_v4(w: Writer, m: DescribeGroupsResponseDescribedGroupMember): void {
-  w.string((m.memberId ?? ''));
-  w.nullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  w.string((m.clientId ?? ''));
-  w.string((m.clientHost ?? ''));
-  w.bytes((m.memberMetadata ?? EMPTY_BUFFER));
-  w.bytes((m.memberAssignment ?? EMPTY_BUFFER));
+  w.string(m.memberId ?? '');
+  w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  w.string(m.clientId ?? '');
+  w.string(m.clientHost ?? '');
+  w.bytes(m.memberMetadata ?? EMPTY_BUFFER);
+  w.bytes(m.memberAssignment ?? EMPTY_BUFFER);
 }
 
 function encDescribeGroupsResponseDescribedGroupMember_v5(w: Writer, m: DescribeGroupsResponseDescribedGroupMember): void {
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  w.compactString((m.clientId ?? ''));
-  w.compactString((m.clientHost ?? ''));
-  w.compactBytes((m.memberMetadata ?? EMPTY_BUFFER));
-  w.compactBytes((m.memberAssignment ?? EMPTY_BUFFER));
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  w.compactString(m.clientId ?? '');
+  w.compactString(m.clientHost ?? '');
+  w.compactBytes(m.memberMetadata ?? EMPTY_BUFFER);
+  w.compactBytes(m.memberAssignment ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

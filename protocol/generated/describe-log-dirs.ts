@@ -57,7 +57,7 @@ function defaultDescribeLogDirsRequestDescribableLogDirTopic(): DescribeLogDirsR
 }
 
 function encDescribeLogDirsRequest_v1(w: Writer, m: DescribeLogDirsRequest): void {
-  const t1 = (m.topics === undefined ? [] : m.topics);
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
@@ -66,7 +66,7 @@ function encDescribeLogDirsRequest_v1(w: Writer, m: DescribeLogDirsRequest): voi
 }
 
 function encDescribeLogDirsRequest_v2(w: Writer, m: DescribeLogDirsRequest): void {
-  const t1 = (m.topics === undefined ? [] : m.topics);
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -77,8 +77,8 @@ function encDescribeLogDirsRequest_v2(w: Writer, m: DescribeLogDirsRequest): voi
 }
 
 function encDescribeLogDirsRequestDescribableLogDirTopic_v1(w: Writer, m: DescribeLogDirsRequestDescribableLogDirTopic): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -87,8 +87,8 @@ function encDescribeLogDirsRequestDescribableLogDirTopic_v1(w: Writer, m: Descri
 }
 
 function encDescribeLogDirsRequestDescribableLogDirTopic_v2(w: Writer, m: DescribeLogDirsRequestDescribableLogDirTopic): void {
-  w.compactString((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -165,8 +165,8 @@ function defaultDescribeLogDirsResponseDescribeLogDirsPartition(): DescribeLogDi
 }
 
 function encDescribeLogDirsResponse_v1(w: Writer, m: DescribeLogDirsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Results is not nullable');
   else {
     w.int32(t1.length);
@@ -175,8 +175,8 @@ function encDescribeLogDirsResponse_v1(w: Writer, m: DescribeLogDirsResponse): v
 }
 
 function encDescribeLogDirsResponse_v2(w: Writer, m: DescribeLogDirsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -187,9 +187,9 @@ function encDescribeLogDirsResponse_v2(w: Writer, m: DescribeLogDirsResponse): v
 }
 
 function encDescribeLogDirsResponse_v3(w: Writer, m: DescribeLogDirsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.results ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -200,9 +200,9 @@ function encDescribeLogDirsResponse_v3(w: Writer, m: DescribeLogDirsResponse): v
 }
 
 function encDescribeLogDirsResponse_v4(w: Writer, m: DescribeLogDirsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.results ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -213,9 +213,9 @@ function encDescribeLogDirsResponse_v4(w: Writer, m: DescribeLogDirsResponse): v
 }
 
 function encDescribeLogDirsResponse_v5(w: Writer, m: DescribeLogDirsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.results ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -226,9 +226,9 @@ function encDescribeLogDirsResponse_v5(w: Writer, m: DescribeLogDirsResponse): v
 }
 
 function encDescribeLogDirsResponseDescribeLogDirsResult_v1(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.string((m.logDir ?? ''));
-  const t1 = (m.topics ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.string(m.logDir ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -237,9 +237,9 @@ function encDescribeLogDirsResponseDescribeLogDirsResult_v1(w: Writer, m: Descri
 }
 
 function encDescribeLogDirsResponseDescribeLogDirsResult_v2(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactString((m.logDir ?? ''));
-  const t1 = (m.topics ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.compactString(m.logDir ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -250,39 +250,39 @@ function encDescribeLogDirsResponseDescribeLogDirsResult_v2(w: Writer, m: Descri
 }
 
 function encDescribeLogDirsResponseDescribeLogDirsResult_v4(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactString((m.logDir ?? ''));
-  const t1 = (m.topics ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.compactString(m.logDir ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeLogDirsResponseDescribeLogDirsTopic_v2(w, t1[t2]);
   }
-  w.int64((m.totalBytes ?? -1n));
-  w.int64((m.usableBytes ?? -1n));
+  w.int64(m.totalBytes ?? -1n);
+  w.int64(m.usableBytes ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeLogDirsResponseDescribeLogDirsResult_v5(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactString((m.logDir ?? ''));
-  const t1 = (m.topics ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.compactString(m.logDir ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeLogDirsResponseDescribeLogDirsTopic_v2(w, t1[t2]);
   }
-  w.int64((m.totalBytes ?? -1n));
-  w.int64((m.usableBytes ?? -1n));
-  w.bool((m.isCordoned ?? false));
+  w.int64(m.totalBytes ?? -1n);
+  w.int64(m.usableBytes ?? -1n);
+  w.bool(m.isCordoned ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeLogDirsResponseDescribeLogDirsTopic_v1(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -291,8 +291,8 @@ function encDescribeLogDirsResponseDescribeLogDirsTopic_v1(w: Writer, m: Describ
 }
 
 function encDescribeLogDirsResponseDescribeLogDirsTopic_v2(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -303,17 +303,17 @@ function encDescribeLogDirsResponseDescribeLogDirsTopic_v2(w: Writer, m: Describ
 }
 
 function encDescribeLogDirsResponseDescribeLogDirsPartition_v1(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.partitionSize ?? 0n));
-  w.int64((m.offsetLag ?? 0n));
-  w.bool((m.isFutureKey ?? false));
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.partitionSize ?? 0n);
+  w.int64(m.offsetLag ?? 0n);
+  w.bool(m.isFutureKey ?? false);
 }
 
 function encDescribeLogDirsResponseDescribeLogDirsPartition_v2(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.partitionSize ?? 0n));
-  w.int64((m.offsetLag ?? 0n));
-  w.bool((m.isFutureKey ?? false));
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.partitionSize ?? 0n);
+  w.int64(m.offsetLag ?? 0n);
+  w.bool(m.isFutureKey ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -56,7 +56,7 @@ function defaultDescribeProducersRequestTopicRequest(): DescribeProducersRequest
 }
 
 function encDescribeProducersRequest_v0(w: Writer, m: DescribeProducersRequest): void {
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeProducersRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -67,8 +67,8 @@ function encDescribeProducersRequest_v0(w: Writer, m: DescribeProducersRequest):
 }
 
 function encDescribeProducersRequestTopicRequest_v0(w: Writer, m: DescribeProducersRequestTopicRequest): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitionIndexes ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitionIndexes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeProducersRequest field PartitionIndexes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -122,8 +122,8 @@ function defaultDescribeProducersResponseProducerState(): DescribeProducersRespo
 }
 
 function encDescribeProducersResponse_v0(w: Writer, m: DescribeProducersResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeProducersResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -134,8 +134,8 @@ function encDescribeProducersResponse_v0(w: Writer, m: DescribeProducersResponse
 }
 
 function encDescribeProducersResponseTopicResponse_v0(w: Writer, m: DescribeProducersResponseTopicResponse): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeProducersResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -146,10 +146,10 @@ function encDescribeProducersResponseTopicResponse_v0(w: Writer, m: DescribeProd
 }
 
 function encDescribeProducersResponsePartitionResponse_v0(w: Writer, m: DescribeProducersResponsePartitionResponse): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  const t1 = (m.activeProducers ?? []);
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  const t1 = m.activeProducers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeProducersResponse field ActiveProducers is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -160,12 +160,12 @@ function encDescribeProducersResponsePartitionResponse_v0(w: Writer, m: Describe
 }
 
 function encDescribeProducersResponseProducerState_v0(w: Writer, m: DescribeProducersResponseProducerState): void {
-  w.int64((m.producerId ?? 0n));
-  w.int32((m.producerEpoch ?? 0));
-  w.int32((m.lastSequence ?? -1));
-  w.int64((m.lastTimestamp ?? -1n));
-  w.int32((m.coordinatorEpoch ?? 0));
-  w.int64((m.currentTxnStartOffset ?? -1n));
+  w.int64(m.producerId ?? 0n);
+  w.int32(m.producerEpoch ?? 0);
+  w.int32(m.lastSequence ?? -1);
+  w.int64(m.lastTimestamp ?? -1n);
+  w.int32(m.coordinatorEpoch ?? 0);
+  w.int64(m.currentTxnStartOffset ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -83,7 +83,7 @@ function defaultDescribeQuorumRequestPartitionData(): DescribeQuorumRequestParti
 }
 
 function encDescribeQuorumRequest_v0(w: Writer, m: DescribeQuorumRequest): void {
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -94,8 +94,8 @@ function encDescribeQuorumRequest_v0(w: Writer, m: DescribeQuorumRequest): void 
 }
 
 function encDescribeQuorumRequestTopicData_v0(w: Writer, m: DescribeQuorumRequestTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -106,7 +106,7 @@ function encDescribeQuorumRequestTopicData_v0(w: Writer, m: DescribeQuorumReques
 }
 
 function encDescribeQuorumRequestPartitionData_v0(w: Writer, m: DescribeQuorumRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
+  w.int32(m.partitionIndex ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -169,8 +169,8 @@ function defaultDescribeQuorumResponseListener(): DescribeQuorumResponseListener
 }
 
 function encDescribeQuorumResponse_v0(w: Writer, m: DescribeQuorumResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -182,8 +182,8 @@ function encDescribeQuorumResponse_v0(w: Writer, m: DescribeQuorumResponse): voi
 }
 
 function encDescribeQuorumResponse_v1(w: Writer, m: DescribeQuorumResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -195,15 +195,15 @@ function encDescribeQuorumResponse_v1(w: Writer, m: DescribeQuorumResponse): voi
 }
 
 function encDescribeQuorumResponse_v2(w: Writer, m: DescribeQuorumResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.topics ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeQuorumResponseTopicData_v2(w, t1[t2]);
   }
-  const t3 = (m.nodes ?? []);
+  const t3 = m.nodes ?? [];
   if (t3 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Nodes is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -214,8 +214,8 @@ function encDescribeQuorumResponse_v2(w: Writer, m: DescribeQuorumResponse): voi
 }
 
 function encDescribeQuorumResponseTopicData_v0(w: Writer, m: DescribeQuorumResponseTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -226,8 +226,8 @@ function encDescribeQuorumResponseTopicData_v0(w: Writer, m: DescribeQuorumRespo
 }
 
 function encDescribeQuorumResponseTopicData_v1(w: Writer, m: DescribeQuorumResponseTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -238,8 +238,8 @@ function encDescribeQuorumResponseTopicData_v1(w: Writer, m: DescribeQuorumRespo
 }
 
 function encDescribeQuorumResponseTopicData_v2(w: Writer, m: DescribeQuorumResponseTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -250,18 +250,18 @@ function encDescribeQuorumResponseTopicData_v2(w: Writer, m: DescribeQuorumRespo
 }
 
 function encDescribeQuorumResponsePartitionData_v0(w: Writer, m: DescribeQuorumResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  w.int64((m.highWatermark ?? 0n));
-  const t1 = (m.currentVoters ?? []);
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  w.int64(m.highWatermark ?? 0n);
+  const t1 = m.currentVoters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field CurrentVoters is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeQuorumResponseReplicaState_v0(w, t1[t2]);
   }
-  const t3 = (m.observers ?? []);
+  const t3 = m.observers ?? [];
   if (t3 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Observers is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -272,18 +272,18 @@ function encDescribeQuorumResponsePartitionData_v0(w: Writer, m: DescribeQuorumR
 }
 
 function encDescribeQuorumResponsePartitionData_v1(w: Writer, m: DescribeQuorumResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  w.int64((m.highWatermark ?? 0n));
-  const t1 = (m.currentVoters ?? []);
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  w.int64(m.highWatermark ?? 0n);
+  const t1 = m.currentVoters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field CurrentVoters is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeQuorumResponseReplicaState_v1(w, t1[t2]);
   }
-  const t3 = (m.observers ?? []);
+  const t3 = m.observers ?? [];
   if (t3 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Observers is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -294,19 +294,19 @@ function encDescribeQuorumResponsePartitionData_v1(w: Writer, m: DescribeQuorumR
 }
 
 function encDescribeQuorumResponsePartitionData_v2(w: Writer, m: DescribeQuorumResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  w.int64((m.highWatermark ?? 0n));
-  const t1 = (m.currentVoters ?? []);
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  w.int64(m.highWatermark ?? 0n);
+  const t1 = m.currentVoters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field CurrentVoters is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeQuorumResponseReplicaState_v2(w, t1[t2]);
   }
-  const t3 = (m.observers ?? []);
+  const t3 = m.observers ?? [];
   if (t3 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Observers is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -317,36 +317,36 @@ function encDescribeQuorumResponsePartitionData_v2(w: Writer, m: DescribeQuorumR
 }
 
 function encDescribeQuorumResponseReplicaState_v0(w: Writer, m: DescribeQuorumResponseReplicaState): void {
-  w.int32((m.replicaId ?? 0));
+  w.int32(m.replicaId ?? 0);
   if (m.replicaDirectoryId !== undefined && m.replicaDirectoryId !== 'AAAAAAAAAAAAAAAAAAAAAA') throw new ProtocolEncodeError('DescribeQuorumResponse field ReplicaState.ReplicaDirectoryId cannot be written at version 0');
-  w.int64((m.logEndOffset ?? 0n));
+  w.int64(m.logEndOffset ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeQuorumResponseReplicaState_v1(w: Writer, m: DescribeQuorumResponseReplicaState): void {
-  w.int32((m.replicaId ?? 0));
+  w.int32(m.replicaId ?? 0);
   if (m.replicaDirectoryId !== undefined && m.replicaDirectoryId !== 'AAAAAAAAAAAAAAAAAAAAAA') throw new ProtocolEncodeError('DescribeQuorumResponse field ReplicaState.ReplicaDirectoryId cannot be written at version 1');
-  w.int64((m.logEndOffset ?? 0n));
-  w.int64((m.lastFetchTimestamp ?? -1n));
-  w.int64((m.lastCaughtUpTimestamp ?? -1n));
+  w.int64(m.logEndOffset ?? 0n);
+  w.int64(m.lastFetchTimestamp ?? -1n);
+  w.int64(m.lastCaughtUpTimestamp ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeQuorumResponseReplicaState_v2(w: Writer, m: DescribeQuorumResponseReplicaState): void {
-  w.int32((m.replicaId ?? 0));
-  w.uuid((m.replicaDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.int64((m.logEndOffset ?? 0n));
-  w.int64((m.lastFetchTimestamp ?? -1n));
-  w.int64((m.lastCaughtUpTimestamp ?? -1n));
+  w.int32(m.replicaId ?? 0);
+  w.uuid(m.replicaDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.int64(m.logEndOffset ?? 0n);
+  w.int64(m.lastFetchTimestamp ?? -1n);
+  w.int64(m.lastCaughtUpTimestamp ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeQuorumResponseNode_v2(w: Writer, m: DescribeQuorumResponseNode): void {
-  w.int32((m.nodeId ?? 0));
-  const t1 = (m.listeners ?? []);
+  w.int32(m.nodeId ?? 0);
+  const t1 = m.listeners ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Listeners is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -357,9 +357,9 @@ function encDescribeQuorumResponseNode_v2(w: Writer, m: DescribeQuorumResponseNo
 }
 
 function encDescribeQuorumResponseListener_v2(w: Writer, m: DescribeQuorumResponseListener): void {
-  w.compactString((m.name ?? ''));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+  w.compactString(m.name ?? '');
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -67,7 +67,7 @@ function defaultDescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequest
 }
 
 function encDescribeShareGroupOffsetsRequest_v0(w: Writer, m: DescribeShareGroupOffsetsRequest): void {
-  const t1 = (m.groups ?? []);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeShareGroupOffsetsRequest field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -78,8 +78,8 @@ function encDescribeShareGroupOffsetsRequest_v0(w: Writer, m: DescribeShareGroup
 }
 
 function encDescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestGroup_v0(w: Writer, m: DescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestGroup): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics === undefined ? [] : m.topics);
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -90,8 +90,8 @@ function encDescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestGrou
 }
 
 function encDescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestTopic_v0(w: Writer, m: DescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestTopic): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeShareGroupOffsetsRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -158,8 +158,8 @@ function defaultDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsRespon
 }
 
 function encDescribeShareGroupOffsetsResponse_v0(w: Writer, m: DescribeShareGroupOffsetsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeShareGroupOffsetsResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -170,8 +170,8 @@ function encDescribeShareGroupOffsetsResponse_v0(w: Writer, m: DescribeShareGrou
 }
 
 function encDescribeShareGroupOffsetsResponse_v1(w: Writer, m: DescribeShareGroupOffsetsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeShareGroupOffsetsResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -182,37 +182,37 @@ function encDescribeShareGroupOffsetsResponse_v1(w: Writer, m: DescribeShareGrou
 }
 
 function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroup_v0(w: Writer, m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroup): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeShareGroupOffsetsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic_v0(w, t1[t2]);
   }
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroup_v1(w: Writer, m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroup): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeShareGroupOffsetsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic_v1(w, t1[t2]);
   }
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic_v0(w: Writer, m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic): void {
-  w.compactString((m.topicName ?? ''));
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topicName ?? '');
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeShareGroupOffsetsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -223,9 +223,9 @@ function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTo
 }
 
 function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic_v1(w: Writer, m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic): void {
-  w.compactString((m.topicName ?? ''));
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topicName ?? '');
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeShareGroupOffsetsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -236,22 +236,22 @@ function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTo
 }
 
 function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePartition_v0(w: Writer, m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.startOffset ?? 0n));
-  w.int32((m.leaderEpoch ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.startOffset ?? 0n);
+  w.int32(m.leaderEpoch ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePartition_v1(w: Writer, m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.startOffset ?? 0n));
-  w.int32((m.leaderEpoch ?? 0));
-  w.int64((m.lag ?? -1n));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.startOffset ?? 0n);
+  w.int32(m.leaderEpoch ?? 0);
+  w.int64(m.lag ?? -1n);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -73,27 +73,27 @@ function defaultDescribeTopicPartitionsRequestCursor(): DescribeTopicPartitionsR
 }
 
 function encDescribeTopicPartitionsRequest_v0(w: Writer, m: DescribeTopicPartitionsRequest): void {
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTopicPartitionsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeTopicPartitionsRequestTopicRequest_v0(w, t1[t2]);
   }
-  w.int32((m.responsePartitionLimit ?? 2000));
-  { const t3 = (m.cursor === undefined ? null : m.cursor); if (t3 === null) w.int8(-1); else { w.int8(1); encDescribeTopicPartitionsRequestCursor_v0(w, t3); } }
+  w.int32(m.responsePartitionLimit ?? 2000);
+  { const t3 = m.cursor === undefined ? null : m.cursor; if (t3 === null) w.int8(-1); else { w.int8(1); encDescribeTopicPartitionsRequestCursor_v0(w, t3); } }
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeTopicPartitionsRequestTopicRequest_v0(w: Writer, m: DescribeTopicPartitionsRequestTopicRequest): void {
-  w.compactString((m.name ?? ''));
+  w.compactString(m.name ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeTopicPartitionsRequestCursor_v0(w: Writer, m: DescribeTopicPartitionsRequestCursor): void {
-  w.compactString((m.topicName ?? ''));
-  w.int32((m.partitionIndex ?? 0));
+  w.compactString(m.topicName ?? '');
+  w.int32(m.partitionIndex ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -143,64 +143,64 @@ function defaultDescribeTopicPartitionsResponseCursor(): DescribeTopicPartitions
 }
 
 function encDescribeTopicPartitionsResponse_v0(w: Writer, m: DescribeTopicPartitionsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTopicPartitionsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic_v0(w, t1[t2]);
   }
-  { const t3 = (m.nextCursor === undefined ? null : m.nextCursor); if (t3 === null) w.int8(-1); else { w.int8(1); encDescribeTopicPartitionsResponseCursor_v0(w, t3); } }
+  { const t3 = m.nextCursor === undefined ? null : m.nextCursor; if (t3 === null) w.int8(-1); else { w.int8(1); encDescribeTopicPartitionsResponseCursor_v0(w, t3); } }
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic_v0(w: Writer, m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.name === undefined ? '' : m.name));
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.bool((m.isInternal ?? false));
-  const t1 = (m.partitions ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.name === undefined ? '' : m.name);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.bool(m.isInternal ?? false);
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTopicPartitionsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition_v0(w, t1[t2]);
   }
-  w.int32((m.topicAuthorizedOperations ?? -2147483648));
+  w.int32(m.topicAuthorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition_v0(w: Writer, m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition): void {
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? -1));
-  const t1 = (m.replicaNodes ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? -1);
+  const t1 = m.replicaNodes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTopicPartitionsResponse field ReplicaNodes is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.int32(t1[t2]);
   }
-  const t3 = (m.isrNodes ?? []);
+  const t3 = m.isrNodes ?? [];
   if (t3 === null) throw new ProtocolEncodeError('DescribeTopicPartitionsResponse field IsrNodes is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) w.int32(t3[t4]);
   }
-  const t5 = (m.eligibleLeaderReplicas === undefined ? null : m.eligibleLeaderReplicas);
+  const t5 = m.eligibleLeaderReplicas === undefined ? null : m.eligibleLeaderReplicas;
   if (t5 === null) w.uvarint(0);
   else {
     w.uvarint(t5.length + 1);
     for (let t6 = 0; t6 < t5.length; t6++) w.int32(t5[t6]);
   }
-  const t7 = (m.lastKnownElr === undefined ? null : m.lastKnownElr);
+  const t7 = m.lastKnownElr === undefined ? null : m.lastKnownElr;
   if (t7 === null) w.uvarint(0);
   else {
     w.uvarint(t7.length + 1);
     for (let t8 = 0; t8 < t7.length; t8++) w.int32(t7[t8]);
   }
-  const t9 = (m.offlineReplicas ?? []);
+  const t9 = m.offlineReplicas ?? [];
   if (t9 === null) throw new ProtocolEncodeError('DescribeTopicPartitionsResponse field OfflineReplicas is not nullable');
   else {
     w.uvarint(t9.length + 1);
@@ -211,8 +211,8 @@ function encDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartit
 }
 
 function encDescribeTopicPartitionsResponseCursor_v0(w: Writer, m: DescribeTopicPartitionsResponseCursor): void {
-  w.compactString((m.topicName ?? ''));
-  w.int32((m.partitionIndex ?? 0));
+  w.compactString(m.topicName ?? '');
+  w.int32(m.partitionIndex ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

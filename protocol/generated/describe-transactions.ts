@@ -40,7 +40,7 @@ function defaultDescribeTransactionsRequest(): DescribeTransactionsRequest {
 }
 
 function encDescribeTransactionsRequest_v0(w: Writer, m: DescribeTransactionsRequest): void {
-  const t1 = (m.transactionalIds ?? []);
+  const t1 = m.transactionalIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTransactionsRequest field TransactionalIds is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -76,8 +76,8 @@ function defaultDescribeTransactionsResponseTopicData(): DescribeTransactionsRes
 }
 
 function encDescribeTransactionsResponse_v0(w: Writer, m: DescribeTransactionsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.transactionStates ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.transactionStates ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTransactionsResponse field TransactionStates is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -88,14 +88,14 @@ function encDescribeTransactionsResponse_v0(w: Writer, m: DescribeTransactionsRe
 }
 
 function encDescribeTransactionsResponseTransactionState_v0(w: Writer, m: DescribeTransactionsResponseTransactionState): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactString((m.transactionalId ?? ''));
-  w.compactString((m.transactionState ?? ''));
-  w.int32((m.transactionTimeoutMs ?? 0));
-  w.int64((m.transactionStartTimeMs ?? 0n));
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.compactString(m.transactionalId ?? '');
+  w.compactString(m.transactionState ?? '');
+  w.int32(m.transactionTimeoutMs ?? 0);
+  w.int64(m.transactionStartTimeMs ?? 0n);
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTransactionsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -106,8 +106,8 @@ function encDescribeTransactionsResponseTransactionState_v0(w: Writer, m: Descri
 }
 
 function encDescribeTransactionsResponseTopicData_v0(w: Writer, m: DescribeTransactionsResponseTopicData): void {
-  w.compactString((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTransactionsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);

@@ -47,7 +47,7 @@ function defaultDescribeUserScramCredentialsRequestUserName(): DescribeUserScram
 }
 
 function encDescribeUserScramCredentialsRequest_v0(w: Writer, m: DescribeUserScramCredentialsRequest): void {
-  const t1 = (m.users === undefined ? [] : m.users);
+  const t1 = m.users === undefined ? [] : m.users;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -58,7 +58,7 @@ function encDescribeUserScramCredentialsRequest_v0(w: Writer, m: DescribeUserScr
 }
 
 function encDescribeUserScramCredentialsRequestUserName_v0(w: Writer, m: DescribeUserScramCredentialsRequestUserName): void {
-  w.compactString((m.name ?? ''));
+  w.compactString(m.name ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -94,10 +94,10 @@ function defaultDescribeUserScramCredentialsResponseCredentialInfo(): DescribeUs
 }
 
 function encDescribeUserScramCredentialsResponse_v0(w: Writer, m: DescribeUserScramCredentialsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.results ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeUserScramCredentialsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -108,10 +108,10 @@ function encDescribeUserScramCredentialsResponse_v0(w: Writer, m: DescribeUserSc
 }
 
 function encDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult_v0(w: Writer, m: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult): void {
-  w.compactString((m.user ?? ''));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.credentialInfos ?? []);
+  w.compactString(m.user ?? '');
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.credentialInfos ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeUserScramCredentialsResponse field CredentialInfos is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -122,8 +122,8 @@ function encDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResu
 }
 
 function encDescribeUserScramCredentialsResponseCredentialInfo_v0(w: Writer, m: DescribeUserScramCredentialsResponseCredentialInfo): void {
-  w.int8((m.mechanism ?? 0));
-  w.int32((m.iterations ?? 0));
+  w.int8(m.mechanism ?? 0);
+  w.int32(m.iterations ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -49,42 +49,42 @@ function defaultElectLeadersRequestTopicPartitions(): ElectLeadersRequestTopicPa
 
 function encElectLeadersRequest_v0(w: Writer, m: ElectLeadersRequest): void {
   if (m.electionType !== undefined && m.electionType !== 0) throw new ProtocolEncodeError('ElectLeadersRequest field ElectLeadersRequest.ElectionType cannot be written at version 0');
-  const t1 = (m.topicPartitions === undefined ? [] : m.topicPartitions);
+  const t1 = m.topicPartitions === undefined ? [] : m.topicPartitions;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encElectLeadersRequestTopicPartitions_v0(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 60000));
+  w.int32(m.timeoutMs ?? 60000);
 }
 
 function encElectLeadersRequest_v1(w: Writer, m: ElectLeadersRequest): void {
-  w.int8((m.electionType ?? 0));
-  const t1 = (m.topicPartitions === undefined ? [] : m.topicPartitions);
+  w.int8(m.electionType ?? 0);
+  const t1 = m.topicPartitions === undefined ? [] : m.topicPartitions;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encElectLeadersRequestTopicPartitions_v0(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 60000));
+  w.int32(m.timeoutMs ?? 60000);
 }
 
 function encElectLeadersRequest_v2(w: Writer, m: ElectLeadersRequest): void {
-  w.int8((m.electionType ?? 0));
-  const t1 = (m.topicPartitions === undefined ? [] : m.topicPartitions);
+  w.int8(m.electionType ?? 0);
+  const t1 = m.topicPartitions === undefined ? [] : m.topicPartitions;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encElectLeadersRequestTopicPartitions_v2(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 60000));
+  w.int32(m.timeoutMs ?? 60000);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encElectLeadersRequestTopicPartitions_v0(w: Writer, m: ElectLeadersRequestTopicPartitions): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ElectLeadersRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -93,8 +93,8 @@ function encElectLeadersRequestTopicPartitions_v0(w: Writer, m: ElectLeadersRequ
 }
 
 function encElectLeadersRequestTopicPartitions_v2(w: Writer, m: ElectLeadersRequestTopicPartitions): void {
-  w.compactString((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ElectLeadersRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -183,9 +183,9 @@ function defaultElectLeadersResponsePartitionResult(): ElectLeadersResponseParti
 }
 
 function encElectLeadersResponse_v0(w: Writer, m: ElectLeadersResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.errorCode !== undefined && m.errorCode !== 0) throw new ProtocolEncodeError('ElectLeadersResponse field ElectLeadersResponse.ErrorCode cannot be written at version 0');
-  const t1 = (m.replicaElectionResults ?? []);
+  const t1 = m.replicaElectionResults ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ElectLeadersResponse field ReplicaElectionResults is not nullable');
   else {
     w.int32(t1.length);
@@ -194,9 +194,9 @@ function encElectLeadersResponse_v0(w: Writer, m: ElectLeadersResponse): void {
 }
 
 function encElectLeadersResponse_v1(w: Writer, m: ElectLeadersResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.replicaElectionResults ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.replicaElectionResults ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ElectLeadersResponse field ReplicaElectionResults is not nullable');
   else {
     w.int32(t1.length);
@@ -205,9 +205,9 @@ function encElectLeadersResponse_v1(w: Writer, m: ElectLeadersResponse): void {
 }
 
 function encElectLeadersResponse_v2(w: Writer, m: ElectLeadersResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.replicaElectionResults ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.replicaElectionResults ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ElectLeadersResponse field ReplicaElectionResults is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -218,8 +218,8 @@ function encElectLeadersResponse_v2(w: Writer, m: ElectLeadersResponse): void {
 }
 
 function encElectLeadersResponseReplicaElectionResult_v0(w: Writer, m: ElectLeadersResponseReplicaElectionResult): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitionResult ?? []);
+  w.string(m.topic ?? '');
+  const t1 = m.partitionResult ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ElectLeadersResponse field PartitionResult is not nullable');
   else {
     w.int32(t1.length);
@@ -228,8 +228,8 @@ function encElectLeadersResponseReplicaElectionResult_v0(w: Writer, m: ElectLead
 }
 
 function encElectLeadersResponseReplicaElectionResult_v2(w: Writer, m: ElectLeadersResponseReplicaElectionResult): void {
-  w.compactString((m.topic ?? ''));
-  const t1 = (m.partitionResult ?? []);
+  w.compactString(m.topic ?? '');
+  const t1 = m.partitionResult ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ElectLeadersResponse field PartitionResult is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -240,15 +240,15 @@ function encElectLeadersResponseReplicaElectionResult_v2(w: Writer, m: ElectLead
 }
 
 function encElectLeadersResponsePartitionResult_v0(w: Writer, m: ElectLeadersResponsePartitionResult): void {
-  w.int32((m.partitionId ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+  w.int32(m.partitionId ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
 }
 
 function encElectLeadersResponsePartitionResult_v2(w: Writer, m: ElectLeadersResponsePartitionResult): void {
-  w.int32((m.partitionId ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+  w.int32(m.partitionId ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -90,8 +90,8 @@ function defaultEndQuorumEpochRequestLeaderEndpoint(): EndQuorumEpochRequestLead
 }
 
 function encEndQuorumEpochRequest_v0(w: Writer, m: EndQuorumEpochRequest): void {
-  w.nullableString((m.clusterId === undefined ? null : m.clusterId));
-  const t1 = (m.topics ?? []);
+  w.nullableString(m.clusterId === undefined ? null : m.clusterId);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -100,14 +100,14 @@ function encEndQuorumEpochRequest_v0(w: Writer, m: EndQuorumEpochRequest): void 
 }
 
 function encEndQuorumEpochRequest_v1(w: Writer, m: EndQuorumEpochRequest): void {
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  const t1 = (m.topics ?? []);
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encEndQuorumEpochRequestTopicData_v1(w, t1[t2]);
   }
-  const t3 = (m.leaderEndpoints ?? []);
+  const t3 = m.leaderEndpoints ?? [];
   if (t3 === null) throw new ProtocolEncodeError('EndQuorumEpochRequest field LeaderEndpoints is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -118,8 +118,8 @@ function encEndQuorumEpochRequest_v1(w: Writer, m: EndQuorumEpochRequest): void 
 }
 
 function encEndQuorumEpochRequestTopicData_v0(w: Writer, m: EndQuorumEpochRequestTopicData): void {
-  w.string((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -128,8 +128,8 @@ function encEndQuorumEpochRequestTopicData_v0(w: Writer, m: EndQuorumEpochReques
 }
 
 function encEndQuorumEpochRequestTopicData_v1(w: Writer, m: EndQuorumEpochRequestTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -140,10 +140,10 @@ function encEndQuorumEpochRequestTopicData_v1(w: Writer, m: EndQuorumEpochReques
 }
 
 function encEndQuorumEpochRequestPartitionData_v0(w: Writer, m: EndQuorumEpochRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  const t1 = (m.preferredSuccessors ?? []);
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  const t1 = m.preferredSuccessors ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochRequest field PreferredSuccessors is not nullable');
   else {
     w.int32(t1.length);
@@ -152,10 +152,10 @@ function encEndQuorumEpochRequestPartitionData_v0(w: Writer, m: EndQuorumEpochRe
 }
 
 function encEndQuorumEpochRequestPartitionData_v1(w: Writer, m: EndQuorumEpochRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  const t1 = (m.preferredCandidates ?? []);
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  const t1 = m.preferredCandidates ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochRequest field PreferredCandidates is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -166,16 +166,16 @@ function encEndQuorumEpochRequestPartitionData_v1(w: Writer, m: EndQuorumEpochRe
 }
 
 function encEndQuorumEpochRequestReplicaInfo_v1(w: Writer, m: EndQuorumEpochRequestReplicaInfo): void {
-  w.int32((m.candidateId ?? 0));
-  w.uuid((m.candidateDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
+  w.int32(m.candidateId ?? 0);
+  w.uuid(m.candidateDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encEndQuorumEpochRequestLeaderEndpoint_v1(w: Writer, m: EndQuorumEpochRequestLeaderEndpoint): void {
-  w.compactString((m.name ?? ''));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+  w.compactString(m.name ?? '');
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -305,8 +305,8 @@ function defaultEndQuorumEpochResponseNodeEndpoint(): EndQuorumEpochResponseNode
 }
 
 function encEndQuorumEpochResponse_v0(w: Writer, m: EndQuorumEpochResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -316,26 +316,26 @@ function encEndQuorumEpochResponse_v0(w: Writer, m: EndQuorumEpochResponse): voi
 }
 
 function encEndQuorumEpochResponse_v1(w: Writer, m: EndQuorumEpochResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encEndQuorumEpochResponseTopicData_v1(w, t1[t2]);
   }
-  const t3 = (m.nodeEndpoints ?? []);
-  const t4 = (t3 === null || t3.length !== 0);
+  const t3 = m.nodeEndpoints;
+  const t4 = t3 !== undefined && (t3 === null || t3.length !== 0);
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3; if (t5 === null) throw new ProtocolEncodeError('EndQuorumEpochResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encEndQuorumEpochResponseNodeEndpoint_v1(w, t5[t6]); } } });
+    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3!; if (t5 === null) throw new ProtocolEncodeError('EndQuorumEpochResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encEndQuorumEpochResponseNodeEndpoint_v1(w, t5[t6]); } } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encEndQuorumEpochResponseTopicData_v0(w: Writer, m: EndQuorumEpochResponseTopicData): void {
-  w.string((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -344,8 +344,8 @@ function encEndQuorumEpochResponseTopicData_v0(w: Writer, m: EndQuorumEpochRespo
 }
 
 function encEndQuorumEpochResponseTopicData_v1(w: Writer, m: EndQuorumEpochResponseTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -356,25 +356,25 @@ function encEndQuorumEpochResponseTopicData_v1(w: Writer, m: EndQuorumEpochRespo
 }
 
 function encEndQuorumEpochResponsePartitionData_v0(w: Writer, m: EndQuorumEpochResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
 }
 
 function encEndQuorumEpochResponsePartitionData_v1(w: Writer, m: EndQuorumEpochResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encEndQuorumEpochResponseNodeEndpoint_v1(w: Writer, m: EndQuorumEpochResponseNodeEndpoint): void {
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

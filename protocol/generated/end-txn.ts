@@ -27,17 +27,17 @@ function defaultEndTxnRequest(): EndTxnRequest {
 }
 
 function encEndTxnRequest_v0(w: Writer, m: EndTxnRequest): void {
-  w.string((m.transactionalId ?? ''));
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
-  w.bool((m.committed ?? false));
+  w.string(m.transactionalId ?? '');
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
+  w.bool(m.committed ?? false);
 }
 
 function encEndTxnRequest_v3(w: Writer, m: EndTxnRequest): void {
-  w.compactString((m.transactionalId ?? ''));
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
-  w.bool((m.committed ?? false));
+  w.compactString(m.transactionalId ?? '');
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
+  w.bool(m.committed ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -64,22 +64,22 @@ function defaultEndTxnResponse(): EndTxnResponse {
 }
 
 function encEndTxnResponse_v0(w: Writer, m: EndTxnResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
 }
 
 function encEndTxnResponse_v3(w: Writer, m: EndTxnResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encEndTxnResponse_v5(w: Writer, m: EndTxnResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.producerId ?? -1n));
-  w.int16((m.producerEpoch ?? -1));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.producerId ?? -1n);
+  w.int16(m.producerEpoch ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

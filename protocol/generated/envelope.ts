@@ -24,9 +24,9 @@ function defaultEnvelopeRequest(): EnvelopeRequest {
 }
 
 function encEnvelopeRequest_v0(w: Writer, m: EnvelopeRequest): void {
-  w.compactBytes((m.requestData ?? EMPTY_BUFFER));
-  w.compactNullableBytes((m.requestPrincipal === undefined ? EMPTY_BUFFER : m.requestPrincipal));
-  w.compactBytes((m.clientHostAddress ?? EMPTY_BUFFER));
+  w.compactBytes(m.requestData ?? EMPTY_BUFFER);
+  w.compactNullableBytes(m.requestPrincipal === undefined ? EMPTY_BUFFER : m.requestPrincipal);
+  w.compactBytes(m.clientHostAddress ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -44,8 +44,8 @@ function defaultEnvelopeResponse(): EnvelopeResponse {
 }
 
 function encEnvelopeResponse_v0(w: Writer, m: EnvelopeResponse): void {
-  w.compactNullableBytes((m.responseData === undefined ? null : m.responseData));
-  w.int16((m.errorCode ?? 0));
+  w.compactNullableBytes(m.responseData === undefined ? null : m.responseData);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

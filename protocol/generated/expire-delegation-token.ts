@@ -24,13 +24,13 @@ function defaultExpireDelegationTokenRequest(): ExpireDelegationTokenRequest {
 }
 
 function encExpireDelegationTokenRequest_v1(w: Writer, m: ExpireDelegationTokenRequest): void {
-  w.bytes((m.hmac ?? EMPTY_BUFFER));
-  w.int64((m.expiryTimePeriodMs ?? 0n));
+  w.bytes(m.hmac ?? EMPTY_BUFFER);
+  w.int64(m.expiryTimePeriodMs ?? 0n);
 }
 
 function encExpireDelegationTokenRequest_v2(w: Writer, m: ExpireDelegationTokenRequest): void {
-  w.compactBytes((m.hmac ?? EMPTY_BUFFER));
-  w.int64((m.expiryTimePeriodMs ?? 0n));
+  w.compactBytes(m.hmac ?? EMPTY_BUFFER);
+  w.int64(m.expiryTimePeriodMs ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -53,15 +53,15 @@ function defaultExpireDelegationTokenResponse(): ExpireDelegationTokenResponse {
 }
 
 function encExpireDelegationTokenResponse_v1(w: Writer, m: ExpireDelegationTokenResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.expiryTimestampMs ?? 0n));
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.expiryTimestampMs ?? 0n);
+  w.int32(m.throttleTimeMs ?? 0);
 }
 
 function encExpireDelegationTokenResponse_v2(w: Writer, m: ExpireDelegationTokenResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.expiryTimestampMs ?? 0n));
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.expiryTimestampMs ?? 0n);
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -96,46 +96,46 @@ function defaultFetchSnapshotRequestSnapshotId(): FetchSnapshotRequestSnapshotId
 }
 
 function encFetchSnapshotRequest_v0(w: Writer, m: FetchSnapshotRequest): void {
-  w.int32((m.replicaId ?? -1));
-  w.int32((m.maxBytes ?? 2147483647));
-  const t1 = (m.topics ?? []);
+  w.int32(m.replicaId ?? -1);
+  w.int32(m.maxBytes ?? 2147483647);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchSnapshotRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchSnapshotRequestTopicSnapshot_v0(w, t1[t2]);
   }
-  const t3 = (m.clusterId === undefined ? null : m.clusterId);
-  const t4 = t3 !== null;
+  const t3 = m.clusterId;
+  const t4 = t3 !== undefined && t3 !== null;
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t3); } });
+    if (t4) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t3!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encFetchSnapshotRequest_v1(w: Writer, m: FetchSnapshotRequest): void {
-  w.int32((m.replicaId ?? -1));
-  w.int32((m.maxBytes ?? 2147483647));
-  const t1 = (m.topics ?? []);
+  w.int32(m.replicaId ?? -1);
+  w.int32(m.maxBytes ?? 2147483647);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchSnapshotRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchSnapshotRequestTopicSnapshot_v1(w, t1[t2]);
   }
-  const t3 = (m.clusterId === undefined ? null : m.clusterId);
-  const t4 = t3 !== null;
+  const t3 = m.clusterId;
+  const t4 = t3 !== undefined && t3 !== null;
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t3); } });
+    if (t4) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t3!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encFetchSnapshotRequestTopicSnapshot_v0(w: Writer, m: FetchSnapshotRequestTopicSnapshot): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchSnapshotRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -146,8 +146,8 @@ function encFetchSnapshotRequestTopicSnapshot_v0(w: Writer, m: FetchSnapshotRequ
 }
 
 function encFetchSnapshotRequestTopicSnapshot_v1(w: Writer, m: FetchSnapshotRequestTopicSnapshot): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchSnapshotRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -158,32 +158,32 @@ function encFetchSnapshotRequestTopicSnapshot_v1(w: Writer, m: FetchSnapshotRequ
 }
 
 function encFetchSnapshotRequestPartitionSnapshot_v0(w: Writer, m: FetchSnapshotRequestPartitionSnapshot): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.currentLeaderEpoch ?? 0));
-  encFetchSnapshotRequestSnapshotId_v0(w, (m.snapshotId ?? defaultFetchSnapshotRequestSnapshotId()));
-  w.int64((m.position ?? 0n));
+  w.int32(m.partition ?? 0);
+  w.int32(m.currentLeaderEpoch ?? 0);
+  encFetchSnapshotRequestSnapshotId_v0(w, m.snapshotId ?? defaultFetchSnapshotRequestSnapshotId());
+  w.int64(m.position ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encFetchSnapshotRequestPartitionSnapshot_v1(w: Writer, m: FetchSnapshotRequestPartitionSnapshot): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.currentLeaderEpoch ?? 0));
-  encFetchSnapshotRequestSnapshotId_v0(w, (m.snapshotId ?? defaultFetchSnapshotRequestSnapshotId()));
-  w.int64((m.position ?? 0n));
-  const t1 = (m.replicaDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
-  const t2 = t1 !== 'AAAAAAAAAAAAAAAAAAAAAA';
+  w.int32(m.partition ?? 0);
+  w.int32(m.currentLeaderEpoch ?? 0);
+  encFetchSnapshotRequestSnapshotId_v0(w, m.snapshotId ?? defaultFetchSnapshotRequestSnapshotId());
+  w.int64(m.position ?? 0n);
+  const t1 = m.replicaDirectoryId;
+  const t2 = t1 !== undefined && t1 !== 'AAAAAAAAAAAAAAAAAAAAAA';
   if (!t2 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t2) tf.push({ tag: 0, write: (w) => { w.uuid(t1); } });
+    if (t2) tf.push({ tag: 0, write: (w) => { w.uuid(t1!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encFetchSnapshotRequestSnapshotId_v0(w: Writer, m: FetchSnapshotRequestSnapshotId): void {
-  w.int64((m.endOffset ?? 0n));
-  w.int32((m.epoch ?? 0));
+  w.int64(m.endOffset ?? 0n);
+  w.int32(m.epoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -335,9 +335,9 @@ function defaultFetchSnapshotResponseNodeEndpoint(): FetchSnapshotResponseNodeEn
 }
 
 function encFetchSnapshotResponse_v0(w: Writer, m: FetchSnapshotResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchSnapshotResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -349,27 +349,27 @@ function encFetchSnapshotResponse_v0(w: Writer, m: FetchSnapshotResponse): void 
 }
 
 function encFetchSnapshotResponse_v1(w: Writer, m: FetchSnapshotResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchSnapshotResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchSnapshotResponseTopicSnapshot_v0(w, t1[t2]);
   }
-  const t3 = (m.nodeEndpoints ?? []);
-  const t4 = (t3 === null || t3.length !== 0);
+  const t3 = m.nodeEndpoints;
+  const t4 = t3 !== undefined && (t3 === null || t3.length !== 0);
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3; if (t5 === null) throw new ProtocolEncodeError('FetchSnapshotResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encFetchSnapshotResponseNodeEndpoint_v1(w, t5[t6]); } } });
+    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3!; if (t5 === null) throw new ProtocolEncodeError('FetchSnapshotResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encFetchSnapshotResponseNodeEndpoint_v1(w, t5[t6]); } } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encFetchSnapshotResponseTopicSnapshot_v0(w: Writer, m: FetchSnapshotResponseTopicSnapshot): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchSnapshotResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -380,40 +380,40 @@ function encFetchSnapshotResponseTopicSnapshot_v0(w: Writer, m: FetchSnapshotRes
 }
 
 function encFetchSnapshotResponsePartitionSnapshot_v0(w: Writer, m: FetchSnapshotResponsePartitionSnapshot): void {
-  w.int32((m.index ?? 0));
-  w.int16((m.errorCode ?? 0));
-  encFetchSnapshotResponseSnapshotId_v0(w, (m.snapshotId ?? defaultFetchSnapshotResponseSnapshotId()));
-  w.int64((m.size ?? 0n));
-  w.int64((m.position ?? 0n));
-  w.compactBytes((m.unalignedRecords ?? EMPTY_BUFFER));
-  const t1 = (m.currentLeader ?? defaultFetchSnapshotResponseLeaderIdAndEpoch());
-  const t2 = (t1 === null || !isDefaultFetchSnapshotResponseLeaderIdAndEpoch(t1));
+  w.int32(m.index ?? 0);
+  w.int16(m.errorCode ?? 0);
+  encFetchSnapshotResponseSnapshotId_v0(w, m.snapshotId ?? defaultFetchSnapshotResponseSnapshotId());
+  w.int64(m.size ?? 0n);
+  w.int64(m.position ?? 0n);
+  w.compactBytes(m.unalignedRecords ?? EMPTY_BUFFER);
+  const t1 = m.currentLeader;
+  const t2 = t1 !== undefined && (t1 === null || !isDefaultFetchSnapshotResponseLeaderIdAndEpoch(t1));
   if (!t2 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t2) tf.push({ tag: 0, write: (w) => { encFetchSnapshotResponseLeaderIdAndEpoch_v0(w, t1); } });
+    if (t2) tf.push({ tag: 0, write: (w) => { encFetchSnapshotResponseLeaderIdAndEpoch_v0(w, t1!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encFetchSnapshotResponseSnapshotId_v0(w: Writer, m: FetchSnapshotResponseSnapshotId): void {
-  w.int64((m.endOffset ?? 0n));
-  w.int32((m.epoch ?? 0));
+  w.int64(m.endOffset ?? 0n);
+  w.int32(m.epoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encFetchSnapshotResponseLeaderIdAndEpoch_v0(w: Writer, m: FetchSnapshotResponseLeaderIdAndEpoch): void {
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encFetchSnapshotResponseNodeEndpoint_v1(w: Writer, m: FetchSnapshotResponseNodeEndpoint): void {
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -138,13 +138,13 @@ function defaultFetchRequestForgottenTopic(): FetchRequestForgottenTopic {
 }
 
 function encFetchRequest_v4(w: Writer, m: FetchRequest): void {
-  w.int32((m.replicaId ?? -1));
+  w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 4');
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int8((m.isolationLevel ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int8(m.isolationLevel ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -154,13 +154,13 @@ function encFetchRequest_v4(w: Writer, m: FetchRequest): void {
 }
 
 function encFetchRequest_v5(w: Writer, m: FetchRequest): void {
-  w.int32((m.replicaId ?? -1));
+  w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 5-6');
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int8((m.isolationLevel ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int8(m.isolationLevel ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -170,21 +170,21 @@ function encFetchRequest_v5(w: Writer, m: FetchRequest): void {
 }
 
 function encFetchRequest_v7(w: Writer, m: FetchRequest): void {
-  w.int32((m.replicaId ?? -1));
+  w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 7-8');
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int8((m.isolationLevel ?? 0));
-  w.int32((m.sessionId ?? 0));
-  w.int32((m.sessionEpoch ?? -1));
-  const t1 = (m.topics ?? []);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int8(m.isolationLevel ?? 0);
+  w.int32(m.sessionId ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchRequestFetchTopic_v5(w, t1[t2]);
   }
-  const t3 = (m.forgottenTopicsData ?? []);
+  const t3 = m.forgottenTopicsData ?? [];
   if (t3 === null) throw new ProtocolEncodeError('FetchRequest field ForgottenTopicsData is not nullable');
   else {
     w.int32(t3.length);
@@ -193,21 +193,21 @@ function encFetchRequest_v7(w: Writer, m: FetchRequest): void {
 }
 
 function encFetchRequest_v9(w: Writer, m: FetchRequest): void {
-  w.int32((m.replicaId ?? -1));
+  w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 9-10');
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int8((m.isolationLevel ?? 0));
-  w.int32((m.sessionId ?? 0));
-  w.int32((m.sessionEpoch ?? -1));
-  const t1 = (m.topics ?? []);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int8(m.isolationLevel ?? 0);
+  w.int32(m.sessionId ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchRequestFetchTopic_v9(w, t1[t2]);
   }
-  const t3 = (m.forgottenTopicsData ?? []);
+  const t3 = m.forgottenTopicsData ?? [];
   if (t3 === null) throw new ProtocolEncodeError('FetchRequest field ForgottenTopicsData is not nullable');
   else {
     w.int32(t3.length);
@@ -216,205 +216,205 @@ function encFetchRequest_v9(w: Writer, m: FetchRequest): void {
 }
 
 function encFetchRequest_v11(w: Writer, m: FetchRequest): void {
-  w.int32((m.replicaId ?? -1));
+  w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 11');
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int8((m.isolationLevel ?? 0));
-  w.int32((m.sessionId ?? 0));
-  w.int32((m.sessionEpoch ?? -1));
-  const t1 = (m.topics ?? []);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int8(m.isolationLevel ?? 0);
+  w.int32(m.sessionId ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchRequestFetchTopic_v9(w, t1[t2]);
   }
-  const t3 = (m.forgottenTopicsData ?? []);
+  const t3 = m.forgottenTopicsData ?? [];
   if (t3 === null) throw new ProtocolEncodeError('FetchRequest field ForgottenTopicsData is not nullable');
   else {
     w.int32(t3.length);
     for (let t4 = 0; t4 < t3.length; t4++) encFetchRequestForgottenTopic_v7(w, t3[t4]);
   }
-  w.string((m.rackId ?? ''));
+  w.string(m.rackId ?? '');
 }
 
 function encFetchRequest_v12(w: Writer, m: FetchRequest): void {
-  w.int32((m.replicaId ?? -1));
+  w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 12');
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int8((m.isolationLevel ?? 0));
-  w.int32((m.sessionId ?? 0));
-  w.int32((m.sessionEpoch ?? -1));
-  const t1 = (m.topics ?? []);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int8(m.isolationLevel ?? 0);
+  w.int32(m.sessionId ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchRequestFetchTopic_v12(w, t1[t2]);
   }
-  const t3 = (m.forgottenTopicsData ?? []);
+  const t3 = m.forgottenTopicsData ?? [];
   if (t3 === null) throw new ProtocolEncodeError('FetchRequest field ForgottenTopicsData is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encFetchRequestForgottenTopic_v12(w, t3[t4]);
   }
-  w.compactString((m.rackId ?? ''));
-  const t5 = (m.clusterId === undefined ? null : m.clusterId);
-  const t6 = t5 !== null;
+  w.compactString(m.rackId ?? '');
+  const t5 = m.clusterId;
+  const t6 = t5 !== undefined && t5 !== null;
   if (!t6 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t6) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t5); } });
+    if (t6) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t5!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encFetchRequest_v13(w: Writer, m: FetchRequest): void {
-  w.int32((m.replicaId ?? -1));
+  w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 13-14');
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int8((m.isolationLevel ?? 0));
-  w.int32((m.sessionId ?? 0));
-  w.int32((m.sessionEpoch ?? -1));
-  const t1 = (m.topics ?? []);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int8(m.isolationLevel ?? 0);
+  w.int32(m.sessionId ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchRequestFetchTopic_v13(w, t1[t2]);
   }
-  const t3 = (m.forgottenTopicsData ?? []);
+  const t3 = m.forgottenTopicsData ?? [];
   if (t3 === null) throw new ProtocolEncodeError('FetchRequest field ForgottenTopicsData is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encFetchRequestForgottenTopic_v13(w, t3[t4]);
   }
-  w.compactString((m.rackId ?? ''));
-  const t5 = (m.clusterId === undefined ? null : m.clusterId);
-  const t6 = t5 !== null;
+  w.compactString(m.rackId ?? '');
+  const t5 = m.clusterId;
+  const t6 = t5 !== undefined && t5 !== null;
   if (!t6 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t6) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t5); } });
+    if (t6) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t5!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encFetchRequest_v15(w: Writer, m: FetchRequest): void {
   if (m.replicaId !== undefined && m.replicaId !== -1) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaId cannot be written at version 15-16');
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int8((m.isolationLevel ?? 0));
-  w.int32((m.sessionId ?? 0));
-  w.int32((m.sessionEpoch ?? -1));
-  const t1 = (m.topics ?? []);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int8(m.isolationLevel ?? 0);
+  w.int32(m.sessionId ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchRequestFetchTopic_v13(w, t1[t2]);
   }
-  const t3 = (m.forgottenTopicsData ?? []);
+  const t3 = m.forgottenTopicsData ?? [];
   if (t3 === null) throw new ProtocolEncodeError('FetchRequest field ForgottenTopicsData is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encFetchRequestForgottenTopic_v13(w, t3[t4]);
   }
-  w.compactString((m.rackId ?? ''));
-  const t5 = (m.clusterId === undefined ? null : m.clusterId);
-  const t6 = t5 !== null;
-  const t7 = (m.replicaState ?? defaultFetchRequestReplicaState());
-  const t8 = (t7 === null || !isDefaultFetchRequestReplicaState(t7));
+  w.compactString(m.rackId ?? '');
+  const t5 = m.clusterId;
+  const t6 = t5 !== undefined && t5 !== null;
+  const t7 = m.replicaState;
+  const t8 = t7 !== undefined && (t7 === null || !isDefaultFetchRequestReplicaState(t7));
   if (!t6 && !t8 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t6) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t5); } });
-    if (t8) tf.push({ tag: 1, write: (w) => { encFetchRequestReplicaState_v15(w, t7); } });
+    if (t6) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t5!); } });
+    if (t8) tf.push({ tag: 1, write: (w) => { encFetchRequestReplicaState_v15(w, t7!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encFetchRequest_v17(w: Writer, m: FetchRequest): void {
   if (m.replicaId !== undefined && m.replicaId !== -1) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaId cannot be written at version 17');
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int8((m.isolationLevel ?? 0));
-  w.int32((m.sessionId ?? 0));
-  w.int32((m.sessionEpoch ?? -1));
-  const t1 = (m.topics ?? []);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int8(m.isolationLevel ?? 0);
+  w.int32(m.sessionId ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchRequestFetchTopic_v17(w, t1[t2]);
   }
-  const t3 = (m.forgottenTopicsData ?? []);
+  const t3 = m.forgottenTopicsData ?? [];
   if (t3 === null) throw new ProtocolEncodeError('FetchRequest field ForgottenTopicsData is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encFetchRequestForgottenTopic_v13(w, t3[t4]);
   }
-  w.compactString((m.rackId ?? ''));
-  const t5 = (m.clusterId === undefined ? null : m.clusterId);
-  const t6 = t5 !== null;
-  const t7 = (m.replicaState ?? defaultFetchRequestReplicaState());
-  const t8 = (t7 === null || !isDefaultFetchRequestReplicaState(t7));
+  w.compactString(m.rackId ?? '');
+  const t5 = m.clusterId;
+  const t6 = t5 !== undefined && t5 !== null;
+  const t7 = m.replicaState;
+  const t8 = t7 !== undefined && (t7 === null || !isDefaultFetchRequestReplicaState(t7));
   if (!t6 && !t8 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t6) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t5); } });
-    if (t8) tf.push({ tag: 1, write: (w) => { encFetchRequestReplicaState_v15(w, t7); } });
+    if (t6) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t5!); } });
+    if (t8) tf.push({ tag: 1, write: (w) => { encFetchRequestReplicaState_v15(w, t7!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encFetchRequest_v18(w: Writer, m: FetchRequest): void {
   if (m.replicaId !== undefined && m.replicaId !== -1) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaId cannot be written at version 18');
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int8((m.isolationLevel ?? 0));
-  w.int32((m.sessionId ?? 0));
-  w.int32((m.sessionEpoch ?? -1));
-  const t1 = (m.topics ?? []);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int8(m.isolationLevel ?? 0);
+  w.int32(m.sessionId ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchRequestFetchTopic_v18(w, t1[t2]);
   }
-  const t3 = (m.forgottenTopicsData ?? []);
+  const t3 = m.forgottenTopicsData ?? [];
   if (t3 === null) throw new ProtocolEncodeError('FetchRequest field ForgottenTopicsData is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encFetchRequestForgottenTopic_v13(w, t3[t4]);
   }
-  w.compactString((m.rackId ?? ''));
-  const t5 = (m.clusterId === undefined ? null : m.clusterId);
-  const t6 = t5 !== null;
-  const t7 = (m.replicaState ?? defaultFetchRequestReplicaState());
-  const t8 = (t7 === null || !isDefaultFetchRequestReplicaState(t7));
+  w.compactString(m.rackId ?? '');
+  const t5 = m.clusterId;
+  const t6 = t5 !== undefined && t5 !== null;
+  const t7 = m.replicaState;
+  const t8 = t7 !== undefined && (t7 === null || !isDefaultFetchRequestReplicaState(t7));
   if (!t6 && !t8 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t6) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t5); } });
-    if (t8) tf.push({ tag: 1, write: (w) => { encFetchRequestReplicaState_v15(w, t7); } });
+    if (t6) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t5!); } });
+    if (t8) tf.push({ tag: 1, write: (w) => { encFetchRequestReplicaState_v15(w, t7!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encFetchRequestReplicaState_v15(w: Writer, m: FetchRequestReplicaState): void {
-  w.int32((m.replicaId ?? -1));
-  w.int64((m.replicaEpoch ?? -1n));
+  w.int32(m.replicaId ?? -1);
+  w.int64(m.replicaEpoch ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encFetchRequestFetchTopic_v4(w: Writer, m: FetchRequestFetchTopic): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -423,8 +423,8 @@ function encFetchRequestFetchTopic_v4(w: Writer, m: FetchRequestFetchTopic): voi
 }
 
 function encFetchRequestFetchTopic_v5(w: Writer, m: FetchRequestFetchTopic): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -433,8 +433,8 @@ function encFetchRequestFetchTopic_v5(w: Writer, m: FetchRequestFetchTopic): voi
 }
 
 function encFetchRequestFetchTopic_v9(w: Writer, m: FetchRequestFetchTopic): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -443,8 +443,8 @@ function encFetchRequestFetchTopic_v9(w: Writer, m: FetchRequestFetchTopic): voi
 }
 
 function encFetchRequestFetchTopic_v12(w: Writer, m: FetchRequestFetchTopic): void {
-  w.compactString((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -455,8 +455,8 @@ function encFetchRequestFetchTopic_v12(w: Writer, m: FetchRequestFetchTopic): vo
 }
 
 function encFetchRequestFetchTopic_v13(w: Writer, m: FetchRequestFetchTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -467,8 +467,8 @@ function encFetchRequestFetchTopic_v13(w: Writer, m: FetchRequestFetchTopic): vo
 }
 
 function encFetchRequestFetchTopic_v17(w: Writer, m: FetchRequestFetchTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -479,8 +479,8 @@ function encFetchRequestFetchTopic_v17(w: Writer, m: FetchRequestFetchTopic): vo
 }
 
 function encFetchRequestFetchTopic_v18(w: Writer, m: FetchRequestFetchTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -491,80 +491,80 @@ function encFetchRequestFetchTopic_v18(w: Writer, m: FetchRequestFetchTopic): vo
 }
 
 function encFetchRequestFetchPartition_v4(w: Writer, m: FetchRequestFetchPartition): void {
-  w.int32((m.partition ?? 0));
-  w.int64((m.fetchOffset ?? 0n));
+  w.int32(m.partition ?? 0);
+  w.int64(m.fetchOffset ?? 0n);
   if (m.lastFetchedEpoch !== undefined && m.lastFetchedEpoch !== -1) throw new ProtocolEncodeError('FetchRequest field FetchPartition.LastFetchedEpoch cannot be written at version 4');
-  w.int32((m.partitionMaxBytes ?? 0));
+  w.int32(m.partitionMaxBytes ?? 0);
 }
 
 function encFetchRequestFetchPartition_v5(w: Writer, m: FetchRequestFetchPartition): void {
-  w.int32((m.partition ?? 0));
-  w.int64((m.fetchOffset ?? 0n));
+  w.int32(m.partition ?? 0);
+  w.int64(m.fetchOffset ?? 0n);
   if (m.lastFetchedEpoch !== undefined && m.lastFetchedEpoch !== -1) throw new ProtocolEncodeError('FetchRequest field FetchPartition.LastFetchedEpoch cannot be written at version 5-8');
-  w.int64((m.logStartOffset ?? -1n));
-  w.int32((m.partitionMaxBytes ?? 0));
+  w.int64(m.logStartOffset ?? -1n);
+  w.int32(m.partitionMaxBytes ?? 0);
 }
 
 function encFetchRequestFetchPartition_v9(w: Writer, m: FetchRequestFetchPartition): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.currentLeaderEpoch ?? -1));
-  w.int64((m.fetchOffset ?? 0n));
+  w.int32(m.partition ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
+  w.int64(m.fetchOffset ?? 0n);
   if (m.lastFetchedEpoch !== undefined && m.lastFetchedEpoch !== -1) throw new ProtocolEncodeError('FetchRequest field FetchPartition.LastFetchedEpoch cannot be written at version 9-11');
-  w.int64((m.logStartOffset ?? -1n));
-  w.int32((m.partitionMaxBytes ?? 0));
+  w.int64(m.logStartOffset ?? -1n);
+  w.int32(m.partitionMaxBytes ?? 0);
 }
 
 function encFetchRequestFetchPartition_v12(w: Writer, m: FetchRequestFetchPartition): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.currentLeaderEpoch ?? -1));
-  w.int64((m.fetchOffset ?? 0n));
-  w.int32((m.lastFetchedEpoch ?? -1));
-  w.int64((m.logStartOffset ?? -1n));
-  w.int32((m.partitionMaxBytes ?? 0));
+  w.int32(m.partition ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
+  w.int64(m.fetchOffset ?? 0n);
+  w.int32(m.lastFetchedEpoch ?? -1);
+  w.int64(m.logStartOffset ?? -1n);
+  w.int32(m.partitionMaxBytes ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encFetchRequestFetchPartition_v17(w: Writer, m: FetchRequestFetchPartition): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.currentLeaderEpoch ?? -1));
-  w.int64((m.fetchOffset ?? 0n));
-  w.int32((m.lastFetchedEpoch ?? -1));
-  w.int64((m.logStartOffset ?? -1n));
-  w.int32((m.partitionMaxBytes ?? 0));
-  const t1 = (m.replicaDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
-  const t2 = t1 !== 'AAAAAAAAAAAAAAAAAAAAAA';
+  w.int32(m.partition ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
+  w.int64(m.fetchOffset ?? 0n);
+  w.int32(m.lastFetchedEpoch ?? -1);
+  w.int64(m.logStartOffset ?? -1n);
+  w.int32(m.partitionMaxBytes ?? 0);
+  const t1 = m.replicaDirectoryId;
+  const t2 = t1 !== undefined && t1 !== 'AAAAAAAAAAAAAAAAAAAAAA';
   if (!t2 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t2) tf.push({ tag: 0, write: (w) => { w.uuid(t1); } });
+    if (t2) tf.push({ tag: 0, write: (w) => { w.uuid(t1!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encFetchRequestFetchPartition_v18(w: Writer, m: FetchRequestFetchPartition): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.currentLeaderEpoch ?? -1));
-  w.int64((m.fetchOffset ?? 0n));
-  w.int32((m.lastFetchedEpoch ?? -1));
-  w.int64((m.logStartOffset ?? -1n));
-  w.int32((m.partitionMaxBytes ?? 0));
-  const t1 = (m.replicaDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
-  const t2 = t1 !== 'AAAAAAAAAAAAAAAAAAAAAA';
-  const t3 = (m.highWatermark ?? 9223372036854775807n);
-  const t4 = t3 !== 9223372036854775807n;
+  w.int32(m.partition ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
+  w.int64(m.fetchOffset ?? 0n);
+  w.int32(m.lastFetchedEpoch ?? -1);
+  w.int64(m.logStartOffset ?? -1n);
+  w.int32(m.partitionMaxBytes ?? 0);
+  const t1 = m.replicaDirectoryId;
+  const t2 = t1 !== undefined && t1 !== 'AAAAAAAAAAAAAAAAAAAAAA';
+  const t3 = m.highWatermark;
+  const t4 = t3 !== undefined && t3 !== 9223372036854775807n;
   if (!t2 && !t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t2) tf.push({ tag: 0, write: (w) => { w.uuid(t1); } });
-    if (t4) tf.push({ tag: 1, write: (w) => { w.int64(t3); } });
+    if (t2) tf.push({ tag: 0, write: (w) => { w.uuid(t1!); } });
+    if (t4) tf.push({ tag: 1, write: (w) => { w.int64(t3!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encFetchRequestForgottenTopic_v7(w: Writer, m: FetchRequestForgottenTopic): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -573,8 +573,8 @@ function encFetchRequestForgottenTopic_v7(w: Writer, m: FetchRequestForgottenTop
 }
 
 function encFetchRequestForgottenTopic_v12(w: Writer, m: FetchRequestForgottenTopic): void {
-  w.compactString((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -585,8 +585,8 @@ function encFetchRequestForgottenTopic_v12(w: Writer, m: FetchRequestForgottenTo
 }
 
 function encFetchRequestForgottenTopic_v13(w: Writer, m: FetchRequestForgottenTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -1186,9 +1186,9 @@ function defaultFetchResponseNodeEndpoint(): FetchResponseNodeEndpoint {
 }
 
 function encFetchResponse_v4(w: Writer, m: FetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.sessionId !== undefined && m.sessionId !== 0) throw new ProtocolEncodeError('FetchResponse field FetchResponse.SessionId cannot be written at version 4');
-  const t1 = (m.responses ?? []);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Responses is not nullable');
   else {
     w.int32(t1.length);
@@ -1198,9 +1198,9 @@ function encFetchResponse_v4(w: Writer, m: FetchResponse): void {
 }
 
 function encFetchResponse_v5(w: Writer, m: FetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.sessionId !== undefined && m.sessionId !== 0) throw new ProtocolEncodeError('FetchResponse field FetchResponse.SessionId cannot be written at version 5-6');
-  const t1 = (m.responses ?? []);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Responses is not nullable');
   else {
     w.int32(t1.length);
@@ -1210,10 +1210,10 @@ function encFetchResponse_v5(w: Writer, m: FetchResponse): void {
 }
 
 function encFetchResponse_v7(w: Writer, m: FetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.sessionId ?? 0));
-  const t1 = (m.responses ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.sessionId ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Responses is not nullable');
   else {
     w.int32(t1.length);
@@ -1223,10 +1223,10 @@ function encFetchResponse_v7(w: Writer, m: FetchResponse): void {
 }
 
 function encFetchResponse_v11(w: Writer, m: FetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.sessionId ?? 0));
-  const t1 = (m.responses ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.sessionId ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Responses is not nullable');
   else {
     w.int32(t1.length);
@@ -1236,10 +1236,10 @@ function encFetchResponse_v11(w: Writer, m: FetchResponse): void {
 }
 
 function encFetchResponse_v12(w: Writer, m: FetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.sessionId ?? 0));
-  const t1 = (m.responses ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.sessionId ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -1251,10 +1251,10 @@ function encFetchResponse_v12(w: Writer, m: FetchResponse): void {
 }
 
 function encFetchResponse_v13(w: Writer, m: FetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.sessionId ?? 0));
-  const t1 = (m.responses ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.sessionId ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -1266,28 +1266,28 @@ function encFetchResponse_v13(w: Writer, m: FetchResponse): void {
 }
 
 function encFetchResponse_v16(w: Writer, m: FetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.sessionId ?? 0));
-  const t1 = (m.responses ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.sessionId ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchResponseFetchableTopicResponse_v13(w, t1[t2]);
   }
-  const t3 = (m.nodeEndpoints ?? []);
-  const t4 = (t3 === null || t3.length !== 0);
+  const t3 = m.nodeEndpoints;
+  const t4 = t3 !== undefined && (t3 === null || t3.length !== 0);
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3; if (t5 === null) throw new ProtocolEncodeError('FetchResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encFetchResponseNodeEndpoint_v16(w, t5[t6]); } } });
+    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3!; if (t5 === null) throw new ProtocolEncodeError('FetchResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encFetchResponseNodeEndpoint_v16(w, t5[t6]); } } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encFetchResponseFetchableTopicResponse_v4(w: Writer, m: FetchResponseFetchableTopicResponse): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -1296,8 +1296,8 @@ function encFetchResponseFetchableTopicResponse_v4(w: Writer, m: FetchResponseFe
 }
 
 function encFetchResponseFetchableTopicResponse_v5(w: Writer, m: FetchResponseFetchableTopicResponse): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -1306,8 +1306,8 @@ function encFetchResponseFetchableTopicResponse_v5(w: Writer, m: FetchResponseFe
 }
 
 function encFetchResponseFetchableTopicResponse_v11(w: Writer, m: FetchResponseFetchableTopicResponse): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -1316,8 +1316,8 @@ function encFetchResponseFetchableTopicResponse_v11(w: Writer, m: FetchResponseF
 }
 
 function encFetchResponseFetchableTopicResponse_v12(w: Writer, m: FetchResponseFetchableTopicResponse): void {
-  w.compactString((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -1328,8 +1328,8 @@ function encFetchResponseFetchableTopicResponse_v12(w: Writer, m: FetchResponseF
 }
 
 function encFetchResponseFetchableTopicResponse_v13(w: Writer, m: FetchResponseFetchableTopicResponse): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -1340,129 +1340,129 @@ function encFetchResponseFetchableTopicResponse_v13(w: Writer, m: FetchResponseF
 }
 
 function encFetchResponsePartitionData_v4(w: Writer, m: FetchResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.highWatermark ?? 0n));
-  w.int64((m.lastStableOffset ?? -1n));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.highWatermark ?? 0n);
+  w.int64(m.lastStableOffset ?? -1n);
   if (m.divergingEpoch !== undefined && (m.divergingEpoch === null || !isDefaultFetchResponseEpochEndOffset(m.divergingEpoch))) throw new ProtocolEncodeError('FetchResponse field PartitionData.DivergingEpoch cannot be written at version 4');
   if (m.currentLeader !== undefined && (m.currentLeader === null || !isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader))) throw new ProtocolEncodeError('FetchResponse field PartitionData.CurrentLeader cannot be written at version 4');
   if (m.snapshotId !== undefined && (m.snapshotId === null || !isDefaultFetchResponseSnapshotId(m.snapshotId))) throw new ProtocolEncodeError('FetchResponse field PartitionData.SnapshotId cannot be written at version 4');
-  const t1 = (m.abortedTransactions === undefined ? [] : m.abortedTransactions);
+  const t1 = m.abortedTransactions === undefined ? [] : m.abortedTransactions;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchResponseAbortedTransaction_v4(w, t1[t2]);
   }
   if (m.preferredReadReplica !== undefined && m.preferredReadReplica !== -1) throw new ProtocolEncodeError('FetchResponse field PartitionData.PreferredReadReplica cannot be written at version 4');
-  w.nullableBytes((m.records === undefined ? null : m.records));
+  w.nullableBytes(m.records === undefined ? null : m.records);
 }
 
 function encFetchResponsePartitionData_v5(w: Writer, m: FetchResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.highWatermark ?? 0n));
-  w.int64((m.lastStableOffset ?? -1n));
-  w.int64((m.logStartOffset ?? -1n));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.highWatermark ?? 0n);
+  w.int64(m.lastStableOffset ?? -1n);
+  w.int64(m.logStartOffset ?? -1n);
   if (m.divergingEpoch !== undefined && (m.divergingEpoch === null || !isDefaultFetchResponseEpochEndOffset(m.divergingEpoch))) throw new ProtocolEncodeError('FetchResponse field PartitionData.DivergingEpoch cannot be written at version 5-10');
   if (m.currentLeader !== undefined && (m.currentLeader === null || !isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader))) throw new ProtocolEncodeError('FetchResponse field PartitionData.CurrentLeader cannot be written at version 5-10');
   if (m.snapshotId !== undefined && (m.snapshotId === null || !isDefaultFetchResponseSnapshotId(m.snapshotId))) throw new ProtocolEncodeError('FetchResponse field PartitionData.SnapshotId cannot be written at version 5-10');
-  const t1 = (m.abortedTransactions === undefined ? [] : m.abortedTransactions);
+  const t1 = m.abortedTransactions === undefined ? [] : m.abortedTransactions;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchResponseAbortedTransaction_v4(w, t1[t2]);
   }
   if (m.preferredReadReplica !== undefined && m.preferredReadReplica !== -1) throw new ProtocolEncodeError('FetchResponse field PartitionData.PreferredReadReplica cannot be written at version 5-10');
-  w.nullableBytes((m.records === undefined ? null : m.records));
+  w.nullableBytes(m.records === undefined ? null : m.records);
 }
 
 function encFetchResponsePartitionData_v11(w: Writer, m: FetchResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.highWatermark ?? 0n));
-  w.int64((m.lastStableOffset ?? -1n));
-  w.int64((m.logStartOffset ?? -1n));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.highWatermark ?? 0n);
+  w.int64(m.lastStableOffset ?? -1n);
+  w.int64(m.logStartOffset ?? -1n);
   if (m.divergingEpoch !== undefined && (m.divergingEpoch === null || !isDefaultFetchResponseEpochEndOffset(m.divergingEpoch))) throw new ProtocolEncodeError('FetchResponse field PartitionData.DivergingEpoch cannot be written at version 11');
   if (m.currentLeader !== undefined && (m.currentLeader === null || !isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader))) throw new ProtocolEncodeError('FetchResponse field PartitionData.CurrentLeader cannot be written at version 11');
   if (m.snapshotId !== undefined && (m.snapshotId === null || !isDefaultFetchResponseSnapshotId(m.snapshotId))) throw new ProtocolEncodeError('FetchResponse field PartitionData.SnapshotId cannot be written at version 11');
-  const t1 = (m.abortedTransactions === undefined ? [] : m.abortedTransactions);
+  const t1 = m.abortedTransactions === undefined ? [] : m.abortedTransactions;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchResponseAbortedTransaction_v4(w, t1[t2]);
   }
-  w.int32((m.preferredReadReplica ?? -1));
-  w.nullableBytes((m.records === undefined ? null : m.records));
+  w.int32(m.preferredReadReplica ?? -1);
+  w.nullableBytes(m.records === undefined ? null : m.records);
 }
 
 function encFetchResponsePartitionData_v12(w: Writer, m: FetchResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.highWatermark ?? 0n));
-  w.int64((m.lastStableOffset ?? -1n));
-  w.int64((m.logStartOffset ?? -1n));
-  const t1 = (m.abortedTransactions === undefined ? [] : m.abortedTransactions);
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.highWatermark ?? 0n);
+  w.int64(m.lastStableOffset ?? -1n);
+  w.int64(m.logStartOffset ?? -1n);
+  const t1 = m.abortedTransactions === undefined ? [] : m.abortedTransactions;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchResponseAbortedTransaction_v12(w, t1[t2]);
   }
-  w.int32((m.preferredReadReplica ?? -1));
-  w.compactNullableBytes((m.records === undefined ? null : m.records));
-  const t3 = (m.divergingEpoch ?? defaultFetchResponseEpochEndOffset());
-  const t4 = (t3 === null || !isDefaultFetchResponseEpochEndOffset(t3));
-  const t5 = (m.currentLeader ?? defaultFetchResponseLeaderIdAndEpoch());
-  const t6 = (t5 === null || !isDefaultFetchResponseLeaderIdAndEpoch(t5));
-  const t7 = (m.snapshotId ?? defaultFetchResponseSnapshotId());
-  const t8 = (t7 === null || !isDefaultFetchResponseSnapshotId(t7));
+  w.int32(m.preferredReadReplica ?? -1);
+  w.compactNullableBytes(m.records === undefined ? null : m.records);
+  const t3 = m.divergingEpoch;
+  const t4 = t3 !== undefined && (t3 === null || !isDefaultFetchResponseEpochEndOffset(t3));
+  const t5 = m.currentLeader;
+  const t6 = t5 !== undefined && (t5 === null || !isDefaultFetchResponseLeaderIdAndEpoch(t5));
+  const t7 = m.snapshotId;
+  const t8 = t7 !== undefined && (t7 === null || !isDefaultFetchResponseSnapshotId(t7));
   if (!t4 && !t6 && !t8 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { encFetchResponseEpochEndOffset_v12(w, t3); } });
-    if (t6) tf.push({ tag: 1, write: (w) => { encFetchResponseLeaderIdAndEpoch_v12(w, t5); } });
-    if (t8) tf.push({ tag: 2, write: (w) => { encFetchResponseSnapshotId_v12(w, t7); } });
+    if (t4) tf.push({ tag: 0, write: (w) => { encFetchResponseEpochEndOffset_v12(w, t3!); } });
+    if (t6) tf.push({ tag: 1, write: (w) => { encFetchResponseLeaderIdAndEpoch_v12(w, t5!); } });
+    if (t8) tf.push({ tag: 2, write: (w) => { encFetchResponseSnapshotId_v12(w, t7!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encFetchResponseEpochEndOffset_v12(w: Writer, m: FetchResponseEpochEndOffset): void {
-  w.int32((m.epoch ?? -1));
-  w.int64((m.endOffset ?? -1n));
+  w.int32(m.epoch ?? -1);
+  w.int64(m.endOffset ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encFetchResponseLeaderIdAndEpoch_v12(w: Writer, m: FetchResponseLeaderIdAndEpoch): void {
-  w.int32((m.leaderId ?? -1));
-  w.int32((m.leaderEpoch ?? -1));
+  w.int32(m.leaderId ?? -1);
+  w.int32(m.leaderEpoch ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encFetchResponseSnapshotId_v12(w: Writer, m: FetchResponseSnapshotId): void {
-  w.int64((m.endOffset ?? -1n));
-  w.int32((m.epoch ?? -1));
+  w.int64(m.endOffset ?? -1n);
+  w.int32(m.epoch ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encFetchResponseAbortedTransaction_v4(w: Writer, m: FetchResponseAbortedTransaction): void {
-  w.int64((m.producerId ?? 0n));
-  w.int64((m.firstOffset ?? 0n));
+  w.int64(m.producerId ?? 0n);
+  w.int64(m.firstOffset ?? 0n);
 }
 
 function encFetchResponseAbortedTransaction_v12(w: Writer, m: FetchResponseAbortedTransaction): void {
-  w.int64((m.producerId ?? 0n));
-  w.int64((m.firstOffset ?? 0n));
+  w.int64(m.producerId ?? 0n);
+  w.int64(m.firstOffset ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encFetchResponseNodeEndpoint_v16(w: Writer, m: FetchResponseNodeEndpoint): void {
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.int32((m.port ?? 0));
-  w.compactNullableString((m.rack === undefined ? null : m.rack));
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.int32(m.port ?? 0);
+  w.compactNullableString(m.rack === undefined ? null : m.rack);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -39,20 +39,20 @@ function defaultFindCoordinatorRequest(): FindCoordinatorRequest {
 }
 
 function encFindCoordinatorRequest_v0(w: Writer, m: FindCoordinatorRequest): void {
-  w.string((m.key ?? ''));
+  w.string(m.key ?? '');
   if (m.keyType !== undefined && m.keyType !== 0) throw new ProtocolEncodeError('FindCoordinatorRequest field FindCoordinatorRequest.KeyType cannot be written at version 0');
   if (m.coordinatorKeys !== undefined && (m.coordinatorKeys === null || m.coordinatorKeys.length !== 0)) throw new ProtocolEncodeError('FindCoordinatorRequest field FindCoordinatorRequest.CoordinatorKeys cannot be written at version 0');
 }
 
 function encFindCoordinatorRequest_v1(w: Writer, m: FindCoordinatorRequest): void {
-  w.string((m.key ?? ''));
-  w.int8((m.keyType ?? 0));
+  w.string(m.key ?? '');
+  w.int8(m.keyType ?? 0);
   if (m.coordinatorKeys !== undefined && (m.coordinatorKeys === null || m.coordinatorKeys.length !== 0)) throw new ProtocolEncodeError('FindCoordinatorRequest field FindCoordinatorRequest.CoordinatorKeys cannot be written at version 1-2');
 }
 
 function encFindCoordinatorRequest_v3(w: Writer, m: FindCoordinatorRequest): void {
-  w.compactString((m.key ?? ''));
-  w.int8((m.keyType ?? 0));
+  w.compactString(m.key ?? '');
+  w.int8(m.keyType ?? 0);
   if (m.coordinatorKeys !== undefined && (m.coordinatorKeys === null || m.coordinatorKeys.length !== 0)) throw new ProtocolEncodeError('FindCoordinatorRequest field FindCoordinatorRequest.CoordinatorKeys cannot be written at version 3');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
@@ -60,8 +60,8 @@ function encFindCoordinatorRequest_v3(w: Writer, m: FindCoordinatorRequest): voi
 
 function encFindCoordinatorRequest_v4(w: Writer, m: FindCoordinatorRequest): void {
   if (m.key !== undefined && m.key !== '') throw new ProtocolEncodeError('FindCoordinatorRequest field FindCoordinatorRequest.Key cannot be written at version 4-6');
-  w.int8((m.keyType ?? 0));
-  const t1 = (m.coordinatorKeys ?? []);
+  w.int8(m.keyType ?? 0);
+  const t1 = m.coordinatorKeys ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FindCoordinatorRequest field CoordinatorKeys is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -112,42 +112,42 @@ function defaultFindCoordinatorResponseCoordinator(): FindCoordinatorResponseCoo
 }
 
 function encFindCoordinatorResponse_v0(w: Writer, m: FindCoordinatorResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.nodeId ?? 0));
-  w.string((m.host ?? ''));
-  w.int32((m.port ?? 0));
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.nodeId ?? 0);
+  w.string(m.host ?? '');
+  w.int32(m.port ?? 0);
   if (m.coordinators !== undefined && (m.coordinators === null || m.coordinators.length !== 0)) throw new ProtocolEncodeError('FindCoordinatorResponse field FindCoordinatorResponse.Coordinators cannot be written at version 0');
 }
 
 function encFindCoordinatorResponse_v1(w: Writer, m: FindCoordinatorResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int32((m.nodeId ?? 0));
-  w.string((m.host ?? ''));
-  w.int32((m.port ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int32(m.nodeId ?? 0);
+  w.string(m.host ?? '');
+  w.int32(m.port ?? 0);
   if (m.coordinators !== undefined && (m.coordinators === null || m.coordinators.length !== 0)) throw new ProtocolEncodeError('FindCoordinatorResponse field FindCoordinatorResponse.Coordinators cannot be written at version 1-2');
 }
 
 function encFindCoordinatorResponse_v3(w: Writer, m: FindCoordinatorResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.int32((m.port ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.int32(m.port ?? 0);
   if (m.coordinators !== undefined && (m.coordinators === null || m.coordinators.length !== 0)) throw new ProtocolEncodeError('FindCoordinatorResponse field FindCoordinatorResponse.Coordinators cannot be written at version 3');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encFindCoordinatorResponse_v4(w: Writer, m: FindCoordinatorResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.errorCode !== undefined && m.errorCode !== 0) throw new ProtocolEncodeError('FindCoordinatorResponse field FindCoordinatorResponse.ErrorCode cannot be written at version 4-6');
   if (m.nodeId !== undefined && m.nodeId !== 0) throw new ProtocolEncodeError('FindCoordinatorResponse field FindCoordinatorResponse.NodeId cannot be written at version 4-6');
   if (m.host !== undefined && m.host !== '') throw new ProtocolEncodeError('FindCoordinatorResponse field FindCoordinatorResponse.Host cannot be written at version 4-6');
   if (m.port !== undefined && m.port !== 0) throw new ProtocolEncodeError('FindCoordinatorResponse field FindCoordinatorResponse.Port cannot be written at version 4-6');
-  const t1 = (m.coordinators ?? []);
+  const t1 = m.coordinators ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FindCoordinatorResponse field Coordinators is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -158,12 +158,12 @@ function encFindCoordinatorResponse_v4(w: Writer, m: FindCoordinatorResponse): v
 }
 
 function encFindCoordinatorResponseCoordinator_v4(w: Writer, m: FindCoordinatorResponseCoordinator): void {
-  w.compactString((m.key ?? ''));
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.int32((m.port ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+  w.compactString(m.key ?? '');
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.int32(m.port ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

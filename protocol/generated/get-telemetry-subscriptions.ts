@@ -29,7 +29,7 @@ function defaultGetTelemetrySubscriptionsRequest(): GetTelemetrySubscriptionsReq
 }
 
 function encGetTelemetrySubscriptionsRequest_v0(w: Writer, m: GetTelemetrySubscriptionsRequest): void {
-  w.uuid((m.clientInstanceId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
+  w.uuid(m.clientInstanceId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -45,20 +45,20 @@ function defaultGetTelemetrySubscriptionsResponse(): GetTelemetrySubscriptionsRe
 }
 
 function encGetTelemetrySubscriptionsResponse_v0(w: Writer, m: GetTelemetrySubscriptionsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.uuid((m.clientInstanceId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.int32((m.subscriptionId ?? 0));
-  const t1 = (m.acceptedCompressionTypes ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.uuid(m.clientInstanceId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.int32(m.subscriptionId ?? 0);
+  const t1 = m.acceptedCompressionTypes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('GetTelemetrySubscriptionsResponse field AcceptedCompressionTypes is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.int8(t1[t2]);
   }
-  w.int32((m.pushIntervalMs ?? 0));
-  w.int32((m.telemetryMaxBytes ?? 0));
-  w.bool((m.deltaTemporality ?? false));
-  const t3 = (m.requestedMetrics ?? []);
+  w.int32(m.pushIntervalMs ?? 0);
+  w.int32(m.telemetryMaxBytes ?? 0);
+  w.bool(m.deltaTemporality ?? false);
+  const t3 = m.requestedMetrics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('GetTelemetrySubscriptionsResponse field RequestedMetrics is not nullable');
   else {
     w.uvarint(t3.length + 1);

@@ -25,24 +25,24 @@ function defaultHeartbeatRequest(): HeartbeatRequest {
 }
 
 function encHeartbeatRequest_v0(w: Writer, m: HeartbeatRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.generationId ?? 0));
-  w.string((m.memberId ?? ''));
+  w.string(m.groupId ?? '');
+  w.int32(m.generationId ?? 0);
+  w.string(m.memberId ?? '');
   if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new ProtocolEncodeError('HeartbeatRequest field HeartbeatRequest.GroupInstanceId cannot be written at version 0-2');
 }
 
 function encHeartbeatRequest_v3(w: Writer, m: HeartbeatRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.generationId ?? 0));
-  w.string((m.memberId ?? ''));
-  w.nullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
+  w.string(m.groupId ?? '');
+  w.int32(m.generationId ?? 0);
+  w.string(m.memberId ?? '');
+  w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
 }
 
 function encHeartbeatRequest_v4(w: Writer, m: HeartbeatRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.int32((m.generationId ?? 0));
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
+  w.compactString(m.groupId ?? '');
+  w.int32(m.generationId ?? 0);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -76,17 +76,17 @@ function defaultHeartbeatResponse(): HeartbeatResponse {
 }
 
 function encHeartbeatResponse_v0(w: Writer, m: HeartbeatResponse): void {
-  w.int16((m.errorCode ?? 0));
+  w.int16(m.errorCode ?? 0);
 }
 
 function encHeartbeatResponse_v1(w: Writer, m: HeartbeatResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
 }
 
 function encHeartbeatResponse_v4(w: Writer, m: HeartbeatResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

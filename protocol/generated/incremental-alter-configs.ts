@@ -53,31 +53,31 @@ function defaultIncrementalAlterConfigsRequestAlterableConfig(): IncrementalAlte
 }
 
 function encIncrementalAlterConfigsRequest_v0(w: Writer, m: IncrementalAlterConfigsRequest): void {
-  const t1 = (m.resources ?? []);
+  const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('IncrementalAlterConfigsRequest field Resources is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encIncrementalAlterConfigsRequestAlterConfigsResource_v0(w, t1[t2]);
   }
-  w.bool((m.validateOnly ?? false));
+  w.bool(m.validateOnly ?? false);
 }
 
 function encIncrementalAlterConfigsRequest_v1(w: Writer, m: IncrementalAlterConfigsRequest): void {
-  const t1 = (m.resources ?? []);
+  const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('IncrementalAlterConfigsRequest field Resources is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encIncrementalAlterConfigsRequestAlterConfigsResource_v1(w, t1[t2]);
   }
-  w.bool((m.validateOnly ?? false));
+  w.bool(m.validateOnly ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encIncrementalAlterConfigsRequestAlterConfigsResource_v0(w: Writer, m: IncrementalAlterConfigsRequestAlterConfigsResource): void {
-  w.int8((m.resourceType ?? 0));
-  w.string((m.resourceName ?? ''));
-  const t1 = (m.configs ?? []);
+  w.int8(m.resourceType ?? 0);
+  w.string(m.resourceName ?? '');
+  const t1 = m.configs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('IncrementalAlterConfigsRequest field Configs is not nullable');
   else {
     w.int32(t1.length);
@@ -86,9 +86,9 @@ function encIncrementalAlterConfigsRequestAlterConfigsResource_v0(w: Writer, m: 
 }
 
 function encIncrementalAlterConfigsRequestAlterConfigsResource_v1(w: Writer, m: IncrementalAlterConfigsRequestAlterConfigsResource): void {
-  w.int8((m.resourceType ?? 0));
-  w.compactString((m.resourceName ?? ''));
-  const t1 = (m.configs ?? []);
+  w.int8(m.resourceType ?? 0);
+  w.compactString(m.resourceName ?? '');
+  const t1 = m.configs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('IncrementalAlterConfigsRequest field Configs is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -99,15 +99,15 @@ function encIncrementalAlterConfigsRequestAlterConfigsResource_v1(w: Writer, m: 
 }
 
 function encIncrementalAlterConfigsRequestAlterableConfig_v0(w: Writer, m: IncrementalAlterConfigsRequestAlterableConfig): void {
-  w.string((m.name ?? ''));
-  w.int8((m.configOperation ?? 0));
-  w.nullableString((m.value === undefined ? '' : m.value));
+  w.string(m.name ?? '');
+  w.int8(m.configOperation ?? 0);
+  w.nullableString(m.value === undefined ? '' : m.value);
 }
 
 function encIncrementalAlterConfigsRequestAlterableConfig_v1(w: Writer, m: IncrementalAlterConfigsRequestAlterableConfig): void {
-  w.compactString((m.name ?? ''));
-  w.int8((m.configOperation ?? 0));
-  w.compactNullableString((m.value === undefined ? '' : m.value));
+  w.compactString(m.name ?? '');
+  w.int8(m.configOperation ?? 0);
+  w.compactNullableString(m.value === undefined ? '' : m.value);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -192,8 +192,8 @@ function defaultIncrementalAlterConfigsResponseAlterConfigsResourceResponse(): I
 }
 
 function encIncrementalAlterConfigsResponse_v0(w: Writer, m: IncrementalAlterConfigsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.responses ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('IncrementalAlterConfigsResponse field Responses is not nullable');
   else {
     w.int32(t1.length);
@@ -202,8 +202,8 @@ function encIncrementalAlterConfigsResponse_v0(w: Writer, m: IncrementalAlterCon
 }
 
 function encIncrementalAlterConfigsResponse_v1(w: Writer, m: IncrementalAlterConfigsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.responses ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('IncrementalAlterConfigsResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -214,17 +214,17 @@ function encIncrementalAlterConfigsResponse_v1(w: Writer, m: IncrementalAlterCon
 }
 
 function encIncrementalAlterConfigsResponseAlterConfigsResourceResponse_v0(w: Writer, m: IncrementalAlterConfigsResponseAlterConfigsResourceResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int8((m.resourceType ?? 0));
-  w.string((m.resourceName ?? ''));
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int8(m.resourceType ?? 0);
+  w.string(m.resourceName ?? '');
 }
 
 function encIncrementalAlterConfigsResponseAlterConfigsResourceResponse_v1(w: Writer, m: IncrementalAlterConfigsResponseAlterConfigsResourceResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int8((m.resourceType ?? 0));
-  w.compactString((m.resourceName ?? ''));
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int8(m.resourceType ?? 0);
+  w.compactString(m.resourceName ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -31,8 +31,8 @@ function defaultInitProducerIdRequest(): InitProducerIdRequest {
 }
 
 function encInitProducerIdRequest_v0(w: Writer, m: InitProducerIdRequest): void {
-  w.nullableString((m.transactionalId === undefined ? '' : m.transactionalId));
-  w.int32((m.transactionTimeoutMs ?? 0));
+  w.nullableString(m.transactionalId === undefined ? '' : m.transactionalId);
+  w.int32(m.transactionTimeoutMs ?? 0);
   if (m.producerId !== undefined && m.producerId !== -1n) throw new ProtocolEncodeError('InitProducerIdRequest field InitProducerIdRequest.ProducerId cannot be written at version 0-1');
   if (m.producerEpoch !== undefined && m.producerEpoch !== -1) throw new ProtocolEncodeError('InitProducerIdRequest field InitProducerIdRequest.ProducerEpoch cannot be written at version 0-1');
   if (m.enable2Pc !== undefined && m.enable2Pc !== false) throw new ProtocolEncodeError('InitProducerIdRequest field InitProducerIdRequest.Enable2Pc cannot be written at version 0-1');
@@ -40,8 +40,8 @@ function encInitProducerIdRequest_v0(w: Writer, m: InitProducerIdRequest): void 
 }
 
 function encInitProducerIdRequest_v2(w: Writer, m: InitProducerIdRequest): void {
-  w.compactNullableString((m.transactionalId === undefined ? '' : m.transactionalId));
-  w.int32((m.transactionTimeoutMs ?? 0));
+  w.compactNullableString(m.transactionalId === undefined ? '' : m.transactionalId);
+  w.int32(m.transactionTimeoutMs ?? 0);
   if (m.producerId !== undefined && m.producerId !== -1n) throw new ProtocolEncodeError('InitProducerIdRequest field InitProducerIdRequest.ProducerId cannot be written at version 2');
   if (m.producerEpoch !== undefined && m.producerEpoch !== -1) throw new ProtocolEncodeError('InitProducerIdRequest field InitProducerIdRequest.ProducerEpoch cannot be written at version 2');
   if (m.enable2Pc !== undefined && m.enable2Pc !== false) throw new ProtocolEncodeError('InitProducerIdRequest field InitProducerIdRequest.Enable2Pc cannot be written at version 2');
@@ -51,10 +51,10 @@ function encInitProducerIdRequest_v2(w: Writer, m: InitProducerIdRequest): void 
 }
 
 function encInitProducerIdRequest_v3(w: Writer, m: InitProducerIdRequest): void {
-  w.compactNullableString((m.transactionalId === undefined ? '' : m.transactionalId));
-  w.int32((m.transactionTimeoutMs ?? 0));
-  w.int64((m.producerId ?? -1n));
-  w.int16((m.producerEpoch ?? -1));
+  w.compactNullableString(m.transactionalId === undefined ? '' : m.transactionalId);
+  w.int32(m.transactionTimeoutMs ?? 0);
+  w.int64(m.producerId ?? -1n);
+  w.int16(m.producerEpoch ?? -1);
   if (m.enable2Pc !== undefined && m.enable2Pc !== false) throw new ProtocolEncodeError('InitProducerIdRequest field InitProducerIdRequest.Enable2Pc cannot be written at version 3-5');
   if (m.keepPreparedTxn !== undefined && m.keepPreparedTxn !== false) throw new ProtocolEncodeError('InitProducerIdRequest field InitProducerIdRequest.KeepPreparedTxn cannot be written at version 3-5');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -62,12 +62,12 @@ function encInitProducerIdRequest_v3(w: Writer, m: InitProducerIdRequest): void 
 }
 
 function encInitProducerIdRequest_v6(w: Writer, m: InitProducerIdRequest): void {
-  w.compactNullableString((m.transactionalId === undefined ? '' : m.transactionalId));
-  w.int32((m.transactionTimeoutMs ?? 0));
-  w.int64((m.producerId ?? -1n));
-  w.int16((m.producerEpoch ?? -1));
-  w.bool((m.enable2Pc ?? false));
-  w.bool((m.keepPreparedTxn ?? false));
+  w.compactNullableString(m.transactionalId === undefined ? '' : m.transactionalId);
+  w.int32(m.transactionTimeoutMs ?? 0);
+  w.int64(m.producerId ?? -1n);
+  w.int16(m.producerEpoch ?? -1);
+  w.bool(m.enable2Pc ?? false);
+  w.bool(m.keepPreparedTxn ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -110,19 +110,19 @@ function defaultInitProducerIdResponse(): InitProducerIdResponse {
 }
 
 function encInitProducerIdResponse_v0(w: Writer, m: InitProducerIdResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.producerId ?? -1n));
-  w.int16((m.producerEpoch ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.producerId ?? -1n);
+  w.int16(m.producerEpoch ?? 0);
   if (m.ongoingTxnProducerId !== undefined && m.ongoingTxnProducerId !== -1n) throw new ProtocolEncodeError('InitProducerIdResponse field InitProducerIdResponse.OngoingTxnProducerId cannot be written at version 0-1');
   if (m.ongoingTxnProducerEpoch !== undefined && m.ongoingTxnProducerEpoch !== -1) throw new ProtocolEncodeError('InitProducerIdResponse field InitProducerIdResponse.OngoingTxnProducerEpoch cannot be written at version 0-1');
 }
 
 function encInitProducerIdResponse_v2(w: Writer, m: InitProducerIdResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.producerId ?? -1n));
-  w.int16((m.producerEpoch ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.producerId ?? -1n);
+  w.int16(m.producerEpoch ?? 0);
   if (m.ongoingTxnProducerId !== undefined && m.ongoingTxnProducerId !== -1n) throw new ProtocolEncodeError('InitProducerIdResponse field InitProducerIdResponse.OngoingTxnProducerId cannot be written at version 2-5');
   if (m.ongoingTxnProducerEpoch !== undefined && m.ongoingTxnProducerEpoch !== -1) throw new ProtocolEncodeError('InitProducerIdResponse field InitProducerIdResponse.OngoingTxnProducerEpoch cannot be written at version 2-5');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -130,12 +130,12 @@ function encInitProducerIdResponse_v2(w: Writer, m: InitProducerIdResponse): voi
 }
 
 function encInitProducerIdResponse_v6(w: Writer, m: InitProducerIdResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.producerId ?? -1n));
-  w.int16((m.producerEpoch ?? 0));
-  w.int64((m.ongoingTxnProducerId ?? -1n));
-  w.int16((m.ongoingTxnProducerEpoch ?? -1));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.producerId ?? -1n);
+  w.int16(m.producerEpoch ?? 0);
+  w.int64(m.ongoingTxnProducerId ?? -1n);
+  w.int16(m.ongoingTxnProducerEpoch ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -56,8 +56,8 @@ function defaultInitializeShareGroupStateRequestPartitionData(): InitializeShare
 }
 
 function encInitializeShareGroupStateRequest_v0(w: Writer, m: InitializeShareGroupStateRequest): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('InitializeShareGroupStateRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -68,8 +68,8 @@ function encInitializeShareGroupStateRequest_v0(w: Writer, m: InitializeShareGro
 }
 
 function encInitializeShareGroupStateRequestInitializeStateData_v0(w: Writer, m: InitializeShareGroupStateRequestInitializeStateData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('InitializeShareGroupStateRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -80,9 +80,9 @@ function encInitializeShareGroupStateRequestInitializeStateData_v0(w: Writer, m:
 }
 
 function encInitializeShareGroupStateRequestPartitionData_v0(w: Writer, m: InitializeShareGroupStateRequestPartitionData): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.stateEpoch ?? 0));
-  w.int64((m.startOffset ?? 0n));
+  w.int32(m.partition ?? 0);
+  w.int32(m.stateEpoch ?? 0);
+  w.int64(m.startOffset ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -136,7 +136,7 @@ function defaultInitializeShareGroupStateResponsePartitionResult(): InitializeSh
 }
 
 function encInitializeShareGroupStateResponse_v0(w: Writer, m: InitializeShareGroupStateResponse): void {
-  const t1 = (m.results ?? []);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('InitializeShareGroupStateResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -147,8 +147,8 @@ function encInitializeShareGroupStateResponse_v0(w: Writer, m: InitializeShareGr
 }
 
 function encInitializeShareGroupStateResponseInitializeStateResult_v0(w: Writer, m: InitializeShareGroupStateResponseInitializeStateResult): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('InitializeShareGroupStateResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -159,9 +159,9 @@ function encInitializeShareGroupStateResponseInitializeStateResult_v0(w: Writer,
 }
 
 function encInitializeShareGroupStateResponsePartitionResult_v0(w: Writer, m: InitializeShareGroupStateResponsePartitionResult): void {
-  w.int32((m.partition ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.int32(m.partition ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

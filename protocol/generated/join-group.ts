@@ -53,12 +53,12 @@ function defaultJoinGroupRequestJoinGroupRequestProtocol(): JoinGroupRequestJoin
 }
 
 function encJoinGroupRequest_v0(w: Writer, m: JoinGroupRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.sessionTimeoutMs ?? 0));
-  w.string((m.memberId ?? ''));
+  w.string(m.groupId ?? '');
+  w.int32(m.sessionTimeoutMs ?? 0);
+  w.string(m.memberId ?? '');
   if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new ProtocolEncodeError('JoinGroupRequest field JoinGroupRequest.GroupInstanceId cannot be written at version 0');
-  w.string((m.protocolType ?? ''));
-  const t1 = (m.protocols ?? []);
+  w.string(m.protocolType ?? '');
+  const t1 = m.protocols ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupRequest field Protocols is not nullable');
   else {
     w.int32(t1.length);
@@ -67,13 +67,13 @@ function encJoinGroupRequest_v0(w: Writer, m: JoinGroupRequest): void {
 }
 
 function encJoinGroupRequest_v1(w: Writer, m: JoinGroupRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.sessionTimeoutMs ?? 0));
-  w.int32((m.rebalanceTimeoutMs ?? -1));
-  w.string((m.memberId ?? ''));
+  w.string(m.groupId ?? '');
+  w.int32(m.sessionTimeoutMs ?? 0);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
+  w.string(m.memberId ?? '');
   if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new ProtocolEncodeError('JoinGroupRequest field JoinGroupRequest.GroupInstanceId cannot be written at version 1-4');
-  w.string((m.protocolType ?? ''));
-  const t1 = (m.protocols ?? []);
+  w.string(m.protocolType ?? '');
+  const t1 = m.protocols ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupRequest field Protocols is not nullable');
   else {
     w.int32(t1.length);
@@ -82,13 +82,13 @@ function encJoinGroupRequest_v1(w: Writer, m: JoinGroupRequest): void {
 }
 
 function encJoinGroupRequest_v5(w: Writer, m: JoinGroupRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.sessionTimeoutMs ?? 0));
-  w.int32((m.rebalanceTimeoutMs ?? -1));
-  w.string((m.memberId ?? ''));
-  w.nullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  w.string((m.protocolType ?? ''));
-  const t1 = (m.protocols ?? []);
+  w.string(m.groupId ?? '');
+  w.int32(m.sessionTimeoutMs ?? 0);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
+  w.string(m.memberId ?? '');
+  w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  w.string(m.protocolType ?? '');
+  const t1 = m.protocols ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupRequest field Protocols is not nullable');
   else {
     w.int32(t1.length);
@@ -97,13 +97,13 @@ function encJoinGroupRequest_v5(w: Writer, m: JoinGroupRequest): void {
 }
 
 function encJoinGroupRequest_v6(w: Writer, m: JoinGroupRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.int32((m.sessionTimeoutMs ?? 0));
-  w.int32((m.rebalanceTimeoutMs ?? -1));
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  w.compactString((m.protocolType ?? ''));
-  const t1 = (m.protocols ?? []);
+  w.compactString(m.groupId ?? '');
+  w.int32(m.sessionTimeoutMs ?? 0);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  w.compactString(m.protocolType ?? '');
+  const t1 = m.protocols ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupRequest field Protocols is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -114,31 +114,31 @@ function encJoinGroupRequest_v6(w: Writer, m: JoinGroupRequest): void {
 }
 
 function encJoinGroupRequest_v8(w: Writer, m: JoinGroupRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.int32((m.sessionTimeoutMs ?? 0));
-  w.int32((m.rebalanceTimeoutMs ?? -1));
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  w.compactString((m.protocolType ?? ''));
-  const t1 = (m.protocols ?? []);
+  w.compactString(m.groupId ?? '');
+  w.int32(m.sessionTimeoutMs ?? 0);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  w.compactString(m.protocolType ?? '');
+  const t1 = m.protocols ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupRequest field Protocols is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encJoinGroupRequestJoinGroupRequestProtocol_v6(w, t1[t2]);
   }
-  w.compactNullableString((m.reason === undefined ? null : m.reason));
+  w.compactNullableString(m.reason === undefined ? null : m.reason);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encJoinGroupRequestJoinGroupRequestProtocol_v0(w: Writer, m: JoinGroupRequestJoinGroupRequestProtocol): void {
-  w.string((m.name ?? ''));
-  w.bytes((m.metadata ?? EMPTY_BUFFER));
+  w.string(m.name ?? '');
+  w.bytes(m.metadata ?? EMPTY_BUFFER);
 }
 
 function encJoinGroupRequestJoinGroupRequestProtocol_v6(w: Writer, m: JoinGroupRequestJoinGroupRequestProtocol): void {
-  w.compactString((m.name ?? ''));
-  w.compactBytes((m.metadata ?? EMPTY_BUFFER));
+  w.compactString(m.name ?? '');
+  w.compactBytes(m.metadata ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -255,13 +255,13 @@ function defaultJoinGroupResponseJoinGroupResponseMember(): JoinGroupResponseJoi
 }
 
 function encJoinGroupResponse_v0(w: Writer, m: JoinGroupResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.generationId ?? -1));
-  w.string(((m.protocolName === undefined ? '' : m.protocolName) as string));
-  w.string((m.leader ?? ''));
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.generationId ?? -1);
+  w.string((m.protocolName === undefined ? '' : m.protocolName) as string);
+  w.string(m.leader ?? '');
   if (m.skipAssignment !== undefined && m.skipAssignment !== false) throw new ProtocolEncodeError('JoinGroupResponse field JoinGroupResponse.SkipAssignment cannot be written at version 0-1');
-  w.string((m.memberId ?? ''));
-  const t1 = (m.members ?? []);
+  w.string(m.memberId ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupResponse field Members is not nullable');
   else {
     w.int32(t1.length);
@@ -270,14 +270,14 @@ function encJoinGroupResponse_v0(w: Writer, m: JoinGroupResponse): void {
 }
 
 function encJoinGroupResponse_v2(w: Writer, m: JoinGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.generationId ?? -1));
-  w.string(((m.protocolName === undefined ? '' : m.protocolName) as string));
-  w.string((m.leader ?? ''));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.generationId ?? -1);
+  w.string((m.protocolName === undefined ? '' : m.protocolName) as string);
+  w.string(m.leader ?? '');
   if (m.skipAssignment !== undefined && m.skipAssignment !== false) throw new ProtocolEncodeError('JoinGroupResponse field JoinGroupResponse.SkipAssignment cannot be written at version 2-4');
-  w.string((m.memberId ?? ''));
-  const t1 = (m.members ?? []);
+  w.string(m.memberId ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupResponse field Members is not nullable');
   else {
     w.int32(t1.length);
@@ -286,14 +286,14 @@ function encJoinGroupResponse_v2(w: Writer, m: JoinGroupResponse): void {
 }
 
 function encJoinGroupResponse_v5(w: Writer, m: JoinGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.generationId ?? -1));
-  w.string(((m.protocolName === undefined ? '' : m.protocolName) as string));
-  w.string((m.leader ?? ''));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.generationId ?? -1);
+  w.string((m.protocolName === undefined ? '' : m.protocolName) as string);
+  w.string(m.leader ?? '');
   if (m.skipAssignment !== undefined && m.skipAssignment !== false) throw new ProtocolEncodeError('JoinGroupResponse field JoinGroupResponse.SkipAssignment cannot be written at version 5');
-  w.string((m.memberId ?? ''));
-  const t1 = (m.members ?? []);
+  w.string(m.memberId ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupResponse field Members is not nullable');
   else {
     w.int32(t1.length);
@@ -302,14 +302,14 @@ function encJoinGroupResponse_v5(w: Writer, m: JoinGroupResponse): void {
 }
 
 function encJoinGroupResponse_v6(w: Writer, m: JoinGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.generationId ?? -1));
-  w.compactString(((m.protocolName === undefined ? '' : m.protocolName) as string));
-  w.compactString((m.leader ?? ''));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.generationId ?? -1);
+  w.compactString((m.protocolName === undefined ? '' : m.protocolName) as string);
+  w.compactString(m.leader ?? '');
   if (m.skipAssignment !== undefined && m.skipAssignment !== false) throw new ProtocolEncodeError('JoinGroupResponse field JoinGroupResponse.SkipAssignment cannot be written at version 6');
-  w.compactString((m.memberId ?? ''));
-  const t1 = (m.members ?? []);
+  w.compactString(m.memberId ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupResponse field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -320,15 +320,15 @@ function encJoinGroupResponse_v6(w: Writer, m: JoinGroupResponse): void {
 }
 
 function encJoinGroupResponse_v7(w: Writer, m: JoinGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.generationId ?? -1));
-  w.compactNullableString((m.protocolType === undefined ? null : m.protocolType));
-  w.compactNullableString((m.protocolName === undefined ? '' : m.protocolName));
-  w.compactString((m.leader ?? ''));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.generationId ?? -1);
+  w.compactNullableString(m.protocolType === undefined ? null : m.protocolType);
+  w.compactNullableString(m.protocolName === undefined ? '' : m.protocolName);
+  w.compactString(m.leader ?? '');
   if (m.skipAssignment !== undefined && m.skipAssignment !== false) throw new ProtocolEncodeError('JoinGroupResponse field JoinGroupResponse.SkipAssignment cannot be written at version 7-8');
-  w.compactString((m.memberId ?? ''));
-  const t1 = (m.members ?? []);
+  w.compactString(m.memberId ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupResponse field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -339,15 +339,15 @@ function encJoinGroupResponse_v7(w: Writer, m: JoinGroupResponse): void {
 }
 
 function encJoinGroupResponse_v9(w: Writer, m: JoinGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.generationId ?? -1));
-  w.compactNullableString((m.protocolType === undefined ? null : m.protocolType));
-  w.compactNullableString((m.protocolName === undefined ? '' : m.protocolName));
-  w.compactString((m.leader ?? ''));
-  w.bool((m.skipAssignment ?? false));
-  w.compactString((m.memberId ?? ''));
-  const t1 = (m.members ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.generationId ?? -1);
+  w.compactNullableString(m.protocolType === undefined ? null : m.protocolType);
+  w.compactNullableString(m.protocolName === undefined ? '' : m.protocolName);
+  w.compactString(m.leader ?? '');
+  w.bool(m.skipAssignment ?? false);
+  w.compactString(m.memberId ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupResponse field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -358,20 +358,20 @@ function encJoinGroupResponse_v9(w: Writer, m: JoinGroupResponse): void {
 }
 
 function encJoinGroupResponseJoinGroupResponseMember_v0(w: Writer, m: JoinGroupResponseJoinGroupResponseMember): void {
-  w.string((m.memberId ?? ''));
-  w.bytes((m.metadata ?? EMPTY_BUFFER));
+  w.string(m.memberId ?? '');
+  w.bytes(m.metadata ?? EMPTY_BUFFER);
 }
 
 function encJoinGroupResponseJoinGroupResponseMember_v5(w: Writer, m: JoinGroupResponseJoinGroupResponseMember): void {
-  w.string((m.memberId ?? ''));
-  w.nullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  w.bytes((m.metadata ?? EMPTY_BUFFER));
+  w.string(m.memberId ?? '');
+  w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  w.bytes(m.metadata ?? EMPTY_BUFFER);
 }
 
 function encJoinGroupResponseJoinGroupResponseMember_v6(w: Writer, m: JoinGroupResponseJoinGroupResponseMember): void {
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  w.compactBytes((m.metadata ?? EMPTY_BUFFER));
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  w.compactBytes(m.metadata ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -43,15 +43,15 @@ function defaultLeaveGroupRequestMemberIdentity(): LeaveGroupRequestMemberIdenti
 }
 
 function encLeaveGroupRequest_v0(w: Writer, m: LeaveGroupRequest): void {
-  w.string((m.groupId ?? ''));
-  w.string((m.memberId ?? ''));
+  w.string(m.groupId ?? '');
+  w.string(m.memberId ?? '');
   if (m.members !== undefined && (m.members === null || m.members.length !== 0)) throw new ProtocolEncodeError('LeaveGroupRequest field LeaveGroupRequest.Members cannot be written at version 0-2');
 }
 
 function encLeaveGroupRequest_v3(w: Writer, m: LeaveGroupRequest): void {
-  w.string((m.groupId ?? ''));
+  w.string(m.groupId ?? '');
   if (m.memberId !== undefined && m.memberId !== '') throw new ProtocolEncodeError('LeaveGroupRequest field LeaveGroupRequest.MemberId cannot be written at version 3');
-  const t1 = (m.members ?? []);
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('LeaveGroupRequest field Members is not nullable');
   else {
     w.int32(t1.length);
@@ -60,9 +60,9 @@ function encLeaveGroupRequest_v3(w: Writer, m: LeaveGroupRequest): void {
 }
 
 function encLeaveGroupRequest_v4(w: Writer, m: LeaveGroupRequest): void {
-  w.compactString((m.groupId ?? ''));
+  w.compactString(m.groupId ?? '');
   if (m.memberId !== undefined && m.memberId !== '') throw new ProtocolEncodeError('LeaveGroupRequest field LeaveGroupRequest.MemberId cannot be written at version 4');
-  const t1 = (m.members ?? []);
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('LeaveGroupRequest field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -73,9 +73,9 @@ function encLeaveGroupRequest_v4(w: Writer, m: LeaveGroupRequest): void {
 }
 
 function encLeaveGroupRequest_v5(w: Writer, m: LeaveGroupRequest): void {
-  w.compactString((m.groupId ?? ''));
+  w.compactString(m.groupId ?? '');
   if (m.memberId !== undefined && m.memberId !== '') throw new ProtocolEncodeError('LeaveGroupRequest field LeaveGroupRequest.MemberId cannot be written at version 5');
-  const t1 = (m.members ?? []);
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('LeaveGroupRequest field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -86,21 +86,21 @@ function encLeaveGroupRequest_v5(w: Writer, m: LeaveGroupRequest): void {
 }
 
 function encLeaveGroupRequestMemberIdentity_v3(w: Writer, m: LeaveGroupRequestMemberIdentity): void {
-  w.string((m.memberId ?? ''));
-  w.nullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
+  w.string(m.memberId ?? '');
+  w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
 }
 
 function encLeaveGroupRequestMemberIdentity_v4(w: Writer, m: LeaveGroupRequestMemberIdentity): void {
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encLeaveGroupRequestMemberIdentity_v5(w: Writer, m: LeaveGroupRequestMemberIdentity): void {
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  w.compactNullableString((m.reason === undefined ? null : m.reason));
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  w.compactNullableString(m.reason === undefined ? null : m.reason);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -182,20 +182,20 @@ function defaultLeaveGroupResponseMemberResponse(): LeaveGroupResponseMemberResp
 }
 
 function encLeaveGroupResponse_v0(w: Writer, m: LeaveGroupResponse): void {
-  w.int16((m.errorCode ?? 0));
+  w.int16(m.errorCode ?? 0);
   if (m.members !== undefined && (m.members === null || m.members.length !== 0)) throw new ProtocolEncodeError('LeaveGroupResponse field LeaveGroupResponse.Members cannot be written at version 0');
 }
 
 function encLeaveGroupResponse_v1(w: Writer, m: LeaveGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
   if (m.members !== undefined && (m.members === null || m.members.length !== 0)) throw new ProtocolEncodeError('LeaveGroupResponse field LeaveGroupResponse.Members cannot be written at version 1-2');
 }
 
 function encLeaveGroupResponse_v3(w: Writer, m: LeaveGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.members ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('LeaveGroupResponse field Members is not nullable');
   else {
     w.int32(t1.length);
@@ -204,9 +204,9 @@ function encLeaveGroupResponse_v3(w: Writer, m: LeaveGroupResponse): void {
 }
 
 function encLeaveGroupResponse_v4(w: Writer, m: LeaveGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.members ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('LeaveGroupResponse field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -217,15 +217,15 @@ function encLeaveGroupResponse_v4(w: Writer, m: LeaveGroupResponse): void {
 }
 
 function encLeaveGroupResponseMemberResponse_v3(w: Writer, m: LeaveGroupResponseMemberResponse): void {
-  w.string((m.memberId ?? ''));
-  w.nullableString((m.groupInstanceId === undefined ? '' : m.groupInstanceId));
-  w.int16((m.errorCode ?? 0));
+  w.string(m.memberId ?? '');
+  w.nullableString(m.groupInstanceId === undefined ? '' : m.groupInstanceId);
+  w.int16(m.errorCode ?? 0);
 }
 
 function encLeaveGroupResponseMemberResponse_v4(w: Writer, m: LeaveGroupResponseMemberResponse): void {
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? '' : m.groupInstanceId));
-  w.int16((m.errorCode ?? 0));
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? '' : m.groupInstanceId);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

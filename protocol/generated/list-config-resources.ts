@@ -35,7 +35,7 @@ function encListConfigResourcesRequest_v0(w: Writer, m: ListConfigResourcesReque
 }
 
 function encListConfigResourcesRequest_v1(w: Writer, m: ListConfigResourcesRequest): void {
-  const t1 = (m.resourceTypes ?? []);
+  const t1 = m.resourceTypes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListConfigResourcesRequest field ResourceTypes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -72,9 +72,9 @@ function defaultListConfigResourcesResponseConfigResource(): ListConfigResources
 }
 
 function encListConfigResourcesResponse_v0(w: Writer, m: ListConfigResourcesResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.configResources ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.configResources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListConfigResourcesResponse field ConfigResources is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -85,9 +85,9 @@ function encListConfigResourcesResponse_v0(w: Writer, m: ListConfigResourcesResp
 }
 
 function encListConfigResourcesResponse_v1(w: Writer, m: ListConfigResourcesResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.configResources ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.configResources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListConfigResourcesResponse field ConfigResources is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -98,14 +98,14 @@ function encListConfigResourcesResponse_v1(w: Writer, m: ListConfigResourcesResp
 }
 
 function encListConfigResourcesResponseConfigResource_v0(w: Writer, m: ListConfigResourcesResponseConfigResource): void {
-  w.compactString((m.resourceName ?? ''));
+  w.compactString(m.resourceName ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encListConfigResourcesResponseConfigResource_v1(w: Writer, m: ListConfigResourcesResponseConfigResource): void {
-  w.compactString((m.resourceName ?? ''));
-  w.int8((m.resourceType ?? 16));
+  w.compactString(m.resourceName ?? '');
+  w.int8(m.resourceType ?? 16);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

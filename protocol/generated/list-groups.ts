@@ -44,7 +44,7 @@ function encListGroupsRequest_v3(w: Writer, m: ListGroupsRequest): void {
 }
 
 function encListGroupsRequest_v4(w: Writer, m: ListGroupsRequest): void {
-  const t1 = (m.statesFilter ?? []);
+  const t1 = m.statesFilter ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListGroupsRequest field StatesFilter is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -56,13 +56,13 @@ function encListGroupsRequest_v4(w: Writer, m: ListGroupsRequest): void {
 }
 
 function encListGroupsRequest_v5(w: Writer, m: ListGroupsRequest): void {
-  const t1 = (m.statesFilter ?? []);
+  const t1 = m.statesFilter ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListGroupsRequest field StatesFilter is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  const t3 = (m.typesFilter ?? []);
+  const t3 = m.typesFilter ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ListGroupsRequest field TypesFilter is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -124,8 +124,8 @@ function defaultListGroupsResponseListedGroup(): ListGroupsResponseListedGroup {
 }
 
 function encListGroupsResponse_v0(w: Writer, m: ListGroupsResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.groups ?? []);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListGroupsResponse field Groups is not nullable');
   else {
     w.int32(t1.length);
@@ -134,9 +134,9 @@ function encListGroupsResponse_v0(w: Writer, m: ListGroupsResponse): void {
 }
 
 function encListGroupsResponse_v1(w: Writer, m: ListGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.groups ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListGroupsResponse field Groups is not nullable');
   else {
     w.int32(t1.length);
@@ -145,9 +145,9 @@ function encListGroupsResponse_v1(w: Writer, m: ListGroupsResponse): void {
 }
 
 function encListGroupsResponse_v3(w: Writer, m: ListGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.groups ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListGroupsResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -158,9 +158,9 @@ function encListGroupsResponse_v3(w: Writer, m: ListGroupsResponse): void {
 }
 
 function encListGroupsResponse_v4(w: Writer, m: ListGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.groups ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListGroupsResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -171,9 +171,9 @@ function encListGroupsResponse_v4(w: Writer, m: ListGroupsResponse): void {
 }
 
 function encListGroupsResponse_v5(w: Writer, m: ListGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.groups ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListGroupsResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -184,30 +184,30 @@ function encListGroupsResponse_v5(w: Writer, m: ListGroupsResponse): void {
 }
 
 function encListGroupsResponseListedGroup_v0(w: Writer, m: ListGroupsResponseListedGroup): void {
-  w.string((m.groupId ?? ''));
-  w.string((m.protocolType ?? ''));
+  w.string(m.groupId ?? '');
+  w.string(m.protocolType ?? '');
 }
 
 function encListGroupsResponseListedGroup_v3(w: Writer, m: ListGroupsResponseListedGroup): void {
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.protocolType ?? ''));
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.protocolType ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encListGroupsResponseListedGroup_v4(w: Writer, m: ListGroupsResponseListedGroup): void {
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.protocolType ?? ''));
-  w.compactString((m.groupState ?? ''));
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.protocolType ?? '');
+  w.compactString(m.groupState ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encListGroupsResponseListedGroup_v5(w: Writer, m: ListGroupsResponseListedGroup): void {
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.protocolType ?? ''));
-  w.compactString((m.groupState ?? ''));
-  w.compactString((m.groupType ?? ''));
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.protocolType ?? '');
+  w.compactString(m.groupState ?? '');
+  w.compactString(m.groupType ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

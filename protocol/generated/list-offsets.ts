@@ -61,9 +61,9 @@ function defaultListOffsetsRequestListOffsetsPartition(): ListOffsetsRequestList
 }
 
 function encListOffsetsRequest_v1(w: Writer, m: ListOffsetsRequest): void {
-  w.int32((m.replicaId ?? 0));
+  w.int32(m.replicaId ?? 0);
   if (m.isolationLevel !== undefined && m.isolationLevel !== 0) throw new ProtocolEncodeError('ListOffsetsRequest field ListOffsetsRequest.IsolationLevel cannot be written at version 1');
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -72,9 +72,9 @@ function encListOffsetsRequest_v1(w: Writer, m: ListOffsetsRequest): void {
 }
 
 function encListOffsetsRequest_v2(w: Writer, m: ListOffsetsRequest): void {
-  w.int32((m.replicaId ?? 0));
-  w.int8((m.isolationLevel ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.replicaId ?? 0);
+  w.int8(m.isolationLevel ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -83,9 +83,9 @@ function encListOffsetsRequest_v2(w: Writer, m: ListOffsetsRequest): void {
 }
 
 function encListOffsetsRequest_v4(w: Writer, m: ListOffsetsRequest): void {
-  w.int32((m.replicaId ?? 0));
-  w.int8((m.isolationLevel ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.replicaId ?? 0);
+  w.int8(m.isolationLevel ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -94,9 +94,9 @@ function encListOffsetsRequest_v4(w: Writer, m: ListOffsetsRequest): void {
 }
 
 function encListOffsetsRequest_v6(w: Writer, m: ListOffsetsRequest): void {
-  w.int32((m.replicaId ?? 0));
-  w.int8((m.isolationLevel ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.replicaId ?? 0);
+  w.int8(m.isolationLevel ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -107,22 +107,22 @@ function encListOffsetsRequest_v6(w: Writer, m: ListOffsetsRequest): void {
 }
 
 function encListOffsetsRequest_v10(w: Writer, m: ListOffsetsRequest): void {
-  w.int32((m.replicaId ?? 0));
-  w.int8((m.isolationLevel ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.replicaId ?? 0);
+  w.int8(m.isolationLevel ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encListOffsetsRequestListOffsetsTopic_v6(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 0));
+  w.int32(m.timeoutMs ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encListOffsetsRequestListOffsetsTopic_v1(w: Writer, m: ListOffsetsRequestListOffsetsTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -131,8 +131,8 @@ function encListOffsetsRequestListOffsetsTopic_v1(w: Writer, m: ListOffsetsReque
 }
 
 function encListOffsetsRequestListOffsetsTopic_v4(w: Writer, m: ListOffsetsRequestListOffsetsTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -141,8 +141,8 @@ function encListOffsetsRequestListOffsetsTopic_v4(w: Writer, m: ListOffsetsReque
 }
 
 function encListOffsetsRequestListOffsetsTopic_v6(w: Writer, m: ListOffsetsRequestListOffsetsTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -153,20 +153,20 @@ function encListOffsetsRequestListOffsetsTopic_v6(w: Writer, m: ListOffsetsReque
 }
 
 function encListOffsetsRequestListOffsetsPartition_v1(w: Writer, m: ListOffsetsRequestListOffsetsPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.timestamp ?? 0n));
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.timestamp ?? 0n);
 }
 
 function encListOffsetsRequestListOffsetsPartition_v4(w: Writer, m: ListOffsetsRequestListOffsetsPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.currentLeaderEpoch ?? -1));
-  w.int64((m.timestamp ?? 0n));
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
+  w.int64(m.timestamp ?? 0n);
 }
 
 function encListOffsetsRequestListOffsetsPartition_v6(w: Writer, m: ListOffsetsRequestListOffsetsPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.currentLeaderEpoch ?? -1));
-  w.int64((m.timestamp ?? 0n));
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
+  w.int64(m.timestamp ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -317,7 +317,7 @@ function defaultListOffsetsResponseListOffsetsPartitionResponse(): ListOffsetsRe
 }
 
 function encListOffsetsResponse_v1(w: Writer, m: ListOffsetsResponse): void {
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -326,8 +326,8 @@ function encListOffsetsResponse_v1(w: Writer, m: ListOffsetsResponse): void {
 }
 
 function encListOffsetsResponse_v2(w: Writer, m: ListOffsetsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -336,8 +336,8 @@ function encListOffsetsResponse_v2(w: Writer, m: ListOffsetsResponse): void {
 }
 
 function encListOffsetsResponse_v4(w: Writer, m: ListOffsetsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -346,8 +346,8 @@ function encListOffsetsResponse_v4(w: Writer, m: ListOffsetsResponse): void {
 }
 
 function encListOffsetsResponse_v6(w: Writer, m: ListOffsetsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -358,8 +358,8 @@ function encListOffsetsResponse_v6(w: Writer, m: ListOffsetsResponse): void {
 }
 
 function encListOffsetsResponseListOffsetsTopicResponse_v1(w: Writer, m: ListOffsetsResponseListOffsetsTopicResponse): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -368,8 +368,8 @@ function encListOffsetsResponseListOffsetsTopicResponse_v1(w: Writer, m: ListOff
 }
 
 function encListOffsetsResponseListOffsetsTopicResponse_v4(w: Writer, m: ListOffsetsResponseListOffsetsTopicResponse): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -378,8 +378,8 @@ function encListOffsetsResponseListOffsetsTopicResponse_v4(w: Writer, m: ListOff
 }
 
 function encListOffsetsResponseListOffsetsTopicResponse_v6(w: Writer, m: ListOffsetsResponseListOffsetsTopicResponse): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -390,27 +390,27 @@ function encListOffsetsResponseListOffsetsTopicResponse_v6(w: Writer, m: ListOff
 }
 
 function encListOffsetsResponseListOffsetsPartitionResponse_v1(w: Writer, m: ListOffsetsResponseListOffsetsPartitionResponse): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.timestamp ?? -1n));
-  w.int64((m.offset ?? -1n));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.timestamp ?? -1n);
+  w.int64(m.offset ?? -1n);
   if (m.leaderEpoch !== undefined && m.leaderEpoch !== -1) throw new ProtocolEncodeError('ListOffsetsResponse field ListOffsetsPartitionResponse.LeaderEpoch cannot be written at version 1-3');
 }
 
 function encListOffsetsResponseListOffsetsPartitionResponse_v4(w: Writer, m: ListOffsetsResponseListOffsetsPartitionResponse): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.timestamp ?? -1n));
-  w.int64((m.offset ?? -1n));
-  w.int32((m.leaderEpoch ?? -1));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.timestamp ?? -1n);
+  w.int64(m.offset ?? -1n);
+  w.int32(m.leaderEpoch ?? -1);
 }
 
 function encListOffsetsResponseListOffsetsPartitionResponse_v6(w: Writer, m: ListOffsetsResponseListOffsetsPartitionResponse): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.timestamp ?? -1n));
-  w.int64((m.offset ?? -1n));
-  w.int32((m.leaderEpoch ?? -1));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.timestamp ?? -1n);
+  w.int64(m.offset ?? -1n);
+  w.int32(m.leaderEpoch ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -49,8 +49,8 @@ function defaultListPartitionReassignmentsRequestListPartitionReassignmentsTopic
 }
 
 function encListPartitionReassignmentsRequest_v0(w: Writer, m: ListPartitionReassignmentsRequest): void {
-  w.int32((m.timeoutMs ?? 60000));
-  const t1 = (m.topics === undefined ? null : m.topics);
+  w.int32(m.timeoutMs ?? 60000);
+  const t1 = m.topics === undefined ? null : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -61,8 +61,8 @@ function encListPartitionReassignmentsRequest_v0(w: Writer, m: ListPartitionReas
 }
 
 function encListPartitionReassignmentsRequestListPartitionReassignmentsTopics_v0(w: Writer, m: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitionIndexes ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitionIndexes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListPartitionReassignmentsRequest field PartitionIndexes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -112,10 +112,10 @@ function defaultListPartitionReassignmentsResponseOngoingPartitionReassignment()
 }
 
 function encListPartitionReassignmentsResponse_v0(w: Writer, m: ListPartitionReassignmentsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListPartitionReassignmentsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -126,8 +126,8 @@ function encListPartitionReassignmentsResponse_v0(w: Writer, m: ListPartitionRea
 }
 
 function encListPartitionReassignmentsResponseOngoingTopicReassignment_v0(w: Writer, m: ListPartitionReassignmentsResponseOngoingTopicReassignment): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListPartitionReassignmentsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -138,20 +138,20 @@ function encListPartitionReassignmentsResponseOngoingTopicReassignment_v0(w: Wri
 }
 
 function encListPartitionReassignmentsResponseOngoingPartitionReassignment_v0(w: Writer, m: ListPartitionReassignmentsResponseOngoingPartitionReassignment): void {
-  w.int32((m.partitionIndex ?? 0));
-  const t1 = (m.replicas ?? []);
+  w.int32(m.partitionIndex ?? 0);
+  const t1 = m.replicas ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListPartitionReassignmentsResponse field Replicas is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.int32(t1[t2]);
   }
-  const t3 = (m.addingReplicas ?? []);
+  const t3 = m.addingReplicas ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ListPartitionReassignmentsResponse field AddingReplicas is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) w.int32(t3[t4]);
   }
-  const t5 = (m.removingReplicas ?? []);
+  const t5 = m.removingReplicas ?? [];
   if (t5 === null) throw new ProtocolEncodeError('ListPartitionReassignmentsResponse field RemovingReplicas is not nullable');
   else {
     w.uvarint(t5.length + 1);

@@ -34,13 +34,13 @@ function defaultListTransactionsRequest(): ListTransactionsRequest {
 }
 
 function encListTransactionsRequest_v0(w: Writer, m: ListTransactionsRequest): void {
-  const t1 = (m.stateFilters ?? []);
+  const t1 = m.stateFilters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListTransactionsRequest field StateFilters is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  const t3 = (m.producerIdFilters ?? []);
+  const t3 = m.producerIdFilters ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ListTransactionsRequest field ProducerIdFilters is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -53,39 +53,39 @@ function encListTransactionsRequest_v0(w: Writer, m: ListTransactionsRequest): v
 }
 
 function encListTransactionsRequest_v1(w: Writer, m: ListTransactionsRequest): void {
-  const t1 = (m.stateFilters ?? []);
+  const t1 = m.stateFilters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListTransactionsRequest field StateFilters is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  const t3 = (m.producerIdFilters ?? []);
+  const t3 = m.producerIdFilters ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ListTransactionsRequest field ProducerIdFilters is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) w.int64(t3[t4]);
   }
-  w.int64((m.durationFilter ?? -1n));
+  w.int64(m.durationFilter ?? -1n);
   if (m.transactionalIdPattern !== undefined && m.transactionalIdPattern !== null) throw new ProtocolEncodeError('ListTransactionsRequest field ListTransactionsRequest.TransactionalIdPattern cannot be written at version 1');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encListTransactionsRequest_v2(w: Writer, m: ListTransactionsRequest): void {
-  const t1 = (m.stateFilters ?? []);
+  const t1 = m.stateFilters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListTransactionsRequest field StateFilters is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  const t3 = (m.producerIdFilters ?? []);
+  const t3 = m.producerIdFilters ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ListTransactionsRequest field ProducerIdFilters is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) w.int64(t3[t4]);
   }
-  w.int64((m.durationFilter ?? -1n));
-  w.compactNullableString((m.transactionalIdPattern === undefined ? null : m.transactionalIdPattern));
+  w.int64(m.durationFilter ?? -1n);
+  w.compactNullableString(m.transactionalIdPattern === undefined ? null : m.transactionalIdPattern);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -165,15 +165,15 @@ function defaultListTransactionsResponseTransactionState(): ListTransactionsResp
 }
 
 function encListTransactionsResponse_v0(w: Writer, m: ListTransactionsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.unknownStateFilters ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.unknownStateFilters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListTransactionsResponse field UnknownStateFilters is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  const t3 = (m.transactionStates ?? []);
+  const t3 = m.transactionStates ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ListTransactionsResponse field TransactionStates is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -184,9 +184,9 @@ function encListTransactionsResponse_v0(w: Writer, m: ListTransactionsResponse):
 }
 
 function encListTransactionsResponseTransactionState_v0(w: Writer, m: ListTransactionsResponseTransactionState): void {
-  w.compactString((m.transactionalId ?? ''));
-  w.int64((m.producerId ?? 0n));
-  w.compactString((m.transactionState ?? ''));
+  w.compactString(m.transactionalId ?? '');
+  w.int64(m.producerId ?? 0n);
+  w.compactString(m.transactionState ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

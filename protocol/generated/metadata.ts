@@ -69,7 +69,7 @@ function defaultMetadataRequestMetadataRequestTopic(): MetadataRequestMetadataRe
 }
 
 function encMetadataRequest_v0(w: Writer, m: MetadataRequest): void {
-  const t1 = (m.topics === undefined ? [] : m.topics);
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) throw new ProtocolEncodeError('MetadataRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -81,7 +81,7 @@ function encMetadataRequest_v0(w: Writer, m: MetadataRequest): void {
 }
 
 function encMetadataRequest_v1(w: Writer, m: MetadataRequest): void {
-  const t1 = (m.topics === undefined ? [] : m.topics);
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
@@ -93,84 +93,84 @@ function encMetadataRequest_v1(w: Writer, m: MetadataRequest): void {
 }
 
 function encMetadataRequest_v4(w: Writer, m: MetadataRequest): void {
-  const t1 = (m.topics === undefined ? [] : m.topics);
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataRequestMetadataRequestTopic_v0(w, t1[t2]);
   }
-  w.bool((m.allowAutoTopicCreation ?? true));
+  w.bool(m.allowAutoTopicCreation ?? true);
   if (m.includeClusterAuthorizedOperations !== undefined && m.includeClusterAuthorizedOperations !== false) throw new ProtocolEncodeError('MetadataRequest field MetadataRequest.IncludeClusterAuthorizedOperations cannot be written at version 4-7');
   if (m.includeTopicAuthorizedOperations !== undefined && m.includeTopicAuthorizedOperations !== false) throw new ProtocolEncodeError('MetadataRequest field MetadataRequest.IncludeTopicAuthorizedOperations cannot be written at version 4-7');
 }
 
 function encMetadataRequest_v8(w: Writer, m: MetadataRequest): void {
-  const t1 = (m.topics === undefined ? [] : m.topics);
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataRequestMetadataRequestTopic_v0(w, t1[t2]);
   }
-  w.bool((m.allowAutoTopicCreation ?? true));
-  w.bool((m.includeClusterAuthorizedOperations ?? false));
-  w.bool((m.includeTopicAuthorizedOperations ?? false));
+  w.bool(m.allowAutoTopicCreation ?? true);
+  w.bool(m.includeClusterAuthorizedOperations ?? false);
+  w.bool(m.includeTopicAuthorizedOperations ?? false);
 }
 
 function encMetadataRequest_v9(w: Writer, m: MetadataRequest): void {
-  const t1 = (m.topics === undefined ? [] : m.topics);
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataRequestMetadataRequestTopic_v9(w, t1[t2]);
   }
-  w.bool((m.allowAutoTopicCreation ?? true));
-  w.bool((m.includeClusterAuthorizedOperations ?? false));
-  w.bool((m.includeTopicAuthorizedOperations ?? false));
+  w.bool(m.allowAutoTopicCreation ?? true);
+  w.bool(m.includeClusterAuthorizedOperations ?? false);
+  w.bool(m.includeTopicAuthorizedOperations ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encMetadataRequest_v10(w: Writer, m: MetadataRequest): void {
-  const t1 = (m.topics === undefined ? [] : m.topics);
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataRequestMetadataRequestTopic_v10(w, t1[t2]);
   }
-  w.bool((m.allowAutoTopicCreation ?? true));
-  w.bool((m.includeClusterAuthorizedOperations ?? false));
-  w.bool((m.includeTopicAuthorizedOperations ?? false));
+  w.bool(m.allowAutoTopicCreation ?? true);
+  w.bool(m.includeClusterAuthorizedOperations ?? false);
+  w.bool(m.includeTopicAuthorizedOperations ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encMetadataRequest_v11(w: Writer, m: MetadataRequest): void {
-  const t1 = (m.topics === undefined ? [] : m.topics);
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataRequestMetadataRequestTopic_v10(w, t1[t2]);
   }
-  w.bool((m.allowAutoTopicCreation ?? true));
+  w.bool(m.allowAutoTopicCreation ?? true);
   if (m.includeClusterAuthorizedOperations !== undefined && m.includeClusterAuthorizedOperations !== false) throw new ProtocolEncodeError('MetadataRequest field MetadataRequest.IncludeClusterAuthorizedOperations cannot be written at version 11-13');
-  w.bool((m.includeTopicAuthorizedOperations ?? false));
+  w.bool(m.includeTopicAuthorizedOperations ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encMetadataRequestMetadataRequestTopic_v0(w: Writer, m: MetadataRequestMetadataRequestTopic): void {
-  w.string(((m.name === undefined ? '' : m.name) as string));
+  w.string((m.name === undefined ? '' : m.name) as string);
 }
 
 function encMetadataRequestMetadataRequestTopic_v9(w: Writer, m: MetadataRequestMetadataRequestTopic): void {
-  w.compactString(((m.name === undefined ? '' : m.name) as string));
+  w.compactString((m.name === undefined ? '' : m.name) as string);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encMetadataRequestMetadataRequestTopic_v10(w: Writer, m: MetadataRequestMetadataRequestTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.compactNullableString((m.name === undefined ? '' : m.name));
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.compactNullableString(m.name === undefined ? '' : m.name);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -303,13 +303,13 @@ function defaultMetadataResponseMetadataResponsePartition(): MetadataResponseMet
 }
 
 function encMetadataResponse_v0(w: Writer, m: MetadataResponse): void {
-  const t1 = (m.brokers ?? []);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v0(w, t1[t2]);
   }
-  const t3 = (m.topics ?? []);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.int32(t3.length);
@@ -319,14 +319,14 @@ function encMetadataResponse_v0(w: Writer, m: MetadataResponse): void {
 }
 
 function encMetadataResponse_v1(w: Writer, m: MetadataResponse): void {
-  const t1 = (m.brokers ?? []);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v1(w, t1[t2]);
   }
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.int32(t3.length);
@@ -336,15 +336,15 @@ function encMetadataResponse_v1(w: Writer, m: MetadataResponse): void {
 }
 
 function encMetadataResponse_v2(w: Writer, m: MetadataResponse): void {
-  const t1 = (m.brokers ?? []);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v1(w, t1[t2]);
   }
-  w.nullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.nullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.int32(t3.length);
@@ -354,16 +354,16 @@ function encMetadataResponse_v2(w: Writer, m: MetadataResponse): void {
 }
 
 function encMetadataResponse_v3(w: Writer, m: MetadataResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.brokers ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v1(w, t1[t2]);
   }
-  w.nullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.nullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.int32(t3.length);
@@ -373,16 +373,16 @@ function encMetadataResponse_v3(w: Writer, m: MetadataResponse): void {
 }
 
 function encMetadataResponse_v5(w: Writer, m: MetadataResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.brokers ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v1(w, t1[t2]);
   }
-  w.nullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.nullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.int32(t3.length);
@@ -392,16 +392,16 @@ function encMetadataResponse_v5(w: Writer, m: MetadataResponse): void {
 }
 
 function encMetadataResponse_v7(w: Writer, m: MetadataResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.brokers ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v1(w, t1[t2]);
   }
-  w.nullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.nullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.int32(t3.length);
@@ -411,77 +411,77 @@ function encMetadataResponse_v7(w: Writer, m: MetadataResponse): void {
 }
 
 function encMetadataResponse_v8(w: Writer, m: MetadataResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.brokers ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v1(w, t1[t2]);
   }
-  w.nullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.nullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.int32(t3.length);
     for (let t4 = 0; t4 < t3.length; t4++) encMetadataResponseMetadataResponseTopic_v8(w, t3[t4]);
   }
-  w.int32((m.clusterAuthorizedOperations ?? -2147483648));
+  w.int32(m.clusterAuthorizedOperations ?? -2147483648);
 }
 
 function encMetadataResponse_v9(w: Writer, m: MetadataResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.brokers ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v9(w, t1[t2]);
   }
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encMetadataResponseMetadataResponseTopic_v9(w, t3[t4]);
   }
-  w.int32((m.clusterAuthorizedOperations ?? -2147483648));
+  w.int32(m.clusterAuthorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encMetadataResponse_v10(w: Writer, m: MetadataResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.brokers ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v9(w, t1[t2]);
   }
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encMetadataResponseMetadataResponseTopic_v10(w, t3[t4]);
   }
-  w.int32((m.clusterAuthorizedOperations ?? -2147483648));
+  w.int32(m.clusterAuthorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encMetadataResponse_v11(w: Writer, m: MetadataResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.brokers ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v9(w, t1[t2]);
   }
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -493,16 +493,16 @@ function encMetadataResponse_v11(w: Writer, m: MetadataResponse): void {
 }
 
 function encMetadataResponse_v12(w: Writer, m: MetadataResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.brokers ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v9(w, t1[t2]);
   }
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -514,53 +514,53 @@ function encMetadataResponse_v12(w: Writer, m: MetadataResponse): void {
 }
 
 function encMetadataResponse_v13(w: Writer, m: MetadataResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.brokers ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v9(w, t1[t2]);
   }
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encMetadataResponseMetadataResponseTopic_v12(w, t3[t4]);
   }
   if (m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponse.ClusterAuthorizedOperations cannot be written at version 13');
-  w.int16((m.errorCode ?? 0));
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encMetadataResponseMetadataResponseBroker_v0(w: Writer, m: MetadataResponseMetadataResponseBroker): void {
-  w.int32((m.nodeId ?? 0));
-  w.string((m.host ?? ''));
-  w.int32((m.port ?? 0));
+  w.int32(m.nodeId ?? 0);
+  w.string(m.host ?? '');
+  w.int32(m.port ?? 0);
 }
 
 function encMetadataResponseMetadataResponseBroker_v1(w: Writer, m: MetadataResponseMetadataResponseBroker): void {
-  w.int32((m.nodeId ?? 0));
-  w.string((m.host ?? ''));
-  w.int32((m.port ?? 0));
-  w.nullableString((m.rack === undefined ? null : m.rack));
+  w.int32(m.nodeId ?? 0);
+  w.string(m.host ?? '');
+  w.int32(m.port ?? 0);
+  w.nullableString(m.rack === undefined ? null : m.rack);
 }
 
 function encMetadataResponseMetadataResponseBroker_v9(w: Writer, m: MetadataResponseMetadataResponseBroker): void {
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.int32((m.port ?? 0));
-  w.compactNullableString((m.rack === undefined ? null : m.rack));
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.int32(m.port ?? 0);
+  w.compactNullableString(m.rack === undefined ? null : m.rack);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encMetadataResponseMetadataResponseTopic_v0(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
-  w.int16((m.errorCode ?? 0));
-  w.string(((m.name === undefined ? '' : m.name) as string));
-  const t1 = (m.partitions ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.string((m.name === undefined ? '' : m.name) as string);
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -570,10 +570,10 @@ function encMetadataResponseMetadataResponseTopic_v0(w: Writer, m: MetadataRespo
 }
 
 function encMetadataResponseMetadataResponseTopic_v1(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
-  w.int16((m.errorCode ?? 0));
-  w.string(((m.name === undefined ? '' : m.name) as string));
-  w.bool((m.isInternal ?? false));
-  const t1 = (m.partitions ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.string((m.name === undefined ? '' : m.name) as string);
+  w.bool(m.isInternal ?? false);
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -583,10 +583,10 @@ function encMetadataResponseMetadataResponseTopic_v1(w: Writer, m: MetadataRespo
 }
 
 function encMetadataResponseMetadataResponseTopic_v5(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
-  w.int16((m.errorCode ?? 0));
-  w.string(((m.name === undefined ? '' : m.name) as string));
-  w.bool((m.isInternal ?? false));
-  const t1 = (m.partitions ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.string((m.name === undefined ? '' : m.name) as string);
+  w.bool(m.isInternal ?? false);
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -596,10 +596,10 @@ function encMetadataResponseMetadataResponseTopic_v5(w: Writer, m: MetadataRespo
 }
 
 function encMetadataResponseMetadataResponseTopic_v7(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
-  w.int16((m.errorCode ?? 0));
-  w.string(((m.name === undefined ? '' : m.name) as string));
-  w.bool((m.isInternal ?? false));
-  const t1 = (m.partitions ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.string((m.name === undefined ? '' : m.name) as string);
+  w.bool(m.isInternal ?? false);
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -609,76 +609,76 @@ function encMetadataResponseMetadataResponseTopic_v7(w: Writer, m: MetadataRespo
 }
 
 function encMetadataResponseMetadataResponseTopic_v8(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
-  w.int16((m.errorCode ?? 0));
-  w.string(((m.name === undefined ? '' : m.name) as string));
-  w.bool((m.isInternal ?? false));
-  const t1 = (m.partitions ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.string((m.name === undefined ? '' : m.name) as string);
+  w.bool(m.isInternal ?? false);
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponsePartition_v7(w, t1[t2]);
   }
-  w.int32((m.topicAuthorizedOperations ?? -2147483648));
+  w.int32(m.topicAuthorizedOperations ?? -2147483648);
 }
 
 function encMetadataResponseMetadataResponseTopic_v9(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactString(((m.name === undefined ? '' : m.name) as string));
-  w.bool((m.isInternal ?? false));
-  const t1 = (m.partitions ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.compactString((m.name === undefined ? '' : m.name) as string);
+  w.bool(m.isInternal ?? false);
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponsePartition_v9(w, t1[t2]);
   }
-  w.int32((m.topicAuthorizedOperations ?? -2147483648));
+  w.int32(m.topicAuthorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encMetadataResponseMetadataResponseTopic_v10(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactString(((m.name === undefined ? '' : m.name) as string));
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.bool((m.isInternal ?? false));
-  const t1 = (m.partitions ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.compactString((m.name === undefined ? '' : m.name) as string);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.bool(m.isInternal ?? false);
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponsePartition_v9(w, t1[t2]);
   }
-  w.int32((m.topicAuthorizedOperations ?? -2147483648));
+  w.int32(m.topicAuthorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encMetadataResponseMetadataResponseTopic_v12(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.name === undefined ? '' : m.name));
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.bool((m.isInternal ?? false));
-  const t1 = (m.partitions ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.name === undefined ? '' : m.name);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.bool(m.isInternal ?? false);
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponsePartition_v9(w, t1[t2]);
   }
-  w.int32((m.topicAuthorizedOperations ?? -2147483648));
+  w.int32(m.topicAuthorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encMetadataResponseMetadataResponsePartition_v0(w: Writer, m: MetadataResponseMetadataResponsePartition): void {
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.leaderId ?? 0));
-  const t1 = (m.replicaNodes ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.leaderId ?? 0);
+  const t1 = m.replicaNodes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field ReplicaNodes is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) w.int32(t1[t2]);
   }
-  const t3 = (m.isrNodes ?? []);
+  const t3 = m.isrNodes ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field IsrNodes is not nullable');
   else {
     w.int32(t3.length);
@@ -687,22 +687,22 @@ function encMetadataResponseMetadataResponsePartition_v0(w: Writer, m: MetadataR
 }
 
 function encMetadataResponseMetadataResponsePartition_v5(w: Writer, m: MetadataResponseMetadataResponsePartition): void {
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.leaderId ?? 0));
-  const t1 = (m.replicaNodes ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.leaderId ?? 0);
+  const t1 = m.replicaNodes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field ReplicaNodes is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) w.int32(t1[t2]);
   }
-  const t3 = (m.isrNodes ?? []);
+  const t3 = m.isrNodes ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field IsrNodes is not nullable');
   else {
     w.int32(t3.length);
     for (let t4 = 0; t4 < t3.length; t4++) w.int32(t3[t4]);
   }
-  const t5 = (m.offlineReplicas ?? []);
+  const t5 = m.offlineReplicas ?? [];
   if (t5 === null) throw new ProtocolEncodeError('MetadataResponse field OfflineReplicas is not nullable');
   else {
     w.int32(t5.length);
@@ -711,23 +711,23 @@ function encMetadataResponseMetadataResponsePartition_v5(w: Writer, m: MetadataR
 }
 
 function encMetadataResponseMetadataResponsePartition_v7(w: Writer, m: MetadataResponseMetadataResponsePartition): void {
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? -1));
-  const t1 = (m.replicaNodes ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? -1);
+  const t1 = m.replicaNodes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field ReplicaNodes is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) w.int32(t1[t2]);
   }
-  const t3 = (m.isrNodes ?? []);
+  const t3 = m.isrNodes ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field IsrNodes is not nullable');
   else {
     w.int32(t3.length);
     for (let t4 = 0; t4 < t3.length; t4++) w.int32(t3[t4]);
   }
-  const t5 = (m.offlineReplicas ?? []);
+  const t5 = m.offlineReplicas ?? [];
   if (t5 === null) throw new ProtocolEncodeError('MetadataResponse field OfflineReplicas is not nullable');
   else {
     w.int32(t5.length);
@@ -736,23 +736,23 @@ function encMetadataResponseMetadataResponsePartition_v7(w: Writer, m: MetadataR
 }
 
 function encMetadataResponseMetadataResponsePartition_v9(w: Writer, m: MetadataResponseMetadataResponsePartition): void {
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? -1));
-  const t1 = (m.replicaNodes ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? -1);
+  const t1 = m.replicaNodes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field ReplicaNodes is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.int32(t1[t2]);
   }
-  const t3 = (m.isrNodes ?? []);
+  const t3 = m.isrNodes ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field IsrNodes is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) w.int32(t3[t4]);
   }
-  const t5 = (m.offlineReplicas ?? []);
+  const t5 = m.offlineReplicas ?? [];
   if (t5 === null) throw new ProtocolEncodeError('MetadataResponse field OfflineReplicas is not nullable');
   else {
     w.uvarint(t5.length + 1);

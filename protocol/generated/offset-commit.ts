@@ -63,12 +63,12 @@ function defaultOffsetCommitRequestOffsetCommitRequestPartition(): OffsetCommitR
 }
 
 function encOffsetCommitRequest_v2(w: Writer, m: OffsetCommitRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.generationIdOrMemberEpoch ?? -1));
-  w.string((m.memberId ?? ''));
+  w.string(m.groupId ?? '');
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.string(m.memberId ?? '');
   if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new ProtocolEncodeError('OffsetCommitRequest field OffsetCommitRequest.GroupInstanceId cannot be written at version 2-4');
-  w.int64((m.retentionTimeMs ?? -1n));
-  const t1 = (m.topics ?? []);
+  w.int64(m.retentionTimeMs ?? -1n);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -77,11 +77,11 @@ function encOffsetCommitRequest_v2(w: Writer, m: OffsetCommitRequest): void {
 }
 
 function encOffsetCommitRequest_v5(w: Writer, m: OffsetCommitRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.generationIdOrMemberEpoch ?? -1));
-  w.string((m.memberId ?? ''));
+  w.string(m.groupId ?? '');
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.string(m.memberId ?? '');
   if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new ProtocolEncodeError('OffsetCommitRequest field OffsetCommitRequest.GroupInstanceId cannot be written at version 5');
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -90,11 +90,11 @@ function encOffsetCommitRequest_v5(w: Writer, m: OffsetCommitRequest): void {
 }
 
 function encOffsetCommitRequest_v6(w: Writer, m: OffsetCommitRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.generationIdOrMemberEpoch ?? -1));
-  w.string((m.memberId ?? ''));
+  w.string(m.groupId ?? '');
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.string(m.memberId ?? '');
   if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new ProtocolEncodeError('OffsetCommitRequest field OffsetCommitRequest.GroupInstanceId cannot be written at version 6');
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -103,11 +103,11 @@ function encOffsetCommitRequest_v6(w: Writer, m: OffsetCommitRequest): void {
 }
 
 function encOffsetCommitRequest_v7(w: Writer, m: OffsetCommitRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.generationIdOrMemberEpoch ?? -1));
-  w.string((m.memberId ?? ''));
-  w.nullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  const t1 = (m.topics ?? []);
+  w.string(m.groupId ?? '');
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.string(m.memberId ?? '');
+  w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -116,11 +116,11 @@ function encOffsetCommitRequest_v7(w: Writer, m: OffsetCommitRequest): void {
 }
 
 function encOffsetCommitRequest_v8(w: Writer, m: OffsetCommitRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.int32((m.generationIdOrMemberEpoch ?? -1));
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  const t1 = (m.topics ?? []);
+  w.compactString(m.groupId ?? '');
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -131,11 +131,11 @@ function encOffsetCommitRequest_v8(w: Writer, m: OffsetCommitRequest): void {
 }
 
 function encOffsetCommitRequest_v10(w: Writer, m: OffsetCommitRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.int32((m.generationIdOrMemberEpoch ?? -1));
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  const t1 = (m.topics ?? []);
+  w.compactString(m.groupId ?? '');
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -146,8 +146,8 @@ function encOffsetCommitRequest_v10(w: Writer, m: OffsetCommitRequest): void {
 }
 
 function encOffsetCommitRequestOffsetCommitRequestTopic_v2(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -156,8 +156,8 @@ function encOffsetCommitRequestOffsetCommitRequestTopic_v2(w: Writer, m: OffsetC
 }
 
 function encOffsetCommitRequestOffsetCommitRequestTopic_v6(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -166,8 +166,8 @@ function encOffsetCommitRequestOffsetCommitRequestTopic_v6(w: Writer, m: OffsetC
 }
 
 function encOffsetCommitRequestOffsetCommitRequestTopic_v8(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -178,8 +178,8 @@ function encOffsetCommitRequestOffsetCommitRequestTopic_v8(w: Writer, m: OffsetC
 }
 
 function encOffsetCommitRequestOffsetCommitRequestTopic_v10(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -190,23 +190,23 @@ function encOffsetCommitRequestOffsetCommitRequestTopic_v10(w: Writer, m: Offset
 }
 
 function encOffsetCommitRequestOffsetCommitRequestPartition_v2(w: Writer, m: OffsetCommitRequestOffsetCommitRequestPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.committedOffset ?? 0n));
-  w.nullableString((m.committedMetadata === undefined ? '' : m.committedMetadata));
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.committedOffset ?? 0n);
+  w.nullableString(m.committedMetadata === undefined ? '' : m.committedMetadata);
 }
 
 function encOffsetCommitRequestOffsetCommitRequestPartition_v6(w: Writer, m: OffsetCommitRequestOffsetCommitRequestPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.committedOffset ?? 0n));
-  w.int32((m.committedLeaderEpoch ?? -1));
-  w.nullableString((m.committedMetadata === undefined ? '' : m.committedMetadata));
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.committedOffset ?? 0n);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.nullableString(m.committedMetadata === undefined ? '' : m.committedMetadata);
 }
 
 function encOffsetCommitRequestOffsetCommitRequestPartition_v8(w: Writer, m: OffsetCommitRequestOffsetCommitRequestPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.committedOffset ?? 0n));
-  w.int32((m.committedLeaderEpoch ?? -1));
-  w.compactNullableString((m.committedMetadata === undefined ? '' : m.committedMetadata));
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.committedOffset ?? 0n);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.compactNullableString(m.committedMetadata === undefined ? '' : m.committedMetadata);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -398,7 +398,7 @@ function defaultOffsetCommitResponseOffsetCommitResponsePartition(): OffsetCommi
 }
 
 function encOffsetCommitResponse_v2(w: Writer, m: OffsetCommitResponse): void {
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -407,8 +407,8 @@ function encOffsetCommitResponse_v2(w: Writer, m: OffsetCommitResponse): void {
 }
 
 function encOffsetCommitResponse_v3(w: Writer, m: OffsetCommitResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -417,8 +417,8 @@ function encOffsetCommitResponse_v3(w: Writer, m: OffsetCommitResponse): void {
 }
 
 function encOffsetCommitResponse_v8(w: Writer, m: OffsetCommitResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -429,8 +429,8 @@ function encOffsetCommitResponse_v8(w: Writer, m: OffsetCommitResponse): void {
 }
 
 function encOffsetCommitResponse_v10(w: Writer, m: OffsetCommitResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -441,8 +441,8 @@ function encOffsetCommitResponse_v10(w: Writer, m: OffsetCommitResponse): void {
 }
 
 function encOffsetCommitResponseOffsetCommitResponseTopic_v2(w: Writer, m: OffsetCommitResponseOffsetCommitResponseTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -451,8 +451,8 @@ function encOffsetCommitResponseOffsetCommitResponseTopic_v2(w: Writer, m: Offse
 }
 
 function encOffsetCommitResponseOffsetCommitResponseTopic_v8(w: Writer, m: OffsetCommitResponseOffsetCommitResponseTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -463,8 +463,8 @@ function encOffsetCommitResponseOffsetCommitResponseTopic_v8(w: Writer, m: Offse
 }
 
 function encOffsetCommitResponseOffsetCommitResponseTopic_v10(w: Writer, m: OffsetCommitResponseOffsetCommitResponseTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -475,13 +475,13 @@ function encOffsetCommitResponseOffsetCommitResponseTopic_v10(w: Writer, m: Offs
 }
 
 function encOffsetCommitResponseOffsetCommitResponsePartition_v2(w: Writer, m: OffsetCommitResponseOffsetCommitResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
 }
 
 function encOffsetCommitResponseOffsetCommitResponsePartition_v8(w: Writer, m: OffsetCommitResponseOffsetCommitResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -49,8 +49,8 @@ function defaultOffsetDeleteRequestOffsetDeleteRequestPartition(): OffsetDeleteR
 }
 
 function encOffsetDeleteRequest_v0(w: Writer, m: OffsetDeleteRequest): void {
-  w.string((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+  w.string(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetDeleteRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -59,8 +59,8 @@ function encOffsetDeleteRequest_v0(w: Writer, m: OffsetDeleteRequest): void {
 }
 
 function encOffsetDeleteRequestOffsetDeleteRequestTopic_v0(w: Writer, m: OffsetDeleteRequestOffsetDeleteRequestTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetDeleteRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -69,7 +69,7 @@ function encOffsetDeleteRequestOffsetDeleteRequestTopic_v0(w: Writer, m: OffsetD
 }
 
 function encOffsetDeleteRequestOffsetDeleteRequestPartition_v0(w: Writer, m: OffsetDeleteRequestOffsetDeleteRequestPartition): void {
-  w.int32((m.partitionIndex ?? 0));
+  w.int32(m.partitionIndex ?? 0);
 }
 
 function decOffsetDeleteRequest_v0(r: Reader): OffsetDeleteRequest {
@@ -116,9 +116,9 @@ function defaultOffsetDeleteResponseOffsetDeleteResponsePartition(): OffsetDelet
 }
 
 function encOffsetDeleteResponse_v0(w: Writer, m: OffsetDeleteResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetDeleteResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -127,8 +127,8 @@ function encOffsetDeleteResponse_v0(w: Writer, m: OffsetDeleteResponse): void {
 }
 
 function encOffsetDeleteResponseOffsetDeleteResponseTopic_v0(w: Writer, m: OffsetDeleteResponseOffsetDeleteResponseTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetDeleteResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -137,8 +137,8 @@ function encOffsetDeleteResponseOffsetDeleteResponseTopic_v0(w: Writer, m: Offse
 }
 
 function encOffsetDeleteResponseOffsetDeleteResponsePartition_v0(w: Writer, m: OffsetDeleteResponseOffsetDeleteResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
 }
 
 function decOffsetDeleteResponse_v0(r: Reader): OffsetDeleteResponse {

@@ -98,8 +98,8 @@ function defaultOffsetFetchRequestOffsetFetchRequestTopics(): OffsetFetchRequest
 }
 
 function encOffsetFetchRequest_v1(w: Writer, m: OffsetFetchRequest): void {
-  w.string((m.groupId ?? ''));
-  const t1 = (m.topics === undefined ? [] : m.topics);
+  w.string(m.groupId ?? '');
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -110,8 +110,8 @@ function encOffsetFetchRequest_v1(w: Writer, m: OffsetFetchRequest): void {
 }
 
 function encOffsetFetchRequest_v2(w: Writer, m: OffsetFetchRequest): void {
-  w.string((m.groupId ?? ''));
-  const t1 = (m.topics === undefined ? [] : m.topics);
+  w.string(m.groupId ?? '');
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
@@ -122,8 +122,8 @@ function encOffsetFetchRequest_v2(w: Writer, m: OffsetFetchRequest): void {
 }
 
 function encOffsetFetchRequest_v6(w: Writer, m: OffsetFetchRequest): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics === undefined ? [] : m.topics);
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -136,15 +136,15 @@ function encOffsetFetchRequest_v6(w: Writer, m: OffsetFetchRequest): void {
 }
 
 function encOffsetFetchRequest_v7(w: Writer, m: OffsetFetchRequest): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics === undefined ? [] : m.topics);
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encOffsetFetchRequestOffsetFetchRequestTopic_v6(w, t1[t2]);
   }
   if (m.groups !== undefined && (m.groups === null || m.groups.length !== 0)) throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.Groups cannot be written at version 7');
-  w.bool((m.requireStable ?? false));
+  w.bool(m.requireStable ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -152,13 +152,13 @@ function encOffsetFetchRequest_v7(w: Writer, m: OffsetFetchRequest): void {
 function encOffsetFetchRequest_v8(w: Writer, m: OffsetFetchRequest): void {
   if (m.groupId !== undefined && m.groupId !== '') throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.GroupId cannot be written at version 8');
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.Topics cannot be written at version 8');
-  const t1 = (m.groups ?? []);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encOffsetFetchRequestOffsetFetchRequestGroup_v8(w, t1[t2]);
   }
-  w.bool((m.requireStable ?? false));
+  w.bool(m.requireStable ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -166,13 +166,13 @@ function encOffsetFetchRequest_v8(w: Writer, m: OffsetFetchRequest): void {
 function encOffsetFetchRequest_v9(w: Writer, m: OffsetFetchRequest): void {
   if (m.groupId !== undefined && m.groupId !== '') throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.GroupId cannot be written at version 9');
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.Topics cannot be written at version 9');
-  const t1 = (m.groups ?? []);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encOffsetFetchRequestOffsetFetchRequestGroup_v9(w, t1[t2]);
   }
-  w.bool((m.requireStable ?? false));
+  w.bool(m.requireStable ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -180,20 +180,20 @@ function encOffsetFetchRequest_v9(w: Writer, m: OffsetFetchRequest): void {
 function encOffsetFetchRequest_v10(w: Writer, m: OffsetFetchRequest): void {
   if (m.groupId !== undefined && m.groupId !== '') throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.GroupId cannot be written at version 10');
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.Topics cannot be written at version 10');
-  const t1 = (m.groups ?? []);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encOffsetFetchRequestOffsetFetchRequestGroup_v10(w, t1[t2]);
   }
-  w.bool((m.requireStable ?? false));
+  w.bool(m.requireStable ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encOffsetFetchRequestOffsetFetchRequestTopic_v1(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitionIndexes ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitionIndexes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field PartitionIndexes is not nullable');
   else {
     w.int32(t1.length);
@@ -202,8 +202,8 @@ function encOffsetFetchRequestOffsetFetchRequestTopic_v1(w: Writer, m: OffsetFet
 }
 
 function encOffsetFetchRequestOffsetFetchRequestTopic_v6(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitionIndexes ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitionIndexes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field PartitionIndexes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -214,8 +214,8 @@ function encOffsetFetchRequestOffsetFetchRequestTopic_v6(w: Writer, m: OffsetFet
 }
 
 function encOffsetFetchRequestOffsetFetchRequestGroup_v8(w: Writer, m: OffsetFetchRequestOffsetFetchRequestGroup): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics === undefined ? [] : m.topics);
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -226,10 +226,10 @@ function encOffsetFetchRequestOffsetFetchRequestGroup_v8(w: Writer, m: OffsetFet
 }
 
 function encOffsetFetchRequestOffsetFetchRequestGroup_v9(w: Writer, m: OffsetFetchRequestOffsetFetchRequestGroup): void {
-  w.compactString((m.groupId ?? ''));
-  w.compactNullableString((m.memberId === undefined ? null : m.memberId));
-  w.int32((m.memberEpoch ?? -1));
-  const t1 = (m.topics === undefined ? [] : m.topics);
+  w.compactString(m.groupId ?? '');
+  w.compactNullableString(m.memberId === undefined ? null : m.memberId);
+  w.int32(m.memberEpoch ?? -1);
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -240,10 +240,10 @@ function encOffsetFetchRequestOffsetFetchRequestGroup_v9(w: Writer, m: OffsetFet
 }
 
 function encOffsetFetchRequestOffsetFetchRequestGroup_v10(w: Writer, m: OffsetFetchRequestOffsetFetchRequestGroup): void {
-  w.compactString((m.groupId ?? ''));
-  w.compactNullableString((m.memberId === undefined ? null : m.memberId));
-  w.int32((m.memberEpoch ?? -1));
-  const t1 = (m.topics === undefined ? [] : m.topics);
+  w.compactString(m.groupId ?? '');
+  w.compactNullableString(m.memberId === undefined ? null : m.memberId);
+  w.int32(m.memberEpoch ?? -1);
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -254,8 +254,8 @@ function encOffsetFetchRequestOffsetFetchRequestGroup_v10(w: Writer, m: OffsetFe
 }
 
 function encOffsetFetchRequestOffsetFetchRequestTopics_v8(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopics): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitionIndexes ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitionIndexes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field PartitionIndexes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -266,8 +266,8 @@ function encOffsetFetchRequestOffsetFetchRequestTopics_v8(w: Writer, m: OffsetFe
 }
 
 function encOffsetFetchRequestOffsetFetchRequestTopics_v10(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopics): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitionIndexes ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitionIndexes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field PartitionIndexes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -494,7 +494,7 @@ function defaultOffsetFetchResponseOffsetFetchResponsePartitions(): OffsetFetchR
 }
 
 function encOffsetFetchResponse_v1(w: Writer, m: OffsetFetchResponse): void {
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -504,58 +504,58 @@ function encOffsetFetchResponse_v1(w: Writer, m: OffsetFetchResponse): void {
 }
 
 function encOffsetFetchResponse_v2(w: Writer, m: OffsetFetchResponse): void {
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encOffsetFetchResponseOffsetFetchResponseTopic_v1(w, t1[t2]);
   }
-  w.int16((m.errorCode ?? 0));
+  w.int16(m.errorCode ?? 0);
   if (m.groups !== undefined && (m.groups === null || m.groups.length !== 0)) throw new ProtocolEncodeError('OffsetFetchResponse field OffsetFetchResponse.Groups cannot be written at version 2');
 }
 
 function encOffsetFetchResponse_v3(w: Writer, m: OffsetFetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encOffsetFetchResponseOffsetFetchResponseTopic_v1(w, t1[t2]);
   }
-  w.int16((m.errorCode ?? 0));
+  w.int16(m.errorCode ?? 0);
   if (m.groups !== undefined && (m.groups === null || m.groups.length !== 0)) throw new ProtocolEncodeError('OffsetFetchResponse field OffsetFetchResponse.Groups cannot be written at version 3-4');
 }
 
 function encOffsetFetchResponse_v5(w: Writer, m: OffsetFetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encOffsetFetchResponseOffsetFetchResponseTopic_v5(w, t1[t2]);
   }
-  w.int16((m.errorCode ?? 0));
+  w.int16(m.errorCode ?? 0);
   if (m.groups !== undefined && (m.groups === null || m.groups.length !== 0)) throw new ProtocolEncodeError('OffsetFetchResponse field OffsetFetchResponse.Groups cannot be written at version 5');
 }
 
 function encOffsetFetchResponse_v6(w: Writer, m: OffsetFetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encOffsetFetchResponseOffsetFetchResponseTopic_v6(w, t1[t2]);
   }
-  w.int16((m.errorCode ?? 0));
+  w.int16(m.errorCode ?? 0);
   if (m.groups !== undefined && (m.groups === null || m.groups.length !== 0)) throw new ProtocolEncodeError('OffsetFetchResponse field OffsetFetchResponse.Groups cannot be written at version 6-7');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encOffsetFetchResponse_v8(w: Writer, m: OffsetFetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('OffsetFetchResponse field OffsetFetchResponse.Topics cannot be written at version 8-9');
-  const t1 = (m.groups ?? []);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -566,9 +566,9 @@ function encOffsetFetchResponse_v8(w: Writer, m: OffsetFetchResponse): void {
 }
 
 function encOffsetFetchResponse_v10(w: Writer, m: OffsetFetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('OffsetFetchResponse field OffsetFetchResponse.Topics cannot be written at version 10');
-  const t1 = (m.groups ?? []);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -579,8 +579,8 @@ function encOffsetFetchResponse_v10(w: Writer, m: OffsetFetchResponse): void {
 }
 
 function encOffsetFetchResponseOffsetFetchResponseTopic_v1(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -589,8 +589,8 @@ function encOffsetFetchResponseOffsetFetchResponseTopic_v1(w: Writer, m: OffsetF
 }
 
 function encOffsetFetchResponseOffsetFetchResponseTopic_v5(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -599,8 +599,8 @@ function encOffsetFetchResponseOffsetFetchResponseTopic_v5(w: Writer, m: OffsetF
 }
 
 function encOffsetFetchResponseOffsetFetchResponseTopic_v6(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -611,59 +611,59 @@ function encOffsetFetchResponseOffsetFetchResponseTopic_v6(w: Writer, m: OffsetF
 }
 
 function encOffsetFetchResponseOffsetFetchResponsePartition_v1(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.committedOffset ?? 0n));
-  w.nullableString((m.metadata === undefined ? '' : m.metadata));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.committedOffset ?? 0n);
+  w.nullableString(m.metadata === undefined ? '' : m.metadata);
+  w.int16(m.errorCode ?? 0);
 }
 
 function encOffsetFetchResponseOffsetFetchResponsePartition_v5(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.committedOffset ?? 0n));
-  w.int32((m.committedLeaderEpoch ?? -1));
-  w.nullableString((m.metadata === undefined ? '' : m.metadata));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.committedOffset ?? 0n);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.nullableString(m.metadata === undefined ? '' : m.metadata);
+  w.int16(m.errorCode ?? 0);
 }
 
 function encOffsetFetchResponseOffsetFetchResponsePartition_v6(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.committedOffset ?? 0n));
-  w.int32((m.committedLeaderEpoch ?? -1));
-  w.compactNullableString((m.metadata === undefined ? '' : m.metadata));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.committedOffset ?? 0n);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.compactNullableString(m.metadata === undefined ? '' : m.metadata);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encOffsetFetchResponseOffsetFetchResponseGroup_v8(w: Writer, m: OffsetFetchResponseOffsetFetchResponseGroup): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encOffsetFetchResponseOffsetFetchResponseTopics_v8(w, t1[t2]);
   }
-  w.int16((m.errorCode ?? 0));
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encOffsetFetchResponseOffsetFetchResponseGroup_v10(w: Writer, m: OffsetFetchResponseOffsetFetchResponseGroup): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encOffsetFetchResponseOffsetFetchResponseTopics_v10(w, t1[t2]);
   }
-  w.int16((m.errorCode ?? 0));
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encOffsetFetchResponseOffsetFetchResponseTopics_v8(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopics): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -674,8 +674,8 @@ function encOffsetFetchResponseOffsetFetchResponseTopics_v8(w: Writer, m: Offset
 }
 
 function encOffsetFetchResponseOffsetFetchResponseTopics_v10(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopics): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -686,11 +686,11 @@ function encOffsetFetchResponseOffsetFetchResponseTopics_v10(w: Writer, m: Offse
 }
 
 function encOffsetFetchResponseOffsetFetchResponsePartitions_v8(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartitions): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.committedOffset ?? 0n));
-  w.int32((m.committedLeaderEpoch ?? -1));
-  w.compactNullableString((m.metadata === undefined ? '' : m.metadata));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.committedOffset ?? 0n);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.compactNullableString(m.metadata === undefined ? '' : m.metadata);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -58,7 +58,7 @@ function defaultOffsetForLeaderEpochRequestOffsetForLeaderPartition(): OffsetFor
 }
 
 function encOffsetForLeaderEpochRequest_v2(w: Writer, m: OffsetForLeaderEpochRequest): void {
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -67,8 +67,8 @@ function encOffsetForLeaderEpochRequest_v2(w: Writer, m: OffsetForLeaderEpochReq
 }
 
 function encOffsetForLeaderEpochRequest_v3(w: Writer, m: OffsetForLeaderEpochRequest): void {
-  w.int32((m.replicaId ?? -2));
-  const t1 = (m.topics ?? []);
+  w.int32(m.replicaId ?? -2);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -77,8 +77,8 @@ function encOffsetForLeaderEpochRequest_v3(w: Writer, m: OffsetForLeaderEpochReq
 }
 
 function encOffsetForLeaderEpochRequest_v4(w: Writer, m: OffsetForLeaderEpochRequest): void {
-  w.int32((m.replicaId ?? -2));
-  const t1 = (m.topics ?? []);
+  w.int32(m.replicaId ?? -2);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -89,8 +89,8 @@ function encOffsetForLeaderEpochRequest_v4(w: Writer, m: OffsetForLeaderEpochReq
 }
 
 function encOffsetForLeaderEpochRequestOffsetForLeaderTopic_v2(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderTopic): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -99,8 +99,8 @@ function encOffsetForLeaderEpochRequestOffsetForLeaderTopic_v2(w: Writer, m: Off
 }
 
 function encOffsetForLeaderEpochRequestOffsetForLeaderTopic_v4(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderTopic): void {
-  w.compactString((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -111,15 +111,15 @@ function encOffsetForLeaderEpochRequestOffsetForLeaderTopic_v4(w: Writer, m: Off
 }
 
 function encOffsetForLeaderEpochRequestOffsetForLeaderPartition_v2(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderPartition): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.currentLeaderEpoch ?? -1));
-  w.int32((m.leaderEpoch ?? 0));
+  w.int32(m.partition ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
+  w.int32(m.leaderEpoch ?? 0);
 }
 
 function encOffsetForLeaderEpochRequestOffsetForLeaderPartition_v4(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderPartition): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.currentLeaderEpoch ?? -1));
-  w.int32((m.leaderEpoch ?? 0));
+  w.int32(m.partition ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
+  w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -218,8 +218,8 @@ function defaultOffsetForLeaderEpochResponseEpochEndOffset(): OffsetForLeaderEpo
 }
 
 function encOffsetForLeaderEpochResponse_v2(w: Writer, m: OffsetForLeaderEpochResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -228,8 +228,8 @@ function encOffsetForLeaderEpochResponse_v2(w: Writer, m: OffsetForLeaderEpochRe
 }
 
 function encOffsetForLeaderEpochResponse_v4(w: Writer, m: OffsetForLeaderEpochResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -240,8 +240,8 @@ function encOffsetForLeaderEpochResponse_v4(w: Writer, m: OffsetForLeaderEpochRe
 }
 
 function encOffsetForLeaderEpochResponseOffsetForLeaderTopicResult_v2(w: Writer, m: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -250,8 +250,8 @@ function encOffsetForLeaderEpochResponseOffsetForLeaderTopicResult_v2(w: Writer,
 }
 
 function encOffsetForLeaderEpochResponseOffsetForLeaderTopicResult_v4(w: Writer, m: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult): void {
-  w.compactString((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -262,17 +262,17 @@ function encOffsetForLeaderEpochResponseOffsetForLeaderTopicResult_v4(w: Writer,
 }
 
 function encOffsetForLeaderEpochResponseEpochEndOffset_v2(w: Writer, m: OffsetForLeaderEpochResponseEpochEndOffset): void {
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.partition ?? 0));
-  w.int32((m.leaderEpoch ?? -1));
-  w.int64((m.endOffset ?? -1n));
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.partition ?? 0);
+  w.int32(m.leaderEpoch ?? -1);
+  w.int64(m.endOffset ?? -1n);
 }
 
 function encOffsetForLeaderEpochResponseEpochEndOffset_v4(w: Writer, m: OffsetForLeaderEpochResponseEpochEndOffset): void {
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.partition ?? 0));
-  w.int32((m.leaderEpoch ?? -1));
-  w.int64((m.endOffset ?? -1n));
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.partition ?? 0);
+  w.int32(m.leaderEpoch ?? -1);
+  w.int64(m.endOffset ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

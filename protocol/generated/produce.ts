@@ -86,10 +86,10 @@ function defaultProduceRequestPartitionProduceData(): ProduceRequestPartitionPro
 }
 
 function encProduceRequest_v3(w: Writer, m: ProduceRequest): void {
-  w.nullableString((m.transactionalId === undefined ? null : m.transactionalId));
-  w.int16((m.acks ?? 0));
-  w.int32((m.timeoutMs ?? 0));
-  const t1 = (m.topicData ?? []);
+  w.nullableString(m.transactionalId === undefined ? null : m.transactionalId);
+  w.int16(m.acks ?? 0);
+  w.int32(m.timeoutMs ?? 0);
+  const t1 = m.topicData ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceRequest field TopicData is not nullable');
   else {
     w.int32(t1.length);
@@ -98,10 +98,10 @@ function encProduceRequest_v3(w: Writer, m: ProduceRequest): void {
 }
 
 function encProduceRequest_v9(w: Writer, m: ProduceRequest): void {
-  w.compactNullableString((m.transactionalId === undefined ? null : m.transactionalId));
-  w.int16((m.acks ?? 0));
-  w.int32((m.timeoutMs ?? 0));
-  const t1 = (m.topicData ?? []);
+  w.compactNullableString(m.transactionalId === undefined ? null : m.transactionalId);
+  w.int16(m.acks ?? 0);
+  w.int32(m.timeoutMs ?? 0);
+  const t1 = m.topicData ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceRequest field TopicData is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -112,10 +112,10 @@ function encProduceRequest_v9(w: Writer, m: ProduceRequest): void {
 }
 
 function encProduceRequest_v13(w: Writer, m: ProduceRequest): void {
-  w.compactNullableString((m.transactionalId === undefined ? null : m.transactionalId));
-  w.int16((m.acks ?? 0));
-  w.int32((m.timeoutMs ?? 0));
-  const t1 = (m.topicData ?? []);
+  w.compactNullableString(m.transactionalId === undefined ? null : m.transactionalId);
+  w.int16(m.acks ?? 0);
+  w.int32(m.timeoutMs ?? 0);
+  const t1 = m.topicData ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceRequest field TopicData is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -126,8 +126,8 @@ function encProduceRequest_v13(w: Writer, m: ProduceRequest): void {
 }
 
 function encProduceRequestTopicProduceData_v3(w: Writer, m: ProduceRequestTopicProduceData): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitionData ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitionData ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceRequest field PartitionData is not nullable');
   else {
     w.int32(t1.length);
@@ -136,8 +136,8 @@ function encProduceRequestTopicProduceData_v3(w: Writer, m: ProduceRequestTopicP
 }
 
 function encProduceRequestTopicProduceData_v9(w: Writer, m: ProduceRequestTopicProduceData): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitionData ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitionData ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceRequest field PartitionData is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -148,8 +148,8 @@ function encProduceRequestTopicProduceData_v9(w: Writer, m: ProduceRequestTopicP
 }
 
 function encProduceRequestTopicProduceData_v13(w: Writer, m: ProduceRequestTopicProduceData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitionData ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitionData ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceRequest field PartitionData is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -160,13 +160,13 @@ function encProduceRequestTopicProduceData_v13(w: Writer, m: ProduceRequestTopic
 }
 
 function encProduceRequestPartitionProduceData_v3(w: Writer, m: ProduceRequestPartitionProduceData): void {
-  w.int32((m.index ?? 0));
-  w.nullableBytes((m.records === undefined ? null : m.records));
+  w.int32(m.index ?? 0);
+  w.nullableBytes(m.records === undefined ? null : m.records);
 }
 
 function encProduceRequestPartitionProduceData_v9(w: Writer, m: ProduceRequestPartitionProduceData): void {
-  w.int32((m.index ?? 0));
-  w.compactNullableBytes((m.records === undefined ? null : m.records));
+  w.int32(m.index ?? 0);
+  w.compactNullableBytes(m.records === undefined ? null : m.records);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -297,90 +297,90 @@ function defaultProduceResponseNodeEndpoint(): ProduceResponseNodeEndpoint {
 }
 
 function encProduceResponse_v3(w: Writer, m: ProduceResponse): void {
-  const t1 = (m.responses ?? []);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field Responses is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encProduceResponseTopicProduceResponse_v3(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('ProduceResponse field ProduceResponse.NodeEndpoints cannot be written at version 3-4');
 }
 
 function encProduceResponse_v5(w: Writer, m: ProduceResponse): void {
-  const t1 = (m.responses ?? []);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field Responses is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encProduceResponseTopicProduceResponse_v5(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('ProduceResponse field ProduceResponse.NodeEndpoints cannot be written at version 5-7');
 }
 
 function encProduceResponse_v8(w: Writer, m: ProduceResponse): void {
-  const t1 = (m.responses ?? []);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field Responses is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encProduceResponseTopicProduceResponse_v8(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('ProduceResponse field ProduceResponse.NodeEndpoints cannot be written at version 8');
 }
 
 function encProduceResponse_v9(w: Writer, m: ProduceResponse): void {
-  const t1 = (m.responses ?? []);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encProduceResponseTopicProduceResponse_v9(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('ProduceResponse field ProduceResponse.NodeEndpoints cannot be written at version 9');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encProduceResponse_v10(w: Writer, m: ProduceResponse): void {
-  const t1 = (m.responses ?? []);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encProduceResponseTopicProduceResponse_v10(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
-  const t3 = (m.nodeEndpoints ?? []);
-  const t4 = (t3 === null || t3.length !== 0);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t3 = m.nodeEndpoints;
+  const t4 = t3 !== undefined && (t3 === null || t3.length !== 0);
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3; if (t5 === null) throw new ProtocolEncodeError('ProduceResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encProduceResponseNodeEndpoint_v10(w, t5[t6]); } } });
+    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3!; if (t5 === null) throw new ProtocolEncodeError('ProduceResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encProduceResponseNodeEndpoint_v10(w, t5[t6]); } } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encProduceResponse_v13(w: Writer, m: ProduceResponse): void {
-  const t1 = (m.responses ?? []);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encProduceResponseTopicProduceResponse_v13(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
-  const t3 = (m.nodeEndpoints ?? []);
-  const t4 = (t3 === null || t3.length !== 0);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t3 = m.nodeEndpoints;
+  const t4 = t3 !== undefined && (t3 === null || t3.length !== 0);
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3; if (t5 === null) throw new ProtocolEncodeError('ProduceResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encProduceResponseNodeEndpoint_v10(w, t5[t6]); } } });
+    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3!; if (t5 === null) throw new ProtocolEncodeError('ProduceResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encProduceResponseNodeEndpoint_v10(w, t5[t6]); } } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encProduceResponseTopicProduceResponse_v3(w: Writer, m: ProduceResponseTopicProduceResponse): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitionResponses ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitionResponses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field PartitionResponses is not nullable');
   else {
     w.int32(t1.length);
@@ -389,8 +389,8 @@ function encProduceResponseTopicProduceResponse_v3(w: Writer, m: ProduceResponse
 }
 
 function encProduceResponseTopicProduceResponse_v5(w: Writer, m: ProduceResponseTopicProduceResponse): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitionResponses ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitionResponses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field PartitionResponses is not nullable');
   else {
     w.int32(t1.length);
@@ -399,8 +399,8 @@ function encProduceResponseTopicProduceResponse_v5(w: Writer, m: ProduceResponse
 }
 
 function encProduceResponseTopicProduceResponse_v8(w: Writer, m: ProduceResponseTopicProduceResponse): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitionResponses ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitionResponses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field PartitionResponses is not nullable');
   else {
     w.int32(t1.length);
@@ -409,8 +409,8 @@ function encProduceResponseTopicProduceResponse_v8(w: Writer, m: ProduceResponse
 }
 
 function encProduceResponseTopicProduceResponse_v9(w: Writer, m: ProduceResponseTopicProduceResponse): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitionResponses ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitionResponses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field PartitionResponses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -421,8 +421,8 @@ function encProduceResponseTopicProduceResponse_v9(w: Writer, m: ProduceResponse
 }
 
 function encProduceResponseTopicProduceResponse_v10(w: Writer, m: ProduceResponseTopicProduceResponse): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitionResponses ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitionResponses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field PartitionResponses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -433,8 +433,8 @@ function encProduceResponseTopicProduceResponse_v10(w: Writer, m: ProduceRespons
 }
 
 function encProduceResponseTopicProduceResponse_v13(w: Writer, m: ProduceResponseTopicProduceResponse): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitionResponses ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitionResponses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field PartitionResponses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -445,103 +445,103 @@ function encProduceResponseTopicProduceResponse_v13(w: Writer, m: ProduceRespons
 }
 
 function encProduceResponsePartitionProduceResponse_v3(w: Writer, m: ProduceResponsePartitionProduceResponse): void {
-  w.int32((m.index ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.baseOffset ?? 0n));
-  w.int64((m.logAppendTimeMs ?? -1n));
+  w.int32(m.index ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.baseOffset ?? 0n);
+  w.int64(m.logAppendTimeMs ?? -1n);
   if (m.currentLeader !== undefined && (m.currentLeader === null || !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))) throw new ProtocolEncodeError('ProduceResponse field PartitionProduceResponse.CurrentLeader cannot be written at version 3-4');
 }
 
 function encProduceResponsePartitionProduceResponse_v5(w: Writer, m: ProduceResponsePartitionProduceResponse): void {
-  w.int32((m.index ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.baseOffset ?? 0n));
-  w.int64((m.logAppendTimeMs ?? -1n));
-  w.int64((m.logStartOffset ?? -1n));
+  w.int32(m.index ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.baseOffset ?? 0n);
+  w.int64(m.logAppendTimeMs ?? -1n);
+  w.int64(m.logStartOffset ?? -1n);
   if (m.currentLeader !== undefined && (m.currentLeader === null || !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))) throw new ProtocolEncodeError('ProduceResponse field PartitionProduceResponse.CurrentLeader cannot be written at version 5-7');
 }
 
 function encProduceResponsePartitionProduceResponse_v8(w: Writer, m: ProduceResponsePartitionProduceResponse): void {
-  w.int32((m.index ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.baseOffset ?? 0n));
-  w.int64((m.logAppendTimeMs ?? -1n));
-  w.int64((m.logStartOffset ?? -1n));
-  const t1 = (m.recordErrors ?? []);
+  w.int32(m.index ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.baseOffset ?? 0n);
+  w.int64(m.logAppendTimeMs ?? -1n);
+  w.int64(m.logStartOffset ?? -1n);
+  const t1 = m.recordErrors ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field RecordErrors is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encProduceResponseBatchIndexAndErrorMessage_v8(w, t1[t2]);
   }
-  w.nullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.nullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.currentLeader !== undefined && (m.currentLeader === null || !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))) throw new ProtocolEncodeError('ProduceResponse field PartitionProduceResponse.CurrentLeader cannot be written at version 8');
 }
 
 function encProduceResponsePartitionProduceResponse_v9(w: Writer, m: ProduceResponsePartitionProduceResponse): void {
-  w.int32((m.index ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.baseOffset ?? 0n));
-  w.int64((m.logAppendTimeMs ?? -1n));
-  w.int64((m.logStartOffset ?? -1n));
-  const t1 = (m.recordErrors ?? []);
+  w.int32(m.index ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.baseOffset ?? 0n);
+  w.int64(m.logAppendTimeMs ?? -1n);
+  w.int64(m.logStartOffset ?? -1n);
+  const t1 = m.recordErrors ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field RecordErrors is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encProduceResponseBatchIndexAndErrorMessage_v9(w, t1[t2]);
   }
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.currentLeader !== undefined && (m.currentLeader === null || !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))) throw new ProtocolEncodeError('ProduceResponse field PartitionProduceResponse.CurrentLeader cannot be written at version 9');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encProduceResponsePartitionProduceResponse_v10(w: Writer, m: ProduceResponsePartitionProduceResponse): void {
-  w.int32((m.index ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.baseOffset ?? 0n));
-  w.int64((m.logAppendTimeMs ?? -1n));
-  w.int64((m.logStartOffset ?? -1n));
-  const t1 = (m.recordErrors ?? []);
+  w.int32(m.index ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.baseOffset ?? 0n);
+  w.int64(m.logAppendTimeMs ?? -1n);
+  w.int64(m.logStartOffset ?? -1n);
+  const t1 = m.recordErrors ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field RecordErrors is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encProduceResponseBatchIndexAndErrorMessage_v9(w, t1[t2]);
   }
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  const t3 = (m.currentLeader ?? defaultProduceResponseLeaderIdAndEpoch());
-  const t4 = (t3 === null || !isDefaultProduceResponseLeaderIdAndEpoch(t3));
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  const t3 = m.currentLeader;
+  const t4 = t3 !== undefined && (t3 === null || !isDefaultProduceResponseLeaderIdAndEpoch(t3));
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { encProduceResponseLeaderIdAndEpoch_v10(w, t3); } });
+    if (t4) tf.push({ tag: 0, write: (w) => { encProduceResponseLeaderIdAndEpoch_v10(w, t3!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encProduceResponseBatchIndexAndErrorMessage_v8(w: Writer, m: ProduceResponseBatchIndexAndErrorMessage): void {
-  w.int32((m.batchIndex ?? 0));
-  w.nullableString((m.batchIndexErrorMessage === undefined ? null : m.batchIndexErrorMessage));
+  w.int32(m.batchIndex ?? 0);
+  w.nullableString(m.batchIndexErrorMessage === undefined ? null : m.batchIndexErrorMessage);
 }
 
 function encProduceResponseBatchIndexAndErrorMessage_v9(w: Writer, m: ProduceResponseBatchIndexAndErrorMessage): void {
-  w.int32((m.batchIndex ?? 0));
-  w.compactNullableString((m.batchIndexErrorMessage === undefined ? null : m.batchIndexErrorMessage));
+  w.int32(m.batchIndex ?? 0);
+  w.compactNullableString(m.batchIndexErrorMessage === undefined ? null : m.batchIndexErrorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encProduceResponseLeaderIdAndEpoch_v10(w: Writer, m: ProduceResponseLeaderIdAndEpoch): void {
-  w.int32((m.leaderId ?? -1));
-  w.int32((m.leaderEpoch ?? -1));
+  w.int32(m.leaderId ?? -1);
+  w.int32(m.leaderEpoch ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encProduceResponseNodeEndpoint_v10(w: Writer, m: ProduceResponseNodeEndpoint): void {
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.int32((m.port ?? 0));
-  w.compactNullableString((m.rack === undefined ? null : m.rack));
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.int32(m.port ?? 0);
+  w.compactNullableString(m.rack === undefined ? null : m.rack);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

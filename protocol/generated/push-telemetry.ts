@@ -26,11 +26,11 @@ function defaultPushTelemetryRequest(): PushTelemetryRequest {
 }
 
 function encPushTelemetryRequest_v0(w: Writer, m: PushTelemetryRequest): void {
-  w.uuid((m.clientInstanceId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.int32((m.subscriptionId ?? 0));
-  w.bool((m.terminating ?? false));
-  w.int8((m.compressionType ?? 0));
-  w.compactBytes((m.metrics ?? EMPTY_BUFFER));
+  w.uuid(m.clientInstanceId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.int32(m.subscriptionId ?? 0);
+  w.bool(m.terminating ?? false);
+  w.int8(m.compressionType ?? 0);
+  w.compactBytes(m.metrics ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -50,8 +50,8 @@ function defaultPushTelemetryResponse(): PushTelemetryResponse {
 }
 
 function encPushTelemetryResponse_v0(w: Writer, m: PushTelemetryResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

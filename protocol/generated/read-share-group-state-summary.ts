@@ -59,8 +59,8 @@ function defaultReadShareGroupStateSummaryRequestPartitionData(): ReadShareGroup
 }
 
 function encReadShareGroupStateSummaryRequest_v0(w: Writer, m: ReadShareGroupStateSummaryRequest): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateSummaryRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -71,8 +71,8 @@ function encReadShareGroupStateSummaryRequest_v0(w: Writer, m: ReadShareGroupSta
 }
 
 function encReadShareGroupStateSummaryRequestReadStateSummaryData_v0(w: Writer, m: ReadShareGroupStateSummaryRequestReadStateSummaryData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateSummaryRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -83,8 +83,8 @@ function encReadShareGroupStateSummaryRequestReadStateSummaryData_v0(w: Writer, 
 }
 
 function encReadShareGroupStateSummaryRequestPartitionData_v0(w: Writer, m: ReadShareGroupStateSummaryRequestPartitionData): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+  w.int32(m.partition ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -137,7 +137,7 @@ function defaultReadShareGroupStateSummaryResponsePartitionResult(): ReadShareGr
 }
 
 function encReadShareGroupStateSummaryResponse_v0(w: Writer, m: ReadShareGroupStateSummaryResponse): void {
-  const t1 = (m.results ?? []);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateSummaryResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -148,7 +148,7 @@ function encReadShareGroupStateSummaryResponse_v0(w: Writer, m: ReadShareGroupSt
 }
 
 function encReadShareGroupStateSummaryResponse_v1(w: Writer, m: ReadShareGroupStateSummaryResponse): void {
-  const t1 = (m.results ?? []);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateSummaryResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -159,8 +159,8 @@ function encReadShareGroupStateSummaryResponse_v1(w: Writer, m: ReadShareGroupSt
 }
 
 function encReadShareGroupStateSummaryResponseReadStateSummaryResult_v0(w: Writer, m: ReadShareGroupStateSummaryResponseReadStateSummaryResult): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateSummaryResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -171,8 +171,8 @@ function encReadShareGroupStateSummaryResponseReadStateSummaryResult_v0(w: Write
 }
 
 function encReadShareGroupStateSummaryResponseReadStateSummaryResult_v1(w: Writer, m: ReadShareGroupStateSummaryResponseReadStateSummaryResult): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateSummaryResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -183,24 +183,24 @@ function encReadShareGroupStateSummaryResponseReadStateSummaryResult_v1(w: Write
 }
 
 function encReadShareGroupStateSummaryResponsePartitionResult_v0(w: Writer, m: ReadShareGroupStateSummaryResponsePartitionResult): void {
-  w.int32((m.partition ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.int32((m.stateEpoch ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  w.int64((m.startOffset ?? 0n));
+  w.int32(m.partition ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.int32(m.stateEpoch ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  w.int64(m.startOffset ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encReadShareGroupStateSummaryResponsePartitionResult_v1(w: Writer, m: ReadShareGroupStateSummaryResponsePartitionResult): void {
-  w.int32((m.partition ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.int32((m.stateEpoch ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  w.int64((m.startOffset ?? 0n));
-  w.int32((m.deliveryCompleteCount ?? -1));
+  w.int32(m.partition ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.int32(m.stateEpoch ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  w.int64(m.startOffset ?? 0n);
+  w.int32(m.deliveryCompleteCount ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

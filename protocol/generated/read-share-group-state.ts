@@ -66,8 +66,8 @@ function defaultReadShareGroupStateRequestPartitionData(): ReadShareGroupStateRe
 }
 
 function encReadShareGroupStateRequest_v0(w: Writer, m: ReadShareGroupStateRequest): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -78,8 +78,8 @@ function encReadShareGroupStateRequest_v0(w: Writer, m: ReadShareGroupStateReque
 }
 
 function encReadShareGroupStateRequestReadStateData_v0(w: Writer, m: ReadShareGroupStateRequestReadStateData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -90,8 +90,8 @@ function encReadShareGroupStateRequestReadStateData_v0(w: Writer, m: ReadShareGr
 }
 
 function encReadShareGroupStateRequestPartitionData_v0(w: Writer, m: ReadShareGroupStateRequestPartitionData): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+  w.int32(m.partition ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -148,7 +148,7 @@ function defaultReadShareGroupStateResponseStateBatch(): ReadShareGroupStateResp
 }
 
 function encReadShareGroupStateResponse_v0(w: Writer, m: ReadShareGroupStateResponse): void {
-  const t1 = (m.results ?? []);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -159,8 +159,8 @@ function encReadShareGroupStateResponse_v0(w: Writer, m: ReadShareGroupStateResp
 }
 
 function encReadShareGroupStateResponseReadStateResult_v0(w: Writer, m: ReadShareGroupStateResponseReadStateResult): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -171,12 +171,12 @@ function encReadShareGroupStateResponseReadStateResult_v0(w: Writer, m: ReadShar
 }
 
 function encReadShareGroupStateResponsePartitionResult_v0(w: Writer, m: ReadShareGroupStateResponsePartitionResult): void {
-  w.int32((m.partition ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.int32((m.stateEpoch ?? 0));
-  w.int64((m.startOffset ?? 0n));
-  const t1 = (m.stateBatches ?? []);
+  w.int32(m.partition ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.int32(m.stateEpoch ?? 0);
+  w.int64(m.startOffset ?? 0n);
+  const t1 = m.stateBatches ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateResponse field StateBatches is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -187,10 +187,10 @@ function encReadShareGroupStateResponsePartitionResult_v0(w: Writer, m: ReadShar
 }
 
 function encReadShareGroupStateResponseStateBatch_v0(w: Writer, m: ReadShareGroupStateResponseStateBatch): void {
-  w.int64((m.firstOffset ?? 0n));
-  w.int64((m.lastOffset ?? 0n));
-  w.int8((m.deliveryState ?? 0));
-  w.int16((m.deliveryCount ?? 0));
+  w.int64(m.firstOffset ?? 0n);
+  w.int64(m.lastOffset ?? 0n);
+  w.int8(m.deliveryState ?? 0);
+  w.int16(m.deliveryCount ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -24,13 +24,13 @@ function defaultRenewDelegationTokenRequest(): RenewDelegationTokenRequest {
 }
 
 function encRenewDelegationTokenRequest_v1(w: Writer, m: RenewDelegationTokenRequest): void {
-  w.bytes((m.hmac ?? EMPTY_BUFFER));
-  w.int64((m.renewPeriodMs ?? 0n));
+  w.bytes(m.hmac ?? EMPTY_BUFFER);
+  w.int64(m.renewPeriodMs ?? 0n);
 }
 
 function encRenewDelegationTokenRequest_v2(w: Writer, m: RenewDelegationTokenRequest): void {
-  w.compactBytes((m.hmac ?? EMPTY_BUFFER));
-  w.int64((m.renewPeriodMs ?? 0n));
+  w.compactBytes(m.hmac ?? EMPTY_BUFFER);
+  w.int64(m.renewPeriodMs ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -53,15 +53,15 @@ function defaultRenewDelegationTokenResponse(): RenewDelegationTokenResponse {
 }
 
 function encRenewDelegationTokenResponse_v1(w: Writer, m: RenewDelegationTokenResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.expiryTimestampMs ?? 0n));
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.expiryTimestampMs ?? 0n);
+  w.int32(m.throttleTimeMs ?? 0);
 }
 
 function encRenewDelegationTokenResponse_v2(w: Writer, m: RenewDelegationTokenResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.expiryTimestampMs ?? 0n));
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.expiryTimestampMs ?? 0n);
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

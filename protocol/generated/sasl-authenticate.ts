@@ -24,11 +24,11 @@ function defaultSaslAuthenticateRequest(): SaslAuthenticateRequest {
 }
 
 function encSaslAuthenticateRequest_v0(w: Writer, m: SaslAuthenticateRequest): void {
-  w.bytes((m.authBytes ?? EMPTY_BUFFER));
+  w.bytes(m.authBytes ?? EMPTY_BUFFER);
 }
 
 function encSaslAuthenticateRequest_v2(w: Writer, m: SaslAuthenticateRequest): void {
-  w.compactBytes((m.authBytes ?? EMPTY_BUFFER));
+  w.compactBytes(m.authBytes ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -49,23 +49,23 @@ function defaultSaslAuthenticateResponse(): SaslAuthenticateResponse {
 }
 
 function encSaslAuthenticateResponse_v0(w: Writer, m: SaslAuthenticateResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.bytes((m.authBytes ?? EMPTY_BUFFER));
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.bytes(m.authBytes ?? EMPTY_BUFFER);
 }
 
 function encSaslAuthenticateResponse_v1(w: Writer, m: SaslAuthenticateResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.bytes((m.authBytes ?? EMPTY_BUFFER));
-  w.int64((m.sessionLifetimeMs ?? 0n));
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.bytes(m.authBytes ?? EMPTY_BUFFER);
+  w.int64(m.sessionLifetimeMs ?? 0n);
 }
 
 function encSaslAuthenticateResponse_v2(w: Writer, m: SaslAuthenticateResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.compactBytes((m.authBytes ?? EMPTY_BUFFER));
-  w.int64((m.sessionLifetimeMs ?? 0n));
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.compactBytes(m.authBytes ?? EMPTY_BUFFER);
+  w.int64(m.sessionLifetimeMs ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -20,7 +20,7 @@ function defaultSaslHandshakeRequest(): SaslHandshakeRequest {
 }
 
 function encSaslHandshakeRequest_v0(w: Writer, m: SaslHandshakeRequest): void {
-  w.string((m.mechanism ?? ''));
+  w.string(m.mechanism ?? '');
 }
 
 function decSaslHandshakeRequest_v0(r: Reader): SaslHandshakeRequest {
@@ -33,8 +33,8 @@ function defaultSaslHandshakeResponse(): SaslHandshakeResponse {
 }
 
 function encSaslHandshakeResponse_v0(w: Writer, m: SaslHandshakeResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.mechanisms ?? []);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.mechanisms ?? [];
   if (t1 === null) throw new ProtocolEncodeError('SaslHandshakeResponse field Mechanisms is not nullable');
   else {
     w.int32(t1.length);

@@ -89,11 +89,11 @@ function defaultShareAcknowledgeRequestAcknowledgementBatch(): ShareAcknowledgeR
 }
 
 function encShareAcknowledgeRequest_v1(w: Writer, m: ShareAcknowledgeRequest): void {
-  w.compactNullableString((m.groupId === undefined ? null : m.groupId));
-  w.compactNullableString((m.memberId === undefined ? '' : m.memberId));
-  w.int32((m.shareSessionEpoch ?? 0));
+  w.compactNullableString(m.groupId === undefined ? null : m.groupId);
+  w.compactNullableString(m.memberId === undefined ? '' : m.memberId);
+  w.int32(m.shareSessionEpoch ?? 0);
   if (m.isRenewAck !== undefined && m.isRenewAck !== false) throw new ProtocolEncodeError('ShareAcknowledgeRequest field ShareAcknowledgeRequest.IsRenewAck cannot be written at version 1');
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareAcknowledgeRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -104,11 +104,11 @@ function encShareAcknowledgeRequest_v1(w: Writer, m: ShareAcknowledgeRequest): v
 }
 
 function encShareAcknowledgeRequest_v2(w: Writer, m: ShareAcknowledgeRequest): void {
-  w.compactNullableString((m.groupId === undefined ? null : m.groupId));
-  w.compactNullableString((m.memberId === undefined ? '' : m.memberId));
-  w.int32((m.shareSessionEpoch ?? 0));
-  w.bool((m.isRenewAck ?? false));
-  const t1 = (m.topics ?? []);
+  w.compactNullableString(m.groupId === undefined ? null : m.groupId);
+  w.compactNullableString(m.memberId === undefined ? '' : m.memberId);
+  w.int32(m.shareSessionEpoch ?? 0);
+  w.bool(m.isRenewAck ?? false);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareAcknowledgeRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -119,8 +119,8 @@ function encShareAcknowledgeRequest_v2(w: Writer, m: ShareAcknowledgeRequest): v
 }
 
 function encShareAcknowledgeRequestAcknowledgeTopic_v1(w: Writer, m: ShareAcknowledgeRequestAcknowledgeTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareAcknowledgeRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -131,8 +131,8 @@ function encShareAcknowledgeRequestAcknowledgeTopic_v1(w: Writer, m: ShareAcknow
 }
 
 function encShareAcknowledgeRequestAcknowledgePartition_v1(w: Writer, m: ShareAcknowledgeRequestAcknowledgePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  const t1 = (m.acknowledgementBatches ?? []);
+  w.int32(m.partitionIndex ?? 0);
+  const t1 = m.acknowledgementBatches ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareAcknowledgeRequest field AcknowledgementBatches is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -143,9 +143,9 @@ function encShareAcknowledgeRequestAcknowledgePartition_v1(w: Writer, m: ShareAc
 }
 
 function encShareAcknowledgeRequestAcknowledgementBatch_v1(w: Writer, m: ShareAcknowledgeRequestAcknowledgementBatch): void {
-  w.int64((m.firstOffset ?? 0n));
-  w.int64((m.lastOffset ?? 0n));
-  const t1 = (m.acknowledgeTypes ?? []);
+  w.int64(m.firstOffset ?? 0n);
+  w.int64(m.lastOffset ?? 0n);
+  const t1 = m.acknowledgeTypes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareAcknowledgeRequest field AcknowledgeTypes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -252,16 +252,16 @@ function defaultShareAcknowledgeResponseNodeEndpoint(): ShareAcknowledgeResponse
 }
 
 function encShareAcknowledgeResponse_v1(w: Writer, m: ShareAcknowledgeResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  const t1 = (m.responses ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareAcknowledgeResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encShareAcknowledgeResponseShareAcknowledgeTopicResponse_v1(w, t1[t2]);
   }
-  const t3 = (m.nodeEndpoints ?? []);
+  const t3 = m.nodeEndpoints ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ShareAcknowledgeResponse field NodeEndpoints is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -272,17 +272,17 @@ function encShareAcknowledgeResponse_v1(w: Writer, m: ShareAcknowledgeResponse):
 }
 
 function encShareAcknowledgeResponse_v2(w: Writer, m: ShareAcknowledgeResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.int32((m.acquisitionLockTimeoutMs ?? 0));
-  const t1 = (m.responses ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.int32(m.acquisitionLockTimeoutMs ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareAcknowledgeResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encShareAcknowledgeResponseShareAcknowledgeTopicResponse_v1(w, t1[t2]);
   }
-  const t3 = (m.nodeEndpoints ?? []);
+  const t3 = m.nodeEndpoints ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ShareAcknowledgeResponse field NodeEndpoints is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -293,8 +293,8 @@ function encShareAcknowledgeResponse_v2(w: Writer, m: ShareAcknowledgeResponse):
 }
 
 function encShareAcknowledgeResponseShareAcknowledgeTopicResponse_v1(w: Writer, m: ShareAcknowledgeResponseShareAcknowledgeTopicResponse): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareAcknowledgeResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -305,26 +305,26 @@ function encShareAcknowledgeResponseShareAcknowledgeTopicResponse_v1(w: Writer, 
 }
 
 function encShareAcknowledgeResponsePartitionData_v1(w: Writer, m: ShareAcknowledgeResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  encShareAcknowledgeResponseLeaderIdAndEpoch_v1(w, (m.currentLeader ?? defaultShareAcknowledgeResponseLeaderIdAndEpoch()));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  encShareAcknowledgeResponseLeaderIdAndEpoch_v1(w, m.currentLeader ?? defaultShareAcknowledgeResponseLeaderIdAndEpoch());
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encShareAcknowledgeResponseLeaderIdAndEpoch_v1(w: Writer, m: ShareAcknowledgeResponseLeaderIdAndEpoch): void {
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encShareAcknowledgeResponseNodeEndpoint_v1(w: Writer, m: ShareAcknowledgeResponseNodeEndpoint): void {
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.int32((m.port ?? 0));
-  w.compactNullableString((m.rack === undefined ? null : m.rack));
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.int32(m.port ?? 0);
+  w.compactNullableString(m.rack === undefined ? null : m.rack);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -118,22 +118,22 @@ function defaultShareFetchRequestForgottenTopic(): ShareFetchRequestForgottenTop
 }
 
 function encShareFetchRequest_v1(w: Writer, m: ShareFetchRequest): void {
-  w.compactNullableString((m.groupId === undefined ? null : m.groupId));
-  w.compactNullableString((m.memberId === undefined ? '' : m.memberId));
-  w.int32((m.shareSessionEpoch ?? 0));
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int32((m.maxRecords ?? 0));
-  w.int32((m.batchSize ?? 0));
+  w.compactNullableString(m.groupId === undefined ? null : m.groupId);
+  w.compactNullableString(m.memberId === undefined ? '' : m.memberId);
+  w.int32(m.shareSessionEpoch ?? 0);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int32(m.maxRecords ?? 0);
+  w.int32(m.batchSize ?? 0);
   if (m.isRenewAck !== undefined && m.isRenewAck !== false) throw new ProtocolEncodeError('ShareFetchRequest field ShareFetchRequest.IsRenewAck cannot be written at version 1');
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encShareFetchRequestFetchTopic_v1(w, t1[t2]);
   }
-  const t3 = (m.forgottenTopicsData ?? []);
+  const t3 = m.forgottenTopicsData ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ShareFetchRequest field ForgottenTopicsData is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -144,23 +144,23 @@ function encShareFetchRequest_v1(w: Writer, m: ShareFetchRequest): void {
 }
 
 function encShareFetchRequest_v2(w: Writer, m: ShareFetchRequest): void {
-  w.compactNullableString((m.groupId === undefined ? null : m.groupId));
-  w.compactNullableString((m.memberId === undefined ? '' : m.memberId));
-  w.int32((m.shareSessionEpoch ?? 0));
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int32((m.maxRecords ?? 0));
-  w.int32((m.batchSize ?? 0));
-  w.int8((m.shareAcquireMode ?? 0));
-  w.bool((m.isRenewAck ?? false));
-  const t1 = (m.topics ?? []);
+  w.compactNullableString(m.groupId === undefined ? null : m.groupId);
+  w.compactNullableString(m.memberId === undefined ? '' : m.memberId);
+  w.int32(m.shareSessionEpoch ?? 0);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int32(m.maxRecords ?? 0);
+  w.int32(m.batchSize ?? 0);
+  w.int8(m.shareAcquireMode ?? 0);
+  w.bool(m.isRenewAck ?? false);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encShareFetchRequestFetchTopic_v1(w, t1[t2]);
   }
-  const t3 = (m.forgottenTopicsData ?? []);
+  const t3 = m.forgottenTopicsData ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ShareFetchRequest field ForgottenTopicsData is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -171,8 +171,8 @@ function encShareFetchRequest_v2(w: Writer, m: ShareFetchRequest): void {
 }
 
 function encShareFetchRequestFetchTopic_v1(w: Writer, m: ShareFetchRequestFetchTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -183,9 +183,9 @@ function encShareFetchRequestFetchTopic_v1(w: Writer, m: ShareFetchRequestFetchT
 }
 
 function encShareFetchRequestFetchPartition_v1(w: Writer, m: ShareFetchRequestFetchPartition): void {
-  w.int32((m.partitionIndex ?? 0));
+  w.int32(m.partitionIndex ?? 0);
   if (m.partitionMaxBytes !== undefined && m.partitionMaxBytes !== 0) throw new ProtocolEncodeError('ShareFetchRequest field FetchPartition.PartitionMaxBytes cannot be written at version 1-2');
-  const t1 = (m.acknowledgementBatches ?? []);
+  const t1 = m.acknowledgementBatches ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchRequest field AcknowledgementBatches is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -196,9 +196,9 @@ function encShareFetchRequestFetchPartition_v1(w: Writer, m: ShareFetchRequestFe
 }
 
 function encShareFetchRequestAcknowledgementBatch_v1(w: Writer, m: ShareFetchRequestAcknowledgementBatch): void {
-  w.int64((m.firstOffset ?? 0n));
-  w.int64((m.lastOffset ?? 0n));
-  const t1 = (m.acknowledgeTypes ?? []);
+  w.int64(m.firstOffset ?? 0n);
+  w.int64(m.lastOffset ?? 0n);
+  const t1 = m.acknowledgeTypes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchRequest field AcknowledgeTypes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -209,8 +209,8 @@ function encShareFetchRequestAcknowledgementBatch_v1(w: Writer, m: ShareFetchReq
 }
 
 function encShareFetchRequestForgottenTopic_v1(w: Writer, m: ShareFetchRequestForgottenTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -362,17 +362,17 @@ function defaultShareFetchResponseNodeEndpoint(): ShareFetchResponseNodeEndpoint
 }
 
 function encShareFetchResponse_v1(w: Writer, m: ShareFetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.int32((m.acquisitionLockTimeoutMs ?? 0));
-  const t1 = (m.responses ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.int32(m.acquisitionLockTimeoutMs ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encShareFetchResponseShareFetchableTopicResponse_v1(w, t1[t2]);
   }
-  const t3 = (m.nodeEndpoints ?? []);
+  const t3 = m.nodeEndpoints ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ShareFetchResponse field NodeEndpoints is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -383,8 +383,8 @@ function encShareFetchResponse_v1(w: Writer, m: ShareFetchResponse): void {
 }
 
 function encShareFetchResponseShareFetchableTopicResponse_v1(w: Writer, m: ShareFetchResponseShareFetchableTopicResponse): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -395,14 +395,14 @@ function encShareFetchResponseShareFetchableTopicResponse_v1(w: Writer, m: Share
 }
 
 function encShareFetchResponsePartitionData_v1(w: Writer, m: ShareFetchResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.int16((m.acknowledgeErrorCode ?? 0));
-  w.compactNullableString((m.acknowledgeErrorMessage === undefined ? null : m.acknowledgeErrorMessage));
-  encShareFetchResponseLeaderIdAndEpoch_v1(w, (m.currentLeader ?? defaultShareFetchResponseLeaderIdAndEpoch()));
-  w.compactBytes(((m.records === undefined ? null : m.records) as Buffer));
-  const t1 = (m.acquiredRecords ?? []);
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.int16(m.acknowledgeErrorCode ?? 0);
+  w.compactNullableString(m.acknowledgeErrorMessage === undefined ? null : m.acknowledgeErrorMessage);
+  encShareFetchResponseLeaderIdAndEpoch_v1(w, m.currentLeader ?? defaultShareFetchResponseLeaderIdAndEpoch());
+  w.compactBytes((m.records === undefined ? null : m.records) as Buffer);
+  const t1 = m.acquiredRecords ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchResponse field AcquiredRecords is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -413,25 +413,25 @@ function encShareFetchResponsePartitionData_v1(w: Writer, m: ShareFetchResponseP
 }
 
 function encShareFetchResponseLeaderIdAndEpoch_v1(w: Writer, m: ShareFetchResponseLeaderIdAndEpoch): void {
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encShareFetchResponseAcquiredRecords_v1(w: Writer, m: ShareFetchResponseAcquiredRecords): void {
-  w.int64((m.firstOffset ?? 0n));
-  w.int64((m.lastOffset ?? 0n));
-  w.int16((m.deliveryCount ?? 0));
+  w.int64(m.firstOffset ?? 0n);
+  w.int64(m.lastOffset ?? 0n);
+  w.int16(m.deliveryCount ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encShareFetchResponseNodeEndpoint_v1(w: Writer, m: ShareFetchResponseNodeEndpoint): void {
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.int32((m.port ?? 0));
-  w.compactNullableString((m.rack === undefined ? null : m.rack));
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.int32(m.port ?? 0);
+  w.compactNullableString(m.rack === undefined ? null : m.rack);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -59,13 +59,13 @@ function defaultShareGroupDescribeRequest(): ShareGroupDescribeRequest {
 }
 
 function encShareGroupDescribeRequest_v1(w: Writer, m: ShareGroupDescribeRequest): void {
-  const t1 = (m.groupIds ?? []);
+  const t1 = m.groupIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareGroupDescribeRequest field GroupIds is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.bool((m.includeAuthorizedOperations ?? false));
+  w.bool(m.includeAuthorizedOperations ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -105,8 +105,8 @@ function defaultShareGroupDescribeResponseTopicPartitions(): ShareGroupDescribeR
 }
 
 function encShareGroupDescribeResponse_v1(w: Writer, m: ShareGroupDescribeResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareGroupDescribeResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -117,43 +117,43 @@ function encShareGroupDescribeResponse_v1(w: Writer, m: ShareGroupDescribeRespon
 }
 
 function encShareGroupDescribeResponseDescribedGroup_v1(w: Writer, m: ShareGroupDescribeResponseDescribedGroup): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.groupState ?? ''));
-  w.int32((m.groupEpoch ?? 0));
-  w.int32((m.assignmentEpoch ?? 0));
-  w.compactString((m.assignorName ?? ''));
-  const t1 = (m.members ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.groupState ?? '');
+  w.int32(m.groupEpoch ?? 0);
+  w.int32(m.assignmentEpoch ?? 0);
+  w.compactString(m.assignorName ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareGroupDescribeResponse field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encShareGroupDescribeResponseMember_v1(w, t1[t2]);
   }
-  w.int32((m.authorizedOperations ?? -2147483648));
+  w.int32(m.authorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encShareGroupDescribeResponseMember_v1(w: Writer, m: ShareGroupDescribeResponseMember): void {
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.rackId === undefined ? null : m.rackId));
-  w.int32((m.memberEpoch ?? 0));
-  w.compactString((m.clientId ?? ''));
-  w.compactString((m.clientHost ?? ''));
-  const t1 = (m.subscribedTopicNames ?? []);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.rackId === undefined ? null : m.rackId);
+  w.int32(m.memberEpoch ?? 0);
+  w.compactString(m.clientId ?? '');
+  w.compactString(m.clientHost ?? '');
+  const t1 = m.subscribedTopicNames ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareGroupDescribeResponse field SubscribedTopicNames is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  encShareGroupDescribeResponseAssignment_v1(w, (m.assignment ?? defaultShareGroupDescribeResponseAssignment()));
+  encShareGroupDescribeResponseAssignment_v1(w, m.assignment ?? defaultShareGroupDescribeResponseAssignment());
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encShareGroupDescribeResponseAssignment_v1(w: Writer, m: ShareGroupDescribeResponseAssignment): void {
-  const t1 = (m.topicPartitions ?? []);
+  const t1 = m.topicPartitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareGroupDescribeResponse field TopicPartitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -164,9 +164,9 @@ function encShareGroupDescribeResponseAssignment_v1(w: Writer, m: ShareGroupDesc
 }
 
 function encShareGroupDescribeResponseTopicPartitions_v1(w: Writer, m: ShareGroupDescribeResponseTopicPartitions): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareGroupDescribeResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);

@@ -42,11 +42,11 @@ function defaultShareGroupHeartbeatRequest(): ShareGroupHeartbeatRequest {
 }
 
 function encShareGroupHeartbeatRequest_v1(w: Writer, m: ShareGroupHeartbeatRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.memberId ?? ''));
-  w.int32((m.memberEpoch ?? 0));
-  w.compactNullableString((m.rackId === undefined ? null : m.rackId));
-  const t1 = (m.subscribedTopicNames === undefined ? null : m.subscribedTopicNames);
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.memberId ?? '');
+  w.int32(m.memberEpoch ?? 0);
+  w.compactNullableString(m.rackId === undefined ? null : m.rackId);
+  const t1 = m.subscribedTopicNames === undefined ? null : m.subscribedTopicNames;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -85,19 +85,19 @@ function defaultShareGroupHeartbeatResponseTopicPartitions(): ShareGroupHeartbea
 }
 
 function encShareGroupHeartbeatResponse_v1(w: Writer, m: ShareGroupHeartbeatResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.compactNullableString((m.memberId === undefined ? null : m.memberId));
-  w.int32((m.memberEpoch ?? 0));
-  w.int32((m.heartbeatIntervalMs ?? 0));
-  { const t1 = (m.assignment === undefined ? null : m.assignment); if (t1 === null) w.int8(-1); else { w.int8(1); encShareGroupHeartbeatResponseAssignment_v1(w, t1); } }
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.compactNullableString(m.memberId === undefined ? null : m.memberId);
+  w.int32(m.memberEpoch ?? 0);
+  w.int32(m.heartbeatIntervalMs ?? 0);
+  { const t1 = m.assignment === undefined ? null : m.assignment; if (t1 === null) w.int8(-1); else { w.int8(1); encShareGroupHeartbeatResponseAssignment_v1(w, t1); } }
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encShareGroupHeartbeatResponseAssignment_v1(w: Writer, m: ShareGroupHeartbeatResponseAssignment): void {
-  const t1 = (m.topicPartitions ?? []);
+  const t1 = m.topicPartitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareGroupHeartbeatResponse field TopicPartitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -108,8 +108,8 @@ function encShareGroupHeartbeatResponseAssignment_v1(w: Writer, m: ShareGroupHea
 }
 
 function encShareGroupHeartbeatResponseTopicPartitions_v1(w: Writer, m: ShareGroupHeartbeatResponseTopicPartitions): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareGroupHeartbeatResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);

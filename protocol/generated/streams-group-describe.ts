@@ -142,27 +142,27 @@ function defaultStreamsGroupDescribeRequest(): StreamsGroupDescribeRequest {
 }
 
 function encStreamsGroupDescribeRequest_v0(w: Writer, m: StreamsGroupDescribeRequest): void {
-  const t1 = (m.groupIds ?? []);
+  const t1 = m.groupIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeRequest field GroupIds is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.bool((m.includeAuthorizedOperations ?? false));
+  w.bool(m.includeAuthorizedOperations ?? false);
   if (m.includeTopologyDescription !== undefined && m.includeTopologyDescription !== false) throw new ProtocolEncodeError('StreamsGroupDescribeRequest field StreamsGroupDescribeRequest.IncludeTopologyDescription cannot be written at version 0');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encStreamsGroupDescribeRequest_v1(w: Writer, m: StreamsGroupDescribeRequest): void {
-  const t1 = (m.groupIds ?? []);
+  const t1 = m.groupIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeRequest field GroupIds is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.bool((m.includeAuthorizedOperations ?? false));
-  w.bool((m.includeTopologyDescription ?? false));
+  w.bool(m.includeAuthorizedOperations ?? false);
+  w.bool(m.includeTopologyDescription ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -257,8 +257,8 @@ function defaultStreamsGroupDescribeResponseTopologyDescriptionGlobalStore(): St
 }
 
 function encStreamsGroupDescribeResponse_v0(w: Writer, m: StreamsGroupDescribeResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -269,8 +269,8 @@ function encStreamsGroupDescribeResponse_v0(w: Writer, m: StreamsGroupDescribeRe
 }
 
 function encStreamsGroupDescribeResponse_v1(w: Writer, m: StreamsGroupDescribeResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -281,20 +281,20 @@ function encStreamsGroupDescribeResponse_v1(w: Writer, m: StreamsGroupDescribeRe
 }
 
 function encStreamsGroupDescribeResponseDescribedGroup_v0(w: Writer, m: StreamsGroupDescribeResponseDescribedGroup): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.groupState ?? ''));
-  w.int32((m.groupEpoch ?? 0));
-  w.int32((m.assignmentEpoch ?? 0));
-  { const t1 = (m.topology === undefined ? null : m.topology); if (t1 === null) w.int8(-1); else { w.int8(1); encStreamsGroupDescribeResponseTopology_v0(w, t1); } }
-  const t2 = (m.members ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.groupState ?? '');
+  w.int32(m.groupEpoch ?? 0);
+  w.int32(m.assignmentEpoch ?? 0);
+  { const t1 = m.topology === undefined ? null : m.topology; if (t1 === null) w.int8(-1); else { w.int8(1); encStreamsGroupDescribeResponseTopology_v0(w, t1); } }
+  const t2 = m.members ?? [];
   if (t2 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Members is not nullable');
   else {
     w.uvarint(t2.length + 1);
     for (let t3 = 0; t3 < t2.length; t3++) encStreamsGroupDescribeResponseMember_v0(w, t2[t3]);
   }
-  w.int32((m.authorizedOperations ?? -2147483648));
+  w.int32(m.authorizedOperations ?? -2147483648);
   if (m.topologyDescription !== undefined && m.topologyDescription !== null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field DescribedGroup.TopologyDescription cannot be written at version 0');
   if (m.topologyDescriptionStatus !== undefined && m.topologyDescriptionStatus !== 0) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field DescribedGroup.TopologyDescriptionStatus cannot be written at version 0');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -302,30 +302,30 @@ function encStreamsGroupDescribeResponseDescribedGroup_v0(w: Writer, m: StreamsG
 }
 
 function encStreamsGroupDescribeResponseDescribedGroup_v1(w: Writer, m: StreamsGroupDescribeResponseDescribedGroup): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.groupState ?? ''));
-  w.int32((m.groupEpoch ?? 0));
-  w.int32((m.assignmentEpoch ?? 0));
-  { const t1 = (m.topology === undefined ? null : m.topology); if (t1 === null) w.int8(-1); else { w.int8(1); encStreamsGroupDescribeResponseTopology_v0(w, t1); } }
-  const t2 = (m.members ?? []);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.groupState ?? '');
+  w.int32(m.groupEpoch ?? 0);
+  w.int32(m.assignmentEpoch ?? 0);
+  { const t1 = m.topology === undefined ? null : m.topology; if (t1 === null) w.int8(-1); else { w.int8(1); encStreamsGroupDescribeResponseTopology_v0(w, t1); } }
+  const t2 = m.members ?? [];
   if (t2 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Members is not nullable');
   else {
     w.uvarint(t2.length + 1);
     for (let t3 = 0; t3 < t2.length; t3++) encStreamsGroupDescribeResponseMember_v0(w, t2[t3]);
   }
-  w.int32((m.authorizedOperations ?? -2147483648));
-  { const t4 = (m.topologyDescription === undefined ? null : m.topologyDescription); if (t4 === null) w.int8(-1); else { w.int8(1); encStreamsGroupDescribeResponseTopologyDescription_v1(w, t4); } }
-  w.int8((m.topologyDescriptionStatus ?? 0));
-  w.compactNullableString((m.assignorName === undefined ? null : m.assignorName));
+  w.int32(m.authorizedOperations ?? -2147483648);
+  { const t4 = m.topologyDescription === undefined ? null : m.topologyDescription; if (t4 === null) w.int8(-1); else { w.int8(1); encStreamsGroupDescribeResponseTopologyDescription_v1(w, t4); } }
+  w.int8(m.topologyDescriptionStatus ?? 0);
+  w.compactNullableString(m.assignorName === undefined ? null : m.assignorName);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encStreamsGroupDescribeResponseTopology_v0(w: Writer, m: StreamsGroupDescribeResponseTopology): void {
-  w.int32((m.epoch ?? 0));
-  const t1 = (m.subtopologies === undefined ? null : m.subtopologies);
+  w.int32(m.epoch ?? 0);
+  const t1 = m.subtopologies === undefined ? null : m.subtopologies;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -336,26 +336,26 @@ function encStreamsGroupDescribeResponseTopology_v0(w: Writer, m: StreamsGroupDe
 }
 
 function encStreamsGroupDescribeResponseSubtopology_v0(w: Writer, m: StreamsGroupDescribeResponseSubtopology): void {
-  w.compactString((m.subtopologyId ?? ''));
-  const t1 = (m.sourceTopics ?? []);
+  w.compactString(m.subtopologyId ?? '');
+  const t1 = m.sourceTopics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field SourceTopics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  const t3 = (m.repartitionSinkTopics ?? []);
+  const t3 = m.repartitionSinkTopics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field RepartitionSinkTopics is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) w.compactString(t3[t4]);
   }
-  const t5 = (m.stateChangelogTopics ?? []);
+  const t5 = m.stateChangelogTopics ?? [];
   if (t5 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field StateChangelogTopics is not nullable');
   else {
     w.uvarint(t5.length + 1);
     for (let t6 = 0; t6 < t5.length; t6++) encStreamsGroupDescribeResponseTopicInfo_v0(w, t5[t6]);
   }
-  const t7 = (m.repartitionSourceTopics ?? []);
+  const t7 = m.repartitionSourceTopics ?? [];
   if (t7 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field RepartitionSourceTopics is not nullable');
   else {
     w.uvarint(t7.length + 1);
@@ -366,10 +366,10 @@ function encStreamsGroupDescribeResponseSubtopology_v0(w: Writer, m: StreamsGrou
 }
 
 function encStreamsGroupDescribeResponseTopicInfo_v0(w: Writer, m: StreamsGroupDescribeResponseTopicInfo): void {
-  w.compactString((m.name ?? ''));
-  w.int32((m.partitions ?? 0));
-  w.int16((m.replicationFactor ?? 0));
-  const t1 = (m.topicConfigs ?? []);
+  w.compactString(m.name ?? '');
+  w.int32(m.partitions ?? 0);
+  w.int16(m.replicationFactor ?? 0);
+  const t1 = m.topicConfigs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field TopicConfigs is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -380,76 +380,76 @@ function encStreamsGroupDescribeResponseTopicInfo_v0(w: Writer, m: StreamsGroupD
 }
 
 function encStreamsGroupDescribeResponseKeyValue_v0(w: Writer, m: StreamsGroupDescribeResponseKeyValue): void {
-  w.compactString((m.key ?? ''));
-  w.compactString((m.value ?? ''));
+  w.compactString(m.key ?? '');
+  w.compactString(m.value ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encStreamsGroupDescribeResponseMember_v0(w: Writer, m: StreamsGroupDescribeResponseMember): void {
-  w.compactString((m.memberId ?? ''));
-  w.int32((m.memberEpoch ?? 0));
-  w.compactNullableString((m.instanceId === undefined ? null : m.instanceId));
-  w.compactNullableString((m.rackId === undefined ? null : m.rackId));
-  w.compactString((m.clientId ?? ''));
-  w.compactString((m.clientHost ?? ''));
-  w.int32((m.topologyEpoch ?? 0));
-  w.compactString((m.processId ?? ''));
-  { const t1 = (m.userEndpoint === undefined ? null : m.userEndpoint); if (t1 === null) w.int8(-1); else { w.int8(1); encStreamsGroupDescribeResponseEndpoint_v0(w, t1); } }
-  const t2 = (m.clientTags ?? []);
+  w.compactString(m.memberId ?? '');
+  w.int32(m.memberEpoch ?? 0);
+  w.compactNullableString(m.instanceId === undefined ? null : m.instanceId);
+  w.compactNullableString(m.rackId === undefined ? null : m.rackId);
+  w.compactString(m.clientId ?? '');
+  w.compactString(m.clientHost ?? '');
+  w.int32(m.topologyEpoch ?? 0);
+  w.compactString(m.processId ?? '');
+  { const t1 = m.userEndpoint === undefined ? null : m.userEndpoint; if (t1 === null) w.int8(-1); else { w.int8(1); encStreamsGroupDescribeResponseEndpoint_v0(w, t1); } }
+  const t2 = m.clientTags ?? [];
   if (t2 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field ClientTags is not nullable');
   else {
     w.uvarint(t2.length + 1);
     for (let t3 = 0; t3 < t2.length; t3++) encStreamsGroupDescribeResponseKeyValue_v0(w, t2[t3]);
   }
-  const t4 = (m.taskOffsets ?? []);
+  const t4 = m.taskOffsets ?? [];
   if (t4 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field TaskOffsets is not nullable');
   else {
     w.uvarint(t4.length + 1);
     for (let t5 = 0; t5 < t4.length; t5++) encStreamsGroupDescribeResponseTaskOffset_v0(w, t4[t5]);
   }
-  const t6 = (m.taskEndOffsets ?? []);
+  const t6 = m.taskEndOffsets ?? [];
   if (t6 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field TaskEndOffsets is not nullable');
   else {
     w.uvarint(t6.length + 1);
     for (let t7 = 0; t7 < t6.length; t7++) encStreamsGroupDescribeResponseTaskOffset_v0(w, t6[t7]);
   }
-  encStreamsGroupDescribeResponseAssignment_v0(w, (m.assignment ?? defaultStreamsGroupDescribeResponseAssignment()));
-  encStreamsGroupDescribeResponseAssignment_v0(w, (m.targetAssignment ?? defaultStreamsGroupDescribeResponseAssignment()));
-  w.bool((m.isClassic ?? false));
+  encStreamsGroupDescribeResponseAssignment_v0(w, m.assignment ?? defaultStreamsGroupDescribeResponseAssignment());
+  encStreamsGroupDescribeResponseAssignment_v0(w, m.targetAssignment ?? defaultStreamsGroupDescribeResponseAssignment());
+  w.bool(m.isClassic ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encStreamsGroupDescribeResponseEndpoint_v0(w: Writer, m: StreamsGroupDescribeResponseEndpoint): void {
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encStreamsGroupDescribeResponseTaskOffset_v0(w: Writer, m: StreamsGroupDescribeResponseTaskOffset): void {
-  w.compactString((m.subtopologyId ?? ''));
-  w.int32((m.partition ?? 0));
-  w.int64((m.offset ?? 0n));
+  w.compactString(m.subtopologyId ?? '');
+  w.int32(m.partition ?? 0);
+  w.int64(m.offset ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encStreamsGroupDescribeResponseAssignment_v0(w: Writer, m: StreamsGroupDescribeResponseAssignment): void {
-  const t1 = (m.activeTasks ?? []);
+  const t1 = m.activeTasks ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field ActiveTasks is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encStreamsGroupDescribeResponseTaskIds_v0(w, t1[t2]);
   }
-  const t3 = (m.standbyTasks ?? []);
+  const t3 = m.standbyTasks ?? [];
   if (t3 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field StandbyTasks is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encStreamsGroupDescribeResponseTaskIds_v0(w, t3[t4]);
   }
-  const t5 = (m.warmupTasks ?? []);
+  const t5 = m.warmupTasks ?? [];
   if (t5 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field WarmupTasks is not nullable');
   else {
     w.uvarint(t5.length + 1);
@@ -460,8 +460,8 @@ function encStreamsGroupDescribeResponseAssignment_v0(w: Writer, m: StreamsGroup
 }
 
 function encStreamsGroupDescribeResponseTaskIds_v0(w: Writer, m: StreamsGroupDescribeResponseTaskIds): void {
-  w.compactString((m.subtopologyId ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.subtopologyId ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -472,13 +472,13 @@ function encStreamsGroupDescribeResponseTaskIds_v0(w: Writer, m: StreamsGroupDes
 }
 
 function encStreamsGroupDescribeResponseTopologyDescription_v1(w: Writer, m: StreamsGroupDescribeResponseTopologyDescription): void {
-  const t1 = (m.subtopologies ?? []);
+  const t1 = m.subtopologies ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Subtopologies is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encStreamsGroupDescribeResponseTopologyDescriptionSubtopology_v1(w, t1[t2]);
   }
-  const t3 = (m.globalStores ?? []);
+  const t3 = m.globalStores ?? [];
   if (t3 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field GlobalStores is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -489,8 +489,8 @@ function encStreamsGroupDescribeResponseTopologyDescription_v1(w: Writer, m: Str
 }
 
 function encStreamsGroupDescribeResponseTopologyDescriptionSubtopology_v1(w: Writer, m: StreamsGroupDescribeResponseTopologyDescriptionSubtopology): void {
-  w.compactString((m.subtopologyId ?? ''));
-  const t1 = (m.nodes ?? []);
+  w.compactString(m.subtopologyId ?? '');
+  const t1 = m.nodes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Nodes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -501,22 +501,22 @@ function encStreamsGroupDescribeResponseTopologyDescriptionSubtopology_v1(w: Wri
 }
 
 function encStreamsGroupDescribeResponseTopologyDescriptionNode_v1(w: Writer, m: StreamsGroupDescribeResponseTopologyDescriptionNode): void {
-  w.compactString((m.name ?? ''));
-  w.int8((m.nodeType ?? 0));
-  const t1 = (m.sourceTopics ?? []);
+  w.compactString(m.name ?? '');
+  w.int8(m.nodeType ?? 0);
+  const t1 = m.sourceTopics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field SourceTopics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.compactNullableString((m.sinkTopic === undefined ? null : m.sinkTopic));
-  const t3 = (m.stores ?? []);
+  w.compactNullableString(m.sinkTopic === undefined ? null : m.sinkTopic);
+  const t3 = m.stores ?? [];
   if (t3 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Stores is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) w.compactString(t3[t4]);
   }
-  const t5 = (m.successors ?? []);
+  const t5 = m.successors ?? [];
   if (t5 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Successors is not nullable');
   else {
     w.uvarint(t5.length + 1);
@@ -527,8 +527,8 @@ function encStreamsGroupDescribeResponseTopologyDescriptionNode_v1(w: Writer, m:
 }
 
 function encStreamsGroupDescribeResponseTopologyDescriptionGlobalStore_v1(w: Writer, m: StreamsGroupDescribeResponseTopologyDescriptionGlobalStore): void {
-  encStreamsGroupDescribeResponseTopologyDescriptionNode_v1(w, (m.source ?? defaultStreamsGroupDescribeResponseTopologyDescriptionNode()));
-  encStreamsGroupDescribeResponseTopologyDescriptionNode_v1(w, (m.processor ?? defaultStreamsGroupDescribeResponseTopologyDescriptionNode()));
+  encStreamsGroupDescribeResponseTopologyDescriptionNode_v1(w, m.source ?? defaultStreamsGroupDescribeResponseTopologyDescriptionNode());
+  encStreamsGroupDescribeResponseTopologyDescriptionNode_v1(w, m.processor ?? defaultStreamsGroupDescribeResponseTopologyDescriptionNode());
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -172,60 +172,60 @@ function defaultStreamsGroupHeartbeatRequestTaskOffset(): StreamsGroupHeartbeatR
 }
 
 function encStreamsGroupHeartbeatRequest_v0(w: Writer, m: StreamsGroupHeartbeatRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.memberId ?? ''));
-  w.int32((m.memberEpoch ?? 0));
-  w.int32((m.endpointInformationEpoch ?? 0));
-  w.compactNullableString((m.instanceId === undefined ? null : m.instanceId));
-  w.compactNullableString((m.rackId === undefined ? null : m.rackId));
-  w.int32((m.rebalanceTimeoutMs ?? -1));
-  { const t1 = (m.topology === undefined ? null : m.topology); if (t1 === null) w.int8(-1); else { w.int8(1); encStreamsGroupHeartbeatRequestTopology_v0(w, t1); } }
-  const t2 = (m.activeTasks === undefined ? null : m.activeTasks);
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.memberId ?? '');
+  w.int32(m.memberEpoch ?? 0);
+  w.int32(m.endpointInformationEpoch ?? 0);
+  w.compactNullableString(m.instanceId === undefined ? null : m.instanceId);
+  w.compactNullableString(m.rackId === undefined ? null : m.rackId);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
+  { const t1 = m.topology === undefined ? null : m.topology; if (t1 === null) w.int8(-1); else { w.int8(1); encStreamsGroupHeartbeatRequestTopology_v0(w, t1); } }
+  const t2 = m.activeTasks === undefined ? null : m.activeTasks;
   if (t2 === null) w.uvarint(0);
   else {
     w.uvarint(t2.length + 1);
     for (let t3 = 0; t3 < t2.length; t3++) encStreamsGroupHeartbeatRequestTaskIds_v0(w, t2[t3]);
   }
-  const t4 = (m.standbyTasks === undefined ? null : m.standbyTasks);
+  const t4 = m.standbyTasks === undefined ? null : m.standbyTasks;
   if (t4 === null) w.uvarint(0);
   else {
     w.uvarint(t4.length + 1);
     for (let t5 = 0; t5 < t4.length; t5++) encStreamsGroupHeartbeatRequestTaskIds_v0(w, t4[t5]);
   }
-  const t6 = (m.warmupTasks === undefined ? null : m.warmupTasks);
+  const t6 = m.warmupTasks === undefined ? null : m.warmupTasks;
   if (t6 === null) w.uvarint(0);
   else {
     w.uvarint(t6.length + 1);
     for (let t7 = 0; t7 < t6.length; t7++) encStreamsGroupHeartbeatRequestTaskIds_v0(w, t6[t7]);
   }
-  w.compactNullableString((m.processId === undefined ? null : m.processId));
-  { const t8 = (m.userEndpoint === undefined ? null : m.userEndpoint); if (t8 === null) w.int8(-1); else { w.int8(1); encStreamsGroupHeartbeatRequestEndpoint_v0(w, t8); } }
-  const t9 = (m.clientTags === undefined ? null : m.clientTags);
+  w.compactNullableString(m.processId === undefined ? null : m.processId);
+  { const t8 = m.userEndpoint === undefined ? null : m.userEndpoint; if (t8 === null) w.int8(-1); else { w.int8(1); encStreamsGroupHeartbeatRequestEndpoint_v0(w, t8); } }
+  const t9 = m.clientTags === undefined ? null : m.clientTags;
   if (t9 === null) w.uvarint(0);
   else {
     w.uvarint(t9.length + 1);
     for (let t10 = 0; t10 < t9.length; t10++) encStreamsGroupHeartbeatRequestKeyValue_v0(w, t9[t10]);
   }
-  const t11 = (m.taskOffsets === undefined ? null : m.taskOffsets);
+  const t11 = m.taskOffsets === undefined ? null : m.taskOffsets;
   if (t11 === null) w.uvarint(0);
   else {
     w.uvarint(t11.length + 1);
     for (let t12 = 0; t12 < t11.length; t12++) encStreamsGroupHeartbeatRequestTaskOffset_v0(w, t11[t12]);
   }
-  const t13 = (m.taskEndOffsets === undefined ? null : m.taskEndOffsets);
+  const t13 = m.taskEndOffsets === undefined ? null : m.taskEndOffsets;
   if (t13 === null) w.uvarint(0);
   else {
     w.uvarint(t13.length + 1);
     for (let t14 = 0; t14 < t13.length; t14++) encStreamsGroupHeartbeatRequestTaskOffset_v0(w, t13[t14]);
   }
-  w.bool((m.shutdownApplication ?? false));
+  w.bool(m.shutdownApplication ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encStreamsGroupHeartbeatRequestTopology_v0(w: Writer, m: StreamsGroupHeartbeatRequestTopology): void {
-  w.int32((m.epoch ?? 0));
-  const t1 = (m.subtopologies ?? []);
+  w.int32(m.epoch ?? 0);
+  const t1 = m.subtopologies ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field Subtopologies is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -236,38 +236,38 @@ function encStreamsGroupHeartbeatRequestTopology_v0(w: Writer, m: StreamsGroupHe
 }
 
 function encStreamsGroupHeartbeatRequestSubtopology_v0(w: Writer, m: StreamsGroupHeartbeatRequestSubtopology): void {
-  w.compactString((m.subtopologyId ?? ''));
-  const t1 = (m.sourceTopics ?? []);
+  w.compactString(m.subtopologyId ?? '');
+  const t1 = m.sourceTopics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field SourceTopics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  const t3 = (m.sourceTopicRegex ?? []);
+  const t3 = m.sourceTopicRegex ?? [];
   if (t3 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field SourceTopicRegex is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) w.compactString(t3[t4]);
   }
-  const t5 = (m.stateChangelogTopics ?? []);
+  const t5 = m.stateChangelogTopics ?? [];
   if (t5 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field StateChangelogTopics is not nullable');
   else {
     w.uvarint(t5.length + 1);
     for (let t6 = 0; t6 < t5.length; t6++) encStreamsGroupHeartbeatRequestTopicInfo_v0(w, t5[t6]);
   }
-  const t7 = (m.repartitionSinkTopics ?? []);
+  const t7 = m.repartitionSinkTopics ?? [];
   if (t7 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field RepartitionSinkTopics is not nullable');
   else {
     w.uvarint(t7.length + 1);
     for (let t8 = 0; t8 < t7.length; t8++) w.compactString(t7[t8]);
   }
-  const t9 = (m.repartitionSourceTopics ?? []);
+  const t9 = m.repartitionSourceTopics ?? [];
   if (t9 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field RepartitionSourceTopics is not nullable');
   else {
     w.uvarint(t9.length + 1);
     for (let t10 = 0; t10 < t9.length; t10++) encStreamsGroupHeartbeatRequestTopicInfo_v0(w, t9[t10]);
   }
-  const t11 = (m.copartitionGroups ?? []);
+  const t11 = m.copartitionGroups ?? [];
   if (t11 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field CopartitionGroups is not nullable');
   else {
     w.uvarint(t11.length + 1);
@@ -278,10 +278,10 @@ function encStreamsGroupHeartbeatRequestSubtopology_v0(w: Writer, m: StreamsGrou
 }
 
 function encStreamsGroupHeartbeatRequestTopicInfo_v0(w: Writer, m: StreamsGroupHeartbeatRequestTopicInfo): void {
-  w.compactString((m.name ?? ''));
-  w.int32((m.partitions ?? 0));
-  w.int16((m.replicationFactor ?? 0));
-  const t1 = (m.topicConfigs ?? []);
+  w.compactString(m.name ?? '');
+  w.int32(m.partitions ?? 0);
+  w.int16(m.replicationFactor ?? 0);
+  const t1 = m.topicConfigs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field TopicConfigs is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -292,26 +292,26 @@ function encStreamsGroupHeartbeatRequestTopicInfo_v0(w: Writer, m: StreamsGroupH
 }
 
 function encStreamsGroupHeartbeatRequestKeyValue_v0(w: Writer, m: StreamsGroupHeartbeatRequestKeyValue): void {
-  w.compactString((m.key ?? ''));
-  w.compactString((m.value ?? ''));
+  w.compactString(m.key ?? '');
+  w.compactString(m.value ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encStreamsGroupHeartbeatRequestCopartitionGroup_v0(w: Writer, m: StreamsGroupHeartbeatRequestCopartitionGroup): void {
-  const t1 = (m.sourceTopics ?? []);
+  const t1 = m.sourceTopics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field SourceTopics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.int16(t1[t2]);
   }
-  const t3 = (m.sourceTopicRegex ?? []);
+  const t3 = m.sourceTopicRegex ?? [];
   if (t3 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field SourceTopicRegex is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) w.int16(t3[t4]);
   }
-  const t5 = (m.repartitionSourceTopics ?? []);
+  const t5 = m.repartitionSourceTopics ?? [];
   if (t5 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field RepartitionSourceTopics is not nullable');
   else {
     w.uvarint(t5.length + 1);
@@ -322,8 +322,8 @@ function encStreamsGroupHeartbeatRequestCopartitionGroup_v0(w: Writer, m: Stream
 }
 
 function encStreamsGroupHeartbeatRequestTaskIds_v0(w: Writer, m: StreamsGroupHeartbeatRequestTaskIds): void {
-  w.compactString((m.subtopologyId ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.subtopologyId ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -334,16 +334,16 @@ function encStreamsGroupHeartbeatRequestTaskIds_v0(w: Writer, m: StreamsGroupHea
 }
 
 function encStreamsGroupHeartbeatRequestEndpoint_v0(w: Writer, m: StreamsGroupHeartbeatRequestEndpoint): void {
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encStreamsGroupHeartbeatRequestTaskOffset_v0(w: Writer, m: StreamsGroupHeartbeatRequestTaskOffset): void {
-  w.compactString((m.subtopologyId ?? ''));
-  w.int32((m.partition ?? 0));
-  w.int64((m.offset ?? 0n));
+  w.compactString(m.subtopologyId ?? '');
+  w.int32(m.partition ?? 0);
+  w.int64(m.offset ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -580,41 +580,41 @@ function defaultStreamsGroupHeartbeatResponseTopicPartition(): StreamsGroupHeart
 }
 
 function encStreamsGroupHeartbeatResponse_v0(w: Writer, m: StreamsGroupHeartbeatResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.compactString((m.memberId ?? ''));
-  w.int32((m.memberEpoch ?? 0));
-  w.int32((m.heartbeatIntervalMs ?? 0));
-  w.int32((m.acceptableRecoveryLagLegacy ?? 0));
-  w.int32((m.taskOffsetIntervalMs ?? 0));
-  const t1 = (m.status === undefined ? [] : m.status);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.compactString(m.memberId ?? '');
+  w.int32(m.memberEpoch ?? 0);
+  w.int32(m.heartbeatIntervalMs ?? 0);
+  w.int32(m.acceptableRecoveryLagLegacy ?? 0);
+  w.int32(m.taskOffsetIntervalMs ?? 0);
+  const t1 = m.status === undefined ? [] : m.status;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encStreamsGroupHeartbeatResponseStatus_v0(w, t1[t2]);
   }
-  const t3 = (m.activeTasks === undefined ? null : m.activeTasks);
+  const t3 = m.activeTasks === undefined ? null : m.activeTasks;
   if (t3 === null) w.uvarint(0);
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encStreamsGroupHeartbeatResponseTaskIds_v0(w, t3[t4]);
   }
-  const t5 = (m.standbyTasks === undefined ? null : m.standbyTasks);
+  const t5 = m.standbyTasks === undefined ? null : m.standbyTasks;
   if (t5 === null) w.uvarint(0);
   else {
     w.uvarint(t5.length + 1);
     for (let t6 = 0; t6 < t5.length; t6++) encStreamsGroupHeartbeatResponseTaskIds_v0(w, t5[t6]);
   }
-  const t7 = (m.warmupTasks === undefined ? null : m.warmupTasks);
+  const t7 = m.warmupTasks === undefined ? null : m.warmupTasks;
   if (t7 === null) w.uvarint(0);
   else {
     w.uvarint(t7.length + 1);
     for (let t8 = 0; t8 < t7.length; t8++) encStreamsGroupHeartbeatResponseTaskIds_v0(w, t7[t8]);
   }
   if (m.topologyDescriptionRequired !== undefined && m.topologyDescriptionRequired !== false) throw new ProtocolEncodeError('StreamsGroupHeartbeatResponse field StreamsGroupHeartbeatResponse.TopologyDescriptionRequired cannot be written at version 0');
-  w.int32((m.endpointInformationEpoch ?? 0));
-  const t9 = (m.partitionsByUserEndpoint === undefined ? null : m.partitionsByUserEndpoint);
+  w.int32(m.endpointInformationEpoch ?? 0);
+  const t9 = m.partitionsByUserEndpoint === undefined ? null : m.partitionsByUserEndpoint;
   if (t9 === null) w.uvarint(0);
   else {
     w.uvarint(t9.length + 1);
@@ -625,42 +625,42 @@ function encStreamsGroupHeartbeatResponse_v0(w: Writer, m: StreamsGroupHeartbeat
 }
 
 function encStreamsGroupHeartbeatResponse_v1(w: Writer, m: StreamsGroupHeartbeatResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.compactString((m.memberId ?? ''));
-  w.int32((m.memberEpoch ?? 0));
-  w.int32((m.heartbeatIntervalMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.compactString(m.memberId ?? '');
+  w.int32(m.memberEpoch ?? 0);
+  w.int32(m.heartbeatIntervalMs ?? 0);
   if (m.acceptableRecoveryLagLegacy !== undefined && m.acceptableRecoveryLagLegacy !== 0) throw new ProtocolEncodeError('StreamsGroupHeartbeatResponse field StreamsGroupHeartbeatResponse.AcceptableRecoveryLagLegacy cannot be written at version 1');
-  w.int32((m.taskOffsetIntervalMs ?? 0));
-  w.int64((m.acceptableRecoveryLag ?? -1n));
-  const t1 = (m.status === undefined ? [] : m.status);
+  w.int32(m.taskOffsetIntervalMs ?? 0);
+  w.int64(m.acceptableRecoveryLag ?? -1n);
+  const t1 = m.status === undefined ? [] : m.status;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encStreamsGroupHeartbeatResponseStatus_v0(w, t1[t2]);
   }
-  const t3 = (m.activeTasks === undefined ? null : m.activeTasks);
+  const t3 = m.activeTasks === undefined ? null : m.activeTasks;
   if (t3 === null) w.uvarint(0);
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encStreamsGroupHeartbeatResponseTaskIds_v0(w, t3[t4]);
   }
-  const t5 = (m.standbyTasks === undefined ? null : m.standbyTasks);
+  const t5 = m.standbyTasks === undefined ? null : m.standbyTasks;
   if (t5 === null) w.uvarint(0);
   else {
     w.uvarint(t5.length + 1);
     for (let t6 = 0; t6 < t5.length; t6++) encStreamsGroupHeartbeatResponseTaskIds_v0(w, t5[t6]);
   }
-  const t7 = (m.warmupTasks === undefined ? null : m.warmupTasks);
+  const t7 = m.warmupTasks === undefined ? null : m.warmupTasks;
   if (t7 === null) w.uvarint(0);
   else {
     w.uvarint(t7.length + 1);
     for (let t8 = 0; t8 < t7.length; t8++) encStreamsGroupHeartbeatResponseTaskIds_v0(w, t7[t8]);
   }
-  w.bool((m.topologyDescriptionRequired ?? false));
-  w.int32((m.endpointInformationEpoch ?? 0));
-  const t9 = (m.partitionsByUserEndpoint === undefined ? null : m.partitionsByUserEndpoint);
+  w.bool(m.topologyDescriptionRequired ?? false);
+  w.int32(m.endpointInformationEpoch ?? 0);
+  const t9 = m.partitionsByUserEndpoint === undefined ? null : m.partitionsByUserEndpoint;
   if (t9 === null) w.uvarint(0);
   else {
     w.uvarint(t9.length + 1);
@@ -671,15 +671,15 @@ function encStreamsGroupHeartbeatResponse_v1(w: Writer, m: StreamsGroupHeartbeat
 }
 
 function encStreamsGroupHeartbeatResponseStatus_v0(w: Writer, m: StreamsGroupHeartbeatResponseStatus): void {
-  w.int8((m.statusCode ?? 0));
-  w.compactString((m.statusDetail ?? ''));
+  w.int8(m.statusCode ?? 0);
+  w.compactString(m.statusDetail ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encStreamsGroupHeartbeatResponseTaskIds_v0(w: Writer, m: StreamsGroupHeartbeatResponseTaskIds): void {
-  w.compactString((m.subtopologyId ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.subtopologyId ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -690,14 +690,14 @@ function encStreamsGroupHeartbeatResponseTaskIds_v0(w: Writer, m: StreamsGroupHe
 }
 
 function encStreamsGroupHeartbeatResponseEndpointToPartitions_v0(w: Writer, m: StreamsGroupHeartbeatResponseEndpointToPartitions): void {
-  encStreamsGroupHeartbeatResponseEndpoint_v0(w, (m.userEndpoint ?? defaultStreamsGroupHeartbeatResponseEndpoint()));
-  const t1 = (m.activePartitions ?? []);
+  encStreamsGroupHeartbeatResponseEndpoint_v0(w, m.userEndpoint ?? defaultStreamsGroupHeartbeatResponseEndpoint());
+  const t1 = m.activePartitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatResponse field ActivePartitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encStreamsGroupHeartbeatResponseTopicPartition_v0(w, t1[t2]);
   }
-  const t3 = (m.standbyPartitions ?? []);
+  const t3 = m.standbyPartitions ?? [];
   if (t3 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatResponse field StandbyPartitions is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -708,15 +708,15 @@ function encStreamsGroupHeartbeatResponseEndpointToPartitions_v0(w: Writer, m: S
 }
 
 function encStreamsGroupHeartbeatResponseEndpoint_v0(w: Writer, m: StreamsGroupHeartbeatResponseEndpoint): void {
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encStreamsGroupHeartbeatResponseTopicPartition_v0(w: Writer, m: StreamsGroupHeartbeatResponseTopicPartition): void {
-  w.compactString((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);

@@ -70,22 +70,22 @@ function defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionG
 }
 
 function encStreamsGroupTopologyDescriptionUpdateRequest_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.memberId ?? ''));
-  w.int32((m.topologyEpoch ?? 0));
-  encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescription_v0(w, (m.topologyDescription ?? defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescription()));
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.memberId ?? '');
+  w.int32(m.topologyEpoch ?? 0);
+  encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescription_v0(w, m.topologyDescription ?? defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescription());
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescription_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescription): void {
-  const t1 = (m.subtopologies ?? []);
+  const t1 = m.subtopologies ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupTopologyDescriptionUpdateRequest field Subtopologies is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopology_v0(w, t1[t2]);
   }
-  const t3 = (m.globalStores ?? []);
+  const t3 = m.globalStores ?? [];
   if (t3 === null) throw new ProtocolEncodeError('StreamsGroupTopologyDescriptionUpdateRequest field GlobalStores is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -96,8 +96,8 @@ function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescription_v0(w
 }
 
 function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopology_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopology): void {
-  w.compactString((m.subtopologyId ?? ''));
-  const t1 = (m.nodes ?? []);
+  w.compactString(m.subtopologyId ?? '');
+  const t1 = m.nodes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupTopologyDescriptionUpdateRequest field Nodes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -108,22 +108,22 @@ function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubto
 }
 
 function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode): void {
-  w.compactString((m.name ?? ''));
-  w.int8((m.nodeType ?? 0));
-  const t1 = (m.sourceTopics ?? []);
+  w.compactString(m.name ?? '');
+  w.int8(m.nodeType ?? 0);
+  const t1 = m.sourceTopics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupTopologyDescriptionUpdateRequest field SourceTopics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.compactNullableString((m.sinkTopic === undefined ? null : m.sinkTopic));
-  const t3 = (m.stores ?? []);
+  w.compactNullableString(m.sinkTopic === undefined ? null : m.sinkTopic);
+  const t3 = m.stores ?? [];
   if (t3 === null) throw new ProtocolEncodeError('StreamsGroupTopologyDescriptionUpdateRequest field Stores is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) w.compactString(t3[t4]);
   }
-  const t5 = (m.successors ?? []);
+  const t5 = m.successors ?? [];
   if (t5 === null) throw new ProtocolEncodeError('StreamsGroupTopologyDescriptionUpdateRequest field Successors is not nullable');
   else {
     w.uvarint(t5.length + 1);
@@ -134,8 +134,8 @@ function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode_
 }
 
 function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStore_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStore): void {
-  encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode_v0(w, (m.source ?? defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode()));
-  encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode_v0(w, (m.processor ?? defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode()));
+  encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode_v0(w, m.source ?? defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode());
+  encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode_v0(w, m.processor ?? defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode());
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -228,9 +228,9 @@ function defaultStreamsGroupTopologyDescriptionUpdateResponse(): StreamsGroupTop
 }
 
 function encStreamsGroupTopologyDescriptionUpdateResponse_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -41,11 +41,11 @@ function defaultSyncGroupRequestSyncGroupRequestAssignment(): SyncGroupRequestSy
 }
 
 function encSyncGroupRequest_v0(w: Writer, m: SyncGroupRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.generationId ?? 0));
-  w.string((m.memberId ?? ''));
+  w.string(m.groupId ?? '');
+  w.int32(m.generationId ?? 0);
+  w.string(m.memberId ?? '');
   if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new ProtocolEncodeError('SyncGroupRequest field SyncGroupRequest.GroupInstanceId cannot be written at version 0-2');
-  const t1 = (m.assignments ?? []);
+  const t1 = m.assignments ?? [];
   if (t1 === null) throw new ProtocolEncodeError('SyncGroupRequest field Assignments is not nullable');
   else {
     w.int32(t1.length);
@@ -54,11 +54,11 @@ function encSyncGroupRequest_v0(w: Writer, m: SyncGroupRequest): void {
 }
 
 function encSyncGroupRequest_v3(w: Writer, m: SyncGroupRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.generationId ?? 0));
-  w.string((m.memberId ?? ''));
-  w.nullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  const t1 = (m.assignments ?? []);
+  w.string(m.groupId ?? '');
+  w.int32(m.generationId ?? 0);
+  w.string(m.memberId ?? '');
+  w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  const t1 = m.assignments ?? [];
   if (t1 === null) throw new ProtocolEncodeError('SyncGroupRequest field Assignments is not nullable');
   else {
     w.int32(t1.length);
@@ -67,11 +67,11 @@ function encSyncGroupRequest_v3(w: Writer, m: SyncGroupRequest): void {
 }
 
 function encSyncGroupRequest_v4(w: Writer, m: SyncGroupRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.int32((m.generationId ?? 0));
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  const t1 = (m.assignments ?? []);
+  w.compactString(m.groupId ?? '');
+  w.int32(m.generationId ?? 0);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  const t1 = m.assignments ?? [];
   if (t1 === null) throw new ProtocolEncodeError('SyncGroupRequest field Assignments is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -82,13 +82,13 @@ function encSyncGroupRequest_v4(w: Writer, m: SyncGroupRequest): void {
 }
 
 function encSyncGroupRequest_v5(w: Writer, m: SyncGroupRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.int32((m.generationId ?? 0));
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  w.compactNullableString((m.protocolType === undefined ? null : m.protocolType));
-  w.compactNullableString((m.protocolName === undefined ? null : m.protocolName));
-  const t1 = (m.assignments ?? []);
+  w.compactString(m.groupId ?? '');
+  w.int32(m.generationId ?? 0);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  w.compactNullableString(m.protocolType === undefined ? null : m.protocolType);
+  w.compactNullableString(m.protocolName === undefined ? null : m.protocolName);
+  const t1 = m.assignments ?? [];
   if (t1 === null) throw new ProtocolEncodeError('SyncGroupRequest field Assignments is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -99,13 +99,13 @@ function encSyncGroupRequest_v5(w: Writer, m: SyncGroupRequest): void {
 }
 
 function encSyncGroupRequestSyncGroupRequestAssignment_v0(w: Writer, m: SyncGroupRequestSyncGroupRequestAssignment): void {
-  w.string((m.memberId ?? ''));
-  w.bytes((m.assignment ?? EMPTY_BUFFER));
+  w.string(m.memberId ?? '');
+  w.bytes(m.assignment ?? EMPTY_BUFFER);
 }
 
 function encSyncGroupRequestSyncGroupRequestAssignment_v4(w: Writer, m: SyncGroupRequestSyncGroupRequestAssignment): void {
-  w.compactString((m.memberId ?? ''));
-  w.compactBytes((m.assignment ?? EMPTY_BUFFER));
+  w.compactString(m.memberId ?? '');
+  w.compactBytes(m.assignment ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -195,30 +195,30 @@ function defaultSyncGroupResponse(): SyncGroupResponse {
 }
 
 function encSyncGroupResponse_v0(w: Writer, m: SyncGroupResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.bytes((m.assignment ?? EMPTY_BUFFER));
+  w.int16(m.errorCode ?? 0);
+  w.bytes(m.assignment ?? EMPTY_BUFFER);
 }
 
 function encSyncGroupResponse_v1(w: Writer, m: SyncGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.bytes((m.assignment ?? EMPTY_BUFFER));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.bytes(m.assignment ?? EMPTY_BUFFER);
 }
 
 function encSyncGroupResponse_v4(w: Writer, m: SyncGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactBytes((m.assignment ?? EMPTY_BUFFER));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactBytes(m.assignment ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encSyncGroupResponse_v5(w: Writer, m: SyncGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.protocolType === undefined ? null : m.protocolType));
-  w.compactNullableString((m.protocolName === undefined ? null : m.protocolName));
-  w.compactBytes((m.assignment ?? EMPTY_BUFFER));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.protocolType === undefined ? null : m.protocolType);
+  w.compactNullableString(m.protocolName === undefined ? null : m.protocolName);
+  w.compactBytes(m.assignment ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

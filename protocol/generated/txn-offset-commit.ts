@@ -65,14 +65,14 @@ function defaultTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(): TxnOffs
 }
 
 function encTxnOffsetCommitRequest_v0(w: Writer, m: TxnOffsetCommitRequest): void {
-  w.string((m.transactionalId ?? ''));
-  w.string((m.groupId ?? ''));
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
+  w.string(m.transactionalId ?? '');
+  w.string(m.groupId ?? '');
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
   if (m.generationIdOrMemberEpoch !== undefined && m.generationIdOrMemberEpoch !== -1) throw new ProtocolEncodeError('TxnOffsetCommitRequest field TxnOffsetCommitRequest.GenerationIdOrMemberEpoch cannot be written at version 0-1');
   if (m.memberId !== undefined && m.memberId !== '') throw new ProtocolEncodeError('TxnOffsetCommitRequest field TxnOffsetCommitRequest.MemberId cannot be written at version 0-1');
   if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field TxnOffsetCommitRequest.GroupInstanceId cannot be written at version 0-1');
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -81,14 +81,14 @@ function encTxnOffsetCommitRequest_v0(w: Writer, m: TxnOffsetCommitRequest): voi
 }
 
 function encTxnOffsetCommitRequest_v2(w: Writer, m: TxnOffsetCommitRequest): void {
-  w.string((m.transactionalId ?? ''));
-  w.string((m.groupId ?? ''));
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
+  w.string(m.transactionalId ?? '');
+  w.string(m.groupId ?? '');
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
   if (m.generationIdOrMemberEpoch !== undefined && m.generationIdOrMemberEpoch !== -1) throw new ProtocolEncodeError('TxnOffsetCommitRequest field TxnOffsetCommitRequest.GenerationIdOrMemberEpoch cannot be written at version 2');
   if (m.memberId !== undefined && m.memberId !== '') throw new ProtocolEncodeError('TxnOffsetCommitRequest field TxnOffsetCommitRequest.MemberId cannot be written at version 2');
   if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field TxnOffsetCommitRequest.GroupInstanceId cannot be written at version 2');
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -97,14 +97,14 @@ function encTxnOffsetCommitRequest_v2(w: Writer, m: TxnOffsetCommitRequest): voi
 }
 
 function encTxnOffsetCommitRequest_v3(w: Writer, m: TxnOffsetCommitRequest): void {
-  w.compactString((m.transactionalId ?? ''));
-  w.compactString((m.groupId ?? ''));
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
-  w.int32((m.generationIdOrMemberEpoch ?? -1));
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  const t1 = (m.topics ?? []);
+  w.compactString(m.transactionalId ?? '');
+  w.compactString(m.groupId ?? '');
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -115,14 +115,14 @@ function encTxnOffsetCommitRequest_v3(w: Writer, m: TxnOffsetCommitRequest): voi
 }
 
 function encTxnOffsetCommitRequest_v6(w: Writer, m: TxnOffsetCommitRequest): void {
-  w.compactString((m.transactionalId ?? ''));
-  w.compactString((m.groupId ?? ''));
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
-  w.int32((m.generationIdOrMemberEpoch ?? -1));
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  const t1 = (m.topics ?? []);
+  w.compactString(m.transactionalId ?? '');
+  w.compactString(m.groupId ?? '');
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -133,8 +133,8 @@ function encTxnOffsetCommitRequest_v6(w: Writer, m: TxnOffsetCommitRequest): voi
 }
 
 function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v0(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -143,8 +143,8 @@ function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v0(w: Writer, m: T
 }
 
 function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v2(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -153,8 +153,8 @@ function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v2(w: Writer, m: T
 }
 
 function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v3(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -165,8 +165,8 @@ function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v3(w: Writer, m: T
 }
 
 function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v6(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -177,23 +177,23 @@ function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v6(w: Writer, m: T
 }
 
 function encTxnOffsetCommitRequestTxnOffsetCommitRequestPartition_v0(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.committedOffset ?? 0n));
-  w.nullableString((m.committedMetadata === undefined ? '' : m.committedMetadata));
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.committedOffset ?? 0n);
+  w.nullableString(m.committedMetadata === undefined ? '' : m.committedMetadata);
 }
 
 function encTxnOffsetCommitRequestTxnOffsetCommitRequestPartition_v2(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.committedOffset ?? 0n));
-  w.int32((m.committedLeaderEpoch ?? -1));
-  w.nullableString((m.committedMetadata === undefined ? '' : m.committedMetadata));
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.committedOffset ?? 0n);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.nullableString(m.committedMetadata === undefined ? '' : m.committedMetadata);
 }
 
 function encTxnOffsetCommitRequestTxnOffsetCommitRequestPartition_v3(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.committedOffset ?? 0n));
-  w.int32((m.committedLeaderEpoch ?? -1));
-  w.compactNullableString((m.committedMetadata === undefined ? '' : m.committedMetadata));
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.committedOffset ?? 0n);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.compactNullableString(m.committedMetadata === undefined ? '' : m.committedMetadata);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -361,8 +361,8 @@ function defaultTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(): TxnOf
 }
 
 function encTxnOffsetCommitResponse_v0(w: Writer, m: TxnOffsetCommitResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -371,8 +371,8 @@ function encTxnOffsetCommitResponse_v0(w: Writer, m: TxnOffsetCommitResponse): v
 }
 
 function encTxnOffsetCommitResponse_v3(w: Writer, m: TxnOffsetCommitResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -383,8 +383,8 @@ function encTxnOffsetCommitResponse_v3(w: Writer, m: TxnOffsetCommitResponse): v
 }
 
 function encTxnOffsetCommitResponse_v6(w: Writer, m: TxnOffsetCommitResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -395,8 +395,8 @@ function encTxnOffsetCommitResponse_v6(w: Writer, m: TxnOffsetCommitResponse): v
 }
 
 function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v0(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -405,8 +405,8 @@ function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v0(w: Writer, m:
 }
 
 function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v3(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -417,8 +417,8 @@ function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v3(w: Writer, m:
 }
 
 function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v6(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -429,13 +429,13 @@ function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v6(w: Writer, m:
 }
 
 function encTxnOffsetCommitResponseTxnOffsetCommitResponsePartition_v0(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
 }
 
 function encTxnOffsetCommitResponseTxnOffsetCommitResponsePartition_v3(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -23,7 +23,7 @@ function defaultUnregisterBrokerRequest(): UnregisterBrokerRequest {
 }
 
 function encUnregisterBrokerRequest_v0(w: Writer, m: UnregisterBrokerRequest): void {
-  w.int32((m.brokerId ?? 0));
+  w.int32(m.brokerId ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -39,9 +39,9 @@ function defaultUnregisterBrokerResponse(): UnregisterBrokerResponse {
 }
 
 function encUnregisterBrokerResponse_v0(w: Writer, m: UnregisterBrokerResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -23,7 +23,7 @@ function defaultUnregisterControllerRequest(): UnregisterControllerRequest {
 }
 
 function encUnregisterControllerRequest_v0(w: Writer, m: UnregisterControllerRequest): void {
-  w.int32((m.controllerId ?? 0));
+  w.int32(m.controllerId ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -39,9 +39,9 @@ function defaultUnregisterControllerResponse(): UnregisterControllerResponse {
 }
 
 function encUnregisterControllerResponse_v0(w: Writer, m: UnregisterControllerResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -45,8 +45,8 @@ function defaultUpdateFeaturesRequestFeatureUpdateKey(): UpdateFeaturesRequestFe
 }
 
 function encUpdateFeaturesRequest_v0(w: Writer, m: UpdateFeaturesRequest): void {
-  w.int32((m.timeoutMs ?? 60000));
-  const t1 = (m.featureUpdates ?? []);
+  w.int32(m.timeoutMs ?? 60000);
+  const t1 = m.featureUpdates ?? [];
   if (t1 === null) throw new ProtocolEncodeError('UpdateFeaturesRequest field FeatureUpdates is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -58,32 +58,32 @@ function encUpdateFeaturesRequest_v0(w: Writer, m: UpdateFeaturesRequest): void 
 }
 
 function encUpdateFeaturesRequest_v1(w: Writer, m: UpdateFeaturesRequest): void {
-  w.int32((m.timeoutMs ?? 60000));
-  const t1 = (m.featureUpdates ?? []);
+  w.int32(m.timeoutMs ?? 60000);
+  const t1 = m.featureUpdates ?? [];
   if (t1 === null) throw new ProtocolEncodeError('UpdateFeaturesRequest field FeatureUpdates is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encUpdateFeaturesRequestFeatureUpdateKey_v1(w, t1[t2]);
   }
-  w.bool((m.validateOnly ?? false));
+  w.bool(m.validateOnly ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encUpdateFeaturesRequestFeatureUpdateKey_v0(w: Writer, m: UpdateFeaturesRequestFeatureUpdateKey): void {
-  w.compactString((m.feature ?? ''));
-  w.int16((m.maxVersionLevel ?? 0));
-  w.bool((m.allowDowngrade ?? false));
+  w.compactString(m.feature ?? '');
+  w.int16(m.maxVersionLevel ?? 0);
+  w.bool(m.allowDowngrade ?? false);
   if (m.upgradeType !== undefined && m.upgradeType !== 1) throw new ProtocolEncodeError('UpdateFeaturesRequest field FeatureUpdateKey.UpgradeType cannot be written at version 0');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encUpdateFeaturesRequestFeatureUpdateKey_v1(w: Writer, m: UpdateFeaturesRequestFeatureUpdateKey): void {
-  w.compactString((m.feature ?? ''));
-  w.int16((m.maxVersionLevel ?? 0));
+  w.compactString(m.feature ?? '');
+  w.int16(m.maxVersionLevel ?? 0);
   if (m.allowDowngrade !== undefined && m.allowDowngrade !== false) throw new ProtocolEncodeError('UpdateFeaturesRequest field FeatureUpdateKey.AllowDowngrade cannot be written at version 1-2');
-  w.int8((m.upgradeType ?? 1));
+  w.int8(m.upgradeType ?? 1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -142,10 +142,10 @@ function defaultUpdateFeaturesResponseUpdatableFeatureResult(): UpdateFeaturesRe
 }
 
 function encUpdateFeaturesResponse_v0(w: Writer, m: UpdateFeaturesResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.results ?? []);
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('UpdateFeaturesResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -156,17 +156,17 @@ function encUpdateFeaturesResponse_v0(w: Writer, m: UpdateFeaturesResponse): voi
 }
 
 function encUpdateFeaturesResponse_v2(w: Writer, m: UpdateFeaturesResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encUpdateFeaturesResponseUpdatableFeatureResult_v0(w: Writer, m: UpdateFeaturesResponseUpdatableFeatureResult): void {
-  w.compactString((m.feature ?? ''));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+  w.compactString(m.feature ?? '');
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

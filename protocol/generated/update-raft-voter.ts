@@ -57,32 +57,32 @@ function defaultUpdateRaftVoterRequestKRaftVersionFeature(): UpdateRaftVoterRequ
 }
 
 function encUpdateRaftVoterRequest_v0(w: Writer, m: UpdateRaftVoterRequest): void {
-  w.compactNullableString((m.clusterId === undefined ? '' : m.clusterId));
-  w.int32((m.currentLeaderEpoch ?? 0));
-  w.int32((m.voterId ?? 0));
-  w.uuid((m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.listeners ?? []);
+  w.compactNullableString(m.clusterId === undefined ? '' : m.clusterId);
+  w.int32(m.currentLeaderEpoch ?? 0);
+  w.int32(m.voterId ?? 0);
+  w.uuid(m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.listeners ?? [];
   if (t1 === null) throw new ProtocolEncodeError('UpdateRaftVoterRequest field Listeners is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encUpdateRaftVoterRequestListener_v0(w, t1[t2]);
   }
-  encUpdateRaftVoterRequestKRaftVersionFeature_v0(w, (m.kRaftVersionFeature ?? defaultUpdateRaftVoterRequestKRaftVersionFeature()));
+  encUpdateRaftVoterRequestKRaftVersionFeature_v0(w, m.kRaftVersionFeature ?? defaultUpdateRaftVoterRequestKRaftVersionFeature());
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encUpdateRaftVoterRequestListener_v0(w: Writer, m: UpdateRaftVoterRequestListener): void {
-  w.compactString((m.name ?? ''));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+  w.compactString(m.name ?? '');
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encUpdateRaftVoterRequestKRaftVersionFeature_v0(w: Writer, m: UpdateRaftVoterRequestKRaftVersionFeature): void {
-  w.int16((m.minSupportedVersion ?? 0));
-  w.int16((m.maxSupportedVersion ?? 0));
+  w.int16(m.minSupportedVersion ?? 0);
+  w.int16(m.maxSupportedVersion ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -129,23 +129,23 @@ function defaultUpdateRaftVoterResponseCurrentLeader(): UpdateRaftVoterResponseC
 }
 
 function encUpdateRaftVoterResponse_v0(w: Writer, m: UpdateRaftVoterResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.currentLeader ?? defaultUpdateRaftVoterResponseCurrentLeader());
-  const t2 = (t1 === null || !isDefaultUpdateRaftVoterResponseCurrentLeader(t1));
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.currentLeader;
+  const t2 = t1 !== undefined && (t1 === null || !isDefaultUpdateRaftVoterResponseCurrentLeader(t1));
   if (!t2 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t2) tf.push({ tag: 0, write: (w) => { encUpdateRaftVoterResponseCurrentLeader_v0(w, t1); } });
+    if (t2) tf.push({ tag: 0, write: (w) => { encUpdateRaftVoterResponseCurrentLeader_v0(w, t1!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encUpdateRaftVoterResponseCurrentLeader_v0(w: Writer, m: UpdateRaftVoterResponseCurrentLeader): void {
-  w.int32((m.leaderId ?? -1));
-  w.int32((m.leaderEpoch ?? -1));
-  w.compactString((m.host ?? ''));
-  w.int32((m.port ?? 0));
+  w.int32(m.leaderId ?? -1);
+  w.int32(m.leaderEpoch ?? -1);
+  w.compactString(m.host ?? '');
+  w.int32(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -73,8 +73,8 @@ function defaultVoteRequestPartitionData(): VoteRequestPartitionData {
 }
 
 function encVoteRequest_v0(w: Writer, m: VoteRequest): void {
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  const t1 = (m.topics ?? []);
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -85,9 +85,9 @@ function encVoteRequest_v0(w: Writer, m: VoteRequest): void {
 }
 
 function encVoteRequest_v1(w: Writer, m: VoteRequest): void {
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.voterId ?? -1));
-  const t1 = (m.topics ?? []);
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.voterId ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -98,9 +98,9 @@ function encVoteRequest_v1(w: Writer, m: VoteRequest): void {
 }
 
 function encVoteRequest_v2(w: Writer, m: VoteRequest): void {
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.voterId ?? -1));
-  const t1 = (m.topics ?? []);
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.voterId ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -111,8 +111,8 @@ function encVoteRequest_v2(w: Writer, m: VoteRequest): void {
 }
 
 function encVoteRequestTopicData_v0(w: Writer, m: VoteRequestTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -123,8 +123,8 @@ function encVoteRequestTopicData_v0(w: Writer, m: VoteRequestTopicData): void {
 }
 
 function encVoteRequestTopicData_v1(w: Writer, m: VoteRequestTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -135,8 +135,8 @@ function encVoteRequestTopicData_v1(w: Writer, m: VoteRequestTopicData): void {
 }
 
 function encVoteRequestTopicData_v2(w: Writer, m: VoteRequestTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -147,38 +147,38 @@ function encVoteRequestTopicData_v2(w: Writer, m: VoteRequestTopicData): void {
 }
 
 function encVoteRequestPartitionData_v0(w: Writer, m: VoteRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.replicaEpoch ?? 0));
-  w.int32((m.replicaId ?? 0));
-  w.int32((m.lastOffsetEpoch ?? 0));
-  w.int64((m.lastOffset ?? 0n));
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.replicaEpoch ?? 0);
+  w.int32(m.replicaId ?? 0);
+  w.int32(m.lastOffsetEpoch ?? 0);
+  w.int64(m.lastOffset ?? 0n);
   if (m.preVote !== undefined && m.preVote !== false) throw new ProtocolEncodeError('VoteRequest field PartitionData.PreVote cannot be written at version 0');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encVoteRequestPartitionData_v1(w: Writer, m: VoteRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.replicaEpoch ?? 0));
-  w.int32((m.replicaId ?? 0));
-  w.uuid((m.replicaDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.uuid((m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.int32((m.lastOffsetEpoch ?? 0));
-  w.int64((m.lastOffset ?? 0n));
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.replicaEpoch ?? 0);
+  w.int32(m.replicaId ?? 0);
+  w.uuid(m.replicaDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.uuid(m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.int32(m.lastOffsetEpoch ?? 0);
+  w.int64(m.lastOffset ?? 0n);
   if (m.preVote !== undefined && m.preVote !== false) throw new ProtocolEncodeError('VoteRequest field PartitionData.PreVote cannot be written at version 1');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encVoteRequestPartitionData_v2(w: Writer, m: VoteRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.replicaEpoch ?? 0));
-  w.int32((m.replicaId ?? 0));
-  w.uuid((m.replicaDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.uuid((m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.int32((m.lastOffsetEpoch ?? 0));
-  w.int64((m.lastOffset ?? 0n));
-  w.bool((m.preVote ?? false));
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.replicaEpoch ?? 0);
+  w.int32(m.replicaId ?? 0);
+  w.uuid(m.replicaDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.uuid(m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.int32(m.lastOffsetEpoch ?? 0);
+  w.int64(m.lastOffset ?? 0n);
+  w.bool(m.preVote ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -321,8 +321,8 @@ function defaultVoteResponseNodeEndpoint(): VoteResponseNodeEndpoint {
 }
 
 function encVoteResponse_v0(w: Writer, m: VoteResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -334,26 +334,26 @@ function encVoteResponse_v0(w: Writer, m: VoteResponse): void {
 }
 
 function encVoteResponse_v1(w: Writer, m: VoteResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encVoteResponseTopicData_v0(w, t1[t2]);
   }
-  const t3 = (m.nodeEndpoints ?? []);
-  const t4 = (t3 === null || t3.length !== 0);
+  const t3 = m.nodeEndpoints;
+  const t4 = t3 !== undefined && (t3 === null || t3.length !== 0);
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3; if (t5 === null) throw new ProtocolEncodeError('VoteResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encVoteResponseNodeEndpoint_v1(w, t5[t6]); } } });
+    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3!; if (t5 === null) throw new ProtocolEncodeError('VoteResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encVoteResponseNodeEndpoint_v1(w, t5[t6]); } } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
 function encVoteResponseTopicData_v0(w: Writer, m: VoteResponseTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -364,19 +364,19 @@ function encVoteResponseTopicData_v0(w: Writer, m: VoteResponseTopicData): void 
 }
 
 function encVoteResponsePartitionData_v0(w: Writer, m: VoteResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  w.bool((m.voteGranted ?? false));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  w.bool(m.voteGranted ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encVoteResponseNodeEndpoint_v1(w: Writer, m: VoteResponseNodeEndpoint): void {
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

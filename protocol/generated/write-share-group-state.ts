@@ -71,8 +71,8 @@ function defaultWriteShareGroupStateRequestStateBatch(): WriteShareGroupStateReq
 }
 
 function encWriteShareGroupStateRequest_v0(w: Writer, m: WriteShareGroupStateRequest): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteShareGroupStateRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -83,8 +83,8 @@ function encWriteShareGroupStateRequest_v0(w: Writer, m: WriteShareGroupStateReq
 }
 
 function encWriteShareGroupStateRequest_v1(w: Writer, m: WriteShareGroupStateRequest): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteShareGroupStateRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -95,8 +95,8 @@ function encWriteShareGroupStateRequest_v1(w: Writer, m: WriteShareGroupStateReq
 }
 
 function encWriteShareGroupStateRequestWriteStateData_v0(w: Writer, m: WriteShareGroupStateRequestWriteStateData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteShareGroupStateRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -107,8 +107,8 @@ function encWriteShareGroupStateRequestWriteStateData_v0(w: Writer, m: WriteShar
 }
 
 function encWriteShareGroupStateRequestWriteStateData_v1(w: Writer, m: WriteShareGroupStateRequestWriteStateData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteShareGroupStateRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -119,11 +119,11 @@ function encWriteShareGroupStateRequestWriteStateData_v1(w: Writer, m: WriteShar
 }
 
 function encWriteShareGroupStateRequestPartitionData_v0(w: Writer, m: WriteShareGroupStateRequestPartitionData): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.stateEpoch ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  w.int64((m.startOffset ?? 0n));
-  const t1 = (m.stateBatches ?? []);
+  w.int32(m.partition ?? 0);
+  w.int32(m.stateEpoch ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  w.int64(m.startOffset ?? 0n);
+  const t1 = m.stateBatches ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteShareGroupStateRequest field StateBatches is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -134,12 +134,12 @@ function encWriteShareGroupStateRequestPartitionData_v0(w: Writer, m: WriteShare
 }
 
 function encWriteShareGroupStateRequestPartitionData_v1(w: Writer, m: WriteShareGroupStateRequestPartitionData): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.stateEpoch ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  w.int64((m.startOffset ?? 0n));
-  w.int32((m.deliveryCompleteCount ?? -1));
-  const t1 = (m.stateBatches ?? []);
+  w.int32(m.partition ?? 0);
+  w.int32(m.stateEpoch ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  w.int64(m.startOffset ?? 0n);
+  w.int32(m.deliveryCompleteCount ?? -1);
+  const t1 = m.stateBatches ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteShareGroupStateRequest field StateBatches is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -150,10 +150,10 @@ function encWriteShareGroupStateRequestPartitionData_v1(w: Writer, m: WriteShare
 }
 
 function encWriteShareGroupStateRequestStateBatch_v0(w: Writer, m: WriteShareGroupStateRequestStateBatch): void {
-  w.int64((m.firstOffset ?? 0n));
-  w.int64((m.lastOffset ?? 0n));
-  w.int8((m.deliveryState ?? 0));
-  w.int16((m.deliveryCount ?? 0));
+  w.int64(m.firstOffset ?? 0n);
+  w.int64(m.lastOffset ?? 0n);
+  w.int8(m.deliveryState ?? 0);
+  w.int16(m.deliveryCount ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -271,7 +271,7 @@ function defaultWriteShareGroupStateResponsePartitionResult(): WriteShareGroupSt
 }
 
 function encWriteShareGroupStateResponse_v0(w: Writer, m: WriteShareGroupStateResponse): void {
-  const t1 = (m.results ?? []);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteShareGroupStateResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -282,8 +282,8 @@ function encWriteShareGroupStateResponse_v0(w: Writer, m: WriteShareGroupStateRe
 }
 
 function encWriteShareGroupStateResponseWriteStateResult_v0(w: Writer, m: WriteShareGroupStateResponseWriteStateResult): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteShareGroupStateResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -294,9 +294,9 @@ function encWriteShareGroupStateResponseWriteStateResult_v0(w: Writer, m: WriteS
 }
 
 function encWriteShareGroupStateResponsePartitionResult_v0(w: Writer, m: WriteShareGroupStateResponsePartitionResult): void {
-  w.int32((m.partition ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.int32(m.partition ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }

@@ -63,7 +63,7 @@ function defaultWriteTxnMarkersRequestWritableTxnMarkerTopic(): WriteTxnMarkersR
 }
 
 function encWriteTxnMarkersRequest_v1(w: Writer, m: WriteTxnMarkersRequest): void {
-  const t1 = (m.markers ?? []);
+  const t1 = m.markers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersRequest field Markers is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -74,7 +74,7 @@ function encWriteTxnMarkersRequest_v1(w: Writer, m: WriteTxnMarkersRequest): voi
 }
 
 function encWriteTxnMarkersRequest_v2(w: Writer, m: WriteTxnMarkersRequest): void {
-  const t1 = (m.markers ?? []);
+  const t1 = m.markers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersRequest field Markers is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -85,39 +85,39 @@ function encWriteTxnMarkersRequest_v2(w: Writer, m: WriteTxnMarkersRequest): voi
 }
 
 function encWriteTxnMarkersRequestWritableTxnMarker_v1(w: Writer, m: WriteTxnMarkersRequestWritableTxnMarker): void {
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
-  w.bool((m.transactionResult ?? false));
-  const t1 = (m.topics ?? []);
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
+  w.bool(m.transactionResult ?? false);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encWriteTxnMarkersRequestWritableTxnMarkerTopic_v1(w, t1[t2]);
   }
-  w.int32((m.coordinatorEpoch ?? 0));
+  w.int32(m.coordinatorEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encWriteTxnMarkersRequestWritableTxnMarker_v2(w: Writer, m: WriteTxnMarkersRequestWritableTxnMarker): void {
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
-  w.bool((m.transactionResult ?? false));
-  const t1 = (m.topics ?? []);
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
+  w.bool(m.transactionResult ?? false);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encWriteTxnMarkersRequestWritableTxnMarkerTopic_v1(w, t1[t2]);
   }
-  w.int32((m.coordinatorEpoch ?? 0));
-  w.int8((m.transactionVersion ?? 0));
+  w.int32(m.coordinatorEpoch ?? 0);
+  w.int8(m.transactionVersion ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
 function encWriteTxnMarkersRequestWritableTxnMarkerTopic_v1(w: Writer, m: WriteTxnMarkersRequestWritableTxnMarkerTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitionIndexes ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitionIndexes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersRequest field PartitionIndexes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -219,7 +219,7 @@ function defaultWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(): Write
 }
 
 function encWriteTxnMarkersResponse_v1(w: Writer, m: WriteTxnMarkersResponse): void {
-  const t1 = (m.markers ?? []);
+  const t1 = m.markers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersResponse field Markers is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -230,8 +230,8 @@ function encWriteTxnMarkersResponse_v1(w: Writer, m: WriteTxnMarkersResponse): v
 }
 
 function encWriteTxnMarkersResponseWritableTxnMarkerResult_v1(w: Writer, m: WriteTxnMarkersResponseWritableTxnMarkerResult): void {
-  w.int64((m.producerId ?? 0n));
-  const t1 = (m.topics ?? []);
+  w.int64(m.producerId ?? 0n);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -242,8 +242,8 @@ function encWriteTxnMarkersResponseWritableTxnMarkerResult_v1(w: Writer, m: Writ
 }
 
 function encWriteTxnMarkersResponseWritableTxnMarkerTopicResult_v1(w: Writer, m: WriteTxnMarkersResponseWritableTxnMarkerTopicResult): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -254,8 +254,8 @@ function encWriteTxnMarkersResponseWritableTxnMarkerTopicResult_v1(w: Writer, m:
 }
 
 function encWriteTxnMarkersResponseWritableTxnMarkerPartitionResult_v1(w: Writer, m: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
