@@ -464,7 +464,7 @@ export function emitApiModule(request: MessageSpec, response: MessageSpec): stri
   );
   out.push("import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';");
   out.push("import type { ApiCodec } from '../wire/api-codec.js';");
-  out.push("import { EMPTY_BUFFER } from '../wire/constants.js';");
+  out.push("import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';");
   out.push("import type { Reader, UnknownTaggedField } from '../wire/reader.js';");
   out.push("import type { TaggedFieldWrite, Writer } from '../wire/writer.js';");
   out.push('');
@@ -514,7 +514,11 @@ export function emitApiModule(request: MessageSpec, response: MessageSpec): stri
   ] as const) {
     out.push(`  ${kind}: {`);
     out.push(`    encode(w: Writer, msg: ${e.spec.name}, version: number): void {`);
-    for (const l of e.dispatch('enc')) out.push(`      ${l}`);
+    out.push('      try {');
+    for (const l of e.dispatch('enc')) out.push(`        ${l}`);
+    out.push('      } catch (err) {');
+    out.push(`        throw asEncodeError(err, '${e.spec.name}', version);`);
+    out.push('      }');
     out.push('    },');
     out.push(`    decode(r: Reader, version: number): ${e.spec.name} {`);
     for (const l of e.dispatch('dec')) out.push(`      ${l}`);

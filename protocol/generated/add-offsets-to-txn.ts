@@ -2,7 +2,7 @@
 // AddOffsetsToTxn (api key 25): versions 0-4, flexible from 3.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -97,10 +97,14 @@ export const AddOffsetsToTxn: ApiCodec<AddOffsetsToTxnRequest, AddOffsetsToTxnRe
   responseHeaderVersion: (version: number) => (version >= 3 ? 1 : 0),
   request: {
     encode(w: Writer, msg: AddOffsetsToTxnRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encAddOffsetsToTxnRequest_v0(w, msg);
-        case 3: case 4: return encAddOffsetsToTxnRequest_v3(w, msg);
-        default: throw new ProtocolEncodeError(`AddOffsetsToTxnRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encAddOffsetsToTxnRequest_v0(w, msg);
+          case 3: case 4: return encAddOffsetsToTxnRequest_v3(w, msg);
+          default: throw new ProtocolEncodeError(`AddOffsetsToTxnRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AddOffsetsToTxnRequest', version);
       }
     },
     decode(r: Reader, version: number): AddOffsetsToTxnRequest {
@@ -113,10 +117,14 @@ export const AddOffsetsToTxn: ApiCodec<AddOffsetsToTxnRequest, AddOffsetsToTxnRe
   },
   response: {
     encode(w: Writer, msg: AddOffsetsToTxnResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encAddOffsetsToTxnResponse_v0(w, msg);
-        case 3: case 4: return encAddOffsetsToTxnResponse_v3(w, msg);
-        default: throw new ProtocolEncodeError(`AddOffsetsToTxnResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encAddOffsetsToTxnResponse_v0(w, msg);
+          case 3: case 4: return encAddOffsetsToTxnResponse_v3(w, msg);
+          default: throw new ProtocolEncodeError(`AddOffsetsToTxnResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AddOffsetsToTxnResponse', version);
       }
     },
     decode(r: Reader, version: number): AddOffsetsToTxnResponse {

@@ -2,7 +2,7 @@
 // AddPartitionsToTxn (api key 24): versions 0-5, flexible from 3.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -443,11 +443,15 @@ export const AddPartitionsToTxn: ApiCodec<AddPartitionsToTxnRequest, AddPartitio
   responseHeaderVersion: (version: number) => (version >= 3 ? 1 : 0),
   request: {
     encode(w: Writer, msg: AddPartitionsToTxnRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encAddPartitionsToTxnRequest_v0(w, msg);
-        case 3: return encAddPartitionsToTxnRequest_v3(w, msg);
-        case 4: case 5: return encAddPartitionsToTxnRequest_v4(w, msg);
-        default: throw new ProtocolEncodeError(`AddPartitionsToTxnRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encAddPartitionsToTxnRequest_v0(w, msg);
+          case 3: return encAddPartitionsToTxnRequest_v3(w, msg);
+          case 4: case 5: return encAddPartitionsToTxnRequest_v4(w, msg);
+          default: throw new ProtocolEncodeError(`AddPartitionsToTxnRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AddPartitionsToTxnRequest', version);
       }
     },
     decode(r: Reader, version: number): AddPartitionsToTxnRequest {
@@ -461,11 +465,15 @@ export const AddPartitionsToTxn: ApiCodec<AddPartitionsToTxnRequest, AddPartitio
   },
   response: {
     encode(w: Writer, msg: AddPartitionsToTxnResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encAddPartitionsToTxnResponse_v0(w, msg);
-        case 3: return encAddPartitionsToTxnResponse_v3(w, msg);
-        case 4: case 5: return encAddPartitionsToTxnResponse_v4(w, msg);
-        default: throw new ProtocolEncodeError(`AddPartitionsToTxnResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encAddPartitionsToTxnResponse_v0(w, msg);
+          case 3: return encAddPartitionsToTxnResponse_v3(w, msg);
+          case 4: case 5: return encAddPartitionsToTxnResponse_v4(w, msg);
+          default: throw new ProtocolEncodeError(`AddPartitionsToTxnResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AddPartitionsToTxnResponse', version);
       }
     },
     decode(r: Reader, version: number): AddPartitionsToTxnResponse {

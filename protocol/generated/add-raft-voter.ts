@@ -2,7 +2,7 @@
 // AddRaftVoter (api key 80): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -152,10 +152,14 @@ export const AddRaftVoter: ApiCodec<AddRaftVoterRequest, AddRaftVoterResponse> =
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: AddRaftVoterRequest, version: number): void {
-      switch (version) {
-        case 0: return encAddRaftVoterRequest_v0(w, msg);
-        case 1: return encAddRaftVoterRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`AddRaftVoterRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encAddRaftVoterRequest_v0(w, msg);
+          case 1: return encAddRaftVoterRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`AddRaftVoterRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AddRaftVoterRequest', version);
       }
     },
     decode(r: Reader, version: number): AddRaftVoterRequest {
@@ -168,9 +172,13 @@ export const AddRaftVoter: ApiCodec<AddRaftVoterRequest, AddRaftVoterResponse> =
   },
   response: {
     encode(w: Writer, msg: AddRaftVoterResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encAddRaftVoterResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`AddRaftVoterResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encAddRaftVoterResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`AddRaftVoterResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AddRaftVoterResponse', version);
       }
     },
     decode(r: Reader, version: number): AddRaftVoterResponse {

@@ -2,7 +2,7 @@
 // AllocateProducerIds (api key 67): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -71,9 +71,13 @@ export const AllocateProducerIds: ApiCodec<AllocateProducerIdsRequest, AllocateP
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: AllocateProducerIdsRequest, version: number): void {
-      switch (version) {
-        case 0: return encAllocateProducerIdsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`AllocateProducerIdsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encAllocateProducerIdsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`AllocateProducerIdsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AllocateProducerIdsRequest', version);
       }
     },
     decode(r: Reader, version: number): AllocateProducerIdsRequest {
@@ -85,9 +89,13 @@ export const AllocateProducerIds: ApiCodec<AllocateProducerIdsRequest, AllocateP
   },
   response: {
     encode(w: Writer, msg: AllocateProducerIdsResponse, version: number): void {
-      switch (version) {
-        case 0: return encAllocateProducerIdsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`AllocateProducerIdsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encAllocateProducerIdsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`AllocateProducerIdsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AllocateProducerIdsResponse', version);
       }
     },
     decode(r: Reader, version: number): AllocateProducerIdsResponse {

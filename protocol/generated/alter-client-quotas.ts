@@ -2,7 +2,7 @@
 // AlterClientQuotas (api key 49): versions 0-1, flexible from 1.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -392,10 +392,14 @@ export const AlterClientQuotas: ApiCodec<AlterClientQuotasRequest, AlterClientQu
   responseHeaderVersion: (version: number) => (version >= 1 ? 1 : 0),
   request: {
     encode(w: Writer, msg: AlterClientQuotasRequest, version: number): void {
-      switch (version) {
-        case 0: return encAlterClientQuotasRequest_v0(w, msg);
-        case 1: return encAlterClientQuotasRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`AlterClientQuotasRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encAlterClientQuotasRequest_v0(w, msg);
+          case 1: return encAlterClientQuotasRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`AlterClientQuotasRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterClientQuotasRequest', version);
       }
     },
     decode(r: Reader, version: number): AlterClientQuotasRequest {
@@ -408,10 +412,14 @@ export const AlterClientQuotas: ApiCodec<AlterClientQuotasRequest, AlterClientQu
   },
   response: {
     encode(w: Writer, msg: AlterClientQuotasResponse, version: number): void {
-      switch (version) {
-        case 0: return encAlterClientQuotasResponse_v0(w, msg);
-        case 1: return encAlterClientQuotasResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`AlterClientQuotasResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encAlterClientQuotasResponse_v0(w, msg);
+          case 1: return encAlterClientQuotasResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`AlterClientQuotasResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterClientQuotasResponse', version);
       }
     },
     decode(r: Reader, version: number): AlterClientQuotasResponse {

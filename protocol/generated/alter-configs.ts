@@ -2,7 +2,7 @@
 // AlterConfigs (api key 33): versions 0-2, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -279,10 +279,14 @@ export const AlterConfigs: ApiCodec<AlterConfigsRequest, AlterConfigsResponse> =
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
     encode(w: Writer, msg: AlterConfigsRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encAlterConfigsRequest_v0(w, msg);
-        case 2: return encAlterConfigsRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`AlterConfigsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encAlterConfigsRequest_v0(w, msg);
+          case 2: return encAlterConfigsRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`AlterConfigsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterConfigsRequest', version);
       }
     },
     decode(r: Reader, version: number): AlterConfigsRequest {
@@ -295,10 +299,14 @@ export const AlterConfigs: ApiCodec<AlterConfigsRequest, AlterConfigsResponse> =
   },
   response: {
     encode(w: Writer, msg: AlterConfigsResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encAlterConfigsResponse_v0(w, msg);
-        case 2: return encAlterConfigsResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`AlterConfigsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encAlterConfigsResponse_v0(w, msg);
+          case 2: return encAlterConfigsResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`AlterConfigsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterConfigsResponse', version);
       }
     },
     decode(r: Reader, version: number): AlterConfigsResponse {

@@ -2,7 +2,7 @@
 // AlterPartitionReassignments (api key 45): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -292,10 +292,14 @@ export const AlterPartitionReassignments: ApiCodec<AlterPartitionReassignmentsRe
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: AlterPartitionReassignmentsRequest, version: number): void {
-      switch (version) {
-        case 0: return encAlterPartitionReassignmentsRequest_v0(w, msg);
-        case 1: return encAlterPartitionReassignmentsRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`AlterPartitionReassignmentsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encAlterPartitionReassignmentsRequest_v0(w, msg);
+          case 1: return encAlterPartitionReassignmentsRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`AlterPartitionReassignmentsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterPartitionReassignmentsRequest', version);
       }
     },
     decode(r: Reader, version: number): AlterPartitionReassignmentsRequest {
@@ -308,10 +312,14 @@ export const AlterPartitionReassignments: ApiCodec<AlterPartitionReassignmentsRe
   },
   response: {
     encode(w: Writer, msg: AlterPartitionReassignmentsResponse, version: number): void {
-      switch (version) {
-        case 0: return encAlterPartitionReassignmentsResponse_v0(w, msg);
-        case 1: return encAlterPartitionReassignmentsResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`AlterPartitionReassignmentsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encAlterPartitionReassignmentsResponse_v0(w, msg);
+          case 1: return encAlterPartitionReassignmentsResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`AlterPartitionReassignmentsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterPartitionReassignmentsResponse', version);
       }
     },
     decode(r: Reader, version: number): AlterPartitionReassignmentsResponse {

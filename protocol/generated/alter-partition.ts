@@ -2,7 +2,7 @@
 // AlterPartition (api key 56): versions 2-3, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -376,10 +376,14 @@ export const AlterPartition: ApiCodec<AlterPartitionRequest, AlterPartitionRespo
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: AlterPartitionRequest, version: number): void {
-      switch (version) {
-        case 2: return encAlterPartitionRequest_v2(w, msg);
-        case 3: return encAlterPartitionRequest_v3(w, msg);
-        default: throw new ProtocolEncodeError(`AlterPartitionRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 2: return encAlterPartitionRequest_v2(w, msg);
+          case 3: return encAlterPartitionRequest_v3(w, msg);
+          default: throw new ProtocolEncodeError(`AlterPartitionRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterPartitionRequest', version);
       }
     },
     decode(r: Reader, version: number): AlterPartitionRequest {
@@ -392,9 +396,13 @@ export const AlterPartition: ApiCodec<AlterPartitionRequest, AlterPartitionRespo
   },
   response: {
     encode(w: Writer, msg: AlterPartitionResponse, version: number): void {
-      switch (version) {
-        case 2: case 3: return encAlterPartitionResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`AlterPartitionResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 2: case 3: return encAlterPartitionResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`AlterPartitionResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterPartitionResponse', version);
       }
     },
     decode(r: Reader, version: number): AlterPartitionResponse {

@@ -2,7 +2,7 @@
 // AlterReplicaLogDirs (api key 34): versions 1-2, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -342,10 +342,14 @@ export const AlterReplicaLogDirs: ApiCodec<AlterReplicaLogDirsRequest, AlterRepl
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
     encode(w: Writer, msg: AlterReplicaLogDirsRequest, version: number): void {
-      switch (version) {
-        case 1: return encAlterReplicaLogDirsRequest_v1(w, msg);
-        case 2: return encAlterReplicaLogDirsRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`AlterReplicaLogDirsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encAlterReplicaLogDirsRequest_v1(w, msg);
+          case 2: return encAlterReplicaLogDirsRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`AlterReplicaLogDirsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterReplicaLogDirsRequest', version);
       }
     },
     decode(r: Reader, version: number): AlterReplicaLogDirsRequest {
@@ -358,10 +362,14 @@ export const AlterReplicaLogDirs: ApiCodec<AlterReplicaLogDirsRequest, AlterRepl
   },
   response: {
     encode(w: Writer, msg: AlterReplicaLogDirsResponse, version: number): void {
-      switch (version) {
-        case 1: return encAlterReplicaLogDirsResponse_v1(w, msg);
-        case 2: return encAlterReplicaLogDirsResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`AlterReplicaLogDirsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encAlterReplicaLogDirsResponse_v1(w, msg);
+          case 2: return encAlterReplicaLogDirsResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`AlterReplicaLogDirsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterReplicaLogDirsResponse', version);
       }
     },
     decode(r: Reader, version: number): AlterReplicaLogDirsResponse {

@@ -2,7 +2,7 @@
 // AlterShareGroupOffsets (api key 91): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -221,9 +221,13 @@ export const AlterShareGroupOffsets: ApiCodec<AlterShareGroupOffsetsRequest, Alt
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: AlterShareGroupOffsetsRequest, version: number): void {
-      switch (version) {
-        case 0: return encAlterShareGroupOffsetsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`AlterShareGroupOffsetsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encAlterShareGroupOffsetsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`AlterShareGroupOffsetsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterShareGroupOffsetsRequest', version);
       }
     },
     decode(r: Reader, version: number): AlterShareGroupOffsetsRequest {
@@ -235,9 +239,13 @@ export const AlterShareGroupOffsets: ApiCodec<AlterShareGroupOffsetsRequest, Alt
   },
   response: {
     encode(w: Writer, msg: AlterShareGroupOffsetsResponse, version: number): void {
-      switch (version) {
-        case 0: return encAlterShareGroupOffsetsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`AlterShareGroupOffsetsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encAlterShareGroupOffsetsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`AlterShareGroupOffsetsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterShareGroupOffsetsResponse', version);
       }
     },
     decode(r: Reader, version: number): AlterShareGroupOffsetsResponse {

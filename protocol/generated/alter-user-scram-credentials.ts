@@ -2,7 +2,7 @@
 // AlterUserScramCredentials (api key 51): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -185,9 +185,13 @@ export const AlterUserScramCredentials: ApiCodec<AlterUserScramCredentialsReques
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: AlterUserScramCredentialsRequest, version: number): void {
-      switch (version) {
-        case 0: return encAlterUserScramCredentialsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`AlterUserScramCredentialsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encAlterUserScramCredentialsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`AlterUserScramCredentialsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterUserScramCredentialsRequest', version);
       }
     },
     decode(r: Reader, version: number): AlterUserScramCredentialsRequest {
@@ -199,9 +203,13 @@ export const AlterUserScramCredentials: ApiCodec<AlterUserScramCredentialsReques
   },
   response: {
     encode(w: Writer, msg: AlterUserScramCredentialsResponse, version: number): void {
-      switch (version) {
-        case 0: return encAlterUserScramCredentialsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`AlterUserScramCredentialsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encAlterUserScramCredentialsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`AlterUserScramCredentialsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterUserScramCredentialsResponse', version);
       }
     },
     decode(r: Reader, version: number): AlterUserScramCredentialsResponse {

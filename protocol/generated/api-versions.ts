@@ -2,7 +2,7 @@
 // ApiVersions (api key 18): versions 0-5, flexible from 3.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -287,11 +287,15 @@ export const ApiVersions: ApiCodec<ApiVersionsRequest, ApiVersionsResponse> = {
   responseHeaderVersion: (_version: number) => 0,
   request: {
     encode(w: Writer, msg: ApiVersionsRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encApiVersionsRequest_v0(w, msg);
-        case 3: case 4: return encApiVersionsRequest_v3(w, msg);
-        case 5: return encApiVersionsRequest_v5(w, msg);
-        default: throw new ProtocolEncodeError(`ApiVersionsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encApiVersionsRequest_v0(w, msg);
+          case 3: case 4: return encApiVersionsRequest_v3(w, msg);
+          case 5: return encApiVersionsRequest_v5(w, msg);
+          default: throw new ProtocolEncodeError(`ApiVersionsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ApiVersionsRequest', version);
       }
     },
     decode(r: Reader, version: number): ApiVersionsRequest {
@@ -305,11 +309,15 @@ export const ApiVersions: ApiCodec<ApiVersionsRequest, ApiVersionsResponse> = {
   },
   response: {
     encode(w: Writer, msg: ApiVersionsResponse, version: number): void {
-      switch (version) {
-        case 0: return encApiVersionsResponse_v0(w, msg);
-        case 1: case 2: return encApiVersionsResponse_v1(w, msg);
-        case 3: case 4: case 5: return encApiVersionsResponse_v3(w, msg);
-        default: throw new ProtocolEncodeError(`ApiVersionsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encApiVersionsResponse_v0(w, msg);
+          case 1: case 2: return encApiVersionsResponse_v1(w, msg);
+          case 3: case 4: case 5: return encApiVersionsResponse_v3(w, msg);
+          default: throw new ProtocolEncodeError(`ApiVersionsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ApiVersionsResponse', version);
       }
     },
     decode(r: Reader, version: number): ApiVersionsResponse {

@@ -2,7 +2,7 @@
 // AssignReplicasToDirs (api key 73): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -284,9 +284,13 @@ export const AssignReplicasToDirs: ApiCodec<AssignReplicasToDirsRequest, AssignR
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: AssignReplicasToDirsRequest, version: number): void {
-      switch (version) {
-        case 0: return encAssignReplicasToDirsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`AssignReplicasToDirsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encAssignReplicasToDirsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`AssignReplicasToDirsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AssignReplicasToDirsRequest', version);
       }
     },
     decode(r: Reader, version: number): AssignReplicasToDirsRequest {
@@ -298,9 +302,13 @@ export const AssignReplicasToDirs: ApiCodec<AssignReplicasToDirsRequest, AssignR
   },
   response: {
     encode(w: Writer, msg: AssignReplicasToDirsResponse, version: number): void {
-      switch (version) {
-        case 0: return encAssignReplicasToDirsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`AssignReplicasToDirsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encAssignReplicasToDirsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`AssignReplicasToDirsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AssignReplicasToDirsResponse', version);
       }
     },
     decode(r: Reader, version: number): AssignReplicasToDirsResponse {

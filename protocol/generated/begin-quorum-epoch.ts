@@ -2,7 +2,7 @@
 // BeginQuorumEpoch (api key 53): versions 0-1, flexible from 1.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -434,10 +434,14 @@ export const BeginQuorumEpoch: ApiCodec<BeginQuorumEpochRequest, BeginQuorumEpoc
   responseHeaderVersion: (version: number) => (version >= 1 ? 1 : 0),
   request: {
     encode(w: Writer, msg: BeginQuorumEpochRequest, version: number): void {
-      switch (version) {
-        case 0: return encBeginQuorumEpochRequest_v0(w, msg);
-        case 1: return encBeginQuorumEpochRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`BeginQuorumEpochRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encBeginQuorumEpochRequest_v0(w, msg);
+          case 1: return encBeginQuorumEpochRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`BeginQuorumEpochRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'BeginQuorumEpochRequest', version);
       }
     },
     decode(r: Reader, version: number): BeginQuorumEpochRequest {
@@ -450,10 +454,14 @@ export const BeginQuorumEpoch: ApiCodec<BeginQuorumEpochRequest, BeginQuorumEpoc
   },
   response: {
     encode(w: Writer, msg: BeginQuorumEpochResponse, version: number): void {
-      switch (version) {
-        case 0: return encBeginQuorumEpochResponse_v0(w, msg);
-        case 1: return encBeginQuorumEpochResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`BeginQuorumEpochResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encBeginQuorumEpochResponse_v0(w, msg);
+          case 1: return encBeginQuorumEpochResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`BeginQuorumEpochResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'BeginQuorumEpochResponse', version);
       }
     },
     decode(r: Reader, version: number): BeginQuorumEpochResponse {

@@ -2,7 +2,7 @@
 // BrokerHeartbeat (api key 63): versions 0-2, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -171,11 +171,15 @@ export const BrokerHeartbeat: ApiCodec<BrokerHeartbeatRequest, BrokerHeartbeatRe
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: BrokerHeartbeatRequest, version: number): void {
-      switch (version) {
-        case 0: return encBrokerHeartbeatRequest_v0(w, msg);
-        case 1: return encBrokerHeartbeatRequest_v1(w, msg);
-        case 2: return encBrokerHeartbeatRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`BrokerHeartbeatRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encBrokerHeartbeatRequest_v0(w, msg);
+          case 1: return encBrokerHeartbeatRequest_v1(w, msg);
+          case 2: return encBrokerHeartbeatRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`BrokerHeartbeatRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'BrokerHeartbeatRequest', version);
       }
     },
     decode(r: Reader, version: number): BrokerHeartbeatRequest {
@@ -189,9 +193,13 @@ export const BrokerHeartbeat: ApiCodec<BrokerHeartbeatRequest, BrokerHeartbeatRe
   },
   response: {
     encode(w: Writer, msg: BrokerHeartbeatResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encBrokerHeartbeatResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`BrokerHeartbeatResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encBrokerHeartbeatResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`BrokerHeartbeatResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'BrokerHeartbeatResponse', version);
       }
     },
     decode(r: Reader, version: number): BrokerHeartbeatResponse {

@@ -2,7 +2,7 @@
 // BrokerRegistration (api key 62): versions 0-4, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -339,12 +339,16 @@ export const BrokerRegistration: ApiCodec<BrokerRegistrationRequest, BrokerRegis
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: BrokerRegistrationRequest, version: number): void {
-      switch (version) {
-        case 0: return encBrokerRegistrationRequest_v0(w, msg);
-        case 1: return encBrokerRegistrationRequest_v1(w, msg);
-        case 2: return encBrokerRegistrationRequest_v2(w, msg);
-        case 3: case 4: return encBrokerRegistrationRequest_v3(w, msg);
-        default: throw new ProtocolEncodeError(`BrokerRegistrationRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encBrokerRegistrationRequest_v0(w, msg);
+          case 1: return encBrokerRegistrationRequest_v1(w, msg);
+          case 2: return encBrokerRegistrationRequest_v2(w, msg);
+          case 3: case 4: return encBrokerRegistrationRequest_v3(w, msg);
+          default: throw new ProtocolEncodeError(`BrokerRegistrationRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'BrokerRegistrationRequest', version);
       }
     },
     decode(r: Reader, version: number): BrokerRegistrationRequest {
@@ -359,9 +363,13 @@ export const BrokerRegistration: ApiCodec<BrokerRegistrationRequest, BrokerRegis
   },
   response: {
     encode(w: Writer, msg: BrokerRegistrationResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: case 3: case 4: return encBrokerRegistrationResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`BrokerRegistrationResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: case 2: case 3: case 4: return encBrokerRegistrationResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`BrokerRegistrationResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'BrokerRegistrationResponse', version);
       }
     },
     decode(r: Reader, version: number): BrokerRegistrationResponse {

@@ -2,7 +2,7 @@
 // ConsumerGroupDescribe (api key 69): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -389,9 +389,13 @@ export const ConsumerGroupDescribe: ApiCodec<ConsumerGroupDescribeRequest, Consu
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: ConsumerGroupDescribeRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encConsumerGroupDescribeRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`ConsumerGroupDescribeRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encConsumerGroupDescribeRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`ConsumerGroupDescribeRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ConsumerGroupDescribeRequest', version);
       }
     },
     decode(r: Reader, version: number): ConsumerGroupDescribeRequest {
@@ -403,10 +407,14 @@ export const ConsumerGroupDescribe: ApiCodec<ConsumerGroupDescribeRequest, Consu
   },
   response: {
     encode(w: Writer, msg: ConsumerGroupDescribeResponse, version: number): void {
-      switch (version) {
-        case 0: return encConsumerGroupDescribeResponse_v0(w, msg);
-        case 1: return encConsumerGroupDescribeResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`ConsumerGroupDescribeResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encConsumerGroupDescribeResponse_v0(w, msg);
+          case 1: return encConsumerGroupDescribeResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`ConsumerGroupDescribeResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ConsumerGroupDescribeResponse', version);
       }
     },
     decode(r: Reader, version: number): ConsumerGroupDescribeResponse {

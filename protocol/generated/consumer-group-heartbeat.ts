@@ -2,7 +2,7 @@
 // ConsumerGroupHeartbeat (api key 68): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -282,10 +282,14 @@ export const ConsumerGroupHeartbeat: ApiCodec<ConsumerGroupHeartbeatRequest, Con
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: ConsumerGroupHeartbeatRequest, version: number): void {
-      switch (version) {
-        case 0: return encConsumerGroupHeartbeatRequest_v0(w, msg);
-        case 1: return encConsumerGroupHeartbeatRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`ConsumerGroupHeartbeatRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encConsumerGroupHeartbeatRequest_v0(w, msg);
+          case 1: return encConsumerGroupHeartbeatRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`ConsumerGroupHeartbeatRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ConsumerGroupHeartbeatRequest', version);
       }
     },
     decode(r: Reader, version: number): ConsumerGroupHeartbeatRequest {
@@ -298,9 +302,13 @@ export const ConsumerGroupHeartbeat: ApiCodec<ConsumerGroupHeartbeatRequest, Con
   },
   response: {
     encode(w: Writer, msg: ConsumerGroupHeartbeatResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encConsumerGroupHeartbeatResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`ConsumerGroupHeartbeatResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encConsumerGroupHeartbeatResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`ConsumerGroupHeartbeatResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ConsumerGroupHeartbeatResponse', version);
       }
     },
     decode(r: Reader, version: number): ConsumerGroupHeartbeatResponse {

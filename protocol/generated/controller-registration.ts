@@ -2,7 +2,7 @@
 // ControllerRegistration (api key 70): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -158,9 +158,13 @@ export const ControllerRegistration: ApiCodec<ControllerRegistrationRequest, Con
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: ControllerRegistrationRequest, version: number): void {
-      switch (version) {
-        case 0: return encControllerRegistrationRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`ControllerRegistrationRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encControllerRegistrationRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`ControllerRegistrationRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ControllerRegistrationRequest', version);
       }
     },
     decode(r: Reader, version: number): ControllerRegistrationRequest {
@@ -172,9 +176,13 @@ export const ControllerRegistration: ApiCodec<ControllerRegistrationRequest, Con
   },
   response: {
     encode(w: Writer, msg: ControllerRegistrationResponse, version: number): void {
-      switch (version) {
-        case 0: return encControllerRegistrationResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`ControllerRegistrationResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encControllerRegistrationResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`ControllerRegistrationResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ControllerRegistrationResponse', version);
       }
     },
     decode(r: Reader, version: number): ControllerRegistrationResponse {

@@ -2,7 +2,7 @@
 // CreateAcls (api key 30): versions 1-3, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -225,10 +225,14 @@ export const CreateAcls: ApiCodec<CreateAclsRequest, CreateAclsResponse> = {
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
     encode(w: Writer, msg: CreateAclsRequest, version: number): void {
-      switch (version) {
-        case 1: return encCreateAclsRequest_v1(w, msg);
-        case 2: case 3: return encCreateAclsRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`CreateAclsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encCreateAclsRequest_v1(w, msg);
+          case 2: case 3: return encCreateAclsRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`CreateAclsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'CreateAclsRequest', version);
       }
     },
     decode(r: Reader, version: number): CreateAclsRequest {
@@ -241,10 +245,14 @@ export const CreateAcls: ApiCodec<CreateAclsRequest, CreateAclsResponse> = {
   },
   response: {
     encode(w: Writer, msg: CreateAclsResponse, version: number): void {
-      switch (version) {
-        case 1: return encCreateAclsResponse_v1(w, msg);
-        case 2: case 3: return encCreateAclsResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`CreateAclsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encCreateAclsResponse_v1(w, msg);
+          case 2: case 3: return encCreateAclsResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`CreateAclsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'CreateAclsResponse', version);
       }
     },
     decode(r: Reader, version: number): CreateAclsResponse {

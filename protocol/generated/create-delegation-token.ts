@@ -2,7 +2,7 @@
 // CreateDelegationToken (api key 38): versions 1-3, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -255,11 +255,15 @@ export const CreateDelegationToken: ApiCodec<CreateDelegationTokenRequest, Creat
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
     encode(w: Writer, msg: CreateDelegationTokenRequest, version: number): void {
-      switch (version) {
-        case 1: return encCreateDelegationTokenRequest_v1(w, msg);
-        case 2: return encCreateDelegationTokenRequest_v2(w, msg);
-        case 3: return encCreateDelegationTokenRequest_v3(w, msg);
-        default: throw new ProtocolEncodeError(`CreateDelegationTokenRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encCreateDelegationTokenRequest_v1(w, msg);
+          case 2: return encCreateDelegationTokenRequest_v2(w, msg);
+          case 3: return encCreateDelegationTokenRequest_v3(w, msg);
+          default: throw new ProtocolEncodeError(`CreateDelegationTokenRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'CreateDelegationTokenRequest', version);
       }
     },
     decode(r: Reader, version: number): CreateDelegationTokenRequest {
@@ -273,11 +277,15 @@ export const CreateDelegationToken: ApiCodec<CreateDelegationTokenRequest, Creat
   },
   response: {
     encode(w: Writer, msg: CreateDelegationTokenResponse, version: number): void {
-      switch (version) {
-        case 1: return encCreateDelegationTokenResponse_v1(w, msg);
-        case 2: return encCreateDelegationTokenResponse_v2(w, msg);
-        case 3: return encCreateDelegationTokenResponse_v3(w, msg);
-        default: throw new ProtocolEncodeError(`CreateDelegationTokenResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encCreateDelegationTokenResponse_v1(w, msg);
+          case 2: return encCreateDelegationTokenResponse_v2(w, msg);
+          case 3: return encCreateDelegationTokenResponse_v3(w, msg);
+          default: throw new ProtocolEncodeError(`CreateDelegationTokenResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'CreateDelegationTokenResponse', version);
       }
     },
     decode(r: Reader, version: number): CreateDelegationTokenResponse {

@@ -2,7 +2,7 @@
 // CreatePartitions (api key 37): versions 0-3, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -296,10 +296,14 @@ export const CreatePartitions: ApiCodec<CreatePartitionsRequest, CreatePartition
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
     encode(w: Writer, msg: CreatePartitionsRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encCreatePartitionsRequest_v0(w, msg);
-        case 2: case 3: return encCreatePartitionsRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`CreatePartitionsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encCreatePartitionsRequest_v0(w, msg);
+          case 2: case 3: return encCreatePartitionsRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`CreatePartitionsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'CreatePartitionsRequest', version);
       }
     },
     decode(r: Reader, version: number): CreatePartitionsRequest {
@@ -312,10 +316,14 @@ export const CreatePartitions: ApiCodec<CreatePartitionsRequest, CreatePartition
   },
   response: {
     encode(w: Writer, msg: CreatePartitionsResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encCreatePartitionsResponse_v0(w, msg);
-        case 2: case 3: return encCreatePartitionsResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`CreatePartitionsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encCreatePartitionsResponse_v0(w, msg);
+          case 2: case 3: return encCreatePartitionsResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`CreatePartitionsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'CreatePartitionsResponse', version);
       }
     },
     decode(r: Reader, version: number): CreatePartitionsResponse {

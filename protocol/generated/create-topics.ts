@@ -2,7 +2,7 @@
 // CreateTopics (api key 19): versions 2-7, flexible from 5.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -526,10 +526,14 @@ export const CreateTopics: ApiCodec<CreateTopicsRequest, CreateTopicsResponse> =
   responseHeaderVersion: (version: number) => (version >= 5 ? 1 : 0),
   request: {
     encode(w: Writer, msg: CreateTopicsRequest, version: number): void {
-      switch (version) {
-        case 2: case 3: case 4: return encCreateTopicsRequest_v2(w, msg);
-        case 5: case 6: case 7: return encCreateTopicsRequest_v5(w, msg);
-        default: throw new ProtocolEncodeError(`CreateTopicsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 2: case 3: case 4: return encCreateTopicsRequest_v2(w, msg);
+          case 5: case 6: case 7: return encCreateTopicsRequest_v5(w, msg);
+          default: throw new ProtocolEncodeError(`CreateTopicsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'CreateTopicsRequest', version);
       }
     },
     decode(r: Reader, version: number): CreateTopicsRequest {
@@ -542,11 +546,15 @@ export const CreateTopics: ApiCodec<CreateTopicsRequest, CreateTopicsResponse> =
   },
   response: {
     encode(w: Writer, msg: CreateTopicsResponse, version: number): void {
-      switch (version) {
-        case 2: case 3: case 4: return encCreateTopicsResponse_v2(w, msg);
-        case 5: case 6: return encCreateTopicsResponse_v5(w, msg);
-        case 7: return encCreateTopicsResponse_v7(w, msg);
-        default: throw new ProtocolEncodeError(`CreateTopicsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 2: case 3: case 4: return encCreateTopicsResponse_v2(w, msg);
+          case 5: case 6: return encCreateTopicsResponse_v5(w, msg);
+          case 7: return encCreateTopicsResponse_v7(w, msg);
+          default: throw new ProtocolEncodeError(`CreateTopicsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'CreateTopicsResponse', version);
       }
     },
     decode(r: Reader, version: number): CreateTopicsResponse {

@@ -2,7 +2,7 @@
 // DeleteAcls (api key 31): versions 1-3, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -324,10 +324,14 @@ export const DeleteAcls: ApiCodec<DeleteAclsRequest, DeleteAclsResponse> = {
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
     encode(w: Writer, msg: DeleteAclsRequest, version: number): void {
-      switch (version) {
-        case 1: return encDeleteAclsRequest_v1(w, msg);
-        case 2: case 3: return encDeleteAclsRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteAclsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encDeleteAclsRequest_v1(w, msg);
+          case 2: case 3: return encDeleteAclsRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteAclsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteAclsRequest', version);
       }
     },
     decode(r: Reader, version: number): DeleteAclsRequest {
@@ -340,10 +344,14 @@ export const DeleteAcls: ApiCodec<DeleteAclsRequest, DeleteAclsResponse> = {
   },
   response: {
     encode(w: Writer, msg: DeleteAclsResponse, version: number): void {
-      switch (version) {
-        case 1: return encDeleteAclsResponse_v1(w, msg);
-        case 2: case 3: return encDeleteAclsResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteAclsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encDeleteAclsResponse_v1(w, msg);
+          case 2: case 3: return encDeleteAclsResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteAclsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteAclsResponse', version);
       }
     },
     decode(r: Reader, version: number): DeleteAclsResponse {

@@ -2,7 +2,7 @@
 // DeleteGroups (api key 42): versions 0-3, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -208,10 +208,14 @@ export const DeleteGroups: ApiCodec<DeleteGroupsRequest, DeleteGroupsResponse> =
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
     encode(w: Writer, msg: DeleteGroupsRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encDeleteGroupsRequest_v0(w, msg);
-        case 2: case 3: return encDeleteGroupsRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteGroupsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encDeleteGroupsRequest_v0(w, msg);
+          case 2: case 3: return encDeleteGroupsRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteGroupsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteGroupsRequest', version);
       }
     },
     decode(r: Reader, version: number): DeleteGroupsRequest {
@@ -224,11 +228,15 @@ export const DeleteGroups: ApiCodec<DeleteGroupsRequest, DeleteGroupsResponse> =
   },
   response: {
     encode(w: Writer, msg: DeleteGroupsResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encDeleteGroupsResponse_v0(w, msg);
-        case 2: return encDeleteGroupsResponse_v2(w, msg);
-        case 3: return encDeleteGroupsResponse_v3(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteGroupsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encDeleteGroupsResponse_v0(w, msg);
+          case 2: return encDeleteGroupsResponse_v2(w, msg);
+          case 3: return encDeleteGroupsResponse_v3(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteGroupsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteGroupsResponse', version);
       }
     },
     decode(r: Reader, version: number): DeleteGroupsResponse {

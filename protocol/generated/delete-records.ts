@@ -2,7 +2,7 @@
 // DeleteRecords (api key 21): versions 0-2, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -328,10 +328,14 @@ export const DeleteRecords: ApiCodec<DeleteRecordsRequest, DeleteRecordsResponse
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
     encode(w: Writer, msg: DeleteRecordsRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encDeleteRecordsRequest_v0(w, msg);
-        case 2: return encDeleteRecordsRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteRecordsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encDeleteRecordsRequest_v0(w, msg);
+          case 2: return encDeleteRecordsRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteRecordsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteRecordsRequest', version);
       }
     },
     decode(r: Reader, version: number): DeleteRecordsRequest {
@@ -344,10 +348,14 @@ export const DeleteRecords: ApiCodec<DeleteRecordsRequest, DeleteRecordsResponse
   },
   response: {
     encode(w: Writer, msg: DeleteRecordsResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encDeleteRecordsResponse_v0(w, msg);
-        case 2: return encDeleteRecordsResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteRecordsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encDeleteRecordsResponse_v0(w, msg);
+          case 2: return encDeleteRecordsResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteRecordsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteRecordsResponse', version);
       }
     },
     decode(r: Reader, version: number): DeleteRecordsResponse {

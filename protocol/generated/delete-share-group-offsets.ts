@@ -2,7 +2,7 @@
 // DeleteShareGroupOffsets (api key 92): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -146,9 +146,13 @@ export const DeleteShareGroupOffsets: ApiCodec<DeleteShareGroupOffsetsRequest, D
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: DeleteShareGroupOffsetsRequest, version: number): void {
-      switch (version) {
-        case 0: return encDeleteShareGroupOffsetsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteShareGroupOffsetsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encDeleteShareGroupOffsetsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteShareGroupOffsetsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteShareGroupOffsetsRequest', version);
       }
     },
     decode(r: Reader, version: number): DeleteShareGroupOffsetsRequest {
@@ -160,9 +164,13 @@ export const DeleteShareGroupOffsets: ApiCodec<DeleteShareGroupOffsetsRequest, D
   },
   response: {
     encode(w: Writer, msg: DeleteShareGroupOffsetsResponse, version: number): void {
-      switch (version) {
-        case 0: return encDeleteShareGroupOffsetsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteShareGroupOffsetsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encDeleteShareGroupOffsetsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteShareGroupOffsetsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteShareGroupOffsetsResponse', version);
       }
     },
     decode(r: Reader, version: number): DeleteShareGroupOffsetsResponse {

@@ -2,7 +2,7 @@
 // DeleteShareGroupState (api key 86): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -206,9 +206,13 @@ export const DeleteShareGroupState: ApiCodec<DeleteShareGroupStateRequest, Delet
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: DeleteShareGroupStateRequest, version: number): void {
-      switch (version) {
-        case 0: return encDeleteShareGroupStateRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteShareGroupStateRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encDeleteShareGroupStateRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteShareGroupStateRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteShareGroupStateRequest', version);
       }
     },
     decode(r: Reader, version: number): DeleteShareGroupStateRequest {
@@ -220,9 +224,13 @@ export const DeleteShareGroupState: ApiCodec<DeleteShareGroupStateRequest, Delet
   },
   response: {
     encode(w: Writer, msg: DeleteShareGroupStateResponse, version: number): void {
-      switch (version) {
-        case 0: return encDeleteShareGroupStateResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteShareGroupStateResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encDeleteShareGroupStateResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteShareGroupStateResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteShareGroupStateResponse', version);
       }
     },
     decode(r: Reader, version: number): DeleteShareGroupStateResponse {

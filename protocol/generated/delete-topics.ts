@@ -2,7 +2,7 @@
 // DeleteTopics (api key 20): versions 1-6, flexible from 4.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -311,11 +311,15 @@ export const DeleteTopics: ApiCodec<DeleteTopicsRequest, DeleteTopicsResponse> =
   responseHeaderVersion: (version: number) => (version >= 4 ? 1 : 0),
   request: {
     encode(w: Writer, msg: DeleteTopicsRequest, version: number): void {
-      switch (version) {
-        case 1: case 2: case 3: return encDeleteTopicsRequest_v1(w, msg);
-        case 4: case 5: return encDeleteTopicsRequest_v4(w, msg);
-        case 6: return encDeleteTopicsRequest_v6(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteTopicsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: case 2: case 3: return encDeleteTopicsRequest_v1(w, msg);
+          case 4: case 5: return encDeleteTopicsRequest_v4(w, msg);
+          case 6: return encDeleteTopicsRequest_v6(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteTopicsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteTopicsRequest', version);
       }
     },
     decode(r: Reader, version: number): DeleteTopicsRequest {
@@ -329,12 +333,16 @@ export const DeleteTopics: ApiCodec<DeleteTopicsRequest, DeleteTopicsResponse> =
   },
   response: {
     encode(w: Writer, msg: DeleteTopicsResponse, version: number): void {
-      switch (version) {
-        case 1: case 2: case 3: return encDeleteTopicsResponse_v1(w, msg);
-        case 4: return encDeleteTopicsResponse_v4(w, msg);
-        case 5: return encDeleteTopicsResponse_v5(w, msg);
-        case 6: return encDeleteTopicsResponse_v6(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteTopicsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: case 2: case 3: return encDeleteTopicsResponse_v1(w, msg);
+          case 4: return encDeleteTopicsResponse_v4(w, msg);
+          case 5: return encDeleteTopicsResponse_v5(w, msg);
+          case 6: return encDeleteTopicsResponse_v6(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteTopicsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteTopicsResponse', version);
       }
     },
     decode(r: Reader, version: number): DeleteTopicsResponse {

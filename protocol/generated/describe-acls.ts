@@ -2,7 +2,7 @@
 // DescribeAcls (api key 29): versions 1-3, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -260,10 +260,14 @@ export const DescribeAcls: ApiCodec<DescribeAclsRequest, DescribeAclsResponse> =
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
     encode(w: Writer, msg: DescribeAclsRequest, version: number): void {
-      switch (version) {
-        case 1: return encDescribeAclsRequest_v1(w, msg);
-        case 2: case 3: return encDescribeAclsRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeAclsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encDescribeAclsRequest_v1(w, msg);
+          case 2: case 3: return encDescribeAclsRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeAclsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeAclsRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeAclsRequest {
@@ -276,10 +280,14 @@ export const DescribeAcls: ApiCodec<DescribeAclsRequest, DescribeAclsResponse> =
   },
   response: {
     encode(w: Writer, msg: DescribeAclsResponse, version: number): void {
-      switch (version) {
-        case 1: return encDescribeAclsResponse_v1(w, msg);
-        case 2: case 3: return encDescribeAclsResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeAclsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encDescribeAclsResponse_v1(w, msg);
+          case 2: case 3: return encDescribeAclsResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeAclsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeAclsResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeAclsResponse {

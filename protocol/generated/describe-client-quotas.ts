@@ -2,7 +2,7 @@
 // DescribeClientQuotas (api key 48): versions 0-1, flexible from 1.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -336,10 +336,14 @@ export const DescribeClientQuotas: ApiCodec<DescribeClientQuotasRequest, Describ
   responseHeaderVersion: (version: number) => (version >= 1 ? 1 : 0),
   request: {
     encode(w: Writer, msg: DescribeClientQuotasRequest, version: number): void {
-      switch (version) {
-        case 0: return encDescribeClientQuotasRequest_v0(w, msg);
-        case 1: return encDescribeClientQuotasRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeClientQuotasRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encDescribeClientQuotasRequest_v0(w, msg);
+          case 1: return encDescribeClientQuotasRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeClientQuotasRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeClientQuotasRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeClientQuotasRequest {
@@ -352,10 +356,14 @@ export const DescribeClientQuotas: ApiCodec<DescribeClientQuotasRequest, Describ
   },
   response: {
     encode(w: Writer, msg: DescribeClientQuotasResponse, version: number): void {
-      switch (version) {
-        case 0: return encDescribeClientQuotasResponse_v0(w, msg);
-        case 1: return encDescribeClientQuotasResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeClientQuotasResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encDescribeClientQuotasResponse_v0(w, msg);
+          case 1: return encDescribeClientQuotasResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeClientQuotasResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeClientQuotasResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeClientQuotasResponse {

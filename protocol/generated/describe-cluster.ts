@@ -2,7 +2,7 @@
 // DescribeCluster (api key 60): versions 0-2, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -254,11 +254,15 @@ export const DescribeCluster: ApiCodec<DescribeClusterRequest, DescribeClusterRe
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: DescribeClusterRequest, version: number): void {
-      switch (version) {
-        case 0: return encDescribeClusterRequest_v0(w, msg);
-        case 1: return encDescribeClusterRequest_v1(w, msg);
-        case 2: return encDescribeClusterRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeClusterRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encDescribeClusterRequest_v0(w, msg);
+          case 1: return encDescribeClusterRequest_v1(w, msg);
+          case 2: return encDescribeClusterRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeClusterRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeClusterRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeClusterRequest {
@@ -272,11 +276,15 @@ export const DescribeCluster: ApiCodec<DescribeClusterRequest, DescribeClusterRe
   },
   response: {
     encode(w: Writer, msg: DescribeClusterResponse, version: number): void {
-      switch (version) {
-        case 0: return encDescribeClusterResponse_v0(w, msg);
-        case 1: return encDescribeClusterResponse_v1(w, msg);
-        case 2: return encDescribeClusterResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeClusterResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encDescribeClusterResponse_v0(w, msg);
+          case 1: return encDescribeClusterResponse_v1(w, msg);
+          case 2: return encDescribeClusterResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeClusterResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeClusterResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeClusterResponse {

@@ -2,7 +2,7 @@
 // DescribeConfigs (api key 32): versions 1-4, flexible from 4.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -512,11 +512,15 @@ export const DescribeConfigs: ApiCodec<DescribeConfigsRequest, DescribeConfigsRe
   responseHeaderVersion: (version: number) => (version >= 4 ? 1 : 0),
   request: {
     encode(w: Writer, msg: DescribeConfigsRequest, version: number): void {
-      switch (version) {
-        case 1: case 2: return encDescribeConfigsRequest_v1(w, msg);
-        case 3: return encDescribeConfigsRequest_v3(w, msg);
-        case 4: return encDescribeConfigsRequest_v4(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeConfigsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: case 2: return encDescribeConfigsRequest_v1(w, msg);
+          case 3: return encDescribeConfigsRequest_v3(w, msg);
+          case 4: return encDescribeConfigsRequest_v4(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeConfigsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeConfigsRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeConfigsRequest {
@@ -530,11 +534,15 @@ export const DescribeConfigs: ApiCodec<DescribeConfigsRequest, DescribeConfigsRe
   },
   response: {
     encode(w: Writer, msg: DescribeConfigsResponse, version: number): void {
-      switch (version) {
-        case 1: case 2: return encDescribeConfigsResponse_v1(w, msg);
-        case 3: return encDescribeConfigsResponse_v3(w, msg);
-        case 4: return encDescribeConfigsResponse_v4(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeConfigsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: case 2: return encDescribeConfigsResponse_v1(w, msg);
+          case 3: return encDescribeConfigsResponse_v3(w, msg);
+          case 4: return encDescribeConfigsResponse_v4(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeConfigsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeConfigsResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeConfigsResponse {

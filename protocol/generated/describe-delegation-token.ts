@@ -2,7 +2,7 @@
 // DescribeDelegationToken (api key 41): versions 1-3, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -368,10 +368,14 @@ export const DescribeDelegationToken: ApiCodec<DescribeDelegationTokenRequest, D
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
     encode(w: Writer, msg: DescribeDelegationTokenRequest, version: number): void {
-      switch (version) {
-        case 1: return encDescribeDelegationTokenRequest_v1(w, msg);
-        case 2: case 3: return encDescribeDelegationTokenRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeDelegationTokenRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encDescribeDelegationTokenRequest_v1(w, msg);
+          case 2: case 3: return encDescribeDelegationTokenRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeDelegationTokenRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeDelegationTokenRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeDelegationTokenRequest {
@@ -384,11 +388,15 @@ export const DescribeDelegationToken: ApiCodec<DescribeDelegationTokenRequest, D
   },
   response: {
     encode(w: Writer, msg: DescribeDelegationTokenResponse, version: number): void {
-      switch (version) {
-        case 1: return encDescribeDelegationTokenResponse_v1(w, msg);
-        case 2: return encDescribeDelegationTokenResponse_v2(w, msg);
-        case 3: return encDescribeDelegationTokenResponse_v3(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeDelegationTokenResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encDescribeDelegationTokenResponse_v1(w, msg);
+          case 2: return encDescribeDelegationTokenResponse_v2(w, msg);
+          case 3: return encDescribeDelegationTokenResponse_v3(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeDelegationTokenResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeDelegationTokenResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeDelegationTokenResponse {

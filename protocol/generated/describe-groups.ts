@@ -2,7 +2,7 @@
 // DescribeGroups (api key 15): versions 0-6, flexible from 5.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -514,11 +514,15 @@ export const DescribeGroups: ApiCodec<DescribeGroupsRequest, DescribeGroupsRespo
   responseHeaderVersion: (version: number) => (version >= 5 ? 1 : 0),
   request: {
     encode(w: Writer, msg: DescribeGroupsRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encDescribeGroupsRequest_v0(w, msg);
-        case 3: case 4: return encDescribeGroupsRequest_v3(w, msg);
-        case 5: case 6: return encDescribeGroupsRequest_v5(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeGroupsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encDescribeGroupsRequest_v0(w, msg);
+          case 3: case 4: return encDescribeGroupsRequest_v3(w, msg);
+          case 5: case 6: return encDescribeGroupsRequest_v5(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeGroupsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeGroupsRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeGroupsRequest {
@@ -532,14 +536,18 @@ export const DescribeGroups: ApiCodec<DescribeGroupsRequest, DescribeGroupsRespo
   },
   response: {
     encode(w: Writer, msg: DescribeGroupsResponse, version: number): void {
-      switch (version) {
-        case 0: return encDescribeGroupsResponse_v0(w, msg);
-        case 1: case 2: return encDescribeGroupsResponse_v1(w, msg);
-        case 3: return encDescribeGroupsResponse_v3(w, msg);
-        case 4: return encDescribeGroupsResponse_v4(w, msg);
-        case 5: return encDescribeGroupsResponse_v5(w, msg);
-        case 6: return encDescribeGroupsResponse_v6(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeGroupsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encDescribeGroupsResponse_v0(w, msg);
+          case 1: case 2: return encDescribeGroupsResponse_v1(w, msg);
+          case 3: return encDescribeGroupsResponse_v3(w, msg);
+          case 4: return encDescribeGroupsResponse_v4(w, msg);
+          case 5: return encDescribeGroupsResponse_v5(w, msg);
+          case 6: return encDescribeGroupsResponse_v6(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeGroupsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeGroupsResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeGroupsResponse {

@@ -2,7 +2,7 @@
 // DescribeLogDirs (api key 35): versions 1-5, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -509,10 +509,14 @@ export const DescribeLogDirs: ApiCodec<DescribeLogDirsRequest, DescribeLogDirsRe
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
     encode(w: Writer, msg: DescribeLogDirsRequest, version: number): void {
-      switch (version) {
-        case 1: return encDescribeLogDirsRequest_v1(w, msg);
-        case 2: case 3: case 4: case 5: return encDescribeLogDirsRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeLogDirsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encDescribeLogDirsRequest_v1(w, msg);
+          case 2: case 3: case 4: case 5: return encDescribeLogDirsRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeLogDirsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeLogDirsRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeLogDirsRequest {
@@ -525,13 +529,17 @@ export const DescribeLogDirs: ApiCodec<DescribeLogDirsRequest, DescribeLogDirsRe
   },
   response: {
     encode(w: Writer, msg: DescribeLogDirsResponse, version: number): void {
-      switch (version) {
-        case 1: return encDescribeLogDirsResponse_v1(w, msg);
-        case 2: return encDescribeLogDirsResponse_v2(w, msg);
-        case 3: return encDescribeLogDirsResponse_v3(w, msg);
-        case 4: return encDescribeLogDirsResponse_v4(w, msg);
-        case 5: return encDescribeLogDirsResponse_v5(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeLogDirsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encDescribeLogDirsResponse_v1(w, msg);
+          case 2: return encDescribeLogDirsResponse_v2(w, msg);
+          case 3: return encDescribeLogDirsResponse_v3(w, msg);
+          case 4: return encDescribeLogDirsResponse_v4(w, msg);
+          case 5: return encDescribeLogDirsResponse_v5(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeLogDirsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeLogDirsResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeLogDirsResponse {

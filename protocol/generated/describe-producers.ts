@@ -2,7 +2,7 @@
 // DescribeProducers (api key 61): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -236,9 +236,13 @@ export const DescribeProducers: ApiCodec<DescribeProducersRequest, DescribeProdu
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: DescribeProducersRequest, version: number): void {
-      switch (version) {
-        case 0: return encDescribeProducersRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeProducersRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encDescribeProducersRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeProducersRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeProducersRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeProducersRequest {
@@ -250,9 +254,13 @@ export const DescribeProducers: ApiCodec<DescribeProducersRequest, DescribeProdu
   },
   response: {
     encode(w: Writer, msg: DescribeProducersResponse, version: number): void {
-      switch (version) {
-        case 0: return encDescribeProducersResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeProducersResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encDescribeProducersResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeProducersResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeProducersResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeProducersResponse {

@@ -2,7 +2,7 @@
 // DescribeQuorum (api key 55): versions 0-2, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -595,9 +595,13 @@ export const DescribeQuorum: ApiCodec<DescribeQuorumRequest, DescribeQuorumRespo
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: DescribeQuorumRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encDescribeQuorumRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeQuorumRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encDescribeQuorumRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeQuorumRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeQuorumRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeQuorumRequest {
@@ -609,11 +613,15 @@ export const DescribeQuorum: ApiCodec<DescribeQuorumRequest, DescribeQuorumRespo
   },
   response: {
     encode(w: Writer, msg: DescribeQuorumResponse, version: number): void {
-      switch (version) {
-        case 0: return encDescribeQuorumResponse_v0(w, msg);
-        case 1: return encDescribeQuorumResponse_v1(w, msg);
-        case 2: return encDescribeQuorumResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeQuorumResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encDescribeQuorumResponse_v0(w, msg);
+          case 1: return encDescribeQuorumResponse_v1(w, msg);
+          case 2: return encDescribeQuorumResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeQuorumResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeQuorumResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeQuorumResponse {

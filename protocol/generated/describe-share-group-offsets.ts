@@ -2,7 +2,7 @@
 // DescribeShareGroupOffsets (api key 90): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -378,9 +378,13 @@ export const DescribeShareGroupOffsets: ApiCodec<DescribeShareGroupOffsetsReques
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: DescribeShareGroupOffsetsRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encDescribeShareGroupOffsetsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeShareGroupOffsetsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encDescribeShareGroupOffsetsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeShareGroupOffsetsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeShareGroupOffsetsRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeShareGroupOffsetsRequest {
@@ -392,10 +396,14 @@ export const DescribeShareGroupOffsets: ApiCodec<DescribeShareGroupOffsetsReques
   },
   response: {
     encode(w: Writer, msg: DescribeShareGroupOffsetsResponse, version: number): void {
-      switch (version) {
-        case 0: return encDescribeShareGroupOffsetsResponse_v0(w, msg);
-        case 1: return encDescribeShareGroupOffsetsResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeShareGroupOffsetsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encDescribeShareGroupOffsetsResponse_v0(w, msg);
+          case 1: return encDescribeShareGroupOffsetsResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeShareGroupOffsetsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeShareGroupOffsetsResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeShareGroupOffsetsResponse {

@@ -2,7 +2,7 @@
 // DescribeTopicPartitions (api key 75): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -315,9 +315,13 @@ export const DescribeTopicPartitions: ApiCodec<DescribeTopicPartitionsRequest, D
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: DescribeTopicPartitionsRequest, version: number): void {
-      switch (version) {
-        case 0: return encDescribeTopicPartitionsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeTopicPartitionsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encDescribeTopicPartitionsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeTopicPartitionsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeTopicPartitionsRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeTopicPartitionsRequest {
@@ -329,9 +333,13 @@ export const DescribeTopicPartitions: ApiCodec<DescribeTopicPartitionsRequest, D
   },
   response: {
     encode(w: Writer, msg: DescribeTopicPartitionsResponse, version: number): void {
-      switch (version) {
-        case 0: return encDescribeTopicPartitionsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeTopicPartitionsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encDescribeTopicPartitionsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeTopicPartitionsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeTopicPartitionsResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeTopicPartitionsResponse {

@@ -2,7 +2,7 @@
 // DescribeTransactions (api key 65): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -176,9 +176,13 @@ export const DescribeTransactions: ApiCodec<DescribeTransactionsRequest, Describ
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: DescribeTransactionsRequest, version: number): void {
-      switch (version) {
-        case 0: return encDescribeTransactionsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeTransactionsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encDescribeTransactionsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeTransactionsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeTransactionsRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeTransactionsRequest {
@@ -190,9 +194,13 @@ export const DescribeTransactions: ApiCodec<DescribeTransactionsRequest, Describ
   },
   response: {
     encode(w: Writer, msg: DescribeTransactionsResponse, version: number): void {
-      switch (version) {
-        case 0: return encDescribeTransactionsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeTransactionsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encDescribeTransactionsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeTransactionsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeTransactionsResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeTransactionsResponse {

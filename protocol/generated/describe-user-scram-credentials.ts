@@ -2,7 +2,7 @@
 // DescribeUserScramCredentials (api key 50): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -178,9 +178,13 @@ export const DescribeUserScramCredentials: ApiCodec<DescribeUserScramCredentials
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: DescribeUserScramCredentialsRequest, version: number): void {
-      switch (version) {
-        case 0: return encDescribeUserScramCredentialsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeUserScramCredentialsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encDescribeUserScramCredentialsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeUserScramCredentialsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeUserScramCredentialsRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeUserScramCredentialsRequest {
@@ -192,9 +196,13 @@ export const DescribeUserScramCredentials: ApiCodec<DescribeUserScramCredentials
   },
   response: {
     encode(w: Writer, msg: DescribeUserScramCredentialsResponse, version: number): void {
-      switch (version) {
-        case 0: return encDescribeUserScramCredentialsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeUserScramCredentialsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encDescribeUserScramCredentialsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeUserScramCredentialsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeUserScramCredentialsResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeUserScramCredentialsResponse {

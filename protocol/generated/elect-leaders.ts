@@ -2,7 +2,7 @@
 // ElectLeaders (api key 43): versions 0-2, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -348,11 +348,15 @@ export const ElectLeaders: ApiCodec<ElectLeadersRequest, ElectLeadersResponse> =
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
     encode(w: Writer, msg: ElectLeadersRequest, version: number): void {
-      switch (version) {
-        case 0: return encElectLeadersRequest_v0(w, msg);
-        case 1: return encElectLeadersRequest_v1(w, msg);
-        case 2: return encElectLeadersRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`ElectLeadersRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encElectLeadersRequest_v0(w, msg);
+          case 1: return encElectLeadersRequest_v1(w, msg);
+          case 2: return encElectLeadersRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`ElectLeadersRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ElectLeadersRequest', version);
       }
     },
     decode(r: Reader, version: number): ElectLeadersRequest {
@@ -366,11 +370,15 @@ export const ElectLeaders: ApiCodec<ElectLeadersRequest, ElectLeadersResponse> =
   },
   response: {
     encode(w: Writer, msg: ElectLeadersResponse, version: number): void {
-      switch (version) {
-        case 0: return encElectLeadersResponse_v0(w, msg);
-        case 1: return encElectLeadersResponse_v1(w, msg);
-        case 2: return encElectLeadersResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`ElectLeadersResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encElectLeadersResponse_v0(w, msg);
+          case 1: return encElectLeadersResponse_v1(w, msg);
+          case 2: return encElectLeadersResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`ElectLeadersResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ElectLeadersResponse', version);
       }
     },
     decode(r: Reader, version: number): ElectLeadersResponse {

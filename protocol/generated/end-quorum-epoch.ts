@@ -2,7 +2,7 @@
 // EndQuorumEpoch (api key 54): versions 0-1, flexible from 1.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -482,10 +482,14 @@ export const EndQuorumEpoch: ApiCodec<EndQuorumEpochRequest, EndQuorumEpochRespo
   responseHeaderVersion: (version: number) => (version >= 1 ? 1 : 0),
   request: {
     encode(w: Writer, msg: EndQuorumEpochRequest, version: number): void {
-      switch (version) {
-        case 0: return encEndQuorumEpochRequest_v0(w, msg);
-        case 1: return encEndQuorumEpochRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`EndQuorumEpochRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encEndQuorumEpochRequest_v0(w, msg);
+          case 1: return encEndQuorumEpochRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`EndQuorumEpochRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'EndQuorumEpochRequest', version);
       }
     },
     decode(r: Reader, version: number): EndQuorumEpochRequest {
@@ -498,10 +502,14 @@ export const EndQuorumEpoch: ApiCodec<EndQuorumEpochRequest, EndQuorumEpochRespo
   },
   response: {
     encode(w: Writer, msg: EndQuorumEpochResponse, version: number): void {
-      switch (version) {
-        case 0: return encEndQuorumEpochResponse_v0(w, msg);
-        case 1: return encEndQuorumEpochResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`EndQuorumEpochResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encEndQuorumEpochResponse_v0(w, msg);
+          case 1: return encEndQuorumEpochResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`EndQuorumEpochResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'EndQuorumEpochResponse', version);
       }
     },
     decode(r: Reader, version: number): EndQuorumEpochResponse {

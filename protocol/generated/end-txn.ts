@@ -2,7 +2,7 @@
 // EndTxn (api key 26): versions 0-5, flexible from 3.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -117,10 +117,14 @@ export const EndTxn: ApiCodec<EndTxnRequest, EndTxnResponse> = {
   responseHeaderVersion: (version: number) => (version >= 3 ? 1 : 0),
   request: {
     encode(w: Writer, msg: EndTxnRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encEndTxnRequest_v0(w, msg);
-        case 3: case 4: case 5: return encEndTxnRequest_v3(w, msg);
-        default: throw new ProtocolEncodeError(`EndTxnRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encEndTxnRequest_v0(w, msg);
+          case 3: case 4: case 5: return encEndTxnRequest_v3(w, msg);
+          default: throw new ProtocolEncodeError(`EndTxnRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'EndTxnRequest', version);
       }
     },
     decode(r: Reader, version: number): EndTxnRequest {
@@ -133,11 +137,15 @@ export const EndTxn: ApiCodec<EndTxnRequest, EndTxnResponse> = {
   },
   response: {
     encode(w: Writer, msg: EndTxnResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encEndTxnResponse_v0(w, msg);
-        case 3: case 4: return encEndTxnResponse_v3(w, msg);
-        case 5: return encEndTxnResponse_v5(w, msg);
-        default: throw new ProtocolEncodeError(`EndTxnResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encEndTxnResponse_v0(w, msg);
+          case 3: case 4: return encEndTxnResponse_v3(w, msg);
+          case 5: return encEndTxnResponse_v5(w, msg);
+          default: throw new ProtocolEncodeError(`EndTxnResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'EndTxnResponse', version);
       }
     },
     decode(r: Reader, version: number): EndTxnResponse {

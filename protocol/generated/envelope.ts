@@ -2,7 +2,7 @@
 // Envelope (api key 58): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -68,9 +68,13 @@ export const Envelope: ApiCodec<EnvelopeRequest, EnvelopeResponse> = {
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: EnvelopeRequest, version: number): void {
-      switch (version) {
-        case 0: return encEnvelopeRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`EnvelopeRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encEnvelopeRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`EnvelopeRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'EnvelopeRequest', version);
       }
     },
     decode(r: Reader, version: number): EnvelopeRequest {
@@ -82,9 +86,13 @@ export const Envelope: ApiCodec<EnvelopeRequest, EnvelopeResponse> = {
   },
   response: {
     encode(w: Writer, msg: EnvelopeResponse, version: number): void {
-      switch (version) {
-        case 0: return encEnvelopeResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`EnvelopeResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encEnvelopeResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`EnvelopeResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'EnvelopeResponse', version);
       }
     },
     decode(r: Reader, version: number): EnvelopeResponse {

@@ -2,7 +2,7 @@
 // ExpireDelegationToken (api key 40): versions 1-2, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -92,10 +92,14 @@ export const ExpireDelegationToken: ApiCodec<ExpireDelegationTokenRequest, Expir
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
     encode(w: Writer, msg: ExpireDelegationTokenRequest, version: number): void {
-      switch (version) {
-        case 1: return encExpireDelegationTokenRequest_v1(w, msg);
-        case 2: return encExpireDelegationTokenRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`ExpireDelegationTokenRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encExpireDelegationTokenRequest_v1(w, msg);
+          case 2: return encExpireDelegationTokenRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`ExpireDelegationTokenRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ExpireDelegationTokenRequest', version);
       }
     },
     decode(r: Reader, version: number): ExpireDelegationTokenRequest {
@@ -108,10 +112,14 @@ export const ExpireDelegationToken: ApiCodec<ExpireDelegationTokenRequest, Expir
   },
   response: {
     encode(w: Writer, msg: ExpireDelegationTokenResponse, version: number): void {
-      switch (version) {
-        case 1: return encExpireDelegationTokenResponse_v1(w, msg);
-        case 2: return encExpireDelegationTokenResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`ExpireDelegationTokenResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encExpireDelegationTokenResponse_v1(w, msg);
+          case 2: return encExpireDelegationTokenResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`ExpireDelegationTokenResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ExpireDelegationTokenResponse', version);
       }
     },
     decode(r: Reader, version: number): ExpireDelegationTokenResponse {

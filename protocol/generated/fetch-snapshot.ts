@@ -2,7 +2,7 @@
 // FetchSnapshot (api key 59): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -536,10 +536,14 @@ export const FetchSnapshot: ApiCodec<FetchSnapshotRequest, FetchSnapshotResponse
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: FetchSnapshotRequest, version: number): void {
-      switch (version) {
-        case 0: return encFetchSnapshotRequest_v0(w, msg);
-        case 1: return encFetchSnapshotRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`FetchSnapshotRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encFetchSnapshotRequest_v0(w, msg);
+          case 1: return encFetchSnapshotRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`FetchSnapshotRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'FetchSnapshotRequest', version);
       }
     },
     decode(r: Reader, version: number): FetchSnapshotRequest {
@@ -552,10 +556,14 @@ export const FetchSnapshot: ApiCodec<FetchSnapshotRequest, FetchSnapshotResponse
   },
   response: {
     encode(w: Writer, msg: FetchSnapshotResponse, version: number): void {
-      switch (version) {
-        case 0: return encFetchSnapshotResponse_v0(w, msg);
-        case 1: return encFetchSnapshotResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`FetchSnapshotResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encFetchSnapshotResponse_v0(w, msg);
+          case 1: return encFetchSnapshotResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`FetchSnapshotResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'FetchSnapshotResponse', version);
       }
     },
     decode(r: Reader, version: number): FetchSnapshotResponse {

@@ -2,7 +2,7 @@
 // Fetch (api key 1): versions 4-18, flexible from 12.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -1808,18 +1808,22 @@ export const Fetch: ApiCodec<FetchRequest, FetchResponse> = {
   responseHeaderVersion: (version: number) => (version >= 12 ? 1 : 0),
   request: {
     encode(w: Writer, msg: FetchRequest, version: number): void {
-      switch (version) {
-        case 4: return encFetchRequest_v4(w, msg);
-        case 5: case 6: return encFetchRequest_v5(w, msg);
-        case 7: case 8: return encFetchRequest_v7(w, msg);
-        case 9: case 10: return encFetchRequest_v9(w, msg);
-        case 11: return encFetchRequest_v11(w, msg);
-        case 12: return encFetchRequest_v12(w, msg);
-        case 13: case 14: return encFetchRequest_v13(w, msg);
-        case 15: case 16: return encFetchRequest_v15(w, msg);
-        case 17: return encFetchRequest_v17(w, msg);
-        case 18: return encFetchRequest_v18(w, msg);
-        default: throw new ProtocolEncodeError(`FetchRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 4: return encFetchRequest_v4(w, msg);
+          case 5: case 6: return encFetchRequest_v5(w, msg);
+          case 7: case 8: return encFetchRequest_v7(w, msg);
+          case 9: case 10: return encFetchRequest_v9(w, msg);
+          case 11: return encFetchRequest_v11(w, msg);
+          case 12: return encFetchRequest_v12(w, msg);
+          case 13: case 14: return encFetchRequest_v13(w, msg);
+          case 15: case 16: return encFetchRequest_v15(w, msg);
+          case 17: return encFetchRequest_v17(w, msg);
+          case 18: return encFetchRequest_v18(w, msg);
+          default: throw new ProtocolEncodeError(`FetchRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'FetchRequest', version);
       }
     },
     decode(r: Reader, version: number): FetchRequest {
@@ -1840,15 +1844,19 @@ export const Fetch: ApiCodec<FetchRequest, FetchResponse> = {
   },
   response: {
     encode(w: Writer, msg: FetchResponse, version: number): void {
-      switch (version) {
-        case 4: return encFetchResponse_v4(w, msg);
-        case 5: case 6: return encFetchResponse_v5(w, msg);
-        case 7: case 8: case 9: case 10: return encFetchResponse_v7(w, msg);
-        case 11: return encFetchResponse_v11(w, msg);
-        case 12: return encFetchResponse_v12(w, msg);
-        case 13: case 14: case 15: return encFetchResponse_v13(w, msg);
-        case 16: case 17: case 18: return encFetchResponse_v16(w, msg);
-        default: throw new ProtocolEncodeError(`FetchResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 4: return encFetchResponse_v4(w, msg);
+          case 5: case 6: return encFetchResponse_v5(w, msg);
+          case 7: case 8: case 9: case 10: return encFetchResponse_v7(w, msg);
+          case 11: return encFetchResponse_v11(w, msg);
+          case 12: return encFetchResponse_v12(w, msg);
+          case 13: case 14: case 15: return encFetchResponse_v13(w, msg);
+          case 16: case 17: case 18: return encFetchResponse_v16(w, msg);
+          default: throw new ProtocolEncodeError(`FetchResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'FetchResponse', version);
       }
     },
     decode(r: Reader, version: number): FetchResponse {

@@ -2,7 +2,7 @@
 // FindCoordinator (api key 10): versions 0-6, flexible from 3.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -233,12 +233,16 @@ export const FindCoordinator: ApiCodec<FindCoordinatorRequest, FindCoordinatorRe
   responseHeaderVersion: (version: number) => (version >= 3 ? 1 : 0),
   request: {
     encode(w: Writer, msg: FindCoordinatorRequest, version: number): void {
-      switch (version) {
-        case 0: return encFindCoordinatorRequest_v0(w, msg);
-        case 1: case 2: return encFindCoordinatorRequest_v1(w, msg);
-        case 3: return encFindCoordinatorRequest_v3(w, msg);
-        case 4: case 5: case 6: return encFindCoordinatorRequest_v4(w, msg);
-        default: throw new ProtocolEncodeError(`FindCoordinatorRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encFindCoordinatorRequest_v0(w, msg);
+          case 1: case 2: return encFindCoordinatorRequest_v1(w, msg);
+          case 3: return encFindCoordinatorRequest_v3(w, msg);
+          case 4: case 5: case 6: return encFindCoordinatorRequest_v4(w, msg);
+          default: throw new ProtocolEncodeError(`FindCoordinatorRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'FindCoordinatorRequest', version);
       }
     },
     decode(r: Reader, version: number): FindCoordinatorRequest {
@@ -253,12 +257,16 @@ export const FindCoordinator: ApiCodec<FindCoordinatorRequest, FindCoordinatorRe
   },
   response: {
     encode(w: Writer, msg: FindCoordinatorResponse, version: number): void {
-      switch (version) {
-        case 0: return encFindCoordinatorResponse_v0(w, msg);
-        case 1: case 2: return encFindCoordinatorResponse_v1(w, msg);
-        case 3: return encFindCoordinatorResponse_v3(w, msg);
-        case 4: case 5: case 6: return encFindCoordinatorResponse_v4(w, msg);
-        default: throw new ProtocolEncodeError(`FindCoordinatorResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encFindCoordinatorResponse_v0(w, msg);
+          case 1: case 2: return encFindCoordinatorResponse_v1(w, msg);
+          case 3: return encFindCoordinatorResponse_v3(w, msg);
+          case 4: case 5: case 6: return encFindCoordinatorResponse_v4(w, msg);
+          default: throw new ProtocolEncodeError(`FindCoordinatorResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'FindCoordinatorResponse', version);
       }
     },
     decode(r: Reader, version: number): FindCoordinatorResponse {

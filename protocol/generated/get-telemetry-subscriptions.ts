@@ -2,7 +2,7 @@
 // GetTelemetrySubscriptions (api key 71): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -107,9 +107,13 @@ export const GetTelemetrySubscriptions: ApiCodec<GetTelemetrySubscriptionsReques
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: GetTelemetrySubscriptionsRequest, version: number): void {
-      switch (version) {
-        case 0: return encGetTelemetrySubscriptionsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`GetTelemetrySubscriptionsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encGetTelemetrySubscriptionsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`GetTelemetrySubscriptionsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'GetTelemetrySubscriptionsRequest', version);
       }
     },
     decode(r: Reader, version: number): GetTelemetrySubscriptionsRequest {
@@ -121,9 +125,13 @@ export const GetTelemetrySubscriptions: ApiCodec<GetTelemetrySubscriptionsReques
   },
   response: {
     encode(w: Writer, msg: GetTelemetrySubscriptionsResponse, version: number): void {
-      switch (version) {
-        case 0: return encGetTelemetrySubscriptionsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`GetTelemetrySubscriptionsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encGetTelemetrySubscriptionsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`GetTelemetrySubscriptionsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'GetTelemetrySubscriptionsResponse', version);
       }
     },
     decode(r: Reader, version: number): GetTelemetrySubscriptionsResponse {

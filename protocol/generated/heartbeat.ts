@@ -2,7 +2,7 @@
 // Heartbeat (api key 12): versions 0-4, flexible from 4.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -120,11 +120,15 @@ export const Heartbeat: ApiCodec<HeartbeatRequest, HeartbeatResponse> = {
   responseHeaderVersion: (version: number) => (version >= 4 ? 1 : 0),
   request: {
     encode(w: Writer, msg: HeartbeatRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encHeartbeatRequest_v0(w, msg);
-        case 3: return encHeartbeatRequest_v3(w, msg);
-        case 4: return encHeartbeatRequest_v4(w, msg);
-        default: throw new ProtocolEncodeError(`HeartbeatRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encHeartbeatRequest_v0(w, msg);
+          case 3: return encHeartbeatRequest_v3(w, msg);
+          case 4: return encHeartbeatRequest_v4(w, msg);
+          default: throw new ProtocolEncodeError(`HeartbeatRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'HeartbeatRequest', version);
       }
     },
     decode(r: Reader, version: number): HeartbeatRequest {
@@ -138,11 +142,15 @@ export const Heartbeat: ApiCodec<HeartbeatRequest, HeartbeatResponse> = {
   },
   response: {
     encode(w: Writer, msg: HeartbeatResponse, version: number): void {
-      switch (version) {
-        case 0: return encHeartbeatResponse_v0(w, msg);
-        case 1: case 2: case 3: return encHeartbeatResponse_v1(w, msg);
-        case 4: return encHeartbeatResponse_v4(w, msg);
-        default: throw new ProtocolEncodeError(`HeartbeatResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encHeartbeatResponse_v0(w, msg);
+          case 1: case 2: case 3: return encHeartbeatResponse_v1(w, msg);
+          case 4: return encHeartbeatResponse_v4(w, msg);
+          default: throw new ProtocolEncodeError(`HeartbeatResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'HeartbeatResponse', version);
       }
     },
     decode(r: Reader, version: number): HeartbeatResponse {

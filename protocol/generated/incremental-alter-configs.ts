@@ -2,7 +2,7 @@
 // IncrementalAlterConfigs (api key 44): versions 0-1, flexible from 1.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -284,10 +284,14 @@ export const IncrementalAlterConfigs: ApiCodec<IncrementalAlterConfigsRequest, I
   responseHeaderVersion: (version: number) => (version >= 1 ? 1 : 0),
   request: {
     encode(w: Writer, msg: IncrementalAlterConfigsRequest, version: number): void {
-      switch (version) {
-        case 0: return encIncrementalAlterConfigsRequest_v0(w, msg);
-        case 1: return encIncrementalAlterConfigsRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`IncrementalAlterConfigsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encIncrementalAlterConfigsRequest_v0(w, msg);
+          case 1: return encIncrementalAlterConfigsRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`IncrementalAlterConfigsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'IncrementalAlterConfigsRequest', version);
       }
     },
     decode(r: Reader, version: number): IncrementalAlterConfigsRequest {
@@ -300,10 +304,14 @@ export const IncrementalAlterConfigs: ApiCodec<IncrementalAlterConfigsRequest, I
   },
   response: {
     encode(w: Writer, msg: IncrementalAlterConfigsResponse, version: number): void {
-      switch (version) {
-        case 0: return encIncrementalAlterConfigsResponse_v0(w, msg);
-        case 1: return encIncrementalAlterConfigsResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`IncrementalAlterConfigsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encIncrementalAlterConfigsResponse_v0(w, msg);
+          case 1: return encIncrementalAlterConfigsResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`IncrementalAlterConfigsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'IncrementalAlterConfigsResponse', version);
       }
     },
     decode(r: Reader, version: number): IncrementalAlterConfigsResponse {

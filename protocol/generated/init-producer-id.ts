@@ -2,7 +2,7 @@
 // InitProducerId (api key 22): versions 0-6, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -179,12 +179,16 @@ export const InitProducerId: ApiCodec<InitProducerIdRequest, InitProducerIdRespo
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
     encode(w: Writer, msg: InitProducerIdRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encInitProducerIdRequest_v0(w, msg);
-        case 2: return encInitProducerIdRequest_v2(w, msg);
-        case 3: case 4: case 5: return encInitProducerIdRequest_v3(w, msg);
-        case 6: return encInitProducerIdRequest_v6(w, msg);
-        default: throw new ProtocolEncodeError(`InitProducerIdRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encInitProducerIdRequest_v0(w, msg);
+          case 2: return encInitProducerIdRequest_v2(w, msg);
+          case 3: case 4: case 5: return encInitProducerIdRequest_v3(w, msg);
+          case 6: return encInitProducerIdRequest_v6(w, msg);
+          default: throw new ProtocolEncodeError(`InitProducerIdRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'InitProducerIdRequest', version);
       }
     },
     decode(r: Reader, version: number): InitProducerIdRequest {
@@ -199,11 +203,15 @@ export const InitProducerId: ApiCodec<InitProducerIdRequest, InitProducerIdRespo
   },
   response: {
     encode(w: Writer, msg: InitProducerIdResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encInitProducerIdResponse_v0(w, msg);
-        case 2: case 3: case 4: case 5: return encInitProducerIdResponse_v2(w, msg);
-        case 6: return encInitProducerIdResponse_v6(w, msg);
-        default: throw new ProtocolEncodeError(`InitProducerIdResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encInitProducerIdResponse_v0(w, msg);
+          case 2: case 3: case 4: case 5: return encInitProducerIdResponse_v2(w, msg);
+          case 6: return encInitProducerIdResponse_v6(w, msg);
+          default: throw new ProtocolEncodeError(`InitProducerIdResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'InitProducerIdResponse', version);
       }
     },
     decode(r: Reader, version: number): InitProducerIdResponse {

@@ -2,7 +2,7 @@
 // InitializeShareGroupState (api key 83): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -212,9 +212,13 @@ export const InitializeShareGroupState: ApiCodec<InitializeShareGroupStateReques
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: InitializeShareGroupStateRequest, version: number): void {
-      switch (version) {
-        case 0: return encInitializeShareGroupStateRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`InitializeShareGroupStateRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encInitializeShareGroupStateRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`InitializeShareGroupStateRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'InitializeShareGroupStateRequest', version);
       }
     },
     decode(r: Reader, version: number): InitializeShareGroupStateRequest {
@@ -226,9 +230,13 @@ export const InitializeShareGroupState: ApiCodec<InitializeShareGroupStateReques
   },
   response: {
     encode(w: Writer, msg: InitializeShareGroupStateResponse, version: number): void {
-      switch (version) {
-        case 0: return encInitializeShareGroupStateResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`InitializeShareGroupStateResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encInitializeShareGroupStateResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`InitializeShareGroupStateResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'InitializeShareGroupStateResponse', version);
       }
     },
     decode(r: Reader, version: number): InitializeShareGroupStateResponse {

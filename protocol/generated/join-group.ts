@@ -2,7 +2,7 @@
 // JoinGroup (api key 11): versions 0-9, flexible from 6.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -521,13 +521,17 @@ export const JoinGroup: ApiCodec<JoinGroupRequest, JoinGroupResponse> = {
   responseHeaderVersion: (version: number) => (version >= 6 ? 1 : 0),
   request: {
     encode(w: Writer, msg: JoinGroupRequest, version: number): void {
-      switch (version) {
-        case 0: return encJoinGroupRequest_v0(w, msg);
-        case 1: case 2: case 3: case 4: return encJoinGroupRequest_v1(w, msg);
-        case 5: return encJoinGroupRequest_v5(w, msg);
-        case 6: case 7: return encJoinGroupRequest_v6(w, msg);
-        case 8: case 9: return encJoinGroupRequest_v8(w, msg);
-        default: throw new ProtocolEncodeError(`JoinGroupRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encJoinGroupRequest_v0(w, msg);
+          case 1: case 2: case 3: case 4: return encJoinGroupRequest_v1(w, msg);
+          case 5: return encJoinGroupRequest_v5(w, msg);
+          case 6: case 7: return encJoinGroupRequest_v6(w, msg);
+          case 8: case 9: return encJoinGroupRequest_v8(w, msg);
+          default: throw new ProtocolEncodeError(`JoinGroupRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'JoinGroupRequest', version);
       }
     },
     decode(r: Reader, version: number): JoinGroupRequest {
@@ -543,14 +547,18 @@ export const JoinGroup: ApiCodec<JoinGroupRequest, JoinGroupResponse> = {
   },
   response: {
     encode(w: Writer, msg: JoinGroupResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encJoinGroupResponse_v0(w, msg);
-        case 2: case 3: case 4: return encJoinGroupResponse_v2(w, msg);
-        case 5: return encJoinGroupResponse_v5(w, msg);
-        case 6: return encJoinGroupResponse_v6(w, msg);
-        case 7: case 8: return encJoinGroupResponse_v7(w, msg);
-        case 9: return encJoinGroupResponse_v9(w, msg);
-        default: throw new ProtocolEncodeError(`JoinGroupResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encJoinGroupResponse_v0(w, msg);
+          case 2: case 3: case 4: return encJoinGroupResponse_v2(w, msg);
+          case 5: return encJoinGroupResponse_v5(w, msg);
+          case 6: return encJoinGroupResponse_v6(w, msg);
+          case 7: case 8: return encJoinGroupResponse_v7(w, msg);
+          case 9: return encJoinGroupResponse_v9(w, msg);
+          default: throw new ProtocolEncodeError(`JoinGroupResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'JoinGroupResponse', version);
       }
     },
     decode(r: Reader, version: number): JoinGroupResponse {

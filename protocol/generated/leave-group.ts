@@ -2,7 +2,7 @@
 // LeaveGroup (api key 13): versions 0-5, flexible from 4.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -296,12 +296,16 @@ export const LeaveGroup: ApiCodec<LeaveGroupRequest, LeaveGroupResponse> = {
   responseHeaderVersion: (version: number) => (version >= 4 ? 1 : 0),
   request: {
     encode(w: Writer, msg: LeaveGroupRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encLeaveGroupRequest_v0(w, msg);
-        case 3: return encLeaveGroupRequest_v3(w, msg);
-        case 4: return encLeaveGroupRequest_v4(w, msg);
-        case 5: return encLeaveGroupRequest_v5(w, msg);
-        default: throw new ProtocolEncodeError(`LeaveGroupRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encLeaveGroupRequest_v0(w, msg);
+          case 3: return encLeaveGroupRequest_v3(w, msg);
+          case 4: return encLeaveGroupRequest_v4(w, msg);
+          case 5: return encLeaveGroupRequest_v5(w, msg);
+          default: throw new ProtocolEncodeError(`LeaveGroupRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'LeaveGroupRequest', version);
       }
     },
     decode(r: Reader, version: number): LeaveGroupRequest {
@@ -316,12 +320,16 @@ export const LeaveGroup: ApiCodec<LeaveGroupRequest, LeaveGroupResponse> = {
   },
   response: {
     encode(w: Writer, msg: LeaveGroupResponse, version: number): void {
-      switch (version) {
-        case 0: return encLeaveGroupResponse_v0(w, msg);
-        case 1: case 2: return encLeaveGroupResponse_v1(w, msg);
-        case 3: return encLeaveGroupResponse_v3(w, msg);
-        case 4: case 5: return encLeaveGroupResponse_v4(w, msg);
-        default: throw new ProtocolEncodeError(`LeaveGroupResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encLeaveGroupResponse_v0(w, msg);
+          case 1: case 2: return encLeaveGroupResponse_v1(w, msg);
+          case 3: return encLeaveGroupResponse_v3(w, msg);
+          case 4: case 5: return encLeaveGroupResponse_v4(w, msg);
+          default: throw new ProtocolEncodeError(`LeaveGroupResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'LeaveGroupResponse', version);
       }
     },
     decode(r: Reader, version: number): LeaveGroupResponse {

@@ -2,7 +2,7 @@
 // ListConfigResources (api key 74): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -164,10 +164,14 @@ export const ListConfigResources: ApiCodec<ListConfigResourcesRequest, ListConfi
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: ListConfigResourcesRequest, version: number): void {
-      switch (version) {
-        case 0: return encListConfigResourcesRequest_v0(w, msg);
-        case 1: return encListConfigResourcesRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`ListConfigResourcesRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encListConfigResourcesRequest_v0(w, msg);
+          case 1: return encListConfigResourcesRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`ListConfigResourcesRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ListConfigResourcesRequest', version);
       }
     },
     decode(r: Reader, version: number): ListConfigResourcesRequest {
@@ -180,10 +184,14 @@ export const ListConfigResources: ApiCodec<ListConfigResourcesRequest, ListConfi
   },
   response: {
     encode(w: Writer, msg: ListConfigResourcesResponse, version: number): void {
-      switch (version) {
-        case 0: return encListConfigResourcesResponse_v0(w, msg);
-        case 1: return encListConfigResourcesResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`ListConfigResourcesResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encListConfigResourcesResponse_v0(w, msg);
+          case 1: return encListConfigResourcesResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`ListConfigResourcesResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ListConfigResourcesResponse', version);
       }
     },
     decode(r: Reader, version: number): ListConfigResourcesResponse {

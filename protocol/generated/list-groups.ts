@@ -2,7 +2,7 @@
 // ListGroups (api key 16): versions 0-5, flexible from 3.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -325,12 +325,16 @@ export const ListGroups: ApiCodec<ListGroupsRequest, ListGroupsResponse> = {
   responseHeaderVersion: (version: number) => (version >= 3 ? 1 : 0),
   request: {
     encode(w: Writer, msg: ListGroupsRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encListGroupsRequest_v0(w, msg);
-        case 3: return encListGroupsRequest_v3(w, msg);
-        case 4: return encListGroupsRequest_v4(w, msg);
-        case 5: return encListGroupsRequest_v5(w, msg);
-        default: throw new ProtocolEncodeError(`ListGroupsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encListGroupsRequest_v0(w, msg);
+          case 3: return encListGroupsRequest_v3(w, msg);
+          case 4: return encListGroupsRequest_v4(w, msg);
+          case 5: return encListGroupsRequest_v5(w, msg);
+          default: throw new ProtocolEncodeError(`ListGroupsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ListGroupsRequest', version);
       }
     },
     decode(r: Reader, version: number): ListGroupsRequest {
@@ -345,13 +349,17 @@ export const ListGroups: ApiCodec<ListGroupsRequest, ListGroupsResponse> = {
   },
   response: {
     encode(w: Writer, msg: ListGroupsResponse, version: number): void {
-      switch (version) {
-        case 0: return encListGroupsResponse_v0(w, msg);
-        case 1: case 2: return encListGroupsResponse_v1(w, msg);
-        case 3: return encListGroupsResponse_v3(w, msg);
-        case 4: return encListGroupsResponse_v4(w, msg);
-        case 5: return encListGroupsResponse_v5(w, msg);
-        default: throw new ProtocolEncodeError(`ListGroupsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encListGroupsResponse_v0(w, msg);
+          case 1: case 2: return encListGroupsResponse_v1(w, msg);
+          case 3: return encListGroupsResponse_v3(w, msg);
+          case 4: return encListGroupsResponse_v4(w, msg);
+          case 5: return encListGroupsResponse_v5(w, msg);
+          default: throw new ProtocolEncodeError(`ListGroupsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ListGroupsResponse', version);
       }
     },
     decode(r: Reader, version: number): ListGroupsResponse {

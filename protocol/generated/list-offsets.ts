@@ -2,7 +2,7 @@
 // ListOffsets (api key 2): versions 1-11, flexible from 6.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -545,13 +545,17 @@ export const ListOffsets: ApiCodec<ListOffsetsRequest, ListOffsetsResponse> = {
   responseHeaderVersion: (version: number) => (version >= 6 ? 1 : 0),
   request: {
     encode(w: Writer, msg: ListOffsetsRequest, version: number): void {
-      switch (version) {
-        case 1: return encListOffsetsRequest_v1(w, msg);
-        case 2: case 3: return encListOffsetsRequest_v2(w, msg);
-        case 4: case 5: return encListOffsetsRequest_v4(w, msg);
-        case 6: case 7: case 8: case 9: return encListOffsetsRequest_v6(w, msg);
-        case 10: case 11: return encListOffsetsRequest_v10(w, msg);
-        default: throw new ProtocolEncodeError(`ListOffsetsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encListOffsetsRequest_v1(w, msg);
+          case 2: case 3: return encListOffsetsRequest_v2(w, msg);
+          case 4: case 5: return encListOffsetsRequest_v4(w, msg);
+          case 6: case 7: case 8: case 9: return encListOffsetsRequest_v6(w, msg);
+          case 10: case 11: return encListOffsetsRequest_v10(w, msg);
+          default: throw new ProtocolEncodeError(`ListOffsetsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ListOffsetsRequest', version);
       }
     },
     decode(r: Reader, version: number): ListOffsetsRequest {
@@ -567,12 +571,16 @@ export const ListOffsets: ApiCodec<ListOffsetsRequest, ListOffsetsResponse> = {
   },
   response: {
     encode(w: Writer, msg: ListOffsetsResponse, version: number): void {
-      switch (version) {
-        case 1: return encListOffsetsResponse_v1(w, msg);
-        case 2: case 3: return encListOffsetsResponse_v2(w, msg);
-        case 4: case 5: return encListOffsetsResponse_v4(w, msg);
-        case 6: case 7: case 8: case 9: case 10: case 11: return encListOffsetsResponse_v6(w, msg);
-        default: throw new ProtocolEncodeError(`ListOffsetsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encListOffsetsResponse_v1(w, msg);
+          case 2: case 3: return encListOffsetsResponse_v2(w, msg);
+          case 4: case 5: return encListOffsetsResponse_v4(w, msg);
+          case 6: case 7: case 8: case 9: case 10: case 11: return encListOffsetsResponse_v6(w, msg);
+          default: throw new ProtocolEncodeError(`ListOffsetsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ListOffsetsResponse', version);
       }
     },
     decode(r: Reader, version: number): ListOffsetsResponse {

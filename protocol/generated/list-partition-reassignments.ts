@@ -2,7 +2,7 @@
 // ListPartitionReassignments (api key 46): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -232,9 +232,13 @@ export const ListPartitionReassignments: ApiCodec<ListPartitionReassignmentsRequ
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: ListPartitionReassignmentsRequest, version: number): void {
-      switch (version) {
-        case 0: return encListPartitionReassignmentsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`ListPartitionReassignmentsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encListPartitionReassignmentsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`ListPartitionReassignmentsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ListPartitionReassignmentsRequest', version);
       }
     },
     decode(r: Reader, version: number): ListPartitionReassignmentsRequest {
@@ -246,9 +250,13 @@ export const ListPartitionReassignments: ApiCodec<ListPartitionReassignmentsRequ
   },
   response: {
     encode(w: Writer, msg: ListPartitionReassignmentsResponse, version: number): void {
-      switch (version) {
-        case 0: return encListPartitionReassignmentsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`ListPartitionReassignmentsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encListPartitionReassignmentsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`ListPartitionReassignmentsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ListPartitionReassignmentsResponse', version);
       }
     },
     decode(r: Reader, version: number): ListPartitionReassignmentsResponse {

@@ -2,7 +2,7 @@
 // ListTransactions (api key 66): versions 0-2, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -233,11 +233,15 @@ export const ListTransactions: ApiCodec<ListTransactionsRequest, ListTransaction
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: ListTransactionsRequest, version: number): void {
-      switch (version) {
-        case 0: return encListTransactionsRequest_v0(w, msg);
-        case 1: return encListTransactionsRequest_v1(w, msg);
-        case 2: return encListTransactionsRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`ListTransactionsRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encListTransactionsRequest_v0(w, msg);
+          case 1: return encListTransactionsRequest_v1(w, msg);
+          case 2: return encListTransactionsRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`ListTransactionsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ListTransactionsRequest', version);
       }
     },
     decode(r: Reader, version: number): ListTransactionsRequest {
@@ -251,9 +255,13 @@ export const ListTransactions: ApiCodec<ListTransactionsRequest, ListTransaction
   },
   response: {
     encode(w: Writer, msg: ListTransactionsResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encListTransactionsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`ListTransactionsResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encListTransactionsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`ListTransactionsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ListTransactionsResponse', version);
       }
     },
     decode(r: Reader, version: number): ListTransactionsResponse {

@@ -2,7 +2,7 @@
 // Metadata (api key 3): versions 0-13, flexible from 9.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -1323,15 +1323,19 @@ export const Metadata: ApiCodec<MetadataRequest, MetadataResponse> = {
   responseHeaderVersion: (version: number) => (version >= 9 ? 1 : 0),
   request: {
     encode(w: Writer, msg: MetadataRequest, version: number): void {
-      switch (version) {
-        case 0: return encMetadataRequest_v0(w, msg);
-        case 1: case 2: case 3: return encMetadataRequest_v1(w, msg);
-        case 4: case 5: case 6: case 7: return encMetadataRequest_v4(w, msg);
-        case 8: return encMetadataRequest_v8(w, msg);
-        case 9: return encMetadataRequest_v9(w, msg);
-        case 10: return encMetadataRequest_v10(w, msg);
-        case 11: case 12: case 13: return encMetadataRequest_v11(w, msg);
-        default: throw new ProtocolEncodeError(`MetadataRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encMetadataRequest_v0(w, msg);
+          case 1: case 2: case 3: return encMetadataRequest_v1(w, msg);
+          case 4: case 5: case 6: case 7: return encMetadataRequest_v4(w, msg);
+          case 8: return encMetadataRequest_v8(w, msg);
+          case 9: return encMetadataRequest_v9(w, msg);
+          case 10: return encMetadataRequest_v10(w, msg);
+          case 11: case 12: case 13: return encMetadataRequest_v11(w, msg);
+          default: throw new ProtocolEncodeError(`MetadataRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'MetadataRequest', version);
       }
     },
     decode(r: Reader, version: number): MetadataRequest {
@@ -1349,20 +1353,24 @@ export const Metadata: ApiCodec<MetadataRequest, MetadataResponse> = {
   },
   response: {
     encode(w: Writer, msg: MetadataResponse, version: number): void {
-      switch (version) {
-        case 0: return encMetadataResponse_v0(w, msg);
-        case 1: return encMetadataResponse_v1(w, msg);
-        case 2: return encMetadataResponse_v2(w, msg);
-        case 3: case 4: return encMetadataResponse_v3(w, msg);
-        case 5: case 6: return encMetadataResponse_v5(w, msg);
-        case 7: return encMetadataResponse_v7(w, msg);
-        case 8: return encMetadataResponse_v8(w, msg);
-        case 9: return encMetadataResponse_v9(w, msg);
-        case 10: return encMetadataResponse_v10(w, msg);
-        case 11: return encMetadataResponse_v11(w, msg);
-        case 12: return encMetadataResponse_v12(w, msg);
-        case 13: return encMetadataResponse_v13(w, msg);
-        default: throw new ProtocolEncodeError(`MetadataResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encMetadataResponse_v0(w, msg);
+          case 1: return encMetadataResponse_v1(w, msg);
+          case 2: return encMetadataResponse_v2(w, msg);
+          case 3: case 4: return encMetadataResponse_v3(w, msg);
+          case 5: case 6: return encMetadataResponse_v5(w, msg);
+          case 7: return encMetadataResponse_v7(w, msg);
+          case 8: return encMetadataResponse_v8(w, msg);
+          case 9: return encMetadataResponse_v9(w, msg);
+          case 10: return encMetadataResponse_v10(w, msg);
+          case 11: return encMetadataResponse_v11(w, msg);
+          case 12: return encMetadataResponse_v12(w, msg);
+          case 13: return encMetadataResponse_v13(w, msg);
+          default: throw new ProtocolEncodeError(`MetadataResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'MetadataResponse', version);
       }
     },
     decode(r: Reader, version: number): MetadataResponse {

@@ -2,7 +2,7 @@
 // OffsetCommit (api key 8): versions 2-10, flexible from 8.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -604,14 +604,18 @@ export const OffsetCommit: ApiCodec<OffsetCommitRequest, OffsetCommitResponse> =
   responseHeaderVersion: (version: number) => (version >= 8 ? 1 : 0),
   request: {
     encode(w: Writer, msg: OffsetCommitRequest, version: number): void {
-      switch (version) {
-        case 2: case 3: case 4: return encOffsetCommitRequest_v2(w, msg);
-        case 5: return encOffsetCommitRequest_v5(w, msg);
-        case 6: return encOffsetCommitRequest_v6(w, msg);
-        case 7: return encOffsetCommitRequest_v7(w, msg);
-        case 8: case 9: return encOffsetCommitRequest_v8(w, msg);
-        case 10: return encOffsetCommitRequest_v10(w, msg);
-        default: throw new ProtocolEncodeError(`OffsetCommitRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 2: case 3: case 4: return encOffsetCommitRequest_v2(w, msg);
+          case 5: return encOffsetCommitRequest_v5(w, msg);
+          case 6: return encOffsetCommitRequest_v6(w, msg);
+          case 7: return encOffsetCommitRequest_v7(w, msg);
+          case 8: case 9: return encOffsetCommitRequest_v8(w, msg);
+          case 10: return encOffsetCommitRequest_v10(w, msg);
+          default: throw new ProtocolEncodeError(`OffsetCommitRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'OffsetCommitRequest', version);
       }
     },
     decode(r: Reader, version: number): OffsetCommitRequest {
@@ -628,12 +632,16 @@ export const OffsetCommit: ApiCodec<OffsetCommitRequest, OffsetCommitResponse> =
   },
   response: {
     encode(w: Writer, msg: OffsetCommitResponse, version: number): void {
-      switch (version) {
-        case 2: return encOffsetCommitResponse_v2(w, msg);
-        case 3: case 4: case 5: case 6: case 7: return encOffsetCommitResponse_v3(w, msg);
-        case 8: case 9: return encOffsetCommitResponse_v8(w, msg);
-        case 10: return encOffsetCommitResponse_v10(w, msg);
-        default: throw new ProtocolEncodeError(`OffsetCommitResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 2: return encOffsetCommitResponse_v2(w, msg);
+          case 3: case 4: case 5: case 6: case 7: return encOffsetCommitResponse_v3(w, msg);
+          case 8: case 9: return encOffsetCommitResponse_v8(w, msg);
+          case 10: return encOffsetCommitResponse_v10(w, msg);
+          default: throw new ProtocolEncodeError(`OffsetCommitResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'OffsetCommitResponse', version);
       }
     },
     decode(r: Reader, version: number): OffsetCommitResponse {

@@ -2,7 +2,7 @@
 // OffsetDelete (api key 47): versions 0-0, flexible never.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -185,9 +185,13 @@ export const OffsetDelete: ApiCodec<OffsetDeleteRequest, OffsetDeleteResponse> =
   responseHeaderVersion: (_version: number) => 0,
   request: {
     encode(w: Writer, msg: OffsetDeleteRequest, version: number): void {
-      switch (version) {
-        case 0: return encOffsetDeleteRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`OffsetDeleteRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encOffsetDeleteRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`OffsetDeleteRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'OffsetDeleteRequest', version);
       }
     },
     decode(r: Reader, version: number): OffsetDeleteRequest {
@@ -199,9 +203,13 @@ export const OffsetDelete: ApiCodec<OffsetDeleteRequest, OffsetDeleteResponse> =
   },
   response: {
     encode(w: Writer, msg: OffsetDeleteResponse, version: number): void {
-      switch (version) {
-        case 0: return encOffsetDeleteResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`OffsetDeleteResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encOffsetDeleteResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`OffsetDeleteResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'OffsetDeleteResponse', version);
       }
     },
     decode(r: Reader, version: number): OffsetDeleteResponse {

@@ -2,7 +2,7 @@
 // OffsetFetch (api key 9): versions 1-10, flexible from 6.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -937,15 +937,19 @@ export const OffsetFetch: ApiCodec<OffsetFetchRequest, OffsetFetchResponse> = {
   responseHeaderVersion: (version: number) => (version >= 6 ? 1 : 0),
   request: {
     encode(w: Writer, msg: OffsetFetchRequest, version: number): void {
-      switch (version) {
-        case 1: return encOffsetFetchRequest_v1(w, msg);
-        case 2: case 3: case 4: case 5: return encOffsetFetchRequest_v2(w, msg);
-        case 6: return encOffsetFetchRequest_v6(w, msg);
-        case 7: return encOffsetFetchRequest_v7(w, msg);
-        case 8: return encOffsetFetchRequest_v8(w, msg);
-        case 9: return encOffsetFetchRequest_v9(w, msg);
-        case 10: return encOffsetFetchRequest_v10(w, msg);
-        default: throw new ProtocolEncodeError(`OffsetFetchRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encOffsetFetchRequest_v1(w, msg);
+          case 2: case 3: case 4: case 5: return encOffsetFetchRequest_v2(w, msg);
+          case 6: return encOffsetFetchRequest_v6(w, msg);
+          case 7: return encOffsetFetchRequest_v7(w, msg);
+          case 8: return encOffsetFetchRequest_v8(w, msg);
+          case 9: return encOffsetFetchRequest_v9(w, msg);
+          case 10: return encOffsetFetchRequest_v10(w, msg);
+          default: throw new ProtocolEncodeError(`OffsetFetchRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'OffsetFetchRequest', version);
       }
     },
     decode(r: Reader, version: number): OffsetFetchRequest {
@@ -963,15 +967,19 @@ export const OffsetFetch: ApiCodec<OffsetFetchRequest, OffsetFetchResponse> = {
   },
   response: {
     encode(w: Writer, msg: OffsetFetchResponse, version: number): void {
-      switch (version) {
-        case 1: return encOffsetFetchResponse_v1(w, msg);
-        case 2: return encOffsetFetchResponse_v2(w, msg);
-        case 3: case 4: return encOffsetFetchResponse_v3(w, msg);
-        case 5: return encOffsetFetchResponse_v5(w, msg);
-        case 6: case 7: return encOffsetFetchResponse_v6(w, msg);
-        case 8: case 9: return encOffsetFetchResponse_v8(w, msg);
-        case 10: return encOffsetFetchResponse_v10(w, msg);
-        default: throw new ProtocolEncodeError(`OffsetFetchResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encOffsetFetchResponse_v1(w, msg);
+          case 2: return encOffsetFetchResponse_v2(w, msg);
+          case 3: case 4: return encOffsetFetchResponse_v3(w, msg);
+          case 5: return encOffsetFetchResponse_v5(w, msg);
+          case 6: case 7: return encOffsetFetchResponse_v6(w, msg);
+          case 8: case 9: return encOffsetFetchResponse_v8(w, msg);
+          case 10: return encOffsetFetchResponse_v10(w, msg);
+          default: throw new ProtocolEncodeError(`OffsetFetchResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'OffsetFetchResponse', version);
       }
     },
     decode(r: Reader, version: number): OffsetFetchResponse {

@@ -2,7 +2,7 @@
 // OffsetForLeaderEpoch (api key 23): versions 2-4, flexible from 4.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -359,11 +359,15 @@ export const OffsetForLeaderEpoch: ApiCodec<OffsetForLeaderEpochRequest, OffsetF
   responseHeaderVersion: (version: number) => (version >= 4 ? 1 : 0),
   request: {
     encode(w: Writer, msg: OffsetForLeaderEpochRequest, version: number): void {
-      switch (version) {
-        case 2: return encOffsetForLeaderEpochRequest_v2(w, msg);
-        case 3: return encOffsetForLeaderEpochRequest_v3(w, msg);
-        case 4: return encOffsetForLeaderEpochRequest_v4(w, msg);
-        default: throw new ProtocolEncodeError(`OffsetForLeaderEpochRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 2: return encOffsetForLeaderEpochRequest_v2(w, msg);
+          case 3: return encOffsetForLeaderEpochRequest_v3(w, msg);
+          case 4: return encOffsetForLeaderEpochRequest_v4(w, msg);
+          default: throw new ProtocolEncodeError(`OffsetForLeaderEpochRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'OffsetForLeaderEpochRequest', version);
       }
     },
     decode(r: Reader, version: number): OffsetForLeaderEpochRequest {
@@ -377,10 +381,14 @@ export const OffsetForLeaderEpoch: ApiCodec<OffsetForLeaderEpochRequest, OffsetF
   },
   response: {
     encode(w: Writer, msg: OffsetForLeaderEpochResponse, version: number): void {
-      switch (version) {
-        case 2: case 3: return encOffsetForLeaderEpochResponse_v2(w, msg);
-        case 4: return encOffsetForLeaderEpochResponse_v4(w, msg);
-        default: throw new ProtocolEncodeError(`OffsetForLeaderEpochResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 2: case 3: return encOffsetForLeaderEpochResponse_v2(w, msg);
+          case 4: return encOffsetForLeaderEpochResponse_v4(w, msg);
+          default: throw new ProtocolEncodeError(`OffsetForLeaderEpochResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'OffsetForLeaderEpochResponse', version);
       }
     },
     decode(r: Reader, version: number): OffsetForLeaderEpochResponse {

@@ -2,7 +2,7 @@
 // Produce (api key 0): versions 3-13, flexible from 9.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -864,11 +864,15 @@ export const Produce: ApiCodec<ProduceRequest, ProduceResponse> = {
   responseHeaderVersion: (version: number) => (version >= 9 ? 1 : 0),
   request: {
     encode(w: Writer, msg: ProduceRequest, version: number): void {
-      switch (version) {
-        case 3: case 4: case 5: case 6: case 7: case 8: return encProduceRequest_v3(w, msg);
-        case 9: case 10: case 11: case 12: return encProduceRequest_v9(w, msg);
-        case 13: return encProduceRequest_v13(w, msg);
-        default: throw new ProtocolEncodeError(`ProduceRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 3: case 4: case 5: case 6: case 7: case 8: return encProduceRequest_v3(w, msg);
+          case 9: case 10: case 11: case 12: return encProduceRequest_v9(w, msg);
+          case 13: return encProduceRequest_v13(w, msg);
+          default: throw new ProtocolEncodeError(`ProduceRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ProduceRequest', version);
       }
     },
     decode(r: Reader, version: number): ProduceRequest {
@@ -882,14 +886,18 @@ export const Produce: ApiCodec<ProduceRequest, ProduceResponse> = {
   },
   response: {
     encode(w: Writer, msg: ProduceResponse, version: number): void {
-      switch (version) {
-        case 3: case 4: return encProduceResponse_v3(w, msg);
-        case 5: case 6: case 7: return encProduceResponse_v5(w, msg);
-        case 8: return encProduceResponse_v8(w, msg);
-        case 9: return encProduceResponse_v9(w, msg);
-        case 10: case 11: case 12: return encProduceResponse_v10(w, msg);
-        case 13: return encProduceResponse_v13(w, msg);
-        default: throw new ProtocolEncodeError(`ProduceResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 3: case 4: return encProduceResponse_v3(w, msg);
+          case 5: case 6: case 7: return encProduceResponse_v5(w, msg);
+          case 8: return encProduceResponse_v8(w, msg);
+          case 9: return encProduceResponse_v9(w, msg);
+          case 10: case 11: case 12: return encProduceResponse_v10(w, msg);
+          case 13: return encProduceResponse_v13(w, msg);
+          default: throw new ProtocolEncodeError(`ProduceResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ProduceResponse', version);
       }
     },
     decode(r: Reader, version: number): ProduceResponse {

@@ -2,7 +2,7 @@
 // PushTelemetry (api key 72): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -74,9 +74,13 @@ export const PushTelemetry: ApiCodec<PushTelemetryRequest, PushTelemetryResponse
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: PushTelemetryRequest, version: number): void {
-      switch (version) {
-        case 0: return encPushTelemetryRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`PushTelemetryRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encPushTelemetryRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`PushTelemetryRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'PushTelemetryRequest', version);
       }
     },
     decode(r: Reader, version: number): PushTelemetryRequest {
@@ -88,9 +92,13 @@ export const PushTelemetry: ApiCodec<PushTelemetryRequest, PushTelemetryResponse
   },
   response: {
     encode(w: Writer, msg: PushTelemetryResponse, version: number): void {
-      switch (version) {
-        case 0: return encPushTelemetryResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`PushTelemetryResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encPushTelemetryResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`PushTelemetryResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'PushTelemetryResponse', version);
       }
     },
     decode(r: Reader, version: number): PushTelemetryResponse {

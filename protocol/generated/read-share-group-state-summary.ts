@@ -2,7 +2,7 @@
 // ReadShareGroupStateSummary (api key 87): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -293,9 +293,13 @@ export const ReadShareGroupStateSummary: ApiCodec<ReadShareGroupStateSummaryRequ
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: ReadShareGroupStateSummaryRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encReadShareGroupStateSummaryRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`ReadShareGroupStateSummaryRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encReadShareGroupStateSummaryRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`ReadShareGroupStateSummaryRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ReadShareGroupStateSummaryRequest', version);
       }
     },
     decode(r: Reader, version: number): ReadShareGroupStateSummaryRequest {
@@ -307,10 +311,14 @@ export const ReadShareGroupStateSummary: ApiCodec<ReadShareGroupStateSummaryRequ
   },
   response: {
     encode(w: Writer, msg: ReadShareGroupStateSummaryResponse, version: number): void {
-      switch (version) {
-        case 0: return encReadShareGroupStateSummaryResponse_v0(w, msg);
-        case 1: return encReadShareGroupStateSummaryResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`ReadShareGroupStateSummaryResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encReadShareGroupStateSummaryResponse_v0(w, msg);
+          case 1: return encReadShareGroupStateSummaryResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`ReadShareGroupStateSummaryResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ReadShareGroupStateSummaryResponse', version);
       }
     },
     decode(r: Reader, version: number): ReadShareGroupStateSummaryResponse {

@@ -2,7 +2,7 @@
 // ReadShareGroupState (api key 84): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -260,9 +260,13 @@ export const ReadShareGroupState: ApiCodec<ReadShareGroupStateRequest, ReadShare
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: ReadShareGroupStateRequest, version: number): void {
-      switch (version) {
-        case 0: return encReadShareGroupStateRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`ReadShareGroupStateRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encReadShareGroupStateRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`ReadShareGroupStateRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ReadShareGroupStateRequest', version);
       }
     },
     decode(r: Reader, version: number): ReadShareGroupStateRequest {
@@ -274,9 +278,13 @@ export const ReadShareGroupState: ApiCodec<ReadShareGroupStateRequest, ReadShare
   },
   response: {
     encode(w: Writer, msg: ReadShareGroupStateResponse, version: number): void {
-      switch (version) {
-        case 0: return encReadShareGroupStateResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`ReadShareGroupStateResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encReadShareGroupStateResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`ReadShareGroupStateResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ReadShareGroupStateResponse', version);
       }
     },
     decode(r: Reader, version: number): ReadShareGroupStateResponse {

@@ -2,7 +2,7 @@
 // RemoveRaftVoter (api key 81): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -71,9 +71,13 @@ export const RemoveRaftVoter: ApiCodec<RemoveRaftVoterRequest, RemoveRaftVoterRe
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: RemoveRaftVoterRequest, version: number): void {
-      switch (version) {
-        case 0: return encRemoveRaftVoterRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`RemoveRaftVoterRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encRemoveRaftVoterRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`RemoveRaftVoterRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'RemoveRaftVoterRequest', version);
       }
     },
     decode(r: Reader, version: number): RemoveRaftVoterRequest {
@@ -85,9 +89,13 @@ export const RemoveRaftVoter: ApiCodec<RemoveRaftVoterRequest, RemoveRaftVoterRe
   },
   response: {
     encode(w: Writer, msg: RemoveRaftVoterResponse, version: number): void {
-      switch (version) {
-        case 0: return encRemoveRaftVoterResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`RemoveRaftVoterResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encRemoveRaftVoterResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`RemoveRaftVoterResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'RemoveRaftVoterResponse', version);
       }
     },
     decode(r: Reader, version: number): RemoveRaftVoterResponse {

@@ -2,7 +2,7 @@
 // RenewDelegationToken (api key 39): versions 1-2, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -92,10 +92,14 @@ export const RenewDelegationToken: ApiCodec<RenewDelegationTokenRequest, RenewDe
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
     encode(w: Writer, msg: RenewDelegationTokenRequest, version: number): void {
-      switch (version) {
-        case 1: return encRenewDelegationTokenRequest_v1(w, msg);
-        case 2: return encRenewDelegationTokenRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`RenewDelegationTokenRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encRenewDelegationTokenRequest_v1(w, msg);
+          case 2: return encRenewDelegationTokenRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`RenewDelegationTokenRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'RenewDelegationTokenRequest', version);
       }
     },
     decode(r: Reader, version: number): RenewDelegationTokenRequest {
@@ -108,10 +112,14 @@ export const RenewDelegationToken: ApiCodec<RenewDelegationTokenRequest, RenewDe
   },
   response: {
     encode(w: Writer, msg: RenewDelegationTokenResponse, version: number): void {
-      switch (version) {
-        case 1: return encRenewDelegationTokenResponse_v1(w, msg);
-        case 2: return encRenewDelegationTokenResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`RenewDelegationTokenResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encRenewDelegationTokenResponse_v1(w, msg);
+          case 2: return encRenewDelegationTokenResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`RenewDelegationTokenResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'RenewDelegationTokenResponse', version);
       }
     },
     decode(r: Reader, version: number): RenewDelegationTokenResponse {

@@ -2,7 +2,7 @@
 // SaslAuthenticate (api key 36): versions 0-2, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -105,10 +105,14 @@ export const SaslAuthenticate: ApiCodec<SaslAuthenticateRequest, SaslAuthenticat
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
     encode(w: Writer, msg: SaslAuthenticateRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encSaslAuthenticateRequest_v0(w, msg);
-        case 2: return encSaslAuthenticateRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`SaslAuthenticateRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encSaslAuthenticateRequest_v0(w, msg);
+          case 2: return encSaslAuthenticateRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`SaslAuthenticateRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'SaslAuthenticateRequest', version);
       }
     },
     decode(r: Reader, version: number): SaslAuthenticateRequest {
@@ -121,11 +125,15 @@ export const SaslAuthenticate: ApiCodec<SaslAuthenticateRequest, SaslAuthenticat
   },
   response: {
     encode(w: Writer, msg: SaslAuthenticateResponse, version: number): void {
-      switch (version) {
-        case 0: return encSaslAuthenticateResponse_v0(w, msg);
-        case 1: return encSaslAuthenticateResponse_v1(w, msg);
-        case 2: return encSaslAuthenticateResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`SaslAuthenticateResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encSaslAuthenticateResponse_v0(w, msg);
+          case 1: return encSaslAuthenticateResponse_v1(w, msg);
+          case 2: return encSaslAuthenticateResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`SaslAuthenticateResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'SaslAuthenticateResponse', version);
       }
     },
     decode(r: Reader, version: number): SaslAuthenticateResponse {

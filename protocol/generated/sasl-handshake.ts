@@ -2,7 +2,7 @@
 // SaslHandshake (api key 17): versions 0-1, flexible never.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -66,9 +66,13 @@ export const SaslHandshake: ApiCodec<SaslHandshakeRequest, SaslHandshakeResponse
   responseHeaderVersion: (_version: number) => 0,
   request: {
     encode(w: Writer, msg: SaslHandshakeRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encSaslHandshakeRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`SaslHandshakeRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encSaslHandshakeRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`SaslHandshakeRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'SaslHandshakeRequest', version);
       }
     },
     decode(r: Reader, version: number): SaslHandshakeRequest {
@@ -80,9 +84,13 @@ export const SaslHandshake: ApiCodec<SaslHandshakeRequest, SaslHandshakeResponse
   },
   response: {
     encode(w: Writer, msg: SaslHandshakeResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encSaslHandshakeResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`SaslHandshakeResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encSaslHandshakeResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`SaslHandshakeResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'SaslHandshakeResponse', version);
       }
     },
     decode(r: Reader, version: number): SaslHandshakeResponse {

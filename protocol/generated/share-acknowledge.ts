@@ -2,7 +2,7 @@
 // ShareAcknowledge (api key 79): versions 1-2, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -428,10 +428,14 @@ export const ShareAcknowledge: ApiCodec<ShareAcknowledgeRequest, ShareAcknowledg
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: ShareAcknowledgeRequest, version: number): void {
-      switch (version) {
-        case 1: return encShareAcknowledgeRequest_v1(w, msg);
-        case 2: return encShareAcknowledgeRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`ShareAcknowledgeRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encShareAcknowledgeRequest_v1(w, msg);
+          case 2: return encShareAcknowledgeRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`ShareAcknowledgeRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ShareAcknowledgeRequest', version);
       }
     },
     decode(r: Reader, version: number): ShareAcknowledgeRequest {
@@ -444,10 +448,14 @@ export const ShareAcknowledge: ApiCodec<ShareAcknowledgeRequest, ShareAcknowledg
   },
   response: {
     encode(w: Writer, msg: ShareAcknowledgeResponse, version: number): void {
-      switch (version) {
-        case 1: return encShareAcknowledgeResponse_v1(w, msg);
-        case 2: return encShareAcknowledgeResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`ShareAcknowledgeResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encShareAcknowledgeResponse_v1(w, msg);
+          case 2: return encShareAcknowledgeResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`ShareAcknowledgeResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ShareAcknowledgeResponse', version);
       }
     },
     decode(r: Reader, version: number): ShareAcknowledgeResponse {

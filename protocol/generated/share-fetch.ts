@@ -2,7 +2,7 @@
 // ShareFetch (api key 78): versions 1-2, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -530,10 +530,14 @@ export const ShareFetch: ApiCodec<ShareFetchRequest, ShareFetchResponse> = {
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: ShareFetchRequest, version: number): void {
-      switch (version) {
-        case 1: return encShareFetchRequest_v1(w, msg);
-        case 2: return encShareFetchRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`ShareFetchRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encShareFetchRequest_v1(w, msg);
+          case 2: return encShareFetchRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`ShareFetchRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ShareFetchRequest', version);
       }
     },
     decode(r: Reader, version: number): ShareFetchRequest {
@@ -546,9 +550,13 @@ export const ShareFetch: ApiCodec<ShareFetchRequest, ShareFetchResponse> = {
   },
   response: {
     encode(w: Writer, msg: ShareFetchResponse, version: number): void {
-      switch (version) {
-        case 1: case 2: return encShareFetchResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`ShareFetchResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: case 2: return encShareFetchResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`ShareFetchResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ShareFetchResponse', version);
       }
     },
     decode(r: Reader, version: number): ShareFetchResponse {

@@ -2,7 +2,7 @@
 // ShareGroupDescribe (api key 77): versions 1-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -269,9 +269,13 @@ export const ShareGroupDescribe: ApiCodec<ShareGroupDescribeRequest, ShareGroupD
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: ShareGroupDescribeRequest, version: number): void {
-      switch (version) {
-        case 1: return encShareGroupDescribeRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`ShareGroupDescribeRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encShareGroupDescribeRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`ShareGroupDescribeRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ShareGroupDescribeRequest', version);
       }
     },
     decode(r: Reader, version: number): ShareGroupDescribeRequest {
@@ -283,9 +287,13 @@ export const ShareGroupDescribe: ApiCodec<ShareGroupDescribeRequest, ShareGroupD
   },
   response: {
     encode(w: Writer, msg: ShareGroupDescribeResponse, version: number): void {
-      switch (version) {
-        case 1: return encShareGroupDescribeResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`ShareGroupDescribeResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encShareGroupDescribeResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`ShareGroupDescribeResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ShareGroupDescribeResponse', version);
       }
     },
     decode(r: Reader, version: number): ShareGroupDescribeResponse {

@@ -2,7 +2,7 @@
 // ShareGroupHeartbeat (api key 76): versions 1-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -169,9 +169,13 @@ export const ShareGroupHeartbeat: ApiCodec<ShareGroupHeartbeatRequest, ShareGrou
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: ShareGroupHeartbeatRequest, version: number): void {
-      switch (version) {
-        case 1: return encShareGroupHeartbeatRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`ShareGroupHeartbeatRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encShareGroupHeartbeatRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`ShareGroupHeartbeatRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ShareGroupHeartbeatRequest', version);
       }
     },
     decode(r: Reader, version: number): ShareGroupHeartbeatRequest {
@@ -183,9 +187,13 @@ export const ShareGroupHeartbeat: ApiCodec<ShareGroupHeartbeatRequest, ShareGrou
   },
   response: {
     encode(w: Writer, msg: ShareGroupHeartbeatResponse, version: number): void {
-      switch (version) {
-        case 1: return encShareGroupHeartbeatResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`ShareGroupHeartbeatResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encShareGroupHeartbeatResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`ShareGroupHeartbeatResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ShareGroupHeartbeatResponse', version);
       }
     },
     decode(r: Reader, version: number): ShareGroupHeartbeatResponse {

@@ -2,7 +2,7 @@
 // StreamsGroupDescribe (api key 89): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -864,10 +864,14 @@ export const StreamsGroupDescribe: ApiCodec<StreamsGroupDescribeRequest, Streams
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: StreamsGroupDescribeRequest, version: number): void {
-      switch (version) {
-        case 0: return encStreamsGroupDescribeRequest_v0(w, msg);
-        case 1: return encStreamsGroupDescribeRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`StreamsGroupDescribeRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encStreamsGroupDescribeRequest_v0(w, msg);
+          case 1: return encStreamsGroupDescribeRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`StreamsGroupDescribeRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'StreamsGroupDescribeRequest', version);
       }
     },
     decode(r: Reader, version: number): StreamsGroupDescribeRequest {
@@ -880,10 +884,14 @@ export const StreamsGroupDescribe: ApiCodec<StreamsGroupDescribeRequest, Streams
   },
   response: {
     encode(w: Writer, msg: StreamsGroupDescribeResponse, version: number): void {
-      switch (version) {
-        case 0: return encStreamsGroupDescribeResponse_v0(w, msg);
-        case 1: return encStreamsGroupDescribeResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`StreamsGroupDescribeResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encStreamsGroupDescribeResponse_v0(w, msg);
+          case 1: return encStreamsGroupDescribeResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`StreamsGroupDescribeResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'StreamsGroupDescribeResponse', version);
       }
     },
     decode(r: Reader, version: number): StreamsGroupDescribeResponse {

@@ -2,7 +2,7 @@
 // StreamsGroupHeartbeat (api key 88): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -900,9 +900,13 @@ export const StreamsGroupHeartbeat: ApiCodec<StreamsGroupHeartbeatRequest, Strea
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: StreamsGroupHeartbeatRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encStreamsGroupHeartbeatRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`StreamsGroupHeartbeatRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encStreamsGroupHeartbeatRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`StreamsGroupHeartbeatRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'StreamsGroupHeartbeatRequest', version);
       }
     },
     decode(r: Reader, version: number): StreamsGroupHeartbeatRequest {
@@ -914,10 +918,14 @@ export const StreamsGroupHeartbeat: ApiCodec<StreamsGroupHeartbeatRequest, Strea
   },
   response: {
     encode(w: Writer, msg: StreamsGroupHeartbeatResponse, version: number): void {
-      switch (version) {
-        case 0: return encStreamsGroupHeartbeatResponse_v0(w, msg);
-        case 1: return encStreamsGroupHeartbeatResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`StreamsGroupHeartbeatResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encStreamsGroupHeartbeatResponse_v0(w, msg);
+          case 1: return encStreamsGroupHeartbeatResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`StreamsGroupHeartbeatResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'StreamsGroupHeartbeatResponse', version);
       }
     },
     decode(r: Reader, version: number): StreamsGroupHeartbeatResponse {

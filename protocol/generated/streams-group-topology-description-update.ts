@@ -2,7 +2,7 @@
 // StreamsGroupTopologyDescriptionUpdate (api key 93): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -254,9 +254,13 @@ export const StreamsGroupTopologyDescriptionUpdate: ApiCodec<StreamsGroupTopolog
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: StreamsGroupTopologyDescriptionUpdateRequest, version: number): void {
-      switch (version) {
-        case 0: return encStreamsGroupTopologyDescriptionUpdateRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`StreamsGroupTopologyDescriptionUpdateRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encStreamsGroupTopologyDescriptionUpdateRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`StreamsGroupTopologyDescriptionUpdateRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'StreamsGroupTopologyDescriptionUpdateRequest', version);
       }
     },
     decode(r: Reader, version: number): StreamsGroupTopologyDescriptionUpdateRequest {
@@ -268,9 +272,13 @@ export const StreamsGroupTopologyDescriptionUpdate: ApiCodec<StreamsGroupTopolog
   },
   response: {
     encode(w: Writer, msg: StreamsGroupTopologyDescriptionUpdateResponse, version: number): void {
-      switch (version) {
-        case 0: return encStreamsGroupTopologyDescriptionUpdateResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`StreamsGroupTopologyDescriptionUpdateResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encStreamsGroupTopologyDescriptionUpdateResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`StreamsGroupTopologyDescriptionUpdateResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'StreamsGroupTopologyDescriptionUpdateResponse', version);
       }
     },
     decode(r: Reader, version: number): StreamsGroupTopologyDescriptionUpdateResponse {

@@ -2,7 +2,7 @@
 // SyncGroup (api key 14): versions 0-5, flexible from 4.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -265,12 +265,16 @@ export const SyncGroup: ApiCodec<SyncGroupRequest, SyncGroupResponse> = {
   responseHeaderVersion: (version: number) => (version >= 4 ? 1 : 0),
   request: {
     encode(w: Writer, msg: SyncGroupRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encSyncGroupRequest_v0(w, msg);
-        case 3: return encSyncGroupRequest_v3(w, msg);
-        case 4: return encSyncGroupRequest_v4(w, msg);
-        case 5: return encSyncGroupRequest_v5(w, msg);
-        default: throw new ProtocolEncodeError(`SyncGroupRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encSyncGroupRequest_v0(w, msg);
+          case 3: return encSyncGroupRequest_v3(w, msg);
+          case 4: return encSyncGroupRequest_v4(w, msg);
+          case 5: return encSyncGroupRequest_v5(w, msg);
+          default: throw new ProtocolEncodeError(`SyncGroupRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'SyncGroupRequest', version);
       }
     },
     decode(r: Reader, version: number): SyncGroupRequest {
@@ -285,12 +289,16 @@ export const SyncGroup: ApiCodec<SyncGroupRequest, SyncGroupResponse> = {
   },
   response: {
     encode(w: Writer, msg: SyncGroupResponse, version: number): void {
-      switch (version) {
-        case 0: return encSyncGroupResponse_v0(w, msg);
-        case 1: case 2: case 3: return encSyncGroupResponse_v1(w, msg);
-        case 4: return encSyncGroupResponse_v4(w, msg);
-        case 5: return encSyncGroupResponse_v5(w, msg);
-        default: throw new ProtocolEncodeError(`SyncGroupResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encSyncGroupResponse_v0(w, msg);
+          case 1: case 2: case 3: return encSyncGroupResponse_v1(w, msg);
+          case 4: return encSyncGroupResponse_v4(w, msg);
+          case 5: return encSyncGroupResponse_v5(w, msg);
+          default: throw new ProtocolEncodeError(`SyncGroupResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'SyncGroupResponse', version);
       }
     },
     decode(r: Reader, version: number): SyncGroupResponse {

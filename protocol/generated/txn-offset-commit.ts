@@ -2,7 +2,7 @@
 // TxnOffsetCommit (api key 28): versions 0-6, flexible from 3.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -546,12 +546,16 @@ export const TxnOffsetCommit: ApiCodec<TxnOffsetCommitRequest, TxnOffsetCommitRe
   responseHeaderVersion: (version: number) => (version >= 3 ? 1 : 0),
   request: {
     encode(w: Writer, msg: TxnOffsetCommitRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encTxnOffsetCommitRequest_v0(w, msg);
-        case 2: return encTxnOffsetCommitRequest_v2(w, msg);
-        case 3: case 4: case 5: return encTxnOffsetCommitRequest_v3(w, msg);
-        case 6: return encTxnOffsetCommitRequest_v6(w, msg);
-        default: throw new ProtocolEncodeError(`TxnOffsetCommitRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encTxnOffsetCommitRequest_v0(w, msg);
+          case 2: return encTxnOffsetCommitRequest_v2(w, msg);
+          case 3: case 4: case 5: return encTxnOffsetCommitRequest_v3(w, msg);
+          case 6: return encTxnOffsetCommitRequest_v6(w, msg);
+          default: throw new ProtocolEncodeError(`TxnOffsetCommitRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'TxnOffsetCommitRequest', version);
       }
     },
     decode(r: Reader, version: number): TxnOffsetCommitRequest {
@@ -566,11 +570,15 @@ export const TxnOffsetCommit: ApiCodec<TxnOffsetCommitRequest, TxnOffsetCommitRe
   },
   response: {
     encode(w: Writer, msg: TxnOffsetCommitResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encTxnOffsetCommitResponse_v0(w, msg);
-        case 3: case 4: case 5: return encTxnOffsetCommitResponse_v3(w, msg);
-        case 6: return encTxnOffsetCommitResponse_v6(w, msg);
-        default: throw new ProtocolEncodeError(`TxnOffsetCommitResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encTxnOffsetCommitResponse_v0(w, msg);
+          case 3: case 4: case 5: return encTxnOffsetCommitResponse_v3(w, msg);
+          case 6: return encTxnOffsetCommitResponse_v6(w, msg);
+          default: throw new ProtocolEncodeError(`TxnOffsetCommitResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'TxnOffsetCommitResponse', version);
       }
     },
     decode(r: Reader, version: number): TxnOffsetCommitResponse {

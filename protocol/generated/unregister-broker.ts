@@ -2,7 +2,7 @@
 // UnregisterBroker (api key 64): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -65,9 +65,13 @@ export const UnregisterBroker: ApiCodec<UnregisterBrokerRequest, UnregisterBroke
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: UnregisterBrokerRequest, version: number): void {
-      switch (version) {
-        case 0: return encUnregisterBrokerRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`UnregisterBrokerRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encUnregisterBrokerRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`UnregisterBrokerRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'UnregisterBrokerRequest', version);
       }
     },
     decode(r: Reader, version: number): UnregisterBrokerRequest {
@@ -79,9 +83,13 @@ export const UnregisterBroker: ApiCodec<UnregisterBrokerRequest, UnregisterBroke
   },
   response: {
     encode(w: Writer, msg: UnregisterBrokerResponse, version: number): void {
-      switch (version) {
-        case 0: return encUnregisterBrokerResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`UnregisterBrokerResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encUnregisterBrokerResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`UnregisterBrokerResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'UnregisterBrokerResponse', version);
       }
     },
     decode(r: Reader, version: number): UnregisterBrokerResponse {

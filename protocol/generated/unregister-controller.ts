@@ -2,7 +2,7 @@
 // UnregisterController (api key 94): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -65,9 +65,13 @@ export const UnregisterController: ApiCodec<UnregisterControllerRequest, Unregis
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: UnregisterControllerRequest, version: number): void {
-      switch (version) {
-        case 0: return encUnregisterControllerRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`UnregisterControllerRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encUnregisterControllerRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`UnregisterControllerRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'UnregisterControllerRequest', version);
       }
     },
     decode(r: Reader, version: number): UnregisterControllerRequest {
@@ -79,9 +83,13 @@ export const UnregisterController: ApiCodec<UnregisterControllerRequest, Unregis
   },
   response: {
     encode(w: Writer, msg: UnregisterControllerResponse, version: number): void {
-      switch (version) {
-        case 0: return encUnregisterControllerResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`UnregisterControllerResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encUnregisterControllerResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`UnregisterControllerResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'UnregisterControllerResponse', version);
       }
     },
     decode(r: Reader, version: number): UnregisterControllerResponse {

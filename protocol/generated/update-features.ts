@@ -2,7 +2,7 @@
 // UpdateFeatures (api key 57): versions 0-2, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -214,10 +214,14 @@ export const UpdateFeatures: ApiCodec<UpdateFeaturesRequest, UpdateFeaturesRespo
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: UpdateFeaturesRequest, version: number): void {
-      switch (version) {
-        case 0: return encUpdateFeaturesRequest_v0(w, msg);
-        case 1: case 2: return encUpdateFeaturesRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`UpdateFeaturesRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encUpdateFeaturesRequest_v0(w, msg);
+          case 1: case 2: return encUpdateFeaturesRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`UpdateFeaturesRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'UpdateFeaturesRequest', version);
       }
     },
     decode(r: Reader, version: number): UpdateFeaturesRequest {
@@ -230,10 +234,14 @@ export const UpdateFeatures: ApiCodec<UpdateFeaturesRequest, UpdateFeaturesRespo
   },
   response: {
     encode(w: Writer, msg: UpdateFeaturesResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encUpdateFeaturesResponse_v0(w, msg);
-        case 2: return encUpdateFeaturesResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`UpdateFeaturesResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encUpdateFeaturesResponse_v0(w, msg);
+          case 2: return encUpdateFeaturesResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`UpdateFeaturesResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'UpdateFeaturesResponse', version);
       }
     },
     decode(r: Reader, version: number): UpdateFeaturesResponse {

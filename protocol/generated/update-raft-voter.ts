@@ -2,7 +2,7 @@
 // UpdateRaftVoter (api key 82): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -194,9 +194,13 @@ export const UpdateRaftVoter: ApiCodec<UpdateRaftVoterRequest, UpdateRaftVoterRe
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: UpdateRaftVoterRequest, version: number): void {
-      switch (version) {
-        case 0: return encUpdateRaftVoterRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`UpdateRaftVoterRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encUpdateRaftVoterRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`UpdateRaftVoterRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'UpdateRaftVoterRequest', version);
       }
     },
     decode(r: Reader, version: number): UpdateRaftVoterRequest {
@@ -208,9 +212,13 @@ export const UpdateRaftVoter: ApiCodec<UpdateRaftVoterRequest, UpdateRaftVoterRe
   },
   response: {
     encode(w: Writer, msg: UpdateRaftVoterResponse, version: number): void {
-      switch (version) {
-        case 0: return encUpdateRaftVoterResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`UpdateRaftVoterResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encUpdateRaftVoterResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`UpdateRaftVoterResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'UpdateRaftVoterResponse', version);
       }
     },
     decode(r: Reader, version: number): UpdateRaftVoterResponse {

@@ -2,7 +2,7 @@
 // Vote (api key 52): versions 0-2, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -465,11 +465,15 @@ export const Vote: ApiCodec<VoteRequest, VoteResponse> = {
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: VoteRequest, version: number): void {
-      switch (version) {
-        case 0: return encVoteRequest_v0(w, msg);
-        case 1: return encVoteRequest_v1(w, msg);
-        case 2: return encVoteRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`VoteRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encVoteRequest_v0(w, msg);
+          case 1: return encVoteRequest_v1(w, msg);
+          case 2: return encVoteRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`VoteRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'VoteRequest', version);
       }
     },
     decode(r: Reader, version: number): VoteRequest {
@@ -483,10 +487,14 @@ export const Vote: ApiCodec<VoteRequest, VoteResponse> = {
   },
   response: {
     encode(w: Writer, msg: VoteResponse, version: number): void {
-      switch (version) {
-        case 0: return encVoteResponse_v0(w, msg);
-        case 1: case 2: return encVoteResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`VoteResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encVoteResponse_v0(w, msg);
+          case 1: case 2: return encVoteResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`VoteResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'VoteResponse', version);
       }
     },
     decode(r: Reader, version: number): VoteResponse {

@@ -2,7 +2,7 @@
 // WriteShareGroupState (api key 85): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -347,10 +347,14 @@ export const WriteShareGroupState: ApiCodec<WriteShareGroupStateRequest, WriteSh
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
     encode(w: Writer, msg: WriteShareGroupStateRequest, version: number): void {
-      switch (version) {
-        case 0: return encWriteShareGroupStateRequest_v0(w, msg);
-        case 1: return encWriteShareGroupStateRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`WriteShareGroupStateRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: return encWriteShareGroupStateRequest_v0(w, msg);
+          case 1: return encWriteShareGroupStateRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`WriteShareGroupStateRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'WriteShareGroupStateRequest', version);
       }
     },
     decode(r: Reader, version: number): WriteShareGroupStateRequest {
@@ -363,9 +367,13 @@ export const WriteShareGroupState: ApiCodec<WriteShareGroupStateRequest, WriteSh
   },
   response: {
     encode(w: Writer, msg: WriteShareGroupStateResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encWriteShareGroupStateResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`WriteShareGroupStateResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 0: case 1: return encWriteShareGroupStateResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`WriteShareGroupStateResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'WriteShareGroupStateResponse', version);
       }
     },
     decode(r: Reader, version: number): WriteShareGroupStateResponse {

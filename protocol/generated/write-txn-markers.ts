@@ -2,7 +2,7 @@
 // WriteTxnMarkers (api key 27): versions 1-2, flexible from 1.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
@@ -319,10 +319,14 @@ export const WriteTxnMarkers: ApiCodec<WriteTxnMarkersRequest, WriteTxnMarkersRe
   responseHeaderVersion: (version: number) => (version >= 1 ? 1 : 0),
   request: {
     encode(w: Writer, msg: WriteTxnMarkersRequest, version: number): void {
-      switch (version) {
-        case 1: return encWriteTxnMarkersRequest_v1(w, msg);
-        case 2: return encWriteTxnMarkersRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`WriteTxnMarkersRequest version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: return encWriteTxnMarkersRequest_v1(w, msg);
+          case 2: return encWriteTxnMarkersRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`WriteTxnMarkersRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'WriteTxnMarkersRequest', version);
       }
     },
     decode(r: Reader, version: number): WriteTxnMarkersRequest {
@@ -335,9 +339,13 @@ export const WriteTxnMarkers: ApiCodec<WriteTxnMarkersRequest, WriteTxnMarkersRe
   },
   response: {
     encode(w: Writer, msg: WriteTxnMarkersResponse, version: number): void {
-      switch (version) {
-        case 1: case 2: return encWriteTxnMarkersResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`WriteTxnMarkersResponse version ${version} is not supported`);
+      try {
+        switch (version) {
+          case 1: case 2: return encWriteTxnMarkersResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`WriteTxnMarkersResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'WriteTxnMarkersResponse', version);
       }
     },
     decode(r: Reader, version: number): WriteTxnMarkersResponse {

@@ -149,3 +149,15 @@ describe('encoding rules', () => {
     expect(() => ApiVersions.request.encode(new Writer(), {}, 99)).toThrow(ProtocolEncodeError);
   });
 });
+
+describe('encoding bad values', () => {
+  it('turns out-of-range and mistyped values into ProtocolEncodeError', () => {
+    expect(() => Produce.request.encode(new Writer(), { acks: 70000, timeoutMs: 1, topicData: [] }, 3)).toThrow(
+      ProtocolEncodeError,
+    );
+    const badOffset = {
+      responses: [{ name: 't', partitionResponses: [{ index: 0, errorCode: 0, baseOffset: 5 as unknown as bigint }] }],
+    };
+    expect(() => Produce.response.encode(new Writer(), badOffset, 8)).toThrow(ProtocolEncodeError);
+  });
+});
