@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -79,6 +79,7 @@ describe('codec generator', () => {
     expect(produce).not.toMatch(/about|acknowledg|KIP-/i);
   });
 
+  // The in-process drift test above covers the passing case; this one checks the script's failure path.
   it('codegen --check exits non-zero and names the files that differ', () => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-codegen-test-'));
     try {
@@ -95,10 +96,6 @@ describe('codec generator', () => {
       expect(result.status).toBe(1);
       expect(result.stderr).toContain('protocol/generated/heartbeat.ts');
       expect(result.stderr).not.toContain('protocol/generated/fetch.ts');
-      // Against the real specs it passes.
-      expect(
-        execFileSync(process.execPath, ['scripts/codegen.mjs', '--check'], { cwd: repoRoot, encoding: 'utf8' }),
-      ).toMatch(/up to date/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
