@@ -25,8 +25,11 @@ export class Writer {
   private closedLength = 0;
   private sizePrefix = false;
 
+  private nextChunk: number;
+
   constructor(initialSize = 1024) {
     this.buf = Buffer.allocUnsafe(Math.max(initialSize, 16));
+    this.nextChunk = Math.max(initialSize, MIN_CHUNK / 2);
   }
 
   /** Bytes written so far (including a reserved size prefix). */
@@ -45,8 +48,9 @@ export class Writer {
   private ensure(n: number): void {
     if (this.buf.length - this.pos >= n) return;
     this.closeChunk();
-    const size = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, this.buf.length * 2));
-    this.buf = Buffer.allocUnsafe(Math.max(size, n));
+    // Each new chunk doubles (up to MAX_CHUNK), so a large message takes few chunks.
+    this.nextChunk = Math.min(MAX_CHUNK, this.nextChunk * 2);
+    this.buf = Buffer.allocUnsafe(Math.max(this.nextChunk, n));
     this.pos = 0;
   }
 
