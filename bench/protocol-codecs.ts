@@ -7,8 +7,8 @@
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { Fetch, type FetchRequest, type FetchResponse } from '../protocol/generated/fetch.js';
-import { Produce, type ProduceRequest, type ProduceResponse } from '../protocol/generated/produce.js';
+import { Fetch, type FetchRequestInput, type FetchResponseInput } from '../protocol/generated/fetch.js';
+import { Produce, type ProduceRequestInput, type ProduceResponseInput } from '../protocol/generated/produce.js';
 import { Reader } from '../protocol/wire/reader.js';
 import { Writer } from '../protocol/wire/writer.js';
 
@@ -73,7 +73,7 @@ const PARTITIONS = 4;
 const PRODUCE_BATCH = 16 * 1024;
 const FETCH_BATCH = 64 * 1024;
 
-function produceRequest(): ProduceRequest {
+function produceRequest(): ProduceRequestInput {
   return {
     transactionalId: null,
     acks: -1,
@@ -87,7 +87,7 @@ function produceRequest(): ProduceRequest {
   };
 }
 
-function produceResponse(): ProduceResponse {
+function produceResponse(): ProduceResponseInput {
   return {
     responses: [
       {
@@ -107,7 +107,7 @@ function produceResponse(): ProduceResponse {
   };
 }
 
-function fetchRequest(): FetchRequest {
+function fetchRequest(): FetchRequestInput {
   return {
     replicaId: -1,
     maxWaitMs: 500,
@@ -132,7 +132,7 @@ function fetchRequest(): FetchRequest {
   };
 }
 
-function fetchResponse(): FetchResponse {
+function fetchResponse(): FetchResponseInput {
   return {
     throttleTimeMs: 0,
     errorCode: 0,
@@ -157,7 +157,7 @@ function fetchResponse(): FetchResponse {
 
 // ---- kafkajs reference: the same messages in kafkajs's classic layouts --------------------------------------
 
-function kjsProduceRequestV7(m: ProduceRequest): Buffer {
+function kjsProduceRequestV7(m: ProduceRequestInput): Buffer {
   return new KafkajsEncoder()
     .writeString(m.transactionalId)
     .writeInt16(m.acks)
@@ -184,7 +184,7 @@ function kjsReadProduceRequestV7(buf: Buffer): Any {
   };
 }
 
-function kjsProduceResponseV7(m: ProduceResponse): Buffer {
+function kjsProduceResponseV7(m: ProduceResponseInput): Buffer {
   return new KafkajsEncoder()
     .writeArray(
       m.responses.map((t) =>
@@ -222,7 +222,7 @@ function kjsReadProduceResponseV7(buf: Buffer): Any {
   };
 }
 
-function kjsFetchRequestV11(m: FetchRequest): Buffer {
+function kjsFetchRequestV11(m: FetchRequestInput): Buffer {
   return new KafkajsEncoder()
     .writeInt32(m.replicaId ?? -1)
     .writeInt32(m.maxWaitMs)
@@ -277,7 +277,7 @@ function kjsReadFetchRequestV11(buf: Buffer): Any {
   };
 }
 
-function kjsFetchResponseV11(m: FetchResponse): Buffer {
+function kjsFetchResponseV11(m: FetchResponseInput): Buffer {
   return new KafkajsEncoder()
     .writeInt32(m.throttleTimeMs ?? 0)
     .writeInt16(m.errorCode ?? 0)

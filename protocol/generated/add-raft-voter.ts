@@ -6,12 +6,24 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AddRaftVoterRequest {
   clusterId: string | null;
   timeoutMs: number;
   voterId: number;
   voterDirectoryId: string;
   listeners: AddRaftVoterRequestListener[];
+  ackWhenCommitted: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AddRaftVoterRequestInput {
+  clusterId: string | null;
+  timeoutMs: number;
+  voterId: number;
+  voterDirectoryId: string;
+  listeners: AddRaftVoterRequestListenerInput[];
   ackWhenCommitted?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -23,7 +35,23 @@ export interface AddRaftVoterRequestListener {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AddRaftVoterRequestListenerInput {
+  name: string;
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AddRaftVoterResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AddRaftVoterResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
@@ -38,7 +66,7 @@ function defaultAddRaftVoterRequestListener(): AddRaftVoterRequestListener {
   return { name: '', host: '', port: 0 };
 }
 
-function encAddRaftVoterRequest_v0(w: Writer, m: AddRaftVoterRequest): void {
+function encAddRaftVoterRequest_v0(w: Writer, m: AddRaftVoterRequestInput): void {
   w.compactNullableString(m.clusterId === undefined ? '' : m.clusterId);
   w.int32(m.timeoutMs ?? 0);
   w.int32(m.voterId ?? 0);
@@ -54,7 +82,7 @@ function encAddRaftVoterRequest_v0(w: Writer, m: AddRaftVoterRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAddRaftVoterRequest_v1(w: Writer, m: AddRaftVoterRequest): void {
+function encAddRaftVoterRequest_v1(w: Writer, m: AddRaftVoterRequestInput): void {
   w.compactNullableString(m.clusterId === undefined ? '' : m.clusterId);
   w.int32(m.timeoutMs ?? 0);
   w.int32(m.voterId ?? 0);
@@ -70,7 +98,7 @@ function encAddRaftVoterRequest_v1(w: Writer, m: AddRaftVoterRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAddRaftVoterRequestListener_v0(w: Writer, m: AddRaftVoterRequestListener): void {
+function encAddRaftVoterRequestListener_v0(w: Writer, m: AddRaftVoterRequestListenerInput): void {
   w.compactString(m.name ?? '');
   w.compactString(m.host ?? '');
   w.uint16(m.port ?? 0);
@@ -125,7 +153,7 @@ function defaultAddRaftVoterResponse(): AddRaftVoterResponse {
   return { throttleTimeMs: 0, errorCode: 0, errorMessage: '' };
 }
 
-function encAddRaftVoterResponse_v0(w: Writer, m: AddRaftVoterResponse): void {
+function encAddRaftVoterResponse_v0(w: Writer, m: AddRaftVoterResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
@@ -141,7 +169,7 @@ function decAddRaftVoterResponse_v0(r: Reader): AddRaftVoterResponse {
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const AddRaftVoter: ApiCodec<AddRaftVoterRequest, AddRaftVoterResponse> = {
+export const AddRaftVoter: ApiCodec<AddRaftVoterRequest, AddRaftVoterResponse, AddRaftVoterRequestInput, AddRaftVoterResponseInput> = {
   apiKey: 80,
   name: 'AddRaftVoter',
   minVersion: 0,
@@ -151,7 +179,7 @@ export const AddRaftVoter: ApiCodec<AddRaftVoterRequest, AddRaftVoterResponse> =
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: AddRaftVoterRequest, version: number): void {
+    encode(w: Writer, msg: AddRaftVoterRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encAddRaftVoterRequest_v0(w, msg);
@@ -171,7 +199,7 @@ export const AddRaftVoter: ApiCodec<AddRaftVoterRequest, AddRaftVoterResponse> =
     },
   },
   response: {
-    encode(w: Writer, msg: AddRaftVoterResponse, version: number): void {
+    encode(w: Writer, msg: AddRaftVoterResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: return encAddRaftVoterResponse_v0(w, msg);

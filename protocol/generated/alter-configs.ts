@@ -6,8 +6,16 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AlterConfigsRequest {
   resources: AlterConfigsRequestAlterConfigsResource[];
+  validateOnly: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AlterConfigsRequestInput {
+  resources: AlterConfigsRequestAlterConfigsResourceInput[];
   validateOnly: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -19,19 +27,48 @@ export interface AlterConfigsRequestAlterConfigsResource {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterConfigsRequestAlterConfigsResourceInput {
+  resourceType: number;
+  resourceName: string;
+  configs: AlterConfigsRequestAlterableConfigInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AlterConfigsRequestAlterableConfig {
   name: string;
   value: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterConfigsRequestAlterableConfigInput {
+  name: string;
+  value: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AlterConfigsResponse {
   throttleTimeMs: number;
   responses: AlterConfigsResponseAlterConfigsResourceResponse[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AlterConfigsResponseInput {
+  throttleTimeMs: number;
+  responses: AlterConfigsResponseAlterConfigsResourceResponseInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AlterConfigsResponseAlterConfigsResourceResponse {
+  errorCode: number;
+  errorMessage: string | null;
+  resourceType: number;
+  resourceName: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface AlterConfigsResponseAlterConfigsResourceResponseInput {
   errorCode: number;
   errorMessage: string | null;
   resourceType: number;
@@ -51,7 +88,7 @@ function defaultAlterConfigsRequestAlterableConfig(): AlterConfigsRequestAlterab
   return { name: '', value: '' };
 }
 
-function encAlterConfigsRequest_v0(w: Writer, m: AlterConfigsRequest): void {
+function encAlterConfigsRequest_v0(w: Writer, m: AlterConfigsRequestInput): void {
   const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterConfigsRequest field Resources is not nullable');
   else {
@@ -61,7 +98,7 @@ function encAlterConfigsRequest_v0(w: Writer, m: AlterConfigsRequest): void {
   w.bool(m.validateOnly ?? false);
 }
 
-function encAlterConfigsRequest_v2(w: Writer, m: AlterConfigsRequest): void {
+function encAlterConfigsRequest_v2(w: Writer, m: AlterConfigsRequestInput): void {
   const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterConfigsRequest field Resources is not nullable');
   else {
@@ -73,7 +110,7 @@ function encAlterConfigsRequest_v2(w: Writer, m: AlterConfigsRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterConfigsRequestAlterConfigsResource_v0(w: Writer, m: AlterConfigsRequestAlterConfigsResource): void {
+function encAlterConfigsRequestAlterConfigsResource_v0(w: Writer, m: AlterConfigsRequestAlterConfigsResourceInput): void {
   w.int8(m.resourceType ?? 0);
   w.string(m.resourceName ?? '');
   const t1 = m.configs ?? [];
@@ -84,7 +121,7 @@ function encAlterConfigsRequestAlterConfigsResource_v0(w: Writer, m: AlterConfig
   }
 }
 
-function encAlterConfigsRequestAlterConfigsResource_v2(w: Writer, m: AlterConfigsRequestAlterConfigsResource): void {
+function encAlterConfigsRequestAlterConfigsResource_v2(w: Writer, m: AlterConfigsRequestAlterConfigsResourceInput): void {
   w.int8(m.resourceType ?? 0);
   w.compactString(m.resourceName ?? '');
   const t1 = m.configs ?? [];
@@ -97,12 +134,12 @@ function encAlterConfigsRequestAlterConfigsResource_v2(w: Writer, m: AlterConfig
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterConfigsRequestAlterableConfig_v0(w: Writer, m: AlterConfigsRequestAlterableConfig): void {
+function encAlterConfigsRequestAlterableConfig_v0(w: Writer, m: AlterConfigsRequestAlterableConfigInput): void {
   w.string(m.name ?? '');
   w.nullableString(m.value === undefined ? '' : m.value);
 }
 
-function encAlterConfigsRequestAlterableConfig_v2(w: Writer, m: AlterConfigsRequestAlterableConfig): void {
+function encAlterConfigsRequestAlterableConfig_v2(w: Writer, m: AlterConfigsRequestAlterableConfigInput): void {
   w.compactString(m.name ?? '');
   w.compactNullableString(m.value === undefined ? '' : m.value);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -186,7 +223,7 @@ function defaultAlterConfigsResponseAlterConfigsResourceResponse(): AlterConfigs
   return { errorCode: 0, errorMessage: '', resourceType: 0, resourceName: '' };
 }
 
-function encAlterConfigsResponse_v0(w: Writer, m: AlterConfigsResponse): void {
+function encAlterConfigsResponse_v0(w: Writer, m: AlterConfigsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterConfigsResponse field Responses is not nullable');
@@ -196,7 +233,7 @@ function encAlterConfigsResponse_v0(w: Writer, m: AlterConfigsResponse): void {
   }
 }
 
-function encAlterConfigsResponse_v2(w: Writer, m: AlterConfigsResponse): void {
+function encAlterConfigsResponse_v2(w: Writer, m: AlterConfigsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterConfigsResponse field Responses is not nullable');
@@ -208,14 +245,14 @@ function encAlterConfigsResponse_v2(w: Writer, m: AlterConfigsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterConfigsResponseAlterConfigsResourceResponse_v0(w: Writer, m: AlterConfigsResponseAlterConfigsResourceResponse): void {
+function encAlterConfigsResponseAlterConfigsResourceResponse_v0(w: Writer, m: AlterConfigsResponseAlterConfigsResourceResponseInput): void {
   w.int16(m.errorCode ?? 0);
   w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   w.int8(m.resourceType ?? 0);
   w.string(m.resourceName ?? '');
 }
 
-function encAlterConfigsResponseAlterConfigsResourceResponse_v2(w: Writer, m: AlterConfigsResponseAlterConfigsResourceResponse): void {
+function encAlterConfigsResponseAlterConfigsResourceResponse_v2(w: Writer, m: AlterConfigsResponseAlterConfigsResourceResponseInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   w.int8(m.resourceType ?? 0);
@@ -268,7 +305,7 @@ function decAlterConfigsResponseAlterConfigsResourceResponse_v2(r: Reader): Alte
   return { errorCode: f_errorCode, errorMessage: f_errorMessage, resourceType: f_resourceType, resourceName: f_resourceName, unknownTaggedFields: unknown };
 }
 
-export const AlterConfigs: ApiCodec<AlterConfigsRequest, AlterConfigsResponse> = {
+export const AlterConfigs: ApiCodec<AlterConfigsRequest, AlterConfigsResponse, AlterConfigsRequestInput, AlterConfigsResponseInput> = {
   apiKey: 33,
   name: 'AlterConfigs',
   minVersion: 0,
@@ -278,7 +315,7 @@ export const AlterConfigs: ApiCodec<AlterConfigsRequest, AlterConfigsResponse> =
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: AlterConfigsRequest, version: number): void {
+    encode(w: Writer, msg: AlterConfigsRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: return encAlterConfigsRequest_v0(w, msg);
@@ -298,7 +335,7 @@ export const AlterConfigs: ApiCodec<AlterConfigsRequest, AlterConfigsResponse> =
     },
   },
   response: {
-    encode(w: Writer, msg: AlterConfigsResponse, version: number): void {
+    encode(w: Writer, msg: AlterConfigsResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: return encAlterConfigsResponse_v0(w, msg);

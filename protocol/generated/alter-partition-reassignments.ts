@@ -6,10 +6,19 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AlterPartitionReassignmentsRequest {
+  timeoutMs: number;
+  allowReplicationFactorChange: boolean;
+  topics: AlterPartitionReassignmentsRequestReassignableTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AlterPartitionReassignmentsRequestInput {
   timeoutMs?: number;
   allowReplicationFactorChange?: boolean;
-  topics: AlterPartitionReassignmentsRequestReassignableTopic[];
+  topics: AlterPartitionReassignmentsRequestReassignableTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -19,18 +28,41 @@ export interface AlterPartitionReassignmentsRequestReassignableTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterPartitionReassignmentsRequestReassignableTopicInput {
+  name: string;
+  partitions: AlterPartitionReassignmentsRequestReassignablePartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AlterPartitionReassignmentsRequestReassignablePartition {
+  partitionIndex: number;
+  replicas: number[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface AlterPartitionReassignmentsRequestReassignablePartitionInput {
   partitionIndex: number;
   replicas?: number[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AlterPartitionReassignmentsResponse {
+  throttleTimeMs: number;
+  allowReplicationFactorChange: boolean;
+  errorCode: number;
+  errorMessage: string | null;
+  responses: AlterPartitionReassignmentsResponseReassignableTopicResponse[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AlterPartitionReassignmentsResponseInput {
   throttleTimeMs: number;
   allowReplicationFactorChange?: boolean;
   errorCode: number;
   errorMessage: string | null;
-  responses: AlterPartitionReassignmentsResponseReassignableTopicResponse[];
+  responses: AlterPartitionReassignmentsResponseReassignableTopicResponseInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -40,7 +72,20 @@ export interface AlterPartitionReassignmentsResponseReassignableTopicResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterPartitionReassignmentsResponseReassignableTopicResponseInput {
+  name: string;
+  partitions: AlterPartitionReassignmentsResponseReassignablePartitionResponseInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AlterPartitionReassignmentsResponseReassignablePartitionResponse {
+  partitionIndex: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface AlterPartitionReassignmentsResponseReassignablePartitionResponseInput {
   partitionIndex: number;
   errorCode: number;
   errorMessage: string | null;
@@ -59,7 +104,7 @@ function defaultAlterPartitionReassignmentsRequestReassignablePartition(): Alter
   return { partitionIndex: 0, replicas: null };
 }
 
-function encAlterPartitionReassignmentsRequest_v0(w: Writer, m: AlterPartitionReassignmentsRequest): void {
+function encAlterPartitionReassignmentsRequest_v0(w: Writer, m: AlterPartitionReassignmentsRequestInput): void {
   w.int32(m.timeoutMs ?? 60000);
   if (m.allowReplicationFactorChange !== undefined && m.allowReplicationFactorChange !== true) throw new ProtocolEncodeError('AlterPartitionReassignmentsRequest field AlterPartitionReassignmentsRequest.AllowReplicationFactorChange cannot be written at version 0');
   const t1 = m.topics ?? [];
@@ -72,7 +117,7 @@ function encAlterPartitionReassignmentsRequest_v0(w: Writer, m: AlterPartitionRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterPartitionReassignmentsRequest_v1(w: Writer, m: AlterPartitionReassignmentsRequest): void {
+function encAlterPartitionReassignmentsRequest_v1(w: Writer, m: AlterPartitionReassignmentsRequestInput): void {
   w.int32(m.timeoutMs ?? 60000);
   w.bool(m.allowReplicationFactorChange ?? true);
   const t1 = m.topics ?? [];
@@ -85,7 +130,7 @@ function encAlterPartitionReassignmentsRequest_v1(w: Writer, m: AlterPartitionRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterPartitionReassignmentsRequestReassignableTopic_v0(w: Writer, m: AlterPartitionReassignmentsRequestReassignableTopic): void {
+function encAlterPartitionReassignmentsRequestReassignableTopic_v0(w: Writer, m: AlterPartitionReassignmentsRequestReassignableTopicInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionReassignmentsRequest field Partitions is not nullable');
@@ -97,7 +142,7 @@ function encAlterPartitionReassignmentsRequestReassignableTopic_v0(w: Writer, m:
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterPartitionReassignmentsRequestReassignablePartition_v0(w: Writer, m: AlterPartitionReassignmentsRequestReassignablePartition): void {
+function encAlterPartitionReassignmentsRequestReassignablePartition_v0(w: Writer, m: AlterPartitionReassignmentsRequestReassignablePartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   const t1 = m.replicas === undefined ? null : m.replicas;
   if (t1 === null) w.uvarint(0);
@@ -177,7 +222,7 @@ function defaultAlterPartitionReassignmentsResponseReassignablePartitionResponse
   return { partitionIndex: 0, errorCode: 0, errorMessage: '' };
 }
 
-function encAlterPartitionReassignmentsResponse_v0(w: Writer, m: AlterPartitionReassignmentsResponse): void {
+function encAlterPartitionReassignmentsResponse_v0(w: Writer, m: AlterPartitionReassignmentsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
@@ -191,7 +236,7 @@ function encAlterPartitionReassignmentsResponse_v0(w: Writer, m: AlterPartitionR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterPartitionReassignmentsResponse_v1(w: Writer, m: AlterPartitionReassignmentsResponse): void {
+function encAlterPartitionReassignmentsResponse_v1(w: Writer, m: AlterPartitionReassignmentsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.bool(m.allowReplicationFactorChange ?? true);
   w.int16(m.errorCode ?? 0);
@@ -206,7 +251,7 @@ function encAlterPartitionReassignmentsResponse_v1(w: Writer, m: AlterPartitionR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterPartitionReassignmentsResponseReassignableTopicResponse_v0(w: Writer, m: AlterPartitionReassignmentsResponseReassignableTopicResponse): void {
+function encAlterPartitionReassignmentsResponseReassignableTopicResponse_v0(w: Writer, m: AlterPartitionReassignmentsResponseReassignableTopicResponseInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionReassignmentsResponse field Partitions is not nullable');
@@ -218,7 +263,7 @@ function encAlterPartitionReassignmentsResponseReassignableTopicResponse_v0(w: W
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterPartitionReassignmentsResponseReassignablePartitionResponse_v0(w: Writer, m: AlterPartitionReassignmentsResponseReassignablePartitionResponse): void {
+function encAlterPartitionReassignmentsResponseReassignablePartitionResponse_v0(w: Writer, m: AlterPartitionReassignmentsResponseReassignablePartitionResponseInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
@@ -281,7 +326,7 @@ function decAlterPartitionReassignmentsResponseReassignablePartitionResponse_v0(
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const AlterPartitionReassignments: ApiCodec<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse> = {
+export const AlterPartitionReassignments: ApiCodec<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse, AlterPartitionReassignmentsRequestInput, AlterPartitionReassignmentsResponseInput> = {
   apiKey: 45,
   name: 'AlterPartitionReassignments',
   minVersion: 0,
@@ -291,7 +336,7 @@ export const AlterPartitionReassignments: ApiCodec<AlterPartitionReassignmentsRe
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: AlterPartitionReassignmentsRequest, version: number): void {
+    encode(w: Writer, msg: AlterPartitionReassignmentsRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encAlterPartitionReassignmentsRequest_v0(w, msg);
@@ -311,7 +356,7 @@ export const AlterPartitionReassignments: ApiCodec<AlterPartitionReassignmentsRe
     },
   },
   response: {
-    encode(w: Writer, msg: AlterPartitionReassignmentsResponse, version: number): void {
+    encode(w: Writer, msg: AlterPartitionReassignmentsResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encAlterPartitionReassignmentsResponse_v0(w, msg);

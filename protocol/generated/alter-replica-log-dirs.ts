@@ -6,8 +6,15 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AlterReplicaLogDirsRequest {
   dirs: AlterReplicaLogDirsRequestAlterReplicaLogDir[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AlterReplicaLogDirsRequestInput {
+  dirs: AlterReplicaLogDirsRequestAlterReplicaLogDirInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -17,15 +24,35 @@ export interface AlterReplicaLogDirsRequestAlterReplicaLogDir {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterReplicaLogDirsRequestAlterReplicaLogDirInput {
+  path: string;
+  topics: AlterReplicaLogDirsRequestAlterReplicaLogDirTopicInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AlterReplicaLogDirsRequestAlterReplicaLogDirTopic {
   name: string;
   partitions: number[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterReplicaLogDirsRequestAlterReplicaLogDirTopicInput {
+  name: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AlterReplicaLogDirsResponse {
   throttleTimeMs: number;
   results: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AlterReplicaLogDirsResponseInput {
+  throttleTimeMs: number;
+  results: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -35,7 +62,19 @@ export interface AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResultInput {
+  topicName: string;
+  partitions: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult {
+  partitionIndex: number;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResultInput {
   partitionIndex: number;
   errorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -53,7 +92,7 @@ function defaultAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(): AlterReplic
   return { name: '', partitions: [] };
 }
 
-function encAlterReplicaLogDirsRequest_v1(w: Writer, m: AlterReplicaLogDirsRequest): void {
+function encAlterReplicaLogDirsRequest_v1(w: Writer, m: AlterReplicaLogDirsRequestInput): void {
   const t1 = m.dirs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsRequest field Dirs is not nullable');
   else {
@@ -62,7 +101,7 @@ function encAlterReplicaLogDirsRequest_v1(w: Writer, m: AlterReplicaLogDirsReque
   }
 }
 
-function encAlterReplicaLogDirsRequest_v2(w: Writer, m: AlterReplicaLogDirsRequest): void {
+function encAlterReplicaLogDirsRequest_v2(w: Writer, m: AlterReplicaLogDirsRequestInput): void {
   const t1 = m.dirs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsRequest field Dirs is not nullable');
   else {
@@ -73,7 +112,7 @@ function encAlterReplicaLogDirsRequest_v2(w: Writer, m: AlterReplicaLogDirsReque
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterReplicaLogDirsRequestAlterReplicaLogDir_v1(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDir): void {
+function encAlterReplicaLogDirsRequestAlterReplicaLogDir_v1(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDirInput): void {
   w.string(m.path ?? '');
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsRequest field Topics is not nullable');
@@ -83,7 +122,7 @@ function encAlterReplicaLogDirsRequestAlterReplicaLogDir_v1(w: Writer, m: AlterR
   }
 }
 
-function encAlterReplicaLogDirsRequestAlterReplicaLogDir_v2(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDir): void {
+function encAlterReplicaLogDirsRequestAlterReplicaLogDir_v2(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDirInput): void {
   w.compactString(m.path ?? '');
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsRequest field Topics is not nullable');
@@ -95,7 +134,7 @@ function encAlterReplicaLogDirsRequestAlterReplicaLogDir_v2(w: Writer, m: AlterR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterReplicaLogDirsRequestAlterReplicaLogDirTopic_v1(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic): void {
+function encAlterReplicaLogDirsRequestAlterReplicaLogDirTopic_v1(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDirTopicInput): void {
   w.string(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsRequest field Partitions is not nullable');
@@ -105,7 +144,7 @@ function encAlterReplicaLogDirsRequestAlterReplicaLogDirTopic_v1(w: Writer, m: A
   }
 }
 
-function encAlterReplicaLogDirsRequestAlterReplicaLogDirTopic_v2(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic): void {
+function encAlterReplicaLogDirsRequestAlterReplicaLogDirTopic_v2(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDirTopicInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsRequest field Partitions is not nullable');
@@ -208,7 +247,7 @@ function defaultAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(): 
   return { partitionIndex: 0, errorCode: 0 };
 }
 
-function encAlterReplicaLogDirsResponse_v1(w: Writer, m: AlterReplicaLogDirsResponse): void {
+function encAlterReplicaLogDirsResponse_v1(w: Writer, m: AlterReplicaLogDirsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsResponse field Results is not nullable');
@@ -218,7 +257,7 @@ function encAlterReplicaLogDirsResponse_v1(w: Writer, m: AlterReplicaLogDirsResp
   }
 }
 
-function encAlterReplicaLogDirsResponse_v2(w: Writer, m: AlterReplicaLogDirsResponse): void {
+function encAlterReplicaLogDirsResponse_v2(w: Writer, m: AlterReplicaLogDirsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsResponse field Results is not nullable');
@@ -230,7 +269,7 @@ function encAlterReplicaLogDirsResponse_v2(w: Writer, m: AlterReplicaLogDirsResp
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult_v1(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult): void {
+function encAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult_v1(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResultInput): void {
   w.string(m.topicName ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsResponse field Partitions is not nullable');
@@ -240,7 +279,7 @@ function encAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult_v1(w: Write
   }
 }
 
-function encAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult_v2(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult): void {
+function encAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult_v2(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResultInput): void {
   w.compactString(m.topicName ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsResponse field Partitions is not nullable');
@@ -252,12 +291,12 @@ function encAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult_v2(w: Write
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult_v1(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult): void {
+function encAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult_v1(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResultInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
 }
 
-function encAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult_v2(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult): void {
+function encAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult_v2(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResultInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -331,7 +370,7 @@ function decAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult_v2(r: R
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, unknownTaggedFields: unknown };
 }
 
-export const AlterReplicaLogDirs: ApiCodec<AlterReplicaLogDirsRequest, AlterReplicaLogDirsResponse> = {
+export const AlterReplicaLogDirs: ApiCodec<AlterReplicaLogDirsRequest, AlterReplicaLogDirsResponse, AlterReplicaLogDirsRequestInput, AlterReplicaLogDirsResponseInput> = {
   apiKey: 34,
   name: 'AlterReplicaLogDirs',
   minVersion: 1,
@@ -341,7 +380,7 @@ export const AlterReplicaLogDirs: ApiCodec<AlterReplicaLogDirsRequest, AlterRepl
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: AlterReplicaLogDirsRequest, version: number): void {
+    encode(w: Writer, msg: AlterReplicaLogDirsRequestInput, version: number): void {
       try {
         switch (version) {
           case 1: return encAlterReplicaLogDirsRequest_v1(w, msg);
@@ -361,7 +400,7 @@ export const AlterReplicaLogDirs: ApiCodec<AlterReplicaLogDirsRequest, AlterRepl
     },
   },
   response: {
-    encode(w: Writer, msg: AlterReplicaLogDirsResponse, version: number): void {
+    encode(w: Writer, msg: AlterReplicaLogDirsResponseInput, version: number): void {
       try {
         switch (version) {
           case 1: return encAlterReplicaLogDirsResponse_v1(w, msg);

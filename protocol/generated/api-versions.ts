@@ -6,7 +6,17 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ApiVersionsRequest {
+  clientSoftwareName: string;
+  clientSoftwareVersion: string;
+  clusterId: string | null;
+  nodeId: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ApiVersionsRequestInput {
   clientSoftwareName?: string;
   clientSoftwareVersion?: string;
   clusterId?: string | null;
@@ -14,18 +24,38 @@ export interface ApiVersionsRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ApiVersionsResponse {
   errorCode: number;
   apiKeys: ApiVersionsResponseApiVersion[];
+  throttleTimeMs: number;
+  supportedFeatures: ApiVersionsResponseSupportedFeatureKey[];
+  finalizedFeaturesEpoch: bigint;
+  finalizedFeatures: ApiVersionsResponseFinalizedFeatureKey[];
+  zkMigrationReady: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ApiVersionsResponseInput {
+  errorCode: number;
+  apiKeys: ApiVersionsResponseApiVersionInput[];
   throttleTimeMs?: number;
-  supportedFeatures?: ApiVersionsResponseSupportedFeatureKey[];
+  supportedFeatures?: ApiVersionsResponseSupportedFeatureKeyInput[];
   finalizedFeaturesEpoch?: bigint;
-  finalizedFeatures?: ApiVersionsResponseFinalizedFeatureKey[];
+  finalizedFeatures?: ApiVersionsResponseFinalizedFeatureKeyInput[];
   zkMigrationReady?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface ApiVersionsResponseApiVersion {
+  apiKey: number;
+  minVersion: number;
+  maxVersion: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ApiVersionsResponseApiVersionInput {
   apiKey: number;
   minVersion: number;
   maxVersion: number;
@@ -39,7 +69,21 @@ export interface ApiVersionsResponseSupportedFeatureKey {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ApiVersionsResponseSupportedFeatureKeyInput {
+  name: string;
+  minVersion: number;
+  maxVersion: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ApiVersionsResponseFinalizedFeatureKey {
+  name: string;
+  maxVersionLevel: number;
+  minVersionLevel: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ApiVersionsResponseFinalizedFeatureKeyInput {
   name: string;
   maxVersionLevel: number;
   minVersionLevel: number;
@@ -50,17 +94,17 @@ function defaultApiVersionsRequest(): ApiVersionsRequest {
   return { clientSoftwareName: '', clientSoftwareVersion: '', clusterId: null, nodeId: -1 };
 }
 
-function encApiVersionsRequest_v0(w: Writer, m: ApiVersionsRequest): void {
+function encApiVersionsRequest_v0(w: Writer, m: ApiVersionsRequestInput): void {
 }
 
-function encApiVersionsRequest_v3(w: Writer, m: ApiVersionsRequest): void {
+function encApiVersionsRequest_v3(w: Writer, m: ApiVersionsRequestInput): void {
   w.compactString(m.clientSoftwareName ?? '');
   w.compactString(m.clientSoftwareVersion ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encApiVersionsRequest_v5(w: Writer, m: ApiVersionsRequest): void {
+function encApiVersionsRequest_v5(w: Writer, m: ApiVersionsRequestInput): void {
   w.compactString(m.clientSoftwareName ?? '');
   w.compactString(m.clientSoftwareVersion ?? '');
   w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
@@ -105,7 +149,7 @@ function defaultApiVersionsResponseFinalizedFeatureKey(): ApiVersionsResponseFin
   return { name: '', maxVersionLevel: 0, minVersionLevel: 0 };
 }
 
-function encApiVersionsResponse_v0(w: Writer, m: ApiVersionsResponse): void {
+function encApiVersionsResponse_v0(w: Writer, m: ApiVersionsResponseInput): void {
   w.int16(m.errorCode ?? 0);
   const t1 = m.apiKeys ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ApiVersionsResponse field ApiKeys is not nullable');
@@ -115,7 +159,7 @@ function encApiVersionsResponse_v0(w: Writer, m: ApiVersionsResponse): void {
   }
 }
 
-function encApiVersionsResponse_v1(w: Writer, m: ApiVersionsResponse): void {
+function encApiVersionsResponse_v1(w: Writer, m: ApiVersionsResponseInput): void {
   w.int16(m.errorCode ?? 0);
   const t1 = m.apiKeys ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ApiVersionsResponse field ApiKeys is not nullable');
@@ -126,7 +170,7 @@ function encApiVersionsResponse_v1(w: Writer, m: ApiVersionsResponse): void {
   w.int32(m.throttleTimeMs ?? 0);
 }
 
-function encApiVersionsResponse_v3(w: Writer, m: ApiVersionsResponse): void {
+function encApiVersionsResponse_v3(w: Writer, m: ApiVersionsResponseInput): void {
   w.int16(m.errorCode ?? 0);
   const t1 = m.apiKeys ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ApiVersionsResponse field ApiKeys is not nullable');
@@ -154,13 +198,13 @@ function encApiVersionsResponse_v3(w: Writer, m: ApiVersionsResponse): void {
   }
 }
 
-function encApiVersionsResponseApiVersion_v0(w: Writer, m: ApiVersionsResponseApiVersion): void {
+function encApiVersionsResponseApiVersion_v0(w: Writer, m: ApiVersionsResponseApiVersionInput): void {
   w.int16(m.apiKey ?? 0);
   w.int16(m.minVersion ?? 0);
   w.int16(m.maxVersion ?? 0);
 }
 
-function encApiVersionsResponseApiVersion_v3(w: Writer, m: ApiVersionsResponseApiVersion): void {
+function encApiVersionsResponseApiVersion_v3(w: Writer, m: ApiVersionsResponseApiVersionInput): void {
   w.int16(m.apiKey ?? 0);
   w.int16(m.minVersion ?? 0);
   w.int16(m.maxVersion ?? 0);
@@ -168,7 +212,7 @@ function encApiVersionsResponseApiVersion_v3(w: Writer, m: ApiVersionsResponseAp
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encApiVersionsResponseSupportedFeatureKey_v3(w: Writer, m: ApiVersionsResponseSupportedFeatureKey): void {
+function encApiVersionsResponseSupportedFeatureKey_v3(w: Writer, m: ApiVersionsResponseSupportedFeatureKeyInput): void {
   w.compactString(m.name ?? '');
   w.int16(m.minVersion ?? 0);
   w.int16(m.maxVersion ?? 0);
@@ -176,7 +220,7 @@ function encApiVersionsResponseSupportedFeatureKey_v3(w: Writer, m: ApiVersionsR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encApiVersionsResponseFinalizedFeatureKey_v3(w: Writer, m: ApiVersionsResponseFinalizedFeatureKey): void {
+function encApiVersionsResponseFinalizedFeatureKey_v3(w: Writer, m: ApiVersionsResponseFinalizedFeatureKeyInput): void {
   w.compactString(m.name ?? '');
   w.int16(m.maxVersionLevel ?? 0);
   w.int16(m.minVersionLevel ?? 0);
@@ -276,7 +320,7 @@ function decApiVersionsResponseFinalizedFeatureKey_v3(r: Reader): ApiVersionsRes
   return { name: f_name, maxVersionLevel: f_maxVersionLevel, minVersionLevel: f_minVersionLevel, unknownTaggedFields: unknown };
 }
 
-export const ApiVersions: ApiCodec<ApiVersionsRequest, ApiVersionsResponse> = {
+export const ApiVersions: ApiCodec<ApiVersionsRequest, ApiVersionsResponse, ApiVersionsRequestInput, ApiVersionsResponseInput> = {
   apiKey: 18,
   name: 'ApiVersions',
   minVersion: 0,
@@ -286,7 +330,7 @@ export const ApiVersions: ApiCodec<ApiVersionsRequest, ApiVersionsResponse> = {
   requestHeaderVersion: (version: number) => (version >= 3 ? 2 : 1),
   responseHeaderVersion: (_version: number) => 0,
   request: {
-    encode(w: Writer, msg: ApiVersionsRequest, version: number): void {
+    encode(w: Writer, msg: ApiVersionsRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: case 2: return encApiVersionsRequest_v0(w, msg);
@@ -308,7 +352,7 @@ export const ApiVersions: ApiCodec<ApiVersionsRequest, ApiVersionsResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: ApiVersionsResponse, version: number): void {
+    encode(w: Writer, msg: ApiVersionsResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encApiVersionsResponse_v0(w, msg);

@@ -6,11 +6,21 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface BeginQuorumEpochRequest {
+  clusterId: string | null;
+  voterId: number;
+  topics: BeginQuorumEpochRequestTopicData[];
+  leaderEndpoints: BeginQuorumEpochRequestLeaderEndpoint[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface BeginQuorumEpochRequestInput {
   clusterId?: string | null;
   voterId?: number;
-  topics: BeginQuorumEpochRequestTopicData[];
-  leaderEndpoints?: BeginQuorumEpochRequestLeaderEndpoint[];
+  topics: BeginQuorumEpochRequestTopicDataInput[];
+  leaderEndpoints?: BeginQuorumEpochRequestLeaderEndpointInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -20,7 +30,21 @@ export interface BeginQuorumEpochRequestTopicData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface BeginQuorumEpochRequestTopicDataInput {
+  topicName: string;
+  partitions: BeginQuorumEpochRequestPartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface BeginQuorumEpochRequestPartitionData {
+  partitionIndex: number;
+  voterDirectoryId: string;
+  leaderId: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface BeginQuorumEpochRequestPartitionDataInput {
   partitionIndex: number;
   voterDirectoryId?: string;
   leaderId: number;
@@ -35,16 +59,38 @@ export interface BeginQuorumEpochRequestLeaderEndpoint {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface BeginQuorumEpochRequestLeaderEndpointInput {
+  name: string;
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface BeginQuorumEpochResponse {
   errorCode: number;
   topics: BeginQuorumEpochResponseTopicData[];
-  nodeEndpoints?: BeginQuorumEpochResponseNodeEndpoint[];
+  nodeEndpoints: BeginQuorumEpochResponseNodeEndpoint[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface BeginQuorumEpochResponseInput {
+  errorCode: number;
+  topics: BeginQuorumEpochResponseTopicDataInput[];
+  nodeEndpoints?: BeginQuorumEpochResponseNodeEndpointInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface BeginQuorumEpochResponseTopicData {
   topicName: string;
   partitions: BeginQuorumEpochResponsePartitionData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface BeginQuorumEpochResponseTopicDataInput {
+  topicName: string;
+  partitions: BeginQuorumEpochResponsePartitionDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -56,7 +102,22 @@ export interface BeginQuorumEpochResponsePartitionData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface BeginQuorumEpochResponsePartitionDataInput {
+  partitionIndex: number;
+  errorCode: number;
+  leaderId: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface BeginQuorumEpochResponseNodeEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface BeginQuorumEpochResponseNodeEndpointInput {
   nodeId: number;
   host: string;
   port: number;
@@ -79,7 +140,7 @@ function defaultBeginQuorumEpochRequestLeaderEndpoint(): BeginQuorumEpochRequest
   return { name: '', host: '', port: 0 };
 }
 
-function encBeginQuorumEpochRequest_v0(w: Writer, m: BeginQuorumEpochRequest): void {
+function encBeginQuorumEpochRequest_v0(w: Writer, m: BeginQuorumEpochRequestInput): void {
   w.nullableString(m.clusterId === undefined ? null : m.clusterId);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochRequest field Topics is not nullable');
@@ -89,7 +150,7 @@ function encBeginQuorumEpochRequest_v0(w: Writer, m: BeginQuorumEpochRequest): v
   }
 }
 
-function encBeginQuorumEpochRequest_v1(w: Writer, m: BeginQuorumEpochRequest): void {
+function encBeginQuorumEpochRequest_v1(w: Writer, m: BeginQuorumEpochRequestInput): void {
   w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
   w.int32(m.voterId ?? -1);
   const t1 = m.topics ?? [];
@@ -108,7 +169,7 @@ function encBeginQuorumEpochRequest_v1(w: Writer, m: BeginQuorumEpochRequest): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBeginQuorumEpochRequestTopicData_v0(w: Writer, m: BeginQuorumEpochRequestTopicData): void {
+function encBeginQuorumEpochRequestTopicData_v0(w: Writer, m: BeginQuorumEpochRequestTopicDataInput): void {
   w.string(m.topicName ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochRequest field Partitions is not nullable');
@@ -118,7 +179,7 @@ function encBeginQuorumEpochRequestTopicData_v0(w: Writer, m: BeginQuorumEpochRe
   }
 }
 
-function encBeginQuorumEpochRequestTopicData_v1(w: Writer, m: BeginQuorumEpochRequestTopicData): void {
+function encBeginQuorumEpochRequestTopicData_v1(w: Writer, m: BeginQuorumEpochRequestTopicDataInput): void {
   w.compactString(m.topicName ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochRequest field Partitions is not nullable');
@@ -130,13 +191,13 @@ function encBeginQuorumEpochRequestTopicData_v1(w: Writer, m: BeginQuorumEpochRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBeginQuorumEpochRequestPartitionData_v0(w: Writer, m: BeginQuorumEpochRequestPartitionData): void {
+function encBeginQuorumEpochRequestPartitionData_v0(w: Writer, m: BeginQuorumEpochRequestPartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int32(m.leaderId ?? 0);
   w.int32(m.leaderEpoch ?? 0);
 }
 
-function encBeginQuorumEpochRequestPartitionData_v1(w: Writer, m: BeginQuorumEpochRequestPartitionData): void {
+function encBeginQuorumEpochRequestPartitionData_v1(w: Writer, m: BeginQuorumEpochRequestPartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.uuid(m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   w.int32(m.leaderId ?? 0);
@@ -145,7 +206,7 @@ function encBeginQuorumEpochRequestPartitionData_v1(w: Writer, m: BeginQuorumEpo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBeginQuorumEpochRequestLeaderEndpoint_v1(w: Writer, m: BeginQuorumEpochRequestLeaderEndpoint): void {
+function encBeginQuorumEpochRequestLeaderEndpoint_v1(w: Writer, m: BeginQuorumEpochRequestLeaderEndpointInput): void {
   w.compactString(m.name ?? '');
   w.compactString(m.host ?? '');
   w.uint16(m.port ?? 0);
@@ -256,7 +317,7 @@ function defaultBeginQuorumEpochResponseNodeEndpoint(): BeginQuorumEpochResponse
   return { nodeId: 0, host: '', port: 0 };
 }
 
-function encBeginQuorumEpochResponse_v0(w: Writer, m: BeginQuorumEpochResponse): void {
+function encBeginQuorumEpochResponse_v0(w: Writer, m: BeginQuorumEpochResponseInput): void {
   w.int16(m.errorCode ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochResponse field Topics is not nullable');
@@ -267,7 +328,7 @@ function encBeginQuorumEpochResponse_v0(w: Writer, m: BeginQuorumEpochResponse):
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('BeginQuorumEpochResponse field BeginQuorumEpochResponse.NodeEndpoints cannot be written at version 0');
 }
 
-function encBeginQuorumEpochResponse_v1(w: Writer, m: BeginQuorumEpochResponse): void {
+function encBeginQuorumEpochResponse_v1(w: Writer, m: BeginQuorumEpochResponseInput): void {
   w.int16(m.errorCode ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochResponse field Topics is not nullable');
@@ -285,7 +346,7 @@ function encBeginQuorumEpochResponse_v1(w: Writer, m: BeginQuorumEpochResponse):
   }
 }
 
-function encBeginQuorumEpochResponseTopicData_v0(w: Writer, m: BeginQuorumEpochResponseTopicData): void {
+function encBeginQuorumEpochResponseTopicData_v0(w: Writer, m: BeginQuorumEpochResponseTopicDataInput): void {
   w.string(m.topicName ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochResponse field Partitions is not nullable');
@@ -295,7 +356,7 @@ function encBeginQuorumEpochResponseTopicData_v0(w: Writer, m: BeginQuorumEpochR
   }
 }
 
-function encBeginQuorumEpochResponseTopicData_v1(w: Writer, m: BeginQuorumEpochResponseTopicData): void {
+function encBeginQuorumEpochResponseTopicData_v1(w: Writer, m: BeginQuorumEpochResponseTopicDataInput): void {
   w.compactString(m.topicName ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochResponse field Partitions is not nullable');
@@ -307,14 +368,14 @@ function encBeginQuorumEpochResponseTopicData_v1(w: Writer, m: BeginQuorumEpochR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBeginQuorumEpochResponsePartitionData_v0(w: Writer, m: BeginQuorumEpochResponsePartitionData): void {
+function encBeginQuorumEpochResponsePartitionData_v0(w: Writer, m: BeginQuorumEpochResponsePartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int32(m.leaderId ?? 0);
   w.int32(m.leaderEpoch ?? 0);
 }
 
-function encBeginQuorumEpochResponsePartitionData_v1(w: Writer, m: BeginQuorumEpochResponsePartitionData): void {
+function encBeginQuorumEpochResponsePartitionData_v1(w: Writer, m: BeginQuorumEpochResponsePartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int32(m.leaderId ?? 0);
@@ -323,7 +384,7 @@ function encBeginQuorumEpochResponsePartitionData_v1(w: Writer, m: BeginQuorumEp
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBeginQuorumEpochResponseNodeEndpoint_v1(w: Writer, m: BeginQuorumEpochResponseNodeEndpoint): void {
+function encBeginQuorumEpochResponseNodeEndpoint_v1(w: Writer, m: BeginQuorumEpochResponseNodeEndpointInput): void {
   w.int32(m.nodeId ?? 0);
   w.compactString(m.host ?? '');
   w.uint16(m.port ?? 0);
@@ -423,7 +484,7 @@ function decBeginQuorumEpochResponseNodeEndpoint_v1(r: Reader): BeginQuorumEpoch
   return { nodeId: f_nodeId, host: f_host, port: f_port, unknownTaggedFields: unknown };
 }
 
-export const BeginQuorumEpoch: ApiCodec<BeginQuorumEpochRequest, BeginQuorumEpochResponse> = {
+export const BeginQuorumEpoch: ApiCodec<BeginQuorumEpochRequest, BeginQuorumEpochResponse, BeginQuorumEpochRequestInput, BeginQuorumEpochResponseInput> = {
   apiKey: 53,
   name: 'BeginQuorumEpoch',
   minVersion: 0,
@@ -433,7 +494,7 @@ export const BeginQuorumEpoch: ApiCodec<BeginQuorumEpochRequest, BeginQuorumEpoc
   requestHeaderVersion: (version: number) => (version >= 1 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 1 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: BeginQuorumEpochRequest, version: number): void {
+    encode(w: Writer, msg: BeginQuorumEpochRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encBeginQuorumEpochRequest_v0(w, msg);
@@ -453,7 +514,7 @@ export const BeginQuorumEpoch: ApiCodec<BeginQuorumEpochRequest, BeginQuorumEpoc
     },
   },
   response: {
-    encode(w: Writer, msg: BeginQuorumEpochResponse, version: number): void {
+    encode(w: Writer, msg: BeginQuorumEpochResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encBeginQuorumEpochResponse_v0(w, msg);

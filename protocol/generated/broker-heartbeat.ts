@@ -6,7 +6,20 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface BrokerHeartbeatRequest {
+  brokerId: number;
+  brokerEpoch: bigint;
+  currentMetadataOffset: bigint;
+  wantFence: boolean;
+  wantShutDown: boolean;
+  offlineLogDirs: string[];
+  cordonedLogDirs: string[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface BrokerHeartbeatRequestInput {
   brokerId: number;
   brokerEpoch?: bigint;
   currentMetadataOffset: bigint;
@@ -17,7 +30,18 @@ export interface BrokerHeartbeatRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface BrokerHeartbeatResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  isCaughtUp: boolean;
+  isFenced: boolean;
+  shouldShutDown: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface BrokerHeartbeatResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   isCaughtUp?: boolean;
@@ -30,7 +54,7 @@ function defaultBrokerHeartbeatRequest(): BrokerHeartbeatRequest {
   return { brokerId: 0, brokerEpoch: -1n, currentMetadataOffset: 0n, wantFence: false, wantShutDown: false, offlineLogDirs: [], cordonedLogDirs: null };
 }
 
-function encBrokerHeartbeatRequest_v0(w: Writer, m: BrokerHeartbeatRequest): void {
+function encBrokerHeartbeatRequest_v0(w: Writer, m: BrokerHeartbeatRequestInput): void {
   w.int32(m.brokerId ?? 0);
   w.int64(m.brokerEpoch ?? -1n);
   w.int64(m.currentMetadataOffset ?? 0n);
@@ -42,7 +66,7 @@ function encBrokerHeartbeatRequest_v0(w: Writer, m: BrokerHeartbeatRequest): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBrokerHeartbeatRequest_v1(w: Writer, m: BrokerHeartbeatRequest): void {
+function encBrokerHeartbeatRequest_v1(w: Writer, m: BrokerHeartbeatRequestInput): void {
   w.int32(m.brokerId ?? 0);
   w.int64(m.brokerEpoch ?? -1n);
   w.int64(m.currentMetadataOffset ?? 0n);
@@ -59,7 +83,7 @@ function encBrokerHeartbeatRequest_v1(w: Writer, m: BrokerHeartbeatRequest): voi
   }
 }
 
-function encBrokerHeartbeatRequest_v2(w: Writer, m: BrokerHeartbeatRequest): void {
+function encBrokerHeartbeatRequest_v2(w: Writer, m: BrokerHeartbeatRequestInput): void {
   w.int32(m.brokerId ?? 0);
   w.int64(m.brokerEpoch ?? -1n);
   w.int64(m.currentMetadataOffset ?? 0n);
@@ -140,7 +164,7 @@ function defaultBrokerHeartbeatResponse(): BrokerHeartbeatResponse {
   return { throttleTimeMs: 0, errorCode: 0, isCaughtUp: false, isFenced: true, shouldShutDown: false };
 }
 
-function encBrokerHeartbeatResponse_v0(w: Writer, m: BrokerHeartbeatResponse): void {
+function encBrokerHeartbeatResponse_v0(w: Writer, m: BrokerHeartbeatResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.bool(m.isCaughtUp ?? false);
@@ -160,7 +184,7 @@ function decBrokerHeartbeatResponse_v0(r: Reader): BrokerHeartbeatResponse {
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, isCaughtUp: f_isCaughtUp, isFenced: f_isFenced, shouldShutDown: f_shouldShutDown, unknownTaggedFields: unknown };
 }
 
-export const BrokerHeartbeat: ApiCodec<BrokerHeartbeatRequest, BrokerHeartbeatResponse> = {
+export const BrokerHeartbeat: ApiCodec<BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerHeartbeatRequestInput, BrokerHeartbeatResponseInput> = {
   apiKey: 63,
   name: 'BrokerHeartbeat',
   minVersion: 0,
@@ -170,7 +194,7 @@ export const BrokerHeartbeat: ApiCodec<BrokerHeartbeatRequest, BrokerHeartbeatRe
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: BrokerHeartbeatRequest, version: number): void {
+    encode(w: Writer, msg: BrokerHeartbeatRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encBrokerHeartbeatRequest_v0(w, msg);
@@ -192,7 +216,7 @@ export const BrokerHeartbeat: ApiCodec<BrokerHeartbeatRequest, BrokerHeartbeatRe
     },
   },
   response: {
-    encode(w: Writer, msg: BrokerHeartbeatResponse, version: number): void {
+    encode(w: Writer, msg: BrokerHeartbeatResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: case 2: return encBrokerHeartbeatResponse_v0(w, msg);

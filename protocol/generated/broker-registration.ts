@@ -6,12 +6,27 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface BrokerRegistrationRequest {
   brokerId: number;
   clusterId: string;
   incarnationId: string;
   listeners: BrokerRegistrationRequestListener[];
   features: BrokerRegistrationRequestFeature[];
+  rack: string | null;
+  isMigratingZkBroker: boolean;
+  logDirs: string[];
+  previousBrokerEpoch: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface BrokerRegistrationRequestInput {
+  brokerId: number;
+  clusterId: string;
+  incarnationId: string;
+  listeners: BrokerRegistrationRequestListenerInput[];
+  features: BrokerRegistrationRequestFeatureInput[];
   rack: string | null;
   isMigratingZkBroker?: boolean;
   logDirs?: string[];
@@ -27,6 +42,14 @@ export interface BrokerRegistrationRequestListener {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface BrokerRegistrationRequestListenerInput {
+  name: string;
+  host: string;
+  port: number;
+  securityProtocol: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface BrokerRegistrationRequestFeature {
   name: string;
   minSupportedVersion: number;
@@ -34,7 +57,23 @@ export interface BrokerRegistrationRequestFeature {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface BrokerRegistrationRequestFeatureInput {
+  name: string;
+  minSupportedVersion: number;
+  maxSupportedVersion: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface BrokerRegistrationResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  brokerEpoch: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface BrokerRegistrationResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   brokerEpoch?: bigint;
@@ -53,7 +92,7 @@ function defaultBrokerRegistrationRequestFeature(): BrokerRegistrationRequestFea
   return { name: '', minSupportedVersion: 0, maxSupportedVersion: 0 };
 }
 
-function encBrokerRegistrationRequest_v0(w: Writer, m: BrokerRegistrationRequest): void {
+function encBrokerRegistrationRequest_v0(w: Writer, m: BrokerRegistrationRequestInput): void {
   w.int32(m.brokerId ?? 0);
   w.compactString(m.clusterId ?? '');
   w.uuid(m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
@@ -75,7 +114,7 @@ function encBrokerRegistrationRequest_v0(w: Writer, m: BrokerRegistrationRequest
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBrokerRegistrationRequest_v1(w: Writer, m: BrokerRegistrationRequest): void {
+function encBrokerRegistrationRequest_v1(w: Writer, m: BrokerRegistrationRequestInput): void {
   w.int32(m.brokerId ?? 0);
   w.compactString(m.clusterId ?? '');
   w.uuid(m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
@@ -97,7 +136,7 @@ function encBrokerRegistrationRequest_v1(w: Writer, m: BrokerRegistrationRequest
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBrokerRegistrationRequest_v2(w: Writer, m: BrokerRegistrationRequest): void {
+function encBrokerRegistrationRequest_v2(w: Writer, m: BrokerRegistrationRequestInput): void {
   w.int32(m.brokerId ?? 0);
   w.compactString(m.clusterId ?? '');
   w.uuid(m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
@@ -125,7 +164,7 @@ function encBrokerRegistrationRequest_v2(w: Writer, m: BrokerRegistrationRequest
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBrokerRegistrationRequest_v3(w: Writer, m: BrokerRegistrationRequest): void {
+function encBrokerRegistrationRequest_v3(w: Writer, m: BrokerRegistrationRequestInput): void {
   w.int32(m.brokerId ?? 0);
   w.compactString(m.clusterId ?? '');
   w.uuid(m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
@@ -154,7 +193,7 @@ function encBrokerRegistrationRequest_v3(w: Writer, m: BrokerRegistrationRequest
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBrokerRegistrationRequestListener_v0(w: Writer, m: BrokerRegistrationRequestListener): void {
+function encBrokerRegistrationRequestListener_v0(w: Writer, m: BrokerRegistrationRequestListenerInput): void {
   w.compactString(m.name ?? '');
   w.compactString(m.host ?? '');
   w.uint16(m.port ?? 0);
@@ -163,7 +202,7 @@ function encBrokerRegistrationRequestListener_v0(w: Writer, m: BrokerRegistratio
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBrokerRegistrationRequestFeature_v0(w: Writer, m: BrokerRegistrationRequestFeature): void {
+function encBrokerRegistrationRequestFeature_v0(w: Writer, m: BrokerRegistrationRequestFeatureInput): void {
   w.compactString(m.name ?? '');
   w.int16(m.minSupportedVersion ?? 0);
   w.int16(m.maxSupportedVersion ?? 0);
@@ -312,7 +351,7 @@ function defaultBrokerRegistrationResponse(): BrokerRegistrationResponse {
   return { throttleTimeMs: 0, errorCode: 0, brokerEpoch: -1n };
 }
 
-function encBrokerRegistrationResponse_v0(w: Writer, m: BrokerRegistrationResponse): void {
+function encBrokerRegistrationResponse_v0(w: Writer, m: BrokerRegistrationResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.brokerEpoch ?? -1n);
@@ -328,7 +367,7 @@ function decBrokerRegistrationResponse_v0(r: Reader): BrokerRegistrationResponse
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, brokerEpoch: f_brokerEpoch, unknownTaggedFields: unknown };
 }
 
-export const BrokerRegistration: ApiCodec<BrokerRegistrationRequest, BrokerRegistrationResponse> = {
+export const BrokerRegistration: ApiCodec<BrokerRegistrationRequest, BrokerRegistrationResponse, BrokerRegistrationRequestInput, BrokerRegistrationResponseInput> = {
   apiKey: 62,
   name: 'BrokerRegistration',
   minVersion: 0,
@@ -338,7 +377,7 @@ export const BrokerRegistration: ApiCodec<BrokerRegistrationRequest, BrokerRegis
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: BrokerRegistrationRequest, version: number): void {
+    encode(w: Writer, msg: BrokerRegistrationRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encBrokerRegistrationRequest_v0(w, msg);
@@ -362,7 +401,7 @@ export const BrokerRegistration: ApiCodec<BrokerRegistrationRequest, BrokerRegis
     },
   },
   response: {
-    encode(w: Writer, msg: BrokerRegistrationResponse, version: number): void {
+    encode(w: Writer, msg: BrokerRegistrationResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: case 2: case 3: case 4: return encBrokerRegistrationResponse_v0(w, msg);

@@ -6,19 +6,48 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ConsumerGroupDescribeRequest {
   groupIds: string[];
   includeAuthorizedOperations: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ConsumerGroupDescribeRequestInput {
+  groupIds: string[];
+  includeAuthorizedOperations: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ConsumerGroupDescribeResponse {
   throttleTimeMs: number;
   groups: ConsumerGroupDescribeResponseDescribedGroup[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ConsumerGroupDescribeResponseInput {
+  throttleTimeMs: number;
+  groups: ConsumerGroupDescribeResponseDescribedGroupInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ConsumerGroupDescribeResponseDescribedGroup {
+  errorCode: number;
+  errorMessage: string | null;
+  groupId: string;
+  groupState: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  assignorName: string;
+  members: ConsumerGroupDescribeResponseMember[];
+  authorizedOperations: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ConsumerGroupDescribeResponseDescribedGroupInput {
   errorCode: number;
   errorMessage?: string | null;
   groupId: string;
@@ -26,12 +55,27 @@ export interface ConsumerGroupDescribeResponseDescribedGroup {
   groupEpoch: number;
   assignmentEpoch: number;
   assignorName: string;
-  members: ConsumerGroupDescribeResponseMember[];
+  members: ConsumerGroupDescribeResponseMemberInput[];
   authorizedOperations?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface ConsumerGroupDescribeResponseMember {
+  memberId: string;
+  instanceId: string | null;
+  rackId: string | null;
+  memberEpoch: number;
+  clientId: string;
+  clientHost: string;
+  subscribedTopicNames: string[];
+  subscribedTopicRegex: string | null;
+  assignment: ConsumerGroupDescribeResponseAssignment;
+  targetAssignment: ConsumerGroupDescribeResponseAssignment;
+  memberType: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ConsumerGroupDescribeResponseMemberInput {
   memberId: string;
   instanceId?: string | null;
   rackId?: string | null;
@@ -40,14 +84,19 @@ export interface ConsumerGroupDescribeResponseMember {
   clientHost: string;
   subscribedTopicNames: string[];
   subscribedTopicRegex?: string | null;
-  assignment: ConsumerGroupDescribeResponseAssignment;
-  targetAssignment: ConsumerGroupDescribeResponseAssignment;
+  assignment: ConsumerGroupDescribeResponseAssignmentInput;
+  targetAssignment: ConsumerGroupDescribeResponseAssignmentInput;
   memberType?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface ConsumerGroupDescribeResponseAssignment {
   topicPartitions: ConsumerGroupDescribeResponseTopicPartitions[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ConsumerGroupDescribeResponseAssignmentInput {
+  topicPartitions: ConsumerGroupDescribeResponseTopicPartitionsInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -58,11 +107,18 @@ export interface ConsumerGroupDescribeResponseTopicPartitions {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ConsumerGroupDescribeResponseTopicPartitionsInput {
+  topicId: string;
+  topicName: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 function defaultConsumerGroupDescribeRequest(): ConsumerGroupDescribeRequest {
   return { groupIds: [], includeAuthorizedOperations: false };
 }
 
-function encConsumerGroupDescribeRequest_v0(w: Writer, m: ConsumerGroupDescribeRequest): void {
+function encConsumerGroupDescribeRequest_v0(w: Writer, m: ConsumerGroupDescribeRequestInput): void {
   const t1 = m.groupIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeRequest field GroupIds is not nullable');
   else {
@@ -108,7 +164,7 @@ function defaultConsumerGroupDescribeResponseTopicPartitions(): ConsumerGroupDes
   return { topicId: 'AAAAAAAAAAAAAAAAAAAAAA', topicName: '', partitions: [] };
 }
 
-function encConsumerGroupDescribeResponse_v0(w: Writer, m: ConsumerGroupDescribeResponse): void {
+function encConsumerGroupDescribeResponse_v0(w: Writer, m: ConsumerGroupDescribeResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeResponse field Groups is not nullable');
@@ -120,7 +176,7 @@ function encConsumerGroupDescribeResponse_v0(w: Writer, m: ConsumerGroupDescribe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupDescribeResponse_v1(w: Writer, m: ConsumerGroupDescribeResponse): void {
+function encConsumerGroupDescribeResponse_v1(w: Writer, m: ConsumerGroupDescribeResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeResponse field Groups is not nullable');
@@ -132,7 +188,7 @@ function encConsumerGroupDescribeResponse_v1(w: Writer, m: ConsumerGroupDescribe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupDescribeResponseDescribedGroup_v0(w: Writer, m: ConsumerGroupDescribeResponseDescribedGroup): void {
+function encConsumerGroupDescribeResponseDescribedGroup_v0(w: Writer, m: ConsumerGroupDescribeResponseDescribedGroupInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   w.compactString(m.groupId ?? '');
@@ -151,7 +207,7 @@ function encConsumerGroupDescribeResponseDescribedGroup_v0(w: Writer, m: Consume
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupDescribeResponseDescribedGroup_v1(w: Writer, m: ConsumerGroupDescribeResponseDescribedGroup): void {
+function encConsumerGroupDescribeResponseDescribedGroup_v1(w: Writer, m: ConsumerGroupDescribeResponseDescribedGroupInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   w.compactString(m.groupId ?? '');
@@ -170,7 +226,7 @@ function encConsumerGroupDescribeResponseDescribedGroup_v1(w: Writer, m: Consume
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupDescribeResponseMember_v0(w: Writer, m: ConsumerGroupDescribeResponseMember): void {
+function encConsumerGroupDescribeResponseMember_v0(w: Writer, m: ConsumerGroupDescribeResponseMemberInput): void {
   w.compactString(m.memberId ?? '');
   w.compactNullableString(m.instanceId === undefined ? null : m.instanceId);
   w.compactNullableString(m.rackId === undefined ? null : m.rackId);
@@ -190,7 +246,7 @@ function encConsumerGroupDescribeResponseMember_v0(w: Writer, m: ConsumerGroupDe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupDescribeResponseMember_v1(w: Writer, m: ConsumerGroupDescribeResponseMember): void {
+function encConsumerGroupDescribeResponseMember_v1(w: Writer, m: ConsumerGroupDescribeResponseMemberInput): void {
   w.compactString(m.memberId ?? '');
   w.compactNullableString(m.instanceId === undefined ? null : m.instanceId);
   w.compactNullableString(m.rackId === undefined ? null : m.rackId);
@@ -211,7 +267,7 @@ function encConsumerGroupDescribeResponseMember_v1(w: Writer, m: ConsumerGroupDe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupDescribeResponseAssignment_v0(w: Writer, m: ConsumerGroupDescribeResponseAssignment): void {
+function encConsumerGroupDescribeResponseAssignment_v0(w: Writer, m: ConsumerGroupDescribeResponseAssignmentInput): void {
   const t1 = m.topicPartitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeResponse field TopicPartitions is not nullable');
   else {
@@ -222,7 +278,7 @@ function encConsumerGroupDescribeResponseAssignment_v0(w: Writer, m: ConsumerGro
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupDescribeResponseTopicPartitions_v0(w: Writer, m: ConsumerGroupDescribeResponseTopicPartitions): void {
+function encConsumerGroupDescribeResponseTopicPartitions_v0(w: Writer, m: ConsumerGroupDescribeResponseTopicPartitionsInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   w.compactString(m.topicName ?? '');
   const t1 = m.partitions ?? [];
@@ -378,7 +434,7 @@ function decConsumerGroupDescribeResponseTopicPartitions_v0(r: Reader): Consumer
   return { topicId: f_topicId, topicName: f_topicName, partitions: f_partitions, unknownTaggedFields: unknown };
 }
 
-export const ConsumerGroupDescribe: ApiCodec<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse> = {
+export const ConsumerGroupDescribe: ApiCodec<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, ConsumerGroupDescribeRequestInput, ConsumerGroupDescribeResponseInput> = {
   apiKey: 69,
   name: 'ConsumerGroupDescribe',
   minVersion: 0,
@@ -388,7 +444,7 @@ export const ConsumerGroupDescribe: ApiCodec<ConsumerGroupDescribeRequest, Consu
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ConsumerGroupDescribeRequest, version: number): void {
+    encode(w: Writer, msg: ConsumerGroupDescribeRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: return encConsumerGroupDescribeRequest_v0(w, msg);
@@ -406,7 +462,7 @@ export const ConsumerGroupDescribe: ApiCodec<ConsumerGroupDescribeRequest, Consu
     },
   },
   response: {
-    encode(w: Writer, msg: ConsumerGroupDescribeResponse, version: number): void {
+    encode(w: Writer, msg: ConsumerGroupDescribeResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encConsumerGroupDescribeResponse_v0(w, msg);

@@ -6,7 +6,23 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ConsumerGroupHeartbeatRequest {
+  groupId: string;
+  memberId: string;
+  memberEpoch: number;
+  instanceId: string | null;
+  rackId: string | null;
+  rebalanceTimeoutMs: number;
+  subscribedTopicNames: string[] | null;
+  subscribedTopicRegex: string | null;
+  serverAssignor: string | null;
+  topicPartitions: ConsumerGroupHeartbeatRequestTopicPartitions[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ConsumerGroupHeartbeatRequestInput {
   groupId: string;
   memberId: string;
   memberEpoch: number;
@@ -16,7 +32,7 @@ export interface ConsumerGroupHeartbeatRequest {
   subscribedTopicNames?: string[] | null;
   subscribedTopicRegex?: string | null;
   serverAssignor?: string | null;
-  topicPartitions?: ConsumerGroupHeartbeatRequestTopicPartitions[] | null;
+  topicPartitions?: ConsumerGroupHeartbeatRequestTopicPartitionsInput[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -26,14 +42,33 @@ export interface ConsumerGroupHeartbeatRequestTopicPartitions {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ConsumerGroupHeartbeatRequestTopicPartitionsInput {
+  topicId: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ConsumerGroupHeartbeatResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  memberId: string | null;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  assignment: ConsumerGroupHeartbeatResponseAssignment | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ConsumerGroupHeartbeatResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage?: string | null;
   memberId?: string | null;
   memberEpoch: number;
   heartbeatIntervalMs: number;
-  assignment?: ConsumerGroupHeartbeatResponseAssignment | null;
+  assignment?: ConsumerGroupHeartbeatResponseAssignmentInput | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -42,7 +77,18 @@ export interface ConsumerGroupHeartbeatResponseAssignment {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ConsumerGroupHeartbeatResponseAssignmentInput {
+  topicPartitions: ConsumerGroupHeartbeatResponseTopicPartitionsInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ConsumerGroupHeartbeatResponseTopicPartitions {
+  topicId: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ConsumerGroupHeartbeatResponseTopicPartitionsInput {
   topicId: string;
   partitions: number[];
   unknownTaggedFields?: UnknownTaggedField[];
@@ -56,7 +102,7 @@ function defaultConsumerGroupHeartbeatRequestTopicPartitions(): ConsumerGroupHea
   return { topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [] };
 }
 
-function encConsumerGroupHeartbeatRequest_v0(w: Writer, m: ConsumerGroupHeartbeatRequest): void {
+function encConsumerGroupHeartbeatRequest_v0(w: Writer, m: ConsumerGroupHeartbeatRequestInput): void {
   w.compactString(m.groupId ?? '');
   w.compactString(m.memberId ?? '');
   w.int32(m.memberEpoch ?? 0);
@@ -81,7 +127,7 @@ function encConsumerGroupHeartbeatRequest_v0(w: Writer, m: ConsumerGroupHeartbea
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupHeartbeatRequest_v1(w: Writer, m: ConsumerGroupHeartbeatRequest): void {
+function encConsumerGroupHeartbeatRequest_v1(w: Writer, m: ConsumerGroupHeartbeatRequestInput): void {
   w.compactString(m.groupId ?? '');
   w.compactString(m.memberId ?? '');
   w.int32(m.memberEpoch ?? 0);
@@ -106,7 +152,7 @@ function encConsumerGroupHeartbeatRequest_v1(w: Writer, m: ConsumerGroupHeartbea
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupHeartbeatRequestTopicPartitions_v0(w: Writer, m: ConsumerGroupHeartbeatRequestTopicPartitions): void {
+function encConsumerGroupHeartbeatRequestTopicPartitions_v0(w: Writer, m: ConsumerGroupHeartbeatRequestTopicPartitionsInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupHeartbeatRequest field Partitions is not nullable');
@@ -197,7 +243,7 @@ function defaultConsumerGroupHeartbeatResponseTopicPartitions(): ConsumerGroupHe
   return { topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [] };
 }
 
-function encConsumerGroupHeartbeatResponse_v0(w: Writer, m: ConsumerGroupHeartbeatResponse): void {
+function encConsumerGroupHeartbeatResponse_v0(w: Writer, m: ConsumerGroupHeartbeatResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
@@ -209,7 +255,7 @@ function encConsumerGroupHeartbeatResponse_v0(w: Writer, m: ConsumerGroupHeartbe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupHeartbeatResponseAssignment_v0(w: Writer, m: ConsumerGroupHeartbeatResponseAssignment): void {
+function encConsumerGroupHeartbeatResponseAssignment_v0(w: Writer, m: ConsumerGroupHeartbeatResponseAssignmentInput): void {
   const t1 = m.topicPartitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupHeartbeatResponse field TopicPartitions is not nullable');
   else {
@@ -220,7 +266,7 @@ function encConsumerGroupHeartbeatResponseAssignment_v0(w: Writer, m: ConsumerGr
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupHeartbeatResponseTopicPartitions_v0(w: Writer, m: ConsumerGroupHeartbeatResponseTopicPartitions): void {
+function encConsumerGroupHeartbeatResponseTopicPartitions_v0(w: Writer, m: ConsumerGroupHeartbeatResponseTopicPartitionsInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupHeartbeatResponse field Partitions is not nullable');
@@ -271,7 +317,7 @@ function decConsumerGroupHeartbeatResponseTopicPartitions_v0(r: Reader): Consume
   return { topicId: f_topicId, partitions: f_partitions, unknownTaggedFields: unknown };
 }
 
-export const ConsumerGroupHeartbeat: ApiCodec<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse> = {
+export const ConsumerGroupHeartbeat: ApiCodec<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, ConsumerGroupHeartbeatRequestInput, ConsumerGroupHeartbeatResponseInput> = {
   apiKey: 68,
   name: 'ConsumerGroupHeartbeat',
   minVersion: 0,
@@ -281,7 +327,7 @@ export const ConsumerGroupHeartbeat: ApiCodec<ConsumerGroupHeartbeatRequest, Con
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ConsumerGroupHeartbeatRequest, version: number): void {
+    encode(w: Writer, msg: ConsumerGroupHeartbeatRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encConsumerGroupHeartbeatRequest_v0(w, msg);
@@ -301,7 +347,7 @@ export const ConsumerGroupHeartbeat: ApiCodec<ConsumerGroupHeartbeatRequest, Con
     },
   },
   response: {
-    encode(w: Writer, msg: ConsumerGroupHeartbeatResponse, version: number): void {
+    encode(w: Writer, msg: ConsumerGroupHeartbeatResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: return encConsumerGroupHeartbeatResponse_v0(w, msg);

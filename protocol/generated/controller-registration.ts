@@ -6,6 +6,7 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ControllerRegistrationRequest {
   controllerId: number;
   incarnationId: string;
@@ -15,7 +16,25 @@ export interface ControllerRegistrationRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ControllerRegistrationRequestInput {
+  controllerId: number;
+  incarnationId: string;
+  zkMigrationReady: boolean;
+  listeners: ControllerRegistrationRequestListenerInput[];
+  features: ControllerRegistrationRequestFeatureInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ControllerRegistrationRequestListener {
+  name: string;
+  host: string;
+  port: number;
+  securityProtocol: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ControllerRegistrationRequestListenerInput {
   name: string;
   host: string;
   port: number;
@@ -30,7 +49,23 @@ export interface ControllerRegistrationRequestFeature {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ControllerRegistrationRequestFeatureInput {
+  name: string;
+  minSupportedVersion: number;
+  maxSupportedVersion: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ControllerRegistrationResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ControllerRegistrationResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
@@ -49,7 +84,7 @@ function defaultControllerRegistrationRequestFeature(): ControllerRegistrationRe
   return { name: '', minSupportedVersion: 0, maxSupportedVersion: 0 };
 }
 
-function encControllerRegistrationRequest_v0(w: Writer, m: ControllerRegistrationRequest): void {
+function encControllerRegistrationRequest_v0(w: Writer, m: ControllerRegistrationRequestInput): void {
   w.int32(m.controllerId ?? 0);
   w.uuid(m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   w.bool(m.zkMigrationReady ?? false);
@@ -69,7 +104,7 @@ function encControllerRegistrationRequest_v0(w: Writer, m: ControllerRegistratio
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encControllerRegistrationRequestListener_v0(w: Writer, m: ControllerRegistrationRequestListener): void {
+function encControllerRegistrationRequestListener_v0(w: Writer, m: ControllerRegistrationRequestListenerInput): void {
   w.compactString(m.name ?? '');
   w.compactString(m.host ?? '');
   w.uint16(m.port ?? 0);
@@ -78,7 +113,7 @@ function encControllerRegistrationRequestListener_v0(w: Writer, m: ControllerReg
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encControllerRegistrationRequestFeature_v0(w: Writer, m: ControllerRegistrationRequestFeature): void {
+function encControllerRegistrationRequestFeature_v0(w: Writer, m: ControllerRegistrationRequestFeatureInput): void {
   w.compactString(m.name ?? '');
   w.int16(m.minSupportedVersion ?? 0);
   w.int16(m.maxSupportedVersion ?? 0);
@@ -131,7 +166,7 @@ function defaultControllerRegistrationResponse(): ControllerRegistrationResponse
   return { throttleTimeMs: 0, errorCode: 0, errorMessage: '' };
 }
 
-function encControllerRegistrationResponse_v0(w: Writer, m: ControllerRegistrationResponse): void {
+function encControllerRegistrationResponse_v0(w: Writer, m: ControllerRegistrationResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
@@ -147,7 +182,7 @@ function decControllerRegistrationResponse_v0(r: Reader): ControllerRegistration
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const ControllerRegistration: ApiCodec<ControllerRegistrationRequest, ControllerRegistrationResponse> = {
+export const ControllerRegistration: ApiCodec<ControllerRegistrationRequest, ControllerRegistrationResponse, ControllerRegistrationRequestInput, ControllerRegistrationResponseInput> = {
   apiKey: 70,
   name: 'ControllerRegistration',
   minVersion: 0,
@@ -157,7 +192,7 @@ export const ControllerRegistration: ApiCodec<ControllerRegistrationRequest, Con
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ControllerRegistrationRequest, version: number): void {
+    encode(w: Writer, msg: ControllerRegistrationRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encControllerRegistrationRequest_v0(w, msg);
@@ -175,7 +210,7 @@ export const ControllerRegistration: ApiCodec<ControllerRegistrationRequest, Con
     },
   },
   response: {
-    encode(w: Writer, msg: ControllerRegistrationResponse, version: number): void {
+    encode(w: Writer, msg: ControllerRegistrationResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encControllerRegistrationResponse_v0(w, msg);

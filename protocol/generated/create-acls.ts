@@ -6,12 +6,30 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface CreateAclsRequest {
   creations: CreateAclsRequestAclCreation[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface CreateAclsRequestInput {
+  creations: CreateAclsRequestAclCreationInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface CreateAclsRequestAclCreation {
+  resourceType: number;
+  resourceName: string;
+  resourcePatternType: number;
+  principal: string;
+  host: string;
+  operation: number;
+  permissionType: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface CreateAclsRequestAclCreationInput {
   resourceType: number;
   resourceName: string;
   resourcePatternType?: number;
@@ -22,13 +40,27 @@ export interface CreateAclsRequestAclCreation {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface CreateAclsResponse {
   throttleTimeMs: number;
   results: CreateAclsResponseAclCreationResult[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface CreateAclsResponseInput {
+  throttleTimeMs: number;
+  results: CreateAclsResponseAclCreationResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface CreateAclsResponseAclCreationResult {
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface CreateAclsResponseAclCreationResultInput {
   errorCode: number;
   errorMessage: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -42,7 +74,7 @@ function defaultCreateAclsRequestAclCreation(): CreateAclsRequestAclCreation {
   return { resourceType: 0, resourceName: '', resourcePatternType: 3, principal: '', host: '', operation: 0, permissionType: 0 };
 }
 
-function encCreateAclsRequest_v1(w: Writer, m: CreateAclsRequest): void {
+function encCreateAclsRequest_v1(w: Writer, m: CreateAclsRequestInput): void {
   const t1 = m.creations ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateAclsRequest field Creations is not nullable');
   else {
@@ -51,7 +83,7 @@ function encCreateAclsRequest_v1(w: Writer, m: CreateAclsRequest): void {
   }
 }
 
-function encCreateAclsRequest_v2(w: Writer, m: CreateAclsRequest): void {
+function encCreateAclsRequest_v2(w: Writer, m: CreateAclsRequestInput): void {
   const t1 = m.creations ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateAclsRequest field Creations is not nullable');
   else {
@@ -62,7 +94,7 @@ function encCreateAclsRequest_v2(w: Writer, m: CreateAclsRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreateAclsRequestAclCreation_v1(w: Writer, m: CreateAclsRequestAclCreation): void {
+function encCreateAclsRequestAclCreation_v1(w: Writer, m: CreateAclsRequestAclCreationInput): void {
   w.int8(m.resourceType ?? 0);
   w.string(m.resourceName ?? '');
   w.int8(m.resourcePatternType ?? 3);
@@ -72,7 +104,7 @@ function encCreateAclsRequestAclCreation_v1(w: Writer, m: CreateAclsRequestAclCr
   w.int8(m.permissionType ?? 0);
 }
 
-function encCreateAclsRequestAclCreation_v2(w: Writer, m: CreateAclsRequestAclCreation): void {
+function encCreateAclsRequestAclCreation_v2(w: Writer, m: CreateAclsRequestAclCreationInput): void {
   w.int8(m.resourceType ?? 0);
   w.compactString(m.resourceName ?? '');
   w.int8(m.resourcePatternType ?? 3);
@@ -140,7 +172,7 @@ function defaultCreateAclsResponseAclCreationResult(): CreateAclsResponseAclCrea
   return { errorCode: 0, errorMessage: '' };
 }
 
-function encCreateAclsResponse_v1(w: Writer, m: CreateAclsResponse): void {
+function encCreateAclsResponse_v1(w: Writer, m: CreateAclsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateAclsResponse field Results is not nullable');
@@ -150,7 +182,7 @@ function encCreateAclsResponse_v1(w: Writer, m: CreateAclsResponse): void {
   }
 }
 
-function encCreateAclsResponse_v2(w: Writer, m: CreateAclsResponse): void {
+function encCreateAclsResponse_v2(w: Writer, m: CreateAclsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateAclsResponse field Results is not nullable');
@@ -162,12 +194,12 @@ function encCreateAclsResponse_v2(w: Writer, m: CreateAclsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreateAclsResponseAclCreationResult_v1(w: Writer, m: CreateAclsResponseAclCreationResult): void {
+function encCreateAclsResponseAclCreationResult_v1(w: Writer, m: CreateAclsResponseAclCreationResultInput): void {
   w.int16(m.errorCode ?? 0);
   w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
 }
 
-function encCreateAclsResponseAclCreationResult_v2(w: Writer, m: CreateAclsResponseAclCreationResult): void {
+function encCreateAclsResponseAclCreationResult_v2(w: Writer, m: CreateAclsResponseAclCreationResultInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -214,7 +246,7 @@ function decCreateAclsResponseAclCreationResult_v2(r: Reader): CreateAclsRespons
   return { errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const CreateAcls: ApiCodec<CreateAclsRequest, CreateAclsResponse> = {
+export const CreateAcls: ApiCodec<CreateAclsRequest, CreateAclsResponse, CreateAclsRequestInput, CreateAclsResponseInput> = {
   apiKey: 30,
   name: 'CreateAcls',
   minVersion: 1,
@@ -224,7 +256,7 @@ export const CreateAcls: ApiCodec<CreateAclsRequest, CreateAclsResponse> = {
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: CreateAclsRequest, version: number): void {
+    encode(w: Writer, msg: CreateAclsRequestInput, version: number): void {
       try {
         switch (version) {
           case 1: return encCreateAclsRequest_v1(w, msg);
@@ -244,7 +276,7 @@ export const CreateAcls: ApiCodec<CreateAclsRequest, CreateAclsResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: CreateAclsResponse, version: number): void {
+    encode(w: Writer, msg: CreateAclsResponseInput, version: number): void {
       try {
         switch (version) {
           case 1: return encCreateAclsResponse_v1(w, msg);

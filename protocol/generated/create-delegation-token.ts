@@ -6,10 +6,20 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface CreateDelegationTokenRequest {
+  ownerPrincipalType: string | null;
+  ownerPrincipalName: string | null;
+  renewers: CreateDelegationTokenRequestCreatableRenewers[];
+  maxLifetimeMs: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface CreateDelegationTokenRequestInput {
   ownerPrincipalType?: string | null;
   ownerPrincipalName?: string | null;
-  renewers: CreateDelegationTokenRequestCreatableRenewers[];
+  renewers: CreateDelegationTokenRequestCreatableRenewersInput[];
   maxLifetimeMs: bigint;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -20,7 +30,30 @@ export interface CreateDelegationTokenRequestCreatableRenewers {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface CreateDelegationTokenRequestCreatableRenewersInput {
+  principalType: string;
+  principalName: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface CreateDelegationTokenResponse {
+  errorCode: number;
+  principalType: string;
+  principalName: string;
+  tokenRequesterPrincipalType: string;
+  tokenRequesterPrincipalName: string;
+  issueTimestampMs: bigint;
+  expiryTimestampMs: bigint;
+  maxTimestampMs: bigint;
+  tokenId: string;
+  hmac: Buffer;
+  throttleTimeMs: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface CreateDelegationTokenResponseInput {
   errorCode: number;
   principalType: string;
   principalName: string;
@@ -43,7 +76,7 @@ function defaultCreateDelegationTokenRequestCreatableRenewers(): CreateDelegatio
   return { principalType: '', principalName: '' };
 }
 
-function encCreateDelegationTokenRequest_v1(w: Writer, m: CreateDelegationTokenRequest): void {
+function encCreateDelegationTokenRequest_v1(w: Writer, m: CreateDelegationTokenRequestInput): void {
   if (m.ownerPrincipalType !== undefined && m.ownerPrincipalType !== '') throw new ProtocolEncodeError('CreateDelegationTokenRequest field CreateDelegationTokenRequest.OwnerPrincipalType cannot be written at version 1');
   if (m.ownerPrincipalName !== undefined && m.ownerPrincipalName !== '') throw new ProtocolEncodeError('CreateDelegationTokenRequest field CreateDelegationTokenRequest.OwnerPrincipalName cannot be written at version 1');
   const t1 = m.renewers ?? [];
@@ -55,7 +88,7 @@ function encCreateDelegationTokenRequest_v1(w: Writer, m: CreateDelegationTokenR
   w.int64(m.maxLifetimeMs ?? 0n);
 }
 
-function encCreateDelegationTokenRequest_v2(w: Writer, m: CreateDelegationTokenRequest): void {
+function encCreateDelegationTokenRequest_v2(w: Writer, m: CreateDelegationTokenRequestInput): void {
   if (m.ownerPrincipalType !== undefined && m.ownerPrincipalType !== '') throw new ProtocolEncodeError('CreateDelegationTokenRequest field CreateDelegationTokenRequest.OwnerPrincipalType cannot be written at version 2');
   if (m.ownerPrincipalName !== undefined && m.ownerPrincipalName !== '') throw new ProtocolEncodeError('CreateDelegationTokenRequest field CreateDelegationTokenRequest.OwnerPrincipalName cannot be written at version 2');
   const t1 = m.renewers ?? [];
@@ -69,7 +102,7 @@ function encCreateDelegationTokenRequest_v2(w: Writer, m: CreateDelegationTokenR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreateDelegationTokenRequest_v3(w: Writer, m: CreateDelegationTokenRequest): void {
+function encCreateDelegationTokenRequest_v3(w: Writer, m: CreateDelegationTokenRequestInput): void {
   w.compactNullableString(m.ownerPrincipalType === undefined ? '' : m.ownerPrincipalType);
   w.compactNullableString(m.ownerPrincipalName === undefined ? '' : m.ownerPrincipalName);
   const t1 = m.renewers ?? [];
@@ -83,12 +116,12 @@ function encCreateDelegationTokenRequest_v3(w: Writer, m: CreateDelegationTokenR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreateDelegationTokenRequestCreatableRenewers_v1(w: Writer, m: CreateDelegationTokenRequestCreatableRenewers): void {
+function encCreateDelegationTokenRequestCreatableRenewers_v1(w: Writer, m: CreateDelegationTokenRequestCreatableRenewersInput): void {
   w.string(m.principalType ?? '');
   w.string(m.principalName ?? '');
 }
 
-function encCreateDelegationTokenRequestCreatableRenewers_v2(w: Writer, m: CreateDelegationTokenRequestCreatableRenewers): void {
+function encCreateDelegationTokenRequestCreatableRenewers_v2(w: Writer, m: CreateDelegationTokenRequestCreatableRenewersInput): void {
   w.compactString(m.principalType ?? '');
   w.compactString(m.principalName ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -155,7 +188,7 @@ function defaultCreateDelegationTokenResponse(): CreateDelegationTokenResponse {
   return { errorCode: 0, principalType: '', principalName: '', tokenRequesterPrincipalType: '', tokenRequesterPrincipalName: '', issueTimestampMs: 0n, expiryTimestampMs: 0n, maxTimestampMs: 0n, tokenId: '', hmac: EMPTY_BUFFER, throttleTimeMs: 0 };
 }
 
-function encCreateDelegationTokenResponse_v1(w: Writer, m: CreateDelegationTokenResponse): void {
+function encCreateDelegationTokenResponse_v1(w: Writer, m: CreateDelegationTokenResponseInput): void {
   w.int16(m.errorCode ?? 0);
   w.string(m.principalType ?? '');
   w.string(m.principalName ?? '');
@@ -169,7 +202,7 @@ function encCreateDelegationTokenResponse_v1(w: Writer, m: CreateDelegationToken
   w.int32(m.throttleTimeMs ?? 0);
 }
 
-function encCreateDelegationTokenResponse_v2(w: Writer, m: CreateDelegationTokenResponse): void {
+function encCreateDelegationTokenResponse_v2(w: Writer, m: CreateDelegationTokenResponseInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactString(m.principalType ?? '');
   w.compactString(m.principalName ?? '');
@@ -185,7 +218,7 @@ function encCreateDelegationTokenResponse_v2(w: Writer, m: CreateDelegationToken
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreateDelegationTokenResponse_v3(w: Writer, m: CreateDelegationTokenResponse): void {
+function encCreateDelegationTokenResponse_v3(w: Writer, m: CreateDelegationTokenResponseInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactString(m.principalType ?? '');
   w.compactString(m.principalName ?? '');
@@ -244,7 +277,7 @@ function decCreateDelegationTokenResponse_v3(r: Reader): CreateDelegationTokenRe
   return { errorCode: f_errorCode, principalType: f_principalType, principalName: f_principalName, tokenRequesterPrincipalType: f_tokenRequesterPrincipalType, tokenRequesterPrincipalName: f_tokenRequesterPrincipalName, issueTimestampMs: f_issueTimestampMs, expiryTimestampMs: f_expiryTimestampMs, maxTimestampMs: f_maxTimestampMs, tokenId: f_tokenId, hmac: f_hmac, throttleTimeMs: f_throttleTimeMs, unknownTaggedFields: unknown };
 }
 
-export const CreateDelegationToken: ApiCodec<CreateDelegationTokenRequest, CreateDelegationTokenResponse> = {
+export const CreateDelegationToken: ApiCodec<CreateDelegationTokenRequest, CreateDelegationTokenResponse, CreateDelegationTokenRequestInput, CreateDelegationTokenResponseInput> = {
   apiKey: 38,
   name: 'CreateDelegationToken',
   minVersion: 1,
@@ -254,7 +287,7 @@ export const CreateDelegationToken: ApiCodec<CreateDelegationTokenRequest, Creat
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: CreateDelegationTokenRequest, version: number): void {
+    encode(w: Writer, msg: CreateDelegationTokenRequestInput, version: number): void {
       try {
         switch (version) {
           case 1: return encCreateDelegationTokenRequest_v1(w, msg);
@@ -276,7 +309,7 @@ export const CreateDelegationToken: ApiCodec<CreateDelegationTokenRequest, Creat
     },
   },
   response: {
-    encode(w: Writer, msg: CreateDelegationTokenResponse, version: number): void {
+    encode(w: Writer, msg: CreateDelegationTokenResponseInput, version: number): void {
       try {
         switch (version) {
           case 1: return encCreateDelegationTokenResponse_v1(w, msg);

@@ -6,8 +6,17 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface CreatePartitionsRequest {
   topics: CreatePartitionsRequestCreatePartitionsTopic[];
+  timeoutMs: number;
+  validateOnly: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface CreatePartitionsRequestInput {
+  topics: CreatePartitionsRequestCreatePartitionsTopicInput[];
   timeoutMs: number;
   validateOnly: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -20,18 +29,45 @@ export interface CreatePartitionsRequestCreatePartitionsTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface CreatePartitionsRequestCreatePartitionsTopicInput {
+  name: string;
+  count: number;
+  assignments: CreatePartitionsRequestCreatePartitionsAssignmentInput[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface CreatePartitionsRequestCreatePartitionsAssignment {
   brokerIds: number[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface CreatePartitionsRequestCreatePartitionsAssignmentInput {
+  brokerIds: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface CreatePartitionsResponse {
   throttleTimeMs: number;
   results: CreatePartitionsResponseCreatePartitionsTopicResult[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface CreatePartitionsResponseInput {
+  throttleTimeMs: number;
+  results: CreatePartitionsResponseCreatePartitionsTopicResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface CreatePartitionsResponseCreatePartitionsTopicResult {
+  name: string;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface CreatePartitionsResponseCreatePartitionsTopicResultInput {
   name: string;
   errorCode: number;
   errorMessage?: string | null;
@@ -50,7 +86,7 @@ function defaultCreatePartitionsRequestCreatePartitionsAssignment(): CreateParti
   return { brokerIds: [] };
 }
 
-function encCreatePartitionsRequest_v0(w: Writer, m: CreatePartitionsRequest): void {
+function encCreatePartitionsRequest_v0(w: Writer, m: CreatePartitionsRequestInput): void {
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreatePartitionsRequest field Topics is not nullable');
   else {
@@ -61,7 +97,7 @@ function encCreatePartitionsRequest_v0(w: Writer, m: CreatePartitionsRequest): v
   w.bool(m.validateOnly ?? false);
 }
 
-function encCreatePartitionsRequest_v2(w: Writer, m: CreatePartitionsRequest): void {
+function encCreatePartitionsRequest_v2(w: Writer, m: CreatePartitionsRequestInput): void {
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreatePartitionsRequest field Topics is not nullable');
   else {
@@ -74,7 +110,7 @@ function encCreatePartitionsRequest_v2(w: Writer, m: CreatePartitionsRequest): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreatePartitionsRequestCreatePartitionsTopic_v0(w: Writer, m: CreatePartitionsRequestCreatePartitionsTopic): void {
+function encCreatePartitionsRequestCreatePartitionsTopic_v0(w: Writer, m: CreatePartitionsRequestCreatePartitionsTopicInput): void {
   w.string(m.name ?? '');
   w.int32(m.count ?? 0);
   const t1 = m.assignments === undefined ? [] : m.assignments;
@@ -85,7 +121,7 @@ function encCreatePartitionsRequestCreatePartitionsTopic_v0(w: Writer, m: Create
   }
 }
 
-function encCreatePartitionsRequestCreatePartitionsTopic_v2(w: Writer, m: CreatePartitionsRequestCreatePartitionsTopic): void {
+function encCreatePartitionsRequestCreatePartitionsTopic_v2(w: Writer, m: CreatePartitionsRequestCreatePartitionsTopicInput): void {
   w.compactString(m.name ?? '');
   w.int32(m.count ?? 0);
   const t1 = m.assignments === undefined ? [] : m.assignments;
@@ -98,7 +134,7 @@ function encCreatePartitionsRequestCreatePartitionsTopic_v2(w: Writer, m: Create
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreatePartitionsRequestCreatePartitionsAssignment_v0(w: Writer, m: CreatePartitionsRequestCreatePartitionsAssignment): void {
+function encCreatePartitionsRequestCreatePartitionsAssignment_v0(w: Writer, m: CreatePartitionsRequestCreatePartitionsAssignmentInput): void {
   const t1 = m.brokerIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreatePartitionsRequest field BrokerIds is not nullable');
   else {
@@ -107,7 +143,7 @@ function encCreatePartitionsRequestCreatePartitionsAssignment_v0(w: Writer, m: C
   }
 }
 
-function encCreatePartitionsRequestCreatePartitionsAssignment_v2(w: Writer, m: CreatePartitionsRequestCreatePartitionsAssignment): void {
+function encCreatePartitionsRequestCreatePartitionsAssignment_v2(w: Writer, m: CreatePartitionsRequestCreatePartitionsAssignmentInput): void {
   const t1 = m.brokerIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreatePartitionsRequest field BrokerIds is not nullable');
   else {
@@ -207,7 +243,7 @@ function defaultCreatePartitionsResponseCreatePartitionsTopicResult(): CreatePar
   return { name: '', errorCode: 0, errorMessage: null };
 }
 
-function encCreatePartitionsResponse_v0(w: Writer, m: CreatePartitionsResponse): void {
+function encCreatePartitionsResponse_v0(w: Writer, m: CreatePartitionsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreatePartitionsResponse field Results is not nullable');
@@ -217,7 +253,7 @@ function encCreatePartitionsResponse_v0(w: Writer, m: CreatePartitionsResponse):
   }
 }
 
-function encCreatePartitionsResponse_v2(w: Writer, m: CreatePartitionsResponse): void {
+function encCreatePartitionsResponse_v2(w: Writer, m: CreatePartitionsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreatePartitionsResponse field Results is not nullable');
@@ -229,13 +265,13 @@ function encCreatePartitionsResponse_v2(w: Writer, m: CreatePartitionsResponse):
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreatePartitionsResponseCreatePartitionsTopicResult_v0(w: Writer, m: CreatePartitionsResponseCreatePartitionsTopicResult): void {
+function encCreatePartitionsResponseCreatePartitionsTopicResult_v0(w: Writer, m: CreatePartitionsResponseCreatePartitionsTopicResultInput): void {
   w.string(m.name ?? '');
   w.int16(m.errorCode ?? 0);
   w.nullableString(m.errorMessage === undefined ? null : m.errorMessage);
 }
 
-function encCreatePartitionsResponseCreatePartitionsTopicResult_v2(w: Writer, m: CreatePartitionsResponseCreatePartitionsTopicResult): void {
+function encCreatePartitionsResponseCreatePartitionsTopicResult_v2(w: Writer, m: CreatePartitionsResponseCreatePartitionsTopicResultInput): void {
   w.compactString(m.name ?? '');
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
@@ -285,7 +321,7 @@ function decCreatePartitionsResponseCreatePartitionsTopicResult_v2(r: Reader): C
   return { name: f_name, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const CreatePartitions: ApiCodec<CreatePartitionsRequest, CreatePartitionsResponse> = {
+export const CreatePartitions: ApiCodec<CreatePartitionsRequest, CreatePartitionsResponse, CreatePartitionsRequestInput, CreatePartitionsResponseInput> = {
   apiKey: 37,
   name: 'CreatePartitions',
   minVersion: 0,
@@ -295,7 +331,7 @@ export const CreatePartitions: ApiCodec<CreatePartitionsRequest, CreatePartition
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: CreatePartitionsRequest, version: number): void {
+    encode(w: Writer, msg: CreatePartitionsRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: return encCreatePartitionsRequest_v0(w, msg);
@@ -315,7 +351,7 @@ export const CreatePartitions: ApiCodec<CreatePartitionsRequest, CreatePartition
     },
   },
   response: {
-    encode(w: Writer, msg: CreatePartitionsResponse, version: number): void {
+    encode(w: Writer, msg: CreatePartitionsResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: return encCreatePartitionsResponse_v0(w, msg);

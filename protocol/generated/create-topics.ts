@@ -6,8 +6,17 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface CreateTopicsRequest {
   topics: CreateTopicsRequestCreatableTopic[];
+  timeoutMs: number;
+  validateOnly: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface CreateTopicsRequestInput {
+  topics: CreateTopicsRequestCreatableTopicInput[];
   timeoutMs?: number;
   validateOnly?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -22,7 +31,22 @@ export interface CreateTopicsRequestCreatableTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface CreateTopicsRequestCreatableTopicInput {
+  name: string;
+  numPartitions: number;
+  replicationFactor: number;
+  assignments: CreateTopicsRequestCreatableReplicaAssignmentInput[];
+  configs: CreateTopicsRequestCreatableTopicConfigInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface CreateTopicsRequestCreatableReplicaAssignment {
+  partitionIndex: number;
+  brokerIds: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface CreateTopicsRequestCreatableReplicaAssignmentInput {
   partitionIndex: number;
   brokerIds: number[];
   unknownTaggedFields?: UnknownTaggedField[];
@@ -34,13 +58,39 @@ export interface CreateTopicsRequestCreatableTopicConfig {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface CreateTopicsRequestCreatableTopicConfigInput {
+  name: string;
+  value: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface CreateTopicsResponse {
   throttleTimeMs: number;
   topics: CreateTopicsResponseCreatableTopicResult[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface CreateTopicsResponseInput {
+  throttleTimeMs: number;
+  topics: CreateTopicsResponseCreatableTopicResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface CreateTopicsResponseCreatableTopicResult {
+  name: string;
+  topicId: string;
+  errorCode: number;
+  errorMessage: string | null;
+  topicConfigErrorCode: number;
+  numPartitions: number;
+  replicationFactor: number;
+  configs: CreateTopicsResponseCreatableTopicConfigs[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface CreateTopicsResponseCreatableTopicResultInput {
   name: string;
   topicId?: string;
   errorCode: number;
@@ -48,11 +98,20 @@ export interface CreateTopicsResponseCreatableTopicResult {
   topicConfigErrorCode?: number;
   numPartitions?: number;
   replicationFactor?: number;
-  configs?: CreateTopicsResponseCreatableTopicConfigs[] | null;
+  configs?: CreateTopicsResponseCreatableTopicConfigsInput[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface CreateTopicsResponseCreatableTopicConfigs {
+  name: string;
+  value: string | null;
+  readOnly: boolean;
+  configSource: number;
+  isSensitive: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface CreateTopicsResponseCreatableTopicConfigsInput {
   name: string;
   value: string | null;
   readOnly: boolean;
@@ -77,7 +136,7 @@ function defaultCreateTopicsRequestCreatableTopicConfig(): CreateTopicsRequestCr
   return { name: '', value: '' };
 }
 
-function encCreateTopicsRequest_v2(w: Writer, m: CreateTopicsRequest): void {
+function encCreateTopicsRequest_v2(w: Writer, m: CreateTopicsRequestInput): void {
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsRequest field Topics is not nullable');
   else {
@@ -88,7 +147,7 @@ function encCreateTopicsRequest_v2(w: Writer, m: CreateTopicsRequest): void {
   w.bool(m.validateOnly ?? false);
 }
 
-function encCreateTopicsRequest_v5(w: Writer, m: CreateTopicsRequest): void {
+function encCreateTopicsRequest_v5(w: Writer, m: CreateTopicsRequestInput): void {
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsRequest field Topics is not nullable');
   else {
@@ -101,7 +160,7 @@ function encCreateTopicsRequest_v5(w: Writer, m: CreateTopicsRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreateTopicsRequestCreatableTopic_v2(w: Writer, m: CreateTopicsRequestCreatableTopic): void {
+function encCreateTopicsRequestCreatableTopic_v2(w: Writer, m: CreateTopicsRequestCreatableTopicInput): void {
   w.string(m.name ?? '');
   w.int32(m.numPartitions ?? 0);
   w.int16(m.replicationFactor ?? 0);
@@ -119,7 +178,7 @@ function encCreateTopicsRequestCreatableTopic_v2(w: Writer, m: CreateTopicsReque
   }
 }
 
-function encCreateTopicsRequestCreatableTopic_v5(w: Writer, m: CreateTopicsRequestCreatableTopic): void {
+function encCreateTopicsRequestCreatableTopic_v5(w: Writer, m: CreateTopicsRequestCreatableTopicInput): void {
   w.compactString(m.name ?? '');
   w.int32(m.numPartitions ?? 0);
   w.int16(m.replicationFactor ?? 0);
@@ -139,7 +198,7 @@ function encCreateTopicsRequestCreatableTopic_v5(w: Writer, m: CreateTopicsReque
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreateTopicsRequestCreatableReplicaAssignment_v2(w: Writer, m: CreateTopicsRequestCreatableReplicaAssignment): void {
+function encCreateTopicsRequestCreatableReplicaAssignment_v2(w: Writer, m: CreateTopicsRequestCreatableReplicaAssignmentInput): void {
   w.int32(m.partitionIndex ?? 0);
   const t1 = m.brokerIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsRequest field BrokerIds is not nullable');
@@ -149,7 +208,7 @@ function encCreateTopicsRequestCreatableReplicaAssignment_v2(w: Writer, m: Creat
   }
 }
 
-function encCreateTopicsRequestCreatableReplicaAssignment_v5(w: Writer, m: CreateTopicsRequestCreatableReplicaAssignment): void {
+function encCreateTopicsRequestCreatableReplicaAssignment_v5(w: Writer, m: CreateTopicsRequestCreatableReplicaAssignmentInput): void {
   w.int32(m.partitionIndex ?? 0);
   const t1 = m.brokerIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsRequest field BrokerIds is not nullable');
@@ -161,12 +220,12 @@ function encCreateTopicsRequestCreatableReplicaAssignment_v5(w: Writer, m: Creat
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreateTopicsRequestCreatableTopicConfig_v2(w: Writer, m: CreateTopicsRequestCreatableTopicConfig): void {
+function encCreateTopicsRequestCreatableTopicConfig_v2(w: Writer, m: CreateTopicsRequestCreatableTopicConfigInput): void {
   w.string(m.name ?? '');
   w.nullableString(m.value === undefined ? '' : m.value);
 }
 
-function encCreateTopicsRequestCreatableTopicConfig_v5(w: Writer, m: CreateTopicsRequestCreatableTopicConfig): void {
+function encCreateTopicsRequestCreatableTopicConfig_v5(w: Writer, m: CreateTopicsRequestCreatableTopicConfigInput): void {
   w.compactString(m.name ?? '');
   w.compactNullableString(m.value === undefined ? '' : m.value);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -301,7 +360,7 @@ function defaultCreateTopicsResponseCreatableTopicConfigs(): CreateTopicsRespons
   return { name: '', value: '', readOnly: false, configSource: -1, isSensitive: false };
 }
 
-function encCreateTopicsResponse_v2(w: Writer, m: CreateTopicsResponse): void {
+function encCreateTopicsResponse_v2(w: Writer, m: CreateTopicsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsResponse field Topics is not nullable');
@@ -311,7 +370,7 @@ function encCreateTopicsResponse_v2(w: Writer, m: CreateTopicsResponse): void {
   }
 }
 
-function encCreateTopicsResponse_v5(w: Writer, m: CreateTopicsResponse): void {
+function encCreateTopicsResponse_v5(w: Writer, m: CreateTopicsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsResponse field Topics is not nullable');
@@ -323,7 +382,7 @@ function encCreateTopicsResponse_v5(w: Writer, m: CreateTopicsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreateTopicsResponse_v7(w: Writer, m: CreateTopicsResponse): void {
+function encCreateTopicsResponse_v7(w: Writer, m: CreateTopicsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsResponse field Topics is not nullable');
@@ -335,13 +394,13 @@ function encCreateTopicsResponse_v7(w: Writer, m: CreateTopicsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreateTopicsResponseCreatableTopicResult_v2(w: Writer, m: CreateTopicsResponseCreatableTopicResult): void {
+function encCreateTopicsResponseCreatableTopicResult_v2(w: Writer, m: CreateTopicsResponseCreatableTopicResultInput): void {
   w.string(m.name ?? '');
   w.int16(m.errorCode ?? 0);
   w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
 }
 
-function encCreateTopicsResponseCreatableTopicResult_v5(w: Writer, m: CreateTopicsResponseCreatableTopicResult): void {
+function encCreateTopicsResponseCreatableTopicResult_v5(w: Writer, m: CreateTopicsResponseCreatableTopicResultInput): void {
   w.compactString(m.name ?? '');
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
@@ -363,7 +422,7 @@ function encCreateTopicsResponseCreatableTopicResult_v5(w: Writer, m: CreateTopi
   }
 }
 
-function encCreateTopicsResponseCreatableTopicResult_v7(w: Writer, m: CreateTopicsResponseCreatableTopicResult): void {
+function encCreateTopicsResponseCreatableTopicResult_v7(w: Writer, m: CreateTopicsResponseCreatableTopicResultInput): void {
   w.compactString(m.name ?? '');
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   w.int16(m.errorCode ?? 0);
@@ -386,7 +445,7 @@ function encCreateTopicsResponseCreatableTopicResult_v7(w: Writer, m: CreateTopi
   }
 }
 
-function encCreateTopicsResponseCreatableTopicConfigs_v5(w: Writer, m: CreateTopicsResponseCreatableTopicConfigs): void {
+function encCreateTopicsResponseCreatableTopicConfigs_v5(w: Writer, m: CreateTopicsResponseCreatableTopicConfigsInput): void {
   w.compactString(m.name ?? '');
   w.compactNullableString(m.value === undefined ? '' : m.value);
   w.bool(m.readOnly ?? false);
@@ -515,7 +574,7 @@ function decCreateTopicsResponseCreatableTopicConfigs_v5(r: Reader): CreateTopic
   return { name: f_name, value: f_value, readOnly: f_readOnly, configSource: f_configSource, isSensitive: f_isSensitive, unknownTaggedFields: unknown };
 }
 
-export const CreateTopics: ApiCodec<CreateTopicsRequest, CreateTopicsResponse> = {
+export const CreateTopics: ApiCodec<CreateTopicsRequest, CreateTopicsResponse, CreateTopicsRequestInput, CreateTopicsResponseInput> = {
   apiKey: 19,
   name: 'CreateTopics',
   minVersion: 2,
@@ -525,7 +584,7 @@ export const CreateTopics: ApiCodec<CreateTopicsRequest, CreateTopicsResponse> =
   requestHeaderVersion: (version: number) => (version >= 5 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 5 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: CreateTopicsRequest, version: number): void {
+    encode(w: Writer, msg: CreateTopicsRequestInput, version: number): void {
       try {
         switch (version) {
           case 2: case 3: case 4: return encCreateTopicsRequest_v2(w, msg);
@@ -545,7 +604,7 @@ export const CreateTopics: ApiCodec<CreateTopicsRequest, CreateTopicsResponse> =
     },
   },
   response: {
-    encode(w: Writer, msg: CreateTopicsResponse, version: number): void {
+    encode(w: Writer, msg: CreateTopicsResponseInput, version: number): void {
       try {
         switch (version) {
           case 2: case 3: case 4: return encCreateTopicsResponse_v2(w, msg);

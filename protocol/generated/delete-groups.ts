@@ -6,18 +6,40 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DeleteGroupsRequest {
   groupsNames: string[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DeleteGroupsRequestInput {
+  groupsNames: string[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DeleteGroupsResponse {
   throttleTimeMs: number;
   results: DeleteGroupsResponseDeletableGroupResult[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DeleteGroupsResponseInput {
+  throttleTimeMs: number;
+  results: DeleteGroupsResponseDeletableGroupResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DeleteGroupsResponseDeletableGroupResult {
+  groupId: string;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DeleteGroupsResponseDeletableGroupResultInput {
   groupId: string;
   errorCode: number;
   errorMessage?: string | null;
@@ -28,7 +50,7 @@ function defaultDeleteGroupsRequest(): DeleteGroupsRequest {
   return { groupsNames: [] };
 }
 
-function encDeleteGroupsRequest_v0(w: Writer, m: DeleteGroupsRequest): void {
+function encDeleteGroupsRequest_v0(w: Writer, m: DeleteGroupsRequestInput): void {
   const t1 = m.groupsNames ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteGroupsRequest field GroupsNames is not nullable');
   else {
@@ -37,7 +59,7 @@ function encDeleteGroupsRequest_v0(w: Writer, m: DeleteGroupsRequest): void {
   }
 }
 
-function encDeleteGroupsRequest_v2(w: Writer, m: DeleteGroupsRequest): void {
+function encDeleteGroupsRequest_v2(w: Writer, m: DeleteGroupsRequestInput): void {
   const t1 = m.groupsNames ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteGroupsRequest field GroupsNames is not nullable');
   else {
@@ -81,7 +103,7 @@ function defaultDeleteGroupsResponseDeletableGroupResult(): DeleteGroupsResponse
   return { groupId: '', errorCode: 0, errorMessage: null };
 }
 
-function encDeleteGroupsResponse_v0(w: Writer, m: DeleteGroupsResponse): void {
+function encDeleteGroupsResponse_v0(w: Writer, m: DeleteGroupsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteGroupsResponse field Results is not nullable');
@@ -91,7 +113,7 @@ function encDeleteGroupsResponse_v0(w: Writer, m: DeleteGroupsResponse): void {
   }
 }
 
-function encDeleteGroupsResponse_v2(w: Writer, m: DeleteGroupsResponse): void {
+function encDeleteGroupsResponse_v2(w: Writer, m: DeleteGroupsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteGroupsResponse field Results is not nullable');
@@ -103,7 +125,7 @@ function encDeleteGroupsResponse_v2(w: Writer, m: DeleteGroupsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteGroupsResponse_v3(w: Writer, m: DeleteGroupsResponse): void {
+function encDeleteGroupsResponse_v3(w: Writer, m: DeleteGroupsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteGroupsResponse field Results is not nullable');
@@ -115,19 +137,19 @@ function encDeleteGroupsResponse_v3(w: Writer, m: DeleteGroupsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteGroupsResponseDeletableGroupResult_v0(w: Writer, m: DeleteGroupsResponseDeletableGroupResult): void {
+function encDeleteGroupsResponseDeletableGroupResult_v0(w: Writer, m: DeleteGroupsResponseDeletableGroupResultInput): void {
   w.string(m.groupId ?? '');
   w.int16(m.errorCode ?? 0);
 }
 
-function encDeleteGroupsResponseDeletableGroupResult_v2(w: Writer, m: DeleteGroupsResponseDeletableGroupResult): void {
+function encDeleteGroupsResponseDeletableGroupResult_v2(w: Writer, m: DeleteGroupsResponseDeletableGroupResultInput): void {
   w.compactString(m.groupId ?? '');
   w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteGroupsResponseDeletableGroupResult_v3(w: Writer, m: DeleteGroupsResponseDeletableGroupResult): void {
+function encDeleteGroupsResponseDeletableGroupResult_v3(w: Writer, m: DeleteGroupsResponseDeletableGroupResultInput): void {
   w.compactString(m.groupId ?? '');
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
@@ -197,7 +219,7 @@ function decDeleteGroupsResponseDeletableGroupResult_v3(r: Reader): DeleteGroups
   return { groupId: f_groupId, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const DeleteGroups: ApiCodec<DeleteGroupsRequest, DeleteGroupsResponse> = {
+export const DeleteGroups: ApiCodec<DeleteGroupsRequest, DeleteGroupsResponse, DeleteGroupsRequestInput, DeleteGroupsResponseInput> = {
   apiKey: 42,
   name: 'DeleteGroups',
   minVersion: 0,
@@ -207,7 +229,7 @@ export const DeleteGroups: ApiCodec<DeleteGroupsRequest, DeleteGroupsResponse> =
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DeleteGroupsRequest, version: number): void {
+    encode(w: Writer, msg: DeleteGroupsRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: return encDeleteGroupsRequest_v0(w, msg);
@@ -227,7 +249,7 @@ export const DeleteGroups: ApiCodec<DeleteGroupsRequest, DeleteGroupsResponse> =
     },
   },
   response: {
-    encode(w: Writer, msg: DeleteGroupsResponse, version: number): void {
+    encode(w: Writer, msg: DeleteGroupsResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: return encDeleteGroupsResponse_v0(w, msg);

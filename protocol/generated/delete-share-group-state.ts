@@ -6,9 +6,17 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DeleteShareGroupStateRequest {
   groupId: string;
   topics: DeleteShareGroupStateRequestDeleteStateData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DeleteShareGroupStateRequestInput {
+  groupId: string;
+  topics: DeleteShareGroupStateRequestDeleteStateDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -18,13 +26,31 @@ export interface DeleteShareGroupStateRequestDeleteStateData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteShareGroupStateRequestDeleteStateDataInput {
+  topicId: string;
+  partitions: DeleteShareGroupStateRequestPartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DeleteShareGroupStateRequestPartitionData {
   partition: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteShareGroupStateRequestPartitionDataInput {
+  partition: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DeleteShareGroupStateResponse {
   results: DeleteShareGroupStateResponseDeleteStateResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DeleteShareGroupStateResponseInput {
+  results: DeleteShareGroupStateResponseDeleteStateResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -34,7 +60,20 @@ export interface DeleteShareGroupStateResponseDeleteStateResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteShareGroupStateResponseDeleteStateResultInput {
+  topicId: string;
+  partitions: DeleteShareGroupStateResponsePartitionResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DeleteShareGroupStateResponsePartitionResult {
+  partition: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DeleteShareGroupStateResponsePartitionResultInput {
   partition: number;
   errorCode: number;
   errorMessage?: string | null;
@@ -53,7 +92,7 @@ function defaultDeleteShareGroupStateRequestPartitionData(): DeleteShareGroupSta
   return { partition: 0 };
 }
 
-function encDeleteShareGroupStateRequest_v0(w: Writer, m: DeleteShareGroupStateRequest): void {
+function encDeleteShareGroupStateRequest_v0(w: Writer, m: DeleteShareGroupStateRequestInput): void {
   w.compactString(m.groupId ?? '');
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteShareGroupStateRequest field Topics is not nullable');
@@ -65,7 +104,7 @@ function encDeleteShareGroupStateRequest_v0(w: Writer, m: DeleteShareGroupStateR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteShareGroupStateRequestDeleteStateData_v0(w: Writer, m: DeleteShareGroupStateRequestDeleteStateData): void {
+function encDeleteShareGroupStateRequestDeleteStateData_v0(w: Writer, m: DeleteShareGroupStateRequestDeleteStateDataInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteShareGroupStateRequest field Partitions is not nullable');
@@ -77,7 +116,7 @@ function encDeleteShareGroupStateRequestDeleteStateData_v0(w: Writer, m: DeleteS
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteShareGroupStateRequestPartitionData_v0(w: Writer, m: DeleteShareGroupStateRequestPartitionData): void {
+function encDeleteShareGroupStateRequestPartitionData_v0(w: Writer, m: DeleteShareGroupStateRequestPartitionDataInput): void {
   w.int32(m.partition ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
@@ -129,7 +168,7 @@ function defaultDeleteShareGroupStateResponsePartitionResult(): DeleteShareGroup
   return { partition: 0, errorCode: 0, errorMessage: null };
 }
 
-function encDeleteShareGroupStateResponse_v0(w: Writer, m: DeleteShareGroupStateResponse): void {
+function encDeleteShareGroupStateResponse_v0(w: Writer, m: DeleteShareGroupStateResponseInput): void {
   const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteShareGroupStateResponse field Results is not nullable');
   else {
@@ -140,7 +179,7 @@ function encDeleteShareGroupStateResponse_v0(w: Writer, m: DeleteShareGroupState
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteShareGroupStateResponseDeleteStateResult_v0(w: Writer, m: DeleteShareGroupStateResponseDeleteStateResult): void {
+function encDeleteShareGroupStateResponseDeleteStateResult_v0(w: Writer, m: DeleteShareGroupStateResponseDeleteStateResultInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteShareGroupStateResponse field Partitions is not nullable');
@@ -152,7 +191,7 @@ function encDeleteShareGroupStateResponseDeleteStateResult_v0(w: Writer, m: Dele
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteShareGroupStateResponsePartitionResult_v0(w: Writer, m: DeleteShareGroupStateResponsePartitionResult): void {
+function encDeleteShareGroupStateResponsePartitionResult_v0(w: Writer, m: DeleteShareGroupStateResponsePartitionResultInput): void {
   w.int32(m.partition ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
@@ -195,7 +234,7 @@ function decDeleteShareGroupStateResponsePartitionResult_v0(r: Reader): DeleteSh
   return { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const DeleteShareGroupState: ApiCodec<DeleteShareGroupStateRequest, DeleteShareGroupStateResponse> = {
+export const DeleteShareGroupState: ApiCodec<DeleteShareGroupStateRequest, DeleteShareGroupStateResponse, DeleteShareGroupStateRequestInput, DeleteShareGroupStateResponseInput> = {
   apiKey: 86,
   name: 'DeleteShareGroupState',
   minVersion: 0,
@@ -205,7 +244,7 @@ export const DeleteShareGroupState: ApiCodec<DeleteShareGroupStateRequest, Delet
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DeleteShareGroupStateRequest, version: number): void {
+    encode(w: Writer, msg: DeleteShareGroupStateRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encDeleteShareGroupStateRequest_v0(w, msg);
@@ -223,7 +262,7 @@ export const DeleteShareGroupState: ApiCodec<DeleteShareGroupStateRequest, Delet
     },
   },
   response: {
-    encode(w: Writer, msg: DeleteShareGroupStateResponse, version: number): void {
+    encode(w: Writer, msg: DeleteShareGroupStateResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encDeleteShareGroupStateResponse_v0(w, msg);

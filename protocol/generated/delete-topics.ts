@@ -6,26 +6,57 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DeleteTopicsRequest {
-  topics?: DeleteTopicsRequestDeleteTopicState[];
+  topics: DeleteTopicsRequestDeleteTopicState[];
+  topicNames: string[];
+  timeoutMs: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DeleteTopicsRequestInput {
+  topics?: DeleteTopicsRequestDeleteTopicStateInput[];
   topicNames?: string[];
   timeoutMs: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface DeleteTopicsRequestDeleteTopicState {
+  name: string | null;
+  topicId: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DeleteTopicsRequestDeleteTopicStateInput {
   name?: string | null;
   topicId: string;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DeleteTopicsResponse {
   throttleTimeMs: number;
   responses: DeleteTopicsResponseDeletableTopicResult[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DeleteTopicsResponseInput {
+  throttleTimeMs: number;
+  responses: DeleteTopicsResponseDeletableTopicResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DeleteTopicsResponseDeletableTopicResult {
+  name: string | null;
+  topicId: string;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DeleteTopicsResponseDeletableTopicResultInput {
   name: string | null;
   topicId?: string;
   errorCode: number;
@@ -41,7 +72,7 @@ function defaultDeleteTopicsRequestDeleteTopicState(): DeleteTopicsRequestDelete
   return { name: null, topicId: 'AAAAAAAAAAAAAAAAAAAAAA' };
 }
 
-function encDeleteTopicsRequest_v1(w: Writer, m: DeleteTopicsRequest): void {
+function encDeleteTopicsRequest_v1(w: Writer, m: DeleteTopicsRequestInput): void {
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('DeleteTopicsRequest field DeleteTopicsRequest.Topics cannot be written at version 1-3');
   const t1 = m.topicNames ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsRequest field TopicNames is not nullable');
@@ -52,7 +83,7 @@ function encDeleteTopicsRequest_v1(w: Writer, m: DeleteTopicsRequest): void {
   w.int32(m.timeoutMs ?? 0);
 }
 
-function encDeleteTopicsRequest_v4(w: Writer, m: DeleteTopicsRequest): void {
+function encDeleteTopicsRequest_v4(w: Writer, m: DeleteTopicsRequestInput): void {
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('DeleteTopicsRequest field DeleteTopicsRequest.Topics cannot be written at version 4-5');
   const t1 = m.topicNames ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsRequest field TopicNames is not nullable');
@@ -65,7 +96,7 @@ function encDeleteTopicsRequest_v4(w: Writer, m: DeleteTopicsRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteTopicsRequest_v6(w: Writer, m: DeleteTopicsRequest): void {
+function encDeleteTopicsRequest_v6(w: Writer, m: DeleteTopicsRequestInput): void {
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsRequest field Topics is not nullable');
   else {
@@ -77,7 +108,7 @@ function encDeleteTopicsRequest_v6(w: Writer, m: DeleteTopicsRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteTopicsRequestDeleteTopicState_v6(w: Writer, m: DeleteTopicsRequestDeleteTopicState): void {
+function encDeleteTopicsRequestDeleteTopicState_v6(w: Writer, m: DeleteTopicsRequestDeleteTopicStateInput): void {
   w.compactNullableString(m.name === undefined ? null : m.name);
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -140,7 +171,7 @@ function defaultDeleteTopicsResponseDeletableTopicResult(): DeleteTopicsResponse
   return { name: '', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', errorCode: 0, errorMessage: null };
 }
 
-function encDeleteTopicsResponse_v1(w: Writer, m: DeleteTopicsResponse): void {
+function encDeleteTopicsResponse_v1(w: Writer, m: DeleteTopicsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsResponse field Responses is not nullable');
@@ -150,7 +181,7 @@ function encDeleteTopicsResponse_v1(w: Writer, m: DeleteTopicsResponse): void {
   }
 }
 
-function encDeleteTopicsResponse_v4(w: Writer, m: DeleteTopicsResponse): void {
+function encDeleteTopicsResponse_v4(w: Writer, m: DeleteTopicsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsResponse field Responses is not nullable');
@@ -162,7 +193,7 @@ function encDeleteTopicsResponse_v4(w: Writer, m: DeleteTopicsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteTopicsResponse_v5(w: Writer, m: DeleteTopicsResponse): void {
+function encDeleteTopicsResponse_v5(w: Writer, m: DeleteTopicsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsResponse field Responses is not nullable');
@@ -174,7 +205,7 @@ function encDeleteTopicsResponse_v5(w: Writer, m: DeleteTopicsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteTopicsResponse_v6(w: Writer, m: DeleteTopicsResponse): void {
+function encDeleteTopicsResponse_v6(w: Writer, m: DeleteTopicsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsResponse field Responses is not nullable');
@@ -186,19 +217,19 @@ function encDeleteTopicsResponse_v6(w: Writer, m: DeleteTopicsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteTopicsResponseDeletableTopicResult_v1(w: Writer, m: DeleteTopicsResponseDeletableTopicResult): void {
+function encDeleteTopicsResponseDeletableTopicResult_v1(w: Writer, m: DeleteTopicsResponseDeletableTopicResultInput): void {
   w.string((m.name === undefined ? '' : m.name) as string);
   w.int16(m.errorCode ?? 0);
 }
 
-function encDeleteTopicsResponseDeletableTopicResult_v4(w: Writer, m: DeleteTopicsResponseDeletableTopicResult): void {
+function encDeleteTopicsResponseDeletableTopicResult_v4(w: Writer, m: DeleteTopicsResponseDeletableTopicResultInput): void {
   w.compactString((m.name === undefined ? '' : m.name) as string);
   w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteTopicsResponseDeletableTopicResult_v5(w: Writer, m: DeleteTopicsResponseDeletableTopicResult): void {
+function encDeleteTopicsResponseDeletableTopicResult_v5(w: Writer, m: DeleteTopicsResponseDeletableTopicResultInput): void {
   w.compactString((m.name === undefined ? '' : m.name) as string);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
@@ -206,7 +237,7 @@ function encDeleteTopicsResponseDeletableTopicResult_v5(w: Writer, m: DeleteTopi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteTopicsResponseDeletableTopicResult_v6(w: Writer, m: DeleteTopicsResponseDeletableTopicResult): void {
+function encDeleteTopicsResponseDeletableTopicResult_v6(w: Writer, m: DeleteTopicsResponseDeletableTopicResultInput): void {
   w.compactNullableString(m.name === undefined ? '' : m.name);
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   w.int16(m.errorCode ?? 0);
@@ -300,7 +331,7 @@ function decDeleteTopicsResponseDeletableTopicResult_v6(r: Reader): DeleteTopics
   return { name: f_name, topicId: f_topicId, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const DeleteTopics: ApiCodec<DeleteTopicsRequest, DeleteTopicsResponse> = {
+export const DeleteTopics: ApiCodec<DeleteTopicsRequest, DeleteTopicsResponse, DeleteTopicsRequestInput, DeleteTopicsResponseInput> = {
   apiKey: 20,
   name: 'DeleteTopics',
   minVersion: 1,
@@ -310,7 +341,7 @@ export const DeleteTopics: ApiCodec<DeleteTopicsRequest, DeleteTopicsResponse> =
   requestHeaderVersion: (version: number) => (version >= 4 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 4 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DeleteTopicsRequest, version: number): void {
+    encode(w: Writer, msg: DeleteTopicsRequestInput, version: number): void {
       try {
         switch (version) {
           case 1: case 2: case 3: return encDeleteTopicsRequest_v1(w, msg);
@@ -332,7 +363,7 @@ export const DeleteTopics: ApiCodec<DeleteTopicsRequest, DeleteTopicsResponse> =
     },
   },
   response: {
-    encode(w: Writer, msg: DeleteTopicsResponse, version: number): void {
+    encode(w: Writer, msg: DeleteTopicsResponseInput, version: number): void {
       try {
         switch (version) {
           case 1: case 2: case 3: return encDeleteTopicsResponse_v1(w, msg);

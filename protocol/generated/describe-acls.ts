@@ -6,7 +6,20 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeAclsRequest {
+  resourceTypeFilter: number;
+  resourceNameFilter: string | null;
+  patternTypeFilter: number;
+  principalFilter: string | null;
+  hostFilter: string | null;
+  operation: number;
+  permissionType: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeAclsRequestInput {
   resourceTypeFilter: number;
   resourceNameFilter: string | null;
   patternTypeFilter?: number;
@@ -17,6 +30,7 @@ export interface DescribeAclsRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeAclsResponse {
   throttleTimeMs: number;
   errorCode: number;
@@ -25,11 +39,28 @@ export interface DescribeAclsResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeAclsResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  resources: DescribeAclsResponseDescribeAclsResourceInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeAclsResponseDescribeAclsResource {
   resourceType: number;
   resourceName: string;
-  patternType?: number;
+  patternType: number;
   acls: DescribeAclsResponseAclDescription[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeAclsResponseDescribeAclsResourceInput {
+  resourceType: number;
+  resourceName: string;
+  patternType?: number;
+  acls: DescribeAclsResponseAclDescriptionInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -41,11 +72,19 @@ export interface DescribeAclsResponseAclDescription {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeAclsResponseAclDescriptionInput {
+  principal: string;
+  host: string;
+  operation: number;
+  permissionType: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 function defaultDescribeAclsRequest(): DescribeAclsRequest {
   return { resourceTypeFilter: 0, resourceNameFilter: '', patternTypeFilter: 3, principalFilter: '', hostFilter: '', operation: 0, permissionType: 0 };
 }
 
-function encDescribeAclsRequest_v1(w: Writer, m: DescribeAclsRequest): void {
+function encDescribeAclsRequest_v1(w: Writer, m: DescribeAclsRequestInput): void {
   w.int8(m.resourceTypeFilter ?? 0);
   w.nullableString(m.resourceNameFilter === undefined ? '' : m.resourceNameFilter);
   w.int8(m.patternTypeFilter ?? 3);
@@ -55,7 +94,7 @@ function encDescribeAclsRequest_v1(w: Writer, m: DescribeAclsRequest): void {
   w.int8(m.permissionType ?? 0);
 }
 
-function encDescribeAclsRequest_v2(w: Writer, m: DescribeAclsRequest): void {
+function encDescribeAclsRequest_v2(w: Writer, m: DescribeAclsRequestInput): void {
   w.int8(m.resourceTypeFilter ?? 0);
   w.compactNullableString(m.resourceNameFilter === undefined ? '' : m.resourceNameFilter);
   w.int8(m.patternTypeFilter ?? 3);
@@ -102,7 +141,7 @@ function defaultDescribeAclsResponseAclDescription(): DescribeAclsResponseAclDes
   return { principal: '', host: '', operation: 0, permissionType: 0 };
 }
 
-function encDescribeAclsResponse_v1(w: Writer, m: DescribeAclsResponse): void {
+function encDescribeAclsResponse_v1(w: Writer, m: DescribeAclsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
@@ -114,7 +153,7 @@ function encDescribeAclsResponse_v1(w: Writer, m: DescribeAclsResponse): void {
   }
 }
 
-function encDescribeAclsResponse_v2(w: Writer, m: DescribeAclsResponse): void {
+function encDescribeAclsResponse_v2(w: Writer, m: DescribeAclsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
@@ -128,7 +167,7 @@ function encDescribeAclsResponse_v2(w: Writer, m: DescribeAclsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeAclsResponseDescribeAclsResource_v1(w: Writer, m: DescribeAclsResponseDescribeAclsResource): void {
+function encDescribeAclsResponseDescribeAclsResource_v1(w: Writer, m: DescribeAclsResponseDescribeAclsResourceInput): void {
   w.int8(m.resourceType ?? 0);
   w.string(m.resourceName ?? '');
   w.int8(m.patternType ?? 3);
@@ -140,7 +179,7 @@ function encDescribeAclsResponseDescribeAclsResource_v1(w: Writer, m: DescribeAc
   }
 }
 
-function encDescribeAclsResponseDescribeAclsResource_v2(w: Writer, m: DescribeAclsResponseDescribeAclsResource): void {
+function encDescribeAclsResponseDescribeAclsResource_v2(w: Writer, m: DescribeAclsResponseDescribeAclsResourceInput): void {
   w.int8(m.resourceType ?? 0);
   w.compactString(m.resourceName ?? '');
   w.int8(m.patternType ?? 3);
@@ -154,14 +193,14 @@ function encDescribeAclsResponseDescribeAclsResource_v2(w: Writer, m: DescribeAc
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeAclsResponseAclDescription_v1(w: Writer, m: DescribeAclsResponseAclDescription): void {
+function encDescribeAclsResponseAclDescription_v1(w: Writer, m: DescribeAclsResponseAclDescriptionInput): void {
   w.string(m.principal ?? '');
   w.string(m.host ?? '');
   w.int8(m.operation ?? 0);
   w.int8(m.permissionType ?? 0);
 }
 
-function encDescribeAclsResponseAclDescription_v2(w: Writer, m: DescribeAclsResponseAclDescription): void {
+function encDescribeAclsResponseAclDescription_v2(w: Writer, m: DescribeAclsResponseAclDescriptionInput): void {
   w.compactString(m.principal ?? '');
   w.compactString(m.host ?? '');
   w.int8(m.operation ?? 0);
@@ -249,7 +288,7 @@ function decDescribeAclsResponseAclDescription_v2(r: Reader): DescribeAclsRespon
   return { principal: f_principal, host: f_host, operation: f_operation, permissionType: f_permissionType, unknownTaggedFields: unknown };
 }
 
-export const DescribeAcls: ApiCodec<DescribeAclsRequest, DescribeAclsResponse> = {
+export const DescribeAcls: ApiCodec<DescribeAclsRequest, DescribeAclsResponse, DescribeAclsRequestInput, DescribeAclsResponseInput> = {
   apiKey: 29,
   name: 'DescribeAcls',
   minVersion: 1,
@@ -259,7 +298,7 @@ export const DescribeAcls: ApiCodec<DescribeAclsRequest, DescribeAclsResponse> =
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeAclsRequest, version: number): void {
+    encode(w: Writer, msg: DescribeAclsRequestInput, version: number): void {
       try {
         switch (version) {
           case 1: return encDescribeAclsRequest_v1(w, msg);
@@ -279,7 +318,7 @@ export const DescribeAcls: ApiCodec<DescribeAclsRequest, DescribeAclsResponse> =
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeAclsResponse, version: number): void {
+    encode(w: Writer, msg: DescribeAclsResponseInput, version: number): void {
       try {
         switch (version) {
           case 1: return encDescribeAclsResponse_v1(w, msg);

@@ -6,8 +6,16 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeClientQuotasRequest {
   components: DescribeClientQuotasRequestComponentData[];
+  strict: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeClientQuotasRequestInput {
+  components: DescribeClientQuotasRequestComponentDataInput[];
   strict: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -19,11 +27,28 @@ export interface DescribeClientQuotasRequestComponentData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeClientQuotasRequestComponentDataInput {
+  entityType: string;
+  matchType: number;
+  match: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeClientQuotasResponse {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
   entries: DescribeClientQuotasResponseEntryData[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeClientQuotasResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  entries: DescribeClientQuotasResponseEntryDataInput[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -33,13 +58,31 @@ export interface DescribeClientQuotasResponseEntryData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeClientQuotasResponseEntryDataInput {
+  entity: DescribeClientQuotasResponseEntityDataInput[];
+  values: DescribeClientQuotasResponseValueDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeClientQuotasResponseEntityData {
   entityType: string;
   entityName: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeClientQuotasResponseEntityDataInput {
+  entityType: string;
+  entityName: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeClientQuotasResponseValueData {
+  key: string;
+  value: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeClientQuotasResponseValueDataInput {
   key: string;
   value: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -53,7 +96,7 @@ function defaultDescribeClientQuotasRequestComponentData(): DescribeClientQuotas
   return { entityType: '', matchType: 0, match: '' };
 }
 
-function encDescribeClientQuotasRequest_v0(w: Writer, m: DescribeClientQuotasRequest): void {
+function encDescribeClientQuotasRequest_v0(w: Writer, m: DescribeClientQuotasRequestInput): void {
   const t1 = m.components ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeClientQuotasRequest field Components is not nullable');
   else {
@@ -63,7 +106,7 @@ function encDescribeClientQuotasRequest_v0(w: Writer, m: DescribeClientQuotasReq
   w.bool(m.strict ?? false);
 }
 
-function encDescribeClientQuotasRequest_v1(w: Writer, m: DescribeClientQuotasRequest): void {
+function encDescribeClientQuotasRequest_v1(w: Writer, m: DescribeClientQuotasRequestInput): void {
   const t1 = m.components ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeClientQuotasRequest field Components is not nullable');
   else {
@@ -75,13 +118,13 @@ function encDescribeClientQuotasRequest_v1(w: Writer, m: DescribeClientQuotasReq
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeClientQuotasRequestComponentData_v0(w: Writer, m: DescribeClientQuotasRequestComponentData): void {
+function encDescribeClientQuotasRequestComponentData_v0(w: Writer, m: DescribeClientQuotasRequestComponentDataInput): void {
   w.string(m.entityType ?? '');
   w.int8(m.matchType ?? 0);
   w.nullableString(m.match === undefined ? '' : m.match);
 }
 
-function encDescribeClientQuotasRequestComponentData_v1(w: Writer, m: DescribeClientQuotasRequestComponentData): void {
+function encDescribeClientQuotasRequestComponentData_v1(w: Writer, m: DescribeClientQuotasRequestComponentDataInput): void {
   w.compactString(m.entityType ?? '');
   w.int8(m.matchType ?? 0);
   w.compactNullableString(m.match === undefined ? '' : m.match);
@@ -147,7 +190,7 @@ function defaultDescribeClientQuotasResponseValueData(): DescribeClientQuotasRes
   return { key: '', value: 0 };
 }
 
-function encDescribeClientQuotasResponse_v0(w: Writer, m: DescribeClientQuotasResponse): void {
+function encDescribeClientQuotasResponse_v0(w: Writer, m: DescribeClientQuotasResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
@@ -159,7 +202,7 @@ function encDescribeClientQuotasResponse_v0(w: Writer, m: DescribeClientQuotasRe
   }
 }
 
-function encDescribeClientQuotasResponse_v1(w: Writer, m: DescribeClientQuotasResponse): void {
+function encDescribeClientQuotasResponse_v1(w: Writer, m: DescribeClientQuotasResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
@@ -173,7 +216,7 @@ function encDescribeClientQuotasResponse_v1(w: Writer, m: DescribeClientQuotasRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeClientQuotasResponseEntryData_v0(w: Writer, m: DescribeClientQuotasResponseEntryData): void {
+function encDescribeClientQuotasResponseEntryData_v0(w: Writer, m: DescribeClientQuotasResponseEntryDataInput): void {
   const t1 = m.entity ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeClientQuotasResponse field Entity is not nullable');
   else {
@@ -188,7 +231,7 @@ function encDescribeClientQuotasResponseEntryData_v0(w: Writer, m: DescribeClien
   }
 }
 
-function encDescribeClientQuotasResponseEntryData_v1(w: Writer, m: DescribeClientQuotasResponseEntryData): void {
+function encDescribeClientQuotasResponseEntryData_v1(w: Writer, m: DescribeClientQuotasResponseEntryDataInput): void {
   const t1 = m.entity ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeClientQuotasResponse field Entity is not nullable');
   else {
@@ -205,24 +248,24 @@ function encDescribeClientQuotasResponseEntryData_v1(w: Writer, m: DescribeClien
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeClientQuotasResponseEntityData_v0(w: Writer, m: DescribeClientQuotasResponseEntityData): void {
+function encDescribeClientQuotasResponseEntityData_v0(w: Writer, m: DescribeClientQuotasResponseEntityDataInput): void {
   w.string(m.entityType ?? '');
   w.nullableString(m.entityName === undefined ? '' : m.entityName);
 }
 
-function encDescribeClientQuotasResponseEntityData_v1(w: Writer, m: DescribeClientQuotasResponseEntityData): void {
+function encDescribeClientQuotasResponseEntityData_v1(w: Writer, m: DescribeClientQuotasResponseEntityDataInput): void {
   w.compactString(m.entityType ?? '');
   w.compactNullableString(m.entityName === undefined ? '' : m.entityName);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeClientQuotasResponseValueData_v0(w: Writer, m: DescribeClientQuotasResponseValueData): void {
+function encDescribeClientQuotasResponseValueData_v0(w: Writer, m: DescribeClientQuotasResponseValueDataInput): void {
   w.string(m.key ?? '');
   w.float64(m.value ?? 0);
 }
 
-function encDescribeClientQuotasResponseValueData_v1(w: Writer, m: DescribeClientQuotasResponseValueData): void {
+function encDescribeClientQuotasResponseValueData_v1(w: Writer, m: DescribeClientQuotasResponseValueDataInput): void {
   w.compactString(m.key ?? '');
   w.float64(m.value ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -325,7 +368,7 @@ function decDescribeClientQuotasResponseValueData_v1(r: Reader): DescribeClientQ
   return { key: f_key, value: f_value, unknownTaggedFields: unknown };
 }
 
-export const DescribeClientQuotas: ApiCodec<DescribeClientQuotasRequest, DescribeClientQuotasResponse> = {
+export const DescribeClientQuotas: ApiCodec<DescribeClientQuotasRequest, DescribeClientQuotasResponse, DescribeClientQuotasRequestInput, DescribeClientQuotasResponseInput> = {
   apiKey: 48,
   name: 'DescribeClientQuotas',
   minVersion: 0,
@@ -335,7 +378,7 @@ export const DescribeClientQuotas: ApiCodec<DescribeClientQuotasRequest, Describ
   requestHeaderVersion: (version: number) => (version >= 1 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 1 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeClientQuotasRequest, version: number): void {
+    encode(w: Writer, msg: DescribeClientQuotasRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encDescribeClientQuotasRequest_v0(w, msg);
@@ -355,7 +398,7 @@ export const DescribeClientQuotas: ApiCodec<DescribeClientQuotasRequest, Describ
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeClientQuotasResponse, version: number): void {
+    encode(w: Writer, msg: DescribeClientQuotasResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encDescribeClientQuotasResponse_v0(w, msg);

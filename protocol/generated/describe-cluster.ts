@@ -6,26 +6,58 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeClusterRequest {
+  includeClusterAuthorizedOperations: boolean;
+  endpointType: number;
+  includeFencedBrokers: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeClusterRequestInput {
   includeClusterAuthorizedOperations: boolean;
   endpointType?: number;
   includeFencedBrokers?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeClusterResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  endpointType: number;
+  clusterId: string;
+  controllerId: number;
+  brokers: DescribeClusterResponseDescribeClusterBroker[];
+  clusterAuthorizedOperations: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeClusterResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage?: string | null;
   endpointType?: number;
   clusterId: string;
   controllerId?: number;
-  brokers: DescribeClusterResponseDescribeClusterBroker[];
+  brokers: DescribeClusterResponseDescribeClusterBrokerInput[];
   clusterAuthorizedOperations?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface DescribeClusterResponseDescribeClusterBroker {
+  brokerId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  isFenced: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeClusterResponseDescribeClusterBrokerInput {
   brokerId: number;
   host: string;
   port: number;
@@ -38,7 +70,7 @@ function defaultDescribeClusterRequest(): DescribeClusterRequest {
   return { includeClusterAuthorizedOperations: false, endpointType: 1, includeFencedBrokers: false };
 }
 
-function encDescribeClusterRequest_v0(w: Writer, m: DescribeClusterRequest): void {
+function encDescribeClusterRequest_v0(w: Writer, m: DescribeClusterRequestInput): void {
   w.bool(m.includeClusterAuthorizedOperations ?? false);
   if (m.endpointType !== undefined && m.endpointType !== 1) throw new ProtocolEncodeError('DescribeClusterRequest field DescribeClusterRequest.EndpointType cannot be written at version 0');
   if (m.includeFencedBrokers !== undefined && m.includeFencedBrokers !== false) throw new ProtocolEncodeError('DescribeClusterRequest field DescribeClusterRequest.IncludeFencedBrokers cannot be written at version 0');
@@ -46,7 +78,7 @@ function encDescribeClusterRequest_v0(w: Writer, m: DescribeClusterRequest): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeClusterRequest_v1(w: Writer, m: DescribeClusterRequest): void {
+function encDescribeClusterRequest_v1(w: Writer, m: DescribeClusterRequestInput): void {
   w.bool(m.includeClusterAuthorizedOperations ?? false);
   w.int8(m.endpointType ?? 1);
   if (m.includeFencedBrokers !== undefined && m.includeFencedBrokers !== false) throw new ProtocolEncodeError('DescribeClusterRequest field DescribeClusterRequest.IncludeFencedBrokers cannot be written at version 1');
@@ -54,7 +86,7 @@ function encDescribeClusterRequest_v1(w: Writer, m: DescribeClusterRequest): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeClusterRequest_v2(w: Writer, m: DescribeClusterRequest): void {
+function encDescribeClusterRequest_v2(w: Writer, m: DescribeClusterRequestInput): void {
   w.bool(m.includeClusterAuthorizedOperations ?? false);
   w.int8(m.endpointType ?? 1);
   w.bool(m.includeFencedBrokers ?? false);
@@ -91,7 +123,7 @@ function defaultDescribeClusterResponseDescribeClusterBroker(): DescribeClusterR
   return { brokerId: 0, host: '', port: 0, rack: null, isFenced: false };
 }
 
-function encDescribeClusterResponse_v0(w: Writer, m: DescribeClusterResponse): void {
+function encDescribeClusterResponse_v0(w: Writer, m: DescribeClusterResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
@@ -109,7 +141,7 @@ function encDescribeClusterResponse_v0(w: Writer, m: DescribeClusterResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeClusterResponse_v1(w: Writer, m: DescribeClusterResponse): void {
+function encDescribeClusterResponse_v1(w: Writer, m: DescribeClusterResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
@@ -127,7 +159,7 @@ function encDescribeClusterResponse_v1(w: Writer, m: DescribeClusterResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeClusterResponse_v2(w: Writer, m: DescribeClusterResponse): void {
+function encDescribeClusterResponse_v2(w: Writer, m: DescribeClusterResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
@@ -145,7 +177,7 @@ function encDescribeClusterResponse_v2(w: Writer, m: DescribeClusterResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeClusterResponseDescribeClusterBroker_v0(w: Writer, m: DescribeClusterResponseDescribeClusterBroker): void {
+function encDescribeClusterResponseDescribeClusterBroker_v0(w: Writer, m: DescribeClusterResponseDescribeClusterBrokerInput): void {
   w.int32(m.brokerId ?? 0);
   w.compactString(m.host ?? '');
   w.int32(m.port ?? 0);
@@ -155,7 +187,7 @@ function encDescribeClusterResponseDescribeClusterBroker_v0(w: Writer, m: Descri
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeClusterResponseDescribeClusterBroker_v2(w: Writer, m: DescribeClusterResponseDescribeClusterBroker): void {
+function encDescribeClusterResponseDescribeClusterBroker_v2(w: Writer, m: DescribeClusterResponseDescribeClusterBrokerInput): void {
   w.int32(m.brokerId ?? 0);
   w.compactString(m.host ?? '');
   w.int32(m.port ?? 0);
@@ -243,7 +275,7 @@ function decDescribeClusterResponseDescribeClusterBroker_v2(r: Reader): Describe
   return { brokerId: f_brokerId, host: f_host, port: f_port, rack: f_rack, isFenced: f_isFenced, unknownTaggedFields: unknown };
 }
 
-export const DescribeCluster: ApiCodec<DescribeClusterRequest, DescribeClusterResponse> = {
+export const DescribeCluster: ApiCodec<DescribeClusterRequest, DescribeClusterResponse, DescribeClusterRequestInput, DescribeClusterResponseInput> = {
   apiKey: 60,
   name: 'DescribeCluster',
   minVersion: 0,
@@ -253,7 +285,7 @@ export const DescribeCluster: ApiCodec<DescribeClusterRequest, DescribeClusterRe
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeClusterRequest, version: number): void {
+    encode(w: Writer, msg: DescribeClusterRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encDescribeClusterRequest_v0(w, msg);
@@ -275,7 +307,7 @@ export const DescribeCluster: ApiCodec<DescribeClusterRequest, DescribeClusterRe
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeClusterResponse, version: number): void {
+    encode(w: Writer, msg: DescribeClusterResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encDescribeClusterResponse_v0(w, msg);

@@ -6,8 +6,17 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeConfigsRequest {
   resources: DescribeConfigsRequestDescribeConfigsResource[];
+  includeSynonyms: boolean;
+  includeDocumentation: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeConfigsRequestInput {
+  resources: DescribeConfigsRequestDescribeConfigsResourceInput[];
   includeSynonyms?: boolean;
   includeDocumentation?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -20,9 +29,24 @@ export interface DescribeConfigsRequestDescribeConfigsResource {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeConfigsRequestDescribeConfigsResourceInput {
+  resourceType: number;
+  resourceName: string;
+  configurationKeys: string[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeConfigsResponse {
   throttleTimeMs: number;
   results: DescribeConfigsResponseDescribeConfigsResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeConfigsResponseInput {
+  throttleTimeMs: number;
+  results: DescribeConfigsResponseDescribeConfigsResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -35,19 +59,47 @@ export interface DescribeConfigsResponseDescribeConfigsResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeConfigsResponseDescribeConfigsResultInput {
+  errorCode: number;
+  errorMessage: string | null;
+  resourceType: number;
+  resourceName: string;
+  configs: DescribeConfigsResponseDescribeConfigsResourceResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeConfigsResponseDescribeConfigsResourceResult {
+  name: string;
+  value: string | null;
+  readOnly: boolean;
+  configSource: number;
+  isSensitive: boolean;
+  synonyms: DescribeConfigsResponseDescribeConfigsSynonym[];
+  configType: number;
+  documentation: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeConfigsResponseDescribeConfigsResourceResultInput {
   name: string;
   value: string | null;
   readOnly: boolean;
   configSource?: number;
   isSensitive: boolean;
-  synonyms: DescribeConfigsResponseDescribeConfigsSynonym[];
+  synonyms: DescribeConfigsResponseDescribeConfigsSynonymInput[];
   configType?: number;
   documentation?: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface DescribeConfigsResponseDescribeConfigsSynonym {
+  name: string;
+  value: string | null;
+  source: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeConfigsResponseDescribeConfigsSynonymInput {
   name: string;
   value: string | null;
   source: number;
@@ -62,7 +114,7 @@ function defaultDescribeConfigsRequestDescribeConfigsResource(): DescribeConfigs
   return { resourceType: 0, resourceName: '', configurationKeys: [] };
 }
 
-function encDescribeConfigsRequest_v1(w: Writer, m: DescribeConfigsRequest): void {
+function encDescribeConfigsRequest_v1(w: Writer, m: DescribeConfigsRequestInput): void {
   const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsRequest field Resources is not nullable');
   else {
@@ -73,7 +125,7 @@ function encDescribeConfigsRequest_v1(w: Writer, m: DescribeConfigsRequest): voi
   if (m.includeDocumentation !== undefined && m.includeDocumentation !== false) throw new ProtocolEncodeError('DescribeConfigsRequest field DescribeConfigsRequest.IncludeDocumentation cannot be written at version 1-2');
 }
 
-function encDescribeConfigsRequest_v3(w: Writer, m: DescribeConfigsRequest): void {
+function encDescribeConfigsRequest_v3(w: Writer, m: DescribeConfigsRequestInput): void {
   const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsRequest field Resources is not nullable');
   else {
@@ -84,7 +136,7 @@ function encDescribeConfigsRequest_v3(w: Writer, m: DescribeConfigsRequest): voi
   w.bool(m.includeDocumentation ?? false);
 }
 
-function encDescribeConfigsRequest_v4(w: Writer, m: DescribeConfigsRequest): void {
+function encDescribeConfigsRequest_v4(w: Writer, m: DescribeConfigsRequestInput): void {
   const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsRequest field Resources is not nullable');
   else {
@@ -97,7 +149,7 @@ function encDescribeConfigsRequest_v4(w: Writer, m: DescribeConfigsRequest): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeConfigsRequestDescribeConfigsResource_v1(w: Writer, m: DescribeConfigsRequestDescribeConfigsResource): void {
+function encDescribeConfigsRequestDescribeConfigsResource_v1(w: Writer, m: DescribeConfigsRequestDescribeConfigsResourceInput): void {
   w.int8(m.resourceType ?? 0);
   w.string(m.resourceName ?? '');
   const t1 = m.configurationKeys === undefined ? [] : m.configurationKeys;
@@ -108,7 +160,7 @@ function encDescribeConfigsRequestDescribeConfigsResource_v1(w: Writer, m: Descr
   }
 }
 
-function encDescribeConfigsRequestDescribeConfigsResource_v4(w: Writer, m: DescribeConfigsRequestDescribeConfigsResource): void {
+function encDescribeConfigsRequestDescribeConfigsResource_v4(w: Writer, m: DescribeConfigsRequestDescribeConfigsResourceInput): void {
   w.int8(m.resourceType ?? 0);
   w.compactString(m.resourceName ?? '');
   const t1 = m.configurationKeys === undefined ? [] : m.configurationKeys;
@@ -206,7 +258,7 @@ function defaultDescribeConfigsResponseDescribeConfigsSynonym(): DescribeConfigs
   return { name: '', value: '', source: 0 };
 }
 
-function encDescribeConfigsResponse_v1(w: Writer, m: DescribeConfigsResponse): void {
+function encDescribeConfigsResponse_v1(w: Writer, m: DescribeConfigsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Results is not nullable');
@@ -216,7 +268,7 @@ function encDescribeConfigsResponse_v1(w: Writer, m: DescribeConfigsResponse): v
   }
 }
 
-function encDescribeConfigsResponse_v3(w: Writer, m: DescribeConfigsResponse): void {
+function encDescribeConfigsResponse_v3(w: Writer, m: DescribeConfigsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Results is not nullable');
@@ -226,7 +278,7 @@ function encDescribeConfigsResponse_v3(w: Writer, m: DescribeConfigsResponse): v
   }
 }
 
-function encDescribeConfigsResponse_v4(w: Writer, m: DescribeConfigsResponse): void {
+function encDescribeConfigsResponse_v4(w: Writer, m: DescribeConfigsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Results is not nullable');
@@ -238,7 +290,7 @@ function encDescribeConfigsResponse_v4(w: Writer, m: DescribeConfigsResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeConfigsResponseDescribeConfigsResult_v1(w: Writer, m: DescribeConfigsResponseDescribeConfigsResult): void {
+function encDescribeConfigsResponseDescribeConfigsResult_v1(w: Writer, m: DescribeConfigsResponseDescribeConfigsResultInput): void {
   w.int16(m.errorCode ?? 0);
   w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   w.int8(m.resourceType ?? 0);
@@ -251,7 +303,7 @@ function encDescribeConfigsResponseDescribeConfigsResult_v1(w: Writer, m: Descri
   }
 }
 
-function encDescribeConfigsResponseDescribeConfigsResult_v3(w: Writer, m: DescribeConfigsResponseDescribeConfigsResult): void {
+function encDescribeConfigsResponseDescribeConfigsResult_v3(w: Writer, m: DescribeConfigsResponseDescribeConfigsResultInput): void {
   w.int16(m.errorCode ?? 0);
   w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   w.int8(m.resourceType ?? 0);
@@ -264,7 +316,7 @@ function encDescribeConfigsResponseDescribeConfigsResult_v3(w: Writer, m: Descri
   }
 }
 
-function encDescribeConfigsResponseDescribeConfigsResult_v4(w: Writer, m: DescribeConfigsResponseDescribeConfigsResult): void {
+function encDescribeConfigsResponseDescribeConfigsResult_v4(w: Writer, m: DescribeConfigsResponseDescribeConfigsResultInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   w.int8(m.resourceType ?? 0);
@@ -279,7 +331,7 @@ function encDescribeConfigsResponseDescribeConfigsResult_v4(w: Writer, m: Descri
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeConfigsResponseDescribeConfigsResourceResult_v1(w: Writer, m: DescribeConfigsResponseDescribeConfigsResourceResult): void {
+function encDescribeConfigsResponseDescribeConfigsResourceResult_v1(w: Writer, m: DescribeConfigsResponseDescribeConfigsResourceResultInput): void {
   w.string(m.name ?? '');
   w.nullableString(m.value === undefined ? '' : m.value);
   w.bool(m.readOnly ?? false);
@@ -293,7 +345,7 @@ function encDescribeConfigsResponseDescribeConfigsResourceResult_v1(w: Writer, m
   }
 }
 
-function encDescribeConfigsResponseDescribeConfigsResourceResult_v3(w: Writer, m: DescribeConfigsResponseDescribeConfigsResourceResult): void {
+function encDescribeConfigsResponseDescribeConfigsResourceResult_v3(w: Writer, m: DescribeConfigsResponseDescribeConfigsResourceResultInput): void {
   w.string(m.name ?? '');
   w.nullableString(m.value === undefined ? '' : m.value);
   w.bool(m.readOnly ?? false);
@@ -309,7 +361,7 @@ function encDescribeConfigsResponseDescribeConfigsResourceResult_v3(w: Writer, m
   w.nullableString(m.documentation === undefined ? '' : m.documentation);
 }
 
-function encDescribeConfigsResponseDescribeConfigsResourceResult_v4(w: Writer, m: DescribeConfigsResponseDescribeConfigsResourceResult): void {
+function encDescribeConfigsResponseDescribeConfigsResourceResult_v4(w: Writer, m: DescribeConfigsResponseDescribeConfigsResourceResultInput): void {
   w.compactString(m.name ?? '');
   w.compactNullableString(m.value === undefined ? '' : m.value);
   w.bool(m.readOnly ?? false);
@@ -327,13 +379,13 @@ function encDescribeConfigsResponseDescribeConfigsResourceResult_v4(w: Writer, m
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeConfigsResponseDescribeConfigsSynonym_v1(w: Writer, m: DescribeConfigsResponseDescribeConfigsSynonym): void {
+function encDescribeConfigsResponseDescribeConfigsSynonym_v1(w: Writer, m: DescribeConfigsResponseDescribeConfigsSynonymInput): void {
   w.string(m.name ?? '');
   w.nullableString(m.value === undefined ? '' : m.value);
   w.int8(m.source ?? 0);
 }
 
-function encDescribeConfigsResponseDescribeConfigsSynonym_v4(w: Writer, m: DescribeConfigsResponseDescribeConfigsSynonym): void {
+function encDescribeConfigsResponseDescribeConfigsSynonym_v4(w: Writer, m: DescribeConfigsResponseDescribeConfigsSynonymInput): void {
   w.compactString(m.name ?? '');
   w.compactNullableString(m.value === undefined ? '' : m.value);
   w.int8(m.source ?? 0);
@@ -501,7 +553,7 @@ function decDescribeConfigsResponseDescribeConfigsSynonym_v4(r: Reader): Describ
   return { name: f_name, value: f_value, source: f_source, unknownTaggedFields: unknown };
 }
 
-export const DescribeConfigs: ApiCodec<DescribeConfigsRequest, DescribeConfigsResponse> = {
+export const DescribeConfigs: ApiCodec<DescribeConfigsRequest, DescribeConfigsResponse, DescribeConfigsRequestInput, DescribeConfigsResponseInput> = {
   apiKey: 32,
   name: 'DescribeConfigs',
   minVersion: 1,
@@ -511,7 +563,7 @@ export const DescribeConfigs: ApiCodec<DescribeConfigsRequest, DescribeConfigsRe
   requestHeaderVersion: (version: number) => (version >= 4 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 4 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeConfigsRequest, version: number): void {
+    encode(w: Writer, msg: DescribeConfigsRequestInput, version: number): void {
       try {
         switch (version) {
           case 1: case 2: return encDescribeConfigsRequest_v1(w, msg);
@@ -533,7 +585,7 @@ export const DescribeConfigs: ApiCodec<DescribeConfigsRequest, DescribeConfigsRe
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeConfigsResponse, version: number): void {
+    encode(w: Writer, msg: DescribeConfigsResponseInput, version: number): void {
       try {
         switch (version) {
           case 1: case 2: return encDescribeConfigsResponse_v1(w, msg);

@@ -6,8 +6,15 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeDelegationTokenRequest {
   owners: DescribeDelegationTokenRequestDescribeDelegationTokenOwner[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeDelegationTokenRequestInput {
+  owners: DescribeDelegationTokenRequestDescribeDelegationTokenOwnerInput[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -17,6 +24,13 @@ export interface DescribeDelegationTokenRequestDescribeDelegationTokenOwner {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeDelegationTokenRequestDescribeDelegationTokenOwnerInput {
+  principalType: string;
+  principalName: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeDelegationTokenResponse {
   errorCode: number;
   tokens: DescribeDelegationTokenResponseDescribedDelegationToken[];
@@ -24,11 +38,19 @@ export interface DescribeDelegationTokenResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeDelegationTokenResponseInput {
+  errorCode: number;
+  tokens: DescribeDelegationTokenResponseDescribedDelegationTokenInput[];
+  throttleTimeMs: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeDelegationTokenResponseDescribedDelegationToken {
   principalType: string;
   principalName: string;
-  tokenRequesterPrincipalType?: string;
-  tokenRequesterPrincipalName?: string;
+  tokenRequesterPrincipalType: string;
+  tokenRequesterPrincipalName: string;
   issueTimestamp: bigint;
   expiryTimestamp: bigint;
   maxTimestamp: bigint;
@@ -38,7 +60,27 @@ export interface DescribeDelegationTokenResponseDescribedDelegationToken {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeDelegationTokenResponseDescribedDelegationTokenInput {
+  principalType: string;
+  principalName: string;
+  tokenRequesterPrincipalType?: string;
+  tokenRequesterPrincipalName?: string;
+  issueTimestamp: bigint;
+  expiryTimestamp: bigint;
+  maxTimestamp: bigint;
+  tokenId: string;
+  hmac: Buffer;
+  renewers: DescribeDelegationTokenResponseDescribedDelegationTokenRenewerInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeDelegationTokenResponseDescribedDelegationTokenRenewer {
+  principalType: string;
+  principalName: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeDelegationTokenResponseDescribedDelegationTokenRenewerInput {
   principalType: string;
   principalName: string;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -52,7 +94,7 @@ function defaultDescribeDelegationTokenRequestDescribeDelegationTokenOwner(): De
   return { principalType: '', principalName: '' };
 }
 
-function encDescribeDelegationTokenRequest_v1(w: Writer, m: DescribeDelegationTokenRequest): void {
+function encDescribeDelegationTokenRequest_v1(w: Writer, m: DescribeDelegationTokenRequestInput): void {
   const t1 = m.owners === undefined ? [] : m.owners;
   if (t1 === null) w.int32(-1);
   else {
@@ -61,7 +103,7 @@ function encDescribeDelegationTokenRequest_v1(w: Writer, m: DescribeDelegationTo
   }
 }
 
-function encDescribeDelegationTokenRequest_v2(w: Writer, m: DescribeDelegationTokenRequest): void {
+function encDescribeDelegationTokenRequest_v2(w: Writer, m: DescribeDelegationTokenRequestInput): void {
   const t1 = m.owners === undefined ? [] : m.owners;
   if (t1 === null) w.uvarint(0);
   else {
@@ -72,12 +114,12 @@ function encDescribeDelegationTokenRequest_v2(w: Writer, m: DescribeDelegationTo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeDelegationTokenRequestDescribeDelegationTokenOwner_v1(w: Writer, m: DescribeDelegationTokenRequestDescribeDelegationTokenOwner): void {
+function encDescribeDelegationTokenRequestDescribeDelegationTokenOwner_v1(w: Writer, m: DescribeDelegationTokenRequestDescribeDelegationTokenOwnerInput): void {
   w.string(m.principalType ?? '');
   w.string(m.principalName ?? '');
 }
 
-function encDescribeDelegationTokenRequestDescribeDelegationTokenOwner_v2(w: Writer, m: DescribeDelegationTokenRequestDescribeDelegationTokenOwner): void {
+function encDescribeDelegationTokenRequestDescribeDelegationTokenOwner_v2(w: Writer, m: DescribeDelegationTokenRequestDescribeDelegationTokenOwnerInput): void {
   w.compactString(m.principalType ?? '');
   w.compactString(m.principalName ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -132,7 +174,7 @@ function defaultDescribeDelegationTokenResponseDescribedDelegationTokenRenewer()
   return { principalType: '', principalName: '' };
 }
 
-function encDescribeDelegationTokenResponse_v1(w: Writer, m: DescribeDelegationTokenResponse): void {
+function encDescribeDelegationTokenResponse_v1(w: Writer, m: DescribeDelegationTokenResponseInput): void {
   w.int16(m.errorCode ?? 0);
   const t1 = m.tokens ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeDelegationTokenResponse field Tokens is not nullable');
@@ -143,7 +185,7 @@ function encDescribeDelegationTokenResponse_v1(w: Writer, m: DescribeDelegationT
   w.int32(m.throttleTimeMs ?? 0);
 }
 
-function encDescribeDelegationTokenResponse_v2(w: Writer, m: DescribeDelegationTokenResponse): void {
+function encDescribeDelegationTokenResponse_v2(w: Writer, m: DescribeDelegationTokenResponseInput): void {
   w.int16(m.errorCode ?? 0);
   const t1 = m.tokens ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeDelegationTokenResponse field Tokens is not nullable');
@@ -156,7 +198,7 @@ function encDescribeDelegationTokenResponse_v2(w: Writer, m: DescribeDelegationT
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeDelegationTokenResponse_v3(w: Writer, m: DescribeDelegationTokenResponse): void {
+function encDescribeDelegationTokenResponse_v3(w: Writer, m: DescribeDelegationTokenResponseInput): void {
   w.int16(m.errorCode ?? 0);
   const t1 = m.tokens ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeDelegationTokenResponse field Tokens is not nullable');
@@ -169,7 +211,7 @@ function encDescribeDelegationTokenResponse_v3(w: Writer, m: DescribeDelegationT
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeDelegationTokenResponseDescribedDelegationToken_v1(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationToken): void {
+function encDescribeDelegationTokenResponseDescribedDelegationToken_v1(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationTokenInput): void {
   w.string(m.principalType ?? '');
   w.string(m.principalName ?? '');
   if (m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== '') throw new ProtocolEncodeError('DescribeDelegationTokenResponse field DescribedDelegationToken.TokenRequesterPrincipalType cannot be written at version 1');
@@ -187,7 +229,7 @@ function encDescribeDelegationTokenResponseDescribedDelegationToken_v1(w: Writer
   }
 }
 
-function encDescribeDelegationTokenResponseDescribedDelegationToken_v2(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationToken): void {
+function encDescribeDelegationTokenResponseDescribedDelegationToken_v2(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationTokenInput): void {
   w.compactString(m.principalType ?? '');
   w.compactString(m.principalName ?? '');
   if (m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== '') throw new ProtocolEncodeError('DescribeDelegationTokenResponse field DescribedDelegationToken.TokenRequesterPrincipalType cannot be written at version 2');
@@ -207,7 +249,7 @@ function encDescribeDelegationTokenResponseDescribedDelegationToken_v2(w: Writer
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeDelegationTokenResponseDescribedDelegationToken_v3(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationToken): void {
+function encDescribeDelegationTokenResponseDescribedDelegationToken_v3(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationTokenInput): void {
   w.compactString(m.principalType ?? '');
   w.compactString(m.principalName ?? '');
   w.compactString(m.tokenRequesterPrincipalType ?? '');
@@ -227,12 +269,12 @@ function encDescribeDelegationTokenResponseDescribedDelegationToken_v3(w: Writer
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeDelegationTokenResponseDescribedDelegationTokenRenewer_v1(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer): void {
+function encDescribeDelegationTokenResponseDescribedDelegationTokenRenewer_v1(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationTokenRenewerInput): void {
   w.string(m.principalType ?? '');
   w.string(m.principalName ?? '');
 }
 
-function encDescribeDelegationTokenResponseDescribedDelegationTokenRenewer_v2(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer): void {
+function encDescribeDelegationTokenResponseDescribedDelegationTokenRenewer_v2(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationTokenRenewerInput): void {
   w.compactString(m.principalType ?? '');
   w.compactString(m.principalName ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -357,7 +399,7 @@ function decDescribeDelegationTokenResponseDescribedDelegationTokenRenewer_v2(r:
   return { principalType: f_principalType, principalName: f_principalName, unknownTaggedFields: unknown };
 }
 
-export const DescribeDelegationToken: ApiCodec<DescribeDelegationTokenRequest, DescribeDelegationTokenResponse> = {
+export const DescribeDelegationToken: ApiCodec<DescribeDelegationTokenRequest, DescribeDelegationTokenResponse, DescribeDelegationTokenRequestInput, DescribeDelegationTokenResponseInput> = {
   apiKey: 41,
   name: 'DescribeDelegationToken',
   minVersion: 1,
@@ -367,7 +409,7 @@ export const DescribeDelegationToken: ApiCodec<DescribeDelegationTokenRequest, D
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeDelegationTokenRequest, version: number): void {
+    encode(w: Writer, msg: DescribeDelegationTokenRequestInput, version: number): void {
       try {
         switch (version) {
           case 1: return encDescribeDelegationTokenRequest_v1(w, msg);
@@ -387,7 +429,7 @@ export const DescribeDelegationToken: ApiCodec<DescribeDelegationTokenRequest, D
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeDelegationTokenResponse, version: number): void {
+    encode(w: Writer, msg: DescribeDelegationTokenResponseInput, version: number): void {
       try {
         switch (version) {
           case 1: return encDescribeDelegationTokenResponse_v1(w, msg);

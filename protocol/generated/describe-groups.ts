@@ -6,31 +6,69 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeGroupsRequest {
+  groups: string[];
+  includeAuthorizedOperations: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeGroupsRequestInput {
   groups: string[];
   includeAuthorizedOperations?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeGroupsResponse {
-  throttleTimeMs?: number;
+  throttleTimeMs: number;
   groups: DescribeGroupsResponseDescribedGroup[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeGroupsResponseInput {
+  throttleTimeMs?: number;
+  groups: DescribeGroupsResponseDescribedGroupInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeGroupsResponseDescribedGroup {
+  errorCode: number;
+  errorMessage: string | null;
+  groupId: string;
+  groupState: string;
+  protocolType: string;
+  protocolData: string;
+  members: DescribeGroupsResponseDescribedGroupMember[];
+  authorizedOperations: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeGroupsResponseDescribedGroupInput {
   errorCode: number;
   errorMessage?: string | null;
   groupId: string;
   groupState: string;
   protocolType: string;
   protocolData: string;
-  members: DescribeGroupsResponseDescribedGroupMember[];
+  members: DescribeGroupsResponseDescribedGroupMemberInput[];
   authorizedOperations?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface DescribeGroupsResponseDescribedGroupMember {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  memberMetadata: Buffer;
+  memberAssignment: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeGroupsResponseDescribedGroupMemberInput {
   memberId: string;
   groupInstanceId?: string | null;
   clientId: string;
@@ -44,7 +82,7 @@ function defaultDescribeGroupsRequest(): DescribeGroupsRequest {
   return { groups: [], includeAuthorizedOperations: false };
 }
 
-function encDescribeGroupsRequest_v0(w: Writer, m: DescribeGroupsRequest): void {
+function encDescribeGroupsRequest_v0(w: Writer, m: DescribeGroupsRequestInput): void {
   const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsRequest field Groups is not nullable');
   else {
@@ -54,7 +92,7 @@ function encDescribeGroupsRequest_v0(w: Writer, m: DescribeGroupsRequest): void 
   if (m.includeAuthorizedOperations !== undefined && m.includeAuthorizedOperations !== false) throw new ProtocolEncodeError('DescribeGroupsRequest field DescribeGroupsRequest.IncludeAuthorizedOperations cannot be written at version 0-2');
 }
 
-function encDescribeGroupsRequest_v3(w: Writer, m: DescribeGroupsRequest): void {
+function encDescribeGroupsRequest_v3(w: Writer, m: DescribeGroupsRequestInput): void {
   const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsRequest field Groups is not nullable');
   else {
@@ -64,7 +102,7 @@ function encDescribeGroupsRequest_v3(w: Writer, m: DescribeGroupsRequest): void 
   w.bool(m.includeAuthorizedOperations ?? false);
 }
 
-function encDescribeGroupsRequest_v5(w: Writer, m: DescribeGroupsRequest): void {
+function encDescribeGroupsRequest_v5(w: Writer, m: DescribeGroupsRequestInput): void {
   const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsRequest field Groups is not nullable');
   else {
@@ -127,7 +165,7 @@ function defaultDescribeGroupsResponseDescribedGroupMember(): DescribeGroupsResp
   return { memberId: '', groupInstanceId: null, clientId: '', clientHost: '', memberMetadata: EMPTY_BUFFER, memberAssignment: EMPTY_BUFFER };
 }
 
-function encDescribeGroupsResponse_v0(w: Writer, m: DescribeGroupsResponse): void {
+function encDescribeGroupsResponse_v0(w: Writer, m: DescribeGroupsResponseInput): void {
   const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Groups is not nullable');
   else {
@@ -136,7 +174,7 @@ function encDescribeGroupsResponse_v0(w: Writer, m: DescribeGroupsResponse): voi
   }
 }
 
-function encDescribeGroupsResponse_v1(w: Writer, m: DescribeGroupsResponse): void {
+function encDescribeGroupsResponse_v1(w: Writer, m: DescribeGroupsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Groups is not nullable');
@@ -146,7 +184,7 @@ function encDescribeGroupsResponse_v1(w: Writer, m: DescribeGroupsResponse): voi
   }
 }
 
-function encDescribeGroupsResponse_v3(w: Writer, m: DescribeGroupsResponse): void {
+function encDescribeGroupsResponse_v3(w: Writer, m: DescribeGroupsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Groups is not nullable');
@@ -156,7 +194,7 @@ function encDescribeGroupsResponse_v3(w: Writer, m: DescribeGroupsResponse): voi
   }
 }
 
-function encDescribeGroupsResponse_v4(w: Writer, m: DescribeGroupsResponse): void {
+function encDescribeGroupsResponse_v4(w: Writer, m: DescribeGroupsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Groups is not nullable');
@@ -166,7 +204,7 @@ function encDescribeGroupsResponse_v4(w: Writer, m: DescribeGroupsResponse): voi
   }
 }
 
-function encDescribeGroupsResponse_v5(w: Writer, m: DescribeGroupsResponse): void {
+function encDescribeGroupsResponse_v5(w: Writer, m: DescribeGroupsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Groups is not nullable');
@@ -178,7 +216,7 @@ function encDescribeGroupsResponse_v5(w: Writer, m: DescribeGroupsResponse): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeGroupsResponse_v6(w: Writer, m: DescribeGroupsResponse): void {
+function encDescribeGroupsResponse_v6(w: Writer, m: DescribeGroupsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Groups is not nullable');
@@ -190,7 +228,7 @@ function encDescribeGroupsResponse_v6(w: Writer, m: DescribeGroupsResponse): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeGroupsResponseDescribedGroup_v0(w: Writer, m: DescribeGroupsResponseDescribedGroup): void {
+function encDescribeGroupsResponseDescribedGroup_v0(w: Writer, m: DescribeGroupsResponseDescribedGroupInput): void {
   w.int16(m.errorCode ?? 0);
   if (m.errorMessage !== undefined && m.errorMessage !== null) throw new ProtocolEncodeError('DescribeGroupsResponse field DescribedGroup.ErrorMessage cannot be written at version 0-2');
   w.string(m.groupId ?? '');
@@ -206,7 +244,7 @@ function encDescribeGroupsResponseDescribedGroup_v0(w: Writer, m: DescribeGroups
   if (m.authorizedOperations !== undefined && m.authorizedOperations !== -2147483648) throw new ProtocolEncodeError('DescribeGroupsResponse field DescribedGroup.AuthorizedOperations cannot be written at version 0-2');
 }
 
-function encDescribeGroupsResponseDescribedGroup_v3(w: Writer, m: DescribeGroupsResponseDescribedGroup): void {
+function encDescribeGroupsResponseDescribedGroup_v3(w: Writer, m: DescribeGroupsResponseDescribedGroupInput): void {
   w.int16(m.errorCode ?? 0);
   if (m.errorMessage !== undefined && m.errorMessage !== null) throw new ProtocolEncodeError('DescribeGroupsResponse field DescribedGroup.ErrorMessage cannot be written at version 3');
   w.string(m.groupId ?? '');
@@ -222,7 +260,7 @@ function encDescribeGroupsResponseDescribedGroup_v3(w: Writer, m: DescribeGroups
   w.int32(m.authorizedOperations ?? -2147483648);
 }
 
-function encDescribeGroupsResponseDescribedGroup_v4(w: Writer, m: DescribeGroupsResponseDescribedGroup): void {
+function encDescribeGroupsResponseDescribedGroup_v4(w: Writer, m: DescribeGroupsResponseDescribedGroupInput): void {
   w.int16(m.errorCode ?? 0);
   if (m.errorMessage !== undefined && m.errorMessage !== null) throw new ProtocolEncodeError('DescribeGroupsResponse field DescribedGroup.ErrorMessage cannot be written at version 4');
   w.string(m.groupId ?? '');
@@ -238,7 +276,7 @@ function encDescribeGroupsResponseDescribedGroup_v4(w: Writer, m: DescribeGroups
   w.int32(m.authorizedOperations ?? -2147483648);
 }
 
-function encDescribeGroupsResponseDescribedGroup_v5(w: Writer, m: DescribeGroupsResponseDescribedGroup): void {
+function encDescribeGroupsResponseDescribedGroup_v5(w: Writer, m: DescribeGroupsResponseDescribedGroupInput): void {
   w.int16(m.errorCode ?? 0);
   if (m.errorMessage !== undefined && m.errorMessage !== null) throw new ProtocolEncodeError('DescribeGroupsResponse field DescribedGroup.ErrorMessage cannot be written at version 5');
   w.compactString(m.groupId ?? '');
@@ -256,7 +294,7 @@ function encDescribeGroupsResponseDescribedGroup_v5(w: Writer, m: DescribeGroups
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeGroupsResponseDescribedGroup_v6(w: Writer, m: DescribeGroupsResponseDescribedGroup): void {
+function encDescribeGroupsResponseDescribedGroup_v6(w: Writer, m: DescribeGroupsResponseDescribedGroupInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   w.compactString(m.groupId ?? '');
@@ -274,7 +312,7 @@ function encDescribeGroupsResponseDescribedGroup_v6(w: Writer, m: DescribeGroups
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeGroupsResponseDescribedGroupMember_v0(w: Writer, m: DescribeGroupsResponseDescribedGroupMember): void {
+function encDescribeGroupsResponseDescribedGroupMember_v0(w: Writer, m: DescribeGroupsResponseDescribedGroupMemberInput): void {
   w.string(m.memberId ?? '');
   w.string(m.clientId ?? '');
   w.string(m.clientHost ?? '');
@@ -282,7 +320,7 @@ function encDescribeGroupsResponseDescribedGroupMember_v0(w: Writer, m: Describe
   w.bytes(m.memberAssignment ?? EMPTY_BUFFER);
 }
 
-function encDescribeGroupsResponseDescribedGroupMember_v4(w: Writer, m: DescribeGroupsResponseDescribedGroupMember): void {
+function encDescribeGroupsResponseDescribedGroupMember_v4(w: Writer, m: DescribeGroupsResponseDescribedGroupMemberInput): void {
   w.string(m.memberId ?? '');
   w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
   w.string(m.clientId ?? '');
@@ -291,7 +329,7 @@ function encDescribeGroupsResponseDescribedGroupMember_v4(w: Writer, m: Describe
   w.bytes(m.memberAssignment ?? EMPTY_BUFFER);
 }
 
-function encDescribeGroupsResponseDescribedGroupMember_v5(w: Writer, m: DescribeGroupsResponseDescribedGroupMember): void {
+function encDescribeGroupsResponseDescribedGroupMember_v5(w: Writer, m: DescribeGroupsResponseDescribedGroupMemberInput): void {
   w.compactString(m.memberId ?? '');
   w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
   w.compactString(m.clientId ?? '');
@@ -503,7 +541,7 @@ function decDescribeGroupsResponseDescribedGroupMember_v5(r: Reader): DescribeGr
   return { memberId: f_memberId, groupInstanceId: f_groupInstanceId, clientId: f_clientId, clientHost: f_clientHost, memberMetadata: f_memberMetadata, memberAssignment: f_memberAssignment, unknownTaggedFields: unknown };
 }
 
-export const DescribeGroups: ApiCodec<DescribeGroupsRequest, DescribeGroupsResponse> = {
+export const DescribeGroups: ApiCodec<DescribeGroupsRequest, DescribeGroupsResponse, DescribeGroupsRequestInput, DescribeGroupsResponseInput> = {
   apiKey: 15,
   name: 'DescribeGroups',
   minVersion: 0,
@@ -513,7 +551,7 @@ export const DescribeGroups: ApiCodec<DescribeGroupsRequest, DescribeGroupsRespo
   requestHeaderVersion: (version: number) => (version >= 5 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 5 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeGroupsRequest, version: number): void {
+    encode(w: Writer, msg: DescribeGroupsRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: case 2: return encDescribeGroupsRequest_v0(w, msg);
@@ -535,7 +573,7 @@ export const DescribeGroups: ApiCodec<DescribeGroupsRequest, DescribeGroupsRespo
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeGroupsResponse, version: number): void {
+    encode(w: Writer, msg: DescribeGroupsResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encDescribeGroupsResponse_v0(w, msg);

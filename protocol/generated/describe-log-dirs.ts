@@ -6,8 +6,15 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeLogDirsRequest {
   topics: DescribeLogDirsRequestDescribableLogDirTopic[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeLogDirsRequestInput {
+  topics: DescribeLogDirsRequestDescribableLogDirTopicInput[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -17,10 +24,25 @@ export interface DescribeLogDirsRequestDescribableLogDirTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeLogDirsRequestDescribableLogDirTopicInput {
+  topic: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeLogDirsResponse {
   throttleTimeMs: number;
-  errorCode?: number;
+  errorCode: number;
   results: DescribeLogDirsResponseDescribeLogDirsResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeLogDirsResponseInput {
+  throttleTimeMs: number;
+  errorCode?: number;
+  results: DescribeLogDirsResponseDescribeLogDirsResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -28,6 +50,16 @@ export interface DescribeLogDirsResponseDescribeLogDirsResult {
   errorCode: number;
   logDir: string;
   topics: DescribeLogDirsResponseDescribeLogDirsTopic[];
+  totalBytes: bigint;
+  usableBytes: bigint;
+  isCordoned: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeLogDirsResponseDescribeLogDirsResultInput {
+  errorCode: number;
+  logDir: string;
+  topics: DescribeLogDirsResponseDescribeLogDirsTopicInput[];
   totalBytes?: bigint;
   usableBytes?: bigint;
   isCordoned?: boolean;
@@ -40,7 +72,21 @@ export interface DescribeLogDirsResponseDescribeLogDirsTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeLogDirsResponseDescribeLogDirsTopicInput {
+  name: string;
+  partitions: DescribeLogDirsResponseDescribeLogDirsPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeLogDirsResponseDescribeLogDirsPartition {
+  partitionIndex: number;
+  partitionSize: bigint;
+  offsetLag: bigint;
+  isFutureKey: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeLogDirsResponseDescribeLogDirsPartitionInput {
   partitionIndex: number;
   partitionSize: bigint;
   offsetLag: bigint;
@@ -56,7 +102,7 @@ function defaultDescribeLogDirsRequestDescribableLogDirTopic(): DescribeLogDirsR
   return { topic: '', partitions: [] };
 }
 
-function encDescribeLogDirsRequest_v1(w: Writer, m: DescribeLogDirsRequest): void {
+function encDescribeLogDirsRequest_v1(w: Writer, m: DescribeLogDirsRequestInput): void {
   const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.int32(-1);
   else {
@@ -65,7 +111,7 @@ function encDescribeLogDirsRequest_v1(w: Writer, m: DescribeLogDirsRequest): voi
   }
 }
 
-function encDescribeLogDirsRequest_v2(w: Writer, m: DescribeLogDirsRequest): void {
+function encDescribeLogDirsRequest_v2(w: Writer, m: DescribeLogDirsRequestInput): void {
   const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
@@ -76,7 +122,7 @@ function encDescribeLogDirsRequest_v2(w: Writer, m: DescribeLogDirsRequest): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeLogDirsRequestDescribableLogDirTopic_v1(w: Writer, m: DescribeLogDirsRequestDescribableLogDirTopic): void {
+function encDescribeLogDirsRequestDescribableLogDirTopic_v1(w: Writer, m: DescribeLogDirsRequestDescribableLogDirTopicInput): void {
   w.string(m.topic ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsRequest field Partitions is not nullable');
@@ -86,7 +132,7 @@ function encDescribeLogDirsRequestDescribableLogDirTopic_v1(w: Writer, m: Descri
   }
 }
 
-function encDescribeLogDirsRequestDescribableLogDirTopic_v2(w: Writer, m: DescribeLogDirsRequestDescribableLogDirTopic): void {
+function encDescribeLogDirsRequestDescribableLogDirTopic_v2(w: Writer, m: DescribeLogDirsRequestDescribableLogDirTopicInput): void {
   w.compactString(m.topic ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsRequest field Partitions is not nullable');
@@ -164,7 +210,7 @@ function defaultDescribeLogDirsResponseDescribeLogDirsPartition(): DescribeLogDi
   return { partitionIndex: 0, partitionSize: 0n, offsetLag: 0n, isFutureKey: false };
 }
 
-function encDescribeLogDirsResponse_v1(w: Writer, m: DescribeLogDirsResponse): void {
+function encDescribeLogDirsResponse_v1(w: Writer, m: DescribeLogDirsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Results is not nullable');
@@ -174,7 +220,7 @@ function encDescribeLogDirsResponse_v1(w: Writer, m: DescribeLogDirsResponse): v
   }
 }
 
-function encDescribeLogDirsResponse_v2(w: Writer, m: DescribeLogDirsResponse): void {
+function encDescribeLogDirsResponse_v2(w: Writer, m: DescribeLogDirsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Results is not nullable');
@@ -186,7 +232,7 @@ function encDescribeLogDirsResponse_v2(w: Writer, m: DescribeLogDirsResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeLogDirsResponse_v3(w: Writer, m: DescribeLogDirsResponse): void {
+function encDescribeLogDirsResponse_v3(w: Writer, m: DescribeLogDirsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   const t1 = m.results ?? [];
@@ -199,7 +245,7 @@ function encDescribeLogDirsResponse_v3(w: Writer, m: DescribeLogDirsResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeLogDirsResponse_v4(w: Writer, m: DescribeLogDirsResponse): void {
+function encDescribeLogDirsResponse_v4(w: Writer, m: DescribeLogDirsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   const t1 = m.results ?? [];
@@ -212,7 +258,7 @@ function encDescribeLogDirsResponse_v4(w: Writer, m: DescribeLogDirsResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeLogDirsResponse_v5(w: Writer, m: DescribeLogDirsResponse): void {
+function encDescribeLogDirsResponse_v5(w: Writer, m: DescribeLogDirsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   const t1 = m.results ?? [];
@@ -225,7 +271,7 @@ function encDescribeLogDirsResponse_v5(w: Writer, m: DescribeLogDirsResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeLogDirsResponseDescribeLogDirsResult_v1(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResult): void {
+function encDescribeLogDirsResponseDescribeLogDirsResult_v1(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResultInput): void {
   w.int16(m.errorCode ?? 0);
   w.string(m.logDir ?? '');
   const t1 = m.topics ?? [];
@@ -236,7 +282,7 @@ function encDescribeLogDirsResponseDescribeLogDirsResult_v1(w: Writer, m: Descri
   }
 }
 
-function encDescribeLogDirsResponseDescribeLogDirsResult_v2(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResult): void {
+function encDescribeLogDirsResponseDescribeLogDirsResult_v2(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResultInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactString(m.logDir ?? '');
   const t1 = m.topics ?? [];
@@ -249,7 +295,7 @@ function encDescribeLogDirsResponseDescribeLogDirsResult_v2(w: Writer, m: Descri
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeLogDirsResponseDescribeLogDirsResult_v4(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResult): void {
+function encDescribeLogDirsResponseDescribeLogDirsResult_v4(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResultInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactString(m.logDir ?? '');
   const t1 = m.topics ?? [];
@@ -264,7 +310,7 @@ function encDescribeLogDirsResponseDescribeLogDirsResult_v4(w: Writer, m: Descri
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeLogDirsResponseDescribeLogDirsResult_v5(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResult): void {
+function encDescribeLogDirsResponseDescribeLogDirsResult_v5(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResultInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactString(m.logDir ?? '');
   const t1 = m.topics ?? [];
@@ -280,7 +326,7 @@ function encDescribeLogDirsResponseDescribeLogDirsResult_v5(w: Writer, m: Descri
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeLogDirsResponseDescribeLogDirsTopic_v1(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsTopic): void {
+function encDescribeLogDirsResponseDescribeLogDirsTopic_v1(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsTopicInput): void {
   w.string(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Partitions is not nullable');
@@ -290,7 +336,7 @@ function encDescribeLogDirsResponseDescribeLogDirsTopic_v1(w: Writer, m: Describ
   }
 }
 
-function encDescribeLogDirsResponseDescribeLogDirsTopic_v2(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsTopic): void {
+function encDescribeLogDirsResponseDescribeLogDirsTopic_v2(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsTopicInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Partitions is not nullable');
@@ -302,14 +348,14 @@ function encDescribeLogDirsResponseDescribeLogDirsTopic_v2(w: Writer, m: Describ
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeLogDirsResponseDescribeLogDirsPartition_v1(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsPartition): void {
+function encDescribeLogDirsResponseDescribeLogDirsPartition_v1(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsPartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.partitionSize ?? 0n);
   w.int64(m.offsetLag ?? 0n);
   w.bool(m.isFutureKey ?? false);
 }
 
-function encDescribeLogDirsResponseDescribeLogDirsPartition_v2(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsPartition): void {
+function encDescribeLogDirsResponseDescribeLogDirsPartition_v2(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsPartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.partitionSize ?? 0n);
   w.int64(m.offsetLag ?? 0n);
@@ -498,7 +544,7 @@ function decDescribeLogDirsResponseDescribeLogDirsPartition_v2(r: Reader): Descr
   return { partitionIndex: f_partitionIndex, partitionSize: f_partitionSize, offsetLag: f_offsetLag, isFutureKey: f_isFutureKey, unknownTaggedFields: unknown };
 }
 
-export const DescribeLogDirs: ApiCodec<DescribeLogDirsRequest, DescribeLogDirsResponse> = {
+export const DescribeLogDirs: ApiCodec<DescribeLogDirsRequest, DescribeLogDirsResponse, DescribeLogDirsRequestInput, DescribeLogDirsResponseInput> = {
   apiKey: 35,
   name: 'DescribeLogDirs',
   minVersion: 1,
@@ -508,7 +554,7 @@ export const DescribeLogDirs: ApiCodec<DescribeLogDirsRequest, DescribeLogDirsRe
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeLogDirsRequest, version: number): void {
+    encode(w: Writer, msg: DescribeLogDirsRequestInput, version: number): void {
       try {
         switch (version) {
           case 1: return encDescribeLogDirsRequest_v1(w, msg);
@@ -528,7 +574,7 @@ export const DescribeLogDirs: ApiCodec<DescribeLogDirsRequest, DescribeLogDirsRe
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeLogDirsResponse, version: number): void {
+    encode(w: Writer, msg: DescribeLogDirsResponseInput, version: number): void {
       try {
         switch (version) {
           case 1: return encDescribeLogDirsResponse_v1(w, msg);

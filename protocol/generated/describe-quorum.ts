@@ -6,8 +6,15 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeQuorumRequest {
   topics: DescribeQuorumRequestTopicData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeQuorumRequestInput {
+  topics: DescribeQuorumRequestTopicDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -17,16 +24,37 @@ export interface DescribeQuorumRequestTopicData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeQuorumRequestTopicDataInput {
+  topicName: string;
+  partitions: DescribeQuorumRequestPartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeQuorumRequestPartitionData {
   partitionIndex: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeQuorumRequestPartitionDataInput {
+  partitionIndex: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeQuorumResponse {
   errorCode: number;
-  errorMessage?: string | null;
+  errorMessage: string | null;
   topics: DescribeQuorumResponseTopicData[];
-  nodes?: DescribeQuorumResponseNode[];
+  nodes: DescribeQuorumResponseNode[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeQuorumResponseInput {
+  errorCode: number;
+  errorMessage?: string | null;
+  topics: DescribeQuorumResponseTopicDataInput[];
+  nodes?: DescribeQuorumResponseNodeInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -36,10 +64,16 @@ export interface DescribeQuorumResponseTopicData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeQuorumResponseTopicDataInput {
+  topicName: string;
+  partitions: DescribeQuorumResponsePartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeQuorumResponsePartitionData {
   partitionIndex: number;
   errorCode: number;
-  errorMessage?: string | null;
+  errorMessage: string | null;
   leaderId: number;
   leaderEpoch: number;
   highWatermark: bigint;
@@ -48,7 +82,28 @@ export interface DescribeQuorumResponsePartitionData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeQuorumResponsePartitionDataInput {
+  partitionIndex: number;
+  errorCode: number;
+  errorMessage?: string | null;
+  leaderId: number;
+  leaderEpoch: number;
+  highWatermark: bigint;
+  currentVoters: DescribeQuorumResponseReplicaStateInput[];
+  observers: DescribeQuorumResponseReplicaStateInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeQuorumResponseReplicaState {
+  replicaId: number;
+  replicaDirectoryId: string;
+  logEndOffset: bigint;
+  lastFetchTimestamp: bigint;
+  lastCaughtUpTimestamp: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeQuorumResponseReplicaStateInput {
   replicaId: number;
   replicaDirectoryId?: string;
   logEndOffset: bigint;
@@ -63,7 +118,20 @@ export interface DescribeQuorumResponseNode {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeQuorumResponseNodeInput {
+  nodeId: number;
+  listeners: DescribeQuorumResponseListenerInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeQuorumResponseListener {
+  name: string;
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeQuorumResponseListenerInput {
   name: string;
   host: string;
   port: number;
@@ -82,7 +150,7 @@ function defaultDescribeQuorumRequestPartitionData(): DescribeQuorumRequestParti
   return { partitionIndex: 0 };
 }
 
-function encDescribeQuorumRequest_v0(w: Writer, m: DescribeQuorumRequest): void {
+function encDescribeQuorumRequest_v0(w: Writer, m: DescribeQuorumRequestInput): void {
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumRequest field Topics is not nullable');
   else {
@@ -93,7 +161,7 @@ function encDescribeQuorumRequest_v0(w: Writer, m: DescribeQuorumRequest): void 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumRequestTopicData_v0(w: Writer, m: DescribeQuorumRequestTopicData): void {
+function encDescribeQuorumRequestTopicData_v0(w: Writer, m: DescribeQuorumRequestTopicDataInput): void {
   w.compactString(m.topicName ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumRequest field Partitions is not nullable');
@@ -105,7 +173,7 @@ function encDescribeQuorumRequestTopicData_v0(w: Writer, m: DescribeQuorumReques
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumRequestPartitionData_v0(w: Writer, m: DescribeQuorumRequestPartitionData): void {
+function encDescribeQuorumRequestPartitionData_v0(w: Writer, m: DescribeQuorumRequestPartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
@@ -168,7 +236,7 @@ function defaultDescribeQuorumResponseListener(): DescribeQuorumResponseListener
   return { name: '', host: '', port: 0 };
 }
 
-function encDescribeQuorumResponse_v0(w: Writer, m: DescribeQuorumResponse): void {
+function encDescribeQuorumResponse_v0(w: Writer, m: DescribeQuorumResponseInput): void {
   w.int16(m.errorCode ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Topics is not nullable');
@@ -181,7 +249,7 @@ function encDescribeQuorumResponse_v0(w: Writer, m: DescribeQuorumResponse): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponse_v1(w: Writer, m: DescribeQuorumResponse): void {
+function encDescribeQuorumResponse_v1(w: Writer, m: DescribeQuorumResponseInput): void {
   w.int16(m.errorCode ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Topics is not nullable');
@@ -194,7 +262,7 @@ function encDescribeQuorumResponse_v1(w: Writer, m: DescribeQuorumResponse): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponse_v2(w: Writer, m: DescribeQuorumResponse): void {
+function encDescribeQuorumResponse_v2(w: Writer, m: DescribeQuorumResponseInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   const t1 = m.topics ?? [];
@@ -213,7 +281,7 @@ function encDescribeQuorumResponse_v2(w: Writer, m: DescribeQuorumResponse): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponseTopicData_v0(w: Writer, m: DescribeQuorumResponseTopicData): void {
+function encDescribeQuorumResponseTopicData_v0(w: Writer, m: DescribeQuorumResponseTopicDataInput): void {
   w.compactString(m.topicName ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Partitions is not nullable');
@@ -225,7 +293,7 @@ function encDescribeQuorumResponseTopicData_v0(w: Writer, m: DescribeQuorumRespo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponseTopicData_v1(w: Writer, m: DescribeQuorumResponseTopicData): void {
+function encDescribeQuorumResponseTopicData_v1(w: Writer, m: DescribeQuorumResponseTopicDataInput): void {
   w.compactString(m.topicName ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Partitions is not nullable');
@@ -237,7 +305,7 @@ function encDescribeQuorumResponseTopicData_v1(w: Writer, m: DescribeQuorumRespo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponseTopicData_v2(w: Writer, m: DescribeQuorumResponseTopicData): void {
+function encDescribeQuorumResponseTopicData_v2(w: Writer, m: DescribeQuorumResponseTopicDataInput): void {
   w.compactString(m.topicName ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Partitions is not nullable');
@@ -249,7 +317,7 @@ function encDescribeQuorumResponseTopicData_v2(w: Writer, m: DescribeQuorumRespo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponsePartitionData_v0(w: Writer, m: DescribeQuorumResponsePartitionData): void {
+function encDescribeQuorumResponsePartitionData_v0(w: Writer, m: DescribeQuorumResponsePartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int32(m.leaderId ?? 0);
@@ -271,7 +339,7 @@ function encDescribeQuorumResponsePartitionData_v0(w: Writer, m: DescribeQuorumR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponsePartitionData_v1(w: Writer, m: DescribeQuorumResponsePartitionData): void {
+function encDescribeQuorumResponsePartitionData_v1(w: Writer, m: DescribeQuorumResponsePartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int32(m.leaderId ?? 0);
@@ -293,7 +361,7 @@ function encDescribeQuorumResponsePartitionData_v1(w: Writer, m: DescribeQuorumR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponsePartitionData_v2(w: Writer, m: DescribeQuorumResponsePartitionData): void {
+function encDescribeQuorumResponsePartitionData_v2(w: Writer, m: DescribeQuorumResponsePartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
@@ -316,7 +384,7 @@ function encDescribeQuorumResponsePartitionData_v2(w: Writer, m: DescribeQuorumR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponseReplicaState_v0(w: Writer, m: DescribeQuorumResponseReplicaState): void {
+function encDescribeQuorumResponseReplicaState_v0(w: Writer, m: DescribeQuorumResponseReplicaStateInput): void {
   w.int32(m.replicaId ?? 0);
   if (m.replicaDirectoryId !== undefined && m.replicaDirectoryId !== 'AAAAAAAAAAAAAAAAAAAAAA') throw new ProtocolEncodeError('DescribeQuorumResponse field ReplicaState.ReplicaDirectoryId cannot be written at version 0');
   w.int64(m.logEndOffset ?? 0n);
@@ -324,7 +392,7 @@ function encDescribeQuorumResponseReplicaState_v0(w: Writer, m: DescribeQuorumRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponseReplicaState_v1(w: Writer, m: DescribeQuorumResponseReplicaState): void {
+function encDescribeQuorumResponseReplicaState_v1(w: Writer, m: DescribeQuorumResponseReplicaStateInput): void {
   w.int32(m.replicaId ?? 0);
   if (m.replicaDirectoryId !== undefined && m.replicaDirectoryId !== 'AAAAAAAAAAAAAAAAAAAAAA') throw new ProtocolEncodeError('DescribeQuorumResponse field ReplicaState.ReplicaDirectoryId cannot be written at version 1');
   w.int64(m.logEndOffset ?? 0n);
@@ -334,7 +402,7 @@ function encDescribeQuorumResponseReplicaState_v1(w: Writer, m: DescribeQuorumRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponseReplicaState_v2(w: Writer, m: DescribeQuorumResponseReplicaState): void {
+function encDescribeQuorumResponseReplicaState_v2(w: Writer, m: DescribeQuorumResponseReplicaStateInput): void {
   w.int32(m.replicaId ?? 0);
   w.uuid(m.replicaDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   w.int64(m.logEndOffset ?? 0n);
@@ -344,7 +412,7 @@ function encDescribeQuorumResponseReplicaState_v2(w: Writer, m: DescribeQuorumRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponseNode_v2(w: Writer, m: DescribeQuorumResponseNode): void {
+function encDescribeQuorumResponseNode_v2(w: Writer, m: DescribeQuorumResponseNodeInput): void {
   w.int32(m.nodeId ?? 0);
   const t1 = m.listeners ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Listeners is not nullable');
@@ -356,7 +424,7 @@ function encDescribeQuorumResponseNode_v2(w: Writer, m: DescribeQuorumResponseNo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponseListener_v2(w: Writer, m: DescribeQuorumResponseListener): void {
+function encDescribeQuorumResponseListener_v2(w: Writer, m: DescribeQuorumResponseListenerInput): void {
   w.compactString(m.name ?? '');
   w.compactString(m.host ?? '');
   w.uint16(m.port ?? 0);
@@ -584,7 +652,7 @@ function decDescribeQuorumResponseListener_v2(r: Reader): DescribeQuorumResponse
   return { name: f_name, host: f_host, port: f_port, unknownTaggedFields: unknown };
 }
 
-export const DescribeQuorum: ApiCodec<DescribeQuorumRequest, DescribeQuorumResponse> = {
+export const DescribeQuorum: ApiCodec<DescribeQuorumRequest, DescribeQuorumResponse, DescribeQuorumRequestInput, DescribeQuorumResponseInput> = {
   apiKey: 55,
   name: 'DescribeQuorum',
   minVersion: 0,
@@ -594,7 +662,7 @@ export const DescribeQuorum: ApiCodec<DescribeQuorumRequest, DescribeQuorumRespo
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeQuorumRequest, version: number): void {
+    encode(w: Writer, msg: DescribeQuorumRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: case 2: return encDescribeQuorumRequest_v0(w, msg);
@@ -612,7 +680,7 @@ export const DescribeQuorum: ApiCodec<DescribeQuorumRequest, DescribeQuorumRespo
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeQuorumResponse, version: number): void {
+    encode(w: Writer, msg: DescribeQuorumResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encDescribeQuorumResponse_v0(w, msg);

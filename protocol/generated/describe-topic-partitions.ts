@@ -6,14 +6,28 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeTopicPartitionsRequest {
   topics: DescribeTopicPartitionsRequestTopicRequest[];
+  responsePartitionLimit: number;
+  cursor: DescribeTopicPartitionsRequestCursor | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeTopicPartitionsRequestInput {
+  topics: DescribeTopicPartitionsRequestTopicRequestInput[];
   responsePartitionLimit?: number;
-  cursor?: DescribeTopicPartitionsRequestCursor | null;
+  cursor?: DescribeTopicPartitionsRequestCursorInput | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface DescribeTopicPartitionsRequestTopicRequest {
+  name: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeTopicPartitionsRequestTopicRequestInput {
   name: string;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -24,10 +38,25 @@ export interface DescribeTopicPartitionsRequestCursor {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeTopicPartitionsRequestCursorInput {
+  topicName: string;
+  partitionIndex: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeTopicPartitionsResponse {
   throttleTimeMs: number;
   topics: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic[];
-  nextCursor?: DescribeTopicPartitionsResponseCursor | null;
+  nextCursor: DescribeTopicPartitionsResponseCursor | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeTopicPartitionsResponseInput {
+  throttleTimeMs: number;
+  topics: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopicInput[];
+  nextCursor?: DescribeTopicPartitionsResponseCursorInput | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -35,13 +64,36 @@ export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseT
   errorCode: number;
   name: string | null;
   topicId: string;
-  isInternal?: boolean;
+  isInternal: boolean;
   partitions: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition[];
+  topicAuthorizedOperations: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopicInput {
+  errorCode: number;
+  name: string | null;
+  topicId: string;
+  isInternal?: boolean;
+  partitions: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartitionInput[];
   topicAuthorizedOperations?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition {
+  errorCode: number;
+  partitionIndex: number;
+  leaderId: number;
+  leaderEpoch: number;
+  replicaNodes: number[];
+  isrNodes: number[];
+  eligibleLeaderReplicas: number[] | null;
+  lastKnownElr: number[] | null;
+  offlineReplicas: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartitionInput {
   errorCode: number;
   partitionIndex: number;
   leaderId: number;
@@ -60,6 +112,12 @@ export interface DescribeTopicPartitionsResponseCursor {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeTopicPartitionsResponseCursorInput {
+  topicName: string;
+  partitionIndex: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 function defaultDescribeTopicPartitionsRequest(): DescribeTopicPartitionsRequest {
   return { topics: [], responsePartitionLimit: 2000, cursor: null };
 }
@@ -72,7 +130,7 @@ function defaultDescribeTopicPartitionsRequestCursor(): DescribeTopicPartitionsR
   return { topicName: '', partitionIndex: 0 };
 }
 
-function encDescribeTopicPartitionsRequest_v0(w: Writer, m: DescribeTopicPartitionsRequest): void {
+function encDescribeTopicPartitionsRequest_v0(w: Writer, m: DescribeTopicPartitionsRequestInput): void {
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTopicPartitionsRequest field Topics is not nullable');
   else {
@@ -85,13 +143,13 @@ function encDescribeTopicPartitionsRequest_v0(w: Writer, m: DescribeTopicPartiti
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeTopicPartitionsRequestTopicRequest_v0(w: Writer, m: DescribeTopicPartitionsRequestTopicRequest): void {
+function encDescribeTopicPartitionsRequestTopicRequest_v0(w: Writer, m: DescribeTopicPartitionsRequestTopicRequestInput): void {
   w.compactString(m.name ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeTopicPartitionsRequestCursor_v0(w: Writer, m: DescribeTopicPartitionsRequestCursor): void {
+function encDescribeTopicPartitionsRequestCursor_v0(w: Writer, m: DescribeTopicPartitionsRequestCursorInput): void {
   w.compactString(m.topicName ?? '');
   w.int32(m.partitionIndex ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -142,7 +200,7 @@ function defaultDescribeTopicPartitionsResponseCursor(): DescribeTopicPartitions
   return { topicName: '', partitionIndex: 0 };
 }
 
-function encDescribeTopicPartitionsResponse_v0(w: Writer, m: DescribeTopicPartitionsResponse): void {
+function encDescribeTopicPartitionsResponse_v0(w: Writer, m: DescribeTopicPartitionsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTopicPartitionsResponse field Topics is not nullable');
@@ -155,7 +213,7 @@ function encDescribeTopicPartitionsResponse_v0(w: Writer, m: DescribeTopicPartit
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic_v0(w: Writer, m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic): void {
+function encDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic_v0(w: Writer, m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopicInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.name === undefined ? '' : m.name);
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
@@ -171,7 +229,7 @@ function encDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic_
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition_v0(w: Writer, m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition): void {
+function encDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition_v0(w: Writer, m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartitionInput): void {
   w.int16(m.errorCode ?? 0);
   w.int32(m.partitionIndex ?? 0);
   w.int32(m.leaderId ?? 0);
@@ -210,7 +268,7 @@ function encDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartit
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeTopicPartitionsResponseCursor_v0(w: Writer, m: DescribeTopicPartitionsResponseCursor): void {
+function encDescribeTopicPartitionsResponseCursor_v0(w: Writer, m: DescribeTopicPartitionsResponseCursorInput): void {
   w.compactString(m.topicName ?? '');
   w.int32(m.partitionIndex ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -304,7 +362,7 @@ function decDescribeTopicPartitionsResponseCursor_v0(r: Reader): DescribeTopicPa
   return { topicName: f_topicName, partitionIndex: f_partitionIndex, unknownTaggedFields: unknown };
 }
 
-export const DescribeTopicPartitions: ApiCodec<DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse> = {
+export const DescribeTopicPartitions: ApiCodec<DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse, DescribeTopicPartitionsRequestInput, DescribeTopicPartitionsResponseInput> = {
   apiKey: 75,
   name: 'DescribeTopicPartitions',
   minVersion: 0,
@@ -314,7 +372,7 @@ export const DescribeTopicPartitions: ApiCodec<DescribeTopicPartitionsRequest, D
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeTopicPartitionsRequest, version: number): void {
+    encode(w: Writer, msg: DescribeTopicPartitionsRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encDescribeTopicPartitionsRequest_v0(w, msg);
@@ -332,7 +390,7 @@ export const DescribeTopicPartitions: ApiCodec<DescribeTopicPartitionsRequest, D
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeTopicPartitionsResponse, version: number): void {
+    encode(w: Writer, msg: DescribeTopicPartitionsResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encDescribeTopicPartitionsResponse_v0(w, msg);

@@ -6,14 +6,29 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeTransactionsRequest {
   transactionalIds: string[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeTransactionsRequestInput {
+  transactionalIds: string[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeTransactionsResponse {
   throttleTimeMs: number;
   transactionStates: DescribeTransactionsResponseTransactionState[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeTransactionsResponseInput {
+  throttleTimeMs: number;
+  transactionStates: DescribeTransactionsResponseTransactionStateInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -29,7 +44,25 @@ export interface DescribeTransactionsResponseTransactionState {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeTransactionsResponseTransactionStateInput {
+  errorCode: number;
+  transactionalId: string;
+  transactionState: string;
+  transactionTimeoutMs: number;
+  transactionStartTimeMs: bigint;
+  producerId: bigint;
+  producerEpoch: number;
+  topics: DescribeTransactionsResponseTopicDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeTransactionsResponseTopicData {
+  topic: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeTransactionsResponseTopicDataInput {
   topic: string;
   partitions: number[];
   unknownTaggedFields?: UnknownTaggedField[];
@@ -39,7 +72,7 @@ function defaultDescribeTransactionsRequest(): DescribeTransactionsRequest {
   return { transactionalIds: [] };
 }
 
-function encDescribeTransactionsRequest_v0(w: Writer, m: DescribeTransactionsRequest): void {
+function encDescribeTransactionsRequest_v0(w: Writer, m: DescribeTransactionsRequestInput): void {
   const t1 = m.transactionalIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTransactionsRequest field TransactionalIds is not nullable');
   else {
@@ -75,7 +108,7 @@ function defaultDescribeTransactionsResponseTopicData(): DescribeTransactionsRes
   return { topic: '', partitions: [] };
 }
 
-function encDescribeTransactionsResponse_v0(w: Writer, m: DescribeTransactionsResponse): void {
+function encDescribeTransactionsResponse_v0(w: Writer, m: DescribeTransactionsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.transactionStates ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTransactionsResponse field TransactionStates is not nullable');
@@ -87,7 +120,7 @@ function encDescribeTransactionsResponse_v0(w: Writer, m: DescribeTransactionsRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeTransactionsResponseTransactionState_v0(w: Writer, m: DescribeTransactionsResponseTransactionState): void {
+function encDescribeTransactionsResponseTransactionState_v0(w: Writer, m: DescribeTransactionsResponseTransactionStateInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactString(m.transactionalId ?? '');
   w.compactString(m.transactionState ?? '');
@@ -105,7 +138,7 @@ function encDescribeTransactionsResponseTransactionState_v0(w: Writer, m: Descri
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeTransactionsResponseTopicData_v0(w: Writer, m: DescribeTransactionsResponseTopicData): void {
+function encDescribeTransactionsResponseTopicData_v0(w: Writer, m: DescribeTransactionsResponseTopicDataInput): void {
   w.compactString(m.topic ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTransactionsResponse field Partitions is not nullable');
@@ -165,7 +198,7 @@ function decDescribeTransactionsResponseTopicData_v0(r: Reader): DescribeTransac
   return { topic: f_topic, partitions: f_partitions, unknownTaggedFields: unknown };
 }
 
-export const DescribeTransactions: ApiCodec<DescribeTransactionsRequest, DescribeTransactionsResponse> = {
+export const DescribeTransactions: ApiCodec<DescribeTransactionsRequest, DescribeTransactionsResponse, DescribeTransactionsRequestInput, DescribeTransactionsResponseInput> = {
   apiKey: 65,
   name: 'DescribeTransactions',
   minVersion: 0,
@@ -175,7 +208,7 @@ export const DescribeTransactions: ApiCodec<DescribeTransactionsRequest, Describ
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeTransactionsRequest, version: number): void {
+    encode(w: Writer, msg: DescribeTransactionsRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encDescribeTransactionsRequest_v0(w, msg);
@@ -193,7 +226,7 @@ export const DescribeTransactions: ApiCodec<DescribeTransactionsRequest, Describ
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeTransactionsResponse, version: number): void {
+    encode(w: Writer, msg: DescribeTransactionsResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encDescribeTransactionsResponse_v0(w, msg);

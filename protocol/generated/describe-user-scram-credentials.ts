@@ -6,8 +6,15 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeUserScramCredentialsRequest {
   users: DescribeUserScramCredentialsRequestUserName[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeUserScramCredentialsRequestInput {
+  users: DescribeUserScramCredentialsRequestUserNameInput[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -16,11 +23,26 @@ export interface DescribeUserScramCredentialsRequestUserName {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeUserScramCredentialsRequestUserNameInput {
+  name: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeUserScramCredentialsResponse {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
   results: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeUserScramCredentialsResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  results: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -32,7 +54,21 @@ export interface DescribeUserScramCredentialsResponseDescribeUserScramCredential
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResultInput {
+  user: string;
+  errorCode: number;
+  errorMessage: string | null;
+  credentialInfos: DescribeUserScramCredentialsResponseCredentialInfoInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeUserScramCredentialsResponseCredentialInfo {
+  mechanism: number;
+  iterations: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeUserScramCredentialsResponseCredentialInfoInput {
   mechanism: number;
   iterations: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -46,7 +82,7 @@ function defaultDescribeUserScramCredentialsRequestUserName(): DescribeUserScram
   return { name: '' };
 }
 
-function encDescribeUserScramCredentialsRequest_v0(w: Writer, m: DescribeUserScramCredentialsRequest): void {
+function encDescribeUserScramCredentialsRequest_v0(w: Writer, m: DescribeUserScramCredentialsRequestInput): void {
   const t1 = m.users === undefined ? [] : m.users;
   if (t1 === null) w.uvarint(0);
   else {
@@ -57,7 +93,7 @@ function encDescribeUserScramCredentialsRequest_v0(w: Writer, m: DescribeUserScr
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeUserScramCredentialsRequestUserName_v0(w: Writer, m: DescribeUserScramCredentialsRequestUserName): void {
+function encDescribeUserScramCredentialsRequestUserName_v0(w: Writer, m: DescribeUserScramCredentialsRequestUserNameInput): void {
   w.compactString(m.name ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
@@ -93,7 +129,7 @@ function defaultDescribeUserScramCredentialsResponseCredentialInfo(): DescribeUs
   return { mechanism: 0, iterations: 0 };
 }
 
-function encDescribeUserScramCredentialsResponse_v0(w: Writer, m: DescribeUserScramCredentialsResponse): void {
+function encDescribeUserScramCredentialsResponse_v0(w: Writer, m: DescribeUserScramCredentialsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
@@ -107,7 +143,7 @@ function encDescribeUserScramCredentialsResponse_v0(w: Writer, m: DescribeUserSc
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult_v0(w: Writer, m: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult): void {
+function encDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult_v0(w: Writer, m: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResultInput): void {
   w.compactString(m.user ?? '');
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
@@ -121,7 +157,7 @@ function encDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResu
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeUserScramCredentialsResponseCredentialInfo_v0(w: Writer, m: DescribeUserScramCredentialsResponseCredentialInfo): void {
+function encDescribeUserScramCredentialsResponseCredentialInfo_v0(w: Writer, m: DescribeUserScramCredentialsResponseCredentialInfoInput): void {
   w.int8(m.mechanism ?? 0);
   w.int32(m.iterations ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -167,7 +203,7 @@ function decDescribeUserScramCredentialsResponseCredentialInfo_v0(r: Reader): De
   return { mechanism: f_mechanism, iterations: f_iterations, unknownTaggedFields: unknown };
 }
 
-export const DescribeUserScramCredentials: ApiCodec<DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse> = {
+export const DescribeUserScramCredentials: ApiCodec<DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse, DescribeUserScramCredentialsRequestInput, DescribeUserScramCredentialsResponseInput> = {
   apiKey: 50,
   name: 'DescribeUserScramCredentials',
   minVersion: 0,
@@ -177,7 +213,7 @@ export const DescribeUserScramCredentials: ApiCodec<DescribeUserScramCredentials
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeUserScramCredentialsRequest, version: number): void {
+    encode(w: Writer, msg: DescribeUserScramCredentialsRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encDescribeUserScramCredentialsRequest_v0(w, msg);
@@ -195,7 +231,7 @@ export const DescribeUserScramCredentials: ApiCodec<DescribeUserScramCredentials
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeUserScramCredentialsResponse, version: number): void {
+    encode(w: Writer, msg: DescribeUserScramCredentialsResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encDescribeUserScramCredentialsResponse_v0(w, msg);

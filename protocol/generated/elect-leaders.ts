@@ -6,9 +6,18 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ElectLeadersRequest {
-  electionType?: number;
+  electionType: number;
   topicPartitions: ElectLeadersRequestTopicPartitions[] | null;
+  timeoutMs: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ElectLeadersRequestInput {
+  electionType?: number;
+  topicPartitions: ElectLeadersRequestTopicPartitionsInput[] | null;
   timeoutMs?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -19,10 +28,25 @@ export interface ElectLeadersRequestTopicPartitions {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ElectLeadersRequestTopicPartitionsInput {
+  topic: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ElectLeadersResponse {
   throttleTimeMs: number;
-  errorCode?: number;
+  errorCode: number;
   replicaElectionResults: ElectLeadersResponseReplicaElectionResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ElectLeadersResponseInput {
+  throttleTimeMs: number;
+  errorCode?: number;
+  replicaElectionResults: ElectLeadersResponseReplicaElectionResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -32,7 +56,20 @@ export interface ElectLeadersResponseReplicaElectionResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ElectLeadersResponseReplicaElectionResultInput {
+  topic: string;
+  partitionResult: ElectLeadersResponsePartitionResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ElectLeadersResponsePartitionResult {
+  partitionId: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ElectLeadersResponsePartitionResultInput {
   partitionId: number;
   errorCode: number;
   errorMessage: string | null;
@@ -47,7 +84,7 @@ function defaultElectLeadersRequestTopicPartitions(): ElectLeadersRequestTopicPa
   return { topic: '', partitions: [] };
 }
 
-function encElectLeadersRequest_v0(w: Writer, m: ElectLeadersRequest): void {
+function encElectLeadersRequest_v0(w: Writer, m: ElectLeadersRequestInput): void {
   if (m.electionType !== undefined && m.electionType !== 0) throw new ProtocolEncodeError('ElectLeadersRequest field ElectLeadersRequest.ElectionType cannot be written at version 0');
   const t1 = m.topicPartitions === undefined ? [] : m.topicPartitions;
   if (t1 === null) w.int32(-1);
@@ -58,7 +95,7 @@ function encElectLeadersRequest_v0(w: Writer, m: ElectLeadersRequest): void {
   w.int32(m.timeoutMs ?? 60000);
 }
 
-function encElectLeadersRequest_v1(w: Writer, m: ElectLeadersRequest): void {
+function encElectLeadersRequest_v1(w: Writer, m: ElectLeadersRequestInput): void {
   w.int8(m.electionType ?? 0);
   const t1 = m.topicPartitions === undefined ? [] : m.topicPartitions;
   if (t1 === null) w.int32(-1);
@@ -69,7 +106,7 @@ function encElectLeadersRequest_v1(w: Writer, m: ElectLeadersRequest): void {
   w.int32(m.timeoutMs ?? 60000);
 }
 
-function encElectLeadersRequest_v2(w: Writer, m: ElectLeadersRequest): void {
+function encElectLeadersRequest_v2(w: Writer, m: ElectLeadersRequestInput): void {
   w.int8(m.electionType ?? 0);
   const t1 = m.topicPartitions === undefined ? [] : m.topicPartitions;
   if (t1 === null) w.uvarint(0);
@@ -82,7 +119,7 @@ function encElectLeadersRequest_v2(w: Writer, m: ElectLeadersRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encElectLeadersRequestTopicPartitions_v0(w: Writer, m: ElectLeadersRequestTopicPartitions): void {
+function encElectLeadersRequestTopicPartitions_v0(w: Writer, m: ElectLeadersRequestTopicPartitionsInput): void {
   w.string(m.topic ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ElectLeadersRequest field Partitions is not nullable');
@@ -92,7 +129,7 @@ function encElectLeadersRequestTopicPartitions_v0(w: Writer, m: ElectLeadersRequ
   }
 }
 
-function encElectLeadersRequestTopicPartitions_v2(w: Writer, m: ElectLeadersRequestTopicPartitions): void {
+function encElectLeadersRequestTopicPartitions_v2(w: Writer, m: ElectLeadersRequestTopicPartitionsInput): void {
   w.compactString(m.topic ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ElectLeadersRequest field Partitions is not nullable');
@@ -182,7 +219,7 @@ function defaultElectLeadersResponsePartitionResult(): ElectLeadersResponseParti
   return { partitionId: 0, errorCode: 0, errorMessage: '' };
 }
 
-function encElectLeadersResponse_v0(w: Writer, m: ElectLeadersResponse): void {
+function encElectLeadersResponse_v0(w: Writer, m: ElectLeadersResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   if (m.errorCode !== undefined && m.errorCode !== 0) throw new ProtocolEncodeError('ElectLeadersResponse field ElectLeadersResponse.ErrorCode cannot be written at version 0');
   const t1 = m.replicaElectionResults ?? [];
@@ -193,7 +230,7 @@ function encElectLeadersResponse_v0(w: Writer, m: ElectLeadersResponse): void {
   }
 }
 
-function encElectLeadersResponse_v1(w: Writer, m: ElectLeadersResponse): void {
+function encElectLeadersResponse_v1(w: Writer, m: ElectLeadersResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   const t1 = m.replicaElectionResults ?? [];
@@ -204,7 +241,7 @@ function encElectLeadersResponse_v1(w: Writer, m: ElectLeadersResponse): void {
   }
 }
 
-function encElectLeadersResponse_v2(w: Writer, m: ElectLeadersResponse): void {
+function encElectLeadersResponse_v2(w: Writer, m: ElectLeadersResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   const t1 = m.replicaElectionResults ?? [];
@@ -217,7 +254,7 @@ function encElectLeadersResponse_v2(w: Writer, m: ElectLeadersResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encElectLeadersResponseReplicaElectionResult_v0(w: Writer, m: ElectLeadersResponseReplicaElectionResult): void {
+function encElectLeadersResponseReplicaElectionResult_v0(w: Writer, m: ElectLeadersResponseReplicaElectionResultInput): void {
   w.string(m.topic ?? '');
   const t1 = m.partitionResult ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ElectLeadersResponse field PartitionResult is not nullable');
@@ -227,7 +264,7 @@ function encElectLeadersResponseReplicaElectionResult_v0(w: Writer, m: ElectLead
   }
 }
 
-function encElectLeadersResponseReplicaElectionResult_v2(w: Writer, m: ElectLeadersResponseReplicaElectionResult): void {
+function encElectLeadersResponseReplicaElectionResult_v2(w: Writer, m: ElectLeadersResponseReplicaElectionResultInput): void {
   w.compactString(m.topic ?? '');
   const t1 = m.partitionResult ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ElectLeadersResponse field PartitionResult is not nullable');
@@ -239,13 +276,13 @@ function encElectLeadersResponseReplicaElectionResult_v2(w: Writer, m: ElectLead
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encElectLeadersResponsePartitionResult_v0(w: Writer, m: ElectLeadersResponsePartitionResult): void {
+function encElectLeadersResponsePartitionResult_v0(w: Writer, m: ElectLeadersResponsePartitionResultInput): void {
   w.int32(m.partitionId ?? 0);
   w.int16(m.errorCode ?? 0);
   w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
 }
 
-function encElectLeadersResponsePartitionResult_v2(w: Writer, m: ElectLeadersResponsePartitionResult): void {
+function encElectLeadersResponsePartitionResult_v2(w: Writer, m: ElectLeadersResponsePartitionResultInput): void {
   w.int32(m.partitionId ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
@@ -337,7 +374,7 @@ function decElectLeadersResponsePartitionResult_v2(r: Reader): ElectLeadersRespo
   return { partitionId: f_partitionId, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const ElectLeaders: ApiCodec<ElectLeadersRequest, ElectLeadersResponse> = {
+export const ElectLeaders: ApiCodec<ElectLeadersRequest, ElectLeadersResponse, ElectLeadersRequestInput, ElectLeadersResponseInput> = {
   apiKey: 43,
   name: 'ElectLeaders',
   minVersion: 0,
@@ -347,7 +384,7 @@ export const ElectLeaders: ApiCodec<ElectLeadersRequest, ElectLeadersResponse> =
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ElectLeadersRequest, version: number): void {
+    encode(w: Writer, msg: ElectLeadersRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encElectLeadersRequest_v0(w, msg);
@@ -369,7 +406,7 @@ export const ElectLeaders: ApiCodec<ElectLeadersRequest, ElectLeadersResponse> =
     },
   },
   response: {
-    encode(w: Writer, msg: ElectLeadersResponse, version: number): void {
+    encode(w: Writer, msg: ElectLeadersResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encElectLeadersResponse_v0(w, msg);

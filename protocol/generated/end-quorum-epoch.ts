@@ -6,10 +6,19 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface EndQuorumEpochRequest {
-  clusterId?: string | null;
+  clusterId: string | null;
   topics: EndQuorumEpochRequestTopicData[];
-  leaderEndpoints?: EndQuorumEpochRequestLeaderEndpoint[];
+  leaderEndpoints: EndQuorumEpochRequestLeaderEndpoint[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface EndQuorumEpochRequestInput {
+  clusterId?: string | null;
+  topics: EndQuorumEpochRequestTopicDataInput[];
+  leaderEndpoints?: EndQuorumEpochRequestLeaderEndpointInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -19,16 +28,37 @@ export interface EndQuorumEpochRequestTopicData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface EndQuorumEpochRequestTopicDataInput {
+  topicName: string;
+  partitions: EndQuorumEpochRequestPartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface EndQuorumEpochRequestPartitionData {
   partitionIndex: number;
   leaderId: number;
   leaderEpoch: number;
+  preferredSuccessors: number[];
+  preferredCandidates: EndQuorumEpochRequestReplicaInfo[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface EndQuorumEpochRequestPartitionDataInput {
+  partitionIndex: number;
+  leaderId: number;
+  leaderEpoch: number;
   preferredSuccessors?: number[];
-  preferredCandidates?: EndQuorumEpochRequestReplicaInfo[];
+  preferredCandidates?: EndQuorumEpochRequestReplicaInfoInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface EndQuorumEpochRequestReplicaInfo {
+  candidateId: number;
+  candidateDirectoryId: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface EndQuorumEpochRequestReplicaInfoInput {
   candidateId: number;
   candidateDirectoryId: string;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -41,16 +71,38 @@ export interface EndQuorumEpochRequestLeaderEndpoint {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface EndQuorumEpochRequestLeaderEndpointInput {
+  name: string;
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface EndQuorumEpochResponse {
   errorCode: number;
   topics: EndQuorumEpochResponseTopicData[];
-  nodeEndpoints?: EndQuorumEpochResponseNodeEndpoint[];
+  nodeEndpoints: EndQuorumEpochResponseNodeEndpoint[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface EndQuorumEpochResponseInput {
+  errorCode: number;
+  topics: EndQuorumEpochResponseTopicDataInput[];
+  nodeEndpoints?: EndQuorumEpochResponseNodeEndpointInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface EndQuorumEpochResponseTopicData {
   topicName: string;
   partitions: EndQuorumEpochResponsePartitionData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface EndQuorumEpochResponseTopicDataInput {
+  topicName: string;
+  partitions: EndQuorumEpochResponsePartitionDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -62,7 +114,22 @@ export interface EndQuorumEpochResponsePartitionData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface EndQuorumEpochResponsePartitionDataInput {
+  partitionIndex: number;
+  errorCode: number;
+  leaderId: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface EndQuorumEpochResponseNodeEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface EndQuorumEpochResponseNodeEndpointInput {
   nodeId: number;
   host: string;
   port: number;
@@ -89,7 +156,7 @@ function defaultEndQuorumEpochRequestLeaderEndpoint(): EndQuorumEpochRequestLead
   return { name: '', host: '', port: 0 };
 }
 
-function encEndQuorumEpochRequest_v0(w: Writer, m: EndQuorumEpochRequest): void {
+function encEndQuorumEpochRequest_v0(w: Writer, m: EndQuorumEpochRequestInput): void {
   w.nullableString(m.clusterId === undefined ? null : m.clusterId);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochRequest field Topics is not nullable');
@@ -99,7 +166,7 @@ function encEndQuorumEpochRequest_v0(w: Writer, m: EndQuorumEpochRequest): void 
   }
 }
 
-function encEndQuorumEpochRequest_v1(w: Writer, m: EndQuorumEpochRequest): void {
+function encEndQuorumEpochRequest_v1(w: Writer, m: EndQuorumEpochRequestInput): void {
   w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochRequest field Topics is not nullable');
@@ -117,7 +184,7 @@ function encEndQuorumEpochRequest_v1(w: Writer, m: EndQuorumEpochRequest): void 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encEndQuorumEpochRequestTopicData_v0(w: Writer, m: EndQuorumEpochRequestTopicData): void {
+function encEndQuorumEpochRequestTopicData_v0(w: Writer, m: EndQuorumEpochRequestTopicDataInput): void {
   w.string(m.topicName ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochRequest field Partitions is not nullable');
@@ -127,7 +194,7 @@ function encEndQuorumEpochRequestTopicData_v0(w: Writer, m: EndQuorumEpochReques
   }
 }
 
-function encEndQuorumEpochRequestTopicData_v1(w: Writer, m: EndQuorumEpochRequestTopicData): void {
+function encEndQuorumEpochRequestTopicData_v1(w: Writer, m: EndQuorumEpochRequestTopicDataInput): void {
   w.compactString(m.topicName ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochRequest field Partitions is not nullable');
@@ -139,7 +206,7 @@ function encEndQuorumEpochRequestTopicData_v1(w: Writer, m: EndQuorumEpochReques
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encEndQuorumEpochRequestPartitionData_v0(w: Writer, m: EndQuorumEpochRequestPartitionData): void {
+function encEndQuorumEpochRequestPartitionData_v0(w: Writer, m: EndQuorumEpochRequestPartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int32(m.leaderId ?? 0);
   w.int32(m.leaderEpoch ?? 0);
@@ -151,7 +218,7 @@ function encEndQuorumEpochRequestPartitionData_v0(w: Writer, m: EndQuorumEpochRe
   }
 }
 
-function encEndQuorumEpochRequestPartitionData_v1(w: Writer, m: EndQuorumEpochRequestPartitionData): void {
+function encEndQuorumEpochRequestPartitionData_v1(w: Writer, m: EndQuorumEpochRequestPartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int32(m.leaderId ?? 0);
   w.int32(m.leaderEpoch ?? 0);
@@ -165,14 +232,14 @@ function encEndQuorumEpochRequestPartitionData_v1(w: Writer, m: EndQuorumEpochRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encEndQuorumEpochRequestReplicaInfo_v1(w: Writer, m: EndQuorumEpochRequestReplicaInfo): void {
+function encEndQuorumEpochRequestReplicaInfo_v1(w: Writer, m: EndQuorumEpochRequestReplicaInfoInput): void {
   w.int32(m.candidateId ?? 0);
   w.uuid(m.candidateDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encEndQuorumEpochRequestLeaderEndpoint_v1(w: Writer, m: EndQuorumEpochRequestLeaderEndpoint): void {
+function encEndQuorumEpochRequestLeaderEndpoint_v1(w: Writer, m: EndQuorumEpochRequestLeaderEndpointInput): void {
   w.compactString(m.name ?? '');
   w.compactString(m.host ?? '');
   w.uint16(m.port ?? 0);
@@ -304,7 +371,7 @@ function defaultEndQuorumEpochResponseNodeEndpoint(): EndQuorumEpochResponseNode
   return { nodeId: 0, host: '', port: 0 };
 }
 
-function encEndQuorumEpochResponse_v0(w: Writer, m: EndQuorumEpochResponse): void {
+function encEndQuorumEpochResponse_v0(w: Writer, m: EndQuorumEpochResponseInput): void {
   w.int16(m.errorCode ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochResponse field Topics is not nullable');
@@ -315,7 +382,7 @@ function encEndQuorumEpochResponse_v0(w: Writer, m: EndQuorumEpochResponse): voi
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('EndQuorumEpochResponse field EndQuorumEpochResponse.NodeEndpoints cannot be written at version 0');
 }
 
-function encEndQuorumEpochResponse_v1(w: Writer, m: EndQuorumEpochResponse): void {
+function encEndQuorumEpochResponse_v1(w: Writer, m: EndQuorumEpochResponseInput): void {
   w.int16(m.errorCode ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochResponse field Topics is not nullable');
@@ -333,7 +400,7 @@ function encEndQuorumEpochResponse_v1(w: Writer, m: EndQuorumEpochResponse): voi
   }
 }
 
-function encEndQuorumEpochResponseTopicData_v0(w: Writer, m: EndQuorumEpochResponseTopicData): void {
+function encEndQuorumEpochResponseTopicData_v0(w: Writer, m: EndQuorumEpochResponseTopicDataInput): void {
   w.string(m.topicName ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochResponse field Partitions is not nullable');
@@ -343,7 +410,7 @@ function encEndQuorumEpochResponseTopicData_v0(w: Writer, m: EndQuorumEpochRespo
   }
 }
 
-function encEndQuorumEpochResponseTopicData_v1(w: Writer, m: EndQuorumEpochResponseTopicData): void {
+function encEndQuorumEpochResponseTopicData_v1(w: Writer, m: EndQuorumEpochResponseTopicDataInput): void {
   w.compactString(m.topicName ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochResponse field Partitions is not nullable');
@@ -355,14 +422,14 @@ function encEndQuorumEpochResponseTopicData_v1(w: Writer, m: EndQuorumEpochRespo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encEndQuorumEpochResponsePartitionData_v0(w: Writer, m: EndQuorumEpochResponsePartitionData): void {
+function encEndQuorumEpochResponsePartitionData_v0(w: Writer, m: EndQuorumEpochResponsePartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int32(m.leaderId ?? 0);
   w.int32(m.leaderEpoch ?? 0);
 }
 
-function encEndQuorumEpochResponsePartitionData_v1(w: Writer, m: EndQuorumEpochResponsePartitionData): void {
+function encEndQuorumEpochResponsePartitionData_v1(w: Writer, m: EndQuorumEpochResponsePartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int32(m.leaderId ?? 0);
@@ -371,7 +438,7 @@ function encEndQuorumEpochResponsePartitionData_v1(w: Writer, m: EndQuorumEpochR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encEndQuorumEpochResponseNodeEndpoint_v1(w: Writer, m: EndQuorumEpochResponseNodeEndpoint): void {
+function encEndQuorumEpochResponseNodeEndpoint_v1(w: Writer, m: EndQuorumEpochResponseNodeEndpointInput): void {
   w.int32(m.nodeId ?? 0);
   w.compactString(m.host ?? '');
   w.uint16(m.port ?? 0);
@@ -471,7 +538,7 @@ function decEndQuorumEpochResponseNodeEndpoint_v1(r: Reader): EndQuorumEpochResp
   return { nodeId: f_nodeId, host: f_host, port: f_port, unknownTaggedFields: unknown };
 }
 
-export const EndQuorumEpoch: ApiCodec<EndQuorumEpochRequest, EndQuorumEpochResponse> = {
+export const EndQuorumEpoch: ApiCodec<EndQuorumEpochRequest, EndQuorumEpochResponse, EndQuorumEpochRequestInput, EndQuorumEpochResponseInput> = {
   apiKey: 54,
   name: 'EndQuorumEpoch',
   minVersion: 0,
@@ -481,7 +548,7 @@ export const EndQuorumEpoch: ApiCodec<EndQuorumEpochRequest, EndQuorumEpochRespo
   requestHeaderVersion: (version: number) => (version >= 1 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 1 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: EndQuorumEpochRequest, version: number): void {
+    encode(w: Writer, msg: EndQuorumEpochRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encEndQuorumEpochRequest_v0(w, msg);
@@ -501,7 +568,7 @@ export const EndQuorumEpoch: ApiCodec<EndQuorumEpochRequest, EndQuorumEpochRespo
     },
   },
   response: {
-    encode(w: Writer, msg: EndQuorumEpochResponse, version: number): void {
+    encode(w: Writer, msg: EndQuorumEpochResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encEndQuorumEpochResponse_v0(w, msg);

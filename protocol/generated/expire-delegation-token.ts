@@ -6,13 +6,30 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ExpireDelegationTokenRequest {
   hmac: Buffer;
   expiryTimePeriodMs: bigint;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ExpireDelegationTokenRequestInput {
+  hmac: Buffer;
+  expiryTimePeriodMs: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ExpireDelegationTokenResponse {
+  errorCode: number;
+  expiryTimestampMs: bigint;
+  throttleTimeMs: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ExpireDelegationTokenResponseInput {
   errorCode: number;
   expiryTimestampMs: bigint;
   throttleTimeMs: number;
@@ -23,12 +40,12 @@ function defaultExpireDelegationTokenRequest(): ExpireDelegationTokenRequest {
   return { hmac: EMPTY_BUFFER, expiryTimePeriodMs: 0n };
 }
 
-function encExpireDelegationTokenRequest_v1(w: Writer, m: ExpireDelegationTokenRequest): void {
+function encExpireDelegationTokenRequest_v1(w: Writer, m: ExpireDelegationTokenRequestInput): void {
   w.bytes(m.hmac ?? EMPTY_BUFFER);
   w.int64(m.expiryTimePeriodMs ?? 0n);
 }
 
-function encExpireDelegationTokenRequest_v2(w: Writer, m: ExpireDelegationTokenRequest): void {
+function encExpireDelegationTokenRequest_v2(w: Writer, m: ExpireDelegationTokenRequestInput): void {
   w.compactBytes(m.hmac ?? EMPTY_BUFFER);
   w.int64(m.expiryTimePeriodMs ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -52,13 +69,13 @@ function defaultExpireDelegationTokenResponse(): ExpireDelegationTokenResponse {
   return { errorCode: 0, expiryTimestampMs: 0n, throttleTimeMs: 0 };
 }
 
-function encExpireDelegationTokenResponse_v1(w: Writer, m: ExpireDelegationTokenResponse): void {
+function encExpireDelegationTokenResponse_v1(w: Writer, m: ExpireDelegationTokenResponseInput): void {
   w.int16(m.errorCode ?? 0);
   w.int64(m.expiryTimestampMs ?? 0n);
   w.int32(m.throttleTimeMs ?? 0);
 }
 
-function encExpireDelegationTokenResponse_v2(w: Writer, m: ExpireDelegationTokenResponse): void {
+function encExpireDelegationTokenResponse_v2(w: Writer, m: ExpireDelegationTokenResponseInput): void {
   w.int16(m.errorCode ?? 0);
   w.int64(m.expiryTimestampMs ?? 0n);
   w.int32(m.throttleTimeMs ?? 0);
@@ -81,7 +98,7 @@ function decExpireDelegationTokenResponse_v2(r: Reader): ExpireDelegationTokenRe
   return { errorCode: f_errorCode, expiryTimestampMs: f_expiryTimestampMs, throttleTimeMs: f_throttleTimeMs, unknownTaggedFields: unknown };
 }
 
-export const ExpireDelegationToken: ApiCodec<ExpireDelegationTokenRequest, ExpireDelegationTokenResponse> = {
+export const ExpireDelegationToken: ApiCodec<ExpireDelegationTokenRequest, ExpireDelegationTokenResponse, ExpireDelegationTokenRequestInput, ExpireDelegationTokenResponseInput> = {
   apiKey: 40,
   name: 'ExpireDelegationToken',
   minVersion: 1,
@@ -91,7 +108,7 @@ export const ExpireDelegationToken: ApiCodec<ExpireDelegationTokenRequest, Expir
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ExpireDelegationTokenRequest, version: number): void {
+    encode(w: Writer, msg: ExpireDelegationTokenRequestInput, version: number): void {
       try {
         switch (version) {
           case 1: return encExpireDelegationTokenRequest_v1(w, msg);
@@ -111,7 +128,7 @@ export const ExpireDelegationToken: ApiCodec<ExpireDelegationTokenRequest, Expir
     },
   },
   response: {
-    encode(w: Writer, msg: ExpireDelegationTokenResponse, version: number): void {
+    encode(w: Writer, msg: ExpireDelegationTokenResponseInput, version: number): void {
       try {
         switch (version) {
           case 1: return encExpireDelegationTokenResponse_v1(w, msg);

@@ -6,11 +6,21 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface FetchSnapshotRequest {
+  clusterId: string | null;
+  replicaId: number;
+  maxBytes: number;
+  topics: FetchSnapshotRequestTopicSnapshot[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface FetchSnapshotRequestInput {
   clusterId?: string | null;
   replicaId?: number;
   maxBytes?: number;
-  topics: FetchSnapshotRequestTopicSnapshot[];
+  topics: FetchSnapshotRequestTopicSnapshotInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -20,10 +30,25 @@ export interface FetchSnapshotRequestTopicSnapshot {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchSnapshotRequestTopicSnapshotInput {
+  name: string;
+  partitions: FetchSnapshotRequestPartitionSnapshotInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface FetchSnapshotRequestPartitionSnapshot {
   partition: number;
   currentLeaderEpoch: number;
   snapshotId: FetchSnapshotRequestSnapshotId;
+  position: bigint;
+  replicaDirectoryId: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchSnapshotRequestPartitionSnapshotInput {
+  partition: number;
+  currentLeaderEpoch: number;
+  snapshotId: FetchSnapshotRequestSnapshotIdInput;
   position: bigint;
   replicaDirectoryId?: string;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -35,11 +60,27 @@ export interface FetchSnapshotRequestSnapshotId {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchSnapshotRequestSnapshotIdInput {
+  endOffset: bigint;
+  epoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface FetchSnapshotResponse {
   throttleTimeMs: number;
   errorCode: number;
   topics: FetchSnapshotResponseTopicSnapshot[];
-  nodeEndpoints?: FetchSnapshotResponseNodeEndpoint[];
+  nodeEndpoints: FetchSnapshotResponseNodeEndpoint[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface FetchSnapshotResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  topics: FetchSnapshotResponseTopicSnapshotInput[];
+  nodeEndpoints?: FetchSnapshotResponseNodeEndpointInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -49,11 +90,28 @@ export interface FetchSnapshotResponseTopicSnapshot {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchSnapshotResponseTopicSnapshotInput {
+  name: string;
+  partitions: FetchSnapshotResponsePartitionSnapshotInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface FetchSnapshotResponsePartitionSnapshot {
   index: number;
   errorCode: number;
   snapshotId: FetchSnapshotResponseSnapshotId;
-  currentLeader?: FetchSnapshotResponseLeaderIdAndEpoch;
+  currentLeader: FetchSnapshotResponseLeaderIdAndEpoch;
+  size: bigint;
+  position: bigint;
+  unalignedRecords: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchSnapshotResponsePartitionSnapshotInput {
+  index: number;
+  errorCode: number;
+  snapshotId: FetchSnapshotResponseSnapshotIdInput;
+  currentLeader?: FetchSnapshotResponseLeaderIdAndEpochInput;
   size: bigint;
   position: bigint;
   unalignedRecords: Buffer;
@@ -66,13 +124,32 @@ export interface FetchSnapshotResponseSnapshotId {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchSnapshotResponseSnapshotIdInput {
+  endOffset: bigint;
+  epoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface FetchSnapshotResponseLeaderIdAndEpoch {
   leaderId: number;
   leaderEpoch: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchSnapshotResponseLeaderIdAndEpochInput {
+  leaderId: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface FetchSnapshotResponseNodeEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchSnapshotResponseNodeEndpointInput {
   nodeId: number;
   host: string;
   port: number;
@@ -95,7 +172,7 @@ function defaultFetchSnapshotRequestSnapshotId(): FetchSnapshotRequestSnapshotId
   return { endOffset: 0n, epoch: 0 };
 }
 
-function encFetchSnapshotRequest_v0(w: Writer, m: FetchSnapshotRequest): void {
+function encFetchSnapshotRequest_v0(w: Writer, m: FetchSnapshotRequestInput): void {
   w.int32(m.replicaId ?? -1);
   w.int32(m.maxBytes ?? 2147483647);
   const t1 = m.topics ?? [];
@@ -114,7 +191,7 @@ function encFetchSnapshotRequest_v0(w: Writer, m: FetchSnapshotRequest): void {
   }
 }
 
-function encFetchSnapshotRequest_v1(w: Writer, m: FetchSnapshotRequest): void {
+function encFetchSnapshotRequest_v1(w: Writer, m: FetchSnapshotRequestInput): void {
   w.int32(m.replicaId ?? -1);
   w.int32(m.maxBytes ?? 2147483647);
   const t1 = m.topics ?? [];
@@ -133,7 +210,7 @@ function encFetchSnapshotRequest_v1(w: Writer, m: FetchSnapshotRequest): void {
   }
 }
 
-function encFetchSnapshotRequestTopicSnapshot_v0(w: Writer, m: FetchSnapshotRequestTopicSnapshot): void {
+function encFetchSnapshotRequestTopicSnapshot_v0(w: Writer, m: FetchSnapshotRequestTopicSnapshotInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchSnapshotRequest field Partitions is not nullable');
@@ -145,7 +222,7 @@ function encFetchSnapshotRequestTopicSnapshot_v0(w: Writer, m: FetchSnapshotRequ
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchSnapshotRequestTopicSnapshot_v1(w: Writer, m: FetchSnapshotRequestTopicSnapshot): void {
+function encFetchSnapshotRequestTopicSnapshot_v1(w: Writer, m: FetchSnapshotRequestTopicSnapshotInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchSnapshotRequest field Partitions is not nullable');
@@ -157,7 +234,7 @@ function encFetchSnapshotRequestTopicSnapshot_v1(w: Writer, m: FetchSnapshotRequ
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchSnapshotRequestPartitionSnapshot_v0(w: Writer, m: FetchSnapshotRequestPartitionSnapshot): void {
+function encFetchSnapshotRequestPartitionSnapshot_v0(w: Writer, m: FetchSnapshotRequestPartitionSnapshotInput): void {
   w.int32(m.partition ?? 0);
   w.int32(m.currentLeaderEpoch ?? 0);
   encFetchSnapshotRequestSnapshotId_v0(w, m.snapshotId ?? defaultFetchSnapshotRequestSnapshotId());
@@ -166,7 +243,7 @@ function encFetchSnapshotRequestPartitionSnapshot_v0(w: Writer, m: FetchSnapshot
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchSnapshotRequestPartitionSnapshot_v1(w: Writer, m: FetchSnapshotRequestPartitionSnapshot): void {
+function encFetchSnapshotRequestPartitionSnapshot_v1(w: Writer, m: FetchSnapshotRequestPartitionSnapshotInput): void {
   w.int32(m.partition ?? 0);
   w.int32(m.currentLeaderEpoch ?? 0);
   encFetchSnapshotRequestSnapshotId_v0(w, m.snapshotId ?? defaultFetchSnapshotRequestSnapshotId());
@@ -181,7 +258,7 @@ function encFetchSnapshotRequestPartitionSnapshot_v1(w: Writer, m: FetchSnapshot
   }
 }
 
-function encFetchSnapshotRequestSnapshotId_v0(w: Writer, m: FetchSnapshotRequestSnapshotId): void {
+function encFetchSnapshotRequestSnapshotId_v0(w: Writer, m: FetchSnapshotRequestSnapshotIdInput): void {
   w.int64(m.endOffset ?? 0n);
   w.int32(m.epoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -334,7 +411,7 @@ function defaultFetchSnapshotResponseNodeEndpoint(): FetchSnapshotResponseNodeEn
   return { nodeId: 0, host: '', port: 0 };
 }
 
-function encFetchSnapshotResponse_v0(w: Writer, m: FetchSnapshotResponse): void {
+function encFetchSnapshotResponse_v0(w: Writer, m: FetchSnapshotResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   const t1 = m.topics ?? [];
@@ -348,7 +425,7 @@ function encFetchSnapshotResponse_v0(w: Writer, m: FetchSnapshotResponse): void 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchSnapshotResponse_v1(w: Writer, m: FetchSnapshotResponse): void {
+function encFetchSnapshotResponse_v1(w: Writer, m: FetchSnapshotResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   const t1 = m.topics ?? [];
@@ -367,7 +444,7 @@ function encFetchSnapshotResponse_v1(w: Writer, m: FetchSnapshotResponse): void 
   }
 }
 
-function encFetchSnapshotResponseTopicSnapshot_v0(w: Writer, m: FetchSnapshotResponseTopicSnapshot): void {
+function encFetchSnapshotResponseTopicSnapshot_v0(w: Writer, m: FetchSnapshotResponseTopicSnapshotInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchSnapshotResponse field Partitions is not nullable');
@@ -379,7 +456,7 @@ function encFetchSnapshotResponseTopicSnapshot_v0(w: Writer, m: FetchSnapshotRes
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchSnapshotResponsePartitionSnapshot_v0(w: Writer, m: FetchSnapshotResponsePartitionSnapshot): void {
+function encFetchSnapshotResponsePartitionSnapshot_v0(w: Writer, m: FetchSnapshotResponsePartitionSnapshotInput): void {
   w.int32(m.index ?? 0);
   w.int16(m.errorCode ?? 0);
   encFetchSnapshotResponseSnapshotId_v0(w, m.snapshotId ?? defaultFetchSnapshotResponseSnapshotId());
@@ -396,21 +473,21 @@ function encFetchSnapshotResponsePartitionSnapshot_v0(w: Writer, m: FetchSnapsho
   }
 }
 
-function encFetchSnapshotResponseSnapshotId_v0(w: Writer, m: FetchSnapshotResponseSnapshotId): void {
+function encFetchSnapshotResponseSnapshotId_v0(w: Writer, m: FetchSnapshotResponseSnapshotIdInput): void {
   w.int64(m.endOffset ?? 0n);
   w.int32(m.epoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchSnapshotResponseLeaderIdAndEpoch_v0(w: Writer, m: FetchSnapshotResponseLeaderIdAndEpoch): void {
+function encFetchSnapshotResponseLeaderIdAndEpoch_v0(w: Writer, m: FetchSnapshotResponseLeaderIdAndEpochInput): void {
   w.int32(m.leaderId ?? 0);
   w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchSnapshotResponseNodeEndpoint_v1(w: Writer, m: FetchSnapshotResponseNodeEndpoint): void {
+function encFetchSnapshotResponseNodeEndpoint_v1(w: Writer, m: FetchSnapshotResponseNodeEndpointInput): void {
   w.int32(m.nodeId ?? 0);
   w.compactString(m.host ?? '');
   w.uint16(m.port ?? 0);
@@ -521,11 +598,11 @@ function decFetchSnapshotResponseNodeEndpoint_v1(r: Reader): FetchSnapshotRespon
   return { nodeId: f_nodeId, host: f_host, port: f_port, unknownTaggedFields: unknown };
 }
 
-function isDefaultFetchSnapshotResponseLeaderIdAndEpoch(m: FetchSnapshotResponseLeaderIdAndEpoch): boolean {
+function isDefaultFetchSnapshotResponseLeaderIdAndEpoch(m: FetchSnapshotResponseLeaderIdAndEpochInput): boolean {
   return (m.leaderId === undefined || !(m.leaderId !== 0)) && (m.leaderEpoch === undefined || !(m.leaderEpoch !== 0));
 }
 
-export const FetchSnapshot: ApiCodec<FetchSnapshotRequest, FetchSnapshotResponse> = {
+export const FetchSnapshot: ApiCodec<FetchSnapshotRequest, FetchSnapshotResponse, FetchSnapshotRequestInput, FetchSnapshotResponseInput> = {
   apiKey: 59,
   name: 'FetchSnapshot',
   minVersion: 0,
@@ -535,7 +612,7 @@ export const FetchSnapshot: ApiCodec<FetchSnapshotRequest, FetchSnapshotResponse
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: FetchSnapshotRequest, version: number): void {
+    encode(w: Writer, msg: FetchSnapshotRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encFetchSnapshotRequest_v0(w, msg);
@@ -555,7 +632,7 @@ export const FetchSnapshot: ApiCodec<FetchSnapshotRequest, FetchSnapshotResponse
     },
   },
   response: {
-    encode(w: Writer, msg: FetchSnapshotResponse, version: number): void {
+    encode(w: Writer, msg: FetchSnapshotResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encFetchSnapshotResponse_v0(w, msg);

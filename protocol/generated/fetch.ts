@@ -6,36 +6,79 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface FetchRequest {
+  clusterId: string | null;
+  replicaId: number;
+  replicaState: FetchRequestReplicaState;
+  maxWaitMs: number;
+  minBytes: number;
+  maxBytes: number;
+  isolationLevel: number;
+  sessionId: number;
+  sessionEpoch: number;
+  topics: FetchRequestFetchTopic[];
+  forgottenTopicsData: FetchRequestForgottenTopic[];
+  rackId: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface FetchRequestInput {
   clusterId?: string | null;
   replicaId?: number;
-  replicaState?: FetchRequestReplicaState;
+  replicaState?: FetchRequestReplicaStateInput;
   maxWaitMs: number;
   minBytes: number;
   maxBytes?: number;
   isolationLevel?: number;
   sessionId?: number;
   sessionEpoch?: number;
-  topics: FetchRequestFetchTopic[];
-  forgottenTopicsData?: FetchRequestForgottenTopic[];
+  topics: FetchRequestFetchTopicInput[];
+  forgottenTopicsData?: FetchRequestForgottenTopicInput[];
   rackId?: string;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface FetchRequestReplicaState {
+  replicaId: number;
+  replicaEpoch: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchRequestReplicaStateInput {
   replicaId?: number;
   replicaEpoch?: bigint;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface FetchRequestFetchTopic {
-  topic?: string;
-  topicId?: string;
+  topic: string;
+  topicId: string;
   partitions: FetchRequestFetchPartition[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchRequestFetchTopicInput {
+  topic?: string;
+  topicId?: string;
+  partitions: FetchRequestFetchPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface FetchRequestFetchPartition {
+  partition: number;
+  currentLeaderEpoch: number;
+  fetchOffset: bigint;
+  lastFetchedEpoch: number;
+  logStartOffset: bigint;
+  partitionMaxBytes: number;
+  replicaDirectoryId: string;
+  highWatermark: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchRequestFetchPartitionInput {
   partition: number;
   currentLeaderEpoch?: number;
   fetchOffset: bigint;
@@ -48,25 +91,50 @@ export interface FetchRequestFetchPartition {
 }
 
 export interface FetchRequestForgottenTopic {
+  topic: string;
+  topicId: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchRequestForgottenTopicInput {
   topic?: string;
   topicId?: string;
   partitions: number[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface FetchResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  sessionId: number;
+  responses: FetchResponseFetchableTopicResponse[];
+  nodeEndpoints: FetchResponseNodeEndpoint[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface FetchResponseInput {
   throttleTimeMs: number;
   errorCode?: number;
   sessionId?: number;
-  responses: FetchResponseFetchableTopicResponse[];
-  nodeEndpoints?: FetchResponseNodeEndpoint[];
+  responses: FetchResponseFetchableTopicResponseInput[];
+  nodeEndpoints?: FetchResponseNodeEndpointInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface FetchResponseFetchableTopicResponse {
+  topic: string;
+  topicId: string;
+  partitions: FetchResponsePartitionData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchResponseFetchableTopicResponseInput {
   topic?: string;
   topicId?: string;
-  partitions: FetchResponsePartitionData[];
+  partitions: FetchResponsePartitionDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -74,30 +142,63 @@ export interface FetchResponsePartitionData {
   partitionIndex: number;
   errorCode: number;
   highWatermark: bigint;
+  lastStableOffset: bigint;
+  logStartOffset: bigint;
+  divergingEpoch: FetchResponseEpochEndOffset;
+  currentLeader: FetchResponseLeaderIdAndEpoch;
+  snapshotId: FetchResponseSnapshotId;
+  abortedTransactions: FetchResponseAbortedTransaction[] | null;
+  preferredReadReplica: number;
+  records: Buffer | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchResponsePartitionDataInput {
+  partitionIndex: number;
+  errorCode: number;
+  highWatermark: bigint;
   lastStableOffset?: bigint;
   logStartOffset?: bigint;
-  divergingEpoch?: FetchResponseEpochEndOffset;
-  currentLeader?: FetchResponseLeaderIdAndEpoch;
-  snapshotId?: FetchResponseSnapshotId;
-  abortedTransactions: FetchResponseAbortedTransaction[] | null;
+  divergingEpoch?: FetchResponseEpochEndOffsetInput;
+  currentLeader?: FetchResponseLeaderIdAndEpochInput;
+  snapshotId?: FetchResponseSnapshotIdInput;
+  abortedTransactions: FetchResponseAbortedTransactionInput[] | null;
   preferredReadReplica?: number;
   records: Buffer | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface FetchResponseEpochEndOffset {
+  epoch: number;
+  endOffset: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchResponseEpochEndOffsetInput {
   epoch?: number;
   endOffset?: bigint;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface FetchResponseLeaderIdAndEpoch {
+  leaderId: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchResponseLeaderIdAndEpochInput {
   leaderId?: number;
   leaderEpoch?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface FetchResponseSnapshotId {
+  endOffset: bigint;
+  epoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchResponseSnapshotIdInput {
   endOffset?: bigint;
   epoch?: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -109,7 +210,21 @@ export interface FetchResponseAbortedTransaction {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchResponseAbortedTransactionInput {
+  producerId: bigint;
+  firstOffset: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface FetchResponseNodeEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchResponseNodeEndpointInput {
   nodeId: number;
   host: string;
   port: number;
@@ -137,7 +252,7 @@ function defaultFetchRequestForgottenTopic(): FetchRequestForgottenTopic {
   return { topic: '', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [] };
 }
 
-function encFetchRequest_v4(w: Writer, m: FetchRequest): void {
+function encFetchRequest_v4(w: Writer, m: FetchRequestInput): void {
   w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 4');
   w.int32(m.maxWaitMs ?? 0);
@@ -153,7 +268,7 @@ function encFetchRequest_v4(w: Writer, m: FetchRequest): void {
   if (m.forgottenTopicsData !== undefined && (m.forgottenTopicsData === null || m.forgottenTopicsData.length !== 0)) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ForgottenTopicsData cannot be written at version 4');
 }
 
-function encFetchRequest_v5(w: Writer, m: FetchRequest): void {
+function encFetchRequest_v5(w: Writer, m: FetchRequestInput): void {
   w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 5-6');
   w.int32(m.maxWaitMs ?? 0);
@@ -169,7 +284,7 @@ function encFetchRequest_v5(w: Writer, m: FetchRequest): void {
   if (m.forgottenTopicsData !== undefined && (m.forgottenTopicsData === null || m.forgottenTopicsData.length !== 0)) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ForgottenTopicsData cannot be written at version 5-6');
 }
 
-function encFetchRequest_v7(w: Writer, m: FetchRequest): void {
+function encFetchRequest_v7(w: Writer, m: FetchRequestInput): void {
   w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 7-8');
   w.int32(m.maxWaitMs ?? 0);
@@ -192,7 +307,7 @@ function encFetchRequest_v7(w: Writer, m: FetchRequest): void {
   }
 }
 
-function encFetchRequest_v9(w: Writer, m: FetchRequest): void {
+function encFetchRequest_v9(w: Writer, m: FetchRequestInput): void {
   w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 9-10');
   w.int32(m.maxWaitMs ?? 0);
@@ -215,7 +330,7 @@ function encFetchRequest_v9(w: Writer, m: FetchRequest): void {
   }
 }
 
-function encFetchRequest_v11(w: Writer, m: FetchRequest): void {
+function encFetchRequest_v11(w: Writer, m: FetchRequestInput): void {
   w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 11');
   w.int32(m.maxWaitMs ?? 0);
@@ -239,7 +354,7 @@ function encFetchRequest_v11(w: Writer, m: FetchRequest): void {
   w.string(m.rackId ?? '');
 }
 
-function encFetchRequest_v12(w: Writer, m: FetchRequest): void {
+function encFetchRequest_v12(w: Writer, m: FetchRequestInput): void {
   w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 12');
   w.int32(m.maxWaitMs ?? 0);
@@ -271,7 +386,7 @@ function encFetchRequest_v12(w: Writer, m: FetchRequest): void {
   }
 }
 
-function encFetchRequest_v13(w: Writer, m: FetchRequest): void {
+function encFetchRequest_v13(w: Writer, m: FetchRequestInput): void {
   w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 13-14');
   w.int32(m.maxWaitMs ?? 0);
@@ -303,7 +418,7 @@ function encFetchRequest_v13(w: Writer, m: FetchRequest): void {
   }
 }
 
-function encFetchRequest_v15(w: Writer, m: FetchRequest): void {
+function encFetchRequest_v15(w: Writer, m: FetchRequestInput): void {
   if (m.replicaId !== undefined && m.replicaId !== -1) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaId cannot be written at version 15-16');
   w.int32(m.maxWaitMs ?? 0);
   w.int32(m.minBytes ?? 0);
@@ -337,7 +452,7 @@ function encFetchRequest_v15(w: Writer, m: FetchRequest): void {
   }
 }
 
-function encFetchRequest_v17(w: Writer, m: FetchRequest): void {
+function encFetchRequest_v17(w: Writer, m: FetchRequestInput): void {
   if (m.replicaId !== undefined && m.replicaId !== -1) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaId cannot be written at version 17');
   w.int32(m.maxWaitMs ?? 0);
   w.int32(m.minBytes ?? 0);
@@ -371,7 +486,7 @@ function encFetchRequest_v17(w: Writer, m: FetchRequest): void {
   }
 }
 
-function encFetchRequest_v18(w: Writer, m: FetchRequest): void {
+function encFetchRequest_v18(w: Writer, m: FetchRequestInput): void {
   if (m.replicaId !== undefined && m.replicaId !== -1) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaId cannot be written at version 18');
   w.int32(m.maxWaitMs ?? 0);
   w.int32(m.minBytes ?? 0);
@@ -405,14 +520,14 @@ function encFetchRequest_v18(w: Writer, m: FetchRequest): void {
   }
 }
 
-function encFetchRequestReplicaState_v15(w: Writer, m: FetchRequestReplicaState): void {
+function encFetchRequestReplicaState_v15(w: Writer, m: FetchRequestReplicaStateInput): void {
   w.int32(m.replicaId ?? -1);
   w.int64(m.replicaEpoch ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchRequestFetchTopic_v4(w: Writer, m: FetchRequestFetchTopic): void {
+function encFetchRequestFetchTopic_v4(w: Writer, m: FetchRequestFetchTopicInput): void {
   w.string(m.topic ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
@@ -422,7 +537,7 @@ function encFetchRequestFetchTopic_v4(w: Writer, m: FetchRequestFetchTopic): voi
   }
 }
 
-function encFetchRequestFetchTopic_v5(w: Writer, m: FetchRequestFetchTopic): void {
+function encFetchRequestFetchTopic_v5(w: Writer, m: FetchRequestFetchTopicInput): void {
   w.string(m.topic ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
@@ -432,7 +547,7 @@ function encFetchRequestFetchTopic_v5(w: Writer, m: FetchRequestFetchTopic): voi
   }
 }
 
-function encFetchRequestFetchTopic_v9(w: Writer, m: FetchRequestFetchTopic): void {
+function encFetchRequestFetchTopic_v9(w: Writer, m: FetchRequestFetchTopicInput): void {
   w.string(m.topic ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
@@ -442,7 +557,7 @@ function encFetchRequestFetchTopic_v9(w: Writer, m: FetchRequestFetchTopic): voi
   }
 }
 
-function encFetchRequestFetchTopic_v12(w: Writer, m: FetchRequestFetchTopic): void {
+function encFetchRequestFetchTopic_v12(w: Writer, m: FetchRequestFetchTopicInput): void {
   w.compactString(m.topic ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
@@ -454,7 +569,7 @@ function encFetchRequestFetchTopic_v12(w: Writer, m: FetchRequestFetchTopic): vo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchRequestFetchTopic_v13(w: Writer, m: FetchRequestFetchTopic): void {
+function encFetchRequestFetchTopic_v13(w: Writer, m: FetchRequestFetchTopicInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
@@ -466,7 +581,7 @@ function encFetchRequestFetchTopic_v13(w: Writer, m: FetchRequestFetchTopic): vo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchRequestFetchTopic_v17(w: Writer, m: FetchRequestFetchTopic): void {
+function encFetchRequestFetchTopic_v17(w: Writer, m: FetchRequestFetchTopicInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
@@ -478,7 +593,7 @@ function encFetchRequestFetchTopic_v17(w: Writer, m: FetchRequestFetchTopic): vo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchRequestFetchTopic_v18(w: Writer, m: FetchRequestFetchTopic): void {
+function encFetchRequestFetchTopic_v18(w: Writer, m: FetchRequestFetchTopicInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
@@ -490,14 +605,14 @@ function encFetchRequestFetchTopic_v18(w: Writer, m: FetchRequestFetchTopic): vo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchRequestFetchPartition_v4(w: Writer, m: FetchRequestFetchPartition): void {
+function encFetchRequestFetchPartition_v4(w: Writer, m: FetchRequestFetchPartitionInput): void {
   w.int32(m.partition ?? 0);
   w.int64(m.fetchOffset ?? 0n);
   if (m.lastFetchedEpoch !== undefined && m.lastFetchedEpoch !== -1) throw new ProtocolEncodeError('FetchRequest field FetchPartition.LastFetchedEpoch cannot be written at version 4');
   w.int32(m.partitionMaxBytes ?? 0);
 }
 
-function encFetchRequestFetchPartition_v5(w: Writer, m: FetchRequestFetchPartition): void {
+function encFetchRequestFetchPartition_v5(w: Writer, m: FetchRequestFetchPartitionInput): void {
   w.int32(m.partition ?? 0);
   w.int64(m.fetchOffset ?? 0n);
   if (m.lastFetchedEpoch !== undefined && m.lastFetchedEpoch !== -1) throw new ProtocolEncodeError('FetchRequest field FetchPartition.LastFetchedEpoch cannot be written at version 5-8');
@@ -505,7 +620,7 @@ function encFetchRequestFetchPartition_v5(w: Writer, m: FetchRequestFetchPartiti
   w.int32(m.partitionMaxBytes ?? 0);
 }
 
-function encFetchRequestFetchPartition_v9(w: Writer, m: FetchRequestFetchPartition): void {
+function encFetchRequestFetchPartition_v9(w: Writer, m: FetchRequestFetchPartitionInput): void {
   w.int32(m.partition ?? 0);
   w.int32(m.currentLeaderEpoch ?? -1);
   w.int64(m.fetchOffset ?? 0n);
@@ -514,7 +629,7 @@ function encFetchRequestFetchPartition_v9(w: Writer, m: FetchRequestFetchPartiti
   w.int32(m.partitionMaxBytes ?? 0);
 }
 
-function encFetchRequestFetchPartition_v12(w: Writer, m: FetchRequestFetchPartition): void {
+function encFetchRequestFetchPartition_v12(w: Writer, m: FetchRequestFetchPartitionInput): void {
   w.int32(m.partition ?? 0);
   w.int32(m.currentLeaderEpoch ?? -1);
   w.int64(m.fetchOffset ?? 0n);
@@ -525,7 +640,7 @@ function encFetchRequestFetchPartition_v12(w: Writer, m: FetchRequestFetchPartit
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchRequestFetchPartition_v17(w: Writer, m: FetchRequestFetchPartition): void {
+function encFetchRequestFetchPartition_v17(w: Writer, m: FetchRequestFetchPartitionInput): void {
   w.int32(m.partition ?? 0);
   w.int32(m.currentLeaderEpoch ?? -1);
   w.int64(m.fetchOffset ?? 0n);
@@ -542,7 +657,7 @@ function encFetchRequestFetchPartition_v17(w: Writer, m: FetchRequestFetchPartit
   }
 }
 
-function encFetchRequestFetchPartition_v18(w: Writer, m: FetchRequestFetchPartition): void {
+function encFetchRequestFetchPartition_v18(w: Writer, m: FetchRequestFetchPartitionInput): void {
   w.int32(m.partition ?? 0);
   w.int32(m.currentLeaderEpoch ?? -1);
   w.int64(m.fetchOffset ?? 0n);
@@ -562,7 +677,7 @@ function encFetchRequestFetchPartition_v18(w: Writer, m: FetchRequestFetchPartit
   }
 }
 
-function encFetchRequestForgottenTopic_v7(w: Writer, m: FetchRequestForgottenTopic): void {
+function encFetchRequestForgottenTopic_v7(w: Writer, m: FetchRequestForgottenTopicInput): void {
   w.string(m.topic ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
@@ -572,7 +687,7 @@ function encFetchRequestForgottenTopic_v7(w: Writer, m: FetchRequestForgottenTop
   }
 }
 
-function encFetchRequestForgottenTopic_v12(w: Writer, m: FetchRequestForgottenTopic): void {
+function encFetchRequestForgottenTopic_v12(w: Writer, m: FetchRequestForgottenTopicInput): void {
   w.compactString(m.topic ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
@@ -584,7 +699,7 @@ function encFetchRequestForgottenTopic_v12(w: Writer, m: FetchRequestForgottenTo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchRequestForgottenTopic_v13(w: Writer, m: FetchRequestForgottenTopic): void {
+function encFetchRequestForgottenTopic_v13(w: Writer, m: FetchRequestForgottenTopicInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
@@ -1185,7 +1300,7 @@ function defaultFetchResponseNodeEndpoint(): FetchResponseNodeEndpoint {
   return { nodeId: 0, host: '', port: 0, rack: null };
 }
 
-function encFetchResponse_v4(w: Writer, m: FetchResponse): void {
+function encFetchResponse_v4(w: Writer, m: FetchResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   if (m.sessionId !== undefined && m.sessionId !== 0) throw new ProtocolEncodeError('FetchResponse field FetchResponse.SessionId cannot be written at version 4');
   const t1 = m.responses ?? [];
@@ -1197,7 +1312,7 @@ function encFetchResponse_v4(w: Writer, m: FetchResponse): void {
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('FetchResponse field FetchResponse.NodeEndpoints cannot be written at version 4');
 }
 
-function encFetchResponse_v5(w: Writer, m: FetchResponse): void {
+function encFetchResponse_v5(w: Writer, m: FetchResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   if (m.sessionId !== undefined && m.sessionId !== 0) throw new ProtocolEncodeError('FetchResponse field FetchResponse.SessionId cannot be written at version 5-6');
   const t1 = m.responses ?? [];
@@ -1209,7 +1324,7 @@ function encFetchResponse_v5(w: Writer, m: FetchResponse): void {
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('FetchResponse field FetchResponse.NodeEndpoints cannot be written at version 5-6');
 }
 
-function encFetchResponse_v7(w: Writer, m: FetchResponse): void {
+function encFetchResponse_v7(w: Writer, m: FetchResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int32(m.sessionId ?? 0);
@@ -1222,7 +1337,7 @@ function encFetchResponse_v7(w: Writer, m: FetchResponse): void {
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('FetchResponse field FetchResponse.NodeEndpoints cannot be written at version 7-10');
 }
 
-function encFetchResponse_v11(w: Writer, m: FetchResponse): void {
+function encFetchResponse_v11(w: Writer, m: FetchResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int32(m.sessionId ?? 0);
@@ -1235,7 +1350,7 @@ function encFetchResponse_v11(w: Writer, m: FetchResponse): void {
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('FetchResponse field FetchResponse.NodeEndpoints cannot be written at version 11');
 }
 
-function encFetchResponse_v12(w: Writer, m: FetchResponse): void {
+function encFetchResponse_v12(w: Writer, m: FetchResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int32(m.sessionId ?? 0);
@@ -1250,7 +1365,7 @@ function encFetchResponse_v12(w: Writer, m: FetchResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchResponse_v13(w: Writer, m: FetchResponse): void {
+function encFetchResponse_v13(w: Writer, m: FetchResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int32(m.sessionId ?? 0);
@@ -1265,7 +1380,7 @@ function encFetchResponse_v13(w: Writer, m: FetchResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchResponse_v16(w: Writer, m: FetchResponse): void {
+function encFetchResponse_v16(w: Writer, m: FetchResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int32(m.sessionId ?? 0);
@@ -1285,7 +1400,7 @@ function encFetchResponse_v16(w: Writer, m: FetchResponse): void {
   }
 }
 
-function encFetchResponseFetchableTopicResponse_v4(w: Writer, m: FetchResponseFetchableTopicResponse): void {
+function encFetchResponseFetchableTopicResponse_v4(w: Writer, m: FetchResponseFetchableTopicResponseInput): void {
   w.string(m.topic ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Partitions is not nullable');
@@ -1295,7 +1410,7 @@ function encFetchResponseFetchableTopicResponse_v4(w: Writer, m: FetchResponseFe
   }
 }
 
-function encFetchResponseFetchableTopicResponse_v5(w: Writer, m: FetchResponseFetchableTopicResponse): void {
+function encFetchResponseFetchableTopicResponse_v5(w: Writer, m: FetchResponseFetchableTopicResponseInput): void {
   w.string(m.topic ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Partitions is not nullable');
@@ -1305,7 +1420,7 @@ function encFetchResponseFetchableTopicResponse_v5(w: Writer, m: FetchResponseFe
   }
 }
 
-function encFetchResponseFetchableTopicResponse_v11(w: Writer, m: FetchResponseFetchableTopicResponse): void {
+function encFetchResponseFetchableTopicResponse_v11(w: Writer, m: FetchResponseFetchableTopicResponseInput): void {
   w.string(m.topic ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Partitions is not nullable');
@@ -1315,7 +1430,7 @@ function encFetchResponseFetchableTopicResponse_v11(w: Writer, m: FetchResponseF
   }
 }
 
-function encFetchResponseFetchableTopicResponse_v12(w: Writer, m: FetchResponseFetchableTopicResponse): void {
+function encFetchResponseFetchableTopicResponse_v12(w: Writer, m: FetchResponseFetchableTopicResponseInput): void {
   w.compactString(m.topic ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Partitions is not nullable');
@@ -1327,7 +1442,7 @@ function encFetchResponseFetchableTopicResponse_v12(w: Writer, m: FetchResponseF
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchResponseFetchableTopicResponse_v13(w: Writer, m: FetchResponseFetchableTopicResponse): void {
+function encFetchResponseFetchableTopicResponse_v13(w: Writer, m: FetchResponseFetchableTopicResponseInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Partitions is not nullable');
@@ -1339,7 +1454,7 @@ function encFetchResponseFetchableTopicResponse_v13(w: Writer, m: FetchResponseF
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchResponsePartitionData_v4(w: Writer, m: FetchResponsePartitionData): void {
+function encFetchResponsePartitionData_v4(w: Writer, m: FetchResponsePartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.highWatermark ?? 0n);
@@ -1357,7 +1472,7 @@ function encFetchResponsePartitionData_v4(w: Writer, m: FetchResponsePartitionDa
   w.nullableBytes(m.records === undefined ? null : m.records);
 }
 
-function encFetchResponsePartitionData_v5(w: Writer, m: FetchResponsePartitionData): void {
+function encFetchResponsePartitionData_v5(w: Writer, m: FetchResponsePartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.highWatermark ?? 0n);
@@ -1376,7 +1491,7 @@ function encFetchResponsePartitionData_v5(w: Writer, m: FetchResponsePartitionDa
   w.nullableBytes(m.records === undefined ? null : m.records);
 }
 
-function encFetchResponsePartitionData_v11(w: Writer, m: FetchResponsePartitionData): void {
+function encFetchResponsePartitionData_v11(w: Writer, m: FetchResponsePartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.highWatermark ?? 0n);
@@ -1395,7 +1510,7 @@ function encFetchResponsePartitionData_v11(w: Writer, m: FetchResponsePartitionD
   w.nullableBytes(m.records === undefined ? null : m.records);
 }
 
-function encFetchResponsePartitionData_v12(w: Writer, m: FetchResponsePartitionData): void {
+function encFetchResponsePartitionData_v12(w: Writer, m: FetchResponsePartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.highWatermark ?? 0n);
@@ -1425,40 +1540,40 @@ function encFetchResponsePartitionData_v12(w: Writer, m: FetchResponsePartitionD
   }
 }
 
-function encFetchResponseEpochEndOffset_v12(w: Writer, m: FetchResponseEpochEndOffset): void {
+function encFetchResponseEpochEndOffset_v12(w: Writer, m: FetchResponseEpochEndOffsetInput): void {
   w.int32(m.epoch ?? -1);
   w.int64(m.endOffset ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchResponseLeaderIdAndEpoch_v12(w: Writer, m: FetchResponseLeaderIdAndEpoch): void {
+function encFetchResponseLeaderIdAndEpoch_v12(w: Writer, m: FetchResponseLeaderIdAndEpochInput): void {
   w.int32(m.leaderId ?? -1);
   w.int32(m.leaderEpoch ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchResponseSnapshotId_v12(w: Writer, m: FetchResponseSnapshotId): void {
+function encFetchResponseSnapshotId_v12(w: Writer, m: FetchResponseSnapshotIdInput): void {
   w.int64(m.endOffset ?? -1n);
   w.int32(m.epoch ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchResponseAbortedTransaction_v4(w: Writer, m: FetchResponseAbortedTransaction): void {
+function encFetchResponseAbortedTransaction_v4(w: Writer, m: FetchResponseAbortedTransactionInput): void {
   w.int64(m.producerId ?? 0n);
   w.int64(m.firstOffset ?? 0n);
 }
 
-function encFetchResponseAbortedTransaction_v12(w: Writer, m: FetchResponseAbortedTransaction): void {
+function encFetchResponseAbortedTransaction_v12(w: Writer, m: FetchResponseAbortedTransactionInput): void {
   w.int64(m.producerId ?? 0n);
   w.int64(m.firstOffset ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchResponseNodeEndpoint_v16(w: Writer, m: FetchResponseNodeEndpoint): void {
+function encFetchResponseNodeEndpoint_v16(w: Writer, m: FetchResponseNodeEndpointInput): void {
   w.int32(m.nodeId ?? 0);
   w.compactString(m.host ?? '');
   w.int32(m.port ?? 0);
@@ -1781,23 +1896,23 @@ function decFetchResponseNodeEndpoint_v16(r: Reader): FetchResponseNodeEndpoint 
   return { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack, unknownTaggedFields: unknown };
 }
 
-function isDefaultFetchRequestReplicaState(m: FetchRequestReplicaState): boolean {
+function isDefaultFetchRequestReplicaState(m: FetchRequestReplicaStateInput): boolean {
   return (m.replicaId === undefined || !(m.replicaId !== -1)) && (m.replicaEpoch === undefined || !(m.replicaEpoch !== -1n));
 }
 
-function isDefaultFetchResponseEpochEndOffset(m: FetchResponseEpochEndOffset): boolean {
+function isDefaultFetchResponseEpochEndOffset(m: FetchResponseEpochEndOffsetInput): boolean {
   return (m.epoch === undefined || !(m.epoch !== -1)) && (m.endOffset === undefined || !(m.endOffset !== -1n));
 }
 
-function isDefaultFetchResponseLeaderIdAndEpoch(m: FetchResponseLeaderIdAndEpoch): boolean {
+function isDefaultFetchResponseLeaderIdAndEpoch(m: FetchResponseLeaderIdAndEpochInput): boolean {
   return (m.leaderId === undefined || !(m.leaderId !== -1)) && (m.leaderEpoch === undefined || !(m.leaderEpoch !== -1));
 }
 
-function isDefaultFetchResponseSnapshotId(m: FetchResponseSnapshotId): boolean {
+function isDefaultFetchResponseSnapshotId(m: FetchResponseSnapshotIdInput): boolean {
   return (m.endOffset === undefined || !(m.endOffset !== -1n)) && (m.epoch === undefined || !(m.epoch !== -1));
 }
 
-export const Fetch: ApiCodec<FetchRequest, FetchResponse> = {
+export const Fetch: ApiCodec<FetchRequest, FetchResponse, FetchRequestInput, FetchResponseInput> = {
   apiKey: 1,
   name: 'Fetch',
   minVersion: 4,
@@ -1807,7 +1922,7 @@ export const Fetch: ApiCodec<FetchRequest, FetchResponse> = {
   requestHeaderVersion: (version: number) => (version >= 12 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 12 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: FetchRequest, version: number): void {
+    encode(w: Writer, msg: FetchRequestInput, version: number): void {
       try {
         switch (version) {
           case 4: return encFetchRequest_v4(w, msg);
@@ -1843,7 +1958,7 @@ export const Fetch: ApiCodec<FetchRequest, FetchResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: FetchResponse, version: number): void {
+    encode(w: Writer, msg: FetchResponseInput, version: number): void {
       try {
         switch (version) {
           case 4: return encFetchResponse_v4(w, msg);

@@ -6,21 +6,43 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface FindCoordinatorRequest {
+  key: string;
+  keyType: number;
+  coordinatorKeys: string[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface FindCoordinatorRequestInput {
   key?: string;
   keyType?: number;
   coordinatorKeys?: string[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface FindCoordinatorResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  nodeId: number;
+  host: string;
+  port: number;
+  coordinators: FindCoordinatorResponseCoordinator[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface FindCoordinatorResponseInput {
   throttleTimeMs?: number;
   errorCode?: number;
   errorMessage?: string | null;
   nodeId?: number;
   host?: string;
   port?: number;
-  coordinators?: FindCoordinatorResponseCoordinator[];
+  coordinators?: FindCoordinatorResponseCoordinatorInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -34,23 +56,33 @@ export interface FindCoordinatorResponseCoordinator {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FindCoordinatorResponseCoordinatorInput {
+  key: string;
+  nodeId: number;
+  host: string;
+  port: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 function defaultFindCoordinatorRequest(): FindCoordinatorRequest {
   return { key: '', keyType: 0, coordinatorKeys: [] };
 }
 
-function encFindCoordinatorRequest_v0(w: Writer, m: FindCoordinatorRequest): void {
+function encFindCoordinatorRequest_v0(w: Writer, m: FindCoordinatorRequestInput): void {
   w.string(m.key ?? '');
   if (m.keyType !== undefined && m.keyType !== 0) throw new ProtocolEncodeError('FindCoordinatorRequest field FindCoordinatorRequest.KeyType cannot be written at version 0');
   if (m.coordinatorKeys !== undefined && (m.coordinatorKeys === null || m.coordinatorKeys.length !== 0)) throw new ProtocolEncodeError('FindCoordinatorRequest field FindCoordinatorRequest.CoordinatorKeys cannot be written at version 0');
 }
 
-function encFindCoordinatorRequest_v1(w: Writer, m: FindCoordinatorRequest): void {
+function encFindCoordinatorRequest_v1(w: Writer, m: FindCoordinatorRequestInput): void {
   w.string(m.key ?? '');
   w.int8(m.keyType ?? 0);
   if (m.coordinatorKeys !== undefined && (m.coordinatorKeys === null || m.coordinatorKeys.length !== 0)) throw new ProtocolEncodeError('FindCoordinatorRequest field FindCoordinatorRequest.CoordinatorKeys cannot be written at version 1-2');
 }
 
-function encFindCoordinatorRequest_v3(w: Writer, m: FindCoordinatorRequest): void {
+function encFindCoordinatorRequest_v3(w: Writer, m: FindCoordinatorRequestInput): void {
   w.compactString(m.key ?? '');
   w.int8(m.keyType ?? 0);
   if (m.coordinatorKeys !== undefined && (m.coordinatorKeys === null || m.coordinatorKeys.length !== 0)) throw new ProtocolEncodeError('FindCoordinatorRequest field FindCoordinatorRequest.CoordinatorKeys cannot be written at version 3');
@@ -58,7 +90,7 @@ function encFindCoordinatorRequest_v3(w: Writer, m: FindCoordinatorRequest): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFindCoordinatorRequest_v4(w: Writer, m: FindCoordinatorRequest): void {
+function encFindCoordinatorRequest_v4(w: Writer, m: FindCoordinatorRequestInput): void {
   if (m.key !== undefined && m.key !== '') throw new ProtocolEncodeError('FindCoordinatorRequest field FindCoordinatorRequest.Key cannot be written at version 4-6');
   w.int8(m.keyType ?? 0);
   const t1 = m.coordinatorKeys ?? [];
@@ -111,7 +143,7 @@ function defaultFindCoordinatorResponseCoordinator(): FindCoordinatorResponseCoo
   return { key: '', nodeId: 0, host: '', port: 0, errorCode: 0, errorMessage: '' };
 }
 
-function encFindCoordinatorResponse_v0(w: Writer, m: FindCoordinatorResponse): void {
+function encFindCoordinatorResponse_v0(w: Writer, m: FindCoordinatorResponseInput): void {
   w.int16(m.errorCode ?? 0);
   w.int32(m.nodeId ?? 0);
   w.string(m.host ?? '');
@@ -119,7 +151,7 @@ function encFindCoordinatorResponse_v0(w: Writer, m: FindCoordinatorResponse): v
   if (m.coordinators !== undefined && (m.coordinators === null || m.coordinators.length !== 0)) throw new ProtocolEncodeError('FindCoordinatorResponse field FindCoordinatorResponse.Coordinators cannot be written at version 0');
 }
 
-function encFindCoordinatorResponse_v1(w: Writer, m: FindCoordinatorResponse): void {
+function encFindCoordinatorResponse_v1(w: Writer, m: FindCoordinatorResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
@@ -129,7 +161,7 @@ function encFindCoordinatorResponse_v1(w: Writer, m: FindCoordinatorResponse): v
   if (m.coordinators !== undefined && (m.coordinators === null || m.coordinators.length !== 0)) throw new ProtocolEncodeError('FindCoordinatorResponse field FindCoordinatorResponse.Coordinators cannot be written at version 1-2');
 }
 
-function encFindCoordinatorResponse_v3(w: Writer, m: FindCoordinatorResponse): void {
+function encFindCoordinatorResponse_v3(w: Writer, m: FindCoordinatorResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
@@ -141,7 +173,7 @@ function encFindCoordinatorResponse_v3(w: Writer, m: FindCoordinatorResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFindCoordinatorResponse_v4(w: Writer, m: FindCoordinatorResponse): void {
+function encFindCoordinatorResponse_v4(w: Writer, m: FindCoordinatorResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   if (m.errorCode !== undefined && m.errorCode !== 0) throw new ProtocolEncodeError('FindCoordinatorResponse field FindCoordinatorResponse.ErrorCode cannot be written at version 4-6');
   if (m.nodeId !== undefined && m.nodeId !== 0) throw new ProtocolEncodeError('FindCoordinatorResponse field FindCoordinatorResponse.NodeId cannot be written at version 4-6');
@@ -157,7 +189,7 @@ function encFindCoordinatorResponse_v4(w: Writer, m: FindCoordinatorResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFindCoordinatorResponseCoordinator_v4(w: Writer, m: FindCoordinatorResponseCoordinator): void {
+function encFindCoordinatorResponseCoordinator_v4(w: Writer, m: FindCoordinatorResponseCoordinatorInput): void {
   w.compactString(m.key ?? '');
   w.int32(m.nodeId ?? 0);
   w.compactString(m.host ?? '');
@@ -222,7 +254,7 @@ function decFindCoordinatorResponseCoordinator_v4(r: Reader): FindCoordinatorRes
   return { key: f_key, nodeId: f_nodeId, host: f_host, port: f_port, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const FindCoordinator: ApiCodec<FindCoordinatorRequest, FindCoordinatorResponse> = {
+export const FindCoordinator: ApiCodec<FindCoordinatorRequest, FindCoordinatorResponse, FindCoordinatorRequestInput, FindCoordinatorResponseInput> = {
   apiKey: 10,
   name: 'FindCoordinator',
   minVersion: 0,
@@ -232,7 +264,7 @@ export const FindCoordinator: ApiCodec<FindCoordinatorRequest, FindCoordinatorRe
   requestHeaderVersion: (version: number) => (version >= 3 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 3 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: FindCoordinatorRequest, version: number): void {
+    encode(w: Writer, msg: FindCoordinatorRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encFindCoordinatorRequest_v0(w, msg);
@@ -256,7 +288,7 @@ export const FindCoordinator: ApiCodec<FindCoordinatorRequest, FindCoordinatorRe
     },
   },
   response: {
-    encode(w: Writer, msg: FindCoordinatorResponse, version: number): void {
+    encode(w: Writer, msg: FindCoordinatorResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encFindCoordinatorResponse_v0(w, msg);

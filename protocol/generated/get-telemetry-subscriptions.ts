@@ -6,12 +6,34 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface GetTelemetrySubscriptionsRequest {
   clientInstanceId: string;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface GetTelemetrySubscriptionsRequestInput {
+  clientInstanceId: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface GetTelemetrySubscriptionsResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  clientInstanceId: string;
+  subscriptionId: number;
+  acceptedCompressionTypes: number[];
+  pushIntervalMs: number;
+  telemetryMaxBytes: number;
+  deltaTemporality: boolean;
+  requestedMetrics: string[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface GetTelemetrySubscriptionsResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   clientInstanceId: string;
@@ -28,7 +50,7 @@ function defaultGetTelemetrySubscriptionsRequest(): GetTelemetrySubscriptionsReq
   return { clientInstanceId: 'AAAAAAAAAAAAAAAAAAAAAA' };
 }
 
-function encGetTelemetrySubscriptionsRequest_v0(w: Writer, m: GetTelemetrySubscriptionsRequest): void {
+function encGetTelemetrySubscriptionsRequest_v0(w: Writer, m: GetTelemetrySubscriptionsRequestInput): void {
   w.uuid(m.clientInstanceId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
@@ -44,7 +66,7 @@ function defaultGetTelemetrySubscriptionsResponse(): GetTelemetrySubscriptionsRe
   return { throttleTimeMs: 0, errorCode: 0, clientInstanceId: 'AAAAAAAAAAAAAAAAAAAAAA', subscriptionId: 0, acceptedCompressionTypes: [], pushIntervalMs: 0, telemetryMaxBytes: 0, deltaTemporality: false, requestedMetrics: [] };
 }
 
-function encGetTelemetrySubscriptionsResponse_v0(w: Writer, m: GetTelemetrySubscriptionsResponse): void {
+function encGetTelemetrySubscriptionsResponse_v0(w: Writer, m: GetTelemetrySubscriptionsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.uuid(m.clientInstanceId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
@@ -96,7 +118,7 @@ function decGetTelemetrySubscriptionsResponse_v0(r: Reader): GetTelemetrySubscri
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, clientInstanceId: f_clientInstanceId, subscriptionId: f_subscriptionId, acceptedCompressionTypes: f_acceptedCompressionTypes, pushIntervalMs: f_pushIntervalMs, telemetryMaxBytes: f_telemetryMaxBytes, deltaTemporality: f_deltaTemporality, requestedMetrics: f_requestedMetrics, unknownTaggedFields: unknown };
 }
 
-export const GetTelemetrySubscriptions: ApiCodec<GetTelemetrySubscriptionsRequest, GetTelemetrySubscriptionsResponse> = {
+export const GetTelemetrySubscriptions: ApiCodec<GetTelemetrySubscriptionsRequest, GetTelemetrySubscriptionsResponse, GetTelemetrySubscriptionsRequestInput, GetTelemetrySubscriptionsResponseInput> = {
   apiKey: 71,
   name: 'GetTelemetrySubscriptions',
   minVersion: 0,
@@ -106,7 +128,7 @@ export const GetTelemetrySubscriptions: ApiCodec<GetTelemetrySubscriptionsReques
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: GetTelemetrySubscriptionsRequest, version: number): void {
+    encode(w: Writer, msg: GetTelemetrySubscriptionsRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encGetTelemetrySubscriptionsRequest_v0(w, msg);
@@ -124,7 +146,7 @@ export const GetTelemetrySubscriptions: ApiCodec<GetTelemetrySubscriptionsReques
     },
   },
   response: {
-    encode(w: Writer, msg: GetTelemetrySubscriptionsResponse, version: number): void {
+    encode(w: Writer, msg: GetTelemetrySubscriptionsResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encGetTelemetrySubscriptionsResponse_v0(w, msg);

@@ -6,8 +6,16 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface IncrementalAlterConfigsRequest {
   resources: IncrementalAlterConfigsRequestAlterConfigsResource[];
+  validateOnly: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface IncrementalAlterConfigsRequestInput {
+  resources: IncrementalAlterConfigsRequestAlterConfigsResourceInput[];
   validateOnly: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -19,6 +27,13 @@ export interface IncrementalAlterConfigsRequestAlterConfigsResource {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface IncrementalAlterConfigsRequestAlterConfigsResourceInput {
+  resourceType: number;
+  resourceName: string;
+  configs: IncrementalAlterConfigsRequestAlterableConfigInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface IncrementalAlterConfigsRequestAlterableConfig {
   name: string;
   configOperation: number;
@@ -26,13 +41,36 @@ export interface IncrementalAlterConfigsRequestAlterableConfig {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface IncrementalAlterConfigsRequestAlterableConfigInput {
+  name: string;
+  configOperation: number;
+  value: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface IncrementalAlterConfigsResponse {
   throttleTimeMs: number;
   responses: IncrementalAlterConfigsResponseAlterConfigsResourceResponse[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface IncrementalAlterConfigsResponseInput {
+  throttleTimeMs: number;
+  responses: IncrementalAlterConfigsResponseAlterConfigsResourceResponseInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface IncrementalAlterConfigsResponseAlterConfigsResourceResponse {
+  errorCode: number;
+  errorMessage: string | null;
+  resourceType: number;
+  resourceName: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface IncrementalAlterConfigsResponseAlterConfigsResourceResponseInput {
   errorCode: number;
   errorMessage: string | null;
   resourceType: number;
@@ -52,7 +90,7 @@ function defaultIncrementalAlterConfigsRequestAlterableConfig(): IncrementalAlte
   return { name: '', configOperation: 0, value: '' };
 }
 
-function encIncrementalAlterConfigsRequest_v0(w: Writer, m: IncrementalAlterConfigsRequest): void {
+function encIncrementalAlterConfigsRequest_v0(w: Writer, m: IncrementalAlterConfigsRequestInput): void {
   const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('IncrementalAlterConfigsRequest field Resources is not nullable');
   else {
@@ -62,7 +100,7 @@ function encIncrementalAlterConfigsRequest_v0(w: Writer, m: IncrementalAlterConf
   w.bool(m.validateOnly ?? false);
 }
 
-function encIncrementalAlterConfigsRequest_v1(w: Writer, m: IncrementalAlterConfigsRequest): void {
+function encIncrementalAlterConfigsRequest_v1(w: Writer, m: IncrementalAlterConfigsRequestInput): void {
   const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('IncrementalAlterConfigsRequest field Resources is not nullable');
   else {
@@ -74,7 +112,7 @@ function encIncrementalAlterConfigsRequest_v1(w: Writer, m: IncrementalAlterConf
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encIncrementalAlterConfigsRequestAlterConfigsResource_v0(w: Writer, m: IncrementalAlterConfigsRequestAlterConfigsResource): void {
+function encIncrementalAlterConfigsRequestAlterConfigsResource_v0(w: Writer, m: IncrementalAlterConfigsRequestAlterConfigsResourceInput): void {
   w.int8(m.resourceType ?? 0);
   w.string(m.resourceName ?? '');
   const t1 = m.configs ?? [];
@@ -85,7 +123,7 @@ function encIncrementalAlterConfigsRequestAlterConfigsResource_v0(w: Writer, m: 
   }
 }
 
-function encIncrementalAlterConfigsRequestAlterConfigsResource_v1(w: Writer, m: IncrementalAlterConfigsRequestAlterConfigsResource): void {
+function encIncrementalAlterConfigsRequestAlterConfigsResource_v1(w: Writer, m: IncrementalAlterConfigsRequestAlterConfigsResourceInput): void {
   w.int8(m.resourceType ?? 0);
   w.compactString(m.resourceName ?? '');
   const t1 = m.configs ?? [];
@@ -98,13 +136,13 @@ function encIncrementalAlterConfigsRequestAlterConfigsResource_v1(w: Writer, m: 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encIncrementalAlterConfigsRequestAlterableConfig_v0(w: Writer, m: IncrementalAlterConfigsRequestAlterableConfig): void {
+function encIncrementalAlterConfigsRequestAlterableConfig_v0(w: Writer, m: IncrementalAlterConfigsRequestAlterableConfigInput): void {
   w.string(m.name ?? '');
   w.int8(m.configOperation ?? 0);
   w.nullableString(m.value === undefined ? '' : m.value);
 }
 
-function encIncrementalAlterConfigsRequestAlterableConfig_v1(w: Writer, m: IncrementalAlterConfigsRequestAlterableConfig): void {
+function encIncrementalAlterConfigsRequestAlterableConfig_v1(w: Writer, m: IncrementalAlterConfigsRequestAlterableConfigInput): void {
   w.compactString(m.name ?? '');
   w.int8(m.configOperation ?? 0);
   w.compactNullableString(m.value === undefined ? '' : m.value);
@@ -191,7 +229,7 @@ function defaultIncrementalAlterConfigsResponseAlterConfigsResourceResponse(): I
   return { errorCode: 0, errorMessage: '', resourceType: 0, resourceName: '' };
 }
 
-function encIncrementalAlterConfigsResponse_v0(w: Writer, m: IncrementalAlterConfigsResponse): void {
+function encIncrementalAlterConfigsResponse_v0(w: Writer, m: IncrementalAlterConfigsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('IncrementalAlterConfigsResponse field Responses is not nullable');
@@ -201,7 +239,7 @@ function encIncrementalAlterConfigsResponse_v0(w: Writer, m: IncrementalAlterCon
   }
 }
 
-function encIncrementalAlterConfigsResponse_v1(w: Writer, m: IncrementalAlterConfigsResponse): void {
+function encIncrementalAlterConfigsResponse_v1(w: Writer, m: IncrementalAlterConfigsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('IncrementalAlterConfigsResponse field Responses is not nullable');
@@ -213,14 +251,14 @@ function encIncrementalAlterConfigsResponse_v1(w: Writer, m: IncrementalAlterCon
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encIncrementalAlterConfigsResponseAlterConfigsResourceResponse_v0(w: Writer, m: IncrementalAlterConfigsResponseAlterConfigsResourceResponse): void {
+function encIncrementalAlterConfigsResponseAlterConfigsResourceResponse_v0(w: Writer, m: IncrementalAlterConfigsResponseAlterConfigsResourceResponseInput): void {
   w.int16(m.errorCode ?? 0);
   w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   w.int8(m.resourceType ?? 0);
   w.string(m.resourceName ?? '');
 }
 
-function encIncrementalAlterConfigsResponseAlterConfigsResourceResponse_v1(w: Writer, m: IncrementalAlterConfigsResponseAlterConfigsResourceResponse): void {
+function encIncrementalAlterConfigsResponseAlterConfigsResourceResponse_v1(w: Writer, m: IncrementalAlterConfigsResponseAlterConfigsResourceResponseInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   w.int8(m.resourceType ?? 0);
@@ -273,7 +311,7 @@ function decIncrementalAlterConfigsResponseAlterConfigsResourceResponse_v1(r: Re
   return { errorCode: f_errorCode, errorMessage: f_errorMessage, resourceType: f_resourceType, resourceName: f_resourceName, unknownTaggedFields: unknown };
 }
 
-export const IncrementalAlterConfigs: ApiCodec<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse> = {
+export const IncrementalAlterConfigs: ApiCodec<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, IncrementalAlterConfigsRequestInput, IncrementalAlterConfigsResponseInput> = {
   apiKey: 44,
   name: 'IncrementalAlterConfigs',
   minVersion: 0,
@@ -283,7 +321,7 @@ export const IncrementalAlterConfigs: ApiCodec<IncrementalAlterConfigsRequest, I
   requestHeaderVersion: (version: number) => (version >= 1 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 1 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: IncrementalAlterConfigsRequest, version: number): void {
+    encode(w: Writer, msg: IncrementalAlterConfigsRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encIncrementalAlterConfigsRequest_v0(w, msg);
@@ -303,7 +341,7 @@ export const IncrementalAlterConfigs: ApiCodec<IncrementalAlterConfigsRequest, I
     },
   },
   response: {
-    encode(w: Writer, msg: IncrementalAlterConfigsResponse, version: number): void {
+    encode(w: Writer, msg: IncrementalAlterConfigsResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encIncrementalAlterConfigsResponse_v0(w, msg);

@@ -6,7 +6,19 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface InitProducerIdRequest {
+  transactionalId: string | null;
+  transactionTimeoutMs: number;
+  producerId: bigint;
+  producerEpoch: number;
+  enable2Pc: boolean;
+  keepPreparedTxn: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface InitProducerIdRequestInput {
   transactionalId: string | null;
   transactionTimeoutMs: number;
   producerId?: bigint;
@@ -16,7 +28,19 @@ export interface InitProducerIdRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface InitProducerIdResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  producerId: bigint;
+  producerEpoch: number;
+  ongoingTxnProducerId: bigint;
+  ongoingTxnProducerEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface InitProducerIdResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   producerId?: bigint;
@@ -30,7 +54,7 @@ function defaultInitProducerIdRequest(): InitProducerIdRequest {
   return { transactionalId: '', transactionTimeoutMs: 0, producerId: -1n, producerEpoch: -1, enable2Pc: false, keepPreparedTxn: false };
 }
 
-function encInitProducerIdRequest_v0(w: Writer, m: InitProducerIdRequest): void {
+function encInitProducerIdRequest_v0(w: Writer, m: InitProducerIdRequestInput): void {
   w.nullableString(m.transactionalId === undefined ? '' : m.transactionalId);
   w.int32(m.transactionTimeoutMs ?? 0);
   if (m.producerId !== undefined && m.producerId !== -1n) throw new ProtocolEncodeError('InitProducerIdRequest field InitProducerIdRequest.ProducerId cannot be written at version 0-1');
@@ -39,7 +63,7 @@ function encInitProducerIdRequest_v0(w: Writer, m: InitProducerIdRequest): void 
   if (m.keepPreparedTxn !== undefined && m.keepPreparedTxn !== false) throw new ProtocolEncodeError('InitProducerIdRequest field InitProducerIdRequest.KeepPreparedTxn cannot be written at version 0-1');
 }
 
-function encInitProducerIdRequest_v2(w: Writer, m: InitProducerIdRequest): void {
+function encInitProducerIdRequest_v2(w: Writer, m: InitProducerIdRequestInput): void {
   w.compactNullableString(m.transactionalId === undefined ? '' : m.transactionalId);
   w.int32(m.transactionTimeoutMs ?? 0);
   if (m.producerId !== undefined && m.producerId !== -1n) throw new ProtocolEncodeError('InitProducerIdRequest field InitProducerIdRequest.ProducerId cannot be written at version 2');
@@ -50,7 +74,7 @@ function encInitProducerIdRequest_v2(w: Writer, m: InitProducerIdRequest): void 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encInitProducerIdRequest_v3(w: Writer, m: InitProducerIdRequest): void {
+function encInitProducerIdRequest_v3(w: Writer, m: InitProducerIdRequestInput): void {
   w.compactNullableString(m.transactionalId === undefined ? '' : m.transactionalId);
   w.int32(m.transactionTimeoutMs ?? 0);
   w.int64(m.producerId ?? -1n);
@@ -61,7 +85,7 @@ function encInitProducerIdRequest_v3(w: Writer, m: InitProducerIdRequest): void 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encInitProducerIdRequest_v6(w: Writer, m: InitProducerIdRequest): void {
+function encInitProducerIdRequest_v6(w: Writer, m: InitProducerIdRequestInput): void {
   w.compactNullableString(m.transactionalId === undefined ? '' : m.transactionalId);
   w.int32(m.transactionTimeoutMs ?? 0);
   w.int64(m.producerId ?? -1n);
@@ -109,7 +133,7 @@ function defaultInitProducerIdResponse(): InitProducerIdResponse {
   return { throttleTimeMs: 0, errorCode: 0, producerId: -1n, producerEpoch: 0, ongoingTxnProducerId: -1n, ongoingTxnProducerEpoch: -1 };
 }
 
-function encInitProducerIdResponse_v0(w: Writer, m: InitProducerIdResponse): void {
+function encInitProducerIdResponse_v0(w: Writer, m: InitProducerIdResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.producerId ?? -1n);
@@ -118,7 +142,7 @@ function encInitProducerIdResponse_v0(w: Writer, m: InitProducerIdResponse): voi
   if (m.ongoingTxnProducerEpoch !== undefined && m.ongoingTxnProducerEpoch !== -1) throw new ProtocolEncodeError('InitProducerIdResponse field InitProducerIdResponse.OngoingTxnProducerEpoch cannot be written at version 0-1');
 }
 
-function encInitProducerIdResponse_v2(w: Writer, m: InitProducerIdResponse): void {
+function encInitProducerIdResponse_v2(w: Writer, m: InitProducerIdResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.producerId ?? -1n);
@@ -129,7 +153,7 @@ function encInitProducerIdResponse_v2(w: Writer, m: InitProducerIdResponse): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encInitProducerIdResponse_v6(w: Writer, m: InitProducerIdResponse): void {
+function encInitProducerIdResponse_v6(w: Writer, m: InitProducerIdResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.producerId ?? -1n);
@@ -168,7 +192,7 @@ function decInitProducerIdResponse_v6(r: Reader): InitProducerIdResponse {
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, producerId: f_producerId, producerEpoch: f_producerEpoch, ongoingTxnProducerId: f_ongoingTxnProducerId, ongoingTxnProducerEpoch: f_ongoingTxnProducerEpoch, unknownTaggedFields: unknown };
 }
 
-export const InitProducerId: ApiCodec<InitProducerIdRequest, InitProducerIdResponse> = {
+export const InitProducerId: ApiCodec<InitProducerIdRequest, InitProducerIdResponse, InitProducerIdRequestInput, InitProducerIdResponseInput> = {
   apiKey: 22,
   name: 'InitProducerId',
   minVersion: 0,
@@ -178,7 +202,7 @@ export const InitProducerId: ApiCodec<InitProducerIdRequest, InitProducerIdRespo
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: InitProducerIdRequest, version: number): void {
+    encode(w: Writer, msg: InitProducerIdRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: return encInitProducerIdRequest_v0(w, msg);
@@ -202,7 +226,7 @@ export const InitProducerId: ApiCodec<InitProducerIdRequest, InitProducerIdRespo
     },
   },
   response: {
-    encode(w: Writer, msg: InitProducerIdResponse, version: number): void {
+    encode(w: Writer, msg: InitProducerIdResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: return encInitProducerIdResponse_v0(w, msg);

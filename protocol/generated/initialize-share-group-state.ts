@@ -6,15 +6,29 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface InitializeShareGroupStateRequest {
   groupId: string;
   topics: InitializeShareGroupStateRequestInitializeStateData[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface InitializeShareGroupStateRequestInput {
+  groupId: string;
+  topics: InitializeShareGroupStateRequestInitializeStateDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface InitializeShareGroupStateRequestInitializeStateData {
   topicId: string;
   partitions: InitializeShareGroupStateRequestPartitionData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface InitializeShareGroupStateRequestInitializeStateDataInput {
+  topicId: string;
+  partitions: InitializeShareGroupStateRequestPartitionDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -25,8 +39,22 @@ export interface InitializeShareGroupStateRequestPartitionData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface InitializeShareGroupStateRequestPartitionDataInput {
+  partition: number;
+  stateEpoch: number;
+  startOffset: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface InitializeShareGroupStateResponse {
   results: InitializeShareGroupStateResponseInitializeStateResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface InitializeShareGroupStateResponseInput {
+  results: InitializeShareGroupStateResponseInitializeStateResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -36,7 +64,20 @@ export interface InitializeShareGroupStateResponseInitializeStateResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface InitializeShareGroupStateResponseInitializeStateResultInput {
+  topicId: string;
+  partitions: InitializeShareGroupStateResponsePartitionResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface InitializeShareGroupStateResponsePartitionResult {
+  partition: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface InitializeShareGroupStateResponsePartitionResultInput {
   partition: number;
   errorCode: number;
   errorMessage?: string | null;
@@ -55,7 +96,7 @@ function defaultInitializeShareGroupStateRequestPartitionData(): InitializeShare
   return { partition: 0, stateEpoch: 0, startOffset: 0n };
 }
 
-function encInitializeShareGroupStateRequest_v0(w: Writer, m: InitializeShareGroupStateRequest): void {
+function encInitializeShareGroupStateRequest_v0(w: Writer, m: InitializeShareGroupStateRequestInput): void {
   w.compactString(m.groupId ?? '');
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('InitializeShareGroupStateRequest field Topics is not nullable');
@@ -67,7 +108,7 @@ function encInitializeShareGroupStateRequest_v0(w: Writer, m: InitializeShareGro
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encInitializeShareGroupStateRequestInitializeStateData_v0(w: Writer, m: InitializeShareGroupStateRequestInitializeStateData): void {
+function encInitializeShareGroupStateRequestInitializeStateData_v0(w: Writer, m: InitializeShareGroupStateRequestInitializeStateDataInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('InitializeShareGroupStateRequest field Partitions is not nullable');
@@ -79,7 +120,7 @@ function encInitializeShareGroupStateRequestInitializeStateData_v0(w: Writer, m:
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encInitializeShareGroupStateRequestPartitionData_v0(w: Writer, m: InitializeShareGroupStateRequestPartitionData): void {
+function encInitializeShareGroupStateRequestPartitionData_v0(w: Writer, m: InitializeShareGroupStateRequestPartitionDataInput): void {
   w.int32(m.partition ?? 0);
   w.int32(m.stateEpoch ?? 0);
   w.int64(m.startOffset ?? 0n);
@@ -135,7 +176,7 @@ function defaultInitializeShareGroupStateResponsePartitionResult(): InitializeSh
   return { partition: 0, errorCode: 0, errorMessage: null };
 }
 
-function encInitializeShareGroupStateResponse_v0(w: Writer, m: InitializeShareGroupStateResponse): void {
+function encInitializeShareGroupStateResponse_v0(w: Writer, m: InitializeShareGroupStateResponseInput): void {
   const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('InitializeShareGroupStateResponse field Results is not nullable');
   else {
@@ -146,7 +187,7 @@ function encInitializeShareGroupStateResponse_v0(w: Writer, m: InitializeShareGr
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encInitializeShareGroupStateResponseInitializeStateResult_v0(w: Writer, m: InitializeShareGroupStateResponseInitializeStateResult): void {
+function encInitializeShareGroupStateResponseInitializeStateResult_v0(w: Writer, m: InitializeShareGroupStateResponseInitializeStateResultInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('InitializeShareGroupStateResponse field Partitions is not nullable');
@@ -158,7 +199,7 @@ function encInitializeShareGroupStateResponseInitializeStateResult_v0(w: Writer,
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encInitializeShareGroupStateResponsePartitionResult_v0(w: Writer, m: InitializeShareGroupStateResponsePartitionResult): void {
+function encInitializeShareGroupStateResponsePartitionResult_v0(w: Writer, m: InitializeShareGroupStateResponsePartitionResultInput): void {
   w.int32(m.partition ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
@@ -201,7 +242,7 @@ function decInitializeShareGroupStateResponsePartitionResult_v0(r: Reader): Init
   return { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const InitializeShareGroupState: ApiCodec<InitializeShareGroupStateRequest, InitializeShareGroupStateResponse> = {
+export const InitializeShareGroupState: ApiCodec<InitializeShareGroupStateRequest, InitializeShareGroupStateResponse, InitializeShareGroupStateRequestInput, InitializeShareGroupStateResponseInput> = {
   apiKey: 83,
   name: 'InitializeShareGroupState',
   minVersion: 0,
@@ -211,7 +252,7 @@ export const InitializeShareGroupState: ApiCodec<InitializeShareGroupStateReques
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: InitializeShareGroupStateRequest, version: number): void {
+    encode(w: Writer, msg: InitializeShareGroupStateRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encInitializeShareGroupStateRequest_v0(w, msg);
@@ -229,7 +270,7 @@ export const InitializeShareGroupState: ApiCodec<InitializeShareGroupStateReques
     },
   },
   response: {
-    encode(w: Writer, msg: InitializeShareGroupStateResponse, version: number): void {
+    encode(w: Writer, msg: InitializeShareGroupStateResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encInitializeShareGroupStateResponse_v0(w, msg);

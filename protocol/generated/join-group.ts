@@ -6,14 +6,28 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface JoinGroupRequest {
+  groupId: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  protocolType: string;
+  protocols: JoinGroupRequestJoinGroupRequestProtocol[];
+  reason: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface JoinGroupRequestInput {
   groupId: string;
   sessionTimeoutMs: number;
   rebalanceTimeoutMs?: number;
   memberId: string;
   groupInstanceId?: string | null;
   protocolType: string;
-  protocols: JoinGroupRequestJoinGroupRequestProtocol[];
+  protocols: JoinGroupRequestJoinGroupRequestProtocolInput[];
   reason?: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -24,7 +38,28 @@ export interface JoinGroupRequestJoinGroupRequestProtocol {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface JoinGroupRequestJoinGroupRequestProtocolInput {
+  name: string;
+  metadata: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface JoinGroupResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  generationId: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  leader: string;
+  skipAssignment: boolean;
+  memberId: string;
+  members: JoinGroupResponseJoinGroupResponseMember[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface JoinGroupResponseInput {
   throttleTimeMs?: number;
   errorCode: number;
   generationId?: number;
@@ -33,11 +68,18 @@ export interface JoinGroupResponse {
   leader: string;
   skipAssignment?: boolean;
   memberId: string;
-  members: JoinGroupResponseJoinGroupResponseMember[];
+  members: JoinGroupResponseJoinGroupResponseMemberInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface JoinGroupResponseJoinGroupResponseMember {
+  memberId: string;
+  groupInstanceId: string | null;
+  metadata: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface JoinGroupResponseJoinGroupResponseMemberInput {
   memberId: string;
   groupInstanceId?: string | null;
   metadata: Buffer;
@@ -52,7 +94,7 @@ function defaultJoinGroupRequestJoinGroupRequestProtocol(): JoinGroupRequestJoin
   return { name: '', metadata: EMPTY_BUFFER };
 }
 
-function encJoinGroupRequest_v0(w: Writer, m: JoinGroupRequest): void {
+function encJoinGroupRequest_v0(w: Writer, m: JoinGroupRequestInput): void {
   w.string(m.groupId ?? '');
   w.int32(m.sessionTimeoutMs ?? 0);
   w.string(m.memberId ?? '');
@@ -66,7 +108,7 @@ function encJoinGroupRequest_v0(w: Writer, m: JoinGroupRequest): void {
   }
 }
 
-function encJoinGroupRequest_v1(w: Writer, m: JoinGroupRequest): void {
+function encJoinGroupRequest_v1(w: Writer, m: JoinGroupRequestInput): void {
   w.string(m.groupId ?? '');
   w.int32(m.sessionTimeoutMs ?? 0);
   w.int32(m.rebalanceTimeoutMs ?? -1);
@@ -81,7 +123,7 @@ function encJoinGroupRequest_v1(w: Writer, m: JoinGroupRequest): void {
   }
 }
 
-function encJoinGroupRequest_v5(w: Writer, m: JoinGroupRequest): void {
+function encJoinGroupRequest_v5(w: Writer, m: JoinGroupRequestInput): void {
   w.string(m.groupId ?? '');
   w.int32(m.sessionTimeoutMs ?? 0);
   w.int32(m.rebalanceTimeoutMs ?? -1);
@@ -96,7 +138,7 @@ function encJoinGroupRequest_v5(w: Writer, m: JoinGroupRequest): void {
   }
 }
 
-function encJoinGroupRequest_v6(w: Writer, m: JoinGroupRequest): void {
+function encJoinGroupRequest_v6(w: Writer, m: JoinGroupRequestInput): void {
   w.compactString(m.groupId ?? '');
   w.int32(m.sessionTimeoutMs ?? 0);
   w.int32(m.rebalanceTimeoutMs ?? -1);
@@ -113,7 +155,7 @@ function encJoinGroupRequest_v6(w: Writer, m: JoinGroupRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encJoinGroupRequest_v8(w: Writer, m: JoinGroupRequest): void {
+function encJoinGroupRequest_v8(w: Writer, m: JoinGroupRequestInput): void {
   w.compactString(m.groupId ?? '');
   w.int32(m.sessionTimeoutMs ?? 0);
   w.int32(m.rebalanceTimeoutMs ?? -1);
@@ -131,12 +173,12 @@ function encJoinGroupRequest_v8(w: Writer, m: JoinGroupRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encJoinGroupRequestJoinGroupRequestProtocol_v0(w: Writer, m: JoinGroupRequestJoinGroupRequestProtocol): void {
+function encJoinGroupRequestJoinGroupRequestProtocol_v0(w: Writer, m: JoinGroupRequestJoinGroupRequestProtocolInput): void {
   w.string(m.name ?? '');
   w.bytes(m.metadata ?? EMPTY_BUFFER);
 }
 
-function encJoinGroupRequestJoinGroupRequestProtocol_v6(w: Writer, m: JoinGroupRequestJoinGroupRequestProtocol): void {
+function encJoinGroupRequestJoinGroupRequestProtocol_v6(w: Writer, m: JoinGroupRequestJoinGroupRequestProtocolInput): void {
   w.compactString(m.name ?? '');
   w.compactBytes(m.metadata ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -254,7 +296,7 @@ function defaultJoinGroupResponseJoinGroupResponseMember(): JoinGroupResponseJoi
   return { memberId: '', groupInstanceId: null, metadata: EMPTY_BUFFER };
 }
 
-function encJoinGroupResponse_v0(w: Writer, m: JoinGroupResponse): void {
+function encJoinGroupResponse_v0(w: Writer, m: JoinGroupResponseInput): void {
   w.int16(m.errorCode ?? 0);
   w.int32(m.generationId ?? -1);
   w.string((m.protocolName === undefined ? '' : m.protocolName) as string);
@@ -269,7 +311,7 @@ function encJoinGroupResponse_v0(w: Writer, m: JoinGroupResponse): void {
   }
 }
 
-function encJoinGroupResponse_v2(w: Writer, m: JoinGroupResponse): void {
+function encJoinGroupResponse_v2(w: Writer, m: JoinGroupResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int32(m.generationId ?? -1);
@@ -285,7 +327,7 @@ function encJoinGroupResponse_v2(w: Writer, m: JoinGroupResponse): void {
   }
 }
 
-function encJoinGroupResponse_v5(w: Writer, m: JoinGroupResponse): void {
+function encJoinGroupResponse_v5(w: Writer, m: JoinGroupResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int32(m.generationId ?? -1);
@@ -301,7 +343,7 @@ function encJoinGroupResponse_v5(w: Writer, m: JoinGroupResponse): void {
   }
 }
 
-function encJoinGroupResponse_v6(w: Writer, m: JoinGroupResponse): void {
+function encJoinGroupResponse_v6(w: Writer, m: JoinGroupResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int32(m.generationId ?? -1);
@@ -319,7 +361,7 @@ function encJoinGroupResponse_v6(w: Writer, m: JoinGroupResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encJoinGroupResponse_v7(w: Writer, m: JoinGroupResponse): void {
+function encJoinGroupResponse_v7(w: Writer, m: JoinGroupResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int32(m.generationId ?? -1);
@@ -338,7 +380,7 @@ function encJoinGroupResponse_v7(w: Writer, m: JoinGroupResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encJoinGroupResponse_v9(w: Writer, m: JoinGroupResponse): void {
+function encJoinGroupResponse_v9(w: Writer, m: JoinGroupResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int32(m.generationId ?? -1);
@@ -357,18 +399,18 @@ function encJoinGroupResponse_v9(w: Writer, m: JoinGroupResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encJoinGroupResponseJoinGroupResponseMember_v0(w: Writer, m: JoinGroupResponseJoinGroupResponseMember): void {
+function encJoinGroupResponseJoinGroupResponseMember_v0(w: Writer, m: JoinGroupResponseJoinGroupResponseMemberInput): void {
   w.string(m.memberId ?? '');
   w.bytes(m.metadata ?? EMPTY_BUFFER);
 }
 
-function encJoinGroupResponseJoinGroupResponseMember_v5(w: Writer, m: JoinGroupResponseJoinGroupResponseMember): void {
+function encJoinGroupResponseJoinGroupResponseMember_v5(w: Writer, m: JoinGroupResponseJoinGroupResponseMemberInput): void {
   w.string(m.memberId ?? '');
   w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
   w.bytes(m.metadata ?? EMPTY_BUFFER);
 }
 
-function encJoinGroupResponseJoinGroupResponseMember_v6(w: Writer, m: JoinGroupResponseJoinGroupResponseMember): void {
+function encJoinGroupResponseJoinGroupResponseMember_v6(w: Writer, m: JoinGroupResponseJoinGroupResponseMemberInput): void {
   w.compactString(m.memberId ?? '');
   w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
   w.compactBytes(m.metadata ?? EMPTY_BUFFER);
@@ -510,7 +552,7 @@ function decJoinGroupResponseJoinGroupResponseMember_v6(r: Reader): JoinGroupRes
   return { memberId: f_memberId, groupInstanceId: f_groupInstanceId, metadata: f_metadata, unknownTaggedFields: unknown };
 }
 
-export const JoinGroup: ApiCodec<JoinGroupRequest, JoinGroupResponse> = {
+export const JoinGroup: ApiCodec<JoinGroupRequest, JoinGroupResponse, JoinGroupRequestInput, JoinGroupResponseInput> = {
   apiKey: 11,
   name: 'JoinGroup',
   minVersion: 0,
@@ -520,7 +562,7 @@ export const JoinGroup: ApiCodec<JoinGroupRequest, JoinGroupResponse> = {
   requestHeaderVersion: (version: number) => (version >= 6 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 6 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: JoinGroupRequest, version: number): void {
+    encode(w: Writer, msg: JoinGroupRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encJoinGroupRequest_v0(w, msg);
@@ -546,7 +588,7 @@ export const JoinGroup: ApiCodec<JoinGroupRequest, JoinGroupResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: JoinGroupResponse, version: number): void {
+    encode(w: Writer, msg: JoinGroupResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: return encJoinGroupResponse_v0(w, msg);

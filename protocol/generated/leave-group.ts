@@ -6,28 +6,60 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface LeaveGroupRequest {
   groupId: string;
+  memberId: string;
+  members: LeaveGroupRequestMemberIdentity[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface LeaveGroupRequestInput {
+  groupId: string;
   memberId?: string;
-  members?: LeaveGroupRequestMemberIdentity[];
+  members?: LeaveGroupRequestMemberIdentityInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface LeaveGroupRequestMemberIdentity {
+  memberId: string;
+  groupInstanceId: string | null;
+  reason: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface LeaveGroupRequestMemberIdentityInput {
   memberId: string;
   groupInstanceId?: string | null;
   reason?: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface LeaveGroupResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  members: LeaveGroupResponseMemberResponse[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface LeaveGroupResponseInput {
   throttleTimeMs?: number;
   errorCode: number;
-  members?: LeaveGroupResponseMemberResponse[];
+  members?: LeaveGroupResponseMemberResponseInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface LeaveGroupResponseMemberResponse {
+  memberId: string;
+  groupInstanceId: string | null;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface LeaveGroupResponseMemberResponseInput {
   memberId: string;
   groupInstanceId: string | null;
   errorCode: number;
@@ -42,13 +74,13 @@ function defaultLeaveGroupRequestMemberIdentity(): LeaveGroupRequestMemberIdenti
   return { memberId: '', groupInstanceId: null, reason: null };
 }
 
-function encLeaveGroupRequest_v0(w: Writer, m: LeaveGroupRequest): void {
+function encLeaveGroupRequest_v0(w: Writer, m: LeaveGroupRequestInput): void {
   w.string(m.groupId ?? '');
   w.string(m.memberId ?? '');
   if (m.members !== undefined && (m.members === null || m.members.length !== 0)) throw new ProtocolEncodeError('LeaveGroupRequest field LeaveGroupRequest.Members cannot be written at version 0-2');
 }
 
-function encLeaveGroupRequest_v3(w: Writer, m: LeaveGroupRequest): void {
+function encLeaveGroupRequest_v3(w: Writer, m: LeaveGroupRequestInput): void {
   w.string(m.groupId ?? '');
   if (m.memberId !== undefined && m.memberId !== '') throw new ProtocolEncodeError('LeaveGroupRequest field LeaveGroupRequest.MemberId cannot be written at version 3');
   const t1 = m.members ?? [];
@@ -59,7 +91,7 @@ function encLeaveGroupRequest_v3(w: Writer, m: LeaveGroupRequest): void {
   }
 }
 
-function encLeaveGroupRequest_v4(w: Writer, m: LeaveGroupRequest): void {
+function encLeaveGroupRequest_v4(w: Writer, m: LeaveGroupRequestInput): void {
   w.compactString(m.groupId ?? '');
   if (m.memberId !== undefined && m.memberId !== '') throw new ProtocolEncodeError('LeaveGroupRequest field LeaveGroupRequest.MemberId cannot be written at version 4');
   const t1 = m.members ?? [];
@@ -72,7 +104,7 @@ function encLeaveGroupRequest_v4(w: Writer, m: LeaveGroupRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encLeaveGroupRequest_v5(w: Writer, m: LeaveGroupRequest): void {
+function encLeaveGroupRequest_v5(w: Writer, m: LeaveGroupRequestInput): void {
   w.compactString(m.groupId ?? '');
   if (m.memberId !== undefined && m.memberId !== '') throw new ProtocolEncodeError('LeaveGroupRequest field LeaveGroupRequest.MemberId cannot be written at version 5');
   const t1 = m.members ?? [];
@@ -85,19 +117,19 @@ function encLeaveGroupRequest_v5(w: Writer, m: LeaveGroupRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encLeaveGroupRequestMemberIdentity_v3(w: Writer, m: LeaveGroupRequestMemberIdentity): void {
+function encLeaveGroupRequestMemberIdentity_v3(w: Writer, m: LeaveGroupRequestMemberIdentityInput): void {
   w.string(m.memberId ?? '');
   w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
 }
 
-function encLeaveGroupRequestMemberIdentity_v4(w: Writer, m: LeaveGroupRequestMemberIdentity): void {
+function encLeaveGroupRequestMemberIdentity_v4(w: Writer, m: LeaveGroupRequestMemberIdentityInput): void {
   w.compactString(m.memberId ?? '');
   w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encLeaveGroupRequestMemberIdentity_v5(w: Writer, m: LeaveGroupRequestMemberIdentity): void {
+function encLeaveGroupRequestMemberIdentity_v5(w: Writer, m: LeaveGroupRequestMemberIdentityInput): void {
   w.compactString(m.memberId ?? '');
   w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
   w.compactNullableString(m.reason === undefined ? null : m.reason);
@@ -181,18 +213,18 @@ function defaultLeaveGroupResponseMemberResponse(): LeaveGroupResponseMemberResp
   return { memberId: '', groupInstanceId: '', errorCode: 0 };
 }
 
-function encLeaveGroupResponse_v0(w: Writer, m: LeaveGroupResponse): void {
+function encLeaveGroupResponse_v0(w: Writer, m: LeaveGroupResponseInput): void {
   w.int16(m.errorCode ?? 0);
   if (m.members !== undefined && (m.members === null || m.members.length !== 0)) throw new ProtocolEncodeError('LeaveGroupResponse field LeaveGroupResponse.Members cannot be written at version 0');
 }
 
-function encLeaveGroupResponse_v1(w: Writer, m: LeaveGroupResponse): void {
+function encLeaveGroupResponse_v1(w: Writer, m: LeaveGroupResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   if (m.members !== undefined && (m.members === null || m.members.length !== 0)) throw new ProtocolEncodeError('LeaveGroupResponse field LeaveGroupResponse.Members cannot be written at version 1-2');
 }
 
-function encLeaveGroupResponse_v3(w: Writer, m: LeaveGroupResponse): void {
+function encLeaveGroupResponse_v3(w: Writer, m: LeaveGroupResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   const t1 = m.members ?? [];
@@ -203,7 +235,7 @@ function encLeaveGroupResponse_v3(w: Writer, m: LeaveGroupResponse): void {
   }
 }
 
-function encLeaveGroupResponse_v4(w: Writer, m: LeaveGroupResponse): void {
+function encLeaveGroupResponse_v4(w: Writer, m: LeaveGroupResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   const t1 = m.members ?? [];
@@ -216,13 +248,13 @@ function encLeaveGroupResponse_v4(w: Writer, m: LeaveGroupResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encLeaveGroupResponseMemberResponse_v3(w: Writer, m: LeaveGroupResponseMemberResponse): void {
+function encLeaveGroupResponseMemberResponse_v3(w: Writer, m: LeaveGroupResponseMemberResponseInput): void {
   w.string(m.memberId ?? '');
   w.nullableString(m.groupInstanceId === undefined ? '' : m.groupInstanceId);
   w.int16(m.errorCode ?? 0);
 }
 
-function encLeaveGroupResponseMemberResponse_v4(w: Writer, m: LeaveGroupResponseMemberResponse): void {
+function encLeaveGroupResponseMemberResponse_v4(w: Writer, m: LeaveGroupResponseMemberResponseInput): void {
   w.compactString(m.memberId ?? '');
   w.compactNullableString(m.groupInstanceId === undefined ? '' : m.groupInstanceId);
   w.int16(m.errorCode ?? 0);
@@ -285,7 +317,7 @@ function decLeaveGroupResponseMemberResponse_v4(r: Reader): LeaveGroupResponseMe
   return { memberId: f_memberId, groupInstanceId: f_groupInstanceId, errorCode: f_errorCode, unknownTaggedFields: unknown };
 }
 
-export const LeaveGroup: ApiCodec<LeaveGroupRequest, LeaveGroupResponse> = {
+export const LeaveGroup: ApiCodec<LeaveGroupRequest, LeaveGroupResponse, LeaveGroupRequestInput, LeaveGroupResponseInput> = {
   apiKey: 13,
   name: 'LeaveGroup',
   minVersion: 0,
@@ -295,7 +327,7 @@ export const LeaveGroup: ApiCodec<LeaveGroupRequest, LeaveGroupResponse> = {
   requestHeaderVersion: (version: number) => (version >= 4 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 4 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: LeaveGroupRequest, version: number): void {
+    encode(w: Writer, msg: LeaveGroupRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: case 2: return encLeaveGroupRequest_v0(w, msg);
@@ -319,7 +351,7 @@ export const LeaveGroup: ApiCodec<LeaveGroupRequest, LeaveGroupResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: LeaveGroupResponse, version: number): void {
+    encode(w: Writer, msg: LeaveGroupResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encLeaveGroupResponse_v0(w, msg);

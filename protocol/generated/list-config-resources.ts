@@ -6,11 +6,19 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ListConfigResourcesRequest {
+  resourceTypes: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ListConfigResourcesRequestInput {
   resourceTypes?: number[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ListConfigResourcesResponse {
   throttleTimeMs: number;
   errorCode: number;
@@ -18,7 +26,21 @@ export interface ListConfigResourcesResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ListConfigResourcesResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  configResources: ListConfigResourcesResponseConfigResourceInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ListConfigResourcesResponseConfigResource {
+  resourceName: string;
+  resourceType: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ListConfigResourcesResponseConfigResourceInput {
   resourceName: string;
   resourceType?: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -28,13 +50,13 @@ function defaultListConfigResourcesRequest(): ListConfigResourcesRequest {
   return { resourceTypes: [] };
 }
 
-function encListConfigResourcesRequest_v0(w: Writer, m: ListConfigResourcesRequest): void {
+function encListConfigResourcesRequest_v0(w: Writer, m: ListConfigResourcesRequestInput): void {
   if (m.resourceTypes !== undefined && (m.resourceTypes === null || m.resourceTypes.length !== 0)) throw new ProtocolEncodeError('ListConfigResourcesRequest field ListConfigResourcesRequest.ResourceTypes cannot be written at version 0');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListConfigResourcesRequest_v1(w: Writer, m: ListConfigResourcesRequest): void {
+function encListConfigResourcesRequest_v1(w: Writer, m: ListConfigResourcesRequestInput): void {
   const t1 = m.resourceTypes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListConfigResourcesRequest field ResourceTypes is not nullable');
   else {
@@ -71,7 +93,7 @@ function defaultListConfigResourcesResponseConfigResource(): ListConfigResources
   return { resourceName: '', resourceType: 16 };
 }
 
-function encListConfigResourcesResponse_v0(w: Writer, m: ListConfigResourcesResponse): void {
+function encListConfigResourcesResponse_v0(w: Writer, m: ListConfigResourcesResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   const t1 = m.configResources ?? [];
@@ -84,7 +106,7 @@ function encListConfigResourcesResponse_v0(w: Writer, m: ListConfigResourcesResp
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListConfigResourcesResponse_v1(w: Writer, m: ListConfigResourcesResponse): void {
+function encListConfigResourcesResponse_v1(w: Writer, m: ListConfigResourcesResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   const t1 = m.configResources ?? [];
@@ -97,13 +119,13 @@ function encListConfigResourcesResponse_v1(w: Writer, m: ListConfigResourcesResp
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListConfigResourcesResponseConfigResource_v0(w: Writer, m: ListConfigResourcesResponseConfigResource): void {
+function encListConfigResourcesResponseConfigResource_v0(w: Writer, m: ListConfigResourcesResponseConfigResourceInput): void {
   w.compactString(m.resourceName ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListConfigResourcesResponseConfigResource_v1(w: Writer, m: ListConfigResourcesResponseConfigResource): void {
+function encListConfigResourcesResponseConfigResource_v1(w: Writer, m: ListConfigResourcesResponseConfigResourceInput): void {
   w.compactString(m.resourceName ?? '');
   w.int8(m.resourceType ?? 16);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -153,7 +175,7 @@ function decListConfigResourcesResponseConfigResource_v1(r: Reader): ListConfigR
   return { resourceName: f_resourceName, resourceType: f_resourceType, unknownTaggedFields: unknown };
 }
 
-export const ListConfigResources: ApiCodec<ListConfigResourcesRequest, ListConfigResourcesResponse> = {
+export const ListConfigResources: ApiCodec<ListConfigResourcesRequest, ListConfigResourcesResponse, ListConfigResourcesRequestInput, ListConfigResourcesResponseInput> = {
   apiKey: 74,
   name: 'ListConfigResources',
   minVersion: 0,
@@ -163,7 +185,7 @@ export const ListConfigResources: ApiCodec<ListConfigResourcesRequest, ListConfi
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ListConfigResourcesRequest, version: number): void {
+    encode(w: Writer, msg: ListConfigResourcesRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encListConfigResourcesRequest_v0(w, msg);
@@ -183,7 +205,7 @@ export const ListConfigResources: ApiCodec<ListConfigResourcesRequest, ListConfi
     },
   },
   response: {
-    encode(w: Writer, msg: ListConfigResourcesResponse, version: number): void {
+    encode(w: Writer, msg: ListConfigResourcesResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encListConfigResourcesResponse_v0(w, msg);

@@ -6,20 +6,45 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ListGroupsRequest {
+  statesFilter: string[];
+  typesFilter: string[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ListGroupsRequestInput {
   statesFilter?: string[];
   typesFilter?: string[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ListGroupsResponse {
-  throttleTimeMs?: number;
+  throttleTimeMs: number;
   errorCode: number;
   groups: ListGroupsResponseListedGroup[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ListGroupsResponseInput {
+  throttleTimeMs?: number;
+  errorCode: number;
+  groups: ListGroupsResponseListedGroupInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ListGroupsResponseListedGroup {
+  groupId: string;
+  protocolType: string;
+  groupState: string;
+  groupType: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ListGroupsResponseListedGroupInput {
   groupId: string;
   protocolType: string;
   groupState?: string;
@@ -31,19 +56,19 @@ function defaultListGroupsRequest(): ListGroupsRequest {
   return { statesFilter: [], typesFilter: [] };
 }
 
-function encListGroupsRequest_v0(w: Writer, m: ListGroupsRequest): void {
+function encListGroupsRequest_v0(w: Writer, m: ListGroupsRequestInput): void {
   if (m.statesFilter !== undefined && (m.statesFilter === null || m.statesFilter.length !== 0)) throw new ProtocolEncodeError('ListGroupsRequest field ListGroupsRequest.StatesFilter cannot be written at version 0-2');
   if (m.typesFilter !== undefined && (m.typesFilter === null || m.typesFilter.length !== 0)) throw new ProtocolEncodeError('ListGroupsRequest field ListGroupsRequest.TypesFilter cannot be written at version 0-2');
 }
 
-function encListGroupsRequest_v3(w: Writer, m: ListGroupsRequest): void {
+function encListGroupsRequest_v3(w: Writer, m: ListGroupsRequestInput): void {
   if (m.statesFilter !== undefined && (m.statesFilter === null || m.statesFilter.length !== 0)) throw new ProtocolEncodeError('ListGroupsRequest field ListGroupsRequest.StatesFilter cannot be written at version 3');
   if (m.typesFilter !== undefined && (m.typesFilter === null || m.typesFilter.length !== 0)) throw new ProtocolEncodeError('ListGroupsRequest field ListGroupsRequest.TypesFilter cannot be written at version 3');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListGroupsRequest_v4(w: Writer, m: ListGroupsRequest): void {
+function encListGroupsRequest_v4(w: Writer, m: ListGroupsRequestInput): void {
   const t1 = m.statesFilter ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListGroupsRequest field StatesFilter is not nullable');
   else {
@@ -55,7 +80,7 @@ function encListGroupsRequest_v4(w: Writer, m: ListGroupsRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListGroupsRequest_v5(w: Writer, m: ListGroupsRequest): void {
+function encListGroupsRequest_v5(w: Writer, m: ListGroupsRequestInput): void {
   const t1 = m.statesFilter ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListGroupsRequest field StatesFilter is not nullable');
   else {
@@ -123,7 +148,7 @@ function defaultListGroupsResponseListedGroup(): ListGroupsResponseListedGroup {
   return { groupId: '', protocolType: '', groupState: '', groupType: '' };
 }
 
-function encListGroupsResponse_v0(w: Writer, m: ListGroupsResponse): void {
+function encListGroupsResponse_v0(w: Writer, m: ListGroupsResponseInput): void {
   w.int16(m.errorCode ?? 0);
   const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListGroupsResponse field Groups is not nullable');
@@ -133,7 +158,7 @@ function encListGroupsResponse_v0(w: Writer, m: ListGroupsResponse): void {
   }
 }
 
-function encListGroupsResponse_v1(w: Writer, m: ListGroupsResponse): void {
+function encListGroupsResponse_v1(w: Writer, m: ListGroupsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   const t1 = m.groups ?? [];
@@ -144,7 +169,7 @@ function encListGroupsResponse_v1(w: Writer, m: ListGroupsResponse): void {
   }
 }
 
-function encListGroupsResponse_v3(w: Writer, m: ListGroupsResponse): void {
+function encListGroupsResponse_v3(w: Writer, m: ListGroupsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   const t1 = m.groups ?? [];
@@ -157,7 +182,7 @@ function encListGroupsResponse_v3(w: Writer, m: ListGroupsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListGroupsResponse_v4(w: Writer, m: ListGroupsResponse): void {
+function encListGroupsResponse_v4(w: Writer, m: ListGroupsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   const t1 = m.groups ?? [];
@@ -170,7 +195,7 @@ function encListGroupsResponse_v4(w: Writer, m: ListGroupsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListGroupsResponse_v5(w: Writer, m: ListGroupsResponse): void {
+function encListGroupsResponse_v5(w: Writer, m: ListGroupsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   const t1 = m.groups ?? [];
@@ -183,19 +208,19 @@ function encListGroupsResponse_v5(w: Writer, m: ListGroupsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListGroupsResponseListedGroup_v0(w: Writer, m: ListGroupsResponseListedGroup): void {
+function encListGroupsResponseListedGroup_v0(w: Writer, m: ListGroupsResponseListedGroupInput): void {
   w.string(m.groupId ?? '');
   w.string(m.protocolType ?? '');
 }
 
-function encListGroupsResponseListedGroup_v3(w: Writer, m: ListGroupsResponseListedGroup): void {
+function encListGroupsResponseListedGroup_v3(w: Writer, m: ListGroupsResponseListedGroupInput): void {
   w.compactString(m.groupId ?? '');
   w.compactString(m.protocolType ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListGroupsResponseListedGroup_v4(w: Writer, m: ListGroupsResponseListedGroup): void {
+function encListGroupsResponseListedGroup_v4(w: Writer, m: ListGroupsResponseListedGroupInput): void {
   w.compactString(m.groupId ?? '');
   w.compactString(m.protocolType ?? '');
   w.compactString(m.groupState ?? '');
@@ -203,7 +228,7 @@ function encListGroupsResponseListedGroup_v4(w: Writer, m: ListGroupsResponseLis
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListGroupsResponseListedGroup_v5(w: Writer, m: ListGroupsResponseListedGroup): void {
+function encListGroupsResponseListedGroup_v5(w: Writer, m: ListGroupsResponseListedGroupInput): void {
   w.compactString(m.groupId ?? '');
   w.compactString(m.protocolType ?? '');
   w.compactString(m.groupState ?? '');
@@ -314,7 +339,7 @@ function decListGroupsResponseListedGroup_v5(r: Reader): ListGroupsResponseListe
   return { groupId: f_groupId, protocolType: f_protocolType, groupState: f_groupState, groupType: f_groupType, unknownTaggedFields: unknown };
 }
 
-export const ListGroups: ApiCodec<ListGroupsRequest, ListGroupsResponse> = {
+export const ListGroups: ApiCodec<ListGroupsRequest, ListGroupsResponse, ListGroupsRequestInput, ListGroupsResponseInput> = {
   apiKey: 16,
   name: 'ListGroups',
   minVersion: 0,
@@ -324,7 +349,7 @@ export const ListGroups: ApiCodec<ListGroupsRequest, ListGroupsResponse> = {
   requestHeaderVersion: (version: number) => (version >= 3 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 3 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ListGroupsRequest, version: number): void {
+    encode(w: Writer, msg: ListGroupsRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: case 2: return encListGroupsRequest_v0(w, msg);
@@ -348,7 +373,7 @@ export const ListGroups: ApiCodec<ListGroupsRequest, ListGroupsResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: ListGroupsResponse, version: number): void {
+    encode(w: Writer, msg: ListGroupsResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encListGroupsResponse_v0(w, msg);

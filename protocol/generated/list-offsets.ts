@@ -6,10 +6,20 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ListOffsetsRequest {
   replicaId: number;
-  isolationLevel?: number;
+  isolationLevel: number;
   topics: ListOffsetsRequestListOffsetsTopic[];
+  timeoutMs: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ListOffsetsRequestInput {
+  replicaId: number;
+  isolationLevel?: number;
+  topics: ListOffsetsRequestListOffsetsTopicInput[];
   timeoutMs?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -20,16 +30,37 @@ export interface ListOffsetsRequestListOffsetsTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ListOffsetsRequestListOffsetsTopicInput {
+  name: string;
+  partitions: ListOffsetsRequestListOffsetsPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ListOffsetsRequestListOffsetsPartition {
+  partitionIndex: number;
+  currentLeaderEpoch: number;
+  timestamp: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ListOffsetsRequestListOffsetsPartitionInput {
   partitionIndex: number;
   currentLeaderEpoch?: number;
   timestamp: bigint;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ListOffsetsResponse {
-  throttleTimeMs?: number;
+  throttleTimeMs: number;
   topics: ListOffsetsResponseListOffsetsTopicResponse[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ListOffsetsResponseInput {
+  throttleTimeMs?: number;
+  topics: ListOffsetsResponseListOffsetsTopicResponseInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -39,7 +70,22 @@ export interface ListOffsetsResponseListOffsetsTopicResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ListOffsetsResponseListOffsetsTopicResponseInput {
+  name: string;
+  partitions: ListOffsetsResponseListOffsetsPartitionResponseInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ListOffsetsResponseListOffsetsPartitionResponse {
+  partitionIndex: number;
+  errorCode: number;
+  timestamp: bigint;
+  offset: bigint;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ListOffsetsResponseListOffsetsPartitionResponseInput {
   partitionIndex: number;
   errorCode: number;
   timestamp?: bigint;
@@ -60,7 +106,7 @@ function defaultListOffsetsRequestListOffsetsPartition(): ListOffsetsRequestList
   return { partitionIndex: 0, currentLeaderEpoch: -1, timestamp: 0n };
 }
 
-function encListOffsetsRequest_v1(w: Writer, m: ListOffsetsRequest): void {
+function encListOffsetsRequest_v1(w: Writer, m: ListOffsetsRequestInput): void {
   w.int32(m.replicaId ?? 0);
   if (m.isolationLevel !== undefined && m.isolationLevel !== 0) throw new ProtocolEncodeError('ListOffsetsRequest field ListOffsetsRequest.IsolationLevel cannot be written at version 1');
   const t1 = m.topics ?? [];
@@ -71,7 +117,7 @@ function encListOffsetsRequest_v1(w: Writer, m: ListOffsetsRequest): void {
   }
 }
 
-function encListOffsetsRequest_v2(w: Writer, m: ListOffsetsRequest): void {
+function encListOffsetsRequest_v2(w: Writer, m: ListOffsetsRequestInput): void {
   w.int32(m.replicaId ?? 0);
   w.int8(m.isolationLevel ?? 0);
   const t1 = m.topics ?? [];
@@ -82,7 +128,7 @@ function encListOffsetsRequest_v2(w: Writer, m: ListOffsetsRequest): void {
   }
 }
 
-function encListOffsetsRequest_v4(w: Writer, m: ListOffsetsRequest): void {
+function encListOffsetsRequest_v4(w: Writer, m: ListOffsetsRequestInput): void {
   w.int32(m.replicaId ?? 0);
   w.int8(m.isolationLevel ?? 0);
   const t1 = m.topics ?? [];
@@ -93,7 +139,7 @@ function encListOffsetsRequest_v4(w: Writer, m: ListOffsetsRequest): void {
   }
 }
 
-function encListOffsetsRequest_v6(w: Writer, m: ListOffsetsRequest): void {
+function encListOffsetsRequest_v6(w: Writer, m: ListOffsetsRequestInput): void {
   w.int32(m.replicaId ?? 0);
   w.int8(m.isolationLevel ?? 0);
   const t1 = m.topics ?? [];
@@ -106,7 +152,7 @@ function encListOffsetsRequest_v6(w: Writer, m: ListOffsetsRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListOffsetsRequest_v10(w: Writer, m: ListOffsetsRequest): void {
+function encListOffsetsRequest_v10(w: Writer, m: ListOffsetsRequestInput): void {
   w.int32(m.replicaId ?? 0);
   w.int8(m.isolationLevel ?? 0);
   const t1 = m.topics ?? [];
@@ -120,7 +166,7 @@ function encListOffsetsRequest_v10(w: Writer, m: ListOffsetsRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListOffsetsRequestListOffsetsTopic_v1(w: Writer, m: ListOffsetsRequestListOffsetsTopic): void {
+function encListOffsetsRequestListOffsetsTopic_v1(w: Writer, m: ListOffsetsRequestListOffsetsTopicInput): void {
   w.string(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsRequest field Partitions is not nullable');
@@ -130,7 +176,7 @@ function encListOffsetsRequestListOffsetsTopic_v1(w: Writer, m: ListOffsetsReque
   }
 }
 
-function encListOffsetsRequestListOffsetsTopic_v4(w: Writer, m: ListOffsetsRequestListOffsetsTopic): void {
+function encListOffsetsRequestListOffsetsTopic_v4(w: Writer, m: ListOffsetsRequestListOffsetsTopicInput): void {
   w.string(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsRequest field Partitions is not nullable');
@@ -140,7 +186,7 @@ function encListOffsetsRequestListOffsetsTopic_v4(w: Writer, m: ListOffsetsReque
   }
 }
 
-function encListOffsetsRequestListOffsetsTopic_v6(w: Writer, m: ListOffsetsRequestListOffsetsTopic): void {
+function encListOffsetsRequestListOffsetsTopic_v6(w: Writer, m: ListOffsetsRequestListOffsetsTopicInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsRequest field Partitions is not nullable');
@@ -152,18 +198,18 @@ function encListOffsetsRequestListOffsetsTopic_v6(w: Writer, m: ListOffsetsReque
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListOffsetsRequestListOffsetsPartition_v1(w: Writer, m: ListOffsetsRequestListOffsetsPartition): void {
+function encListOffsetsRequestListOffsetsPartition_v1(w: Writer, m: ListOffsetsRequestListOffsetsPartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.timestamp ?? 0n);
 }
 
-function encListOffsetsRequestListOffsetsPartition_v4(w: Writer, m: ListOffsetsRequestListOffsetsPartition): void {
+function encListOffsetsRequestListOffsetsPartition_v4(w: Writer, m: ListOffsetsRequestListOffsetsPartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int32(m.currentLeaderEpoch ?? -1);
   w.int64(m.timestamp ?? 0n);
 }
 
-function encListOffsetsRequestListOffsetsPartition_v6(w: Writer, m: ListOffsetsRequestListOffsetsPartition): void {
+function encListOffsetsRequestListOffsetsPartition_v6(w: Writer, m: ListOffsetsRequestListOffsetsPartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int32(m.currentLeaderEpoch ?? -1);
   w.int64(m.timestamp ?? 0n);
@@ -316,7 +362,7 @@ function defaultListOffsetsResponseListOffsetsPartitionResponse(): ListOffsetsRe
   return { partitionIndex: 0, errorCode: 0, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
 }
 
-function encListOffsetsResponse_v1(w: Writer, m: ListOffsetsResponse): void {
+function encListOffsetsResponse_v1(w: Writer, m: ListOffsetsResponseInput): void {
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Topics is not nullable');
   else {
@@ -325,7 +371,7 @@ function encListOffsetsResponse_v1(w: Writer, m: ListOffsetsResponse): void {
   }
 }
 
-function encListOffsetsResponse_v2(w: Writer, m: ListOffsetsResponse): void {
+function encListOffsetsResponse_v2(w: Writer, m: ListOffsetsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Topics is not nullable');
@@ -335,7 +381,7 @@ function encListOffsetsResponse_v2(w: Writer, m: ListOffsetsResponse): void {
   }
 }
 
-function encListOffsetsResponse_v4(w: Writer, m: ListOffsetsResponse): void {
+function encListOffsetsResponse_v4(w: Writer, m: ListOffsetsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Topics is not nullable');
@@ -345,7 +391,7 @@ function encListOffsetsResponse_v4(w: Writer, m: ListOffsetsResponse): void {
   }
 }
 
-function encListOffsetsResponse_v6(w: Writer, m: ListOffsetsResponse): void {
+function encListOffsetsResponse_v6(w: Writer, m: ListOffsetsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Topics is not nullable');
@@ -357,7 +403,7 @@ function encListOffsetsResponse_v6(w: Writer, m: ListOffsetsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListOffsetsResponseListOffsetsTopicResponse_v1(w: Writer, m: ListOffsetsResponseListOffsetsTopicResponse): void {
+function encListOffsetsResponseListOffsetsTopicResponse_v1(w: Writer, m: ListOffsetsResponseListOffsetsTopicResponseInput): void {
   w.string(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Partitions is not nullable');
@@ -367,7 +413,7 @@ function encListOffsetsResponseListOffsetsTopicResponse_v1(w: Writer, m: ListOff
   }
 }
 
-function encListOffsetsResponseListOffsetsTopicResponse_v4(w: Writer, m: ListOffsetsResponseListOffsetsTopicResponse): void {
+function encListOffsetsResponseListOffsetsTopicResponse_v4(w: Writer, m: ListOffsetsResponseListOffsetsTopicResponseInput): void {
   w.string(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Partitions is not nullable');
@@ -377,7 +423,7 @@ function encListOffsetsResponseListOffsetsTopicResponse_v4(w: Writer, m: ListOff
   }
 }
 
-function encListOffsetsResponseListOffsetsTopicResponse_v6(w: Writer, m: ListOffsetsResponseListOffsetsTopicResponse): void {
+function encListOffsetsResponseListOffsetsTopicResponse_v6(w: Writer, m: ListOffsetsResponseListOffsetsTopicResponseInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Partitions is not nullable');
@@ -389,7 +435,7 @@ function encListOffsetsResponseListOffsetsTopicResponse_v6(w: Writer, m: ListOff
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListOffsetsResponseListOffsetsPartitionResponse_v1(w: Writer, m: ListOffsetsResponseListOffsetsPartitionResponse): void {
+function encListOffsetsResponseListOffsetsPartitionResponse_v1(w: Writer, m: ListOffsetsResponseListOffsetsPartitionResponseInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.timestamp ?? -1n);
@@ -397,7 +443,7 @@ function encListOffsetsResponseListOffsetsPartitionResponse_v1(w: Writer, m: Lis
   if (m.leaderEpoch !== undefined && m.leaderEpoch !== -1) throw new ProtocolEncodeError('ListOffsetsResponse field ListOffsetsPartitionResponse.LeaderEpoch cannot be written at version 1-3');
 }
 
-function encListOffsetsResponseListOffsetsPartitionResponse_v4(w: Writer, m: ListOffsetsResponseListOffsetsPartitionResponse): void {
+function encListOffsetsResponseListOffsetsPartitionResponse_v4(w: Writer, m: ListOffsetsResponseListOffsetsPartitionResponseInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.timestamp ?? -1n);
@@ -405,7 +451,7 @@ function encListOffsetsResponseListOffsetsPartitionResponse_v4(w: Writer, m: Lis
   w.int32(m.leaderEpoch ?? -1);
 }
 
-function encListOffsetsResponseListOffsetsPartitionResponse_v6(w: Writer, m: ListOffsetsResponseListOffsetsPartitionResponse): void {
+function encListOffsetsResponseListOffsetsPartitionResponse_v6(w: Writer, m: ListOffsetsResponseListOffsetsPartitionResponseInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.timestamp ?? -1n);
@@ -534,7 +580,7 @@ function decListOffsetsResponseListOffsetsPartitionResponse_v6(r: Reader): ListO
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, timestamp: f_timestamp, offset: f_offset, leaderEpoch: f_leaderEpoch, unknownTaggedFields: unknown };
 }
 
-export const ListOffsets: ApiCodec<ListOffsetsRequest, ListOffsetsResponse> = {
+export const ListOffsets: ApiCodec<ListOffsetsRequest, ListOffsetsResponse, ListOffsetsRequestInput, ListOffsetsResponseInput> = {
   apiKey: 2,
   name: 'ListOffsets',
   minVersion: 1,
@@ -544,7 +590,7 @@ export const ListOffsets: ApiCodec<ListOffsetsRequest, ListOffsetsResponse> = {
   requestHeaderVersion: (version: number) => (version >= 6 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 6 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ListOffsetsRequest, version: number): void {
+    encode(w: Writer, msg: ListOffsetsRequestInput, version: number): void {
       try {
         switch (version) {
           case 1: return encListOffsetsRequest_v1(w, msg);
@@ -570,7 +616,7 @@ export const ListOffsets: ApiCodec<ListOffsetsRequest, ListOffsetsResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: ListOffsetsResponse, version: number): void {
+    encode(w: Writer, msg: ListOffsetsResponseInput, version: number): void {
       try {
         switch (version) {
           case 1: return encListOffsetsResponse_v1(w, msg);

@@ -6,7 +6,17 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ListTransactionsRequest {
+  stateFilters: string[];
+  producerIdFilters: bigint[];
+  durationFilter: bigint;
+  transactionalIdPattern: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ListTransactionsRequestInput {
   stateFilters: string[];
   producerIdFilters: bigint[];
   durationFilter?: bigint;
@@ -14,11 +24,21 @@ export interface ListTransactionsRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ListTransactionsResponse {
   throttleTimeMs: number;
   errorCode: number;
   unknownStateFilters: string[];
   transactionStates: ListTransactionsResponseTransactionState[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ListTransactionsResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  unknownStateFilters: string[];
+  transactionStates: ListTransactionsResponseTransactionStateInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -29,11 +49,18 @@ export interface ListTransactionsResponseTransactionState {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ListTransactionsResponseTransactionStateInput {
+  transactionalId: string;
+  producerId: bigint;
+  transactionState: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 function defaultListTransactionsRequest(): ListTransactionsRequest {
   return { stateFilters: [], producerIdFilters: [], durationFilter: -1n, transactionalIdPattern: null };
 }
 
-function encListTransactionsRequest_v0(w: Writer, m: ListTransactionsRequest): void {
+function encListTransactionsRequest_v0(w: Writer, m: ListTransactionsRequestInput): void {
   const t1 = m.stateFilters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListTransactionsRequest field StateFilters is not nullable');
   else {
@@ -52,7 +79,7 @@ function encListTransactionsRequest_v0(w: Writer, m: ListTransactionsRequest): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListTransactionsRequest_v1(w: Writer, m: ListTransactionsRequest): void {
+function encListTransactionsRequest_v1(w: Writer, m: ListTransactionsRequestInput): void {
   const t1 = m.stateFilters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListTransactionsRequest field StateFilters is not nullable');
   else {
@@ -71,7 +98,7 @@ function encListTransactionsRequest_v1(w: Writer, m: ListTransactionsRequest): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListTransactionsRequest_v2(w: Writer, m: ListTransactionsRequest): void {
+function encListTransactionsRequest_v2(w: Writer, m: ListTransactionsRequestInput): void {
   const t1 = m.stateFilters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListTransactionsRequest field StateFilters is not nullable');
   else {
@@ -164,7 +191,7 @@ function defaultListTransactionsResponseTransactionState(): ListTransactionsResp
   return { transactionalId: '', producerId: 0n, transactionState: '' };
 }
 
-function encListTransactionsResponse_v0(w: Writer, m: ListTransactionsResponse): void {
+function encListTransactionsResponse_v0(w: Writer, m: ListTransactionsResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   const t1 = m.unknownStateFilters ?? [];
@@ -183,7 +210,7 @@ function encListTransactionsResponse_v0(w: Writer, m: ListTransactionsResponse):
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListTransactionsResponseTransactionState_v0(w: Writer, m: ListTransactionsResponseTransactionState): void {
+function encListTransactionsResponseTransactionState_v0(w: Writer, m: ListTransactionsResponseTransactionStateInput): void {
   w.compactString(m.transactionalId ?? '');
   w.int64(m.producerId ?? 0n);
   w.compactString(m.transactionState ?? '');
@@ -222,7 +249,7 @@ function decListTransactionsResponseTransactionState_v0(r: Reader): ListTransact
   return { transactionalId: f_transactionalId, producerId: f_producerId, transactionState: f_transactionState, unknownTaggedFields: unknown };
 }
 
-export const ListTransactions: ApiCodec<ListTransactionsRequest, ListTransactionsResponse> = {
+export const ListTransactions: ApiCodec<ListTransactionsRequest, ListTransactionsResponse, ListTransactionsRequestInput, ListTransactionsResponseInput> = {
   apiKey: 66,
   name: 'ListTransactions',
   minVersion: 0,
@@ -232,7 +259,7 @@ export const ListTransactions: ApiCodec<ListTransactionsRequest, ListTransaction
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ListTransactionsRequest, version: number): void {
+    encode(w: Writer, msg: ListTransactionsRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encListTransactionsRequest_v0(w, msg);
@@ -254,7 +281,7 @@ export const ListTransactions: ApiCodec<ListTransactionsRequest, ListTransaction
     },
   },
   response: {
-    encode(w: Writer, msg: ListTransactionsResponse, version: number): void {
+    encode(w: Writer, msg: ListTransactionsResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: case 2: return encListTransactionsResponse_v0(w, msg);

@@ -6,8 +6,18 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface MetadataRequest {
   topics: MetadataRequestMetadataRequestTopic[] | null;
+  allowAutoTopicCreation: boolean;
+  includeClusterAuthorizedOperations: boolean;
+  includeTopicAuthorizedOperations: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface MetadataRequestInput {
+  topics: MetadataRequestMetadataRequestTopicInput[] | null;
   allowAutoTopicCreation?: boolean;
   includeClusterAuthorizedOperations?: boolean;
   includeTopicAuthorizedOperations?: boolean;
@@ -15,23 +25,50 @@ export interface MetadataRequest {
 }
 
 export interface MetadataRequestMetadataRequestTopic {
+  topicId: string;
+  name: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface MetadataRequestMetadataRequestTopicInput {
   topicId?: string;
   name: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface MetadataResponse {
-  throttleTimeMs?: number;
+  throttleTimeMs: number;
   brokers: MetadataResponseMetadataResponseBroker[];
+  clusterId: string | null;
+  controllerId: number;
+  topics: MetadataResponseMetadataResponseTopic[];
+  clusterAuthorizedOperations: number;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface MetadataResponseInput {
+  throttleTimeMs?: number;
+  brokers: MetadataResponseMetadataResponseBrokerInput[];
   clusterId?: string | null;
   controllerId?: number;
-  topics: MetadataResponseMetadataResponseTopic[];
+  topics: MetadataResponseMetadataResponseTopicInput[];
   clusterAuthorizedOperations?: number;
   errorCode?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface MetadataResponseMetadataResponseBroker {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface MetadataResponseMetadataResponseBrokerInput {
   nodeId: number;
   host: string;
   port: number;
@@ -42,14 +79,35 @@ export interface MetadataResponseMetadataResponseBroker {
 export interface MetadataResponseMetadataResponseTopic {
   errorCode: number;
   name: string | null;
+  topicId: string;
+  isInternal: boolean;
+  partitions: MetadataResponseMetadataResponsePartition[];
+  topicAuthorizedOperations: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface MetadataResponseMetadataResponseTopicInput {
+  errorCode: number;
+  name: string | null;
   topicId?: string;
   isInternal?: boolean;
-  partitions: MetadataResponseMetadataResponsePartition[];
+  partitions: MetadataResponseMetadataResponsePartitionInput[];
   topicAuthorizedOperations?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface MetadataResponseMetadataResponsePartition {
+  errorCode: number;
+  partitionIndex: number;
+  leaderId: number;
+  leaderEpoch: number;
+  replicaNodes: number[];
+  isrNodes: number[];
+  offlineReplicas: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface MetadataResponseMetadataResponsePartitionInput {
   errorCode: number;
   partitionIndex: number;
   leaderId: number;
@@ -68,7 +126,7 @@ function defaultMetadataRequestMetadataRequestTopic(): MetadataRequestMetadataRe
   return { topicId: 'AAAAAAAAAAAAAAAAAAAAAA', name: '' };
 }
 
-function encMetadataRequest_v0(w: Writer, m: MetadataRequest): void {
+function encMetadataRequest_v0(w: Writer, m: MetadataRequestInput): void {
   const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) throw new ProtocolEncodeError('MetadataRequest field Topics is not nullable');
   else {
@@ -80,7 +138,7 @@ function encMetadataRequest_v0(w: Writer, m: MetadataRequest): void {
   if (m.includeTopicAuthorizedOperations !== undefined && m.includeTopicAuthorizedOperations !== false) throw new ProtocolEncodeError('MetadataRequest field MetadataRequest.IncludeTopicAuthorizedOperations cannot be written at version 0');
 }
 
-function encMetadataRequest_v1(w: Writer, m: MetadataRequest): void {
+function encMetadataRequest_v1(w: Writer, m: MetadataRequestInput): void {
   const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.int32(-1);
   else {
@@ -92,7 +150,7 @@ function encMetadataRequest_v1(w: Writer, m: MetadataRequest): void {
   if (m.includeTopicAuthorizedOperations !== undefined && m.includeTopicAuthorizedOperations !== false) throw new ProtocolEncodeError('MetadataRequest field MetadataRequest.IncludeTopicAuthorizedOperations cannot be written at version 1-3');
 }
 
-function encMetadataRequest_v4(w: Writer, m: MetadataRequest): void {
+function encMetadataRequest_v4(w: Writer, m: MetadataRequestInput): void {
   const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.int32(-1);
   else {
@@ -104,7 +162,7 @@ function encMetadataRequest_v4(w: Writer, m: MetadataRequest): void {
   if (m.includeTopicAuthorizedOperations !== undefined && m.includeTopicAuthorizedOperations !== false) throw new ProtocolEncodeError('MetadataRequest field MetadataRequest.IncludeTopicAuthorizedOperations cannot be written at version 4-7');
 }
 
-function encMetadataRequest_v8(w: Writer, m: MetadataRequest): void {
+function encMetadataRequest_v8(w: Writer, m: MetadataRequestInput): void {
   const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.int32(-1);
   else {
@@ -116,7 +174,7 @@ function encMetadataRequest_v8(w: Writer, m: MetadataRequest): void {
   w.bool(m.includeTopicAuthorizedOperations ?? false);
 }
 
-function encMetadataRequest_v9(w: Writer, m: MetadataRequest): void {
+function encMetadataRequest_v9(w: Writer, m: MetadataRequestInput): void {
   const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
@@ -130,7 +188,7 @@ function encMetadataRequest_v9(w: Writer, m: MetadataRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataRequest_v10(w: Writer, m: MetadataRequest): void {
+function encMetadataRequest_v10(w: Writer, m: MetadataRequestInput): void {
   const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
@@ -144,7 +202,7 @@ function encMetadataRequest_v10(w: Writer, m: MetadataRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataRequest_v11(w: Writer, m: MetadataRequest): void {
+function encMetadataRequest_v11(w: Writer, m: MetadataRequestInput): void {
   const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
@@ -158,17 +216,17 @@ function encMetadataRequest_v11(w: Writer, m: MetadataRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataRequestMetadataRequestTopic_v0(w: Writer, m: MetadataRequestMetadataRequestTopic): void {
+function encMetadataRequestMetadataRequestTopic_v0(w: Writer, m: MetadataRequestMetadataRequestTopicInput): void {
   w.string((m.name === undefined ? '' : m.name) as string);
 }
 
-function encMetadataRequestMetadataRequestTopic_v9(w: Writer, m: MetadataRequestMetadataRequestTopic): void {
+function encMetadataRequestMetadataRequestTopic_v9(w: Writer, m: MetadataRequestMetadataRequestTopicInput): void {
   w.compactString((m.name === undefined ? '' : m.name) as string);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataRequestMetadataRequestTopic_v10(w: Writer, m: MetadataRequestMetadataRequestTopic): void {
+function encMetadataRequestMetadataRequestTopic_v10(w: Writer, m: MetadataRequestMetadataRequestTopicInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   w.compactNullableString(m.name === undefined ? '' : m.name);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -302,7 +360,7 @@ function defaultMetadataResponseMetadataResponsePartition(): MetadataResponseMet
   return { errorCode: 0, partitionIndex: 0, leaderId: 0, leaderEpoch: -1, replicaNodes: [], isrNodes: [], offlineReplicas: [] };
 }
 
-function encMetadataResponse_v0(w: Writer, m: MetadataResponse): void {
+function encMetadataResponse_v0(w: Writer, m: MetadataResponseInput): void {
   const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
@@ -318,7 +376,7 @@ function encMetadataResponse_v0(w: Writer, m: MetadataResponse): void {
   if (m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponse.ClusterAuthorizedOperations cannot be written at version 0');
 }
 
-function encMetadataResponse_v1(w: Writer, m: MetadataResponse): void {
+function encMetadataResponse_v1(w: Writer, m: MetadataResponseInput): void {
   const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
@@ -335,7 +393,7 @@ function encMetadataResponse_v1(w: Writer, m: MetadataResponse): void {
   if (m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponse.ClusterAuthorizedOperations cannot be written at version 1');
 }
 
-function encMetadataResponse_v2(w: Writer, m: MetadataResponse): void {
+function encMetadataResponse_v2(w: Writer, m: MetadataResponseInput): void {
   const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
@@ -353,7 +411,7 @@ function encMetadataResponse_v2(w: Writer, m: MetadataResponse): void {
   if (m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponse.ClusterAuthorizedOperations cannot be written at version 2');
 }
 
-function encMetadataResponse_v3(w: Writer, m: MetadataResponse): void {
+function encMetadataResponse_v3(w: Writer, m: MetadataResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
@@ -372,7 +430,7 @@ function encMetadataResponse_v3(w: Writer, m: MetadataResponse): void {
   if (m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponse.ClusterAuthorizedOperations cannot be written at version 3-4');
 }
 
-function encMetadataResponse_v5(w: Writer, m: MetadataResponse): void {
+function encMetadataResponse_v5(w: Writer, m: MetadataResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
@@ -391,7 +449,7 @@ function encMetadataResponse_v5(w: Writer, m: MetadataResponse): void {
   if (m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponse.ClusterAuthorizedOperations cannot be written at version 5-6');
 }
 
-function encMetadataResponse_v7(w: Writer, m: MetadataResponse): void {
+function encMetadataResponse_v7(w: Writer, m: MetadataResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
@@ -410,7 +468,7 @@ function encMetadataResponse_v7(w: Writer, m: MetadataResponse): void {
   if (m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponse.ClusterAuthorizedOperations cannot be written at version 7');
 }
 
-function encMetadataResponse_v8(w: Writer, m: MetadataResponse): void {
+function encMetadataResponse_v8(w: Writer, m: MetadataResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
@@ -429,7 +487,7 @@ function encMetadataResponse_v8(w: Writer, m: MetadataResponse): void {
   w.int32(m.clusterAuthorizedOperations ?? -2147483648);
 }
 
-function encMetadataResponse_v9(w: Writer, m: MetadataResponse): void {
+function encMetadataResponse_v9(w: Writer, m: MetadataResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
@@ -450,7 +508,7 @@ function encMetadataResponse_v9(w: Writer, m: MetadataResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataResponse_v10(w: Writer, m: MetadataResponse): void {
+function encMetadataResponse_v10(w: Writer, m: MetadataResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
@@ -471,7 +529,7 @@ function encMetadataResponse_v10(w: Writer, m: MetadataResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataResponse_v11(w: Writer, m: MetadataResponse): void {
+function encMetadataResponse_v11(w: Writer, m: MetadataResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
@@ -492,7 +550,7 @@ function encMetadataResponse_v11(w: Writer, m: MetadataResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataResponse_v12(w: Writer, m: MetadataResponse): void {
+function encMetadataResponse_v12(w: Writer, m: MetadataResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
@@ -513,7 +571,7 @@ function encMetadataResponse_v12(w: Writer, m: MetadataResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataResponse_v13(w: Writer, m: MetadataResponse): void {
+function encMetadataResponse_v13(w: Writer, m: MetadataResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
@@ -535,20 +593,20 @@ function encMetadataResponse_v13(w: Writer, m: MetadataResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataResponseMetadataResponseBroker_v0(w: Writer, m: MetadataResponseMetadataResponseBroker): void {
+function encMetadataResponseMetadataResponseBroker_v0(w: Writer, m: MetadataResponseMetadataResponseBrokerInput): void {
   w.int32(m.nodeId ?? 0);
   w.string(m.host ?? '');
   w.int32(m.port ?? 0);
 }
 
-function encMetadataResponseMetadataResponseBroker_v1(w: Writer, m: MetadataResponseMetadataResponseBroker): void {
+function encMetadataResponseMetadataResponseBroker_v1(w: Writer, m: MetadataResponseMetadataResponseBrokerInput): void {
   w.int32(m.nodeId ?? 0);
   w.string(m.host ?? '');
   w.int32(m.port ?? 0);
   w.nullableString(m.rack === undefined ? null : m.rack);
 }
 
-function encMetadataResponseMetadataResponseBroker_v9(w: Writer, m: MetadataResponseMetadataResponseBroker): void {
+function encMetadataResponseMetadataResponseBroker_v9(w: Writer, m: MetadataResponseMetadataResponseBrokerInput): void {
   w.int32(m.nodeId ?? 0);
   w.compactString(m.host ?? '');
   w.int32(m.port ?? 0);
@@ -557,7 +615,7 @@ function encMetadataResponseMetadataResponseBroker_v9(w: Writer, m: MetadataResp
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataResponseMetadataResponseTopic_v0(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
+function encMetadataResponseMetadataResponseTopic_v0(w: Writer, m: MetadataResponseMetadataResponseTopicInput): void {
   w.int16(m.errorCode ?? 0);
   w.string((m.name === undefined ? '' : m.name) as string);
   const t1 = m.partitions ?? [];
@@ -569,7 +627,7 @@ function encMetadataResponseMetadataResponseTopic_v0(w: Writer, m: MetadataRespo
   if (m.topicAuthorizedOperations !== undefined && m.topicAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponseTopic.TopicAuthorizedOperations cannot be written at version 0');
 }
 
-function encMetadataResponseMetadataResponseTopic_v1(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
+function encMetadataResponseMetadataResponseTopic_v1(w: Writer, m: MetadataResponseMetadataResponseTopicInput): void {
   w.int16(m.errorCode ?? 0);
   w.string((m.name === undefined ? '' : m.name) as string);
   w.bool(m.isInternal ?? false);
@@ -582,7 +640,7 @@ function encMetadataResponseMetadataResponseTopic_v1(w: Writer, m: MetadataRespo
   if (m.topicAuthorizedOperations !== undefined && m.topicAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponseTopic.TopicAuthorizedOperations cannot be written at version 1-4');
 }
 
-function encMetadataResponseMetadataResponseTopic_v5(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
+function encMetadataResponseMetadataResponseTopic_v5(w: Writer, m: MetadataResponseMetadataResponseTopicInput): void {
   w.int16(m.errorCode ?? 0);
   w.string((m.name === undefined ? '' : m.name) as string);
   w.bool(m.isInternal ?? false);
@@ -595,7 +653,7 @@ function encMetadataResponseMetadataResponseTopic_v5(w: Writer, m: MetadataRespo
   if (m.topicAuthorizedOperations !== undefined && m.topicAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponseTopic.TopicAuthorizedOperations cannot be written at version 5-6');
 }
 
-function encMetadataResponseMetadataResponseTopic_v7(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
+function encMetadataResponseMetadataResponseTopic_v7(w: Writer, m: MetadataResponseMetadataResponseTopicInput): void {
   w.int16(m.errorCode ?? 0);
   w.string((m.name === undefined ? '' : m.name) as string);
   w.bool(m.isInternal ?? false);
@@ -608,7 +666,7 @@ function encMetadataResponseMetadataResponseTopic_v7(w: Writer, m: MetadataRespo
   if (m.topicAuthorizedOperations !== undefined && m.topicAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponseTopic.TopicAuthorizedOperations cannot be written at version 7');
 }
 
-function encMetadataResponseMetadataResponseTopic_v8(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
+function encMetadataResponseMetadataResponseTopic_v8(w: Writer, m: MetadataResponseMetadataResponseTopicInput): void {
   w.int16(m.errorCode ?? 0);
   w.string((m.name === undefined ? '' : m.name) as string);
   w.bool(m.isInternal ?? false);
@@ -621,7 +679,7 @@ function encMetadataResponseMetadataResponseTopic_v8(w: Writer, m: MetadataRespo
   w.int32(m.topicAuthorizedOperations ?? -2147483648);
 }
 
-function encMetadataResponseMetadataResponseTopic_v9(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
+function encMetadataResponseMetadataResponseTopic_v9(w: Writer, m: MetadataResponseMetadataResponseTopicInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactString((m.name === undefined ? '' : m.name) as string);
   w.bool(m.isInternal ?? false);
@@ -636,7 +694,7 @@ function encMetadataResponseMetadataResponseTopic_v9(w: Writer, m: MetadataRespo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataResponseMetadataResponseTopic_v10(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
+function encMetadataResponseMetadataResponseTopic_v10(w: Writer, m: MetadataResponseMetadataResponseTopicInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactString((m.name === undefined ? '' : m.name) as string);
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
@@ -652,7 +710,7 @@ function encMetadataResponseMetadataResponseTopic_v10(w: Writer, m: MetadataResp
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataResponseMetadataResponseTopic_v12(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
+function encMetadataResponseMetadataResponseTopic_v12(w: Writer, m: MetadataResponseMetadataResponseTopicInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.name === undefined ? '' : m.name);
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
@@ -668,7 +726,7 @@ function encMetadataResponseMetadataResponseTopic_v12(w: Writer, m: MetadataResp
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataResponseMetadataResponsePartition_v0(w: Writer, m: MetadataResponseMetadataResponsePartition): void {
+function encMetadataResponseMetadataResponsePartition_v0(w: Writer, m: MetadataResponseMetadataResponsePartitionInput): void {
   w.int16(m.errorCode ?? 0);
   w.int32(m.partitionIndex ?? 0);
   w.int32(m.leaderId ?? 0);
@@ -686,7 +744,7 @@ function encMetadataResponseMetadataResponsePartition_v0(w: Writer, m: MetadataR
   }
 }
 
-function encMetadataResponseMetadataResponsePartition_v5(w: Writer, m: MetadataResponseMetadataResponsePartition): void {
+function encMetadataResponseMetadataResponsePartition_v5(w: Writer, m: MetadataResponseMetadataResponsePartitionInput): void {
   w.int16(m.errorCode ?? 0);
   w.int32(m.partitionIndex ?? 0);
   w.int32(m.leaderId ?? 0);
@@ -710,7 +768,7 @@ function encMetadataResponseMetadataResponsePartition_v5(w: Writer, m: MetadataR
   }
 }
 
-function encMetadataResponseMetadataResponsePartition_v7(w: Writer, m: MetadataResponseMetadataResponsePartition): void {
+function encMetadataResponseMetadataResponsePartition_v7(w: Writer, m: MetadataResponseMetadataResponsePartitionInput): void {
   w.int16(m.errorCode ?? 0);
   w.int32(m.partitionIndex ?? 0);
   w.int32(m.leaderId ?? 0);
@@ -735,7 +793,7 @@ function encMetadataResponseMetadataResponsePartition_v7(w: Writer, m: MetadataR
   }
 }
 
-function encMetadataResponseMetadataResponsePartition_v9(w: Writer, m: MetadataResponseMetadataResponsePartition): void {
+function encMetadataResponseMetadataResponsePartition_v9(w: Writer, m: MetadataResponseMetadataResponsePartitionInput): void {
   w.int16(m.errorCode ?? 0);
   w.int32(m.partitionIndex ?? 0);
   w.int32(m.leaderId ?? 0);
@@ -1312,7 +1370,7 @@ function decMetadataResponseMetadataResponsePartition_v9(r: Reader): MetadataRes
   return { errorCode: f_errorCode, partitionIndex: f_partitionIndex, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, replicaNodes: f_replicaNodes, isrNodes: f_isrNodes, offlineReplicas: f_offlineReplicas, unknownTaggedFields: unknown };
 }
 
-export const Metadata: ApiCodec<MetadataRequest, MetadataResponse> = {
+export const Metadata: ApiCodec<MetadataRequest, MetadataResponse, MetadataRequestInput, MetadataResponseInput> = {
   apiKey: 3,
   name: 'Metadata',
   minVersion: 0,
@@ -1322,7 +1380,7 @@ export const Metadata: ApiCodec<MetadataRequest, MetadataResponse> = {
   requestHeaderVersion: (version: number) => (version >= 9 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 9 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: MetadataRequest, version: number): void {
+    encode(w: Writer, msg: MetadataRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encMetadataRequest_v0(w, msg);
@@ -1352,7 +1410,7 @@ export const Metadata: ApiCodec<MetadataRequest, MetadataResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: MetadataResponse, version: number): void {
+    encode(w: Writer, msg: MetadataResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encMetadataResponse_v0(w, msg);

@@ -6,24 +6,51 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface OffsetCommitRequest {
+  groupId: string;
+  generationIdOrMemberEpoch: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  retentionTimeMs: bigint;
+  topics: OffsetCommitRequestOffsetCommitRequestTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface OffsetCommitRequestInput {
   groupId: string;
   generationIdOrMemberEpoch?: number;
   memberId: string;
   groupInstanceId?: string | null;
   retentionTimeMs?: bigint;
-  topics: OffsetCommitRequestOffsetCommitRequestTopic[];
+  topics: OffsetCommitRequestOffsetCommitRequestTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface OffsetCommitRequestOffsetCommitRequestTopic {
-  name?: string;
-  topicId?: string;
+  name: string;
+  topicId: string;
   partitions: OffsetCommitRequestOffsetCommitRequestPartition[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetCommitRequestOffsetCommitRequestTopicInput {
+  name?: string;
+  topicId?: string;
+  partitions: OffsetCommitRequestOffsetCommitRequestPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface OffsetCommitRequestOffsetCommitRequestPartition {
+  partitionIndex: number;
+  committedOffset: bigint;
+  committedLeaderEpoch: number;
+  committedMetadata: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetCommitRequestOffsetCommitRequestPartitionInput {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch?: number;
@@ -31,20 +58,41 @@ export interface OffsetCommitRequestOffsetCommitRequestPartition {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface OffsetCommitResponse {
-  throttleTimeMs?: number;
+  throttleTimeMs: number;
   topics: OffsetCommitResponseOffsetCommitResponseTopic[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface OffsetCommitResponseInput {
+  throttleTimeMs?: number;
+  topics: OffsetCommitResponseOffsetCommitResponseTopicInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface OffsetCommitResponseOffsetCommitResponseTopic {
-  name?: string;
-  topicId?: string;
+  name: string;
+  topicId: string;
   partitions: OffsetCommitResponseOffsetCommitResponsePartition[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetCommitResponseOffsetCommitResponseTopicInput {
+  name?: string;
+  topicId?: string;
+  partitions: OffsetCommitResponseOffsetCommitResponsePartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface OffsetCommitResponseOffsetCommitResponsePartition {
+  partitionIndex: number;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetCommitResponseOffsetCommitResponsePartitionInput {
   partitionIndex: number;
   errorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -62,7 +110,7 @@ function defaultOffsetCommitRequestOffsetCommitRequestPartition(): OffsetCommitR
   return { partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, committedMetadata: '' };
 }
 
-function encOffsetCommitRequest_v2(w: Writer, m: OffsetCommitRequest): void {
+function encOffsetCommitRequest_v2(w: Writer, m: OffsetCommitRequestInput): void {
   w.string(m.groupId ?? '');
   w.int32(m.generationIdOrMemberEpoch ?? -1);
   w.string(m.memberId ?? '');
@@ -76,7 +124,7 @@ function encOffsetCommitRequest_v2(w: Writer, m: OffsetCommitRequest): void {
   }
 }
 
-function encOffsetCommitRequest_v5(w: Writer, m: OffsetCommitRequest): void {
+function encOffsetCommitRequest_v5(w: Writer, m: OffsetCommitRequestInput): void {
   w.string(m.groupId ?? '');
   w.int32(m.generationIdOrMemberEpoch ?? -1);
   w.string(m.memberId ?? '');
@@ -89,7 +137,7 @@ function encOffsetCommitRequest_v5(w: Writer, m: OffsetCommitRequest): void {
   }
 }
 
-function encOffsetCommitRequest_v6(w: Writer, m: OffsetCommitRequest): void {
+function encOffsetCommitRequest_v6(w: Writer, m: OffsetCommitRequestInput): void {
   w.string(m.groupId ?? '');
   w.int32(m.generationIdOrMemberEpoch ?? -1);
   w.string(m.memberId ?? '');
@@ -102,7 +150,7 @@ function encOffsetCommitRequest_v6(w: Writer, m: OffsetCommitRequest): void {
   }
 }
 
-function encOffsetCommitRequest_v7(w: Writer, m: OffsetCommitRequest): void {
+function encOffsetCommitRequest_v7(w: Writer, m: OffsetCommitRequestInput): void {
   w.string(m.groupId ?? '');
   w.int32(m.generationIdOrMemberEpoch ?? -1);
   w.string(m.memberId ?? '');
@@ -115,7 +163,7 @@ function encOffsetCommitRequest_v7(w: Writer, m: OffsetCommitRequest): void {
   }
 }
 
-function encOffsetCommitRequest_v8(w: Writer, m: OffsetCommitRequest): void {
+function encOffsetCommitRequest_v8(w: Writer, m: OffsetCommitRequestInput): void {
   w.compactString(m.groupId ?? '');
   w.int32(m.generationIdOrMemberEpoch ?? -1);
   w.compactString(m.memberId ?? '');
@@ -130,7 +178,7 @@ function encOffsetCommitRequest_v8(w: Writer, m: OffsetCommitRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetCommitRequest_v10(w: Writer, m: OffsetCommitRequest): void {
+function encOffsetCommitRequest_v10(w: Writer, m: OffsetCommitRequestInput): void {
   w.compactString(m.groupId ?? '');
   w.int32(m.generationIdOrMemberEpoch ?? -1);
   w.compactString(m.memberId ?? '');
@@ -145,7 +193,7 @@ function encOffsetCommitRequest_v10(w: Writer, m: OffsetCommitRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetCommitRequestOffsetCommitRequestTopic_v2(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopic): void {
+function encOffsetCommitRequestOffsetCommitRequestTopic_v2(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopicInput): void {
   w.string(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Partitions is not nullable');
@@ -155,7 +203,7 @@ function encOffsetCommitRequestOffsetCommitRequestTopic_v2(w: Writer, m: OffsetC
   }
 }
 
-function encOffsetCommitRequestOffsetCommitRequestTopic_v6(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopic): void {
+function encOffsetCommitRequestOffsetCommitRequestTopic_v6(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopicInput): void {
   w.string(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Partitions is not nullable');
@@ -165,7 +213,7 @@ function encOffsetCommitRequestOffsetCommitRequestTopic_v6(w: Writer, m: OffsetC
   }
 }
 
-function encOffsetCommitRequestOffsetCommitRequestTopic_v8(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopic): void {
+function encOffsetCommitRequestOffsetCommitRequestTopic_v8(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopicInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Partitions is not nullable');
@@ -177,7 +225,7 @@ function encOffsetCommitRequestOffsetCommitRequestTopic_v8(w: Writer, m: OffsetC
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetCommitRequestOffsetCommitRequestTopic_v10(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopic): void {
+function encOffsetCommitRequestOffsetCommitRequestTopic_v10(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopicInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Partitions is not nullable');
@@ -189,20 +237,20 @@ function encOffsetCommitRequestOffsetCommitRequestTopic_v10(w: Writer, m: Offset
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetCommitRequestOffsetCommitRequestPartition_v2(w: Writer, m: OffsetCommitRequestOffsetCommitRequestPartition): void {
+function encOffsetCommitRequestOffsetCommitRequestPartition_v2(w: Writer, m: OffsetCommitRequestOffsetCommitRequestPartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0n);
   w.nullableString(m.committedMetadata === undefined ? '' : m.committedMetadata);
 }
 
-function encOffsetCommitRequestOffsetCommitRequestPartition_v6(w: Writer, m: OffsetCommitRequestOffsetCommitRequestPartition): void {
+function encOffsetCommitRequestOffsetCommitRequestPartition_v6(w: Writer, m: OffsetCommitRequestOffsetCommitRequestPartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0n);
   w.int32(m.committedLeaderEpoch ?? -1);
   w.nullableString(m.committedMetadata === undefined ? '' : m.committedMetadata);
 }
 
-function encOffsetCommitRequestOffsetCommitRequestPartition_v8(w: Writer, m: OffsetCommitRequestOffsetCommitRequestPartition): void {
+function encOffsetCommitRequestOffsetCommitRequestPartition_v8(w: Writer, m: OffsetCommitRequestOffsetCommitRequestPartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0n);
   w.int32(m.committedLeaderEpoch ?? -1);
@@ -397,7 +445,7 @@ function defaultOffsetCommitResponseOffsetCommitResponsePartition(): OffsetCommi
   return { partitionIndex: 0, errorCode: 0 };
 }
 
-function encOffsetCommitResponse_v2(w: Writer, m: OffsetCommitResponse): void {
+function encOffsetCommitResponse_v2(w: Writer, m: OffsetCommitResponseInput): void {
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Topics is not nullable');
   else {
@@ -406,7 +454,7 @@ function encOffsetCommitResponse_v2(w: Writer, m: OffsetCommitResponse): void {
   }
 }
 
-function encOffsetCommitResponse_v3(w: Writer, m: OffsetCommitResponse): void {
+function encOffsetCommitResponse_v3(w: Writer, m: OffsetCommitResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Topics is not nullable');
@@ -416,7 +464,7 @@ function encOffsetCommitResponse_v3(w: Writer, m: OffsetCommitResponse): void {
   }
 }
 
-function encOffsetCommitResponse_v8(w: Writer, m: OffsetCommitResponse): void {
+function encOffsetCommitResponse_v8(w: Writer, m: OffsetCommitResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Topics is not nullable');
@@ -428,7 +476,7 @@ function encOffsetCommitResponse_v8(w: Writer, m: OffsetCommitResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetCommitResponse_v10(w: Writer, m: OffsetCommitResponse): void {
+function encOffsetCommitResponse_v10(w: Writer, m: OffsetCommitResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Topics is not nullable');
@@ -440,7 +488,7 @@ function encOffsetCommitResponse_v10(w: Writer, m: OffsetCommitResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetCommitResponseOffsetCommitResponseTopic_v2(w: Writer, m: OffsetCommitResponseOffsetCommitResponseTopic): void {
+function encOffsetCommitResponseOffsetCommitResponseTopic_v2(w: Writer, m: OffsetCommitResponseOffsetCommitResponseTopicInput): void {
   w.string(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Partitions is not nullable');
@@ -450,7 +498,7 @@ function encOffsetCommitResponseOffsetCommitResponseTopic_v2(w: Writer, m: Offse
   }
 }
 
-function encOffsetCommitResponseOffsetCommitResponseTopic_v8(w: Writer, m: OffsetCommitResponseOffsetCommitResponseTopic): void {
+function encOffsetCommitResponseOffsetCommitResponseTopic_v8(w: Writer, m: OffsetCommitResponseOffsetCommitResponseTopicInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Partitions is not nullable');
@@ -462,7 +510,7 @@ function encOffsetCommitResponseOffsetCommitResponseTopic_v8(w: Writer, m: Offse
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetCommitResponseOffsetCommitResponseTopic_v10(w: Writer, m: OffsetCommitResponseOffsetCommitResponseTopic): void {
+function encOffsetCommitResponseOffsetCommitResponseTopic_v10(w: Writer, m: OffsetCommitResponseOffsetCommitResponseTopicInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Partitions is not nullable');
@@ -474,12 +522,12 @@ function encOffsetCommitResponseOffsetCommitResponseTopic_v10(w: Writer, m: Offs
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetCommitResponseOffsetCommitResponsePartition_v2(w: Writer, m: OffsetCommitResponseOffsetCommitResponsePartition): void {
+function encOffsetCommitResponseOffsetCommitResponsePartition_v2(w: Writer, m: OffsetCommitResponseOffsetCommitResponsePartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
 }
 
-function encOffsetCommitResponseOffsetCommitResponsePartition_v8(w: Writer, m: OffsetCommitResponseOffsetCommitResponsePartition): void {
+function encOffsetCommitResponseOffsetCommitResponsePartition_v8(w: Writer, m: OffsetCommitResponseOffsetCommitResponsePartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -593,7 +641,7 @@ function decOffsetCommitResponseOffsetCommitResponsePartition_v8(r: Reader): Off
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, unknownTaggedFields: unknown };
 }
 
-export const OffsetCommit: ApiCodec<OffsetCommitRequest, OffsetCommitResponse> = {
+export const OffsetCommit: ApiCodec<OffsetCommitRequest, OffsetCommitResponse, OffsetCommitRequestInput, OffsetCommitResponseInput> = {
   apiKey: 8,
   name: 'OffsetCommit',
   minVersion: 2,
@@ -603,7 +651,7 @@ export const OffsetCommit: ApiCodec<OffsetCommitRequest, OffsetCommitResponse> =
   requestHeaderVersion: (version: number) => (version >= 8 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 8 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: OffsetCommitRequest, version: number): void {
+    encode(w: Writer, msg: OffsetCommitRequestInput, version: number): void {
       try {
         switch (version) {
           case 2: case 3: case 4: return encOffsetCommitRequest_v2(w, msg);
@@ -631,7 +679,7 @@ export const OffsetCommit: ApiCodec<OffsetCommitRequest, OffsetCommitResponse> =
     },
   },
   response: {
-    encode(w: Writer, msg: OffsetCommitResponse, version: number): void {
+    encode(w: Writer, msg: OffsetCommitResponseInput, version: number): void {
       try {
         switch (version) {
           case 2: return encOffsetCommitResponse_v2(w, msg);

@@ -6,10 +6,20 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface OffsetFetchRequest {
+  groupId: string;
+  topics: OffsetFetchRequestOffsetFetchRequestTopic[] | null;
+  groups: OffsetFetchRequestOffsetFetchRequestGroup[];
+  requireStable: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface OffsetFetchRequestInput {
   groupId?: string;
-  topics?: OffsetFetchRequestOffsetFetchRequestTopic[] | null;
-  groups?: OffsetFetchRequestOffsetFetchRequestGroup[];
+  topics?: OffsetFetchRequestOffsetFetchRequestTopicInput[] | null;
+  groups?: OffsetFetchRequestOffsetFetchRequestGroupInput[];
   requireStable?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -20,26 +30,57 @@ export interface OffsetFetchRequestOffsetFetchRequestTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetFetchRequestOffsetFetchRequestTopicInput {
+  name: string;
+  partitionIndexes: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface OffsetFetchRequestOffsetFetchRequestGroup {
   groupId: string;
-  memberId?: string | null;
-  memberEpoch?: number;
+  memberId: string | null;
+  memberEpoch: number;
   topics: OffsetFetchRequestOffsetFetchRequestTopics[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetFetchRequestOffsetFetchRequestGroupInput {
+  groupId: string;
+  memberId?: string | null;
+  memberEpoch?: number;
+  topics: OffsetFetchRequestOffsetFetchRequestTopicsInput[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface OffsetFetchRequestOffsetFetchRequestTopics {
+  name: string;
+  topicId: string;
+  partitionIndexes: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetFetchRequestOffsetFetchRequestTopicsInput {
   name?: string;
   topicId?: string;
   partitionIndexes: number[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface OffsetFetchResponse {
+  throttleTimeMs: number;
+  topics: OffsetFetchResponseOffsetFetchResponseTopic[];
+  errorCode: number;
+  groups: OffsetFetchResponseOffsetFetchResponseGroup[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface OffsetFetchResponseInput {
   throttleTimeMs?: number;
-  topics?: OffsetFetchResponseOffsetFetchResponseTopic[];
+  topics?: OffsetFetchResponseOffsetFetchResponseTopicInput[];
   errorCode?: number;
-  groups?: OffsetFetchResponseOffsetFetchResponseGroup[];
+  groups?: OffsetFetchResponseOffsetFetchResponseGroupInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -49,7 +90,22 @@ export interface OffsetFetchResponseOffsetFetchResponseTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetFetchResponseOffsetFetchResponseTopicInput {
+  name: string;
+  partitions: OffsetFetchResponseOffsetFetchResponsePartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface OffsetFetchResponseOffsetFetchResponsePartition {
+  partitionIndex: number;
+  committedOffset: bigint;
+  committedLeaderEpoch: number;
+  metadata: string | null;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetFetchResponseOffsetFetchResponsePartitionInput {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch?: number;
@@ -61,18 +117,41 @@ export interface OffsetFetchResponseOffsetFetchResponsePartition {
 export interface OffsetFetchResponseOffsetFetchResponseGroup {
   groupId: string;
   topics: OffsetFetchResponseOffsetFetchResponseTopics[];
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetFetchResponseOffsetFetchResponseGroupInput {
+  groupId: string;
+  topics: OffsetFetchResponseOffsetFetchResponseTopicsInput[];
   errorCode?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface OffsetFetchResponseOffsetFetchResponseTopics {
-  name?: string;
-  topicId?: string;
+  name: string;
+  topicId: string;
   partitions: OffsetFetchResponseOffsetFetchResponsePartitions[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetFetchResponseOffsetFetchResponseTopicsInput {
+  name?: string;
+  topicId?: string;
+  partitions: OffsetFetchResponseOffsetFetchResponsePartitionsInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface OffsetFetchResponseOffsetFetchResponsePartitions {
+  partitionIndex: number;
+  committedOffset: bigint;
+  committedLeaderEpoch: number;
+  metadata: string | null;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetFetchResponseOffsetFetchResponsePartitionsInput {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch?: number;
@@ -97,7 +176,7 @@ function defaultOffsetFetchRequestOffsetFetchRequestTopics(): OffsetFetchRequest
   return { name: '', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitionIndexes: [] };
 }
 
-function encOffsetFetchRequest_v1(w: Writer, m: OffsetFetchRequest): void {
+function encOffsetFetchRequest_v1(w: Writer, m: OffsetFetchRequestInput): void {
   w.string(m.groupId ?? '');
   const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field Topics is not nullable');
@@ -109,7 +188,7 @@ function encOffsetFetchRequest_v1(w: Writer, m: OffsetFetchRequest): void {
   if (m.requireStable !== undefined && m.requireStable !== false) throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.RequireStable cannot be written at version 1');
 }
 
-function encOffsetFetchRequest_v2(w: Writer, m: OffsetFetchRequest): void {
+function encOffsetFetchRequest_v2(w: Writer, m: OffsetFetchRequestInput): void {
   w.string(m.groupId ?? '');
   const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.int32(-1);
@@ -121,7 +200,7 @@ function encOffsetFetchRequest_v2(w: Writer, m: OffsetFetchRequest): void {
   if (m.requireStable !== undefined && m.requireStable !== false) throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.RequireStable cannot be written at version 2-5');
 }
 
-function encOffsetFetchRequest_v6(w: Writer, m: OffsetFetchRequest): void {
+function encOffsetFetchRequest_v6(w: Writer, m: OffsetFetchRequestInput): void {
   w.compactString(m.groupId ?? '');
   const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
@@ -135,7 +214,7 @@ function encOffsetFetchRequest_v6(w: Writer, m: OffsetFetchRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchRequest_v7(w: Writer, m: OffsetFetchRequest): void {
+function encOffsetFetchRequest_v7(w: Writer, m: OffsetFetchRequestInput): void {
   w.compactString(m.groupId ?? '');
   const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
@@ -149,7 +228,7 @@ function encOffsetFetchRequest_v7(w: Writer, m: OffsetFetchRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchRequest_v8(w: Writer, m: OffsetFetchRequest): void {
+function encOffsetFetchRequest_v8(w: Writer, m: OffsetFetchRequestInput): void {
   if (m.groupId !== undefined && m.groupId !== '') throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.GroupId cannot be written at version 8');
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.Topics cannot be written at version 8');
   const t1 = m.groups ?? [];
@@ -163,7 +242,7 @@ function encOffsetFetchRequest_v8(w: Writer, m: OffsetFetchRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchRequest_v9(w: Writer, m: OffsetFetchRequest): void {
+function encOffsetFetchRequest_v9(w: Writer, m: OffsetFetchRequestInput): void {
   if (m.groupId !== undefined && m.groupId !== '') throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.GroupId cannot be written at version 9');
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.Topics cannot be written at version 9');
   const t1 = m.groups ?? [];
@@ -177,7 +256,7 @@ function encOffsetFetchRequest_v9(w: Writer, m: OffsetFetchRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchRequest_v10(w: Writer, m: OffsetFetchRequest): void {
+function encOffsetFetchRequest_v10(w: Writer, m: OffsetFetchRequestInput): void {
   if (m.groupId !== undefined && m.groupId !== '') throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.GroupId cannot be written at version 10');
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.Topics cannot be written at version 10');
   const t1 = m.groups ?? [];
@@ -191,7 +270,7 @@ function encOffsetFetchRequest_v10(w: Writer, m: OffsetFetchRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchRequestOffsetFetchRequestTopic_v1(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopic): void {
+function encOffsetFetchRequestOffsetFetchRequestTopic_v1(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopicInput): void {
   w.string(m.name ?? '');
   const t1 = m.partitionIndexes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field PartitionIndexes is not nullable');
@@ -201,7 +280,7 @@ function encOffsetFetchRequestOffsetFetchRequestTopic_v1(w: Writer, m: OffsetFet
   }
 }
 
-function encOffsetFetchRequestOffsetFetchRequestTopic_v6(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopic): void {
+function encOffsetFetchRequestOffsetFetchRequestTopic_v6(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopicInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitionIndexes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field PartitionIndexes is not nullable');
@@ -213,7 +292,7 @@ function encOffsetFetchRequestOffsetFetchRequestTopic_v6(w: Writer, m: OffsetFet
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchRequestOffsetFetchRequestGroup_v8(w: Writer, m: OffsetFetchRequestOffsetFetchRequestGroup): void {
+function encOffsetFetchRequestOffsetFetchRequestGroup_v8(w: Writer, m: OffsetFetchRequestOffsetFetchRequestGroupInput): void {
   w.compactString(m.groupId ?? '');
   const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
@@ -225,7 +304,7 @@ function encOffsetFetchRequestOffsetFetchRequestGroup_v8(w: Writer, m: OffsetFet
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchRequestOffsetFetchRequestGroup_v9(w: Writer, m: OffsetFetchRequestOffsetFetchRequestGroup): void {
+function encOffsetFetchRequestOffsetFetchRequestGroup_v9(w: Writer, m: OffsetFetchRequestOffsetFetchRequestGroupInput): void {
   w.compactString(m.groupId ?? '');
   w.compactNullableString(m.memberId === undefined ? null : m.memberId);
   w.int32(m.memberEpoch ?? -1);
@@ -239,7 +318,7 @@ function encOffsetFetchRequestOffsetFetchRequestGroup_v9(w: Writer, m: OffsetFet
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchRequestOffsetFetchRequestGroup_v10(w: Writer, m: OffsetFetchRequestOffsetFetchRequestGroup): void {
+function encOffsetFetchRequestOffsetFetchRequestGroup_v10(w: Writer, m: OffsetFetchRequestOffsetFetchRequestGroupInput): void {
   w.compactString(m.groupId ?? '');
   w.compactNullableString(m.memberId === undefined ? null : m.memberId);
   w.int32(m.memberEpoch ?? -1);
@@ -253,7 +332,7 @@ function encOffsetFetchRequestOffsetFetchRequestGroup_v10(w: Writer, m: OffsetFe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchRequestOffsetFetchRequestTopics_v8(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopics): void {
+function encOffsetFetchRequestOffsetFetchRequestTopics_v8(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopicsInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitionIndexes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field PartitionIndexes is not nullable');
@@ -265,7 +344,7 @@ function encOffsetFetchRequestOffsetFetchRequestTopics_v8(w: Writer, m: OffsetFe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchRequestOffsetFetchRequestTopics_v10(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopics): void {
+function encOffsetFetchRequestOffsetFetchRequestTopics_v10(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopicsInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitionIndexes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field PartitionIndexes is not nullable');
@@ -493,7 +572,7 @@ function defaultOffsetFetchResponseOffsetFetchResponsePartitions(): OffsetFetchR
   return { partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, metadata: '', errorCode: 0 };
 }
 
-function encOffsetFetchResponse_v1(w: Writer, m: OffsetFetchResponse): void {
+function encOffsetFetchResponse_v1(w: Writer, m: OffsetFetchResponseInput): void {
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
   else {
@@ -503,7 +582,7 @@ function encOffsetFetchResponse_v1(w: Writer, m: OffsetFetchResponse): void {
   if (m.groups !== undefined && (m.groups === null || m.groups.length !== 0)) throw new ProtocolEncodeError('OffsetFetchResponse field OffsetFetchResponse.Groups cannot be written at version 1');
 }
 
-function encOffsetFetchResponse_v2(w: Writer, m: OffsetFetchResponse): void {
+function encOffsetFetchResponse_v2(w: Writer, m: OffsetFetchResponseInput): void {
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
   else {
@@ -514,7 +593,7 @@ function encOffsetFetchResponse_v2(w: Writer, m: OffsetFetchResponse): void {
   if (m.groups !== undefined && (m.groups === null || m.groups.length !== 0)) throw new ProtocolEncodeError('OffsetFetchResponse field OffsetFetchResponse.Groups cannot be written at version 2');
 }
 
-function encOffsetFetchResponse_v3(w: Writer, m: OffsetFetchResponse): void {
+function encOffsetFetchResponse_v3(w: Writer, m: OffsetFetchResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
@@ -526,7 +605,7 @@ function encOffsetFetchResponse_v3(w: Writer, m: OffsetFetchResponse): void {
   if (m.groups !== undefined && (m.groups === null || m.groups.length !== 0)) throw new ProtocolEncodeError('OffsetFetchResponse field OffsetFetchResponse.Groups cannot be written at version 3-4');
 }
 
-function encOffsetFetchResponse_v5(w: Writer, m: OffsetFetchResponse): void {
+function encOffsetFetchResponse_v5(w: Writer, m: OffsetFetchResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
@@ -538,7 +617,7 @@ function encOffsetFetchResponse_v5(w: Writer, m: OffsetFetchResponse): void {
   if (m.groups !== undefined && (m.groups === null || m.groups.length !== 0)) throw new ProtocolEncodeError('OffsetFetchResponse field OffsetFetchResponse.Groups cannot be written at version 5');
 }
 
-function encOffsetFetchResponse_v6(w: Writer, m: OffsetFetchResponse): void {
+function encOffsetFetchResponse_v6(w: Writer, m: OffsetFetchResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
@@ -552,7 +631,7 @@ function encOffsetFetchResponse_v6(w: Writer, m: OffsetFetchResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchResponse_v8(w: Writer, m: OffsetFetchResponse): void {
+function encOffsetFetchResponse_v8(w: Writer, m: OffsetFetchResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('OffsetFetchResponse field OffsetFetchResponse.Topics cannot be written at version 8-9');
   const t1 = m.groups ?? [];
@@ -565,7 +644,7 @@ function encOffsetFetchResponse_v8(w: Writer, m: OffsetFetchResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchResponse_v10(w: Writer, m: OffsetFetchResponse): void {
+function encOffsetFetchResponse_v10(w: Writer, m: OffsetFetchResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('OffsetFetchResponse field OffsetFetchResponse.Topics cannot be written at version 10');
   const t1 = m.groups ?? [];
@@ -578,7 +657,7 @@ function encOffsetFetchResponse_v10(w: Writer, m: OffsetFetchResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchResponseOffsetFetchResponseTopic_v1(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopic): void {
+function encOffsetFetchResponseOffsetFetchResponseTopic_v1(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopicInput): void {
   w.string(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Partitions is not nullable');
@@ -588,7 +667,7 @@ function encOffsetFetchResponseOffsetFetchResponseTopic_v1(w: Writer, m: OffsetF
   }
 }
 
-function encOffsetFetchResponseOffsetFetchResponseTopic_v5(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopic): void {
+function encOffsetFetchResponseOffsetFetchResponseTopic_v5(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopicInput): void {
   w.string(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Partitions is not nullable');
@@ -598,7 +677,7 @@ function encOffsetFetchResponseOffsetFetchResponseTopic_v5(w: Writer, m: OffsetF
   }
 }
 
-function encOffsetFetchResponseOffsetFetchResponseTopic_v6(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopic): void {
+function encOffsetFetchResponseOffsetFetchResponseTopic_v6(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopicInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Partitions is not nullable');
@@ -610,14 +689,14 @@ function encOffsetFetchResponseOffsetFetchResponseTopic_v6(w: Writer, m: OffsetF
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchResponseOffsetFetchResponsePartition_v1(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartition): void {
+function encOffsetFetchResponseOffsetFetchResponsePartition_v1(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0n);
   w.nullableString(m.metadata === undefined ? '' : m.metadata);
   w.int16(m.errorCode ?? 0);
 }
 
-function encOffsetFetchResponseOffsetFetchResponsePartition_v5(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartition): void {
+function encOffsetFetchResponseOffsetFetchResponsePartition_v5(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0n);
   w.int32(m.committedLeaderEpoch ?? -1);
@@ -625,7 +704,7 @@ function encOffsetFetchResponseOffsetFetchResponsePartition_v5(w: Writer, m: Off
   w.int16(m.errorCode ?? 0);
 }
 
-function encOffsetFetchResponseOffsetFetchResponsePartition_v6(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartition): void {
+function encOffsetFetchResponseOffsetFetchResponsePartition_v6(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0n);
   w.int32(m.committedLeaderEpoch ?? -1);
@@ -635,7 +714,7 @@ function encOffsetFetchResponseOffsetFetchResponsePartition_v6(w: Writer, m: Off
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchResponseOffsetFetchResponseGroup_v8(w: Writer, m: OffsetFetchResponseOffsetFetchResponseGroup): void {
+function encOffsetFetchResponseOffsetFetchResponseGroup_v8(w: Writer, m: OffsetFetchResponseOffsetFetchResponseGroupInput): void {
   w.compactString(m.groupId ?? '');
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
@@ -648,7 +727,7 @@ function encOffsetFetchResponseOffsetFetchResponseGroup_v8(w: Writer, m: OffsetF
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchResponseOffsetFetchResponseGroup_v10(w: Writer, m: OffsetFetchResponseOffsetFetchResponseGroup): void {
+function encOffsetFetchResponseOffsetFetchResponseGroup_v10(w: Writer, m: OffsetFetchResponseOffsetFetchResponseGroupInput): void {
   w.compactString(m.groupId ?? '');
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
@@ -661,7 +740,7 @@ function encOffsetFetchResponseOffsetFetchResponseGroup_v10(w: Writer, m: Offset
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchResponseOffsetFetchResponseTopics_v8(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopics): void {
+function encOffsetFetchResponseOffsetFetchResponseTopics_v8(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopicsInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Partitions is not nullable');
@@ -673,7 +752,7 @@ function encOffsetFetchResponseOffsetFetchResponseTopics_v8(w: Writer, m: Offset
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchResponseOffsetFetchResponseTopics_v10(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopics): void {
+function encOffsetFetchResponseOffsetFetchResponseTopics_v10(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopicsInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Partitions is not nullable');
@@ -685,7 +764,7 @@ function encOffsetFetchResponseOffsetFetchResponseTopics_v10(w: Writer, m: Offse
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchResponseOffsetFetchResponsePartitions_v8(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartitions): void {
+function encOffsetFetchResponseOffsetFetchResponsePartitions_v8(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartitionsInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0n);
   w.int32(m.committedLeaderEpoch ?? -1);
@@ -926,7 +1005,7 @@ function decOffsetFetchResponseOffsetFetchResponsePartitions_v8(r: Reader): Offs
   return { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, metadata: f_metadata, errorCode: f_errorCode, unknownTaggedFields: unknown };
 }
 
-export const OffsetFetch: ApiCodec<OffsetFetchRequest, OffsetFetchResponse> = {
+export const OffsetFetch: ApiCodec<OffsetFetchRequest, OffsetFetchResponse, OffsetFetchRequestInput, OffsetFetchResponseInput> = {
   apiKey: 9,
   name: 'OffsetFetch',
   minVersion: 1,
@@ -936,7 +1015,7 @@ export const OffsetFetch: ApiCodec<OffsetFetchRequest, OffsetFetchResponse> = {
   requestHeaderVersion: (version: number) => (version >= 6 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 6 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: OffsetFetchRequest, version: number): void {
+    encode(w: Writer, msg: OffsetFetchRequestInput, version: number): void {
       try {
         switch (version) {
           case 1: return encOffsetFetchRequest_v1(w, msg);
@@ -966,7 +1045,7 @@ export const OffsetFetch: ApiCodec<OffsetFetchRequest, OffsetFetchResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: OffsetFetchResponse, version: number): void {
+    encode(w: Writer, msg: OffsetFetchResponseInput, version: number): void {
       try {
         switch (version) {
           case 1: return encOffsetFetchResponse_v1(w, msg);

@@ -6,9 +6,17 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface OffsetForLeaderEpochRequest {
-  replicaId?: number;
+  replicaId: number;
   topics: OffsetForLeaderEpochRequestOffsetForLeaderTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface OffsetForLeaderEpochRequestInput {
+  replicaId?: number;
+  topics: OffsetForLeaderEpochRequestOffsetForLeaderTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -18,16 +26,37 @@ export interface OffsetForLeaderEpochRequestOffsetForLeaderTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetForLeaderEpochRequestOffsetForLeaderTopicInput {
+  topic: string;
+  partitions: OffsetForLeaderEpochRequestOffsetForLeaderPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface OffsetForLeaderEpochRequestOffsetForLeaderPartition {
+  partition: number;
+  currentLeaderEpoch: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetForLeaderEpochRequestOffsetForLeaderPartitionInput {
   partition: number;
   currentLeaderEpoch?: number;
   leaderEpoch: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface OffsetForLeaderEpochResponse {
   throttleTimeMs: number;
   topics: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface OffsetForLeaderEpochResponseInput {
+  throttleTimeMs: number;
+  topics: OffsetForLeaderEpochResponseOffsetForLeaderTopicResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -37,7 +66,21 @@ export interface OffsetForLeaderEpochResponseOffsetForLeaderTopicResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetForLeaderEpochResponseOffsetForLeaderTopicResultInput {
+  topic: string;
+  partitions: OffsetForLeaderEpochResponseEpochEndOffsetInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface OffsetForLeaderEpochResponseEpochEndOffset {
+  errorCode: number;
+  partition: number;
+  leaderEpoch: number;
+  endOffset: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetForLeaderEpochResponseEpochEndOffsetInput {
   errorCode: number;
   partition: number;
   leaderEpoch?: number;
@@ -57,7 +100,7 @@ function defaultOffsetForLeaderEpochRequestOffsetForLeaderPartition(): OffsetFor
   return { partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 };
 }
 
-function encOffsetForLeaderEpochRequest_v2(w: Writer, m: OffsetForLeaderEpochRequest): void {
+function encOffsetForLeaderEpochRequest_v2(w: Writer, m: OffsetForLeaderEpochRequestInput): void {
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochRequest field Topics is not nullable');
   else {
@@ -66,7 +109,7 @@ function encOffsetForLeaderEpochRequest_v2(w: Writer, m: OffsetForLeaderEpochReq
   }
 }
 
-function encOffsetForLeaderEpochRequest_v3(w: Writer, m: OffsetForLeaderEpochRequest): void {
+function encOffsetForLeaderEpochRequest_v3(w: Writer, m: OffsetForLeaderEpochRequestInput): void {
   w.int32(m.replicaId ?? -2);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochRequest field Topics is not nullable');
@@ -76,7 +119,7 @@ function encOffsetForLeaderEpochRequest_v3(w: Writer, m: OffsetForLeaderEpochReq
   }
 }
 
-function encOffsetForLeaderEpochRequest_v4(w: Writer, m: OffsetForLeaderEpochRequest): void {
+function encOffsetForLeaderEpochRequest_v4(w: Writer, m: OffsetForLeaderEpochRequestInput): void {
   w.int32(m.replicaId ?? -2);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochRequest field Topics is not nullable');
@@ -88,7 +131,7 @@ function encOffsetForLeaderEpochRequest_v4(w: Writer, m: OffsetForLeaderEpochReq
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetForLeaderEpochRequestOffsetForLeaderTopic_v2(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderTopic): void {
+function encOffsetForLeaderEpochRequestOffsetForLeaderTopic_v2(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderTopicInput): void {
   w.string(m.topic ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochRequest field Partitions is not nullable');
@@ -98,7 +141,7 @@ function encOffsetForLeaderEpochRequestOffsetForLeaderTopic_v2(w: Writer, m: Off
   }
 }
 
-function encOffsetForLeaderEpochRequestOffsetForLeaderTopic_v4(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderTopic): void {
+function encOffsetForLeaderEpochRequestOffsetForLeaderTopic_v4(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderTopicInput): void {
   w.compactString(m.topic ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochRequest field Partitions is not nullable');
@@ -110,13 +153,13 @@ function encOffsetForLeaderEpochRequestOffsetForLeaderTopic_v4(w: Writer, m: Off
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetForLeaderEpochRequestOffsetForLeaderPartition_v2(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderPartition): void {
+function encOffsetForLeaderEpochRequestOffsetForLeaderPartition_v2(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderPartitionInput): void {
   w.int32(m.partition ?? 0);
   w.int32(m.currentLeaderEpoch ?? -1);
   w.int32(m.leaderEpoch ?? 0);
 }
 
-function encOffsetForLeaderEpochRequestOffsetForLeaderPartition_v4(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderPartition): void {
+function encOffsetForLeaderEpochRequestOffsetForLeaderPartition_v4(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderPartitionInput): void {
   w.int32(m.partition ?? 0);
   w.int32(m.currentLeaderEpoch ?? -1);
   w.int32(m.leaderEpoch ?? 0);
@@ -217,7 +260,7 @@ function defaultOffsetForLeaderEpochResponseEpochEndOffset(): OffsetForLeaderEpo
   return { errorCode: 0, partition: 0, leaderEpoch: -1, endOffset: -1n };
 }
 
-function encOffsetForLeaderEpochResponse_v2(w: Writer, m: OffsetForLeaderEpochResponse): void {
+function encOffsetForLeaderEpochResponse_v2(w: Writer, m: OffsetForLeaderEpochResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochResponse field Topics is not nullable');
@@ -227,7 +270,7 @@ function encOffsetForLeaderEpochResponse_v2(w: Writer, m: OffsetForLeaderEpochRe
   }
 }
 
-function encOffsetForLeaderEpochResponse_v4(w: Writer, m: OffsetForLeaderEpochResponse): void {
+function encOffsetForLeaderEpochResponse_v4(w: Writer, m: OffsetForLeaderEpochResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochResponse field Topics is not nullable');
@@ -239,7 +282,7 @@ function encOffsetForLeaderEpochResponse_v4(w: Writer, m: OffsetForLeaderEpochRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetForLeaderEpochResponseOffsetForLeaderTopicResult_v2(w: Writer, m: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult): void {
+function encOffsetForLeaderEpochResponseOffsetForLeaderTopicResult_v2(w: Writer, m: OffsetForLeaderEpochResponseOffsetForLeaderTopicResultInput): void {
   w.string(m.topic ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochResponse field Partitions is not nullable');
@@ -249,7 +292,7 @@ function encOffsetForLeaderEpochResponseOffsetForLeaderTopicResult_v2(w: Writer,
   }
 }
 
-function encOffsetForLeaderEpochResponseOffsetForLeaderTopicResult_v4(w: Writer, m: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult): void {
+function encOffsetForLeaderEpochResponseOffsetForLeaderTopicResult_v4(w: Writer, m: OffsetForLeaderEpochResponseOffsetForLeaderTopicResultInput): void {
   w.compactString(m.topic ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochResponse field Partitions is not nullable');
@@ -261,14 +304,14 @@ function encOffsetForLeaderEpochResponseOffsetForLeaderTopicResult_v4(w: Writer,
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetForLeaderEpochResponseEpochEndOffset_v2(w: Writer, m: OffsetForLeaderEpochResponseEpochEndOffset): void {
+function encOffsetForLeaderEpochResponseEpochEndOffset_v2(w: Writer, m: OffsetForLeaderEpochResponseEpochEndOffsetInput): void {
   w.int16(m.errorCode ?? 0);
   w.int32(m.partition ?? 0);
   w.int32(m.leaderEpoch ?? -1);
   w.int64(m.endOffset ?? -1n);
 }
 
-function encOffsetForLeaderEpochResponseEpochEndOffset_v4(w: Writer, m: OffsetForLeaderEpochResponseEpochEndOffset): void {
+function encOffsetForLeaderEpochResponseEpochEndOffset_v4(w: Writer, m: OffsetForLeaderEpochResponseEpochEndOffsetInput): void {
   w.int16(m.errorCode ?? 0);
   w.int32(m.partition ?? 0);
   w.int32(m.leaderEpoch ?? -1);
@@ -348,7 +391,7 @@ function decOffsetForLeaderEpochResponseEpochEndOffset_v4(r: Reader): OffsetForL
   return { errorCode: f_errorCode, partition: f_partition, leaderEpoch: f_leaderEpoch, endOffset: f_endOffset, unknownTaggedFields: unknown };
 }
 
-export const OffsetForLeaderEpoch: ApiCodec<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse> = {
+export const OffsetForLeaderEpoch: ApiCodec<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, OffsetForLeaderEpochRequestInput, OffsetForLeaderEpochResponseInput> = {
   apiKey: 23,
   name: 'OffsetForLeaderEpoch',
   minVersion: 2,
@@ -358,7 +401,7 @@ export const OffsetForLeaderEpoch: ApiCodec<OffsetForLeaderEpochRequest, OffsetF
   requestHeaderVersion: (version: number) => (version >= 4 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 4 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: OffsetForLeaderEpochRequest, version: number): void {
+    encode(w: Writer, msg: OffsetForLeaderEpochRequestInput, version: number): void {
       try {
         switch (version) {
           case 2: return encOffsetForLeaderEpochRequest_v2(w, msg);
@@ -380,7 +423,7 @@ export const OffsetForLeaderEpoch: ApiCodec<OffsetForLeaderEpochRequest, OffsetF
     },
   },
   response: {
-    encode(w: Writer, msg: OffsetForLeaderEpochResponse, version: number): void {
+    encode(w: Writer, msg: OffsetForLeaderEpochResponseInput, version: number): void {
       try {
         switch (version) {
           case 2: case 3: return encOffsetForLeaderEpochResponse_v2(w, msg);

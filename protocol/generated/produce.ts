@@ -6,18 +6,35 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ProduceRequest {
-  transactionalId?: string | null;
+  transactionalId: string | null;
   acks: number;
   timeoutMs: number;
   topicData: ProduceRequestTopicProduceData[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ProduceRequestInput {
+  transactionalId?: string | null;
+  acks: number;
+  timeoutMs: number;
+  topicData: ProduceRequestTopicProduceDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ProduceRequestTopicProduceData {
+  name: string;
+  topicId: string;
+  partitionData: ProduceRequestPartitionProduceData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ProduceRequestTopicProduceDataInput {
   name?: string;
   topicId?: string;
-  partitionData: ProduceRequestPartitionProduceData[];
+  partitionData: ProduceRequestPartitionProduceDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -27,17 +44,39 @@ export interface ProduceRequestPartitionProduceData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ProduceRequestPartitionProduceDataInput {
+  index: number;
+  records: Buffer | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ProduceResponse {
   responses: ProduceResponseTopicProduceResponse[];
+  throttleTimeMs: number;
+  nodeEndpoints: ProduceResponseNodeEndpoint[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ProduceResponseInput {
+  responses: ProduceResponseTopicProduceResponseInput[];
   throttleTimeMs?: number;
-  nodeEndpoints?: ProduceResponseNodeEndpoint[];
+  nodeEndpoints?: ProduceResponseNodeEndpointInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface ProduceResponseTopicProduceResponse {
+  name: string;
+  topicId: string;
+  partitionResponses: ProduceResponsePartitionProduceResponse[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ProduceResponseTopicProduceResponseInput {
   name?: string;
   topicId?: string;
-  partitionResponses: ProduceResponsePartitionProduceResponse[];
+  partitionResponses: ProduceResponsePartitionProduceResponseInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -45,27 +84,59 @@ export interface ProduceResponsePartitionProduceResponse {
   index: number;
   errorCode: number;
   baseOffset: bigint;
+  logAppendTimeMs: bigint;
+  logStartOffset: bigint;
+  recordErrors: ProduceResponseBatchIndexAndErrorMessage[];
+  errorMessage: string | null;
+  currentLeader: ProduceResponseLeaderIdAndEpoch;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ProduceResponsePartitionProduceResponseInput {
+  index: number;
+  errorCode: number;
+  baseOffset: bigint;
   logAppendTimeMs?: bigint;
   logStartOffset?: bigint;
-  recordErrors?: ProduceResponseBatchIndexAndErrorMessage[];
+  recordErrors?: ProduceResponseBatchIndexAndErrorMessageInput[];
   errorMessage?: string | null;
-  currentLeader?: ProduceResponseLeaderIdAndEpoch;
+  currentLeader?: ProduceResponseLeaderIdAndEpochInput;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface ProduceResponseBatchIndexAndErrorMessage {
+  batchIndex: number;
+  batchIndexErrorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ProduceResponseBatchIndexAndErrorMessageInput {
   batchIndex: number;
   batchIndexErrorMessage?: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface ProduceResponseLeaderIdAndEpoch {
+  leaderId: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ProduceResponseLeaderIdAndEpochInput {
   leaderId?: number;
   leaderEpoch?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface ProduceResponseNodeEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ProduceResponseNodeEndpointInput {
   nodeId: number;
   host: string;
   port: number;
@@ -85,7 +156,7 @@ function defaultProduceRequestPartitionProduceData(): ProduceRequestPartitionPro
   return { index: 0, records: null };
 }
 
-function encProduceRequest_v3(w: Writer, m: ProduceRequest): void {
+function encProduceRequest_v3(w: Writer, m: ProduceRequestInput): void {
   w.nullableString(m.transactionalId === undefined ? null : m.transactionalId);
   w.int16(m.acks ?? 0);
   w.int32(m.timeoutMs ?? 0);
@@ -97,7 +168,7 @@ function encProduceRequest_v3(w: Writer, m: ProduceRequest): void {
   }
 }
 
-function encProduceRequest_v9(w: Writer, m: ProduceRequest): void {
+function encProduceRequest_v9(w: Writer, m: ProduceRequestInput): void {
   w.compactNullableString(m.transactionalId === undefined ? null : m.transactionalId);
   w.int16(m.acks ?? 0);
   w.int32(m.timeoutMs ?? 0);
@@ -111,7 +182,7 @@ function encProduceRequest_v9(w: Writer, m: ProduceRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceRequest_v13(w: Writer, m: ProduceRequest): void {
+function encProduceRequest_v13(w: Writer, m: ProduceRequestInput): void {
   w.compactNullableString(m.transactionalId === undefined ? null : m.transactionalId);
   w.int16(m.acks ?? 0);
   w.int32(m.timeoutMs ?? 0);
@@ -125,7 +196,7 @@ function encProduceRequest_v13(w: Writer, m: ProduceRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceRequestTopicProduceData_v3(w: Writer, m: ProduceRequestTopicProduceData): void {
+function encProduceRequestTopicProduceData_v3(w: Writer, m: ProduceRequestTopicProduceDataInput): void {
   w.string(m.name ?? '');
   const t1 = m.partitionData ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceRequest field PartitionData is not nullable');
@@ -135,7 +206,7 @@ function encProduceRequestTopicProduceData_v3(w: Writer, m: ProduceRequestTopicP
   }
 }
 
-function encProduceRequestTopicProduceData_v9(w: Writer, m: ProduceRequestTopicProduceData): void {
+function encProduceRequestTopicProduceData_v9(w: Writer, m: ProduceRequestTopicProduceDataInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitionData ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceRequest field PartitionData is not nullable');
@@ -147,7 +218,7 @@ function encProduceRequestTopicProduceData_v9(w: Writer, m: ProduceRequestTopicP
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceRequestTopicProduceData_v13(w: Writer, m: ProduceRequestTopicProduceData): void {
+function encProduceRequestTopicProduceData_v13(w: Writer, m: ProduceRequestTopicProduceDataInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitionData ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceRequest field PartitionData is not nullable');
@@ -159,12 +230,12 @@ function encProduceRequestTopicProduceData_v13(w: Writer, m: ProduceRequestTopic
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceRequestPartitionProduceData_v3(w: Writer, m: ProduceRequestPartitionProduceData): void {
+function encProduceRequestPartitionProduceData_v3(w: Writer, m: ProduceRequestPartitionProduceDataInput): void {
   w.int32(m.index ?? 0);
   w.nullableBytes(m.records === undefined ? null : m.records);
 }
 
-function encProduceRequestPartitionProduceData_v9(w: Writer, m: ProduceRequestPartitionProduceData): void {
+function encProduceRequestPartitionProduceData_v9(w: Writer, m: ProduceRequestPartitionProduceDataInput): void {
   w.int32(m.index ?? 0);
   w.compactNullableBytes(m.records === undefined ? null : m.records);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -296,7 +367,7 @@ function defaultProduceResponseNodeEndpoint(): ProduceResponseNodeEndpoint {
   return { nodeId: 0, host: '', port: 0, rack: null };
 }
 
-function encProduceResponse_v3(w: Writer, m: ProduceResponse): void {
+function encProduceResponse_v3(w: Writer, m: ProduceResponseInput): void {
   const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field Responses is not nullable');
   else {
@@ -307,7 +378,7 @@ function encProduceResponse_v3(w: Writer, m: ProduceResponse): void {
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('ProduceResponse field ProduceResponse.NodeEndpoints cannot be written at version 3-4');
 }
 
-function encProduceResponse_v5(w: Writer, m: ProduceResponse): void {
+function encProduceResponse_v5(w: Writer, m: ProduceResponseInput): void {
   const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field Responses is not nullable');
   else {
@@ -318,7 +389,7 @@ function encProduceResponse_v5(w: Writer, m: ProduceResponse): void {
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('ProduceResponse field ProduceResponse.NodeEndpoints cannot be written at version 5-7');
 }
 
-function encProduceResponse_v8(w: Writer, m: ProduceResponse): void {
+function encProduceResponse_v8(w: Writer, m: ProduceResponseInput): void {
   const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field Responses is not nullable');
   else {
@@ -329,7 +400,7 @@ function encProduceResponse_v8(w: Writer, m: ProduceResponse): void {
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('ProduceResponse field ProduceResponse.NodeEndpoints cannot be written at version 8');
 }
 
-function encProduceResponse_v9(w: Writer, m: ProduceResponse): void {
+function encProduceResponse_v9(w: Writer, m: ProduceResponseInput): void {
   const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field Responses is not nullable');
   else {
@@ -342,7 +413,7 @@ function encProduceResponse_v9(w: Writer, m: ProduceResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceResponse_v10(w: Writer, m: ProduceResponse): void {
+function encProduceResponse_v10(w: Writer, m: ProduceResponseInput): void {
   const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field Responses is not nullable');
   else {
@@ -360,7 +431,7 @@ function encProduceResponse_v10(w: Writer, m: ProduceResponse): void {
   }
 }
 
-function encProduceResponse_v13(w: Writer, m: ProduceResponse): void {
+function encProduceResponse_v13(w: Writer, m: ProduceResponseInput): void {
   const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field Responses is not nullable');
   else {
@@ -378,7 +449,7 @@ function encProduceResponse_v13(w: Writer, m: ProduceResponse): void {
   }
 }
 
-function encProduceResponseTopicProduceResponse_v3(w: Writer, m: ProduceResponseTopicProduceResponse): void {
+function encProduceResponseTopicProduceResponse_v3(w: Writer, m: ProduceResponseTopicProduceResponseInput): void {
   w.string(m.name ?? '');
   const t1 = m.partitionResponses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field PartitionResponses is not nullable');
@@ -388,7 +459,7 @@ function encProduceResponseTopicProduceResponse_v3(w: Writer, m: ProduceResponse
   }
 }
 
-function encProduceResponseTopicProduceResponse_v5(w: Writer, m: ProduceResponseTopicProduceResponse): void {
+function encProduceResponseTopicProduceResponse_v5(w: Writer, m: ProduceResponseTopicProduceResponseInput): void {
   w.string(m.name ?? '');
   const t1 = m.partitionResponses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field PartitionResponses is not nullable');
@@ -398,7 +469,7 @@ function encProduceResponseTopicProduceResponse_v5(w: Writer, m: ProduceResponse
   }
 }
 
-function encProduceResponseTopicProduceResponse_v8(w: Writer, m: ProduceResponseTopicProduceResponse): void {
+function encProduceResponseTopicProduceResponse_v8(w: Writer, m: ProduceResponseTopicProduceResponseInput): void {
   w.string(m.name ?? '');
   const t1 = m.partitionResponses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field PartitionResponses is not nullable');
@@ -408,7 +479,7 @@ function encProduceResponseTopicProduceResponse_v8(w: Writer, m: ProduceResponse
   }
 }
 
-function encProduceResponseTopicProduceResponse_v9(w: Writer, m: ProduceResponseTopicProduceResponse): void {
+function encProduceResponseTopicProduceResponse_v9(w: Writer, m: ProduceResponseTopicProduceResponseInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitionResponses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field PartitionResponses is not nullable');
@@ -420,7 +491,7 @@ function encProduceResponseTopicProduceResponse_v9(w: Writer, m: ProduceResponse
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceResponseTopicProduceResponse_v10(w: Writer, m: ProduceResponseTopicProduceResponse): void {
+function encProduceResponseTopicProduceResponse_v10(w: Writer, m: ProduceResponseTopicProduceResponseInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitionResponses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field PartitionResponses is not nullable');
@@ -432,7 +503,7 @@ function encProduceResponseTopicProduceResponse_v10(w: Writer, m: ProduceRespons
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceResponseTopicProduceResponse_v13(w: Writer, m: ProduceResponseTopicProduceResponse): void {
+function encProduceResponseTopicProduceResponse_v13(w: Writer, m: ProduceResponseTopicProduceResponseInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitionResponses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field PartitionResponses is not nullable');
@@ -444,7 +515,7 @@ function encProduceResponseTopicProduceResponse_v13(w: Writer, m: ProduceRespons
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceResponsePartitionProduceResponse_v3(w: Writer, m: ProduceResponsePartitionProduceResponse): void {
+function encProduceResponsePartitionProduceResponse_v3(w: Writer, m: ProduceResponsePartitionProduceResponseInput): void {
   w.int32(m.index ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.baseOffset ?? 0n);
@@ -452,7 +523,7 @@ function encProduceResponsePartitionProduceResponse_v3(w: Writer, m: ProduceResp
   if (m.currentLeader !== undefined && (m.currentLeader === null || !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))) throw new ProtocolEncodeError('ProduceResponse field PartitionProduceResponse.CurrentLeader cannot be written at version 3-4');
 }
 
-function encProduceResponsePartitionProduceResponse_v5(w: Writer, m: ProduceResponsePartitionProduceResponse): void {
+function encProduceResponsePartitionProduceResponse_v5(w: Writer, m: ProduceResponsePartitionProduceResponseInput): void {
   w.int32(m.index ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.baseOffset ?? 0n);
@@ -461,7 +532,7 @@ function encProduceResponsePartitionProduceResponse_v5(w: Writer, m: ProduceResp
   if (m.currentLeader !== undefined && (m.currentLeader === null || !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))) throw new ProtocolEncodeError('ProduceResponse field PartitionProduceResponse.CurrentLeader cannot be written at version 5-7');
 }
 
-function encProduceResponsePartitionProduceResponse_v8(w: Writer, m: ProduceResponsePartitionProduceResponse): void {
+function encProduceResponsePartitionProduceResponse_v8(w: Writer, m: ProduceResponsePartitionProduceResponseInput): void {
   w.int32(m.index ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.baseOffset ?? 0n);
@@ -477,7 +548,7 @@ function encProduceResponsePartitionProduceResponse_v8(w: Writer, m: ProduceResp
   if (m.currentLeader !== undefined && (m.currentLeader === null || !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))) throw new ProtocolEncodeError('ProduceResponse field PartitionProduceResponse.CurrentLeader cannot be written at version 8');
 }
 
-function encProduceResponsePartitionProduceResponse_v9(w: Writer, m: ProduceResponsePartitionProduceResponse): void {
+function encProduceResponsePartitionProduceResponse_v9(w: Writer, m: ProduceResponsePartitionProduceResponseInput): void {
   w.int32(m.index ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.baseOffset ?? 0n);
@@ -495,7 +566,7 @@ function encProduceResponsePartitionProduceResponse_v9(w: Writer, m: ProduceResp
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceResponsePartitionProduceResponse_v10(w: Writer, m: ProduceResponsePartitionProduceResponse): void {
+function encProduceResponsePartitionProduceResponse_v10(w: Writer, m: ProduceResponsePartitionProduceResponseInput): void {
   w.int32(m.index ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.baseOffset ?? 0n);
@@ -518,26 +589,26 @@ function encProduceResponsePartitionProduceResponse_v10(w: Writer, m: ProduceRes
   }
 }
 
-function encProduceResponseBatchIndexAndErrorMessage_v8(w: Writer, m: ProduceResponseBatchIndexAndErrorMessage): void {
+function encProduceResponseBatchIndexAndErrorMessage_v8(w: Writer, m: ProduceResponseBatchIndexAndErrorMessageInput): void {
   w.int32(m.batchIndex ?? 0);
   w.nullableString(m.batchIndexErrorMessage === undefined ? null : m.batchIndexErrorMessage);
 }
 
-function encProduceResponseBatchIndexAndErrorMessage_v9(w: Writer, m: ProduceResponseBatchIndexAndErrorMessage): void {
+function encProduceResponseBatchIndexAndErrorMessage_v9(w: Writer, m: ProduceResponseBatchIndexAndErrorMessageInput): void {
   w.int32(m.batchIndex ?? 0);
   w.compactNullableString(m.batchIndexErrorMessage === undefined ? null : m.batchIndexErrorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceResponseLeaderIdAndEpoch_v10(w: Writer, m: ProduceResponseLeaderIdAndEpoch): void {
+function encProduceResponseLeaderIdAndEpoch_v10(w: Writer, m: ProduceResponseLeaderIdAndEpochInput): void {
   w.int32(m.leaderId ?? -1);
   w.int32(m.leaderEpoch ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceResponseNodeEndpoint_v10(w: Writer, m: ProduceResponseNodeEndpoint): void {
+function encProduceResponseNodeEndpoint_v10(w: Writer, m: ProduceResponseNodeEndpointInput): void {
   w.int32(m.nodeId ?? 0);
   w.compactString(m.host ?? '');
   w.int32(m.port ?? 0);
@@ -849,11 +920,11 @@ function decProduceResponseNodeEndpoint_v10(r: Reader): ProduceResponseNodeEndpo
   return { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack, unknownTaggedFields: unknown };
 }
 
-function isDefaultProduceResponseLeaderIdAndEpoch(m: ProduceResponseLeaderIdAndEpoch): boolean {
+function isDefaultProduceResponseLeaderIdAndEpoch(m: ProduceResponseLeaderIdAndEpochInput): boolean {
   return (m.leaderId === undefined || !(m.leaderId !== -1)) && (m.leaderEpoch === undefined || !(m.leaderEpoch !== -1));
 }
 
-export const Produce: ApiCodec<ProduceRequest, ProduceResponse> = {
+export const Produce: ApiCodec<ProduceRequest, ProduceResponse, ProduceRequestInput, ProduceResponseInput> = {
   apiKey: 0,
   name: 'Produce',
   minVersion: 3,
@@ -863,7 +934,7 @@ export const Produce: ApiCodec<ProduceRequest, ProduceResponse> = {
   requestHeaderVersion: (version: number) => (version >= 9 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 9 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ProduceRequest, version: number): void {
+    encode(w: Writer, msg: ProduceRequestInput, version: number): void {
       try {
         switch (version) {
           case 3: case 4: case 5: case 6: case 7: case 8: return encProduceRequest_v3(w, msg);
@@ -885,7 +956,7 @@ export const Produce: ApiCodec<ProduceRequest, ProduceResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: ProduceResponse, version: number): void {
+    encode(w: Writer, msg: ProduceResponseInput, version: number): void {
       try {
         switch (version) {
           case 3: case 4: return encProduceResponse_v3(w, msg);

@@ -6,9 +6,17 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ReadShareGroupStateSummaryRequest {
   groupId: string;
   topics: ReadShareGroupStateSummaryRequestReadStateSummaryData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ReadShareGroupStateSummaryRequestInput {
+  groupId: string;
+  topics: ReadShareGroupStateSummaryRequestReadStateSummaryDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -18,14 +26,33 @@ export interface ReadShareGroupStateSummaryRequestReadStateSummaryData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ReadShareGroupStateSummaryRequestReadStateSummaryDataInput {
+  topicId: string;
+  partitions: ReadShareGroupStateSummaryRequestPartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ReadShareGroupStateSummaryRequestPartitionData {
   partition: number;
   leaderEpoch: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ReadShareGroupStateSummaryRequestPartitionDataInput {
+  partition: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ReadShareGroupStateSummaryResponse {
   results: ReadShareGroupStateSummaryResponseReadStateSummaryResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ReadShareGroupStateSummaryResponseInput {
+  results: ReadShareGroupStateSummaryResponseReadStateSummaryResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -35,7 +62,24 @@ export interface ReadShareGroupStateSummaryResponseReadStateSummaryResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ReadShareGroupStateSummaryResponseReadStateSummaryResultInput {
+  topicId: string;
+  partitions: ReadShareGroupStateSummaryResponsePartitionResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ReadShareGroupStateSummaryResponsePartitionResult {
+  partition: number;
+  errorCode: number;
+  errorMessage: string | null;
+  stateEpoch: number;
+  leaderEpoch: number;
+  startOffset: bigint;
+  deliveryCompleteCount: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ReadShareGroupStateSummaryResponsePartitionResultInput {
   partition: number;
   errorCode: number;
   errorMessage?: string | null;
@@ -58,7 +102,7 @@ function defaultReadShareGroupStateSummaryRequestPartitionData(): ReadShareGroup
   return { partition: 0, leaderEpoch: 0 };
 }
 
-function encReadShareGroupStateSummaryRequest_v0(w: Writer, m: ReadShareGroupStateSummaryRequest): void {
+function encReadShareGroupStateSummaryRequest_v0(w: Writer, m: ReadShareGroupStateSummaryRequestInput): void {
   w.compactString(m.groupId ?? '');
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateSummaryRequest field Topics is not nullable');
@@ -70,7 +114,7 @@ function encReadShareGroupStateSummaryRequest_v0(w: Writer, m: ReadShareGroupSta
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encReadShareGroupStateSummaryRequestReadStateSummaryData_v0(w: Writer, m: ReadShareGroupStateSummaryRequestReadStateSummaryData): void {
+function encReadShareGroupStateSummaryRequestReadStateSummaryData_v0(w: Writer, m: ReadShareGroupStateSummaryRequestReadStateSummaryDataInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateSummaryRequest field Partitions is not nullable');
@@ -82,7 +126,7 @@ function encReadShareGroupStateSummaryRequestReadStateSummaryData_v0(w: Writer, 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encReadShareGroupStateSummaryRequestPartitionData_v0(w: Writer, m: ReadShareGroupStateSummaryRequestPartitionData): void {
+function encReadShareGroupStateSummaryRequestPartitionData_v0(w: Writer, m: ReadShareGroupStateSummaryRequestPartitionDataInput): void {
   w.int32(m.partition ?? 0);
   w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -136,7 +180,7 @@ function defaultReadShareGroupStateSummaryResponsePartitionResult(): ReadShareGr
   return { partition: 0, errorCode: 0, errorMessage: null, stateEpoch: 0, leaderEpoch: 0, startOffset: 0n, deliveryCompleteCount: -1 };
 }
 
-function encReadShareGroupStateSummaryResponse_v0(w: Writer, m: ReadShareGroupStateSummaryResponse): void {
+function encReadShareGroupStateSummaryResponse_v0(w: Writer, m: ReadShareGroupStateSummaryResponseInput): void {
   const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateSummaryResponse field Results is not nullable');
   else {
@@ -147,7 +191,7 @@ function encReadShareGroupStateSummaryResponse_v0(w: Writer, m: ReadShareGroupSt
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encReadShareGroupStateSummaryResponse_v1(w: Writer, m: ReadShareGroupStateSummaryResponse): void {
+function encReadShareGroupStateSummaryResponse_v1(w: Writer, m: ReadShareGroupStateSummaryResponseInput): void {
   const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateSummaryResponse field Results is not nullable');
   else {
@@ -158,7 +202,7 @@ function encReadShareGroupStateSummaryResponse_v1(w: Writer, m: ReadShareGroupSt
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encReadShareGroupStateSummaryResponseReadStateSummaryResult_v0(w: Writer, m: ReadShareGroupStateSummaryResponseReadStateSummaryResult): void {
+function encReadShareGroupStateSummaryResponseReadStateSummaryResult_v0(w: Writer, m: ReadShareGroupStateSummaryResponseReadStateSummaryResultInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateSummaryResponse field Partitions is not nullable');
@@ -170,7 +214,7 @@ function encReadShareGroupStateSummaryResponseReadStateSummaryResult_v0(w: Write
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encReadShareGroupStateSummaryResponseReadStateSummaryResult_v1(w: Writer, m: ReadShareGroupStateSummaryResponseReadStateSummaryResult): void {
+function encReadShareGroupStateSummaryResponseReadStateSummaryResult_v1(w: Writer, m: ReadShareGroupStateSummaryResponseReadStateSummaryResultInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateSummaryResponse field Partitions is not nullable');
@@ -182,7 +226,7 @@ function encReadShareGroupStateSummaryResponseReadStateSummaryResult_v1(w: Write
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encReadShareGroupStateSummaryResponsePartitionResult_v0(w: Writer, m: ReadShareGroupStateSummaryResponsePartitionResult): void {
+function encReadShareGroupStateSummaryResponsePartitionResult_v0(w: Writer, m: ReadShareGroupStateSummaryResponsePartitionResultInput): void {
   w.int32(m.partition ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
@@ -193,7 +237,7 @@ function encReadShareGroupStateSummaryResponsePartitionResult_v0(w: Writer, m: R
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encReadShareGroupStateSummaryResponsePartitionResult_v1(w: Writer, m: ReadShareGroupStateSummaryResponsePartitionResult): void {
+function encReadShareGroupStateSummaryResponsePartitionResult_v1(w: Writer, m: ReadShareGroupStateSummaryResponsePartitionResultInput): void {
   w.int32(m.partition ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
@@ -282,7 +326,7 @@ function decReadShareGroupStateSummaryResponsePartitionResult_v1(r: Reader): Rea
   return { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage, stateEpoch: f_stateEpoch, leaderEpoch: f_leaderEpoch, startOffset: f_startOffset, deliveryCompleteCount: f_deliveryCompleteCount, unknownTaggedFields: unknown };
 }
 
-export const ReadShareGroupStateSummary: ApiCodec<ReadShareGroupStateSummaryRequest, ReadShareGroupStateSummaryResponse> = {
+export const ReadShareGroupStateSummary: ApiCodec<ReadShareGroupStateSummaryRequest, ReadShareGroupStateSummaryResponse, ReadShareGroupStateSummaryRequestInput, ReadShareGroupStateSummaryResponseInput> = {
   apiKey: 87,
   name: 'ReadShareGroupStateSummary',
   minVersion: 0,
@@ -292,7 +336,7 @@ export const ReadShareGroupStateSummary: ApiCodec<ReadShareGroupStateSummaryRequ
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ReadShareGroupStateSummaryRequest, version: number): void {
+    encode(w: Writer, msg: ReadShareGroupStateSummaryRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: return encReadShareGroupStateSummaryRequest_v0(w, msg);
@@ -310,7 +354,7 @@ export const ReadShareGroupStateSummary: ApiCodec<ReadShareGroupStateSummaryRequ
     },
   },
   response: {
-    encode(w: Writer, msg: ReadShareGroupStateSummaryResponse, version: number): void {
+    encode(w: Writer, msg: ReadShareGroupStateSummaryResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encReadShareGroupStateSummaryResponse_v0(w, msg);

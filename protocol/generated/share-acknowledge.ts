@@ -6,12 +6,23 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ShareAcknowledgeRequest {
+  groupId: string | null;
+  memberId: string | null;
+  shareSessionEpoch: number;
+  isRenewAck: boolean;
+  topics: ShareAcknowledgeRequestAcknowledgeTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ShareAcknowledgeRequestInput {
   groupId?: string | null;
   memberId: string | null;
   shareSessionEpoch: number;
   isRenewAck?: boolean;
-  topics: ShareAcknowledgeRequestAcknowledgeTopic[];
+  topics: ShareAcknowledgeRequestAcknowledgeTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -21,9 +32,21 @@ export interface ShareAcknowledgeRequestAcknowledgeTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareAcknowledgeRequestAcknowledgeTopicInput {
+  topicId: string;
+  partitions: ShareAcknowledgeRequestAcknowledgePartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ShareAcknowledgeRequestAcknowledgePartition {
   partitionIndex: number;
   acknowledgementBatches: ShareAcknowledgeRequestAcknowledgementBatch[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ShareAcknowledgeRequestAcknowledgePartitionInput {
+  partitionIndex: number;
+  acknowledgementBatches: ShareAcknowledgeRequestAcknowledgementBatchInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -34,13 +57,32 @@ export interface ShareAcknowledgeRequestAcknowledgementBatch {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareAcknowledgeRequestAcknowledgementBatchInput {
+  firstOffset: bigint;
+  lastOffset: bigint;
+  acknowledgeTypes: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ShareAcknowledgeResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  acquisitionLockTimeoutMs: number;
+  responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[];
+  nodeEndpoints: ShareAcknowledgeResponseNodeEndpoint[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ShareAcknowledgeResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage?: string | null;
   acquisitionLockTimeoutMs?: number;
-  responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[];
-  nodeEndpoints: ShareAcknowledgeResponseNodeEndpoint[];
+  responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponseInput[];
+  nodeEndpoints: ShareAcknowledgeResponseNodeEndpointInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -50,11 +92,25 @@ export interface ShareAcknowledgeResponseShareAcknowledgeTopicResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareAcknowledgeResponseShareAcknowledgeTopicResponseInput {
+  topicId: string;
+  partitions: ShareAcknowledgeResponsePartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ShareAcknowledgeResponsePartitionData {
   partitionIndex: number;
   errorCode: number;
-  errorMessage?: string | null;
+  errorMessage: string | null;
   currentLeader: ShareAcknowledgeResponseLeaderIdAndEpoch;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ShareAcknowledgeResponsePartitionDataInput {
+  partitionIndex: number;
+  errorCode: number;
+  errorMessage?: string | null;
+  currentLeader: ShareAcknowledgeResponseLeaderIdAndEpochInput;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -64,7 +120,21 @@ export interface ShareAcknowledgeResponseLeaderIdAndEpoch {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareAcknowledgeResponseLeaderIdAndEpochInput {
+  leaderId: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ShareAcknowledgeResponseNodeEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ShareAcknowledgeResponseNodeEndpointInput {
   nodeId: number;
   host: string;
   port: number;
@@ -88,7 +158,7 @@ function defaultShareAcknowledgeRequestAcknowledgementBatch(): ShareAcknowledgeR
   return { firstOffset: 0n, lastOffset: 0n, acknowledgeTypes: [] };
 }
 
-function encShareAcknowledgeRequest_v1(w: Writer, m: ShareAcknowledgeRequest): void {
+function encShareAcknowledgeRequest_v1(w: Writer, m: ShareAcknowledgeRequestInput): void {
   w.compactNullableString(m.groupId === undefined ? null : m.groupId);
   w.compactNullableString(m.memberId === undefined ? '' : m.memberId);
   w.int32(m.shareSessionEpoch ?? 0);
@@ -103,7 +173,7 @@ function encShareAcknowledgeRequest_v1(w: Writer, m: ShareAcknowledgeRequest): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareAcknowledgeRequest_v2(w: Writer, m: ShareAcknowledgeRequest): void {
+function encShareAcknowledgeRequest_v2(w: Writer, m: ShareAcknowledgeRequestInput): void {
   w.compactNullableString(m.groupId === undefined ? null : m.groupId);
   w.compactNullableString(m.memberId === undefined ? '' : m.memberId);
   w.int32(m.shareSessionEpoch ?? 0);
@@ -118,7 +188,7 @@ function encShareAcknowledgeRequest_v2(w: Writer, m: ShareAcknowledgeRequest): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareAcknowledgeRequestAcknowledgeTopic_v1(w: Writer, m: ShareAcknowledgeRequestAcknowledgeTopic): void {
+function encShareAcknowledgeRequestAcknowledgeTopic_v1(w: Writer, m: ShareAcknowledgeRequestAcknowledgeTopicInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareAcknowledgeRequest field Partitions is not nullable');
@@ -130,7 +200,7 @@ function encShareAcknowledgeRequestAcknowledgeTopic_v1(w: Writer, m: ShareAcknow
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareAcknowledgeRequestAcknowledgePartition_v1(w: Writer, m: ShareAcknowledgeRequestAcknowledgePartition): void {
+function encShareAcknowledgeRequestAcknowledgePartition_v1(w: Writer, m: ShareAcknowledgeRequestAcknowledgePartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   const t1 = m.acknowledgementBatches ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareAcknowledgeRequest field AcknowledgementBatches is not nullable');
@@ -142,7 +212,7 @@ function encShareAcknowledgeRequestAcknowledgePartition_v1(w: Writer, m: ShareAc
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareAcknowledgeRequestAcknowledgementBatch_v1(w: Writer, m: ShareAcknowledgeRequestAcknowledgementBatch): void {
+function encShareAcknowledgeRequestAcknowledgementBatch_v1(w: Writer, m: ShareAcknowledgeRequestAcknowledgementBatchInput): void {
   w.int64(m.firstOffset ?? 0n);
   w.int64(m.lastOffset ?? 0n);
   const t1 = m.acknowledgeTypes ?? [];
@@ -251,7 +321,7 @@ function defaultShareAcknowledgeResponseNodeEndpoint(): ShareAcknowledgeResponse
   return { nodeId: 0, host: '', port: 0, rack: null };
 }
 
-function encShareAcknowledgeResponse_v1(w: Writer, m: ShareAcknowledgeResponse): void {
+function encShareAcknowledgeResponse_v1(w: Writer, m: ShareAcknowledgeResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
@@ -271,7 +341,7 @@ function encShareAcknowledgeResponse_v1(w: Writer, m: ShareAcknowledgeResponse):
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareAcknowledgeResponse_v2(w: Writer, m: ShareAcknowledgeResponse): void {
+function encShareAcknowledgeResponse_v2(w: Writer, m: ShareAcknowledgeResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
@@ -292,7 +362,7 @@ function encShareAcknowledgeResponse_v2(w: Writer, m: ShareAcknowledgeResponse):
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareAcknowledgeResponseShareAcknowledgeTopicResponse_v1(w: Writer, m: ShareAcknowledgeResponseShareAcknowledgeTopicResponse): void {
+function encShareAcknowledgeResponseShareAcknowledgeTopicResponse_v1(w: Writer, m: ShareAcknowledgeResponseShareAcknowledgeTopicResponseInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareAcknowledgeResponse field Partitions is not nullable');
@@ -304,7 +374,7 @@ function encShareAcknowledgeResponseShareAcknowledgeTopicResponse_v1(w: Writer, 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareAcknowledgeResponsePartitionData_v1(w: Writer, m: ShareAcknowledgeResponsePartitionData): void {
+function encShareAcknowledgeResponsePartitionData_v1(w: Writer, m: ShareAcknowledgeResponsePartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
@@ -313,14 +383,14 @@ function encShareAcknowledgeResponsePartitionData_v1(w: Writer, m: ShareAcknowle
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareAcknowledgeResponseLeaderIdAndEpoch_v1(w: Writer, m: ShareAcknowledgeResponseLeaderIdAndEpoch): void {
+function encShareAcknowledgeResponseLeaderIdAndEpoch_v1(w: Writer, m: ShareAcknowledgeResponseLeaderIdAndEpochInput): void {
   w.int32(m.leaderId ?? 0);
   w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareAcknowledgeResponseNodeEndpoint_v1(w: Writer, m: ShareAcknowledgeResponseNodeEndpoint): void {
+function encShareAcknowledgeResponseNodeEndpoint_v1(w: Writer, m: ShareAcknowledgeResponseNodeEndpointInput): void {
   w.int32(m.nodeId ?? 0);
   w.compactString(m.host ?? '');
   w.int32(m.port ?? 0);
@@ -417,7 +487,7 @@ function decShareAcknowledgeResponseNodeEndpoint_v1(r: Reader): ShareAcknowledge
   return { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack, unknownTaggedFields: unknown };
 }
 
-export const ShareAcknowledge: ApiCodec<ShareAcknowledgeRequest, ShareAcknowledgeResponse> = {
+export const ShareAcknowledge: ApiCodec<ShareAcknowledgeRequest, ShareAcknowledgeResponse, ShareAcknowledgeRequestInput, ShareAcknowledgeResponseInput> = {
   apiKey: 79,
   name: 'ShareAcknowledge',
   minVersion: 1,
@@ -427,7 +497,7 @@ export const ShareAcknowledge: ApiCodec<ShareAcknowledgeRequest, ShareAcknowledg
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ShareAcknowledgeRequest, version: number): void {
+    encode(w: Writer, msg: ShareAcknowledgeRequestInput, version: number): void {
       try {
         switch (version) {
           case 1: return encShareAcknowledgeRequest_v1(w, msg);
@@ -447,7 +517,7 @@ export const ShareAcknowledge: ApiCodec<ShareAcknowledgeRequest, ShareAcknowledg
     },
   },
   response: {
-    encode(w: Writer, msg: ShareAcknowledgeResponse, version: number): void {
+    encode(w: Writer, msg: ShareAcknowledgeResponseInput, version: number): void {
       try {
         switch (version) {
           case 1: return encShareAcknowledgeResponse_v1(w, msg);

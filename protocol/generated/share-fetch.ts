@@ -6,7 +6,25 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ShareFetchRequest {
+  groupId: string | null;
+  memberId: string | null;
+  shareSessionEpoch: number;
+  maxWaitMs: number;
+  minBytes: number;
+  maxBytes: number;
+  maxRecords: number;
+  batchSize: number;
+  shareAcquireMode: number;
+  isRenewAck: boolean;
+  topics: ShareFetchRequestFetchTopic[];
+  forgottenTopicsData: ShareFetchRequestForgottenTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ShareFetchRequestInput {
   groupId?: string | null;
   memberId: string | null;
   shareSessionEpoch: number;
@@ -17,8 +35,8 @@ export interface ShareFetchRequest {
   batchSize: number;
   shareAcquireMode?: number;
   isRenewAck?: boolean;
-  topics: ShareFetchRequestFetchTopic[];
-  forgottenTopicsData: ShareFetchRequestForgottenTopic[];
+  topics: ShareFetchRequestFetchTopicInput[];
+  forgottenTopicsData: ShareFetchRequestForgottenTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -28,14 +46,34 @@ export interface ShareFetchRequestFetchTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareFetchRequestFetchTopicInput {
+  topicId: string;
+  partitions: ShareFetchRequestFetchPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ShareFetchRequestFetchPartition {
   partitionIndex: number;
-  partitionMaxBytes?: number;
+  partitionMaxBytes: number;
   acknowledgementBatches: ShareFetchRequestAcknowledgementBatch[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareFetchRequestFetchPartitionInput {
+  partitionIndex: number;
+  partitionMaxBytes?: number;
+  acknowledgementBatches: ShareFetchRequestAcknowledgementBatchInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ShareFetchRequestAcknowledgementBatch {
+  firstOffset: bigint;
+  lastOffset: bigint;
+  acknowledgeTypes: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ShareFetchRequestAcknowledgementBatchInput {
   firstOffset: bigint;
   lastOffset: bigint;
   acknowledgeTypes: number[];
@@ -48,13 +86,31 @@ export interface ShareFetchRequestForgottenTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareFetchRequestForgottenTopicInput {
+  topicId: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ShareFetchResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  acquisitionLockTimeoutMs: number;
+  responses: ShareFetchResponseShareFetchableTopicResponse[];
+  nodeEndpoints: ShareFetchResponseNodeEndpoint[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ShareFetchResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage?: string | null;
   acquisitionLockTimeoutMs: number;
-  responses: ShareFetchResponseShareFetchableTopicResponse[];
-  nodeEndpoints: ShareFetchResponseNodeEndpoint[];
+  responses: ShareFetchResponseShareFetchableTopicResponseInput[];
+  nodeEndpoints: ShareFetchResponseNodeEndpointInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -64,19 +120,43 @@ export interface ShareFetchResponseShareFetchableTopicResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareFetchResponseShareFetchableTopicResponseInput {
+  topicId: string;
+  partitions: ShareFetchResponsePartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ShareFetchResponsePartitionData {
   partitionIndex: number;
   errorCode: number;
-  errorMessage?: string | null;
+  errorMessage: string | null;
   acknowledgeErrorCode: number;
-  acknowledgeErrorMessage?: string | null;
+  acknowledgeErrorMessage: string | null;
   currentLeader: ShareFetchResponseLeaderIdAndEpoch;
   records: Buffer | null;
   acquiredRecords: ShareFetchResponseAcquiredRecords[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareFetchResponsePartitionDataInput {
+  partitionIndex: number;
+  errorCode: number;
+  errorMessage?: string | null;
+  acknowledgeErrorCode: number;
+  acknowledgeErrorMessage?: string | null;
+  currentLeader: ShareFetchResponseLeaderIdAndEpochInput;
+  records: Buffer | null;
+  acquiredRecords: ShareFetchResponseAcquiredRecordsInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ShareFetchResponseLeaderIdAndEpoch {
+  leaderId: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ShareFetchResponseLeaderIdAndEpochInput {
   leaderId: number;
   leaderEpoch: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -89,7 +169,22 @@ export interface ShareFetchResponseAcquiredRecords {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareFetchResponseAcquiredRecordsInput {
+  firstOffset: bigint;
+  lastOffset: bigint;
+  deliveryCount: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ShareFetchResponseNodeEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ShareFetchResponseNodeEndpointInput {
   nodeId: number;
   host: string;
   port: number;
@@ -117,7 +212,7 @@ function defaultShareFetchRequestForgottenTopic(): ShareFetchRequestForgottenTop
   return { topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [] };
 }
 
-function encShareFetchRequest_v1(w: Writer, m: ShareFetchRequest): void {
+function encShareFetchRequest_v1(w: Writer, m: ShareFetchRequestInput): void {
   w.compactNullableString(m.groupId === undefined ? null : m.groupId);
   w.compactNullableString(m.memberId === undefined ? '' : m.memberId);
   w.int32(m.shareSessionEpoch ?? 0);
@@ -143,7 +238,7 @@ function encShareFetchRequest_v1(w: Writer, m: ShareFetchRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareFetchRequest_v2(w: Writer, m: ShareFetchRequest): void {
+function encShareFetchRequest_v2(w: Writer, m: ShareFetchRequestInput): void {
   w.compactNullableString(m.groupId === undefined ? null : m.groupId);
   w.compactNullableString(m.memberId === undefined ? '' : m.memberId);
   w.int32(m.shareSessionEpoch ?? 0);
@@ -170,7 +265,7 @@ function encShareFetchRequest_v2(w: Writer, m: ShareFetchRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareFetchRequestFetchTopic_v1(w: Writer, m: ShareFetchRequestFetchTopic): void {
+function encShareFetchRequestFetchTopic_v1(w: Writer, m: ShareFetchRequestFetchTopicInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchRequest field Partitions is not nullable');
@@ -182,7 +277,7 @@ function encShareFetchRequestFetchTopic_v1(w: Writer, m: ShareFetchRequestFetchT
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareFetchRequestFetchPartition_v1(w: Writer, m: ShareFetchRequestFetchPartition): void {
+function encShareFetchRequestFetchPartition_v1(w: Writer, m: ShareFetchRequestFetchPartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   if (m.partitionMaxBytes !== undefined && m.partitionMaxBytes !== 0) throw new ProtocolEncodeError('ShareFetchRequest field FetchPartition.PartitionMaxBytes cannot be written at version 1-2');
   const t1 = m.acknowledgementBatches ?? [];
@@ -195,7 +290,7 @@ function encShareFetchRequestFetchPartition_v1(w: Writer, m: ShareFetchRequestFe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareFetchRequestAcknowledgementBatch_v1(w: Writer, m: ShareFetchRequestAcknowledgementBatch): void {
+function encShareFetchRequestAcknowledgementBatch_v1(w: Writer, m: ShareFetchRequestAcknowledgementBatchInput): void {
   w.int64(m.firstOffset ?? 0n);
   w.int64(m.lastOffset ?? 0n);
   const t1 = m.acknowledgeTypes ?? [];
@@ -208,7 +303,7 @@ function encShareFetchRequestAcknowledgementBatch_v1(w: Writer, m: ShareFetchReq
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareFetchRequestForgottenTopic_v1(w: Writer, m: ShareFetchRequestForgottenTopic): void {
+function encShareFetchRequestForgottenTopic_v1(w: Writer, m: ShareFetchRequestForgottenTopicInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchRequest field Partitions is not nullable');
@@ -361,7 +456,7 @@ function defaultShareFetchResponseNodeEndpoint(): ShareFetchResponseNodeEndpoint
   return { nodeId: 0, host: '', port: 0, rack: null };
 }
 
-function encShareFetchResponse_v1(w: Writer, m: ShareFetchResponse): void {
+function encShareFetchResponse_v1(w: Writer, m: ShareFetchResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
@@ -382,7 +477,7 @@ function encShareFetchResponse_v1(w: Writer, m: ShareFetchResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareFetchResponseShareFetchableTopicResponse_v1(w: Writer, m: ShareFetchResponseShareFetchableTopicResponse): void {
+function encShareFetchResponseShareFetchableTopicResponse_v1(w: Writer, m: ShareFetchResponseShareFetchableTopicResponseInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchResponse field Partitions is not nullable');
@@ -394,7 +489,7 @@ function encShareFetchResponseShareFetchableTopicResponse_v1(w: Writer, m: Share
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareFetchResponsePartitionData_v1(w: Writer, m: ShareFetchResponsePartitionData): void {
+function encShareFetchResponsePartitionData_v1(w: Writer, m: ShareFetchResponsePartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
@@ -412,14 +507,14 @@ function encShareFetchResponsePartitionData_v1(w: Writer, m: ShareFetchResponseP
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareFetchResponseLeaderIdAndEpoch_v1(w: Writer, m: ShareFetchResponseLeaderIdAndEpoch): void {
+function encShareFetchResponseLeaderIdAndEpoch_v1(w: Writer, m: ShareFetchResponseLeaderIdAndEpochInput): void {
   w.int32(m.leaderId ?? 0);
   w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareFetchResponseAcquiredRecords_v1(w: Writer, m: ShareFetchResponseAcquiredRecords): void {
+function encShareFetchResponseAcquiredRecords_v1(w: Writer, m: ShareFetchResponseAcquiredRecordsInput): void {
   w.int64(m.firstOffset ?? 0n);
   w.int64(m.lastOffset ?? 0n);
   w.int16(m.deliveryCount ?? 0);
@@ -427,7 +522,7 @@ function encShareFetchResponseAcquiredRecords_v1(w: Writer, m: ShareFetchRespons
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareFetchResponseNodeEndpoint_v1(w: Writer, m: ShareFetchResponseNodeEndpoint): void {
+function encShareFetchResponseNodeEndpoint_v1(w: Writer, m: ShareFetchResponseNodeEndpointInput): void {
   w.int32(m.nodeId ?? 0);
   w.compactString(m.host ?? '');
   w.int32(m.port ?? 0);
@@ -519,7 +614,7 @@ function decShareFetchResponseNodeEndpoint_v1(r: Reader): ShareFetchResponseNode
   return { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack, unknownTaggedFields: unknown };
 }
 
-export const ShareFetch: ApiCodec<ShareFetchRequest, ShareFetchResponse> = {
+export const ShareFetch: ApiCodec<ShareFetchRequest, ShareFetchResponse, ShareFetchRequestInput, ShareFetchResponseInput> = {
   apiKey: 78,
   name: 'ShareFetch',
   minVersion: 1,
@@ -529,7 +624,7 @@ export const ShareFetch: ApiCodec<ShareFetchRequest, ShareFetchResponse> = {
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ShareFetchRequest, version: number): void {
+    encode(w: Writer, msg: ShareFetchRequestInput, version: number): void {
       try {
         switch (version) {
           case 1: return encShareFetchRequest_v1(w, msg);
@@ -549,7 +644,7 @@ export const ShareFetch: ApiCodec<ShareFetchRequest, ShareFetchResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: ShareFetchResponse, version: number): void {
+    encode(w: Writer, msg: ShareFetchResponseInput, version: number): void {
       try {
         switch (version) {
           case 1: case 2: return encShareFetchResponse_v1(w, msg);

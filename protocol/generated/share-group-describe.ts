@@ -6,19 +6,48 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ShareGroupDescribeRequest {
   groupIds: string[];
   includeAuthorizedOperations: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ShareGroupDescribeRequestInput {
+  groupIds: string[];
+  includeAuthorizedOperations: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ShareGroupDescribeResponse {
   throttleTimeMs: number;
   groups: ShareGroupDescribeResponseDescribedGroup[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ShareGroupDescribeResponseInput {
+  throttleTimeMs: number;
+  groups: ShareGroupDescribeResponseDescribedGroupInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ShareGroupDescribeResponseDescribedGroup {
+  errorCode: number;
+  errorMessage: string | null;
+  groupId: string;
+  groupState: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  assignorName: string;
+  members: ShareGroupDescribeResponseMember[];
+  authorizedOperations: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ShareGroupDescribeResponseDescribedGroupInput {
   errorCode: number;
   errorMessage?: string | null;
   groupId: string;
@@ -26,14 +55,14 @@ export interface ShareGroupDescribeResponseDescribedGroup {
   groupEpoch: number;
   assignmentEpoch: number;
   assignorName: string;
-  members: ShareGroupDescribeResponseMember[];
+  members: ShareGroupDescribeResponseMemberInput[];
   authorizedOperations?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface ShareGroupDescribeResponseMember {
   memberId: string;
-  rackId?: string | null;
+  rackId: string | null;
   memberEpoch: number;
   clientId: string;
   clientHost: string;
@@ -42,8 +71,24 @@ export interface ShareGroupDescribeResponseMember {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareGroupDescribeResponseMemberInput {
+  memberId: string;
+  rackId?: string | null;
+  memberEpoch: number;
+  clientId: string;
+  clientHost: string;
+  subscribedTopicNames: string[];
+  assignment: ShareGroupDescribeResponseAssignmentInput;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ShareGroupDescribeResponseAssignment {
   topicPartitions: ShareGroupDescribeResponseTopicPartitions[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ShareGroupDescribeResponseAssignmentInput {
+  topicPartitions: ShareGroupDescribeResponseTopicPartitionsInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -54,11 +99,18 @@ export interface ShareGroupDescribeResponseTopicPartitions {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareGroupDescribeResponseTopicPartitionsInput {
+  topicId: string;
+  topicName: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 function defaultShareGroupDescribeRequest(): ShareGroupDescribeRequest {
   return { groupIds: [], includeAuthorizedOperations: false };
 }
 
-function encShareGroupDescribeRequest_v1(w: Writer, m: ShareGroupDescribeRequest): void {
+function encShareGroupDescribeRequest_v1(w: Writer, m: ShareGroupDescribeRequestInput): void {
   const t1 = m.groupIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareGroupDescribeRequest field GroupIds is not nullable');
   else {
@@ -104,7 +156,7 @@ function defaultShareGroupDescribeResponseTopicPartitions(): ShareGroupDescribeR
   return { topicId: 'AAAAAAAAAAAAAAAAAAAAAA', topicName: '', partitions: [] };
 }
 
-function encShareGroupDescribeResponse_v1(w: Writer, m: ShareGroupDescribeResponse): void {
+function encShareGroupDescribeResponse_v1(w: Writer, m: ShareGroupDescribeResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareGroupDescribeResponse field Groups is not nullable');
@@ -116,7 +168,7 @@ function encShareGroupDescribeResponse_v1(w: Writer, m: ShareGroupDescribeRespon
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareGroupDescribeResponseDescribedGroup_v1(w: Writer, m: ShareGroupDescribeResponseDescribedGroup): void {
+function encShareGroupDescribeResponseDescribedGroup_v1(w: Writer, m: ShareGroupDescribeResponseDescribedGroupInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   w.compactString(m.groupId ?? '');
@@ -135,7 +187,7 @@ function encShareGroupDescribeResponseDescribedGroup_v1(w: Writer, m: ShareGroup
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareGroupDescribeResponseMember_v1(w: Writer, m: ShareGroupDescribeResponseMember): void {
+function encShareGroupDescribeResponseMember_v1(w: Writer, m: ShareGroupDescribeResponseMemberInput): void {
   w.compactString(m.memberId ?? '');
   w.compactNullableString(m.rackId === undefined ? null : m.rackId);
   w.int32(m.memberEpoch ?? 0);
@@ -152,7 +204,7 @@ function encShareGroupDescribeResponseMember_v1(w: Writer, m: ShareGroupDescribe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareGroupDescribeResponseAssignment_v1(w: Writer, m: ShareGroupDescribeResponseAssignment): void {
+function encShareGroupDescribeResponseAssignment_v1(w: Writer, m: ShareGroupDescribeResponseAssignmentInput): void {
   const t1 = m.topicPartitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareGroupDescribeResponse field TopicPartitions is not nullable');
   else {
@@ -163,7 +215,7 @@ function encShareGroupDescribeResponseAssignment_v1(w: Writer, m: ShareGroupDesc
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareGroupDescribeResponseTopicPartitions_v1(w: Writer, m: ShareGroupDescribeResponseTopicPartitions): void {
+function encShareGroupDescribeResponseTopicPartitions_v1(w: Writer, m: ShareGroupDescribeResponseTopicPartitionsInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   w.compactString(m.topicName ?? '');
   const t1 = m.partitions ?? [];
@@ -258,7 +310,7 @@ function decShareGroupDescribeResponseTopicPartitions_v1(r: Reader): ShareGroupD
   return { topicId: f_topicId, topicName: f_topicName, partitions: f_partitions, unknownTaggedFields: unknown };
 }
 
-export const ShareGroupDescribe: ApiCodec<ShareGroupDescribeRequest, ShareGroupDescribeResponse> = {
+export const ShareGroupDescribe: ApiCodec<ShareGroupDescribeRequest, ShareGroupDescribeResponse, ShareGroupDescribeRequestInput, ShareGroupDescribeResponseInput> = {
   apiKey: 77,
   name: 'ShareGroupDescribe',
   minVersion: 1,
@@ -268,7 +320,7 @@ export const ShareGroupDescribe: ApiCodec<ShareGroupDescribeRequest, ShareGroupD
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ShareGroupDescribeRequest, version: number): void {
+    encode(w: Writer, msg: ShareGroupDescribeRequestInput, version: number): void {
       try {
         switch (version) {
           case 1: return encShareGroupDescribeRequest_v1(w, msg);
@@ -286,7 +338,7 @@ export const ShareGroupDescribe: ApiCodec<ShareGroupDescribeRequest, ShareGroupD
     },
   },
   response: {
-    encode(w: Writer, msg: ShareGroupDescribeResponse, version: number): void {
+    encode(w: Writer, msg: ShareGroupDescribeResponseInput, version: number): void {
       try {
         switch (version) {
           case 1: return encShareGroupDescribeResponse_v1(w, msg);

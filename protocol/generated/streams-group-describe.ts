@@ -6,30 +6,63 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface StreamsGroupDescribeRequest {
+  groupIds: string[];
+  includeAuthorizedOperations: boolean;
+  includeTopologyDescription: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface StreamsGroupDescribeRequestInput {
   groupIds: string[];
   includeAuthorizedOperations: boolean;
   includeTopologyDescription?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface StreamsGroupDescribeResponse {
   throttleTimeMs: number;
   groups: StreamsGroupDescribeResponseDescribedGroup[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface StreamsGroupDescribeResponseInput {
+  throttleTimeMs: number;
+  groups: StreamsGroupDescribeResponseDescribedGroupInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupDescribeResponseDescribedGroup {
+  errorCode: number;
+  errorMessage: string | null;
+  groupId: string;
+  groupState: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  topology: StreamsGroupDescribeResponseTopology | null;
+  members: StreamsGroupDescribeResponseMember[];
+  authorizedOperations: number;
+  topologyDescription: StreamsGroupDescribeResponseTopologyDescription | null;
+  topologyDescriptionStatus: number;
+  assignorName: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupDescribeResponseDescribedGroupInput {
   errorCode: number;
   errorMessage?: string | null;
   groupId: string;
   groupState: string;
   groupEpoch: number;
   assignmentEpoch: number;
-  topology?: StreamsGroupDescribeResponseTopology | null;
-  members: StreamsGroupDescribeResponseMember[];
+  topology?: StreamsGroupDescribeResponseTopologyInput | null;
+  members: StreamsGroupDescribeResponseMemberInput[];
   authorizedOperations?: number;
-  topologyDescription?: StreamsGroupDescribeResponseTopologyDescription | null;
+  topologyDescription?: StreamsGroupDescribeResponseTopologyDescriptionInput | null;
   topologyDescriptionStatus?: number;
   assignorName?: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -37,7 +70,13 @@ export interface StreamsGroupDescribeResponseDescribedGroup {
 
 export interface StreamsGroupDescribeResponseTopology {
   epoch: number;
-  subtopologies?: StreamsGroupDescribeResponseSubtopology[] | null;
+  subtopologies: StreamsGroupDescribeResponseSubtopology[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupDescribeResponseTopologyInput {
+  epoch: number;
+  subtopologies?: StreamsGroupDescribeResponseSubtopologyInput[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -50,11 +89,28 @@ export interface StreamsGroupDescribeResponseSubtopology {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupDescribeResponseSubtopologyInput {
+  subtopologyId: string;
+  sourceTopics: string[];
+  repartitionSinkTopics: string[];
+  stateChangelogTopics: StreamsGroupDescribeResponseTopicInfoInput[];
+  repartitionSourceTopics: StreamsGroupDescribeResponseTopicInfoInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupDescribeResponseTopicInfo {
   name: string;
   partitions: number;
   replicationFactor: number;
   topicConfigs: StreamsGroupDescribeResponseKeyValue[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupDescribeResponseTopicInfoInput {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  topicConfigs: StreamsGroupDescribeResponseKeyValueInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -64,7 +120,32 @@ export interface StreamsGroupDescribeResponseKeyValue {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupDescribeResponseKeyValueInput {
+  key: string;
+  value: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupDescribeResponseMember {
+  memberId: string;
+  memberEpoch: number;
+  instanceId: string | null;
+  rackId: string | null;
+  clientId: string;
+  clientHost: string;
+  topologyEpoch: number;
+  processId: string;
+  userEndpoint: StreamsGroupDescribeResponseEndpoint | null;
+  clientTags: StreamsGroupDescribeResponseKeyValue[];
+  taskOffsets: StreamsGroupDescribeResponseTaskOffset[];
+  taskEndOffsets: StreamsGroupDescribeResponseTaskOffset[];
+  assignment: StreamsGroupDescribeResponseAssignment;
+  targetAssignment: StreamsGroupDescribeResponseAssignment;
+  isClassic: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupDescribeResponseMemberInput {
   memberId: string;
   memberEpoch: number;
   instanceId?: string | null;
@@ -73,12 +154,12 @@ export interface StreamsGroupDescribeResponseMember {
   clientHost: string;
   topologyEpoch: number;
   processId: string;
-  userEndpoint?: StreamsGroupDescribeResponseEndpoint | null;
-  clientTags: StreamsGroupDescribeResponseKeyValue[];
-  taskOffsets: StreamsGroupDescribeResponseTaskOffset[];
-  taskEndOffsets: StreamsGroupDescribeResponseTaskOffset[];
-  assignment: StreamsGroupDescribeResponseAssignment;
-  targetAssignment: StreamsGroupDescribeResponseAssignment;
+  userEndpoint?: StreamsGroupDescribeResponseEndpointInput | null;
+  clientTags: StreamsGroupDescribeResponseKeyValueInput[];
+  taskOffsets: StreamsGroupDescribeResponseTaskOffsetInput[];
+  taskEndOffsets: StreamsGroupDescribeResponseTaskOffsetInput[];
+  assignment: StreamsGroupDescribeResponseAssignmentInput;
+  targetAssignment: StreamsGroupDescribeResponseAssignmentInput;
   isClassic: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -89,7 +170,20 @@ export interface StreamsGroupDescribeResponseEndpoint {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupDescribeResponseEndpointInput {
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupDescribeResponseTaskOffset {
+  subtopologyId: string;
+  partition: number;
+  offset: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupDescribeResponseTaskOffsetInput {
   subtopologyId: string;
   partition: number;
   offset: bigint;
@@ -103,7 +197,20 @@ export interface StreamsGroupDescribeResponseAssignment {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupDescribeResponseAssignmentInput {
+  activeTasks: StreamsGroupDescribeResponseTaskIdsInput[];
+  standbyTasks: StreamsGroupDescribeResponseTaskIdsInput[];
+  warmupTasks: StreamsGroupDescribeResponseTaskIdsInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupDescribeResponseTaskIds {
+  subtopologyId: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupDescribeResponseTaskIdsInput {
   subtopologyId: string;
   partitions: number[];
   unknownTaggedFields?: UnknownTaggedField[];
@@ -115,13 +222,35 @@ export interface StreamsGroupDescribeResponseTopologyDescription {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupDescribeResponseTopologyDescriptionInput {
+  subtopologies: StreamsGroupDescribeResponseTopologyDescriptionSubtopologyInput[];
+  globalStores: StreamsGroupDescribeResponseTopologyDescriptionGlobalStoreInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupDescribeResponseTopologyDescriptionSubtopology {
   subtopologyId: string;
   nodes: StreamsGroupDescribeResponseTopologyDescriptionNode[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupDescribeResponseTopologyDescriptionSubtopologyInput {
+  subtopologyId: string;
+  nodes: StreamsGroupDescribeResponseTopologyDescriptionNodeInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupDescribeResponseTopologyDescriptionNode {
+  name: string;
+  nodeType: number;
+  sourceTopics: string[];
+  sinkTopic: string | null;
+  stores: string[];
+  successors: string[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupDescribeResponseTopologyDescriptionNodeInput {
   name: string;
   nodeType: number;
   sourceTopics: string[];
@@ -137,11 +266,17 @@ export interface StreamsGroupDescribeResponseTopologyDescriptionGlobalStore {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupDescribeResponseTopologyDescriptionGlobalStoreInput {
+  source: StreamsGroupDescribeResponseTopologyDescriptionNodeInput;
+  processor: StreamsGroupDescribeResponseTopologyDescriptionNodeInput;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 function defaultStreamsGroupDescribeRequest(): StreamsGroupDescribeRequest {
   return { groupIds: [], includeAuthorizedOperations: false, includeTopologyDescription: false };
 }
 
-function encStreamsGroupDescribeRequest_v0(w: Writer, m: StreamsGroupDescribeRequest): void {
+function encStreamsGroupDescribeRequest_v0(w: Writer, m: StreamsGroupDescribeRequestInput): void {
   const t1 = m.groupIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeRequest field GroupIds is not nullable');
   else {
@@ -154,7 +289,7 @@ function encStreamsGroupDescribeRequest_v0(w: Writer, m: StreamsGroupDescribeReq
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeRequest_v1(w: Writer, m: StreamsGroupDescribeRequest): void {
+function encStreamsGroupDescribeRequest_v1(w: Writer, m: StreamsGroupDescribeRequestInput): void {
   const t1 = m.groupIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeRequest field GroupIds is not nullable');
   else {
@@ -256,7 +391,7 @@ function defaultStreamsGroupDescribeResponseTopologyDescriptionGlobalStore(): St
   return { source: defaultStreamsGroupDescribeResponseTopologyDescriptionNode(), processor: defaultStreamsGroupDescribeResponseTopologyDescriptionNode() };
 }
 
-function encStreamsGroupDescribeResponse_v0(w: Writer, m: StreamsGroupDescribeResponse): void {
+function encStreamsGroupDescribeResponse_v0(w: Writer, m: StreamsGroupDescribeResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Groups is not nullable');
@@ -268,7 +403,7 @@ function encStreamsGroupDescribeResponse_v0(w: Writer, m: StreamsGroupDescribeRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponse_v1(w: Writer, m: StreamsGroupDescribeResponse): void {
+function encStreamsGroupDescribeResponse_v1(w: Writer, m: StreamsGroupDescribeResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Groups is not nullable');
@@ -280,7 +415,7 @@ function encStreamsGroupDescribeResponse_v1(w: Writer, m: StreamsGroupDescribeRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseDescribedGroup_v0(w: Writer, m: StreamsGroupDescribeResponseDescribedGroup): void {
+function encStreamsGroupDescribeResponseDescribedGroup_v0(w: Writer, m: StreamsGroupDescribeResponseDescribedGroupInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   w.compactString(m.groupId ?? '');
@@ -301,7 +436,7 @@ function encStreamsGroupDescribeResponseDescribedGroup_v0(w: Writer, m: StreamsG
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseDescribedGroup_v1(w: Writer, m: StreamsGroupDescribeResponseDescribedGroup): void {
+function encStreamsGroupDescribeResponseDescribedGroup_v1(w: Writer, m: StreamsGroupDescribeResponseDescribedGroupInput): void {
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   w.compactString(m.groupId ?? '');
@@ -323,7 +458,7 @@ function encStreamsGroupDescribeResponseDescribedGroup_v1(w: Writer, m: StreamsG
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseTopology_v0(w: Writer, m: StreamsGroupDescribeResponseTopology): void {
+function encStreamsGroupDescribeResponseTopology_v0(w: Writer, m: StreamsGroupDescribeResponseTopologyInput): void {
   w.int32(m.epoch ?? 0);
   const t1 = m.subtopologies === undefined ? null : m.subtopologies;
   if (t1 === null) w.uvarint(0);
@@ -335,7 +470,7 @@ function encStreamsGroupDescribeResponseTopology_v0(w: Writer, m: StreamsGroupDe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseSubtopology_v0(w: Writer, m: StreamsGroupDescribeResponseSubtopology): void {
+function encStreamsGroupDescribeResponseSubtopology_v0(w: Writer, m: StreamsGroupDescribeResponseSubtopologyInput): void {
   w.compactString(m.subtopologyId ?? '');
   const t1 = m.sourceTopics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field SourceTopics is not nullable');
@@ -365,7 +500,7 @@ function encStreamsGroupDescribeResponseSubtopology_v0(w: Writer, m: StreamsGrou
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseTopicInfo_v0(w: Writer, m: StreamsGroupDescribeResponseTopicInfo): void {
+function encStreamsGroupDescribeResponseTopicInfo_v0(w: Writer, m: StreamsGroupDescribeResponseTopicInfoInput): void {
   w.compactString(m.name ?? '');
   w.int32(m.partitions ?? 0);
   w.int16(m.replicationFactor ?? 0);
@@ -379,14 +514,14 @@ function encStreamsGroupDescribeResponseTopicInfo_v0(w: Writer, m: StreamsGroupD
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseKeyValue_v0(w: Writer, m: StreamsGroupDescribeResponseKeyValue): void {
+function encStreamsGroupDescribeResponseKeyValue_v0(w: Writer, m: StreamsGroupDescribeResponseKeyValueInput): void {
   w.compactString(m.key ?? '');
   w.compactString(m.value ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseMember_v0(w: Writer, m: StreamsGroupDescribeResponseMember): void {
+function encStreamsGroupDescribeResponseMember_v0(w: Writer, m: StreamsGroupDescribeResponseMemberInput): void {
   w.compactString(m.memberId ?? '');
   w.int32(m.memberEpoch ?? 0);
   w.compactNullableString(m.instanceId === undefined ? null : m.instanceId);
@@ -421,14 +556,14 @@ function encStreamsGroupDescribeResponseMember_v0(w: Writer, m: StreamsGroupDesc
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseEndpoint_v0(w: Writer, m: StreamsGroupDescribeResponseEndpoint): void {
+function encStreamsGroupDescribeResponseEndpoint_v0(w: Writer, m: StreamsGroupDescribeResponseEndpointInput): void {
   w.compactString(m.host ?? '');
   w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseTaskOffset_v0(w: Writer, m: StreamsGroupDescribeResponseTaskOffset): void {
+function encStreamsGroupDescribeResponseTaskOffset_v0(w: Writer, m: StreamsGroupDescribeResponseTaskOffsetInput): void {
   w.compactString(m.subtopologyId ?? '');
   w.int32(m.partition ?? 0);
   w.int64(m.offset ?? 0n);
@@ -436,7 +571,7 @@ function encStreamsGroupDescribeResponseTaskOffset_v0(w: Writer, m: StreamsGroup
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseAssignment_v0(w: Writer, m: StreamsGroupDescribeResponseAssignment): void {
+function encStreamsGroupDescribeResponseAssignment_v0(w: Writer, m: StreamsGroupDescribeResponseAssignmentInput): void {
   const t1 = m.activeTasks ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field ActiveTasks is not nullable');
   else {
@@ -459,7 +594,7 @@ function encStreamsGroupDescribeResponseAssignment_v0(w: Writer, m: StreamsGroup
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseTaskIds_v0(w: Writer, m: StreamsGroupDescribeResponseTaskIds): void {
+function encStreamsGroupDescribeResponseTaskIds_v0(w: Writer, m: StreamsGroupDescribeResponseTaskIdsInput): void {
   w.compactString(m.subtopologyId ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Partitions is not nullable');
@@ -471,7 +606,7 @@ function encStreamsGroupDescribeResponseTaskIds_v0(w: Writer, m: StreamsGroupDes
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseTopologyDescription_v1(w: Writer, m: StreamsGroupDescribeResponseTopologyDescription): void {
+function encStreamsGroupDescribeResponseTopologyDescription_v1(w: Writer, m: StreamsGroupDescribeResponseTopologyDescriptionInput): void {
   const t1 = m.subtopologies ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Subtopologies is not nullable');
   else {
@@ -488,7 +623,7 @@ function encStreamsGroupDescribeResponseTopologyDescription_v1(w: Writer, m: Str
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseTopologyDescriptionSubtopology_v1(w: Writer, m: StreamsGroupDescribeResponseTopologyDescriptionSubtopology): void {
+function encStreamsGroupDescribeResponseTopologyDescriptionSubtopology_v1(w: Writer, m: StreamsGroupDescribeResponseTopologyDescriptionSubtopologyInput): void {
   w.compactString(m.subtopologyId ?? '');
   const t1 = m.nodes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Nodes is not nullable');
@@ -500,7 +635,7 @@ function encStreamsGroupDescribeResponseTopologyDescriptionSubtopology_v1(w: Wri
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseTopologyDescriptionNode_v1(w: Writer, m: StreamsGroupDescribeResponseTopologyDescriptionNode): void {
+function encStreamsGroupDescribeResponseTopologyDescriptionNode_v1(w: Writer, m: StreamsGroupDescribeResponseTopologyDescriptionNodeInput): void {
   w.compactString(m.name ?? '');
   w.int8(m.nodeType ?? 0);
   const t1 = m.sourceTopics ?? [];
@@ -526,7 +661,7 @@ function encStreamsGroupDescribeResponseTopologyDescriptionNode_v1(w: Writer, m:
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseTopologyDescriptionGlobalStore_v1(w: Writer, m: StreamsGroupDescribeResponseTopologyDescriptionGlobalStore): void {
+function encStreamsGroupDescribeResponseTopologyDescriptionGlobalStore_v1(w: Writer, m: StreamsGroupDescribeResponseTopologyDescriptionGlobalStoreInput): void {
   encStreamsGroupDescribeResponseTopologyDescriptionNode_v1(w, m.source ?? defaultStreamsGroupDescribeResponseTopologyDescriptionNode());
   encStreamsGroupDescribeResponseTopologyDescriptionNode_v1(w, m.processor ?? defaultStreamsGroupDescribeResponseTopologyDescriptionNode());
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -853,7 +988,7 @@ function decStreamsGroupDescribeResponseTopologyDescriptionGlobalStore_v1(r: Rea
   return { source: f_source, processor: f_processor, unknownTaggedFields: unknown };
 }
 
-export const StreamsGroupDescribe: ApiCodec<StreamsGroupDescribeRequest, StreamsGroupDescribeResponse> = {
+export const StreamsGroupDescribe: ApiCodec<StreamsGroupDescribeRequest, StreamsGroupDescribeResponse, StreamsGroupDescribeRequestInput, StreamsGroupDescribeResponseInput> = {
   apiKey: 89,
   name: 'StreamsGroupDescribe',
   minVersion: 0,
@@ -863,7 +998,7 @@ export const StreamsGroupDescribe: ApiCodec<StreamsGroupDescribeRequest, Streams
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: StreamsGroupDescribeRequest, version: number): void {
+    encode(w: Writer, msg: StreamsGroupDescribeRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encStreamsGroupDescribeRequest_v0(w, msg);
@@ -883,7 +1018,7 @@ export const StreamsGroupDescribe: ApiCodec<StreamsGroupDescribeRequest, Streams
     },
   },
   response: {
-    encode(w: Writer, msg: StreamsGroupDescribeResponse, version: number): void {
+    encode(w: Writer, msg: StreamsGroupDescribeResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encStreamsGroupDescribeResponse_v0(w, msg);

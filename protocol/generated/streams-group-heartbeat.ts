@@ -6,7 +6,30 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface StreamsGroupHeartbeatRequest {
+  groupId: string;
+  memberId: string;
+  memberEpoch: number;
+  endpointInformationEpoch: number;
+  instanceId: string | null;
+  rackId: string | null;
+  rebalanceTimeoutMs: number;
+  topology: StreamsGroupHeartbeatRequestTopology | null;
+  activeTasks: StreamsGroupHeartbeatRequestTaskIds[] | null;
+  standbyTasks: StreamsGroupHeartbeatRequestTaskIds[] | null;
+  warmupTasks: StreamsGroupHeartbeatRequestTaskIds[] | null;
+  processId: string | null;
+  userEndpoint: StreamsGroupHeartbeatRequestEndpoint | null;
+  clientTags: StreamsGroupHeartbeatRequestKeyValue[] | null;
+  taskOffsets: StreamsGroupHeartbeatRequestTaskOffset[] | null;
+  taskEndOffsets: StreamsGroupHeartbeatRequestTaskOffset[] | null;
+  shutdownApplication: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface StreamsGroupHeartbeatRequestInput {
   groupId: string;
   memberId: string;
   memberEpoch: number;
@@ -14,15 +37,15 @@ export interface StreamsGroupHeartbeatRequest {
   instanceId?: string | null;
   rackId?: string | null;
   rebalanceTimeoutMs?: number;
-  topology?: StreamsGroupHeartbeatRequestTopology | null;
-  activeTasks?: StreamsGroupHeartbeatRequestTaskIds[] | null;
-  standbyTasks?: StreamsGroupHeartbeatRequestTaskIds[] | null;
-  warmupTasks?: StreamsGroupHeartbeatRequestTaskIds[] | null;
+  topology?: StreamsGroupHeartbeatRequestTopologyInput | null;
+  activeTasks?: StreamsGroupHeartbeatRequestTaskIdsInput[] | null;
+  standbyTasks?: StreamsGroupHeartbeatRequestTaskIdsInput[] | null;
+  warmupTasks?: StreamsGroupHeartbeatRequestTaskIdsInput[] | null;
   processId?: string | null;
-  userEndpoint?: StreamsGroupHeartbeatRequestEndpoint | null;
-  clientTags?: StreamsGroupHeartbeatRequestKeyValue[] | null;
-  taskOffsets?: StreamsGroupHeartbeatRequestTaskOffset[] | null;
-  taskEndOffsets?: StreamsGroupHeartbeatRequestTaskOffset[] | null;
+  userEndpoint?: StreamsGroupHeartbeatRequestEndpointInput | null;
+  clientTags?: StreamsGroupHeartbeatRequestKeyValueInput[] | null;
+  taskOffsets?: StreamsGroupHeartbeatRequestTaskOffsetInput[] | null;
+  taskEndOffsets?: StreamsGroupHeartbeatRequestTaskOffsetInput[] | null;
   shutdownApplication?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -30,6 +53,12 @@ export interface StreamsGroupHeartbeatRequest {
 export interface StreamsGroupHeartbeatRequestTopology {
   epoch: number;
   subtopologies: StreamsGroupHeartbeatRequestSubtopology[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupHeartbeatRequestTopologyInput {
+  epoch: number;
+  subtopologies: StreamsGroupHeartbeatRequestSubtopologyInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -44,6 +73,17 @@ export interface StreamsGroupHeartbeatRequestSubtopology {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupHeartbeatRequestSubtopologyInput {
+  subtopologyId: string;
+  sourceTopics: string[];
+  sourceTopicRegex: string[];
+  stateChangelogTopics: StreamsGroupHeartbeatRequestTopicInfoInput[];
+  repartitionSinkTopics: string[];
+  repartitionSourceTopics: StreamsGroupHeartbeatRequestTopicInfoInput[];
+  copartitionGroups: StreamsGroupHeartbeatRequestCopartitionGroupInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupHeartbeatRequestTopicInfo {
   name: string;
   partitions: number;
@@ -52,7 +92,21 @@ export interface StreamsGroupHeartbeatRequestTopicInfo {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupHeartbeatRequestTopicInfoInput {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  topicConfigs: StreamsGroupHeartbeatRequestKeyValueInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupHeartbeatRequestKeyValue {
+  key: string;
+  value: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupHeartbeatRequestKeyValueInput {
   key: string;
   value: string;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -65,13 +119,32 @@ export interface StreamsGroupHeartbeatRequestCopartitionGroup {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupHeartbeatRequestCopartitionGroupInput {
+  sourceTopics: number[];
+  sourceTopicRegex: number[];
+  repartitionSourceTopics: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupHeartbeatRequestTaskIds {
   subtopologyId: string;
   partitions: number[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupHeartbeatRequestTaskIdsInput {
+  subtopologyId: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupHeartbeatRequestEndpoint {
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupHeartbeatRequestEndpointInput {
   host: string;
   port: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -84,7 +157,36 @@ export interface StreamsGroupHeartbeatRequestTaskOffset {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupHeartbeatRequestTaskOffsetInput {
+  subtopologyId: string;
+  partition: number;
+  offset: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface StreamsGroupHeartbeatResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  memberId: string;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  acceptableRecoveryLagLegacy: number;
+  taskOffsetIntervalMs: number;
+  acceptableRecoveryLag: bigint;
+  status: StreamsGroupHeartbeatResponseStatus[] | null;
+  activeTasks: StreamsGroupHeartbeatResponseTaskIds[] | null;
+  standbyTasks: StreamsGroupHeartbeatResponseTaskIds[] | null;
+  warmupTasks: StreamsGroupHeartbeatResponseTaskIds[] | null;
+  topologyDescriptionRequired: boolean;
+  endpointInformationEpoch: number;
+  partitionsByUserEndpoint: StreamsGroupHeartbeatResponseEndpointToPartitions[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface StreamsGroupHeartbeatResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage?: string | null;
@@ -94,13 +196,13 @@ export interface StreamsGroupHeartbeatResponse {
   acceptableRecoveryLagLegacy?: number;
   taskOffsetIntervalMs: number;
   acceptableRecoveryLag?: bigint;
-  status: StreamsGroupHeartbeatResponseStatus[] | null;
-  activeTasks?: StreamsGroupHeartbeatResponseTaskIds[] | null;
-  standbyTasks?: StreamsGroupHeartbeatResponseTaskIds[] | null;
-  warmupTasks?: StreamsGroupHeartbeatResponseTaskIds[] | null;
+  status: StreamsGroupHeartbeatResponseStatusInput[] | null;
+  activeTasks?: StreamsGroupHeartbeatResponseTaskIdsInput[] | null;
+  standbyTasks?: StreamsGroupHeartbeatResponseTaskIdsInput[] | null;
+  warmupTasks?: StreamsGroupHeartbeatResponseTaskIdsInput[] | null;
   topologyDescriptionRequired?: boolean;
   endpointInformationEpoch: number;
-  partitionsByUserEndpoint?: StreamsGroupHeartbeatResponseEndpointToPartitions[] | null;
+  partitionsByUserEndpoint?: StreamsGroupHeartbeatResponseEndpointToPartitionsInput[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -110,7 +212,19 @@ export interface StreamsGroupHeartbeatResponseStatus {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupHeartbeatResponseStatusInput {
+  statusCode: number;
+  statusDetail: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupHeartbeatResponseTaskIds {
+  subtopologyId: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupHeartbeatResponseTaskIdsInput {
   subtopologyId: string;
   partitions: number[];
   unknownTaggedFields?: UnknownTaggedField[];
@@ -123,13 +237,32 @@ export interface StreamsGroupHeartbeatResponseEndpointToPartitions {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupHeartbeatResponseEndpointToPartitionsInput {
+  userEndpoint: StreamsGroupHeartbeatResponseEndpointInput;
+  activePartitions: StreamsGroupHeartbeatResponseTopicPartitionInput[];
+  standbyPartitions: StreamsGroupHeartbeatResponseTopicPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupHeartbeatResponseEndpoint {
   host: string;
   port: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupHeartbeatResponseEndpointInput {
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupHeartbeatResponseTopicPartition {
+  topic: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupHeartbeatResponseTopicPartitionInput {
   topic: string;
   partitions: number[];
   unknownTaggedFields?: UnknownTaggedField[];
@@ -171,7 +304,7 @@ function defaultStreamsGroupHeartbeatRequestTaskOffset(): StreamsGroupHeartbeatR
   return { subtopologyId: '', partition: 0, offset: 0n };
 }
 
-function encStreamsGroupHeartbeatRequest_v0(w: Writer, m: StreamsGroupHeartbeatRequest): void {
+function encStreamsGroupHeartbeatRequest_v0(w: Writer, m: StreamsGroupHeartbeatRequestInput): void {
   w.compactString(m.groupId ?? '');
   w.compactString(m.memberId ?? '');
   w.int32(m.memberEpoch ?? 0);
@@ -223,7 +356,7 @@ function encStreamsGroupHeartbeatRequest_v0(w: Writer, m: StreamsGroupHeartbeatR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatRequestTopology_v0(w: Writer, m: StreamsGroupHeartbeatRequestTopology): void {
+function encStreamsGroupHeartbeatRequestTopology_v0(w: Writer, m: StreamsGroupHeartbeatRequestTopologyInput): void {
   w.int32(m.epoch ?? 0);
   const t1 = m.subtopologies ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field Subtopologies is not nullable');
@@ -235,7 +368,7 @@ function encStreamsGroupHeartbeatRequestTopology_v0(w: Writer, m: StreamsGroupHe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatRequestSubtopology_v0(w: Writer, m: StreamsGroupHeartbeatRequestSubtopology): void {
+function encStreamsGroupHeartbeatRequestSubtopology_v0(w: Writer, m: StreamsGroupHeartbeatRequestSubtopologyInput): void {
   w.compactString(m.subtopologyId ?? '');
   const t1 = m.sourceTopics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field SourceTopics is not nullable');
@@ -277,7 +410,7 @@ function encStreamsGroupHeartbeatRequestSubtopology_v0(w: Writer, m: StreamsGrou
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatRequestTopicInfo_v0(w: Writer, m: StreamsGroupHeartbeatRequestTopicInfo): void {
+function encStreamsGroupHeartbeatRequestTopicInfo_v0(w: Writer, m: StreamsGroupHeartbeatRequestTopicInfoInput): void {
   w.compactString(m.name ?? '');
   w.int32(m.partitions ?? 0);
   w.int16(m.replicationFactor ?? 0);
@@ -291,14 +424,14 @@ function encStreamsGroupHeartbeatRequestTopicInfo_v0(w: Writer, m: StreamsGroupH
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatRequestKeyValue_v0(w: Writer, m: StreamsGroupHeartbeatRequestKeyValue): void {
+function encStreamsGroupHeartbeatRequestKeyValue_v0(w: Writer, m: StreamsGroupHeartbeatRequestKeyValueInput): void {
   w.compactString(m.key ?? '');
   w.compactString(m.value ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatRequestCopartitionGroup_v0(w: Writer, m: StreamsGroupHeartbeatRequestCopartitionGroup): void {
+function encStreamsGroupHeartbeatRequestCopartitionGroup_v0(w: Writer, m: StreamsGroupHeartbeatRequestCopartitionGroupInput): void {
   const t1 = m.sourceTopics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field SourceTopics is not nullable');
   else {
@@ -321,7 +454,7 @@ function encStreamsGroupHeartbeatRequestCopartitionGroup_v0(w: Writer, m: Stream
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatRequestTaskIds_v0(w: Writer, m: StreamsGroupHeartbeatRequestTaskIds): void {
+function encStreamsGroupHeartbeatRequestTaskIds_v0(w: Writer, m: StreamsGroupHeartbeatRequestTaskIdsInput): void {
   w.compactString(m.subtopologyId ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field Partitions is not nullable');
@@ -333,14 +466,14 @@ function encStreamsGroupHeartbeatRequestTaskIds_v0(w: Writer, m: StreamsGroupHea
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatRequestEndpoint_v0(w: Writer, m: StreamsGroupHeartbeatRequestEndpoint): void {
+function encStreamsGroupHeartbeatRequestEndpoint_v0(w: Writer, m: StreamsGroupHeartbeatRequestEndpointInput): void {
   w.compactString(m.host ?? '');
   w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatRequestTaskOffset_v0(w: Writer, m: StreamsGroupHeartbeatRequestTaskOffset): void {
+function encStreamsGroupHeartbeatRequestTaskOffset_v0(w: Writer, m: StreamsGroupHeartbeatRequestTaskOffsetInput): void {
   w.compactString(m.subtopologyId ?? '');
   w.int32(m.partition ?? 0);
   w.int64(m.offset ?? 0n);
@@ -579,7 +712,7 @@ function defaultStreamsGroupHeartbeatResponseTopicPartition(): StreamsGroupHeart
   return { topic: '', partitions: [] };
 }
 
-function encStreamsGroupHeartbeatResponse_v0(w: Writer, m: StreamsGroupHeartbeatResponse): void {
+function encStreamsGroupHeartbeatResponse_v0(w: Writer, m: StreamsGroupHeartbeatResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
@@ -624,7 +757,7 @@ function encStreamsGroupHeartbeatResponse_v0(w: Writer, m: StreamsGroupHeartbeat
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatResponse_v1(w: Writer, m: StreamsGroupHeartbeatResponse): void {
+function encStreamsGroupHeartbeatResponse_v1(w: Writer, m: StreamsGroupHeartbeatResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
@@ -670,14 +803,14 @@ function encStreamsGroupHeartbeatResponse_v1(w: Writer, m: StreamsGroupHeartbeat
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatResponseStatus_v0(w: Writer, m: StreamsGroupHeartbeatResponseStatus): void {
+function encStreamsGroupHeartbeatResponseStatus_v0(w: Writer, m: StreamsGroupHeartbeatResponseStatusInput): void {
   w.int8(m.statusCode ?? 0);
   w.compactString(m.statusDetail ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatResponseTaskIds_v0(w: Writer, m: StreamsGroupHeartbeatResponseTaskIds): void {
+function encStreamsGroupHeartbeatResponseTaskIds_v0(w: Writer, m: StreamsGroupHeartbeatResponseTaskIdsInput): void {
   w.compactString(m.subtopologyId ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatResponse field Partitions is not nullable');
@@ -689,7 +822,7 @@ function encStreamsGroupHeartbeatResponseTaskIds_v0(w: Writer, m: StreamsGroupHe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatResponseEndpointToPartitions_v0(w: Writer, m: StreamsGroupHeartbeatResponseEndpointToPartitions): void {
+function encStreamsGroupHeartbeatResponseEndpointToPartitions_v0(w: Writer, m: StreamsGroupHeartbeatResponseEndpointToPartitionsInput): void {
   encStreamsGroupHeartbeatResponseEndpoint_v0(w, m.userEndpoint ?? defaultStreamsGroupHeartbeatResponseEndpoint());
   const t1 = m.activePartitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatResponse field ActivePartitions is not nullable');
@@ -707,14 +840,14 @@ function encStreamsGroupHeartbeatResponseEndpointToPartitions_v0(w: Writer, m: S
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatResponseEndpoint_v0(w: Writer, m: StreamsGroupHeartbeatResponseEndpoint): void {
+function encStreamsGroupHeartbeatResponseEndpoint_v0(w: Writer, m: StreamsGroupHeartbeatResponseEndpointInput): void {
   w.compactString(m.host ?? '');
   w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatResponseTopicPartition_v0(w: Writer, m: StreamsGroupHeartbeatResponseTopicPartition): void {
+function encStreamsGroupHeartbeatResponseTopicPartition_v0(w: Writer, m: StreamsGroupHeartbeatResponseTopicPartitionInput): void {
   w.compactString(m.topic ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatResponse field Partitions is not nullable');
@@ -889,7 +1022,7 @@ function decStreamsGroupHeartbeatResponseTopicPartition_v0(r: Reader): StreamsGr
   return { topic: f_topic, partitions: f_partitions, unknownTaggedFields: unknown };
 }
 
-export const StreamsGroupHeartbeat: ApiCodec<StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse> = {
+export const StreamsGroupHeartbeat: ApiCodec<StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse, StreamsGroupHeartbeatRequestInput, StreamsGroupHeartbeatResponseInput> = {
   apiKey: 88,
   name: 'StreamsGroupHeartbeat',
   minVersion: 0,
@@ -899,7 +1032,7 @@ export const StreamsGroupHeartbeat: ApiCodec<StreamsGroupHeartbeatRequest, Strea
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: StreamsGroupHeartbeatRequest, version: number): void {
+    encode(w: Writer, msg: StreamsGroupHeartbeatRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: return encStreamsGroupHeartbeatRequest_v0(w, msg);
@@ -917,7 +1050,7 @@ export const StreamsGroupHeartbeat: ApiCodec<StreamsGroupHeartbeatRequest, Strea
     },
   },
   response: {
-    encode(w: Writer, msg: StreamsGroupHeartbeatResponse, version: number): void {
+    encode(w: Writer, msg: StreamsGroupHeartbeatResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encStreamsGroupHeartbeatResponse_v0(w, msg);

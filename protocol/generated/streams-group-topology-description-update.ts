@@ -6,11 +6,21 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface StreamsGroupTopologyDescriptionUpdateRequest {
   groupId: string;
   memberId: string;
   topologyEpoch: number;
   topologyDescription: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescription;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface StreamsGroupTopologyDescriptionUpdateRequestInput {
+  groupId: string;
+  memberId: string;
+  topologyEpoch: number;
+  topologyDescription: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionInput;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -20,13 +30,35 @@ export interface StreamsGroupTopologyDescriptionUpdateRequestTopologyDescription
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionInput {
+  subtopologies: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopologyInput[];
+  globalStores: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStoreInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopology {
   subtopologyId: string;
   nodes: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopologyInput {
+  subtopologyId: string;
+  nodes: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNodeInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode {
+  name: string;
+  nodeType: number;
+  sourceTopics: string[];
+  sinkTopic: string | null;
+  stores: string[];
+  successors: string[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNodeInput {
   name: string;
   nodeType: number;
   sourceTopics: string[];
@@ -42,7 +74,22 @@ export interface StreamsGroupTopologyDescriptionUpdateRequestTopologyDescription
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStoreInput {
+  source: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNodeInput;
+  processor: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNodeInput;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface StreamsGroupTopologyDescriptionUpdateResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface StreamsGroupTopologyDescriptionUpdateResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage?: string | null;
@@ -69,7 +116,7 @@ function defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionG
   return { source: defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode(), processor: defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode() };
 }
 
-function encStreamsGroupTopologyDescriptionUpdateRequest_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequest): void {
+function encStreamsGroupTopologyDescriptionUpdateRequest_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestInput): void {
   w.compactString(m.groupId ?? '');
   w.compactString(m.memberId ?? '');
   w.int32(m.topologyEpoch ?? 0);
@@ -78,7 +125,7 @@ function encStreamsGroupTopologyDescriptionUpdateRequest_v0(w: Writer, m: Stream
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescription_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescription): void {
+function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescription_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionInput): void {
   const t1 = m.subtopologies ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupTopologyDescriptionUpdateRequest field Subtopologies is not nullable');
   else {
@@ -95,7 +142,7 @@ function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescription_v0(w
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopology_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopology): void {
+function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopology_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopologyInput): void {
   w.compactString(m.subtopologyId ?? '');
   const t1 = m.nodes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupTopologyDescriptionUpdateRequest field Nodes is not nullable');
@@ -107,7 +154,7 @@ function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubto
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode): void {
+function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNodeInput): void {
   w.compactString(m.name ?? '');
   w.int8(m.nodeType ?? 0);
   const t1 = m.sourceTopics ?? [];
@@ -133,7 +180,7 @@ function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode_
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStore_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStore): void {
+function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStore_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStoreInput): void {
   encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode_v0(w, m.source ?? defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode());
   encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode_v0(w, m.processor ?? defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode());
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -227,7 +274,7 @@ function defaultStreamsGroupTopologyDescriptionUpdateResponse(): StreamsGroupTop
   return { throttleTimeMs: 0, errorCode: 0, errorMessage: null };
 }
 
-function encStreamsGroupTopologyDescriptionUpdateResponse_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateResponse): void {
+function encStreamsGroupTopologyDescriptionUpdateResponse_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
@@ -243,7 +290,7 @@ function decStreamsGroupTopologyDescriptionUpdateResponse_v0(r: Reader): Streams
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const StreamsGroupTopologyDescriptionUpdate: ApiCodec<StreamsGroupTopologyDescriptionUpdateRequest, StreamsGroupTopologyDescriptionUpdateResponse> = {
+export const StreamsGroupTopologyDescriptionUpdate: ApiCodec<StreamsGroupTopologyDescriptionUpdateRequest, StreamsGroupTopologyDescriptionUpdateResponse, StreamsGroupTopologyDescriptionUpdateRequestInput, StreamsGroupTopologyDescriptionUpdateResponseInput> = {
   apiKey: 93,
   name: 'StreamsGroupTopologyDescriptionUpdate',
   minVersion: 0,
@@ -253,7 +300,7 @@ export const StreamsGroupTopologyDescriptionUpdate: ApiCodec<StreamsGroupTopolog
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: StreamsGroupTopologyDescriptionUpdateRequest, version: number): void {
+    encode(w: Writer, msg: StreamsGroupTopologyDescriptionUpdateRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encStreamsGroupTopologyDescriptionUpdateRequest_v0(w, msg);
@@ -271,7 +318,7 @@ export const StreamsGroupTopologyDescriptionUpdate: ApiCodec<StreamsGroupTopolog
     },
   },
   response: {
-    encode(w: Writer, msg: StreamsGroupTopologyDescriptionUpdateResponse, version: number): void {
+    encode(w: Writer, msg: StreamsGroupTopologyDescriptionUpdateResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encStreamsGroupTopologyDescriptionUpdateResponse_v0(w, msg);

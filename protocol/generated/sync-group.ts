@@ -6,14 +6,27 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface SyncGroupRequest {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignments: SyncGroupRequestSyncGroupRequestAssignment[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface SyncGroupRequestInput {
   groupId: string;
   generationId: number;
   memberId: string;
   groupInstanceId?: string | null;
   protocolType?: string | null;
   protocolName?: string | null;
-  assignments: SyncGroupRequestSyncGroupRequestAssignment[];
+  assignments: SyncGroupRequestSyncGroupRequestAssignmentInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -23,7 +36,24 @@ export interface SyncGroupRequestSyncGroupRequestAssignment {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface SyncGroupRequestSyncGroupRequestAssignmentInput {
+  memberId: string;
+  assignment: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface SyncGroupResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignment: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface SyncGroupResponseInput {
   throttleTimeMs?: number;
   errorCode: number;
   protocolType?: string | null;
@@ -40,7 +70,7 @@ function defaultSyncGroupRequestSyncGroupRequestAssignment(): SyncGroupRequestSy
   return { memberId: '', assignment: EMPTY_BUFFER };
 }
 
-function encSyncGroupRequest_v0(w: Writer, m: SyncGroupRequest): void {
+function encSyncGroupRequest_v0(w: Writer, m: SyncGroupRequestInput): void {
   w.string(m.groupId ?? '');
   w.int32(m.generationId ?? 0);
   w.string(m.memberId ?? '');
@@ -53,7 +83,7 @@ function encSyncGroupRequest_v0(w: Writer, m: SyncGroupRequest): void {
   }
 }
 
-function encSyncGroupRequest_v3(w: Writer, m: SyncGroupRequest): void {
+function encSyncGroupRequest_v3(w: Writer, m: SyncGroupRequestInput): void {
   w.string(m.groupId ?? '');
   w.int32(m.generationId ?? 0);
   w.string(m.memberId ?? '');
@@ -66,7 +96,7 @@ function encSyncGroupRequest_v3(w: Writer, m: SyncGroupRequest): void {
   }
 }
 
-function encSyncGroupRequest_v4(w: Writer, m: SyncGroupRequest): void {
+function encSyncGroupRequest_v4(w: Writer, m: SyncGroupRequestInput): void {
   w.compactString(m.groupId ?? '');
   w.int32(m.generationId ?? 0);
   w.compactString(m.memberId ?? '');
@@ -81,7 +111,7 @@ function encSyncGroupRequest_v4(w: Writer, m: SyncGroupRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encSyncGroupRequest_v5(w: Writer, m: SyncGroupRequest): void {
+function encSyncGroupRequest_v5(w: Writer, m: SyncGroupRequestInput): void {
   w.compactString(m.groupId ?? '');
   w.int32(m.generationId ?? 0);
   w.compactString(m.memberId ?? '');
@@ -98,12 +128,12 @@ function encSyncGroupRequest_v5(w: Writer, m: SyncGroupRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encSyncGroupRequestSyncGroupRequestAssignment_v0(w: Writer, m: SyncGroupRequestSyncGroupRequestAssignment): void {
+function encSyncGroupRequestSyncGroupRequestAssignment_v0(w: Writer, m: SyncGroupRequestSyncGroupRequestAssignmentInput): void {
   w.string(m.memberId ?? '');
   w.bytes(m.assignment ?? EMPTY_BUFFER);
 }
 
-function encSyncGroupRequestSyncGroupRequestAssignment_v4(w: Writer, m: SyncGroupRequestSyncGroupRequestAssignment): void {
+function encSyncGroupRequestSyncGroupRequestAssignment_v4(w: Writer, m: SyncGroupRequestSyncGroupRequestAssignmentInput): void {
   w.compactString(m.memberId ?? '');
   w.compactBytes(m.assignment ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -194,18 +224,18 @@ function defaultSyncGroupResponse(): SyncGroupResponse {
   return { throttleTimeMs: 0, errorCode: 0, protocolType: null, protocolName: null, assignment: EMPTY_BUFFER };
 }
 
-function encSyncGroupResponse_v0(w: Writer, m: SyncGroupResponse): void {
+function encSyncGroupResponse_v0(w: Writer, m: SyncGroupResponseInput): void {
   w.int16(m.errorCode ?? 0);
   w.bytes(m.assignment ?? EMPTY_BUFFER);
 }
 
-function encSyncGroupResponse_v1(w: Writer, m: SyncGroupResponse): void {
+function encSyncGroupResponse_v1(w: Writer, m: SyncGroupResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.bytes(m.assignment ?? EMPTY_BUFFER);
 }
 
-function encSyncGroupResponse_v4(w: Writer, m: SyncGroupResponse): void {
+function encSyncGroupResponse_v4(w: Writer, m: SyncGroupResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactBytes(m.assignment ?? EMPTY_BUFFER);
@@ -213,7 +243,7 @@ function encSyncGroupResponse_v4(w: Writer, m: SyncGroupResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encSyncGroupResponse_v5(w: Writer, m: SyncGroupResponse): void {
+function encSyncGroupResponse_v5(w: Writer, m: SyncGroupResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.protocolType === undefined ? null : m.protocolType);
@@ -254,7 +284,7 @@ function decSyncGroupResponse_v5(r: Reader): SyncGroupResponse {
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, protocolType: f_protocolType, protocolName: f_protocolName, assignment: f_assignment, unknownTaggedFields: unknown };
 }
 
-export const SyncGroup: ApiCodec<SyncGroupRequest, SyncGroupResponse> = {
+export const SyncGroup: ApiCodec<SyncGroupRequest, SyncGroupResponse, SyncGroupRequestInput, SyncGroupResponseInput> = {
   apiKey: 14,
   name: 'SyncGroup',
   minVersion: 0,
@@ -264,7 +294,7 @@ export const SyncGroup: ApiCodec<SyncGroupRequest, SyncGroupResponse> = {
   requestHeaderVersion: (version: number) => (version >= 4 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 4 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: SyncGroupRequest, version: number): void {
+    encode(w: Writer, msg: SyncGroupRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: case 2: return encSyncGroupRequest_v0(w, msg);
@@ -288,7 +318,7 @@ export const SyncGroup: ApiCodec<SyncGroupRequest, SyncGroupResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: SyncGroupResponse, version: number): void {
+    encode(w: Writer, msg: SyncGroupResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encSyncGroupResponse_v0(w, msg);

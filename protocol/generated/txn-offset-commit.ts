@@ -6,7 +6,21 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface TxnOffsetCommitRequest {
+  transactionalId: string;
+  groupId: string;
+  producerId: bigint;
+  producerEpoch: number;
+  generationIdOrMemberEpoch: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  topics: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface TxnOffsetCommitRequestInput {
   transactionalId: string;
   groupId: string;
   producerId: bigint;
@@ -14,18 +28,33 @@ export interface TxnOffsetCommitRequest {
   generationIdOrMemberEpoch?: number;
   memberId?: string;
   groupInstanceId?: string | null;
-  topics: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic[];
+  topics: TxnOffsetCommitRequestTxnOffsetCommitRequestTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface TxnOffsetCommitRequestTxnOffsetCommitRequestTopic {
-  name?: string;
-  topicId?: string;
+  name: string;
+  topicId: string;
   partitions: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface TxnOffsetCommitRequestTxnOffsetCommitRequestTopicInput {
+  name?: string;
+  topicId?: string;
+  partitions: TxnOffsetCommitRequestTxnOffsetCommitRequestPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface TxnOffsetCommitRequestTxnOffsetCommitRequestPartition {
+  partitionIndex: number;
+  committedOffset: bigint;
+  committedLeaderEpoch: number;
+  committedMetadata: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface TxnOffsetCommitRequestTxnOffsetCommitRequestPartitionInput {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch?: number;
@@ -33,20 +62,41 @@ export interface TxnOffsetCommitRequestTxnOffsetCommitRequestPartition {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface TxnOffsetCommitResponse {
   throttleTimeMs: number;
   topics: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface TxnOffsetCommitResponseInput {
+  throttleTimeMs: number;
+  topics: TxnOffsetCommitResponseTxnOffsetCommitResponseTopicInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface TxnOffsetCommitResponseTxnOffsetCommitResponseTopic {
-  name?: string;
-  topicId?: string;
+  name: string;
+  topicId: string;
   partitions: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface TxnOffsetCommitResponseTxnOffsetCommitResponseTopicInput {
+  name?: string;
+  topicId?: string;
+  partitions: TxnOffsetCommitResponseTxnOffsetCommitResponsePartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface TxnOffsetCommitResponseTxnOffsetCommitResponsePartition {
+  partitionIndex: number;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface TxnOffsetCommitResponseTxnOffsetCommitResponsePartitionInput {
   partitionIndex: number;
   errorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -64,7 +114,7 @@ function defaultTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(): TxnOffs
   return { partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, committedMetadata: '' };
 }
 
-function encTxnOffsetCommitRequest_v0(w: Writer, m: TxnOffsetCommitRequest): void {
+function encTxnOffsetCommitRequest_v0(w: Writer, m: TxnOffsetCommitRequestInput): void {
   w.string(m.transactionalId ?? '');
   w.string(m.groupId ?? '');
   w.int64(m.producerId ?? 0n);
@@ -80,7 +130,7 @@ function encTxnOffsetCommitRequest_v0(w: Writer, m: TxnOffsetCommitRequest): voi
   }
 }
 
-function encTxnOffsetCommitRequest_v2(w: Writer, m: TxnOffsetCommitRequest): void {
+function encTxnOffsetCommitRequest_v2(w: Writer, m: TxnOffsetCommitRequestInput): void {
   w.string(m.transactionalId ?? '');
   w.string(m.groupId ?? '');
   w.int64(m.producerId ?? 0n);
@@ -96,7 +146,7 @@ function encTxnOffsetCommitRequest_v2(w: Writer, m: TxnOffsetCommitRequest): voi
   }
 }
 
-function encTxnOffsetCommitRequest_v3(w: Writer, m: TxnOffsetCommitRequest): void {
+function encTxnOffsetCommitRequest_v3(w: Writer, m: TxnOffsetCommitRequestInput): void {
   w.compactString(m.transactionalId ?? '');
   w.compactString(m.groupId ?? '');
   w.int64(m.producerId ?? 0n);
@@ -114,7 +164,7 @@ function encTxnOffsetCommitRequest_v3(w: Writer, m: TxnOffsetCommitRequest): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encTxnOffsetCommitRequest_v6(w: Writer, m: TxnOffsetCommitRequest): void {
+function encTxnOffsetCommitRequest_v6(w: Writer, m: TxnOffsetCommitRequestInput): void {
   w.compactString(m.transactionalId ?? '');
   w.compactString(m.groupId ?? '');
   w.int64(m.producerId ?? 0n);
@@ -132,7 +182,7 @@ function encTxnOffsetCommitRequest_v6(w: Writer, m: TxnOffsetCommitRequest): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v0(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic): void {
+function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v0(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopicInput): void {
   w.string(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field Partitions is not nullable');
@@ -142,7 +192,7 @@ function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v0(w: Writer, m: T
   }
 }
 
-function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v2(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic): void {
+function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v2(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopicInput): void {
   w.string(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field Partitions is not nullable');
@@ -152,7 +202,7 @@ function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v2(w: Writer, m: T
   }
 }
 
-function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v3(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic): void {
+function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v3(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopicInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field Partitions is not nullable');
@@ -164,7 +214,7 @@ function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v3(w: Writer, m: T
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v6(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic): void {
+function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v6(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopicInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field Partitions is not nullable');
@@ -176,20 +226,20 @@ function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v6(w: Writer, m: T
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encTxnOffsetCommitRequestTxnOffsetCommitRequestPartition_v0(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition): void {
+function encTxnOffsetCommitRequestTxnOffsetCommitRequestPartition_v0(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0n);
   w.nullableString(m.committedMetadata === undefined ? '' : m.committedMetadata);
 }
 
-function encTxnOffsetCommitRequestTxnOffsetCommitRequestPartition_v2(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition): void {
+function encTxnOffsetCommitRequestTxnOffsetCommitRequestPartition_v2(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0n);
   w.int32(m.committedLeaderEpoch ?? -1);
   w.nullableString(m.committedMetadata === undefined ? '' : m.committedMetadata);
 }
 
-function encTxnOffsetCommitRequestTxnOffsetCommitRequestPartition_v3(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition): void {
+function encTxnOffsetCommitRequestTxnOffsetCommitRequestPartition_v3(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int64(m.committedOffset ?? 0n);
   w.int32(m.committedLeaderEpoch ?? -1);
@@ -360,7 +410,7 @@ function defaultTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(): TxnOf
   return { partitionIndex: 0, errorCode: 0 };
 }
 
-function encTxnOffsetCommitResponse_v0(w: Writer, m: TxnOffsetCommitResponse): void {
+function encTxnOffsetCommitResponse_v0(w: Writer, m: TxnOffsetCommitResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitResponse field Topics is not nullable');
@@ -370,7 +420,7 @@ function encTxnOffsetCommitResponse_v0(w: Writer, m: TxnOffsetCommitResponse): v
   }
 }
 
-function encTxnOffsetCommitResponse_v3(w: Writer, m: TxnOffsetCommitResponse): void {
+function encTxnOffsetCommitResponse_v3(w: Writer, m: TxnOffsetCommitResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitResponse field Topics is not nullable');
@@ -382,7 +432,7 @@ function encTxnOffsetCommitResponse_v3(w: Writer, m: TxnOffsetCommitResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encTxnOffsetCommitResponse_v6(w: Writer, m: TxnOffsetCommitResponse): void {
+function encTxnOffsetCommitResponse_v6(w: Writer, m: TxnOffsetCommitResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitResponse field Topics is not nullable');
@@ -394,7 +444,7 @@ function encTxnOffsetCommitResponse_v6(w: Writer, m: TxnOffsetCommitResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v0(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic): void {
+function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v0(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopicInput): void {
   w.string(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitResponse field Partitions is not nullable');
@@ -404,7 +454,7 @@ function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v0(w: Writer, m:
   }
 }
 
-function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v3(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic): void {
+function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v3(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopicInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitResponse field Partitions is not nullable');
@@ -416,7 +466,7 @@ function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v3(w: Writer, m:
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v6(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic): void {
+function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v6(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopicInput): void {
   w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitResponse field Partitions is not nullable');
@@ -428,12 +478,12 @@ function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v6(w: Writer, m:
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encTxnOffsetCommitResponseTxnOffsetCommitResponsePartition_v0(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition): void {
+function encTxnOffsetCommitResponseTxnOffsetCommitResponsePartition_v0(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponsePartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
 }
 
-function encTxnOffsetCommitResponseTxnOffsetCommitResponsePartition_v3(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition): void {
+function encTxnOffsetCommitResponseTxnOffsetCommitResponsePartition_v3(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponsePartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -535,7 +585,7 @@ function decTxnOffsetCommitResponseTxnOffsetCommitResponsePartition_v3(r: Reader
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, unknownTaggedFields: unknown };
 }
 
-export const TxnOffsetCommit: ApiCodec<TxnOffsetCommitRequest, TxnOffsetCommitResponse> = {
+export const TxnOffsetCommit: ApiCodec<TxnOffsetCommitRequest, TxnOffsetCommitResponse, TxnOffsetCommitRequestInput, TxnOffsetCommitResponseInput> = {
   apiKey: 28,
   name: 'TxnOffsetCommit',
   minVersion: 0,
@@ -545,7 +595,7 @@ export const TxnOffsetCommit: ApiCodec<TxnOffsetCommitRequest, TxnOffsetCommitRe
   requestHeaderVersion: (version: number) => (version >= 3 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 3 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: TxnOffsetCommitRequest, version: number): void {
+    encode(w: Writer, msg: TxnOffsetCommitRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: return encTxnOffsetCommitRequest_v0(w, msg);
@@ -569,7 +619,7 @@ export const TxnOffsetCommit: ApiCodec<TxnOffsetCommitRequest, TxnOffsetCommitRe
     },
   },
   response: {
-    encode(w: Writer, msg: TxnOffsetCommitResponse, version: number): void {
+    encode(w: Writer, msg: TxnOffsetCommitResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: case 1: case 2: return encTxnOffsetCommitResponse_v0(w, msg);

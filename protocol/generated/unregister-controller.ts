@@ -6,12 +6,28 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface UnregisterControllerRequest {
   controllerId: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface UnregisterControllerRequestInput {
+  controllerId: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface UnregisterControllerResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface UnregisterControllerResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
@@ -22,7 +38,7 @@ function defaultUnregisterControllerRequest(): UnregisterControllerRequest {
   return { controllerId: 0 };
 }
 
-function encUnregisterControllerRequest_v0(w: Writer, m: UnregisterControllerRequest): void {
+function encUnregisterControllerRequest_v0(w: Writer, m: UnregisterControllerRequestInput): void {
   w.int32(m.controllerId ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
@@ -38,7 +54,7 @@ function defaultUnregisterControllerResponse(): UnregisterControllerResponse {
   return { throttleTimeMs: 0, errorCode: 0, errorMessage: '' };
 }
 
-function encUnregisterControllerResponse_v0(w: Writer, m: UnregisterControllerResponse): void {
+function encUnregisterControllerResponse_v0(w: Writer, m: UnregisterControllerResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
@@ -54,7 +70,7 @@ function decUnregisterControllerResponse_v0(r: Reader): UnregisterControllerResp
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const UnregisterController: ApiCodec<UnregisterControllerRequest, UnregisterControllerResponse> = {
+export const UnregisterController: ApiCodec<UnregisterControllerRequest, UnregisterControllerResponse, UnregisterControllerRequestInput, UnregisterControllerResponseInput> = {
   apiKey: 94,
   name: 'UnregisterController',
   minVersion: 0,
@@ -64,7 +80,7 @@ export const UnregisterController: ApiCodec<UnregisterControllerRequest, Unregis
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: UnregisterControllerRequest, version: number): void {
+    encode(w: Writer, msg: UnregisterControllerRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encUnregisterControllerRequest_v0(w, msg);
@@ -82,7 +98,7 @@ export const UnregisterController: ApiCodec<UnregisterControllerRequest, Unregis
     },
   },
   response: {
-    encode(w: Writer, msg: UnregisterControllerResponse, version: number): void {
+    encode(w: Writer, msg: UnregisterControllerResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encUnregisterControllerResponse_v0(w, msg);

@@ -6,6 +6,7 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface UpdateRaftVoterRequest {
   clusterId: string | null;
   currentLeaderEpoch: number;
@@ -16,7 +17,25 @@ export interface UpdateRaftVoterRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface UpdateRaftVoterRequestInput {
+  clusterId: string | null;
+  currentLeaderEpoch: number;
+  voterId: number;
+  voterDirectoryId: string;
+  listeners: UpdateRaftVoterRequestListenerInput[];
+  kRaftVersionFeature: UpdateRaftVoterRequestKRaftVersionFeatureInput;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface UpdateRaftVoterRequestListener {
+  name: string;
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface UpdateRaftVoterRequestListenerInput {
   name: string;
   host: string;
   port: number;
@@ -29,14 +48,37 @@ export interface UpdateRaftVoterRequestKRaftVersionFeature {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface UpdateRaftVoterRequestKRaftVersionFeatureInput {
+  minSupportedVersion: number;
+  maxSupportedVersion: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface UpdateRaftVoterResponse {
   throttleTimeMs: number;
   errorCode: number;
-  currentLeader?: UpdateRaftVoterResponseCurrentLeader;
+  currentLeader: UpdateRaftVoterResponseCurrentLeader;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface UpdateRaftVoterResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  currentLeader?: UpdateRaftVoterResponseCurrentLeaderInput;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface UpdateRaftVoterResponseCurrentLeader {
+  leaderId: number;
+  leaderEpoch: number;
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface UpdateRaftVoterResponseCurrentLeaderInput {
   leaderId?: number;
   leaderEpoch?: number;
   host: string;
@@ -56,7 +98,7 @@ function defaultUpdateRaftVoterRequestKRaftVersionFeature(): UpdateRaftVoterRequ
   return { minSupportedVersion: 0, maxSupportedVersion: 0 };
 }
 
-function encUpdateRaftVoterRequest_v0(w: Writer, m: UpdateRaftVoterRequest): void {
+function encUpdateRaftVoterRequest_v0(w: Writer, m: UpdateRaftVoterRequestInput): void {
   w.compactNullableString(m.clusterId === undefined ? '' : m.clusterId);
   w.int32(m.currentLeaderEpoch ?? 0);
   w.int32(m.voterId ?? 0);
@@ -72,7 +114,7 @@ function encUpdateRaftVoterRequest_v0(w: Writer, m: UpdateRaftVoterRequest): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encUpdateRaftVoterRequestListener_v0(w: Writer, m: UpdateRaftVoterRequestListener): void {
+function encUpdateRaftVoterRequestListener_v0(w: Writer, m: UpdateRaftVoterRequestListenerInput): void {
   w.compactString(m.name ?? '');
   w.compactString(m.host ?? '');
   w.uint16(m.port ?? 0);
@@ -80,7 +122,7 @@ function encUpdateRaftVoterRequestListener_v0(w: Writer, m: UpdateRaftVoterReque
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encUpdateRaftVoterRequestKRaftVersionFeature_v0(w: Writer, m: UpdateRaftVoterRequestKRaftVersionFeature): void {
+function encUpdateRaftVoterRequestKRaftVersionFeature_v0(w: Writer, m: UpdateRaftVoterRequestKRaftVersionFeatureInput): void {
   w.int16(m.minSupportedVersion ?? 0);
   w.int16(m.maxSupportedVersion ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -128,7 +170,7 @@ function defaultUpdateRaftVoterResponseCurrentLeader(): UpdateRaftVoterResponseC
   return { leaderId: -1, leaderEpoch: -1, host: '', port: 0 };
 }
 
-function encUpdateRaftVoterResponse_v0(w: Writer, m: UpdateRaftVoterResponse): void {
+function encUpdateRaftVoterResponse_v0(w: Writer, m: UpdateRaftVoterResponseInput): void {
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   const t1 = m.currentLeader;
@@ -141,7 +183,7 @@ function encUpdateRaftVoterResponse_v0(w: Writer, m: UpdateRaftVoterResponse): v
   }
 }
 
-function encUpdateRaftVoterResponseCurrentLeader_v0(w: Writer, m: UpdateRaftVoterResponseCurrentLeader): void {
+function encUpdateRaftVoterResponseCurrentLeader_v0(w: Writer, m: UpdateRaftVoterResponseCurrentLeaderInput): void {
   w.int32(m.leaderId ?? -1);
   w.int32(m.leaderEpoch ?? -1);
   w.compactString(m.host ?? '');
@@ -179,11 +221,11 @@ function decUpdateRaftVoterResponseCurrentLeader_v0(r: Reader): UpdateRaftVoterR
   return { leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, host: f_host, port: f_port, unknownTaggedFields: unknown };
 }
 
-function isDefaultUpdateRaftVoterResponseCurrentLeader(m: UpdateRaftVoterResponseCurrentLeader): boolean {
+function isDefaultUpdateRaftVoterResponseCurrentLeader(m: UpdateRaftVoterResponseCurrentLeaderInput): boolean {
   return (m.leaderId === undefined || !(m.leaderId !== -1)) && (m.leaderEpoch === undefined || !(m.leaderEpoch !== -1)) && (m.host === undefined || !(m.host !== '')) && (m.port === undefined || !(m.port !== 0));
 }
 
-export const UpdateRaftVoter: ApiCodec<UpdateRaftVoterRequest, UpdateRaftVoterResponse> = {
+export const UpdateRaftVoter: ApiCodec<UpdateRaftVoterRequest, UpdateRaftVoterResponse, UpdateRaftVoterRequestInput, UpdateRaftVoterResponseInput> = {
   apiKey: 82,
   name: 'UpdateRaftVoter',
   minVersion: 0,
@@ -193,7 +235,7 @@ export const UpdateRaftVoter: ApiCodec<UpdateRaftVoterRequest, UpdateRaftVoterRe
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: UpdateRaftVoterRequest, version: number): void {
+    encode(w: Writer, msg: UpdateRaftVoterRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encUpdateRaftVoterRequest_v0(w, msg);
@@ -211,7 +253,7 @@ export const UpdateRaftVoter: ApiCodec<UpdateRaftVoterRequest, UpdateRaftVoterRe
     },
   },
   response: {
-    encode(w: Writer, msg: UpdateRaftVoterResponse, version: number): void {
+    encode(w: Writer, msg: UpdateRaftVoterResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encUpdateRaftVoterResponse_v0(w, msg);

@@ -6,10 +6,19 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface VoteRequest {
+  clusterId: string | null;
+  voterId: number;
+  topics: VoteRequestTopicData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface VoteRequestInput {
   clusterId?: string | null;
   voterId?: number;
-  topics: VoteRequestTopicData[];
+  topics: VoteRequestTopicDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -19,7 +28,25 @@ export interface VoteRequestTopicData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface VoteRequestTopicDataInput {
+  topicName: string;
+  partitions: VoteRequestPartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface VoteRequestPartitionData {
+  partitionIndex: number;
+  replicaEpoch: number;
+  replicaId: number;
+  replicaDirectoryId: string;
+  voterDirectoryId: string;
+  lastOffsetEpoch: number;
+  lastOffset: bigint;
+  preVote: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface VoteRequestPartitionDataInput {
   partitionIndex: number;
   replicaEpoch: number;
   replicaId: number;
@@ -31,16 +58,31 @@ export interface VoteRequestPartitionData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface VoteResponse {
   errorCode: number;
   topics: VoteResponseTopicData[];
-  nodeEndpoints?: VoteResponseNodeEndpoint[];
+  nodeEndpoints: VoteResponseNodeEndpoint[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface VoteResponseInput {
+  errorCode: number;
+  topics: VoteResponseTopicDataInput[];
+  nodeEndpoints?: VoteResponseNodeEndpointInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface VoteResponseTopicData {
   topicName: string;
   partitions: VoteResponsePartitionData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface VoteResponseTopicDataInput {
+  topicName: string;
+  partitions: VoteResponsePartitionDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -53,7 +95,23 @@ export interface VoteResponsePartitionData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface VoteResponsePartitionDataInput {
+  partitionIndex: number;
+  errorCode: number;
+  leaderId: number;
+  leaderEpoch: number;
+  voteGranted: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface VoteResponseNodeEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface VoteResponseNodeEndpointInput {
   nodeId: number;
   host: string;
   port: number;
@@ -72,7 +130,7 @@ function defaultVoteRequestPartitionData(): VoteRequestPartitionData {
   return { partitionIndex: 0, replicaEpoch: 0, replicaId: 0, replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA', voterDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA', lastOffsetEpoch: 0, lastOffset: 0n, preVote: false };
 }
 
-function encVoteRequest_v0(w: Writer, m: VoteRequest): void {
+function encVoteRequest_v0(w: Writer, m: VoteRequestInput): void {
   w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteRequest field Topics is not nullable');
@@ -84,7 +142,7 @@ function encVoteRequest_v0(w: Writer, m: VoteRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteRequest_v1(w: Writer, m: VoteRequest): void {
+function encVoteRequest_v1(w: Writer, m: VoteRequestInput): void {
   w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
   w.int32(m.voterId ?? -1);
   const t1 = m.topics ?? [];
@@ -97,7 +155,7 @@ function encVoteRequest_v1(w: Writer, m: VoteRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteRequest_v2(w: Writer, m: VoteRequest): void {
+function encVoteRequest_v2(w: Writer, m: VoteRequestInput): void {
   w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
   w.int32(m.voterId ?? -1);
   const t1 = m.topics ?? [];
@@ -110,7 +168,7 @@ function encVoteRequest_v2(w: Writer, m: VoteRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteRequestTopicData_v0(w: Writer, m: VoteRequestTopicData): void {
+function encVoteRequestTopicData_v0(w: Writer, m: VoteRequestTopicDataInput): void {
   w.compactString(m.topicName ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteRequest field Partitions is not nullable');
@@ -122,7 +180,7 @@ function encVoteRequestTopicData_v0(w: Writer, m: VoteRequestTopicData): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteRequestTopicData_v1(w: Writer, m: VoteRequestTopicData): void {
+function encVoteRequestTopicData_v1(w: Writer, m: VoteRequestTopicDataInput): void {
   w.compactString(m.topicName ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteRequest field Partitions is not nullable');
@@ -134,7 +192,7 @@ function encVoteRequestTopicData_v1(w: Writer, m: VoteRequestTopicData): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteRequestTopicData_v2(w: Writer, m: VoteRequestTopicData): void {
+function encVoteRequestTopicData_v2(w: Writer, m: VoteRequestTopicDataInput): void {
   w.compactString(m.topicName ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteRequest field Partitions is not nullable');
@@ -146,7 +204,7 @@ function encVoteRequestTopicData_v2(w: Writer, m: VoteRequestTopicData): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteRequestPartitionData_v0(w: Writer, m: VoteRequestPartitionData): void {
+function encVoteRequestPartitionData_v0(w: Writer, m: VoteRequestPartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int32(m.replicaEpoch ?? 0);
   w.int32(m.replicaId ?? 0);
@@ -157,7 +215,7 @@ function encVoteRequestPartitionData_v0(w: Writer, m: VoteRequestPartitionData):
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteRequestPartitionData_v1(w: Writer, m: VoteRequestPartitionData): void {
+function encVoteRequestPartitionData_v1(w: Writer, m: VoteRequestPartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int32(m.replicaEpoch ?? 0);
   w.int32(m.replicaId ?? 0);
@@ -170,7 +228,7 @@ function encVoteRequestPartitionData_v1(w: Writer, m: VoteRequestPartitionData):
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteRequestPartitionData_v2(w: Writer, m: VoteRequestPartitionData): void {
+function encVoteRequestPartitionData_v2(w: Writer, m: VoteRequestPartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int32(m.replicaEpoch ?? 0);
   w.int32(m.replicaId ?? 0);
@@ -320,7 +378,7 @@ function defaultVoteResponseNodeEndpoint(): VoteResponseNodeEndpoint {
   return { nodeId: 0, host: '', port: 0 };
 }
 
-function encVoteResponse_v0(w: Writer, m: VoteResponse): void {
+function encVoteResponse_v0(w: Writer, m: VoteResponseInput): void {
   w.int16(m.errorCode ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteResponse field Topics is not nullable');
@@ -333,7 +391,7 @@ function encVoteResponse_v0(w: Writer, m: VoteResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteResponse_v1(w: Writer, m: VoteResponse): void {
+function encVoteResponse_v1(w: Writer, m: VoteResponseInput): void {
   w.int16(m.errorCode ?? 0);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteResponse field Topics is not nullable');
@@ -351,7 +409,7 @@ function encVoteResponse_v1(w: Writer, m: VoteResponse): void {
   }
 }
 
-function encVoteResponseTopicData_v0(w: Writer, m: VoteResponseTopicData): void {
+function encVoteResponseTopicData_v0(w: Writer, m: VoteResponseTopicDataInput): void {
   w.compactString(m.topicName ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteResponse field Partitions is not nullable');
@@ -363,7 +421,7 @@ function encVoteResponseTopicData_v0(w: Writer, m: VoteResponseTopicData): void 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteResponsePartitionData_v0(w: Writer, m: VoteResponsePartitionData): void {
+function encVoteResponsePartitionData_v0(w: Writer, m: VoteResponsePartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int32(m.leaderId ?? 0);
@@ -373,7 +431,7 @@ function encVoteResponsePartitionData_v0(w: Writer, m: VoteResponsePartitionData
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteResponseNodeEndpoint_v1(w: Writer, m: VoteResponseNodeEndpoint): void {
+function encVoteResponseNodeEndpoint_v1(w: Writer, m: VoteResponseNodeEndpointInput): void {
   w.int32(m.nodeId ?? 0);
   w.compactString(m.host ?? '');
   w.uint16(m.port ?? 0);
@@ -454,7 +512,7 @@ function decVoteResponseNodeEndpoint_v1(r: Reader): VoteResponseNodeEndpoint {
   return { nodeId: f_nodeId, host: f_host, port: f_port, unknownTaggedFields: unknown };
 }
 
-export const Vote: ApiCodec<VoteRequest, VoteResponse> = {
+export const Vote: ApiCodec<VoteRequest, VoteResponse, VoteRequestInput, VoteResponseInput> = {
   apiKey: 52,
   name: 'Vote',
   minVersion: 0,
@@ -464,7 +522,7 @@ export const Vote: ApiCodec<VoteRequest, VoteResponse> = {
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: VoteRequest, version: number): void {
+    encode(w: Writer, msg: VoteRequestInput, version: number): void {
       try {
         switch (version) {
           case 0: return encVoteRequest_v0(w, msg);
@@ -486,7 +544,7 @@ export const Vote: ApiCodec<VoteRequest, VoteResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: VoteResponse, version: number): void {
+    encode(w: Writer, msg: VoteResponseInput, version: number): void {
       try {
         switch (version) {
           case 0: return encVoteResponse_v0(w, msg);

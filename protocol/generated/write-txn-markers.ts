@@ -6,8 +6,15 @@ import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface WriteTxnMarkersRequest {
   markers: WriteTxnMarkersRequestWritableTxnMarker[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface WriteTxnMarkersRequestInput {
+  markers: WriteTxnMarkersRequestWritableTxnMarkerInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -16,6 +23,16 @@ export interface WriteTxnMarkersRequestWritableTxnMarker {
   producerEpoch: number;
   transactionResult: boolean;
   topics: WriteTxnMarkersRequestWritableTxnMarkerTopic[];
+  coordinatorEpoch: number;
+  transactionVersion: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface WriteTxnMarkersRequestWritableTxnMarkerInput {
+  producerId: bigint;
+  producerEpoch: number;
+  transactionResult: boolean;
+  topics: WriteTxnMarkersRequestWritableTxnMarkerTopicInput[];
   coordinatorEpoch: number;
   transactionVersion?: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -27,8 +44,21 @@ export interface WriteTxnMarkersRequestWritableTxnMarkerTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface WriteTxnMarkersRequestWritableTxnMarkerTopicInput {
+  name: string;
+  partitionIndexes: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface WriteTxnMarkersResponse {
   markers: WriteTxnMarkersResponseWritableTxnMarkerResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface WriteTxnMarkersResponseInput {
+  markers: WriteTxnMarkersResponseWritableTxnMarkerResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -38,13 +68,31 @@ export interface WriteTxnMarkersResponseWritableTxnMarkerResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface WriteTxnMarkersResponseWritableTxnMarkerResultInput {
+  producerId: bigint;
+  topics: WriteTxnMarkersResponseWritableTxnMarkerTopicResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface WriteTxnMarkersResponseWritableTxnMarkerTopicResult {
   name: string;
   partitions: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface WriteTxnMarkersResponseWritableTxnMarkerTopicResultInput {
+  name: string;
+  partitions: WriteTxnMarkersResponseWritableTxnMarkerPartitionResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface WriteTxnMarkersResponseWritableTxnMarkerPartitionResult {
+  partitionIndex: number;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface WriteTxnMarkersResponseWritableTxnMarkerPartitionResultInput {
   partitionIndex: number;
   errorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -62,7 +110,7 @@ function defaultWriteTxnMarkersRequestWritableTxnMarkerTopic(): WriteTxnMarkersR
   return { name: '', partitionIndexes: [] };
 }
 
-function encWriteTxnMarkersRequest_v1(w: Writer, m: WriteTxnMarkersRequest): void {
+function encWriteTxnMarkersRequest_v1(w: Writer, m: WriteTxnMarkersRequestInput): void {
   const t1 = m.markers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersRequest field Markers is not nullable');
   else {
@@ -73,7 +121,7 @@ function encWriteTxnMarkersRequest_v1(w: Writer, m: WriteTxnMarkersRequest): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteTxnMarkersRequest_v2(w: Writer, m: WriteTxnMarkersRequest): void {
+function encWriteTxnMarkersRequest_v2(w: Writer, m: WriteTxnMarkersRequestInput): void {
   const t1 = m.markers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersRequest field Markers is not nullable');
   else {
@@ -84,7 +132,7 @@ function encWriteTxnMarkersRequest_v2(w: Writer, m: WriteTxnMarkersRequest): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteTxnMarkersRequestWritableTxnMarker_v1(w: Writer, m: WriteTxnMarkersRequestWritableTxnMarker): void {
+function encWriteTxnMarkersRequestWritableTxnMarker_v1(w: Writer, m: WriteTxnMarkersRequestWritableTxnMarkerInput): void {
   w.int64(m.producerId ?? 0n);
   w.int16(m.producerEpoch ?? 0);
   w.bool(m.transactionResult ?? false);
@@ -99,7 +147,7 @@ function encWriteTxnMarkersRequestWritableTxnMarker_v1(w: Writer, m: WriteTxnMar
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteTxnMarkersRequestWritableTxnMarker_v2(w: Writer, m: WriteTxnMarkersRequestWritableTxnMarker): void {
+function encWriteTxnMarkersRequestWritableTxnMarker_v2(w: Writer, m: WriteTxnMarkersRequestWritableTxnMarkerInput): void {
   w.int64(m.producerId ?? 0n);
   w.int16(m.producerEpoch ?? 0);
   w.bool(m.transactionResult ?? false);
@@ -115,7 +163,7 @@ function encWriteTxnMarkersRequestWritableTxnMarker_v2(w: Writer, m: WriteTxnMar
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteTxnMarkersRequestWritableTxnMarkerTopic_v1(w: Writer, m: WriteTxnMarkersRequestWritableTxnMarkerTopic): void {
+function encWriteTxnMarkersRequestWritableTxnMarkerTopic_v1(w: Writer, m: WriteTxnMarkersRequestWritableTxnMarkerTopicInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitionIndexes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersRequest field PartitionIndexes is not nullable');
@@ -218,7 +266,7 @@ function defaultWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(): Write
   return { partitionIndex: 0, errorCode: 0 };
 }
 
-function encWriteTxnMarkersResponse_v1(w: Writer, m: WriteTxnMarkersResponse): void {
+function encWriteTxnMarkersResponse_v1(w: Writer, m: WriteTxnMarkersResponseInput): void {
   const t1 = m.markers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersResponse field Markers is not nullable');
   else {
@@ -229,7 +277,7 @@ function encWriteTxnMarkersResponse_v1(w: Writer, m: WriteTxnMarkersResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteTxnMarkersResponseWritableTxnMarkerResult_v1(w: Writer, m: WriteTxnMarkersResponseWritableTxnMarkerResult): void {
+function encWriteTxnMarkersResponseWritableTxnMarkerResult_v1(w: Writer, m: WriteTxnMarkersResponseWritableTxnMarkerResultInput): void {
   w.int64(m.producerId ?? 0n);
   const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersResponse field Topics is not nullable');
@@ -241,7 +289,7 @@ function encWriteTxnMarkersResponseWritableTxnMarkerResult_v1(w: Writer, m: Writ
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteTxnMarkersResponseWritableTxnMarkerTopicResult_v1(w: Writer, m: WriteTxnMarkersResponseWritableTxnMarkerTopicResult): void {
+function encWriteTxnMarkersResponseWritableTxnMarkerTopicResult_v1(w: Writer, m: WriteTxnMarkersResponseWritableTxnMarkerTopicResultInput): void {
   w.compactString(m.name ?? '');
   const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersResponse field Partitions is not nullable');
@@ -253,7 +301,7 @@ function encWriteTxnMarkersResponseWritableTxnMarkerTopicResult_v1(w: Writer, m:
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteTxnMarkersResponseWritableTxnMarkerPartitionResult_v1(w: Writer, m: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult): void {
+function encWriteTxnMarkersResponseWritableTxnMarkerPartitionResult_v1(w: Writer, m: WriteTxnMarkersResponseWritableTxnMarkerPartitionResultInput): void {
   w.int32(m.partitionIndex ?? 0);
   w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
@@ -308,7 +356,7 @@ function decWriteTxnMarkersResponseWritableTxnMarkerPartitionResult_v1(r: Reader
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, unknownTaggedFields: unknown };
 }
 
-export const WriteTxnMarkers: ApiCodec<WriteTxnMarkersRequest, WriteTxnMarkersResponse> = {
+export const WriteTxnMarkers: ApiCodec<WriteTxnMarkersRequest, WriteTxnMarkersResponse, WriteTxnMarkersRequestInput, WriteTxnMarkersResponseInput> = {
   apiKey: 27,
   name: 'WriteTxnMarkers',
   minVersion: 1,
@@ -318,7 +366,7 @@ export const WriteTxnMarkers: ApiCodec<WriteTxnMarkersRequest, WriteTxnMarkersRe
   requestHeaderVersion: (version: number) => (version >= 1 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 1 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: WriteTxnMarkersRequest, version: number): void {
+    encode(w: Writer, msg: WriteTxnMarkersRequestInput, version: number): void {
       try {
         switch (version) {
           case 1: return encWriteTxnMarkersRequest_v1(w, msg);
@@ -338,7 +386,7 @@ export const WriteTxnMarkers: ApiCodec<WriteTxnMarkersRequest, WriteTxnMarkersRe
     },
   },
   response: {
-    encode(w: Writer, msg: WriteTxnMarkersResponse, version: number): void {
+    encode(w: Writer, msg: WriteTxnMarkersResponseInput, version: number): void {
       try {
         switch (version) {
           case 1: case 2: return encWriteTxnMarkersResponse_v1(w, msg);
