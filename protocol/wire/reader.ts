@@ -219,7 +219,7 @@ export class Reader {
   }
 
   private slice(len: number): Buffer {
-    if (len > this.end - this.offset) {
+    if (len < 0 || len > this.end - this.offset) {
       this.fail(`bytes length ${len} exceeds the ${this.end - this.offset} bytes left`);
       return EMPTY;
     }
