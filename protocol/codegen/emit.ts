@@ -88,13 +88,21 @@ class MessageEmitter {
     for (const s of this.spec.structs) {
       // A struct never present in a valid version still gets a type (its field may be set to its default).
       const versions = this.groups.has(s) ? this.structVersions(s) : [];
+      const flexible = versions.some((v) => this.flexible(v));
+      const root = s === this.spec.root;
+      if (root) out.push('/** As decoded: every field is set (to its default where a version lacks it). */');
       out.push(`export interface ${s.typeName} {`);
+      for (const f of s.fields) out.push(`  ${f.name}: ${tsType(f, false)};`);
+      if (flexible) out.push('  unknownTaggedFields?: UnknownTaggedField[];');
+      out.push('}', '');
+      if (root) out.push('/** For encoding: a field left undefined is written as its spec default. */');
+      out.push(`export interface ${s.typeName}Input {`);
       for (const f of s.fields) {
         const always = versions.every((v) => inRange(f.versions, v) && !isTaggedAt(f, v, this.flexible(v)));
         const optional = !always || f.hasDefault;
-        out.push(`  ${f.name}${optional ? '?' : ''}: ${tsType(f)};`);
+        out.push(`  ${f.name}${optional ? '?' : ''}: ${tsType(f, true)};`);
       }
-      if (versions.some((v) => this.flexible(v))) out.push('  unknownTaggedFields?: UnknownTaggedField[];');
+      if (flexible) out.push('  unknownTaggedFields?: UnknownTaggedField[];');
       out.push('}', '');
     }
   }
@@ -127,7 +135,7 @@ class MessageEmitter {
     const v = g.first;
     const flex = this.flexible(v);
     this.tmp = 0;
-    out.push(`function enc${s.typeName}_v${v}(w: Writer, m: ${s.typeName}): void {`);
+    out.push(`function enc${s.typeName}_v${v}(w: Writer, m: ${s.typeName}Input): void {`);
     const body: string[] = [];
     const tagged: Field[] = [];
     for (const f of s.fields) {
@@ -154,10 +162,11 @@ class MessageEmitter {
         const conds: string[] = [];
         const temps = new Map<Field, [string, string]>();
         for (const f of tagged) {
+          // Undefined means the default: nothing is written and no default value is built.
           const t = this.name();
-          body.push(`const ${t} = ${this.valueExpr(f)};`);
+          body.push(`const ${t} = m.${f.name};`);
           const c = this.name();
-          body.push(`const ${c} = ${this.nonDefault(f, t)};`);
+          body.push(`const ${c} = ${t} !== undefined && ${this.nonDefault(f, t)};`);
           conds.push(c);
           temps.set(f, [t, c]);
         }
@@ -169,7 +178,7 @@ class MessageEmitter {
         for (const f of tagged) {
           const [t, c] = temps.get(f)!;
           const inner: string[] = [];
-          this.writeField(inner, f, t, v, flex);
+          this.writeField(inner, f, `${t}!`, v, flex);
           body.push(`  if (${c}) tf.push({ tag: ${f.tag}, write: (w) => { ${inner.join(' ')} } });`);
         }
         body.push('  w.taggedFields(tf, m.unknownTaggedFields);');
@@ -183,8 +192,8 @@ class MessageEmitter {
   private valueExpr(f: Field): string {
     const d = this.defaultExpr(f);
     // `??` would turn an explicit null into the default for nullable fields.
-    if (f.nullableVersions.min <= f.nullableVersions.max) return `(m.${f.name} === undefined ? ${d} : m.${f.name})`;
-    return `(m.${f.name} ?? ${d})`;
+    if (f.nullableVersions.min <= f.nullableVersions.max) return `m.${f.name} === undefined ? ${d} : m.${f.name}`;
+    return `m.${f.name} ?? ${d}`;
   }
 
   /** An expression that is true when `val` differs from the field's default. */
@@ -228,7 +237,7 @@ class MessageEmitter {
         const t = this.name();
         return `{ const ${t} = ${val}; if (${t} === null) throw new ProtocolEncodeError('${this.spec.name} field ${f.specName} is not nullable at this version'); ${this.writeValue(f, t, v, flex, false)} }`;
       }
-      val = `(${val} as ${elemType(f)})`;
+      val = `(${val}) as ${elemType(f)}`;
     }
     return this.writeValue(f, val, v, flex, nullable);
   }
@@ -372,7 +381,7 @@ class MessageEmitter {
 
   emitIsDefault(out: string[], s: Struct): void {
     const conds = s.fields.map((f) => `(m.${f.name} === undefined || !(${this.nonDefault(f, `m.${f.name}`)}))`);
-    out.push(`function isDefault${s.typeName}(m: ${s.typeName}): boolean {`);
+    out.push(`function isDefault${s.typeName}(m: ${s.typeName}Input): boolean {`);
     out.push(`  return ${conds.length === 0 ? 'true' : conds.join(' && ')};`);
     out.push('}', '');
   }
@@ -405,7 +414,7 @@ function rangeText(versions: number[]): string {
   return lo === hi ? `${lo}` : `${lo}-${hi}`;
 }
 
-function elemType(f: Field): string {
+function elemType(f: Field, input = false): string {
   switch (f.type) {
     case 'int8':
     case 'int16':
@@ -425,13 +434,14 @@ function elemType(f: Field): string {
     case 'records':
       return 'Buffer';
     case 'struct':
-      return f.struct!.typeName;
+      return input ? `${f.struct!.typeName}Input` : f.struct!.typeName;
   }
 }
 
-function tsType(f: Field): string {
+/** The field's TypeScript type; `input` refers to the Input variants of nested structs. */
+function tsType(f: Field, input = false): string {
   const nullable = f.nullableVersions.min <= f.nullableVersions.max;
-  const base = f.array ? `${elemType(f)}[]` : elemType(f);
+  const base = f.array ? `${elemType(f, input)}[]` : elemType(f, input);
   return nullable ? `${base} | null` : base;
 }
 
@@ -463,7 +473,7 @@ export function emitApiModule(request: MessageSpec, response: MessageSpec): stri
   );
   out.push("import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';");
   out.push("import type { ApiCodec } from '../wire/api-codec.js';");
-  out.push("import { EMPTY_BUFFER } from '../wire/constants.js';");
+  out.push("import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';");
   out.push("import type { Reader, UnknownTaggedField } from '../wire/reader.js';");
   out.push("import type { TaggedFieldWrite, Writer } from '../wire/writer.js';");
   out.push('');
@@ -488,7 +498,9 @@ export function emitApiModule(request: MessageSpec, response: MessageSpec): stri
   }
   out.push(...fns);
   const flexExpr = flexMin === null ? null : flexMin;
-  out.push(`export const ${api}: ApiCodec<${request.name}, ${response.name}> = {`);
+  out.push(
+    `export const ${api}: ApiCodec<${request.name}, ${response.name}, ${request.name}Input, ${response.name}Input> = {`,
+  );
   out.push(`  apiKey: ${request.apiKey},`);
   out.push(`  name: '${api}',`);
   out.push(`  minVersion: ${vr.min},`);
@@ -512,8 +524,12 @@ export function emitApiModule(request: MessageSpec, response: MessageSpec): stri
     ['response', res],
   ] as const) {
     out.push(`  ${kind}: {`);
-    out.push(`    encode(w: Writer, msg: ${e.spec.name}, version: number): void {`);
-    for (const l of e.dispatch('enc')) out.push(`      ${l}`);
+    out.push(`    encode(w: Writer, msg: ${e.spec.name}Input, version: number): void {`);
+    out.push('      try {');
+    for (const l of e.dispatch('enc')) out.push(`        ${l}`);
+    out.push('      } catch (err) {');
+    out.push(`        throw asEncodeError(err, '${e.spec.name}', version);`);
+    out.push('      }');
     out.push('    },');
     out.push(`    decode(r: Reader, version: number): ${e.spec.name} {`);
     for (const l of e.dispatch('dec')) out.push(`      ${l}`);

@@ -132,6 +132,7 @@ interface RawField {
   tag?: number;
   ignorable?: boolean;
   default?: string | number | boolean;
+  flexibleVersions?: string;
   fields?: RawField[];
 }
 
@@ -224,6 +225,8 @@ export function parseMessageSpec(text: string): MessageSpec | null {
   };
 
   const buildField = (rf: RawField): Field => {
+    // Only the request header's ClientId overrides flexibility, and headers are written by hand (headers.ts).
+    if (rf.flexibleVersions !== undefined) throw new Error(`${raw.name}.${rf.name}: field-level flexibleVersions`);
     let t = rf.type;
     const array = t.startsWith('[]');
     if (array) t = t.slice(2);

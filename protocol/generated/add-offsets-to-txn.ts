@@ -2,10 +2,11 @@
 // AddOffsetsToTxn (api key 25): versions 0-4, flexible from 3.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AddOffsetsToTxnRequest {
   transactionalId: string;
   producerId: bigint;
@@ -14,7 +15,24 @@ export interface AddOffsetsToTxnRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AddOffsetsToTxnRequestInput {
+  transactionalId: string;
+  producerId: bigint;
+  producerEpoch: number;
+  groupId: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AddOffsetsToTxnResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AddOffsetsToTxnResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -24,18 +42,18 @@ function defaultAddOffsetsToTxnRequest(): AddOffsetsToTxnRequest {
   return { transactionalId: '', producerId: 0n, producerEpoch: 0, groupId: '' };
 }
 
-function encAddOffsetsToTxnRequest_v0(w: Writer, m: AddOffsetsToTxnRequest): void {
-  w.string((m.transactionalId ?? ''));
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
-  w.string((m.groupId ?? ''));
+function encAddOffsetsToTxnRequest_v0(w: Writer, m: AddOffsetsToTxnRequestInput): void {
+  w.string(m.transactionalId ?? '');
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
+  w.string(m.groupId ?? '');
 }
 
-function encAddOffsetsToTxnRequest_v3(w: Writer, m: AddOffsetsToTxnRequest): void {
-  w.compactString((m.transactionalId ?? ''));
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
-  w.compactString((m.groupId ?? ''));
+function encAddOffsetsToTxnRequest_v3(w: Writer, m: AddOffsetsToTxnRequestInput): void {
+  w.compactString(m.transactionalId ?? '');
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
+  w.compactString(m.groupId ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -61,14 +79,14 @@ function defaultAddOffsetsToTxnResponse(): AddOffsetsToTxnResponse {
   return { throttleTimeMs: 0, errorCode: 0 };
 }
 
-function encAddOffsetsToTxnResponse_v0(w: Writer, m: AddOffsetsToTxnResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
+function encAddOffsetsToTxnResponse_v0(w: Writer, m: AddOffsetsToTxnResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
 }
 
-function encAddOffsetsToTxnResponse_v3(w: Writer, m: AddOffsetsToTxnResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
+function encAddOffsetsToTxnResponse_v3(w: Writer, m: AddOffsetsToTxnResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -86,7 +104,7 @@ function decAddOffsetsToTxnResponse_v3(r: Reader): AddOffsetsToTxnResponse {
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, unknownTaggedFields: unknown };
 }
 
-export const AddOffsetsToTxn: ApiCodec<AddOffsetsToTxnRequest, AddOffsetsToTxnResponse> = {
+export const AddOffsetsToTxn: ApiCodec<AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, AddOffsetsToTxnRequestInput, AddOffsetsToTxnResponseInput> = {
   apiKey: 25,
   name: 'AddOffsetsToTxn',
   minVersion: 0,
@@ -96,11 +114,15 @@ export const AddOffsetsToTxn: ApiCodec<AddOffsetsToTxnRequest, AddOffsetsToTxnRe
   requestHeaderVersion: (version: number) => (version >= 3 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 3 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: AddOffsetsToTxnRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encAddOffsetsToTxnRequest_v0(w, msg);
-        case 3: case 4: return encAddOffsetsToTxnRequest_v3(w, msg);
-        default: throw new ProtocolEncodeError(`AddOffsetsToTxnRequest version ${version} is not supported`);
+    encode(w: Writer, msg: AddOffsetsToTxnRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encAddOffsetsToTxnRequest_v0(w, msg);
+          case 3: case 4: return encAddOffsetsToTxnRequest_v3(w, msg);
+          default: throw new ProtocolEncodeError(`AddOffsetsToTxnRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AddOffsetsToTxnRequest', version);
       }
     },
     decode(r: Reader, version: number): AddOffsetsToTxnRequest {
@@ -112,11 +134,15 @@ export const AddOffsetsToTxn: ApiCodec<AddOffsetsToTxnRequest, AddOffsetsToTxnRe
     },
   },
   response: {
-    encode(w: Writer, msg: AddOffsetsToTxnResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encAddOffsetsToTxnResponse_v0(w, msg);
-        case 3: case 4: return encAddOffsetsToTxnResponse_v3(w, msg);
-        default: throw new ProtocolEncodeError(`AddOffsetsToTxnResponse version ${version} is not supported`);
+    encode(w: Writer, msg: AddOffsetsToTxnResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encAddOffsetsToTxnResponse_v0(w, msg);
+          case 3: case 4: return encAddOffsetsToTxnResponse_v3(w, msg);
+          default: throw new ProtocolEncodeError(`AddOffsetsToTxnResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AddOffsetsToTxnResponse', version);
       }
     },
     decode(r: Reader, version: number): AddOffsetsToTxnResponse {

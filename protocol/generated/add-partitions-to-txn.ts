@@ -2,16 +2,27 @@
 // AddPartitionsToTxn (api key 24): versions 0-5, flexible from 3.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AddPartitionsToTxnRequest {
-  transactions?: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction[];
+  transactions: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction[];
+  v3AndBelowTransactionalId: string;
+  v3AndBelowProducerId: bigint;
+  v3AndBelowProducerEpoch: number;
+  v3AndBelowTopics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AddPartitionsToTxnRequestInput {
+  transactions?: AddPartitionsToTxnRequestAddPartitionsToTxnTransactionInput[];
   v3AndBelowTransactionalId?: string;
   v3AndBelowProducerId?: bigint;
   v3AndBelowProducerEpoch?: number;
-  v3AndBelowTopics?: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[];
+  v3AndBelowTopics?: AddPartitionsToTxnRequestAddPartitionsToTxnTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -19,8 +30,17 @@ export interface AddPartitionsToTxnRequestAddPartitionsToTxnTransaction {
   transactionalId: string;
   producerId: bigint;
   producerEpoch: number;
-  verifyOnly?: boolean;
+  verifyOnly: boolean;
   topics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface AddPartitionsToTxnRequestAddPartitionsToTxnTransactionInput {
+  transactionalId: string;
+  producerId: bigint;
+  producerEpoch: number;
+  verifyOnly?: boolean;
+  topics: AddPartitionsToTxnRequestAddPartitionsToTxnTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -30,11 +50,27 @@ export interface AddPartitionsToTxnRequestAddPartitionsToTxnTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AddPartitionsToTxnRequestAddPartitionsToTxnTopicInput {
+  name: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AddPartitionsToTxnResponse {
   throttleTimeMs: number;
+  errorCode: number;
+  resultsByTransaction: AddPartitionsToTxnResponseAddPartitionsToTxnResult[];
+  resultsByTopicV3AndBelow: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AddPartitionsToTxnResponseInput {
+  throttleTimeMs: number;
   errorCode?: number;
-  resultsByTransaction?: AddPartitionsToTxnResponseAddPartitionsToTxnResult[];
-  resultsByTopicV3AndBelow?: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[];
+  resultsByTransaction?: AddPartitionsToTxnResponseAddPartitionsToTxnResultInput[];
+  resultsByTopicV3AndBelow?: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -44,13 +80,31 @@ export interface AddPartitionsToTxnResponseAddPartitionsToTxnResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AddPartitionsToTxnResponseAddPartitionsToTxnResultInput {
+  transactionalId: string;
+  topicResults: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult {
   name: string;
   resultsByPartition: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AddPartitionsToTxnResponseAddPartitionsToTxnTopicResultInput {
+  name: string;
+  resultsByPartition: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult {
+  partitionIndex: number;
+  partitionErrorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResultInput {
   partitionIndex: number;
   partitionErrorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -68,12 +122,12 @@ function defaultAddPartitionsToTxnRequestAddPartitionsToTxnTopic(): AddPartition
   return { name: '', partitions: [] };
 }
 
-function encAddPartitionsToTxnRequest_v0(w: Writer, m: AddPartitionsToTxnRequest): void {
+function encAddPartitionsToTxnRequest_v0(w: Writer, m: AddPartitionsToTxnRequestInput): void {
   if (m.transactions !== undefined && (m.transactions === null || m.transactions.length !== 0)) throw new ProtocolEncodeError('AddPartitionsToTxnRequest field AddPartitionsToTxnRequest.Transactions cannot be written at version 0-2');
-  w.string((m.v3AndBelowTransactionalId ?? ''));
-  w.int64((m.v3AndBelowProducerId ?? 0n));
-  w.int16((m.v3AndBelowProducerEpoch ?? 0));
-  const t1 = (m.v3AndBelowTopics ?? []);
+  w.string(m.v3AndBelowTransactionalId ?? '');
+  w.int64(m.v3AndBelowProducerId ?? 0n);
+  w.int16(m.v3AndBelowProducerEpoch ?? 0);
+  const t1 = m.v3AndBelowTopics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnRequest field V3AndBelowTopics is not nullable');
   else {
     w.int32(t1.length);
@@ -81,12 +135,12 @@ function encAddPartitionsToTxnRequest_v0(w: Writer, m: AddPartitionsToTxnRequest
   }
 }
 
-function encAddPartitionsToTxnRequest_v3(w: Writer, m: AddPartitionsToTxnRequest): void {
+function encAddPartitionsToTxnRequest_v3(w: Writer, m: AddPartitionsToTxnRequestInput): void {
   if (m.transactions !== undefined && (m.transactions === null || m.transactions.length !== 0)) throw new ProtocolEncodeError('AddPartitionsToTxnRequest field AddPartitionsToTxnRequest.Transactions cannot be written at version 3');
-  w.compactString((m.v3AndBelowTransactionalId ?? ''));
-  w.int64((m.v3AndBelowProducerId ?? 0n));
-  w.int16((m.v3AndBelowProducerEpoch ?? 0));
-  const t1 = (m.v3AndBelowTopics ?? []);
+  w.compactString(m.v3AndBelowTransactionalId ?? '');
+  w.int64(m.v3AndBelowProducerId ?? 0n);
+  w.int16(m.v3AndBelowProducerEpoch ?? 0);
+  const t1 = m.v3AndBelowTopics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnRequest field V3AndBelowTopics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -96,8 +150,8 @@ function encAddPartitionsToTxnRequest_v3(w: Writer, m: AddPartitionsToTxnRequest
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAddPartitionsToTxnRequest_v4(w: Writer, m: AddPartitionsToTxnRequest): void {
-  const t1 = (m.transactions ?? []);
+function encAddPartitionsToTxnRequest_v4(w: Writer, m: AddPartitionsToTxnRequestInput): void {
+  const t1 = m.transactions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnRequest field Transactions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -111,12 +165,12 @@ function encAddPartitionsToTxnRequest_v4(w: Writer, m: AddPartitionsToTxnRequest
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAddPartitionsToTxnRequestAddPartitionsToTxnTransaction_v4(w: Writer, m: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction): void {
-  w.compactString((m.transactionalId ?? ''));
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
-  w.bool((m.verifyOnly ?? false));
-  const t1 = (m.topics ?? []);
+function encAddPartitionsToTxnRequestAddPartitionsToTxnTransaction_v4(w: Writer, m: AddPartitionsToTxnRequestAddPartitionsToTxnTransactionInput): void {
+  w.compactString(m.transactionalId ?? '');
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
+  w.bool(m.verifyOnly ?? false);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -126,9 +180,9 @@ function encAddPartitionsToTxnRequestAddPartitionsToTxnTransaction_v4(w: Writer,
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAddPartitionsToTxnRequestAddPartitionsToTxnTopic_v0(w: Writer, m: AddPartitionsToTxnRequestAddPartitionsToTxnTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encAddPartitionsToTxnRequestAddPartitionsToTxnTopic_v0(w: Writer, m: AddPartitionsToTxnRequestAddPartitionsToTxnTopicInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -136,9 +190,9 @@ function encAddPartitionsToTxnRequestAddPartitionsToTxnTopic_v0(w: Writer, m: Ad
   }
 }
 
-function encAddPartitionsToTxnRequestAddPartitionsToTxnTopic_v3(w: Writer, m: AddPartitionsToTxnRequestAddPartitionsToTxnTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encAddPartitionsToTxnRequestAddPartitionsToTxnTopic_v3(w: Writer, m: AddPartitionsToTxnRequestAddPartitionsToTxnTopicInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -252,10 +306,10 @@ function defaultAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(): A
   return { partitionIndex: 0, partitionErrorCode: 0 };
 }
 
-function encAddPartitionsToTxnResponse_v0(w: Writer, m: AddPartitionsToTxnResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
+function encAddPartitionsToTxnResponse_v0(w: Writer, m: AddPartitionsToTxnResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.resultsByTransaction !== undefined && (m.resultsByTransaction === null || m.resultsByTransaction.length !== 0)) throw new ProtocolEncodeError('AddPartitionsToTxnResponse field AddPartitionsToTxnResponse.ResultsByTransaction cannot be written at version 0-2');
-  const t1 = (m.resultsByTopicV3AndBelow ?? []);
+  const t1 = m.resultsByTopicV3AndBelow ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnResponse field ResultsByTopicV3AndBelow is not nullable');
   else {
     w.int32(t1.length);
@@ -263,10 +317,10 @@ function encAddPartitionsToTxnResponse_v0(w: Writer, m: AddPartitionsToTxnRespon
   }
 }
 
-function encAddPartitionsToTxnResponse_v3(w: Writer, m: AddPartitionsToTxnResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
+function encAddPartitionsToTxnResponse_v3(w: Writer, m: AddPartitionsToTxnResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.resultsByTransaction !== undefined && (m.resultsByTransaction === null || m.resultsByTransaction.length !== 0)) throw new ProtocolEncodeError('AddPartitionsToTxnResponse field AddPartitionsToTxnResponse.ResultsByTransaction cannot be written at version 3');
-  const t1 = (m.resultsByTopicV3AndBelow ?? []);
+  const t1 = m.resultsByTopicV3AndBelow ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnResponse field ResultsByTopicV3AndBelow is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -276,10 +330,10 @@ function encAddPartitionsToTxnResponse_v3(w: Writer, m: AddPartitionsToTxnRespon
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAddPartitionsToTxnResponse_v4(w: Writer, m: AddPartitionsToTxnResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.resultsByTransaction ?? []);
+function encAddPartitionsToTxnResponse_v4(w: Writer, m: AddPartitionsToTxnResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.resultsByTransaction ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnResponse field ResultsByTransaction is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -290,9 +344,9 @@ function encAddPartitionsToTxnResponse_v4(w: Writer, m: AddPartitionsToTxnRespon
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAddPartitionsToTxnResponseAddPartitionsToTxnResult_v4(w: Writer, m: AddPartitionsToTxnResponseAddPartitionsToTxnResult): void {
-  w.compactString((m.transactionalId ?? ''));
-  const t1 = (m.topicResults ?? []);
+function encAddPartitionsToTxnResponseAddPartitionsToTxnResult_v4(w: Writer, m: AddPartitionsToTxnResponseAddPartitionsToTxnResultInput): void {
+  w.compactString(m.transactionalId ?? '');
+  const t1 = m.topicResults ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnResponse field TopicResults is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -302,9 +356,9 @@ function encAddPartitionsToTxnResponseAddPartitionsToTxnResult_v4(w: Writer, m: 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult_v0(w: Writer, m: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.resultsByPartition ?? []);
+function encAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult_v0(w: Writer, m: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResultInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.resultsByPartition ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnResponse field ResultsByPartition is not nullable');
   else {
     w.int32(t1.length);
@@ -312,9 +366,9 @@ function encAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult_v0(w: Writer
   }
 }
 
-function encAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult_v3(w: Writer, m: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.resultsByPartition ?? []);
+function encAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult_v3(w: Writer, m: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResultInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.resultsByPartition ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddPartitionsToTxnResponse field ResultsByPartition is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -324,14 +378,14 @@ function encAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult_v3(w: Writer
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult_v0(w: Writer, m: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.partitionErrorCode ?? 0));
+function encAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult_v0(w: Writer, m: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResultInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.partitionErrorCode ?? 0);
 }
 
-function encAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult_v3(w: Writer, m: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.partitionErrorCode ?? 0));
+function encAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult_v3(w: Writer, m: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResultInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.partitionErrorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -432,7 +486,7 @@ function decAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult_v3(r: Re
   return { partitionIndex: f_partitionIndex, partitionErrorCode: f_partitionErrorCode, unknownTaggedFields: unknown };
 }
 
-export const AddPartitionsToTxn: ApiCodec<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse> = {
+export const AddPartitionsToTxn: ApiCodec<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, AddPartitionsToTxnRequestInput, AddPartitionsToTxnResponseInput> = {
   apiKey: 24,
   name: 'AddPartitionsToTxn',
   minVersion: 0,
@@ -442,12 +496,16 @@ export const AddPartitionsToTxn: ApiCodec<AddPartitionsToTxnRequest, AddPartitio
   requestHeaderVersion: (version: number) => (version >= 3 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 3 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: AddPartitionsToTxnRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encAddPartitionsToTxnRequest_v0(w, msg);
-        case 3: return encAddPartitionsToTxnRequest_v3(w, msg);
-        case 4: case 5: return encAddPartitionsToTxnRequest_v4(w, msg);
-        default: throw new ProtocolEncodeError(`AddPartitionsToTxnRequest version ${version} is not supported`);
+    encode(w: Writer, msg: AddPartitionsToTxnRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encAddPartitionsToTxnRequest_v0(w, msg);
+          case 3: return encAddPartitionsToTxnRequest_v3(w, msg);
+          case 4: case 5: return encAddPartitionsToTxnRequest_v4(w, msg);
+          default: throw new ProtocolEncodeError(`AddPartitionsToTxnRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AddPartitionsToTxnRequest', version);
       }
     },
     decode(r: Reader, version: number): AddPartitionsToTxnRequest {
@@ -460,12 +518,16 @@ export const AddPartitionsToTxn: ApiCodec<AddPartitionsToTxnRequest, AddPartitio
     },
   },
   response: {
-    encode(w: Writer, msg: AddPartitionsToTxnResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encAddPartitionsToTxnResponse_v0(w, msg);
-        case 3: return encAddPartitionsToTxnResponse_v3(w, msg);
-        case 4: case 5: return encAddPartitionsToTxnResponse_v4(w, msg);
-        default: throw new ProtocolEncodeError(`AddPartitionsToTxnResponse version ${version} is not supported`);
+    encode(w: Writer, msg: AddPartitionsToTxnResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encAddPartitionsToTxnResponse_v0(w, msg);
+          case 3: return encAddPartitionsToTxnResponse_v3(w, msg);
+          case 4: case 5: return encAddPartitionsToTxnResponse_v4(w, msg);
+          default: throw new ProtocolEncodeError(`AddPartitionsToTxnResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AddPartitionsToTxnResponse', version);
       }
     },
     decode(r: Reader, version: number): AddPartitionsToTxnResponse {

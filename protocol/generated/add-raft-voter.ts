@@ -2,16 +2,28 @@
 // AddRaftVoter (api key 80): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AddRaftVoterRequest {
   clusterId: string | null;
   timeoutMs: number;
   voterId: number;
   voterDirectoryId: string;
   listeners: AddRaftVoterRequestListener[];
+  ackWhenCommitted: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AddRaftVoterRequestInput {
+  clusterId: string | null;
+  timeoutMs: number;
+  voterId: number;
+  voterDirectoryId: string;
+  listeners: AddRaftVoterRequestListenerInput[];
   ackWhenCommitted?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -23,7 +35,23 @@ export interface AddRaftVoterRequestListener {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AddRaftVoterRequestListenerInput {
+  name: string;
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AddRaftVoterResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AddRaftVoterResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
@@ -38,12 +66,12 @@ function defaultAddRaftVoterRequestListener(): AddRaftVoterRequestListener {
   return { name: '', host: '', port: 0 };
 }
 
-function encAddRaftVoterRequest_v0(w: Writer, m: AddRaftVoterRequest): void {
-  w.compactNullableString((m.clusterId === undefined ? '' : m.clusterId));
-  w.int32((m.timeoutMs ?? 0));
-  w.int32((m.voterId ?? 0));
-  w.uuid((m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.listeners ?? []);
+function encAddRaftVoterRequest_v0(w: Writer, m: AddRaftVoterRequestInput): void {
+  w.compactNullableString(m.clusterId === undefined ? '' : m.clusterId);
+  w.int32(m.timeoutMs ?? 0);
+  w.int32(m.voterId ?? 0);
+  w.uuid(m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.listeners ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddRaftVoterRequest field Listeners is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -54,26 +82,26 @@ function encAddRaftVoterRequest_v0(w: Writer, m: AddRaftVoterRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAddRaftVoterRequest_v1(w: Writer, m: AddRaftVoterRequest): void {
-  w.compactNullableString((m.clusterId === undefined ? '' : m.clusterId));
-  w.int32((m.timeoutMs ?? 0));
-  w.int32((m.voterId ?? 0));
-  w.uuid((m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.listeners ?? []);
+function encAddRaftVoterRequest_v1(w: Writer, m: AddRaftVoterRequestInput): void {
+  w.compactNullableString(m.clusterId === undefined ? '' : m.clusterId);
+  w.int32(m.timeoutMs ?? 0);
+  w.int32(m.voterId ?? 0);
+  w.uuid(m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.listeners ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AddRaftVoterRequest field Listeners is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encAddRaftVoterRequestListener_v0(w, t1[t2]);
   }
-  w.bool((m.ackWhenCommitted ?? true));
+  w.bool(m.ackWhenCommitted ?? true);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAddRaftVoterRequestListener_v0(w: Writer, m: AddRaftVoterRequestListener): void {
-  w.compactString((m.name ?? ''));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+function encAddRaftVoterRequestListener_v0(w: Writer, m: AddRaftVoterRequestListenerInput): void {
+  w.compactString(m.name ?? '');
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -125,10 +153,10 @@ function defaultAddRaftVoterResponse(): AddRaftVoterResponse {
   return { throttleTimeMs: 0, errorCode: 0, errorMessage: '' };
 }
 
-function encAddRaftVoterResponse_v0(w: Writer, m: AddRaftVoterResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+function encAddRaftVoterResponse_v0(w: Writer, m: AddRaftVoterResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -141,7 +169,7 @@ function decAddRaftVoterResponse_v0(r: Reader): AddRaftVoterResponse {
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const AddRaftVoter: ApiCodec<AddRaftVoterRequest, AddRaftVoterResponse> = {
+export const AddRaftVoter: ApiCodec<AddRaftVoterRequest, AddRaftVoterResponse, AddRaftVoterRequestInput, AddRaftVoterResponseInput> = {
   apiKey: 80,
   name: 'AddRaftVoter',
   minVersion: 0,
@@ -151,11 +179,15 @@ export const AddRaftVoter: ApiCodec<AddRaftVoterRequest, AddRaftVoterResponse> =
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: AddRaftVoterRequest, version: number): void {
-      switch (version) {
-        case 0: return encAddRaftVoterRequest_v0(w, msg);
-        case 1: return encAddRaftVoterRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`AddRaftVoterRequest version ${version} is not supported`);
+    encode(w: Writer, msg: AddRaftVoterRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encAddRaftVoterRequest_v0(w, msg);
+          case 1: return encAddRaftVoterRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`AddRaftVoterRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AddRaftVoterRequest', version);
       }
     },
     decode(r: Reader, version: number): AddRaftVoterRequest {
@@ -167,10 +199,14 @@ export const AddRaftVoter: ApiCodec<AddRaftVoterRequest, AddRaftVoterResponse> =
     },
   },
   response: {
-    encode(w: Writer, msg: AddRaftVoterResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encAddRaftVoterResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`AddRaftVoterResponse version ${version} is not supported`);
+    encode(w: Writer, msg: AddRaftVoterResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encAddRaftVoterResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`AddRaftVoterResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AddRaftVoterResponse', version);
       }
     },
     decode(r: Reader, version: number): AddRaftVoterResponse {

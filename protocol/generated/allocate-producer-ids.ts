@@ -2,17 +2,35 @@
 // AllocateProducerIds (api key 67): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AllocateProducerIdsRequest {
+  brokerId: number;
+  brokerEpoch: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AllocateProducerIdsRequestInput {
   brokerId: number;
   brokerEpoch?: bigint;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AllocateProducerIdsResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  producerIdStart: bigint;
+  producerIdLen: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AllocateProducerIdsResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   producerIdStart: bigint;
@@ -24,9 +42,9 @@ function defaultAllocateProducerIdsRequest(): AllocateProducerIdsRequest {
   return { brokerId: 0, brokerEpoch: -1n };
 }
 
-function encAllocateProducerIdsRequest_v0(w: Writer, m: AllocateProducerIdsRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.int64((m.brokerEpoch ?? -1n));
+function encAllocateProducerIdsRequest_v0(w: Writer, m: AllocateProducerIdsRequestInput): void {
+  w.int32(m.brokerId ?? 0);
+  w.int64(m.brokerEpoch ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -42,11 +60,11 @@ function defaultAllocateProducerIdsResponse(): AllocateProducerIdsResponse {
   return { throttleTimeMs: 0, errorCode: 0, producerIdStart: 0n, producerIdLen: 0 };
 }
 
-function encAllocateProducerIdsResponse_v0(w: Writer, m: AllocateProducerIdsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.producerIdStart ?? 0n));
-  w.int32((m.producerIdLen ?? 0));
+function encAllocateProducerIdsResponse_v0(w: Writer, m: AllocateProducerIdsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.producerIdStart ?? 0n);
+  w.int32(m.producerIdLen ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -60,7 +78,7 @@ function decAllocateProducerIdsResponse_v0(r: Reader): AllocateProducerIdsRespon
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, producerIdStart: f_producerIdStart, producerIdLen: f_producerIdLen, unknownTaggedFields: unknown };
 }
 
-export const AllocateProducerIds: ApiCodec<AllocateProducerIdsRequest, AllocateProducerIdsResponse> = {
+export const AllocateProducerIds: ApiCodec<AllocateProducerIdsRequest, AllocateProducerIdsResponse, AllocateProducerIdsRequestInput, AllocateProducerIdsResponseInput> = {
   apiKey: 67,
   name: 'AllocateProducerIds',
   minVersion: 0,
@@ -70,10 +88,14 @@ export const AllocateProducerIds: ApiCodec<AllocateProducerIdsRequest, AllocateP
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: AllocateProducerIdsRequest, version: number): void {
-      switch (version) {
-        case 0: return encAllocateProducerIdsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`AllocateProducerIdsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: AllocateProducerIdsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encAllocateProducerIdsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`AllocateProducerIdsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AllocateProducerIdsRequest', version);
       }
     },
     decode(r: Reader, version: number): AllocateProducerIdsRequest {
@@ -84,10 +106,14 @@ export const AllocateProducerIds: ApiCodec<AllocateProducerIdsRequest, AllocateP
     },
   },
   response: {
-    encode(w: Writer, msg: AllocateProducerIdsResponse, version: number): void {
-      switch (version) {
-        case 0: return encAllocateProducerIdsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`AllocateProducerIdsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: AllocateProducerIdsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encAllocateProducerIdsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`AllocateProducerIdsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AllocateProducerIdsResponse', version);
       }
     },
     decode(r: Reader, version: number): AllocateProducerIdsResponse {

@@ -2,12 +2,20 @@
 // AlterClientQuotas (api key 49): versions 0-1, flexible from 1.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AlterClientQuotasRequest {
   entries: AlterClientQuotasRequestEntryData[];
+  validateOnly: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AlterClientQuotasRequestInput {
+  entries: AlterClientQuotasRequestEntryDataInput[];
   validateOnly: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -18,7 +26,19 @@ export interface AlterClientQuotasRequestEntryData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterClientQuotasRequestEntryDataInput {
+  entity: AlterClientQuotasRequestEntityDataInput[];
+  ops: AlterClientQuotasRequestOpDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AlterClientQuotasRequestEntityData {
+  entityType: string;
+  entityName: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface AlterClientQuotasRequestEntityDataInput {
   entityType: string;
   entityName: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -31,9 +51,24 @@ export interface AlterClientQuotasRequestOpData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterClientQuotasRequestOpDataInput {
+  key: string;
+  value: number;
+  remove: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AlterClientQuotasResponse {
   throttleTimeMs: number;
   entries: AlterClientQuotasResponseEntryData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AlterClientQuotasResponseInput {
+  throttleTimeMs: number;
+  entries: AlterClientQuotasResponseEntryDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -44,7 +79,20 @@ export interface AlterClientQuotasResponseEntryData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterClientQuotasResponseEntryDataInput {
+  errorCode: number;
+  errorMessage: string | null;
+  entity: AlterClientQuotasResponseEntityDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AlterClientQuotasResponseEntityData {
+  entityType: string;
+  entityName: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface AlterClientQuotasResponseEntityDataInput {
   entityType: string;
   entityName: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -66,36 +114,36 @@ function defaultAlterClientQuotasRequestOpData(): AlterClientQuotasRequestOpData
   return { key: '', value: 0, remove: false };
 }
 
-function encAlterClientQuotasRequest_v0(w: Writer, m: AlterClientQuotasRequest): void {
-  const t1 = (m.entries ?? []);
+function encAlterClientQuotasRequest_v0(w: Writer, m: AlterClientQuotasRequestInput): void {
+  const t1 = m.entries ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterClientQuotasRequest field Entries is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encAlterClientQuotasRequestEntryData_v0(w, t1[t2]);
   }
-  w.bool((m.validateOnly ?? false));
+  w.bool(m.validateOnly ?? false);
 }
 
-function encAlterClientQuotasRequest_v1(w: Writer, m: AlterClientQuotasRequest): void {
-  const t1 = (m.entries ?? []);
+function encAlterClientQuotasRequest_v1(w: Writer, m: AlterClientQuotasRequestInput): void {
+  const t1 = m.entries ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterClientQuotasRequest field Entries is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encAlterClientQuotasRequestEntryData_v1(w, t1[t2]);
   }
-  w.bool((m.validateOnly ?? false));
+  w.bool(m.validateOnly ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterClientQuotasRequestEntryData_v0(w: Writer, m: AlterClientQuotasRequestEntryData): void {
-  const t1 = (m.entity ?? []);
+function encAlterClientQuotasRequestEntryData_v0(w: Writer, m: AlterClientQuotasRequestEntryDataInput): void {
+  const t1 = m.entity ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterClientQuotasRequest field Entity is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encAlterClientQuotasRequestEntityData_v0(w, t1[t2]);
   }
-  const t3 = (m.ops ?? []);
+  const t3 = m.ops ?? [];
   if (t3 === null) throw new ProtocolEncodeError('AlterClientQuotasRequest field Ops is not nullable');
   else {
     w.int32(t3.length);
@@ -103,14 +151,14 @@ function encAlterClientQuotasRequestEntryData_v0(w: Writer, m: AlterClientQuotas
   }
 }
 
-function encAlterClientQuotasRequestEntryData_v1(w: Writer, m: AlterClientQuotasRequestEntryData): void {
-  const t1 = (m.entity ?? []);
+function encAlterClientQuotasRequestEntryData_v1(w: Writer, m: AlterClientQuotasRequestEntryDataInput): void {
+  const t1 = m.entity ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterClientQuotasRequest field Entity is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encAlterClientQuotasRequestEntityData_v1(w, t1[t2]);
   }
-  const t3 = (m.ops ?? []);
+  const t3 = m.ops ?? [];
   if (t3 === null) throw new ProtocolEncodeError('AlterClientQuotasRequest field Ops is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -120,28 +168,28 @@ function encAlterClientQuotasRequestEntryData_v1(w: Writer, m: AlterClientQuotas
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterClientQuotasRequestEntityData_v0(w: Writer, m: AlterClientQuotasRequestEntityData): void {
-  w.string((m.entityType ?? ''));
-  w.nullableString((m.entityName === undefined ? '' : m.entityName));
+function encAlterClientQuotasRequestEntityData_v0(w: Writer, m: AlterClientQuotasRequestEntityDataInput): void {
+  w.string(m.entityType ?? '');
+  w.nullableString(m.entityName === undefined ? '' : m.entityName);
 }
 
-function encAlterClientQuotasRequestEntityData_v1(w: Writer, m: AlterClientQuotasRequestEntityData): void {
-  w.compactString((m.entityType ?? ''));
-  w.compactNullableString((m.entityName === undefined ? '' : m.entityName));
+function encAlterClientQuotasRequestEntityData_v1(w: Writer, m: AlterClientQuotasRequestEntityDataInput): void {
+  w.compactString(m.entityType ?? '');
+  w.compactNullableString(m.entityName === undefined ? '' : m.entityName);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterClientQuotasRequestOpData_v0(w: Writer, m: AlterClientQuotasRequestOpData): void {
-  w.string((m.key ?? ''));
-  w.float64((m.value ?? 0));
-  w.bool((m.remove ?? false));
+function encAlterClientQuotasRequestOpData_v0(w: Writer, m: AlterClientQuotasRequestOpDataInput): void {
+  w.string(m.key ?? '');
+  w.float64(m.value ?? 0);
+  w.bool(m.remove ?? false);
 }
 
-function encAlterClientQuotasRequestOpData_v1(w: Writer, m: AlterClientQuotasRequestOpData): void {
-  w.compactString((m.key ?? ''));
-  w.float64((m.value ?? 0));
-  w.bool((m.remove ?? false));
+function encAlterClientQuotasRequestOpData_v1(w: Writer, m: AlterClientQuotasRequestOpDataInput): void {
+  w.compactString(m.key ?? '');
+  w.float64(m.value ?? 0);
+  w.bool(m.remove ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -254,9 +302,9 @@ function defaultAlterClientQuotasResponseEntityData(): AlterClientQuotasResponse
   return { entityType: '', entityName: '' };
 }
 
-function encAlterClientQuotasResponse_v0(w: Writer, m: AlterClientQuotasResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.entries ?? []);
+function encAlterClientQuotasResponse_v0(w: Writer, m: AlterClientQuotasResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.entries ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterClientQuotasResponse field Entries is not nullable');
   else {
     w.int32(t1.length);
@@ -264,9 +312,9 @@ function encAlterClientQuotasResponse_v0(w: Writer, m: AlterClientQuotasResponse
   }
 }
 
-function encAlterClientQuotasResponse_v1(w: Writer, m: AlterClientQuotasResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.entries ?? []);
+function encAlterClientQuotasResponse_v1(w: Writer, m: AlterClientQuotasResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.entries ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterClientQuotasResponse field Entries is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -276,10 +324,10 @@ function encAlterClientQuotasResponse_v1(w: Writer, m: AlterClientQuotasResponse
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterClientQuotasResponseEntryData_v0(w: Writer, m: AlterClientQuotasResponseEntryData): void {
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.entity ?? []);
+function encAlterClientQuotasResponseEntryData_v0(w: Writer, m: AlterClientQuotasResponseEntryDataInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.entity ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterClientQuotasResponse field Entity is not nullable');
   else {
     w.int32(t1.length);
@@ -287,10 +335,10 @@ function encAlterClientQuotasResponseEntryData_v0(w: Writer, m: AlterClientQuota
   }
 }
 
-function encAlterClientQuotasResponseEntryData_v1(w: Writer, m: AlterClientQuotasResponseEntryData): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.entity ?? []);
+function encAlterClientQuotasResponseEntryData_v1(w: Writer, m: AlterClientQuotasResponseEntryDataInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.entity ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterClientQuotasResponse field Entity is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -300,14 +348,14 @@ function encAlterClientQuotasResponseEntryData_v1(w: Writer, m: AlterClientQuota
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterClientQuotasResponseEntityData_v0(w: Writer, m: AlterClientQuotasResponseEntityData): void {
-  w.string((m.entityType ?? ''));
-  w.nullableString((m.entityName === undefined ? '' : m.entityName));
+function encAlterClientQuotasResponseEntityData_v0(w: Writer, m: AlterClientQuotasResponseEntityDataInput): void {
+  w.string(m.entityType ?? '');
+  w.nullableString(m.entityName === undefined ? '' : m.entityName);
 }
 
-function encAlterClientQuotasResponseEntityData_v1(w: Writer, m: AlterClientQuotasResponseEntityData): void {
-  w.compactString((m.entityType ?? ''));
-  w.compactNullableString((m.entityName === undefined ? '' : m.entityName));
+function encAlterClientQuotasResponseEntityData_v1(w: Writer, m: AlterClientQuotasResponseEntityDataInput): void {
+  w.compactString(m.entityType ?? '');
+  w.compactNullableString(m.entityName === undefined ? '' : m.entityName);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -381,7 +429,7 @@ function decAlterClientQuotasResponseEntityData_v1(r: Reader): AlterClientQuotas
   return { entityType: f_entityType, entityName: f_entityName, unknownTaggedFields: unknown };
 }
 
-export const AlterClientQuotas: ApiCodec<AlterClientQuotasRequest, AlterClientQuotasResponse> = {
+export const AlterClientQuotas: ApiCodec<AlterClientQuotasRequest, AlterClientQuotasResponse, AlterClientQuotasRequestInput, AlterClientQuotasResponseInput> = {
   apiKey: 49,
   name: 'AlterClientQuotas',
   minVersion: 0,
@@ -391,11 +439,15 @@ export const AlterClientQuotas: ApiCodec<AlterClientQuotasRequest, AlterClientQu
   requestHeaderVersion: (version: number) => (version >= 1 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 1 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: AlterClientQuotasRequest, version: number): void {
-      switch (version) {
-        case 0: return encAlterClientQuotasRequest_v0(w, msg);
-        case 1: return encAlterClientQuotasRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`AlterClientQuotasRequest version ${version} is not supported`);
+    encode(w: Writer, msg: AlterClientQuotasRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encAlterClientQuotasRequest_v0(w, msg);
+          case 1: return encAlterClientQuotasRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`AlterClientQuotasRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterClientQuotasRequest', version);
       }
     },
     decode(r: Reader, version: number): AlterClientQuotasRequest {
@@ -407,11 +459,15 @@ export const AlterClientQuotas: ApiCodec<AlterClientQuotasRequest, AlterClientQu
     },
   },
   response: {
-    encode(w: Writer, msg: AlterClientQuotasResponse, version: number): void {
-      switch (version) {
-        case 0: return encAlterClientQuotasResponse_v0(w, msg);
-        case 1: return encAlterClientQuotasResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`AlterClientQuotasResponse version ${version} is not supported`);
+    encode(w: Writer, msg: AlterClientQuotasResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encAlterClientQuotasResponse_v0(w, msg);
+          case 1: return encAlterClientQuotasResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`AlterClientQuotasResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterClientQuotasResponse', version);
       }
     },
     decode(r: Reader, version: number): AlterClientQuotasResponse {

@@ -2,12 +2,20 @@
 // AlterConfigs (api key 33): versions 0-2, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AlterConfigsRequest {
   resources: AlterConfigsRequestAlterConfigsResource[];
+  validateOnly: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AlterConfigsRequestInput {
+  resources: AlterConfigsRequestAlterConfigsResourceInput[];
   validateOnly: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -19,19 +27,48 @@ export interface AlterConfigsRequestAlterConfigsResource {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterConfigsRequestAlterConfigsResourceInput {
+  resourceType: number;
+  resourceName: string;
+  configs: AlterConfigsRequestAlterableConfigInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AlterConfigsRequestAlterableConfig {
   name: string;
   value: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterConfigsRequestAlterableConfigInput {
+  name: string;
+  value: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AlterConfigsResponse {
   throttleTimeMs: number;
   responses: AlterConfigsResponseAlterConfigsResourceResponse[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AlterConfigsResponseInput {
+  throttleTimeMs: number;
+  responses: AlterConfigsResponseAlterConfigsResourceResponseInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AlterConfigsResponseAlterConfigsResourceResponse {
+  errorCode: number;
+  errorMessage: string | null;
+  resourceType: number;
+  resourceName: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface AlterConfigsResponseAlterConfigsResourceResponseInput {
   errorCode: number;
   errorMessage: string | null;
   resourceType: number;
@@ -51,32 +88,32 @@ function defaultAlterConfigsRequestAlterableConfig(): AlterConfigsRequestAlterab
   return { name: '', value: '' };
 }
 
-function encAlterConfigsRequest_v0(w: Writer, m: AlterConfigsRequest): void {
-  const t1 = (m.resources ?? []);
+function encAlterConfigsRequest_v0(w: Writer, m: AlterConfigsRequestInput): void {
+  const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterConfigsRequest field Resources is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encAlterConfigsRequestAlterConfigsResource_v0(w, t1[t2]);
   }
-  w.bool((m.validateOnly ?? false));
+  w.bool(m.validateOnly ?? false);
 }
 
-function encAlterConfigsRequest_v2(w: Writer, m: AlterConfigsRequest): void {
-  const t1 = (m.resources ?? []);
+function encAlterConfigsRequest_v2(w: Writer, m: AlterConfigsRequestInput): void {
+  const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterConfigsRequest field Resources is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encAlterConfigsRequestAlterConfigsResource_v2(w, t1[t2]);
   }
-  w.bool((m.validateOnly ?? false));
+  w.bool(m.validateOnly ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterConfigsRequestAlterConfigsResource_v0(w: Writer, m: AlterConfigsRequestAlterConfigsResource): void {
-  w.int8((m.resourceType ?? 0));
-  w.string((m.resourceName ?? ''));
-  const t1 = (m.configs ?? []);
+function encAlterConfigsRequestAlterConfigsResource_v0(w: Writer, m: AlterConfigsRequestAlterConfigsResourceInput): void {
+  w.int8(m.resourceType ?? 0);
+  w.string(m.resourceName ?? '');
+  const t1 = m.configs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterConfigsRequest field Configs is not nullable');
   else {
     w.int32(t1.length);
@@ -84,10 +121,10 @@ function encAlterConfigsRequestAlterConfigsResource_v0(w: Writer, m: AlterConfig
   }
 }
 
-function encAlterConfigsRequestAlterConfigsResource_v2(w: Writer, m: AlterConfigsRequestAlterConfigsResource): void {
-  w.int8((m.resourceType ?? 0));
-  w.compactString((m.resourceName ?? ''));
-  const t1 = (m.configs ?? []);
+function encAlterConfigsRequestAlterConfigsResource_v2(w: Writer, m: AlterConfigsRequestAlterConfigsResourceInput): void {
+  w.int8(m.resourceType ?? 0);
+  w.compactString(m.resourceName ?? '');
+  const t1 = m.configs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterConfigsRequest field Configs is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -97,14 +134,14 @@ function encAlterConfigsRequestAlterConfigsResource_v2(w: Writer, m: AlterConfig
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterConfigsRequestAlterableConfig_v0(w: Writer, m: AlterConfigsRequestAlterableConfig): void {
-  w.string((m.name ?? ''));
-  w.nullableString((m.value === undefined ? '' : m.value));
+function encAlterConfigsRequestAlterableConfig_v0(w: Writer, m: AlterConfigsRequestAlterableConfigInput): void {
+  w.string(m.name ?? '');
+  w.nullableString(m.value === undefined ? '' : m.value);
 }
 
-function encAlterConfigsRequestAlterableConfig_v2(w: Writer, m: AlterConfigsRequestAlterableConfig): void {
-  w.compactString((m.name ?? ''));
-  w.compactNullableString((m.value === undefined ? '' : m.value));
+function encAlterConfigsRequestAlterableConfig_v2(w: Writer, m: AlterConfigsRequestAlterableConfigInput): void {
+  w.compactString(m.name ?? '');
+  w.compactNullableString(m.value === undefined ? '' : m.value);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -186,9 +223,9 @@ function defaultAlterConfigsResponseAlterConfigsResourceResponse(): AlterConfigs
   return { errorCode: 0, errorMessage: '', resourceType: 0, resourceName: '' };
 }
 
-function encAlterConfigsResponse_v0(w: Writer, m: AlterConfigsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.responses ?? []);
+function encAlterConfigsResponse_v0(w: Writer, m: AlterConfigsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterConfigsResponse field Responses is not nullable');
   else {
     w.int32(t1.length);
@@ -196,9 +233,9 @@ function encAlterConfigsResponse_v0(w: Writer, m: AlterConfigsResponse): void {
   }
 }
 
-function encAlterConfigsResponse_v2(w: Writer, m: AlterConfigsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.responses ?? []);
+function encAlterConfigsResponse_v2(w: Writer, m: AlterConfigsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterConfigsResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -208,18 +245,18 @@ function encAlterConfigsResponse_v2(w: Writer, m: AlterConfigsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterConfigsResponseAlterConfigsResourceResponse_v0(w: Writer, m: AlterConfigsResponseAlterConfigsResourceResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int8((m.resourceType ?? 0));
-  w.string((m.resourceName ?? ''));
+function encAlterConfigsResponseAlterConfigsResourceResponse_v0(w: Writer, m: AlterConfigsResponseAlterConfigsResourceResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int8(m.resourceType ?? 0);
+  w.string(m.resourceName ?? '');
 }
 
-function encAlterConfigsResponseAlterConfigsResourceResponse_v2(w: Writer, m: AlterConfigsResponseAlterConfigsResourceResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int8((m.resourceType ?? 0));
-  w.compactString((m.resourceName ?? ''));
+function encAlterConfigsResponseAlterConfigsResourceResponse_v2(w: Writer, m: AlterConfigsResponseAlterConfigsResourceResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int8(m.resourceType ?? 0);
+  w.compactString(m.resourceName ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -268,7 +305,7 @@ function decAlterConfigsResponseAlterConfigsResourceResponse_v2(r: Reader): Alte
   return { errorCode: f_errorCode, errorMessage: f_errorMessage, resourceType: f_resourceType, resourceName: f_resourceName, unknownTaggedFields: unknown };
 }
 
-export const AlterConfigs: ApiCodec<AlterConfigsRequest, AlterConfigsResponse> = {
+export const AlterConfigs: ApiCodec<AlterConfigsRequest, AlterConfigsResponse, AlterConfigsRequestInput, AlterConfigsResponseInput> = {
   apiKey: 33,
   name: 'AlterConfigs',
   minVersion: 0,
@@ -278,11 +315,15 @@ export const AlterConfigs: ApiCodec<AlterConfigsRequest, AlterConfigsResponse> =
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: AlterConfigsRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encAlterConfigsRequest_v0(w, msg);
-        case 2: return encAlterConfigsRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`AlterConfigsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: AlterConfigsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encAlterConfigsRequest_v0(w, msg);
+          case 2: return encAlterConfigsRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`AlterConfigsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterConfigsRequest', version);
       }
     },
     decode(r: Reader, version: number): AlterConfigsRequest {
@@ -294,11 +335,15 @@ export const AlterConfigs: ApiCodec<AlterConfigsRequest, AlterConfigsResponse> =
     },
   },
   response: {
-    encode(w: Writer, msg: AlterConfigsResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encAlterConfigsResponse_v0(w, msg);
-        case 2: return encAlterConfigsResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`AlterConfigsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: AlterConfigsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encAlterConfigsResponse_v0(w, msg);
+          case 2: return encAlterConfigsResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`AlterConfigsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterConfigsResponse', version);
       }
     },
     decode(r: Reader, version: number): AlterConfigsResponse {

@@ -2,14 +2,23 @@
 // AlterPartitionReassignments (api key 45): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AlterPartitionReassignmentsRequest {
+  timeoutMs: number;
+  allowReplicationFactorChange: boolean;
+  topics: AlterPartitionReassignmentsRequestReassignableTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AlterPartitionReassignmentsRequestInput {
   timeoutMs?: number;
   allowReplicationFactorChange?: boolean;
-  topics: AlterPartitionReassignmentsRequestReassignableTopic[];
+  topics: AlterPartitionReassignmentsRequestReassignableTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -19,18 +28,41 @@ export interface AlterPartitionReassignmentsRequestReassignableTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterPartitionReassignmentsRequestReassignableTopicInput {
+  name: string;
+  partitions: AlterPartitionReassignmentsRequestReassignablePartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AlterPartitionReassignmentsRequestReassignablePartition {
+  partitionIndex: number;
+  replicas: number[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface AlterPartitionReassignmentsRequestReassignablePartitionInput {
   partitionIndex: number;
   replicas?: number[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AlterPartitionReassignmentsResponse {
+  throttleTimeMs: number;
+  allowReplicationFactorChange: boolean;
+  errorCode: number;
+  errorMessage: string | null;
+  responses: AlterPartitionReassignmentsResponseReassignableTopicResponse[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AlterPartitionReassignmentsResponseInput {
   throttleTimeMs: number;
   allowReplicationFactorChange?: boolean;
   errorCode: number;
   errorMessage: string | null;
-  responses: AlterPartitionReassignmentsResponseReassignableTopicResponse[];
+  responses: AlterPartitionReassignmentsResponseReassignableTopicResponseInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -40,7 +72,20 @@ export interface AlterPartitionReassignmentsResponseReassignableTopicResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterPartitionReassignmentsResponseReassignableTopicResponseInput {
+  name: string;
+  partitions: AlterPartitionReassignmentsResponseReassignablePartitionResponseInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AlterPartitionReassignmentsResponseReassignablePartitionResponse {
+  partitionIndex: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface AlterPartitionReassignmentsResponseReassignablePartitionResponseInput {
   partitionIndex: number;
   errorCode: number;
   errorMessage: string | null;
@@ -59,10 +104,10 @@ function defaultAlterPartitionReassignmentsRequestReassignablePartition(): Alter
   return { partitionIndex: 0, replicas: null };
 }
 
-function encAlterPartitionReassignmentsRequest_v0(w: Writer, m: AlterPartitionReassignmentsRequest): void {
-  w.int32((m.timeoutMs ?? 60000));
+function encAlterPartitionReassignmentsRequest_v0(w: Writer, m: AlterPartitionReassignmentsRequestInput): void {
+  w.int32(m.timeoutMs ?? 60000);
   if (m.allowReplicationFactorChange !== undefined && m.allowReplicationFactorChange !== true) throw new ProtocolEncodeError('AlterPartitionReassignmentsRequest field AlterPartitionReassignmentsRequest.AllowReplicationFactorChange cannot be written at version 0');
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionReassignmentsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -72,10 +117,10 @@ function encAlterPartitionReassignmentsRequest_v0(w: Writer, m: AlterPartitionRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterPartitionReassignmentsRequest_v1(w: Writer, m: AlterPartitionReassignmentsRequest): void {
-  w.int32((m.timeoutMs ?? 60000));
-  w.bool((m.allowReplicationFactorChange ?? true));
-  const t1 = (m.topics ?? []);
+function encAlterPartitionReassignmentsRequest_v1(w: Writer, m: AlterPartitionReassignmentsRequestInput): void {
+  w.int32(m.timeoutMs ?? 60000);
+  w.bool(m.allowReplicationFactorChange ?? true);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionReassignmentsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -85,9 +130,9 @@ function encAlterPartitionReassignmentsRequest_v1(w: Writer, m: AlterPartitionRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterPartitionReassignmentsRequestReassignableTopic_v0(w: Writer, m: AlterPartitionReassignmentsRequestReassignableTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encAlterPartitionReassignmentsRequestReassignableTopic_v0(w: Writer, m: AlterPartitionReassignmentsRequestReassignableTopicInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionReassignmentsRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -97,9 +142,9 @@ function encAlterPartitionReassignmentsRequestReassignableTopic_v0(w: Writer, m:
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterPartitionReassignmentsRequestReassignablePartition_v0(w: Writer, m: AlterPartitionReassignmentsRequestReassignablePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  const t1 = (m.replicas === undefined ? null : m.replicas);
+function encAlterPartitionReassignmentsRequestReassignablePartition_v0(w: Writer, m: AlterPartitionReassignmentsRequestReassignablePartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  const t1 = m.replicas === undefined ? null : m.replicas;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -177,11 +222,11 @@ function defaultAlterPartitionReassignmentsResponseReassignablePartitionResponse
   return { partitionIndex: 0, errorCode: 0, errorMessage: '' };
 }
 
-function encAlterPartitionReassignmentsResponse_v0(w: Writer, m: AlterPartitionReassignmentsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.responses ?? []);
+function encAlterPartitionReassignmentsResponse_v0(w: Writer, m: AlterPartitionReassignmentsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionReassignmentsResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -191,12 +236,12 @@ function encAlterPartitionReassignmentsResponse_v0(w: Writer, m: AlterPartitionR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterPartitionReassignmentsResponse_v1(w: Writer, m: AlterPartitionReassignmentsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.bool((m.allowReplicationFactorChange ?? true));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.responses ?? []);
+function encAlterPartitionReassignmentsResponse_v1(w: Writer, m: AlterPartitionReassignmentsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.bool(m.allowReplicationFactorChange ?? true);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionReassignmentsResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -206,9 +251,9 @@ function encAlterPartitionReassignmentsResponse_v1(w: Writer, m: AlterPartitionR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterPartitionReassignmentsResponseReassignableTopicResponse_v0(w: Writer, m: AlterPartitionReassignmentsResponseReassignableTopicResponse): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encAlterPartitionReassignmentsResponseReassignableTopicResponse_v0(w: Writer, m: AlterPartitionReassignmentsResponseReassignableTopicResponseInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionReassignmentsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -218,10 +263,10 @@ function encAlterPartitionReassignmentsResponseReassignableTopicResponse_v0(w: W
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterPartitionReassignmentsResponseReassignablePartitionResponse_v0(w: Writer, m: AlterPartitionReassignmentsResponseReassignablePartitionResponse): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+function encAlterPartitionReassignmentsResponseReassignablePartitionResponse_v0(w: Writer, m: AlterPartitionReassignmentsResponseReassignablePartitionResponseInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -281,7 +326,7 @@ function decAlterPartitionReassignmentsResponseReassignablePartitionResponse_v0(
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const AlterPartitionReassignments: ApiCodec<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse> = {
+export const AlterPartitionReassignments: ApiCodec<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse, AlterPartitionReassignmentsRequestInput, AlterPartitionReassignmentsResponseInput> = {
   apiKey: 45,
   name: 'AlterPartitionReassignments',
   minVersion: 0,
@@ -291,11 +336,15 @@ export const AlterPartitionReassignments: ApiCodec<AlterPartitionReassignmentsRe
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: AlterPartitionReassignmentsRequest, version: number): void {
-      switch (version) {
-        case 0: return encAlterPartitionReassignmentsRequest_v0(w, msg);
-        case 1: return encAlterPartitionReassignmentsRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`AlterPartitionReassignmentsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: AlterPartitionReassignmentsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encAlterPartitionReassignmentsRequest_v0(w, msg);
+          case 1: return encAlterPartitionReassignmentsRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`AlterPartitionReassignmentsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterPartitionReassignmentsRequest', version);
       }
     },
     decode(r: Reader, version: number): AlterPartitionReassignmentsRequest {
@@ -307,11 +356,15 @@ export const AlterPartitionReassignments: ApiCodec<AlterPartitionReassignmentsRe
     },
   },
   response: {
-    encode(w: Writer, msg: AlterPartitionReassignmentsResponse, version: number): void {
-      switch (version) {
-        case 0: return encAlterPartitionReassignmentsResponse_v0(w, msg);
-        case 1: return encAlterPartitionReassignmentsResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`AlterPartitionReassignmentsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: AlterPartitionReassignmentsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encAlterPartitionReassignmentsResponse_v0(w, msg);
+          case 1: return encAlterPartitionReassignmentsResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`AlterPartitionReassignmentsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterPartitionReassignmentsResponse', version);
       }
     },
     decode(r: Reader, version: number): AlterPartitionReassignmentsResponse {

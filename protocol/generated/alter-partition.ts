@@ -2,14 +2,23 @@
 // AlterPartition (api key 56): versions 2-3, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AlterPartitionRequest {
   brokerId: number;
-  brokerEpoch?: bigint;
+  brokerEpoch: bigint;
   topics: AlterPartitionRequestTopicData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AlterPartitionRequestInput {
+  brokerId: number;
+  brokerEpoch?: bigint;
+  topics: AlterPartitionRequestTopicDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -19,11 +28,27 @@ export interface AlterPartitionRequestTopicData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterPartitionRequestTopicDataInput {
+  topicId: string;
+  partitions: AlterPartitionRequestPartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AlterPartitionRequestPartitionData {
   partitionIndex: number;
   leaderEpoch: number;
+  newIsr: number[];
+  newIsrWithEpochs: AlterPartitionRequestBrokerState[];
+  leaderRecoveryState: number;
+  partitionEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface AlterPartitionRequestPartitionDataInput {
+  partitionIndex: number;
+  leaderEpoch: number;
   newIsr?: number[];
-  newIsrWithEpochs?: AlterPartitionRequestBrokerState[];
+  newIsrWithEpochs?: AlterPartitionRequestBrokerStateInput[];
   leaderRecoveryState?: number;
   partitionEpoch: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -31,14 +56,29 @@ export interface AlterPartitionRequestPartitionData {
 
 export interface AlterPartitionRequestBrokerState {
   brokerId: number;
+  brokerEpoch: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface AlterPartitionRequestBrokerStateInput {
+  brokerId: number;
   brokerEpoch?: bigint;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AlterPartitionResponse {
   throttleTimeMs: number;
   errorCode: number;
   topics: AlterPartitionResponseTopicData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AlterPartitionResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  topics: AlterPartitionResponseTopicDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -48,7 +88,24 @@ export interface AlterPartitionResponseTopicData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterPartitionResponseTopicDataInput {
+  topicId: string;
+  partitions: AlterPartitionResponsePartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AlterPartitionResponsePartitionData {
+  partitionIndex: number;
+  errorCode: number;
+  leaderId: number;
+  leaderEpoch: number;
+  isr: number[];
+  leaderRecoveryState: number;
+  partitionEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface AlterPartitionResponsePartitionDataInput {
   partitionIndex: number;
   errorCode: number;
   leaderId: number;
@@ -75,10 +132,10 @@ function defaultAlterPartitionRequestBrokerState(): AlterPartitionRequestBrokerS
   return { brokerId: 0, brokerEpoch: -1n };
 }
 
-function encAlterPartitionRequest_v2(w: Writer, m: AlterPartitionRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.int64((m.brokerEpoch ?? -1n));
-  const t1 = (m.topics ?? []);
+function encAlterPartitionRequest_v2(w: Writer, m: AlterPartitionRequestInput): void {
+  w.int32(m.brokerId ?? 0);
+  w.int64(m.brokerEpoch ?? -1n);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -88,10 +145,10 @@ function encAlterPartitionRequest_v2(w: Writer, m: AlterPartitionRequest): void 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterPartitionRequest_v3(w: Writer, m: AlterPartitionRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.int64((m.brokerEpoch ?? -1n));
-  const t1 = (m.topics ?? []);
+function encAlterPartitionRequest_v3(w: Writer, m: AlterPartitionRequestInput): void {
+  w.int32(m.brokerId ?? 0);
+  w.int64(m.brokerEpoch ?? -1n);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -101,9 +158,9 @@ function encAlterPartitionRequest_v3(w: Writer, m: AlterPartitionRequest): void 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterPartitionRequestTopicData_v2(w: Writer, m: AlterPartitionRequestTopicData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encAlterPartitionRequestTopicData_v2(w: Writer, m: AlterPartitionRequestTopicDataInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -113,9 +170,9 @@ function encAlterPartitionRequestTopicData_v2(w: Writer, m: AlterPartitionReques
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterPartitionRequestTopicData_v3(w: Writer, m: AlterPartitionRequestTopicData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encAlterPartitionRequestTopicData_v3(w: Writer, m: AlterPartitionRequestTopicDataInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -125,41 +182,41 @@ function encAlterPartitionRequestTopicData_v3(w: Writer, m: AlterPartitionReques
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterPartitionRequestPartitionData_v2(w: Writer, m: AlterPartitionRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  const t1 = (m.newIsr ?? []);
+function encAlterPartitionRequestPartitionData_v2(w: Writer, m: AlterPartitionRequestPartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  const t1 = m.newIsr ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionRequest field NewIsr is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.int32(t1[t2]);
   }
   if (m.newIsrWithEpochs !== undefined && (m.newIsrWithEpochs === null || m.newIsrWithEpochs.length !== 0)) throw new ProtocolEncodeError('AlterPartitionRequest field PartitionData.NewIsrWithEpochs cannot be written at version 2');
-  w.int8((m.leaderRecoveryState ?? 0));
-  w.int32((m.partitionEpoch ?? 0));
+  w.int8(m.leaderRecoveryState ?? 0);
+  w.int32(m.partitionEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterPartitionRequestPartitionData_v3(w: Writer, m: AlterPartitionRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+function encAlterPartitionRequestPartitionData_v3(w: Writer, m: AlterPartitionRequestPartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
   if (m.newIsr !== undefined && (m.newIsr === null || m.newIsr.length !== 0)) throw new ProtocolEncodeError('AlterPartitionRequest field PartitionData.NewIsr cannot be written at version 3');
-  const t1 = (m.newIsrWithEpochs ?? []);
+  const t1 = m.newIsrWithEpochs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionRequest field NewIsrWithEpochs is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encAlterPartitionRequestBrokerState_v3(w, t1[t2]);
   }
-  w.int8((m.leaderRecoveryState ?? 0));
-  w.int32((m.partitionEpoch ?? 0));
+  w.int8(m.leaderRecoveryState ?? 0);
+  w.int32(m.partitionEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterPartitionRequestBrokerState_v3(w: Writer, m: AlterPartitionRequestBrokerState): void {
-  w.int32((m.brokerId ?? 0));
-  w.int64((m.brokerEpoch ?? -1n));
+function encAlterPartitionRequestBrokerState_v3(w: Writer, m: AlterPartitionRequestBrokerStateInput): void {
+  w.int32(m.brokerId ?? 0);
+  w.int64(m.brokerEpoch ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -275,10 +332,10 @@ function defaultAlterPartitionResponsePartitionData(): AlterPartitionResponsePar
   return { partitionIndex: 0, errorCode: 0, leaderId: 0, leaderEpoch: 0, isr: [], leaderRecoveryState: 0, partitionEpoch: 0 };
 }
 
-function encAlterPartitionResponse_v2(w: Writer, m: AlterPartitionResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+function encAlterPartitionResponse_v2(w: Writer, m: AlterPartitionResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -288,9 +345,9 @@ function encAlterPartitionResponse_v2(w: Writer, m: AlterPartitionResponse): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterPartitionResponseTopicData_v2(w: Writer, m: AlterPartitionResponseTopicData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encAlterPartitionResponseTopicData_v2(w: Writer, m: AlterPartitionResponseTopicDataInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -300,19 +357,19 @@ function encAlterPartitionResponseTopicData_v2(w: Writer, m: AlterPartitionRespo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterPartitionResponsePartitionData_v2(w: Writer, m: AlterPartitionResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  const t1 = (m.isr ?? []);
+function encAlterPartitionResponsePartitionData_v2(w: Writer, m: AlterPartitionResponsePartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  const t1 = m.isr ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterPartitionResponse field Isr is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.int32(t1[t2]);
   }
-  w.int8((m.leaderRecoveryState ?? 0));
-  w.int32((m.partitionEpoch ?? 0));
+  w.int8(m.leaderRecoveryState ?? 0);
+  w.int32(m.partitionEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -365,7 +422,7 @@ function decAlterPartitionResponsePartitionData_v2(r: Reader): AlterPartitionRes
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, isr: f_isr, leaderRecoveryState: f_leaderRecoveryState, partitionEpoch: f_partitionEpoch, unknownTaggedFields: unknown };
 }
 
-export const AlterPartition: ApiCodec<AlterPartitionRequest, AlterPartitionResponse> = {
+export const AlterPartition: ApiCodec<AlterPartitionRequest, AlterPartitionResponse, AlterPartitionRequestInput, AlterPartitionResponseInput> = {
   apiKey: 56,
   name: 'AlterPartition',
   minVersion: 2,
@@ -375,11 +432,15 @@ export const AlterPartition: ApiCodec<AlterPartitionRequest, AlterPartitionRespo
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: AlterPartitionRequest, version: number): void {
-      switch (version) {
-        case 2: return encAlterPartitionRequest_v2(w, msg);
-        case 3: return encAlterPartitionRequest_v3(w, msg);
-        default: throw new ProtocolEncodeError(`AlterPartitionRequest version ${version} is not supported`);
+    encode(w: Writer, msg: AlterPartitionRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 2: return encAlterPartitionRequest_v2(w, msg);
+          case 3: return encAlterPartitionRequest_v3(w, msg);
+          default: throw new ProtocolEncodeError(`AlterPartitionRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterPartitionRequest', version);
       }
     },
     decode(r: Reader, version: number): AlterPartitionRequest {
@@ -391,10 +452,14 @@ export const AlterPartition: ApiCodec<AlterPartitionRequest, AlterPartitionRespo
     },
   },
   response: {
-    encode(w: Writer, msg: AlterPartitionResponse, version: number): void {
-      switch (version) {
-        case 2: case 3: return encAlterPartitionResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`AlterPartitionResponse version ${version} is not supported`);
+    encode(w: Writer, msg: AlterPartitionResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 2: case 3: return encAlterPartitionResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`AlterPartitionResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterPartitionResponse', version);
       }
     },
     decode(r: Reader, version: number): AlterPartitionResponse {

@@ -2,12 +2,19 @@
 // AlterReplicaLogDirs (api key 34): versions 1-2, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AlterReplicaLogDirsRequest {
   dirs: AlterReplicaLogDirsRequestAlterReplicaLogDir[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AlterReplicaLogDirsRequestInput {
+  dirs: AlterReplicaLogDirsRequestAlterReplicaLogDirInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -17,15 +24,35 @@ export interface AlterReplicaLogDirsRequestAlterReplicaLogDir {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterReplicaLogDirsRequestAlterReplicaLogDirInput {
+  path: string;
+  topics: AlterReplicaLogDirsRequestAlterReplicaLogDirTopicInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AlterReplicaLogDirsRequestAlterReplicaLogDirTopic {
   name: string;
   partitions: number[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterReplicaLogDirsRequestAlterReplicaLogDirTopicInput {
+  name: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AlterReplicaLogDirsResponse {
   throttleTimeMs: number;
   results: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AlterReplicaLogDirsResponseInput {
+  throttleTimeMs: number;
+  results: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -35,7 +62,19 @@ export interface AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResultInput {
+  topicName: string;
+  partitions: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult {
+  partitionIndex: number;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResultInput {
   partitionIndex: number;
   errorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -53,8 +92,8 @@ function defaultAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(): AlterReplic
   return { name: '', partitions: [] };
 }
 
-function encAlterReplicaLogDirsRequest_v1(w: Writer, m: AlterReplicaLogDirsRequest): void {
-  const t1 = (m.dirs ?? []);
+function encAlterReplicaLogDirsRequest_v1(w: Writer, m: AlterReplicaLogDirsRequestInput): void {
+  const t1 = m.dirs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsRequest field Dirs is not nullable');
   else {
     w.int32(t1.length);
@@ -62,8 +101,8 @@ function encAlterReplicaLogDirsRequest_v1(w: Writer, m: AlterReplicaLogDirsReque
   }
 }
 
-function encAlterReplicaLogDirsRequest_v2(w: Writer, m: AlterReplicaLogDirsRequest): void {
-  const t1 = (m.dirs ?? []);
+function encAlterReplicaLogDirsRequest_v2(w: Writer, m: AlterReplicaLogDirsRequestInput): void {
+  const t1 = m.dirs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsRequest field Dirs is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -73,9 +112,9 @@ function encAlterReplicaLogDirsRequest_v2(w: Writer, m: AlterReplicaLogDirsReque
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterReplicaLogDirsRequestAlterReplicaLogDir_v1(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDir): void {
-  w.string((m.path ?? ''));
-  const t1 = (m.topics ?? []);
+function encAlterReplicaLogDirsRequestAlterReplicaLogDir_v1(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDirInput): void {
+  w.string(m.path ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -83,9 +122,9 @@ function encAlterReplicaLogDirsRequestAlterReplicaLogDir_v1(w: Writer, m: AlterR
   }
 }
 
-function encAlterReplicaLogDirsRequestAlterReplicaLogDir_v2(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDir): void {
-  w.compactString((m.path ?? ''));
-  const t1 = (m.topics ?? []);
+function encAlterReplicaLogDirsRequestAlterReplicaLogDir_v2(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDirInput): void {
+  w.compactString(m.path ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -95,9 +134,9 @@ function encAlterReplicaLogDirsRequestAlterReplicaLogDir_v2(w: Writer, m: AlterR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterReplicaLogDirsRequestAlterReplicaLogDirTopic_v1(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encAlterReplicaLogDirsRequestAlterReplicaLogDirTopic_v1(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDirTopicInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -105,9 +144,9 @@ function encAlterReplicaLogDirsRequestAlterReplicaLogDirTopic_v1(w: Writer, m: A
   }
 }
 
-function encAlterReplicaLogDirsRequestAlterReplicaLogDirTopic_v2(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encAlterReplicaLogDirsRequestAlterReplicaLogDirTopic_v2(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDirTopicInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -208,9 +247,9 @@ function defaultAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(): 
   return { partitionIndex: 0, errorCode: 0 };
 }
 
-function encAlterReplicaLogDirsResponse_v1(w: Writer, m: AlterReplicaLogDirsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+function encAlterReplicaLogDirsResponse_v1(w: Writer, m: AlterReplicaLogDirsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsResponse field Results is not nullable');
   else {
     w.int32(t1.length);
@@ -218,9 +257,9 @@ function encAlterReplicaLogDirsResponse_v1(w: Writer, m: AlterReplicaLogDirsResp
   }
 }
 
-function encAlterReplicaLogDirsResponse_v2(w: Writer, m: AlterReplicaLogDirsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+function encAlterReplicaLogDirsResponse_v2(w: Writer, m: AlterReplicaLogDirsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -230,9 +269,9 @@ function encAlterReplicaLogDirsResponse_v2(w: Writer, m: AlterReplicaLogDirsResp
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult_v1(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult): void {
-  w.string((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult_v1(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResultInput): void {
+  w.string(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -240,9 +279,9 @@ function encAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult_v1(w: Write
   }
 }
 
-function encAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult_v2(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult_v2(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResultInput): void {
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterReplicaLogDirsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -252,14 +291,14 @@ function encAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult_v2(w: Write
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult_v1(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
+function encAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult_v1(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResultInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
 }
 
-function encAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult_v2(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
+function encAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult_v2(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResultInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -331,7 +370,7 @@ function decAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult_v2(r: R
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, unknownTaggedFields: unknown };
 }
 
-export const AlterReplicaLogDirs: ApiCodec<AlterReplicaLogDirsRequest, AlterReplicaLogDirsResponse> = {
+export const AlterReplicaLogDirs: ApiCodec<AlterReplicaLogDirsRequest, AlterReplicaLogDirsResponse, AlterReplicaLogDirsRequestInput, AlterReplicaLogDirsResponseInput> = {
   apiKey: 34,
   name: 'AlterReplicaLogDirs',
   minVersion: 1,
@@ -341,11 +380,15 @@ export const AlterReplicaLogDirs: ApiCodec<AlterReplicaLogDirsRequest, AlterRepl
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: AlterReplicaLogDirsRequest, version: number): void {
-      switch (version) {
-        case 1: return encAlterReplicaLogDirsRequest_v1(w, msg);
-        case 2: return encAlterReplicaLogDirsRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`AlterReplicaLogDirsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: AlterReplicaLogDirsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encAlterReplicaLogDirsRequest_v1(w, msg);
+          case 2: return encAlterReplicaLogDirsRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`AlterReplicaLogDirsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterReplicaLogDirsRequest', version);
       }
     },
     decode(r: Reader, version: number): AlterReplicaLogDirsRequest {
@@ -357,11 +400,15 @@ export const AlterReplicaLogDirs: ApiCodec<AlterReplicaLogDirsRequest, AlterRepl
     },
   },
   response: {
-    encode(w: Writer, msg: AlterReplicaLogDirsResponse, version: number): void {
-      switch (version) {
-        case 1: return encAlterReplicaLogDirsResponse_v1(w, msg);
-        case 2: return encAlterReplicaLogDirsResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`AlterReplicaLogDirsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: AlterReplicaLogDirsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encAlterReplicaLogDirsResponse_v1(w, msg);
+          case 2: return encAlterReplicaLogDirsResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`AlterReplicaLogDirsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterReplicaLogDirsResponse', version);
       }
     },
     decode(r: Reader, version: number): AlterReplicaLogDirsResponse {

@@ -2,13 +2,21 @@
 // AlterShareGroupOffsets (api key 91): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AlterShareGroupOffsetsRequest {
   groupId: string;
   topics: AlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AlterShareGroupOffsetsRequestInput {
+  groupId: string;
+  topics: AlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -18,17 +26,39 @@ export interface AlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestTopic
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestTopicInput {
+  topicName: string;
+  partitions: AlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestPartition {
   partitionIndex: number;
   startOffset: bigint;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestPartitionInput {
+  partitionIndex: number;
+  startOffset: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AlterShareGroupOffsetsResponse {
   throttleTimeMs: number;
   errorCode: number;
-  errorMessage?: string | null;
+  errorMessage: string | null;
   responses: AlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponseTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AlterShareGroupOffsetsResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage?: string | null;
+  responses: AlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponseTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -39,7 +69,21 @@ export interface AlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponseTop
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponseTopicInput {
+  topicName: string;
+  topicId: string;
+  partitions: AlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponsePartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponsePartition {
+  partitionIndex: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface AlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponsePartitionInput {
   partitionIndex: number;
   errorCode: number;
   errorMessage?: string | null;
@@ -58,9 +102,9 @@ function defaultAlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestPartit
   return { partitionIndex: 0, startOffset: 0n };
 }
 
-function encAlterShareGroupOffsetsRequest_v0(w: Writer, m: AlterShareGroupOffsetsRequest): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+function encAlterShareGroupOffsetsRequest_v0(w: Writer, m: AlterShareGroupOffsetsRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterShareGroupOffsetsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -70,9 +114,9 @@ function encAlterShareGroupOffsetsRequest_v0(w: Writer, m: AlterShareGroupOffset
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestTopic_v0(w: Writer, m: AlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestTopic): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encAlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestTopic_v0(w: Writer, m: AlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestTopicInput): void {
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterShareGroupOffsetsRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -82,9 +126,9 @@ function encAlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestTopic_v0(w
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestPartition_v0(w: Writer, m: AlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.startOffset ?? 0n));
+function encAlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestPartition_v0(w: Writer, m: AlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestPartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.startOffset ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -136,11 +180,11 @@ function defaultAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponsePart
   return { partitionIndex: 0, errorCode: 0, errorMessage: null };
 }
 
-function encAlterShareGroupOffsetsResponse_v0(w: Writer, m: AlterShareGroupOffsetsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  const t1 = (m.responses ?? []);
+function encAlterShareGroupOffsetsResponse_v0(w: Writer, m: AlterShareGroupOffsetsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterShareGroupOffsetsResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -150,10 +194,10 @@ function encAlterShareGroupOffsetsResponse_v0(w: Writer, m: AlterShareGroupOffse
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponseTopic_v0(w: Writer, m: AlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponseTopic): void {
-  w.compactString((m.topicName ?? ''));
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponseTopic_v0(w: Writer, m: AlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponseTopicInput): void {
+  w.compactString(m.topicName ?? '');
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterShareGroupOffsetsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -163,10 +207,10 @@ function encAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponseTopic_v0
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponsePartition_v0(w: Writer, m: AlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+function encAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponsePartition_v0(w: Writer, m: AlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponsePartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -210,7 +254,7 @@ function decAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponsePartitio
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const AlterShareGroupOffsets: ApiCodec<AlterShareGroupOffsetsRequest, AlterShareGroupOffsetsResponse> = {
+export const AlterShareGroupOffsets: ApiCodec<AlterShareGroupOffsetsRequest, AlterShareGroupOffsetsResponse, AlterShareGroupOffsetsRequestInput, AlterShareGroupOffsetsResponseInput> = {
   apiKey: 91,
   name: 'AlterShareGroupOffsets',
   minVersion: 0,
@@ -220,10 +264,14 @@ export const AlterShareGroupOffsets: ApiCodec<AlterShareGroupOffsetsRequest, Alt
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: AlterShareGroupOffsetsRequest, version: number): void {
-      switch (version) {
-        case 0: return encAlterShareGroupOffsetsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`AlterShareGroupOffsetsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: AlterShareGroupOffsetsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encAlterShareGroupOffsetsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`AlterShareGroupOffsetsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterShareGroupOffsetsRequest', version);
       }
     },
     decode(r: Reader, version: number): AlterShareGroupOffsetsRequest {
@@ -234,10 +282,14 @@ export const AlterShareGroupOffsets: ApiCodec<AlterShareGroupOffsetsRequest, Alt
     },
   },
   response: {
-    encode(w: Writer, msg: AlterShareGroupOffsetsResponse, version: number): void {
-      switch (version) {
-        case 0: return encAlterShareGroupOffsetsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`AlterShareGroupOffsetsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: AlterShareGroupOffsetsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encAlterShareGroupOffsetsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`AlterShareGroupOffsetsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterShareGroupOffsetsResponse', version);
       }
     },
     decode(r: Reader, version: number): AlterShareGroupOffsetsResponse {

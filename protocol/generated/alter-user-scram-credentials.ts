@@ -2,17 +2,31 @@
 // AlterUserScramCredentials (api key 51): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AlterUserScramCredentialsRequest {
   deletions: AlterUserScramCredentialsRequestScramCredentialDeletion[];
   upsertions: AlterUserScramCredentialsRequestScramCredentialUpsertion[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AlterUserScramCredentialsRequestInput {
+  deletions: AlterUserScramCredentialsRequestScramCredentialDeletionInput[];
+  upsertions: AlterUserScramCredentialsRequestScramCredentialUpsertionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AlterUserScramCredentialsRequestScramCredentialDeletion {
+  name: string;
+  mechanism: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface AlterUserScramCredentialsRequestScramCredentialDeletionInput {
   name: string;
   mechanism: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -27,13 +41,37 @@ export interface AlterUserScramCredentialsRequestScramCredentialUpsertion {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterUserScramCredentialsRequestScramCredentialUpsertionInput {
+  name: string;
+  mechanism: number;
+  iterations: number;
+  salt: Buffer;
+  saltedPassword: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AlterUserScramCredentialsResponse {
   throttleTimeMs: number;
   results: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AlterUserScramCredentialsResponseInput {
+  throttleTimeMs: number;
+  results: AlterUserScramCredentialsResponseAlterUserScramCredentialsResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AlterUserScramCredentialsResponseAlterUserScramCredentialsResult {
+  user: string;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface AlterUserScramCredentialsResponseAlterUserScramCredentialsResultInput {
   user: string;
   errorCode: number;
   errorMessage: string | null;
@@ -52,14 +90,14 @@ function defaultAlterUserScramCredentialsRequestScramCredentialUpsertion(): Alte
   return { name: '', mechanism: 0, iterations: 0, salt: EMPTY_BUFFER, saltedPassword: EMPTY_BUFFER };
 }
 
-function encAlterUserScramCredentialsRequest_v0(w: Writer, m: AlterUserScramCredentialsRequest): void {
-  const t1 = (m.deletions ?? []);
+function encAlterUserScramCredentialsRequest_v0(w: Writer, m: AlterUserScramCredentialsRequestInput): void {
+  const t1 = m.deletions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterUserScramCredentialsRequest field Deletions is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encAlterUserScramCredentialsRequestScramCredentialDeletion_v0(w, t1[t2]);
   }
-  const t3 = (m.upsertions ?? []);
+  const t3 = m.upsertions ?? [];
   if (t3 === null) throw new ProtocolEncodeError('AlterUserScramCredentialsRequest field Upsertions is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -69,19 +107,19 @@ function encAlterUserScramCredentialsRequest_v0(w: Writer, m: AlterUserScramCred
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterUserScramCredentialsRequestScramCredentialDeletion_v0(w: Writer, m: AlterUserScramCredentialsRequestScramCredentialDeletion): void {
-  w.compactString((m.name ?? ''));
-  w.int8((m.mechanism ?? 0));
+function encAlterUserScramCredentialsRequestScramCredentialDeletion_v0(w: Writer, m: AlterUserScramCredentialsRequestScramCredentialDeletionInput): void {
+  w.compactString(m.name ?? '');
+  w.int8(m.mechanism ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterUserScramCredentialsRequestScramCredentialUpsertion_v0(w: Writer, m: AlterUserScramCredentialsRequestScramCredentialUpsertion): void {
-  w.compactString((m.name ?? ''));
-  w.int8((m.mechanism ?? 0));
-  w.int32((m.iterations ?? 0));
-  w.compactBytes((m.salt ?? EMPTY_BUFFER));
-  w.compactBytes((m.saltedPassword ?? EMPTY_BUFFER));
+function encAlterUserScramCredentialsRequestScramCredentialUpsertion_v0(w: Writer, m: AlterUserScramCredentialsRequestScramCredentialUpsertionInput): void {
+  w.compactString(m.name ?? '');
+  w.int8(m.mechanism ?? 0);
+  w.int32(m.iterations ?? 0);
+  w.compactBytes(m.salt ?? EMPTY_BUFFER);
+  w.compactBytes(m.saltedPassword ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -132,9 +170,9 @@ function defaultAlterUserScramCredentialsResponseAlterUserScramCredentialsResult
   return { user: '', errorCode: 0, errorMessage: '' };
 }
 
-function encAlterUserScramCredentialsResponse_v0(w: Writer, m: AlterUserScramCredentialsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+function encAlterUserScramCredentialsResponse_v0(w: Writer, m: AlterUserScramCredentialsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AlterUserScramCredentialsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -144,10 +182,10 @@ function encAlterUserScramCredentialsResponse_v0(w: Writer, m: AlterUserScramCre
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAlterUserScramCredentialsResponseAlterUserScramCredentialsResult_v0(w: Writer, m: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult): void {
-  w.compactString((m.user ?? ''));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+function encAlterUserScramCredentialsResponseAlterUserScramCredentialsResult_v0(w: Writer, m: AlterUserScramCredentialsResponseAlterUserScramCredentialsResultInput): void {
+  w.compactString(m.user ?? '');
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -174,7 +212,7 @@ function decAlterUserScramCredentialsResponseAlterUserScramCredentialsResult_v0(
   return { user: f_user, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const AlterUserScramCredentials: ApiCodec<AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse> = {
+export const AlterUserScramCredentials: ApiCodec<AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse, AlterUserScramCredentialsRequestInput, AlterUserScramCredentialsResponseInput> = {
   apiKey: 51,
   name: 'AlterUserScramCredentials',
   minVersion: 0,
@@ -184,10 +222,14 @@ export const AlterUserScramCredentials: ApiCodec<AlterUserScramCredentialsReques
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: AlterUserScramCredentialsRequest, version: number): void {
-      switch (version) {
-        case 0: return encAlterUserScramCredentialsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`AlterUserScramCredentialsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: AlterUserScramCredentialsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encAlterUserScramCredentialsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`AlterUserScramCredentialsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterUserScramCredentialsRequest', version);
       }
     },
     decode(r: Reader, version: number): AlterUserScramCredentialsRequest {
@@ -198,10 +240,14 @@ export const AlterUserScramCredentials: ApiCodec<AlterUserScramCredentialsReques
     },
   },
   response: {
-    encode(w: Writer, msg: AlterUserScramCredentialsResponse, version: number): void {
-      switch (version) {
-        case 0: return encAlterUserScramCredentialsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`AlterUserScramCredentialsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: AlterUserScramCredentialsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encAlterUserScramCredentialsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`AlterUserScramCredentialsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AlterUserScramCredentialsResponse', version);
       }
     },
     decode(r: Reader, version: number): AlterUserScramCredentialsResponse {

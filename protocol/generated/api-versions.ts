@@ -2,11 +2,21 @@
 // ApiVersions (api key 18): versions 0-5, flexible from 3.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ApiVersionsRequest {
+  clientSoftwareName: string;
+  clientSoftwareVersion: string;
+  clusterId: string | null;
+  nodeId: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ApiVersionsRequestInput {
   clientSoftwareName?: string;
   clientSoftwareVersion?: string;
   clusterId?: string | null;
@@ -14,18 +24,38 @@ export interface ApiVersionsRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ApiVersionsResponse {
   errorCode: number;
   apiKeys: ApiVersionsResponseApiVersion[];
+  throttleTimeMs: number;
+  supportedFeatures: ApiVersionsResponseSupportedFeatureKey[];
+  finalizedFeaturesEpoch: bigint;
+  finalizedFeatures: ApiVersionsResponseFinalizedFeatureKey[];
+  zkMigrationReady: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ApiVersionsResponseInput {
+  errorCode: number;
+  apiKeys: ApiVersionsResponseApiVersionInput[];
   throttleTimeMs?: number;
-  supportedFeatures?: ApiVersionsResponseSupportedFeatureKey[];
+  supportedFeatures?: ApiVersionsResponseSupportedFeatureKeyInput[];
   finalizedFeaturesEpoch?: bigint;
-  finalizedFeatures?: ApiVersionsResponseFinalizedFeatureKey[];
+  finalizedFeatures?: ApiVersionsResponseFinalizedFeatureKeyInput[];
   zkMigrationReady?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface ApiVersionsResponseApiVersion {
+  apiKey: number;
+  minVersion: number;
+  maxVersion: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ApiVersionsResponseApiVersionInput {
   apiKey: number;
   minVersion: number;
   maxVersion: number;
@@ -39,7 +69,21 @@ export interface ApiVersionsResponseSupportedFeatureKey {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ApiVersionsResponseSupportedFeatureKeyInput {
+  name: string;
+  minVersion: number;
+  maxVersion: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ApiVersionsResponseFinalizedFeatureKey {
+  name: string;
+  maxVersionLevel: number;
+  minVersionLevel: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ApiVersionsResponseFinalizedFeatureKeyInput {
   name: string;
   maxVersionLevel: number;
   minVersionLevel: number;
@@ -50,21 +94,21 @@ function defaultApiVersionsRequest(): ApiVersionsRequest {
   return { clientSoftwareName: '', clientSoftwareVersion: '', clusterId: null, nodeId: -1 };
 }
 
-function encApiVersionsRequest_v0(w: Writer, m: ApiVersionsRequest): void {
+function encApiVersionsRequest_v0(w: Writer, m: ApiVersionsRequestInput): void {
 }
 
-function encApiVersionsRequest_v3(w: Writer, m: ApiVersionsRequest): void {
-  w.compactString((m.clientSoftwareName ?? ''));
-  w.compactString((m.clientSoftwareVersion ?? ''));
+function encApiVersionsRequest_v3(w: Writer, m: ApiVersionsRequestInput): void {
+  w.compactString(m.clientSoftwareName ?? '');
+  w.compactString(m.clientSoftwareVersion ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encApiVersionsRequest_v5(w: Writer, m: ApiVersionsRequest): void {
-  w.compactString((m.clientSoftwareName ?? ''));
-  w.compactString((m.clientSoftwareVersion ?? ''));
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.nodeId ?? -1));
+function encApiVersionsRequest_v5(w: Writer, m: ApiVersionsRequestInput): void {
+  w.compactString(m.clientSoftwareName ?? '');
+  w.compactString(m.clientSoftwareVersion ?? '');
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.nodeId ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -105,9 +149,9 @@ function defaultApiVersionsResponseFinalizedFeatureKey(): ApiVersionsResponseFin
   return { name: '', maxVersionLevel: 0, minVersionLevel: 0 };
 }
 
-function encApiVersionsResponse_v0(w: Writer, m: ApiVersionsResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.apiKeys ?? []);
+function encApiVersionsResponse_v0(w: Writer, m: ApiVersionsResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.apiKeys ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ApiVersionsResponse field ApiKeys is not nullable');
   else {
     w.int32(t1.length);
@@ -115,71 +159,71 @@ function encApiVersionsResponse_v0(w: Writer, m: ApiVersionsResponse): void {
   }
 }
 
-function encApiVersionsResponse_v1(w: Writer, m: ApiVersionsResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.apiKeys ?? []);
+function encApiVersionsResponse_v1(w: Writer, m: ApiVersionsResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.apiKeys ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ApiVersionsResponse field ApiKeys is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encApiVersionsResponseApiVersion_v0(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
 }
 
-function encApiVersionsResponse_v3(w: Writer, m: ApiVersionsResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.apiKeys ?? []);
+function encApiVersionsResponse_v3(w: Writer, m: ApiVersionsResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.apiKeys ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ApiVersionsResponse field ApiKeys is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encApiVersionsResponseApiVersion_v3(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
-  const t3 = (m.supportedFeatures ?? []);
-  const t4 = (t3 === null || t3.length !== 0);
-  const t5 = (m.finalizedFeaturesEpoch ?? -1n);
-  const t6 = t5 !== -1n;
-  const t7 = (m.finalizedFeatures ?? []);
-  const t8 = (t7 === null || t7.length !== 0);
-  const t9 = (m.zkMigrationReady ?? false);
-  const t10 = t9 !== false;
+  w.int32(m.throttleTimeMs ?? 0);
+  const t3 = m.supportedFeatures;
+  const t4 = t3 !== undefined && (t3 === null || t3.length !== 0);
+  const t5 = m.finalizedFeaturesEpoch;
+  const t6 = t5 !== undefined && t5 !== -1n;
+  const t7 = m.finalizedFeatures;
+  const t8 = t7 !== undefined && (t7 === null || t7.length !== 0);
+  const t9 = m.zkMigrationReady;
+  const t10 = t9 !== undefined && t9 !== false;
   if (!t4 && !t6 && !t8 && !t10 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { const t11 = t3; if (t11 === null) throw new ProtocolEncodeError('ApiVersionsResponse field SupportedFeatures is not nullable'); else {   w.uvarint(t11.length + 1);   for (let t12 = 0; t12 < t11.length; t12++) encApiVersionsResponseSupportedFeatureKey_v3(w, t11[t12]); } } });
-    if (t6) tf.push({ tag: 1, write: (w) => { w.int64(t5); } });
-    if (t8) tf.push({ tag: 2, write: (w) => { const t13 = t7; if (t13 === null) throw new ProtocolEncodeError('ApiVersionsResponse field FinalizedFeatures is not nullable'); else {   w.uvarint(t13.length + 1);   for (let t14 = 0; t14 < t13.length; t14++) encApiVersionsResponseFinalizedFeatureKey_v3(w, t13[t14]); } } });
-    if (t10) tf.push({ tag: 3, write: (w) => { w.bool(t9); } });
+    if (t4) tf.push({ tag: 0, write: (w) => { const t11 = t3!; if (t11 === null) throw new ProtocolEncodeError('ApiVersionsResponse field SupportedFeatures is not nullable'); else {   w.uvarint(t11.length + 1);   for (let t12 = 0; t12 < t11.length; t12++) encApiVersionsResponseSupportedFeatureKey_v3(w, t11[t12]); } } });
+    if (t6) tf.push({ tag: 1, write: (w) => { w.int64(t5!); } });
+    if (t8) tf.push({ tag: 2, write: (w) => { const t13 = t7!; if (t13 === null) throw new ProtocolEncodeError('ApiVersionsResponse field FinalizedFeatures is not nullable'); else {   w.uvarint(t13.length + 1);   for (let t14 = 0; t14 < t13.length; t14++) encApiVersionsResponseFinalizedFeatureKey_v3(w, t13[t14]); } } });
+    if (t10) tf.push({ tag: 3, write: (w) => { w.bool(t9!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encApiVersionsResponseApiVersion_v0(w: Writer, m: ApiVersionsResponseApiVersion): void {
-  w.int16((m.apiKey ?? 0));
-  w.int16((m.minVersion ?? 0));
-  w.int16((m.maxVersion ?? 0));
+function encApiVersionsResponseApiVersion_v0(w: Writer, m: ApiVersionsResponseApiVersionInput): void {
+  w.int16(m.apiKey ?? 0);
+  w.int16(m.minVersion ?? 0);
+  w.int16(m.maxVersion ?? 0);
 }
 
-function encApiVersionsResponseApiVersion_v3(w: Writer, m: ApiVersionsResponseApiVersion): void {
-  w.int16((m.apiKey ?? 0));
-  w.int16((m.minVersion ?? 0));
-  w.int16((m.maxVersion ?? 0));
+function encApiVersionsResponseApiVersion_v3(w: Writer, m: ApiVersionsResponseApiVersionInput): void {
+  w.int16(m.apiKey ?? 0);
+  w.int16(m.minVersion ?? 0);
+  w.int16(m.maxVersion ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encApiVersionsResponseSupportedFeatureKey_v3(w: Writer, m: ApiVersionsResponseSupportedFeatureKey): void {
-  w.compactString((m.name ?? ''));
-  w.int16((m.minVersion ?? 0));
-  w.int16((m.maxVersion ?? 0));
+function encApiVersionsResponseSupportedFeatureKey_v3(w: Writer, m: ApiVersionsResponseSupportedFeatureKeyInput): void {
+  w.compactString(m.name ?? '');
+  w.int16(m.minVersion ?? 0);
+  w.int16(m.maxVersion ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encApiVersionsResponseFinalizedFeatureKey_v3(w: Writer, m: ApiVersionsResponseFinalizedFeatureKey): void {
-  w.compactString((m.name ?? ''));
-  w.int16((m.maxVersionLevel ?? 0));
-  w.int16((m.minVersionLevel ?? 0));
+function encApiVersionsResponseFinalizedFeatureKey_v3(w: Writer, m: ApiVersionsResponseFinalizedFeatureKeyInput): void {
+  w.compactString(m.name ?? '');
+  w.int16(m.maxVersionLevel ?? 0);
+  w.int16(m.minVersionLevel ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -276,7 +320,7 @@ function decApiVersionsResponseFinalizedFeatureKey_v3(r: Reader): ApiVersionsRes
   return { name: f_name, maxVersionLevel: f_maxVersionLevel, minVersionLevel: f_minVersionLevel, unknownTaggedFields: unknown };
 }
 
-export const ApiVersions: ApiCodec<ApiVersionsRequest, ApiVersionsResponse> = {
+export const ApiVersions: ApiCodec<ApiVersionsRequest, ApiVersionsResponse, ApiVersionsRequestInput, ApiVersionsResponseInput> = {
   apiKey: 18,
   name: 'ApiVersions',
   minVersion: 0,
@@ -286,12 +330,16 @@ export const ApiVersions: ApiCodec<ApiVersionsRequest, ApiVersionsResponse> = {
   requestHeaderVersion: (version: number) => (version >= 3 ? 2 : 1),
   responseHeaderVersion: (_version: number) => 0,
   request: {
-    encode(w: Writer, msg: ApiVersionsRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encApiVersionsRequest_v0(w, msg);
-        case 3: case 4: return encApiVersionsRequest_v3(w, msg);
-        case 5: return encApiVersionsRequest_v5(w, msg);
-        default: throw new ProtocolEncodeError(`ApiVersionsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: ApiVersionsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encApiVersionsRequest_v0(w, msg);
+          case 3: case 4: return encApiVersionsRequest_v3(w, msg);
+          case 5: return encApiVersionsRequest_v5(w, msg);
+          default: throw new ProtocolEncodeError(`ApiVersionsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ApiVersionsRequest', version);
       }
     },
     decode(r: Reader, version: number): ApiVersionsRequest {
@@ -304,12 +352,16 @@ export const ApiVersions: ApiCodec<ApiVersionsRequest, ApiVersionsResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: ApiVersionsResponse, version: number): void {
-      switch (version) {
-        case 0: return encApiVersionsResponse_v0(w, msg);
-        case 1: case 2: return encApiVersionsResponse_v1(w, msg);
-        case 3: case 4: case 5: return encApiVersionsResponse_v3(w, msg);
-        default: throw new ProtocolEncodeError(`ApiVersionsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: ApiVersionsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encApiVersionsResponse_v0(w, msg);
+          case 1: case 2: return encApiVersionsResponse_v1(w, msg);
+          case 3: case 4: case 5: return encApiVersionsResponse_v3(w, msg);
+          default: throw new ProtocolEncodeError(`ApiVersionsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ApiVersionsResponse', version);
       }
     },
     decode(r: Reader, version: number): ApiVersionsResponse {

@@ -2,14 +2,23 @@
 // AssignReplicasToDirs (api key 73): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AssignReplicasToDirsRequest {
   brokerId: number;
-  brokerEpoch?: bigint;
+  brokerEpoch: bigint;
   directories: AssignReplicasToDirsRequestDirectoryData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AssignReplicasToDirsRequestInput {
+  brokerId: number;
+  brokerEpoch?: bigint;
+  directories: AssignReplicasToDirsRequestDirectoryDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -19,9 +28,21 @@ export interface AssignReplicasToDirsRequestDirectoryData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AssignReplicasToDirsRequestDirectoryDataInput {
+  id: string;
+  topics: AssignReplicasToDirsRequestTopicDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AssignReplicasToDirsRequestTopicData {
   topicId: string;
   partitions: AssignReplicasToDirsRequestPartitionData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface AssignReplicasToDirsRequestTopicDataInput {
+  topicId: string;
+  partitions: AssignReplicasToDirsRequestPartitionDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -30,10 +51,24 @@ export interface AssignReplicasToDirsRequestPartitionData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AssignReplicasToDirsRequestPartitionDataInput {
+  partitionIndex: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface AssignReplicasToDirsResponse {
   throttleTimeMs: number;
   errorCode: number;
   directories: AssignReplicasToDirsResponseDirectoryData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface AssignReplicasToDirsResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  directories: AssignReplicasToDirsResponseDirectoryDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -43,13 +78,31 @@ export interface AssignReplicasToDirsResponseDirectoryData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AssignReplicasToDirsResponseDirectoryDataInput {
+  id: string;
+  topics: AssignReplicasToDirsResponseTopicDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AssignReplicasToDirsResponseTopicData {
   topicId: string;
   partitions: AssignReplicasToDirsResponsePartitionData[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AssignReplicasToDirsResponseTopicDataInput {
+  topicId: string;
+  partitions: AssignReplicasToDirsResponsePartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface AssignReplicasToDirsResponsePartitionData {
+  partitionIndex: number;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface AssignReplicasToDirsResponsePartitionDataInput {
   partitionIndex: number;
   errorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -71,10 +124,10 @@ function defaultAssignReplicasToDirsRequestPartitionData(): AssignReplicasToDirs
   return { partitionIndex: 0 };
 }
 
-function encAssignReplicasToDirsRequest_v0(w: Writer, m: AssignReplicasToDirsRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.int64((m.brokerEpoch ?? -1n));
-  const t1 = (m.directories ?? []);
+function encAssignReplicasToDirsRequest_v0(w: Writer, m: AssignReplicasToDirsRequestInput): void {
+  w.int32(m.brokerId ?? 0);
+  w.int64(m.brokerEpoch ?? -1n);
+  const t1 = m.directories ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AssignReplicasToDirsRequest field Directories is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -84,9 +137,9 @@ function encAssignReplicasToDirsRequest_v0(w: Writer, m: AssignReplicasToDirsReq
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAssignReplicasToDirsRequestDirectoryData_v0(w: Writer, m: AssignReplicasToDirsRequestDirectoryData): void {
-  w.uuid((m.id ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.topics ?? []);
+function encAssignReplicasToDirsRequestDirectoryData_v0(w: Writer, m: AssignReplicasToDirsRequestDirectoryDataInput): void {
+  w.uuid(m.id ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AssignReplicasToDirsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -96,9 +149,9 @@ function encAssignReplicasToDirsRequestDirectoryData_v0(w: Writer, m: AssignRepl
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAssignReplicasToDirsRequestTopicData_v0(w: Writer, m: AssignReplicasToDirsRequestTopicData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encAssignReplicasToDirsRequestTopicData_v0(w: Writer, m: AssignReplicasToDirsRequestTopicDataInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AssignReplicasToDirsRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -108,8 +161,8 @@ function encAssignReplicasToDirsRequestTopicData_v0(w: Writer, m: AssignReplicas
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAssignReplicasToDirsRequestPartitionData_v0(w: Writer, m: AssignReplicasToDirsRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
+function encAssignReplicasToDirsRequestPartitionData_v0(w: Writer, m: AssignReplicasToDirsRequestPartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -179,10 +232,10 @@ function defaultAssignReplicasToDirsResponsePartitionData(): AssignReplicasToDir
   return { partitionIndex: 0, errorCode: 0 };
 }
 
-function encAssignReplicasToDirsResponse_v0(w: Writer, m: AssignReplicasToDirsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.directories ?? []);
+function encAssignReplicasToDirsResponse_v0(w: Writer, m: AssignReplicasToDirsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.directories ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AssignReplicasToDirsResponse field Directories is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -192,9 +245,9 @@ function encAssignReplicasToDirsResponse_v0(w: Writer, m: AssignReplicasToDirsRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAssignReplicasToDirsResponseDirectoryData_v0(w: Writer, m: AssignReplicasToDirsResponseDirectoryData): void {
-  w.uuid((m.id ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.topics ?? []);
+function encAssignReplicasToDirsResponseDirectoryData_v0(w: Writer, m: AssignReplicasToDirsResponseDirectoryDataInput): void {
+  w.uuid(m.id ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AssignReplicasToDirsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -204,9 +257,9 @@ function encAssignReplicasToDirsResponseDirectoryData_v0(w: Writer, m: AssignRep
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAssignReplicasToDirsResponseTopicData_v0(w: Writer, m: AssignReplicasToDirsResponseTopicData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encAssignReplicasToDirsResponseTopicData_v0(w: Writer, m: AssignReplicasToDirsResponseTopicDataInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('AssignReplicasToDirsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -216,9 +269,9 @@ function encAssignReplicasToDirsResponseTopicData_v0(w: Writer, m: AssignReplica
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encAssignReplicasToDirsResponsePartitionData_v0(w: Writer, m: AssignReplicasToDirsResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
+function encAssignReplicasToDirsResponsePartitionData_v0(w: Writer, m: AssignReplicasToDirsResponsePartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -273,7 +326,7 @@ function decAssignReplicasToDirsResponsePartitionData_v0(r: Reader): AssignRepli
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, unknownTaggedFields: unknown };
 }
 
-export const AssignReplicasToDirs: ApiCodec<AssignReplicasToDirsRequest, AssignReplicasToDirsResponse> = {
+export const AssignReplicasToDirs: ApiCodec<AssignReplicasToDirsRequest, AssignReplicasToDirsResponse, AssignReplicasToDirsRequestInput, AssignReplicasToDirsResponseInput> = {
   apiKey: 73,
   name: 'AssignReplicasToDirs',
   minVersion: 0,
@@ -283,10 +336,14 @@ export const AssignReplicasToDirs: ApiCodec<AssignReplicasToDirsRequest, AssignR
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: AssignReplicasToDirsRequest, version: number): void {
-      switch (version) {
-        case 0: return encAssignReplicasToDirsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`AssignReplicasToDirsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: AssignReplicasToDirsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encAssignReplicasToDirsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`AssignReplicasToDirsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AssignReplicasToDirsRequest', version);
       }
     },
     decode(r: Reader, version: number): AssignReplicasToDirsRequest {
@@ -297,10 +354,14 @@ export const AssignReplicasToDirs: ApiCodec<AssignReplicasToDirsRequest, AssignR
     },
   },
   response: {
-    encode(w: Writer, msg: AssignReplicasToDirsResponse, version: number): void {
-      switch (version) {
-        case 0: return encAssignReplicasToDirsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`AssignReplicasToDirsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: AssignReplicasToDirsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encAssignReplicasToDirsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`AssignReplicasToDirsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'AssignReplicasToDirsResponse', version);
       }
     },
     decode(r: Reader, version: number): AssignReplicasToDirsResponse {

@@ -2,15 +2,25 @@
 // BeginQuorumEpoch (api key 53): versions 0-1, flexible from 1.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface BeginQuorumEpochRequest {
+  clusterId: string | null;
+  voterId: number;
+  topics: BeginQuorumEpochRequestTopicData[];
+  leaderEndpoints: BeginQuorumEpochRequestLeaderEndpoint[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface BeginQuorumEpochRequestInput {
   clusterId?: string | null;
   voterId?: number;
-  topics: BeginQuorumEpochRequestTopicData[];
-  leaderEndpoints?: BeginQuorumEpochRequestLeaderEndpoint[];
+  topics: BeginQuorumEpochRequestTopicDataInput[];
+  leaderEndpoints?: BeginQuorumEpochRequestLeaderEndpointInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -20,7 +30,21 @@ export interface BeginQuorumEpochRequestTopicData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface BeginQuorumEpochRequestTopicDataInput {
+  topicName: string;
+  partitions: BeginQuorumEpochRequestPartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface BeginQuorumEpochRequestPartitionData {
+  partitionIndex: number;
+  voterDirectoryId: string;
+  leaderId: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface BeginQuorumEpochRequestPartitionDataInput {
   partitionIndex: number;
   voterDirectoryId?: string;
   leaderId: number;
@@ -35,16 +59,38 @@ export interface BeginQuorumEpochRequestLeaderEndpoint {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface BeginQuorumEpochRequestLeaderEndpointInput {
+  name: string;
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface BeginQuorumEpochResponse {
   errorCode: number;
   topics: BeginQuorumEpochResponseTopicData[];
-  nodeEndpoints?: BeginQuorumEpochResponseNodeEndpoint[];
+  nodeEndpoints: BeginQuorumEpochResponseNodeEndpoint[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface BeginQuorumEpochResponseInput {
+  errorCode: number;
+  topics: BeginQuorumEpochResponseTopicDataInput[];
+  nodeEndpoints?: BeginQuorumEpochResponseNodeEndpointInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface BeginQuorumEpochResponseTopicData {
   topicName: string;
   partitions: BeginQuorumEpochResponsePartitionData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface BeginQuorumEpochResponseTopicDataInput {
+  topicName: string;
+  partitions: BeginQuorumEpochResponsePartitionDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -56,7 +102,22 @@ export interface BeginQuorumEpochResponsePartitionData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface BeginQuorumEpochResponsePartitionDataInput {
+  partitionIndex: number;
+  errorCode: number;
+  leaderId: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface BeginQuorumEpochResponseNodeEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface BeginQuorumEpochResponseNodeEndpointInput {
   nodeId: number;
   host: string;
   port: number;
@@ -79,9 +140,9 @@ function defaultBeginQuorumEpochRequestLeaderEndpoint(): BeginQuorumEpochRequest
   return { name: '', host: '', port: 0 };
 }
 
-function encBeginQuorumEpochRequest_v0(w: Writer, m: BeginQuorumEpochRequest): void {
-  w.nullableString((m.clusterId === undefined ? null : m.clusterId));
-  const t1 = (m.topics ?? []);
+function encBeginQuorumEpochRequest_v0(w: Writer, m: BeginQuorumEpochRequestInput): void {
+  w.nullableString(m.clusterId === undefined ? null : m.clusterId);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -89,16 +150,16 @@ function encBeginQuorumEpochRequest_v0(w: Writer, m: BeginQuorumEpochRequest): v
   }
 }
 
-function encBeginQuorumEpochRequest_v1(w: Writer, m: BeginQuorumEpochRequest): void {
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.voterId ?? -1));
-  const t1 = (m.topics ?? []);
+function encBeginQuorumEpochRequest_v1(w: Writer, m: BeginQuorumEpochRequestInput): void {
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.voterId ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encBeginQuorumEpochRequestTopicData_v1(w, t1[t2]);
   }
-  const t3 = (m.leaderEndpoints ?? []);
+  const t3 = m.leaderEndpoints ?? [];
   if (t3 === null) throw new ProtocolEncodeError('BeginQuorumEpochRequest field LeaderEndpoints is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -108,9 +169,9 @@ function encBeginQuorumEpochRequest_v1(w: Writer, m: BeginQuorumEpochRequest): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBeginQuorumEpochRequestTopicData_v0(w: Writer, m: BeginQuorumEpochRequestTopicData): void {
-  w.string((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encBeginQuorumEpochRequestTopicData_v0(w: Writer, m: BeginQuorumEpochRequestTopicDataInput): void {
+  w.string(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -118,9 +179,9 @@ function encBeginQuorumEpochRequestTopicData_v0(w: Writer, m: BeginQuorumEpochRe
   }
 }
 
-function encBeginQuorumEpochRequestTopicData_v1(w: Writer, m: BeginQuorumEpochRequestTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encBeginQuorumEpochRequestTopicData_v1(w: Writer, m: BeginQuorumEpochRequestTopicDataInput): void {
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -130,25 +191,25 @@ function encBeginQuorumEpochRequestTopicData_v1(w: Writer, m: BeginQuorumEpochRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBeginQuorumEpochRequestPartitionData_v0(w: Writer, m: BeginQuorumEpochRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+function encBeginQuorumEpochRequestPartitionData_v0(w: Writer, m: BeginQuorumEpochRequestPartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
 }
 
-function encBeginQuorumEpochRequestPartitionData_v1(w: Writer, m: BeginQuorumEpochRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.uuid((m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+function encBeginQuorumEpochRequestPartitionData_v1(w: Writer, m: BeginQuorumEpochRequestPartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.uuid(m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBeginQuorumEpochRequestLeaderEndpoint_v1(w: Writer, m: BeginQuorumEpochRequestLeaderEndpoint): void {
-  w.compactString((m.name ?? ''));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+function encBeginQuorumEpochRequestLeaderEndpoint_v1(w: Writer, m: BeginQuorumEpochRequestLeaderEndpointInput): void {
+  w.compactString(m.name ?? '');
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -256,9 +317,9 @@ function defaultBeginQuorumEpochResponseNodeEndpoint(): BeginQuorumEpochResponse
   return { nodeId: 0, host: '', port: 0 };
 }
 
-function encBeginQuorumEpochResponse_v0(w: Writer, m: BeginQuorumEpochResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+function encBeginQuorumEpochResponse_v0(w: Writer, m: BeginQuorumEpochResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -267,27 +328,27 @@ function encBeginQuorumEpochResponse_v0(w: Writer, m: BeginQuorumEpochResponse):
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('BeginQuorumEpochResponse field BeginQuorumEpochResponse.NodeEndpoints cannot be written at version 0');
 }
 
-function encBeginQuorumEpochResponse_v1(w: Writer, m: BeginQuorumEpochResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+function encBeginQuorumEpochResponse_v1(w: Writer, m: BeginQuorumEpochResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encBeginQuorumEpochResponseTopicData_v1(w, t1[t2]);
   }
-  const t3 = (m.nodeEndpoints ?? []);
-  const t4 = (t3 === null || t3.length !== 0);
+  const t3 = m.nodeEndpoints;
+  const t4 = t3 !== undefined && (t3 === null || t3.length !== 0);
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3; if (t5 === null) throw new ProtocolEncodeError('BeginQuorumEpochResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encBeginQuorumEpochResponseNodeEndpoint_v1(w, t5[t6]); } } });
+    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3!; if (t5 === null) throw new ProtocolEncodeError('BeginQuorumEpochResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encBeginQuorumEpochResponseNodeEndpoint_v1(w, t5[t6]); } } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encBeginQuorumEpochResponseTopicData_v0(w: Writer, m: BeginQuorumEpochResponseTopicData): void {
-  w.string((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encBeginQuorumEpochResponseTopicData_v0(w: Writer, m: BeginQuorumEpochResponseTopicDataInput): void {
+  w.string(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -295,9 +356,9 @@ function encBeginQuorumEpochResponseTopicData_v0(w: Writer, m: BeginQuorumEpochR
   }
 }
 
-function encBeginQuorumEpochResponseTopicData_v1(w: Writer, m: BeginQuorumEpochResponseTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encBeginQuorumEpochResponseTopicData_v1(w: Writer, m: BeginQuorumEpochResponseTopicDataInput): void {
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BeginQuorumEpochResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -307,26 +368,26 @@ function encBeginQuorumEpochResponseTopicData_v1(w: Writer, m: BeginQuorumEpochR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBeginQuorumEpochResponsePartitionData_v0(w: Writer, m: BeginQuorumEpochResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+function encBeginQuorumEpochResponsePartitionData_v0(w: Writer, m: BeginQuorumEpochResponsePartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
 }
 
-function encBeginQuorumEpochResponsePartitionData_v1(w: Writer, m: BeginQuorumEpochResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+function encBeginQuorumEpochResponsePartitionData_v1(w: Writer, m: BeginQuorumEpochResponsePartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBeginQuorumEpochResponseNodeEndpoint_v1(w: Writer, m: BeginQuorumEpochResponseNodeEndpoint): void {
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+function encBeginQuorumEpochResponseNodeEndpoint_v1(w: Writer, m: BeginQuorumEpochResponseNodeEndpointInput): void {
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -423,7 +484,7 @@ function decBeginQuorumEpochResponseNodeEndpoint_v1(r: Reader): BeginQuorumEpoch
   return { nodeId: f_nodeId, host: f_host, port: f_port, unknownTaggedFields: unknown };
 }
 
-export const BeginQuorumEpoch: ApiCodec<BeginQuorumEpochRequest, BeginQuorumEpochResponse> = {
+export const BeginQuorumEpoch: ApiCodec<BeginQuorumEpochRequest, BeginQuorumEpochResponse, BeginQuorumEpochRequestInput, BeginQuorumEpochResponseInput> = {
   apiKey: 53,
   name: 'BeginQuorumEpoch',
   minVersion: 0,
@@ -433,11 +494,15 @@ export const BeginQuorumEpoch: ApiCodec<BeginQuorumEpochRequest, BeginQuorumEpoc
   requestHeaderVersion: (version: number) => (version >= 1 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 1 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: BeginQuorumEpochRequest, version: number): void {
-      switch (version) {
-        case 0: return encBeginQuorumEpochRequest_v0(w, msg);
-        case 1: return encBeginQuorumEpochRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`BeginQuorumEpochRequest version ${version} is not supported`);
+    encode(w: Writer, msg: BeginQuorumEpochRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encBeginQuorumEpochRequest_v0(w, msg);
+          case 1: return encBeginQuorumEpochRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`BeginQuorumEpochRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'BeginQuorumEpochRequest', version);
       }
     },
     decode(r: Reader, version: number): BeginQuorumEpochRequest {
@@ -449,11 +514,15 @@ export const BeginQuorumEpoch: ApiCodec<BeginQuorumEpochRequest, BeginQuorumEpoc
     },
   },
   response: {
-    encode(w: Writer, msg: BeginQuorumEpochResponse, version: number): void {
-      switch (version) {
-        case 0: return encBeginQuorumEpochResponse_v0(w, msg);
-        case 1: return encBeginQuorumEpochResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`BeginQuorumEpochResponse version ${version} is not supported`);
+    encode(w: Writer, msg: BeginQuorumEpochResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encBeginQuorumEpochResponse_v0(w, msg);
+          case 1: return encBeginQuorumEpochResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`BeginQuorumEpochResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'BeginQuorumEpochResponse', version);
       }
     },
     decode(r: Reader, version: number): BeginQuorumEpochResponse {

@@ -2,11 +2,24 @@
 // BrokerHeartbeat (api key 63): versions 0-2, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface BrokerHeartbeatRequest {
+  brokerId: number;
+  brokerEpoch: bigint;
+  currentMetadataOffset: bigint;
+  wantFence: boolean;
+  wantShutDown: boolean;
+  offlineLogDirs: string[];
+  cordonedLogDirs: string[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface BrokerHeartbeatRequestInput {
   brokerId: number;
   brokerEpoch?: bigint;
   currentMetadataOffset: bigint;
@@ -17,7 +30,18 @@ export interface BrokerHeartbeatRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface BrokerHeartbeatResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  isCaughtUp: boolean;
+  isFenced: boolean;
+  shouldShutDown: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface BrokerHeartbeatResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   isCaughtUp?: boolean;
@@ -30,50 +54,50 @@ function defaultBrokerHeartbeatRequest(): BrokerHeartbeatRequest {
   return { brokerId: 0, brokerEpoch: -1n, currentMetadataOffset: 0n, wantFence: false, wantShutDown: false, offlineLogDirs: [], cordonedLogDirs: null };
 }
 
-function encBrokerHeartbeatRequest_v0(w: Writer, m: BrokerHeartbeatRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.int64((m.brokerEpoch ?? -1n));
-  w.int64((m.currentMetadataOffset ?? 0n));
-  w.bool((m.wantFence ?? false));
-  w.bool((m.wantShutDown ?? false));
+function encBrokerHeartbeatRequest_v0(w: Writer, m: BrokerHeartbeatRequestInput): void {
+  w.int32(m.brokerId ?? 0);
+  w.int64(m.brokerEpoch ?? -1n);
+  w.int64(m.currentMetadataOffset ?? 0n);
+  w.bool(m.wantFence ?? false);
+  w.bool(m.wantShutDown ?? false);
   if (m.offlineLogDirs !== undefined && (m.offlineLogDirs === null || m.offlineLogDirs.length !== 0)) throw new ProtocolEncodeError('BrokerHeartbeatRequest field BrokerHeartbeatRequest.OfflineLogDirs cannot be written at version 0');
   if (m.cordonedLogDirs !== undefined && m.cordonedLogDirs !== null) throw new ProtocolEncodeError('BrokerHeartbeatRequest field BrokerHeartbeatRequest.CordonedLogDirs cannot be written at version 0');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBrokerHeartbeatRequest_v1(w: Writer, m: BrokerHeartbeatRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.int64((m.brokerEpoch ?? -1n));
-  w.int64((m.currentMetadataOffset ?? 0n));
-  w.bool((m.wantFence ?? false));
-  w.bool((m.wantShutDown ?? false));
+function encBrokerHeartbeatRequest_v1(w: Writer, m: BrokerHeartbeatRequestInput): void {
+  w.int32(m.brokerId ?? 0);
+  w.int64(m.brokerEpoch ?? -1n);
+  w.int64(m.currentMetadataOffset ?? 0n);
+  w.bool(m.wantFence ?? false);
+  w.bool(m.wantShutDown ?? false);
   if (m.cordonedLogDirs !== undefined && m.cordonedLogDirs !== null) throw new ProtocolEncodeError('BrokerHeartbeatRequest field BrokerHeartbeatRequest.CordonedLogDirs cannot be written at version 1');
-  const t1 = (m.offlineLogDirs ?? []);
-  const t2 = (t1 === null || t1.length !== 0);
+  const t1 = m.offlineLogDirs;
+  const t2 = t1 !== undefined && (t1 === null || t1.length !== 0);
   if (!t2 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t2) tf.push({ tag: 0, write: (w) => { const t3 = t1; if (t3 === null) throw new ProtocolEncodeError('BrokerHeartbeatRequest field OfflineLogDirs is not nullable'); else {   w.uvarint(t3.length + 1);   for (let t4 = 0; t4 < t3.length; t4++) w.uuid(t3[t4]); } } });
+    if (t2) tf.push({ tag: 0, write: (w) => { const t3 = t1!; if (t3 === null) throw new ProtocolEncodeError('BrokerHeartbeatRequest field OfflineLogDirs is not nullable'); else {   w.uvarint(t3.length + 1);   for (let t4 = 0; t4 < t3.length; t4++) w.uuid(t3[t4]); } } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encBrokerHeartbeatRequest_v2(w: Writer, m: BrokerHeartbeatRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.int64((m.brokerEpoch ?? -1n));
-  w.int64((m.currentMetadataOffset ?? 0n));
-  w.bool((m.wantFence ?? false));
-  w.bool((m.wantShutDown ?? false));
-  const t1 = (m.offlineLogDirs ?? []);
-  const t2 = (t1 === null || t1.length !== 0);
-  const t3 = (m.cordonedLogDirs === undefined ? null : m.cordonedLogDirs);
-  const t4 = t3 !== null;
+function encBrokerHeartbeatRequest_v2(w: Writer, m: BrokerHeartbeatRequestInput): void {
+  w.int32(m.brokerId ?? 0);
+  w.int64(m.brokerEpoch ?? -1n);
+  w.int64(m.currentMetadataOffset ?? 0n);
+  w.bool(m.wantFence ?? false);
+  w.bool(m.wantShutDown ?? false);
+  const t1 = m.offlineLogDirs;
+  const t2 = t1 !== undefined && (t1 === null || t1.length !== 0);
+  const t3 = m.cordonedLogDirs;
+  const t4 = t3 !== undefined && t3 !== null;
   if (!t2 && !t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t2) tf.push({ tag: 0, write: (w) => { const t5 = t1; if (t5 === null) throw new ProtocolEncodeError('BrokerHeartbeatRequest field OfflineLogDirs is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) w.uuid(t5[t6]); } } });
-    if (t4) tf.push({ tag: 1, write: (w) => { const t7 = t3; if (t7 === null) w.uvarint(0); else {   w.uvarint(t7.length + 1);   for (let t8 = 0; t8 < t7.length; t8++) w.uuid(t7[t8]); } } });
+    if (t2) tf.push({ tag: 0, write: (w) => { const t5 = t1!; if (t5 === null) throw new ProtocolEncodeError('BrokerHeartbeatRequest field OfflineLogDirs is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) w.uuid(t5[t6]); } } });
+    if (t4) tf.push({ tag: 1, write: (w) => { const t7 = t3!; if (t7 === null) w.uvarint(0); else {   w.uvarint(t7.length + 1);   for (let t8 = 0; t8 < t7.length; t8++) w.uuid(t7[t8]); } } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
@@ -140,12 +164,12 @@ function defaultBrokerHeartbeatResponse(): BrokerHeartbeatResponse {
   return { throttleTimeMs: 0, errorCode: 0, isCaughtUp: false, isFenced: true, shouldShutDown: false };
 }
 
-function encBrokerHeartbeatResponse_v0(w: Writer, m: BrokerHeartbeatResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.bool((m.isCaughtUp ?? false));
-  w.bool((m.isFenced ?? true));
-  w.bool((m.shouldShutDown ?? false));
+function encBrokerHeartbeatResponse_v0(w: Writer, m: BrokerHeartbeatResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.bool(m.isCaughtUp ?? false);
+  w.bool(m.isFenced ?? true);
+  w.bool(m.shouldShutDown ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -160,7 +184,7 @@ function decBrokerHeartbeatResponse_v0(r: Reader): BrokerHeartbeatResponse {
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, isCaughtUp: f_isCaughtUp, isFenced: f_isFenced, shouldShutDown: f_shouldShutDown, unknownTaggedFields: unknown };
 }
 
-export const BrokerHeartbeat: ApiCodec<BrokerHeartbeatRequest, BrokerHeartbeatResponse> = {
+export const BrokerHeartbeat: ApiCodec<BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerHeartbeatRequestInput, BrokerHeartbeatResponseInput> = {
   apiKey: 63,
   name: 'BrokerHeartbeat',
   minVersion: 0,
@@ -170,12 +194,16 @@ export const BrokerHeartbeat: ApiCodec<BrokerHeartbeatRequest, BrokerHeartbeatRe
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: BrokerHeartbeatRequest, version: number): void {
-      switch (version) {
-        case 0: return encBrokerHeartbeatRequest_v0(w, msg);
-        case 1: return encBrokerHeartbeatRequest_v1(w, msg);
-        case 2: return encBrokerHeartbeatRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`BrokerHeartbeatRequest version ${version} is not supported`);
+    encode(w: Writer, msg: BrokerHeartbeatRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encBrokerHeartbeatRequest_v0(w, msg);
+          case 1: return encBrokerHeartbeatRequest_v1(w, msg);
+          case 2: return encBrokerHeartbeatRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`BrokerHeartbeatRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'BrokerHeartbeatRequest', version);
       }
     },
     decode(r: Reader, version: number): BrokerHeartbeatRequest {
@@ -188,10 +216,14 @@ export const BrokerHeartbeat: ApiCodec<BrokerHeartbeatRequest, BrokerHeartbeatRe
     },
   },
   response: {
-    encode(w: Writer, msg: BrokerHeartbeatResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encBrokerHeartbeatResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`BrokerHeartbeatResponse version ${version} is not supported`);
+    encode(w: Writer, msg: BrokerHeartbeatResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encBrokerHeartbeatResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`BrokerHeartbeatResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'BrokerHeartbeatResponse', version);
       }
     },
     decode(r: Reader, version: number): BrokerHeartbeatResponse {

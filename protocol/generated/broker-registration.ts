@@ -2,16 +2,31 @@
 // BrokerRegistration (api key 62): versions 0-4, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface BrokerRegistrationRequest {
   brokerId: number;
   clusterId: string;
   incarnationId: string;
   listeners: BrokerRegistrationRequestListener[];
   features: BrokerRegistrationRequestFeature[];
+  rack: string | null;
+  isMigratingZkBroker: boolean;
+  logDirs: string[];
+  previousBrokerEpoch: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface BrokerRegistrationRequestInput {
+  brokerId: number;
+  clusterId: string;
+  incarnationId: string;
+  listeners: BrokerRegistrationRequestListenerInput[];
+  features: BrokerRegistrationRequestFeatureInput[];
   rack: string | null;
   isMigratingZkBroker?: boolean;
   logDirs?: string[];
@@ -27,6 +42,14 @@ export interface BrokerRegistrationRequestListener {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface BrokerRegistrationRequestListenerInput {
+  name: string;
+  host: string;
+  port: number;
+  securityProtocol: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface BrokerRegistrationRequestFeature {
   name: string;
   minSupportedVersion: number;
@@ -34,7 +57,23 @@ export interface BrokerRegistrationRequestFeature {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface BrokerRegistrationRequestFeatureInput {
+  name: string;
+  minSupportedVersion: number;
+  maxSupportedVersion: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface BrokerRegistrationResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  brokerEpoch: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface BrokerRegistrationResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   brokerEpoch?: bigint;
@@ -53,69 +92,69 @@ function defaultBrokerRegistrationRequestFeature(): BrokerRegistrationRequestFea
   return { name: '', minSupportedVersion: 0, maxSupportedVersion: 0 };
 }
 
-function encBrokerRegistrationRequest_v0(w: Writer, m: BrokerRegistrationRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.compactString((m.clusterId ?? ''));
-  w.uuid((m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.listeners ?? []);
+function encBrokerRegistrationRequest_v0(w: Writer, m: BrokerRegistrationRequestInput): void {
+  w.int32(m.brokerId ?? 0);
+  w.compactString(m.clusterId ?? '');
+  w.uuid(m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.listeners ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BrokerRegistrationRequest field Listeners is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encBrokerRegistrationRequestListener_v0(w, t1[t2]);
   }
-  const t3 = (m.features ?? []);
+  const t3 = m.features ?? [];
   if (t3 === null) throw new ProtocolEncodeError('BrokerRegistrationRequest field Features is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encBrokerRegistrationRequestFeature_v0(w, t3[t4]);
   }
-  w.compactNullableString((m.rack === undefined ? '' : m.rack));
+  w.compactNullableString(m.rack === undefined ? '' : m.rack);
   if (m.isMigratingZkBroker !== undefined && m.isMigratingZkBroker !== false) throw new ProtocolEncodeError('BrokerRegistrationRequest field BrokerRegistrationRequest.IsMigratingZkBroker cannot be written at version 0');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBrokerRegistrationRequest_v1(w: Writer, m: BrokerRegistrationRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.compactString((m.clusterId ?? ''));
-  w.uuid((m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.listeners ?? []);
+function encBrokerRegistrationRequest_v1(w: Writer, m: BrokerRegistrationRequestInput): void {
+  w.int32(m.brokerId ?? 0);
+  w.compactString(m.clusterId ?? '');
+  w.uuid(m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.listeners ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BrokerRegistrationRequest field Listeners is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encBrokerRegistrationRequestListener_v0(w, t1[t2]);
   }
-  const t3 = (m.features ?? []);
+  const t3 = m.features ?? [];
   if (t3 === null) throw new ProtocolEncodeError('BrokerRegistrationRequest field Features is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encBrokerRegistrationRequestFeature_v0(w, t3[t4]);
   }
-  w.compactNullableString((m.rack === undefined ? '' : m.rack));
-  w.bool((m.isMigratingZkBroker ?? false));
+  w.compactNullableString(m.rack === undefined ? '' : m.rack);
+  w.bool(m.isMigratingZkBroker ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBrokerRegistrationRequest_v2(w: Writer, m: BrokerRegistrationRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.compactString((m.clusterId ?? ''));
-  w.uuid((m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.listeners ?? []);
+function encBrokerRegistrationRequest_v2(w: Writer, m: BrokerRegistrationRequestInput): void {
+  w.int32(m.brokerId ?? 0);
+  w.compactString(m.clusterId ?? '');
+  w.uuid(m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.listeners ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BrokerRegistrationRequest field Listeners is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encBrokerRegistrationRequestListener_v0(w, t1[t2]);
   }
-  const t3 = (m.features ?? []);
+  const t3 = m.features ?? [];
   if (t3 === null) throw new ProtocolEncodeError('BrokerRegistrationRequest field Features is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encBrokerRegistrationRequestFeature_v0(w, t3[t4]);
   }
-  w.compactNullableString((m.rack === undefined ? '' : m.rack));
-  w.bool((m.isMigratingZkBroker ?? false));
-  const t5 = (m.logDirs ?? []);
+  w.compactNullableString(m.rack === undefined ? '' : m.rack);
+  w.bool(m.isMigratingZkBroker ?? false);
+  const t5 = m.logDirs ?? [];
   if (t5 === null) throw new ProtocolEncodeError('BrokerRegistrationRequest field LogDirs is not nullable');
   else {
     w.uvarint(t5.length + 1);
@@ -125,48 +164,48 @@ function encBrokerRegistrationRequest_v2(w: Writer, m: BrokerRegistrationRequest
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBrokerRegistrationRequest_v3(w: Writer, m: BrokerRegistrationRequest): void {
-  w.int32((m.brokerId ?? 0));
-  w.compactString((m.clusterId ?? ''));
-  w.uuid((m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.listeners ?? []);
+function encBrokerRegistrationRequest_v3(w: Writer, m: BrokerRegistrationRequestInput): void {
+  w.int32(m.brokerId ?? 0);
+  w.compactString(m.clusterId ?? '');
+  w.uuid(m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.listeners ?? [];
   if (t1 === null) throw new ProtocolEncodeError('BrokerRegistrationRequest field Listeners is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encBrokerRegistrationRequestListener_v0(w, t1[t2]);
   }
-  const t3 = (m.features ?? []);
+  const t3 = m.features ?? [];
   if (t3 === null) throw new ProtocolEncodeError('BrokerRegistrationRequest field Features is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encBrokerRegistrationRequestFeature_v0(w, t3[t4]);
   }
-  w.compactNullableString((m.rack === undefined ? '' : m.rack));
-  w.bool((m.isMigratingZkBroker ?? false));
-  const t5 = (m.logDirs ?? []);
+  w.compactNullableString(m.rack === undefined ? '' : m.rack);
+  w.bool(m.isMigratingZkBroker ?? false);
+  const t5 = m.logDirs ?? [];
   if (t5 === null) throw new ProtocolEncodeError('BrokerRegistrationRequest field LogDirs is not nullable');
   else {
     w.uvarint(t5.length + 1);
     for (let t6 = 0; t6 < t5.length; t6++) w.uuid(t5[t6]);
   }
-  w.int64((m.previousBrokerEpoch ?? -1n));
+  w.int64(m.previousBrokerEpoch ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBrokerRegistrationRequestListener_v0(w: Writer, m: BrokerRegistrationRequestListener): void {
-  w.compactString((m.name ?? ''));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
-  w.int16((m.securityProtocol ?? 0));
+function encBrokerRegistrationRequestListener_v0(w: Writer, m: BrokerRegistrationRequestListenerInput): void {
+  w.compactString(m.name ?? '');
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
+  w.int16(m.securityProtocol ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encBrokerRegistrationRequestFeature_v0(w: Writer, m: BrokerRegistrationRequestFeature): void {
-  w.compactString((m.name ?? ''));
-  w.int16((m.minSupportedVersion ?? 0));
-  w.int16((m.maxSupportedVersion ?? 0));
+function encBrokerRegistrationRequestFeature_v0(w: Writer, m: BrokerRegistrationRequestFeatureInput): void {
+  w.compactString(m.name ?? '');
+  w.int16(m.minSupportedVersion ?? 0);
+  w.int16(m.maxSupportedVersion ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -312,10 +351,10 @@ function defaultBrokerRegistrationResponse(): BrokerRegistrationResponse {
   return { throttleTimeMs: 0, errorCode: 0, brokerEpoch: -1n };
 }
 
-function encBrokerRegistrationResponse_v0(w: Writer, m: BrokerRegistrationResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.brokerEpoch ?? -1n));
+function encBrokerRegistrationResponse_v0(w: Writer, m: BrokerRegistrationResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.brokerEpoch ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -328,7 +367,7 @@ function decBrokerRegistrationResponse_v0(r: Reader): BrokerRegistrationResponse
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, brokerEpoch: f_brokerEpoch, unknownTaggedFields: unknown };
 }
 
-export const BrokerRegistration: ApiCodec<BrokerRegistrationRequest, BrokerRegistrationResponse> = {
+export const BrokerRegistration: ApiCodec<BrokerRegistrationRequest, BrokerRegistrationResponse, BrokerRegistrationRequestInput, BrokerRegistrationResponseInput> = {
   apiKey: 62,
   name: 'BrokerRegistration',
   minVersion: 0,
@@ -338,13 +377,17 @@ export const BrokerRegistration: ApiCodec<BrokerRegistrationRequest, BrokerRegis
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: BrokerRegistrationRequest, version: number): void {
-      switch (version) {
-        case 0: return encBrokerRegistrationRequest_v0(w, msg);
-        case 1: return encBrokerRegistrationRequest_v1(w, msg);
-        case 2: return encBrokerRegistrationRequest_v2(w, msg);
-        case 3: case 4: return encBrokerRegistrationRequest_v3(w, msg);
-        default: throw new ProtocolEncodeError(`BrokerRegistrationRequest version ${version} is not supported`);
+    encode(w: Writer, msg: BrokerRegistrationRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encBrokerRegistrationRequest_v0(w, msg);
+          case 1: return encBrokerRegistrationRequest_v1(w, msg);
+          case 2: return encBrokerRegistrationRequest_v2(w, msg);
+          case 3: case 4: return encBrokerRegistrationRequest_v3(w, msg);
+          default: throw new ProtocolEncodeError(`BrokerRegistrationRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'BrokerRegistrationRequest', version);
       }
     },
     decode(r: Reader, version: number): BrokerRegistrationRequest {
@@ -358,10 +401,14 @@ export const BrokerRegistration: ApiCodec<BrokerRegistrationRequest, BrokerRegis
     },
   },
   response: {
-    encode(w: Writer, msg: BrokerRegistrationResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: case 3: case 4: return encBrokerRegistrationResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`BrokerRegistrationResponse version ${version} is not supported`);
+    encode(w: Writer, msg: BrokerRegistrationResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: case 2: case 3: case 4: return encBrokerRegistrationResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`BrokerRegistrationResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'BrokerRegistrationResponse', version);
       }
     },
     decode(r: Reader, version: number): BrokerRegistrationResponse {

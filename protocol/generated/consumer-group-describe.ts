@@ -2,23 +2,52 @@
 // ConsumerGroupDescribe (api key 69): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ConsumerGroupDescribeRequest {
   groupIds: string[];
   includeAuthorizedOperations: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ConsumerGroupDescribeRequestInput {
+  groupIds: string[];
+  includeAuthorizedOperations: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ConsumerGroupDescribeResponse {
   throttleTimeMs: number;
   groups: ConsumerGroupDescribeResponseDescribedGroup[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ConsumerGroupDescribeResponseInput {
+  throttleTimeMs: number;
+  groups: ConsumerGroupDescribeResponseDescribedGroupInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ConsumerGroupDescribeResponseDescribedGroup {
+  errorCode: number;
+  errorMessage: string | null;
+  groupId: string;
+  groupState: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  assignorName: string;
+  members: ConsumerGroupDescribeResponseMember[];
+  authorizedOperations: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ConsumerGroupDescribeResponseDescribedGroupInput {
   errorCode: number;
   errorMessage?: string | null;
   groupId: string;
@@ -26,12 +55,27 @@ export interface ConsumerGroupDescribeResponseDescribedGroup {
   groupEpoch: number;
   assignmentEpoch: number;
   assignorName: string;
-  members: ConsumerGroupDescribeResponseMember[];
+  members: ConsumerGroupDescribeResponseMemberInput[];
   authorizedOperations?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface ConsumerGroupDescribeResponseMember {
+  memberId: string;
+  instanceId: string | null;
+  rackId: string | null;
+  memberEpoch: number;
+  clientId: string;
+  clientHost: string;
+  subscribedTopicNames: string[];
+  subscribedTopicRegex: string | null;
+  assignment: ConsumerGroupDescribeResponseAssignment;
+  targetAssignment: ConsumerGroupDescribeResponseAssignment;
+  memberType: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ConsumerGroupDescribeResponseMemberInput {
   memberId: string;
   instanceId?: string | null;
   rackId?: string | null;
@@ -40,14 +84,19 @@ export interface ConsumerGroupDescribeResponseMember {
   clientHost: string;
   subscribedTopicNames: string[];
   subscribedTopicRegex?: string | null;
-  assignment: ConsumerGroupDescribeResponseAssignment;
-  targetAssignment: ConsumerGroupDescribeResponseAssignment;
+  assignment: ConsumerGroupDescribeResponseAssignmentInput;
+  targetAssignment: ConsumerGroupDescribeResponseAssignmentInput;
   memberType?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface ConsumerGroupDescribeResponseAssignment {
   topicPartitions: ConsumerGroupDescribeResponseTopicPartitions[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ConsumerGroupDescribeResponseAssignmentInput {
+  topicPartitions: ConsumerGroupDescribeResponseTopicPartitionsInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -58,18 +107,25 @@ export interface ConsumerGroupDescribeResponseTopicPartitions {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ConsumerGroupDescribeResponseTopicPartitionsInput {
+  topicId: string;
+  topicName: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 function defaultConsumerGroupDescribeRequest(): ConsumerGroupDescribeRequest {
   return { groupIds: [], includeAuthorizedOperations: false };
 }
 
-function encConsumerGroupDescribeRequest_v0(w: Writer, m: ConsumerGroupDescribeRequest): void {
-  const t1 = (m.groupIds ?? []);
+function encConsumerGroupDescribeRequest_v0(w: Writer, m: ConsumerGroupDescribeRequestInput): void {
+  const t1 = m.groupIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeRequest field GroupIds is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.bool((m.includeAuthorizedOperations ?? false));
+  w.bool(m.includeAuthorizedOperations ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -108,9 +164,9 @@ function defaultConsumerGroupDescribeResponseTopicPartitions(): ConsumerGroupDes
   return { topicId: 'AAAAAAAAAAAAAAAAAAAAAA', topicName: '', partitions: [] };
 }
 
-function encConsumerGroupDescribeResponse_v0(w: Writer, m: ConsumerGroupDescribeResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+function encConsumerGroupDescribeResponse_v0(w: Writer, m: ConsumerGroupDescribeResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -120,9 +176,9 @@ function encConsumerGroupDescribeResponse_v0(w: Writer, m: ConsumerGroupDescribe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupDescribeResponse_v1(w: Writer, m: ConsumerGroupDescribeResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+function encConsumerGroupDescribeResponse_v1(w: Writer, m: ConsumerGroupDescribeResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -132,87 +188,87 @@ function encConsumerGroupDescribeResponse_v1(w: Writer, m: ConsumerGroupDescribe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupDescribeResponseDescribedGroup_v0(w: Writer, m: ConsumerGroupDescribeResponseDescribedGroup): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.groupState ?? ''));
-  w.int32((m.groupEpoch ?? 0));
-  w.int32((m.assignmentEpoch ?? 0));
-  w.compactString((m.assignorName ?? ''));
-  const t1 = (m.members ?? []);
+function encConsumerGroupDescribeResponseDescribedGroup_v0(w: Writer, m: ConsumerGroupDescribeResponseDescribedGroupInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.groupState ?? '');
+  w.int32(m.groupEpoch ?? 0);
+  w.int32(m.assignmentEpoch ?? 0);
+  w.compactString(m.assignorName ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeResponse field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encConsumerGroupDescribeResponseMember_v0(w, t1[t2]);
   }
-  w.int32((m.authorizedOperations ?? -2147483648));
+  w.int32(m.authorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupDescribeResponseDescribedGroup_v1(w: Writer, m: ConsumerGroupDescribeResponseDescribedGroup): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.groupState ?? ''));
-  w.int32((m.groupEpoch ?? 0));
-  w.int32((m.assignmentEpoch ?? 0));
-  w.compactString((m.assignorName ?? ''));
-  const t1 = (m.members ?? []);
+function encConsumerGroupDescribeResponseDescribedGroup_v1(w: Writer, m: ConsumerGroupDescribeResponseDescribedGroupInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.groupState ?? '');
+  w.int32(m.groupEpoch ?? 0);
+  w.int32(m.assignmentEpoch ?? 0);
+  w.compactString(m.assignorName ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeResponse field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encConsumerGroupDescribeResponseMember_v1(w, t1[t2]);
   }
-  w.int32((m.authorizedOperations ?? -2147483648));
+  w.int32(m.authorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupDescribeResponseMember_v0(w: Writer, m: ConsumerGroupDescribeResponseMember): void {
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.instanceId === undefined ? null : m.instanceId));
-  w.compactNullableString((m.rackId === undefined ? null : m.rackId));
-  w.int32((m.memberEpoch ?? 0));
-  w.compactString((m.clientId ?? ''));
-  w.compactString((m.clientHost ?? ''));
-  const t1 = (m.subscribedTopicNames ?? []);
+function encConsumerGroupDescribeResponseMember_v0(w: Writer, m: ConsumerGroupDescribeResponseMemberInput): void {
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.instanceId === undefined ? null : m.instanceId);
+  w.compactNullableString(m.rackId === undefined ? null : m.rackId);
+  w.int32(m.memberEpoch ?? 0);
+  w.compactString(m.clientId ?? '');
+  w.compactString(m.clientHost ?? '');
+  const t1 = m.subscribedTopicNames ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeResponse field SubscribedTopicNames is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.compactNullableString((m.subscribedTopicRegex === undefined ? null : m.subscribedTopicRegex));
-  encConsumerGroupDescribeResponseAssignment_v0(w, (m.assignment ?? defaultConsumerGroupDescribeResponseAssignment()));
-  encConsumerGroupDescribeResponseAssignment_v0(w, (m.targetAssignment ?? defaultConsumerGroupDescribeResponseAssignment()));
+  w.compactNullableString(m.subscribedTopicRegex === undefined ? null : m.subscribedTopicRegex);
+  encConsumerGroupDescribeResponseAssignment_v0(w, m.assignment ?? defaultConsumerGroupDescribeResponseAssignment());
+  encConsumerGroupDescribeResponseAssignment_v0(w, m.targetAssignment ?? defaultConsumerGroupDescribeResponseAssignment());
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupDescribeResponseMember_v1(w: Writer, m: ConsumerGroupDescribeResponseMember): void {
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.instanceId === undefined ? null : m.instanceId));
-  w.compactNullableString((m.rackId === undefined ? null : m.rackId));
-  w.int32((m.memberEpoch ?? 0));
-  w.compactString((m.clientId ?? ''));
-  w.compactString((m.clientHost ?? ''));
-  const t1 = (m.subscribedTopicNames ?? []);
+function encConsumerGroupDescribeResponseMember_v1(w: Writer, m: ConsumerGroupDescribeResponseMemberInput): void {
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.instanceId === undefined ? null : m.instanceId);
+  w.compactNullableString(m.rackId === undefined ? null : m.rackId);
+  w.int32(m.memberEpoch ?? 0);
+  w.compactString(m.clientId ?? '');
+  w.compactString(m.clientHost ?? '');
+  const t1 = m.subscribedTopicNames ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeResponse field SubscribedTopicNames is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.compactNullableString((m.subscribedTopicRegex === undefined ? null : m.subscribedTopicRegex));
-  encConsumerGroupDescribeResponseAssignment_v0(w, (m.assignment ?? defaultConsumerGroupDescribeResponseAssignment()));
-  encConsumerGroupDescribeResponseAssignment_v0(w, (m.targetAssignment ?? defaultConsumerGroupDescribeResponseAssignment()));
-  w.int8((m.memberType ?? -1));
+  w.compactNullableString(m.subscribedTopicRegex === undefined ? null : m.subscribedTopicRegex);
+  encConsumerGroupDescribeResponseAssignment_v0(w, m.assignment ?? defaultConsumerGroupDescribeResponseAssignment());
+  encConsumerGroupDescribeResponseAssignment_v0(w, m.targetAssignment ?? defaultConsumerGroupDescribeResponseAssignment());
+  w.int8(m.memberType ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupDescribeResponseAssignment_v0(w: Writer, m: ConsumerGroupDescribeResponseAssignment): void {
-  const t1 = (m.topicPartitions ?? []);
+function encConsumerGroupDescribeResponseAssignment_v0(w: Writer, m: ConsumerGroupDescribeResponseAssignmentInput): void {
+  const t1 = m.topicPartitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeResponse field TopicPartitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -222,10 +278,10 @@ function encConsumerGroupDescribeResponseAssignment_v0(w: Writer, m: ConsumerGro
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupDescribeResponseTopicPartitions_v0(w: Writer, m: ConsumerGroupDescribeResponseTopicPartitions): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encConsumerGroupDescribeResponseTopicPartitions_v0(w: Writer, m: ConsumerGroupDescribeResponseTopicPartitionsInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupDescribeResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -378,7 +434,7 @@ function decConsumerGroupDescribeResponseTopicPartitions_v0(r: Reader): Consumer
   return { topicId: f_topicId, topicName: f_topicName, partitions: f_partitions, unknownTaggedFields: unknown };
 }
 
-export const ConsumerGroupDescribe: ApiCodec<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse> = {
+export const ConsumerGroupDescribe: ApiCodec<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, ConsumerGroupDescribeRequestInput, ConsumerGroupDescribeResponseInput> = {
   apiKey: 69,
   name: 'ConsumerGroupDescribe',
   minVersion: 0,
@@ -388,10 +444,14 @@ export const ConsumerGroupDescribe: ApiCodec<ConsumerGroupDescribeRequest, Consu
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ConsumerGroupDescribeRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encConsumerGroupDescribeRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`ConsumerGroupDescribeRequest version ${version} is not supported`);
+    encode(w: Writer, msg: ConsumerGroupDescribeRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encConsumerGroupDescribeRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`ConsumerGroupDescribeRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ConsumerGroupDescribeRequest', version);
       }
     },
     decode(r: Reader, version: number): ConsumerGroupDescribeRequest {
@@ -402,11 +462,15 @@ export const ConsumerGroupDescribe: ApiCodec<ConsumerGroupDescribeRequest, Consu
     },
   },
   response: {
-    encode(w: Writer, msg: ConsumerGroupDescribeResponse, version: number): void {
-      switch (version) {
-        case 0: return encConsumerGroupDescribeResponse_v0(w, msg);
-        case 1: return encConsumerGroupDescribeResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`ConsumerGroupDescribeResponse version ${version} is not supported`);
+    encode(w: Writer, msg: ConsumerGroupDescribeResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encConsumerGroupDescribeResponse_v0(w, msg);
+          case 1: return encConsumerGroupDescribeResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`ConsumerGroupDescribeResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ConsumerGroupDescribeResponse', version);
       }
     },
     decode(r: Reader, version: number): ConsumerGroupDescribeResponse {

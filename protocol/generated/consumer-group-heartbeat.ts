@@ -2,11 +2,27 @@
 // ConsumerGroupHeartbeat (api key 68): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ConsumerGroupHeartbeatRequest {
+  groupId: string;
+  memberId: string;
+  memberEpoch: number;
+  instanceId: string | null;
+  rackId: string | null;
+  rebalanceTimeoutMs: number;
+  subscribedTopicNames: string[] | null;
+  subscribedTopicRegex: string | null;
+  serverAssignor: string | null;
+  topicPartitions: ConsumerGroupHeartbeatRequestTopicPartitions[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ConsumerGroupHeartbeatRequestInput {
   groupId: string;
   memberId: string;
   memberEpoch: number;
@@ -16,7 +32,7 @@ export interface ConsumerGroupHeartbeatRequest {
   subscribedTopicNames?: string[] | null;
   subscribedTopicRegex?: string | null;
   serverAssignor?: string | null;
-  topicPartitions?: ConsumerGroupHeartbeatRequestTopicPartitions[] | null;
+  topicPartitions?: ConsumerGroupHeartbeatRequestTopicPartitionsInput[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -26,14 +42,33 @@ export interface ConsumerGroupHeartbeatRequestTopicPartitions {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ConsumerGroupHeartbeatRequestTopicPartitionsInput {
+  topicId: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ConsumerGroupHeartbeatResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  memberId: string | null;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  assignment: ConsumerGroupHeartbeatResponseAssignment | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ConsumerGroupHeartbeatResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage?: string | null;
   memberId?: string | null;
   memberEpoch: number;
   heartbeatIntervalMs: number;
-  assignment?: ConsumerGroupHeartbeatResponseAssignment | null;
+  assignment?: ConsumerGroupHeartbeatResponseAssignmentInput | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -42,7 +77,18 @@ export interface ConsumerGroupHeartbeatResponseAssignment {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ConsumerGroupHeartbeatResponseAssignmentInput {
+  topicPartitions: ConsumerGroupHeartbeatResponseTopicPartitionsInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ConsumerGroupHeartbeatResponseTopicPartitions {
+  topicId: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ConsumerGroupHeartbeatResponseTopicPartitionsInput {
   topicId: string;
   partitions: number[];
   unknownTaggedFields?: UnknownTaggedField[];
@@ -56,22 +102,22 @@ function defaultConsumerGroupHeartbeatRequestTopicPartitions(): ConsumerGroupHea
   return { topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [] };
 }
 
-function encConsumerGroupHeartbeatRequest_v0(w: Writer, m: ConsumerGroupHeartbeatRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.memberId ?? ''));
-  w.int32((m.memberEpoch ?? 0));
-  w.compactNullableString((m.instanceId === undefined ? null : m.instanceId));
-  w.compactNullableString((m.rackId === undefined ? null : m.rackId));
-  w.int32((m.rebalanceTimeoutMs ?? -1));
-  const t1 = (m.subscribedTopicNames === undefined ? null : m.subscribedTopicNames);
+function encConsumerGroupHeartbeatRequest_v0(w: Writer, m: ConsumerGroupHeartbeatRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.memberId ?? '');
+  w.int32(m.memberEpoch ?? 0);
+  w.compactNullableString(m.instanceId === undefined ? null : m.instanceId);
+  w.compactNullableString(m.rackId === undefined ? null : m.rackId);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
+  const t1 = m.subscribedTopicNames === undefined ? null : m.subscribedTopicNames;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
   if (m.subscribedTopicRegex !== undefined && m.subscribedTopicRegex !== null) throw new ProtocolEncodeError('ConsumerGroupHeartbeatRequest field ConsumerGroupHeartbeatRequest.SubscribedTopicRegex cannot be written at version 0');
-  w.compactNullableString((m.serverAssignor === undefined ? null : m.serverAssignor));
-  const t3 = (m.topicPartitions === undefined ? null : m.topicPartitions);
+  w.compactNullableString(m.serverAssignor === undefined ? null : m.serverAssignor);
+  const t3 = m.topicPartitions === undefined ? null : m.topicPartitions;
   if (t3 === null) w.uvarint(0);
   else {
     w.uvarint(t3.length + 1);
@@ -81,22 +127,22 @@ function encConsumerGroupHeartbeatRequest_v0(w: Writer, m: ConsumerGroupHeartbea
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupHeartbeatRequest_v1(w: Writer, m: ConsumerGroupHeartbeatRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.memberId ?? ''));
-  w.int32((m.memberEpoch ?? 0));
-  w.compactNullableString((m.instanceId === undefined ? null : m.instanceId));
-  w.compactNullableString((m.rackId === undefined ? null : m.rackId));
-  w.int32((m.rebalanceTimeoutMs ?? -1));
-  const t1 = (m.subscribedTopicNames === undefined ? null : m.subscribedTopicNames);
+function encConsumerGroupHeartbeatRequest_v1(w: Writer, m: ConsumerGroupHeartbeatRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.memberId ?? '');
+  w.int32(m.memberEpoch ?? 0);
+  w.compactNullableString(m.instanceId === undefined ? null : m.instanceId);
+  w.compactNullableString(m.rackId === undefined ? null : m.rackId);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
+  const t1 = m.subscribedTopicNames === undefined ? null : m.subscribedTopicNames;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.compactNullableString((m.subscribedTopicRegex === undefined ? null : m.subscribedTopicRegex));
-  w.compactNullableString((m.serverAssignor === undefined ? null : m.serverAssignor));
-  const t3 = (m.topicPartitions === undefined ? null : m.topicPartitions);
+  w.compactNullableString(m.subscribedTopicRegex === undefined ? null : m.subscribedTopicRegex);
+  w.compactNullableString(m.serverAssignor === undefined ? null : m.serverAssignor);
+  const t3 = m.topicPartitions === undefined ? null : m.topicPartitions;
   if (t3 === null) w.uvarint(0);
   else {
     w.uvarint(t3.length + 1);
@@ -106,9 +152,9 @@ function encConsumerGroupHeartbeatRequest_v1(w: Writer, m: ConsumerGroupHeartbea
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupHeartbeatRequestTopicPartitions_v0(w: Writer, m: ConsumerGroupHeartbeatRequestTopicPartitions): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encConsumerGroupHeartbeatRequestTopicPartitions_v0(w: Writer, m: ConsumerGroupHeartbeatRequestTopicPartitionsInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupHeartbeatRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -197,20 +243,20 @@ function defaultConsumerGroupHeartbeatResponseTopicPartitions(): ConsumerGroupHe
   return { topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [] };
 }
 
-function encConsumerGroupHeartbeatResponse_v0(w: Writer, m: ConsumerGroupHeartbeatResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.compactNullableString((m.memberId === undefined ? null : m.memberId));
-  w.int32((m.memberEpoch ?? 0));
-  w.int32((m.heartbeatIntervalMs ?? 0));
-  { const t1 = (m.assignment === undefined ? null : m.assignment); if (t1 === null) w.int8(-1); else { w.int8(1); encConsumerGroupHeartbeatResponseAssignment_v0(w, t1); } }
+function encConsumerGroupHeartbeatResponse_v0(w: Writer, m: ConsumerGroupHeartbeatResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.compactNullableString(m.memberId === undefined ? null : m.memberId);
+  w.int32(m.memberEpoch ?? 0);
+  w.int32(m.heartbeatIntervalMs ?? 0);
+  { const t1 = m.assignment === undefined ? null : m.assignment; if (t1 === null) w.int8(-1); else { w.int8(1); encConsumerGroupHeartbeatResponseAssignment_v0(w, t1); } }
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupHeartbeatResponseAssignment_v0(w: Writer, m: ConsumerGroupHeartbeatResponseAssignment): void {
-  const t1 = (m.topicPartitions ?? []);
+function encConsumerGroupHeartbeatResponseAssignment_v0(w: Writer, m: ConsumerGroupHeartbeatResponseAssignmentInput): void {
+  const t1 = m.topicPartitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupHeartbeatResponse field TopicPartitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -220,9 +266,9 @@ function encConsumerGroupHeartbeatResponseAssignment_v0(w: Writer, m: ConsumerGr
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encConsumerGroupHeartbeatResponseTopicPartitions_v0(w: Writer, m: ConsumerGroupHeartbeatResponseTopicPartitions): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encConsumerGroupHeartbeatResponseTopicPartitions_v0(w: Writer, m: ConsumerGroupHeartbeatResponseTopicPartitionsInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ConsumerGroupHeartbeatResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -271,7 +317,7 @@ function decConsumerGroupHeartbeatResponseTopicPartitions_v0(r: Reader): Consume
   return { topicId: f_topicId, partitions: f_partitions, unknownTaggedFields: unknown };
 }
 
-export const ConsumerGroupHeartbeat: ApiCodec<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse> = {
+export const ConsumerGroupHeartbeat: ApiCodec<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, ConsumerGroupHeartbeatRequestInput, ConsumerGroupHeartbeatResponseInput> = {
   apiKey: 68,
   name: 'ConsumerGroupHeartbeat',
   minVersion: 0,
@@ -281,11 +327,15 @@ export const ConsumerGroupHeartbeat: ApiCodec<ConsumerGroupHeartbeatRequest, Con
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ConsumerGroupHeartbeatRequest, version: number): void {
-      switch (version) {
-        case 0: return encConsumerGroupHeartbeatRequest_v0(w, msg);
-        case 1: return encConsumerGroupHeartbeatRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`ConsumerGroupHeartbeatRequest version ${version} is not supported`);
+    encode(w: Writer, msg: ConsumerGroupHeartbeatRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encConsumerGroupHeartbeatRequest_v0(w, msg);
+          case 1: return encConsumerGroupHeartbeatRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`ConsumerGroupHeartbeatRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ConsumerGroupHeartbeatRequest', version);
       }
     },
     decode(r: Reader, version: number): ConsumerGroupHeartbeatRequest {
@@ -297,10 +347,14 @@ export const ConsumerGroupHeartbeat: ApiCodec<ConsumerGroupHeartbeatRequest, Con
     },
   },
   response: {
-    encode(w: Writer, msg: ConsumerGroupHeartbeatResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encConsumerGroupHeartbeatResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`ConsumerGroupHeartbeatResponse version ${version} is not supported`);
+    encode(w: Writer, msg: ConsumerGroupHeartbeatResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encConsumerGroupHeartbeatResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`ConsumerGroupHeartbeatResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ConsumerGroupHeartbeatResponse', version);
       }
     },
     decode(r: Reader, version: number): ConsumerGroupHeartbeatResponse {

@@ -2,10 +2,11 @@
 // ControllerRegistration (api key 70): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ControllerRegistrationRequest {
   controllerId: number;
   incarnationId: string;
@@ -15,7 +16,25 @@ export interface ControllerRegistrationRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ControllerRegistrationRequestInput {
+  controllerId: number;
+  incarnationId: string;
+  zkMigrationReady: boolean;
+  listeners: ControllerRegistrationRequestListenerInput[];
+  features: ControllerRegistrationRequestFeatureInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ControllerRegistrationRequestListener {
+  name: string;
+  host: string;
+  port: number;
+  securityProtocol: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ControllerRegistrationRequestListenerInput {
   name: string;
   host: string;
   port: number;
@@ -30,7 +49,23 @@ export interface ControllerRegistrationRequestFeature {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ControllerRegistrationRequestFeatureInput {
+  name: string;
+  minSupportedVersion: number;
+  maxSupportedVersion: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ControllerRegistrationResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ControllerRegistrationResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
@@ -49,17 +84,17 @@ function defaultControllerRegistrationRequestFeature(): ControllerRegistrationRe
   return { name: '', minSupportedVersion: 0, maxSupportedVersion: 0 };
 }
 
-function encControllerRegistrationRequest_v0(w: Writer, m: ControllerRegistrationRequest): void {
-  w.int32((m.controllerId ?? 0));
-  w.uuid((m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.bool((m.zkMigrationReady ?? false));
-  const t1 = (m.listeners ?? []);
+function encControllerRegistrationRequest_v0(w: Writer, m: ControllerRegistrationRequestInput): void {
+  w.int32(m.controllerId ?? 0);
+  w.uuid(m.incarnationId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.bool(m.zkMigrationReady ?? false);
+  const t1 = m.listeners ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ControllerRegistrationRequest field Listeners is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encControllerRegistrationRequestListener_v0(w, t1[t2]);
   }
-  const t3 = (m.features ?? []);
+  const t3 = m.features ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ControllerRegistrationRequest field Features is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -69,19 +104,19 @@ function encControllerRegistrationRequest_v0(w: Writer, m: ControllerRegistratio
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encControllerRegistrationRequestListener_v0(w: Writer, m: ControllerRegistrationRequestListener): void {
-  w.compactString((m.name ?? ''));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
-  w.int16((m.securityProtocol ?? 0));
+function encControllerRegistrationRequestListener_v0(w: Writer, m: ControllerRegistrationRequestListenerInput): void {
+  w.compactString(m.name ?? '');
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
+  w.int16(m.securityProtocol ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encControllerRegistrationRequestFeature_v0(w: Writer, m: ControllerRegistrationRequestFeature): void {
-  w.compactString((m.name ?? ''));
-  w.int16((m.minSupportedVersion ?? 0));
-  w.int16((m.maxSupportedVersion ?? 0));
+function encControllerRegistrationRequestFeature_v0(w: Writer, m: ControllerRegistrationRequestFeatureInput): void {
+  w.compactString(m.name ?? '');
+  w.int16(m.minSupportedVersion ?? 0);
+  w.int16(m.maxSupportedVersion ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -131,10 +166,10 @@ function defaultControllerRegistrationResponse(): ControllerRegistrationResponse
   return { throttleTimeMs: 0, errorCode: 0, errorMessage: '' };
 }
 
-function encControllerRegistrationResponse_v0(w: Writer, m: ControllerRegistrationResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+function encControllerRegistrationResponse_v0(w: Writer, m: ControllerRegistrationResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -147,7 +182,7 @@ function decControllerRegistrationResponse_v0(r: Reader): ControllerRegistration
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const ControllerRegistration: ApiCodec<ControllerRegistrationRequest, ControllerRegistrationResponse> = {
+export const ControllerRegistration: ApiCodec<ControllerRegistrationRequest, ControllerRegistrationResponse, ControllerRegistrationRequestInput, ControllerRegistrationResponseInput> = {
   apiKey: 70,
   name: 'ControllerRegistration',
   minVersion: 0,
@@ -157,10 +192,14 @@ export const ControllerRegistration: ApiCodec<ControllerRegistrationRequest, Con
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ControllerRegistrationRequest, version: number): void {
-      switch (version) {
-        case 0: return encControllerRegistrationRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`ControllerRegistrationRequest version ${version} is not supported`);
+    encode(w: Writer, msg: ControllerRegistrationRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encControllerRegistrationRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`ControllerRegistrationRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ControllerRegistrationRequest', version);
       }
     },
     decode(r: Reader, version: number): ControllerRegistrationRequest {
@@ -171,10 +210,14 @@ export const ControllerRegistration: ApiCodec<ControllerRegistrationRequest, Con
     },
   },
   response: {
-    encode(w: Writer, msg: ControllerRegistrationResponse, version: number): void {
-      switch (version) {
-        case 0: return encControllerRegistrationResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`ControllerRegistrationResponse version ${version} is not supported`);
+    encode(w: Writer, msg: ControllerRegistrationResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encControllerRegistrationResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`ControllerRegistrationResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ControllerRegistrationResponse', version);
       }
     },
     decode(r: Reader, version: number): ControllerRegistrationResponse {

@@ -2,16 +2,34 @@
 // CreateAcls (api key 30): versions 1-3, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface CreateAclsRequest {
   creations: CreateAclsRequestAclCreation[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface CreateAclsRequestInput {
+  creations: CreateAclsRequestAclCreationInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface CreateAclsRequestAclCreation {
+  resourceType: number;
+  resourceName: string;
+  resourcePatternType: number;
+  principal: string;
+  host: string;
+  operation: number;
+  permissionType: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface CreateAclsRequestAclCreationInput {
   resourceType: number;
   resourceName: string;
   resourcePatternType?: number;
@@ -22,13 +40,27 @@ export interface CreateAclsRequestAclCreation {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface CreateAclsResponse {
   throttleTimeMs: number;
   results: CreateAclsResponseAclCreationResult[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface CreateAclsResponseInput {
+  throttleTimeMs: number;
+  results: CreateAclsResponseAclCreationResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface CreateAclsResponseAclCreationResult {
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface CreateAclsResponseAclCreationResultInput {
   errorCode: number;
   errorMessage: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -42,8 +74,8 @@ function defaultCreateAclsRequestAclCreation(): CreateAclsRequestAclCreation {
   return { resourceType: 0, resourceName: '', resourcePatternType: 3, principal: '', host: '', operation: 0, permissionType: 0 };
 }
 
-function encCreateAclsRequest_v1(w: Writer, m: CreateAclsRequest): void {
-  const t1 = (m.creations ?? []);
+function encCreateAclsRequest_v1(w: Writer, m: CreateAclsRequestInput): void {
+  const t1 = m.creations ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateAclsRequest field Creations is not nullable');
   else {
     w.int32(t1.length);
@@ -51,8 +83,8 @@ function encCreateAclsRequest_v1(w: Writer, m: CreateAclsRequest): void {
   }
 }
 
-function encCreateAclsRequest_v2(w: Writer, m: CreateAclsRequest): void {
-  const t1 = (m.creations ?? []);
+function encCreateAclsRequest_v2(w: Writer, m: CreateAclsRequestInput): void {
+  const t1 = m.creations ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateAclsRequest field Creations is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -62,24 +94,24 @@ function encCreateAclsRequest_v2(w: Writer, m: CreateAclsRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreateAclsRequestAclCreation_v1(w: Writer, m: CreateAclsRequestAclCreation): void {
-  w.int8((m.resourceType ?? 0));
-  w.string((m.resourceName ?? ''));
-  w.int8((m.resourcePatternType ?? 3));
-  w.string((m.principal ?? ''));
-  w.string((m.host ?? ''));
-  w.int8((m.operation ?? 0));
-  w.int8((m.permissionType ?? 0));
+function encCreateAclsRequestAclCreation_v1(w: Writer, m: CreateAclsRequestAclCreationInput): void {
+  w.int8(m.resourceType ?? 0);
+  w.string(m.resourceName ?? '');
+  w.int8(m.resourcePatternType ?? 3);
+  w.string(m.principal ?? '');
+  w.string(m.host ?? '');
+  w.int8(m.operation ?? 0);
+  w.int8(m.permissionType ?? 0);
 }
 
-function encCreateAclsRequestAclCreation_v2(w: Writer, m: CreateAclsRequestAclCreation): void {
-  w.int8((m.resourceType ?? 0));
-  w.compactString((m.resourceName ?? ''));
-  w.int8((m.resourcePatternType ?? 3));
-  w.compactString((m.principal ?? ''));
-  w.compactString((m.host ?? ''));
-  w.int8((m.operation ?? 0));
-  w.int8((m.permissionType ?? 0));
+function encCreateAclsRequestAclCreation_v2(w: Writer, m: CreateAclsRequestAclCreationInput): void {
+  w.int8(m.resourceType ?? 0);
+  w.compactString(m.resourceName ?? '');
+  w.int8(m.resourcePatternType ?? 3);
+  w.compactString(m.principal ?? '');
+  w.compactString(m.host ?? '');
+  w.int8(m.operation ?? 0);
+  w.int8(m.permissionType ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -140,9 +172,9 @@ function defaultCreateAclsResponseAclCreationResult(): CreateAclsResponseAclCrea
   return { errorCode: 0, errorMessage: '' };
 }
 
-function encCreateAclsResponse_v1(w: Writer, m: CreateAclsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+function encCreateAclsResponse_v1(w: Writer, m: CreateAclsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateAclsResponse field Results is not nullable');
   else {
     w.int32(t1.length);
@@ -150,9 +182,9 @@ function encCreateAclsResponse_v1(w: Writer, m: CreateAclsResponse): void {
   }
 }
 
-function encCreateAclsResponse_v2(w: Writer, m: CreateAclsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+function encCreateAclsResponse_v2(w: Writer, m: CreateAclsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateAclsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -162,14 +194,14 @@ function encCreateAclsResponse_v2(w: Writer, m: CreateAclsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreateAclsResponseAclCreationResult_v1(w: Writer, m: CreateAclsResponseAclCreationResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+function encCreateAclsResponseAclCreationResult_v1(w: Writer, m: CreateAclsResponseAclCreationResultInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
 }
 
-function encCreateAclsResponseAclCreationResult_v2(w: Writer, m: CreateAclsResponseAclCreationResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+function encCreateAclsResponseAclCreationResult_v2(w: Writer, m: CreateAclsResponseAclCreationResultInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -214,7 +246,7 @@ function decCreateAclsResponseAclCreationResult_v2(r: Reader): CreateAclsRespons
   return { errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const CreateAcls: ApiCodec<CreateAclsRequest, CreateAclsResponse> = {
+export const CreateAcls: ApiCodec<CreateAclsRequest, CreateAclsResponse, CreateAclsRequestInput, CreateAclsResponseInput> = {
   apiKey: 30,
   name: 'CreateAcls',
   minVersion: 1,
@@ -224,11 +256,15 @@ export const CreateAcls: ApiCodec<CreateAclsRequest, CreateAclsResponse> = {
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: CreateAclsRequest, version: number): void {
-      switch (version) {
-        case 1: return encCreateAclsRequest_v1(w, msg);
-        case 2: case 3: return encCreateAclsRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`CreateAclsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: CreateAclsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encCreateAclsRequest_v1(w, msg);
+          case 2: case 3: return encCreateAclsRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`CreateAclsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'CreateAclsRequest', version);
       }
     },
     decode(r: Reader, version: number): CreateAclsRequest {
@@ -240,11 +276,15 @@ export const CreateAcls: ApiCodec<CreateAclsRequest, CreateAclsResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: CreateAclsResponse, version: number): void {
-      switch (version) {
-        case 1: return encCreateAclsResponse_v1(w, msg);
-        case 2: case 3: return encCreateAclsResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`CreateAclsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: CreateAclsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encCreateAclsResponse_v1(w, msg);
+          case 2: case 3: return encCreateAclsResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`CreateAclsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'CreateAclsResponse', version);
       }
     },
     decode(r: Reader, version: number): CreateAclsResponse {

@@ -2,14 +2,24 @@
 // CreateDelegationToken (api key 38): versions 1-3, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface CreateDelegationTokenRequest {
+  ownerPrincipalType: string | null;
+  ownerPrincipalName: string | null;
+  renewers: CreateDelegationTokenRequestCreatableRenewers[];
+  maxLifetimeMs: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface CreateDelegationTokenRequestInput {
   ownerPrincipalType?: string | null;
   ownerPrincipalName?: string | null;
-  renewers: CreateDelegationTokenRequestCreatableRenewers[];
+  renewers: CreateDelegationTokenRequestCreatableRenewersInput[];
   maxLifetimeMs: bigint;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -20,7 +30,30 @@ export interface CreateDelegationTokenRequestCreatableRenewers {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface CreateDelegationTokenRequestCreatableRenewersInput {
+  principalType: string;
+  principalName: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface CreateDelegationTokenResponse {
+  errorCode: number;
+  principalType: string;
+  principalName: string;
+  tokenRequesterPrincipalType: string;
+  tokenRequesterPrincipalName: string;
+  issueTimestampMs: bigint;
+  expiryTimestampMs: bigint;
+  maxTimestampMs: bigint;
+  tokenId: string;
+  hmac: Buffer;
+  throttleTimeMs: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface CreateDelegationTokenResponseInput {
   errorCode: number;
   principalType: string;
   principalName: string;
@@ -43,54 +76,54 @@ function defaultCreateDelegationTokenRequestCreatableRenewers(): CreateDelegatio
   return { principalType: '', principalName: '' };
 }
 
-function encCreateDelegationTokenRequest_v1(w: Writer, m: CreateDelegationTokenRequest): void {
+function encCreateDelegationTokenRequest_v1(w: Writer, m: CreateDelegationTokenRequestInput): void {
   if (m.ownerPrincipalType !== undefined && m.ownerPrincipalType !== '') throw new ProtocolEncodeError('CreateDelegationTokenRequest field CreateDelegationTokenRequest.OwnerPrincipalType cannot be written at version 1');
   if (m.ownerPrincipalName !== undefined && m.ownerPrincipalName !== '') throw new ProtocolEncodeError('CreateDelegationTokenRequest field CreateDelegationTokenRequest.OwnerPrincipalName cannot be written at version 1');
-  const t1 = (m.renewers ?? []);
+  const t1 = m.renewers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateDelegationTokenRequest field Renewers is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encCreateDelegationTokenRequestCreatableRenewers_v1(w, t1[t2]);
   }
-  w.int64((m.maxLifetimeMs ?? 0n));
+  w.int64(m.maxLifetimeMs ?? 0n);
 }
 
-function encCreateDelegationTokenRequest_v2(w: Writer, m: CreateDelegationTokenRequest): void {
+function encCreateDelegationTokenRequest_v2(w: Writer, m: CreateDelegationTokenRequestInput): void {
   if (m.ownerPrincipalType !== undefined && m.ownerPrincipalType !== '') throw new ProtocolEncodeError('CreateDelegationTokenRequest field CreateDelegationTokenRequest.OwnerPrincipalType cannot be written at version 2');
   if (m.ownerPrincipalName !== undefined && m.ownerPrincipalName !== '') throw new ProtocolEncodeError('CreateDelegationTokenRequest field CreateDelegationTokenRequest.OwnerPrincipalName cannot be written at version 2');
-  const t1 = (m.renewers ?? []);
+  const t1 = m.renewers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateDelegationTokenRequest field Renewers is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encCreateDelegationTokenRequestCreatableRenewers_v2(w, t1[t2]);
   }
-  w.int64((m.maxLifetimeMs ?? 0n));
+  w.int64(m.maxLifetimeMs ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreateDelegationTokenRequest_v3(w: Writer, m: CreateDelegationTokenRequest): void {
-  w.compactNullableString((m.ownerPrincipalType === undefined ? '' : m.ownerPrincipalType));
-  w.compactNullableString((m.ownerPrincipalName === undefined ? '' : m.ownerPrincipalName));
-  const t1 = (m.renewers ?? []);
+function encCreateDelegationTokenRequest_v3(w: Writer, m: CreateDelegationTokenRequestInput): void {
+  w.compactNullableString(m.ownerPrincipalType === undefined ? '' : m.ownerPrincipalType);
+  w.compactNullableString(m.ownerPrincipalName === undefined ? '' : m.ownerPrincipalName);
+  const t1 = m.renewers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateDelegationTokenRequest field Renewers is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encCreateDelegationTokenRequestCreatableRenewers_v2(w, t1[t2]);
   }
-  w.int64((m.maxLifetimeMs ?? 0n));
+  w.int64(m.maxLifetimeMs ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreateDelegationTokenRequestCreatableRenewers_v1(w: Writer, m: CreateDelegationTokenRequestCreatableRenewers): void {
-  w.string((m.principalType ?? ''));
-  w.string((m.principalName ?? ''));
+function encCreateDelegationTokenRequestCreatableRenewers_v1(w: Writer, m: CreateDelegationTokenRequestCreatableRenewersInput): void {
+  w.string(m.principalType ?? '');
+  w.string(m.principalName ?? '');
 }
 
-function encCreateDelegationTokenRequestCreatableRenewers_v2(w: Writer, m: CreateDelegationTokenRequestCreatableRenewers): void {
-  w.compactString((m.principalType ?? ''));
-  w.compactString((m.principalName ?? ''));
+function encCreateDelegationTokenRequestCreatableRenewers_v2(w: Writer, m: CreateDelegationTokenRequestCreatableRenewersInput): void {
+  w.compactString(m.principalType ?? '');
+  w.compactString(m.principalName ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -155,48 +188,48 @@ function defaultCreateDelegationTokenResponse(): CreateDelegationTokenResponse {
   return { errorCode: 0, principalType: '', principalName: '', tokenRequesterPrincipalType: '', tokenRequesterPrincipalName: '', issueTimestampMs: 0n, expiryTimestampMs: 0n, maxTimestampMs: 0n, tokenId: '', hmac: EMPTY_BUFFER, throttleTimeMs: 0 };
 }
 
-function encCreateDelegationTokenResponse_v1(w: Writer, m: CreateDelegationTokenResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.string((m.principalType ?? ''));
-  w.string((m.principalName ?? ''));
+function encCreateDelegationTokenResponse_v1(w: Writer, m: CreateDelegationTokenResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.string(m.principalType ?? '');
+  w.string(m.principalName ?? '');
   if (m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== '') throw new ProtocolEncodeError('CreateDelegationTokenResponse field CreateDelegationTokenResponse.TokenRequesterPrincipalType cannot be written at version 1');
   if (m.tokenRequesterPrincipalName !== undefined && m.tokenRequesterPrincipalName !== '') throw new ProtocolEncodeError('CreateDelegationTokenResponse field CreateDelegationTokenResponse.TokenRequesterPrincipalName cannot be written at version 1');
-  w.int64((m.issueTimestampMs ?? 0n));
-  w.int64((m.expiryTimestampMs ?? 0n));
-  w.int64((m.maxTimestampMs ?? 0n));
-  w.string((m.tokenId ?? ''));
-  w.bytes((m.hmac ?? EMPTY_BUFFER));
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int64(m.issueTimestampMs ?? 0n);
+  w.int64(m.expiryTimestampMs ?? 0n);
+  w.int64(m.maxTimestampMs ?? 0n);
+  w.string(m.tokenId ?? '');
+  w.bytes(m.hmac ?? EMPTY_BUFFER);
+  w.int32(m.throttleTimeMs ?? 0);
 }
 
-function encCreateDelegationTokenResponse_v2(w: Writer, m: CreateDelegationTokenResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactString((m.principalType ?? ''));
-  w.compactString((m.principalName ?? ''));
+function encCreateDelegationTokenResponse_v2(w: Writer, m: CreateDelegationTokenResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactString(m.principalType ?? '');
+  w.compactString(m.principalName ?? '');
   if (m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== '') throw new ProtocolEncodeError('CreateDelegationTokenResponse field CreateDelegationTokenResponse.TokenRequesterPrincipalType cannot be written at version 2');
   if (m.tokenRequesterPrincipalName !== undefined && m.tokenRequesterPrincipalName !== '') throw new ProtocolEncodeError('CreateDelegationTokenResponse field CreateDelegationTokenResponse.TokenRequesterPrincipalName cannot be written at version 2');
-  w.int64((m.issueTimestampMs ?? 0n));
-  w.int64((m.expiryTimestampMs ?? 0n));
-  w.int64((m.maxTimestampMs ?? 0n));
-  w.compactString((m.tokenId ?? ''));
-  w.compactBytes((m.hmac ?? EMPTY_BUFFER));
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int64(m.issueTimestampMs ?? 0n);
+  w.int64(m.expiryTimestampMs ?? 0n);
+  w.int64(m.maxTimestampMs ?? 0n);
+  w.compactString(m.tokenId ?? '');
+  w.compactBytes(m.hmac ?? EMPTY_BUFFER);
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreateDelegationTokenResponse_v3(w: Writer, m: CreateDelegationTokenResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactString((m.principalType ?? ''));
-  w.compactString((m.principalName ?? ''));
-  w.compactString((m.tokenRequesterPrincipalType ?? ''));
-  w.compactString((m.tokenRequesterPrincipalName ?? ''));
-  w.int64((m.issueTimestampMs ?? 0n));
-  w.int64((m.expiryTimestampMs ?? 0n));
-  w.int64((m.maxTimestampMs ?? 0n));
-  w.compactString((m.tokenId ?? ''));
-  w.compactBytes((m.hmac ?? EMPTY_BUFFER));
-  w.int32((m.throttleTimeMs ?? 0));
+function encCreateDelegationTokenResponse_v3(w: Writer, m: CreateDelegationTokenResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactString(m.principalType ?? '');
+  w.compactString(m.principalName ?? '');
+  w.compactString(m.tokenRequesterPrincipalType ?? '');
+  w.compactString(m.tokenRequesterPrincipalName ?? '');
+  w.int64(m.issueTimestampMs ?? 0n);
+  w.int64(m.expiryTimestampMs ?? 0n);
+  w.int64(m.maxTimestampMs ?? 0n);
+  w.compactString(m.tokenId ?? '');
+  w.compactBytes(m.hmac ?? EMPTY_BUFFER);
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -244,7 +277,7 @@ function decCreateDelegationTokenResponse_v3(r: Reader): CreateDelegationTokenRe
   return { errorCode: f_errorCode, principalType: f_principalType, principalName: f_principalName, tokenRequesterPrincipalType: f_tokenRequesterPrincipalType, tokenRequesterPrincipalName: f_tokenRequesterPrincipalName, issueTimestampMs: f_issueTimestampMs, expiryTimestampMs: f_expiryTimestampMs, maxTimestampMs: f_maxTimestampMs, tokenId: f_tokenId, hmac: f_hmac, throttleTimeMs: f_throttleTimeMs, unknownTaggedFields: unknown };
 }
 
-export const CreateDelegationToken: ApiCodec<CreateDelegationTokenRequest, CreateDelegationTokenResponse> = {
+export const CreateDelegationToken: ApiCodec<CreateDelegationTokenRequest, CreateDelegationTokenResponse, CreateDelegationTokenRequestInput, CreateDelegationTokenResponseInput> = {
   apiKey: 38,
   name: 'CreateDelegationToken',
   minVersion: 1,
@@ -254,12 +287,16 @@ export const CreateDelegationToken: ApiCodec<CreateDelegationTokenRequest, Creat
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: CreateDelegationTokenRequest, version: number): void {
-      switch (version) {
-        case 1: return encCreateDelegationTokenRequest_v1(w, msg);
-        case 2: return encCreateDelegationTokenRequest_v2(w, msg);
-        case 3: return encCreateDelegationTokenRequest_v3(w, msg);
-        default: throw new ProtocolEncodeError(`CreateDelegationTokenRequest version ${version} is not supported`);
+    encode(w: Writer, msg: CreateDelegationTokenRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encCreateDelegationTokenRequest_v1(w, msg);
+          case 2: return encCreateDelegationTokenRequest_v2(w, msg);
+          case 3: return encCreateDelegationTokenRequest_v3(w, msg);
+          default: throw new ProtocolEncodeError(`CreateDelegationTokenRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'CreateDelegationTokenRequest', version);
       }
     },
     decode(r: Reader, version: number): CreateDelegationTokenRequest {
@@ -272,12 +309,16 @@ export const CreateDelegationToken: ApiCodec<CreateDelegationTokenRequest, Creat
     },
   },
   response: {
-    encode(w: Writer, msg: CreateDelegationTokenResponse, version: number): void {
-      switch (version) {
-        case 1: return encCreateDelegationTokenResponse_v1(w, msg);
-        case 2: return encCreateDelegationTokenResponse_v2(w, msg);
-        case 3: return encCreateDelegationTokenResponse_v3(w, msg);
-        default: throw new ProtocolEncodeError(`CreateDelegationTokenResponse version ${version} is not supported`);
+    encode(w: Writer, msg: CreateDelegationTokenResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encCreateDelegationTokenResponse_v1(w, msg);
+          case 2: return encCreateDelegationTokenResponse_v2(w, msg);
+          case 3: return encCreateDelegationTokenResponse_v3(w, msg);
+          default: throw new ProtocolEncodeError(`CreateDelegationTokenResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'CreateDelegationTokenResponse', version);
       }
     },
     decode(r: Reader, version: number): CreateDelegationTokenResponse {

@@ -2,12 +2,21 @@
 // CreatePartitions (api key 37): versions 0-3, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface CreatePartitionsRequest {
   topics: CreatePartitionsRequestCreatePartitionsTopic[];
+  timeoutMs: number;
+  validateOnly: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface CreatePartitionsRequestInput {
+  topics: CreatePartitionsRequestCreatePartitionsTopicInput[];
   timeoutMs: number;
   validateOnly: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -20,18 +29,45 @@ export interface CreatePartitionsRequestCreatePartitionsTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface CreatePartitionsRequestCreatePartitionsTopicInput {
+  name: string;
+  count: number;
+  assignments: CreatePartitionsRequestCreatePartitionsAssignmentInput[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface CreatePartitionsRequestCreatePartitionsAssignment {
   brokerIds: number[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface CreatePartitionsRequestCreatePartitionsAssignmentInput {
+  brokerIds: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface CreatePartitionsResponse {
   throttleTimeMs: number;
   results: CreatePartitionsResponseCreatePartitionsTopicResult[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface CreatePartitionsResponseInput {
+  throttleTimeMs: number;
+  results: CreatePartitionsResponseCreatePartitionsTopicResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface CreatePartitionsResponseCreatePartitionsTopicResult {
+  name: string;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface CreatePartitionsResponseCreatePartitionsTopicResultInput {
   name: string;
   errorCode: number;
   errorMessage?: string | null;
@@ -50,34 +86,34 @@ function defaultCreatePartitionsRequestCreatePartitionsAssignment(): CreateParti
   return { brokerIds: [] };
 }
 
-function encCreatePartitionsRequest_v0(w: Writer, m: CreatePartitionsRequest): void {
-  const t1 = (m.topics ?? []);
+function encCreatePartitionsRequest_v0(w: Writer, m: CreatePartitionsRequestInput): void {
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreatePartitionsRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encCreatePartitionsRequestCreatePartitionsTopic_v0(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 0));
-  w.bool((m.validateOnly ?? false));
+  w.int32(m.timeoutMs ?? 0);
+  w.bool(m.validateOnly ?? false);
 }
 
-function encCreatePartitionsRequest_v2(w: Writer, m: CreatePartitionsRequest): void {
-  const t1 = (m.topics ?? []);
+function encCreatePartitionsRequest_v2(w: Writer, m: CreatePartitionsRequestInput): void {
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreatePartitionsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encCreatePartitionsRequestCreatePartitionsTopic_v2(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 0));
-  w.bool((m.validateOnly ?? false));
+  w.int32(m.timeoutMs ?? 0);
+  w.bool(m.validateOnly ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreatePartitionsRequestCreatePartitionsTopic_v0(w: Writer, m: CreatePartitionsRequestCreatePartitionsTopic): void {
-  w.string((m.name ?? ''));
-  w.int32((m.count ?? 0));
-  const t1 = (m.assignments === undefined ? [] : m.assignments);
+function encCreatePartitionsRequestCreatePartitionsTopic_v0(w: Writer, m: CreatePartitionsRequestCreatePartitionsTopicInput): void {
+  w.string(m.name ?? '');
+  w.int32(m.count ?? 0);
+  const t1 = m.assignments === undefined ? [] : m.assignments;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
@@ -85,10 +121,10 @@ function encCreatePartitionsRequestCreatePartitionsTopic_v0(w: Writer, m: Create
   }
 }
 
-function encCreatePartitionsRequestCreatePartitionsTopic_v2(w: Writer, m: CreatePartitionsRequestCreatePartitionsTopic): void {
-  w.compactString((m.name ?? ''));
-  w.int32((m.count ?? 0));
-  const t1 = (m.assignments === undefined ? [] : m.assignments);
+function encCreatePartitionsRequestCreatePartitionsTopic_v2(w: Writer, m: CreatePartitionsRequestCreatePartitionsTopicInput): void {
+  w.compactString(m.name ?? '');
+  w.int32(m.count ?? 0);
+  const t1 = m.assignments === undefined ? [] : m.assignments;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -98,8 +134,8 @@ function encCreatePartitionsRequestCreatePartitionsTopic_v2(w: Writer, m: Create
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreatePartitionsRequestCreatePartitionsAssignment_v0(w: Writer, m: CreatePartitionsRequestCreatePartitionsAssignment): void {
-  const t1 = (m.brokerIds ?? []);
+function encCreatePartitionsRequestCreatePartitionsAssignment_v0(w: Writer, m: CreatePartitionsRequestCreatePartitionsAssignmentInput): void {
+  const t1 = m.brokerIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreatePartitionsRequest field BrokerIds is not nullable');
   else {
     w.int32(t1.length);
@@ -107,8 +143,8 @@ function encCreatePartitionsRequestCreatePartitionsAssignment_v0(w: Writer, m: C
   }
 }
 
-function encCreatePartitionsRequestCreatePartitionsAssignment_v2(w: Writer, m: CreatePartitionsRequestCreatePartitionsAssignment): void {
-  const t1 = (m.brokerIds ?? []);
+function encCreatePartitionsRequestCreatePartitionsAssignment_v2(w: Writer, m: CreatePartitionsRequestCreatePartitionsAssignmentInput): void {
+  const t1 = m.brokerIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreatePartitionsRequest field BrokerIds is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -207,9 +243,9 @@ function defaultCreatePartitionsResponseCreatePartitionsTopicResult(): CreatePar
   return { name: '', errorCode: 0, errorMessage: null };
 }
 
-function encCreatePartitionsResponse_v0(w: Writer, m: CreatePartitionsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+function encCreatePartitionsResponse_v0(w: Writer, m: CreatePartitionsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreatePartitionsResponse field Results is not nullable');
   else {
     w.int32(t1.length);
@@ -217,9 +253,9 @@ function encCreatePartitionsResponse_v0(w: Writer, m: CreatePartitionsResponse):
   }
 }
 
-function encCreatePartitionsResponse_v2(w: Writer, m: CreatePartitionsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+function encCreatePartitionsResponse_v2(w: Writer, m: CreatePartitionsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreatePartitionsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -229,16 +265,16 @@ function encCreatePartitionsResponse_v2(w: Writer, m: CreatePartitionsResponse):
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreatePartitionsResponseCreatePartitionsTopicResult_v0(w: Writer, m: CreatePartitionsResponseCreatePartitionsTopicResult): void {
-  w.string((m.name ?? ''));
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? null : m.errorMessage));
+function encCreatePartitionsResponseCreatePartitionsTopicResult_v0(w: Writer, m: CreatePartitionsResponseCreatePartitionsTopicResultInput): void {
+  w.string(m.name ?? '');
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? null : m.errorMessage);
 }
 
-function encCreatePartitionsResponseCreatePartitionsTopicResult_v2(w: Writer, m: CreatePartitionsResponseCreatePartitionsTopicResult): void {
-  w.compactString((m.name ?? ''));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+function encCreatePartitionsResponseCreatePartitionsTopicResult_v2(w: Writer, m: CreatePartitionsResponseCreatePartitionsTopicResultInput): void {
+  w.compactString(m.name ?? '');
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -285,7 +321,7 @@ function decCreatePartitionsResponseCreatePartitionsTopicResult_v2(r: Reader): C
   return { name: f_name, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const CreatePartitions: ApiCodec<CreatePartitionsRequest, CreatePartitionsResponse> = {
+export const CreatePartitions: ApiCodec<CreatePartitionsRequest, CreatePartitionsResponse, CreatePartitionsRequestInput, CreatePartitionsResponseInput> = {
   apiKey: 37,
   name: 'CreatePartitions',
   minVersion: 0,
@@ -295,11 +331,15 @@ export const CreatePartitions: ApiCodec<CreatePartitionsRequest, CreatePartition
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: CreatePartitionsRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encCreatePartitionsRequest_v0(w, msg);
-        case 2: case 3: return encCreatePartitionsRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`CreatePartitionsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: CreatePartitionsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encCreatePartitionsRequest_v0(w, msg);
+          case 2: case 3: return encCreatePartitionsRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`CreatePartitionsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'CreatePartitionsRequest', version);
       }
     },
     decode(r: Reader, version: number): CreatePartitionsRequest {
@@ -311,11 +351,15 @@ export const CreatePartitions: ApiCodec<CreatePartitionsRequest, CreatePartition
     },
   },
   response: {
-    encode(w: Writer, msg: CreatePartitionsResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encCreatePartitionsResponse_v0(w, msg);
-        case 2: case 3: return encCreatePartitionsResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`CreatePartitionsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: CreatePartitionsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encCreatePartitionsResponse_v0(w, msg);
+          case 2: case 3: return encCreatePartitionsResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`CreatePartitionsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'CreatePartitionsResponse', version);
       }
     },
     decode(r: Reader, version: number): CreatePartitionsResponse {

@@ -2,12 +2,21 @@
 // CreateTopics (api key 19): versions 2-7, flexible from 5.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface CreateTopicsRequest {
   topics: CreateTopicsRequestCreatableTopic[];
+  timeoutMs: number;
+  validateOnly: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface CreateTopicsRequestInput {
+  topics: CreateTopicsRequestCreatableTopicInput[];
   timeoutMs?: number;
   validateOnly?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -22,7 +31,22 @@ export interface CreateTopicsRequestCreatableTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface CreateTopicsRequestCreatableTopicInput {
+  name: string;
+  numPartitions: number;
+  replicationFactor: number;
+  assignments: CreateTopicsRequestCreatableReplicaAssignmentInput[];
+  configs: CreateTopicsRequestCreatableTopicConfigInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface CreateTopicsRequestCreatableReplicaAssignment {
+  partitionIndex: number;
+  brokerIds: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface CreateTopicsRequestCreatableReplicaAssignmentInput {
   partitionIndex: number;
   brokerIds: number[];
   unknownTaggedFields?: UnknownTaggedField[];
@@ -34,13 +58,39 @@ export interface CreateTopicsRequestCreatableTopicConfig {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface CreateTopicsRequestCreatableTopicConfigInput {
+  name: string;
+  value: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface CreateTopicsResponse {
   throttleTimeMs: number;
   topics: CreateTopicsResponseCreatableTopicResult[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface CreateTopicsResponseInput {
+  throttleTimeMs: number;
+  topics: CreateTopicsResponseCreatableTopicResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface CreateTopicsResponseCreatableTopicResult {
+  name: string;
+  topicId: string;
+  errorCode: number;
+  errorMessage: string | null;
+  topicConfigErrorCode: number;
+  numPartitions: number;
+  replicationFactor: number;
+  configs: CreateTopicsResponseCreatableTopicConfigs[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface CreateTopicsResponseCreatableTopicResultInput {
   name: string;
   topicId?: string;
   errorCode: number;
@@ -48,11 +98,20 @@ export interface CreateTopicsResponseCreatableTopicResult {
   topicConfigErrorCode?: number;
   numPartitions?: number;
   replicationFactor?: number;
-  configs?: CreateTopicsResponseCreatableTopicConfigs[] | null;
+  configs?: CreateTopicsResponseCreatableTopicConfigsInput[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface CreateTopicsResponseCreatableTopicConfigs {
+  name: string;
+  value: string | null;
+  readOnly: boolean;
+  configSource: number;
+  isSensitive: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface CreateTopicsResponseCreatableTopicConfigsInput {
   name: string;
   value: string | null;
   readOnly: boolean;
@@ -77,41 +136,41 @@ function defaultCreateTopicsRequestCreatableTopicConfig(): CreateTopicsRequestCr
   return { name: '', value: '' };
 }
 
-function encCreateTopicsRequest_v2(w: Writer, m: CreateTopicsRequest): void {
-  const t1 = (m.topics ?? []);
+function encCreateTopicsRequest_v2(w: Writer, m: CreateTopicsRequestInput): void {
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encCreateTopicsRequestCreatableTopic_v2(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 60000));
-  w.bool((m.validateOnly ?? false));
+  w.int32(m.timeoutMs ?? 60000);
+  w.bool(m.validateOnly ?? false);
 }
 
-function encCreateTopicsRequest_v5(w: Writer, m: CreateTopicsRequest): void {
-  const t1 = (m.topics ?? []);
+function encCreateTopicsRequest_v5(w: Writer, m: CreateTopicsRequestInput): void {
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encCreateTopicsRequestCreatableTopic_v5(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 60000));
-  w.bool((m.validateOnly ?? false));
+  w.int32(m.timeoutMs ?? 60000);
+  w.bool(m.validateOnly ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreateTopicsRequestCreatableTopic_v2(w: Writer, m: CreateTopicsRequestCreatableTopic): void {
-  w.string((m.name ?? ''));
-  w.int32((m.numPartitions ?? 0));
-  w.int16((m.replicationFactor ?? 0));
-  const t1 = (m.assignments ?? []);
+function encCreateTopicsRequestCreatableTopic_v2(w: Writer, m: CreateTopicsRequestCreatableTopicInput): void {
+  w.string(m.name ?? '');
+  w.int32(m.numPartitions ?? 0);
+  w.int16(m.replicationFactor ?? 0);
+  const t1 = m.assignments ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsRequest field Assignments is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encCreateTopicsRequestCreatableReplicaAssignment_v2(w, t1[t2]);
   }
-  const t3 = (m.configs ?? []);
+  const t3 = m.configs ?? [];
   if (t3 === null) throw new ProtocolEncodeError('CreateTopicsRequest field Configs is not nullable');
   else {
     w.int32(t3.length);
@@ -119,17 +178,17 @@ function encCreateTopicsRequestCreatableTopic_v2(w: Writer, m: CreateTopicsReque
   }
 }
 
-function encCreateTopicsRequestCreatableTopic_v5(w: Writer, m: CreateTopicsRequestCreatableTopic): void {
-  w.compactString((m.name ?? ''));
-  w.int32((m.numPartitions ?? 0));
-  w.int16((m.replicationFactor ?? 0));
-  const t1 = (m.assignments ?? []);
+function encCreateTopicsRequestCreatableTopic_v5(w: Writer, m: CreateTopicsRequestCreatableTopicInput): void {
+  w.compactString(m.name ?? '');
+  w.int32(m.numPartitions ?? 0);
+  w.int16(m.replicationFactor ?? 0);
+  const t1 = m.assignments ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsRequest field Assignments is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encCreateTopicsRequestCreatableReplicaAssignment_v5(w, t1[t2]);
   }
-  const t3 = (m.configs ?? []);
+  const t3 = m.configs ?? [];
   if (t3 === null) throw new ProtocolEncodeError('CreateTopicsRequest field Configs is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -139,9 +198,9 @@ function encCreateTopicsRequestCreatableTopic_v5(w: Writer, m: CreateTopicsReque
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreateTopicsRequestCreatableReplicaAssignment_v2(w: Writer, m: CreateTopicsRequestCreatableReplicaAssignment): void {
-  w.int32((m.partitionIndex ?? 0));
-  const t1 = (m.brokerIds ?? []);
+function encCreateTopicsRequestCreatableReplicaAssignment_v2(w: Writer, m: CreateTopicsRequestCreatableReplicaAssignmentInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  const t1 = m.brokerIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsRequest field BrokerIds is not nullable');
   else {
     w.int32(t1.length);
@@ -149,9 +208,9 @@ function encCreateTopicsRequestCreatableReplicaAssignment_v2(w: Writer, m: Creat
   }
 }
 
-function encCreateTopicsRequestCreatableReplicaAssignment_v5(w: Writer, m: CreateTopicsRequestCreatableReplicaAssignment): void {
-  w.int32((m.partitionIndex ?? 0));
-  const t1 = (m.brokerIds ?? []);
+function encCreateTopicsRequestCreatableReplicaAssignment_v5(w: Writer, m: CreateTopicsRequestCreatableReplicaAssignmentInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  const t1 = m.brokerIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsRequest field BrokerIds is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -161,14 +220,14 @@ function encCreateTopicsRequestCreatableReplicaAssignment_v5(w: Writer, m: Creat
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreateTopicsRequestCreatableTopicConfig_v2(w: Writer, m: CreateTopicsRequestCreatableTopicConfig): void {
-  w.string((m.name ?? ''));
-  w.nullableString((m.value === undefined ? '' : m.value));
+function encCreateTopicsRequestCreatableTopicConfig_v2(w: Writer, m: CreateTopicsRequestCreatableTopicConfigInput): void {
+  w.string(m.name ?? '');
+  w.nullableString(m.value === undefined ? '' : m.value);
 }
 
-function encCreateTopicsRequestCreatableTopicConfig_v5(w: Writer, m: CreateTopicsRequestCreatableTopicConfig): void {
-  w.compactString((m.name ?? ''));
-  w.compactNullableString((m.value === undefined ? '' : m.value));
+function encCreateTopicsRequestCreatableTopicConfig_v5(w: Writer, m: CreateTopicsRequestCreatableTopicConfigInput): void {
+  w.compactString(m.name ?? '');
+  w.compactNullableString(m.value === undefined ? '' : m.value);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -301,9 +360,9 @@ function defaultCreateTopicsResponseCreatableTopicConfigs(): CreateTopicsRespons
   return { name: '', value: '', readOnly: false, configSource: -1, isSensitive: false };
 }
 
-function encCreateTopicsResponse_v2(w: Writer, m: CreateTopicsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encCreateTopicsResponse_v2(w: Writer, m: CreateTopicsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -311,9 +370,9 @@ function encCreateTopicsResponse_v2(w: Writer, m: CreateTopicsResponse): void {
   }
 }
 
-function encCreateTopicsResponse_v5(w: Writer, m: CreateTopicsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encCreateTopicsResponse_v5(w: Writer, m: CreateTopicsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -323,9 +382,9 @@ function encCreateTopicsResponse_v5(w: Writer, m: CreateTopicsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreateTopicsResponse_v7(w: Writer, m: CreateTopicsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encCreateTopicsResponse_v7(w: Writer, m: CreateTopicsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('CreateTopicsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -335,63 +394,63 @@ function encCreateTopicsResponse_v7(w: Writer, m: CreateTopicsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encCreateTopicsResponseCreatableTopicResult_v2(w: Writer, m: CreateTopicsResponseCreatableTopicResult): void {
-  w.string((m.name ?? ''));
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+function encCreateTopicsResponseCreatableTopicResult_v2(w: Writer, m: CreateTopicsResponseCreatableTopicResultInput): void {
+  w.string(m.name ?? '');
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
 }
 
-function encCreateTopicsResponseCreatableTopicResult_v5(w: Writer, m: CreateTopicsResponseCreatableTopicResult): void {
-  w.compactString((m.name ?? ''));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int32((m.numPartitions ?? -1));
-  w.int16((m.replicationFactor ?? -1));
-  const t1 = (m.configs === undefined ? [] : m.configs);
+function encCreateTopicsResponseCreatableTopicResult_v5(w: Writer, m: CreateTopicsResponseCreatableTopicResultInput): void {
+  w.compactString(m.name ?? '');
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int32(m.numPartitions ?? -1);
+  w.int16(m.replicationFactor ?? -1);
+  const t1 = m.configs === undefined ? [] : m.configs;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encCreateTopicsResponseCreatableTopicConfigs_v5(w, t1[t2]);
   }
-  const t3 = (m.topicConfigErrorCode ?? 0);
-  const t4 = t3 !== 0;
+  const t3 = m.topicConfigErrorCode;
+  const t4 = t3 !== undefined && t3 !== 0;
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { w.int16(t3); } });
+    if (t4) tf.push({ tag: 0, write: (w) => { w.int16(t3!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encCreateTopicsResponseCreatableTopicResult_v7(w: Writer, m: CreateTopicsResponseCreatableTopicResult): void {
-  w.compactString((m.name ?? ''));
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int32((m.numPartitions ?? -1));
-  w.int16((m.replicationFactor ?? -1));
-  const t1 = (m.configs === undefined ? [] : m.configs);
+function encCreateTopicsResponseCreatableTopicResult_v7(w: Writer, m: CreateTopicsResponseCreatableTopicResultInput): void {
+  w.compactString(m.name ?? '');
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int32(m.numPartitions ?? -1);
+  w.int16(m.replicationFactor ?? -1);
+  const t1 = m.configs === undefined ? [] : m.configs;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encCreateTopicsResponseCreatableTopicConfigs_v5(w, t1[t2]);
   }
-  const t3 = (m.topicConfigErrorCode ?? 0);
-  const t4 = t3 !== 0;
+  const t3 = m.topicConfigErrorCode;
+  const t4 = t3 !== undefined && t3 !== 0;
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { w.int16(t3); } });
+    if (t4) tf.push({ tag: 0, write: (w) => { w.int16(t3!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encCreateTopicsResponseCreatableTopicConfigs_v5(w: Writer, m: CreateTopicsResponseCreatableTopicConfigs): void {
-  w.compactString((m.name ?? ''));
-  w.compactNullableString((m.value === undefined ? '' : m.value));
-  w.bool((m.readOnly ?? false));
-  w.int8((m.configSource ?? -1));
-  w.bool((m.isSensitive ?? false));
+function encCreateTopicsResponseCreatableTopicConfigs_v5(w: Writer, m: CreateTopicsResponseCreatableTopicConfigsInput): void {
+  w.compactString(m.name ?? '');
+  w.compactNullableString(m.value === undefined ? '' : m.value);
+  w.bool(m.readOnly ?? false);
+  w.int8(m.configSource ?? -1);
+  w.bool(m.isSensitive ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -515,7 +574,7 @@ function decCreateTopicsResponseCreatableTopicConfigs_v5(r: Reader): CreateTopic
   return { name: f_name, value: f_value, readOnly: f_readOnly, configSource: f_configSource, isSensitive: f_isSensitive, unknownTaggedFields: unknown };
 }
 
-export const CreateTopics: ApiCodec<CreateTopicsRequest, CreateTopicsResponse> = {
+export const CreateTopics: ApiCodec<CreateTopicsRequest, CreateTopicsResponse, CreateTopicsRequestInput, CreateTopicsResponseInput> = {
   apiKey: 19,
   name: 'CreateTopics',
   minVersion: 2,
@@ -525,11 +584,15 @@ export const CreateTopics: ApiCodec<CreateTopicsRequest, CreateTopicsResponse> =
   requestHeaderVersion: (version: number) => (version >= 5 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 5 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: CreateTopicsRequest, version: number): void {
-      switch (version) {
-        case 2: case 3: case 4: return encCreateTopicsRequest_v2(w, msg);
-        case 5: case 6: case 7: return encCreateTopicsRequest_v5(w, msg);
-        default: throw new ProtocolEncodeError(`CreateTopicsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: CreateTopicsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 2: case 3: case 4: return encCreateTopicsRequest_v2(w, msg);
+          case 5: case 6: case 7: return encCreateTopicsRequest_v5(w, msg);
+          default: throw new ProtocolEncodeError(`CreateTopicsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'CreateTopicsRequest', version);
       }
     },
     decode(r: Reader, version: number): CreateTopicsRequest {
@@ -541,12 +604,16 @@ export const CreateTopics: ApiCodec<CreateTopicsRequest, CreateTopicsResponse> =
     },
   },
   response: {
-    encode(w: Writer, msg: CreateTopicsResponse, version: number): void {
-      switch (version) {
-        case 2: case 3: case 4: return encCreateTopicsResponse_v2(w, msg);
-        case 5: case 6: return encCreateTopicsResponse_v5(w, msg);
-        case 7: return encCreateTopicsResponse_v7(w, msg);
-        default: throw new ProtocolEncodeError(`CreateTopicsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: CreateTopicsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 2: case 3: case 4: return encCreateTopicsResponse_v2(w, msg);
+          case 5: case 6: return encCreateTopicsResponse_v5(w, msg);
+          case 7: return encCreateTopicsResponse_v7(w, msg);
+          default: throw new ProtocolEncodeError(`CreateTopicsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'CreateTopicsResponse', version);
       }
     },
     decode(r: Reader, version: number): CreateTopicsResponse {

@@ -2,16 +2,34 @@
 // DeleteAcls (api key 31): versions 1-3, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DeleteAclsRequest {
   filters: DeleteAclsRequestDeleteAclsFilter[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DeleteAclsRequestInput {
+  filters: DeleteAclsRequestDeleteAclsFilterInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DeleteAclsRequestDeleteAclsFilter {
+  resourceTypeFilter: number;
+  resourceNameFilter: string | null;
+  patternTypeFilter: number;
+  principalFilter: string | null;
+  hostFilter: string | null;
+  operation: number;
+  permissionType: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DeleteAclsRequestDeleteAclsFilterInput {
   resourceTypeFilter: number;
   resourceNameFilter: string | null;
   patternTypeFilter?: number;
@@ -22,9 +40,17 @@ export interface DeleteAclsRequestDeleteAclsFilter {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DeleteAclsResponse {
   throttleTimeMs: number;
   filterResults: DeleteAclsResponseDeleteAclsFilterResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DeleteAclsResponseInput {
+  throttleTimeMs: number;
+  filterResults: DeleteAclsResponseDeleteAclsFilterResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -35,7 +61,27 @@ export interface DeleteAclsResponseDeleteAclsFilterResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteAclsResponseDeleteAclsFilterResultInput {
+  errorCode: number;
+  errorMessage: string | null;
+  matchingAcls: DeleteAclsResponseDeleteAclsMatchingAclInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DeleteAclsResponseDeleteAclsMatchingAcl {
+  errorCode: number;
+  errorMessage: string | null;
+  resourceType: number;
+  resourceName: string;
+  patternType: number;
+  principal: string;
+  host: string;
+  operation: number;
+  permissionType: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DeleteAclsResponseDeleteAclsMatchingAclInput {
   errorCode: number;
   errorMessage: string | null;
   resourceType: number;
@@ -56,8 +102,8 @@ function defaultDeleteAclsRequestDeleteAclsFilter(): DeleteAclsRequestDeleteAcls
   return { resourceTypeFilter: 0, resourceNameFilter: '', patternTypeFilter: 3, principalFilter: '', hostFilter: '', operation: 0, permissionType: 0 };
 }
 
-function encDeleteAclsRequest_v1(w: Writer, m: DeleteAclsRequest): void {
-  const t1 = (m.filters ?? []);
+function encDeleteAclsRequest_v1(w: Writer, m: DeleteAclsRequestInput): void {
+  const t1 = m.filters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteAclsRequest field Filters is not nullable');
   else {
     w.int32(t1.length);
@@ -65,8 +111,8 @@ function encDeleteAclsRequest_v1(w: Writer, m: DeleteAclsRequest): void {
   }
 }
 
-function encDeleteAclsRequest_v2(w: Writer, m: DeleteAclsRequest): void {
-  const t1 = (m.filters ?? []);
+function encDeleteAclsRequest_v2(w: Writer, m: DeleteAclsRequestInput): void {
+  const t1 = m.filters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteAclsRequest field Filters is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -76,24 +122,24 @@ function encDeleteAclsRequest_v2(w: Writer, m: DeleteAclsRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteAclsRequestDeleteAclsFilter_v1(w: Writer, m: DeleteAclsRequestDeleteAclsFilter): void {
-  w.int8((m.resourceTypeFilter ?? 0));
-  w.nullableString((m.resourceNameFilter === undefined ? '' : m.resourceNameFilter));
-  w.int8((m.patternTypeFilter ?? 3));
-  w.nullableString((m.principalFilter === undefined ? '' : m.principalFilter));
-  w.nullableString((m.hostFilter === undefined ? '' : m.hostFilter));
-  w.int8((m.operation ?? 0));
-  w.int8((m.permissionType ?? 0));
+function encDeleteAclsRequestDeleteAclsFilter_v1(w: Writer, m: DeleteAclsRequestDeleteAclsFilterInput): void {
+  w.int8(m.resourceTypeFilter ?? 0);
+  w.nullableString(m.resourceNameFilter === undefined ? '' : m.resourceNameFilter);
+  w.int8(m.patternTypeFilter ?? 3);
+  w.nullableString(m.principalFilter === undefined ? '' : m.principalFilter);
+  w.nullableString(m.hostFilter === undefined ? '' : m.hostFilter);
+  w.int8(m.operation ?? 0);
+  w.int8(m.permissionType ?? 0);
 }
 
-function encDeleteAclsRequestDeleteAclsFilter_v2(w: Writer, m: DeleteAclsRequestDeleteAclsFilter): void {
-  w.int8((m.resourceTypeFilter ?? 0));
-  w.compactNullableString((m.resourceNameFilter === undefined ? '' : m.resourceNameFilter));
-  w.int8((m.patternTypeFilter ?? 3));
-  w.compactNullableString((m.principalFilter === undefined ? '' : m.principalFilter));
-  w.compactNullableString((m.hostFilter === undefined ? '' : m.hostFilter));
-  w.int8((m.operation ?? 0));
-  w.int8((m.permissionType ?? 0));
+function encDeleteAclsRequestDeleteAclsFilter_v2(w: Writer, m: DeleteAclsRequestDeleteAclsFilterInput): void {
+  w.int8(m.resourceTypeFilter ?? 0);
+  w.compactNullableString(m.resourceNameFilter === undefined ? '' : m.resourceNameFilter);
+  w.int8(m.patternTypeFilter ?? 3);
+  w.compactNullableString(m.principalFilter === undefined ? '' : m.principalFilter);
+  w.compactNullableString(m.hostFilter === undefined ? '' : m.hostFilter);
+  w.int8(m.operation ?? 0);
+  w.int8(m.permissionType ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -158,9 +204,9 @@ function defaultDeleteAclsResponseDeleteAclsMatchingAcl(): DeleteAclsResponseDel
   return { errorCode: 0, errorMessage: '', resourceType: 0, resourceName: '', patternType: 3, principal: '', host: '', operation: 0, permissionType: 0 };
 }
 
-function encDeleteAclsResponse_v1(w: Writer, m: DeleteAclsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.filterResults ?? []);
+function encDeleteAclsResponse_v1(w: Writer, m: DeleteAclsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.filterResults ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteAclsResponse field FilterResults is not nullable');
   else {
     w.int32(t1.length);
@@ -168,9 +214,9 @@ function encDeleteAclsResponse_v1(w: Writer, m: DeleteAclsResponse): void {
   }
 }
 
-function encDeleteAclsResponse_v2(w: Writer, m: DeleteAclsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.filterResults ?? []);
+function encDeleteAclsResponse_v2(w: Writer, m: DeleteAclsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.filterResults ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteAclsResponse field FilterResults is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -180,10 +226,10 @@ function encDeleteAclsResponse_v2(w: Writer, m: DeleteAclsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteAclsResponseDeleteAclsFilterResult_v1(w: Writer, m: DeleteAclsResponseDeleteAclsFilterResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.matchingAcls ?? []);
+function encDeleteAclsResponseDeleteAclsFilterResult_v1(w: Writer, m: DeleteAclsResponseDeleteAclsFilterResultInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.matchingAcls ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteAclsResponse field MatchingAcls is not nullable');
   else {
     w.int32(t1.length);
@@ -191,10 +237,10 @@ function encDeleteAclsResponseDeleteAclsFilterResult_v1(w: Writer, m: DeleteAcls
   }
 }
 
-function encDeleteAclsResponseDeleteAclsFilterResult_v2(w: Writer, m: DeleteAclsResponseDeleteAclsFilterResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.matchingAcls ?? []);
+function encDeleteAclsResponseDeleteAclsFilterResult_v2(w: Writer, m: DeleteAclsResponseDeleteAclsFilterResultInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.matchingAcls ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteAclsResponse field MatchingAcls is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -204,28 +250,28 @@ function encDeleteAclsResponseDeleteAclsFilterResult_v2(w: Writer, m: DeleteAcls
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteAclsResponseDeleteAclsMatchingAcl_v1(w: Writer, m: DeleteAclsResponseDeleteAclsMatchingAcl): void {
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int8((m.resourceType ?? 0));
-  w.string((m.resourceName ?? ''));
-  w.int8((m.patternType ?? 3));
-  w.string((m.principal ?? ''));
-  w.string((m.host ?? ''));
-  w.int8((m.operation ?? 0));
-  w.int8((m.permissionType ?? 0));
+function encDeleteAclsResponseDeleteAclsMatchingAcl_v1(w: Writer, m: DeleteAclsResponseDeleteAclsMatchingAclInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int8(m.resourceType ?? 0);
+  w.string(m.resourceName ?? '');
+  w.int8(m.patternType ?? 3);
+  w.string(m.principal ?? '');
+  w.string(m.host ?? '');
+  w.int8(m.operation ?? 0);
+  w.int8(m.permissionType ?? 0);
 }
 
-function encDeleteAclsResponseDeleteAclsMatchingAcl_v2(w: Writer, m: DeleteAclsResponseDeleteAclsMatchingAcl): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int8((m.resourceType ?? 0));
-  w.compactString((m.resourceName ?? ''));
-  w.int8((m.patternType ?? 3));
-  w.compactString((m.principal ?? ''));
-  w.compactString((m.host ?? ''));
-  w.int8((m.operation ?? 0));
-  w.int8((m.permissionType ?? 0));
+function encDeleteAclsResponseDeleteAclsMatchingAcl_v2(w: Writer, m: DeleteAclsResponseDeleteAclsMatchingAclInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int8(m.resourceType ?? 0);
+  w.compactString(m.resourceName ?? '');
+  w.int8(m.patternType ?? 3);
+  w.compactString(m.principal ?? '');
+  w.compactString(m.host ?? '');
+  w.int8(m.operation ?? 0);
+  w.int8(m.permissionType ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -313,7 +359,7 @@ function decDeleteAclsResponseDeleteAclsMatchingAcl_v2(r: Reader): DeleteAclsRes
   return { errorCode: f_errorCode, errorMessage: f_errorMessage, resourceType: f_resourceType, resourceName: f_resourceName, patternType: f_patternType, principal: f_principal, host: f_host, operation: f_operation, permissionType: f_permissionType, unknownTaggedFields: unknown };
 }
 
-export const DeleteAcls: ApiCodec<DeleteAclsRequest, DeleteAclsResponse> = {
+export const DeleteAcls: ApiCodec<DeleteAclsRequest, DeleteAclsResponse, DeleteAclsRequestInput, DeleteAclsResponseInput> = {
   apiKey: 31,
   name: 'DeleteAcls',
   minVersion: 1,
@@ -323,11 +369,15 @@ export const DeleteAcls: ApiCodec<DeleteAclsRequest, DeleteAclsResponse> = {
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DeleteAclsRequest, version: number): void {
-      switch (version) {
-        case 1: return encDeleteAclsRequest_v1(w, msg);
-        case 2: case 3: return encDeleteAclsRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteAclsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: DeleteAclsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encDeleteAclsRequest_v1(w, msg);
+          case 2: case 3: return encDeleteAclsRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteAclsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteAclsRequest', version);
       }
     },
     decode(r: Reader, version: number): DeleteAclsRequest {
@@ -339,11 +389,15 @@ export const DeleteAcls: ApiCodec<DeleteAclsRequest, DeleteAclsResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: DeleteAclsResponse, version: number): void {
-      switch (version) {
-        case 1: return encDeleteAclsResponse_v1(w, msg);
-        case 2: case 3: return encDeleteAclsResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteAclsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: DeleteAclsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encDeleteAclsResponse_v1(w, msg);
+          case 2: case 3: return encDeleteAclsResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteAclsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteAclsResponse', version);
       }
     },
     decode(r: Reader, version: number): DeleteAclsResponse {

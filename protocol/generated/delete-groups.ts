@@ -2,22 +2,44 @@
 // DeleteGroups (api key 42): versions 0-3, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DeleteGroupsRequest {
   groupsNames: string[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DeleteGroupsRequestInput {
+  groupsNames: string[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DeleteGroupsResponse {
   throttleTimeMs: number;
   results: DeleteGroupsResponseDeletableGroupResult[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DeleteGroupsResponseInput {
+  throttleTimeMs: number;
+  results: DeleteGroupsResponseDeletableGroupResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DeleteGroupsResponseDeletableGroupResult {
+  groupId: string;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DeleteGroupsResponseDeletableGroupResultInput {
   groupId: string;
   errorCode: number;
   errorMessage?: string | null;
@@ -28,8 +50,8 @@ function defaultDeleteGroupsRequest(): DeleteGroupsRequest {
   return { groupsNames: [] };
 }
 
-function encDeleteGroupsRequest_v0(w: Writer, m: DeleteGroupsRequest): void {
-  const t1 = (m.groupsNames ?? []);
+function encDeleteGroupsRequest_v0(w: Writer, m: DeleteGroupsRequestInput): void {
+  const t1 = m.groupsNames ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteGroupsRequest field GroupsNames is not nullable');
   else {
     w.int32(t1.length);
@@ -37,8 +59,8 @@ function encDeleteGroupsRequest_v0(w: Writer, m: DeleteGroupsRequest): void {
   }
 }
 
-function encDeleteGroupsRequest_v2(w: Writer, m: DeleteGroupsRequest): void {
-  const t1 = (m.groupsNames ?? []);
+function encDeleteGroupsRequest_v2(w: Writer, m: DeleteGroupsRequestInput): void {
+  const t1 = m.groupsNames ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteGroupsRequest field GroupsNames is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -81,9 +103,9 @@ function defaultDeleteGroupsResponseDeletableGroupResult(): DeleteGroupsResponse
   return { groupId: '', errorCode: 0, errorMessage: null };
 }
 
-function encDeleteGroupsResponse_v0(w: Writer, m: DeleteGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+function encDeleteGroupsResponse_v0(w: Writer, m: DeleteGroupsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteGroupsResponse field Results is not nullable');
   else {
     w.int32(t1.length);
@@ -91,9 +113,9 @@ function encDeleteGroupsResponse_v0(w: Writer, m: DeleteGroupsResponse): void {
   }
 }
 
-function encDeleteGroupsResponse_v2(w: Writer, m: DeleteGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+function encDeleteGroupsResponse_v2(w: Writer, m: DeleteGroupsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteGroupsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -103,9 +125,9 @@ function encDeleteGroupsResponse_v2(w: Writer, m: DeleteGroupsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteGroupsResponse_v3(w: Writer, m: DeleteGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+function encDeleteGroupsResponse_v3(w: Writer, m: DeleteGroupsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteGroupsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -115,22 +137,22 @@ function encDeleteGroupsResponse_v3(w: Writer, m: DeleteGroupsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteGroupsResponseDeletableGroupResult_v0(w: Writer, m: DeleteGroupsResponseDeletableGroupResult): void {
-  w.string((m.groupId ?? ''));
-  w.int16((m.errorCode ?? 0));
+function encDeleteGroupsResponseDeletableGroupResult_v0(w: Writer, m: DeleteGroupsResponseDeletableGroupResultInput): void {
+  w.string(m.groupId ?? '');
+  w.int16(m.errorCode ?? 0);
 }
 
-function encDeleteGroupsResponseDeletableGroupResult_v2(w: Writer, m: DeleteGroupsResponseDeletableGroupResult): void {
-  w.compactString((m.groupId ?? ''));
-  w.int16((m.errorCode ?? 0));
+function encDeleteGroupsResponseDeletableGroupResult_v2(w: Writer, m: DeleteGroupsResponseDeletableGroupResultInput): void {
+  w.compactString(m.groupId ?? '');
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteGroupsResponseDeletableGroupResult_v3(w: Writer, m: DeleteGroupsResponseDeletableGroupResult): void {
-  w.compactString((m.groupId ?? ''));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+function encDeleteGroupsResponseDeletableGroupResult_v3(w: Writer, m: DeleteGroupsResponseDeletableGroupResultInput): void {
+  w.compactString(m.groupId ?? '');
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -197,7 +219,7 @@ function decDeleteGroupsResponseDeletableGroupResult_v3(r: Reader): DeleteGroups
   return { groupId: f_groupId, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const DeleteGroups: ApiCodec<DeleteGroupsRequest, DeleteGroupsResponse> = {
+export const DeleteGroups: ApiCodec<DeleteGroupsRequest, DeleteGroupsResponse, DeleteGroupsRequestInput, DeleteGroupsResponseInput> = {
   apiKey: 42,
   name: 'DeleteGroups',
   minVersion: 0,
@@ -207,11 +229,15 @@ export const DeleteGroups: ApiCodec<DeleteGroupsRequest, DeleteGroupsResponse> =
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DeleteGroupsRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encDeleteGroupsRequest_v0(w, msg);
-        case 2: case 3: return encDeleteGroupsRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteGroupsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: DeleteGroupsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encDeleteGroupsRequest_v0(w, msg);
+          case 2: case 3: return encDeleteGroupsRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteGroupsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteGroupsRequest', version);
       }
     },
     decode(r: Reader, version: number): DeleteGroupsRequest {
@@ -223,12 +249,16 @@ export const DeleteGroups: ApiCodec<DeleteGroupsRequest, DeleteGroupsResponse> =
     },
   },
   response: {
-    encode(w: Writer, msg: DeleteGroupsResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encDeleteGroupsResponse_v0(w, msg);
-        case 2: return encDeleteGroupsResponse_v2(w, msg);
-        case 3: return encDeleteGroupsResponse_v3(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteGroupsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: DeleteGroupsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encDeleteGroupsResponse_v0(w, msg);
+          case 2: return encDeleteGroupsResponse_v2(w, msg);
+          case 3: return encDeleteGroupsResponse_v3(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteGroupsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteGroupsResponse', version);
       }
     },
     decode(r: Reader, version: number): DeleteGroupsResponse {

@@ -2,12 +2,20 @@
 // DeleteRecords (api key 21): versions 0-2, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DeleteRecordsRequest {
   topics: DeleteRecordsRequestDeleteRecordsTopic[];
+  timeoutMs: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DeleteRecordsRequestInput {
+  topics: DeleteRecordsRequestDeleteRecordsTopicInput[];
   timeoutMs: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -18,15 +26,35 @@ export interface DeleteRecordsRequestDeleteRecordsTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteRecordsRequestDeleteRecordsTopicInput {
+  name: string;
+  partitions: DeleteRecordsRequestDeleteRecordsPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DeleteRecordsRequestDeleteRecordsPartition {
   partitionIndex: number;
   offset: bigint;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteRecordsRequestDeleteRecordsPartitionInput {
+  partitionIndex: number;
+  offset: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DeleteRecordsResponse {
   throttleTimeMs: number;
   topics: DeleteRecordsResponseDeleteRecordsTopicResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DeleteRecordsResponseInput {
+  throttleTimeMs: number;
+  topics: DeleteRecordsResponseDeleteRecordsTopicResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -36,7 +64,20 @@ export interface DeleteRecordsResponseDeleteRecordsTopicResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteRecordsResponseDeleteRecordsTopicResultInput {
+  name: string;
+  partitions: DeleteRecordsResponseDeleteRecordsPartitionResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DeleteRecordsResponseDeleteRecordsPartitionResult {
+  partitionIndex: number;
+  lowWatermark: bigint;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DeleteRecordsResponseDeleteRecordsPartitionResultInput {
   partitionIndex: number;
   lowWatermark: bigint;
   errorCode: number;
@@ -55,31 +96,31 @@ function defaultDeleteRecordsRequestDeleteRecordsPartition(): DeleteRecordsReque
   return { partitionIndex: 0, offset: 0n };
 }
 
-function encDeleteRecordsRequest_v0(w: Writer, m: DeleteRecordsRequest): void {
-  const t1 = (m.topics ?? []);
+function encDeleteRecordsRequest_v0(w: Writer, m: DeleteRecordsRequestInput): void {
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteRecordsRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encDeleteRecordsRequestDeleteRecordsTopic_v0(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 0));
+  w.int32(m.timeoutMs ?? 0);
 }
 
-function encDeleteRecordsRequest_v2(w: Writer, m: DeleteRecordsRequest): void {
-  const t1 = (m.topics ?? []);
+function encDeleteRecordsRequest_v2(w: Writer, m: DeleteRecordsRequestInput): void {
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteRecordsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDeleteRecordsRequestDeleteRecordsTopic_v2(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 0));
+  w.int32(m.timeoutMs ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteRecordsRequestDeleteRecordsTopic_v0(w: Writer, m: DeleteRecordsRequestDeleteRecordsTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encDeleteRecordsRequestDeleteRecordsTopic_v0(w: Writer, m: DeleteRecordsRequestDeleteRecordsTopicInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteRecordsRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -87,9 +128,9 @@ function encDeleteRecordsRequestDeleteRecordsTopic_v0(w: Writer, m: DeleteRecord
   }
 }
 
-function encDeleteRecordsRequestDeleteRecordsTopic_v2(w: Writer, m: DeleteRecordsRequestDeleteRecordsTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encDeleteRecordsRequestDeleteRecordsTopic_v2(w: Writer, m: DeleteRecordsRequestDeleteRecordsTopicInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteRecordsRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -99,14 +140,14 @@ function encDeleteRecordsRequestDeleteRecordsTopic_v2(w: Writer, m: DeleteRecord
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteRecordsRequestDeleteRecordsPartition_v0(w: Writer, m: DeleteRecordsRequestDeleteRecordsPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.offset ?? 0n));
+function encDeleteRecordsRequestDeleteRecordsPartition_v0(w: Writer, m: DeleteRecordsRequestDeleteRecordsPartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.offset ?? 0n);
 }
 
-function encDeleteRecordsRequestDeleteRecordsPartition_v2(w: Writer, m: DeleteRecordsRequestDeleteRecordsPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.offset ?? 0n));
+function encDeleteRecordsRequestDeleteRecordsPartition_v2(w: Writer, m: DeleteRecordsRequestDeleteRecordsPartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.offset ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -190,9 +231,9 @@ function defaultDeleteRecordsResponseDeleteRecordsPartitionResult(): DeleteRecor
   return { partitionIndex: 0, lowWatermark: 0n, errorCode: 0 };
 }
 
-function encDeleteRecordsResponse_v0(w: Writer, m: DeleteRecordsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encDeleteRecordsResponse_v0(w: Writer, m: DeleteRecordsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteRecordsResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -200,9 +241,9 @@ function encDeleteRecordsResponse_v0(w: Writer, m: DeleteRecordsResponse): void 
   }
 }
 
-function encDeleteRecordsResponse_v2(w: Writer, m: DeleteRecordsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encDeleteRecordsResponse_v2(w: Writer, m: DeleteRecordsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteRecordsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -212,9 +253,9 @@ function encDeleteRecordsResponse_v2(w: Writer, m: DeleteRecordsResponse): void 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteRecordsResponseDeleteRecordsTopicResult_v0(w: Writer, m: DeleteRecordsResponseDeleteRecordsTopicResult): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encDeleteRecordsResponseDeleteRecordsTopicResult_v0(w: Writer, m: DeleteRecordsResponseDeleteRecordsTopicResultInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteRecordsResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -222,9 +263,9 @@ function encDeleteRecordsResponseDeleteRecordsTopicResult_v0(w: Writer, m: Delet
   }
 }
 
-function encDeleteRecordsResponseDeleteRecordsTopicResult_v2(w: Writer, m: DeleteRecordsResponseDeleteRecordsTopicResult): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encDeleteRecordsResponseDeleteRecordsTopicResult_v2(w: Writer, m: DeleteRecordsResponseDeleteRecordsTopicResultInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteRecordsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -234,16 +275,16 @@ function encDeleteRecordsResponseDeleteRecordsTopicResult_v2(w: Writer, m: Delet
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteRecordsResponseDeleteRecordsPartitionResult_v0(w: Writer, m: DeleteRecordsResponseDeleteRecordsPartitionResult): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.lowWatermark ?? 0n));
-  w.int16((m.errorCode ?? 0));
+function encDeleteRecordsResponseDeleteRecordsPartitionResult_v0(w: Writer, m: DeleteRecordsResponseDeleteRecordsPartitionResultInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.lowWatermark ?? 0n);
+  w.int16(m.errorCode ?? 0);
 }
 
-function encDeleteRecordsResponseDeleteRecordsPartitionResult_v2(w: Writer, m: DeleteRecordsResponseDeleteRecordsPartitionResult): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.lowWatermark ?? 0n));
-  w.int16((m.errorCode ?? 0));
+function encDeleteRecordsResponseDeleteRecordsPartitionResult_v2(w: Writer, m: DeleteRecordsResponseDeleteRecordsPartitionResultInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.lowWatermark ?? 0n);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -317,7 +358,7 @@ function decDeleteRecordsResponseDeleteRecordsPartitionResult_v2(r: Reader): Del
   return { partitionIndex: f_partitionIndex, lowWatermark: f_lowWatermark, errorCode: f_errorCode, unknownTaggedFields: unknown };
 }
 
-export const DeleteRecords: ApiCodec<DeleteRecordsRequest, DeleteRecordsResponse> = {
+export const DeleteRecords: ApiCodec<DeleteRecordsRequest, DeleteRecordsResponse, DeleteRecordsRequestInput, DeleteRecordsResponseInput> = {
   apiKey: 21,
   name: 'DeleteRecords',
   minVersion: 0,
@@ -327,11 +368,15 @@ export const DeleteRecords: ApiCodec<DeleteRecordsRequest, DeleteRecordsResponse
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DeleteRecordsRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encDeleteRecordsRequest_v0(w, msg);
-        case 2: return encDeleteRecordsRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteRecordsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: DeleteRecordsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encDeleteRecordsRequest_v0(w, msg);
+          case 2: return encDeleteRecordsRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteRecordsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteRecordsRequest', version);
       }
     },
     decode(r: Reader, version: number): DeleteRecordsRequest {
@@ -343,11 +388,15 @@ export const DeleteRecords: ApiCodec<DeleteRecordsRequest, DeleteRecordsResponse
     },
   },
   response: {
-    encode(w: Writer, msg: DeleteRecordsResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encDeleteRecordsResponse_v0(w, msg);
-        case 2: return encDeleteRecordsResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteRecordsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: DeleteRecordsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encDeleteRecordsResponse_v0(w, msg);
+          case 2: return encDeleteRecordsResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteRecordsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteRecordsResponse', version);
       }
     },
     decode(r: Reader, version: number): DeleteRecordsResponse {

@@ -2,13 +2,21 @@
 // DeleteShareGroupOffsets (api key 92): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DeleteShareGroupOffsetsRequest {
   groupId: string;
   topics: DeleteShareGroupOffsetsRequestDeleteShareGroupOffsetsRequestTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DeleteShareGroupOffsetsRequestInput {
+  groupId: string;
+  topics: DeleteShareGroupOffsetsRequestDeleteShareGroupOffsetsRequestTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -17,15 +25,38 @@ export interface DeleteShareGroupOffsetsRequestDeleteShareGroupOffsetsRequestTop
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteShareGroupOffsetsRequestDeleteShareGroupOffsetsRequestTopicInput {
+  topicName: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DeleteShareGroupOffsetsResponse {
   throttleTimeMs: number;
   errorCode: number;
-  errorMessage?: string | null;
+  errorMessage: string | null;
   responses: DeleteShareGroupOffsetsResponseDeleteShareGroupOffsetsResponseTopic[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DeleteShareGroupOffsetsResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage?: string | null;
+  responses: DeleteShareGroupOffsetsResponseDeleteShareGroupOffsetsResponseTopicInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DeleteShareGroupOffsetsResponseDeleteShareGroupOffsetsResponseTopic {
+  topicName: string;
+  topicId: string;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DeleteShareGroupOffsetsResponseDeleteShareGroupOffsetsResponseTopicInput {
   topicName: string;
   topicId: string;
   errorCode: number;
@@ -41,9 +72,9 @@ function defaultDeleteShareGroupOffsetsRequestDeleteShareGroupOffsetsRequestTopi
   return { topicName: '' };
 }
 
-function encDeleteShareGroupOffsetsRequest_v0(w: Writer, m: DeleteShareGroupOffsetsRequest): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+function encDeleteShareGroupOffsetsRequest_v0(w: Writer, m: DeleteShareGroupOffsetsRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteShareGroupOffsetsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -53,8 +84,8 @@ function encDeleteShareGroupOffsetsRequest_v0(w: Writer, m: DeleteShareGroupOffs
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteShareGroupOffsetsRequestDeleteShareGroupOffsetsRequestTopic_v0(w: Writer, m: DeleteShareGroupOffsetsRequestDeleteShareGroupOffsetsRequestTopic): void {
-  w.compactString((m.topicName ?? ''));
+function encDeleteShareGroupOffsetsRequestDeleteShareGroupOffsetsRequestTopic_v0(w: Writer, m: DeleteShareGroupOffsetsRequestDeleteShareGroupOffsetsRequestTopicInput): void {
+  w.compactString(m.topicName ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -87,11 +118,11 @@ function defaultDeleteShareGroupOffsetsResponseDeleteShareGroupOffsetsResponseTo
   return { topicName: '', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', errorCode: 0, errorMessage: null };
 }
 
-function encDeleteShareGroupOffsetsResponse_v0(w: Writer, m: DeleteShareGroupOffsetsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  const t1 = (m.responses ?? []);
+function encDeleteShareGroupOffsetsResponse_v0(w: Writer, m: DeleteShareGroupOffsetsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteShareGroupOffsetsResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -101,11 +132,11 @@ function encDeleteShareGroupOffsetsResponse_v0(w: Writer, m: DeleteShareGroupOff
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteShareGroupOffsetsResponseDeleteShareGroupOffsetsResponseTopic_v0(w: Writer, m: DeleteShareGroupOffsetsResponseDeleteShareGroupOffsetsResponseTopic): void {
-  w.compactString((m.topicName ?? ''));
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+function encDeleteShareGroupOffsetsResponseDeleteShareGroupOffsetsResponseTopic_v0(w: Writer, m: DeleteShareGroupOffsetsResponseDeleteShareGroupOffsetsResponseTopicInput): void {
+  w.compactString(m.topicName ?? '');
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -135,7 +166,7 @@ function decDeleteShareGroupOffsetsResponseDeleteShareGroupOffsetsResponseTopic_
   return { topicName: f_topicName, topicId: f_topicId, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const DeleteShareGroupOffsets: ApiCodec<DeleteShareGroupOffsetsRequest, DeleteShareGroupOffsetsResponse> = {
+export const DeleteShareGroupOffsets: ApiCodec<DeleteShareGroupOffsetsRequest, DeleteShareGroupOffsetsResponse, DeleteShareGroupOffsetsRequestInput, DeleteShareGroupOffsetsResponseInput> = {
   apiKey: 92,
   name: 'DeleteShareGroupOffsets',
   minVersion: 0,
@@ -145,10 +176,14 @@ export const DeleteShareGroupOffsets: ApiCodec<DeleteShareGroupOffsetsRequest, D
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DeleteShareGroupOffsetsRequest, version: number): void {
-      switch (version) {
-        case 0: return encDeleteShareGroupOffsetsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteShareGroupOffsetsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: DeleteShareGroupOffsetsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encDeleteShareGroupOffsetsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteShareGroupOffsetsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteShareGroupOffsetsRequest', version);
       }
     },
     decode(r: Reader, version: number): DeleteShareGroupOffsetsRequest {
@@ -159,10 +194,14 @@ export const DeleteShareGroupOffsets: ApiCodec<DeleteShareGroupOffsetsRequest, D
     },
   },
   response: {
-    encode(w: Writer, msg: DeleteShareGroupOffsetsResponse, version: number): void {
-      switch (version) {
-        case 0: return encDeleteShareGroupOffsetsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteShareGroupOffsetsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: DeleteShareGroupOffsetsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encDeleteShareGroupOffsetsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteShareGroupOffsetsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteShareGroupOffsetsResponse', version);
       }
     },
     decode(r: Reader, version: number): DeleteShareGroupOffsetsResponse {

@@ -2,13 +2,21 @@
 // DeleteShareGroupState (api key 86): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DeleteShareGroupStateRequest {
   groupId: string;
   topics: DeleteShareGroupStateRequestDeleteStateData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DeleteShareGroupStateRequestInput {
+  groupId: string;
+  topics: DeleteShareGroupStateRequestDeleteStateDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -18,13 +26,31 @@ export interface DeleteShareGroupStateRequestDeleteStateData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteShareGroupStateRequestDeleteStateDataInput {
+  topicId: string;
+  partitions: DeleteShareGroupStateRequestPartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DeleteShareGroupStateRequestPartitionData {
   partition: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteShareGroupStateRequestPartitionDataInput {
+  partition: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DeleteShareGroupStateResponse {
   results: DeleteShareGroupStateResponseDeleteStateResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DeleteShareGroupStateResponseInput {
+  results: DeleteShareGroupStateResponseDeleteStateResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -34,7 +60,20 @@ export interface DeleteShareGroupStateResponseDeleteStateResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteShareGroupStateResponseDeleteStateResultInput {
+  topicId: string;
+  partitions: DeleteShareGroupStateResponsePartitionResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DeleteShareGroupStateResponsePartitionResult {
+  partition: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DeleteShareGroupStateResponsePartitionResultInput {
   partition: number;
   errorCode: number;
   errorMessage?: string | null;
@@ -53,9 +92,9 @@ function defaultDeleteShareGroupStateRequestPartitionData(): DeleteShareGroupSta
   return { partition: 0 };
 }
 
-function encDeleteShareGroupStateRequest_v0(w: Writer, m: DeleteShareGroupStateRequest): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+function encDeleteShareGroupStateRequest_v0(w: Writer, m: DeleteShareGroupStateRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteShareGroupStateRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -65,9 +104,9 @@ function encDeleteShareGroupStateRequest_v0(w: Writer, m: DeleteShareGroupStateR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteShareGroupStateRequestDeleteStateData_v0(w: Writer, m: DeleteShareGroupStateRequestDeleteStateData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encDeleteShareGroupStateRequestDeleteStateData_v0(w: Writer, m: DeleteShareGroupStateRequestDeleteStateDataInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteShareGroupStateRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -77,8 +116,8 @@ function encDeleteShareGroupStateRequestDeleteStateData_v0(w: Writer, m: DeleteS
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteShareGroupStateRequestPartitionData_v0(w: Writer, m: DeleteShareGroupStateRequestPartitionData): void {
-  w.int32((m.partition ?? 0));
+function encDeleteShareGroupStateRequestPartitionData_v0(w: Writer, m: DeleteShareGroupStateRequestPartitionDataInput): void {
+  w.int32(m.partition ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -129,8 +168,8 @@ function defaultDeleteShareGroupStateResponsePartitionResult(): DeleteShareGroup
   return { partition: 0, errorCode: 0, errorMessage: null };
 }
 
-function encDeleteShareGroupStateResponse_v0(w: Writer, m: DeleteShareGroupStateResponse): void {
-  const t1 = (m.results ?? []);
+function encDeleteShareGroupStateResponse_v0(w: Writer, m: DeleteShareGroupStateResponseInput): void {
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteShareGroupStateResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -140,9 +179,9 @@ function encDeleteShareGroupStateResponse_v0(w: Writer, m: DeleteShareGroupState
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteShareGroupStateResponseDeleteStateResult_v0(w: Writer, m: DeleteShareGroupStateResponseDeleteStateResult): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encDeleteShareGroupStateResponseDeleteStateResult_v0(w: Writer, m: DeleteShareGroupStateResponseDeleteStateResultInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteShareGroupStateResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -152,10 +191,10 @@ function encDeleteShareGroupStateResponseDeleteStateResult_v0(w: Writer, m: Dele
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteShareGroupStateResponsePartitionResult_v0(w: Writer, m: DeleteShareGroupStateResponsePartitionResult): void {
-  w.int32((m.partition ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+function encDeleteShareGroupStateResponsePartitionResult_v0(w: Writer, m: DeleteShareGroupStateResponsePartitionResultInput): void {
+  w.int32(m.partition ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -195,7 +234,7 @@ function decDeleteShareGroupStateResponsePartitionResult_v0(r: Reader): DeleteSh
   return { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const DeleteShareGroupState: ApiCodec<DeleteShareGroupStateRequest, DeleteShareGroupStateResponse> = {
+export const DeleteShareGroupState: ApiCodec<DeleteShareGroupStateRequest, DeleteShareGroupStateResponse, DeleteShareGroupStateRequestInput, DeleteShareGroupStateResponseInput> = {
   apiKey: 86,
   name: 'DeleteShareGroupState',
   minVersion: 0,
@@ -205,10 +244,14 @@ export const DeleteShareGroupState: ApiCodec<DeleteShareGroupStateRequest, Delet
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DeleteShareGroupStateRequest, version: number): void {
-      switch (version) {
-        case 0: return encDeleteShareGroupStateRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteShareGroupStateRequest version ${version} is not supported`);
+    encode(w: Writer, msg: DeleteShareGroupStateRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encDeleteShareGroupStateRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteShareGroupStateRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteShareGroupStateRequest', version);
       }
     },
     decode(r: Reader, version: number): DeleteShareGroupStateRequest {
@@ -219,10 +262,14 @@ export const DeleteShareGroupState: ApiCodec<DeleteShareGroupStateRequest, Delet
     },
   },
   response: {
-    encode(w: Writer, msg: DeleteShareGroupStateResponse, version: number): void {
-      switch (version) {
-        case 0: return encDeleteShareGroupStateResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteShareGroupStateResponse version ${version} is not supported`);
+    encode(w: Writer, msg: DeleteShareGroupStateResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encDeleteShareGroupStateResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteShareGroupStateResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteShareGroupStateResponse', version);
       }
     },
     decode(r: Reader, version: number): DeleteShareGroupStateResponse {

@@ -2,30 +2,61 @@
 // DeleteTopics (api key 20): versions 1-6, flexible from 4.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DeleteTopicsRequest {
-  topics?: DeleteTopicsRequestDeleteTopicState[];
+  topics: DeleteTopicsRequestDeleteTopicState[];
+  topicNames: string[];
+  timeoutMs: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DeleteTopicsRequestInput {
+  topics?: DeleteTopicsRequestDeleteTopicStateInput[];
   topicNames?: string[];
   timeoutMs: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface DeleteTopicsRequestDeleteTopicState {
+  name: string | null;
+  topicId: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DeleteTopicsRequestDeleteTopicStateInput {
   name?: string | null;
   topicId: string;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DeleteTopicsResponse {
   throttleTimeMs: number;
   responses: DeleteTopicsResponseDeletableTopicResult[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DeleteTopicsResponseInput {
+  throttleTimeMs: number;
+  responses: DeleteTopicsResponseDeletableTopicResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DeleteTopicsResponseDeletableTopicResult {
+  name: string | null;
+  topicId: string;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DeleteTopicsResponseDeletableTopicResultInput {
   name: string | null;
   topicId?: string;
   errorCode: number;
@@ -41,45 +72,45 @@ function defaultDeleteTopicsRequestDeleteTopicState(): DeleteTopicsRequestDelete
   return { name: null, topicId: 'AAAAAAAAAAAAAAAAAAAAAA' };
 }
 
-function encDeleteTopicsRequest_v1(w: Writer, m: DeleteTopicsRequest): void {
+function encDeleteTopicsRequest_v1(w: Writer, m: DeleteTopicsRequestInput): void {
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('DeleteTopicsRequest field DeleteTopicsRequest.Topics cannot be written at version 1-3');
-  const t1 = (m.topicNames ?? []);
+  const t1 = m.topicNames ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsRequest field TopicNames is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) w.string(t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 0));
+  w.int32(m.timeoutMs ?? 0);
 }
 
-function encDeleteTopicsRequest_v4(w: Writer, m: DeleteTopicsRequest): void {
+function encDeleteTopicsRequest_v4(w: Writer, m: DeleteTopicsRequestInput): void {
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('DeleteTopicsRequest field DeleteTopicsRequest.Topics cannot be written at version 4-5');
-  const t1 = (m.topicNames ?? []);
+  const t1 = m.topicNames ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsRequest field TopicNames is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 0));
+  w.int32(m.timeoutMs ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteTopicsRequest_v6(w: Writer, m: DeleteTopicsRequest): void {
-  const t1 = (m.topics ?? []);
+function encDeleteTopicsRequest_v6(w: Writer, m: DeleteTopicsRequestInput): void {
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDeleteTopicsRequestDeleteTopicState_v6(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 0));
+  w.int32(m.timeoutMs ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteTopicsRequestDeleteTopicState_v6(w: Writer, m: DeleteTopicsRequestDeleteTopicState): void {
-  w.compactNullableString((m.name === undefined ? null : m.name));
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
+function encDeleteTopicsRequestDeleteTopicState_v6(w: Writer, m: DeleteTopicsRequestDeleteTopicStateInput): void {
+  w.compactNullableString(m.name === undefined ? null : m.name);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -140,9 +171,9 @@ function defaultDeleteTopicsResponseDeletableTopicResult(): DeleteTopicsResponse
   return { name: '', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', errorCode: 0, errorMessage: null };
 }
 
-function encDeleteTopicsResponse_v1(w: Writer, m: DeleteTopicsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.responses ?? []);
+function encDeleteTopicsResponse_v1(w: Writer, m: DeleteTopicsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsResponse field Responses is not nullable');
   else {
     w.int32(t1.length);
@@ -150,9 +181,9 @@ function encDeleteTopicsResponse_v1(w: Writer, m: DeleteTopicsResponse): void {
   }
 }
 
-function encDeleteTopicsResponse_v4(w: Writer, m: DeleteTopicsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.responses ?? []);
+function encDeleteTopicsResponse_v4(w: Writer, m: DeleteTopicsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -162,9 +193,9 @@ function encDeleteTopicsResponse_v4(w: Writer, m: DeleteTopicsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteTopicsResponse_v5(w: Writer, m: DeleteTopicsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.responses ?? []);
+function encDeleteTopicsResponse_v5(w: Writer, m: DeleteTopicsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -174,9 +205,9 @@ function encDeleteTopicsResponse_v5(w: Writer, m: DeleteTopicsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteTopicsResponse_v6(w: Writer, m: DeleteTopicsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.responses ?? []);
+function encDeleteTopicsResponse_v6(w: Writer, m: DeleteTopicsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DeleteTopicsResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -186,31 +217,31 @@ function encDeleteTopicsResponse_v6(w: Writer, m: DeleteTopicsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteTopicsResponseDeletableTopicResult_v1(w: Writer, m: DeleteTopicsResponseDeletableTopicResult): void {
-  w.string(((m.name === undefined ? '' : m.name) as string));
-  w.int16((m.errorCode ?? 0));
+function encDeleteTopicsResponseDeletableTopicResult_v1(w: Writer, m: DeleteTopicsResponseDeletableTopicResultInput): void {
+  w.string((m.name === undefined ? '' : m.name) as string);
+  w.int16(m.errorCode ?? 0);
 }
 
-function encDeleteTopicsResponseDeletableTopicResult_v4(w: Writer, m: DeleteTopicsResponseDeletableTopicResult): void {
-  w.compactString(((m.name === undefined ? '' : m.name) as string));
-  w.int16((m.errorCode ?? 0));
+function encDeleteTopicsResponseDeletableTopicResult_v4(w: Writer, m: DeleteTopicsResponseDeletableTopicResultInput): void {
+  w.compactString((m.name === undefined ? '' : m.name) as string);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteTopicsResponseDeletableTopicResult_v5(w: Writer, m: DeleteTopicsResponseDeletableTopicResult): void {
-  w.compactString(((m.name === undefined ? '' : m.name) as string));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+function encDeleteTopicsResponseDeletableTopicResult_v5(w: Writer, m: DeleteTopicsResponseDeletableTopicResultInput): void {
+  w.compactString((m.name === undefined ? '' : m.name) as string);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDeleteTopicsResponseDeletableTopicResult_v6(w: Writer, m: DeleteTopicsResponseDeletableTopicResult): void {
-  w.compactNullableString((m.name === undefined ? '' : m.name));
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+function encDeleteTopicsResponseDeletableTopicResult_v6(w: Writer, m: DeleteTopicsResponseDeletableTopicResultInput): void {
+  w.compactNullableString(m.name === undefined ? '' : m.name);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -300,7 +331,7 @@ function decDeleteTopicsResponseDeletableTopicResult_v6(r: Reader): DeleteTopics
   return { name: f_name, topicId: f_topicId, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const DeleteTopics: ApiCodec<DeleteTopicsRequest, DeleteTopicsResponse> = {
+export const DeleteTopics: ApiCodec<DeleteTopicsRequest, DeleteTopicsResponse, DeleteTopicsRequestInput, DeleteTopicsResponseInput> = {
   apiKey: 20,
   name: 'DeleteTopics',
   minVersion: 1,
@@ -310,12 +341,16 @@ export const DeleteTopics: ApiCodec<DeleteTopicsRequest, DeleteTopicsResponse> =
   requestHeaderVersion: (version: number) => (version >= 4 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 4 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DeleteTopicsRequest, version: number): void {
-      switch (version) {
-        case 1: case 2: case 3: return encDeleteTopicsRequest_v1(w, msg);
-        case 4: case 5: return encDeleteTopicsRequest_v4(w, msg);
-        case 6: return encDeleteTopicsRequest_v6(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteTopicsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: DeleteTopicsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: case 2: case 3: return encDeleteTopicsRequest_v1(w, msg);
+          case 4: case 5: return encDeleteTopicsRequest_v4(w, msg);
+          case 6: return encDeleteTopicsRequest_v6(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteTopicsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteTopicsRequest', version);
       }
     },
     decode(r: Reader, version: number): DeleteTopicsRequest {
@@ -328,13 +363,17 @@ export const DeleteTopics: ApiCodec<DeleteTopicsRequest, DeleteTopicsResponse> =
     },
   },
   response: {
-    encode(w: Writer, msg: DeleteTopicsResponse, version: number): void {
-      switch (version) {
-        case 1: case 2: case 3: return encDeleteTopicsResponse_v1(w, msg);
-        case 4: return encDeleteTopicsResponse_v4(w, msg);
-        case 5: return encDeleteTopicsResponse_v5(w, msg);
-        case 6: return encDeleteTopicsResponse_v6(w, msg);
-        default: throw new ProtocolEncodeError(`DeleteTopicsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: DeleteTopicsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: case 2: case 3: return encDeleteTopicsResponse_v1(w, msg);
+          case 4: return encDeleteTopicsResponse_v4(w, msg);
+          case 5: return encDeleteTopicsResponse_v5(w, msg);
+          case 6: return encDeleteTopicsResponse_v6(w, msg);
+          default: throw new ProtocolEncodeError(`DeleteTopicsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DeleteTopicsResponse', version);
       }
     },
     decode(r: Reader, version: number): DeleteTopicsResponse {

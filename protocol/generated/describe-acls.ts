@@ -2,11 +2,24 @@
 // DescribeAcls (api key 29): versions 1-3, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeAclsRequest {
+  resourceTypeFilter: number;
+  resourceNameFilter: string | null;
+  patternTypeFilter: number;
+  principalFilter: string | null;
+  hostFilter: string | null;
+  operation: number;
+  permissionType: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeAclsRequestInput {
   resourceTypeFilter: number;
   resourceNameFilter: string | null;
   patternTypeFilter?: number;
@@ -17,6 +30,7 @@ export interface DescribeAclsRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeAclsResponse {
   throttleTimeMs: number;
   errorCode: number;
@@ -25,11 +39,28 @@ export interface DescribeAclsResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeAclsResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  resources: DescribeAclsResponseDescribeAclsResourceInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeAclsResponseDescribeAclsResource {
   resourceType: number;
   resourceName: string;
-  patternType?: number;
+  patternType: number;
   acls: DescribeAclsResponseAclDescription[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeAclsResponseDescribeAclsResourceInput {
+  resourceType: number;
+  resourceName: string;
+  patternType?: number;
+  acls: DescribeAclsResponseAclDescriptionInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -41,28 +72,36 @@ export interface DescribeAclsResponseAclDescription {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeAclsResponseAclDescriptionInput {
+  principal: string;
+  host: string;
+  operation: number;
+  permissionType: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 function defaultDescribeAclsRequest(): DescribeAclsRequest {
   return { resourceTypeFilter: 0, resourceNameFilter: '', patternTypeFilter: 3, principalFilter: '', hostFilter: '', operation: 0, permissionType: 0 };
 }
 
-function encDescribeAclsRequest_v1(w: Writer, m: DescribeAclsRequest): void {
-  w.int8((m.resourceTypeFilter ?? 0));
-  w.nullableString((m.resourceNameFilter === undefined ? '' : m.resourceNameFilter));
-  w.int8((m.patternTypeFilter ?? 3));
-  w.nullableString((m.principalFilter === undefined ? '' : m.principalFilter));
-  w.nullableString((m.hostFilter === undefined ? '' : m.hostFilter));
-  w.int8((m.operation ?? 0));
-  w.int8((m.permissionType ?? 0));
+function encDescribeAclsRequest_v1(w: Writer, m: DescribeAclsRequestInput): void {
+  w.int8(m.resourceTypeFilter ?? 0);
+  w.nullableString(m.resourceNameFilter === undefined ? '' : m.resourceNameFilter);
+  w.int8(m.patternTypeFilter ?? 3);
+  w.nullableString(m.principalFilter === undefined ? '' : m.principalFilter);
+  w.nullableString(m.hostFilter === undefined ? '' : m.hostFilter);
+  w.int8(m.operation ?? 0);
+  w.int8(m.permissionType ?? 0);
 }
 
-function encDescribeAclsRequest_v2(w: Writer, m: DescribeAclsRequest): void {
-  w.int8((m.resourceTypeFilter ?? 0));
-  w.compactNullableString((m.resourceNameFilter === undefined ? '' : m.resourceNameFilter));
-  w.int8((m.patternTypeFilter ?? 3));
-  w.compactNullableString((m.principalFilter === undefined ? '' : m.principalFilter));
-  w.compactNullableString((m.hostFilter === undefined ? '' : m.hostFilter));
-  w.int8((m.operation ?? 0));
-  w.int8((m.permissionType ?? 0));
+function encDescribeAclsRequest_v2(w: Writer, m: DescribeAclsRequestInput): void {
+  w.int8(m.resourceTypeFilter ?? 0);
+  w.compactNullableString(m.resourceNameFilter === undefined ? '' : m.resourceNameFilter);
+  w.int8(m.patternTypeFilter ?? 3);
+  w.compactNullableString(m.principalFilter === undefined ? '' : m.principalFilter);
+  w.compactNullableString(m.hostFilter === undefined ? '' : m.hostFilter);
+  w.int8(m.operation ?? 0);
+  w.int8(m.permissionType ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -102,11 +141,11 @@ function defaultDescribeAclsResponseAclDescription(): DescribeAclsResponseAclDes
   return { principal: '', host: '', operation: 0, permissionType: 0 };
 }
 
-function encDescribeAclsResponse_v1(w: Writer, m: DescribeAclsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.resources ?? []);
+function encDescribeAclsResponse_v1(w: Writer, m: DescribeAclsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeAclsResponse field Resources is not nullable');
   else {
     w.int32(t1.length);
@@ -114,11 +153,11 @@ function encDescribeAclsResponse_v1(w: Writer, m: DescribeAclsResponse): void {
   }
 }
 
-function encDescribeAclsResponse_v2(w: Writer, m: DescribeAclsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.resources ?? []);
+function encDescribeAclsResponse_v2(w: Writer, m: DescribeAclsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeAclsResponse field Resources is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -128,11 +167,11 @@ function encDescribeAclsResponse_v2(w: Writer, m: DescribeAclsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeAclsResponseDescribeAclsResource_v1(w: Writer, m: DescribeAclsResponseDescribeAclsResource): void {
-  w.int8((m.resourceType ?? 0));
-  w.string((m.resourceName ?? ''));
-  w.int8((m.patternType ?? 3));
-  const t1 = (m.acls ?? []);
+function encDescribeAclsResponseDescribeAclsResource_v1(w: Writer, m: DescribeAclsResponseDescribeAclsResourceInput): void {
+  w.int8(m.resourceType ?? 0);
+  w.string(m.resourceName ?? '');
+  w.int8(m.patternType ?? 3);
+  const t1 = m.acls ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeAclsResponse field Acls is not nullable');
   else {
     w.int32(t1.length);
@@ -140,11 +179,11 @@ function encDescribeAclsResponseDescribeAclsResource_v1(w: Writer, m: DescribeAc
   }
 }
 
-function encDescribeAclsResponseDescribeAclsResource_v2(w: Writer, m: DescribeAclsResponseDescribeAclsResource): void {
-  w.int8((m.resourceType ?? 0));
-  w.compactString((m.resourceName ?? ''));
-  w.int8((m.patternType ?? 3));
-  const t1 = (m.acls ?? []);
+function encDescribeAclsResponseDescribeAclsResource_v2(w: Writer, m: DescribeAclsResponseDescribeAclsResourceInput): void {
+  w.int8(m.resourceType ?? 0);
+  w.compactString(m.resourceName ?? '');
+  w.int8(m.patternType ?? 3);
+  const t1 = m.acls ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeAclsResponse field Acls is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -154,18 +193,18 @@ function encDescribeAclsResponseDescribeAclsResource_v2(w: Writer, m: DescribeAc
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeAclsResponseAclDescription_v1(w: Writer, m: DescribeAclsResponseAclDescription): void {
-  w.string((m.principal ?? ''));
-  w.string((m.host ?? ''));
-  w.int8((m.operation ?? 0));
-  w.int8((m.permissionType ?? 0));
+function encDescribeAclsResponseAclDescription_v1(w: Writer, m: DescribeAclsResponseAclDescriptionInput): void {
+  w.string(m.principal ?? '');
+  w.string(m.host ?? '');
+  w.int8(m.operation ?? 0);
+  w.int8(m.permissionType ?? 0);
 }
 
-function encDescribeAclsResponseAclDescription_v2(w: Writer, m: DescribeAclsResponseAclDescription): void {
-  w.compactString((m.principal ?? ''));
-  w.compactString((m.host ?? ''));
-  w.int8((m.operation ?? 0));
-  w.int8((m.permissionType ?? 0));
+function encDescribeAclsResponseAclDescription_v2(w: Writer, m: DescribeAclsResponseAclDescriptionInput): void {
+  w.compactString(m.principal ?? '');
+  w.compactString(m.host ?? '');
+  w.int8(m.operation ?? 0);
+  w.int8(m.permissionType ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -249,7 +288,7 @@ function decDescribeAclsResponseAclDescription_v2(r: Reader): DescribeAclsRespon
   return { principal: f_principal, host: f_host, operation: f_operation, permissionType: f_permissionType, unknownTaggedFields: unknown };
 }
 
-export const DescribeAcls: ApiCodec<DescribeAclsRequest, DescribeAclsResponse> = {
+export const DescribeAcls: ApiCodec<DescribeAclsRequest, DescribeAclsResponse, DescribeAclsRequestInput, DescribeAclsResponseInput> = {
   apiKey: 29,
   name: 'DescribeAcls',
   minVersion: 1,
@@ -259,11 +298,15 @@ export const DescribeAcls: ApiCodec<DescribeAclsRequest, DescribeAclsResponse> =
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeAclsRequest, version: number): void {
-      switch (version) {
-        case 1: return encDescribeAclsRequest_v1(w, msg);
-        case 2: case 3: return encDescribeAclsRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeAclsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeAclsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encDescribeAclsRequest_v1(w, msg);
+          case 2: case 3: return encDescribeAclsRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeAclsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeAclsRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeAclsRequest {
@@ -275,11 +318,15 @@ export const DescribeAcls: ApiCodec<DescribeAclsRequest, DescribeAclsResponse> =
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeAclsResponse, version: number): void {
-      switch (version) {
-        case 1: return encDescribeAclsResponse_v1(w, msg);
-        case 2: case 3: return encDescribeAclsResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeAclsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeAclsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encDescribeAclsResponse_v1(w, msg);
+          case 2: case 3: return encDescribeAclsResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeAclsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeAclsResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeAclsResponse {

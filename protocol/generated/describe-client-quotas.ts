@@ -2,12 +2,20 @@
 // DescribeClientQuotas (api key 48): versions 0-1, flexible from 1.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeClientQuotasRequest {
   components: DescribeClientQuotasRequestComponentData[];
+  strict: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeClientQuotasRequestInput {
+  components: DescribeClientQuotasRequestComponentDataInput[];
   strict: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -19,11 +27,28 @@ export interface DescribeClientQuotasRequestComponentData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeClientQuotasRequestComponentDataInput {
+  entityType: string;
+  matchType: number;
+  match: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeClientQuotasResponse {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
   entries: DescribeClientQuotasResponseEntryData[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeClientQuotasResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  entries: DescribeClientQuotasResponseEntryDataInput[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -33,13 +58,31 @@ export interface DescribeClientQuotasResponseEntryData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeClientQuotasResponseEntryDataInput {
+  entity: DescribeClientQuotasResponseEntityDataInput[];
+  values: DescribeClientQuotasResponseValueDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeClientQuotasResponseEntityData {
   entityType: string;
   entityName: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeClientQuotasResponseEntityDataInput {
+  entityType: string;
+  entityName: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeClientQuotasResponseValueData {
+  key: string;
+  value: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeClientQuotasResponseValueDataInput {
   key: string;
   value: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -53,38 +96,38 @@ function defaultDescribeClientQuotasRequestComponentData(): DescribeClientQuotas
   return { entityType: '', matchType: 0, match: '' };
 }
 
-function encDescribeClientQuotasRequest_v0(w: Writer, m: DescribeClientQuotasRequest): void {
-  const t1 = (m.components ?? []);
+function encDescribeClientQuotasRequest_v0(w: Writer, m: DescribeClientQuotasRequestInput): void {
+  const t1 = m.components ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeClientQuotasRequest field Components is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeClientQuotasRequestComponentData_v0(w, t1[t2]);
   }
-  w.bool((m.strict ?? false));
+  w.bool(m.strict ?? false);
 }
 
-function encDescribeClientQuotasRequest_v1(w: Writer, m: DescribeClientQuotasRequest): void {
-  const t1 = (m.components ?? []);
+function encDescribeClientQuotasRequest_v1(w: Writer, m: DescribeClientQuotasRequestInput): void {
+  const t1 = m.components ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeClientQuotasRequest field Components is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeClientQuotasRequestComponentData_v1(w, t1[t2]);
   }
-  w.bool((m.strict ?? false));
+  w.bool(m.strict ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeClientQuotasRequestComponentData_v0(w: Writer, m: DescribeClientQuotasRequestComponentData): void {
-  w.string((m.entityType ?? ''));
-  w.int8((m.matchType ?? 0));
-  w.nullableString((m.match === undefined ? '' : m.match));
+function encDescribeClientQuotasRequestComponentData_v0(w: Writer, m: DescribeClientQuotasRequestComponentDataInput): void {
+  w.string(m.entityType ?? '');
+  w.int8(m.matchType ?? 0);
+  w.nullableString(m.match === undefined ? '' : m.match);
 }
 
-function encDescribeClientQuotasRequestComponentData_v1(w: Writer, m: DescribeClientQuotasRequestComponentData): void {
-  w.compactString((m.entityType ?? ''));
-  w.int8((m.matchType ?? 0));
-  w.compactNullableString((m.match === undefined ? '' : m.match));
+function encDescribeClientQuotasRequestComponentData_v1(w: Writer, m: DescribeClientQuotasRequestComponentDataInput): void {
+  w.compactString(m.entityType ?? '');
+  w.int8(m.matchType ?? 0);
+  w.compactNullableString(m.match === undefined ? '' : m.match);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -147,11 +190,11 @@ function defaultDescribeClientQuotasResponseValueData(): DescribeClientQuotasRes
   return { key: '', value: 0 };
 }
 
-function encDescribeClientQuotasResponse_v0(w: Writer, m: DescribeClientQuotasResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.entries === undefined ? [] : m.entries);
+function encDescribeClientQuotasResponse_v0(w: Writer, m: DescribeClientQuotasResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.entries === undefined ? [] : m.entries;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
@@ -159,11 +202,11 @@ function encDescribeClientQuotasResponse_v0(w: Writer, m: DescribeClientQuotasRe
   }
 }
 
-function encDescribeClientQuotasResponse_v1(w: Writer, m: DescribeClientQuotasResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.entries === undefined ? [] : m.entries);
+function encDescribeClientQuotasResponse_v1(w: Writer, m: DescribeClientQuotasResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.entries === undefined ? [] : m.entries;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -173,14 +216,14 @@ function encDescribeClientQuotasResponse_v1(w: Writer, m: DescribeClientQuotasRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeClientQuotasResponseEntryData_v0(w: Writer, m: DescribeClientQuotasResponseEntryData): void {
-  const t1 = (m.entity ?? []);
+function encDescribeClientQuotasResponseEntryData_v0(w: Writer, m: DescribeClientQuotasResponseEntryDataInput): void {
+  const t1 = m.entity ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeClientQuotasResponse field Entity is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeClientQuotasResponseEntityData_v0(w, t1[t2]);
   }
-  const t3 = (m.values ?? []);
+  const t3 = m.values ?? [];
   if (t3 === null) throw new ProtocolEncodeError('DescribeClientQuotasResponse field Values is not nullable');
   else {
     w.int32(t3.length);
@@ -188,14 +231,14 @@ function encDescribeClientQuotasResponseEntryData_v0(w: Writer, m: DescribeClien
   }
 }
 
-function encDescribeClientQuotasResponseEntryData_v1(w: Writer, m: DescribeClientQuotasResponseEntryData): void {
-  const t1 = (m.entity ?? []);
+function encDescribeClientQuotasResponseEntryData_v1(w: Writer, m: DescribeClientQuotasResponseEntryDataInput): void {
+  const t1 = m.entity ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeClientQuotasResponse field Entity is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeClientQuotasResponseEntityData_v1(w, t1[t2]);
   }
-  const t3 = (m.values ?? []);
+  const t3 = m.values ?? [];
   if (t3 === null) throw new ProtocolEncodeError('DescribeClientQuotasResponse field Values is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -205,26 +248,26 @@ function encDescribeClientQuotasResponseEntryData_v1(w: Writer, m: DescribeClien
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeClientQuotasResponseEntityData_v0(w: Writer, m: DescribeClientQuotasResponseEntityData): void {
-  w.string((m.entityType ?? ''));
-  w.nullableString((m.entityName === undefined ? '' : m.entityName));
+function encDescribeClientQuotasResponseEntityData_v0(w: Writer, m: DescribeClientQuotasResponseEntityDataInput): void {
+  w.string(m.entityType ?? '');
+  w.nullableString(m.entityName === undefined ? '' : m.entityName);
 }
 
-function encDescribeClientQuotasResponseEntityData_v1(w: Writer, m: DescribeClientQuotasResponseEntityData): void {
-  w.compactString((m.entityType ?? ''));
-  w.compactNullableString((m.entityName === undefined ? '' : m.entityName));
+function encDescribeClientQuotasResponseEntityData_v1(w: Writer, m: DescribeClientQuotasResponseEntityDataInput): void {
+  w.compactString(m.entityType ?? '');
+  w.compactNullableString(m.entityName === undefined ? '' : m.entityName);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeClientQuotasResponseValueData_v0(w: Writer, m: DescribeClientQuotasResponseValueData): void {
-  w.string((m.key ?? ''));
-  w.float64((m.value ?? 0));
+function encDescribeClientQuotasResponseValueData_v0(w: Writer, m: DescribeClientQuotasResponseValueDataInput): void {
+  w.string(m.key ?? '');
+  w.float64(m.value ?? 0);
 }
 
-function encDescribeClientQuotasResponseValueData_v1(w: Writer, m: DescribeClientQuotasResponseValueData): void {
-  w.compactString((m.key ?? ''));
-  w.float64((m.value ?? 0));
+function encDescribeClientQuotasResponseValueData_v1(w: Writer, m: DescribeClientQuotasResponseValueDataInput): void {
+  w.compactString(m.key ?? '');
+  w.float64(m.value ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -325,7 +368,7 @@ function decDescribeClientQuotasResponseValueData_v1(r: Reader): DescribeClientQ
   return { key: f_key, value: f_value, unknownTaggedFields: unknown };
 }
 
-export const DescribeClientQuotas: ApiCodec<DescribeClientQuotasRequest, DescribeClientQuotasResponse> = {
+export const DescribeClientQuotas: ApiCodec<DescribeClientQuotasRequest, DescribeClientQuotasResponse, DescribeClientQuotasRequestInput, DescribeClientQuotasResponseInput> = {
   apiKey: 48,
   name: 'DescribeClientQuotas',
   minVersion: 0,
@@ -335,11 +378,15 @@ export const DescribeClientQuotas: ApiCodec<DescribeClientQuotasRequest, Describ
   requestHeaderVersion: (version: number) => (version >= 1 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 1 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeClientQuotasRequest, version: number): void {
-      switch (version) {
-        case 0: return encDescribeClientQuotasRequest_v0(w, msg);
-        case 1: return encDescribeClientQuotasRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeClientQuotasRequest version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeClientQuotasRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encDescribeClientQuotasRequest_v0(w, msg);
+          case 1: return encDescribeClientQuotasRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeClientQuotasRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeClientQuotasRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeClientQuotasRequest {
@@ -351,11 +398,15 @@ export const DescribeClientQuotas: ApiCodec<DescribeClientQuotasRequest, Describ
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeClientQuotasResponse, version: number): void {
-      switch (version) {
-        case 0: return encDescribeClientQuotasResponse_v0(w, msg);
-        case 1: return encDescribeClientQuotasResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeClientQuotasResponse version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeClientQuotasResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encDescribeClientQuotasResponse_v0(w, msg);
+          case 1: return encDescribeClientQuotasResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeClientQuotasResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeClientQuotasResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeClientQuotasResponse {

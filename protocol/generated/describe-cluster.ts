@@ -2,30 +2,62 @@
 // DescribeCluster (api key 60): versions 0-2, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeClusterRequest {
+  includeClusterAuthorizedOperations: boolean;
+  endpointType: number;
+  includeFencedBrokers: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeClusterRequestInput {
   includeClusterAuthorizedOperations: boolean;
   endpointType?: number;
   includeFencedBrokers?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeClusterResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  endpointType: number;
+  clusterId: string;
+  controllerId: number;
+  brokers: DescribeClusterResponseDescribeClusterBroker[];
+  clusterAuthorizedOperations: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeClusterResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage?: string | null;
   endpointType?: number;
   clusterId: string;
   controllerId?: number;
-  brokers: DescribeClusterResponseDescribeClusterBroker[];
+  brokers: DescribeClusterResponseDescribeClusterBrokerInput[];
   clusterAuthorizedOperations?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface DescribeClusterResponseDescribeClusterBroker {
+  brokerId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  isFenced: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeClusterResponseDescribeClusterBrokerInput {
   brokerId: number;
   host: string;
   port: number;
@@ -38,26 +70,26 @@ function defaultDescribeClusterRequest(): DescribeClusterRequest {
   return { includeClusterAuthorizedOperations: false, endpointType: 1, includeFencedBrokers: false };
 }
 
-function encDescribeClusterRequest_v0(w: Writer, m: DescribeClusterRequest): void {
-  w.bool((m.includeClusterAuthorizedOperations ?? false));
+function encDescribeClusterRequest_v0(w: Writer, m: DescribeClusterRequestInput): void {
+  w.bool(m.includeClusterAuthorizedOperations ?? false);
   if (m.endpointType !== undefined && m.endpointType !== 1) throw new ProtocolEncodeError('DescribeClusterRequest field DescribeClusterRequest.EndpointType cannot be written at version 0');
   if (m.includeFencedBrokers !== undefined && m.includeFencedBrokers !== false) throw new ProtocolEncodeError('DescribeClusterRequest field DescribeClusterRequest.IncludeFencedBrokers cannot be written at version 0');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeClusterRequest_v1(w: Writer, m: DescribeClusterRequest): void {
-  w.bool((m.includeClusterAuthorizedOperations ?? false));
-  w.int8((m.endpointType ?? 1));
+function encDescribeClusterRequest_v1(w: Writer, m: DescribeClusterRequestInput): void {
+  w.bool(m.includeClusterAuthorizedOperations ?? false);
+  w.int8(m.endpointType ?? 1);
   if (m.includeFencedBrokers !== undefined && m.includeFencedBrokers !== false) throw new ProtocolEncodeError('DescribeClusterRequest field DescribeClusterRequest.IncludeFencedBrokers cannot be written at version 1');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeClusterRequest_v2(w: Writer, m: DescribeClusterRequest): void {
-  w.bool((m.includeClusterAuthorizedOperations ?? false));
-  w.int8((m.endpointType ?? 1));
-  w.bool((m.includeFencedBrokers ?? false));
+function encDescribeClusterRequest_v2(w: Writer, m: DescribeClusterRequestInput): void {
+  w.bool(m.includeClusterAuthorizedOperations ?? false);
+  w.int8(m.endpointType ?? 1);
+  w.bool(m.includeFencedBrokers ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -91,76 +123,76 @@ function defaultDescribeClusterResponseDescribeClusterBroker(): DescribeClusterR
   return { brokerId: 0, host: '', port: 0, rack: null, isFenced: false };
 }
 
-function encDescribeClusterResponse_v0(w: Writer, m: DescribeClusterResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+function encDescribeClusterResponse_v0(w: Writer, m: DescribeClusterResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.endpointType !== undefined && m.endpointType !== 1) throw new ProtocolEncodeError('DescribeClusterResponse field DescribeClusterResponse.EndpointType cannot be written at version 0');
-  w.compactString((m.clusterId ?? ''));
-  w.int32((m.controllerId ?? -1));
-  const t1 = (m.brokers ?? []);
+  w.compactString(m.clusterId ?? '');
+  w.int32(m.controllerId ?? -1);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeClusterResponse field Brokers is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeClusterResponseDescribeClusterBroker_v0(w, t1[t2]);
   }
-  w.int32((m.clusterAuthorizedOperations ?? -2147483648));
+  w.int32(m.clusterAuthorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeClusterResponse_v1(w: Writer, m: DescribeClusterResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.int8((m.endpointType ?? 1));
-  w.compactString((m.clusterId ?? ''));
-  w.int32((m.controllerId ?? -1));
-  const t1 = (m.brokers ?? []);
+function encDescribeClusterResponse_v1(w: Writer, m: DescribeClusterResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.int8(m.endpointType ?? 1);
+  w.compactString(m.clusterId ?? '');
+  w.int32(m.controllerId ?? -1);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeClusterResponse field Brokers is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeClusterResponseDescribeClusterBroker_v0(w, t1[t2]);
   }
-  w.int32((m.clusterAuthorizedOperations ?? -2147483648));
+  w.int32(m.clusterAuthorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeClusterResponse_v2(w: Writer, m: DescribeClusterResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.int8((m.endpointType ?? 1));
-  w.compactString((m.clusterId ?? ''));
-  w.int32((m.controllerId ?? -1));
-  const t1 = (m.brokers ?? []);
+function encDescribeClusterResponse_v2(w: Writer, m: DescribeClusterResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.int8(m.endpointType ?? 1);
+  w.compactString(m.clusterId ?? '');
+  w.int32(m.controllerId ?? -1);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeClusterResponse field Brokers is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeClusterResponseDescribeClusterBroker_v2(w, t1[t2]);
   }
-  w.int32((m.clusterAuthorizedOperations ?? -2147483648));
+  w.int32(m.clusterAuthorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeClusterResponseDescribeClusterBroker_v0(w: Writer, m: DescribeClusterResponseDescribeClusterBroker): void {
-  w.int32((m.brokerId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.int32((m.port ?? 0));
-  w.compactNullableString((m.rack === undefined ? null : m.rack));
+function encDescribeClusterResponseDescribeClusterBroker_v0(w: Writer, m: DescribeClusterResponseDescribeClusterBrokerInput): void {
+  w.int32(m.brokerId ?? 0);
+  w.compactString(m.host ?? '');
+  w.int32(m.port ?? 0);
+  w.compactNullableString(m.rack === undefined ? null : m.rack);
   if (m.isFenced !== undefined && m.isFenced !== false) throw new ProtocolEncodeError('DescribeClusterResponse field DescribeClusterBroker.IsFenced cannot be written at version 0-1');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeClusterResponseDescribeClusterBroker_v2(w: Writer, m: DescribeClusterResponseDescribeClusterBroker): void {
-  w.int32((m.brokerId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.int32((m.port ?? 0));
-  w.compactNullableString((m.rack === undefined ? null : m.rack));
-  w.bool((m.isFenced ?? false));
+function encDescribeClusterResponseDescribeClusterBroker_v2(w: Writer, m: DescribeClusterResponseDescribeClusterBrokerInput): void {
+  w.int32(m.brokerId ?? 0);
+  w.compactString(m.host ?? '');
+  w.int32(m.port ?? 0);
+  w.compactNullableString(m.rack === undefined ? null : m.rack);
+  w.bool(m.isFenced ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -243,7 +275,7 @@ function decDescribeClusterResponseDescribeClusterBroker_v2(r: Reader): Describe
   return { brokerId: f_brokerId, host: f_host, port: f_port, rack: f_rack, isFenced: f_isFenced, unknownTaggedFields: unknown };
 }
 
-export const DescribeCluster: ApiCodec<DescribeClusterRequest, DescribeClusterResponse> = {
+export const DescribeCluster: ApiCodec<DescribeClusterRequest, DescribeClusterResponse, DescribeClusterRequestInput, DescribeClusterResponseInput> = {
   apiKey: 60,
   name: 'DescribeCluster',
   minVersion: 0,
@@ -253,12 +285,16 @@ export const DescribeCluster: ApiCodec<DescribeClusterRequest, DescribeClusterRe
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeClusterRequest, version: number): void {
-      switch (version) {
-        case 0: return encDescribeClusterRequest_v0(w, msg);
-        case 1: return encDescribeClusterRequest_v1(w, msg);
-        case 2: return encDescribeClusterRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeClusterRequest version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeClusterRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encDescribeClusterRequest_v0(w, msg);
+          case 1: return encDescribeClusterRequest_v1(w, msg);
+          case 2: return encDescribeClusterRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeClusterRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeClusterRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeClusterRequest {
@@ -271,12 +307,16 @@ export const DescribeCluster: ApiCodec<DescribeClusterRequest, DescribeClusterRe
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeClusterResponse, version: number): void {
-      switch (version) {
-        case 0: return encDescribeClusterResponse_v0(w, msg);
-        case 1: return encDescribeClusterResponse_v1(w, msg);
-        case 2: return encDescribeClusterResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeClusterResponse version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeClusterResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encDescribeClusterResponse_v0(w, msg);
+          case 1: return encDescribeClusterResponse_v1(w, msg);
+          case 2: return encDescribeClusterResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeClusterResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeClusterResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeClusterResponse {

@@ -2,12 +2,21 @@
 // DescribeConfigs (api key 32): versions 1-4, flexible from 4.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeConfigsRequest {
   resources: DescribeConfigsRequestDescribeConfigsResource[];
+  includeSynonyms: boolean;
+  includeDocumentation: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeConfigsRequestInput {
+  resources: DescribeConfigsRequestDescribeConfigsResourceInput[];
   includeSynonyms?: boolean;
   includeDocumentation?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -20,9 +29,24 @@ export interface DescribeConfigsRequestDescribeConfigsResource {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeConfigsRequestDescribeConfigsResourceInput {
+  resourceType: number;
+  resourceName: string;
+  configurationKeys: string[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeConfigsResponse {
   throttleTimeMs: number;
   results: DescribeConfigsResponseDescribeConfigsResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeConfigsResponseInput {
+  throttleTimeMs: number;
+  results: DescribeConfigsResponseDescribeConfigsResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -35,19 +59,47 @@ export interface DescribeConfigsResponseDescribeConfigsResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeConfigsResponseDescribeConfigsResultInput {
+  errorCode: number;
+  errorMessage: string | null;
+  resourceType: number;
+  resourceName: string;
+  configs: DescribeConfigsResponseDescribeConfigsResourceResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeConfigsResponseDescribeConfigsResourceResult {
+  name: string;
+  value: string | null;
+  readOnly: boolean;
+  configSource: number;
+  isSensitive: boolean;
+  synonyms: DescribeConfigsResponseDescribeConfigsSynonym[];
+  configType: number;
+  documentation: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeConfigsResponseDescribeConfigsResourceResultInput {
   name: string;
   value: string | null;
   readOnly: boolean;
   configSource?: number;
   isSensitive: boolean;
-  synonyms: DescribeConfigsResponseDescribeConfigsSynonym[];
+  synonyms: DescribeConfigsResponseDescribeConfigsSynonymInput[];
   configType?: number;
   documentation?: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface DescribeConfigsResponseDescribeConfigsSynonym {
+  name: string;
+  value: string | null;
+  source: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeConfigsResponseDescribeConfigsSynonymInput {
   name: string;
   value: string | null;
   source: number;
@@ -62,45 +114,45 @@ function defaultDescribeConfigsRequestDescribeConfigsResource(): DescribeConfigs
   return { resourceType: 0, resourceName: '', configurationKeys: [] };
 }
 
-function encDescribeConfigsRequest_v1(w: Writer, m: DescribeConfigsRequest): void {
-  const t1 = (m.resources ?? []);
+function encDescribeConfigsRequest_v1(w: Writer, m: DescribeConfigsRequestInput): void {
+  const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsRequest field Resources is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeConfigsRequestDescribeConfigsResource_v1(w, t1[t2]);
   }
-  w.bool((m.includeSynonyms ?? false));
+  w.bool(m.includeSynonyms ?? false);
   if (m.includeDocumentation !== undefined && m.includeDocumentation !== false) throw new ProtocolEncodeError('DescribeConfigsRequest field DescribeConfigsRequest.IncludeDocumentation cannot be written at version 1-2');
 }
 
-function encDescribeConfigsRequest_v3(w: Writer, m: DescribeConfigsRequest): void {
-  const t1 = (m.resources ?? []);
+function encDescribeConfigsRequest_v3(w: Writer, m: DescribeConfigsRequestInput): void {
+  const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsRequest field Resources is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeConfigsRequestDescribeConfigsResource_v1(w, t1[t2]);
   }
-  w.bool((m.includeSynonyms ?? false));
-  w.bool((m.includeDocumentation ?? false));
+  w.bool(m.includeSynonyms ?? false);
+  w.bool(m.includeDocumentation ?? false);
 }
 
-function encDescribeConfigsRequest_v4(w: Writer, m: DescribeConfigsRequest): void {
-  const t1 = (m.resources ?? []);
+function encDescribeConfigsRequest_v4(w: Writer, m: DescribeConfigsRequestInput): void {
+  const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsRequest field Resources is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeConfigsRequestDescribeConfigsResource_v4(w, t1[t2]);
   }
-  w.bool((m.includeSynonyms ?? false));
-  w.bool((m.includeDocumentation ?? false));
+  w.bool(m.includeSynonyms ?? false);
+  w.bool(m.includeDocumentation ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeConfigsRequestDescribeConfigsResource_v1(w: Writer, m: DescribeConfigsRequestDescribeConfigsResource): void {
-  w.int8((m.resourceType ?? 0));
-  w.string((m.resourceName ?? ''));
-  const t1 = (m.configurationKeys === undefined ? [] : m.configurationKeys);
+function encDescribeConfigsRequestDescribeConfigsResource_v1(w: Writer, m: DescribeConfigsRequestDescribeConfigsResourceInput): void {
+  w.int8(m.resourceType ?? 0);
+  w.string(m.resourceName ?? '');
+  const t1 = m.configurationKeys === undefined ? [] : m.configurationKeys;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
@@ -108,10 +160,10 @@ function encDescribeConfigsRequestDescribeConfigsResource_v1(w: Writer, m: Descr
   }
 }
 
-function encDescribeConfigsRequestDescribeConfigsResource_v4(w: Writer, m: DescribeConfigsRequestDescribeConfigsResource): void {
-  w.int8((m.resourceType ?? 0));
-  w.compactString((m.resourceName ?? ''));
-  const t1 = (m.configurationKeys === undefined ? [] : m.configurationKeys);
+function encDescribeConfigsRequestDescribeConfigsResource_v4(w: Writer, m: DescribeConfigsRequestDescribeConfigsResourceInput): void {
+  w.int8(m.resourceType ?? 0);
+  w.compactString(m.resourceName ?? '');
+  const t1 = m.configurationKeys === undefined ? [] : m.configurationKeys;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -206,9 +258,9 @@ function defaultDescribeConfigsResponseDescribeConfigsSynonym(): DescribeConfigs
   return { name: '', value: '', source: 0 };
 }
 
-function encDescribeConfigsResponse_v1(w: Writer, m: DescribeConfigsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+function encDescribeConfigsResponse_v1(w: Writer, m: DescribeConfigsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Results is not nullable');
   else {
     w.int32(t1.length);
@@ -216,9 +268,9 @@ function encDescribeConfigsResponse_v1(w: Writer, m: DescribeConfigsResponse): v
   }
 }
 
-function encDescribeConfigsResponse_v3(w: Writer, m: DescribeConfigsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+function encDescribeConfigsResponse_v3(w: Writer, m: DescribeConfigsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Results is not nullable');
   else {
     w.int32(t1.length);
@@ -226,9 +278,9 @@ function encDescribeConfigsResponse_v3(w: Writer, m: DescribeConfigsResponse): v
   }
 }
 
-function encDescribeConfigsResponse_v4(w: Writer, m: DescribeConfigsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+function encDescribeConfigsResponse_v4(w: Writer, m: DescribeConfigsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -238,12 +290,12 @@ function encDescribeConfigsResponse_v4(w: Writer, m: DescribeConfigsResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeConfigsResponseDescribeConfigsResult_v1(w: Writer, m: DescribeConfigsResponseDescribeConfigsResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int8((m.resourceType ?? 0));
-  w.string((m.resourceName ?? ''));
-  const t1 = (m.configs ?? []);
+function encDescribeConfigsResponseDescribeConfigsResult_v1(w: Writer, m: DescribeConfigsResponseDescribeConfigsResultInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int8(m.resourceType ?? 0);
+  w.string(m.resourceName ?? '');
+  const t1 = m.configs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Configs is not nullable');
   else {
     w.int32(t1.length);
@@ -251,12 +303,12 @@ function encDescribeConfigsResponseDescribeConfigsResult_v1(w: Writer, m: Descri
   }
 }
 
-function encDescribeConfigsResponseDescribeConfigsResult_v3(w: Writer, m: DescribeConfigsResponseDescribeConfigsResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int8((m.resourceType ?? 0));
-  w.string((m.resourceName ?? ''));
-  const t1 = (m.configs ?? []);
+function encDescribeConfigsResponseDescribeConfigsResult_v3(w: Writer, m: DescribeConfigsResponseDescribeConfigsResultInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int8(m.resourceType ?? 0);
+  w.string(m.resourceName ?? '');
+  const t1 = m.configs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Configs is not nullable');
   else {
     w.int32(t1.length);
@@ -264,12 +316,12 @@ function encDescribeConfigsResponseDescribeConfigsResult_v3(w: Writer, m: Descri
   }
 }
 
-function encDescribeConfigsResponseDescribeConfigsResult_v4(w: Writer, m: DescribeConfigsResponseDescribeConfigsResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int8((m.resourceType ?? 0));
-  w.compactString((m.resourceName ?? ''));
-  const t1 = (m.configs ?? []);
+function encDescribeConfigsResponseDescribeConfigsResult_v4(w: Writer, m: DescribeConfigsResponseDescribeConfigsResultInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int8(m.resourceType ?? 0);
+  w.compactString(m.resourceName ?? '');
+  const t1 = m.configs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Configs is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -279,13 +331,13 @@ function encDescribeConfigsResponseDescribeConfigsResult_v4(w: Writer, m: Descri
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeConfigsResponseDescribeConfigsResourceResult_v1(w: Writer, m: DescribeConfigsResponseDescribeConfigsResourceResult): void {
-  w.string((m.name ?? ''));
-  w.nullableString((m.value === undefined ? '' : m.value));
-  w.bool((m.readOnly ?? false));
-  w.int8((m.configSource ?? -1));
-  w.bool((m.isSensitive ?? false));
-  const t1 = (m.synonyms ?? []);
+function encDescribeConfigsResponseDescribeConfigsResourceResult_v1(w: Writer, m: DescribeConfigsResponseDescribeConfigsResourceResultInput): void {
+  w.string(m.name ?? '');
+  w.nullableString(m.value === undefined ? '' : m.value);
+  w.bool(m.readOnly ?? false);
+  w.int8(m.configSource ?? -1);
+  w.bool(m.isSensitive ?? false);
+  const t1 = m.synonyms ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Synonyms is not nullable');
   else {
     w.int32(t1.length);
@@ -293,50 +345,50 @@ function encDescribeConfigsResponseDescribeConfigsResourceResult_v1(w: Writer, m
   }
 }
 
-function encDescribeConfigsResponseDescribeConfigsResourceResult_v3(w: Writer, m: DescribeConfigsResponseDescribeConfigsResourceResult): void {
-  w.string((m.name ?? ''));
-  w.nullableString((m.value === undefined ? '' : m.value));
-  w.bool((m.readOnly ?? false));
-  w.int8((m.configSource ?? -1));
-  w.bool((m.isSensitive ?? false));
-  const t1 = (m.synonyms ?? []);
+function encDescribeConfigsResponseDescribeConfigsResourceResult_v3(w: Writer, m: DescribeConfigsResponseDescribeConfigsResourceResultInput): void {
+  w.string(m.name ?? '');
+  w.nullableString(m.value === undefined ? '' : m.value);
+  w.bool(m.readOnly ?? false);
+  w.int8(m.configSource ?? -1);
+  w.bool(m.isSensitive ?? false);
+  const t1 = m.synonyms ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Synonyms is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeConfigsResponseDescribeConfigsSynonym_v1(w, t1[t2]);
   }
-  w.int8((m.configType ?? 0));
-  w.nullableString((m.documentation === undefined ? '' : m.documentation));
+  w.int8(m.configType ?? 0);
+  w.nullableString(m.documentation === undefined ? '' : m.documentation);
 }
 
-function encDescribeConfigsResponseDescribeConfigsResourceResult_v4(w: Writer, m: DescribeConfigsResponseDescribeConfigsResourceResult): void {
-  w.compactString((m.name ?? ''));
-  w.compactNullableString((m.value === undefined ? '' : m.value));
-  w.bool((m.readOnly ?? false));
-  w.int8((m.configSource ?? -1));
-  w.bool((m.isSensitive ?? false));
-  const t1 = (m.synonyms ?? []);
+function encDescribeConfigsResponseDescribeConfigsResourceResult_v4(w: Writer, m: DescribeConfigsResponseDescribeConfigsResourceResultInput): void {
+  w.compactString(m.name ?? '');
+  w.compactNullableString(m.value === undefined ? '' : m.value);
+  w.bool(m.readOnly ?? false);
+  w.int8(m.configSource ?? -1);
+  w.bool(m.isSensitive ?? false);
+  const t1 = m.synonyms ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeConfigsResponse field Synonyms is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeConfigsResponseDescribeConfigsSynonym_v4(w, t1[t2]);
   }
-  w.int8((m.configType ?? 0));
-  w.compactNullableString((m.documentation === undefined ? '' : m.documentation));
+  w.int8(m.configType ?? 0);
+  w.compactNullableString(m.documentation === undefined ? '' : m.documentation);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeConfigsResponseDescribeConfigsSynonym_v1(w: Writer, m: DescribeConfigsResponseDescribeConfigsSynonym): void {
-  w.string((m.name ?? ''));
-  w.nullableString((m.value === undefined ? '' : m.value));
-  w.int8((m.source ?? 0));
+function encDescribeConfigsResponseDescribeConfigsSynonym_v1(w: Writer, m: DescribeConfigsResponseDescribeConfigsSynonymInput): void {
+  w.string(m.name ?? '');
+  w.nullableString(m.value === undefined ? '' : m.value);
+  w.int8(m.source ?? 0);
 }
 
-function encDescribeConfigsResponseDescribeConfigsSynonym_v4(w: Writer, m: DescribeConfigsResponseDescribeConfigsSynonym): void {
-  w.compactString((m.name ?? ''));
-  w.compactNullableString((m.value === undefined ? '' : m.value));
-  w.int8((m.source ?? 0));
+function encDescribeConfigsResponseDescribeConfigsSynonym_v4(w: Writer, m: DescribeConfigsResponseDescribeConfigsSynonymInput): void {
+  w.compactString(m.name ?? '');
+  w.compactNullableString(m.value === undefined ? '' : m.value);
+  w.int8(m.source ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -501,7 +553,7 @@ function decDescribeConfigsResponseDescribeConfigsSynonym_v4(r: Reader): Describ
   return { name: f_name, value: f_value, source: f_source, unknownTaggedFields: unknown };
 }
 
-export const DescribeConfigs: ApiCodec<DescribeConfigsRequest, DescribeConfigsResponse> = {
+export const DescribeConfigs: ApiCodec<DescribeConfigsRequest, DescribeConfigsResponse, DescribeConfigsRequestInput, DescribeConfigsResponseInput> = {
   apiKey: 32,
   name: 'DescribeConfigs',
   minVersion: 1,
@@ -511,12 +563,16 @@ export const DescribeConfigs: ApiCodec<DescribeConfigsRequest, DescribeConfigsRe
   requestHeaderVersion: (version: number) => (version >= 4 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 4 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeConfigsRequest, version: number): void {
-      switch (version) {
-        case 1: case 2: return encDescribeConfigsRequest_v1(w, msg);
-        case 3: return encDescribeConfigsRequest_v3(w, msg);
-        case 4: return encDescribeConfigsRequest_v4(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeConfigsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeConfigsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: case 2: return encDescribeConfigsRequest_v1(w, msg);
+          case 3: return encDescribeConfigsRequest_v3(w, msg);
+          case 4: return encDescribeConfigsRequest_v4(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeConfigsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeConfigsRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeConfigsRequest {
@@ -529,12 +585,16 @@ export const DescribeConfigs: ApiCodec<DescribeConfigsRequest, DescribeConfigsRe
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeConfigsResponse, version: number): void {
-      switch (version) {
-        case 1: case 2: return encDescribeConfigsResponse_v1(w, msg);
-        case 3: return encDescribeConfigsResponse_v3(w, msg);
-        case 4: return encDescribeConfigsResponse_v4(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeConfigsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeConfigsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: case 2: return encDescribeConfigsResponse_v1(w, msg);
+          case 3: return encDescribeConfigsResponse_v3(w, msg);
+          case 4: return encDescribeConfigsResponse_v4(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeConfigsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeConfigsResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeConfigsResponse {

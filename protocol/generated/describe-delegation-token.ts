@@ -2,12 +2,19 @@
 // DescribeDelegationToken (api key 41): versions 1-3, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeDelegationTokenRequest {
   owners: DescribeDelegationTokenRequestDescribeDelegationTokenOwner[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeDelegationTokenRequestInput {
+  owners: DescribeDelegationTokenRequestDescribeDelegationTokenOwnerInput[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -17,6 +24,13 @@ export interface DescribeDelegationTokenRequestDescribeDelegationTokenOwner {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeDelegationTokenRequestDescribeDelegationTokenOwnerInput {
+  principalType: string;
+  principalName: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeDelegationTokenResponse {
   errorCode: number;
   tokens: DescribeDelegationTokenResponseDescribedDelegationToken[];
@@ -24,11 +38,19 @@ export interface DescribeDelegationTokenResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeDelegationTokenResponseInput {
+  errorCode: number;
+  tokens: DescribeDelegationTokenResponseDescribedDelegationTokenInput[];
+  throttleTimeMs: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeDelegationTokenResponseDescribedDelegationToken {
   principalType: string;
   principalName: string;
-  tokenRequesterPrincipalType?: string;
-  tokenRequesterPrincipalName?: string;
+  tokenRequesterPrincipalType: string;
+  tokenRequesterPrincipalName: string;
   issueTimestamp: bigint;
   expiryTimestamp: bigint;
   maxTimestamp: bigint;
@@ -38,7 +60,27 @@ export interface DescribeDelegationTokenResponseDescribedDelegationToken {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeDelegationTokenResponseDescribedDelegationTokenInput {
+  principalType: string;
+  principalName: string;
+  tokenRequesterPrincipalType?: string;
+  tokenRequesterPrincipalName?: string;
+  issueTimestamp: bigint;
+  expiryTimestamp: bigint;
+  maxTimestamp: bigint;
+  tokenId: string;
+  hmac: Buffer;
+  renewers: DescribeDelegationTokenResponseDescribedDelegationTokenRenewerInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeDelegationTokenResponseDescribedDelegationTokenRenewer {
+  principalType: string;
+  principalName: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeDelegationTokenResponseDescribedDelegationTokenRenewerInput {
   principalType: string;
   principalName: string;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -52,8 +94,8 @@ function defaultDescribeDelegationTokenRequestDescribeDelegationTokenOwner(): De
   return { principalType: '', principalName: '' };
 }
 
-function encDescribeDelegationTokenRequest_v1(w: Writer, m: DescribeDelegationTokenRequest): void {
-  const t1 = (m.owners === undefined ? [] : m.owners);
+function encDescribeDelegationTokenRequest_v1(w: Writer, m: DescribeDelegationTokenRequestInput): void {
+  const t1 = m.owners === undefined ? [] : m.owners;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
@@ -61,8 +103,8 @@ function encDescribeDelegationTokenRequest_v1(w: Writer, m: DescribeDelegationTo
   }
 }
 
-function encDescribeDelegationTokenRequest_v2(w: Writer, m: DescribeDelegationTokenRequest): void {
-  const t1 = (m.owners === undefined ? [] : m.owners);
+function encDescribeDelegationTokenRequest_v2(w: Writer, m: DescribeDelegationTokenRequestInput): void {
+  const t1 = m.owners === undefined ? [] : m.owners;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -72,14 +114,14 @@ function encDescribeDelegationTokenRequest_v2(w: Writer, m: DescribeDelegationTo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeDelegationTokenRequestDescribeDelegationTokenOwner_v1(w: Writer, m: DescribeDelegationTokenRequestDescribeDelegationTokenOwner): void {
-  w.string((m.principalType ?? ''));
-  w.string((m.principalName ?? ''));
+function encDescribeDelegationTokenRequestDescribeDelegationTokenOwner_v1(w: Writer, m: DescribeDelegationTokenRequestDescribeDelegationTokenOwnerInput): void {
+  w.string(m.principalType ?? '');
+  w.string(m.principalName ?? '');
 }
 
-function encDescribeDelegationTokenRequestDescribeDelegationTokenOwner_v2(w: Writer, m: DescribeDelegationTokenRequestDescribeDelegationTokenOwner): void {
-  w.compactString((m.principalType ?? ''));
-  w.compactString((m.principalName ?? ''));
+function encDescribeDelegationTokenRequestDescribeDelegationTokenOwner_v2(w: Writer, m: DescribeDelegationTokenRequestDescribeDelegationTokenOwnerInput): void {
+  w.compactString(m.principalType ?? '');
+  w.compactString(m.principalName ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -132,54 +174,54 @@ function defaultDescribeDelegationTokenResponseDescribedDelegationTokenRenewer()
   return { principalType: '', principalName: '' };
 }
 
-function encDescribeDelegationTokenResponse_v1(w: Writer, m: DescribeDelegationTokenResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.tokens ?? []);
+function encDescribeDelegationTokenResponse_v1(w: Writer, m: DescribeDelegationTokenResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.tokens ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeDelegationTokenResponse field Tokens is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeDelegationTokenResponseDescribedDelegationToken_v1(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
 }
 
-function encDescribeDelegationTokenResponse_v2(w: Writer, m: DescribeDelegationTokenResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.tokens ?? []);
+function encDescribeDelegationTokenResponse_v2(w: Writer, m: DescribeDelegationTokenResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.tokens ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeDelegationTokenResponse field Tokens is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeDelegationTokenResponseDescribedDelegationToken_v2(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeDelegationTokenResponse_v3(w: Writer, m: DescribeDelegationTokenResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.tokens ?? []);
+function encDescribeDelegationTokenResponse_v3(w: Writer, m: DescribeDelegationTokenResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.tokens ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeDelegationTokenResponse field Tokens is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeDelegationTokenResponseDescribedDelegationToken_v3(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeDelegationTokenResponseDescribedDelegationToken_v1(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationToken): void {
-  w.string((m.principalType ?? ''));
-  w.string((m.principalName ?? ''));
+function encDescribeDelegationTokenResponseDescribedDelegationToken_v1(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationTokenInput): void {
+  w.string(m.principalType ?? '');
+  w.string(m.principalName ?? '');
   if (m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== '') throw new ProtocolEncodeError('DescribeDelegationTokenResponse field DescribedDelegationToken.TokenRequesterPrincipalType cannot be written at version 1');
   if (m.tokenRequesterPrincipalName !== undefined && m.tokenRequesterPrincipalName !== '') throw new ProtocolEncodeError('DescribeDelegationTokenResponse field DescribedDelegationToken.TokenRequesterPrincipalName cannot be written at version 1');
-  w.int64((m.issueTimestamp ?? 0n));
-  w.int64((m.expiryTimestamp ?? 0n));
-  w.int64((m.maxTimestamp ?? 0n));
-  w.string((m.tokenId ?? ''));
-  w.bytes((m.hmac ?? EMPTY_BUFFER));
-  const t1 = (m.renewers ?? []);
+  w.int64(m.issueTimestamp ?? 0n);
+  w.int64(m.expiryTimestamp ?? 0n);
+  w.int64(m.maxTimestamp ?? 0n);
+  w.string(m.tokenId ?? '');
+  w.bytes(m.hmac ?? EMPTY_BUFFER);
+  const t1 = m.renewers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeDelegationTokenResponse field Renewers is not nullable');
   else {
     w.int32(t1.length);
@@ -187,17 +229,17 @@ function encDescribeDelegationTokenResponseDescribedDelegationToken_v1(w: Writer
   }
 }
 
-function encDescribeDelegationTokenResponseDescribedDelegationToken_v2(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationToken): void {
-  w.compactString((m.principalType ?? ''));
-  w.compactString((m.principalName ?? ''));
+function encDescribeDelegationTokenResponseDescribedDelegationToken_v2(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationTokenInput): void {
+  w.compactString(m.principalType ?? '');
+  w.compactString(m.principalName ?? '');
   if (m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== '') throw new ProtocolEncodeError('DescribeDelegationTokenResponse field DescribedDelegationToken.TokenRequesterPrincipalType cannot be written at version 2');
   if (m.tokenRequesterPrincipalName !== undefined && m.tokenRequesterPrincipalName !== '') throw new ProtocolEncodeError('DescribeDelegationTokenResponse field DescribedDelegationToken.TokenRequesterPrincipalName cannot be written at version 2');
-  w.int64((m.issueTimestamp ?? 0n));
-  w.int64((m.expiryTimestamp ?? 0n));
-  w.int64((m.maxTimestamp ?? 0n));
-  w.compactString((m.tokenId ?? ''));
-  w.compactBytes((m.hmac ?? EMPTY_BUFFER));
-  const t1 = (m.renewers ?? []);
+  w.int64(m.issueTimestamp ?? 0n);
+  w.int64(m.expiryTimestamp ?? 0n);
+  w.int64(m.maxTimestamp ?? 0n);
+  w.compactString(m.tokenId ?? '');
+  w.compactBytes(m.hmac ?? EMPTY_BUFFER);
+  const t1 = m.renewers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeDelegationTokenResponse field Renewers is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -207,17 +249,17 @@ function encDescribeDelegationTokenResponseDescribedDelegationToken_v2(w: Writer
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeDelegationTokenResponseDescribedDelegationToken_v3(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationToken): void {
-  w.compactString((m.principalType ?? ''));
-  w.compactString((m.principalName ?? ''));
-  w.compactString((m.tokenRequesterPrincipalType ?? ''));
-  w.compactString((m.tokenRequesterPrincipalName ?? ''));
-  w.int64((m.issueTimestamp ?? 0n));
-  w.int64((m.expiryTimestamp ?? 0n));
-  w.int64((m.maxTimestamp ?? 0n));
-  w.compactString((m.tokenId ?? ''));
-  w.compactBytes((m.hmac ?? EMPTY_BUFFER));
-  const t1 = (m.renewers ?? []);
+function encDescribeDelegationTokenResponseDescribedDelegationToken_v3(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationTokenInput): void {
+  w.compactString(m.principalType ?? '');
+  w.compactString(m.principalName ?? '');
+  w.compactString(m.tokenRequesterPrincipalType ?? '');
+  w.compactString(m.tokenRequesterPrincipalName ?? '');
+  w.int64(m.issueTimestamp ?? 0n);
+  w.int64(m.expiryTimestamp ?? 0n);
+  w.int64(m.maxTimestamp ?? 0n);
+  w.compactString(m.tokenId ?? '');
+  w.compactBytes(m.hmac ?? EMPTY_BUFFER);
+  const t1 = m.renewers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeDelegationTokenResponse field Renewers is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -227,14 +269,14 @@ function encDescribeDelegationTokenResponseDescribedDelegationToken_v3(w: Writer
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeDelegationTokenResponseDescribedDelegationTokenRenewer_v1(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer): void {
-  w.string((m.principalType ?? ''));
-  w.string((m.principalName ?? ''));
+function encDescribeDelegationTokenResponseDescribedDelegationTokenRenewer_v1(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationTokenRenewerInput): void {
+  w.string(m.principalType ?? '');
+  w.string(m.principalName ?? '');
 }
 
-function encDescribeDelegationTokenResponseDescribedDelegationTokenRenewer_v2(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer): void {
-  w.compactString((m.principalType ?? ''));
-  w.compactString((m.principalName ?? ''));
+function encDescribeDelegationTokenResponseDescribedDelegationTokenRenewer_v2(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationTokenRenewerInput): void {
+  w.compactString(m.principalType ?? '');
+  w.compactString(m.principalName ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -357,7 +399,7 @@ function decDescribeDelegationTokenResponseDescribedDelegationTokenRenewer_v2(r:
   return { principalType: f_principalType, principalName: f_principalName, unknownTaggedFields: unknown };
 }
 
-export const DescribeDelegationToken: ApiCodec<DescribeDelegationTokenRequest, DescribeDelegationTokenResponse> = {
+export const DescribeDelegationToken: ApiCodec<DescribeDelegationTokenRequest, DescribeDelegationTokenResponse, DescribeDelegationTokenRequestInput, DescribeDelegationTokenResponseInput> = {
   apiKey: 41,
   name: 'DescribeDelegationToken',
   minVersion: 1,
@@ -367,11 +409,15 @@ export const DescribeDelegationToken: ApiCodec<DescribeDelegationTokenRequest, D
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeDelegationTokenRequest, version: number): void {
-      switch (version) {
-        case 1: return encDescribeDelegationTokenRequest_v1(w, msg);
-        case 2: case 3: return encDescribeDelegationTokenRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeDelegationTokenRequest version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeDelegationTokenRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encDescribeDelegationTokenRequest_v1(w, msg);
+          case 2: case 3: return encDescribeDelegationTokenRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeDelegationTokenRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeDelegationTokenRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeDelegationTokenRequest {
@@ -383,12 +429,16 @@ export const DescribeDelegationToken: ApiCodec<DescribeDelegationTokenRequest, D
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeDelegationTokenResponse, version: number): void {
-      switch (version) {
-        case 1: return encDescribeDelegationTokenResponse_v1(w, msg);
-        case 2: return encDescribeDelegationTokenResponse_v2(w, msg);
-        case 3: return encDescribeDelegationTokenResponse_v3(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeDelegationTokenResponse version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeDelegationTokenResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encDescribeDelegationTokenResponse_v1(w, msg);
+          case 2: return encDescribeDelegationTokenResponse_v2(w, msg);
+          case 3: return encDescribeDelegationTokenResponse_v3(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeDelegationTokenResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeDelegationTokenResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeDelegationTokenResponse {

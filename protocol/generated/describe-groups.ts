@@ -2,35 +2,73 @@
 // DescribeGroups (api key 15): versions 0-6, flexible from 5.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeGroupsRequest {
+  groups: string[];
+  includeAuthorizedOperations: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeGroupsRequestInput {
   groups: string[];
   includeAuthorizedOperations?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeGroupsResponse {
-  throttleTimeMs?: number;
+  throttleTimeMs: number;
   groups: DescribeGroupsResponseDescribedGroup[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeGroupsResponseInput {
+  throttleTimeMs?: number;
+  groups: DescribeGroupsResponseDescribedGroupInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeGroupsResponseDescribedGroup {
+  errorCode: number;
+  errorMessage: string | null;
+  groupId: string;
+  groupState: string;
+  protocolType: string;
+  protocolData: string;
+  members: DescribeGroupsResponseDescribedGroupMember[];
+  authorizedOperations: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeGroupsResponseDescribedGroupInput {
   errorCode: number;
   errorMessage?: string | null;
   groupId: string;
   groupState: string;
   protocolType: string;
   protocolData: string;
-  members: DescribeGroupsResponseDescribedGroupMember[];
+  members: DescribeGroupsResponseDescribedGroupMemberInput[];
   authorizedOperations?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface DescribeGroupsResponseDescribedGroupMember {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  memberMetadata: Buffer;
+  memberAssignment: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeGroupsResponseDescribedGroupMemberInput {
   memberId: string;
   groupInstanceId?: string | null;
   clientId: string;
@@ -44,8 +82,8 @@ function defaultDescribeGroupsRequest(): DescribeGroupsRequest {
   return { groups: [], includeAuthorizedOperations: false };
 }
 
-function encDescribeGroupsRequest_v0(w: Writer, m: DescribeGroupsRequest): void {
-  const t1 = (m.groups ?? []);
+function encDescribeGroupsRequest_v0(w: Writer, m: DescribeGroupsRequestInput): void {
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsRequest field Groups is not nullable');
   else {
     w.int32(t1.length);
@@ -54,24 +92,24 @@ function encDescribeGroupsRequest_v0(w: Writer, m: DescribeGroupsRequest): void 
   if (m.includeAuthorizedOperations !== undefined && m.includeAuthorizedOperations !== false) throw new ProtocolEncodeError('DescribeGroupsRequest field DescribeGroupsRequest.IncludeAuthorizedOperations cannot be written at version 0-2');
 }
 
-function encDescribeGroupsRequest_v3(w: Writer, m: DescribeGroupsRequest): void {
-  const t1 = (m.groups ?? []);
+function encDescribeGroupsRequest_v3(w: Writer, m: DescribeGroupsRequestInput): void {
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsRequest field Groups is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) w.string(t1[t2]);
   }
-  w.bool((m.includeAuthorizedOperations ?? false));
+  w.bool(m.includeAuthorizedOperations ?? false);
 }
 
-function encDescribeGroupsRequest_v5(w: Writer, m: DescribeGroupsRequest): void {
-  const t1 = (m.groups ?? []);
+function encDescribeGroupsRequest_v5(w: Writer, m: DescribeGroupsRequestInput): void {
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsRequest field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.bool((m.includeAuthorizedOperations ?? false));
+  w.bool(m.includeAuthorizedOperations ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -127,8 +165,8 @@ function defaultDescribeGroupsResponseDescribedGroupMember(): DescribeGroupsResp
   return { memberId: '', groupInstanceId: null, clientId: '', clientHost: '', memberMetadata: EMPTY_BUFFER, memberAssignment: EMPTY_BUFFER };
 }
 
-function encDescribeGroupsResponse_v0(w: Writer, m: DescribeGroupsResponse): void {
-  const t1 = (m.groups ?? []);
+function encDescribeGroupsResponse_v0(w: Writer, m: DescribeGroupsResponseInput): void {
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Groups is not nullable');
   else {
     w.int32(t1.length);
@@ -136,9 +174,9 @@ function encDescribeGroupsResponse_v0(w: Writer, m: DescribeGroupsResponse): voi
   }
 }
 
-function encDescribeGroupsResponse_v1(w: Writer, m: DescribeGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+function encDescribeGroupsResponse_v1(w: Writer, m: DescribeGroupsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Groups is not nullable');
   else {
     w.int32(t1.length);
@@ -146,9 +184,9 @@ function encDescribeGroupsResponse_v1(w: Writer, m: DescribeGroupsResponse): voi
   }
 }
 
-function encDescribeGroupsResponse_v3(w: Writer, m: DescribeGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+function encDescribeGroupsResponse_v3(w: Writer, m: DescribeGroupsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Groups is not nullable');
   else {
     w.int32(t1.length);
@@ -156,9 +194,9 @@ function encDescribeGroupsResponse_v3(w: Writer, m: DescribeGroupsResponse): voi
   }
 }
 
-function encDescribeGroupsResponse_v4(w: Writer, m: DescribeGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+function encDescribeGroupsResponse_v4(w: Writer, m: DescribeGroupsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Groups is not nullable');
   else {
     w.int32(t1.length);
@@ -166,9 +204,9 @@ function encDescribeGroupsResponse_v4(w: Writer, m: DescribeGroupsResponse): voi
   }
 }
 
-function encDescribeGroupsResponse_v5(w: Writer, m: DescribeGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+function encDescribeGroupsResponse_v5(w: Writer, m: DescribeGroupsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -178,9 +216,9 @@ function encDescribeGroupsResponse_v5(w: Writer, m: DescribeGroupsResponse): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeGroupsResponse_v6(w: Writer, m: DescribeGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+function encDescribeGroupsResponse_v6(w: Writer, m: DescribeGroupsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -190,14 +228,14 @@ function encDescribeGroupsResponse_v6(w: Writer, m: DescribeGroupsResponse): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeGroupsResponseDescribedGroup_v0(w: Writer, m: DescribeGroupsResponseDescribedGroup): void {
-  w.int16((m.errorCode ?? 0));
+function encDescribeGroupsResponseDescribedGroup_v0(w: Writer, m: DescribeGroupsResponseDescribedGroupInput): void {
+  w.int16(m.errorCode ?? 0);
   if (m.errorMessage !== undefined && m.errorMessage !== null) throw new ProtocolEncodeError('DescribeGroupsResponse field DescribedGroup.ErrorMessage cannot be written at version 0-2');
-  w.string((m.groupId ?? ''));
-  w.string((m.groupState ?? ''));
-  w.string((m.protocolType ?? ''));
-  w.string((m.protocolData ?? ''));
-  const t1 = (m.members ?? []);
+  w.string(m.groupId ?? '');
+  w.string(m.groupState ?? '');
+  w.string(m.protocolType ?? '');
+  w.string(m.protocolData ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Members is not nullable');
   else {
     w.int32(t1.length);
@@ -206,98 +244,98 @@ function encDescribeGroupsResponseDescribedGroup_v0(w: Writer, m: DescribeGroups
   if (m.authorizedOperations !== undefined && m.authorizedOperations !== -2147483648) throw new ProtocolEncodeError('DescribeGroupsResponse field DescribedGroup.AuthorizedOperations cannot be written at version 0-2');
 }
 
-function encDescribeGroupsResponseDescribedGroup_v3(w: Writer, m: DescribeGroupsResponseDescribedGroup): void {
-  w.int16((m.errorCode ?? 0));
+function encDescribeGroupsResponseDescribedGroup_v3(w: Writer, m: DescribeGroupsResponseDescribedGroupInput): void {
+  w.int16(m.errorCode ?? 0);
   if (m.errorMessage !== undefined && m.errorMessage !== null) throw new ProtocolEncodeError('DescribeGroupsResponse field DescribedGroup.ErrorMessage cannot be written at version 3');
-  w.string((m.groupId ?? ''));
-  w.string((m.groupState ?? ''));
-  w.string((m.protocolType ?? ''));
-  w.string((m.protocolData ?? ''));
-  const t1 = (m.members ?? []);
+  w.string(m.groupId ?? '');
+  w.string(m.groupState ?? '');
+  w.string(m.protocolType ?? '');
+  w.string(m.protocolData ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Members is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeGroupsResponseDescribedGroupMember_v0(w, t1[t2]);
   }
-  w.int32((m.authorizedOperations ?? -2147483648));
+  w.int32(m.authorizedOperations ?? -2147483648);
 }
 
-function encDescribeGroupsResponseDescribedGroup_v4(w: Writer, m: DescribeGroupsResponseDescribedGroup): void {
-  w.int16((m.errorCode ?? 0));
+function encDescribeGroupsResponseDescribedGroup_v4(w: Writer, m: DescribeGroupsResponseDescribedGroupInput): void {
+  w.int16(m.errorCode ?? 0);
   if (m.errorMessage !== undefined && m.errorMessage !== null) throw new ProtocolEncodeError('DescribeGroupsResponse field DescribedGroup.ErrorMessage cannot be written at version 4');
-  w.string((m.groupId ?? ''));
-  w.string((m.groupState ?? ''));
-  w.string((m.protocolType ?? ''));
-  w.string((m.protocolData ?? ''));
-  const t1 = (m.members ?? []);
+  w.string(m.groupId ?? '');
+  w.string(m.groupState ?? '');
+  w.string(m.protocolType ?? '');
+  w.string(m.protocolData ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Members is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeGroupsResponseDescribedGroupMember_v4(w, t1[t2]);
   }
-  w.int32((m.authorizedOperations ?? -2147483648));
+  w.int32(m.authorizedOperations ?? -2147483648);
 }
 
-function encDescribeGroupsResponseDescribedGroup_v5(w: Writer, m: DescribeGroupsResponseDescribedGroup): void {
-  w.int16((m.errorCode ?? 0));
+function encDescribeGroupsResponseDescribedGroup_v5(w: Writer, m: DescribeGroupsResponseDescribedGroupInput): void {
+  w.int16(m.errorCode ?? 0);
   if (m.errorMessage !== undefined && m.errorMessage !== null) throw new ProtocolEncodeError('DescribeGroupsResponse field DescribedGroup.ErrorMessage cannot be written at version 5');
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.groupState ?? ''));
-  w.compactString((m.protocolType ?? ''));
-  w.compactString((m.protocolData ?? ''));
-  const t1 = (m.members ?? []);
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.groupState ?? '');
+  w.compactString(m.protocolType ?? '');
+  w.compactString(m.protocolData ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeGroupsResponseDescribedGroupMember_v5(w, t1[t2]);
   }
-  w.int32((m.authorizedOperations ?? -2147483648));
+  w.int32(m.authorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeGroupsResponseDescribedGroup_v6(w: Writer, m: DescribeGroupsResponseDescribedGroup): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.groupState ?? ''));
-  w.compactString((m.protocolType ?? ''));
-  w.compactString((m.protocolData ?? ''));
-  const t1 = (m.members ?? []);
+function encDescribeGroupsResponseDescribedGroup_v6(w: Writer, m: DescribeGroupsResponseDescribedGroupInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.groupState ?? '');
+  w.compactString(m.protocolType ?? '');
+  w.compactString(m.protocolData ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeGroupsResponse field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeGroupsResponseDescribedGroupMember_v5(w, t1[t2]);
   }
-  w.int32((m.authorizedOperations ?? -2147483648));
+  w.int32(m.authorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeGroupsResponseDescribedGroupMember_v0(w: Writer, m: DescribeGroupsResponseDescribedGroupMember): void {
-  w.string((m.memberId ?? ''));
-  w.string((m.clientId ?? ''));
-  w.string((m.clientHost ?? ''));
-  w.bytes((m.memberMetadata ?? EMPTY_BUFFER));
-  w.bytes((m.memberAssignment ?? EMPTY_BUFFER));
+function encDescribeGroupsResponseDescribedGroupMember_v0(w: Writer, m: DescribeGroupsResponseDescribedGroupMemberInput): void {
+  w.string(m.memberId ?? '');
+  w.string(m.clientId ?? '');
+  w.string(m.clientHost ?? '');
+  w.bytes(m.memberMetadata ?? EMPTY_BUFFER);
+  w.bytes(m.memberAssignment ?? EMPTY_BUFFER);
 }
 
-function encDescribeGroupsResponseDescribedGroupMember_v4(w: Writer, m: DescribeGroupsResponseDescribedGroupMember): void {
-  w.string((m.memberId ?? ''));
-  w.nullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  w.string((m.clientId ?? ''));
-  w.string((m.clientHost ?? ''));
-  w.bytes((m.memberMetadata ?? EMPTY_BUFFER));
-  w.bytes((m.memberAssignment ?? EMPTY_BUFFER));
+function encDescribeGroupsResponseDescribedGroupMember_v4(w: Writer, m: DescribeGroupsResponseDescribedGroupMemberInput): void {
+  w.string(m.memberId ?? '');
+  w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  w.string(m.clientId ?? '');
+  w.string(m.clientHost ?? '');
+  w.bytes(m.memberMetadata ?? EMPTY_BUFFER);
+  w.bytes(m.memberAssignment ?? EMPTY_BUFFER);
 }
 
-function encDescribeGroupsResponseDescribedGroupMember_v5(w: Writer, m: DescribeGroupsResponseDescribedGroupMember): void {
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  w.compactString((m.clientId ?? ''));
-  w.compactString((m.clientHost ?? ''));
-  w.compactBytes((m.memberMetadata ?? EMPTY_BUFFER));
-  w.compactBytes((m.memberAssignment ?? EMPTY_BUFFER));
+function encDescribeGroupsResponseDescribedGroupMember_v5(w: Writer, m: DescribeGroupsResponseDescribedGroupMemberInput): void {
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  w.compactString(m.clientId ?? '');
+  w.compactString(m.clientHost ?? '');
+  w.compactBytes(m.memberMetadata ?? EMPTY_BUFFER);
+  w.compactBytes(m.memberAssignment ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -503,7 +541,7 @@ function decDescribeGroupsResponseDescribedGroupMember_v5(r: Reader): DescribeGr
   return { memberId: f_memberId, groupInstanceId: f_groupInstanceId, clientId: f_clientId, clientHost: f_clientHost, memberMetadata: f_memberMetadata, memberAssignment: f_memberAssignment, unknownTaggedFields: unknown };
 }
 
-export const DescribeGroups: ApiCodec<DescribeGroupsRequest, DescribeGroupsResponse> = {
+export const DescribeGroups: ApiCodec<DescribeGroupsRequest, DescribeGroupsResponse, DescribeGroupsRequestInput, DescribeGroupsResponseInput> = {
   apiKey: 15,
   name: 'DescribeGroups',
   minVersion: 0,
@@ -513,12 +551,16 @@ export const DescribeGroups: ApiCodec<DescribeGroupsRequest, DescribeGroupsRespo
   requestHeaderVersion: (version: number) => (version >= 5 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 5 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeGroupsRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encDescribeGroupsRequest_v0(w, msg);
-        case 3: case 4: return encDescribeGroupsRequest_v3(w, msg);
-        case 5: case 6: return encDescribeGroupsRequest_v5(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeGroupsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeGroupsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encDescribeGroupsRequest_v0(w, msg);
+          case 3: case 4: return encDescribeGroupsRequest_v3(w, msg);
+          case 5: case 6: return encDescribeGroupsRequest_v5(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeGroupsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeGroupsRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeGroupsRequest {
@@ -531,15 +573,19 @@ export const DescribeGroups: ApiCodec<DescribeGroupsRequest, DescribeGroupsRespo
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeGroupsResponse, version: number): void {
-      switch (version) {
-        case 0: return encDescribeGroupsResponse_v0(w, msg);
-        case 1: case 2: return encDescribeGroupsResponse_v1(w, msg);
-        case 3: return encDescribeGroupsResponse_v3(w, msg);
-        case 4: return encDescribeGroupsResponse_v4(w, msg);
-        case 5: return encDescribeGroupsResponse_v5(w, msg);
-        case 6: return encDescribeGroupsResponse_v6(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeGroupsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeGroupsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encDescribeGroupsResponse_v0(w, msg);
+          case 1: case 2: return encDescribeGroupsResponse_v1(w, msg);
+          case 3: return encDescribeGroupsResponse_v3(w, msg);
+          case 4: return encDescribeGroupsResponse_v4(w, msg);
+          case 5: return encDescribeGroupsResponse_v5(w, msg);
+          case 6: return encDescribeGroupsResponse_v6(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeGroupsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeGroupsResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeGroupsResponse {

@@ -2,12 +2,19 @@
 // DescribeLogDirs (api key 35): versions 1-5, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeLogDirsRequest {
   topics: DescribeLogDirsRequestDescribableLogDirTopic[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeLogDirsRequestInput {
+  topics: DescribeLogDirsRequestDescribableLogDirTopicInput[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -17,10 +24,25 @@ export interface DescribeLogDirsRequestDescribableLogDirTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeLogDirsRequestDescribableLogDirTopicInput {
+  topic: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeLogDirsResponse {
   throttleTimeMs: number;
-  errorCode?: number;
+  errorCode: number;
   results: DescribeLogDirsResponseDescribeLogDirsResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeLogDirsResponseInput {
+  throttleTimeMs: number;
+  errorCode?: number;
+  results: DescribeLogDirsResponseDescribeLogDirsResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -28,6 +50,16 @@ export interface DescribeLogDirsResponseDescribeLogDirsResult {
   errorCode: number;
   logDir: string;
   topics: DescribeLogDirsResponseDescribeLogDirsTopic[];
+  totalBytes: bigint;
+  usableBytes: bigint;
+  isCordoned: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeLogDirsResponseDescribeLogDirsResultInput {
+  errorCode: number;
+  logDir: string;
+  topics: DescribeLogDirsResponseDescribeLogDirsTopicInput[];
   totalBytes?: bigint;
   usableBytes?: bigint;
   isCordoned?: boolean;
@@ -40,7 +72,21 @@ export interface DescribeLogDirsResponseDescribeLogDirsTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeLogDirsResponseDescribeLogDirsTopicInput {
+  name: string;
+  partitions: DescribeLogDirsResponseDescribeLogDirsPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeLogDirsResponseDescribeLogDirsPartition {
+  partitionIndex: number;
+  partitionSize: bigint;
+  offsetLag: bigint;
+  isFutureKey: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeLogDirsResponseDescribeLogDirsPartitionInput {
   partitionIndex: number;
   partitionSize: bigint;
   offsetLag: bigint;
@@ -56,8 +102,8 @@ function defaultDescribeLogDirsRequestDescribableLogDirTopic(): DescribeLogDirsR
   return { topic: '', partitions: [] };
 }
 
-function encDescribeLogDirsRequest_v1(w: Writer, m: DescribeLogDirsRequest): void {
-  const t1 = (m.topics === undefined ? [] : m.topics);
+function encDescribeLogDirsRequest_v1(w: Writer, m: DescribeLogDirsRequestInput): void {
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
@@ -65,8 +111,8 @@ function encDescribeLogDirsRequest_v1(w: Writer, m: DescribeLogDirsRequest): voi
   }
 }
 
-function encDescribeLogDirsRequest_v2(w: Writer, m: DescribeLogDirsRequest): void {
-  const t1 = (m.topics === undefined ? [] : m.topics);
+function encDescribeLogDirsRequest_v2(w: Writer, m: DescribeLogDirsRequestInput): void {
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -76,9 +122,9 @@ function encDescribeLogDirsRequest_v2(w: Writer, m: DescribeLogDirsRequest): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeLogDirsRequestDescribableLogDirTopic_v1(w: Writer, m: DescribeLogDirsRequestDescribableLogDirTopic): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+function encDescribeLogDirsRequestDescribableLogDirTopic_v1(w: Writer, m: DescribeLogDirsRequestDescribableLogDirTopicInput): void {
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -86,9 +132,9 @@ function encDescribeLogDirsRequestDescribableLogDirTopic_v1(w: Writer, m: Descri
   }
 }
 
-function encDescribeLogDirsRequestDescribableLogDirTopic_v2(w: Writer, m: DescribeLogDirsRequestDescribableLogDirTopic): void {
-  w.compactString((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+function encDescribeLogDirsRequestDescribableLogDirTopic_v2(w: Writer, m: DescribeLogDirsRequestDescribableLogDirTopicInput): void {
+  w.compactString(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -164,9 +210,9 @@ function defaultDescribeLogDirsResponseDescribeLogDirsPartition(): DescribeLogDi
   return { partitionIndex: 0, partitionSize: 0n, offsetLag: 0n, isFutureKey: false };
 }
 
-function encDescribeLogDirsResponse_v1(w: Writer, m: DescribeLogDirsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+function encDescribeLogDirsResponse_v1(w: Writer, m: DescribeLogDirsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Results is not nullable');
   else {
     w.int32(t1.length);
@@ -174,9 +220,9 @@ function encDescribeLogDirsResponse_v1(w: Writer, m: DescribeLogDirsResponse): v
   }
 }
 
-function encDescribeLogDirsResponse_v2(w: Writer, m: DescribeLogDirsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.results ?? []);
+function encDescribeLogDirsResponse_v2(w: Writer, m: DescribeLogDirsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -186,10 +232,10 @@ function encDescribeLogDirsResponse_v2(w: Writer, m: DescribeLogDirsResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeLogDirsResponse_v3(w: Writer, m: DescribeLogDirsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.results ?? []);
+function encDescribeLogDirsResponse_v3(w: Writer, m: DescribeLogDirsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -199,10 +245,10 @@ function encDescribeLogDirsResponse_v3(w: Writer, m: DescribeLogDirsResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeLogDirsResponse_v4(w: Writer, m: DescribeLogDirsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.results ?? []);
+function encDescribeLogDirsResponse_v4(w: Writer, m: DescribeLogDirsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -212,10 +258,10 @@ function encDescribeLogDirsResponse_v4(w: Writer, m: DescribeLogDirsResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeLogDirsResponse_v5(w: Writer, m: DescribeLogDirsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.results ?? []);
+function encDescribeLogDirsResponse_v5(w: Writer, m: DescribeLogDirsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -225,10 +271,10 @@ function encDescribeLogDirsResponse_v5(w: Writer, m: DescribeLogDirsResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeLogDirsResponseDescribeLogDirsResult_v1(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.string((m.logDir ?? ''));
-  const t1 = (m.topics ?? []);
+function encDescribeLogDirsResponseDescribeLogDirsResult_v1(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResultInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.string(m.logDir ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -236,10 +282,10 @@ function encDescribeLogDirsResponseDescribeLogDirsResult_v1(w: Writer, m: Descri
   }
 }
 
-function encDescribeLogDirsResponseDescribeLogDirsResult_v2(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactString((m.logDir ?? ''));
-  const t1 = (m.topics ?? []);
+function encDescribeLogDirsResponseDescribeLogDirsResult_v2(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResultInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactString(m.logDir ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -249,40 +295,40 @@ function encDescribeLogDirsResponseDescribeLogDirsResult_v2(w: Writer, m: Descri
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeLogDirsResponseDescribeLogDirsResult_v4(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactString((m.logDir ?? ''));
-  const t1 = (m.topics ?? []);
+function encDescribeLogDirsResponseDescribeLogDirsResult_v4(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResultInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactString(m.logDir ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeLogDirsResponseDescribeLogDirsTopic_v2(w, t1[t2]);
   }
-  w.int64((m.totalBytes ?? -1n));
-  w.int64((m.usableBytes ?? -1n));
+  w.int64(m.totalBytes ?? -1n);
+  w.int64(m.usableBytes ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeLogDirsResponseDescribeLogDirsResult_v5(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResult): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactString((m.logDir ?? ''));
-  const t1 = (m.topics ?? []);
+function encDescribeLogDirsResponseDescribeLogDirsResult_v5(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResultInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactString(m.logDir ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeLogDirsResponseDescribeLogDirsTopic_v2(w, t1[t2]);
   }
-  w.int64((m.totalBytes ?? -1n));
-  w.int64((m.usableBytes ?? -1n));
-  w.bool((m.isCordoned ?? false));
+  w.int64(m.totalBytes ?? -1n);
+  w.int64(m.usableBytes ?? -1n);
+  w.bool(m.isCordoned ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeLogDirsResponseDescribeLogDirsTopic_v1(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encDescribeLogDirsResponseDescribeLogDirsTopic_v1(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsTopicInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -290,9 +336,9 @@ function encDescribeLogDirsResponseDescribeLogDirsTopic_v1(w: Writer, m: Describ
   }
 }
 
-function encDescribeLogDirsResponseDescribeLogDirsTopic_v2(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encDescribeLogDirsResponseDescribeLogDirsTopic_v2(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsTopicInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeLogDirsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -302,18 +348,18 @@ function encDescribeLogDirsResponseDescribeLogDirsTopic_v2(w: Writer, m: Describ
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeLogDirsResponseDescribeLogDirsPartition_v1(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.partitionSize ?? 0n));
-  w.int64((m.offsetLag ?? 0n));
-  w.bool((m.isFutureKey ?? false));
+function encDescribeLogDirsResponseDescribeLogDirsPartition_v1(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsPartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.partitionSize ?? 0n);
+  w.int64(m.offsetLag ?? 0n);
+  w.bool(m.isFutureKey ?? false);
 }
 
-function encDescribeLogDirsResponseDescribeLogDirsPartition_v2(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.partitionSize ?? 0n));
-  w.int64((m.offsetLag ?? 0n));
-  w.bool((m.isFutureKey ?? false));
+function encDescribeLogDirsResponseDescribeLogDirsPartition_v2(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsPartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.partitionSize ?? 0n);
+  w.int64(m.offsetLag ?? 0n);
+  w.bool(m.isFutureKey ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -498,7 +544,7 @@ function decDescribeLogDirsResponseDescribeLogDirsPartition_v2(r: Reader): Descr
   return { partitionIndex: f_partitionIndex, partitionSize: f_partitionSize, offsetLag: f_offsetLag, isFutureKey: f_isFutureKey, unknownTaggedFields: unknown };
 }
 
-export const DescribeLogDirs: ApiCodec<DescribeLogDirsRequest, DescribeLogDirsResponse> = {
+export const DescribeLogDirs: ApiCodec<DescribeLogDirsRequest, DescribeLogDirsResponse, DescribeLogDirsRequestInput, DescribeLogDirsResponseInput> = {
   apiKey: 35,
   name: 'DescribeLogDirs',
   minVersion: 1,
@@ -508,11 +554,15 @@ export const DescribeLogDirs: ApiCodec<DescribeLogDirsRequest, DescribeLogDirsRe
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeLogDirsRequest, version: number): void {
-      switch (version) {
-        case 1: return encDescribeLogDirsRequest_v1(w, msg);
-        case 2: case 3: case 4: case 5: return encDescribeLogDirsRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeLogDirsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeLogDirsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encDescribeLogDirsRequest_v1(w, msg);
+          case 2: case 3: case 4: case 5: return encDescribeLogDirsRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeLogDirsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeLogDirsRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeLogDirsRequest {
@@ -524,14 +574,18 @@ export const DescribeLogDirs: ApiCodec<DescribeLogDirsRequest, DescribeLogDirsRe
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeLogDirsResponse, version: number): void {
-      switch (version) {
-        case 1: return encDescribeLogDirsResponse_v1(w, msg);
-        case 2: return encDescribeLogDirsResponse_v2(w, msg);
-        case 3: return encDescribeLogDirsResponse_v3(w, msg);
-        case 4: return encDescribeLogDirsResponse_v4(w, msg);
-        case 5: return encDescribeLogDirsResponse_v5(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeLogDirsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeLogDirsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encDescribeLogDirsResponse_v1(w, msg);
+          case 2: return encDescribeLogDirsResponse_v2(w, msg);
+          case 3: return encDescribeLogDirsResponse_v3(w, msg);
+          case 4: return encDescribeLogDirsResponse_v4(w, msg);
+          case 5: return encDescribeLogDirsResponse_v5(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeLogDirsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeLogDirsResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeLogDirsResponse {

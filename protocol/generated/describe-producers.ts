@@ -2,12 +2,19 @@
 // DescribeProducers (api key 61): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeProducersRequest {
   topics: DescribeProducersRequestTopicRequest[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeProducersRequestInput {
+  topics: DescribeProducersRequestTopicRequestInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -17,9 +24,23 @@ export interface DescribeProducersRequestTopicRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeProducersRequestTopicRequestInput {
+  name: string;
+  partitionIndexes: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeProducersResponse {
   throttleTimeMs: number;
   topics: DescribeProducersResponseTopicResponse[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeProducersResponseInput {
+  throttleTimeMs: number;
+  topics: DescribeProducersResponseTopicResponseInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -29,15 +50,39 @@ export interface DescribeProducersResponseTopicResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeProducersResponseTopicResponseInput {
+  name: string;
+  partitions: DescribeProducersResponsePartitionResponseInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeProducersResponsePartitionResponse {
   partitionIndex: number;
   errorCode: number;
-  errorMessage?: string | null;
+  errorMessage: string | null;
   activeProducers: DescribeProducersResponseProducerState[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeProducersResponsePartitionResponseInput {
+  partitionIndex: number;
+  errorCode: number;
+  errorMessage?: string | null;
+  activeProducers: DescribeProducersResponseProducerStateInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeProducersResponseProducerState {
+  producerId: bigint;
+  producerEpoch: number;
+  lastSequence: number;
+  lastTimestamp: bigint;
+  coordinatorEpoch: number;
+  currentTxnStartOffset: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeProducersResponseProducerStateInput {
   producerId: bigint;
   producerEpoch: number;
   lastSequence?: number;
@@ -55,8 +100,8 @@ function defaultDescribeProducersRequestTopicRequest(): DescribeProducersRequest
   return { name: '', partitionIndexes: [] };
 }
 
-function encDescribeProducersRequest_v0(w: Writer, m: DescribeProducersRequest): void {
-  const t1 = (m.topics ?? []);
+function encDescribeProducersRequest_v0(w: Writer, m: DescribeProducersRequestInput): void {
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeProducersRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -66,9 +111,9 @@ function encDescribeProducersRequest_v0(w: Writer, m: DescribeProducersRequest):
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeProducersRequestTopicRequest_v0(w: Writer, m: DescribeProducersRequestTopicRequest): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitionIndexes ?? []);
+function encDescribeProducersRequestTopicRequest_v0(w: Writer, m: DescribeProducersRequestTopicRequestInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitionIndexes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeProducersRequest field PartitionIndexes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -121,9 +166,9 @@ function defaultDescribeProducersResponseProducerState(): DescribeProducersRespo
   return { producerId: 0n, producerEpoch: 0, lastSequence: -1, lastTimestamp: -1n, coordinatorEpoch: 0, currentTxnStartOffset: -1n };
 }
 
-function encDescribeProducersResponse_v0(w: Writer, m: DescribeProducersResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encDescribeProducersResponse_v0(w: Writer, m: DescribeProducersResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeProducersResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -133,9 +178,9 @@ function encDescribeProducersResponse_v0(w: Writer, m: DescribeProducersResponse
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeProducersResponseTopicResponse_v0(w: Writer, m: DescribeProducersResponseTopicResponse): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encDescribeProducersResponseTopicResponse_v0(w: Writer, m: DescribeProducersResponseTopicResponseInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeProducersResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -145,11 +190,11 @@ function encDescribeProducersResponseTopicResponse_v0(w: Writer, m: DescribeProd
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeProducersResponsePartitionResponse_v0(w: Writer, m: DescribeProducersResponsePartitionResponse): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  const t1 = (m.activeProducers ?? []);
+function encDescribeProducersResponsePartitionResponse_v0(w: Writer, m: DescribeProducersResponsePartitionResponseInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  const t1 = m.activeProducers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeProducersResponse field ActiveProducers is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -159,13 +204,13 @@ function encDescribeProducersResponsePartitionResponse_v0(w: Writer, m: Describe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeProducersResponseProducerState_v0(w: Writer, m: DescribeProducersResponseProducerState): void {
-  w.int64((m.producerId ?? 0n));
-  w.int32((m.producerEpoch ?? 0));
-  w.int32((m.lastSequence ?? -1));
-  w.int64((m.lastTimestamp ?? -1n));
-  w.int32((m.coordinatorEpoch ?? 0));
-  w.int64((m.currentTxnStartOffset ?? -1n));
+function encDescribeProducersResponseProducerState_v0(w: Writer, m: DescribeProducersResponseProducerStateInput): void {
+  w.int64(m.producerId ?? 0n);
+  w.int32(m.producerEpoch ?? 0);
+  w.int32(m.lastSequence ?? -1);
+  w.int64(m.lastTimestamp ?? -1n);
+  w.int32(m.coordinatorEpoch ?? 0);
+  w.int64(m.currentTxnStartOffset ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -225,7 +270,7 @@ function decDescribeProducersResponseProducerState_v0(r: Reader): DescribeProduc
   return { producerId: f_producerId, producerEpoch: f_producerEpoch, lastSequence: f_lastSequence, lastTimestamp: f_lastTimestamp, coordinatorEpoch: f_coordinatorEpoch, currentTxnStartOffset: f_currentTxnStartOffset, unknownTaggedFields: unknown };
 }
 
-export const DescribeProducers: ApiCodec<DescribeProducersRequest, DescribeProducersResponse> = {
+export const DescribeProducers: ApiCodec<DescribeProducersRequest, DescribeProducersResponse, DescribeProducersRequestInput, DescribeProducersResponseInput> = {
   apiKey: 61,
   name: 'DescribeProducers',
   minVersion: 0,
@@ -235,10 +280,14 @@ export const DescribeProducers: ApiCodec<DescribeProducersRequest, DescribeProdu
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeProducersRequest, version: number): void {
-      switch (version) {
-        case 0: return encDescribeProducersRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeProducersRequest version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeProducersRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encDescribeProducersRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeProducersRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeProducersRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeProducersRequest {
@@ -249,10 +298,14 @@ export const DescribeProducers: ApiCodec<DescribeProducersRequest, DescribeProdu
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeProducersResponse, version: number): void {
-      switch (version) {
-        case 0: return encDescribeProducersResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeProducersResponse version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeProducersResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encDescribeProducersResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeProducersResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeProducersResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeProducersResponse {

@@ -2,12 +2,19 @@
 // DescribeQuorum (api key 55): versions 0-2, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeQuorumRequest {
   topics: DescribeQuorumRequestTopicData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeQuorumRequestInput {
+  topics: DescribeQuorumRequestTopicDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -17,16 +24,37 @@ export interface DescribeQuorumRequestTopicData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeQuorumRequestTopicDataInput {
+  topicName: string;
+  partitions: DescribeQuorumRequestPartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeQuorumRequestPartitionData {
   partitionIndex: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeQuorumRequestPartitionDataInput {
+  partitionIndex: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeQuorumResponse {
   errorCode: number;
-  errorMessage?: string | null;
+  errorMessage: string | null;
   topics: DescribeQuorumResponseTopicData[];
-  nodes?: DescribeQuorumResponseNode[];
+  nodes: DescribeQuorumResponseNode[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeQuorumResponseInput {
+  errorCode: number;
+  errorMessage?: string | null;
+  topics: DescribeQuorumResponseTopicDataInput[];
+  nodes?: DescribeQuorumResponseNodeInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -36,10 +64,16 @@ export interface DescribeQuorumResponseTopicData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeQuorumResponseTopicDataInput {
+  topicName: string;
+  partitions: DescribeQuorumResponsePartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeQuorumResponsePartitionData {
   partitionIndex: number;
   errorCode: number;
-  errorMessage?: string | null;
+  errorMessage: string | null;
   leaderId: number;
   leaderEpoch: number;
   highWatermark: bigint;
@@ -48,7 +82,28 @@ export interface DescribeQuorumResponsePartitionData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeQuorumResponsePartitionDataInput {
+  partitionIndex: number;
+  errorCode: number;
+  errorMessage?: string | null;
+  leaderId: number;
+  leaderEpoch: number;
+  highWatermark: bigint;
+  currentVoters: DescribeQuorumResponseReplicaStateInput[];
+  observers: DescribeQuorumResponseReplicaStateInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeQuorumResponseReplicaState {
+  replicaId: number;
+  replicaDirectoryId: string;
+  logEndOffset: bigint;
+  lastFetchTimestamp: bigint;
+  lastCaughtUpTimestamp: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeQuorumResponseReplicaStateInput {
   replicaId: number;
   replicaDirectoryId?: string;
   logEndOffset: bigint;
@@ -63,7 +118,20 @@ export interface DescribeQuorumResponseNode {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeQuorumResponseNodeInput {
+  nodeId: number;
+  listeners: DescribeQuorumResponseListenerInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeQuorumResponseListener {
+  name: string;
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeQuorumResponseListenerInput {
   name: string;
   host: string;
   port: number;
@@ -82,8 +150,8 @@ function defaultDescribeQuorumRequestPartitionData(): DescribeQuorumRequestParti
   return { partitionIndex: 0 };
 }
 
-function encDescribeQuorumRequest_v0(w: Writer, m: DescribeQuorumRequest): void {
-  const t1 = (m.topics ?? []);
+function encDescribeQuorumRequest_v0(w: Writer, m: DescribeQuorumRequestInput): void {
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -93,9 +161,9 @@ function encDescribeQuorumRequest_v0(w: Writer, m: DescribeQuorumRequest): void 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumRequestTopicData_v0(w: Writer, m: DescribeQuorumRequestTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encDescribeQuorumRequestTopicData_v0(w: Writer, m: DescribeQuorumRequestTopicDataInput): void {
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -105,8 +173,8 @@ function encDescribeQuorumRequestTopicData_v0(w: Writer, m: DescribeQuorumReques
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumRequestPartitionData_v0(w: Writer, m: DescribeQuorumRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
+function encDescribeQuorumRequestPartitionData_v0(w: Writer, m: DescribeQuorumRequestPartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -168,9 +236,9 @@ function defaultDescribeQuorumResponseListener(): DescribeQuorumResponseListener
   return { name: '', host: '', port: 0 };
 }
 
-function encDescribeQuorumResponse_v0(w: Writer, m: DescribeQuorumResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+function encDescribeQuorumResponse_v0(w: Writer, m: DescribeQuorumResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -181,9 +249,9 @@ function encDescribeQuorumResponse_v0(w: Writer, m: DescribeQuorumResponse): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponse_v1(w: Writer, m: DescribeQuorumResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+function encDescribeQuorumResponse_v1(w: Writer, m: DescribeQuorumResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -194,16 +262,16 @@ function encDescribeQuorumResponse_v1(w: Writer, m: DescribeQuorumResponse): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponse_v2(w: Writer, m: DescribeQuorumResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.topics ?? []);
+function encDescribeQuorumResponse_v2(w: Writer, m: DescribeQuorumResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeQuorumResponseTopicData_v2(w, t1[t2]);
   }
-  const t3 = (m.nodes ?? []);
+  const t3 = m.nodes ?? [];
   if (t3 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Nodes is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -213,9 +281,9 @@ function encDescribeQuorumResponse_v2(w: Writer, m: DescribeQuorumResponse): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponseTopicData_v0(w: Writer, m: DescribeQuorumResponseTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encDescribeQuorumResponseTopicData_v0(w: Writer, m: DescribeQuorumResponseTopicDataInput): void {
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -225,9 +293,9 @@ function encDescribeQuorumResponseTopicData_v0(w: Writer, m: DescribeQuorumRespo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponseTopicData_v1(w: Writer, m: DescribeQuorumResponseTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encDescribeQuorumResponseTopicData_v1(w: Writer, m: DescribeQuorumResponseTopicDataInput): void {
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -237,9 +305,9 @@ function encDescribeQuorumResponseTopicData_v1(w: Writer, m: DescribeQuorumRespo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponseTopicData_v2(w: Writer, m: DescribeQuorumResponseTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encDescribeQuorumResponseTopicData_v2(w: Writer, m: DescribeQuorumResponseTopicDataInput): void {
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -249,19 +317,19 @@ function encDescribeQuorumResponseTopicData_v2(w: Writer, m: DescribeQuorumRespo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponsePartitionData_v0(w: Writer, m: DescribeQuorumResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  w.int64((m.highWatermark ?? 0n));
-  const t1 = (m.currentVoters ?? []);
+function encDescribeQuorumResponsePartitionData_v0(w: Writer, m: DescribeQuorumResponsePartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  w.int64(m.highWatermark ?? 0n);
+  const t1 = m.currentVoters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field CurrentVoters is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeQuorumResponseReplicaState_v0(w, t1[t2]);
   }
-  const t3 = (m.observers ?? []);
+  const t3 = m.observers ?? [];
   if (t3 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Observers is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -271,19 +339,19 @@ function encDescribeQuorumResponsePartitionData_v0(w: Writer, m: DescribeQuorumR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponsePartitionData_v1(w: Writer, m: DescribeQuorumResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  w.int64((m.highWatermark ?? 0n));
-  const t1 = (m.currentVoters ?? []);
+function encDescribeQuorumResponsePartitionData_v1(w: Writer, m: DescribeQuorumResponsePartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  w.int64(m.highWatermark ?? 0n);
+  const t1 = m.currentVoters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field CurrentVoters is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeQuorumResponseReplicaState_v1(w, t1[t2]);
   }
-  const t3 = (m.observers ?? []);
+  const t3 = m.observers ?? [];
   if (t3 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Observers is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -293,20 +361,20 @@ function encDescribeQuorumResponsePartitionData_v1(w: Writer, m: DescribeQuorumR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponsePartitionData_v2(w: Writer, m: DescribeQuorumResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  w.int64((m.highWatermark ?? 0n));
-  const t1 = (m.currentVoters ?? []);
+function encDescribeQuorumResponsePartitionData_v2(w: Writer, m: DescribeQuorumResponsePartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  w.int64(m.highWatermark ?? 0n);
+  const t1 = m.currentVoters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field CurrentVoters is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeQuorumResponseReplicaState_v2(w, t1[t2]);
   }
-  const t3 = (m.observers ?? []);
+  const t3 = m.observers ?? [];
   if (t3 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Observers is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -316,37 +384,37 @@ function encDescribeQuorumResponsePartitionData_v2(w: Writer, m: DescribeQuorumR
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponseReplicaState_v0(w: Writer, m: DescribeQuorumResponseReplicaState): void {
-  w.int32((m.replicaId ?? 0));
+function encDescribeQuorumResponseReplicaState_v0(w: Writer, m: DescribeQuorumResponseReplicaStateInput): void {
+  w.int32(m.replicaId ?? 0);
   if (m.replicaDirectoryId !== undefined && m.replicaDirectoryId !== 'AAAAAAAAAAAAAAAAAAAAAA') throw new ProtocolEncodeError('DescribeQuorumResponse field ReplicaState.ReplicaDirectoryId cannot be written at version 0');
-  w.int64((m.logEndOffset ?? 0n));
+  w.int64(m.logEndOffset ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponseReplicaState_v1(w: Writer, m: DescribeQuorumResponseReplicaState): void {
-  w.int32((m.replicaId ?? 0));
+function encDescribeQuorumResponseReplicaState_v1(w: Writer, m: DescribeQuorumResponseReplicaStateInput): void {
+  w.int32(m.replicaId ?? 0);
   if (m.replicaDirectoryId !== undefined && m.replicaDirectoryId !== 'AAAAAAAAAAAAAAAAAAAAAA') throw new ProtocolEncodeError('DescribeQuorumResponse field ReplicaState.ReplicaDirectoryId cannot be written at version 1');
-  w.int64((m.logEndOffset ?? 0n));
-  w.int64((m.lastFetchTimestamp ?? -1n));
-  w.int64((m.lastCaughtUpTimestamp ?? -1n));
+  w.int64(m.logEndOffset ?? 0n);
+  w.int64(m.lastFetchTimestamp ?? -1n);
+  w.int64(m.lastCaughtUpTimestamp ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponseReplicaState_v2(w: Writer, m: DescribeQuorumResponseReplicaState): void {
-  w.int32((m.replicaId ?? 0));
-  w.uuid((m.replicaDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.int64((m.logEndOffset ?? 0n));
-  w.int64((m.lastFetchTimestamp ?? -1n));
-  w.int64((m.lastCaughtUpTimestamp ?? -1n));
+function encDescribeQuorumResponseReplicaState_v2(w: Writer, m: DescribeQuorumResponseReplicaStateInput): void {
+  w.int32(m.replicaId ?? 0);
+  w.uuid(m.replicaDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.int64(m.logEndOffset ?? 0n);
+  w.int64(m.lastFetchTimestamp ?? -1n);
+  w.int64(m.lastCaughtUpTimestamp ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponseNode_v2(w: Writer, m: DescribeQuorumResponseNode): void {
-  w.int32((m.nodeId ?? 0));
-  const t1 = (m.listeners ?? []);
+function encDescribeQuorumResponseNode_v2(w: Writer, m: DescribeQuorumResponseNodeInput): void {
+  w.int32(m.nodeId ?? 0);
+  const t1 = m.listeners ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeQuorumResponse field Listeners is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -356,10 +424,10 @@ function encDescribeQuorumResponseNode_v2(w: Writer, m: DescribeQuorumResponseNo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeQuorumResponseListener_v2(w: Writer, m: DescribeQuorumResponseListener): void {
-  w.compactString((m.name ?? ''));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+function encDescribeQuorumResponseListener_v2(w: Writer, m: DescribeQuorumResponseListenerInput): void {
+  w.compactString(m.name ?? '');
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -584,7 +652,7 @@ function decDescribeQuorumResponseListener_v2(r: Reader): DescribeQuorumResponse
   return { name: f_name, host: f_host, port: f_port, unknownTaggedFields: unknown };
 }
 
-export const DescribeQuorum: ApiCodec<DescribeQuorumRequest, DescribeQuorumResponse> = {
+export const DescribeQuorum: ApiCodec<DescribeQuorumRequest, DescribeQuorumResponse, DescribeQuorumRequestInput, DescribeQuorumResponseInput> = {
   apiKey: 55,
   name: 'DescribeQuorum',
   minVersion: 0,
@@ -594,10 +662,14 @@ export const DescribeQuorum: ApiCodec<DescribeQuorumRequest, DescribeQuorumRespo
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeQuorumRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encDescribeQuorumRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeQuorumRequest version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeQuorumRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encDescribeQuorumRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeQuorumRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeQuorumRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeQuorumRequest {
@@ -608,12 +680,16 @@ export const DescribeQuorum: ApiCodec<DescribeQuorumRequest, DescribeQuorumRespo
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeQuorumResponse, version: number): void {
-      switch (version) {
-        case 0: return encDescribeQuorumResponse_v0(w, msg);
-        case 1: return encDescribeQuorumResponse_v1(w, msg);
-        case 2: return encDescribeQuorumResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeQuorumResponse version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeQuorumResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encDescribeQuorumResponse_v0(w, msg);
+          case 1: return encDescribeQuorumResponse_v1(w, msg);
+          case 2: return encDescribeQuorumResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeQuorumResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeQuorumResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeQuorumResponse {

@@ -2,12 +2,19 @@
 // DescribeShareGroupOffsets (api key 90): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeShareGroupOffsetsRequest {
   groups: DescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestGroup[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeShareGroupOffsetsRequestInput {
+  groups: DescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestGroupInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -17,21 +24,49 @@ export interface DescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsReques
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestGroupInput {
+  groupId: string;
+  topics: DescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestTopicInput[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestTopic {
   topicName: string;
   partitions: number[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestTopicInput {
+  topicName: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeShareGroupOffsetsResponse {
   throttleTimeMs: number;
   groups: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroup[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeShareGroupOffsetsResponseInput {
+  throttleTimeMs: number;
+  groups: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroupInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroup {
   groupId: string;
   topics: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic[];
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroupInput {
+  groupId: string;
+  topics: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopicInput[];
   errorCode: number;
   errorMessage?: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -44,7 +79,24 @@ export interface DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsRespo
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopicInput {
+  topicName: string;
+  topicId: string;
+  partitions: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePartition {
+  partitionIndex: number;
+  startOffset: bigint;
+  leaderEpoch: number;
+  lag: bigint;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePartitionInput {
   partitionIndex: number;
   startOffset: bigint;
   leaderEpoch: number;
@@ -66,8 +118,8 @@ function defaultDescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequest
   return { topicName: '', partitions: [] };
 }
 
-function encDescribeShareGroupOffsetsRequest_v0(w: Writer, m: DescribeShareGroupOffsetsRequest): void {
-  const t1 = (m.groups ?? []);
+function encDescribeShareGroupOffsetsRequest_v0(w: Writer, m: DescribeShareGroupOffsetsRequestInput): void {
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeShareGroupOffsetsRequest field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -77,9 +129,9 @@ function encDescribeShareGroupOffsetsRequest_v0(w: Writer, m: DescribeShareGroup
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestGroup_v0(w: Writer, m: DescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestGroup): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics === undefined ? [] : m.topics);
+function encDescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestGroup_v0(w: Writer, m: DescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestGroupInput): void {
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -89,9 +141,9 @@ function encDescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestGrou
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestTopic_v0(w: Writer, m: DescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestTopic): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encDescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestTopic_v0(w: Writer, m: DescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestTopicInput): void {
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeShareGroupOffsetsRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -157,9 +209,9 @@ function defaultDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsRespon
   return { partitionIndex: 0, startOffset: 0n, leaderEpoch: 0, lag: -1n, errorCode: 0, errorMessage: null };
 }
 
-function encDescribeShareGroupOffsetsResponse_v0(w: Writer, m: DescribeShareGroupOffsetsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+function encDescribeShareGroupOffsetsResponse_v0(w: Writer, m: DescribeShareGroupOffsetsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeShareGroupOffsetsResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -169,9 +221,9 @@ function encDescribeShareGroupOffsetsResponse_v0(w: Writer, m: DescribeShareGrou
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeShareGroupOffsetsResponse_v1(w: Writer, m: DescribeShareGroupOffsetsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+function encDescribeShareGroupOffsetsResponse_v1(w: Writer, m: DescribeShareGroupOffsetsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeShareGroupOffsetsResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -181,38 +233,38 @@ function encDescribeShareGroupOffsetsResponse_v1(w: Writer, m: DescribeShareGrou
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroup_v0(w: Writer, m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroup): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroup_v0(w: Writer, m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroupInput): void {
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeShareGroupOffsetsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic_v0(w, t1[t2]);
   }
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroup_v1(w: Writer, m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroup): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroup_v1(w: Writer, m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroupInput): void {
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeShareGroupOffsetsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic_v1(w, t1[t2]);
   }
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic_v0(w: Writer, m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic): void {
-  w.compactString((m.topicName ?? ''));
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic_v0(w: Writer, m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopicInput): void {
+  w.compactString(m.topicName ?? '');
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeShareGroupOffsetsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -222,10 +274,10 @@ function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic_v1(w: Writer, m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic): void {
-  w.compactString((m.topicName ?? ''));
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic_v1(w: Writer, m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopicInput): void {
+  w.compactString(m.topicName ?? '');
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeShareGroupOffsetsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -235,23 +287,23 @@ function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePartition_v0(w: Writer, m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.startOffset ?? 0n));
-  w.int32((m.leaderEpoch ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePartition_v0(w: Writer, m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.startOffset ?? 0n);
+  w.int32(m.leaderEpoch ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePartition_v1(w: Writer, m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.startOffset ?? 0n));
-  w.int32((m.leaderEpoch ?? 0));
-  w.int64((m.lag ?? -1n));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+function encDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePartition_v1(w: Writer, m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.startOffset ?? 0n);
+  w.int32(m.leaderEpoch ?? 0);
+  w.int64(m.lag ?? -1n);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -367,7 +419,7 @@ function decDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePa
   return { partitionIndex: f_partitionIndex, startOffset: f_startOffset, leaderEpoch: f_leaderEpoch, lag: f_lag, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const DescribeShareGroupOffsets: ApiCodec<DescribeShareGroupOffsetsRequest, DescribeShareGroupOffsetsResponse> = {
+export const DescribeShareGroupOffsets: ApiCodec<DescribeShareGroupOffsetsRequest, DescribeShareGroupOffsetsResponse, DescribeShareGroupOffsetsRequestInput, DescribeShareGroupOffsetsResponseInput> = {
   apiKey: 90,
   name: 'DescribeShareGroupOffsets',
   minVersion: 0,
@@ -377,10 +429,14 @@ export const DescribeShareGroupOffsets: ApiCodec<DescribeShareGroupOffsetsReques
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeShareGroupOffsetsRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encDescribeShareGroupOffsetsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeShareGroupOffsetsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeShareGroupOffsetsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encDescribeShareGroupOffsetsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeShareGroupOffsetsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeShareGroupOffsetsRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeShareGroupOffsetsRequest {
@@ -391,11 +447,15 @@ export const DescribeShareGroupOffsets: ApiCodec<DescribeShareGroupOffsetsReques
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeShareGroupOffsetsResponse, version: number): void {
-      switch (version) {
-        case 0: return encDescribeShareGroupOffsetsResponse_v0(w, msg);
-        case 1: return encDescribeShareGroupOffsetsResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeShareGroupOffsetsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeShareGroupOffsetsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encDescribeShareGroupOffsetsResponse_v0(w, msg);
+          case 1: return encDescribeShareGroupOffsetsResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeShareGroupOffsetsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeShareGroupOffsetsResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeShareGroupOffsetsResponse {

@@ -2,18 +2,32 @@
 // DescribeTopicPartitions (api key 75): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeTopicPartitionsRequest {
   topics: DescribeTopicPartitionsRequestTopicRequest[];
+  responsePartitionLimit: number;
+  cursor: DescribeTopicPartitionsRequestCursor | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeTopicPartitionsRequestInput {
+  topics: DescribeTopicPartitionsRequestTopicRequestInput[];
   responsePartitionLimit?: number;
-  cursor?: DescribeTopicPartitionsRequestCursor | null;
+  cursor?: DescribeTopicPartitionsRequestCursorInput | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface DescribeTopicPartitionsRequestTopicRequest {
+  name: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeTopicPartitionsRequestTopicRequestInput {
   name: string;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -24,10 +38,25 @@ export interface DescribeTopicPartitionsRequestCursor {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeTopicPartitionsRequestCursorInput {
+  topicName: string;
+  partitionIndex: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeTopicPartitionsResponse {
   throttleTimeMs: number;
   topics: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic[];
-  nextCursor?: DescribeTopicPartitionsResponseCursor | null;
+  nextCursor: DescribeTopicPartitionsResponseCursor | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeTopicPartitionsResponseInput {
+  throttleTimeMs: number;
+  topics: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopicInput[];
+  nextCursor?: DescribeTopicPartitionsResponseCursorInput | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -35,13 +64,36 @@ export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseT
   errorCode: number;
   name: string | null;
   topicId: string;
-  isInternal?: boolean;
+  isInternal: boolean;
   partitions: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition[];
+  topicAuthorizedOperations: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopicInput {
+  errorCode: number;
+  name: string | null;
+  topicId: string;
+  isInternal?: boolean;
+  partitions: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartitionInput[];
   topicAuthorizedOperations?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition {
+  errorCode: number;
+  partitionIndex: number;
+  leaderId: number;
+  leaderEpoch: number;
+  replicaNodes: number[];
+  isrNodes: number[];
+  eligibleLeaderReplicas: number[] | null;
+  lastKnownElr: number[] | null;
+  offlineReplicas: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartitionInput {
   errorCode: number;
   partitionIndex: number;
   leaderId: number;
@@ -60,6 +112,12 @@ export interface DescribeTopicPartitionsResponseCursor {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeTopicPartitionsResponseCursorInput {
+  topicName: string;
+  partitionIndex: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 function defaultDescribeTopicPartitionsRequest(): DescribeTopicPartitionsRequest {
   return { topics: [], responsePartitionLimit: 2000, cursor: null };
 }
@@ -72,28 +130,28 @@ function defaultDescribeTopicPartitionsRequestCursor(): DescribeTopicPartitionsR
   return { topicName: '', partitionIndex: 0 };
 }
 
-function encDescribeTopicPartitionsRequest_v0(w: Writer, m: DescribeTopicPartitionsRequest): void {
-  const t1 = (m.topics ?? []);
+function encDescribeTopicPartitionsRequest_v0(w: Writer, m: DescribeTopicPartitionsRequestInput): void {
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTopicPartitionsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeTopicPartitionsRequestTopicRequest_v0(w, t1[t2]);
   }
-  w.int32((m.responsePartitionLimit ?? 2000));
-  { const t3 = (m.cursor === undefined ? null : m.cursor); if (t3 === null) w.int8(-1); else { w.int8(1); encDescribeTopicPartitionsRequestCursor_v0(w, t3); } }
+  w.int32(m.responsePartitionLimit ?? 2000);
+  { const t3 = m.cursor === undefined ? null : m.cursor; if (t3 === null) w.int8(-1); else { w.int8(1); encDescribeTopicPartitionsRequestCursor_v0(w, t3); } }
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeTopicPartitionsRequestTopicRequest_v0(w: Writer, m: DescribeTopicPartitionsRequestTopicRequest): void {
-  w.compactString((m.name ?? ''));
+function encDescribeTopicPartitionsRequestTopicRequest_v0(w: Writer, m: DescribeTopicPartitionsRequestTopicRequestInput): void {
+  w.compactString(m.name ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeTopicPartitionsRequestCursor_v0(w: Writer, m: DescribeTopicPartitionsRequestCursor): void {
-  w.compactString((m.topicName ?? ''));
-  w.int32((m.partitionIndex ?? 0));
+function encDescribeTopicPartitionsRequestCursor_v0(w: Writer, m: DescribeTopicPartitionsRequestCursorInput): void {
+  w.compactString(m.topicName ?? '');
+  w.int32(m.partitionIndex ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -142,65 +200,65 @@ function defaultDescribeTopicPartitionsResponseCursor(): DescribeTopicPartitions
   return { topicName: '', partitionIndex: 0 };
 }
 
-function encDescribeTopicPartitionsResponse_v0(w: Writer, m: DescribeTopicPartitionsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encDescribeTopicPartitionsResponse_v0(w: Writer, m: DescribeTopicPartitionsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTopicPartitionsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic_v0(w, t1[t2]);
   }
-  { const t3 = (m.nextCursor === undefined ? null : m.nextCursor); if (t3 === null) w.int8(-1); else { w.int8(1); encDescribeTopicPartitionsResponseCursor_v0(w, t3); } }
+  { const t3 = m.nextCursor === undefined ? null : m.nextCursor; if (t3 === null) w.int8(-1); else { w.int8(1); encDescribeTopicPartitionsResponseCursor_v0(w, t3); } }
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic_v0(w: Writer, m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.name === undefined ? '' : m.name));
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.bool((m.isInternal ?? false));
-  const t1 = (m.partitions ?? []);
+function encDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic_v0(w: Writer, m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopicInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.name === undefined ? '' : m.name);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.bool(m.isInternal ?? false);
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTopicPartitionsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition_v0(w, t1[t2]);
   }
-  w.int32((m.topicAuthorizedOperations ?? -2147483648));
+  w.int32(m.topicAuthorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition_v0(w: Writer, m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition): void {
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? -1));
-  const t1 = (m.replicaNodes ?? []);
+function encDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition_v0(w: Writer, m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartitionInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? -1);
+  const t1 = m.replicaNodes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTopicPartitionsResponse field ReplicaNodes is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.int32(t1[t2]);
   }
-  const t3 = (m.isrNodes ?? []);
+  const t3 = m.isrNodes ?? [];
   if (t3 === null) throw new ProtocolEncodeError('DescribeTopicPartitionsResponse field IsrNodes is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) w.int32(t3[t4]);
   }
-  const t5 = (m.eligibleLeaderReplicas === undefined ? null : m.eligibleLeaderReplicas);
+  const t5 = m.eligibleLeaderReplicas === undefined ? null : m.eligibleLeaderReplicas;
   if (t5 === null) w.uvarint(0);
   else {
     w.uvarint(t5.length + 1);
     for (let t6 = 0; t6 < t5.length; t6++) w.int32(t5[t6]);
   }
-  const t7 = (m.lastKnownElr === undefined ? null : m.lastKnownElr);
+  const t7 = m.lastKnownElr === undefined ? null : m.lastKnownElr;
   if (t7 === null) w.uvarint(0);
   else {
     w.uvarint(t7.length + 1);
     for (let t8 = 0; t8 < t7.length; t8++) w.int32(t7[t8]);
   }
-  const t9 = (m.offlineReplicas ?? []);
+  const t9 = m.offlineReplicas ?? [];
   if (t9 === null) throw new ProtocolEncodeError('DescribeTopicPartitionsResponse field OfflineReplicas is not nullable');
   else {
     w.uvarint(t9.length + 1);
@@ -210,9 +268,9 @@ function encDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartit
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeTopicPartitionsResponseCursor_v0(w: Writer, m: DescribeTopicPartitionsResponseCursor): void {
-  w.compactString((m.topicName ?? ''));
-  w.int32((m.partitionIndex ?? 0));
+function encDescribeTopicPartitionsResponseCursor_v0(w: Writer, m: DescribeTopicPartitionsResponseCursorInput): void {
+  w.compactString(m.topicName ?? '');
+  w.int32(m.partitionIndex ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -304,7 +362,7 @@ function decDescribeTopicPartitionsResponseCursor_v0(r: Reader): DescribeTopicPa
   return { topicName: f_topicName, partitionIndex: f_partitionIndex, unknownTaggedFields: unknown };
 }
 
-export const DescribeTopicPartitions: ApiCodec<DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse> = {
+export const DescribeTopicPartitions: ApiCodec<DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse, DescribeTopicPartitionsRequestInput, DescribeTopicPartitionsResponseInput> = {
   apiKey: 75,
   name: 'DescribeTopicPartitions',
   minVersion: 0,
@@ -314,10 +372,14 @@ export const DescribeTopicPartitions: ApiCodec<DescribeTopicPartitionsRequest, D
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeTopicPartitionsRequest, version: number): void {
-      switch (version) {
-        case 0: return encDescribeTopicPartitionsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeTopicPartitionsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeTopicPartitionsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encDescribeTopicPartitionsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeTopicPartitionsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeTopicPartitionsRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeTopicPartitionsRequest {
@@ -328,10 +390,14 @@ export const DescribeTopicPartitions: ApiCodec<DescribeTopicPartitionsRequest, D
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeTopicPartitionsResponse, version: number): void {
-      switch (version) {
-        case 0: return encDescribeTopicPartitionsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeTopicPartitionsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeTopicPartitionsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encDescribeTopicPartitionsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeTopicPartitionsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeTopicPartitionsResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeTopicPartitionsResponse {

@@ -2,18 +2,33 @@
 // DescribeTransactions (api key 65): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeTransactionsRequest {
   transactionalIds: string[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeTransactionsRequestInput {
+  transactionalIds: string[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeTransactionsResponse {
   throttleTimeMs: number;
   transactionStates: DescribeTransactionsResponseTransactionState[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeTransactionsResponseInput {
+  throttleTimeMs: number;
+  transactionStates: DescribeTransactionsResponseTransactionStateInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -29,7 +44,25 @@ export interface DescribeTransactionsResponseTransactionState {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeTransactionsResponseTransactionStateInput {
+  errorCode: number;
+  transactionalId: string;
+  transactionState: string;
+  transactionTimeoutMs: number;
+  transactionStartTimeMs: bigint;
+  producerId: bigint;
+  producerEpoch: number;
+  topics: DescribeTransactionsResponseTopicDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeTransactionsResponseTopicData {
+  topic: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeTransactionsResponseTopicDataInput {
   topic: string;
   partitions: number[];
   unknownTaggedFields?: UnknownTaggedField[];
@@ -39,8 +72,8 @@ function defaultDescribeTransactionsRequest(): DescribeTransactionsRequest {
   return { transactionalIds: [] };
 }
 
-function encDescribeTransactionsRequest_v0(w: Writer, m: DescribeTransactionsRequest): void {
-  const t1 = (m.transactionalIds ?? []);
+function encDescribeTransactionsRequest_v0(w: Writer, m: DescribeTransactionsRequestInput): void {
+  const t1 = m.transactionalIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTransactionsRequest field TransactionalIds is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -75,9 +108,9 @@ function defaultDescribeTransactionsResponseTopicData(): DescribeTransactionsRes
   return { topic: '', partitions: [] };
 }
 
-function encDescribeTransactionsResponse_v0(w: Writer, m: DescribeTransactionsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.transactionStates ?? []);
+function encDescribeTransactionsResponse_v0(w: Writer, m: DescribeTransactionsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.transactionStates ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTransactionsResponse field TransactionStates is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -87,15 +120,15 @@ function encDescribeTransactionsResponse_v0(w: Writer, m: DescribeTransactionsRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeTransactionsResponseTransactionState_v0(w: Writer, m: DescribeTransactionsResponseTransactionState): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactString((m.transactionalId ?? ''));
-  w.compactString((m.transactionState ?? ''));
-  w.int32((m.transactionTimeoutMs ?? 0));
-  w.int64((m.transactionStartTimeMs ?? 0n));
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
-  const t1 = (m.topics ?? []);
+function encDescribeTransactionsResponseTransactionState_v0(w: Writer, m: DescribeTransactionsResponseTransactionStateInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactString(m.transactionalId ?? '');
+  w.compactString(m.transactionState ?? '');
+  w.int32(m.transactionTimeoutMs ?? 0);
+  w.int64(m.transactionStartTimeMs ?? 0n);
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTransactionsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -105,9 +138,9 @@ function encDescribeTransactionsResponseTransactionState_v0(w: Writer, m: Descri
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeTransactionsResponseTopicData_v0(w: Writer, m: DescribeTransactionsResponseTopicData): void {
-  w.compactString((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+function encDescribeTransactionsResponseTopicData_v0(w: Writer, m: DescribeTransactionsResponseTopicDataInput): void {
+  w.compactString(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeTransactionsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -165,7 +198,7 @@ function decDescribeTransactionsResponseTopicData_v0(r: Reader): DescribeTransac
   return { topic: f_topic, partitions: f_partitions, unknownTaggedFields: unknown };
 }
 
-export const DescribeTransactions: ApiCodec<DescribeTransactionsRequest, DescribeTransactionsResponse> = {
+export const DescribeTransactions: ApiCodec<DescribeTransactionsRequest, DescribeTransactionsResponse, DescribeTransactionsRequestInput, DescribeTransactionsResponseInput> = {
   apiKey: 65,
   name: 'DescribeTransactions',
   minVersion: 0,
@@ -175,10 +208,14 @@ export const DescribeTransactions: ApiCodec<DescribeTransactionsRequest, Describ
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeTransactionsRequest, version: number): void {
-      switch (version) {
-        case 0: return encDescribeTransactionsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeTransactionsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeTransactionsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encDescribeTransactionsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeTransactionsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeTransactionsRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeTransactionsRequest {
@@ -189,10 +226,14 @@ export const DescribeTransactions: ApiCodec<DescribeTransactionsRequest, Describ
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeTransactionsResponse, version: number): void {
-      switch (version) {
-        case 0: return encDescribeTransactionsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeTransactionsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeTransactionsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encDescribeTransactionsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeTransactionsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeTransactionsResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeTransactionsResponse {

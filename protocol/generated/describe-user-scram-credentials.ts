@@ -2,12 +2,19 @@
 // DescribeUserScramCredentials (api key 50): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeUserScramCredentialsRequest {
   users: DescribeUserScramCredentialsRequestUserName[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeUserScramCredentialsRequestInput {
+  users: DescribeUserScramCredentialsRequestUserNameInput[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -16,11 +23,26 @@ export interface DescribeUserScramCredentialsRequestUserName {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeUserScramCredentialsRequestUserNameInput {
+  name: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface DescribeUserScramCredentialsResponse {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
   results: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface DescribeUserScramCredentialsResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  results: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -32,7 +54,21 @@ export interface DescribeUserScramCredentialsResponseDescribeUserScramCredential
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResultInput {
+  user: string;
+  errorCode: number;
+  errorMessage: string | null;
+  credentialInfos: DescribeUserScramCredentialsResponseCredentialInfoInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface DescribeUserScramCredentialsResponseCredentialInfo {
+  mechanism: number;
+  iterations: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeUserScramCredentialsResponseCredentialInfoInput {
   mechanism: number;
   iterations: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -46,8 +82,8 @@ function defaultDescribeUserScramCredentialsRequestUserName(): DescribeUserScram
   return { name: '' };
 }
 
-function encDescribeUserScramCredentialsRequest_v0(w: Writer, m: DescribeUserScramCredentialsRequest): void {
-  const t1 = (m.users === undefined ? [] : m.users);
+function encDescribeUserScramCredentialsRequest_v0(w: Writer, m: DescribeUserScramCredentialsRequestInput): void {
+  const t1 = m.users === undefined ? [] : m.users;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -57,8 +93,8 @@ function encDescribeUserScramCredentialsRequest_v0(w: Writer, m: DescribeUserScr
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeUserScramCredentialsRequestUserName_v0(w: Writer, m: DescribeUserScramCredentialsRequestUserName): void {
-  w.compactString((m.name ?? ''));
+function encDescribeUserScramCredentialsRequestUserName_v0(w: Writer, m: DescribeUserScramCredentialsRequestUserNameInput): void {
+  w.compactString(m.name ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -93,11 +129,11 @@ function defaultDescribeUserScramCredentialsResponseCredentialInfo(): DescribeUs
   return { mechanism: 0, iterations: 0 };
 }
 
-function encDescribeUserScramCredentialsResponse_v0(w: Writer, m: DescribeUserScramCredentialsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.results ?? []);
+function encDescribeUserScramCredentialsResponse_v0(w: Writer, m: DescribeUserScramCredentialsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeUserScramCredentialsResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -107,11 +143,11 @@ function encDescribeUserScramCredentialsResponse_v0(w: Writer, m: DescribeUserSc
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult_v0(w: Writer, m: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult): void {
-  w.compactString((m.user ?? ''));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.credentialInfos ?? []);
+function encDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult_v0(w: Writer, m: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResultInput): void {
+  w.compactString(m.user ?? '');
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.credentialInfos ?? [];
   if (t1 === null) throw new ProtocolEncodeError('DescribeUserScramCredentialsResponse field CredentialInfos is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -121,9 +157,9 @@ function encDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResu
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encDescribeUserScramCredentialsResponseCredentialInfo_v0(w: Writer, m: DescribeUserScramCredentialsResponseCredentialInfo): void {
-  w.int8((m.mechanism ?? 0));
-  w.int32((m.iterations ?? 0));
+function encDescribeUserScramCredentialsResponseCredentialInfo_v0(w: Writer, m: DescribeUserScramCredentialsResponseCredentialInfoInput): void {
+  w.int8(m.mechanism ?? 0);
+  w.int32(m.iterations ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -167,7 +203,7 @@ function decDescribeUserScramCredentialsResponseCredentialInfo_v0(r: Reader): De
   return { mechanism: f_mechanism, iterations: f_iterations, unknownTaggedFields: unknown };
 }
 
-export const DescribeUserScramCredentials: ApiCodec<DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse> = {
+export const DescribeUserScramCredentials: ApiCodec<DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse, DescribeUserScramCredentialsRequestInput, DescribeUserScramCredentialsResponseInput> = {
   apiKey: 50,
   name: 'DescribeUserScramCredentials',
   minVersion: 0,
@@ -177,10 +213,14 @@ export const DescribeUserScramCredentials: ApiCodec<DescribeUserScramCredentials
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: DescribeUserScramCredentialsRequest, version: number): void {
-      switch (version) {
-        case 0: return encDescribeUserScramCredentialsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeUserScramCredentialsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeUserScramCredentialsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encDescribeUserScramCredentialsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeUserScramCredentialsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeUserScramCredentialsRequest', version);
       }
     },
     decode(r: Reader, version: number): DescribeUserScramCredentialsRequest {
@@ -191,10 +231,14 @@ export const DescribeUserScramCredentials: ApiCodec<DescribeUserScramCredentials
     },
   },
   response: {
-    encode(w: Writer, msg: DescribeUserScramCredentialsResponse, version: number): void {
-      switch (version) {
-        case 0: return encDescribeUserScramCredentialsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`DescribeUserScramCredentialsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: DescribeUserScramCredentialsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encDescribeUserScramCredentialsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`DescribeUserScramCredentialsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'DescribeUserScramCredentialsResponse', version);
       }
     },
     decode(r: Reader, version: number): DescribeUserScramCredentialsResponse {

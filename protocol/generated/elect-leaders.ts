@@ -2,13 +2,22 @@
 // ElectLeaders (api key 43): versions 0-2, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ElectLeadersRequest {
-  electionType?: number;
+  electionType: number;
   topicPartitions: ElectLeadersRequestTopicPartitions[] | null;
+  timeoutMs: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ElectLeadersRequestInput {
+  electionType?: number;
+  topicPartitions: ElectLeadersRequestTopicPartitionsInput[] | null;
   timeoutMs?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -19,10 +28,25 @@ export interface ElectLeadersRequestTopicPartitions {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ElectLeadersRequestTopicPartitionsInput {
+  topic: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ElectLeadersResponse {
   throttleTimeMs: number;
-  errorCode?: number;
+  errorCode: number;
   replicaElectionResults: ElectLeadersResponseReplicaElectionResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ElectLeadersResponseInput {
+  throttleTimeMs: number;
+  errorCode?: number;
+  replicaElectionResults: ElectLeadersResponseReplicaElectionResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -32,7 +56,20 @@ export interface ElectLeadersResponseReplicaElectionResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ElectLeadersResponseReplicaElectionResultInput {
+  topic: string;
+  partitionResult: ElectLeadersResponsePartitionResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ElectLeadersResponsePartitionResult {
+  partitionId: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ElectLeadersResponsePartitionResultInput {
   partitionId: number;
   errorCode: number;
   errorMessage: string | null;
@@ -47,44 +84,44 @@ function defaultElectLeadersRequestTopicPartitions(): ElectLeadersRequestTopicPa
   return { topic: '', partitions: [] };
 }
 
-function encElectLeadersRequest_v0(w: Writer, m: ElectLeadersRequest): void {
+function encElectLeadersRequest_v0(w: Writer, m: ElectLeadersRequestInput): void {
   if (m.electionType !== undefined && m.electionType !== 0) throw new ProtocolEncodeError('ElectLeadersRequest field ElectLeadersRequest.ElectionType cannot be written at version 0');
-  const t1 = (m.topicPartitions === undefined ? [] : m.topicPartitions);
+  const t1 = m.topicPartitions === undefined ? [] : m.topicPartitions;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encElectLeadersRequestTopicPartitions_v0(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 60000));
+  w.int32(m.timeoutMs ?? 60000);
 }
 
-function encElectLeadersRequest_v1(w: Writer, m: ElectLeadersRequest): void {
-  w.int8((m.electionType ?? 0));
-  const t1 = (m.topicPartitions === undefined ? [] : m.topicPartitions);
+function encElectLeadersRequest_v1(w: Writer, m: ElectLeadersRequestInput): void {
+  w.int8(m.electionType ?? 0);
+  const t1 = m.topicPartitions === undefined ? [] : m.topicPartitions;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encElectLeadersRequestTopicPartitions_v0(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 60000));
+  w.int32(m.timeoutMs ?? 60000);
 }
 
-function encElectLeadersRequest_v2(w: Writer, m: ElectLeadersRequest): void {
-  w.int8((m.electionType ?? 0));
-  const t1 = (m.topicPartitions === undefined ? [] : m.topicPartitions);
+function encElectLeadersRequest_v2(w: Writer, m: ElectLeadersRequestInput): void {
+  w.int8(m.electionType ?? 0);
+  const t1 = m.topicPartitions === undefined ? [] : m.topicPartitions;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encElectLeadersRequestTopicPartitions_v2(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 60000));
+  w.int32(m.timeoutMs ?? 60000);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encElectLeadersRequestTopicPartitions_v0(w: Writer, m: ElectLeadersRequestTopicPartitions): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+function encElectLeadersRequestTopicPartitions_v0(w: Writer, m: ElectLeadersRequestTopicPartitionsInput): void {
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ElectLeadersRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -92,9 +129,9 @@ function encElectLeadersRequestTopicPartitions_v0(w: Writer, m: ElectLeadersRequ
   }
 }
 
-function encElectLeadersRequestTopicPartitions_v2(w: Writer, m: ElectLeadersRequestTopicPartitions): void {
-  w.compactString((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+function encElectLeadersRequestTopicPartitions_v2(w: Writer, m: ElectLeadersRequestTopicPartitionsInput): void {
+  w.compactString(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ElectLeadersRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -182,10 +219,10 @@ function defaultElectLeadersResponsePartitionResult(): ElectLeadersResponseParti
   return { partitionId: 0, errorCode: 0, errorMessage: '' };
 }
 
-function encElectLeadersResponse_v0(w: Writer, m: ElectLeadersResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
+function encElectLeadersResponse_v0(w: Writer, m: ElectLeadersResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.errorCode !== undefined && m.errorCode !== 0) throw new ProtocolEncodeError('ElectLeadersResponse field ElectLeadersResponse.ErrorCode cannot be written at version 0');
-  const t1 = (m.replicaElectionResults ?? []);
+  const t1 = m.replicaElectionResults ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ElectLeadersResponse field ReplicaElectionResults is not nullable');
   else {
     w.int32(t1.length);
@@ -193,10 +230,10 @@ function encElectLeadersResponse_v0(w: Writer, m: ElectLeadersResponse): void {
   }
 }
 
-function encElectLeadersResponse_v1(w: Writer, m: ElectLeadersResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.replicaElectionResults ?? []);
+function encElectLeadersResponse_v1(w: Writer, m: ElectLeadersResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.replicaElectionResults ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ElectLeadersResponse field ReplicaElectionResults is not nullable');
   else {
     w.int32(t1.length);
@@ -204,10 +241,10 @@ function encElectLeadersResponse_v1(w: Writer, m: ElectLeadersResponse): void {
   }
 }
 
-function encElectLeadersResponse_v2(w: Writer, m: ElectLeadersResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.replicaElectionResults ?? []);
+function encElectLeadersResponse_v2(w: Writer, m: ElectLeadersResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.replicaElectionResults ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ElectLeadersResponse field ReplicaElectionResults is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -217,9 +254,9 @@ function encElectLeadersResponse_v2(w: Writer, m: ElectLeadersResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encElectLeadersResponseReplicaElectionResult_v0(w: Writer, m: ElectLeadersResponseReplicaElectionResult): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitionResult ?? []);
+function encElectLeadersResponseReplicaElectionResult_v0(w: Writer, m: ElectLeadersResponseReplicaElectionResultInput): void {
+  w.string(m.topic ?? '');
+  const t1 = m.partitionResult ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ElectLeadersResponse field PartitionResult is not nullable');
   else {
     w.int32(t1.length);
@@ -227,9 +264,9 @@ function encElectLeadersResponseReplicaElectionResult_v0(w: Writer, m: ElectLead
   }
 }
 
-function encElectLeadersResponseReplicaElectionResult_v2(w: Writer, m: ElectLeadersResponseReplicaElectionResult): void {
-  w.compactString((m.topic ?? ''));
-  const t1 = (m.partitionResult ?? []);
+function encElectLeadersResponseReplicaElectionResult_v2(w: Writer, m: ElectLeadersResponseReplicaElectionResultInput): void {
+  w.compactString(m.topic ?? '');
+  const t1 = m.partitionResult ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ElectLeadersResponse field PartitionResult is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -239,16 +276,16 @@ function encElectLeadersResponseReplicaElectionResult_v2(w: Writer, m: ElectLead
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encElectLeadersResponsePartitionResult_v0(w: Writer, m: ElectLeadersResponsePartitionResult): void {
-  w.int32((m.partitionId ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+function encElectLeadersResponsePartitionResult_v0(w: Writer, m: ElectLeadersResponsePartitionResultInput): void {
+  w.int32(m.partitionId ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
 }
 
-function encElectLeadersResponsePartitionResult_v2(w: Writer, m: ElectLeadersResponsePartitionResult): void {
-  w.int32((m.partitionId ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+function encElectLeadersResponsePartitionResult_v2(w: Writer, m: ElectLeadersResponsePartitionResultInput): void {
+  w.int32(m.partitionId ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -337,7 +374,7 @@ function decElectLeadersResponsePartitionResult_v2(r: Reader): ElectLeadersRespo
   return { partitionId: f_partitionId, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const ElectLeaders: ApiCodec<ElectLeadersRequest, ElectLeadersResponse> = {
+export const ElectLeaders: ApiCodec<ElectLeadersRequest, ElectLeadersResponse, ElectLeadersRequestInput, ElectLeadersResponseInput> = {
   apiKey: 43,
   name: 'ElectLeaders',
   minVersion: 0,
@@ -347,12 +384,16 @@ export const ElectLeaders: ApiCodec<ElectLeadersRequest, ElectLeadersResponse> =
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ElectLeadersRequest, version: number): void {
-      switch (version) {
-        case 0: return encElectLeadersRequest_v0(w, msg);
-        case 1: return encElectLeadersRequest_v1(w, msg);
-        case 2: return encElectLeadersRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`ElectLeadersRequest version ${version} is not supported`);
+    encode(w: Writer, msg: ElectLeadersRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encElectLeadersRequest_v0(w, msg);
+          case 1: return encElectLeadersRequest_v1(w, msg);
+          case 2: return encElectLeadersRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`ElectLeadersRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ElectLeadersRequest', version);
       }
     },
     decode(r: Reader, version: number): ElectLeadersRequest {
@@ -365,12 +406,16 @@ export const ElectLeaders: ApiCodec<ElectLeadersRequest, ElectLeadersResponse> =
     },
   },
   response: {
-    encode(w: Writer, msg: ElectLeadersResponse, version: number): void {
-      switch (version) {
-        case 0: return encElectLeadersResponse_v0(w, msg);
-        case 1: return encElectLeadersResponse_v1(w, msg);
-        case 2: return encElectLeadersResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`ElectLeadersResponse version ${version} is not supported`);
+    encode(w: Writer, msg: ElectLeadersResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encElectLeadersResponse_v0(w, msg);
+          case 1: return encElectLeadersResponse_v1(w, msg);
+          case 2: return encElectLeadersResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`ElectLeadersResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ElectLeadersResponse', version);
       }
     },
     decode(r: Reader, version: number): ElectLeadersResponse {

@@ -2,14 +2,23 @@
 // EndQuorumEpoch (api key 54): versions 0-1, flexible from 1.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface EndQuorumEpochRequest {
-  clusterId?: string | null;
+  clusterId: string | null;
   topics: EndQuorumEpochRequestTopicData[];
-  leaderEndpoints?: EndQuorumEpochRequestLeaderEndpoint[];
+  leaderEndpoints: EndQuorumEpochRequestLeaderEndpoint[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface EndQuorumEpochRequestInput {
+  clusterId?: string | null;
+  topics: EndQuorumEpochRequestTopicDataInput[];
+  leaderEndpoints?: EndQuorumEpochRequestLeaderEndpointInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -19,16 +28,37 @@ export interface EndQuorumEpochRequestTopicData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface EndQuorumEpochRequestTopicDataInput {
+  topicName: string;
+  partitions: EndQuorumEpochRequestPartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface EndQuorumEpochRequestPartitionData {
   partitionIndex: number;
   leaderId: number;
   leaderEpoch: number;
+  preferredSuccessors: number[];
+  preferredCandidates: EndQuorumEpochRequestReplicaInfo[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface EndQuorumEpochRequestPartitionDataInput {
+  partitionIndex: number;
+  leaderId: number;
+  leaderEpoch: number;
   preferredSuccessors?: number[];
-  preferredCandidates?: EndQuorumEpochRequestReplicaInfo[];
+  preferredCandidates?: EndQuorumEpochRequestReplicaInfoInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface EndQuorumEpochRequestReplicaInfo {
+  candidateId: number;
+  candidateDirectoryId: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface EndQuorumEpochRequestReplicaInfoInput {
   candidateId: number;
   candidateDirectoryId: string;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -41,16 +71,38 @@ export interface EndQuorumEpochRequestLeaderEndpoint {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface EndQuorumEpochRequestLeaderEndpointInput {
+  name: string;
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface EndQuorumEpochResponse {
   errorCode: number;
   topics: EndQuorumEpochResponseTopicData[];
-  nodeEndpoints?: EndQuorumEpochResponseNodeEndpoint[];
+  nodeEndpoints: EndQuorumEpochResponseNodeEndpoint[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface EndQuorumEpochResponseInput {
+  errorCode: number;
+  topics: EndQuorumEpochResponseTopicDataInput[];
+  nodeEndpoints?: EndQuorumEpochResponseNodeEndpointInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface EndQuorumEpochResponseTopicData {
   topicName: string;
   partitions: EndQuorumEpochResponsePartitionData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface EndQuorumEpochResponseTopicDataInput {
+  topicName: string;
+  partitions: EndQuorumEpochResponsePartitionDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -62,7 +114,22 @@ export interface EndQuorumEpochResponsePartitionData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface EndQuorumEpochResponsePartitionDataInput {
+  partitionIndex: number;
+  errorCode: number;
+  leaderId: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface EndQuorumEpochResponseNodeEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface EndQuorumEpochResponseNodeEndpointInput {
   nodeId: number;
   host: string;
   port: number;
@@ -89,9 +156,9 @@ function defaultEndQuorumEpochRequestLeaderEndpoint(): EndQuorumEpochRequestLead
   return { name: '', host: '', port: 0 };
 }
 
-function encEndQuorumEpochRequest_v0(w: Writer, m: EndQuorumEpochRequest): void {
-  w.nullableString((m.clusterId === undefined ? null : m.clusterId));
-  const t1 = (m.topics ?? []);
+function encEndQuorumEpochRequest_v0(w: Writer, m: EndQuorumEpochRequestInput): void {
+  w.nullableString(m.clusterId === undefined ? null : m.clusterId);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -99,15 +166,15 @@ function encEndQuorumEpochRequest_v0(w: Writer, m: EndQuorumEpochRequest): void 
   }
 }
 
-function encEndQuorumEpochRequest_v1(w: Writer, m: EndQuorumEpochRequest): void {
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  const t1 = (m.topics ?? []);
+function encEndQuorumEpochRequest_v1(w: Writer, m: EndQuorumEpochRequestInput): void {
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encEndQuorumEpochRequestTopicData_v1(w, t1[t2]);
   }
-  const t3 = (m.leaderEndpoints ?? []);
+  const t3 = m.leaderEndpoints ?? [];
   if (t3 === null) throw new ProtocolEncodeError('EndQuorumEpochRequest field LeaderEndpoints is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -117,9 +184,9 @@ function encEndQuorumEpochRequest_v1(w: Writer, m: EndQuorumEpochRequest): void 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encEndQuorumEpochRequestTopicData_v0(w: Writer, m: EndQuorumEpochRequestTopicData): void {
-  w.string((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encEndQuorumEpochRequestTopicData_v0(w: Writer, m: EndQuorumEpochRequestTopicDataInput): void {
+  w.string(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -127,9 +194,9 @@ function encEndQuorumEpochRequestTopicData_v0(w: Writer, m: EndQuorumEpochReques
   }
 }
 
-function encEndQuorumEpochRequestTopicData_v1(w: Writer, m: EndQuorumEpochRequestTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encEndQuorumEpochRequestTopicData_v1(w: Writer, m: EndQuorumEpochRequestTopicDataInput): void {
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -139,11 +206,11 @@ function encEndQuorumEpochRequestTopicData_v1(w: Writer, m: EndQuorumEpochReques
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encEndQuorumEpochRequestPartitionData_v0(w: Writer, m: EndQuorumEpochRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  const t1 = (m.preferredSuccessors ?? []);
+function encEndQuorumEpochRequestPartitionData_v0(w: Writer, m: EndQuorumEpochRequestPartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  const t1 = m.preferredSuccessors ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochRequest field PreferredSuccessors is not nullable');
   else {
     w.int32(t1.length);
@@ -151,11 +218,11 @@ function encEndQuorumEpochRequestPartitionData_v0(w: Writer, m: EndQuorumEpochRe
   }
 }
 
-function encEndQuorumEpochRequestPartitionData_v1(w: Writer, m: EndQuorumEpochRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  const t1 = (m.preferredCandidates ?? []);
+function encEndQuorumEpochRequestPartitionData_v1(w: Writer, m: EndQuorumEpochRequestPartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  const t1 = m.preferredCandidates ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochRequest field PreferredCandidates is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -165,17 +232,17 @@ function encEndQuorumEpochRequestPartitionData_v1(w: Writer, m: EndQuorumEpochRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encEndQuorumEpochRequestReplicaInfo_v1(w: Writer, m: EndQuorumEpochRequestReplicaInfo): void {
-  w.int32((m.candidateId ?? 0));
-  w.uuid((m.candidateDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
+function encEndQuorumEpochRequestReplicaInfo_v1(w: Writer, m: EndQuorumEpochRequestReplicaInfoInput): void {
+  w.int32(m.candidateId ?? 0);
+  w.uuid(m.candidateDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encEndQuorumEpochRequestLeaderEndpoint_v1(w: Writer, m: EndQuorumEpochRequestLeaderEndpoint): void {
-  w.compactString((m.name ?? ''));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+function encEndQuorumEpochRequestLeaderEndpoint_v1(w: Writer, m: EndQuorumEpochRequestLeaderEndpointInput): void {
+  w.compactString(m.name ?? '');
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -304,9 +371,9 @@ function defaultEndQuorumEpochResponseNodeEndpoint(): EndQuorumEpochResponseNode
   return { nodeId: 0, host: '', port: 0 };
 }
 
-function encEndQuorumEpochResponse_v0(w: Writer, m: EndQuorumEpochResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+function encEndQuorumEpochResponse_v0(w: Writer, m: EndQuorumEpochResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -315,27 +382,27 @@ function encEndQuorumEpochResponse_v0(w: Writer, m: EndQuorumEpochResponse): voi
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('EndQuorumEpochResponse field EndQuorumEpochResponse.NodeEndpoints cannot be written at version 0');
 }
 
-function encEndQuorumEpochResponse_v1(w: Writer, m: EndQuorumEpochResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+function encEndQuorumEpochResponse_v1(w: Writer, m: EndQuorumEpochResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encEndQuorumEpochResponseTopicData_v1(w, t1[t2]);
   }
-  const t3 = (m.nodeEndpoints ?? []);
-  const t4 = (t3 === null || t3.length !== 0);
+  const t3 = m.nodeEndpoints;
+  const t4 = t3 !== undefined && (t3 === null || t3.length !== 0);
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3; if (t5 === null) throw new ProtocolEncodeError('EndQuorumEpochResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encEndQuorumEpochResponseNodeEndpoint_v1(w, t5[t6]); } } });
+    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3!; if (t5 === null) throw new ProtocolEncodeError('EndQuorumEpochResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encEndQuorumEpochResponseNodeEndpoint_v1(w, t5[t6]); } } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encEndQuorumEpochResponseTopicData_v0(w: Writer, m: EndQuorumEpochResponseTopicData): void {
-  w.string((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encEndQuorumEpochResponseTopicData_v0(w: Writer, m: EndQuorumEpochResponseTopicDataInput): void {
+  w.string(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -343,9 +410,9 @@ function encEndQuorumEpochResponseTopicData_v0(w: Writer, m: EndQuorumEpochRespo
   }
 }
 
-function encEndQuorumEpochResponseTopicData_v1(w: Writer, m: EndQuorumEpochResponseTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encEndQuorumEpochResponseTopicData_v1(w: Writer, m: EndQuorumEpochResponseTopicDataInput): void {
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('EndQuorumEpochResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -355,26 +422,26 @@ function encEndQuorumEpochResponseTopicData_v1(w: Writer, m: EndQuorumEpochRespo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encEndQuorumEpochResponsePartitionData_v0(w: Writer, m: EndQuorumEpochResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+function encEndQuorumEpochResponsePartitionData_v0(w: Writer, m: EndQuorumEpochResponsePartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
 }
 
-function encEndQuorumEpochResponsePartitionData_v1(w: Writer, m: EndQuorumEpochResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+function encEndQuorumEpochResponsePartitionData_v1(w: Writer, m: EndQuorumEpochResponsePartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encEndQuorumEpochResponseNodeEndpoint_v1(w: Writer, m: EndQuorumEpochResponseNodeEndpoint): void {
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+function encEndQuorumEpochResponseNodeEndpoint_v1(w: Writer, m: EndQuorumEpochResponseNodeEndpointInput): void {
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -471,7 +538,7 @@ function decEndQuorumEpochResponseNodeEndpoint_v1(r: Reader): EndQuorumEpochResp
   return { nodeId: f_nodeId, host: f_host, port: f_port, unknownTaggedFields: unknown };
 }
 
-export const EndQuorumEpoch: ApiCodec<EndQuorumEpochRequest, EndQuorumEpochResponse> = {
+export const EndQuorumEpoch: ApiCodec<EndQuorumEpochRequest, EndQuorumEpochResponse, EndQuorumEpochRequestInput, EndQuorumEpochResponseInput> = {
   apiKey: 54,
   name: 'EndQuorumEpoch',
   minVersion: 0,
@@ -481,11 +548,15 @@ export const EndQuorumEpoch: ApiCodec<EndQuorumEpochRequest, EndQuorumEpochRespo
   requestHeaderVersion: (version: number) => (version >= 1 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 1 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: EndQuorumEpochRequest, version: number): void {
-      switch (version) {
-        case 0: return encEndQuorumEpochRequest_v0(w, msg);
-        case 1: return encEndQuorumEpochRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`EndQuorumEpochRequest version ${version} is not supported`);
+    encode(w: Writer, msg: EndQuorumEpochRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encEndQuorumEpochRequest_v0(w, msg);
+          case 1: return encEndQuorumEpochRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`EndQuorumEpochRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'EndQuorumEpochRequest', version);
       }
     },
     decode(r: Reader, version: number): EndQuorumEpochRequest {
@@ -497,11 +568,15 @@ export const EndQuorumEpoch: ApiCodec<EndQuorumEpochRequest, EndQuorumEpochRespo
     },
   },
   response: {
-    encode(w: Writer, msg: EndQuorumEpochResponse, version: number): void {
-      switch (version) {
-        case 0: return encEndQuorumEpochResponse_v0(w, msg);
-        case 1: return encEndQuorumEpochResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`EndQuorumEpochResponse version ${version} is not supported`);
+    encode(w: Writer, msg: EndQuorumEpochResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encEndQuorumEpochResponse_v0(w, msg);
+          case 1: return encEndQuorumEpochResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`EndQuorumEpochResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'EndQuorumEpochResponse', version);
       }
     },
     decode(r: Reader, version: number): EndQuorumEpochResponse {

@@ -2,10 +2,11 @@
 // EndTxn (api key 26): versions 0-5, flexible from 3.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface EndTxnRequest {
   transactionalId: string;
   producerId: bigint;
@@ -14,7 +15,26 @@ export interface EndTxnRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface EndTxnRequestInput {
+  transactionalId: string;
+  producerId: bigint;
+  producerEpoch: number;
+  committed: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface EndTxnResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  producerId: bigint;
+  producerEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface EndTxnResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   producerId?: bigint;
@@ -26,18 +46,18 @@ function defaultEndTxnRequest(): EndTxnRequest {
   return { transactionalId: '', producerId: 0n, producerEpoch: 0, committed: false };
 }
 
-function encEndTxnRequest_v0(w: Writer, m: EndTxnRequest): void {
-  w.string((m.transactionalId ?? ''));
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
-  w.bool((m.committed ?? false));
+function encEndTxnRequest_v0(w: Writer, m: EndTxnRequestInput): void {
+  w.string(m.transactionalId ?? '');
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
+  w.bool(m.committed ?? false);
 }
 
-function encEndTxnRequest_v3(w: Writer, m: EndTxnRequest): void {
-  w.compactString((m.transactionalId ?? ''));
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
-  w.bool((m.committed ?? false));
+function encEndTxnRequest_v3(w: Writer, m: EndTxnRequestInput): void {
+  w.compactString(m.transactionalId ?? '');
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
+  w.bool(m.committed ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -63,23 +83,23 @@ function defaultEndTxnResponse(): EndTxnResponse {
   return { throttleTimeMs: 0, errorCode: 0, producerId: -1n, producerEpoch: -1 };
 }
 
-function encEndTxnResponse_v0(w: Writer, m: EndTxnResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
+function encEndTxnResponse_v0(w: Writer, m: EndTxnResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
 }
 
-function encEndTxnResponse_v3(w: Writer, m: EndTxnResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
+function encEndTxnResponse_v3(w: Writer, m: EndTxnResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encEndTxnResponse_v5(w: Writer, m: EndTxnResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.producerId ?? -1n));
-  w.int16((m.producerEpoch ?? -1));
+function encEndTxnResponse_v5(w: Writer, m: EndTxnResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.producerId ?? -1n);
+  w.int16(m.producerEpoch ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -106,7 +126,7 @@ function decEndTxnResponse_v5(r: Reader): EndTxnResponse {
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, producerId: f_producerId, producerEpoch: f_producerEpoch, unknownTaggedFields: unknown };
 }
 
-export const EndTxn: ApiCodec<EndTxnRequest, EndTxnResponse> = {
+export const EndTxn: ApiCodec<EndTxnRequest, EndTxnResponse, EndTxnRequestInput, EndTxnResponseInput> = {
   apiKey: 26,
   name: 'EndTxn',
   minVersion: 0,
@@ -116,11 +136,15 @@ export const EndTxn: ApiCodec<EndTxnRequest, EndTxnResponse> = {
   requestHeaderVersion: (version: number) => (version >= 3 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 3 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: EndTxnRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encEndTxnRequest_v0(w, msg);
-        case 3: case 4: case 5: return encEndTxnRequest_v3(w, msg);
-        default: throw new ProtocolEncodeError(`EndTxnRequest version ${version} is not supported`);
+    encode(w: Writer, msg: EndTxnRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encEndTxnRequest_v0(w, msg);
+          case 3: case 4: case 5: return encEndTxnRequest_v3(w, msg);
+          default: throw new ProtocolEncodeError(`EndTxnRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'EndTxnRequest', version);
       }
     },
     decode(r: Reader, version: number): EndTxnRequest {
@@ -132,12 +156,16 @@ export const EndTxn: ApiCodec<EndTxnRequest, EndTxnResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: EndTxnResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encEndTxnResponse_v0(w, msg);
-        case 3: case 4: return encEndTxnResponse_v3(w, msg);
-        case 5: return encEndTxnResponse_v5(w, msg);
-        default: throw new ProtocolEncodeError(`EndTxnResponse version ${version} is not supported`);
+    encode(w: Writer, msg: EndTxnResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encEndTxnResponse_v0(w, msg);
+          case 3: case 4: return encEndTxnResponse_v3(w, msg);
+          case 5: return encEndTxnResponse_v5(w, msg);
+          default: throw new ProtocolEncodeError(`EndTxnResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'EndTxnResponse', version);
       }
     },
     decode(r: Reader, version: number): EndTxnResponse {

@@ -2,10 +2,11 @@
 // Envelope (api key 58): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface EnvelopeRequest {
   requestData: Buffer;
   requestPrincipal: Buffer | null;
@@ -13,7 +14,23 @@ export interface EnvelopeRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface EnvelopeRequestInput {
+  requestData: Buffer;
+  requestPrincipal: Buffer | null;
+  clientHostAddress: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface EnvelopeResponse {
+  responseData: Buffer | null;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface EnvelopeResponseInput {
   responseData?: Buffer | null;
   errorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -23,10 +40,10 @@ function defaultEnvelopeRequest(): EnvelopeRequest {
   return { requestData: EMPTY_BUFFER, requestPrincipal: EMPTY_BUFFER, clientHostAddress: EMPTY_BUFFER };
 }
 
-function encEnvelopeRequest_v0(w: Writer, m: EnvelopeRequest): void {
-  w.compactBytes((m.requestData ?? EMPTY_BUFFER));
-  w.compactNullableBytes((m.requestPrincipal === undefined ? EMPTY_BUFFER : m.requestPrincipal));
-  w.compactBytes((m.clientHostAddress ?? EMPTY_BUFFER));
+function encEnvelopeRequest_v0(w: Writer, m: EnvelopeRequestInput): void {
+  w.compactBytes(m.requestData ?? EMPTY_BUFFER);
+  w.compactNullableBytes(m.requestPrincipal === undefined ? EMPTY_BUFFER : m.requestPrincipal);
+  w.compactBytes(m.clientHostAddress ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -43,9 +60,9 @@ function defaultEnvelopeResponse(): EnvelopeResponse {
   return { responseData: null, errorCode: 0 };
 }
 
-function encEnvelopeResponse_v0(w: Writer, m: EnvelopeResponse): void {
-  w.compactNullableBytes((m.responseData === undefined ? null : m.responseData));
-  w.int16((m.errorCode ?? 0));
+function encEnvelopeResponse_v0(w: Writer, m: EnvelopeResponseInput): void {
+  w.compactNullableBytes(m.responseData === undefined ? null : m.responseData);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -57,7 +74,7 @@ function decEnvelopeResponse_v0(r: Reader): EnvelopeResponse {
   return { responseData: f_responseData, errorCode: f_errorCode, unknownTaggedFields: unknown };
 }
 
-export const Envelope: ApiCodec<EnvelopeRequest, EnvelopeResponse> = {
+export const Envelope: ApiCodec<EnvelopeRequest, EnvelopeResponse, EnvelopeRequestInput, EnvelopeResponseInput> = {
   apiKey: 58,
   name: 'Envelope',
   minVersion: 0,
@@ -67,10 +84,14 @@ export const Envelope: ApiCodec<EnvelopeRequest, EnvelopeResponse> = {
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: EnvelopeRequest, version: number): void {
-      switch (version) {
-        case 0: return encEnvelopeRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`EnvelopeRequest version ${version} is not supported`);
+    encode(w: Writer, msg: EnvelopeRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encEnvelopeRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`EnvelopeRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'EnvelopeRequest', version);
       }
     },
     decode(r: Reader, version: number): EnvelopeRequest {
@@ -81,10 +102,14 @@ export const Envelope: ApiCodec<EnvelopeRequest, EnvelopeResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: EnvelopeResponse, version: number): void {
-      switch (version) {
-        case 0: return encEnvelopeResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`EnvelopeResponse version ${version} is not supported`);
+    encode(w: Writer, msg: EnvelopeResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encEnvelopeResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`EnvelopeResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'EnvelopeResponse', version);
       }
     },
     decode(r: Reader, version: number): EnvelopeResponse {

@@ -2,17 +2,34 @@
 // ExpireDelegationToken (api key 40): versions 1-2, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ExpireDelegationTokenRequest {
   hmac: Buffer;
   expiryTimePeriodMs: bigint;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ExpireDelegationTokenRequestInput {
+  hmac: Buffer;
+  expiryTimePeriodMs: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ExpireDelegationTokenResponse {
+  errorCode: number;
+  expiryTimestampMs: bigint;
+  throttleTimeMs: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ExpireDelegationTokenResponseInput {
   errorCode: number;
   expiryTimestampMs: bigint;
   throttleTimeMs: number;
@@ -23,14 +40,14 @@ function defaultExpireDelegationTokenRequest(): ExpireDelegationTokenRequest {
   return { hmac: EMPTY_BUFFER, expiryTimePeriodMs: 0n };
 }
 
-function encExpireDelegationTokenRequest_v1(w: Writer, m: ExpireDelegationTokenRequest): void {
-  w.bytes((m.hmac ?? EMPTY_BUFFER));
-  w.int64((m.expiryTimePeriodMs ?? 0n));
+function encExpireDelegationTokenRequest_v1(w: Writer, m: ExpireDelegationTokenRequestInput): void {
+  w.bytes(m.hmac ?? EMPTY_BUFFER);
+  w.int64(m.expiryTimePeriodMs ?? 0n);
 }
 
-function encExpireDelegationTokenRequest_v2(w: Writer, m: ExpireDelegationTokenRequest): void {
-  w.compactBytes((m.hmac ?? EMPTY_BUFFER));
-  w.int64((m.expiryTimePeriodMs ?? 0n));
+function encExpireDelegationTokenRequest_v2(w: Writer, m: ExpireDelegationTokenRequestInput): void {
+  w.compactBytes(m.hmac ?? EMPTY_BUFFER);
+  w.int64(m.expiryTimePeriodMs ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -52,16 +69,16 @@ function defaultExpireDelegationTokenResponse(): ExpireDelegationTokenResponse {
   return { errorCode: 0, expiryTimestampMs: 0n, throttleTimeMs: 0 };
 }
 
-function encExpireDelegationTokenResponse_v1(w: Writer, m: ExpireDelegationTokenResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.expiryTimestampMs ?? 0n));
-  w.int32((m.throttleTimeMs ?? 0));
+function encExpireDelegationTokenResponse_v1(w: Writer, m: ExpireDelegationTokenResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.expiryTimestampMs ?? 0n);
+  w.int32(m.throttleTimeMs ?? 0);
 }
 
-function encExpireDelegationTokenResponse_v2(w: Writer, m: ExpireDelegationTokenResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.expiryTimestampMs ?? 0n));
-  w.int32((m.throttleTimeMs ?? 0));
+function encExpireDelegationTokenResponse_v2(w: Writer, m: ExpireDelegationTokenResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.expiryTimestampMs ?? 0n);
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -81,7 +98,7 @@ function decExpireDelegationTokenResponse_v2(r: Reader): ExpireDelegationTokenRe
   return { errorCode: f_errorCode, expiryTimestampMs: f_expiryTimestampMs, throttleTimeMs: f_throttleTimeMs, unknownTaggedFields: unknown };
 }
 
-export const ExpireDelegationToken: ApiCodec<ExpireDelegationTokenRequest, ExpireDelegationTokenResponse> = {
+export const ExpireDelegationToken: ApiCodec<ExpireDelegationTokenRequest, ExpireDelegationTokenResponse, ExpireDelegationTokenRequestInput, ExpireDelegationTokenResponseInput> = {
   apiKey: 40,
   name: 'ExpireDelegationToken',
   minVersion: 1,
@@ -91,11 +108,15 @@ export const ExpireDelegationToken: ApiCodec<ExpireDelegationTokenRequest, Expir
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ExpireDelegationTokenRequest, version: number): void {
-      switch (version) {
-        case 1: return encExpireDelegationTokenRequest_v1(w, msg);
-        case 2: return encExpireDelegationTokenRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`ExpireDelegationTokenRequest version ${version} is not supported`);
+    encode(w: Writer, msg: ExpireDelegationTokenRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encExpireDelegationTokenRequest_v1(w, msg);
+          case 2: return encExpireDelegationTokenRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`ExpireDelegationTokenRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ExpireDelegationTokenRequest', version);
       }
     },
     decode(r: Reader, version: number): ExpireDelegationTokenRequest {
@@ -107,11 +128,15 @@ export const ExpireDelegationToken: ApiCodec<ExpireDelegationTokenRequest, Expir
     },
   },
   response: {
-    encode(w: Writer, msg: ExpireDelegationTokenResponse, version: number): void {
-      switch (version) {
-        case 1: return encExpireDelegationTokenResponse_v1(w, msg);
-        case 2: return encExpireDelegationTokenResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`ExpireDelegationTokenResponse version ${version} is not supported`);
+    encode(w: Writer, msg: ExpireDelegationTokenResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encExpireDelegationTokenResponse_v1(w, msg);
+          case 2: return encExpireDelegationTokenResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`ExpireDelegationTokenResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ExpireDelegationTokenResponse', version);
       }
     },
     decode(r: Reader, version: number): ExpireDelegationTokenResponse {

@@ -2,15 +2,25 @@
 // FetchSnapshot (api key 59): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface FetchSnapshotRequest {
+  clusterId: string | null;
+  replicaId: number;
+  maxBytes: number;
+  topics: FetchSnapshotRequestTopicSnapshot[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface FetchSnapshotRequestInput {
   clusterId?: string | null;
   replicaId?: number;
   maxBytes?: number;
-  topics: FetchSnapshotRequestTopicSnapshot[];
+  topics: FetchSnapshotRequestTopicSnapshotInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -20,10 +30,25 @@ export interface FetchSnapshotRequestTopicSnapshot {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchSnapshotRequestTopicSnapshotInput {
+  name: string;
+  partitions: FetchSnapshotRequestPartitionSnapshotInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface FetchSnapshotRequestPartitionSnapshot {
   partition: number;
   currentLeaderEpoch: number;
   snapshotId: FetchSnapshotRequestSnapshotId;
+  position: bigint;
+  replicaDirectoryId: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchSnapshotRequestPartitionSnapshotInput {
+  partition: number;
+  currentLeaderEpoch: number;
+  snapshotId: FetchSnapshotRequestSnapshotIdInput;
   position: bigint;
   replicaDirectoryId?: string;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -35,11 +60,27 @@ export interface FetchSnapshotRequestSnapshotId {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchSnapshotRequestSnapshotIdInput {
+  endOffset: bigint;
+  epoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface FetchSnapshotResponse {
   throttleTimeMs: number;
   errorCode: number;
   topics: FetchSnapshotResponseTopicSnapshot[];
-  nodeEndpoints?: FetchSnapshotResponseNodeEndpoint[];
+  nodeEndpoints: FetchSnapshotResponseNodeEndpoint[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface FetchSnapshotResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  topics: FetchSnapshotResponseTopicSnapshotInput[];
+  nodeEndpoints?: FetchSnapshotResponseNodeEndpointInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -49,11 +90,28 @@ export interface FetchSnapshotResponseTopicSnapshot {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchSnapshotResponseTopicSnapshotInput {
+  name: string;
+  partitions: FetchSnapshotResponsePartitionSnapshotInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface FetchSnapshotResponsePartitionSnapshot {
   index: number;
   errorCode: number;
   snapshotId: FetchSnapshotResponseSnapshotId;
-  currentLeader?: FetchSnapshotResponseLeaderIdAndEpoch;
+  currentLeader: FetchSnapshotResponseLeaderIdAndEpoch;
+  size: bigint;
+  position: bigint;
+  unalignedRecords: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchSnapshotResponsePartitionSnapshotInput {
+  index: number;
+  errorCode: number;
+  snapshotId: FetchSnapshotResponseSnapshotIdInput;
+  currentLeader?: FetchSnapshotResponseLeaderIdAndEpochInput;
   size: bigint;
   position: bigint;
   unalignedRecords: Buffer;
@@ -66,13 +124,32 @@ export interface FetchSnapshotResponseSnapshotId {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchSnapshotResponseSnapshotIdInput {
+  endOffset: bigint;
+  epoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface FetchSnapshotResponseLeaderIdAndEpoch {
   leaderId: number;
   leaderEpoch: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchSnapshotResponseLeaderIdAndEpochInput {
+  leaderId: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface FetchSnapshotResponseNodeEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchSnapshotResponseNodeEndpointInput {
   nodeId: number;
   host: string;
   port: number;
@@ -95,47 +172,47 @@ function defaultFetchSnapshotRequestSnapshotId(): FetchSnapshotRequestSnapshotId
   return { endOffset: 0n, epoch: 0 };
 }
 
-function encFetchSnapshotRequest_v0(w: Writer, m: FetchSnapshotRequest): void {
-  w.int32((m.replicaId ?? -1));
-  w.int32((m.maxBytes ?? 2147483647));
-  const t1 = (m.topics ?? []);
+function encFetchSnapshotRequest_v0(w: Writer, m: FetchSnapshotRequestInput): void {
+  w.int32(m.replicaId ?? -1);
+  w.int32(m.maxBytes ?? 2147483647);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchSnapshotRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchSnapshotRequestTopicSnapshot_v0(w, t1[t2]);
   }
-  const t3 = (m.clusterId === undefined ? null : m.clusterId);
-  const t4 = t3 !== null;
+  const t3 = m.clusterId;
+  const t4 = t3 !== undefined && t3 !== null;
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t3); } });
+    if (t4) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t3!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encFetchSnapshotRequest_v1(w: Writer, m: FetchSnapshotRequest): void {
-  w.int32((m.replicaId ?? -1));
-  w.int32((m.maxBytes ?? 2147483647));
-  const t1 = (m.topics ?? []);
+function encFetchSnapshotRequest_v1(w: Writer, m: FetchSnapshotRequestInput): void {
+  w.int32(m.replicaId ?? -1);
+  w.int32(m.maxBytes ?? 2147483647);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchSnapshotRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchSnapshotRequestTopicSnapshot_v1(w, t1[t2]);
   }
-  const t3 = (m.clusterId === undefined ? null : m.clusterId);
-  const t4 = t3 !== null;
+  const t3 = m.clusterId;
+  const t4 = t3 !== undefined && t3 !== null;
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t3); } });
+    if (t4) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t3!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encFetchSnapshotRequestTopicSnapshot_v0(w: Writer, m: FetchSnapshotRequestTopicSnapshot): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encFetchSnapshotRequestTopicSnapshot_v0(w: Writer, m: FetchSnapshotRequestTopicSnapshotInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchSnapshotRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -145,9 +222,9 @@ function encFetchSnapshotRequestTopicSnapshot_v0(w: Writer, m: FetchSnapshotRequ
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchSnapshotRequestTopicSnapshot_v1(w: Writer, m: FetchSnapshotRequestTopicSnapshot): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encFetchSnapshotRequestTopicSnapshot_v1(w: Writer, m: FetchSnapshotRequestTopicSnapshotInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchSnapshotRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -157,33 +234,33 @@ function encFetchSnapshotRequestTopicSnapshot_v1(w: Writer, m: FetchSnapshotRequ
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchSnapshotRequestPartitionSnapshot_v0(w: Writer, m: FetchSnapshotRequestPartitionSnapshot): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.currentLeaderEpoch ?? 0));
-  encFetchSnapshotRequestSnapshotId_v0(w, (m.snapshotId ?? defaultFetchSnapshotRequestSnapshotId()));
-  w.int64((m.position ?? 0n));
+function encFetchSnapshotRequestPartitionSnapshot_v0(w: Writer, m: FetchSnapshotRequestPartitionSnapshotInput): void {
+  w.int32(m.partition ?? 0);
+  w.int32(m.currentLeaderEpoch ?? 0);
+  encFetchSnapshotRequestSnapshotId_v0(w, m.snapshotId ?? defaultFetchSnapshotRequestSnapshotId());
+  w.int64(m.position ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchSnapshotRequestPartitionSnapshot_v1(w: Writer, m: FetchSnapshotRequestPartitionSnapshot): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.currentLeaderEpoch ?? 0));
-  encFetchSnapshotRequestSnapshotId_v0(w, (m.snapshotId ?? defaultFetchSnapshotRequestSnapshotId()));
-  w.int64((m.position ?? 0n));
-  const t1 = (m.replicaDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
-  const t2 = t1 !== 'AAAAAAAAAAAAAAAAAAAAAA';
+function encFetchSnapshotRequestPartitionSnapshot_v1(w: Writer, m: FetchSnapshotRequestPartitionSnapshotInput): void {
+  w.int32(m.partition ?? 0);
+  w.int32(m.currentLeaderEpoch ?? 0);
+  encFetchSnapshotRequestSnapshotId_v0(w, m.snapshotId ?? defaultFetchSnapshotRequestSnapshotId());
+  w.int64(m.position ?? 0n);
+  const t1 = m.replicaDirectoryId;
+  const t2 = t1 !== undefined && t1 !== 'AAAAAAAAAAAAAAAAAAAAAA';
   if (!t2 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t2) tf.push({ tag: 0, write: (w) => { w.uuid(t1); } });
+    if (t2) tf.push({ tag: 0, write: (w) => { w.uuid(t1!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encFetchSnapshotRequestSnapshotId_v0(w: Writer, m: FetchSnapshotRequestSnapshotId): void {
-  w.int64((m.endOffset ?? 0n));
-  w.int32((m.epoch ?? 0));
+function encFetchSnapshotRequestSnapshotId_v0(w: Writer, m: FetchSnapshotRequestSnapshotIdInput): void {
+  w.int64(m.endOffset ?? 0n);
+  w.int32(m.epoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -334,10 +411,10 @@ function defaultFetchSnapshotResponseNodeEndpoint(): FetchSnapshotResponseNodeEn
   return { nodeId: 0, host: '', port: 0 };
 }
 
-function encFetchSnapshotResponse_v0(w: Writer, m: FetchSnapshotResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+function encFetchSnapshotResponse_v0(w: Writer, m: FetchSnapshotResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchSnapshotResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -348,28 +425,28 @@ function encFetchSnapshotResponse_v0(w: Writer, m: FetchSnapshotResponse): void 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchSnapshotResponse_v1(w: Writer, m: FetchSnapshotResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+function encFetchSnapshotResponse_v1(w: Writer, m: FetchSnapshotResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchSnapshotResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchSnapshotResponseTopicSnapshot_v0(w, t1[t2]);
   }
-  const t3 = (m.nodeEndpoints ?? []);
-  const t4 = (t3 === null || t3.length !== 0);
+  const t3 = m.nodeEndpoints;
+  const t4 = t3 !== undefined && (t3 === null || t3.length !== 0);
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3; if (t5 === null) throw new ProtocolEncodeError('FetchSnapshotResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encFetchSnapshotResponseNodeEndpoint_v1(w, t5[t6]); } } });
+    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3!; if (t5 === null) throw new ProtocolEncodeError('FetchSnapshotResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encFetchSnapshotResponseNodeEndpoint_v1(w, t5[t6]); } } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encFetchSnapshotResponseTopicSnapshot_v0(w: Writer, m: FetchSnapshotResponseTopicSnapshot): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encFetchSnapshotResponseTopicSnapshot_v0(w: Writer, m: FetchSnapshotResponseTopicSnapshotInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchSnapshotResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -379,41 +456,41 @@ function encFetchSnapshotResponseTopicSnapshot_v0(w: Writer, m: FetchSnapshotRes
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchSnapshotResponsePartitionSnapshot_v0(w: Writer, m: FetchSnapshotResponsePartitionSnapshot): void {
-  w.int32((m.index ?? 0));
-  w.int16((m.errorCode ?? 0));
-  encFetchSnapshotResponseSnapshotId_v0(w, (m.snapshotId ?? defaultFetchSnapshotResponseSnapshotId()));
-  w.int64((m.size ?? 0n));
-  w.int64((m.position ?? 0n));
-  w.compactBytes((m.unalignedRecords ?? EMPTY_BUFFER));
-  const t1 = (m.currentLeader ?? defaultFetchSnapshotResponseLeaderIdAndEpoch());
-  const t2 = (t1 === null || !isDefaultFetchSnapshotResponseLeaderIdAndEpoch(t1));
+function encFetchSnapshotResponsePartitionSnapshot_v0(w: Writer, m: FetchSnapshotResponsePartitionSnapshotInput): void {
+  w.int32(m.index ?? 0);
+  w.int16(m.errorCode ?? 0);
+  encFetchSnapshotResponseSnapshotId_v0(w, m.snapshotId ?? defaultFetchSnapshotResponseSnapshotId());
+  w.int64(m.size ?? 0n);
+  w.int64(m.position ?? 0n);
+  w.compactBytes(m.unalignedRecords ?? EMPTY_BUFFER);
+  const t1 = m.currentLeader;
+  const t2 = t1 !== undefined && (t1 === null || !isDefaultFetchSnapshotResponseLeaderIdAndEpoch(t1));
   if (!t2 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t2) tf.push({ tag: 0, write: (w) => { encFetchSnapshotResponseLeaderIdAndEpoch_v0(w, t1); } });
+    if (t2) tf.push({ tag: 0, write: (w) => { encFetchSnapshotResponseLeaderIdAndEpoch_v0(w, t1!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encFetchSnapshotResponseSnapshotId_v0(w: Writer, m: FetchSnapshotResponseSnapshotId): void {
-  w.int64((m.endOffset ?? 0n));
-  w.int32((m.epoch ?? 0));
+function encFetchSnapshotResponseSnapshotId_v0(w: Writer, m: FetchSnapshotResponseSnapshotIdInput): void {
+  w.int64(m.endOffset ?? 0n);
+  w.int32(m.epoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchSnapshotResponseLeaderIdAndEpoch_v0(w: Writer, m: FetchSnapshotResponseLeaderIdAndEpoch): void {
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+function encFetchSnapshotResponseLeaderIdAndEpoch_v0(w: Writer, m: FetchSnapshotResponseLeaderIdAndEpochInput): void {
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchSnapshotResponseNodeEndpoint_v1(w: Writer, m: FetchSnapshotResponseNodeEndpoint): void {
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+function encFetchSnapshotResponseNodeEndpoint_v1(w: Writer, m: FetchSnapshotResponseNodeEndpointInput): void {
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -521,11 +598,11 @@ function decFetchSnapshotResponseNodeEndpoint_v1(r: Reader): FetchSnapshotRespon
   return { nodeId: f_nodeId, host: f_host, port: f_port, unknownTaggedFields: unknown };
 }
 
-function isDefaultFetchSnapshotResponseLeaderIdAndEpoch(m: FetchSnapshotResponseLeaderIdAndEpoch): boolean {
+function isDefaultFetchSnapshotResponseLeaderIdAndEpoch(m: FetchSnapshotResponseLeaderIdAndEpochInput): boolean {
   return (m.leaderId === undefined || !(m.leaderId !== 0)) && (m.leaderEpoch === undefined || !(m.leaderEpoch !== 0));
 }
 
-export const FetchSnapshot: ApiCodec<FetchSnapshotRequest, FetchSnapshotResponse> = {
+export const FetchSnapshot: ApiCodec<FetchSnapshotRequest, FetchSnapshotResponse, FetchSnapshotRequestInput, FetchSnapshotResponseInput> = {
   apiKey: 59,
   name: 'FetchSnapshot',
   minVersion: 0,
@@ -535,11 +612,15 @@ export const FetchSnapshot: ApiCodec<FetchSnapshotRequest, FetchSnapshotResponse
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: FetchSnapshotRequest, version: number): void {
-      switch (version) {
-        case 0: return encFetchSnapshotRequest_v0(w, msg);
-        case 1: return encFetchSnapshotRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`FetchSnapshotRequest version ${version} is not supported`);
+    encode(w: Writer, msg: FetchSnapshotRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encFetchSnapshotRequest_v0(w, msg);
+          case 1: return encFetchSnapshotRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`FetchSnapshotRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'FetchSnapshotRequest', version);
       }
     },
     decode(r: Reader, version: number): FetchSnapshotRequest {
@@ -551,11 +632,15 @@ export const FetchSnapshot: ApiCodec<FetchSnapshotRequest, FetchSnapshotResponse
     },
   },
   response: {
-    encode(w: Writer, msg: FetchSnapshotResponse, version: number): void {
-      switch (version) {
-        case 0: return encFetchSnapshotResponse_v0(w, msg);
-        case 1: return encFetchSnapshotResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`FetchSnapshotResponse version ${version} is not supported`);
+    encode(w: Writer, msg: FetchSnapshotResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encFetchSnapshotResponse_v0(w, msg);
+          case 1: return encFetchSnapshotResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`FetchSnapshotResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'FetchSnapshotResponse', version);
       }
     },
     decode(r: Reader, version: number): FetchSnapshotResponse {

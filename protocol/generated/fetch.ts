@@ -2,40 +2,83 @@
 // Fetch (api key 1): versions 4-18, flexible from 12.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface FetchRequest {
+  clusterId: string | null;
+  replicaId: number;
+  replicaState: FetchRequestReplicaState;
+  maxWaitMs: number;
+  minBytes: number;
+  maxBytes: number;
+  isolationLevel: number;
+  sessionId: number;
+  sessionEpoch: number;
+  topics: FetchRequestFetchTopic[];
+  forgottenTopicsData: FetchRequestForgottenTopic[];
+  rackId: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface FetchRequestInput {
   clusterId?: string | null;
   replicaId?: number;
-  replicaState?: FetchRequestReplicaState;
+  replicaState?: FetchRequestReplicaStateInput;
   maxWaitMs: number;
   minBytes: number;
   maxBytes?: number;
   isolationLevel?: number;
   sessionId?: number;
   sessionEpoch?: number;
-  topics: FetchRequestFetchTopic[];
-  forgottenTopicsData?: FetchRequestForgottenTopic[];
+  topics: FetchRequestFetchTopicInput[];
+  forgottenTopicsData?: FetchRequestForgottenTopicInput[];
   rackId?: string;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface FetchRequestReplicaState {
+  replicaId: number;
+  replicaEpoch: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchRequestReplicaStateInput {
   replicaId?: number;
   replicaEpoch?: bigint;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface FetchRequestFetchTopic {
-  topic?: string;
-  topicId?: string;
+  topic: string;
+  topicId: string;
   partitions: FetchRequestFetchPartition[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchRequestFetchTopicInput {
+  topic?: string;
+  topicId?: string;
+  partitions: FetchRequestFetchPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface FetchRequestFetchPartition {
+  partition: number;
+  currentLeaderEpoch: number;
+  fetchOffset: bigint;
+  lastFetchedEpoch: number;
+  logStartOffset: bigint;
+  partitionMaxBytes: number;
+  replicaDirectoryId: string;
+  highWatermark: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchRequestFetchPartitionInput {
   partition: number;
   currentLeaderEpoch?: number;
   fetchOffset: bigint;
@@ -48,25 +91,50 @@ export interface FetchRequestFetchPartition {
 }
 
 export interface FetchRequestForgottenTopic {
+  topic: string;
+  topicId: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchRequestForgottenTopicInput {
   topic?: string;
   topicId?: string;
   partitions: number[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface FetchResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  sessionId: number;
+  responses: FetchResponseFetchableTopicResponse[];
+  nodeEndpoints: FetchResponseNodeEndpoint[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface FetchResponseInput {
   throttleTimeMs: number;
   errorCode?: number;
   sessionId?: number;
-  responses: FetchResponseFetchableTopicResponse[];
-  nodeEndpoints?: FetchResponseNodeEndpoint[];
+  responses: FetchResponseFetchableTopicResponseInput[];
+  nodeEndpoints?: FetchResponseNodeEndpointInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface FetchResponseFetchableTopicResponse {
+  topic: string;
+  topicId: string;
+  partitions: FetchResponsePartitionData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchResponseFetchableTopicResponseInput {
   topic?: string;
   topicId?: string;
-  partitions: FetchResponsePartitionData[];
+  partitions: FetchResponsePartitionDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -74,30 +142,63 @@ export interface FetchResponsePartitionData {
   partitionIndex: number;
   errorCode: number;
   highWatermark: bigint;
+  lastStableOffset: bigint;
+  logStartOffset: bigint;
+  divergingEpoch: FetchResponseEpochEndOffset;
+  currentLeader: FetchResponseLeaderIdAndEpoch;
+  snapshotId: FetchResponseSnapshotId;
+  abortedTransactions: FetchResponseAbortedTransaction[] | null;
+  preferredReadReplica: number;
+  records: Buffer | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchResponsePartitionDataInput {
+  partitionIndex: number;
+  errorCode: number;
+  highWatermark: bigint;
   lastStableOffset?: bigint;
   logStartOffset?: bigint;
-  divergingEpoch?: FetchResponseEpochEndOffset;
-  currentLeader?: FetchResponseLeaderIdAndEpoch;
-  snapshotId?: FetchResponseSnapshotId;
-  abortedTransactions: FetchResponseAbortedTransaction[] | null;
+  divergingEpoch?: FetchResponseEpochEndOffsetInput;
+  currentLeader?: FetchResponseLeaderIdAndEpochInput;
+  snapshotId?: FetchResponseSnapshotIdInput;
+  abortedTransactions: FetchResponseAbortedTransactionInput[] | null;
   preferredReadReplica?: number;
   records: Buffer | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface FetchResponseEpochEndOffset {
+  epoch: number;
+  endOffset: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchResponseEpochEndOffsetInput {
   epoch?: number;
   endOffset?: bigint;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface FetchResponseLeaderIdAndEpoch {
+  leaderId: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchResponseLeaderIdAndEpochInput {
   leaderId?: number;
   leaderEpoch?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface FetchResponseSnapshotId {
+  endOffset: bigint;
+  epoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchResponseSnapshotIdInput {
   endOffset?: bigint;
   epoch?: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -109,7 +210,21 @@ export interface FetchResponseAbortedTransaction {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchResponseAbortedTransactionInput {
+  producerId: bigint;
+  firstOffset: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface FetchResponseNodeEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchResponseNodeEndpointInput {
   nodeId: number;
   host: string;
   port: number;
@@ -137,14 +252,14 @@ function defaultFetchRequestForgottenTopic(): FetchRequestForgottenTopic {
   return { topic: '', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [] };
 }
 
-function encFetchRequest_v4(w: Writer, m: FetchRequest): void {
-  w.int32((m.replicaId ?? -1));
+function encFetchRequest_v4(w: Writer, m: FetchRequestInput): void {
+  w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 4');
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int8((m.isolationLevel ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int8(m.isolationLevel ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -153,14 +268,14 @@ function encFetchRequest_v4(w: Writer, m: FetchRequest): void {
   if (m.forgottenTopicsData !== undefined && (m.forgottenTopicsData === null || m.forgottenTopicsData.length !== 0)) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ForgottenTopicsData cannot be written at version 4');
 }
 
-function encFetchRequest_v5(w: Writer, m: FetchRequest): void {
-  w.int32((m.replicaId ?? -1));
+function encFetchRequest_v5(w: Writer, m: FetchRequestInput): void {
+  w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 5-6');
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int8((m.isolationLevel ?? 0));
-  const t1 = (m.topics ?? []);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int8(m.isolationLevel ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -169,22 +284,22 @@ function encFetchRequest_v5(w: Writer, m: FetchRequest): void {
   if (m.forgottenTopicsData !== undefined && (m.forgottenTopicsData === null || m.forgottenTopicsData.length !== 0)) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ForgottenTopicsData cannot be written at version 5-6');
 }
 
-function encFetchRequest_v7(w: Writer, m: FetchRequest): void {
-  w.int32((m.replicaId ?? -1));
+function encFetchRequest_v7(w: Writer, m: FetchRequestInput): void {
+  w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 7-8');
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int8((m.isolationLevel ?? 0));
-  w.int32((m.sessionId ?? 0));
-  w.int32((m.sessionEpoch ?? -1));
-  const t1 = (m.topics ?? []);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int8(m.isolationLevel ?? 0);
+  w.int32(m.sessionId ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchRequestFetchTopic_v5(w, t1[t2]);
   }
-  const t3 = (m.forgottenTopicsData ?? []);
+  const t3 = m.forgottenTopicsData ?? [];
   if (t3 === null) throw new ProtocolEncodeError('FetchRequest field ForgottenTopicsData is not nullable');
   else {
     w.int32(t3.length);
@@ -192,22 +307,22 @@ function encFetchRequest_v7(w: Writer, m: FetchRequest): void {
   }
 }
 
-function encFetchRequest_v9(w: Writer, m: FetchRequest): void {
-  w.int32((m.replicaId ?? -1));
+function encFetchRequest_v9(w: Writer, m: FetchRequestInput): void {
+  w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 9-10');
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int8((m.isolationLevel ?? 0));
-  w.int32((m.sessionId ?? 0));
-  w.int32((m.sessionEpoch ?? -1));
-  const t1 = (m.topics ?? []);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int8(m.isolationLevel ?? 0);
+  w.int32(m.sessionId ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchRequestFetchTopic_v9(w, t1[t2]);
   }
-  const t3 = (m.forgottenTopicsData ?? []);
+  const t3 = m.forgottenTopicsData ?? [];
   if (t3 === null) throw new ProtocolEncodeError('FetchRequest field ForgottenTopicsData is not nullable');
   else {
     w.int32(t3.length);
@@ -215,206 +330,206 @@ function encFetchRequest_v9(w: Writer, m: FetchRequest): void {
   }
 }
 
-function encFetchRequest_v11(w: Writer, m: FetchRequest): void {
-  w.int32((m.replicaId ?? -1));
+function encFetchRequest_v11(w: Writer, m: FetchRequestInput): void {
+  w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 11');
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int8((m.isolationLevel ?? 0));
-  w.int32((m.sessionId ?? 0));
-  w.int32((m.sessionEpoch ?? -1));
-  const t1 = (m.topics ?? []);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int8(m.isolationLevel ?? 0);
+  w.int32(m.sessionId ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchRequestFetchTopic_v9(w, t1[t2]);
   }
-  const t3 = (m.forgottenTopicsData ?? []);
+  const t3 = m.forgottenTopicsData ?? [];
   if (t3 === null) throw new ProtocolEncodeError('FetchRequest field ForgottenTopicsData is not nullable');
   else {
     w.int32(t3.length);
     for (let t4 = 0; t4 < t3.length; t4++) encFetchRequestForgottenTopic_v7(w, t3[t4]);
   }
-  w.string((m.rackId ?? ''));
+  w.string(m.rackId ?? '');
 }
 
-function encFetchRequest_v12(w: Writer, m: FetchRequest): void {
-  w.int32((m.replicaId ?? -1));
+function encFetchRequest_v12(w: Writer, m: FetchRequestInput): void {
+  w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 12');
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int8((m.isolationLevel ?? 0));
-  w.int32((m.sessionId ?? 0));
-  w.int32((m.sessionEpoch ?? -1));
-  const t1 = (m.topics ?? []);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int8(m.isolationLevel ?? 0);
+  w.int32(m.sessionId ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchRequestFetchTopic_v12(w, t1[t2]);
   }
-  const t3 = (m.forgottenTopicsData ?? []);
+  const t3 = m.forgottenTopicsData ?? [];
   if (t3 === null) throw new ProtocolEncodeError('FetchRequest field ForgottenTopicsData is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encFetchRequestForgottenTopic_v12(w, t3[t4]);
   }
-  w.compactString((m.rackId ?? ''));
-  const t5 = (m.clusterId === undefined ? null : m.clusterId);
-  const t6 = t5 !== null;
+  w.compactString(m.rackId ?? '');
+  const t5 = m.clusterId;
+  const t6 = t5 !== undefined && t5 !== null;
   if (!t6 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t6) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t5); } });
+    if (t6) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t5!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encFetchRequest_v13(w: Writer, m: FetchRequest): void {
-  w.int32((m.replicaId ?? -1));
+function encFetchRequest_v13(w: Writer, m: FetchRequestInput): void {
+  w.int32(m.replicaId ?? -1);
   if (m.replicaState !== undefined && (m.replicaState === null || !isDefaultFetchRequestReplicaState(m.replicaState))) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaState cannot be written at version 13-14');
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int8((m.isolationLevel ?? 0));
-  w.int32((m.sessionId ?? 0));
-  w.int32((m.sessionEpoch ?? -1));
-  const t1 = (m.topics ?? []);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int8(m.isolationLevel ?? 0);
+  w.int32(m.sessionId ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchRequestFetchTopic_v13(w, t1[t2]);
   }
-  const t3 = (m.forgottenTopicsData ?? []);
+  const t3 = m.forgottenTopicsData ?? [];
   if (t3 === null) throw new ProtocolEncodeError('FetchRequest field ForgottenTopicsData is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encFetchRequestForgottenTopic_v13(w, t3[t4]);
   }
-  w.compactString((m.rackId ?? ''));
-  const t5 = (m.clusterId === undefined ? null : m.clusterId);
-  const t6 = t5 !== null;
+  w.compactString(m.rackId ?? '');
+  const t5 = m.clusterId;
+  const t6 = t5 !== undefined && t5 !== null;
   if (!t6 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t6) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t5); } });
+    if (t6) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t5!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encFetchRequest_v15(w: Writer, m: FetchRequest): void {
+function encFetchRequest_v15(w: Writer, m: FetchRequestInput): void {
   if (m.replicaId !== undefined && m.replicaId !== -1) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaId cannot be written at version 15-16');
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int8((m.isolationLevel ?? 0));
-  w.int32((m.sessionId ?? 0));
-  w.int32((m.sessionEpoch ?? -1));
-  const t1 = (m.topics ?? []);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int8(m.isolationLevel ?? 0);
+  w.int32(m.sessionId ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchRequestFetchTopic_v13(w, t1[t2]);
   }
-  const t3 = (m.forgottenTopicsData ?? []);
+  const t3 = m.forgottenTopicsData ?? [];
   if (t3 === null) throw new ProtocolEncodeError('FetchRequest field ForgottenTopicsData is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encFetchRequestForgottenTopic_v13(w, t3[t4]);
   }
-  w.compactString((m.rackId ?? ''));
-  const t5 = (m.clusterId === undefined ? null : m.clusterId);
-  const t6 = t5 !== null;
-  const t7 = (m.replicaState ?? defaultFetchRequestReplicaState());
-  const t8 = (t7 === null || !isDefaultFetchRequestReplicaState(t7));
+  w.compactString(m.rackId ?? '');
+  const t5 = m.clusterId;
+  const t6 = t5 !== undefined && t5 !== null;
+  const t7 = m.replicaState;
+  const t8 = t7 !== undefined && (t7 === null || !isDefaultFetchRequestReplicaState(t7));
   if (!t6 && !t8 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t6) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t5); } });
-    if (t8) tf.push({ tag: 1, write: (w) => { encFetchRequestReplicaState_v15(w, t7); } });
+    if (t6) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t5!); } });
+    if (t8) tf.push({ tag: 1, write: (w) => { encFetchRequestReplicaState_v15(w, t7!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encFetchRequest_v17(w: Writer, m: FetchRequest): void {
+function encFetchRequest_v17(w: Writer, m: FetchRequestInput): void {
   if (m.replicaId !== undefined && m.replicaId !== -1) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaId cannot be written at version 17');
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int8((m.isolationLevel ?? 0));
-  w.int32((m.sessionId ?? 0));
-  w.int32((m.sessionEpoch ?? -1));
-  const t1 = (m.topics ?? []);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int8(m.isolationLevel ?? 0);
+  w.int32(m.sessionId ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchRequestFetchTopic_v17(w, t1[t2]);
   }
-  const t3 = (m.forgottenTopicsData ?? []);
+  const t3 = m.forgottenTopicsData ?? [];
   if (t3 === null) throw new ProtocolEncodeError('FetchRequest field ForgottenTopicsData is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encFetchRequestForgottenTopic_v13(w, t3[t4]);
   }
-  w.compactString((m.rackId ?? ''));
-  const t5 = (m.clusterId === undefined ? null : m.clusterId);
-  const t6 = t5 !== null;
-  const t7 = (m.replicaState ?? defaultFetchRequestReplicaState());
-  const t8 = (t7 === null || !isDefaultFetchRequestReplicaState(t7));
+  w.compactString(m.rackId ?? '');
+  const t5 = m.clusterId;
+  const t6 = t5 !== undefined && t5 !== null;
+  const t7 = m.replicaState;
+  const t8 = t7 !== undefined && (t7 === null || !isDefaultFetchRequestReplicaState(t7));
   if (!t6 && !t8 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t6) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t5); } });
-    if (t8) tf.push({ tag: 1, write: (w) => { encFetchRequestReplicaState_v15(w, t7); } });
+    if (t6) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t5!); } });
+    if (t8) tf.push({ tag: 1, write: (w) => { encFetchRequestReplicaState_v15(w, t7!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encFetchRequest_v18(w: Writer, m: FetchRequest): void {
+function encFetchRequest_v18(w: Writer, m: FetchRequestInput): void {
   if (m.replicaId !== undefined && m.replicaId !== -1) throw new ProtocolEncodeError('FetchRequest field FetchRequest.ReplicaId cannot be written at version 18');
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int8((m.isolationLevel ?? 0));
-  w.int32((m.sessionId ?? 0));
-  w.int32((m.sessionEpoch ?? -1));
-  const t1 = (m.topics ?? []);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int8(m.isolationLevel ?? 0);
+  w.int32(m.sessionId ?? 0);
+  w.int32(m.sessionEpoch ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchRequestFetchTopic_v18(w, t1[t2]);
   }
-  const t3 = (m.forgottenTopicsData ?? []);
+  const t3 = m.forgottenTopicsData ?? [];
   if (t3 === null) throw new ProtocolEncodeError('FetchRequest field ForgottenTopicsData is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encFetchRequestForgottenTopic_v13(w, t3[t4]);
   }
-  w.compactString((m.rackId ?? ''));
-  const t5 = (m.clusterId === undefined ? null : m.clusterId);
-  const t6 = t5 !== null;
-  const t7 = (m.replicaState ?? defaultFetchRequestReplicaState());
-  const t8 = (t7 === null || !isDefaultFetchRequestReplicaState(t7));
+  w.compactString(m.rackId ?? '');
+  const t5 = m.clusterId;
+  const t6 = t5 !== undefined && t5 !== null;
+  const t7 = m.replicaState;
+  const t8 = t7 !== undefined && (t7 === null || !isDefaultFetchRequestReplicaState(t7));
   if (!t6 && !t8 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t6) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t5); } });
-    if (t8) tf.push({ tag: 1, write: (w) => { encFetchRequestReplicaState_v15(w, t7); } });
+    if (t6) tf.push({ tag: 0, write: (w) => { w.compactNullableString(t5!); } });
+    if (t8) tf.push({ tag: 1, write: (w) => { encFetchRequestReplicaState_v15(w, t7!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encFetchRequestReplicaState_v15(w: Writer, m: FetchRequestReplicaState): void {
-  w.int32((m.replicaId ?? -1));
-  w.int64((m.replicaEpoch ?? -1n));
+function encFetchRequestReplicaState_v15(w: Writer, m: FetchRequestReplicaStateInput): void {
+  w.int32(m.replicaId ?? -1);
+  w.int64(m.replicaEpoch ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchRequestFetchTopic_v4(w: Writer, m: FetchRequestFetchTopic): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+function encFetchRequestFetchTopic_v4(w: Writer, m: FetchRequestFetchTopicInput): void {
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -422,9 +537,9 @@ function encFetchRequestFetchTopic_v4(w: Writer, m: FetchRequestFetchTopic): voi
   }
 }
 
-function encFetchRequestFetchTopic_v5(w: Writer, m: FetchRequestFetchTopic): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+function encFetchRequestFetchTopic_v5(w: Writer, m: FetchRequestFetchTopicInput): void {
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -432,9 +547,9 @@ function encFetchRequestFetchTopic_v5(w: Writer, m: FetchRequestFetchTopic): voi
   }
 }
 
-function encFetchRequestFetchTopic_v9(w: Writer, m: FetchRequestFetchTopic): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+function encFetchRequestFetchTopic_v9(w: Writer, m: FetchRequestFetchTopicInput): void {
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -442,9 +557,9 @@ function encFetchRequestFetchTopic_v9(w: Writer, m: FetchRequestFetchTopic): voi
   }
 }
 
-function encFetchRequestFetchTopic_v12(w: Writer, m: FetchRequestFetchTopic): void {
-  w.compactString((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+function encFetchRequestFetchTopic_v12(w: Writer, m: FetchRequestFetchTopicInput): void {
+  w.compactString(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -454,9 +569,9 @@ function encFetchRequestFetchTopic_v12(w: Writer, m: FetchRequestFetchTopic): vo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchRequestFetchTopic_v13(w: Writer, m: FetchRequestFetchTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encFetchRequestFetchTopic_v13(w: Writer, m: FetchRequestFetchTopicInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -466,9 +581,9 @@ function encFetchRequestFetchTopic_v13(w: Writer, m: FetchRequestFetchTopic): vo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchRequestFetchTopic_v17(w: Writer, m: FetchRequestFetchTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encFetchRequestFetchTopic_v17(w: Writer, m: FetchRequestFetchTopicInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -478,9 +593,9 @@ function encFetchRequestFetchTopic_v17(w: Writer, m: FetchRequestFetchTopic): vo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchRequestFetchTopic_v18(w: Writer, m: FetchRequestFetchTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encFetchRequestFetchTopic_v18(w: Writer, m: FetchRequestFetchTopicInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -490,81 +605,81 @@ function encFetchRequestFetchTopic_v18(w: Writer, m: FetchRequestFetchTopic): vo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchRequestFetchPartition_v4(w: Writer, m: FetchRequestFetchPartition): void {
-  w.int32((m.partition ?? 0));
-  w.int64((m.fetchOffset ?? 0n));
+function encFetchRequestFetchPartition_v4(w: Writer, m: FetchRequestFetchPartitionInput): void {
+  w.int32(m.partition ?? 0);
+  w.int64(m.fetchOffset ?? 0n);
   if (m.lastFetchedEpoch !== undefined && m.lastFetchedEpoch !== -1) throw new ProtocolEncodeError('FetchRequest field FetchPartition.LastFetchedEpoch cannot be written at version 4');
-  w.int32((m.partitionMaxBytes ?? 0));
+  w.int32(m.partitionMaxBytes ?? 0);
 }
 
-function encFetchRequestFetchPartition_v5(w: Writer, m: FetchRequestFetchPartition): void {
-  w.int32((m.partition ?? 0));
-  w.int64((m.fetchOffset ?? 0n));
+function encFetchRequestFetchPartition_v5(w: Writer, m: FetchRequestFetchPartitionInput): void {
+  w.int32(m.partition ?? 0);
+  w.int64(m.fetchOffset ?? 0n);
   if (m.lastFetchedEpoch !== undefined && m.lastFetchedEpoch !== -1) throw new ProtocolEncodeError('FetchRequest field FetchPartition.LastFetchedEpoch cannot be written at version 5-8');
-  w.int64((m.logStartOffset ?? -1n));
-  w.int32((m.partitionMaxBytes ?? 0));
+  w.int64(m.logStartOffset ?? -1n);
+  w.int32(m.partitionMaxBytes ?? 0);
 }
 
-function encFetchRequestFetchPartition_v9(w: Writer, m: FetchRequestFetchPartition): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.currentLeaderEpoch ?? -1));
-  w.int64((m.fetchOffset ?? 0n));
+function encFetchRequestFetchPartition_v9(w: Writer, m: FetchRequestFetchPartitionInput): void {
+  w.int32(m.partition ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
+  w.int64(m.fetchOffset ?? 0n);
   if (m.lastFetchedEpoch !== undefined && m.lastFetchedEpoch !== -1) throw new ProtocolEncodeError('FetchRequest field FetchPartition.LastFetchedEpoch cannot be written at version 9-11');
-  w.int64((m.logStartOffset ?? -1n));
-  w.int32((m.partitionMaxBytes ?? 0));
+  w.int64(m.logStartOffset ?? -1n);
+  w.int32(m.partitionMaxBytes ?? 0);
 }
 
-function encFetchRequestFetchPartition_v12(w: Writer, m: FetchRequestFetchPartition): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.currentLeaderEpoch ?? -1));
-  w.int64((m.fetchOffset ?? 0n));
-  w.int32((m.lastFetchedEpoch ?? -1));
-  w.int64((m.logStartOffset ?? -1n));
-  w.int32((m.partitionMaxBytes ?? 0));
+function encFetchRequestFetchPartition_v12(w: Writer, m: FetchRequestFetchPartitionInput): void {
+  w.int32(m.partition ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
+  w.int64(m.fetchOffset ?? 0n);
+  w.int32(m.lastFetchedEpoch ?? -1);
+  w.int64(m.logStartOffset ?? -1n);
+  w.int32(m.partitionMaxBytes ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchRequestFetchPartition_v17(w: Writer, m: FetchRequestFetchPartition): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.currentLeaderEpoch ?? -1));
-  w.int64((m.fetchOffset ?? 0n));
-  w.int32((m.lastFetchedEpoch ?? -1));
-  w.int64((m.logStartOffset ?? -1n));
-  w.int32((m.partitionMaxBytes ?? 0));
-  const t1 = (m.replicaDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
-  const t2 = t1 !== 'AAAAAAAAAAAAAAAAAAAAAA';
+function encFetchRequestFetchPartition_v17(w: Writer, m: FetchRequestFetchPartitionInput): void {
+  w.int32(m.partition ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
+  w.int64(m.fetchOffset ?? 0n);
+  w.int32(m.lastFetchedEpoch ?? -1);
+  w.int64(m.logStartOffset ?? -1n);
+  w.int32(m.partitionMaxBytes ?? 0);
+  const t1 = m.replicaDirectoryId;
+  const t2 = t1 !== undefined && t1 !== 'AAAAAAAAAAAAAAAAAAAAAA';
   if (!t2 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t2) tf.push({ tag: 0, write: (w) => { w.uuid(t1); } });
+    if (t2) tf.push({ tag: 0, write: (w) => { w.uuid(t1!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encFetchRequestFetchPartition_v18(w: Writer, m: FetchRequestFetchPartition): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.currentLeaderEpoch ?? -1));
-  w.int64((m.fetchOffset ?? 0n));
-  w.int32((m.lastFetchedEpoch ?? -1));
-  w.int64((m.logStartOffset ?? -1n));
-  w.int32((m.partitionMaxBytes ?? 0));
-  const t1 = (m.replicaDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
-  const t2 = t1 !== 'AAAAAAAAAAAAAAAAAAAAAA';
-  const t3 = (m.highWatermark ?? 9223372036854775807n);
-  const t4 = t3 !== 9223372036854775807n;
+function encFetchRequestFetchPartition_v18(w: Writer, m: FetchRequestFetchPartitionInput): void {
+  w.int32(m.partition ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
+  w.int64(m.fetchOffset ?? 0n);
+  w.int32(m.lastFetchedEpoch ?? -1);
+  w.int64(m.logStartOffset ?? -1n);
+  w.int32(m.partitionMaxBytes ?? 0);
+  const t1 = m.replicaDirectoryId;
+  const t2 = t1 !== undefined && t1 !== 'AAAAAAAAAAAAAAAAAAAAAA';
+  const t3 = m.highWatermark;
+  const t4 = t3 !== undefined && t3 !== 9223372036854775807n;
   if (!t2 && !t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t2) tf.push({ tag: 0, write: (w) => { w.uuid(t1); } });
-    if (t4) tf.push({ tag: 1, write: (w) => { w.int64(t3); } });
+    if (t2) tf.push({ tag: 0, write: (w) => { w.uuid(t1!); } });
+    if (t4) tf.push({ tag: 1, write: (w) => { w.int64(t3!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encFetchRequestForgottenTopic_v7(w: Writer, m: FetchRequestForgottenTopic): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+function encFetchRequestForgottenTopic_v7(w: Writer, m: FetchRequestForgottenTopicInput): void {
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -572,9 +687,9 @@ function encFetchRequestForgottenTopic_v7(w: Writer, m: FetchRequestForgottenTop
   }
 }
 
-function encFetchRequestForgottenTopic_v12(w: Writer, m: FetchRequestForgottenTopic): void {
-  w.compactString((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+function encFetchRequestForgottenTopic_v12(w: Writer, m: FetchRequestForgottenTopicInput): void {
+  w.compactString(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -584,9 +699,9 @@ function encFetchRequestForgottenTopic_v12(w: Writer, m: FetchRequestForgottenTo
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchRequestForgottenTopic_v13(w: Writer, m: FetchRequestForgottenTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encFetchRequestForgottenTopic_v13(w: Writer, m: FetchRequestForgottenTopicInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -1185,10 +1300,10 @@ function defaultFetchResponseNodeEndpoint(): FetchResponseNodeEndpoint {
   return { nodeId: 0, host: '', port: 0, rack: null };
 }
 
-function encFetchResponse_v4(w: Writer, m: FetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
+function encFetchResponse_v4(w: Writer, m: FetchResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.sessionId !== undefined && m.sessionId !== 0) throw new ProtocolEncodeError('FetchResponse field FetchResponse.SessionId cannot be written at version 4');
-  const t1 = (m.responses ?? []);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Responses is not nullable');
   else {
     w.int32(t1.length);
@@ -1197,10 +1312,10 @@ function encFetchResponse_v4(w: Writer, m: FetchResponse): void {
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('FetchResponse field FetchResponse.NodeEndpoints cannot be written at version 4');
 }
 
-function encFetchResponse_v5(w: Writer, m: FetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
+function encFetchResponse_v5(w: Writer, m: FetchResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.sessionId !== undefined && m.sessionId !== 0) throw new ProtocolEncodeError('FetchResponse field FetchResponse.SessionId cannot be written at version 5-6');
-  const t1 = (m.responses ?? []);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Responses is not nullable');
   else {
     w.int32(t1.length);
@@ -1209,11 +1324,11 @@ function encFetchResponse_v5(w: Writer, m: FetchResponse): void {
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('FetchResponse field FetchResponse.NodeEndpoints cannot be written at version 5-6');
 }
 
-function encFetchResponse_v7(w: Writer, m: FetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.sessionId ?? 0));
-  const t1 = (m.responses ?? []);
+function encFetchResponse_v7(w: Writer, m: FetchResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.sessionId ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Responses is not nullable');
   else {
     w.int32(t1.length);
@@ -1222,11 +1337,11 @@ function encFetchResponse_v7(w: Writer, m: FetchResponse): void {
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('FetchResponse field FetchResponse.NodeEndpoints cannot be written at version 7-10');
 }
 
-function encFetchResponse_v11(w: Writer, m: FetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.sessionId ?? 0));
-  const t1 = (m.responses ?? []);
+function encFetchResponse_v11(w: Writer, m: FetchResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.sessionId ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Responses is not nullable');
   else {
     w.int32(t1.length);
@@ -1235,11 +1350,11 @@ function encFetchResponse_v11(w: Writer, m: FetchResponse): void {
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('FetchResponse field FetchResponse.NodeEndpoints cannot be written at version 11');
 }
 
-function encFetchResponse_v12(w: Writer, m: FetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.sessionId ?? 0));
-  const t1 = (m.responses ?? []);
+function encFetchResponse_v12(w: Writer, m: FetchResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.sessionId ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -1250,11 +1365,11 @@ function encFetchResponse_v12(w: Writer, m: FetchResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchResponse_v13(w: Writer, m: FetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.sessionId ?? 0));
-  const t1 = (m.responses ?? []);
+function encFetchResponse_v13(w: Writer, m: FetchResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.sessionId ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -1265,29 +1380,29 @@ function encFetchResponse_v13(w: Writer, m: FetchResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchResponse_v16(w: Writer, m: FetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.sessionId ?? 0));
-  const t1 = (m.responses ?? []);
+function encFetchResponse_v16(w: Writer, m: FetchResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.sessionId ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchResponseFetchableTopicResponse_v13(w, t1[t2]);
   }
-  const t3 = (m.nodeEndpoints ?? []);
-  const t4 = (t3 === null || t3.length !== 0);
+  const t3 = m.nodeEndpoints;
+  const t4 = t3 !== undefined && (t3 === null || t3.length !== 0);
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3; if (t5 === null) throw new ProtocolEncodeError('FetchResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encFetchResponseNodeEndpoint_v16(w, t5[t6]); } } });
+    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3!; if (t5 === null) throw new ProtocolEncodeError('FetchResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encFetchResponseNodeEndpoint_v16(w, t5[t6]); } } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encFetchResponseFetchableTopicResponse_v4(w: Writer, m: FetchResponseFetchableTopicResponse): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+function encFetchResponseFetchableTopicResponse_v4(w: Writer, m: FetchResponseFetchableTopicResponseInput): void {
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -1295,9 +1410,9 @@ function encFetchResponseFetchableTopicResponse_v4(w: Writer, m: FetchResponseFe
   }
 }
 
-function encFetchResponseFetchableTopicResponse_v5(w: Writer, m: FetchResponseFetchableTopicResponse): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+function encFetchResponseFetchableTopicResponse_v5(w: Writer, m: FetchResponseFetchableTopicResponseInput): void {
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -1305,9 +1420,9 @@ function encFetchResponseFetchableTopicResponse_v5(w: Writer, m: FetchResponseFe
   }
 }
 
-function encFetchResponseFetchableTopicResponse_v11(w: Writer, m: FetchResponseFetchableTopicResponse): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+function encFetchResponseFetchableTopicResponse_v11(w: Writer, m: FetchResponseFetchableTopicResponseInput): void {
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -1315,9 +1430,9 @@ function encFetchResponseFetchableTopicResponse_v11(w: Writer, m: FetchResponseF
   }
 }
 
-function encFetchResponseFetchableTopicResponse_v12(w: Writer, m: FetchResponseFetchableTopicResponse): void {
-  w.compactString((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+function encFetchResponseFetchableTopicResponse_v12(w: Writer, m: FetchResponseFetchableTopicResponseInput): void {
+  w.compactString(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -1327,9 +1442,9 @@ function encFetchResponseFetchableTopicResponse_v12(w: Writer, m: FetchResponseF
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchResponseFetchableTopicResponse_v13(w: Writer, m: FetchResponseFetchableTopicResponse): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encFetchResponseFetchableTopicResponse_v13(w: Writer, m: FetchResponseFetchableTopicResponseInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FetchResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -1339,130 +1454,130 @@ function encFetchResponseFetchableTopicResponse_v13(w: Writer, m: FetchResponseF
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchResponsePartitionData_v4(w: Writer, m: FetchResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.highWatermark ?? 0n));
-  w.int64((m.lastStableOffset ?? -1n));
+function encFetchResponsePartitionData_v4(w: Writer, m: FetchResponsePartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.highWatermark ?? 0n);
+  w.int64(m.lastStableOffset ?? -1n);
   if (m.divergingEpoch !== undefined && (m.divergingEpoch === null || !isDefaultFetchResponseEpochEndOffset(m.divergingEpoch))) throw new ProtocolEncodeError('FetchResponse field PartitionData.DivergingEpoch cannot be written at version 4');
   if (m.currentLeader !== undefined && (m.currentLeader === null || !isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader))) throw new ProtocolEncodeError('FetchResponse field PartitionData.CurrentLeader cannot be written at version 4');
   if (m.snapshotId !== undefined && (m.snapshotId === null || !isDefaultFetchResponseSnapshotId(m.snapshotId))) throw new ProtocolEncodeError('FetchResponse field PartitionData.SnapshotId cannot be written at version 4');
-  const t1 = (m.abortedTransactions === undefined ? [] : m.abortedTransactions);
+  const t1 = m.abortedTransactions === undefined ? [] : m.abortedTransactions;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchResponseAbortedTransaction_v4(w, t1[t2]);
   }
   if (m.preferredReadReplica !== undefined && m.preferredReadReplica !== -1) throw new ProtocolEncodeError('FetchResponse field PartitionData.PreferredReadReplica cannot be written at version 4');
-  w.nullableBytes((m.records === undefined ? null : m.records));
+  w.nullableBytes(m.records === undefined ? null : m.records);
 }
 
-function encFetchResponsePartitionData_v5(w: Writer, m: FetchResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.highWatermark ?? 0n));
-  w.int64((m.lastStableOffset ?? -1n));
-  w.int64((m.logStartOffset ?? -1n));
+function encFetchResponsePartitionData_v5(w: Writer, m: FetchResponsePartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.highWatermark ?? 0n);
+  w.int64(m.lastStableOffset ?? -1n);
+  w.int64(m.logStartOffset ?? -1n);
   if (m.divergingEpoch !== undefined && (m.divergingEpoch === null || !isDefaultFetchResponseEpochEndOffset(m.divergingEpoch))) throw new ProtocolEncodeError('FetchResponse field PartitionData.DivergingEpoch cannot be written at version 5-10');
   if (m.currentLeader !== undefined && (m.currentLeader === null || !isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader))) throw new ProtocolEncodeError('FetchResponse field PartitionData.CurrentLeader cannot be written at version 5-10');
   if (m.snapshotId !== undefined && (m.snapshotId === null || !isDefaultFetchResponseSnapshotId(m.snapshotId))) throw new ProtocolEncodeError('FetchResponse field PartitionData.SnapshotId cannot be written at version 5-10');
-  const t1 = (m.abortedTransactions === undefined ? [] : m.abortedTransactions);
+  const t1 = m.abortedTransactions === undefined ? [] : m.abortedTransactions;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchResponseAbortedTransaction_v4(w, t1[t2]);
   }
   if (m.preferredReadReplica !== undefined && m.preferredReadReplica !== -1) throw new ProtocolEncodeError('FetchResponse field PartitionData.PreferredReadReplica cannot be written at version 5-10');
-  w.nullableBytes((m.records === undefined ? null : m.records));
+  w.nullableBytes(m.records === undefined ? null : m.records);
 }
 
-function encFetchResponsePartitionData_v11(w: Writer, m: FetchResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.highWatermark ?? 0n));
-  w.int64((m.lastStableOffset ?? -1n));
-  w.int64((m.logStartOffset ?? -1n));
+function encFetchResponsePartitionData_v11(w: Writer, m: FetchResponsePartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.highWatermark ?? 0n);
+  w.int64(m.lastStableOffset ?? -1n);
+  w.int64(m.logStartOffset ?? -1n);
   if (m.divergingEpoch !== undefined && (m.divergingEpoch === null || !isDefaultFetchResponseEpochEndOffset(m.divergingEpoch))) throw new ProtocolEncodeError('FetchResponse field PartitionData.DivergingEpoch cannot be written at version 11');
   if (m.currentLeader !== undefined && (m.currentLeader === null || !isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader))) throw new ProtocolEncodeError('FetchResponse field PartitionData.CurrentLeader cannot be written at version 11');
   if (m.snapshotId !== undefined && (m.snapshotId === null || !isDefaultFetchResponseSnapshotId(m.snapshotId))) throw new ProtocolEncodeError('FetchResponse field PartitionData.SnapshotId cannot be written at version 11');
-  const t1 = (m.abortedTransactions === undefined ? [] : m.abortedTransactions);
+  const t1 = m.abortedTransactions === undefined ? [] : m.abortedTransactions;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchResponseAbortedTransaction_v4(w, t1[t2]);
   }
-  w.int32((m.preferredReadReplica ?? -1));
-  w.nullableBytes((m.records === undefined ? null : m.records));
+  w.int32(m.preferredReadReplica ?? -1);
+  w.nullableBytes(m.records === undefined ? null : m.records);
 }
 
-function encFetchResponsePartitionData_v12(w: Writer, m: FetchResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.highWatermark ?? 0n));
-  w.int64((m.lastStableOffset ?? -1n));
-  w.int64((m.logStartOffset ?? -1n));
-  const t1 = (m.abortedTransactions === undefined ? [] : m.abortedTransactions);
+function encFetchResponsePartitionData_v12(w: Writer, m: FetchResponsePartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.highWatermark ?? 0n);
+  w.int64(m.lastStableOffset ?? -1n);
+  w.int64(m.logStartOffset ?? -1n);
+  const t1 = m.abortedTransactions === undefined ? [] : m.abortedTransactions;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encFetchResponseAbortedTransaction_v12(w, t1[t2]);
   }
-  w.int32((m.preferredReadReplica ?? -1));
-  w.compactNullableBytes((m.records === undefined ? null : m.records));
-  const t3 = (m.divergingEpoch ?? defaultFetchResponseEpochEndOffset());
-  const t4 = (t3 === null || !isDefaultFetchResponseEpochEndOffset(t3));
-  const t5 = (m.currentLeader ?? defaultFetchResponseLeaderIdAndEpoch());
-  const t6 = (t5 === null || !isDefaultFetchResponseLeaderIdAndEpoch(t5));
-  const t7 = (m.snapshotId ?? defaultFetchResponseSnapshotId());
-  const t8 = (t7 === null || !isDefaultFetchResponseSnapshotId(t7));
+  w.int32(m.preferredReadReplica ?? -1);
+  w.compactNullableBytes(m.records === undefined ? null : m.records);
+  const t3 = m.divergingEpoch;
+  const t4 = t3 !== undefined && (t3 === null || !isDefaultFetchResponseEpochEndOffset(t3));
+  const t5 = m.currentLeader;
+  const t6 = t5 !== undefined && (t5 === null || !isDefaultFetchResponseLeaderIdAndEpoch(t5));
+  const t7 = m.snapshotId;
+  const t8 = t7 !== undefined && (t7 === null || !isDefaultFetchResponseSnapshotId(t7));
   if (!t4 && !t6 && !t8 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { encFetchResponseEpochEndOffset_v12(w, t3); } });
-    if (t6) tf.push({ tag: 1, write: (w) => { encFetchResponseLeaderIdAndEpoch_v12(w, t5); } });
-    if (t8) tf.push({ tag: 2, write: (w) => { encFetchResponseSnapshotId_v12(w, t7); } });
+    if (t4) tf.push({ tag: 0, write: (w) => { encFetchResponseEpochEndOffset_v12(w, t3!); } });
+    if (t6) tf.push({ tag: 1, write: (w) => { encFetchResponseLeaderIdAndEpoch_v12(w, t5!); } });
+    if (t8) tf.push({ tag: 2, write: (w) => { encFetchResponseSnapshotId_v12(w, t7!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encFetchResponseEpochEndOffset_v12(w: Writer, m: FetchResponseEpochEndOffset): void {
-  w.int32((m.epoch ?? -1));
-  w.int64((m.endOffset ?? -1n));
+function encFetchResponseEpochEndOffset_v12(w: Writer, m: FetchResponseEpochEndOffsetInput): void {
+  w.int32(m.epoch ?? -1);
+  w.int64(m.endOffset ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchResponseLeaderIdAndEpoch_v12(w: Writer, m: FetchResponseLeaderIdAndEpoch): void {
-  w.int32((m.leaderId ?? -1));
-  w.int32((m.leaderEpoch ?? -1));
+function encFetchResponseLeaderIdAndEpoch_v12(w: Writer, m: FetchResponseLeaderIdAndEpochInput): void {
+  w.int32(m.leaderId ?? -1);
+  w.int32(m.leaderEpoch ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchResponseSnapshotId_v12(w: Writer, m: FetchResponseSnapshotId): void {
-  w.int64((m.endOffset ?? -1n));
-  w.int32((m.epoch ?? -1));
+function encFetchResponseSnapshotId_v12(w: Writer, m: FetchResponseSnapshotIdInput): void {
+  w.int64(m.endOffset ?? -1n);
+  w.int32(m.epoch ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchResponseAbortedTransaction_v4(w: Writer, m: FetchResponseAbortedTransaction): void {
-  w.int64((m.producerId ?? 0n));
-  w.int64((m.firstOffset ?? 0n));
+function encFetchResponseAbortedTransaction_v4(w: Writer, m: FetchResponseAbortedTransactionInput): void {
+  w.int64(m.producerId ?? 0n);
+  w.int64(m.firstOffset ?? 0n);
 }
 
-function encFetchResponseAbortedTransaction_v12(w: Writer, m: FetchResponseAbortedTransaction): void {
-  w.int64((m.producerId ?? 0n));
-  w.int64((m.firstOffset ?? 0n));
+function encFetchResponseAbortedTransaction_v12(w: Writer, m: FetchResponseAbortedTransactionInput): void {
+  w.int64(m.producerId ?? 0n);
+  w.int64(m.firstOffset ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFetchResponseNodeEndpoint_v16(w: Writer, m: FetchResponseNodeEndpoint): void {
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.int32((m.port ?? 0));
-  w.compactNullableString((m.rack === undefined ? null : m.rack));
+function encFetchResponseNodeEndpoint_v16(w: Writer, m: FetchResponseNodeEndpointInput): void {
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.int32(m.port ?? 0);
+  w.compactNullableString(m.rack === undefined ? null : m.rack);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -1781,23 +1896,23 @@ function decFetchResponseNodeEndpoint_v16(r: Reader): FetchResponseNodeEndpoint 
   return { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack, unknownTaggedFields: unknown };
 }
 
-function isDefaultFetchRequestReplicaState(m: FetchRequestReplicaState): boolean {
+function isDefaultFetchRequestReplicaState(m: FetchRequestReplicaStateInput): boolean {
   return (m.replicaId === undefined || !(m.replicaId !== -1)) && (m.replicaEpoch === undefined || !(m.replicaEpoch !== -1n));
 }
 
-function isDefaultFetchResponseEpochEndOffset(m: FetchResponseEpochEndOffset): boolean {
+function isDefaultFetchResponseEpochEndOffset(m: FetchResponseEpochEndOffsetInput): boolean {
   return (m.epoch === undefined || !(m.epoch !== -1)) && (m.endOffset === undefined || !(m.endOffset !== -1n));
 }
 
-function isDefaultFetchResponseLeaderIdAndEpoch(m: FetchResponseLeaderIdAndEpoch): boolean {
+function isDefaultFetchResponseLeaderIdAndEpoch(m: FetchResponseLeaderIdAndEpochInput): boolean {
   return (m.leaderId === undefined || !(m.leaderId !== -1)) && (m.leaderEpoch === undefined || !(m.leaderEpoch !== -1));
 }
 
-function isDefaultFetchResponseSnapshotId(m: FetchResponseSnapshotId): boolean {
+function isDefaultFetchResponseSnapshotId(m: FetchResponseSnapshotIdInput): boolean {
   return (m.endOffset === undefined || !(m.endOffset !== -1n)) && (m.epoch === undefined || !(m.epoch !== -1));
 }
 
-export const Fetch: ApiCodec<FetchRequest, FetchResponse> = {
+export const Fetch: ApiCodec<FetchRequest, FetchResponse, FetchRequestInput, FetchResponseInput> = {
   apiKey: 1,
   name: 'Fetch',
   minVersion: 4,
@@ -1807,19 +1922,23 @@ export const Fetch: ApiCodec<FetchRequest, FetchResponse> = {
   requestHeaderVersion: (version: number) => (version >= 12 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 12 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: FetchRequest, version: number): void {
-      switch (version) {
-        case 4: return encFetchRequest_v4(w, msg);
-        case 5: case 6: return encFetchRequest_v5(w, msg);
-        case 7: case 8: return encFetchRequest_v7(w, msg);
-        case 9: case 10: return encFetchRequest_v9(w, msg);
-        case 11: return encFetchRequest_v11(w, msg);
-        case 12: return encFetchRequest_v12(w, msg);
-        case 13: case 14: return encFetchRequest_v13(w, msg);
-        case 15: case 16: return encFetchRequest_v15(w, msg);
-        case 17: return encFetchRequest_v17(w, msg);
-        case 18: return encFetchRequest_v18(w, msg);
-        default: throw new ProtocolEncodeError(`FetchRequest version ${version} is not supported`);
+    encode(w: Writer, msg: FetchRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 4: return encFetchRequest_v4(w, msg);
+          case 5: case 6: return encFetchRequest_v5(w, msg);
+          case 7: case 8: return encFetchRequest_v7(w, msg);
+          case 9: case 10: return encFetchRequest_v9(w, msg);
+          case 11: return encFetchRequest_v11(w, msg);
+          case 12: return encFetchRequest_v12(w, msg);
+          case 13: case 14: return encFetchRequest_v13(w, msg);
+          case 15: case 16: return encFetchRequest_v15(w, msg);
+          case 17: return encFetchRequest_v17(w, msg);
+          case 18: return encFetchRequest_v18(w, msg);
+          default: throw new ProtocolEncodeError(`FetchRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'FetchRequest', version);
       }
     },
     decode(r: Reader, version: number): FetchRequest {
@@ -1839,16 +1958,20 @@ export const Fetch: ApiCodec<FetchRequest, FetchResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: FetchResponse, version: number): void {
-      switch (version) {
-        case 4: return encFetchResponse_v4(w, msg);
-        case 5: case 6: return encFetchResponse_v5(w, msg);
-        case 7: case 8: case 9: case 10: return encFetchResponse_v7(w, msg);
-        case 11: return encFetchResponse_v11(w, msg);
-        case 12: return encFetchResponse_v12(w, msg);
-        case 13: case 14: case 15: return encFetchResponse_v13(w, msg);
-        case 16: case 17: case 18: return encFetchResponse_v16(w, msg);
-        default: throw new ProtocolEncodeError(`FetchResponse version ${version} is not supported`);
+    encode(w: Writer, msg: FetchResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 4: return encFetchResponse_v4(w, msg);
+          case 5: case 6: return encFetchResponse_v5(w, msg);
+          case 7: case 8: case 9: case 10: return encFetchResponse_v7(w, msg);
+          case 11: return encFetchResponse_v11(w, msg);
+          case 12: return encFetchResponse_v12(w, msg);
+          case 13: case 14: case 15: return encFetchResponse_v13(w, msg);
+          case 16: case 17: case 18: return encFetchResponse_v16(w, msg);
+          default: throw new ProtocolEncodeError(`FetchResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'FetchResponse', version);
       }
     },
     decode(r: Reader, version: number): FetchResponse {

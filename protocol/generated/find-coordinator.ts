@@ -2,25 +2,47 @@
 // FindCoordinator (api key 10): versions 0-6, flexible from 3.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface FindCoordinatorRequest {
+  key: string;
+  keyType: number;
+  coordinatorKeys: string[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface FindCoordinatorRequestInput {
   key?: string;
   keyType?: number;
   coordinatorKeys?: string[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface FindCoordinatorResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  nodeId: number;
+  host: string;
+  port: number;
+  coordinators: FindCoordinatorResponseCoordinator[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface FindCoordinatorResponseInput {
   throttleTimeMs?: number;
   errorCode?: number;
   errorMessage?: string | null;
   nodeId?: number;
   host?: string;
   port?: number;
-  coordinators?: FindCoordinatorResponseCoordinator[];
+  coordinators?: FindCoordinatorResponseCoordinatorInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -34,34 +56,44 @@ export interface FindCoordinatorResponseCoordinator {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FindCoordinatorResponseCoordinatorInput {
+  key: string;
+  nodeId: number;
+  host: string;
+  port: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 function defaultFindCoordinatorRequest(): FindCoordinatorRequest {
   return { key: '', keyType: 0, coordinatorKeys: [] };
 }
 
-function encFindCoordinatorRequest_v0(w: Writer, m: FindCoordinatorRequest): void {
-  w.string((m.key ?? ''));
+function encFindCoordinatorRequest_v0(w: Writer, m: FindCoordinatorRequestInput): void {
+  w.string(m.key ?? '');
   if (m.keyType !== undefined && m.keyType !== 0) throw new ProtocolEncodeError('FindCoordinatorRequest field FindCoordinatorRequest.KeyType cannot be written at version 0');
   if (m.coordinatorKeys !== undefined && (m.coordinatorKeys === null || m.coordinatorKeys.length !== 0)) throw new ProtocolEncodeError('FindCoordinatorRequest field FindCoordinatorRequest.CoordinatorKeys cannot be written at version 0');
 }
 
-function encFindCoordinatorRequest_v1(w: Writer, m: FindCoordinatorRequest): void {
-  w.string((m.key ?? ''));
-  w.int8((m.keyType ?? 0));
+function encFindCoordinatorRequest_v1(w: Writer, m: FindCoordinatorRequestInput): void {
+  w.string(m.key ?? '');
+  w.int8(m.keyType ?? 0);
   if (m.coordinatorKeys !== undefined && (m.coordinatorKeys === null || m.coordinatorKeys.length !== 0)) throw new ProtocolEncodeError('FindCoordinatorRequest field FindCoordinatorRequest.CoordinatorKeys cannot be written at version 1-2');
 }
 
-function encFindCoordinatorRequest_v3(w: Writer, m: FindCoordinatorRequest): void {
-  w.compactString((m.key ?? ''));
-  w.int8((m.keyType ?? 0));
+function encFindCoordinatorRequest_v3(w: Writer, m: FindCoordinatorRequestInput): void {
+  w.compactString(m.key ?? '');
+  w.int8(m.keyType ?? 0);
   if (m.coordinatorKeys !== undefined && (m.coordinatorKeys === null || m.coordinatorKeys.length !== 0)) throw new ProtocolEncodeError('FindCoordinatorRequest field FindCoordinatorRequest.CoordinatorKeys cannot be written at version 3');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFindCoordinatorRequest_v4(w: Writer, m: FindCoordinatorRequest): void {
+function encFindCoordinatorRequest_v4(w: Writer, m: FindCoordinatorRequestInput): void {
   if (m.key !== undefined && m.key !== '') throw new ProtocolEncodeError('FindCoordinatorRequest field FindCoordinatorRequest.Key cannot be written at version 4-6');
-  w.int8((m.keyType ?? 0));
-  const t1 = (m.coordinatorKeys ?? []);
+  w.int8(m.keyType ?? 0);
+  const t1 = m.coordinatorKeys ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FindCoordinatorRequest field CoordinatorKeys is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -111,43 +143,43 @@ function defaultFindCoordinatorResponseCoordinator(): FindCoordinatorResponseCoo
   return { key: '', nodeId: 0, host: '', port: 0, errorCode: 0, errorMessage: '' };
 }
 
-function encFindCoordinatorResponse_v0(w: Writer, m: FindCoordinatorResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.nodeId ?? 0));
-  w.string((m.host ?? ''));
-  w.int32((m.port ?? 0));
+function encFindCoordinatorResponse_v0(w: Writer, m: FindCoordinatorResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.nodeId ?? 0);
+  w.string(m.host ?? '');
+  w.int32(m.port ?? 0);
   if (m.coordinators !== undefined && (m.coordinators === null || m.coordinators.length !== 0)) throw new ProtocolEncodeError('FindCoordinatorResponse field FindCoordinatorResponse.Coordinators cannot be written at version 0');
 }
 
-function encFindCoordinatorResponse_v1(w: Writer, m: FindCoordinatorResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int32((m.nodeId ?? 0));
-  w.string((m.host ?? ''));
-  w.int32((m.port ?? 0));
+function encFindCoordinatorResponse_v1(w: Writer, m: FindCoordinatorResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int32(m.nodeId ?? 0);
+  w.string(m.host ?? '');
+  w.int32(m.port ?? 0);
   if (m.coordinators !== undefined && (m.coordinators === null || m.coordinators.length !== 0)) throw new ProtocolEncodeError('FindCoordinatorResponse field FindCoordinatorResponse.Coordinators cannot be written at version 1-2');
 }
 
-function encFindCoordinatorResponse_v3(w: Writer, m: FindCoordinatorResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.int32((m.port ?? 0));
+function encFindCoordinatorResponse_v3(w: Writer, m: FindCoordinatorResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.int32(m.port ?? 0);
   if (m.coordinators !== undefined && (m.coordinators === null || m.coordinators.length !== 0)) throw new ProtocolEncodeError('FindCoordinatorResponse field FindCoordinatorResponse.Coordinators cannot be written at version 3');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFindCoordinatorResponse_v4(w: Writer, m: FindCoordinatorResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
+function encFindCoordinatorResponse_v4(w: Writer, m: FindCoordinatorResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.errorCode !== undefined && m.errorCode !== 0) throw new ProtocolEncodeError('FindCoordinatorResponse field FindCoordinatorResponse.ErrorCode cannot be written at version 4-6');
   if (m.nodeId !== undefined && m.nodeId !== 0) throw new ProtocolEncodeError('FindCoordinatorResponse field FindCoordinatorResponse.NodeId cannot be written at version 4-6');
   if (m.host !== undefined && m.host !== '') throw new ProtocolEncodeError('FindCoordinatorResponse field FindCoordinatorResponse.Host cannot be written at version 4-6');
   if (m.port !== undefined && m.port !== 0) throw new ProtocolEncodeError('FindCoordinatorResponse field FindCoordinatorResponse.Port cannot be written at version 4-6');
-  const t1 = (m.coordinators ?? []);
+  const t1 = m.coordinators ?? [];
   if (t1 === null) throw new ProtocolEncodeError('FindCoordinatorResponse field Coordinators is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -157,13 +189,13 @@ function encFindCoordinatorResponse_v4(w: Writer, m: FindCoordinatorResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encFindCoordinatorResponseCoordinator_v4(w: Writer, m: FindCoordinatorResponseCoordinator): void {
-  w.compactString((m.key ?? ''));
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.int32((m.port ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+function encFindCoordinatorResponseCoordinator_v4(w: Writer, m: FindCoordinatorResponseCoordinatorInput): void {
+  w.compactString(m.key ?? '');
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.int32(m.port ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -222,7 +254,7 @@ function decFindCoordinatorResponseCoordinator_v4(r: Reader): FindCoordinatorRes
   return { key: f_key, nodeId: f_nodeId, host: f_host, port: f_port, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const FindCoordinator: ApiCodec<FindCoordinatorRequest, FindCoordinatorResponse> = {
+export const FindCoordinator: ApiCodec<FindCoordinatorRequest, FindCoordinatorResponse, FindCoordinatorRequestInput, FindCoordinatorResponseInput> = {
   apiKey: 10,
   name: 'FindCoordinator',
   minVersion: 0,
@@ -232,13 +264,17 @@ export const FindCoordinator: ApiCodec<FindCoordinatorRequest, FindCoordinatorRe
   requestHeaderVersion: (version: number) => (version >= 3 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 3 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: FindCoordinatorRequest, version: number): void {
-      switch (version) {
-        case 0: return encFindCoordinatorRequest_v0(w, msg);
-        case 1: case 2: return encFindCoordinatorRequest_v1(w, msg);
-        case 3: return encFindCoordinatorRequest_v3(w, msg);
-        case 4: case 5: case 6: return encFindCoordinatorRequest_v4(w, msg);
-        default: throw new ProtocolEncodeError(`FindCoordinatorRequest version ${version} is not supported`);
+    encode(w: Writer, msg: FindCoordinatorRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encFindCoordinatorRequest_v0(w, msg);
+          case 1: case 2: return encFindCoordinatorRequest_v1(w, msg);
+          case 3: return encFindCoordinatorRequest_v3(w, msg);
+          case 4: case 5: case 6: return encFindCoordinatorRequest_v4(w, msg);
+          default: throw new ProtocolEncodeError(`FindCoordinatorRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'FindCoordinatorRequest', version);
       }
     },
     decode(r: Reader, version: number): FindCoordinatorRequest {
@@ -252,13 +288,17 @@ export const FindCoordinator: ApiCodec<FindCoordinatorRequest, FindCoordinatorRe
     },
   },
   response: {
-    encode(w: Writer, msg: FindCoordinatorResponse, version: number): void {
-      switch (version) {
-        case 0: return encFindCoordinatorResponse_v0(w, msg);
-        case 1: case 2: return encFindCoordinatorResponse_v1(w, msg);
-        case 3: return encFindCoordinatorResponse_v3(w, msg);
-        case 4: case 5: case 6: return encFindCoordinatorResponse_v4(w, msg);
-        default: throw new ProtocolEncodeError(`FindCoordinatorResponse version ${version} is not supported`);
+    encode(w: Writer, msg: FindCoordinatorResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encFindCoordinatorResponse_v0(w, msg);
+          case 1: case 2: return encFindCoordinatorResponse_v1(w, msg);
+          case 3: return encFindCoordinatorResponse_v3(w, msg);
+          case 4: case 5: case 6: return encFindCoordinatorResponse_v4(w, msg);
+          default: throw new ProtocolEncodeError(`FindCoordinatorResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'FindCoordinatorResponse', version);
       }
     },
     decode(r: Reader, version: number): FindCoordinatorResponse {

@@ -2,16 +2,38 @@
 // GetTelemetrySubscriptions (api key 71): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface GetTelemetrySubscriptionsRequest {
   clientInstanceId: string;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface GetTelemetrySubscriptionsRequestInput {
+  clientInstanceId: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface GetTelemetrySubscriptionsResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  clientInstanceId: string;
+  subscriptionId: number;
+  acceptedCompressionTypes: number[];
+  pushIntervalMs: number;
+  telemetryMaxBytes: number;
+  deltaTemporality: boolean;
+  requestedMetrics: string[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface GetTelemetrySubscriptionsResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   clientInstanceId: string;
@@ -28,8 +50,8 @@ function defaultGetTelemetrySubscriptionsRequest(): GetTelemetrySubscriptionsReq
   return { clientInstanceId: 'AAAAAAAAAAAAAAAAAAAAAA' };
 }
 
-function encGetTelemetrySubscriptionsRequest_v0(w: Writer, m: GetTelemetrySubscriptionsRequest): void {
-  w.uuid((m.clientInstanceId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
+function encGetTelemetrySubscriptionsRequest_v0(w: Writer, m: GetTelemetrySubscriptionsRequestInput): void {
+  w.uuid(m.clientInstanceId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -44,21 +66,21 @@ function defaultGetTelemetrySubscriptionsResponse(): GetTelemetrySubscriptionsRe
   return { throttleTimeMs: 0, errorCode: 0, clientInstanceId: 'AAAAAAAAAAAAAAAAAAAAAA', subscriptionId: 0, acceptedCompressionTypes: [], pushIntervalMs: 0, telemetryMaxBytes: 0, deltaTemporality: false, requestedMetrics: [] };
 }
 
-function encGetTelemetrySubscriptionsResponse_v0(w: Writer, m: GetTelemetrySubscriptionsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.uuid((m.clientInstanceId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.int32((m.subscriptionId ?? 0));
-  const t1 = (m.acceptedCompressionTypes ?? []);
+function encGetTelemetrySubscriptionsResponse_v0(w: Writer, m: GetTelemetrySubscriptionsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.uuid(m.clientInstanceId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.int32(m.subscriptionId ?? 0);
+  const t1 = m.acceptedCompressionTypes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('GetTelemetrySubscriptionsResponse field AcceptedCompressionTypes is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.int8(t1[t2]);
   }
-  w.int32((m.pushIntervalMs ?? 0));
-  w.int32((m.telemetryMaxBytes ?? 0));
-  w.bool((m.deltaTemporality ?? false));
-  const t3 = (m.requestedMetrics ?? []);
+  w.int32(m.pushIntervalMs ?? 0);
+  w.int32(m.telemetryMaxBytes ?? 0);
+  w.bool(m.deltaTemporality ?? false);
+  const t3 = m.requestedMetrics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('GetTelemetrySubscriptionsResponse field RequestedMetrics is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -96,7 +118,7 @@ function decGetTelemetrySubscriptionsResponse_v0(r: Reader): GetTelemetrySubscri
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, clientInstanceId: f_clientInstanceId, subscriptionId: f_subscriptionId, acceptedCompressionTypes: f_acceptedCompressionTypes, pushIntervalMs: f_pushIntervalMs, telemetryMaxBytes: f_telemetryMaxBytes, deltaTemporality: f_deltaTemporality, requestedMetrics: f_requestedMetrics, unknownTaggedFields: unknown };
 }
 
-export const GetTelemetrySubscriptions: ApiCodec<GetTelemetrySubscriptionsRequest, GetTelemetrySubscriptionsResponse> = {
+export const GetTelemetrySubscriptions: ApiCodec<GetTelemetrySubscriptionsRequest, GetTelemetrySubscriptionsResponse, GetTelemetrySubscriptionsRequestInput, GetTelemetrySubscriptionsResponseInput> = {
   apiKey: 71,
   name: 'GetTelemetrySubscriptions',
   minVersion: 0,
@@ -106,10 +128,14 @@ export const GetTelemetrySubscriptions: ApiCodec<GetTelemetrySubscriptionsReques
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: GetTelemetrySubscriptionsRequest, version: number): void {
-      switch (version) {
-        case 0: return encGetTelemetrySubscriptionsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`GetTelemetrySubscriptionsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: GetTelemetrySubscriptionsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encGetTelemetrySubscriptionsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`GetTelemetrySubscriptionsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'GetTelemetrySubscriptionsRequest', version);
       }
     },
     decode(r: Reader, version: number): GetTelemetrySubscriptionsRequest {
@@ -120,10 +146,14 @@ export const GetTelemetrySubscriptions: ApiCodec<GetTelemetrySubscriptionsReques
     },
   },
   response: {
-    encode(w: Writer, msg: GetTelemetrySubscriptionsResponse, version: number): void {
-      switch (version) {
-        case 0: return encGetTelemetrySubscriptionsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`GetTelemetrySubscriptionsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: GetTelemetrySubscriptionsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encGetTelemetrySubscriptionsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`GetTelemetrySubscriptionsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'GetTelemetrySubscriptionsResponse', version);
       }
     },
     decode(r: Reader, version: number): GetTelemetrySubscriptionsResponse {

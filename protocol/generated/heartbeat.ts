@@ -2,11 +2,21 @@
 // Heartbeat (api key 12): versions 0-4, flexible from 4.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface HeartbeatRequest {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface HeartbeatRequestInput {
   groupId: string;
   generationId: number;
   memberId: string;
@@ -14,7 +24,15 @@ export interface HeartbeatRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface HeartbeatResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface HeartbeatResponseInput {
   throttleTimeMs?: number;
   errorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -24,25 +42,25 @@ function defaultHeartbeatRequest(): HeartbeatRequest {
   return { groupId: '', generationId: 0, memberId: '', groupInstanceId: null };
 }
 
-function encHeartbeatRequest_v0(w: Writer, m: HeartbeatRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.generationId ?? 0));
-  w.string((m.memberId ?? ''));
+function encHeartbeatRequest_v0(w: Writer, m: HeartbeatRequestInput): void {
+  w.string(m.groupId ?? '');
+  w.int32(m.generationId ?? 0);
+  w.string(m.memberId ?? '');
   if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new ProtocolEncodeError('HeartbeatRequest field HeartbeatRequest.GroupInstanceId cannot be written at version 0-2');
 }
 
-function encHeartbeatRequest_v3(w: Writer, m: HeartbeatRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.generationId ?? 0));
-  w.string((m.memberId ?? ''));
-  w.nullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
+function encHeartbeatRequest_v3(w: Writer, m: HeartbeatRequestInput): void {
+  w.string(m.groupId ?? '');
+  w.int32(m.generationId ?? 0);
+  w.string(m.memberId ?? '');
+  w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
 }
 
-function encHeartbeatRequest_v4(w: Writer, m: HeartbeatRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.int32((m.generationId ?? 0));
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
+function encHeartbeatRequest_v4(w: Writer, m: HeartbeatRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  w.int32(m.generationId ?? 0);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -75,18 +93,18 @@ function defaultHeartbeatResponse(): HeartbeatResponse {
   return { throttleTimeMs: 0, errorCode: 0 };
 }
 
-function encHeartbeatResponse_v0(w: Writer, m: HeartbeatResponse): void {
-  w.int16((m.errorCode ?? 0));
+function encHeartbeatResponse_v0(w: Writer, m: HeartbeatResponseInput): void {
+  w.int16(m.errorCode ?? 0);
 }
 
-function encHeartbeatResponse_v1(w: Writer, m: HeartbeatResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
+function encHeartbeatResponse_v1(w: Writer, m: HeartbeatResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
 }
 
-function encHeartbeatResponse_v4(w: Writer, m: HeartbeatResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
+function encHeartbeatResponse_v4(w: Writer, m: HeartbeatResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -109,7 +127,7 @@ function decHeartbeatResponse_v4(r: Reader): HeartbeatResponse {
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, unknownTaggedFields: unknown };
 }
 
-export const Heartbeat: ApiCodec<HeartbeatRequest, HeartbeatResponse> = {
+export const Heartbeat: ApiCodec<HeartbeatRequest, HeartbeatResponse, HeartbeatRequestInput, HeartbeatResponseInput> = {
   apiKey: 12,
   name: 'Heartbeat',
   minVersion: 0,
@@ -119,12 +137,16 @@ export const Heartbeat: ApiCodec<HeartbeatRequest, HeartbeatResponse> = {
   requestHeaderVersion: (version: number) => (version >= 4 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 4 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: HeartbeatRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encHeartbeatRequest_v0(w, msg);
-        case 3: return encHeartbeatRequest_v3(w, msg);
-        case 4: return encHeartbeatRequest_v4(w, msg);
-        default: throw new ProtocolEncodeError(`HeartbeatRequest version ${version} is not supported`);
+    encode(w: Writer, msg: HeartbeatRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encHeartbeatRequest_v0(w, msg);
+          case 3: return encHeartbeatRequest_v3(w, msg);
+          case 4: return encHeartbeatRequest_v4(w, msg);
+          default: throw new ProtocolEncodeError(`HeartbeatRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'HeartbeatRequest', version);
       }
     },
     decode(r: Reader, version: number): HeartbeatRequest {
@@ -137,12 +159,16 @@ export const Heartbeat: ApiCodec<HeartbeatRequest, HeartbeatResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: HeartbeatResponse, version: number): void {
-      switch (version) {
-        case 0: return encHeartbeatResponse_v0(w, msg);
-        case 1: case 2: case 3: return encHeartbeatResponse_v1(w, msg);
-        case 4: return encHeartbeatResponse_v4(w, msg);
-        default: throw new ProtocolEncodeError(`HeartbeatResponse version ${version} is not supported`);
+    encode(w: Writer, msg: HeartbeatResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encHeartbeatResponse_v0(w, msg);
+          case 1: case 2: case 3: return encHeartbeatResponse_v1(w, msg);
+          case 4: return encHeartbeatResponse_v4(w, msg);
+          default: throw new ProtocolEncodeError(`HeartbeatResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'HeartbeatResponse', version);
       }
     },
     decode(r: Reader, version: number): HeartbeatResponse {

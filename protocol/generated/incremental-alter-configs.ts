@@ -2,12 +2,20 @@
 // IncrementalAlterConfigs (api key 44): versions 0-1, flexible from 1.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface IncrementalAlterConfigsRequest {
   resources: IncrementalAlterConfigsRequestAlterConfigsResource[];
+  validateOnly: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface IncrementalAlterConfigsRequestInput {
+  resources: IncrementalAlterConfigsRequestAlterConfigsResourceInput[];
   validateOnly: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -19,6 +27,13 @@ export interface IncrementalAlterConfigsRequestAlterConfigsResource {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface IncrementalAlterConfigsRequestAlterConfigsResourceInput {
+  resourceType: number;
+  resourceName: string;
+  configs: IncrementalAlterConfigsRequestAlterableConfigInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface IncrementalAlterConfigsRequestAlterableConfig {
   name: string;
   configOperation: number;
@@ -26,13 +41,36 @@ export interface IncrementalAlterConfigsRequestAlterableConfig {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface IncrementalAlterConfigsRequestAlterableConfigInput {
+  name: string;
+  configOperation: number;
+  value: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface IncrementalAlterConfigsResponse {
   throttleTimeMs: number;
   responses: IncrementalAlterConfigsResponseAlterConfigsResourceResponse[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface IncrementalAlterConfigsResponseInput {
+  throttleTimeMs: number;
+  responses: IncrementalAlterConfigsResponseAlterConfigsResourceResponseInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface IncrementalAlterConfigsResponseAlterConfigsResourceResponse {
+  errorCode: number;
+  errorMessage: string | null;
+  resourceType: number;
+  resourceName: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface IncrementalAlterConfigsResponseAlterConfigsResourceResponseInput {
   errorCode: number;
   errorMessage: string | null;
   resourceType: number;
@@ -52,32 +90,32 @@ function defaultIncrementalAlterConfigsRequestAlterableConfig(): IncrementalAlte
   return { name: '', configOperation: 0, value: '' };
 }
 
-function encIncrementalAlterConfigsRequest_v0(w: Writer, m: IncrementalAlterConfigsRequest): void {
-  const t1 = (m.resources ?? []);
+function encIncrementalAlterConfigsRequest_v0(w: Writer, m: IncrementalAlterConfigsRequestInput): void {
+  const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('IncrementalAlterConfigsRequest field Resources is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encIncrementalAlterConfigsRequestAlterConfigsResource_v0(w, t1[t2]);
   }
-  w.bool((m.validateOnly ?? false));
+  w.bool(m.validateOnly ?? false);
 }
 
-function encIncrementalAlterConfigsRequest_v1(w: Writer, m: IncrementalAlterConfigsRequest): void {
-  const t1 = (m.resources ?? []);
+function encIncrementalAlterConfigsRequest_v1(w: Writer, m: IncrementalAlterConfigsRequestInput): void {
+  const t1 = m.resources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('IncrementalAlterConfigsRequest field Resources is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encIncrementalAlterConfigsRequestAlterConfigsResource_v1(w, t1[t2]);
   }
-  w.bool((m.validateOnly ?? false));
+  w.bool(m.validateOnly ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encIncrementalAlterConfigsRequestAlterConfigsResource_v0(w: Writer, m: IncrementalAlterConfigsRequestAlterConfigsResource): void {
-  w.int8((m.resourceType ?? 0));
-  w.string((m.resourceName ?? ''));
-  const t1 = (m.configs ?? []);
+function encIncrementalAlterConfigsRequestAlterConfigsResource_v0(w: Writer, m: IncrementalAlterConfigsRequestAlterConfigsResourceInput): void {
+  w.int8(m.resourceType ?? 0);
+  w.string(m.resourceName ?? '');
+  const t1 = m.configs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('IncrementalAlterConfigsRequest field Configs is not nullable');
   else {
     w.int32(t1.length);
@@ -85,10 +123,10 @@ function encIncrementalAlterConfigsRequestAlterConfigsResource_v0(w: Writer, m: 
   }
 }
 
-function encIncrementalAlterConfigsRequestAlterConfigsResource_v1(w: Writer, m: IncrementalAlterConfigsRequestAlterConfigsResource): void {
-  w.int8((m.resourceType ?? 0));
-  w.compactString((m.resourceName ?? ''));
-  const t1 = (m.configs ?? []);
+function encIncrementalAlterConfigsRequestAlterConfigsResource_v1(w: Writer, m: IncrementalAlterConfigsRequestAlterConfigsResourceInput): void {
+  w.int8(m.resourceType ?? 0);
+  w.compactString(m.resourceName ?? '');
+  const t1 = m.configs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('IncrementalAlterConfigsRequest field Configs is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -98,16 +136,16 @@ function encIncrementalAlterConfigsRequestAlterConfigsResource_v1(w: Writer, m: 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encIncrementalAlterConfigsRequestAlterableConfig_v0(w: Writer, m: IncrementalAlterConfigsRequestAlterableConfig): void {
-  w.string((m.name ?? ''));
-  w.int8((m.configOperation ?? 0));
-  w.nullableString((m.value === undefined ? '' : m.value));
+function encIncrementalAlterConfigsRequestAlterableConfig_v0(w: Writer, m: IncrementalAlterConfigsRequestAlterableConfigInput): void {
+  w.string(m.name ?? '');
+  w.int8(m.configOperation ?? 0);
+  w.nullableString(m.value === undefined ? '' : m.value);
 }
 
-function encIncrementalAlterConfigsRequestAlterableConfig_v1(w: Writer, m: IncrementalAlterConfigsRequestAlterableConfig): void {
-  w.compactString((m.name ?? ''));
-  w.int8((m.configOperation ?? 0));
-  w.compactNullableString((m.value === undefined ? '' : m.value));
+function encIncrementalAlterConfigsRequestAlterableConfig_v1(w: Writer, m: IncrementalAlterConfigsRequestAlterableConfigInput): void {
+  w.compactString(m.name ?? '');
+  w.int8(m.configOperation ?? 0);
+  w.compactNullableString(m.value === undefined ? '' : m.value);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -191,9 +229,9 @@ function defaultIncrementalAlterConfigsResponseAlterConfigsResourceResponse(): I
   return { errorCode: 0, errorMessage: '', resourceType: 0, resourceName: '' };
 }
 
-function encIncrementalAlterConfigsResponse_v0(w: Writer, m: IncrementalAlterConfigsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.responses ?? []);
+function encIncrementalAlterConfigsResponse_v0(w: Writer, m: IncrementalAlterConfigsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('IncrementalAlterConfigsResponse field Responses is not nullable');
   else {
     w.int32(t1.length);
@@ -201,9 +239,9 @@ function encIncrementalAlterConfigsResponse_v0(w: Writer, m: IncrementalAlterCon
   }
 }
 
-function encIncrementalAlterConfigsResponse_v1(w: Writer, m: IncrementalAlterConfigsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.responses ?? []);
+function encIncrementalAlterConfigsResponse_v1(w: Writer, m: IncrementalAlterConfigsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('IncrementalAlterConfigsResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -213,18 +251,18 @@ function encIncrementalAlterConfigsResponse_v1(w: Writer, m: IncrementalAlterCon
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encIncrementalAlterConfigsResponseAlterConfigsResourceResponse_v0(w: Writer, m: IncrementalAlterConfigsResponseAlterConfigsResourceResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int8((m.resourceType ?? 0));
-  w.string((m.resourceName ?? ''));
+function encIncrementalAlterConfigsResponseAlterConfigsResourceResponse_v0(w: Writer, m: IncrementalAlterConfigsResponseAlterConfigsResourceResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int8(m.resourceType ?? 0);
+  w.string(m.resourceName ?? '');
 }
 
-function encIncrementalAlterConfigsResponseAlterConfigsResourceResponse_v1(w: Writer, m: IncrementalAlterConfigsResponseAlterConfigsResourceResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.int8((m.resourceType ?? 0));
-  w.compactString((m.resourceName ?? ''));
+function encIncrementalAlterConfigsResponseAlterConfigsResourceResponse_v1(w: Writer, m: IncrementalAlterConfigsResponseAlterConfigsResourceResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.int8(m.resourceType ?? 0);
+  w.compactString(m.resourceName ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -273,7 +311,7 @@ function decIncrementalAlterConfigsResponseAlterConfigsResourceResponse_v1(r: Re
   return { errorCode: f_errorCode, errorMessage: f_errorMessage, resourceType: f_resourceType, resourceName: f_resourceName, unknownTaggedFields: unknown };
 }
 
-export const IncrementalAlterConfigs: ApiCodec<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse> = {
+export const IncrementalAlterConfigs: ApiCodec<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, IncrementalAlterConfigsRequestInput, IncrementalAlterConfigsResponseInput> = {
   apiKey: 44,
   name: 'IncrementalAlterConfigs',
   minVersion: 0,
@@ -283,11 +321,15 @@ export const IncrementalAlterConfigs: ApiCodec<IncrementalAlterConfigsRequest, I
   requestHeaderVersion: (version: number) => (version >= 1 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 1 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: IncrementalAlterConfigsRequest, version: number): void {
-      switch (version) {
-        case 0: return encIncrementalAlterConfigsRequest_v0(w, msg);
-        case 1: return encIncrementalAlterConfigsRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`IncrementalAlterConfigsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: IncrementalAlterConfigsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encIncrementalAlterConfigsRequest_v0(w, msg);
+          case 1: return encIncrementalAlterConfigsRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`IncrementalAlterConfigsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'IncrementalAlterConfigsRequest', version);
       }
     },
     decode(r: Reader, version: number): IncrementalAlterConfigsRequest {
@@ -299,11 +341,15 @@ export const IncrementalAlterConfigs: ApiCodec<IncrementalAlterConfigsRequest, I
     },
   },
   response: {
-    encode(w: Writer, msg: IncrementalAlterConfigsResponse, version: number): void {
-      switch (version) {
-        case 0: return encIncrementalAlterConfigsResponse_v0(w, msg);
-        case 1: return encIncrementalAlterConfigsResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`IncrementalAlterConfigsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: IncrementalAlterConfigsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encIncrementalAlterConfigsResponse_v0(w, msg);
+          case 1: return encIncrementalAlterConfigsResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`IncrementalAlterConfigsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'IncrementalAlterConfigsResponse', version);
       }
     },
     decode(r: Reader, version: number): IncrementalAlterConfigsResponse {

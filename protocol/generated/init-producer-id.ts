@@ -2,11 +2,23 @@
 // InitProducerId (api key 22): versions 0-6, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface InitProducerIdRequest {
+  transactionalId: string | null;
+  transactionTimeoutMs: number;
+  producerId: bigint;
+  producerEpoch: number;
+  enable2Pc: boolean;
+  keepPreparedTxn: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface InitProducerIdRequestInput {
   transactionalId: string | null;
   transactionTimeoutMs: number;
   producerId?: bigint;
@@ -16,7 +28,19 @@ export interface InitProducerIdRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface InitProducerIdResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  producerId: bigint;
+  producerEpoch: number;
+  ongoingTxnProducerId: bigint;
+  ongoingTxnProducerEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface InitProducerIdResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   producerId?: bigint;
@@ -30,18 +54,18 @@ function defaultInitProducerIdRequest(): InitProducerIdRequest {
   return { transactionalId: '', transactionTimeoutMs: 0, producerId: -1n, producerEpoch: -1, enable2Pc: false, keepPreparedTxn: false };
 }
 
-function encInitProducerIdRequest_v0(w: Writer, m: InitProducerIdRequest): void {
-  w.nullableString((m.transactionalId === undefined ? '' : m.transactionalId));
-  w.int32((m.transactionTimeoutMs ?? 0));
+function encInitProducerIdRequest_v0(w: Writer, m: InitProducerIdRequestInput): void {
+  w.nullableString(m.transactionalId === undefined ? '' : m.transactionalId);
+  w.int32(m.transactionTimeoutMs ?? 0);
   if (m.producerId !== undefined && m.producerId !== -1n) throw new ProtocolEncodeError('InitProducerIdRequest field InitProducerIdRequest.ProducerId cannot be written at version 0-1');
   if (m.producerEpoch !== undefined && m.producerEpoch !== -1) throw new ProtocolEncodeError('InitProducerIdRequest field InitProducerIdRequest.ProducerEpoch cannot be written at version 0-1');
   if (m.enable2Pc !== undefined && m.enable2Pc !== false) throw new ProtocolEncodeError('InitProducerIdRequest field InitProducerIdRequest.Enable2Pc cannot be written at version 0-1');
   if (m.keepPreparedTxn !== undefined && m.keepPreparedTxn !== false) throw new ProtocolEncodeError('InitProducerIdRequest field InitProducerIdRequest.KeepPreparedTxn cannot be written at version 0-1');
 }
 
-function encInitProducerIdRequest_v2(w: Writer, m: InitProducerIdRequest): void {
-  w.compactNullableString((m.transactionalId === undefined ? '' : m.transactionalId));
-  w.int32((m.transactionTimeoutMs ?? 0));
+function encInitProducerIdRequest_v2(w: Writer, m: InitProducerIdRequestInput): void {
+  w.compactNullableString(m.transactionalId === undefined ? '' : m.transactionalId);
+  w.int32(m.transactionTimeoutMs ?? 0);
   if (m.producerId !== undefined && m.producerId !== -1n) throw new ProtocolEncodeError('InitProducerIdRequest field InitProducerIdRequest.ProducerId cannot be written at version 2');
   if (m.producerEpoch !== undefined && m.producerEpoch !== -1) throw new ProtocolEncodeError('InitProducerIdRequest field InitProducerIdRequest.ProducerEpoch cannot be written at version 2');
   if (m.enable2Pc !== undefined && m.enable2Pc !== false) throw new ProtocolEncodeError('InitProducerIdRequest field InitProducerIdRequest.Enable2Pc cannot be written at version 2');
@@ -50,24 +74,24 @@ function encInitProducerIdRequest_v2(w: Writer, m: InitProducerIdRequest): void 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encInitProducerIdRequest_v3(w: Writer, m: InitProducerIdRequest): void {
-  w.compactNullableString((m.transactionalId === undefined ? '' : m.transactionalId));
-  w.int32((m.transactionTimeoutMs ?? 0));
-  w.int64((m.producerId ?? -1n));
-  w.int16((m.producerEpoch ?? -1));
+function encInitProducerIdRequest_v3(w: Writer, m: InitProducerIdRequestInput): void {
+  w.compactNullableString(m.transactionalId === undefined ? '' : m.transactionalId);
+  w.int32(m.transactionTimeoutMs ?? 0);
+  w.int64(m.producerId ?? -1n);
+  w.int16(m.producerEpoch ?? -1);
   if (m.enable2Pc !== undefined && m.enable2Pc !== false) throw new ProtocolEncodeError('InitProducerIdRequest field InitProducerIdRequest.Enable2Pc cannot be written at version 3-5');
   if (m.keepPreparedTxn !== undefined && m.keepPreparedTxn !== false) throw new ProtocolEncodeError('InitProducerIdRequest field InitProducerIdRequest.KeepPreparedTxn cannot be written at version 3-5');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encInitProducerIdRequest_v6(w: Writer, m: InitProducerIdRequest): void {
-  w.compactNullableString((m.transactionalId === undefined ? '' : m.transactionalId));
-  w.int32((m.transactionTimeoutMs ?? 0));
-  w.int64((m.producerId ?? -1n));
-  w.int16((m.producerEpoch ?? -1));
-  w.bool((m.enable2Pc ?? false));
-  w.bool((m.keepPreparedTxn ?? false));
+function encInitProducerIdRequest_v6(w: Writer, m: InitProducerIdRequestInput): void {
+  w.compactNullableString(m.transactionalId === undefined ? '' : m.transactionalId);
+  w.int32(m.transactionTimeoutMs ?? 0);
+  w.int64(m.producerId ?? -1n);
+  w.int16(m.producerEpoch ?? -1);
+  w.bool(m.enable2Pc ?? false);
+  w.bool(m.keepPreparedTxn ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -109,33 +133,33 @@ function defaultInitProducerIdResponse(): InitProducerIdResponse {
   return { throttleTimeMs: 0, errorCode: 0, producerId: -1n, producerEpoch: 0, ongoingTxnProducerId: -1n, ongoingTxnProducerEpoch: -1 };
 }
 
-function encInitProducerIdResponse_v0(w: Writer, m: InitProducerIdResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.producerId ?? -1n));
-  w.int16((m.producerEpoch ?? 0));
+function encInitProducerIdResponse_v0(w: Writer, m: InitProducerIdResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.producerId ?? -1n);
+  w.int16(m.producerEpoch ?? 0);
   if (m.ongoingTxnProducerId !== undefined && m.ongoingTxnProducerId !== -1n) throw new ProtocolEncodeError('InitProducerIdResponse field InitProducerIdResponse.OngoingTxnProducerId cannot be written at version 0-1');
   if (m.ongoingTxnProducerEpoch !== undefined && m.ongoingTxnProducerEpoch !== -1) throw new ProtocolEncodeError('InitProducerIdResponse field InitProducerIdResponse.OngoingTxnProducerEpoch cannot be written at version 0-1');
 }
 
-function encInitProducerIdResponse_v2(w: Writer, m: InitProducerIdResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.producerId ?? -1n));
-  w.int16((m.producerEpoch ?? 0));
+function encInitProducerIdResponse_v2(w: Writer, m: InitProducerIdResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.producerId ?? -1n);
+  w.int16(m.producerEpoch ?? 0);
   if (m.ongoingTxnProducerId !== undefined && m.ongoingTxnProducerId !== -1n) throw new ProtocolEncodeError('InitProducerIdResponse field InitProducerIdResponse.OngoingTxnProducerId cannot be written at version 2-5');
   if (m.ongoingTxnProducerEpoch !== undefined && m.ongoingTxnProducerEpoch !== -1) throw new ProtocolEncodeError('InitProducerIdResponse field InitProducerIdResponse.OngoingTxnProducerEpoch cannot be written at version 2-5');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encInitProducerIdResponse_v6(w: Writer, m: InitProducerIdResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.producerId ?? -1n));
-  w.int16((m.producerEpoch ?? 0));
-  w.int64((m.ongoingTxnProducerId ?? -1n));
-  w.int16((m.ongoingTxnProducerEpoch ?? -1));
+function encInitProducerIdResponse_v6(w: Writer, m: InitProducerIdResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.producerId ?? -1n);
+  w.int16(m.producerEpoch ?? 0);
+  w.int64(m.ongoingTxnProducerId ?? -1n);
+  w.int16(m.ongoingTxnProducerEpoch ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -168,7 +192,7 @@ function decInitProducerIdResponse_v6(r: Reader): InitProducerIdResponse {
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, producerId: f_producerId, producerEpoch: f_producerEpoch, ongoingTxnProducerId: f_ongoingTxnProducerId, ongoingTxnProducerEpoch: f_ongoingTxnProducerEpoch, unknownTaggedFields: unknown };
 }
 
-export const InitProducerId: ApiCodec<InitProducerIdRequest, InitProducerIdResponse> = {
+export const InitProducerId: ApiCodec<InitProducerIdRequest, InitProducerIdResponse, InitProducerIdRequestInput, InitProducerIdResponseInput> = {
   apiKey: 22,
   name: 'InitProducerId',
   minVersion: 0,
@@ -178,13 +202,17 @@ export const InitProducerId: ApiCodec<InitProducerIdRequest, InitProducerIdRespo
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: InitProducerIdRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encInitProducerIdRequest_v0(w, msg);
-        case 2: return encInitProducerIdRequest_v2(w, msg);
-        case 3: case 4: case 5: return encInitProducerIdRequest_v3(w, msg);
-        case 6: return encInitProducerIdRequest_v6(w, msg);
-        default: throw new ProtocolEncodeError(`InitProducerIdRequest version ${version} is not supported`);
+    encode(w: Writer, msg: InitProducerIdRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encInitProducerIdRequest_v0(w, msg);
+          case 2: return encInitProducerIdRequest_v2(w, msg);
+          case 3: case 4: case 5: return encInitProducerIdRequest_v3(w, msg);
+          case 6: return encInitProducerIdRequest_v6(w, msg);
+          default: throw new ProtocolEncodeError(`InitProducerIdRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'InitProducerIdRequest', version);
       }
     },
     decode(r: Reader, version: number): InitProducerIdRequest {
@@ -198,12 +226,16 @@ export const InitProducerId: ApiCodec<InitProducerIdRequest, InitProducerIdRespo
     },
   },
   response: {
-    encode(w: Writer, msg: InitProducerIdResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encInitProducerIdResponse_v0(w, msg);
-        case 2: case 3: case 4: case 5: return encInitProducerIdResponse_v2(w, msg);
-        case 6: return encInitProducerIdResponse_v6(w, msg);
-        default: throw new ProtocolEncodeError(`InitProducerIdResponse version ${version} is not supported`);
+    encode(w: Writer, msg: InitProducerIdResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encInitProducerIdResponse_v0(w, msg);
+          case 2: case 3: case 4: case 5: return encInitProducerIdResponse_v2(w, msg);
+          case 6: return encInitProducerIdResponse_v6(w, msg);
+          default: throw new ProtocolEncodeError(`InitProducerIdResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'InitProducerIdResponse', version);
       }
     },
     decode(r: Reader, version: number): InitProducerIdResponse {

@@ -2,19 +2,33 @@
 // InitializeShareGroupState (api key 83): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface InitializeShareGroupStateRequest {
   groupId: string;
   topics: InitializeShareGroupStateRequestInitializeStateData[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface InitializeShareGroupStateRequestInput {
+  groupId: string;
+  topics: InitializeShareGroupStateRequestInitializeStateDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface InitializeShareGroupStateRequestInitializeStateData {
   topicId: string;
   partitions: InitializeShareGroupStateRequestPartitionData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface InitializeShareGroupStateRequestInitializeStateDataInput {
+  topicId: string;
+  partitions: InitializeShareGroupStateRequestPartitionDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -25,8 +39,22 @@ export interface InitializeShareGroupStateRequestPartitionData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface InitializeShareGroupStateRequestPartitionDataInput {
+  partition: number;
+  stateEpoch: number;
+  startOffset: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface InitializeShareGroupStateResponse {
   results: InitializeShareGroupStateResponseInitializeStateResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface InitializeShareGroupStateResponseInput {
+  results: InitializeShareGroupStateResponseInitializeStateResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -36,7 +64,20 @@ export interface InitializeShareGroupStateResponseInitializeStateResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface InitializeShareGroupStateResponseInitializeStateResultInput {
+  topicId: string;
+  partitions: InitializeShareGroupStateResponsePartitionResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface InitializeShareGroupStateResponsePartitionResult {
+  partition: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface InitializeShareGroupStateResponsePartitionResultInput {
   partition: number;
   errorCode: number;
   errorMessage?: string | null;
@@ -55,9 +96,9 @@ function defaultInitializeShareGroupStateRequestPartitionData(): InitializeShare
   return { partition: 0, stateEpoch: 0, startOffset: 0n };
 }
 
-function encInitializeShareGroupStateRequest_v0(w: Writer, m: InitializeShareGroupStateRequest): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+function encInitializeShareGroupStateRequest_v0(w: Writer, m: InitializeShareGroupStateRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('InitializeShareGroupStateRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -67,9 +108,9 @@ function encInitializeShareGroupStateRequest_v0(w: Writer, m: InitializeShareGro
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encInitializeShareGroupStateRequestInitializeStateData_v0(w: Writer, m: InitializeShareGroupStateRequestInitializeStateData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encInitializeShareGroupStateRequestInitializeStateData_v0(w: Writer, m: InitializeShareGroupStateRequestInitializeStateDataInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('InitializeShareGroupStateRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -79,10 +120,10 @@ function encInitializeShareGroupStateRequestInitializeStateData_v0(w: Writer, m:
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encInitializeShareGroupStateRequestPartitionData_v0(w: Writer, m: InitializeShareGroupStateRequestPartitionData): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.stateEpoch ?? 0));
-  w.int64((m.startOffset ?? 0n));
+function encInitializeShareGroupStateRequestPartitionData_v0(w: Writer, m: InitializeShareGroupStateRequestPartitionDataInput): void {
+  w.int32(m.partition ?? 0);
+  w.int32(m.stateEpoch ?? 0);
+  w.int64(m.startOffset ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -135,8 +176,8 @@ function defaultInitializeShareGroupStateResponsePartitionResult(): InitializeSh
   return { partition: 0, errorCode: 0, errorMessage: null };
 }
 
-function encInitializeShareGroupStateResponse_v0(w: Writer, m: InitializeShareGroupStateResponse): void {
-  const t1 = (m.results ?? []);
+function encInitializeShareGroupStateResponse_v0(w: Writer, m: InitializeShareGroupStateResponseInput): void {
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('InitializeShareGroupStateResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -146,9 +187,9 @@ function encInitializeShareGroupStateResponse_v0(w: Writer, m: InitializeShareGr
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encInitializeShareGroupStateResponseInitializeStateResult_v0(w: Writer, m: InitializeShareGroupStateResponseInitializeStateResult): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encInitializeShareGroupStateResponseInitializeStateResult_v0(w: Writer, m: InitializeShareGroupStateResponseInitializeStateResultInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('InitializeShareGroupStateResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -158,10 +199,10 @@ function encInitializeShareGroupStateResponseInitializeStateResult_v0(w: Writer,
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encInitializeShareGroupStateResponsePartitionResult_v0(w: Writer, m: InitializeShareGroupStateResponsePartitionResult): void {
-  w.int32((m.partition ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+function encInitializeShareGroupStateResponsePartitionResult_v0(w: Writer, m: InitializeShareGroupStateResponsePartitionResultInput): void {
+  w.int32(m.partition ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -201,7 +242,7 @@ function decInitializeShareGroupStateResponsePartitionResult_v0(r: Reader): Init
   return { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const InitializeShareGroupState: ApiCodec<InitializeShareGroupStateRequest, InitializeShareGroupStateResponse> = {
+export const InitializeShareGroupState: ApiCodec<InitializeShareGroupStateRequest, InitializeShareGroupStateResponse, InitializeShareGroupStateRequestInput, InitializeShareGroupStateResponseInput> = {
   apiKey: 83,
   name: 'InitializeShareGroupState',
   minVersion: 0,
@@ -211,10 +252,14 @@ export const InitializeShareGroupState: ApiCodec<InitializeShareGroupStateReques
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: InitializeShareGroupStateRequest, version: number): void {
-      switch (version) {
-        case 0: return encInitializeShareGroupStateRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`InitializeShareGroupStateRequest version ${version} is not supported`);
+    encode(w: Writer, msg: InitializeShareGroupStateRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encInitializeShareGroupStateRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`InitializeShareGroupStateRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'InitializeShareGroupStateRequest', version);
       }
     },
     decode(r: Reader, version: number): InitializeShareGroupStateRequest {
@@ -225,10 +270,14 @@ export const InitializeShareGroupState: ApiCodec<InitializeShareGroupStateReques
     },
   },
   response: {
-    encode(w: Writer, msg: InitializeShareGroupStateResponse, version: number): void {
-      switch (version) {
-        case 0: return encInitializeShareGroupStateResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`InitializeShareGroupStateResponse version ${version} is not supported`);
+    encode(w: Writer, msg: InitializeShareGroupStateResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encInitializeShareGroupStateResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`InitializeShareGroupStateResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'InitializeShareGroupStateResponse', version);
       }
     },
     decode(r: Reader, version: number): InitializeShareGroupStateResponse {

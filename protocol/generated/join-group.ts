@@ -2,18 +2,32 @@
 // JoinGroup (api key 11): versions 0-9, flexible from 6.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface JoinGroupRequest {
+  groupId: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  protocolType: string;
+  protocols: JoinGroupRequestJoinGroupRequestProtocol[];
+  reason: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface JoinGroupRequestInput {
   groupId: string;
   sessionTimeoutMs: number;
   rebalanceTimeoutMs?: number;
   memberId: string;
   groupInstanceId?: string | null;
   protocolType: string;
-  protocols: JoinGroupRequestJoinGroupRequestProtocol[];
+  protocols: JoinGroupRequestJoinGroupRequestProtocolInput[];
   reason?: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -24,7 +38,28 @@ export interface JoinGroupRequestJoinGroupRequestProtocol {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface JoinGroupRequestJoinGroupRequestProtocolInput {
+  name: string;
+  metadata: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface JoinGroupResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  generationId: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  leader: string;
+  skipAssignment: boolean;
+  memberId: string;
+  members: JoinGroupResponseJoinGroupResponseMember[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface JoinGroupResponseInput {
   throttleTimeMs?: number;
   errorCode: number;
   generationId?: number;
@@ -33,11 +68,18 @@ export interface JoinGroupResponse {
   leader: string;
   skipAssignment?: boolean;
   memberId: string;
-  members: JoinGroupResponseJoinGroupResponseMember[];
+  members: JoinGroupResponseJoinGroupResponseMemberInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface JoinGroupResponseJoinGroupResponseMember {
+  memberId: string;
+  groupInstanceId: string | null;
+  metadata: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface JoinGroupResponseJoinGroupResponseMemberInput {
   memberId: string;
   groupInstanceId?: string | null;
   metadata: Buffer;
@@ -52,13 +94,13 @@ function defaultJoinGroupRequestJoinGroupRequestProtocol(): JoinGroupRequestJoin
   return { name: '', metadata: EMPTY_BUFFER };
 }
 
-function encJoinGroupRequest_v0(w: Writer, m: JoinGroupRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.sessionTimeoutMs ?? 0));
-  w.string((m.memberId ?? ''));
+function encJoinGroupRequest_v0(w: Writer, m: JoinGroupRequestInput): void {
+  w.string(m.groupId ?? '');
+  w.int32(m.sessionTimeoutMs ?? 0);
+  w.string(m.memberId ?? '');
   if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new ProtocolEncodeError('JoinGroupRequest field JoinGroupRequest.GroupInstanceId cannot be written at version 0');
-  w.string((m.protocolType ?? ''));
-  const t1 = (m.protocols ?? []);
+  w.string(m.protocolType ?? '');
+  const t1 = m.protocols ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupRequest field Protocols is not nullable');
   else {
     w.int32(t1.length);
@@ -66,14 +108,14 @@ function encJoinGroupRequest_v0(w: Writer, m: JoinGroupRequest): void {
   }
 }
 
-function encJoinGroupRequest_v1(w: Writer, m: JoinGroupRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.sessionTimeoutMs ?? 0));
-  w.int32((m.rebalanceTimeoutMs ?? -1));
-  w.string((m.memberId ?? ''));
+function encJoinGroupRequest_v1(w: Writer, m: JoinGroupRequestInput): void {
+  w.string(m.groupId ?? '');
+  w.int32(m.sessionTimeoutMs ?? 0);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
+  w.string(m.memberId ?? '');
   if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new ProtocolEncodeError('JoinGroupRequest field JoinGroupRequest.GroupInstanceId cannot be written at version 1-4');
-  w.string((m.protocolType ?? ''));
-  const t1 = (m.protocols ?? []);
+  w.string(m.protocolType ?? '');
+  const t1 = m.protocols ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupRequest field Protocols is not nullable');
   else {
     w.int32(t1.length);
@@ -81,14 +123,14 @@ function encJoinGroupRequest_v1(w: Writer, m: JoinGroupRequest): void {
   }
 }
 
-function encJoinGroupRequest_v5(w: Writer, m: JoinGroupRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.sessionTimeoutMs ?? 0));
-  w.int32((m.rebalanceTimeoutMs ?? -1));
-  w.string((m.memberId ?? ''));
-  w.nullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  w.string((m.protocolType ?? ''));
-  const t1 = (m.protocols ?? []);
+function encJoinGroupRequest_v5(w: Writer, m: JoinGroupRequestInput): void {
+  w.string(m.groupId ?? '');
+  w.int32(m.sessionTimeoutMs ?? 0);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
+  w.string(m.memberId ?? '');
+  w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  w.string(m.protocolType ?? '');
+  const t1 = m.protocols ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupRequest field Protocols is not nullable');
   else {
     w.int32(t1.length);
@@ -96,14 +138,14 @@ function encJoinGroupRequest_v5(w: Writer, m: JoinGroupRequest): void {
   }
 }
 
-function encJoinGroupRequest_v6(w: Writer, m: JoinGroupRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.int32((m.sessionTimeoutMs ?? 0));
-  w.int32((m.rebalanceTimeoutMs ?? -1));
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  w.compactString((m.protocolType ?? ''));
-  const t1 = (m.protocols ?? []);
+function encJoinGroupRequest_v6(w: Writer, m: JoinGroupRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  w.int32(m.sessionTimeoutMs ?? 0);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  w.compactString(m.protocolType ?? '');
+  const t1 = m.protocols ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupRequest field Protocols is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -113,32 +155,32 @@ function encJoinGroupRequest_v6(w: Writer, m: JoinGroupRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encJoinGroupRequest_v8(w: Writer, m: JoinGroupRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.int32((m.sessionTimeoutMs ?? 0));
-  w.int32((m.rebalanceTimeoutMs ?? -1));
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  w.compactString((m.protocolType ?? ''));
-  const t1 = (m.protocols ?? []);
+function encJoinGroupRequest_v8(w: Writer, m: JoinGroupRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  w.int32(m.sessionTimeoutMs ?? 0);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  w.compactString(m.protocolType ?? '');
+  const t1 = m.protocols ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupRequest field Protocols is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encJoinGroupRequestJoinGroupRequestProtocol_v6(w, t1[t2]);
   }
-  w.compactNullableString((m.reason === undefined ? null : m.reason));
+  w.compactNullableString(m.reason === undefined ? null : m.reason);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encJoinGroupRequestJoinGroupRequestProtocol_v0(w: Writer, m: JoinGroupRequestJoinGroupRequestProtocol): void {
-  w.string((m.name ?? ''));
-  w.bytes((m.metadata ?? EMPTY_BUFFER));
+function encJoinGroupRequestJoinGroupRequestProtocol_v0(w: Writer, m: JoinGroupRequestJoinGroupRequestProtocolInput): void {
+  w.string(m.name ?? '');
+  w.bytes(m.metadata ?? EMPTY_BUFFER);
 }
 
-function encJoinGroupRequestJoinGroupRequestProtocol_v6(w: Writer, m: JoinGroupRequestJoinGroupRequestProtocol): void {
-  w.compactString((m.name ?? ''));
-  w.compactBytes((m.metadata ?? EMPTY_BUFFER));
+function encJoinGroupRequestJoinGroupRequestProtocol_v6(w: Writer, m: JoinGroupRequestJoinGroupRequestProtocolInput): void {
+  w.compactString(m.name ?? '');
+  w.compactBytes(m.metadata ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -254,14 +296,14 @@ function defaultJoinGroupResponseJoinGroupResponseMember(): JoinGroupResponseJoi
   return { memberId: '', groupInstanceId: null, metadata: EMPTY_BUFFER };
 }
 
-function encJoinGroupResponse_v0(w: Writer, m: JoinGroupResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.generationId ?? -1));
-  w.string(((m.protocolName === undefined ? '' : m.protocolName) as string));
-  w.string((m.leader ?? ''));
+function encJoinGroupResponse_v0(w: Writer, m: JoinGroupResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.generationId ?? -1);
+  w.string((m.protocolName === undefined ? '' : m.protocolName) as string);
+  w.string(m.leader ?? '');
   if (m.skipAssignment !== undefined && m.skipAssignment !== false) throw new ProtocolEncodeError('JoinGroupResponse field JoinGroupResponse.SkipAssignment cannot be written at version 0-1');
-  w.string((m.memberId ?? ''));
-  const t1 = (m.members ?? []);
+  w.string(m.memberId ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupResponse field Members is not nullable');
   else {
     w.int32(t1.length);
@@ -269,15 +311,15 @@ function encJoinGroupResponse_v0(w: Writer, m: JoinGroupResponse): void {
   }
 }
 
-function encJoinGroupResponse_v2(w: Writer, m: JoinGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.generationId ?? -1));
-  w.string(((m.protocolName === undefined ? '' : m.protocolName) as string));
-  w.string((m.leader ?? ''));
+function encJoinGroupResponse_v2(w: Writer, m: JoinGroupResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.generationId ?? -1);
+  w.string((m.protocolName === undefined ? '' : m.protocolName) as string);
+  w.string(m.leader ?? '');
   if (m.skipAssignment !== undefined && m.skipAssignment !== false) throw new ProtocolEncodeError('JoinGroupResponse field JoinGroupResponse.SkipAssignment cannot be written at version 2-4');
-  w.string((m.memberId ?? ''));
-  const t1 = (m.members ?? []);
+  w.string(m.memberId ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupResponse field Members is not nullable');
   else {
     w.int32(t1.length);
@@ -285,15 +327,15 @@ function encJoinGroupResponse_v2(w: Writer, m: JoinGroupResponse): void {
   }
 }
 
-function encJoinGroupResponse_v5(w: Writer, m: JoinGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.generationId ?? -1));
-  w.string(((m.protocolName === undefined ? '' : m.protocolName) as string));
-  w.string((m.leader ?? ''));
+function encJoinGroupResponse_v5(w: Writer, m: JoinGroupResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.generationId ?? -1);
+  w.string((m.protocolName === undefined ? '' : m.protocolName) as string);
+  w.string(m.leader ?? '');
   if (m.skipAssignment !== undefined && m.skipAssignment !== false) throw new ProtocolEncodeError('JoinGroupResponse field JoinGroupResponse.SkipAssignment cannot be written at version 5');
-  w.string((m.memberId ?? ''));
-  const t1 = (m.members ?? []);
+  w.string(m.memberId ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupResponse field Members is not nullable');
   else {
     w.int32(t1.length);
@@ -301,15 +343,15 @@ function encJoinGroupResponse_v5(w: Writer, m: JoinGroupResponse): void {
   }
 }
 
-function encJoinGroupResponse_v6(w: Writer, m: JoinGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.generationId ?? -1));
-  w.compactString(((m.protocolName === undefined ? '' : m.protocolName) as string));
-  w.compactString((m.leader ?? ''));
+function encJoinGroupResponse_v6(w: Writer, m: JoinGroupResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.generationId ?? -1);
+  w.compactString((m.protocolName === undefined ? '' : m.protocolName) as string);
+  w.compactString(m.leader ?? '');
   if (m.skipAssignment !== undefined && m.skipAssignment !== false) throw new ProtocolEncodeError('JoinGroupResponse field JoinGroupResponse.SkipAssignment cannot be written at version 6');
-  w.compactString((m.memberId ?? ''));
-  const t1 = (m.members ?? []);
+  w.compactString(m.memberId ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupResponse field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -319,16 +361,16 @@ function encJoinGroupResponse_v6(w: Writer, m: JoinGroupResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encJoinGroupResponse_v7(w: Writer, m: JoinGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.generationId ?? -1));
-  w.compactNullableString((m.protocolType === undefined ? null : m.protocolType));
-  w.compactNullableString((m.protocolName === undefined ? '' : m.protocolName));
-  w.compactString((m.leader ?? ''));
+function encJoinGroupResponse_v7(w: Writer, m: JoinGroupResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.generationId ?? -1);
+  w.compactNullableString(m.protocolType === undefined ? null : m.protocolType);
+  w.compactNullableString(m.protocolName === undefined ? '' : m.protocolName);
+  w.compactString(m.leader ?? '');
   if (m.skipAssignment !== undefined && m.skipAssignment !== false) throw new ProtocolEncodeError('JoinGroupResponse field JoinGroupResponse.SkipAssignment cannot be written at version 7-8');
-  w.compactString((m.memberId ?? ''));
-  const t1 = (m.members ?? []);
+  w.compactString(m.memberId ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupResponse field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -338,16 +380,16 @@ function encJoinGroupResponse_v7(w: Writer, m: JoinGroupResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encJoinGroupResponse_v9(w: Writer, m: JoinGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.generationId ?? -1));
-  w.compactNullableString((m.protocolType === undefined ? null : m.protocolType));
-  w.compactNullableString((m.protocolName === undefined ? '' : m.protocolName));
-  w.compactString((m.leader ?? ''));
-  w.bool((m.skipAssignment ?? false));
-  w.compactString((m.memberId ?? ''));
-  const t1 = (m.members ?? []);
+function encJoinGroupResponse_v9(w: Writer, m: JoinGroupResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.generationId ?? -1);
+  w.compactNullableString(m.protocolType === undefined ? null : m.protocolType);
+  w.compactNullableString(m.protocolName === undefined ? '' : m.protocolName);
+  w.compactString(m.leader ?? '');
+  w.bool(m.skipAssignment ?? false);
+  w.compactString(m.memberId ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('JoinGroupResponse field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -357,21 +399,21 @@ function encJoinGroupResponse_v9(w: Writer, m: JoinGroupResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encJoinGroupResponseJoinGroupResponseMember_v0(w: Writer, m: JoinGroupResponseJoinGroupResponseMember): void {
-  w.string((m.memberId ?? ''));
-  w.bytes((m.metadata ?? EMPTY_BUFFER));
+function encJoinGroupResponseJoinGroupResponseMember_v0(w: Writer, m: JoinGroupResponseJoinGroupResponseMemberInput): void {
+  w.string(m.memberId ?? '');
+  w.bytes(m.metadata ?? EMPTY_BUFFER);
 }
 
-function encJoinGroupResponseJoinGroupResponseMember_v5(w: Writer, m: JoinGroupResponseJoinGroupResponseMember): void {
-  w.string((m.memberId ?? ''));
-  w.nullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  w.bytes((m.metadata ?? EMPTY_BUFFER));
+function encJoinGroupResponseJoinGroupResponseMember_v5(w: Writer, m: JoinGroupResponseJoinGroupResponseMemberInput): void {
+  w.string(m.memberId ?? '');
+  w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  w.bytes(m.metadata ?? EMPTY_BUFFER);
 }
 
-function encJoinGroupResponseJoinGroupResponseMember_v6(w: Writer, m: JoinGroupResponseJoinGroupResponseMember): void {
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  w.compactBytes((m.metadata ?? EMPTY_BUFFER));
+function encJoinGroupResponseJoinGroupResponseMember_v6(w: Writer, m: JoinGroupResponseJoinGroupResponseMemberInput): void {
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  w.compactBytes(m.metadata ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -510,7 +552,7 @@ function decJoinGroupResponseJoinGroupResponseMember_v6(r: Reader): JoinGroupRes
   return { memberId: f_memberId, groupInstanceId: f_groupInstanceId, metadata: f_metadata, unknownTaggedFields: unknown };
 }
 
-export const JoinGroup: ApiCodec<JoinGroupRequest, JoinGroupResponse> = {
+export const JoinGroup: ApiCodec<JoinGroupRequest, JoinGroupResponse, JoinGroupRequestInput, JoinGroupResponseInput> = {
   apiKey: 11,
   name: 'JoinGroup',
   minVersion: 0,
@@ -520,14 +562,18 @@ export const JoinGroup: ApiCodec<JoinGroupRequest, JoinGroupResponse> = {
   requestHeaderVersion: (version: number) => (version >= 6 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 6 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: JoinGroupRequest, version: number): void {
-      switch (version) {
-        case 0: return encJoinGroupRequest_v0(w, msg);
-        case 1: case 2: case 3: case 4: return encJoinGroupRequest_v1(w, msg);
-        case 5: return encJoinGroupRequest_v5(w, msg);
-        case 6: case 7: return encJoinGroupRequest_v6(w, msg);
-        case 8: case 9: return encJoinGroupRequest_v8(w, msg);
-        default: throw new ProtocolEncodeError(`JoinGroupRequest version ${version} is not supported`);
+    encode(w: Writer, msg: JoinGroupRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encJoinGroupRequest_v0(w, msg);
+          case 1: case 2: case 3: case 4: return encJoinGroupRequest_v1(w, msg);
+          case 5: return encJoinGroupRequest_v5(w, msg);
+          case 6: case 7: return encJoinGroupRequest_v6(w, msg);
+          case 8: case 9: return encJoinGroupRequest_v8(w, msg);
+          default: throw new ProtocolEncodeError(`JoinGroupRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'JoinGroupRequest', version);
       }
     },
     decode(r: Reader, version: number): JoinGroupRequest {
@@ -542,15 +588,19 @@ export const JoinGroup: ApiCodec<JoinGroupRequest, JoinGroupResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: JoinGroupResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encJoinGroupResponse_v0(w, msg);
-        case 2: case 3: case 4: return encJoinGroupResponse_v2(w, msg);
-        case 5: return encJoinGroupResponse_v5(w, msg);
-        case 6: return encJoinGroupResponse_v6(w, msg);
-        case 7: case 8: return encJoinGroupResponse_v7(w, msg);
-        case 9: return encJoinGroupResponse_v9(w, msg);
-        default: throw new ProtocolEncodeError(`JoinGroupResponse version ${version} is not supported`);
+    encode(w: Writer, msg: JoinGroupResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encJoinGroupResponse_v0(w, msg);
+          case 2: case 3: case 4: return encJoinGroupResponse_v2(w, msg);
+          case 5: return encJoinGroupResponse_v5(w, msg);
+          case 6: return encJoinGroupResponse_v6(w, msg);
+          case 7: case 8: return encJoinGroupResponse_v7(w, msg);
+          case 9: return encJoinGroupResponse_v9(w, msg);
+          default: throw new ProtocolEncodeError(`JoinGroupResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'JoinGroupResponse', version);
       }
     },
     decode(r: Reader, version: number): JoinGroupResponse {

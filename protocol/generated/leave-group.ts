@@ -2,32 +2,64 @@
 // LeaveGroup (api key 13): versions 0-5, flexible from 4.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface LeaveGroupRequest {
   groupId: string;
+  memberId: string;
+  members: LeaveGroupRequestMemberIdentity[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface LeaveGroupRequestInput {
+  groupId: string;
   memberId?: string;
-  members?: LeaveGroupRequestMemberIdentity[];
+  members?: LeaveGroupRequestMemberIdentityInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface LeaveGroupRequestMemberIdentity {
+  memberId: string;
+  groupInstanceId: string | null;
+  reason: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface LeaveGroupRequestMemberIdentityInput {
   memberId: string;
   groupInstanceId?: string | null;
   reason?: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface LeaveGroupResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  members: LeaveGroupResponseMemberResponse[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface LeaveGroupResponseInput {
   throttleTimeMs?: number;
   errorCode: number;
-  members?: LeaveGroupResponseMemberResponse[];
+  members?: LeaveGroupResponseMemberResponseInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface LeaveGroupResponseMemberResponse {
+  memberId: string;
+  groupInstanceId: string | null;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface LeaveGroupResponseMemberResponseInput {
   memberId: string;
   groupInstanceId: string | null;
   errorCode: number;
@@ -42,16 +74,16 @@ function defaultLeaveGroupRequestMemberIdentity(): LeaveGroupRequestMemberIdenti
   return { memberId: '', groupInstanceId: null, reason: null };
 }
 
-function encLeaveGroupRequest_v0(w: Writer, m: LeaveGroupRequest): void {
-  w.string((m.groupId ?? ''));
-  w.string((m.memberId ?? ''));
+function encLeaveGroupRequest_v0(w: Writer, m: LeaveGroupRequestInput): void {
+  w.string(m.groupId ?? '');
+  w.string(m.memberId ?? '');
   if (m.members !== undefined && (m.members === null || m.members.length !== 0)) throw new ProtocolEncodeError('LeaveGroupRequest field LeaveGroupRequest.Members cannot be written at version 0-2');
 }
 
-function encLeaveGroupRequest_v3(w: Writer, m: LeaveGroupRequest): void {
-  w.string((m.groupId ?? ''));
+function encLeaveGroupRequest_v3(w: Writer, m: LeaveGroupRequestInput): void {
+  w.string(m.groupId ?? '');
   if (m.memberId !== undefined && m.memberId !== '') throw new ProtocolEncodeError('LeaveGroupRequest field LeaveGroupRequest.MemberId cannot be written at version 3');
-  const t1 = (m.members ?? []);
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('LeaveGroupRequest field Members is not nullable');
   else {
     w.int32(t1.length);
@@ -59,10 +91,10 @@ function encLeaveGroupRequest_v3(w: Writer, m: LeaveGroupRequest): void {
   }
 }
 
-function encLeaveGroupRequest_v4(w: Writer, m: LeaveGroupRequest): void {
-  w.compactString((m.groupId ?? ''));
+function encLeaveGroupRequest_v4(w: Writer, m: LeaveGroupRequestInput): void {
+  w.compactString(m.groupId ?? '');
   if (m.memberId !== undefined && m.memberId !== '') throw new ProtocolEncodeError('LeaveGroupRequest field LeaveGroupRequest.MemberId cannot be written at version 4');
-  const t1 = (m.members ?? []);
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('LeaveGroupRequest field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -72,10 +104,10 @@ function encLeaveGroupRequest_v4(w: Writer, m: LeaveGroupRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encLeaveGroupRequest_v5(w: Writer, m: LeaveGroupRequest): void {
-  w.compactString((m.groupId ?? ''));
+function encLeaveGroupRequest_v5(w: Writer, m: LeaveGroupRequestInput): void {
+  w.compactString(m.groupId ?? '');
   if (m.memberId !== undefined && m.memberId !== '') throw new ProtocolEncodeError('LeaveGroupRequest field LeaveGroupRequest.MemberId cannot be written at version 5');
-  const t1 = (m.members ?? []);
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('LeaveGroupRequest field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -85,22 +117,22 @@ function encLeaveGroupRequest_v5(w: Writer, m: LeaveGroupRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encLeaveGroupRequestMemberIdentity_v3(w: Writer, m: LeaveGroupRequestMemberIdentity): void {
-  w.string((m.memberId ?? ''));
-  w.nullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
+function encLeaveGroupRequestMemberIdentity_v3(w: Writer, m: LeaveGroupRequestMemberIdentityInput): void {
+  w.string(m.memberId ?? '');
+  w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
 }
 
-function encLeaveGroupRequestMemberIdentity_v4(w: Writer, m: LeaveGroupRequestMemberIdentity): void {
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
+function encLeaveGroupRequestMemberIdentity_v4(w: Writer, m: LeaveGroupRequestMemberIdentityInput): void {
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encLeaveGroupRequestMemberIdentity_v5(w: Writer, m: LeaveGroupRequestMemberIdentity): void {
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  w.compactNullableString((m.reason === undefined ? null : m.reason));
+function encLeaveGroupRequestMemberIdentity_v5(w: Writer, m: LeaveGroupRequestMemberIdentityInput): void {
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  w.compactNullableString(m.reason === undefined ? null : m.reason);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -181,21 +213,21 @@ function defaultLeaveGroupResponseMemberResponse(): LeaveGroupResponseMemberResp
   return { memberId: '', groupInstanceId: '', errorCode: 0 };
 }
 
-function encLeaveGroupResponse_v0(w: Writer, m: LeaveGroupResponse): void {
-  w.int16((m.errorCode ?? 0));
+function encLeaveGroupResponse_v0(w: Writer, m: LeaveGroupResponseInput): void {
+  w.int16(m.errorCode ?? 0);
   if (m.members !== undefined && (m.members === null || m.members.length !== 0)) throw new ProtocolEncodeError('LeaveGroupResponse field LeaveGroupResponse.Members cannot be written at version 0');
 }
 
-function encLeaveGroupResponse_v1(w: Writer, m: LeaveGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
+function encLeaveGroupResponse_v1(w: Writer, m: LeaveGroupResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
   if (m.members !== undefined && (m.members === null || m.members.length !== 0)) throw new ProtocolEncodeError('LeaveGroupResponse field LeaveGroupResponse.Members cannot be written at version 1-2');
 }
 
-function encLeaveGroupResponse_v3(w: Writer, m: LeaveGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.members ?? []);
+function encLeaveGroupResponse_v3(w: Writer, m: LeaveGroupResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('LeaveGroupResponse field Members is not nullable');
   else {
     w.int32(t1.length);
@@ -203,10 +235,10 @@ function encLeaveGroupResponse_v3(w: Writer, m: LeaveGroupResponse): void {
   }
 }
 
-function encLeaveGroupResponse_v4(w: Writer, m: LeaveGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.members ?? []);
+function encLeaveGroupResponse_v4(w: Writer, m: LeaveGroupResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('LeaveGroupResponse field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -216,16 +248,16 @@ function encLeaveGroupResponse_v4(w: Writer, m: LeaveGroupResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encLeaveGroupResponseMemberResponse_v3(w: Writer, m: LeaveGroupResponseMemberResponse): void {
-  w.string((m.memberId ?? ''));
-  w.nullableString((m.groupInstanceId === undefined ? '' : m.groupInstanceId));
-  w.int16((m.errorCode ?? 0));
+function encLeaveGroupResponseMemberResponse_v3(w: Writer, m: LeaveGroupResponseMemberResponseInput): void {
+  w.string(m.memberId ?? '');
+  w.nullableString(m.groupInstanceId === undefined ? '' : m.groupInstanceId);
+  w.int16(m.errorCode ?? 0);
 }
 
-function encLeaveGroupResponseMemberResponse_v4(w: Writer, m: LeaveGroupResponseMemberResponse): void {
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? '' : m.groupInstanceId));
-  w.int16((m.errorCode ?? 0));
+function encLeaveGroupResponseMemberResponse_v4(w: Writer, m: LeaveGroupResponseMemberResponseInput): void {
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? '' : m.groupInstanceId);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -285,7 +317,7 @@ function decLeaveGroupResponseMemberResponse_v4(r: Reader): LeaveGroupResponseMe
   return { memberId: f_memberId, groupInstanceId: f_groupInstanceId, errorCode: f_errorCode, unknownTaggedFields: unknown };
 }
 
-export const LeaveGroup: ApiCodec<LeaveGroupRequest, LeaveGroupResponse> = {
+export const LeaveGroup: ApiCodec<LeaveGroupRequest, LeaveGroupResponse, LeaveGroupRequestInput, LeaveGroupResponseInput> = {
   apiKey: 13,
   name: 'LeaveGroup',
   minVersion: 0,
@@ -295,13 +327,17 @@ export const LeaveGroup: ApiCodec<LeaveGroupRequest, LeaveGroupResponse> = {
   requestHeaderVersion: (version: number) => (version >= 4 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 4 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: LeaveGroupRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encLeaveGroupRequest_v0(w, msg);
-        case 3: return encLeaveGroupRequest_v3(w, msg);
-        case 4: return encLeaveGroupRequest_v4(w, msg);
-        case 5: return encLeaveGroupRequest_v5(w, msg);
-        default: throw new ProtocolEncodeError(`LeaveGroupRequest version ${version} is not supported`);
+    encode(w: Writer, msg: LeaveGroupRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encLeaveGroupRequest_v0(w, msg);
+          case 3: return encLeaveGroupRequest_v3(w, msg);
+          case 4: return encLeaveGroupRequest_v4(w, msg);
+          case 5: return encLeaveGroupRequest_v5(w, msg);
+          default: throw new ProtocolEncodeError(`LeaveGroupRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'LeaveGroupRequest', version);
       }
     },
     decode(r: Reader, version: number): LeaveGroupRequest {
@@ -315,13 +351,17 @@ export const LeaveGroup: ApiCodec<LeaveGroupRequest, LeaveGroupResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: LeaveGroupResponse, version: number): void {
-      switch (version) {
-        case 0: return encLeaveGroupResponse_v0(w, msg);
-        case 1: case 2: return encLeaveGroupResponse_v1(w, msg);
-        case 3: return encLeaveGroupResponse_v3(w, msg);
-        case 4: case 5: return encLeaveGroupResponse_v4(w, msg);
-        default: throw new ProtocolEncodeError(`LeaveGroupResponse version ${version} is not supported`);
+    encode(w: Writer, msg: LeaveGroupResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encLeaveGroupResponse_v0(w, msg);
+          case 1: case 2: return encLeaveGroupResponse_v1(w, msg);
+          case 3: return encLeaveGroupResponse_v3(w, msg);
+          case 4: case 5: return encLeaveGroupResponse_v4(w, msg);
+          default: throw new ProtocolEncodeError(`LeaveGroupResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'LeaveGroupResponse', version);
       }
     },
     decode(r: Reader, version: number): LeaveGroupResponse {

@@ -2,15 +2,23 @@
 // ListConfigResources (api key 74): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ListConfigResourcesRequest {
+  resourceTypes: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ListConfigResourcesRequestInput {
   resourceTypes?: number[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ListConfigResourcesResponse {
   throttleTimeMs: number;
   errorCode: number;
@@ -18,7 +26,21 @@ export interface ListConfigResourcesResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ListConfigResourcesResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  configResources: ListConfigResourcesResponseConfigResourceInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ListConfigResourcesResponseConfigResource {
+  resourceName: string;
+  resourceType: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ListConfigResourcesResponseConfigResourceInput {
   resourceName: string;
   resourceType?: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -28,14 +50,14 @@ function defaultListConfigResourcesRequest(): ListConfigResourcesRequest {
   return { resourceTypes: [] };
 }
 
-function encListConfigResourcesRequest_v0(w: Writer, m: ListConfigResourcesRequest): void {
+function encListConfigResourcesRequest_v0(w: Writer, m: ListConfigResourcesRequestInput): void {
   if (m.resourceTypes !== undefined && (m.resourceTypes === null || m.resourceTypes.length !== 0)) throw new ProtocolEncodeError('ListConfigResourcesRequest field ListConfigResourcesRequest.ResourceTypes cannot be written at version 0');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListConfigResourcesRequest_v1(w: Writer, m: ListConfigResourcesRequest): void {
-  const t1 = (m.resourceTypes ?? []);
+function encListConfigResourcesRequest_v1(w: Writer, m: ListConfigResourcesRequestInput): void {
+  const t1 = m.resourceTypes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListConfigResourcesRequest field ResourceTypes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -71,10 +93,10 @@ function defaultListConfigResourcesResponseConfigResource(): ListConfigResources
   return { resourceName: '', resourceType: 16 };
 }
 
-function encListConfigResourcesResponse_v0(w: Writer, m: ListConfigResourcesResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.configResources ?? []);
+function encListConfigResourcesResponse_v0(w: Writer, m: ListConfigResourcesResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.configResources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListConfigResourcesResponse field ConfigResources is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -84,10 +106,10 @@ function encListConfigResourcesResponse_v0(w: Writer, m: ListConfigResourcesResp
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListConfigResourcesResponse_v1(w: Writer, m: ListConfigResourcesResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.configResources ?? []);
+function encListConfigResourcesResponse_v1(w: Writer, m: ListConfigResourcesResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.configResources ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListConfigResourcesResponse field ConfigResources is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -97,15 +119,15 @@ function encListConfigResourcesResponse_v1(w: Writer, m: ListConfigResourcesResp
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListConfigResourcesResponseConfigResource_v0(w: Writer, m: ListConfigResourcesResponseConfigResource): void {
-  w.compactString((m.resourceName ?? ''));
+function encListConfigResourcesResponseConfigResource_v0(w: Writer, m: ListConfigResourcesResponseConfigResourceInput): void {
+  w.compactString(m.resourceName ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListConfigResourcesResponseConfigResource_v1(w: Writer, m: ListConfigResourcesResponseConfigResource): void {
-  w.compactString((m.resourceName ?? ''));
-  w.int8((m.resourceType ?? 16));
+function encListConfigResourcesResponseConfigResource_v1(w: Writer, m: ListConfigResourcesResponseConfigResourceInput): void {
+  w.compactString(m.resourceName ?? '');
+  w.int8(m.resourceType ?? 16);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -153,7 +175,7 @@ function decListConfigResourcesResponseConfigResource_v1(r: Reader): ListConfigR
   return { resourceName: f_resourceName, resourceType: f_resourceType, unknownTaggedFields: unknown };
 }
 
-export const ListConfigResources: ApiCodec<ListConfigResourcesRequest, ListConfigResourcesResponse> = {
+export const ListConfigResources: ApiCodec<ListConfigResourcesRequest, ListConfigResourcesResponse, ListConfigResourcesRequestInput, ListConfigResourcesResponseInput> = {
   apiKey: 74,
   name: 'ListConfigResources',
   minVersion: 0,
@@ -163,11 +185,15 @@ export const ListConfigResources: ApiCodec<ListConfigResourcesRequest, ListConfi
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ListConfigResourcesRequest, version: number): void {
-      switch (version) {
-        case 0: return encListConfigResourcesRequest_v0(w, msg);
-        case 1: return encListConfigResourcesRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`ListConfigResourcesRequest version ${version} is not supported`);
+    encode(w: Writer, msg: ListConfigResourcesRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encListConfigResourcesRequest_v0(w, msg);
+          case 1: return encListConfigResourcesRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`ListConfigResourcesRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ListConfigResourcesRequest', version);
       }
     },
     decode(r: Reader, version: number): ListConfigResourcesRequest {
@@ -179,11 +205,15 @@ export const ListConfigResources: ApiCodec<ListConfigResourcesRequest, ListConfi
     },
   },
   response: {
-    encode(w: Writer, msg: ListConfigResourcesResponse, version: number): void {
-      switch (version) {
-        case 0: return encListConfigResourcesResponse_v0(w, msg);
-        case 1: return encListConfigResourcesResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`ListConfigResourcesResponse version ${version} is not supported`);
+    encode(w: Writer, msg: ListConfigResourcesResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encListConfigResourcesResponse_v0(w, msg);
+          case 1: return encListConfigResourcesResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`ListConfigResourcesResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ListConfigResourcesResponse', version);
       }
     },
     decode(r: Reader, version: number): ListConfigResourcesResponse {

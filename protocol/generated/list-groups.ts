@@ -2,24 +2,49 @@
 // ListGroups (api key 16): versions 0-5, flexible from 3.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ListGroupsRequest {
+  statesFilter: string[];
+  typesFilter: string[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ListGroupsRequestInput {
   statesFilter?: string[];
   typesFilter?: string[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ListGroupsResponse {
-  throttleTimeMs?: number;
+  throttleTimeMs: number;
   errorCode: number;
   groups: ListGroupsResponseListedGroup[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ListGroupsResponseInput {
+  throttleTimeMs?: number;
+  errorCode: number;
+  groups: ListGroupsResponseListedGroupInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ListGroupsResponseListedGroup {
+  groupId: string;
+  protocolType: string;
+  groupState: string;
+  groupType: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ListGroupsResponseListedGroupInput {
   groupId: string;
   protocolType: string;
   groupState?: string;
@@ -31,20 +56,20 @@ function defaultListGroupsRequest(): ListGroupsRequest {
   return { statesFilter: [], typesFilter: [] };
 }
 
-function encListGroupsRequest_v0(w: Writer, m: ListGroupsRequest): void {
+function encListGroupsRequest_v0(w: Writer, m: ListGroupsRequestInput): void {
   if (m.statesFilter !== undefined && (m.statesFilter === null || m.statesFilter.length !== 0)) throw new ProtocolEncodeError('ListGroupsRequest field ListGroupsRequest.StatesFilter cannot be written at version 0-2');
   if (m.typesFilter !== undefined && (m.typesFilter === null || m.typesFilter.length !== 0)) throw new ProtocolEncodeError('ListGroupsRequest field ListGroupsRequest.TypesFilter cannot be written at version 0-2');
 }
 
-function encListGroupsRequest_v3(w: Writer, m: ListGroupsRequest): void {
+function encListGroupsRequest_v3(w: Writer, m: ListGroupsRequestInput): void {
   if (m.statesFilter !== undefined && (m.statesFilter === null || m.statesFilter.length !== 0)) throw new ProtocolEncodeError('ListGroupsRequest field ListGroupsRequest.StatesFilter cannot be written at version 3');
   if (m.typesFilter !== undefined && (m.typesFilter === null || m.typesFilter.length !== 0)) throw new ProtocolEncodeError('ListGroupsRequest field ListGroupsRequest.TypesFilter cannot be written at version 3');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListGroupsRequest_v4(w: Writer, m: ListGroupsRequest): void {
-  const t1 = (m.statesFilter ?? []);
+function encListGroupsRequest_v4(w: Writer, m: ListGroupsRequestInput): void {
+  const t1 = m.statesFilter ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListGroupsRequest field StatesFilter is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -55,14 +80,14 @@ function encListGroupsRequest_v4(w: Writer, m: ListGroupsRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListGroupsRequest_v5(w: Writer, m: ListGroupsRequest): void {
-  const t1 = (m.statesFilter ?? []);
+function encListGroupsRequest_v5(w: Writer, m: ListGroupsRequestInput): void {
+  const t1 = m.statesFilter ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListGroupsRequest field StatesFilter is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  const t3 = (m.typesFilter ?? []);
+  const t3 = m.typesFilter ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ListGroupsRequest field TypesFilter is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -123,9 +148,9 @@ function defaultListGroupsResponseListedGroup(): ListGroupsResponseListedGroup {
   return { groupId: '', protocolType: '', groupState: '', groupType: '' };
 }
 
-function encListGroupsResponse_v0(w: Writer, m: ListGroupsResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.groups ?? []);
+function encListGroupsResponse_v0(w: Writer, m: ListGroupsResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListGroupsResponse field Groups is not nullable');
   else {
     w.int32(t1.length);
@@ -133,10 +158,10 @@ function encListGroupsResponse_v0(w: Writer, m: ListGroupsResponse): void {
   }
 }
 
-function encListGroupsResponse_v1(w: Writer, m: ListGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.groups ?? []);
+function encListGroupsResponse_v1(w: Writer, m: ListGroupsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListGroupsResponse field Groups is not nullable');
   else {
     w.int32(t1.length);
@@ -144,10 +169,10 @@ function encListGroupsResponse_v1(w: Writer, m: ListGroupsResponse): void {
   }
 }
 
-function encListGroupsResponse_v3(w: Writer, m: ListGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.groups ?? []);
+function encListGroupsResponse_v3(w: Writer, m: ListGroupsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListGroupsResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -157,10 +182,10 @@ function encListGroupsResponse_v3(w: Writer, m: ListGroupsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListGroupsResponse_v4(w: Writer, m: ListGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.groups ?? []);
+function encListGroupsResponse_v4(w: Writer, m: ListGroupsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListGroupsResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -170,10 +195,10 @@ function encListGroupsResponse_v4(w: Writer, m: ListGroupsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListGroupsResponse_v5(w: Writer, m: ListGroupsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.groups ?? []);
+function encListGroupsResponse_v5(w: Writer, m: ListGroupsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListGroupsResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -183,31 +208,31 @@ function encListGroupsResponse_v5(w: Writer, m: ListGroupsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListGroupsResponseListedGroup_v0(w: Writer, m: ListGroupsResponseListedGroup): void {
-  w.string((m.groupId ?? ''));
-  w.string((m.protocolType ?? ''));
+function encListGroupsResponseListedGroup_v0(w: Writer, m: ListGroupsResponseListedGroupInput): void {
+  w.string(m.groupId ?? '');
+  w.string(m.protocolType ?? '');
 }
 
-function encListGroupsResponseListedGroup_v3(w: Writer, m: ListGroupsResponseListedGroup): void {
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.protocolType ?? ''));
+function encListGroupsResponseListedGroup_v3(w: Writer, m: ListGroupsResponseListedGroupInput): void {
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.protocolType ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListGroupsResponseListedGroup_v4(w: Writer, m: ListGroupsResponseListedGroup): void {
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.protocolType ?? ''));
-  w.compactString((m.groupState ?? ''));
+function encListGroupsResponseListedGroup_v4(w: Writer, m: ListGroupsResponseListedGroupInput): void {
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.protocolType ?? '');
+  w.compactString(m.groupState ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListGroupsResponseListedGroup_v5(w: Writer, m: ListGroupsResponseListedGroup): void {
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.protocolType ?? ''));
-  w.compactString((m.groupState ?? ''));
-  w.compactString((m.groupType ?? ''));
+function encListGroupsResponseListedGroup_v5(w: Writer, m: ListGroupsResponseListedGroupInput): void {
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.protocolType ?? '');
+  w.compactString(m.groupState ?? '');
+  w.compactString(m.groupType ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -314,7 +339,7 @@ function decListGroupsResponseListedGroup_v5(r: Reader): ListGroupsResponseListe
   return { groupId: f_groupId, protocolType: f_protocolType, groupState: f_groupState, groupType: f_groupType, unknownTaggedFields: unknown };
 }
 
-export const ListGroups: ApiCodec<ListGroupsRequest, ListGroupsResponse> = {
+export const ListGroups: ApiCodec<ListGroupsRequest, ListGroupsResponse, ListGroupsRequestInput, ListGroupsResponseInput> = {
   apiKey: 16,
   name: 'ListGroups',
   minVersion: 0,
@@ -324,13 +349,17 @@ export const ListGroups: ApiCodec<ListGroupsRequest, ListGroupsResponse> = {
   requestHeaderVersion: (version: number) => (version >= 3 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 3 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ListGroupsRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encListGroupsRequest_v0(w, msg);
-        case 3: return encListGroupsRequest_v3(w, msg);
-        case 4: return encListGroupsRequest_v4(w, msg);
-        case 5: return encListGroupsRequest_v5(w, msg);
-        default: throw new ProtocolEncodeError(`ListGroupsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: ListGroupsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encListGroupsRequest_v0(w, msg);
+          case 3: return encListGroupsRequest_v3(w, msg);
+          case 4: return encListGroupsRequest_v4(w, msg);
+          case 5: return encListGroupsRequest_v5(w, msg);
+          default: throw new ProtocolEncodeError(`ListGroupsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ListGroupsRequest', version);
       }
     },
     decode(r: Reader, version: number): ListGroupsRequest {
@@ -344,14 +373,18 @@ export const ListGroups: ApiCodec<ListGroupsRequest, ListGroupsResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: ListGroupsResponse, version: number): void {
-      switch (version) {
-        case 0: return encListGroupsResponse_v0(w, msg);
-        case 1: case 2: return encListGroupsResponse_v1(w, msg);
-        case 3: return encListGroupsResponse_v3(w, msg);
-        case 4: return encListGroupsResponse_v4(w, msg);
-        case 5: return encListGroupsResponse_v5(w, msg);
-        default: throw new ProtocolEncodeError(`ListGroupsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: ListGroupsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encListGroupsResponse_v0(w, msg);
+          case 1: case 2: return encListGroupsResponse_v1(w, msg);
+          case 3: return encListGroupsResponse_v3(w, msg);
+          case 4: return encListGroupsResponse_v4(w, msg);
+          case 5: return encListGroupsResponse_v5(w, msg);
+          default: throw new ProtocolEncodeError(`ListGroupsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ListGroupsResponse', version);
       }
     },
     decode(r: Reader, version: number): ListGroupsResponse {

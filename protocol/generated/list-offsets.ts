@@ -2,14 +2,24 @@
 // ListOffsets (api key 2): versions 1-11, flexible from 6.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ListOffsetsRequest {
   replicaId: number;
-  isolationLevel?: number;
+  isolationLevel: number;
   topics: ListOffsetsRequestListOffsetsTopic[];
+  timeoutMs: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ListOffsetsRequestInput {
+  replicaId: number;
+  isolationLevel?: number;
+  topics: ListOffsetsRequestListOffsetsTopicInput[];
   timeoutMs?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -20,16 +30,37 @@ export interface ListOffsetsRequestListOffsetsTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ListOffsetsRequestListOffsetsTopicInput {
+  name: string;
+  partitions: ListOffsetsRequestListOffsetsPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ListOffsetsRequestListOffsetsPartition {
+  partitionIndex: number;
+  currentLeaderEpoch: number;
+  timestamp: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ListOffsetsRequestListOffsetsPartitionInput {
   partitionIndex: number;
   currentLeaderEpoch?: number;
   timestamp: bigint;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ListOffsetsResponse {
-  throttleTimeMs?: number;
+  throttleTimeMs: number;
   topics: ListOffsetsResponseListOffsetsTopicResponse[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ListOffsetsResponseInput {
+  throttleTimeMs?: number;
+  topics: ListOffsetsResponseListOffsetsTopicResponseInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -39,7 +70,22 @@ export interface ListOffsetsResponseListOffsetsTopicResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ListOffsetsResponseListOffsetsTopicResponseInput {
+  name: string;
+  partitions: ListOffsetsResponseListOffsetsPartitionResponseInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ListOffsetsResponseListOffsetsPartitionResponse {
+  partitionIndex: number;
+  errorCode: number;
+  timestamp: bigint;
+  offset: bigint;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ListOffsetsResponseListOffsetsPartitionResponseInput {
   partitionIndex: number;
   errorCode: number;
   timestamp?: bigint;
@@ -60,10 +106,10 @@ function defaultListOffsetsRequestListOffsetsPartition(): ListOffsetsRequestList
   return { partitionIndex: 0, currentLeaderEpoch: -1, timestamp: 0n };
 }
 
-function encListOffsetsRequest_v1(w: Writer, m: ListOffsetsRequest): void {
-  w.int32((m.replicaId ?? 0));
+function encListOffsetsRequest_v1(w: Writer, m: ListOffsetsRequestInput): void {
+  w.int32(m.replicaId ?? 0);
   if (m.isolationLevel !== undefined && m.isolationLevel !== 0) throw new ProtocolEncodeError('ListOffsetsRequest field ListOffsetsRequest.IsolationLevel cannot be written at version 1');
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -71,10 +117,10 @@ function encListOffsetsRequest_v1(w: Writer, m: ListOffsetsRequest): void {
   }
 }
 
-function encListOffsetsRequest_v2(w: Writer, m: ListOffsetsRequest): void {
-  w.int32((m.replicaId ?? 0));
-  w.int8((m.isolationLevel ?? 0));
-  const t1 = (m.topics ?? []);
+function encListOffsetsRequest_v2(w: Writer, m: ListOffsetsRequestInput): void {
+  w.int32(m.replicaId ?? 0);
+  w.int8(m.isolationLevel ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -82,10 +128,10 @@ function encListOffsetsRequest_v2(w: Writer, m: ListOffsetsRequest): void {
   }
 }
 
-function encListOffsetsRequest_v4(w: Writer, m: ListOffsetsRequest): void {
-  w.int32((m.replicaId ?? 0));
-  w.int8((m.isolationLevel ?? 0));
-  const t1 = (m.topics ?? []);
+function encListOffsetsRequest_v4(w: Writer, m: ListOffsetsRequestInput): void {
+  w.int32(m.replicaId ?? 0);
+  w.int8(m.isolationLevel ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -93,10 +139,10 @@ function encListOffsetsRequest_v4(w: Writer, m: ListOffsetsRequest): void {
   }
 }
 
-function encListOffsetsRequest_v6(w: Writer, m: ListOffsetsRequest): void {
-  w.int32((m.replicaId ?? 0));
-  w.int8((m.isolationLevel ?? 0));
-  const t1 = (m.topics ?? []);
+function encListOffsetsRequest_v6(w: Writer, m: ListOffsetsRequestInput): void {
+  w.int32(m.replicaId ?? 0);
+  w.int8(m.isolationLevel ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -106,23 +152,23 @@ function encListOffsetsRequest_v6(w: Writer, m: ListOffsetsRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListOffsetsRequest_v10(w: Writer, m: ListOffsetsRequest): void {
-  w.int32((m.replicaId ?? 0));
-  w.int8((m.isolationLevel ?? 0));
-  const t1 = (m.topics ?? []);
+function encListOffsetsRequest_v10(w: Writer, m: ListOffsetsRequestInput): void {
+  w.int32(m.replicaId ?? 0);
+  w.int8(m.isolationLevel ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encListOffsetsRequestListOffsetsTopic_v6(w, t1[t2]);
   }
-  w.int32((m.timeoutMs ?? 0));
+  w.int32(m.timeoutMs ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListOffsetsRequestListOffsetsTopic_v1(w: Writer, m: ListOffsetsRequestListOffsetsTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encListOffsetsRequestListOffsetsTopic_v1(w: Writer, m: ListOffsetsRequestListOffsetsTopicInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -130,9 +176,9 @@ function encListOffsetsRequestListOffsetsTopic_v1(w: Writer, m: ListOffsetsReque
   }
 }
 
-function encListOffsetsRequestListOffsetsTopic_v4(w: Writer, m: ListOffsetsRequestListOffsetsTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encListOffsetsRequestListOffsetsTopic_v4(w: Writer, m: ListOffsetsRequestListOffsetsTopicInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -140,9 +186,9 @@ function encListOffsetsRequestListOffsetsTopic_v4(w: Writer, m: ListOffsetsReque
   }
 }
 
-function encListOffsetsRequestListOffsetsTopic_v6(w: Writer, m: ListOffsetsRequestListOffsetsTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encListOffsetsRequestListOffsetsTopic_v6(w: Writer, m: ListOffsetsRequestListOffsetsTopicInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -152,21 +198,21 @@ function encListOffsetsRequestListOffsetsTopic_v6(w: Writer, m: ListOffsetsReque
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListOffsetsRequestListOffsetsPartition_v1(w: Writer, m: ListOffsetsRequestListOffsetsPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.timestamp ?? 0n));
+function encListOffsetsRequestListOffsetsPartition_v1(w: Writer, m: ListOffsetsRequestListOffsetsPartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.timestamp ?? 0n);
 }
 
-function encListOffsetsRequestListOffsetsPartition_v4(w: Writer, m: ListOffsetsRequestListOffsetsPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.currentLeaderEpoch ?? -1));
-  w.int64((m.timestamp ?? 0n));
+function encListOffsetsRequestListOffsetsPartition_v4(w: Writer, m: ListOffsetsRequestListOffsetsPartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
+  w.int64(m.timestamp ?? 0n);
 }
 
-function encListOffsetsRequestListOffsetsPartition_v6(w: Writer, m: ListOffsetsRequestListOffsetsPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.currentLeaderEpoch ?? -1));
-  w.int64((m.timestamp ?? 0n));
+function encListOffsetsRequestListOffsetsPartition_v6(w: Writer, m: ListOffsetsRequestListOffsetsPartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
+  w.int64(m.timestamp ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -316,8 +362,8 @@ function defaultListOffsetsResponseListOffsetsPartitionResponse(): ListOffsetsRe
   return { partitionIndex: 0, errorCode: 0, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
 }
 
-function encListOffsetsResponse_v1(w: Writer, m: ListOffsetsResponse): void {
-  const t1 = (m.topics ?? []);
+function encListOffsetsResponse_v1(w: Writer, m: ListOffsetsResponseInput): void {
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -325,9 +371,9 @@ function encListOffsetsResponse_v1(w: Writer, m: ListOffsetsResponse): void {
   }
 }
 
-function encListOffsetsResponse_v2(w: Writer, m: ListOffsetsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encListOffsetsResponse_v2(w: Writer, m: ListOffsetsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -335,9 +381,9 @@ function encListOffsetsResponse_v2(w: Writer, m: ListOffsetsResponse): void {
   }
 }
 
-function encListOffsetsResponse_v4(w: Writer, m: ListOffsetsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encListOffsetsResponse_v4(w: Writer, m: ListOffsetsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -345,9 +391,9 @@ function encListOffsetsResponse_v4(w: Writer, m: ListOffsetsResponse): void {
   }
 }
 
-function encListOffsetsResponse_v6(w: Writer, m: ListOffsetsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encListOffsetsResponse_v6(w: Writer, m: ListOffsetsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -357,9 +403,9 @@ function encListOffsetsResponse_v6(w: Writer, m: ListOffsetsResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListOffsetsResponseListOffsetsTopicResponse_v1(w: Writer, m: ListOffsetsResponseListOffsetsTopicResponse): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encListOffsetsResponseListOffsetsTopicResponse_v1(w: Writer, m: ListOffsetsResponseListOffsetsTopicResponseInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -367,9 +413,9 @@ function encListOffsetsResponseListOffsetsTopicResponse_v1(w: Writer, m: ListOff
   }
 }
 
-function encListOffsetsResponseListOffsetsTopicResponse_v4(w: Writer, m: ListOffsetsResponseListOffsetsTopicResponse): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encListOffsetsResponseListOffsetsTopicResponse_v4(w: Writer, m: ListOffsetsResponseListOffsetsTopicResponseInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -377,9 +423,9 @@ function encListOffsetsResponseListOffsetsTopicResponse_v4(w: Writer, m: ListOff
   }
 }
 
-function encListOffsetsResponseListOffsetsTopicResponse_v6(w: Writer, m: ListOffsetsResponseListOffsetsTopicResponse): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encListOffsetsResponseListOffsetsTopicResponse_v6(w: Writer, m: ListOffsetsResponseListOffsetsTopicResponseInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListOffsetsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -389,28 +435,28 @@ function encListOffsetsResponseListOffsetsTopicResponse_v6(w: Writer, m: ListOff
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListOffsetsResponseListOffsetsPartitionResponse_v1(w: Writer, m: ListOffsetsResponseListOffsetsPartitionResponse): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.timestamp ?? -1n));
-  w.int64((m.offset ?? -1n));
+function encListOffsetsResponseListOffsetsPartitionResponse_v1(w: Writer, m: ListOffsetsResponseListOffsetsPartitionResponseInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.timestamp ?? -1n);
+  w.int64(m.offset ?? -1n);
   if (m.leaderEpoch !== undefined && m.leaderEpoch !== -1) throw new ProtocolEncodeError('ListOffsetsResponse field ListOffsetsPartitionResponse.LeaderEpoch cannot be written at version 1-3');
 }
 
-function encListOffsetsResponseListOffsetsPartitionResponse_v4(w: Writer, m: ListOffsetsResponseListOffsetsPartitionResponse): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.timestamp ?? -1n));
-  w.int64((m.offset ?? -1n));
-  w.int32((m.leaderEpoch ?? -1));
+function encListOffsetsResponseListOffsetsPartitionResponse_v4(w: Writer, m: ListOffsetsResponseListOffsetsPartitionResponseInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.timestamp ?? -1n);
+  w.int64(m.offset ?? -1n);
+  w.int32(m.leaderEpoch ?? -1);
 }
 
-function encListOffsetsResponseListOffsetsPartitionResponse_v6(w: Writer, m: ListOffsetsResponseListOffsetsPartitionResponse): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.timestamp ?? -1n));
-  w.int64((m.offset ?? -1n));
-  w.int32((m.leaderEpoch ?? -1));
+function encListOffsetsResponseListOffsetsPartitionResponse_v6(w: Writer, m: ListOffsetsResponseListOffsetsPartitionResponseInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.timestamp ?? -1n);
+  w.int64(m.offset ?? -1n);
+  w.int32(m.leaderEpoch ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -534,7 +580,7 @@ function decListOffsetsResponseListOffsetsPartitionResponse_v6(r: Reader): ListO
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, timestamp: f_timestamp, offset: f_offset, leaderEpoch: f_leaderEpoch, unknownTaggedFields: unknown };
 }
 
-export const ListOffsets: ApiCodec<ListOffsetsRequest, ListOffsetsResponse> = {
+export const ListOffsets: ApiCodec<ListOffsetsRequest, ListOffsetsResponse, ListOffsetsRequestInput, ListOffsetsResponseInput> = {
   apiKey: 2,
   name: 'ListOffsets',
   minVersion: 1,
@@ -544,14 +590,18 @@ export const ListOffsets: ApiCodec<ListOffsetsRequest, ListOffsetsResponse> = {
   requestHeaderVersion: (version: number) => (version >= 6 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 6 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ListOffsetsRequest, version: number): void {
-      switch (version) {
-        case 1: return encListOffsetsRequest_v1(w, msg);
-        case 2: case 3: return encListOffsetsRequest_v2(w, msg);
-        case 4: case 5: return encListOffsetsRequest_v4(w, msg);
-        case 6: case 7: case 8: case 9: return encListOffsetsRequest_v6(w, msg);
-        case 10: case 11: return encListOffsetsRequest_v10(w, msg);
-        default: throw new ProtocolEncodeError(`ListOffsetsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: ListOffsetsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encListOffsetsRequest_v1(w, msg);
+          case 2: case 3: return encListOffsetsRequest_v2(w, msg);
+          case 4: case 5: return encListOffsetsRequest_v4(w, msg);
+          case 6: case 7: case 8: case 9: return encListOffsetsRequest_v6(w, msg);
+          case 10: case 11: return encListOffsetsRequest_v10(w, msg);
+          default: throw new ProtocolEncodeError(`ListOffsetsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ListOffsetsRequest', version);
       }
     },
     decode(r: Reader, version: number): ListOffsetsRequest {
@@ -566,13 +616,17 @@ export const ListOffsets: ApiCodec<ListOffsetsRequest, ListOffsetsResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: ListOffsetsResponse, version: number): void {
-      switch (version) {
-        case 1: return encListOffsetsResponse_v1(w, msg);
-        case 2: case 3: return encListOffsetsResponse_v2(w, msg);
-        case 4: case 5: return encListOffsetsResponse_v4(w, msg);
-        case 6: case 7: case 8: case 9: case 10: case 11: return encListOffsetsResponse_v6(w, msg);
-        default: throw new ProtocolEncodeError(`ListOffsetsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: ListOffsetsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encListOffsetsResponse_v1(w, msg);
+          case 2: case 3: return encListOffsetsResponse_v2(w, msg);
+          case 4: case 5: return encListOffsetsResponse_v4(w, msg);
+          case 6: case 7: case 8: case 9: case 10: case 11: return encListOffsetsResponse_v6(w, msg);
+          default: throw new ProtocolEncodeError(`ListOffsetsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ListOffsetsResponse', version);
       }
     },
     decode(r: Reader, version: number): ListOffsetsResponse {

@@ -2,13 +2,21 @@
 // ListPartitionReassignments (api key 46): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ListPartitionReassignmentsRequest {
+  timeoutMs: number;
+  topics: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ListPartitionReassignmentsRequestInput {
   timeoutMs?: number;
-  topics?: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics[] | null;
+  topics?: ListPartitionReassignmentsRequestListPartitionReassignmentsTopicsInput[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -18,11 +26,27 @@ export interface ListPartitionReassignmentsRequestListPartitionReassignmentsTopi
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ListPartitionReassignmentsRequestListPartitionReassignmentsTopicsInput {
+  name: string;
+  partitionIndexes: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ListPartitionReassignmentsResponse {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
   topics: ListPartitionReassignmentsResponseOngoingTopicReassignment[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ListPartitionReassignmentsResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  topics: ListPartitionReassignmentsResponseOngoingTopicReassignmentInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -32,7 +56,21 @@ export interface ListPartitionReassignmentsResponseOngoingTopicReassignment {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ListPartitionReassignmentsResponseOngoingTopicReassignmentInput {
+  name: string;
+  partitions: ListPartitionReassignmentsResponseOngoingPartitionReassignmentInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ListPartitionReassignmentsResponseOngoingPartitionReassignment {
+  partitionIndex: number;
+  replicas: number[];
+  addingReplicas: number[];
+  removingReplicas: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ListPartitionReassignmentsResponseOngoingPartitionReassignmentInput {
   partitionIndex: number;
   replicas: number[];
   addingReplicas: number[];
@@ -48,9 +86,9 @@ function defaultListPartitionReassignmentsRequestListPartitionReassignmentsTopic
   return { name: '', partitionIndexes: [] };
 }
 
-function encListPartitionReassignmentsRequest_v0(w: Writer, m: ListPartitionReassignmentsRequest): void {
-  w.int32((m.timeoutMs ?? 60000));
-  const t1 = (m.topics === undefined ? null : m.topics);
+function encListPartitionReassignmentsRequest_v0(w: Writer, m: ListPartitionReassignmentsRequestInput): void {
+  w.int32(m.timeoutMs ?? 60000);
+  const t1 = m.topics === undefined ? null : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -60,9 +98,9 @@ function encListPartitionReassignmentsRequest_v0(w: Writer, m: ListPartitionReas
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListPartitionReassignmentsRequestListPartitionReassignmentsTopics_v0(w: Writer, m: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitionIndexes ?? []);
+function encListPartitionReassignmentsRequestListPartitionReassignmentsTopics_v0(w: Writer, m: ListPartitionReassignmentsRequestListPartitionReassignmentsTopicsInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitionIndexes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListPartitionReassignmentsRequest field PartitionIndexes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -111,11 +149,11 @@ function defaultListPartitionReassignmentsResponseOngoingPartitionReassignment()
   return { partitionIndex: 0, replicas: [], addingReplicas: [], removingReplicas: [] };
 }
 
-function encListPartitionReassignmentsResponse_v0(w: Writer, m: ListPartitionReassignmentsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.topics ?? []);
+function encListPartitionReassignmentsResponse_v0(w: Writer, m: ListPartitionReassignmentsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListPartitionReassignmentsResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -125,9 +163,9 @@ function encListPartitionReassignmentsResponse_v0(w: Writer, m: ListPartitionRea
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListPartitionReassignmentsResponseOngoingTopicReassignment_v0(w: Writer, m: ListPartitionReassignmentsResponseOngoingTopicReassignment): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encListPartitionReassignmentsResponseOngoingTopicReassignment_v0(w: Writer, m: ListPartitionReassignmentsResponseOngoingTopicReassignmentInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListPartitionReassignmentsResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -137,21 +175,21 @@ function encListPartitionReassignmentsResponseOngoingTopicReassignment_v0(w: Wri
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListPartitionReassignmentsResponseOngoingPartitionReassignment_v0(w: Writer, m: ListPartitionReassignmentsResponseOngoingPartitionReassignment): void {
-  w.int32((m.partitionIndex ?? 0));
-  const t1 = (m.replicas ?? []);
+function encListPartitionReassignmentsResponseOngoingPartitionReassignment_v0(w: Writer, m: ListPartitionReassignmentsResponseOngoingPartitionReassignmentInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  const t1 = m.replicas ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListPartitionReassignmentsResponse field Replicas is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.int32(t1[t2]);
   }
-  const t3 = (m.addingReplicas ?? []);
+  const t3 = m.addingReplicas ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ListPartitionReassignmentsResponse field AddingReplicas is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) w.int32(t3[t4]);
   }
-  const t5 = (m.removingReplicas ?? []);
+  const t5 = m.removingReplicas ?? [];
   if (t5 === null) throw new ProtocolEncodeError('ListPartitionReassignmentsResponse field RemovingReplicas is not nullable');
   else {
     w.uvarint(t5.length + 1);
@@ -221,7 +259,7 @@ function decListPartitionReassignmentsResponseOngoingPartitionReassignment_v0(r:
   return { partitionIndex: f_partitionIndex, replicas: f_replicas, addingReplicas: f_addingReplicas, removingReplicas: f_removingReplicas, unknownTaggedFields: unknown };
 }
 
-export const ListPartitionReassignments: ApiCodec<ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse> = {
+export const ListPartitionReassignments: ApiCodec<ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse, ListPartitionReassignmentsRequestInput, ListPartitionReassignmentsResponseInput> = {
   apiKey: 46,
   name: 'ListPartitionReassignments',
   minVersion: 0,
@@ -231,10 +269,14 @@ export const ListPartitionReassignments: ApiCodec<ListPartitionReassignmentsRequ
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ListPartitionReassignmentsRequest, version: number): void {
-      switch (version) {
-        case 0: return encListPartitionReassignmentsRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`ListPartitionReassignmentsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: ListPartitionReassignmentsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encListPartitionReassignmentsRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`ListPartitionReassignmentsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ListPartitionReassignmentsRequest', version);
       }
     },
     decode(r: Reader, version: number): ListPartitionReassignmentsRequest {
@@ -245,10 +287,14 @@ export const ListPartitionReassignments: ApiCodec<ListPartitionReassignmentsRequ
     },
   },
   response: {
-    encode(w: Writer, msg: ListPartitionReassignmentsResponse, version: number): void {
-      switch (version) {
-        case 0: return encListPartitionReassignmentsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`ListPartitionReassignmentsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: ListPartitionReassignmentsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encListPartitionReassignmentsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`ListPartitionReassignmentsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ListPartitionReassignmentsResponse', version);
       }
     },
     decode(r: Reader, version: number): ListPartitionReassignmentsResponse {

@@ -2,11 +2,21 @@
 // ListTransactions (api key 66): versions 0-2, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ListTransactionsRequest {
+  stateFilters: string[];
+  producerIdFilters: bigint[];
+  durationFilter: bigint;
+  transactionalIdPattern: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ListTransactionsRequestInput {
   stateFilters: string[];
   producerIdFilters: bigint[];
   durationFilter?: bigint;
@@ -14,11 +24,21 @@ export interface ListTransactionsRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ListTransactionsResponse {
   throttleTimeMs: number;
   errorCode: number;
   unknownStateFilters: string[];
   transactionStates: ListTransactionsResponseTransactionState[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ListTransactionsResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  unknownStateFilters: string[];
+  transactionStates: ListTransactionsResponseTransactionStateInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -29,18 +49,25 @@ export interface ListTransactionsResponseTransactionState {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ListTransactionsResponseTransactionStateInput {
+  transactionalId: string;
+  producerId: bigint;
+  transactionState: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 function defaultListTransactionsRequest(): ListTransactionsRequest {
   return { stateFilters: [], producerIdFilters: [], durationFilter: -1n, transactionalIdPattern: null };
 }
 
-function encListTransactionsRequest_v0(w: Writer, m: ListTransactionsRequest): void {
-  const t1 = (m.stateFilters ?? []);
+function encListTransactionsRequest_v0(w: Writer, m: ListTransactionsRequestInput): void {
+  const t1 = m.stateFilters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListTransactionsRequest field StateFilters is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  const t3 = (m.producerIdFilters ?? []);
+  const t3 = m.producerIdFilters ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ListTransactionsRequest field ProducerIdFilters is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -52,40 +79,40 @@ function encListTransactionsRequest_v0(w: Writer, m: ListTransactionsRequest): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListTransactionsRequest_v1(w: Writer, m: ListTransactionsRequest): void {
-  const t1 = (m.stateFilters ?? []);
+function encListTransactionsRequest_v1(w: Writer, m: ListTransactionsRequestInput): void {
+  const t1 = m.stateFilters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListTransactionsRequest field StateFilters is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  const t3 = (m.producerIdFilters ?? []);
+  const t3 = m.producerIdFilters ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ListTransactionsRequest field ProducerIdFilters is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) w.int64(t3[t4]);
   }
-  w.int64((m.durationFilter ?? -1n));
+  w.int64(m.durationFilter ?? -1n);
   if (m.transactionalIdPattern !== undefined && m.transactionalIdPattern !== null) throw new ProtocolEncodeError('ListTransactionsRequest field ListTransactionsRequest.TransactionalIdPattern cannot be written at version 1');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListTransactionsRequest_v2(w: Writer, m: ListTransactionsRequest): void {
-  const t1 = (m.stateFilters ?? []);
+function encListTransactionsRequest_v2(w: Writer, m: ListTransactionsRequestInput): void {
+  const t1 = m.stateFilters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListTransactionsRequest field StateFilters is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  const t3 = (m.producerIdFilters ?? []);
+  const t3 = m.producerIdFilters ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ListTransactionsRequest field ProducerIdFilters is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) w.int64(t3[t4]);
   }
-  w.int64((m.durationFilter ?? -1n));
-  w.compactNullableString((m.transactionalIdPattern === undefined ? null : m.transactionalIdPattern));
+  w.int64(m.durationFilter ?? -1n);
+  w.compactNullableString(m.transactionalIdPattern === undefined ? null : m.transactionalIdPattern);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -164,16 +191,16 @@ function defaultListTransactionsResponseTransactionState(): ListTransactionsResp
   return { transactionalId: '', producerId: 0n, transactionState: '' };
 }
 
-function encListTransactionsResponse_v0(w: Writer, m: ListTransactionsResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.unknownStateFilters ?? []);
+function encListTransactionsResponse_v0(w: Writer, m: ListTransactionsResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.unknownStateFilters ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ListTransactionsResponse field UnknownStateFilters is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  const t3 = (m.transactionStates ?? []);
+  const t3 = m.transactionStates ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ListTransactionsResponse field TransactionStates is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -183,10 +210,10 @@ function encListTransactionsResponse_v0(w: Writer, m: ListTransactionsResponse):
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encListTransactionsResponseTransactionState_v0(w: Writer, m: ListTransactionsResponseTransactionState): void {
-  w.compactString((m.transactionalId ?? ''));
-  w.int64((m.producerId ?? 0n));
-  w.compactString((m.transactionState ?? ''));
+function encListTransactionsResponseTransactionState_v0(w: Writer, m: ListTransactionsResponseTransactionStateInput): void {
+  w.compactString(m.transactionalId ?? '');
+  w.int64(m.producerId ?? 0n);
+  w.compactString(m.transactionState ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -222,7 +249,7 @@ function decListTransactionsResponseTransactionState_v0(r: Reader): ListTransact
   return { transactionalId: f_transactionalId, producerId: f_producerId, transactionState: f_transactionState, unknownTaggedFields: unknown };
 }
 
-export const ListTransactions: ApiCodec<ListTransactionsRequest, ListTransactionsResponse> = {
+export const ListTransactions: ApiCodec<ListTransactionsRequest, ListTransactionsResponse, ListTransactionsRequestInput, ListTransactionsResponseInput> = {
   apiKey: 66,
   name: 'ListTransactions',
   minVersion: 0,
@@ -232,12 +259,16 @@ export const ListTransactions: ApiCodec<ListTransactionsRequest, ListTransaction
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ListTransactionsRequest, version: number): void {
-      switch (version) {
-        case 0: return encListTransactionsRequest_v0(w, msg);
-        case 1: return encListTransactionsRequest_v1(w, msg);
-        case 2: return encListTransactionsRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`ListTransactionsRequest version ${version} is not supported`);
+    encode(w: Writer, msg: ListTransactionsRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encListTransactionsRequest_v0(w, msg);
+          case 1: return encListTransactionsRequest_v1(w, msg);
+          case 2: return encListTransactionsRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`ListTransactionsRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ListTransactionsRequest', version);
       }
     },
     decode(r: Reader, version: number): ListTransactionsRequest {
@@ -250,10 +281,14 @@ export const ListTransactions: ApiCodec<ListTransactionsRequest, ListTransaction
     },
   },
   response: {
-    encode(w: Writer, msg: ListTransactionsResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encListTransactionsResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`ListTransactionsResponse version ${version} is not supported`);
+    encode(w: Writer, msg: ListTransactionsResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encListTransactionsResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`ListTransactionsResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ListTransactionsResponse', version);
       }
     },
     decode(r: Reader, version: number): ListTransactionsResponse {

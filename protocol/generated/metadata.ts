@@ -2,12 +2,22 @@
 // Metadata (api key 3): versions 0-13, flexible from 9.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface MetadataRequest {
   topics: MetadataRequestMetadataRequestTopic[] | null;
+  allowAutoTopicCreation: boolean;
+  includeClusterAuthorizedOperations: boolean;
+  includeTopicAuthorizedOperations: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface MetadataRequestInput {
+  topics: MetadataRequestMetadataRequestTopicInput[] | null;
   allowAutoTopicCreation?: boolean;
   includeClusterAuthorizedOperations?: boolean;
   includeTopicAuthorizedOperations?: boolean;
@@ -15,23 +25,50 @@ export interface MetadataRequest {
 }
 
 export interface MetadataRequestMetadataRequestTopic {
+  topicId: string;
+  name: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface MetadataRequestMetadataRequestTopicInput {
   topicId?: string;
   name: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface MetadataResponse {
-  throttleTimeMs?: number;
+  throttleTimeMs: number;
   brokers: MetadataResponseMetadataResponseBroker[];
+  clusterId: string | null;
+  controllerId: number;
+  topics: MetadataResponseMetadataResponseTopic[];
+  clusterAuthorizedOperations: number;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface MetadataResponseInput {
+  throttleTimeMs?: number;
+  brokers: MetadataResponseMetadataResponseBrokerInput[];
   clusterId?: string | null;
   controllerId?: number;
-  topics: MetadataResponseMetadataResponseTopic[];
+  topics: MetadataResponseMetadataResponseTopicInput[];
   clusterAuthorizedOperations?: number;
   errorCode?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface MetadataResponseMetadataResponseBroker {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface MetadataResponseMetadataResponseBrokerInput {
   nodeId: number;
   host: string;
   port: number;
@@ -42,14 +79,35 @@ export interface MetadataResponseMetadataResponseBroker {
 export interface MetadataResponseMetadataResponseTopic {
   errorCode: number;
   name: string | null;
+  topicId: string;
+  isInternal: boolean;
+  partitions: MetadataResponseMetadataResponsePartition[];
+  topicAuthorizedOperations: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface MetadataResponseMetadataResponseTopicInput {
+  errorCode: number;
+  name: string | null;
   topicId?: string;
   isInternal?: boolean;
-  partitions: MetadataResponseMetadataResponsePartition[];
+  partitions: MetadataResponseMetadataResponsePartitionInput[];
   topicAuthorizedOperations?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface MetadataResponseMetadataResponsePartition {
+  errorCode: number;
+  partitionIndex: number;
+  leaderId: number;
+  leaderEpoch: number;
+  replicaNodes: number[];
+  isrNodes: number[];
+  offlineReplicas: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface MetadataResponseMetadataResponsePartitionInput {
   errorCode: number;
   partitionIndex: number;
   leaderId: number;
@@ -68,8 +126,8 @@ function defaultMetadataRequestMetadataRequestTopic(): MetadataRequestMetadataRe
   return { topicId: 'AAAAAAAAAAAAAAAAAAAAAA', name: '' };
 }
 
-function encMetadataRequest_v0(w: Writer, m: MetadataRequest): void {
-  const t1 = (m.topics === undefined ? [] : m.topics);
+function encMetadataRequest_v0(w: Writer, m: MetadataRequestInput): void {
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) throw new ProtocolEncodeError('MetadataRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -80,8 +138,8 @@ function encMetadataRequest_v0(w: Writer, m: MetadataRequest): void {
   if (m.includeTopicAuthorizedOperations !== undefined && m.includeTopicAuthorizedOperations !== false) throw new ProtocolEncodeError('MetadataRequest field MetadataRequest.IncludeTopicAuthorizedOperations cannot be written at version 0');
 }
 
-function encMetadataRequest_v1(w: Writer, m: MetadataRequest): void {
-  const t1 = (m.topics === undefined ? [] : m.topics);
+function encMetadataRequest_v1(w: Writer, m: MetadataRequestInput): void {
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
@@ -92,85 +150,85 @@ function encMetadataRequest_v1(w: Writer, m: MetadataRequest): void {
   if (m.includeTopicAuthorizedOperations !== undefined && m.includeTopicAuthorizedOperations !== false) throw new ProtocolEncodeError('MetadataRequest field MetadataRequest.IncludeTopicAuthorizedOperations cannot be written at version 1-3');
 }
 
-function encMetadataRequest_v4(w: Writer, m: MetadataRequest): void {
-  const t1 = (m.topics === undefined ? [] : m.topics);
+function encMetadataRequest_v4(w: Writer, m: MetadataRequestInput): void {
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataRequestMetadataRequestTopic_v0(w, t1[t2]);
   }
-  w.bool((m.allowAutoTopicCreation ?? true));
+  w.bool(m.allowAutoTopicCreation ?? true);
   if (m.includeClusterAuthorizedOperations !== undefined && m.includeClusterAuthorizedOperations !== false) throw new ProtocolEncodeError('MetadataRequest field MetadataRequest.IncludeClusterAuthorizedOperations cannot be written at version 4-7');
   if (m.includeTopicAuthorizedOperations !== undefined && m.includeTopicAuthorizedOperations !== false) throw new ProtocolEncodeError('MetadataRequest field MetadataRequest.IncludeTopicAuthorizedOperations cannot be written at version 4-7');
 }
 
-function encMetadataRequest_v8(w: Writer, m: MetadataRequest): void {
-  const t1 = (m.topics === undefined ? [] : m.topics);
+function encMetadataRequest_v8(w: Writer, m: MetadataRequestInput): void {
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataRequestMetadataRequestTopic_v0(w, t1[t2]);
   }
-  w.bool((m.allowAutoTopicCreation ?? true));
-  w.bool((m.includeClusterAuthorizedOperations ?? false));
-  w.bool((m.includeTopicAuthorizedOperations ?? false));
+  w.bool(m.allowAutoTopicCreation ?? true);
+  w.bool(m.includeClusterAuthorizedOperations ?? false);
+  w.bool(m.includeTopicAuthorizedOperations ?? false);
 }
 
-function encMetadataRequest_v9(w: Writer, m: MetadataRequest): void {
-  const t1 = (m.topics === undefined ? [] : m.topics);
+function encMetadataRequest_v9(w: Writer, m: MetadataRequestInput): void {
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataRequestMetadataRequestTopic_v9(w, t1[t2]);
   }
-  w.bool((m.allowAutoTopicCreation ?? true));
-  w.bool((m.includeClusterAuthorizedOperations ?? false));
-  w.bool((m.includeTopicAuthorizedOperations ?? false));
+  w.bool(m.allowAutoTopicCreation ?? true);
+  w.bool(m.includeClusterAuthorizedOperations ?? false);
+  w.bool(m.includeTopicAuthorizedOperations ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataRequest_v10(w: Writer, m: MetadataRequest): void {
-  const t1 = (m.topics === undefined ? [] : m.topics);
+function encMetadataRequest_v10(w: Writer, m: MetadataRequestInput): void {
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataRequestMetadataRequestTopic_v10(w, t1[t2]);
   }
-  w.bool((m.allowAutoTopicCreation ?? true));
-  w.bool((m.includeClusterAuthorizedOperations ?? false));
-  w.bool((m.includeTopicAuthorizedOperations ?? false));
+  w.bool(m.allowAutoTopicCreation ?? true);
+  w.bool(m.includeClusterAuthorizedOperations ?? false);
+  w.bool(m.includeTopicAuthorizedOperations ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataRequest_v11(w: Writer, m: MetadataRequest): void {
-  const t1 = (m.topics === undefined ? [] : m.topics);
+function encMetadataRequest_v11(w: Writer, m: MetadataRequestInput): void {
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataRequestMetadataRequestTopic_v10(w, t1[t2]);
   }
-  w.bool((m.allowAutoTopicCreation ?? true));
+  w.bool(m.allowAutoTopicCreation ?? true);
   if (m.includeClusterAuthorizedOperations !== undefined && m.includeClusterAuthorizedOperations !== false) throw new ProtocolEncodeError('MetadataRequest field MetadataRequest.IncludeClusterAuthorizedOperations cannot be written at version 11-13');
-  w.bool((m.includeTopicAuthorizedOperations ?? false));
+  w.bool(m.includeTopicAuthorizedOperations ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataRequestMetadataRequestTopic_v0(w: Writer, m: MetadataRequestMetadataRequestTopic): void {
-  w.string(((m.name === undefined ? '' : m.name) as string));
+function encMetadataRequestMetadataRequestTopic_v0(w: Writer, m: MetadataRequestMetadataRequestTopicInput): void {
+  w.string((m.name === undefined ? '' : m.name) as string);
 }
 
-function encMetadataRequestMetadataRequestTopic_v9(w: Writer, m: MetadataRequestMetadataRequestTopic): void {
-  w.compactString(((m.name === undefined ? '' : m.name) as string));
+function encMetadataRequestMetadataRequestTopic_v9(w: Writer, m: MetadataRequestMetadataRequestTopicInput): void {
+  w.compactString((m.name === undefined ? '' : m.name) as string);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataRequestMetadataRequestTopic_v10(w: Writer, m: MetadataRequestMetadataRequestTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.compactNullableString((m.name === undefined ? '' : m.name));
+function encMetadataRequestMetadataRequestTopic_v10(w: Writer, m: MetadataRequestMetadataRequestTopicInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.compactNullableString(m.name === undefined ? '' : m.name);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -302,14 +360,14 @@ function defaultMetadataResponseMetadataResponsePartition(): MetadataResponseMet
   return { errorCode: 0, partitionIndex: 0, leaderId: 0, leaderEpoch: -1, replicaNodes: [], isrNodes: [], offlineReplicas: [] };
 }
 
-function encMetadataResponse_v0(w: Writer, m: MetadataResponse): void {
-  const t1 = (m.brokers ?? []);
+function encMetadataResponse_v0(w: Writer, m: MetadataResponseInput): void {
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v0(w, t1[t2]);
   }
-  const t3 = (m.topics ?? []);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.int32(t3.length);
@@ -318,15 +376,15 @@ function encMetadataResponse_v0(w: Writer, m: MetadataResponse): void {
   if (m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponse.ClusterAuthorizedOperations cannot be written at version 0');
 }
 
-function encMetadataResponse_v1(w: Writer, m: MetadataResponse): void {
-  const t1 = (m.brokers ?? []);
+function encMetadataResponse_v1(w: Writer, m: MetadataResponseInput): void {
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v1(w, t1[t2]);
   }
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.int32(t3.length);
@@ -335,16 +393,16 @@ function encMetadataResponse_v1(w: Writer, m: MetadataResponse): void {
   if (m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponse.ClusterAuthorizedOperations cannot be written at version 1');
 }
 
-function encMetadataResponse_v2(w: Writer, m: MetadataResponse): void {
-  const t1 = (m.brokers ?? []);
+function encMetadataResponse_v2(w: Writer, m: MetadataResponseInput): void {
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v1(w, t1[t2]);
   }
-  w.nullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.nullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.int32(t3.length);
@@ -353,17 +411,17 @@ function encMetadataResponse_v2(w: Writer, m: MetadataResponse): void {
   if (m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponse.ClusterAuthorizedOperations cannot be written at version 2');
 }
 
-function encMetadataResponse_v3(w: Writer, m: MetadataResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.brokers ?? []);
+function encMetadataResponse_v3(w: Writer, m: MetadataResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v1(w, t1[t2]);
   }
-  w.nullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.nullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.int32(t3.length);
@@ -372,17 +430,17 @@ function encMetadataResponse_v3(w: Writer, m: MetadataResponse): void {
   if (m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponse.ClusterAuthorizedOperations cannot be written at version 3-4');
 }
 
-function encMetadataResponse_v5(w: Writer, m: MetadataResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.brokers ?? []);
+function encMetadataResponse_v5(w: Writer, m: MetadataResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v1(w, t1[t2]);
   }
-  w.nullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.nullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.int32(t3.length);
@@ -391,17 +449,17 @@ function encMetadataResponse_v5(w: Writer, m: MetadataResponse): void {
   if (m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponse.ClusterAuthorizedOperations cannot be written at version 5-6');
 }
 
-function encMetadataResponse_v7(w: Writer, m: MetadataResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.brokers ?? []);
+function encMetadataResponse_v7(w: Writer, m: MetadataResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v1(w, t1[t2]);
   }
-  w.nullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.nullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.int32(t3.length);
@@ -410,78 +468,78 @@ function encMetadataResponse_v7(w: Writer, m: MetadataResponse): void {
   if (m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponse.ClusterAuthorizedOperations cannot be written at version 7');
 }
 
-function encMetadataResponse_v8(w: Writer, m: MetadataResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.brokers ?? []);
+function encMetadataResponse_v8(w: Writer, m: MetadataResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v1(w, t1[t2]);
   }
-  w.nullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.nullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.int32(t3.length);
     for (let t4 = 0; t4 < t3.length; t4++) encMetadataResponseMetadataResponseTopic_v8(w, t3[t4]);
   }
-  w.int32((m.clusterAuthorizedOperations ?? -2147483648));
+  w.int32(m.clusterAuthorizedOperations ?? -2147483648);
 }
 
-function encMetadataResponse_v9(w: Writer, m: MetadataResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.brokers ?? []);
+function encMetadataResponse_v9(w: Writer, m: MetadataResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v9(w, t1[t2]);
   }
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encMetadataResponseMetadataResponseTopic_v9(w, t3[t4]);
   }
-  w.int32((m.clusterAuthorizedOperations ?? -2147483648));
+  w.int32(m.clusterAuthorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataResponse_v10(w: Writer, m: MetadataResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.brokers ?? []);
+function encMetadataResponse_v10(w: Writer, m: MetadataResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v9(w, t1[t2]);
   }
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encMetadataResponseMetadataResponseTopic_v10(w, t3[t4]);
   }
-  w.int32((m.clusterAuthorizedOperations ?? -2147483648));
+  w.int32(m.clusterAuthorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataResponse_v11(w: Writer, m: MetadataResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.brokers ?? []);
+function encMetadataResponse_v11(w: Writer, m: MetadataResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v9(w, t1[t2]);
   }
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -492,17 +550,17 @@ function encMetadataResponse_v11(w: Writer, m: MetadataResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataResponse_v12(w: Writer, m: MetadataResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.brokers ?? []);
+function encMetadataResponse_v12(w: Writer, m: MetadataResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v9(w, t1[t2]);
   }
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -513,54 +571,54 @@ function encMetadataResponse_v12(w: Writer, m: MetadataResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataResponse_v13(w: Writer, m: MetadataResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.brokers ?? []);
+function encMetadataResponse_v13(w: Writer, m: MetadataResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.brokers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Brokers is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponseBroker_v9(w, t1[t2]);
   }
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.controllerId ?? -1));
-  const t3 = (m.topics ?? []);
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.controllerId ?? -1);
+  const t3 = m.topics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field Topics is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encMetadataResponseMetadataResponseTopic_v12(w, t3[t4]);
   }
   if (m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponse.ClusterAuthorizedOperations cannot be written at version 13');
-  w.int16((m.errorCode ?? 0));
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataResponseMetadataResponseBroker_v0(w: Writer, m: MetadataResponseMetadataResponseBroker): void {
-  w.int32((m.nodeId ?? 0));
-  w.string((m.host ?? ''));
-  w.int32((m.port ?? 0));
+function encMetadataResponseMetadataResponseBroker_v0(w: Writer, m: MetadataResponseMetadataResponseBrokerInput): void {
+  w.int32(m.nodeId ?? 0);
+  w.string(m.host ?? '');
+  w.int32(m.port ?? 0);
 }
 
-function encMetadataResponseMetadataResponseBroker_v1(w: Writer, m: MetadataResponseMetadataResponseBroker): void {
-  w.int32((m.nodeId ?? 0));
-  w.string((m.host ?? ''));
-  w.int32((m.port ?? 0));
-  w.nullableString((m.rack === undefined ? null : m.rack));
+function encMetadataResponseMetadataResponseBroker_v1(w: Writer, m: MetadataResponseMetadataResponseBrokerInput): void {
+  w.int32(m.nodeId ?? 0);
+  w.string(m.host ?? '');
+  w.int32(m.port ?? 0);
+  w.nullableString(m.rack === undefined ? null : m.rack);
 }
 
-function encMetadataResponseMetadataResponseBroker_v9(w: Writer, m: MetadataResponseMetadataResponseBroker): void {
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.int32((m.port ?? 0));
-  w.compactNullableString((m.rack === undefined ? null : m.rack));
+function encMetadataResponseMetadataResponseBroker_v9(w: Writer, m: MetadataResponseMetadataResponseBrokerInput): void {
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.int32(m.port ?? 0);
+  w.compactNullableString(m.rack === undefined ? null : m.rack);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataResponseMetadataResponseTopic_v0(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
-  w.int16((m.errorCode ?? 0));
-  w.string(((m.name === undefined ? '' : m.name) as string));
-  const t1 = (m.partitions ?? []);
+function encMetadataResponseMetadataResponseTopic_v0(w: Writer, m: MetadataResponseMetadataResponseTopicInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.string((m.name === undefined ? '' : m.name) as string);
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -569,11 +627,11 @@ function encMetadataResponseMetadataResponseTopic_v0(w: Writer, m: MetadataRespo
   if (m.topicAuthorizedOperations !== undefined && m.topicAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponseTopic.TopicAuthorizedOperations cannot be written at version 0');
 }
 
-function encMetadataResponseMetadataResponseTopic_v1(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
-  w.int16((m.errorCode ?? 0));
-  w.string(((m.name === undefined ? '' : m.name) as string));
-  w.bool((m.isInternal ?? false));
-  const t1 = (m.partitions ?? []);
+function encMetadataResponseMetadataResponseTopic_v1(w: Writer, m: MetadataResponseMetadataResponseTopicInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.string((m.name === undefined ? '' : m.name) as string);
+  w.bool(m.isInternal ?? false);
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -582,11 +640,11 @@ function encMetadataResponseMetadataResponseTopic_v1(w: Writer, m: MetadataRespo
   if (m.topicAuthorizedOperations !== undefined && m.topicAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponseTopic.TopicAuthorizedOperations cannot be written at version 1-4');
 }
 
-function encMetadataResponseMetadataResponseTopic_v5(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
-  w.int16((m.errorCode ?? 0));
-  w.string(((m.name === undefined ? '' : m.name) as string));
-  w.bool((m.isInternal ?? false));
-  const t1 = (m.partitions ?? []);
+function encMetadataResponseMetadataResponseTopic_v5(w: Writer, m: MetadataResponseMetadataResponseTopicInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.string((m.name === undefined ? '' : m.name) as string);
+  w.bool(m.isInternal ?? false);
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -595,11 +653,11 @@ function encMetadataResponseMetadataResponseTopic_v5(w: Writer, m: MetadataRespo
   if (m.topicAuthorizedOperations !== undefined && m.topicAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponseTopic.TopicAuthorizedOperations cannot be written at version 5-6');
 }
 
-function encMetadataResponseMetadataResponseTopic_v7(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
-  w.int16((m.errorCode ?? 0));
-  w.string(((m.name === undefined ? '' : m.name) as string));
-  w.bool((m.isInternal ?? false));
-  const t1 = (m.partitions ?? []);
+function encMetadataResponseMetadataResponseTopic_v7(w: Writer, m: MetadataResponseMetadataResponseTopicInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.string((m.name === undefined ? '' : m.name) as string);
+  w.bool(m.isInternal ?? false);
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -608,77 +666,77 @@ function encMetadataResponseMetadataResponseTopic_v7(w: Writer, m: MetadataRespo
   if (m.topicAuthorizedOperations !== undefined && m.topicAuthorizedOperations !== -2147483648) throw new ProtocolEncodeError('MetadataResponse field MetadataResponseTopic.TopicAuthorizedOperations cannot be written at version 7');
 }
 
-function encMetadataResponseMetadataResponseTopic_v8(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
-  w.int16((m.errorCode ?? 0));
-  w.string(((m.name === undefined ? '' : m.name) as string));
-  w.bool((m.isInternal ?? false));
-  const t1 = (m.partitions ?? []);
+function encMetadataResponseMetadataResponseTopic_v8(w: Writer, m: MetadataResponseMetadataResponseTopicInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.string((m.name === undefined ? '' : m.name) as string);
+  w.bool(m.isInternal ?? false);
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponsePartition_v7(w, t1[t2]);
   }
-  w.int32((m.topicAuthorizedOperations ?? -2147483648));
+  w.int32(m.topicAuthorizedOperations ?? -2147483648);
 }
 
-function encMetadataResponseMetadataResponseTopic_v9(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactString(((m.name === undefined ? '' : m.name) as string));
-  w.bool((m.isInternal ?? false));
-  const t1 = (m.partitions ?? []);
+function encMetadataResponseMetadataResponseTopic_v9(w: Writer, m: MetadataResponseMetadataResponseTopicInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactString((m.name === undefined ? '' : m.name) as string);
+  w.bool(m.isInternal ?? false);
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponsePartition_v9(w, t1[t2]);
   }
-  w.int32((m.topicAuthorizedOperations ?? -2147483648));
+  w.int32(m.topicAuthorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataResponseMetadataResponseTopic_v10(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactString(((m.name === undefined ? '' : m.name) as string));
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.bool((m.isInternal ?? false));
-  const t1 = (m.partitions ?? []);
+function encMetadataResponseMetadataResponseTopic_v10(w: Writer, m: MetadataResponseMetadataResponseTopicInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactString((m.name === undefined ? '' : m.name) as string);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.bool(m.isInternal ?? false);
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponsePartition_v9(w, t1[t2]);
   }
-  w.int32((m.topicAuthorizedOperations ?? -2147483648));
+  w.int32(m.topicAuthorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataResponseMetadataResponseTopic_v12(w: Writer, m: MetadataResponseMetadataResponseTopic): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.name === undefined ? '' : m.name));
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.bool((m.isInternal ?? false));
-  const t1 = (m.partitions ?? []);
+function encMetadataResponseMetadataResponseTopic_v12(w: Writer, m: MetadataResponseMetadataResponseTopicInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.name === undefined ? '' : m.name);
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.bool(m.isInternal ?? false);
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encMetadataResponseMetadataResponsePartition_v9(w, t1[t2]);
   }
-  w.int32((m.topicAuthorizedOperations ?? -2147483648));
+  w.int32(m.topicAuthorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encMetadataResponseMetadataResponsePartition_v0(w: Writer, m: MetadataResponseMetadataResponsePartition): void {
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.leaderId ?? 0));
-  const t1 = (m.replicaNodes ?? []);
+function encMetadataResponseMetadataResponsePartition_v0(w: Writer, m: MetadataResponseMetadataResponsePartitionInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.leaderId ?? 0);
+  const t1 = m.replicaNodes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field ReplicaNodes is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) w.int32(t1[t2]);
   }
-  const t3 = (m.isrNodes ?? []);
+  const t3 = m.isrNodes ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field IsrNodes is not nullable');
   else {
     w.int32(t3.length);
@@ -686,23 +744,23 @@ function encMetadataResponseMetadataResponsePartition_v0(w: Writer, m: MetadataR
   }
 }
 
-function encMetadataResponseMetadataResponsePartition_v5(w: Writer, m: MetadataResponseMetadataResponsePartition): void {
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.leaderId ?? 0));
-  const t1 = (m.replicaNodes ?? []);
+function encMetadataResponseMetadataResponsePartition_v5(w: Writer, m: MetadataResponseMetadataResponsePartitionInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.leaderId ?? 0);
+  const t1 = m.replicaNodes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field ReplicaNodes is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) w.int32(t1[t2]);
   }
-  const t3 = (m.isrNodes ?? []);
+  const t3 = m.isrNodes ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field IsrNodes is not nullable');
   else {
     w.int32(t3.length);
     for (let t4 = 0; t4 < t3.length; t4++) w.int32(t3[t4]);
   }
-  const t5 = (m.offlineReplicas ?? []);
+  const t5 = m.offlineReplicas ?? [];
   if (t5 === null) throw new ProtocolEncodeError('MetadataResponse field OfflineReplicas is not nullable');
   else {
     w.int32(t5.length);
@@ -710,24 +768,24 @@ function encMetadataResponseMetadataResponsePartition_v5(w: Writer, m: MetadataR
   }
 }
 
-function encMetadataResponseMetadataResponsePartition_v7(w: Writer, m: MetadataResponseMetadataResponsePartition): void {
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? -1));
-  const t1 = (m.replicaNodes ?? []);
+function encMetadataResponseMetadataResponsePartition_v7(w: Writer, m: MetadataResponseMetadataResponsePartitionInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? -1);
+  const t1 = m.replicaNodes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field ReplicaNodes is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) w.int32(t1[t2]);
   }
-  const t3 = (m.isrNodes ?? []);
+  const t3 = m.isrNodes ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field IsrNodes is not nullable');
   else {
     w.int32(t3.length);
     for (let t4 = 0; t4 < t3.length; t4++) w.int32(t3[t4]);
   }
-  const t5 = (m.offlineReplicas ?? []);
+  const t5 = m.offlineReplicas ?? [];
   if (t5 === null) throw new ProtocolEncodeError('MetadataResponse field OfflineReplicas is not nullable');
   else {
     w.int32(t5.length);
@@ -735,24 +793,24 @@ function encMetadataResponseMetadataResponsePartition_v7(w: Writer, m: MetadataR
   }
 }
 
-function encMetadataResponseMetadataResponsePartition_v9(w: Writer, m: MetadataResponseMetadataResponsePartition): void {
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? -1));
-  const t1 = (m.replicaNodes ?? []);
+function encMetadataResponseMetadataResponsePartition_v9(w: Writer, m: MetadataResponseMetadataResponsePartitionInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? -1);
+  const t1 = m.replicaNodes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('MetadataResponse field ReplicaNodes is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.int32(t1[t2]);
   }
-  const t3 = (m.isrNodes ?? []);
+  const t3 = m.isrNodes ?? [];
   if (t3 === null) throw new ProtocolEncodeError('MetadataResponse field IsrNodes is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) w.int32(t3[t4]);
   }
-  const t5 = (m.offlineReplicas ?? []);
+  const t5 = m.offlineReplicas ?? [];
   if (t5 === null) throw new ProtocolEncodeError('MetadataResponse field OfflineReplicas is not nullable');
   else {
     w.uvarint(t5.length + 1);
@@ -1312,7 +1370,7 @@ function decMetadataResponseMetadataResponsePartition_v9(r: Reader): MetadataRes
   return { errorCode: f_errorCode, partitionIndex: f_partitionIndex, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, replicaNodes: f_replicaNodes, isrNodes: f_isrNodes, offlineReplicas: f_offlineReplicas, unknownTaggedFields: unknown };
 }
 
-export const Metadata: ApiCodec<MetadataRequest, MetadataResponse> = {
+export const Metadata: ApiCodec<MetadataRequest, MetadataResponse, MetadataRequestInput, MetadataResponseInput> = {
   apiKey: 3,
   name: 'Metadata',
   minVersion: 0,
@@ -1322,16 +1380,20 @@ export const Metadata: ApiCodec<MetadataRequest, MetadataResponse> = {
   requestHeaderVersion: (version: number) => (version >= 9 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 9 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: MetadataRequest, version: number): void {
-      switch (version) {
-        case 0: return encMetadataRequest_v0(w, msg);
-        case 1: case 2: case 3: return encMetadataRequest_v1(w, msg);
-        case 4: case 5: case 6: case 7: return encMetadataRequest_v4(w, msg);
-        case 8: return encMetadataRequest_v8(w, msg);
-        case 9: return encMetadataRequest_v9(w, msg);
-        case 10: return encMetadataRequest_v10(w, msg);
-        case 11: case 12: case 13: return encMetadataRequest_v11(w, msg);
-        default: throw new ProtocolEncodeError(`MetadataRequest version ${version} is not supported`);
+    encode(w: Writer, msg: MetadataRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encMetadataRequest_v0(w, msg);
+          case 1: case 2: case 3: return encMetadataRequest_v1(w, msg);
+          case 4: case 5: case 6: case 7: return encMetadataRequest_v4(w, msg);
+          case 8: return encMetadataRequest_v8(w, msg);
+          case 9: return encMetadataRequest_v9(w, msg);
+          case 10: return encMetadataRequest_v10(w, msg);
+          case 11: case 12: case 13: return encMetadataRequest_v11(w, msg);
+          default: throw new ProtocolEncodeError(`MetadataRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'MetadataRequest', version);
       }
     },
     decode(r: Reader, version: number): MetadataRequest {
@@ -1348,21 +1410,25 @@ export const Metadata: ApiCodec<MetadataRequest, MetadataResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: MetadataResponse, version: number): void {
-      switch (version) {
-        case 0: return encMetadataResponse_v0(w, msg);
-        case 1: return encMetadataResponse_v1(w, msg);
-        case 2: return encMetadataResponse_v2(w, msg);
-        case 3: case 4: return encMetadataResponse_v3(w, msg);
-        case 5: case 6: return encMetadataResponse_v5(w, msg);
-        case 7: return encMetadataResponse_v7(w, msg);
-        case 8: return encMetadataResponse_v8(w, msg);
-        case 9: return encMetadataResponse_v9(w, msg);
-        case 10: return encMetadataResponse_v10(w, msg);
-        case 11: return encMetadataResponse_v11(w, msg);
-        case 12: return encMetadataResponse_v12(w, msg);
-        case 13: return encMetadataResponse_v13(w, msg);
-        default: throw new ProtocolEncodeError(`MetadataResponse version ${version} is not supported`);
+    encode(w: Writer, msg: MetadataResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encMetadataResponse_v0(w, msg);
+          case 1: return encMetadataResponse_v1(w, msg);
+          case 2: return encMetadataResponse_v2(w, msg);
+          case 3: case 4: return encMetadataResponse_v3(w, msg);
+          case 5: case 6: return encMetadataResponse_v5(w, msg);
+          case 7: return encMetadataResponse_v7(w, msg);
+          case 8: return encMetadataResponse_v8(w, msg);
+          case 9: return encMetadataResponse_v9(w, msg);
+          case 10: return encMetadataResponse_v10(w, msg);
+          case 11: return encMetadataResponse_v11(w, msg);
+          case 12: return encMetadataResponse_v12(w, msg);
+          case 13: return encMetadataResponse_v13(w, msg);
+          default: throw new ProtocolEncodeError(`MetadataResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'MetadataResponse', version);
       }
     },
     decode(r: Reader, version: number): MetadataResponse {

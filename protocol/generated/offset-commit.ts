@@ -2,28 +2,55 @@
 // OffsetCommit (api key 8): versions 2-10, flexible from 8.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface OffsetCommitRequest {
+  groupId: string;
+  generationIdOrMemberEpoch: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  retentionTimeMs: bigint;
+  topics: OffsetCommitRequestOffsetCommitRequestTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface OffsetCommitRequestInput {
   groupId: string;
   generationIdOrMemberEpoch?: number;
   memberId: string;
   groupInstanceId?: string | null;
   retentionTimeMs?: bigint;
-  topics: OffsetCommitRequestOffsetCommitRequestTopic[];
+  topics: OffsetCommitRequestOffsetCommitRequestTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface OffsetCommitRequestOffsetCommitRequestTopic {
-  name?: string;
-  topicId?: string;
+  name: string;
+  topicId: string;
   partitions: OffsetCommitRequestOffsetCommitRequestPartition[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetCommitRequestOffsetCommitRequestTopicInput {
+  name?: string;
+  topicId?: string;
+  partitions: OffsetCommitRequestOffsetCommitRequestPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface OffsetCommitRequestOffsetCommitRequestPartition {
+  partitionIndex: number;
+  committedOffset: bigint;
+  committedLeaderEpoch: number;
+  committedMetadata: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetCommitRequestOffsetCommitRequestPartitionInput {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch?: number;
@@ -31,20 +58,41 @@ export interface OffsetCommitRequestOffsetCommitRequestPartition {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface OffsetCommitResponse {
-  throttleTimeMs?: number;
+  throttleTimeMs: number;
   topics: OffsetCommitResponseOffsetCommitResponseTopic[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface OffsetCommitResponseInput {
+  throttleTimeMs?: number;
+  topics: OffsetCommitResponseOffsetCommitResponseTopicInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface OffsetCommitResponseOffsetCommitResponseTopic {
-  name?: string;
-  topicId?: string;
+  name: string;
+  topicId: string;
   partitions: OffsetCommitResponseOffsetCommitResponsePartition[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetCommitResponseOffsetCommitResponseTopicInput {
+  name?: string;
+  topicId?: string;
+  partitions: OffsetCommitResponseOffsetCommitResponsePartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface OffsetCommitResponseOffsetCommitResponsePartition {
+  partitionIndex: number;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetCommitResponseOffsetCommitResponsePartitionInput {
   partitionIndex: number;
   errorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -62,13 +110,13 @@ function defaultOffsetCommitRequestOffsetCommitRequestPartition(): OffsetCommitR
   return { partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, committedMetadata: '' };
 }
 
-function encOffsetCommitRequest_v2(w: Writer, m: OffsetCommitRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.generationIdOrMemberEpoch ?? -1));
-  w.string((m.memberId ?? ''));
+function encOffsetCommitRequest_v2(w: Writer, m: OffsetCommitRequestInput): void {
+  w.string(m.groupId ?? '');
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.string(m.memberId ?? '');
   if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new ProtocolEncodeError('OffsetCommitRequest field OffsetCommitRequest.GroupInstanceId cannot be written at version 2-4');
-  w.int64((m.retentionTimeMs ?? -1n));
-  const t1 = (m.topics ?? []);
+  w.int64(m.retentionTimeMs ?? -1n);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -76,12 +124,12 @@ function encOffsetCommitRequest_v2(w: Writer, m: OffsetCommitRequest): void {
   }
 }
 
-function encOffsetCommitRequest_v5(w: Writer, m: OffsetCommitRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.generationIdOrMemberEpoch ?? -1));
-  w.string((m.memberId ?? ''));
+function encOffsetCommitRequest_v5(w: Writer, m: OffsetCommitRequestInput): void {
+  w.string(m.groupId ?? '');
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.string(m.memberId ?? '');
   if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new ProtocolEncodeError('OffsetCommitRequest field OffsetCommitRequest.GroupInstanceId cannot be written at version 5');
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -89,12 +137,12 @@ function encOffsetCommitRequest_v5(w: Writer, m: OffsetCommitRequest): void {
   }
 }
 
-function encOffsetCommitRequest_v6(w: Writer, m: OffsetCommitRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.generationIdOrMemberEpoch ?? -1));
-  w.string((m.memberId ?? ''));
+function encOffsetCommitRequest_v6(w: Writer, m: OffsetCommitRequestInput): void {
+  w.string(m.groupId ?? '');
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.string(m.memberId ?? '');
   if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new ProtocolEncodeError('OffsetCommitRequest field OffsetCommitRequest.GroupInstanceId cannot be written at version 6');
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -102,12 +150,12 @@ function encOffsetCommitRequest_v6(w: Writer, m: OffsetCommitRequest): void {
   }
 }
 
-function encOffsetCommitRequest_v7(w: Writer, m: OffsetCommitRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.generationIdOrMemberEpoch ?? -1));
-  w.string((m.memberId ?? ''));
-  w.nullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  const t1 = (m.topics ?? []);
+function encOffsetCommitRequest_v7(w: Writer, m: OffsetCommitRequestInput): void {
+  w.string(m.groupId ?? '');
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.string(m.memberId ?? '');
+  w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -115,12 +163,12 @@ function encOffsetCommitRequest_v7(w: Writer, m: OffsetCommitRequest): void {
   }
 }
 
-function encOffsetCommitRequest_v8(w: Writer, m: OffsetCommitRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.int32((m.generationIdOrMemberEpoch ?? -1));
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  const t1 = (m.topics ?? []);
+function encOffsetCommitRequest_v8(w: Writer, m: OffsetCommitRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -130,12 +178,12 @@ function encOffsetCommitRequest_v8(w: Writer, m: OffsetCommitRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetCommitRequest_v10(w: Writer, m: OffsetCommitRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.int32((m.generationIdOrMemberEpoch ?? -1));
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  const t1 = (m.topics ?? []);
+function encOffsetCommitRequest_v10(w: Writer, m: OffsetCommitRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -145,9 +193,9 @@ function encOffsetCommitRequest_v10(w: Writer, m: OffsetCommitRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetCommitRequestOffsetCommitRequestTopic_v2(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encOffsetCommitRequestOffsetCommitRequestTopic_v2(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopicInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -155,9 +203,9 @@ function encOffsetCommitRequestOffsetCommitRequestTopic_v2(w: Writer, m: OffsetC
   }
 }
 
-function encOffsetCommitRequestOffsetCommitRequestTopic_v6(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encOffsetCommitRequestOffsetCommitRequestTopic_v6(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopicInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -165,9 +213,9 @@ function encOffsetCommitRequestOffsetCommitRequestTopic_v6(w: Writer, m: OffsetC
   }
 }
 
-function encOffsetCommitRequestOffsetCommitRequestTopic_v8(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encOffsetCommitRequestOffsetCommitRequestTopic_v8(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopicInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -177,9 +225,9 @@ function encOffsetCommitRequestOffsetCommitRequestTopic_v8(w: Writer, m: OffsetC
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetCommitRequestOffsetCommitRequestTopic_v10(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encOffsetCommitRequestOffsetCommitRequestTopic_v10(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopicInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -189,24 +237,24 @@ function encOffsetCommitRequestOffsetCommitRequestTopic_v10(w: Writer, m: Offset
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetCommitRequestOffsetCommitRequestPartition_v2(w: Writer, m: OffsetCommitRequestOffsetCommitRequestPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.committedOffset ?? 0n));
-  w.nullableString((m.committedMetadata === undefined ? '' : m.committedMetadata));
+function encOffsetCommitRequestOffsetCommitRequestPartition_v2(w: Writer, m: OffsetCommitRequestOffsetCommitRequestPartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.committedOffset ?? 0n);
+  w.nullableString(m.committedMetadata === undefined ? '' : m.committedMetadata);
 }
 
-function encOffsetCommitRequestOffsetCommitRequestPartition_v6(w: Writer, m: OffsetCommitRequestOffsetCommitRequestPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.committedOffset ?? 0n));
-  w.int32((m.committedLeaderEpoch ?? -1));
-  w.nullableString((m.committedMetadata === undefined ? '' : m.committedMetadata));
+function encOffsetCommitRequestOffsetCommitRequestPartition_v6(w: Writer, m: OffsetCommitRequestOffsetCommitRequestPartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.committedOffset ?? 0n);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.nullableString(m.committedMetadata === undefined ? '' : m.committedMetadata);
 }
 
-function encOffsetCommitRequestOffsetCommitRequestPartition_v8(w: Writer, m: OffsetCommitRequestOffsetCommitRequestPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.committedOffset ?? 0n));
-  w.int32((m.committedLeaderEpoch ?? -1));
-  w.compactNullableString((m.committedMetadata === undefined ? '' : m.committedMetadata));
+function encOffsetCommitRequestOffsetCommitRequestPartition_v8(w: Writer, m: OffsetCommitRequestOffsetCommitRequestPartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.committedOffset ?? 0n);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.compactNullableString(m.committedMetadata === undefined ? '' : m.committedMetadata);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -397,8 +445,8 @@ function defaultOffsetCommitResponseOffsetCommitResponsePartition(): OffsetCommi
   return { partitionIndex: 0, errorCode: 0 };
 }
 
-function encOffsetCommitResponse_v2(w: Writer, m: OffsetCommitResponse): void {
-  const t1 = (m.topics ?? []);
+function encOffsetCommitResponse_v2(w: Writer, m: OffsetCommitResponseInput): void {
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -406,9 +454,9 @@ function encOffsetCommitResponse_v2(w: Writer, m: OffsetCommitResponse): void {
   }
 }
 
-function encOffsetCommitResponse_v3(w: Writer, m: OffsetCommitResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encOffsetCommitResponse_v3(w: Writer, m: OffsetCommitResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -416,9 +464,9 @@ function encOffsetCommitResponse_v3(w: Writer, m: OffsetCommitResponse): void {
   }
 }
 
-function encOffsetCommitResponse_v8(w: Writer, m: OffsetCommitResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encOffsetCommitResponse_v8(w: Writer, m: OffsetCommitResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -428,9 +476,9 @@ function encOffsetCommitResponse_v8(w: Writer, m: OffsetCommitResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetCommitResponse_v10(w: Writer, m: OffsetCommitResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encOffsetCommitResponse_v10(w: Writer, m: OffsetCommitResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -440,9 +488,9 @@ function encOffsetCommitResponse_v10(w: Writer, m: OffsetCommitResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetCommitResponseOffsetCommitResponseTopic_v2(w: Writer, m: OffsetCommitResponseOffsetCommitResponseTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encOffsetCommitResponseOffsetCommitResponseTopic_v2(w: Writer, m: OffsetCommitResponseOffsetCommitResponseTopicInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -450,9 +498,9 @@ function encOffsetCommitResponseOffsetCommitResponseTopic_v2(w: Writer, m: Offse
   }
 }
 
-function encOffsetCommitResponseOffsetCommitResponseTopic_v8(w: Writer, m: OffsetCommitResponseOffsetCommitResponseTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encOffsetCommitResponseOffsetCommitResponseTopic_v8(w: Writer, m: OffsetCommitResponseOffsetCommitResponseTopicInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -462,9 +510,9 @@ function encOffsetCommitResponseOffsetCommitResponseTopic_v8(w: Writer, m: Offse
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetCommitResponseOffsetCommitResponseTopic_v10(w: Writer, m: OffsetCommitResponseOffsetCommitResponseTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encOffsetCommitResponseOffsetCommitResponseTopic_v10(w: Writer, m: OffsetCommitResponseOffsetCommitResponseTopicInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetCommitResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -474,14 +522,14 @@ function encOffsetCommitResponseOffsetCommitResponseTopic_v10(w: Writer, m: Offs
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetCommitResponseOffsetCommitResponsePartition_v2(w: Writer, m: OffsetCommitResponseOffsetCommitResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
+function encOffsetCommitResponseOffsetCommitResponsePartition_v2(w: Writer, m: OffsetCommitResponseOffsetCommitResponsePartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
 }
 
-function encOffsetCommitResponseOffsetCommitResponsePartition_v8(w: Writer, m: OffsetCommitResponseOffsetCommitResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
+function encOffsetCommitResponseOffsetCommitResponsePartition_v8(w: Writer, m: OffsetCommitResponseOffsetCommitResponsePartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -593,7 +641,7 @@ function decOffsetCommitResponseOffsetCommitResponsePartition_v8(r: Reader): Off
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, unknownTaggedFields: unknown };
 }
 
-export const OffsetCommit: ApiCodec<OffsetCommitRequest, OffsetCommitResponse> = {
+export const OffsetCommit: ApiCodec<OffsetCommitRequest, OffsetCommitResponse, OffsetCommitRequestInput, OffsetCommitResponseInput> = {
   apiKey: 8,
   name: 'OffsetCommit',
   minVersion: 2,
@@ -603,15 +651,19 @@ export const OffsetCommit: ApiCodec<OffsetCommitRequest, OffsetCommitResponse> =
   requestHeaderVersion: (version: number) => (version >= 8 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 8 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: OffsetCommitRequest, version: number): void {
-      switch (version) {
-        case 2: case 3: case 4: return encOffsetCommitRequest_v2(w, msg);
-        case 5: return encOffsetCommitRequest_v5(w, msg);
-        case 6: return encOffsetCommitRequest_v6(w, msg);
-        case 7: return encOffsetCommitRequest_v7(w, msg);
-        case 8: case 9: return encOffsetCommitRequest_v8(w, msg);
-        case 10: return encOffsetCommitRequest_v10(w, msg);
-        default: throw new ProtocolEncodeError(`OffsetCommitRequest version ${version} is not supported`);
+    encode(w: Writer, msg: OffsetCommitRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 2: case 3: case 4: return encOffsetCommitRequest_v2(w, msg);
+          case 5: return encOffsetCommitRequest_v5(w, msg);
+          case 6: return encOffsetCommitRequest_v6(w, msg);
+          case 7: return encOffsetCommitRequest_v7(w, msg);
+          case 8: case 9: return encOffsetCommitRequest_v8(w, msg);
+          case 10: return encOffsetCommitRequest_v10(w, msg);
+          default: throw new ProtocolEncodeError(`OffsetCommitRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'OffsetCommitRequest', version);
       }
     },
     decode(r: Reader, version: number): OffsetCommitRequest {
@@ -627,13 +679,17 @@ export const OffsetCommit: ApiCodec<OffsetCommitRequest, OffsetCommitResponse> =
     },
   },
   response: {
-    encode(w: Writer, msg: OffsetCommitResponse, version: number): void {
-      switch (version) {
-        case 2: return encOffsetCommitResponse_v2(w, msg);
-        case 3: case 4: case 5: case 6: case 7: return encOffsetCommitResponse_v3(w, msg);
-        case 8: case 9: return encOffsetCommitResponse_v8(w, msg);
-        case 10: return encOffsetCommitResponse_v10(w, msg);
-        default: throw new ProtocolEncodeError(`OffsetCommitResponse version ${version} is not supported`);
+    encode(w: Writer, msg: OffsetCommitResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 2: return encOffsetCommitResponse_v2(w, msg);
+          case 3: case 4: case 5: case 6: case 7: return encOffsetCommitResponse_v3(w, msg);
+          case 8: case 9: return encOffsetCommitResponse_v8(w, msg);
+          case 10: return encOffsetCommitResponse_v10(w, msg);
+          default: throw new ProtocolEncodeError(`OffsetCommitResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'OffsetCommitResponse', version);
       }
     },
     decode(r: Reader, version: number): OffsetCommitResponse {

@@ -2,13 +2,20 @@
 // OffsetDelete (api key 47): versions 0-0, flexible never.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface OffsetDeleteRequest {
   groupId: string;
   topics: OffsetDeleteRequestOffsetDeleteRequestTopic[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface OffsetDeleteRequestInput {
+  groupId: string;
+  topics: OffsetDeleteRequestOffsetDeleteRequestTopicInput[];
 }
 
 export interface OffsetDeleteRequestOffsetDeleteRequestTopic {
@@ -16,14 +23,31 @@ export interface OffsetDeleteRequestOffsetDeleteRequestTopic {
   partitions: OffsetDeleteRequestOffsetDeleteRequestPartition[];
 }
 
+export interface OffsetDeleteRequestOffsetDeleteRequestTopicInput {
+  name: string;
+  partitions: OffsetDeleteRequestOffsetDeleteRequestPartitionInput[];
+}
+
 export interface OffsetDeleteRequestOffsetDeleteRequestPartition {
   partitionIndex: number;
 }
 
+export interface OffsetDeleteRequestOffsetDeleteRequestPartitionInput {
+  partitionIndex: number;
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface OffsetDeleteResponse {
   errorCode: number;
   throttleTimeMs: number;
   topics: OffsetDeleteResponseOffsetDeleteResponseTopic[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface OffsetDeleteResponseInput {
+  errorCode: number;
+  throttleTimeMs: number;
+  topics: OffsetDeleteResponseOffsetDeleteResponseTopicInput[];
 }
 
 export interface OffsetDeleteResponseOffsetDeleteResponseTopic {
@@ -31,7 +55,17 @@ export interface OffsetDeleteResponseOffsetDeleteResponseTopic {
   partitions: OffsetDeleteResponseOffsetDeleteResponsePartition[];
 }
 
+export interface OffsetDeleteResponseOffsetDeleteResponseTopicInput {
+  name: string;
+  partitions: OffsetDeleteResponseOffsetDeleteResponsePartitionInput[];
+}
+
 export interface OffsetDeleteResponseOffsetDeleteResponsePartition {
+  partitionIndex: number;
+  errorCode: number;
+}
+
+export interface OffsetDeleteResponseOffsetDeleteResponsePartitionInput {
   partitionIndex: number;
   errorCode: number;
 }
@@ -48,9 +82,9 @@ function defaultOffsetDeleteRequestOffsetDeleteRequestPartition(): OffsetDeleteR
   return { partitionIndex: 0 };
 }
 
-function encOffsetDeleteRequest_v0(w: Writer, m: OffsetDeleteRequest): void {
-  w.string((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+function encOffsetDeleteRequest_v0(w: Writer, m: OffsetDeleteRequestInput): void {
+  w.string(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetDeleteRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -58,9 +92,9 @@ function encOffsetDeleteRequest_v0(w: Writer, m: OffsetDeleteRequest): void {
   }
 }
 
-function encOffsetDeleteRequestOffsetDeleteRequestTopic_v0(w: Writer, m: OffsetDeleteRequestOffsetDeleteRequestTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encOffsetDeleteRequestOffsetDeleteRequestTopic_v0(w: Writer, m: OffsetDeleteRequestOffsetDeleteRequestTopicInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetDeleteRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -68,8 +102,8 @@ function encOffsetDeleteRequestOffsetDeleteRequestTopic_v0(w: Writer, m: OffsetD
   }
 }
 
-function encOffsetDeleteRequestOffsetDeleteRequestPartition_v0(w: Writer, m: OffsetDeleteRequestOffsetDeleteRequestPartition): void {
-  w.int32((m.partitionIndex ?? 0));
+function encOffsetDeleteRequestOffsetDeleteRequestPartition_v0(w: Writer, m: OffsetDeleteRequestOffsetDeleteRequestPartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
 }
 
 function decOffsetDeleteRequest_v0(r: Reader): OffsetDeleteRequest {
@@ -115,10 +149,10 @@ function defaultOffsetDeleteResponseOffsetDeleteResponsePartition(): OffsetDelet
   return { partitionIndex: 0, errorCode: 0 };
 }
 
-function encOffsetDeleteResponse_v0(w: Writer, m: OffsetDeleteResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encOffsetDeleteResponse_v0(w: Writer, m: OffsetDeleteResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetDeleteResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -126,9 +160,9 @@ function encOffsetDeleteResponse_v0(w: Writer, m: OffsetDeleteResponse): void {
   }
 }
 
-function encOffsetDeleteResponseOffsetDeleteResponseTopic_v0(w: Writer, m: OffsetDeleteResponseOffsetDeleteResponseTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encOffsetDeleteResponseOffsetDeleteResponseTopic_v0(w: Writer, m: OffsetDeleteResponseOffsetDeleteResponseTopicInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetDeleteResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -136,9 +170,9 @@ function encOffsetDeleteResponseOffsetDeleteResponseTopic_v0(w: Writer, m: Offse
   }
 }
 
-function encOffsetDeleteResponseOffsetDeleteResponsePartition_v0(w: Writer, m: OffsetDeleteResponseOffsetDeleteResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
+function encOffsetDeleteResponseOffsetDeleteResponsePartition_v0(w: Writer, m: OffsetDeleteResponseOffsetDeleteResponsePartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
 }
 
 function decOffsetDeleteResponse_v0(r: Reader): OffsetDeleteResponse {
@@ -174,7 +208,7 @@ function decOffsetDeleteResponseOffsetDeleteResponsePartition_v0(r: Reader): Off
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode };
 }
 
-export const OffsetDelete: ApiCodec<OffsetDeleteRequest, OffsetDeleteResponse> = {
+export const OffsetDelete: ApiCodec<OffsetDeleteRequest, OffsetDeleteResponse, OffsetDeleteRequestInput, OffsetDeleteResponseInput> = {
   apiKey: 47,
   name: 'OffsetDelete',
   minVersion: 0,
@@ -184,10 +218,14 @@ export const OffsetDelete: ApiCodec<OffsetDeleteRequest, OffsetDeleteResponse> =
   requestHeaderVersion: (_version: number) => 1,
   responseHeaderVersion: (_version: number) => 0,
   request: {
-    encode(w: Writer, msg: OffsetDeleteRequest, version: number): void {
-      switch (version) {
-        case 0: return encOffsetDeleteRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`OffsetDeleteRequest version ${version} is not supported`);
+    encode(w: Writer, msg: OffsetDeleteRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encOffsetDeleteRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`OffsetDeleteRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'OffsetDeleteRequest', version);
       }
     },
     decode(r: Reader, version: number): OffsetDeleteRequest {
@@ -198,10 +236,14 @@ export const OffsetDelete: ApiCodec<OffsetDeleteRequest, OffsetDeleteResponse> =
     },
   },
   response: {
-    encode(w: Writer, msg: OffsetDeleteResponse, version: number): void {
-      switch (version) {
-        case 0: return encOffsetDeleteResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`OffsetDeleteResponse version ${version} is not supported`);
+    encode(w: Writer, msg: OffsetDeleteResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encOffsetDeleteResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`OffsetDeleteResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'OffsetDeleteResponse', version);
       }
     },
     decode(r: Reader, version: number): OffsetDeleteResponse {

@@ -2,14 +2,24 @@
 // OffsetFetch (api key 9): versions 1-10, flexible from 6.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface OffsetFetchRequest {
+  groupId: string;
+  topics: OffsetFetchRequestOffsetFetchRequestTopic[] | null;
+  groups: OffsetFetchRequestOffsetFetchRequestGroup[];
+  requireStable: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface OffsetFetchRequestInput {
   groupId?: string;
-  topics?: OffsetFetchRequestOffsetFetchRequestTopic[] | null;
-  groups?: OffsetFetchRequestOffsetFetchRequestGroup[];
+  topics?: OffsetFetchRequestOffsetFetchRequestTopicInput[] | null;
+  groups?: OffsetFetchRequestOffsetFetchRequestGroupInput[];
   requireStable?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -20,26 +30,57 @@ export interface OffsetFetchRequestOffsetFetchRequestTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetFetchRequestOffsetFetchRequestTopicInput {
+  name: string;
+  partitionIndexes: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface OffsetFetchRequestOffsetFetchRequestGroup {
   groupId: string;
-  memberId?: string | null;
-  memberEpoch?: number;
+  memberId: string | null;
+  memberEpoch: number;
   topics: OffsetFetchRequestOffsetFetchRequestTopics[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetFetchRequestOffsetFetchRequestGroupInput {
+  groupId: string;
+  memberId?: string | null;
+  memberEpoch?: number;
+  topics: OffsetFetchRequestOffsetFetchRequestTopicsInput[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface OffsetFetchRequestOffsetFetchRequestTopics {
+  name: string;
+  topicId: string;
+  partitionIndexes: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetFetchRequestOffsetFetchRequestTopicsInput {
   name?: string;
   topicId?: string;
   partitionIndexes: number[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface OffsetFetchResponse {
+  throttleTimeMs: number;
+  topics: OffsetFetchResponseOffsetFetchResponseTopic[];
+  errorCode: number;
+  groups: OffsetFetchResponseOffsetFetchResponseGroup[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface OffsetFetchResponseInput {
   throttleTimeMs?: number;
-  topics?: OffsetFetchResponseOffsetFetchResponseTopic[];
+  topics?: OffsetFetchResponseOffsetFetchResponseTopicInput[];
   errorCode?: number;
-  groups?: OffsetFetchResponseOffsetFetchResponseGroup[];
+  groups?: OffsetFetchResponseOffsetFetchResponseGroupInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -49,7 +90,22 @@ export interface OffsetFetchResponseOffsetFetchResponseTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetFetchResponseOffsetFetchResponseTopicInput {
+  name: string;
+  partitions: OffsetFetchResponseOffsetFetchResponsePartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface OffsetFetchResponseOffsetFetchResponsePartition {
+  partitionIndex: number;
+  committedOffset: bigint;
+  committedLeaderEpoch: number;
+  metadata: string | null;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetFetchResponseOffsetFetchResponsePartitionInput {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch?: number;
@@ -61,18 +117,41 @@ export interface OffsetFetchResponseOffsetFetchResponsePartition {
 export interface OffsetFetchResponseOffsetFetchResponseGroup {
   groupId: string;
   topics: OffsetFetchResponseOffsetFetchResponseTopics[];
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetFetchResponseOffsetFetchResponseGroupInput {
+  groupId: string;
+  topics: OffsetFetchResponseOffsetFetchResponseTopicsInput[];
   errorCode?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface OffsetFetchResponseOffsetFetchResponseTopics {
-  name?: string;
-  topicId?: string;
+  name: string;
+  topicId: string;
   partitions: OffsetFetchResponseOffsetFetchResponsePartitions[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetFetchResponseOffsetFetchResponseTopicsInput {
+  name?: string;
+  topicId?: string;
+  partitions: OffsetFetchResponseOffsetFetchResponsePartitionsInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface OffsetFetchResponseOffsetFetchResponsePartitions {
+  partitionIndex: number;
+  committedOffset: bigint;
+  committedLeaderEpoch: number;
+  metadata: string | null;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetFetchResponseOffsetFetchResponsePartitionsInput {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch?: number;
@@ -97,9 +176,9 @@ function defaultOffsetFetchRequestOffsetFetchRequestTopics(): OffsetFetchRequest
   return { name: '', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitionIndexes: [] };
 }
 
-function encOffsetFetchRequest_v1(w: Writer, m: OffsetFetchRequest): void {
-  w.string((m.groupId ?? ''));
-  const t1 = (m.topics === undefined ? [] : m.topics);
+function encOffsetFetchRequest_v1(w: Writer, m: OffsetFetchRequestInput): void {
+  w.string(m.groupId ?? '');
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -109,9 +188,9 @@ function encOffsetFetchRequest_v1(w: Writer, m: OffsetFetchRequest): void {
   if (m.requireStable !== undefined && m.requireStable !== false) throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.RequireStable cannot be written at version 1');
 }
 
-function encOffsetFetchRequest_v2(w: Writer, m: OffsetFetchRequest): void {
-  w.string((m.groupId ?? ''));
-  const t1 = (m.topics === undefined ? [] : m.topics);
+function encOffsetFetchRequest_v2(w: Writer, m: OffsetFetchRequestInput): void {
+  w.string(m.groupId ?? '');
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.int32(-1);
   else {
     w.int32(t1.length);
@@ -121,9 +200,9 @@ function encOffsetFetchRequest_v2(w: Writer, m: OffsetFetchRequest): void {
   if (m.requireStable !== undefined && m.requireStable !== false) throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.RequireStable cannot be written at version 2-5');
 }
 
-function encOffsetFetchRequest_v6(w: Writer, m: OffsetFetchRequest): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics === undefined ? [] : m.topics);
+function encOffsetFetchRequest_v6(w: Writer, m: OffsetFetchRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -135,65 +214,65 @@ function encOffsetFetchRequest_v6(w: Writer, m: OffsetFetchRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchRequest_v7(w: Writer, m: OffsetFetchRequest): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics === undefined ? [] : m.topics);
+function encOffsetFetchRequest_v7(w: Writer, m: OffsetFetchRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encOffsetFetchRequestOffsetFetchRequestTopic_v6(w, t1[t2]);
   }
   if (m.groups !== undefined && (m.groups === null || m.groups.length !== 0)) throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.Groups cannot be written at version 7');
-  w.bool((m.requireStable ?? false));
+  w.bool(m.requireStable ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchRequest_v8(w: Writer, m: OffsetFetchRequest): void {
+function encOffsetFetchRequest_v8(w: Writer, m: OffsetFetchRequestInput): void {
   if (m.groupId !== undefined && m.groupId !== '') throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.GroupId cannot be written at version 8');
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.Topics cannot be written at version 8');
-  const t1 = (m.groups ?? []);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encOffsetFetchRequestOffsetFetchRequestGroup_v8(w, t1[t2]);
   }
-  w.bool((m.requireStable ?? false));
+  w.bool(m.requireStable ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchRequest_v9(w: Writer, m: OffsetFetchRequest): void {
+function encOffsetFetchRequest_v9(w: Writer, m: OffsetFetchRequestInput): void {
   if (m.groupId !== undefined && m.groupId !== '') throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.GroupId cannot be written at version 9');
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.Topics cannot be written at version 9');
-  const t1 = (m.groups ?? []);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encOffsetFetchRequestOffsetFetchRequestGroup_v9(w, t1[t2]);
   }
-  w.bool((m.requireStable ?? false));
+  w.bool(m.requireStable ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchRequest_v10(w: Writer, m: OffsetFetchRequest): void {
+function encOffsetFetchRequest_v10(w: Writer, m: OffsetFetchRequestInput): void {
   if (m.groupId !== undefined && m.groupId !== '') throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.GroupId cannot be written at version 10');
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('OffsetFetchRequest field OffsetFetchRequest.Topics cannot be written at version 10');
-  const t1 = (m.groups ?? []);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encOffsetFetchRequestOffsetFetchRequestGroup_v10(w, t1[t2]);
   }
-  w.bool((m.requireStable ?? false));
+  w.bool(m.requireStable ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchRequestOffsetFetchRequestTopic_v1(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitionIndexes ?? []);
+function encOffsetFetchRequestOffsetFetchRequestTopic_v1(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopicInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitionIndexes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field PartitionIndexes is not nullable');
   else {
     w.int32(t1.length);
@@ -201,9 +280,9 @@ function encOffsetFetchRequestOffsetFetchRequestTopic_v1(w: Writer, m: OffsetFet
   }
 }
 
-function encOffsetFetchRequestOffsetFetchRequestTopic_v6(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitionIndexes ?? []);
+function encOffsetFetchRequestOffsetFetchRequestTopic_v6(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopicInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitionIndexes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field PartitionIndexes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -213,9 +292,9 @@ function encOffsetFetchRequestOffsetFetchRequestTopic_v6(w: Writer, m: OffsetFet
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchRequestOffsetFetchRequestGroup_v8(w: Writer, m: OffsetFetchRequestOffsetFetchRequestGroup): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics === undefined ? [] : m.topics);
+function encOffsetFetchRequestOffsetFetchRequestGroup_v8(w: Writer, m: OffsetFetchRequestOffsetFetchRequestGroupInput): void {
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -225,11 +304,11 @@ function encOffsetFetchRequestOffsetFetchRequestGroup_v8(w: Writer, m: OffsetFet
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchRequestOffsetFetchRequestGroup_v9(w: Writer, m: OffsetFetchRequestOffsetFetchRequestGroup): void {
-  w.compactString((m.groupId ?? ''));
-  w.compactNullableString((m.memberId === undefined ? null : m.memberId));
-  w.int32((m.memberEpoch ?? -1));
-  const t1 = (m.topics === undefined ? [] : m.topics);
+function encOffsetFetchRequestOffsetFetchRequestGroup_v9(w: Writer, m: OffsetFetchRequestOffsetFetchRequestGroupInput): void {
+  w.compactString(m.groupId ?? '');
+  w.compactNullableString(m.memberId === undefined ? null : m.memberId);
+  w.int32(m.memberEpoch ?? -1);
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -239,11 +318,11 @@ function encOffsetFetchRequestOffsetFetchRequestGroup_v9(w: Writer, m: OffsetFet
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchRequestOffsetFetchRequestGroup_v10(w: Writer, m: OffsetFetchRequestOffsetFetchRequestGroup): void {
-  w.compactString((m.groupId ?? ''));
-  w.compactNullableString((m.memberId === undefined ? null : m.memberId));
-  w.int32((m.memberEpoch ?? -1));
-  const t1 = (m.topics === undefined ? [] : m.topics);
+function encOffsetFetchRequestOffsetFetchRequestGroup_v10(w: Writer, m: OffsetFetchRequestOffsetFetchRequestGroupInput): void {
+  w.compactString(m.groupId ?? '');
+  w.compactNullableString(m.memberId === undefined ? null : m.memberId);
+  w.int32(m.memberEpoch ?? -1);
+  const t1 = m.topics === undefined ? [] : m.topics;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -253,9 +332,9 @@ function encOffsetFetchRequestOffsetFetchRequestGroup_v10(w: Writer, m: OffsetFe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchRequestOffsetFetchRequestTopics_v8(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopics): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitionIndexes ?? []);
+function encOffsetFetchRequestOffsetFetchRequestTopics_v8(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopicsInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitionIndexes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field PartitionIndexes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -265,9 +344,9 @@ function encOffsetFetchRequestOffsetFetchRequestTopics_v8(w: Writer, m: OffsetFe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchRequestOffsetFetchRequestTopics_v10(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopics): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitionIndexes ?? []);
+function encOffsetFetchRequestOffsetFetchRequestTopics_v10(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopicsInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitionIndexes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchRequest field PartitionIndexes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -493,8 +572,8 @@ function defaultOffsetFetchResponseOffsetFetchResponsePartitions(): OffsetFetchR
   return { partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, metadata: '', errorCode: 0 };
 }
 
-function encOffsetFetchResponse_v1(w: Writer, m: OffsetFetchResponse): void {
-  const t1 = (m.topics ?? []);
+function encOffsetFetchResponse_v1(w: Writer, m: OffsetFetchResponseInput): void {
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -503,59 +582,59 @@ function encOffsetFetchResponse_v1(w: Writer, m: OffsetFetchResponse): void {
   if (m.groups !== undefined && (m.groups === null || m.groups.length !== 0)) throw new ProtocolEncodeError('OffsetFetchResponse field OffsetFetchResponse.Groups cannot be written at version 1');
 }
 
-function encOffsetFetchResponse_v2(w: Writer, m: OffsetFetchResponse): void {
-  const t1 = (m.topics ?? []);
+function encOffsetFetchResponse_v2(w: Writer, m: OffsetFetchResponseInput): void {
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encOffsetFetchResponseOffsetFetchResponseTopic_v1(w, t1[t2]);
   }
-  w.int16((m.errorCode ?? 0));
+  w.int16(m.errorCode ?? 0);
   if (m.groups !== undefined && (m.groups === null || m.groups.length !== 0)) throw new ProtocolEncodeError('OffsetFetchResponse field OffsetFetchResponse.Groups cannot be written at version 2');
 }
 
-function encOffsetFetchResponse_v3(w: Writer, m: OffsetFetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encOffsetFetchResponse_v3(w: Writer, m: OffsetFetchResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encOffsetFetchResponseOffsetFetchResponseTopic_v1(w, t1[t2]);
   }
-  w.int16((m.errorCode ?? 0));
+  w.int16(m.errorCode ?? 0);
   if (m.groups !== undefined && (m.groups === null || m.groups.length !== 0)) throw new ProtocolEncodeError('OffsetFetchResponse field OffsetFetchResponse.Groups cannot be written at version 3-4');
 }
 
-function encOffsetFetchResponse_v5(w: Writer, m: OffsetFetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encOffsetFetchResponse_v5(w: Writer, m: OffsetFetchResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encOffsetFetchResponseOffsetFetchResponseTopic_v5(w, t1[t2]);
   }
-  w.int16((m.errorCode ?? 0));
+  w.int16(m.errorCode ?? 0);
   if (m.groups !== undefined && (m.groups === null || m.groups.length !== 0)) throw new ProtocolEncodeError('OffsetFetchResponse field OffsetFetchResponse.Groups cannot be written at version 5');
 }
 
-function encOffsetFetchResponse_v6(w: Writer, m: OffsetFetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encOffsetFetchResponse_v6(w: Writer, m: OffsetFetchResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encOffsetFetchResponseOffsetFetchResponseTopic_v6(w, t1[t2]);
   }
-  w.int16((m.errorCode ?? 0));
+  w.int16(m.errorCode ?? 0);
   if (m.groups !== undefined && (m.groups === null || m.groups.length !== 0)) throw new ProtocolEncodeError('OffsetFetchResponse field OffsetFetchResponse.Groups cannot be written at version 6-7');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchResponse_v8(w: Writer, m: OffsetFetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
+function encOffsetFetchResponse_v8(w: Writer, m: OffsetFetchResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('OffsetFetchResponse field OffsetFetchResponse.Topics cannot be written at version 8-9');
-  const t1 = (m.groups ?? []);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -565,10 +644,10 @@ function encOffsetFetchResponse_v8(w: Writer, m: OffsetFetchResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchResponse_v10(w: Writer, m: OffsetFetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
+function encOffsetFetchResponse_v10(w: Writer, m: OffsetFetchResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new ProtocolEncodeError('OffsetFetchResponse field OffsetFetchResponse.Topics cannot be written at version 10');
-  const t1 = (m.groups ?? []);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -578,9 +657,9 @@ function encOffsetFetchResponse_v10(w: Writer, m: OffsetFetchResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchResponseOffsetFetchResponseTopic_v1(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encOffsetFetchResponseOffsetFetchResponseTopic_v1(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopicInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -588,9 +667,9 @@ function encOffsetFetchResponseOffsetFetchResponseTopic_v1(w: Writer, m: OffsetF
   }
 }
 
-function encOffsetFetchResponseOffsetFetchResponseTopic_v5(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encOffsetFetchResponseOffsetFetchResponseTopic_v5(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopicInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -598,9 +677,9 @@ function encOffsetFetchResponseOffsetFetchResponseTopic_v5(w: Writer, m: OffsetF
   }
 }
 
-function encOffsetFetchResponseOffsetFetchResponseTopic_v6(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encOffsetFetchResponseOffsetFetchResponseTopic_v6(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopicInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -610,60 +689,60 @@ function encOffsetFetchResponseOffsetFetchResponseTopic_v6(w: Writer, m: OffsetF
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchResponseOffsetFetchResponsePartition_v1(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.committedOffset ?? 0n));
-  w.nullableString((m.metadata === undefined ? '' : m.metadata));
-  w.int16((m.errorCode ?? 0));
+function encOffsetFetchResponseOffsetFetchResponsePartition_v1(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.committedOffset ?? 0n);
+  w.nullableString(m.metadata === undefined ? '' : m.metadata);
+  w.int16(m.errorCode ?? 0);
 }
 
-function encOffsetFetchResponseOffsetFetchResponsePartition_v5(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.committedOffset ?? 0n));
-  w.int32((m.committedLeaderEpoch ?? -1));
-  w.nullableString((m.metadata === undefined ? '' : m.metadata));
-  w.int16((m.errorCode ?? 0));
+function encOffsetFetchResponseOffsetFetchResponsePartition_v5(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.committedOffset ?? 0n);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.nullableString(m.metadata === undefined ? '' : m.metadata);
+  w.int16(m.errorCode ?? 0);
 }
 
-function encOffsetFetchResponseOffsetFetchResponsePartition_v6(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.committedOffset ?? 0n));
-  w.int32((m.committedLeaderEpoch ?? -1));
-  w.compactNullableString((m.metadata === undefined ? '' : m.metadata));
-  w.int16((m.errorCode ?? 0));
+function encOffsetFetchResponseOffsetFetchResponsePartition_v6(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.committedOffset ?? 0n);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.compactNullableString(m.metadata === undefined ? '' : m.metadata);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchResponseOffsetFetchResponseGroup_v8(w: Writer, m: OffsetFetchResponseOffsetFetchResponseGroup): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+function encOffsetFetchResponseOffsetFetchResponseGroup_v8(w: Writer, m: OffsetFetchResponseOffsetFetchResponseGroupInput): void {
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encOffsetFetchResponseOffsetFetchResponseTopics_v8(w, t1[t2]);
   }
-  w.int16((m.errorCode ?? 0));
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchResponseOffsetFetchResponseGroup_v10(w: Writer, m: OffsetFetchResponseOffsetFetchResponseGroup): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+function encOffsetFetchResponseOffsetFetchResponseGroup_v10(w: Writer, m: OffsetFetchResponseOffsetFetchResponseGroupInput): void {
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encOffsetFetchResponseOffsetFetchResponseTopics_v10(w, t1[t2]);
   }
-  w.int16((m.errorCode ?? 0));
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchResponseOffsetFetchResponseTopics_v8(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopics): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encOffsetFetchResponseOffsetFetchResponseTopics_v8(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopicsInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -673,9 +752,9 @@ function encOffsetFetchResponseOffsetFetchResponseTopics_v8(w: Writer, m: Offset
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchResponseOffsetFetchResponseTopics_v10(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopics): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encOffsetFetchResponseOffsetFetchResponseTopics_v10(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopicsInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetFetchResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -685,12 +764,12 @@ function encOffsetFetchResponseOffsetFetchResponseTopics_v10(w: Writer, m: Offse
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetFetchResponseOffsetFetchResponsePartitions_v8(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartitions): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.committedOffset ?? 0n));
-  w.int32((m.committedLeaderEpoch ?? -1));
-  w.compactNullableString((m.metadata === undefined ? '' : m.metadata));
-  w.int16((m.errorCode ?? 0));
+function encOffsetFetchResponseOffsetFetchResponsePartitions_v8(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartitionsInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.committedOffset ?? 0n);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.compactNullableString(m.metadata === undefined ? '' : m.metadata);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -926,7 +1005,7 @@ function decOffsetFetchResponseOffsetFetchResponsePartitions_v8(r: Reader): Offs
   return { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, metadata: f_metadata, errorCode: f_errorCode, unknownTaggedFields: unknown };
 }
 
-export const OffsetFetch: ApiCodec<OffsetFetchRequest, OffsetFetchResponse> = {
+export const OffsetFetch: ApiCodec<OffsetFetchRequest, OffsetFetchResponse, OffsetFetchRequestInput, OffsetFetchResponseInput> = {
   apiKey: 9,
   name: 'OffsetFetch',
   minVersion: 1,
@@ -936,16 +1015,20 @@ export const OffsetFetch: ApiCodec<OffsetFetchRequest, OffsetFetchResponse> = {
   requestHeaderVersion: (version: number) => (version >= 6 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 6 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: OffsetFetchRequest, version: number): void {
-      switch (version) {
-        case 1: return encOffsetFetchRequest_v1(w, msg);
-        case 2: case 3: case 4: case 5: return encOffsetFetchRequest_v2(w, msg);
-        case 6: return encOffsetFetchRequest_v6(w, msg);
-        case 7: return encOffsetFetchRequest_v7(w, msg);
-        case 8: return encOffsetFetchRequest_v8(w, msg);
-        case 9: return encOffsetFetchRequest_v9(w, msg);
-        case 10: return encOffsetFetchRequest_v10(w, msg);
-        default: throw new ProtocolEncodeError(`OffsetFetchRequest version ${version} is not supported`);
+    encode(w: Writer, msg: OffsetFetchRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encOffsetFetchRequest_v1(w, msg);
+          case 2: case 3: case 4: case 5: return encOffsetFetchRequest_v2(w, msg);
+          case 6: return encOffsetFetchRequest_v6(w, msg);
+          case 7: return encOffsetFetchRequest_v7(w, msg);
+          case 8: return encOffsetFetchRequest_v8(w, msg);
+          case 9: return encOffsetFetchRequest_v9(w, msg);
+          case 10: return encOffsetFetchRequest_v10(w, msg);
+          default: throw new ProtocolEncodeError(`OffsetFetchRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'OffsetFetchRequest', version);
       }
     },
     decode(r: Reader, version: number): OffsetFetchRequest {
@@ -962,16 +1045,20 @@ export const OffsetFetch: ApiCodec<OffsetFetchRequest, OffsetFetchResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: OffsetFetchResponse, version: number): void {
-      switch (version) {
-        case 1: return encOffsetFetchResponse_v1(w, msg);
-        case 2: return encOffsetFetchResponse_v2(w, msg);
-        case 3: case 4: return encOffsetFetchResponse_v3(w, msg);
-        case 5: return encOffsetFetchResponse_v5(w, msg);
-        case 6: case 7: return encOffsetFetchResponse_v6(w, msg);
-        case 8: case 9: return encOffsetFetchResponse_v8(w, msg);
-        case 10: return encOffsetFetchResponse_v10(w, msg);
-        default: throw new ProtocolEncodeError(`OffsetFetchResponse version ${version} is not supported`);
+    encode(w: Writer, msg: OffsetFetchResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encOffsetFetchResponse_v1(w, msg);
+          case 2: return encOffsetFetchResponse_v2(w, msg);
+          case 3: case 4: return encOffsetFetchResponse_v3(w, msg);
+          case 5: return encOffsetFetchResponse_v5(w, msg);
+          case 6: case 7: return encOffsetFetchResponse_v6(w, msg);
+          case 8: case 9: return encOffsetFetchResponse_v8(w, msg);
+          case 10: return encOffsetFetchResponse_v10(w, msg);
+          default: throw new ProtocolEncodeError(`OffsetFetchResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'OffsetFetchResponse', version);
       }
     },
     decode(r: Reader, version: number): OffsetFetchResponse {

@@ -2,13 +2,21 @@
 // OffsetForLeaderEpoch (api key 23): versions 2-4, flexible from 4.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface OffsetForLeaderEpochRequest {
-  replicaId?: number;
+  replicaId: number;
   topics: OffsetForLeaderEpochRequestOffsetForLeaderTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface OffsetForLeaderEpochRequestInput {
+  replicaId?: number;
+  topics: OffsetForLeaderEpochRequestOffsetForLeaderTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -18,16 +26,37 @@ export interface OffsetForLeaderEpochRequestOffsetForLeaderTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetForLeaderEpochRequestOffsetForLeaderTopicInput {
+  topic: string;
+  partitions: OffsetForLeaderEpochRequestOffsetForLeaderPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface OffsetForLeaderEpochRequestOffsetForLeaderPartition {
+  partition: number;
+  currentLeaderEpoch: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetForLeaderEpochRequestOffsetForLeaderPartitionInput {
   partition: number;
   currentLeaderEpoch?: number;
   leaderEpoch: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface OffsetForLeaderEpochResponse {
   throttleTimeMs: number;
   topics: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface OffsetForLeaderEpochResponseInput {
+  throttleTimeMs: number;
+  topics: OffsetForLeaderEpochResponseOffsetForLeaderTopicResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -37,7 +66,21 @@ export interface OffsetForLeaderEpochResponseOffsetForLeaderTopicResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetForLeaderEpochResponseOffsetForLeaderTopicResultInput {
+  topic: string;
+  partitions: OffsetForLeaderEpochResponseEpochEndOffsetInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface OffsetForLeaderEpochResponseEpochEndOffset {
+  errorCode: number;
+  partition: number;
+  leaderEpoch: number;
+  endOffset: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetForLeaderEpochResponseEpochEndOffsetInput {
   errorCode: number;
   partition: number;
   leaderEpoch?: number;
@@ -57,8 +100,8 @@ function defaultOffsetForLeaderEpochRequestOffsetForLeaderPartition(): OffsetFor
   return { partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 };
 }
 
-function encOffsetForLeaderEpochRequest_v2(w: Writer, m: OffsetForLeaderEpochRequest): void {
-  const t1 = (m.topics ?? []);
+function encOffsetForLeaderEpochRequest_v2(w: Writer, m: OffsetForLeaderEpochRequestInput): void {
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -66,9 +109,9 @@ function encOffsetForLeaderEpochRequest_v2(w: Writer, m: OffsetForLeaderEpochReq
   }
 }
 
-function encOffsetForLeaderEpochRequest_v3(w: Writer, m: OffsetForLeaderEpochRequest): void {
-  w.int32((m.replicaId ?? -2));
-  const t1 = (m.topics ?? []);
+function encOffsetForLeaderEpochRequest_v3(w: Writer, m: OffsetForLeaderEpochRequestInput): void {
+  w.int32(m.replicaId ?? -2);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -76,9 +119,9 @@ function encOffsetForLeaderEpochRequest_v3(w: Writer, m: OffsetForLeaderEpochReq
   }
 }
 
-function encOffsetForLeaderEpochRequest_v4(w: Writer, m: OffsetForLeaderEpochRequest): void {
-  w.int32((m.replicaId ?? -2));
-  const t1 = (m.topics ?? []);
+function encOffsetForLeaderEpochRequest_v4(w: Writer, m: OffsetForLeaderEpochRequestInput): void {
+  w.int32(m.replicaId ?? -2);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -88,9 +131,9 @@ function encOffsetForLeaderEpochRequest_v4(w: Writer, m: OffsetForLeaderEpochReq
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetForLeaderEpochRequestOffsetForLeaderTopic_v2(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderTopic): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+function encOffsetForLeaderEpochRequestOffsetForLeaderTopic_v2(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderTopicInput): void {
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -98,9 +141,9 @@ function encOffsetForLeaderEpochRequestOffsetForLeaderTopic_v2(w: Writer, m: Off
   }
 }
 
-function encOffsetForLeaderEpochRequestOffsetForLeaderTopic_v4(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderTopic): void {
-  w.compactString((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+function encOffsetForLeaderEpochRequestOffsetForLeaderTopic_v4(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderTopicInput): void {
+  w.compactString(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -110,16 +153,16 @@ function encOffsetForLeaderEpochRequestOffsetForLeaderTopic_v4(w: Writer, m: Off
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetForLeaderEpochRequestOffsetForLeaderPartition_v2(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderPartition): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.currentLeaderEpoch ?? -1));
-  w.int32((m.leaderEpoch ?? 0));
+function encOffsetForLeaderEpochRequestOffsetForLeaderPartition_v2(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderPartitionInput): void {
+  w.int32(m.partition ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
+  w.int32(m.leaderEpoch ?? 0);
 }
 
-function encOffsetForLeaderEpochRequestOffsetForLeaderPartition_v4(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderPartition): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.currentLeaderEpoch ?? -1));
-  w.int32((m.leaderEpoch ?? 0));
+function encOffsetForLeaderEpochRequestOffsetForLeaderPartition_v4(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderPartitionInput): void {
+  w.int32(m.partition ?? 0);
+  w.int32(m.currentLeaderEpoch ?? -1);
+  w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -217,9 +260,9 @@ function defaultOffsetForLeaderEpochResponseEpochEndOffset(): OffsetForLeaderEpo
   return { errorCode: 0, partition: 0, leaderEpoch: -1, endOffset: -1n };
 }
 
-function encOffsetForLeaderEpochResponse_v2(w: Writer, m: OffsetForLeaderEpochResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encOffsetForLeaderEpochResponse_v2(w: Writer, m: OffsetForLeaderEpochResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -227,9 +270,9 @@ function encOffsetForLeaderEpochResponse_v2(w: Writer, m: OffsetForLeaderEpochRe
   }
 }
 
-function encOffsetForLeaderEpochResponse_v4(w: Writer, m: OffsetForLeaderEpochResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encOffsetForLeaderEpochResponse_v4(w: Writer, m: OffsetForLeaderEpochResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -239,9 +282,9 @@ function encOffsetForLeaderEpochResponse_v4(w: Writer, m: OffsetForLeaderEpochRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetForLeaderEpochResponseOffsetForLeaderTopicResult_v2(w: Writer, m: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult): void {
-  w.string((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+function encOffsetForLeaderEpochResponseOffsetForLeaderTopicResult_v2(w: Writer, m: OffsetForLeaderEpochResponseOffsetForLeaderTopicResultInput): void {
+  w.string(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -249,9 +292,9 @@ function encOffsetForLeaderEpochResponseOffsetForLeaderTopicResult_v2(w: Writer,
   }
 }
 
-function encOffsetForLeaderEpochResponseOffsetForLeaderTopicResult_v4(w: Writer, m: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult): void {
-  w.compactString((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+function encOffsetForLeaderEpochResponseOffsetForLeaderTopicResult_v4(w: Writer, m: OffsetForLeaderEpochResponseOffsetForLeaderTopicResultInput): void {
+  w.compactString(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('OffsetForLeaderEpochResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -261,18 +304,18 @@ function encOffsetForLeaderEpochResponseOffsetForLeaderTopicResult_v4(w: Writer,
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encOffsetForLeaderEpochResponseEpochEndOffset_v2(w: Writer, m: OffsetForLeaderEpochResponseEpochEndOffset): void {
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.partition ?? 0));
-  w.int32((m.leaderEpoch ?? -1));
-  w.int64((m.endOffset ?? -1n));
+function encOffsetForLeaderEpochResponseEpochEndOffset_v2(w: Writer, m: OffsetForLeaderEpochResponseEpochEndOffsetInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.partition ?? 0);
+  w.int32(m.leaderEpoch ?? -1);
+  w.int64(m.endOffset ?? -1n);
 }
 
-function encOffsetForLeaderEpochResponseEpochEndOffset_v4(w: Writer, m: OffsetForLeaderEpochResponseEpochEndOffset): void {
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.partition ?? 0));
-  w.int32((m.leaderEpoch ?? -1));
-  w.int64((m.endOffset ?? -1n));
+function encOffsetForLeaderEpochResponseEpochEndOffset_v4(w: Writer, m: OffsetForLeaderEpochResponseEpochEndOffsetInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.partition ?? 0);
+  w.int32(m.leaderEpoch ?? -1);
+  w.int64(m.endOffset ?? -1n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -348,7 +391,7 @@ function decOffsetForLeaderEpochResponseEpochEndOffset_v4(r: Reader): OffsetForL
   return { errorCode: f_errorCode, partition: f_partition, leaderEpoch: f_leaderEpoch, endOffset: f_endOffset, unknownTaggedFields: unknown };
 }
 
-export const OffsetForLeaderEpoch: ApiCodec<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse> = {
+export const OffsetForLeaderEpoch: ApiCodec<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, OffsetForLeaderEpochRequestInput, OffsetForLeaderEpochResponseInput> = {
   apiKey: 23,
   name: 'OffsetForLeaderEpoch',
   minVersion: 2,
@@ -358,12 +401,16 @@ export const OffsetForLeaderEpoch: ApiCodec<OffsetForLeaderEpochRequest, OffsetF
   requestHeaderVersion: (version: number) => (version >= 4 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 4 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: OffsetForLeaderEpochRequest, version: number): void {
-      switch (version) {
-        case 2: return encOffsetForLeaderEpochRequest_v2(w, msg);
-        case 3: return encOffsetForLeaderEpochRequest_v3(w, msg);
-        case 4: return encOffsetForLeaderEpochRequest_v4(w, msg);
-        default: throw new ProtocolEncodeError(`OffsetForLeaderEpochRequest version ${version} is not supported`);
+    encode(w: Writer, msg: OffsetForLeaderEpochRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 2: return encOffsetForLeaderEpochRequest_v2(w, msg);
+          case 3: return encOffsetForLeaderEpochRequest_v3(w, msg);
+          case 4: return encOffsetForLeaderEpochRequest_v4(w, msg);
+          default: throw new ProtocolEncodeError(`OffsetForLeaderEpochRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'OffsetForLeaderEpochRequest', version);
       }
     },
     decode(r: Reader, version: number): OffsetForLeaderEpochRequest {
@@ -376,11 +423,15 @@ export const OffsetForLeaderEpoch: ApiCodec<OffsetForLeaderEpochRequest, OffsetF
     },
   },
   response: {
-    encode(w: Writer, msg: OffsetForLeaderEpochResponse, version: number): void {
-      switch (version) {
-        case 2: case 3: return encOffsetForLeaderEpochResponse_v2(w, msg);
-        case 4: return encOffsetForLeaderEpochResponse_v4(w, msg);
-        default: throw new ProtocolEncodeError(`OffsetForLeaderEpochResponse version ${version} is not supported`);
+    encode(w: Writer, msg: OffsetForLeaderEpochResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 2: case 3: return encOffsetForLeaderEpochResponse_v2(w, msg);
+          case 4: return encOffsetForLeaderEpochResponse_v4(w, msg);
+          default: throw new ProtocolEncodeError(`OffsetForLeaderEpochResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'OffsetForLeaderEpochResponse', version);
       }
     },
     decode(r: Reader, version: number): OffsetForLeaderEpochResponse {

@@ -2,22 +2,39 @@
 // Produce (api key 0): versions 3-13, flexible from 9.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ProduceRequest {
-  transactionalId?: string | null;
+  transactionalId: string | null;
   acks: number;
   timeoutMs: number;
   topicData: ProduceRequestTopicProduceData[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ProduceRequestInput {
+  transactionalId?: string | null;
+  acks: number;
+  timeoutMs: number;
+  topicData: ProduceRequestTopicProduceDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ProduceRequestTopicProduceData {
+  name: string;
+  topicId: string;
+  partitionData: ProduceRequestPartitionProduceData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ProduceRequestTopicProduceDataInput {
   name?: string;
   topicId?: string;
-  partitionData: ProduceRequestPartitionProduceData[];
+  partitionData: ProduceRequestPartitionProduceDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -27,17 +44,39 @@ export interface ProduceRequestPartitionProduceData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ProduceRequestPartitionProduceDataInput {
+  index: number;
+  records: Buffer | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ProduceResponse {
   responses: ProduceResponseTopicProduceResponse[];
+  throttleTimeMs: number;
+  nodeEndpoints: ProduceResponseNodeEndpoint[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ProduceResponseInput {
+  responses: ProduceResponseTopicProduceResponseInput[];
   throttleTimeMs?: number;
-  nodeEndpoints?: ProduceResponseNodeEndpoint[];
+  nodeEndpoints?: ProduceResponseNodeEndpointInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface ProduceResponseTopicProduceResponse {
+  name: string;
+  topicId: string;
+  partitionResponses: ProduceResponsePartitionProduceResponse[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ProduceResponseTopicProduceResponseInput {
   name?: string;
   topicId?: string;
-  partitionResponses: ProduceResponsePartitionProduceResponse[];
+  partitionResponses: ProduceResponsePartitionProduceResponseInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -45,27 +84,59 @@ export interface ProduceResponsePartitionProduceResponse {
   index: number;
   errorCode: number;
   baseOffset: bigint;
+  logAppendTimeMs: bigint;
+  logStartOffset: bigint;
+  recordErrors: ProduceResponseBatchIndexAndErrorMessage[];
+  errorMessage: string | null;
+  currentLeader: ProduceResponseLeaderIdAndEpoch;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ProduceResponsePartitionProduceResponseInput {
+  index: number;
+  errorCode: number;
+  baseOffset: bigint;
   logAppendTimeMs?: bigint;
   logStartOffset?: bigint;
-  recordErrors?: ProduceResponseBatchIndexAndErrorMessage[];
+  recordErrors?: ProduceResponseBatchIndexAndErrorMessageInput[];
   errorMessage?: string | null;
-  currentLeader?: ProduceResponseLeaderIdAndEpoch;
+  currentLeader?: ProduceResponseLeaderIdAndEpochInput;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface ProduceResponseBatchIndexAndErrorMessage {
+  batchIndex: number;
+  batchIndexErrorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ProduceResponseBatchIndexAndErrorMessageInput {
   batchIndex: number;
   batchIndexErrorMessage?: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface ProduceResponseLeaderIdAndEpoch {
+  leaderId: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ProduceResponseLeaderIdAndEpochInput {
   leaderId?: number;
   leaderEpoch?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface ProduceResponseNodeEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ProduceResponseNodeEndpointInput {
   nodeId: number;
   host: string;
   port: number;
@@ -85,11 +156,11 @@ function defaultProduceRequestPartitionProduceData(): ProduceRequestPartitionPro
   return { index: 0, records: null };
 }
 
-function encProduceRequest_v3(w: Writer, m: ProduceRequest): void {
-  w.nullableString((m.transactionalId === undefined ? null : m.transactionalId));
-  w.int16((m.acks ?? 0));
-  w.int32((m.timeoutMs ?? 0));
-  const t1 = (m.topicData ?? []);
+function encProduceRequest_v3(w: Writer, m: ProduceRequestInput): void {
+  w.nullableString(m.transactionalId === undefined ? null : m.transactionalId);
+  w.int16(m.acks ?? 0);
+  w.int32(m.timeoutMs ?? 0);
+  const t1 = m.topicData ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceRequest field TopicData is not nullable');
   else {
     w.int32(t1.length);
@@ -97,11 +168,11 @@ function encProduceRequest_v3(w: Writer, m: ProduceRequest): void {
   }
 }
 
-function encProduceRequest_v9(w: Writer, m: ProduceRequest): void {
-  w.compactNullableString((m.transactionalId === undefined ? null : m.transactionalId));
-  w.int16((m.acks ?? 0));
-  w.int32((m.timeoutMs ?? 0));
-  const t1 = (m.topicData ?? []);
+function encProduceRequest_v9(w: Writer, m: ProduceRequestInput): void {
+  w.compactNullableString(m.transactionalId === undefined ? null : m.transactionalId);
+  w.int16(m.acks ?? 0);
+  w.int32(m.timeoutMs ?? 0);
+  const t1 = m.topicData ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceRequest field TopicData is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -111,11 +182,11 @@ function encProduceRequest_v9(w: Writer, m: ProduceRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceRequest_v13(w: Writer, m: ProduceRequest): void {
-  w.compactNullableString((m.transactionalId === undefined ? null : m.transactionalId));
-  w.int16((m.acks ?? 0));
-  w.int32((m.timeoutMs ?? 0));
-  const t1 = (m.topicData ?? []);
+function encProduceRequest_v13(w: Writer, m: ProduceRequestInput): void {
+  w.compactNullableString(m.transactionalId === undefined ? null : m.transactionalId);
+  w.int16(m.acks ?? 0);
+  w.int32(m.timeoutMs ?? 0);
+  const t1 = m.topicData ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceRequest field TopicData is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -125,9 +196,9 @@ function encProduceRequest_v13(w: Writer, m: ProduceRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceRequestTopicProduceData_v3(w: Writer, m: ProduceRequestTopicProduceData): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitionData ?? []);
+function encProduceRequestTopicProduceData_v3(w: Writer, m: ProduceRequestTopicProduceDataInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitionData ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceRequest field PartitionData is not nullable');
   else {
     w.int32(t1.length);
@@ -135,9 +206,9 @@ function encProduceRequestTopicProduceData_v3(w: Writer, m: ProduceRequestTopicP
   }
 }
 
-function encProduceRequestTopicProduceData_v9(w: Writer, m: ProduceRequestTopicProduceData): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitionData ?? []);
+function encProduceRequestTopicProduceData_v9(w: Writer, m: ProduceRequestTopicProduceDataInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitionData ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceRequest field PartitionData is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -147,9 +218,9 @@ function encProduceRequestTopicProduceData_v9(w: Writer, m: ProduceRequestTopicP
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceRequestTopicProduceData_v13(w: Writer, m: ProduceRequestTopicProduceData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitionData ?? []);
+function encProduceRequestTopicProduceData_v13(w: Writer, m: ProduceRequestTopicProduceDataInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitionData ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceRequest field PartitionData is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -159,14 +230,14 @@ function encProduceRequestTopicProduceData_v13(w: Writer, m: ProduceRequestTopic
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceRequestPartitionProduceData_v3(w: Writer, m: ProduceRequestPartitionProduceData): void {
-  w.int32((m.index ?? 0));
-  w.nullableBytes((m.records === undefined ? null : m.records));
+function encProduceRequestPartitionProduceData_v3(w: Writer, m: ProduceRequestPartitionProduceDataInput): void {
+  w.int32(m.index ?? 0);
+  w.nullableBytes(m.records === undefined ? null : m.records);
 }
 
-function encProduceRequestPartitionProduceData_v9(w: Writer, m: ProduceRequestPartitionProduceData): void {
-  w.int32((m.index ?? 0));
-  w.compactNullableBytes((m.records === undefined ? null : m.records));
+function encProduceRequestPartitionProduceData_v9(w: Writer, m: ProduceRequestPartitionProduceDataInput): void {
+  w.int32(m.index ?? 0);
+  w.compactNullableBytes(m.records === undefined ? null : m.records);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -296,91 +367,91 @@ function defaultProduceResponseNodeEndpoint(): ProduceResponseNodeEndpoint {
   return { nodeId: 0, host: '', port: 0, rack: null };
 }
 
-function encProduceResponse_v3(w: Writer, m: ProduceResponse): void {
-  const t1 = (m.responses ?? []);
+function encProduceResponse_v3(w: Writer, m: ProduceResponseInput): void {
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field Responses is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encProduceResponseTopicProduceResponse_v3(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('ProduceResponse field ProduceResponse.NodeEndpoints cannot be written at version 3-4');
 }
 
-function encProduceResponse_v5(w: Writer, m: ProduceResponse): void {
-  const t1 = (m.responses ?? []);
+function encProduceResponse_v5(w: Writer, m: ProduceResponseInput): void {
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field Responses is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encProduceResponseTopicProduceResponse_v5(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('ProduceResponse field ProduceResponse.NodeEndpoints cannot be written at version 5-7');
 }
 
-function encProduceResponse_v8(w: Writer, m: ProduceResponse): void {
-  const t1 = (m.responses ?? []);
+function encProduceResponse_v8(w: Writer, m: ProduceResponseInput): void {
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field Responses is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encProduceResponseTopicProduceResponse_v8(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('ProduceResponse field ProduceResponse.NodeEndpoints cannot be written at version 8');
 }
 
-function encProduceResponse_v9(w: Writer, m: ProduceResponse): void {
-  const t1 = (m.responses ?? []);
+function encProduceResponse_v9(w: Writer, m: ProduceResponseInput): void {
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encProduceResponseTopicProduceResponse_v9(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new ProtocolEncodeError('ProduceResponse field ProduceResponse.NodeEndpoints cannot be written at version 9');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceResponse_v10(w: Writer, m: ProduceResponse): void {
-  const t1 = (m.responses ?? []);
+function encProduceResponse_v10(w: Writer, m: ProduceResponseInput): void {
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encProduceResponseTopicProduceResponse_v10(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
-  const t3 = (m.nodeEndpoints ?? []);
-  const t4 = (t3 === null || t3.length !== 0);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t3 = m.nodeEndpoints;
+  const t4 = t3 !== undefined && (t3 === null || t3.length !== 0);
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3; if (t5 === null) throw new ProtocolEncodeError('ProduceResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encProduceResponseNodeEndpoint_v10(w, t5[t6]); } } });
+    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3!; if (t5 === null) throw new ProtocolEncodeError('ProduceResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encProduceResponseNodeEndpoint_v10(w, t5[t6]); } } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encProduceResponse_v13(w: Writer, m: ProduceResponse): void {
-  const t1 = (m.responses ?? []);
+function encProduceResponse_v13(w: Writer, m: ProduceResponseInput): void {
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encProduceResponseTopicProduceResponse_v13(w, t1[t2]);
   }
-  w.int32((m.throttleTimeMs ?? 0));
-  const t3 = (m.nodeEndpoints ?? []);
-  const t4 = (t3 === null || t3.length !== 0);
+  w.int32(m.throttleTimeMs ?? 0);
+  const t3 = m.nodeEndpoints;
+  const t4 = t3 !== undefined && (t3 === null || t3.length !== 0);
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3; if (t5 === null) throw new ProtocolEncodeError('ProduceResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encProduceResponseNodeEndpoint_v10(w, t5[t6]); } } });
+    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3!; if (t5 === null) throw new ProtocolEncodeError('ProduceResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encProduceResponseNodeEndpoint_v10(w, t5[t6]); } } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encProduceResponseTopicProduceResponse_v3(w: Writer, m: ProduceResponseTopicProduceResponse): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitionResponses ?? []);
+function encProduceResponseTopicProduceResponse_v3(w: Writer, m: ProduceResponseTopicProduceResponseInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitionResponses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field PartitionResponses is not nullable');
   else {
     w.int32(t1.length);
@@ -388,9 +459,9 @@ function encProduceResponseTopicProduceResponse_v3(w: Writer, m: ProduceResponse
   }
 }
 
-function encProduceResponseTopicProduceResponse_v5(w: Writer, m: ProduceResponseTopicProduceResponse): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitionResponses ?? []);
+function encProduceResponseTopicProduceResponse_v5(w: Writer, m: ProduceResponseTopicProduceResponseInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitionResponses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field PartitionResponses is not nullable');
   else {
     w.int32(t1.length);
@@ -398,9 +469,9 @@ function encProduceResponseTopicProduceResponse_v5(w: Writer, m: ProduceResponse
   }
 }
 
-function encProduceResponseTopicProduceResponse_v8(w: Writer, m: ProduceResponseTopicProduceResponse): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitionResponses ?? []);
+function encProduceResponseTopicProduceResponse_v8(w: Writer, m: ProduceResponseTopicProduceResponseInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitionResponses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field PartitionResponses is not nullable');
   else {
     w.int32(t1.length);
@@ -408,9 +479,9 @@ function encProduceResponseTopicProduceResponse_v8(w: Writer, m: ProduceResponse
   }
 }
 
-function encProduceResponseTopicProduceResponse_v9(w: Writer, m: ProduceResponseTopicProduceResponse): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitionResponses ?? []);
+function encProduceResponseTopicProduceResponse_v9(w: Writer, m: ProduceResponseTopicProduceResponseInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitionResponses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field PartitionResponses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -420,9 +491,9 @@ function encProduceResponseTopicProduceResponse_v9(w: Writer, m: ProduceResponse
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceResponseTopicProduceResponse_v10(w: Writer, m: ProduceResponseTopicProduceResponse): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitionResponses ?? []);
+function encProduceResponseTopicProduceResponse_v10(w: Writer, m: ProduceResponseTopicProduceResponseInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitionResponses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field PartitionResponses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -432,9 +503,9 @@ function encProduceResponseTopicProduceResponse_v10(w: Writer, m: ProduceRespons
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceResponseTopicProduceResponse_v13(w: Writer, m: ProduceResponseTopicProduceResponse): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitionResponses ?? []);
+function encProduceResponseTopicProduceResponse_v13(w: Writer, m: ProduceResponseTopicProduceResponseInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitionResponses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field PartitionResponses is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -444,104 +515,104 @@ function encProduceResponseTopicProduceResponse_v13(w: Writer, m: ProduceRespons
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceResponsePartitionProduceResponse_v3(w: Writer, m: ProduceResponsePartitionProduceResponse): void {
-  w.int32((m.index ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.baseOffset ?? 0n));
-  w.int64((m.logAppendTimeMs ?? -1n));
+function encProduceResponsePartitionProduceResponse_v3(w: Writer, m: ProduceResponsePartitionProduceResponseInput): void {
+  w.int32(m.index ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.baseOffset ?? 0n);
+  w.int64(m.logAppendTimeMs ?? -1n);
   if (m.currentLeader !== undefined && (m.currentLeader === null || !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))) throw new ProtocolEncodeError('ProduceResponse field PartitionProduceResponse.CurrentLeader cannot be written at version 3-4');
 }
 
-function encProduceResponsePartitionProduceResponse_v5(w: Writer, m: ProduceResponsePartitionProduceResponse): void {
-  w.int32((m.index ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.baseOffset ?? 0n));
-  w.int64((m.logAppendTimeMs ?? -1n));
-  w.int64((m.logStartOffset ?? -1n));
+function encProduceResponsePartitionProduceResponse_v5(w: Writer, m: ProduceResponsePartitionProduceResponseInput): void {
+  w.int32(m.index ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.baseOffset ?? 0n);
+  w.int64(m.logAppendTimeMs ?? -1n);
+  w.int64(m.logStartOffset ?? -1n);
   if (m.currentLeader !== undefined && (m.currentLeader === null || !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))) throw new ProtocolEncodeError('ProduceResponse field PartitionProduceResponse.CurrentLeader cannot be written at version 5-7');
 }
 
-function encProduceResponsePartitionProduceResponse_v8(w: Writer, m: ProduceResponsePartitionProduceResponse): void {
-  w.int32((m.index ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.baseOffset ?? 0n));
-  w.int64((m.logAppendTimeMs ?? -1n));
-  w.int64((m.logStartOffset ?? -1n));
-  const t1 = (m.recordErrors ?? []);
+function encProduceResponsePartitionProduceResponse_v8(w: Writer, m: ProduceResponsePartitionProduceResponseInput): void {
+  w.int32(m.index ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.baseOffset ?? 0n);
+  w.int64(m.logAppendTimeMs ?? -1n);
+  w.int64(m.logStartOffset ?? -1n);
+  const t1 = m.recordErrors ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field RecordErrors is not nullable');
   else {
     w.int32(t1.length);
     for (let t2 = 0; t2 < t1.length; t2++) encProduceResponseBatchIndexAndErrorMessage_v8(w, t1[t2]);
   }
-  w.nullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.nullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.currentLeader !== undefined && (m.currentLeader === null || !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))) throw new ProtocolEncodeError('ProduceResponse field PartitionProduceResponse.CurrentLeader cannot be written at version 8');
 }
 
-function encProduceResponsePartitionProduceResponse_v9(w: Writer, m: ProduceResponsePartitionProduceResponse): void {
-  w.int32((m.index ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.baseOffset ?? 0n));
-  w.int64((m.logAppendTimeMs ?? -1n));
-  w.int64((m.logStartOffset ?? -1n));
-  const t1 = (m.recordErrors ?? []);
+function encProduceResponsePartitionProduceResponse_v9(w: Writer, m: ProduceResponsePartitionProduceResponseInput): void {
+  w.int32(m.index ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.baseOffset ?? 0n);
+  w.int64(m.logAppendTimeMs ?? -1n);
+  w.int64(m.logStartOffset ?? -1n);
+  const t1 = m.recordErrors ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field RecordErrors is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encProduceResponseBatchIndexAndErrorMessage_v9(w, t1[t2]);
   }
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.currentLeader !== undefined && (m.currentLeader === null || !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))) throw new ProtocolEncodeError('ProduceResponse field PartitionProduceResponse.CurrentLeader cannot be written at version 9');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceResponsePartitionProduceResponse_v10(w: Writer, m: ProduceResponsePartitionProduceResponse): void {
-  w.int32((m.index ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.baseOffset ?? 0n));
-  w.int64((m.logAppendTimeMs ?? -1n));
-  w.int64((m.logStartOffset ?? -1n));
-  const t1 = (m.recordErrors ?? []);
+function encProduceResponsePartitionProduceResponse_v10(w: Writer, m: ProduceResponsePartitionProduceResponseInput): void {
+  w.int32(m.index ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.baseOffset ?? 0n);
+  w.int64(m.logAppendTimeMs ?? -1n);
+  w.int64(m.logStartOffset ?? -1n);
+  const t1 = m.recordErrors ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ProduceResponse field RecordErrors is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encProduceResponseBatchIndexAndErrorMessage_v9(w, t1[t2]);
   }
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  const t3 = (m.currentLeader ?? defaultProduceResponseLeaderIdAndEpoch());
-  const t4 = (t3 === null || !isDefaultProduceResponseLeaderIdAndEpoch(t3));
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  const t3 = m.currentLeader;
+  const t4 = t3 !== undefined && (t3 === null || !isDefaultProduceResponseLeaderIdAndEpoch(t3));
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { encProduceResponseLeaderIdAndEpoch_v10(w, t3); } });
+    if (t4) tf.push({ tag: 0, write: (w) => { encProduceResponseLeaderIdAndEpoch_v10(w, t3!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encProduceResponseBatchIndexAndErrorMessage_v8(w: Writer, m: ProduceResponseBatchIndexAndErrorMessage): void {
-  w.int32((m.batchIndex ?? 0));
-  w.nullableString((m.batchIndexErrorMessage === undefined ? null : m.batchIndexErrorMessage));
+function encProduceResponseBatchIndexAndErrorMessage_v8(w: Writer, m: ProduceResponseBatchIndexAndErrorMessageInput): void {
+  w.int32(m.batchIndex ?? 0);
+  w.nullableString(m.batchIndexErrorMessage === undefined ? null : m.batchIndexErrorMessage);
 }
 
-function encProduceResponseBatchIndexAndErrorMessage_v9(w: Writer, m: ProduceResponseBatchIndexAndErrorMessage): void {
-  w.int32((m.batchIndex ?? 0));
-  w.compactNullableString((m.batchIndexErrorMessage === undefined ? null : m.batchIndexErrorMessage));
+function encProduceResponseBatchIndexAndErrorMessage_v9(w: Writer, m: ProduceResponseBatchIndexAndErrorMessageInput): void {
+  w.int32(m.batchIndex ?? 0);
+  w.compactNullableString(m.batchIndexErrorMessage === undefined ? null : m.batchIndexErrorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceResponseLeaderIdAndEpoch_v10(w: Writer, m: ProduceResponseLeaderIdAndEpoch): void {
-  w.int32((m.leaderId ?? -1));
-  w.int32((m.leaderEpoch ?? -1));
+function encProduceResponseLeaderIdAndEpoch_v10(w: Writer, m: ProduceResponseLeaderIdAndEpochInput): void {
+  w.int32(m.leaderId ?? -1);
+  w.int32(m.leaderEpoch ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encProduceResponseNodeEndpoint_v10(w: Writer, m: ProduceResponseNodeEndpoint): void {
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.int32((m.port ?? 0));
-  w.compactNullableString((m.rack === undefined ? null : m.rack));
+function encProduceResponseNodeEndpoint_v10(w: Writer, m: ProduceResponseNodeEndpointInput): void {
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.int32(m.port ?? 0);
+  w.compactNullableString(m.rack === undefined ? null : m.rack);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -849,11 +920,11 @@ function decProduceResponseNodeEndpoint_v10(r: Reader): ProduceResponseNodeEndpo
   return { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack, unknownTaggedFields: unknown };
 }
 
-function isDefaultProduceResponseLeaderIdAndEpoch(m: ProduceResponseLeaderIdAndEpoch): boolean {
+function isDefaultProduceResponseLeaderIdAndEpoch(m: ProduceResponseLeaderIdAndEpochInput): boolean {
   return (m.leaderId === undefined || !(m.leaderId !== -1)) && (m.leaderEpoch === undefined || !(m.leaderEpoch !== -1));
 }
 
-export const Produce: ApiCodec<ProduceRequest, ProduceResponse> = {
+export const Produce: ApiCodec<ProduceRequest, ProduceResponse, ProduceRequestInput, ProduceResponseInput> = {
   apiKey: 0,
   name: 'Produce',
   minVersion: 3,
@@ -863,12 +934,16 @@ export const Produce: ApiCodec<ProduceRequest, ProduceResponse> = {
   requestHeaderVersion: (version: number) => (version >= 9 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 9 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ProduceRequest, version: number): void {
-      switch (version) {
-        case 3: case 4: case 5: case 6: case 7: case 8: return encProduceRequest_v3(w, msg);
-        case 9: case 10: case 11: case 12: return encProduceRequest_v9(w, msg);
-        case 13: return encProduceRequest_v13(w, msg);
-        default: throw new ProtocolEncodeError(`ProduceRequest version ${version} is not supported`);
+    encode(w: Writer, msg: ProduceRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 3: case 4: case 5: case 6: case 7: case 8: return encProduceRequest_v3(w, msg);
+          case 9: case 10: case 11: case 12: return encProduceRequest_v9(w, msg);
+          case 13: return encProduceRequest_v13(w, msg);
+          default: throw new ProtocolEncodeError(`ProduceRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ProduceRequest', version);
       }
     },
     decode(r: Reader, version: number): ProduceRequest {
@@ -881,15 +956,19 @@ export const Produce: ApiCodec<ProduceRequest, ProduceResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: ProduceResponse, version: number): void {
-      switch (version) {
-        case 3: case 4: return encProduceResponse_v3(w, msg);
-        case 5: case 6: case 7: return encProduceResponse_v5(w, msg);
-        case 8: return encProduceResponse_v8(w, msg);
-        case 9: return encProduceResponse_v9(w, msg);
-        case 10: case 11: case 12: return encProduceResponse_v10(w, msg);
-        case 13: return encProduceResponse_v13(w, msg);
-        default: throw new ProtocolEncodeError(`ProduceResponse version ${version} is not supported`);
+    encode(w: Writer, msg: ProduceResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 3: case 4: return encProduceResponse_v3(w, msg);
+          case 5: case 6: case 7: return encProduceResponse_v5(w, msg);
+          case 8: return encProduceResponse_v8(w, msg);
+          case 9: return encProduceResponse_v9(w, msg);
+          case 10: case 11: case 12: return encProduceResponse_v10(w, msg);
+          case 13: return encProduceResponse_v13(w, msg);
+          default: throw new ProtocolEncodeError(`ProduceResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ProduceResponse', version);
       }
     },
     decode(r: Reader, version: number): ProduceResponse {

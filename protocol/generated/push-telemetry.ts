@@ -2,10 +2,11 @@
 // PushTelemetry (api key 72): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface PushTelemetryRequest {
   clientInstanceId: string;
   subscriptionId: number;
@@ -15,7 +16,25 @@ export interface PushTelemetryRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface PushTelemetryRequestInput {
+  clientInstanceId: string;
+  subscriptionId: number;
+  terminating: boolean;
+  compressionType: number;
+  metrics: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface PushTelemetryResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface PushTelemetryResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -25,12 +44,12 @@ function defaultPushTelemetryRequest(): PushTelemetryRequest {
   return { clientInstanceId: 'AAAAAAAAAAAAAAAAAAAAAA', subscriptionId: 0, terminating: false, compressionType: 0, metrics: EMPTY_BUFFER };
 }
 
-function encPushTelemetryRequest_v0(w: Writer, m: PushTelemetryRequest): void {
-  w.uuid((m.clientInstanceId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.int32((m.subscriptionId ?? 0));
-  w.bool((m.terminating ?? false));
-  w.int8((m.compressionType ?? 0));
-  w.compactBytes((m.metrics ?? EMPTY_BUFFER));
+function encPushTelemetryRequest_v0(w: Writer, m: PushTelemetryRequestInput): void {
+  w.uuid(m.clientInstanceId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.int32(m.subscriptionId ?? 0);
+  w.bool(m.terminating ?? false);
+  w.int8(m.compressionType ?? 0);
+  w.compactBytes(m.metrics ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -49,9 +68,9 @@ function defaultPushTelemetryResponse(): PushTelemetryResponse {
   return { throttleTimeMs: 0, errorCode: 0 };
 }
 
-function encPushTelemetryResponse_v0(w: Writer, m: PushTelemetryResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
+function encPushTelemetryResponse_v0(w: Writer, m: PushTelemetryResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -63,7 +82,7 @@ function decPushTelemetryResponse_v0(r: Reader): PushTelemetryResponse {
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, unknownTaggedFields: unknown };
 }
 
-export const PushTelemetry: ApiCodec<PushTelemetryRequest, PushTelemetryResponse> = {
+export const PushTelemetry: ApiCodec<PushTelemetryRequest, PushTelemetryResponse, PushTelemetryRequestInput, PushTelemetryResponseInput> = {
   apiKey: 72,
   name: 'PushTelemetry',
   minVersion: 0,
@@ -73,10 +92,14 @@ export const PushTelemetry: ApiCodec<PushTelemetryRequest, PushTelemetryResponse
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: PushTelemetryRequest, version: number): void {
-      switch (version) {
-        case 0: return encPushTelemetryRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`PushTelemetryRequest version ${version} is not supported`);
+    encode(w: Writer, msg: PushTelemetryRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encPushTelemetryRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`PushTelemetryRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'PushTelemetryRequest', version);
       }
     },
     decode(r: Reader, version: number): PushTelemetryRequest {
@@ -87,10 +110,14 @@ export const PushTelemetry: ApiCodec<PushTelemetryRequest, PushTelemetryResponse
     },
   },
   response: {
-    encode(w: Writer, msg: PushTelemetryResponse, version: number): void {
-      switch (version) {
-        case 0: return encPushTelemetryResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`PushTelemetryResponse version ${version} is not supported`);
+    encode(w: Writer, msg: PushTelemetryResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encPushTelemetryResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`PushTelemetryResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'PushTelemetryResponse', version);
       }
     },
     decode(r: Reader, version: number): PushTelemetryResponse {

@@ -2,13 +2,21 @@
 // ReadShareGroupStateSummary (api key 87): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ReadShareGroupStateSummaryRequest {
   groupId: string;
   topics: ReadShareGroupStateSummaryRequestReadStateSummaryData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ReadShareGroupStateSummaryRequestInput {
+  groupId: string;
+  topics: ReadShareGroupStateSummaryRequestReadStateSummaryDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -18,14 +26,33 @@ export interface ReadShareGroupStateSummaryRequestReadStateSummaryData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ReadShareGroupStateSummaryRequestReadStateSummaryDataInput {
+  topicId: string;
+  partitions: ReadShareGroupStateSummaryRequestPartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ReadShareGroupStateSummaryRequestPartitionData {
   partition: number;
   leaderEpoch: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ReadShareGroupStateSummaryRequestPartitionDataInput {
+  partition: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ReadShareGroupStateSummaryResponse {
   results: ReadShareGroupStateSummaryResponseReadStateSummaryResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ReadShareGroupStateSummaryResponseInput {
+  results: ReadShareGroupStateSummaryResponseReadStateSummaryResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -35,7 +62,24 @@ export interface ReadShareGroupStateSummaryResponseReadStateSummaryResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ReadShareGroupStateSummaryResponseReadStateSummaryResultInput {
+  topicId: string;
+  partitions: ReadShareGroupStateSummaryResponsePartitionResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ReadShareGroupStateSummaryResponsePartitionResult {
+  partition: number;
+  errorCode: number;
+  errorMessage: string | null;
+  stateEpoch: number;
+  leaderEpoch: number;
+  startOffset: bigint;
+  deliveryCompleteCount: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ReadShareGroupStateSummaryResponsePartitionResultInput {
   partition: number;
   errorCode: number;
   errorMessage?: string | null;
@@ -58,9 +102,9 @@ function defaultReadShareGroupStateSummaryRequestPartitionData(): ReadShareGroup
   return { partition: 0, leaderEpoch: 0 };
 }
 
-function encReadShareGroupStateSummaryRequest_v0(w: Writer, m: ReadShareGroupStateSummaryRequest): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+function encReadShareGroupStateSummaryRequest_v0(w: Writer, m: ReadShareGroupStateSummaryRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateSummaryRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -70,9 +114,9 @@ function encReadShareGroupStateSummaryRequest_v0(w: Writer, m: ReadShareGroupSta
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encReadShareGroupStateSummaryRequestReadStateSummaryData_v0(w: Writer, m: ReadShareGroupStateSummaryRequestReadStateSummaryData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encReadShareGroupStateSummaryRequestReadStateSummaryData_v0(w: Writer, m: ReadShareGroupStateSummaryRequestReadStateSummaryDataInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateSummaryRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -82,9 +126,9 @@ function encReadShareGroupStateSummaryRequestReadStateSummaryData_v0(w: Writer, 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encReadShareGroupStateSummaryRequestPartitionData_v0(w: Writer, m: ReadShareGroupStateSummaryRequestPartitionData): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+function encReadShareGroupStateSummaryRequestPartitionData_v0(w: Writer, m: ReadShareGroupStateSummaryRequestPartitionDataInput): void {
+  w.int32(m.partition ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -136,8 +180,8 @@ function defaultReadShareGroupStateSummaryResponsePartitionResult(): ReadShareGr
   return { partition: 0, errorCode: 0, errorMessage: null, stateEpoch: 0, leaderEpoch: 0, startOffset: 0n, deliveryCompleteCount: -1 };
 }
 
-function encReadShareGroupStateSummaryResponse_v0(w: Writer, m: ReadShareGroupStateSummaryResponse): void {
-  const t1 = (m.results ?? []);
+function encReadShareGroupStateSummaryResponse_v0(w: Writer, m: ReadShareGroupStateSummaryResponseInput): void {
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateSummaryResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -147,8 +191,8 @@ function encReadShareGroupStateSummaryResponse_v0(w: Writer, m: ReadShareGroupSt
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encReadShareGroupStateSummaryResponse_v1(w: Writer, m: ReadShareGroupStateSummaryResponse): void {
-  const t1 = (m.results ?? []);
+function encReadShareGroupStateSummaryResponse_v1(w: Writer, m: ReadShareGroupStateSummaryResponseInput): void {
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateSummaryResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -158,9 +202,9 @@ function encReadShareGroupStateSummaryResponse_v1(w: Writer, m: ReadShareGroupSt
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encReadShareGroupStateSummaryResponseReadStateSummaryResult_v0(w: Writer, m: ReadShareGroupStateSummaryResponseReadStateSummaryResult): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encReadShareGroupStateSummaryResponseReadStateSummaryResult_v0(w: Writer, m: ReadShareGroupStateSummaryResponseReadStateSummaryResultInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateSummaryResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -170,9 +214,9 @@ function encReadShareGroupStateSummaryResponseReadStateSummaryResult_v0(w: Write
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encReadShareGroupStateSummaryResponseReadStateSummaryResult_v1(w: Writer, m: ReadShareGroupStateSummaryResponseReadStateSummaryResult): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encReadShareGroupStateSummaryResponseReadStateSummaryResult_v1(w: Writer, m: ReadShareGroupStateSummaryResponseReadStateSummaryResultInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateSummaryResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -182,25 +226,25 @@ function encReadShareGroupStateSummaryResponseReadStateSummaryResult_v1(w: Write
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encReadShareGroupStateSummaryResponsePartitionResult_v0(w: Writer, m: ReadShareGroupStateSummaryResponsePartitionResult): void {
-  w.int32((m.partition ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.int32((m.stateEpoch ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  w.int64((m.startOffset ?? 0n));
+function encReadShareGroupStateSummaryResponsePartitionResult_v0(w: Writer, m: ReadShareGroupStateSummaryResponsePartitionResultInput): void {
+  w.int32(m.partition ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.int32(m.stateEpoch ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  w.int64(m.startOffset ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encReadShareGroupStateSummaryResponsePartitionResult_v1(w: Writer, m: ReadShareGroupStateSummaryResponsePartitionResult): void {
-  w.int32((m.partition ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.int32((m.stateEpoch ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  w.int64((m.startOffset ?? 0n));
-  w.int32((m.deliveryCompleteCount ?? -1));
+function encReadShareGroupStateSummaryResponsePartitionResult_v1(w: Writer, m: ReadShareGroupStateSummaryResponsePartitionResultInput): void {
+  w.int32(m.partition ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.int32(m.stateEpoch ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  w.int64(m.startOffset ?? 0n);
+  w.int32(m.deliveryCompleteCount ?? -1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -282,7 +326,7 @@ function decReadShareGroupStateSummaryResponsePartitionResult_v1(r: Reader): Rea
   return { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage, stateEpoch: f_stateEpoch, leaderEpoch: f_leaderEpoch, startOffset: f_startOffset, deliveryCompleteCount: f_deliveryCompleteCount, unknownTaggedFields: unknown };
 }
 
-export const ReadShareGroupStateSummary: ApiCodec<ReadShareGroupStateSummaryRequest, ReadShareGroupStateSummaryResponse> = {
+export const ReadShareGroupStateSummary: ApiCodec<ReadShareGroupStateSummaryRequest, ReadShareGroupStateSummaryResponse, ReadShareGroupStateSummaryRequestInput, ReadShareGroupStateSummaryResponseInput> = {
   apiKey: 87,
   name: 'ReadShareGroupStateSummary',
   minVersion: 0,
@@ -292,10 +336,14 @@ export const ReadShareGroupStateSummary: ApiCodec<ReadShareGroupStateSummaryRequ
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ReadShareGroupStateSummaryRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encReadShareGroupStateSummaryRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`ReadShareGroupStateSummaryRequest version ${version} is not supported`);
+    encode(w: Writer, msg: ReadShareGroupStateSummaryRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encReadShareGroupStateSummaryRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`ReadShareGroupStateSummaryRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ReadShareGroupStateSummaryRequest', version);
       }
     },
     decode(r: Reader, version: number): ReadShareGroupStateSummaryRequest {
@@ -306,11 +354,15 @@ export const ReadShareGroupStateSummary: ApiCodec<ReadShareGroupStateSummaryRequ
     },
   },
   response: {
-    encode(w: Writer, msg: ReadShareGroupStateSummaryResponse, version: number): void {
-      switch (version) {
-        case 0: return encReadShareGroupStateSummaryResponse_v0(w, msg);
-        case 1: return encReadShareGroupStateSummaryResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`ReadShareGroupStateSummaryResponse version ${version} is not supported`);
+    encode(w: Writer, msg: ReadShareGroupStateSummaryResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encReadShareGroupStateSummaryResponse_v0(w, msg);
+          case 1: return encReadShareGroupStateSummaryResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`ReadShareGroupStateSummaryResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ReadShareGroupStateSummaryResponse', version);
       }
     },
     decode(r: Reader, version: number): ReadShareGroupStateSummaryResponse {

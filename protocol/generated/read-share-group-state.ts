@@ -2,13 +2,21 @@
 // ReadShareGroupState (api key 84): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ReadShareGroupStateRequest {
   groupId: string;
   topics: ReadShareGroupStateRequestReadStateData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ReadShareGroupStateRequestInput {
+  groupId: string;
+  topics: ReadShareGroupStateRequestReadStateDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -18,14 +26,33 @@ export interface ReadShareGroupStateRequestReadStateData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ReadShareGroupStateRequestReadStateDataInput {
+  topicId: string;
+  partitions: ReadShareGroupStateRequestPartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ReadShareGroupStateRequestPartitionData {
   partition: number;
   leaderEpoch: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ReadShareGroupStateRequestPartitionDataInput {
+  partition: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ReadShareGroupStateResponse {
   results: ReadShareGroupStateResponseReadStateResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ReadShareGroupStateResponseInput {
+  results: ReadShareGroupStateResponseReadStateResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -35,17 +62,41 @@ export interface ReadShareGroupStateResponseReadStateResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ReadShareGroupStateResponseReadStateResultInput {
+  topicId: string;
+  partitions: ReadShareGroupStateResponsePartitionResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ReadShareGroupStateResponsePartitionResult {
   partition: number;
   errorCode: number;
-  errorMessage?: string | null;
+  errorMessage: string | null;
   stateEpoch: number;
   startOffset: bigint;
   stateBatches: ReadShareGroupStateResponseStateBatch[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ReadShareGroupStateResponsePartitionResultInput {
+  partition: number;
+  errorCode: number;
+  errorMessage?: string | null;
+  stateEpoch: number;
+  startOffset: bigint;
+  stateBatches: ReadShareGroupStateResponseStateBatchInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ReadShareGroupStateResponseStateBatch {
+  firstOffset: bigint;
+  lastOffset: bigint;
+  deliveryState: number;
+  deliveryCount: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ReadShareGroupStateResponseStateBatchInput {
   firstOffset: bigint;
   lastOffset: bigint;
   deliveryState: number;
@@ -65,9 +116,9 @@ function defaultReadShareGroupStateRequestPartitionData(): ReadShareGroupStateRe
   return { partition: 0, leaderEpoch: 0 };
 }
 
-function encReadShareGroupStateRequest_v0(w: Writer, m: ReadShareGroupStateRequest): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+function encReadShareGroupStateRequest_v0(w: Writer, m: ReadShareGroupStateRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -77,9 +128,9 @@ function encReadShareGroupStateRequest_v0(w: Writer, m: ReadShareGroupStateReque
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encReadShareGroupStateRequestReadStateData_v0(w: Writer, m: ReadShareGroupStateRequestReadStateData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encReadShareGroupStateRequestReadStateData_v0(w: Writer, m: ReadShareGroupStateRequestReadStateDataInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -89,9 +140,9 @@ function encReadShareGroupStateRequestReadStateData_v0(w: Writer, m: ReadShareGr
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encReadShareGroupStateRequestPartitionData_v0(w: Writer, m: ReadShareGroupStateRequestPartitionData): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+function encReadShareGroupStateRequestPartitionData_v0(w: Writer, m: ReadShareGroupStateRequestPartitionDataInput): void {
+  w.int32(m.partition ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -147,8 +198,8 @@ function defaultReadShareGroupStateResponseStateBatch(): ReadShareGroupStateResp
   return { firstOffset: 0n, lastOffset: 0n, deliveryState: 0, deliveryCount: 0 };
 }
 
-function encReadShareGroupStateResponse_v0(w: Writer, m: ReadShareGroupStateResponse): void {
-  const t1 = (m.results ?? []);
+function encReadShareGroupStateResponse_v0(w: Writer, m: ReadShareGroupStateResponseInput): void {
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -158,9 +209,9 @@ function encReadShareGroupStateResponse_v0(w: Writer, m: ReadShareGroupStateResp
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encReadShareGroupStateResponseReadStateResult_v0(w: Writer, m: ReadShareGroupStateResponseReadStateResult): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encReadShareGroupStateResponseReadStateResult_v0(w: Writer, m: ReadShareGroupStateResponseReadStateResultInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -170,13 +221,13 @@ function encReadShareGroupStateResponseReadStateResult_v0(w: Writer, m: ReadShar
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encReadShareGroupStateResponsePartitionResult_v0(w: Writer, m: ReadShareGroupStateResponsePartitionResult): void {
-  w.int32((m.partition ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.int32((m.stateEpoch ?? 0));
-  w.int64((m.startOffset ?? 0n));
-  const t1 = (m.stateBatches ?? []);
+function encReadShareGroupStateResponsePartitionResult_v0(w: Writer, m: ReadShareGroupStateResponsePartitionResultInput): void {
+  w.int32(m.partition ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.int32(m.stateEpoch ?? 0);
+  w.int64(m.startOffset ?? 0n);
+  const t1 = m.stateBatches ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ReadShareGroupStateResponse field StateBatches is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -186,11 +237,11 @@ function encReadShareGroupStateResponsePartitionResult_v0(w: Writer, m: ReadShar
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encReadShareGroupStateResponseStateBatch_v0(w: Writer, m: ReadShareGroupStateResponseStateBatch): void {
-  w.int64((m.firstOffset ?? 0n));
-  w.int64((m.lastOffset ?? 0n));
-  w.int8((m.deliveryState ?? 0));
-  w.int16((m.deliveryCount ?? 0));
+function encReadShareGroupStateResponseStateBatch_v0(w: Writer, m: ReadShareGroupStateResponseStateBatchInput): void {
+  w.int64(m.firstOffset ?? 0n);
+  w.int64(m.lastOffset ?? 0n);
+  w.int8(m.deliveryState ?? 0);
+  w.int16(m.deliveryCount ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -249,7 +300,7 @@ function decReadShareGroupStateResponseStateBatch_v0(r: Reader): ReadShareGroupS
   return { firstOffset: f_firstOffset, lastOffset: f_lastOffset, deliveryState: f_deliveryState, deliveryCount: f_deliveryCount, unknownTaggedFields: unknown };
 }
 
-export const ReadShareGroupState: ApiCodec<ReadShareGroupStateRequest, ReadShareGroupStateResponse> = {
+export const ReadShareGroupState: ApiCodec<ReadShareGroupStateRequest, ReadShareGroupStateResponse, ReadShareGroupStateRequestInput, ReadShareGroupStateResponseInput> = {
   apiKey: 84,
   name: 'ReadShareGroupState',
   minVersion: 0,
@@ -259,10 +310,14 @@ export const ReadShareGroupState: ApiCodec<ReadShareGroupStateRequest, ReadShare
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ReadShareGroupStateRequest, version: number): void {
-      switch (version) {
-        case 0: return encReadShareGroupStateRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`ReadShareGroupStateRequest version ${version} is not supported`);
+    encode(w: Writer, msg: ReadShareGroupStateRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encReadShareGroupStateRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`ReadShareGroupStateRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ReadShareGroupStateRequest', version);
       }
     },
     decode(r: Reader, version: number): ReadShareGroupStateRequest {
@@ -273,10 +328,14 @@ export const ReadShareGroupState: ApiCodec<ReadShareGroupStateRequest, ReadShare
     },
   },
   response: {
-    encode(w: Writer, msg: ReadShareGroupStateResponse, version: number): void {
-      switch (version) {
-        case 0: return encReadShareGroupStateResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`ReadShareGroupStateResponse version ${version} is not supported`);
+    encode(w: Writer, msg: ReadShareGroupStateResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encReadShareGroupStateResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`ReadShareGroupStateResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ReadShareGroupStateResponse', version);
       }
     },
     decode(r: Reader, version: number): ReadShareGroupStateResponse {

@@ -2,10 +2,11 @@
 // RemoveRaftVoter (api key 81): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface RemoveRaftVoterRequest {
   clusterId: string | null;
   voterId: number;
@@ -13,7 +14,24 @@ export interface RemoveRaftVoterRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface RemoveRaftVoterRequestInput {
+  clusterId: string | null;
+  voterId: number;
+  voterDirectoryId: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface RemoveRaftVoterResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface RemoveRaftVoterResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
@@ -24,10 +42,10 @@ function defaultRemoveRaftVoterRequest(): RemoveRaftVoterRequest {
   return { clusterId: '', voterId: 0, voterDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA' };
 }
 
-function encRemoveRaftVoterRequest_v0(w: Writer, m: RemoveRaftVoterRequest): void {
-  w.compactNullableString((m.clusterId === undefined ? '' : m.clusterId));
-  w.int32((m.voterId ?? 0));
-  w.uuid((m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
+function encRemoveRaftVoterRequest_v0(w: Writer, m: RemoveRaftVoterRequestInput): void {
+  w.compactNullableString(m.clusterId === undefined ? '' : m.clusterId);
+  w.int32(m.voterId ?? 0);
+  w.uuid(m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -44,10 +62,10 @@ function defaultRemoveRaftVoterResponse(): RemoveRaftVoterResponse {
   return { throttleTimeMs: 0, errorCode: 0, errorMessage: '' };
 }
 
-function encRemoveRaftVoterResponse_v0(w: Writer, m: RemoveRaftVoterResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+function encRemoveRaftVoterResponse_v0(w: Writer, m: RemoveRaftVoterResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -60,7 +78,7 @@ function decRemoveRaftVoterResponse_v0(r: Reader): RemoveRaftVoterResponse {
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const RemoveRaftVoter: ApiCodec<RemoveRaftVoterRequest, RemoveRaftVoterResponse> = {
+export const RemoveRaftVoter: ApiCodec<RemoveRaftVoterRequest, RemoveRaftVoterResponse, RemoveRaftVoterRequestInput, RemoveRaftVoterResponseInput> = {
   apiKey: 81,
   name: 'RemoveRaftVoter',
   minVersion: 0,
@@ -70,10 +88,14 @@ export const RemoveRaftVoter: ApiCodec<RemoveRaftVoterRequest, RemoveRaftVoterRe
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: RemoveRaftVoterRequest, version: number): void {
-      switch (version) {
-        case 0: return encRemoveRaftVoterRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`RemoveRaftVoterRequest version ${version} is not supported`);
+    encode(w: Writer, msg: RemoveRaftVoterRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encRemoveRaftVoterRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`RemoveRaftVoterRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'RemoveRaftVoterRequest', version);
       }
     },
     decode(r: Reader, version: number): RemoveRaftVoterRequest {
@@ -84,10 +106,14 @@ export const RemoveRaftVoter: ApiCodec<RemoveRaftVoterRequest, RemoveRaftVoterRe
     },
   },
   response: {
-    encode(w: Writer, msg: RemoveRaftVoterResponse, version: number): void {
-      switch (version) {
-        case 0: return encRemoveRaftVoterResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`RemoveRaftVoterResponse version ${version} is not supported`);
+    encode(w: Writer, msg: RemoveRaftVoterResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encRemoveRaftVoterResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`RemoveRaftVoterResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'RemoveRaftVoterResponse', version);
       }
     },
     decode(r: Reader, version: number): RemoveRaftVoterResponse {

@@ -2,17 +2,34 @@
 // RenewDelegationToken (api key 39): versions 1-2, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface RenewDelegationTokenRequest {
   hmac: Buffer;
   renewPeriodMs: bigint;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface RenewDelegationTokenRequestInput {
+  hmac: Buffer;
+  renewPeriodMs: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface RenewDelegationTokenResponse {
+  errorCode: number;
+  expiryTimestampMs: bigint;
+  throttleTimeMs: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface RenewDelegationTokenResponseInput {
   errorCode: number;
   expiryTimestampMs: bigint;
   throttleTimeMs: number;
@@ -23,14 +40,14 @@ function defaultRenewDelegationTokenRequest(): RenewDelegationTokenRequest {
   return { hmac: EMPTY_BUFFER, renewPeriodMs: 0n };
 }
 
-function encRenewDelegationTokenRequest_v1(w: Writer, m: RenewDelegationTokenRequest): void {
-  w.bytes((m.hmac ?? EMPTY_BUFFER));
-  w.int64((m.renewPeriodMs ?? 0n));
+function encRenewDelegationTokenRequest_v1(w: Writer, m: RenewDelegationTokenRequestInput): void {
+  w.bytes(m.hmac ?? EMPTY_BUFFER);
+  w.int64(m.renewPeriodMs ?? 0n);
 }
 
-function encRenewDelegationTokenRequest_v2(w: Writer, m: RenewDelegationTokenRequest): void {
-  w.compactBytes((m.hmac ?? EMPTY_BUFFER));
-  w.int64((m.renewPeriodMs ?? 0n));
+function encRenewDelegationTokenRequest_v2(w: Writer, m: RenewDelegationTokenRequestInput): void {
+  w.compactBytes(m.hmac ?? EMPTY_BUFFER);
+  w.int64(m.renewPeriodMs ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -52,16 +69,16 @@ function defaultRenewDelegationTokenResponse(): RenewDelegationTokenResponse {
   return { errorCode: 0, expiryTimestampMs: 0n, throttleTimeMs: 0 };
 }
 
-function encRenewDelegationTokenResponse_v1(w: Writer, m: RenewDelegationTokenResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.expiryTimestampMs ?? 0n));
-  w.int32((m.throttleTimeMs ?? 0));
+function encRenewDelegationTokenResponse_v1(w: Writer, m: RenewDelegationTokenResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.expiryTimestampMs ?? 0n);
+  w.int32(m.throttleTimeMs ?? 0);
 }
 
-function encRenewDelegationTokenResponse_v2(w: Writer, m: RenewDelegationTokenResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.int64((m.expiryTimestampMs ?? 0n));
-  w.int32((m.throttleTimeMs ?? 0));
+function encRenewDelegationTokenResponse_v2(w: Writer, m: RenewDelegationTokenResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.int64(m.expiryTimestampMs ?? 0n);
+  w.int32(m.throttleTimeMs ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -81,7 +98,7 @@ function decRenewDelegationTokenResponse_v2(r: Reader): RenewDelegationTokenResp
   return { errorCode: f_errorCode, expiryTimestampMs: f_expiryTimestampMs, throttleTimeMs: f_throttleTimeMs, unknownTaggedFields: unknown };
 }
 
-export const RenewDelegationToken: ApiCodec<RenewDelegationTokenRequest, RenewDelegationTokenResponse> = {
+export const RenewDelegationToken: ApiCodec<RenewDelegationTokenRequest, RenewDelegationTokenResponse, RenewDelegationTokenRequestInput, RenewDelegationTokenResponseInput> = {
   apiKey: 39,
   name: 'RenewDelegationToken',
   minVersion: 1,
@@ -91,11 +108,15 @@ export const RenewDelegationToken: ApiCodec<RenewDelegationTokenRequest, RenewDe
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: RenewDelegationTokenRequest, version: number): void {
-      switch (version) {
-        case 1: return encRenewDelegationTokenRequest_v1(w, msg);
-        case 2: return encRenewDelegationTokenRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`RenewDelegationTokenRequest version ${version} is not supported`);
+    encode(w: Writer, msg: RenewDelegationTokenRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encRenewDelegationTokenRequest_v1(w, msg);
+          case 2: return encRenewDelegationTokenRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`RenewDelegationTokenRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'RenewDelegationTokenRequest', version);
       }
     },
     decode(r: Reader, version: number): RenewDelegationTokenRequest {
@@ -107,11 +128,15 @@ export const RenewDelegationToken: ApiCodec<RenewDelegationTokenRequest, RenewDe
     },
   },
   response: {
-    encode(w: Writer, msg: RenewDelegationTokenResponse, version: number): void {
-      switch (version) {
-        case 1: return encRenewDelegationTokenResponse_v1(w, msg);
-        case 2: return encRenewDelegationTokenResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`RenewDelegationTokenResponse version ${version} is not supported`);
+    encode(w: Writer, msg: RenewDelegationTokenResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encRenewDelegationTokenResponse_v1(w, msg);
+          case 2: return encRenewDelegationTokenResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`RenewDelegationTokenResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'RenewDelegationTokenResponse', version);
       }
     },
     decode(r: Reader, version: number): RenewDelegationTokenResponse {

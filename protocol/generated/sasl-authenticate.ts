@@ -2,16 +2,33 @@
 // SaslAuthenticate (api key 36): versions 0-2, flexible from 2.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface SaslAuthenticateRequest {
   authBytes: Buffer;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface SaslAuthenticateRequestInput {
+  authBytes: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface SaslAuthenticateResponse {
+  errorCode: number;
+  errorMessage: string | null;
+  authBytes: Buffer;
+  sessionLifetimeMs: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface SaslAuthenticateResponseInput {
   errorCode: number;
   errorMessage: string | null;
   authBytes: Buffer;
@@ -23,12 +40,12 @@ function defaultSaslAuthenticateRequest(): SaslAuthenticateRequest {
   return { authBytes: EMPTY_BUFFER };
 }
 
-function encSaslAuthenticateRequest_v0(w: Writer, m: SaslAuthenticateRequest): void {
-  w.bytes((m.authBytes ?? EMPTY_BUFFER));
+function encSaslAuthenticateRequest_v0(w: Writer, m: SaslAuthenticateRequestInput): void {
+  w.bytes(m.authBytes ?? EMPTY_BUFFER);
 }
 
-function encSaslAuthenticateRequest_v2(w: Writer, m: SaslAuthenticateRequest): void {
-  w.compactBytes((m.authBytes ?? EMPTY_BUFFER));
+function encSaslAuthenticateRequest_v2(w: Writer, m: SaslAuthenticateRequestInput): void {
+  w.compactBytes(m.authBytes ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -48,24 +65,24 @@ function defaultSaslAuthenticateResponse(): SaslAuthenticateResponse {
   return { errorCode: 0, errorMessage: '', authBytes: EMPTY_BUFFER, sessionLifetimeMs: 0n };
 }
 
-function encSaslAuthenticateResponse_v0(w: Writer, m: SaslAuthenticateResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.bytes((m.authBytes ?? EMPTY_BUFFER));
+function encSaslAuthenticateResponse_v0(w: Writer, m: SaslAuthenticateResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.bytes(m.authBytes ?? EMPTY_BUFFER);
 }
 
-function encSaslAuthenticateResponse_v1(w: Writer, m: SaslAuthenticateResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.nullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.bytes((m.authBytes ?? EMPTY_BUFFER));
-  w.int64((m.sessionLifetimeMs ?? 0n));
+function encSaslAuthenticateResponse_v1(w: Writer, m: SaslAuthenticateResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.nullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.bytes(m.authBytes ?? EMPTY_BUFFER);
+  w.int64(m.sessionLifetimeMs ?? 0n);
 }
 
-function encSaslAuthenticateResponse_v2(w: Writer, m: SaslAuthenticateResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  w.compactBytes((m.authBytes ?? EMPTY_BUFFER));
-  w.int64((m.sessionLifetimeMs ?? 0n));
+function encSaslAuthenticateResponse_v2(w: Writer, m: SaslAuthenticateResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  w.compactBytes(m.authBytes ?? EMPTY_BUFFER);
+  w.int64(m.sessionLifetimeMs ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -94,7 +111,7 @@ function decSaslAuthenticateResponse_v2(r: Reader): SaslAuthenticateResponse {
   return { errorCode: f_errorCode, errorMessage: f_errorMessage, authBytes: f_authBytes, sessionLifetimeMs: f_sessionLifetimeMs, unknownTaggedFields: unknown };
 }
 
-export const SaslAuthenticate: ApiCodec<SaslAuthenticateRequest, SaslAuthenticateResponse> = {
+export const SaslAuthenticate: ApiCodec<SaslAuthenticateRequest, SaslAuthenticateResponse, SaslAuthenticateRequestInput, SaslAuthenticateResponseInput> = {
   apiKey: 36,
   name: 'SaslAuthenticate',
   minVersion: 0,
@@ -104,11 +121,15 @@ export const SaslAuthenticate: ApiCodec<SaslAuthenticateRequest, SaslAuthenticat
   requestHeaderVersion: (version: number) => (version >= 2 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 2 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: SaslAuthenticateRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encSaslAuthenticateRequest_v0(w, msg);
-        case 2: return encSaslAuthenticateRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`SaslAuthenticateRequest version ${version} is not supported`);
+    encode(w: Writer, msg: SaslAuthenticateRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encSaslAuthenticateRequest_v0(w, msg);
+          case 2: return encSaslAuthenticateRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`SaslAuthenticateRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'SaslAuthenticateRequest', version);
       }
     },
     decode(r: Reader, version: number): SaslAuthenticateRequest {
@@ -120,12 +141,16 @@ export const SaslAuthenticate: ApiCodec<SaslAuthenticateRequest, SaslAuthenticat
     },
   },
   response: {
-    encode(w: Writer, msg: SaslAuthenticateResponse, version: number): void {
-      switch (version) {
-        case 0: return encSaslAuthenticateResponse_v0(w, msg);
-        case 1: return encSaslAuthenticateResponse_v1(w, msg);
-        case 2: return encSaslAuthenticateResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`SaslAuthenticateResponse version ${version} is not supported`);
+    encode(w: Writer, msg: SaslAuthenticateResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encSaslAuthenticateResponse_v0(w, msg);
+          case 1: return encSaslAuthenticateResponse_v1(w, msg);
+          case 2: return encSaslAuthenticateResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`SaslAuthenticateResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'SaslAuthenticateResponse', version);
       }
     },
     decode(r: Reader, version: number): SaslAuthenticateResponse {

@@ -2,15 +2,28 @@
 // SaslHandshake (api key 17): versions 0-1, flexible never.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface SaslHandshakeRequest {
   mechanism: string;
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface SaslHandshakeRequestInput {
+  mechanism: string;
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface SaslHandshakeResponse {
+  errorCode: number;
+  mechanisms: string[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface SaslHandshakeResponseInput {
   errorCode: number;
   mechanisms: string[];
 }
@@ -19,8 +32,8 @@ function defaultSaslHandshakeRequest(): SaslHandshakeRequest {
   return { mechanism: '' };
 }
 
-function encSaslHandshakeRequest_v0(w: Writer, m: SaslHandshakeRequest): void {
-  w.string((m.mechanism ?? ''));
+function encSaslHandshakeRequest_v0(w: Writer, m: SaslHandshakeRequestInput): void {
+  w.string(m.mechanism ?? '');
 }
 
 function decSaslHandshakeRequest_v0(r: Reader): SaslHandshakeRequest {
@@ -32,9 +45,9 @@ function defaultSaslHandshakeResponse(): SaslHandshakeResponse {
   return { errorCode: 0, mechanisms: [] };
 }
 
-function encSaslHandshakeResponse_v0(w: Writer, m: SaslHandshakeResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.mechanisms ?? []);
+function encSaslHandshakeResponse_v0(w: Writer, m: SaslHandshakeResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.mechanisms ?? [];
   if (t1 === null) throw new ProtocolEncodeError('SaslHandshakeResponse field Mechanisms is not nullable');
   else {
     w.int32(t1.length);
@@ -55,7 +68,7 @@ function decSaslHandshakeResponse_v0(r: Reader): SaslHandshakeResponse {
   return { errorCode: f_errorCode, mechanisms: f_mechanisms };
 }
 
-export const SaslHandshake: ApiCodec<SaslHandshakeRequest, SaslHandshakeResponse> = {
+export const SaslHandshake: ApiCodec<SaslHandshakeRequest, SaslHandshakeResponse, SaslHandshakeRequestInput, SaslHandshakeResponseInput> = {
   apiKey: 17,
   name: 'SaslHandshake',
   minVersion: 0,
@@ -65,10 +78,14 @@ export const SaslHandshake: ApiCodec<SaslHandshakeRequest, SaslHandshakeResponse
   requestHeaderVersion: (_version: number) => 1,
   responseHeaderVersion: (_version: number) => 0,
   request: {
-    encode(w: Writer, msg: SaslHandshakeRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encSaslHandshakeRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`SaslHandshakeRequest version ${version} is not supported`);
+    encode(w: Writer, msg: SaslHandshakeRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encSaslHandshakeRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`SaslHandshakeRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'SaslHandshakeRequest', version);
       }
     },
     decode(r: Reader, version: number): SaslHandshakeRequest {
@@ -79,10 +96,14 @@ export const SaslHandshake: ApiCodec<SaslHandshakeRequest, SaslHandshakeResponse
     },
   },
   response: {
-    encode(w: Writer, msg: SaslHandshakeResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encSaslHandshakeResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`SaslHandshakeResponse version ${version} is not supported`);
+    encode(w: Writer, msg: SaslHandshakeResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encSaslHandshakeResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`SaslHandshakeResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'SaslHandshakeResponse', version);
       }
     },
     decode(r: Reader, version: number): SaslHandshakeResponse {

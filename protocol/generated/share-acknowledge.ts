@@ -2,16 +2,27 @@
 // ShareAcknowledge (api key 79): versions 1-2, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ShareAcknowledgeRequest {
+  groupId: string | null;
+  memberId: string | null;
+  shareSessionEpoch: number;
+  isRenewAck: boolean;
+  topics: ShareAcknowledgeRequestAcknowledgeTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ShareAcknowledgeRequestInput {
   groupId?: string | null;
   memberId: string | null;
   shareSessionEpoch: number;
   isRenewAck?: boolean;
-  topics: ShareAcknowledgeRequestAcknowledgeTopic[];
+  topics: ShareAcknowledgeRequestAcknowledgeTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -21,9 +32,21 @@ export interface ShareAcknowledgeRequestAcknowledgeTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareAcknowledgeRequestAcknowledgeTopicInput {
+  topicId: string;
+  partitions: ShareAcknowledgeRequestAcknowledgePartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ShareAcknowledgeRequestAcknowledgePartition {
   partitionIndex: number;
   acknowledgementBatches: ShareAcknowledgeRequestAcknowledgementBatch[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ShareAcknowledgeRequestAcknowledgePartitionInput {
+  partitionIndex: number;
+  acknowledgementBatches: ShareAcknowledgeRequestAcknowledgementBatchInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -34,13 +57,32 @@ export interface ShareAcknowledgeRequestAcknowledgementBatch {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareAcknowledgeRequestAcknowledgementBatchInput {
+  firstOffset: bigint;
+  lastOffset: bigint;
+  acknowledgeTypes: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ShareAcknowledgeResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  acquisitionLockTimeoutMs: number;
+  responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[];
+  nodeEndpoints: ShareAcknowledgeResponseNodeEndpoint[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ShareAcknowledgeResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage?: string | null;
   acquisitionLockTimeoutMs?: number;
-  responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[];
-  nodeEndpoints: ShareAcknowledgeResponseNodeEndpoint[];
+  responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponseInput[];
+  nodeEndpoints: ShareAcknowledgeResponseNodeEndpointInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -50,11 +92,25 @@ export interface ShareAcknowledgeResponseShareAcknowledgeTopicResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareAcknowledgeResponseShareAcknowledgeTopicResponseInput {
+  topicId: string;
+  partitions: ShareAcknowledgeResponsePartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ShareAcknowledgeResponsePartitionData {
   partitionIndex: number;
   errorCode: number;
-  errorMessage?: string | null;
+  errorMessage: string | null;
   currentLeader: ShareAcknowledgeResponseLeaderIdAndEpoch;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ShareAcknowledgeResponsePartitionDataInput {
+  partitionIndex: number;
+  errorCode: number;
+  errorMessage?: string | null;
+  currentLeader: ShareAcknowledgeResponseLeaderIdAndEpochInput;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -64,7 +120,21 @@ export interface ShareAcknowledgeResponseLeaderIdAndEpoch {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareAcknowledgeResponseLeaderIdAndEpochInput {
+  leaderId: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ShareAcknowledgeResponseNodeEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ShareAcknowledgeResponseNodeEndpointInput {
   nodeId: number;
   host: string;
   port: number;
@@ -88,12 +158,12 @@ function defaultShareAcknowledgeRequestAcknowledgementBatch(): ShareAcknowledgeR
   return { firstOffset: 0n, lastOffset: 0n, acknowledgeTypes: [] };
 }
 
-function encShareAcknowledgeRequest_v1(w: Writer, m: ShareAcknowledgeRequest): void {
-  w.compactNullableString((m.groupId === undefined ? null : m.groupId));
-  w.compactNullableString((m.memberId === undefined ? '' : m.memberId));
-  w.int32((m.shareSessionEpoch ?? 0));
+function encShareAcknowledgeRequest_v1(w: Writer, m: ShareAcknowledgeRequestInput): void {
+  w.compactNullableString(m.groupId === undefined ? null : m.groupId);
+  w.compactNullableString(m.memberId === undefined ? '' : m.memberId);
+  w.int32(m.shareSessionEpoch ?? 0);
   if (m.isRenewAck !== undefined && m.isRenewAck !== false) throw new ProtocolEncodeError('ShareAcknowledgeRequest field ShareAcknowledgeRequest.IsRenewAck cannot be written at version 1');
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareAcknowledgeRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -103,12 +173,12 @@ function encShareAcknowledgeRequest_v1(w: Writer, m: ShareAcknowledgeRequest): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareAcknowledgeRequest_v2(w: Writer, m: ShareAcknowledgeRequest): void {
-  w.compactNullableString((m.groupId === undefined ? null : m.groupId));
-  w.compactNullableString((m.memberId === undefined ? '' : m.memberId));
-  w.int32((m.shareSessionEpoch ?? 0));
-  w.bool((m.isRenewAck ?? false));
-  const t1 = (m.topics ?? []);
+function encShareAcknowledgeRequest_v2(w: Writer, m: ShareAcknowledgeRequestInput): void {
+  w.compactNullableString(m.groupId === undefined ? null : m.groupId);
+  w.compactNullableString(m.memberId === undefined ? '' : m.memberId);
+  w.int32(m.shareSessionEpoch ?? 0);
+  w.bool(m.isRenewAck ?? false);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareAcknowledgeRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -118,9 +188,9 @@ function encShareAcknowledgeRequest_v2(w: Writer, m: ShareAcknowledgeRequest): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareAcknowledgeRequestAcknowledgeTopic_v1(w: Writer, m: ShareAcknowledgeRequestAcknowledgeTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encShareAcknowledgeRequestAcknowledgeTopic_v1(w: Writer, m: ShareAcknowledgeRequestAcknowledgeTopicInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareAcknowledgeRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -130,9 +200,9 @@ function encShareAcknowledgeRequestAcknowledgeTopic_v1(w: Writer, m: ShareAcknow
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareAcknowledgeRequestAcknowledgePartition_v1(w: Writer, m: ShareAcknowledgeRequestAcknowledgePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  const t1 = (m.acknowledgementBatches ?? []);
+function encShareAcknowledgeRequestAcknowledgePartition_v1(w: Writer, m: ShareAcknowledgeRequestAcknowledgePartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  const t1 = m.acknowledgementBatches ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareAcknowledgeRequest field AcknowledgementBatches is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -142,10 +212,10 @@ function encShareAcknowledgeRequestAcknowledgePartition_v1(w: Writer, m: ShareAc
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareAcknowledgeRequestAcknowledgementBatch_v1(w: Writer, m: ShareAcknowledgeRequestAcknowledgementBatch): void {
-  w.int64((m.firstOffset ?? 0n));
-  w.int64((m.lastOffset ?? 0n));
-  const t1 = (m.acknowledgeTypes ?? []);
+function encShareAcknowledgeRequestAcknowledgementBatch_v1(w: Writer, m: ShareAcknowledgeRequestAcknowledgementBatchInput): void {
+  w.int64(m.firstOffset ?? 0n);
+  w.int64(m.lastOffset ?? 0n);
+  const t1 = m.acknowledgeTypes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareAcknowledgeRequest field AcknowledgeTypes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -251,17 +321,17 @@ function defaultShareAcknowledgeResponseNodeEndpoint(): ShareAcknowledgeResponse
   return { nodeId: 0, host: '', port: 0, rack: null };
 }
 
-function encShareAcknowledgeResponse_v1(w: Writer, m: ShareAcknowledgeResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  const t1 = (m.responses ?? []);
+function encShareAcknowledgeResponse_v1(w: Writer, m: ShareAcknowledgeResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareAcknowledgeResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encShareAcknowledgeResponseShareAcknowledgeTopicResponse_v1(w, t1[t2]);
   }
-  const t3 = (m.nodeEndpoints ?? []);
+  const t3 = m.nodeEndpoints ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ShareAcknowledgeResponse field NodeEndpoints is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -271,18 +341,18 @@ function encShareAcknowledgeResponse_v1(w: Writer, m: ShareAcknowledgeResponse):
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareAcknowledgeResponse_v2(w: Writer, m: ShareAcknowledgeResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.int32((m.acquisitionLockTimeoutMs ?? 0));
-  const t1 = (m.responses ?? []);
+function encShareAcknowledgeResponse_v2(w: Writer, m: ShareAcknowledgeResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.int32(m.acquisitionLockTimeoutMs ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareAcknowledgeResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encShareAcknowledgeResponseShareAcknowledgeTopicResponse_v1(w, t1[t2]);
   }
-  const t3 = (m.nodeEndpoints ?? []);
+  const t3 = m.nodeEndpoints ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ShareAcknowledgeResponse field NodeEndpoints is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -292,9 +362,9 @@ function encShareAcknowledgeResponse_v2(w: Writer, m: ShareAcknowledgeResponse):
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareAcknowledgeResponseShareAcknowledgeTopicResponse_v1(w: Writer, m: ShareAcknowledgeResponseShareAcknowledgeTopicResponse): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encShareAcknowledgeResponseShareAcknowledgeTopicResponse_v1(w: Writer, m: ShareAcknowledgeResponseShareAcknowledgeTopicResponseInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareAcknowledgeResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -304,27 +374,27 @@ function encShareAcknowledgeResponseShareAcknowledgeTopicResponse_v1(w: Writer, 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareAcknowledgeResponsePartitionData_v1(w: Writer, m: ShareAcknowledgeResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  encShareAcknowledgeResponseLeaderIdAndEpoch_v1(w, (m.currentLeader ?? defaultShareAcknowledgeResponseLeaderIdAndEpoch()));
+function encShareAcknowledgeResponsePartitionData_v1(w: Writer, m: ShareAcknowledgeResponsePartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  encShareAcknowledgeResponseLeaderIdAndEpoch_v1(w, m.currentLeader ?? defaultShareAcknowledgeResponseLeaderIdAndEpoch());
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareAcknowledgeResponseLeaderIdAndEpoch_v1(w: Writer, m: ShareAcknowledgeResponseLeaderIdAndEpoch): void {
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+function encShareAcknowledgeResponseLeaderIdAndEpoch_v1(w: Writer, m: ShareAcknowledgeResponseLeaderIdAndEpochInput): void {
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareAcknowledgeResponseNodeEndpoint_v1(w: Writer, m: ShareAcknowledgeResponseNodeEndpoint): void {
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.int32((m.port ?? 0));
-  w.compactNullableString((m.rack === undefined ? null : m.rack));
+function encShareAcknowledgeResponseNodeEndpoint_v1(w: Writer, m: ShareAcknowledgeResponseNodeEndpointInput): void {
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.int32(m.port ?? 0);
+  w.compactNullableString(m.rack === undefined ? null : m.rack);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -417,7 +487,7 @@ function decShareAcknowledgeResponseNodeEndpoint_v1(r: Reader): ShareAcknowledge
   return { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack, unknownTaggedFields: unknown };
 }
 
-export const ShareAcknowledge: ApiCodec<ShareAcknowledgeRequest, ShareAcknowledgeResponse> = {
+export const ShareAcknowledge: ApiCodec<ShareAcknowledgeRequest, ShareAcknowledgeResponse, ShareAcknowledgeRequestInput, ShareAcknowledgeResponseInput> = {
   apiKey: 79,
   name: 'ShareAcknowledge',
   minVersion: 1,
@@ -427,11 +497,15 @@ export const ShareAcknowledge: ApiCodec<ShareAcknowledgeRequest, ShareAcknowledg
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ShareAcknowledgeRequest, version: number): void {
-      switch (version) {
-        case 1: return encShareAcknowledgeRequest_v1(w, msg);
-        case 2: return encShareAcknowledgeRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`ShareAcknowledgeRequest version ${version} is not supported`);
+    encode(w: Writer, msg: ShareAcknowledgeRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encShareAcknowledgeRequest_v1(w, msg);
+          case 2: return encShareAcknowledgeRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`ShareAcknowledgeRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ShareAcknowledgeRequest', version);
       }
     },
     decode(r: Reader, version: number): ShareAcknowledgeRequest {
@@ -443,11 +517,15 @@ export const ShareAcknowledge: ApiCodec<ShareAcknowledgeRequest, ShareAcknowledg
     },
   },
   response: {
-    encode(w: Writer, msg: ShareAcknowledgeResponse, version: number): void {
-      switch (version) {
-        case 1: return encShareAcknowledgeResponse_v1(w, msg);
-        case 2: return encShareAcknowledgeResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`ShareAcknowledgeResponse version ${version} is not supported`);
+    encode(w: Writer, msg: ShareAcknowledgeResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encShareAcknowledgeResponse_v1(w, msg);
+          case 2: return encShareAcknowledgeResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`ShareAcknowledgeResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ShareAcknowledgeResponse', version);
       }
     },
     decode(r: Reader, version: number): ShareAcknowledgeResponse {

@@ -2,11 +2,29 @@
 // ShareFetch (api key 78): versions 1-2, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ShareFetchRequest {
+  groupId: string | null;
+  memberId: string | null;
+  shareSessionEpoch: number;
+  maxWaitMs: number;
+  minBytes: number;
+  maxBytes: number;
+  maxRecords: number;
+  batchSize: number;
+  shareAcquireMode: number;
+  isRenewAck: boolean;
+  topics: ShareFetchRequestFetchTopic[];
+  forgottenTopicsData: ShareFetchRequestForgottenTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ShareFetchRequestInput {
   groupId?: string | null;
   memberId: string | null;
   shareSessionEpoch: number;
@@ -17,8 +35,8 @@ export interface ShareFetchRequest {
   batchSize: number;
   shareAcquireMode?: number;
   isRenewAck?: boolean;
-  topics: ShareFetchRequestFetchTopic[];
-  forgottenTopicsData: ShareFetchRequestForgottenTopic[];
+  topics: ShareFetchRequestFetchTopicInput[];
+  forgottenTopicsData: ShareFetchRequestForgottenTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -28,14 +46,34 @@ export interface ShareFetchRequestFetchTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareFetchRequestFetchTopicInput {
+  topicId: string;
+  partitions: ShareFetchRequestFetchPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ShareFetchRequestFetchPartition {
   partitionIndex: number;
-  partitionMaxBytes?: number;
+  partitionMaxBytes: number;
   acknowledgementBatches: ShareFetchRequestAcknowledgementBatch[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareFetchRequestFetchPartitionInput {
+  partitionIndex: number;
+  partitionMaxBytes?: number;
+  acknowledgementBatches: ShareFetchRequestAcknowledgementBatchInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ShareFetchRequestAcknowledgementBatch {
+  firstOffset: bigint;
+  lastOffset: bigint;
+  acknowledgeTypes: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ShareFetchRequestAcknowledgementBatchInput {
   firstOffset: bigint;
   lastOffset: bigint;
   acknowledgeTypes: number[];
@@ -48,13 +86,31 @@ export interface ShareFetchRequestForgottenTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareFetchRequestForgottenTopicInput {
+  topicId: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ShareFetchResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  acquisitionLockTimeoutMs: number;
+  responses: ShareFetchResponseShareFetchableTopicResponse[];
+  nodeEndpoints: ShareFetchResponseNodeEndpoint[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ShareFetchResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage?: string | null;
   acquisitionLockTimeoutMs: number;
-  responses: ShareFetchResponseShareFetchableTopicResponse[];
-  nodeEndpoints: ShareFetchResponseNodeEndpoint[];
+  responses: ShareFetchResponseShareFetchableTopicResponseInput[];
+  nodeEndpoints: ShareFetchResponseNodeEndpointInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -64,19 +120,43 @@ export interface ShareFetchResponseShareFetchableTopicResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareFetchResponseShareFetchableTopicResponseInput {
+  topicId: string;
+  partitions: ShareFetchResponsePartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ShareFetchResponsePartitionData {
   partitionIndex: number;
   errorCode: number;
-  errorMessage?: string | null;
+  errorMessage: string | null;
   acknowledgeErrorCode: number;
-  acknowledgeErrorMessage?: string | null;
+  acknowledgeErrorMessage: string | null;
   currentLeader: ShareFetchResponseLeaderIdAndEpoch;
   records: Buffer | null;
   acquiredRecords: ShareFetchResponseAcquiredRecords[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareFetchResponsePartitionDataInput {
+  partitionIndex: number;
+  errorCode: number;
+  errorMessage?: string | null;
+  acknowledgeErrorCode: number;
+  acknowledgeErrorMessage?: string | null;
+  currentLeader: ShareFetchResponseLeaderIdAndEpochInput;
+  records: Buffer | null;
+  acquiredRecords: ShareFetchResponseAcquiredRecordsInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ShareFetchResponseLeaderIdAndEpoch {
+  leaderId: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ShareFetchResponseLeaderIdAndEpochInput {
   leaderId: number;
   leaderEpoch: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -89,7 +169,22 @@ export interface ShareFetchResponseAcquiredRecords {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareFetchResponseAcquiredRecordsInput {
+  firstOffset: bigint;
+  lastOffset: bigint;
+  deliveryCount: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ShareFetchResponseNodeEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ShareFetchResponseNodeEndpointInput {
   nodeId: number;
   host: string;
   port: number;
@@ -117,23 +212,23 @@ function defaultShareFetchRequestForgottenTopic(): ShareFetchRequestForgottenTop
   return { topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [] };
 }
 
-function encShareFetchRequest_v1(w: Writer, m: ShareFetchRequest): void {
-  w.compactNullableString((m.groupId === undefined ? null : m.groupId));
-  w.compactNullableString((m.memberId === undefined ? '' : m.memberId));
-  w.int32((m.shareSessionEpoch ?? 0));
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int32((m.maxRecords ?? 0));
-  w.int32((m.batchSize ?? 0));
+function encShareFetchRequest_v1(w: Writer, m: ShareFetchRequestInput): void {
+  w.compactNullableString(m.groupId === undefined ? null : m.groupId);
+  w.compactNullableString(m.memberId === undefined ? '' : m.memberId);
+  w.int32(m.shareSessionEpoch ?? 0);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int32(m.maxRecords ?? 0);
+  w.int32(m.batchSize ?? 0);
   if (m.isRenewAck !== undefined && m.isRenewAck !== false) throw new ProtocolEncodeError('ShareFetchRequest field ShareFetchRequest.IsRenewAck cannot be written at version 1');
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encShareFetchRequestFetchTopic_v1(w, t1[t2]);
   }
-  const t3 = (m.forgottenTopicsData ?? []);
+  const t3 = m.forgottenTopicsData ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ShareFetchRequest field ForgottenTopicsData is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -143,24 +238,24 @@ function encShareFetchRequest_v1(w: Writer, m: ShareFetchRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareFetchRequest_v2(w: Writer, m: ShareFetchRequest): void {
-  w.compactNullableString((m.groupId === undefined ? null : m.groupId));
-  w.compactNullableString((m.memberId === undefined ? '' : m.memberId));
-  w.int32((m.shareSessionEpoch ?? 0));
-  w.int32((m.maxWaitMs ?? 0));
-  w.int32((m.minBytes ?? 0));
-  w.int32((m.maxBytes ?? 2147483647));
-  w.int32((m.maxRecords ?? 0));
-  w.int32((m.batchSize ?? 0));
-  w.int8((m.shareAcquireMode ?? 0));
-  w.bool((m.isRenewAck ?? false));
-  const t1 = (m.topics ?? []);
+function encShareFetchRequest_v2(w: Writer, m: ShareFetchRequestInput): void {
+  w.compactNullableString(m.groupId === undefined ? null : m.groupId);
+  w.compactNullableString(m.memberId === undefined ? '' : m.memberId);
+  w.int32(m.shareSessionEpoch ?? 0);
+  w.int32(m.maxWaitMs ?? 0);
+  w.int32(m.minBytes ?? 0);
+  w.int32(m.maxBytes ?? 2147483647);
+  w.int32(m.maxRecords ?? 0);
+  w.int32(m.batchSize ?? 0);
+  w.int8(m.shareAcquireMode ?? 0);
+  w.bool(m.isRenewAck ?? false);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encShareFetchRequestFetchTopic_v1(w, t1[t2]);
   }
-  const t3 = (m.forgottenTopicsData ?? []);
+  const t3 = m.forgottenTopicsData ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ShareFetchRequest field ForgottenTopicsData is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -170,9 +265,9 @@ function encShareFetchRequest_v2(w: Writer, m: ShareFetchRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareFetchRequestFetchTopic_v1(w: Writer, m: ShareFetchRequestFetchTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encShareFetchRequestFetchTopic_v1(w: Writer, m: ShareFetchRequestFetchTopicInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -182,10 +277,10 @@ function encShareFetchRequestFetchTopic_v1(w: Writer, m: ShareFetchRequestFetchT
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareFetchRequestFetchPartition_v1(w: Writer, m: ShareFetchRequestFetchPartition): void {
-  w.int32((m.partitionIndex ?? 0));
+function encShareFetchRequestFetchPartition_v1(w: Writer, m: ShareFetchRequestFetchPartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
   if (m.partitionMaxBytes !== undefined && m.partitionMaxBytes !== 0) throw new ProtocolEncodeError('ShareFetchRequest field FetchPartition.PartitionMaxBytes cannot be written at version 1-2');
-  const t1 = (m.acknowledgementBatches ?? []);
+  const t1 = m.acknowledgementBatches ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchRequest field AcknowledgementBatches is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -195,10 +290,10 @@ function encShareFetchRequestFetchPartition_v1(w: Writer, m: ShareFetchRequestFe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareFetchRequestAcknowledgementBatch_v1(w: Writer, m: ShareFetchRequestAcknowledgementBatch): void {
-  w.int64((m.firstOffset ?? 0n));
-  w.int64((m.lastOffset ?? 0n));
-  const t1 = (m.acknowledgeTypes ?? []);
+function encShareFetchRequestAcknowledgementBatch_v1(w: Writer, m: ShareFetchRequestAcknowledgementBatchInput): void {
+  w.int64(m.firstOffset ?? 0n);
+  w.int64(m.lastOffset ?? 0n);
+  const t1 = m.acknowledgeTypes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchRequest field AcknowledgeTypes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -208,9 +303,9 @@ function encShareFetchRequestAcknowledgementBatch_v1(w: Writer, m: ShareFetchReq
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareFetchRequestForgottenTopic_v1(w: Writer, m: ShareFetchRequestForgottenTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encShareFetchRequestForgottenTopic_v1(w: Writer, m: ShareFetchRequestForgottenTopicInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -361,18 +456,18 @@ function defaultShareFetchResponseNodeEndpoint(): ShareFetchResponseNodeEndpoint
   return { nodeId: 0, host: '', port: 0, rack: null };
 }
 
-function encShareFetchResponse_v1(w: Writer, m: ShareFetchResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.int32((m.acquisitionLockTimeoutMs ?? 0));
-  const t1 = (m.responses ?? []);
+function encShareFetchResponse_v1(w: Writer, m: ShareFetchResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.int32(m.acquisitionLockTimeoutMs ?? 0);
+  const t1 = m.responses ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchResponse field Responses is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encShareFetchResponseShareFetchableTopicResponse_v1(w, t1[t2]);
   }
-  const t3 = (m.nodeEndpoints ?? []);
+  const t3 = m.nodeEndpoints ?? [];
   if (t3 === null) throw new ProtocolEncodeError('ShareFetchResponse field NodeEndpoints is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -382,9 +477,9 @@ function encShareFetchResponse_v1(w: Writer, m: ShareFetchResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareFetchResponseShareFetchableTopicResponse_v1(w: Writer, m: ShareFetchResponseShareFetchableTopicResponse): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encShareFetchResponseShareFetchableTopicResponse_v1(w: Writer, m: ShareFetchResponseShareFetchableTopicResponseInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -394,15 +489,15 @@ function encShareFetchResponseShareFetchableTopicResponse_v1(w: Writer, m: Share
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareFetchResponsePartitionData_v1(w: Writer, m: ShareFetchResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.int16((m.acknowledgeErrorCode ?? 0));
-  w.compactNullableString((m.acknowledgeErrorMessage === undefined ? null : m.acknowledgeErrorMessage));
-  encShareFetchResponseLeaderIdAndEpoch_v1(w, (m.currentLeader ?? defaultShareFetchResponseLeaderIdAndEpoch()));
-  w.compactBytes(((m.records === undefined ? null : m.records) as Buffer));
-  const t1 = (m.acquiredRecords ?? []);
+function encShareFetchResponsePartitionData_v1(w: Writer, m: ShareFetchResponsePartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.int16(m.acknowledgeErrorCode ?? 0);
+  w.compactNullableString(m.acknowledgeErrorMessage === undefined ? null : m.acknowledgeErrorMessage);
+  encShareFetchResponseLeaderIdAndEpoch_v1(w, m.currentLeader ?? defaultShareFetchResponseLeaderIdAndEpoch());
+  w.compactBytes((m.records === undefined ? null : m.records) as Buffer);
+  const t1 = m.acquiredRecords ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareFetchResponse field AcquiredRecords is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -412,26 +507,26 @@ function encShareFetchResponsePartitionData_v1(w: Writer, m: ShareFetchResponseP
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareFetchResponseLeaderIdAndEpoch_v1(w: Writer, m: ShareFetchResponseLeaderIdAndEpoch): void {
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
+function encShareFetchResponseLeaderIdAndEpoch_v1(w: Writer, m: ShareFetchResponseLeaderIdAndEpochInput): void {
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareFetchResponseAcquiredRecords_v1(w: Writer, m: ShareFetchResponseAcquiredRecords): void {
-  w.int64((m.firstOffset ?? 0n));
-  w.int64((m.lastOffset ?? 0n));
-  w.int16((m.deliveryCount ?? 0));
+function encShareFetchResponseAcquiredRecords_v1(w: Writer, m: ShareFetchResponseAcquiredRecordsInput): void {
+  w.int64(m.firstOffset ?? 0n);
+  w.int64(m.lastOffset ?? 0n);
+  w.int16(m.deliveryCount ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareFetchResponseNodeEndpoint_v1(w: Writer, m: ShareFetchResponseNodeEndpoint): void {
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.int32((m.port ?? 0));
-  w.compactNullableString((m.rack === undefined ? null : m.rack));
+function encShareFetchResponseNodeEndpoint_v1(w: Writer, m: ShareFetchResponseNodeEndpointInput): void {
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.int32(m.port ?? 0);
+  w.compactNullableString(m.rack === undefined ? null : m.rack);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -519,7 +614,7 @@ function decShareFetchResponseNodeEndpoint_v1(r: Reader): ShareFetchResponseNode
   return { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack, unknownTaggedFields: unknown };
 }
 
-export const ShareFetch: ApiCodec<ShareFetchRequest, ShareFetchResponse> = {
+export const ShareFetch: ApiCodec<ShareFetchRequest, ShareFetchResponse, ShareFetchRequestInput, ShareFetchResponseInput> = {
   apiKey: 78,
   name: 'ShareFetch',
   minVersion: 1,
@@ -529,11 +624,15 @@ export const ShareFetch: ApiCodec<ShareFetchRequest, ShareFetchResponse> = {
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ShareFetchRequest, version: number): void {
-      switch (version) {
-        case 1: return encShareFetchRequest_v1(w, msg);
-        case 2: return encShareFetchRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`ShareFetchRequest version ${version} is not supported`);
+    encode(w: Writer, msg: ShareFetchRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encShareFetchRequest_v1(w, msg);
+          case 2: return encShareFetchRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`ShareFetchRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ShareFetchRequest', version);
       }
     },
     decode(r: Reader, version: number): ShareFetchRequest {
@@ -545,10 +644,14 @@ export const ShareFetch: ApiCodec<ShareFetchRequest, ShareFetchResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: ShareFetchResponse, version: number): void {
-      switch (version) {
-        case 1: case 2: return encShareFetchResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`ShareFetchResponse version ${version} is not supported`);
+    encode(w: Writer, msg: ShareFetchResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: case 2: return encShareFetchResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`ShareFetchResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ShareFetchResponse', version);
       }
     },
     decode(r: Reader, version: number): ShareFetchResponse {

@@ -2,23 +2,52 @@
 // ShareGroupDescribe (api key 77): versions 1-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ShareGroupDescribeRequest {
   groupIds: string[];
   includeAuthorizedOperations: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ShareGroupDescribeRequestInput {
+  groupIds: string[];
+  includeAuthorizedOperations: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ShareGroupDescribeResponse {
   throttleTimeMs: number;
   groups: ShareGroupDescribeResponseDescribedGroup[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ShareGroupDescribeResponseInput {
+  throttleTimeMs: number;
+  groups: ShareGroupDescribeResponseDescribedGroupInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ShareGroupDescribeResponseDescribedGroup {
+  errorCode: number;
+  errorMessage: string | null;
+  groupId: string;
+  groupState: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  assignorName: string;
+  members: ShareGroupDescribeResponseMember[];
+  authorizedOperations: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ShareGroupDescribeResponseDescribedGroupInput {
   errorCode: number;
   errorMessage?: string | null;
   groupId: string;
@@ -26,14 +55,14 @@ export interface ShareGroupDescribeResponseDescribedGroup {
   groupEpoch: number;
   assignmentEpoch: number;
   assignorName: string;
-  members: ShareGroupDescribeResponseMember[];
+  members: ShareGroupDescribeResponseMemberInput[];
   authorizedOperations?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface ShareGroupDescribeResponseMember {
   memberId: string;
-  rackId?: string | null;
+  rackId: string | null;
   memberEpoch: number;
   clientId: string;
   clientHost: string;
@@ -42,8 +71,24 @@ export interface ShareGroupDescribeResponseMember {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareGroupDescribeResponseMemberInput {
+  memberId: string;
+  rackId?: string | null;
+  memberEpoch: number;
+  clientId: string;
+  clientHost: string;
+  subscribedTopicNames: string[];
+  assignment: ShareGroupDescribeResponseAssignmentInput;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface ShareGroupDescribeResponseAssignment {
   topicPartitions: ShareGroupDescribeResponseTopicPartitions[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ShareGroupDescribeResponseAssignmentInput {
+  topicPartitions: ShareGroupDescribeResponseTopicPartitionsInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -54,18 +99,25 @@ export interface ShareGroupDescribeResponseTopicPartitions {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareGroupDescribeResponseTopicPartitionsInput {
+  topicId: string;
+  topicName: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 function defaultShareGroupDescribeRequest(): ShareGroupDescribeRequest {
   return { groupIds: [], includeAuthorizedOperations: false };
 }
 
-function encShareGroupDescribeRequest_v1(w: Writer, m: ShareGroupDescribeRequest): void {
-  const t1 = (m.groupIds ?? []);
+function encShareGroupDescribeRequest_v1(w: Writer, m: ShareGroupDescribeRequestInput): void {
+  const t1 = m.groupIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareGroupDescribeRequest field GroupIds is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.bool((m.includeAuthorizedOperations ?? false));
+  w.bool(m.includeAuthorizedOperations ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -104,9 +156,9 @@ function defaultShareGroupDescribeResponseTopicPartitions(): ShareGroupDescribeR
   return { topicId: 'AAAAAAAAAAAAAAAAAAAAAA', topicName: '', partitions: [] };
 }
 
-function encShareGroupDescribeResponse_v1(w: Writer, m: ShareGroupDescribeResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+function encShareGroupDescribeResponse_v1(w: Writer, m: ShareGroupDescribeResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareGroupDescribeResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -116,44 +168,44 @@ function encShareGroupDescribeResponse_v1(w: Writer, m: ShareGroupDescribeRespon
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareGroupDescribeResponseDescribedGroup_v1(w: Writer, m: ShareGroupDescribeResponseDescribedGroup): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.groupState ?? ''));
-  w.int32((m.groupEpoch ?? 0));
-  w.int32((m.assignmentEpoch ?? 0));
-  w.compactString((m.assignorName ?? ''));
-  const t1 = (m.members ?? []);
+function encShareGroupDescribeResponseDescribedGroup_v1(w: Writer, m: ShareGroupDescribeResponseDescribedGroupInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.groupState ?? '');
+  w.int32(m.groupEpoch ?? 0);
+  w.int32(m.assignmentEpoch ?? 0);
+  w.compactString(m.assignorName ?? '');
+  const t1 = m.members ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareGroupDescribeResponse field Members is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encShareGroupDescribeResponseMember_v1(w, t1[t2]);
   }
-  w.int32((m.authorizedOperations ?? -2147483648));
+  w.int32(m.authorizedOperations ?? -2147483648);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareGroupDescribeResponseMember_v1(w: Writer, m: ShareGroupDescribeResponseMember): void {
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.rackId === undefined ? null : m.rackId));
-  w.int32((m.memberEpoch ?? 0));
-  w.compactString((m.clientId ?? ''));
-  w.compactString((m.clientHost ?? ''));
-  const t1 = (m.subscribedTopicNames ?? []);
+function encShareGroupDescribeResponseMember_v1(w: Writer, m: ShareGroupDescribeResponseMemberInput): void {
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.rackId === undefined ? null : m.rackId);
+  w.int32(m.memberEpoch ?? 0);
+  w.compactString(m.clientId ?? '');
+  w.compactString(m.clientHost ?? '');
+  const t1 = m.subscribedTopicNames ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareGroupDescribeResponse field SubscribedTopicNames is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  encShareGroupDescribeResponseAssignment_v1(w, (m.assignment ?? defaultShareGroupDescribeResponseAssignment()));
+  encShareGroupDescribeResponseAssignment_v1(w, m.assignment ?? defaultShareGroupDescribeResponseAssignment());
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareGroupDescribeResponseAssignment_v1(w: Writer, m: ShareGroupDescribeResponseAssignment): void {
-  const t1 = (m.topicPartitions ?? []);
+function encShareGroupDescribeResponseAssignment_v1(w: Writer, m: ShareGroupDescribeResponseAssignmentInput): void {
+  const t1 = m.topicPartitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareGroupDescribeResponse field TopicPartitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -163,10 +215,10 @@ function encShareGroupDescribeResponseAssignment_v1(w: Writer, m: ShareGroupDesc
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareGroupDescribeResponseTopicPartitions_v1(w: Writer, m: ShareGroupDescribeResponseTopicPartitions): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encShareGroupDescribeResponseTopicPartitions_v1(w: Writer, m: ShareGroupDescribeResponseTopicPartitionsInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareGroupDescribeResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -258,7 +310,7 @@ function decShareGroupDescribeResponseTopicPartitions_v1(r: Reader): ShareGroupD
   return { topicId: f_topicId, topicName: f_topicName, partitions: f_partitions, unknownTaggedFields: unknown };
 }
 
-export const ShareGroupDescribe: ApiCodec<ShareGroupDescribeRequest, ShareGroupDescribeResponse> = {
+export const ShareGroupDescribe: ApiCodec<ShareGroupDescribeRequest, ShareGroupDescribeResponse, ShareGroupDescribeRequestInput, ShareGroupDescribeResponseInput> = {
   apiKey: 77,
   name: 'ShareGroupDescribe',
   minVersion: 1,
@@ -268,10 +320,14 @@ export const ShareGroupDescribe: ApiCodec<ShareGroupDescribeRequest, ShareGroupD
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ShareGroupDescribeRequest, version: number): void {
-      switch (version) {
-        case 1: return encShareGroupDescribeRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`ShareGroupDescribeRequest version ${version} is not supported`);
+    encode(w: Writer, msg: ShareGroupDescribeRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encShareGroupDescribeRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`ShareGroupDescribeRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ShareGroupDescribeRequest', version);
       }
     },
     decode(r: Reader, version: number): ShareGroupDescribeRequest {
@@ -282,10 +338,14 @@ export const ShareGroupDescribe: ApiCodec<ShareGroupDescribeRequest, ShareGroupD
     },
   },
   response: {
-    encode(w: Writer, msg: ShareGroupDescribeResponse, version: number): void {
-      switch (version) {
-        case 1: return encShareGroupDescribeResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`ShareGroupDescribeResponse version ${version} is not supported`);
+    encode(w: Writer, msg: ShareGroupDescribeResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encShareGroupDescribeResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`ShareGroupDescribeResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ShareGroupDescribeResponse', version);
       }
     },
     decode(r: Reader, version: number): ShareGroupDescribeResponse {

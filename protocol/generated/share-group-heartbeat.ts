@@ -2,11 +2,22 @@
 // ShareGroupHeartbeat (api key 76): versions 1-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ShareGroupHeartbeatRequest {
+  groupId: string;
+  memberId: string;
+  memberEpoch: number;
+  rackId: string | null;
+  subscribedTopicNames: string[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ShareGroupHeartbeatRequestInput {
   groupId: string;
   memberId: string;
   memberEpoch: number;
@@ -15,19 +26,37 @@ export interface ShareGroupHeartbeatRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface ShareGroupHeartbeatResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  memberId: string | null;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  assignment: ShareGroupHeartbeatResponseAssignment | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface ShareGroupHeartbeatResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage?: string | null;
   memberId?: string | null;
   memberEpoch: number;
   heartbeatIntervalMs: number;
-  assignment?: ShareGroupHeartbeatResponseAssignment | null;
+  assignment?: ShareGroupHeartbeatResponseAssignmentInput | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface ShareGroupHeartbeatResponseAssignment {
   topicPartitions: ShareGroupHeartbeatResponseTopicPartitions[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ShareGroupHeartbeatResponseAssignmentInput {
+  topicPartitions: ShareGroupHeartbeatResponseTopicPartitionsInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -37,16 +66,22 @@ export interface ShareGroupHeartbeatResponseTopicPartitions {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ShareGroupHeartbeatResponseTopicPartitionsInput {
+  topicId: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 function defaultShareGroupHeartbeatRequest(): ShareGroupHeartbeatRequest {
   return { groupId: '', memberId: '', memberEpoch: 0, rackId: null, subscribedTopicNames: null };
 }
 
-function encShareGroupHeartbeatRequest_v1(w: Writer, m: ShareGroupHeartbeatRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.memberId ?? ''));
-  w.int32((m.memberEpoch ?? 0));
-  w.compactNullableString((m.rackId === undefined ? null : m.rackId));
-  const t1 = (m.subscribedTopicNames === undefined ? null : m.subscribedTopicNames);
+function encShareGroupHeartbeatRequest_v1(w: Writer, m: ShareGroupHeartbeatRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.memberId ?? '');
+  w.int32(m.memberEpoch ?? 0);
+  w.compactNullableString(m.rackId === undefined ? null : m.rackId);
+  const t1 = m.subscribedTopicNames === undefined ? null : m.subscribedTopicNames;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -84,20 +119,20 @@ function defaultShareGroupHeartbeatResponseTopicPartitions(): ShareGroupHeartbea
   return { topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [] };
 }
 
-function encShareGroupHeartbeatResponse_v1(w: Writer, m: ShareGroupHeartbeatResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.compactNullableString((m.memberId === undefined ? null : m.memberId));
-  w.int32((m.memberEpoch ?? 0));
-  w.int32((m.heartbeatIntervalMs ?? 0));
-  { const t1 = (m.assignment === undefined ? null : m.assignment); if (t1 === null) w.int8(-1); else { w.int8(1); encShareGroupHeartbeatResponseAssignment_v1(w, t1); } }
+function encShareGroupHeartbeatResponse_v1(w: Writer, m: ShareGroupHeartbeatResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.compactNullableString(m.memberId === undefined ? null : m.memberId);
+  w.int32(m.memberEpoch ?? 0);
+  w.int32(m.heartbeatIntervalMs ?? 0);
+  { const t1 = m.assignment === undefined ? null : m.assignment; if (t1 === null) w.int8(-1); else { w.int8(1); encShareGroupHeartbeatResponseAssignment_v1(w, t1); } }
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareGroupHeartbeatResponseAssignment_v1(w: Writer, m: ShareGroupHeartbeatResponseAssignment): void {
-  const t1 = (m.topicPartitions ?? []);
+function encShareGroupHeartbeatResponseAssignment_v1(w: Writer, m: ShareGroupHeartbeatResponseAssignmentInput): void {
+  const t1 = m.topicPartitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareGroupHeartbeatResponse field TopicPartitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -107,9 +142,9 @@ function encShareGroupHeartbeatResponseAssignment_v1(w: Writer, m: ShareGroupHea
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encShareGroupHeartbeatResponseTopicPartitions_v1(w: Writer, m: ShareGroupHeartbeatResponseTopicPartitions): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encShareGroupHeartbeatResponseTopicPartitions_v1(w: Writer, m: ShareGroupHeartbeatResponseTopicPartitionsInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('ShareGroupHeartbeatResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -158,7 +193,7 @@ function decShareGroupHeartbeatResponseTopicPartitions_v1(r: Reader): ShareGroup
   return { topicId: f_topicId, partitions: f_partitions, unknownTaggedFields: unknown };
 }
 
-export const ShareGroupHeartbeat: ApiCodec<ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponse> = {
+export const ShareGroupHeartbeat: ApiCodec<ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponse, ShareGroupHeartbeatRequestInput, ShareGroupHeartbeatResponseInput> = {
   apiKey: 76,
   name: 'ShareGroupHeartbeat',
   minVersion: 1,
@@ -168,10 +203,14 @@ export const ShareGroupHeartbeat: ApiCodec<ShareGroupHeartbeatRequest, ShareGrou
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: ShareGroupHeartbeatRequest, version: number): void {
-      switch (version) {
-        case 1: return encShareGroupHeartbeatRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`ShareGroupHeartbeatRequest version ${version} is not supported`);
+    encode(w: Writer, msg: ShareGroupHeartbeatRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encShareGroupHeartbeatRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`ShareGroupHeartbeatRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ShareGroupHeartbeatRequest', version);
       }
     },
     decode(r: Reader, version: number): ShareGroupHeartbeatRequest {
@@ -182,10 +221,14 @@ export const ShareGroupHeartbeat: ApiCodec<ShareGroupHeartbeatRequest, ShareGrou
     },
   },
   response: {
-    encode(w: Writer, msg: ShareGroupHeartbeatResponse, version: number): void {
-      switch (version) {
-        case 1: return encShareGroupHeartbeatResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`ShareGroupHeartbeatResponse version ${version} is not supported`);
+    encode(w: Writer, msg: ShareGroupHeartbeatResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encShareGroupHeartbeatResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`ShareGroupHeartbeatResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'ShareGroupHeartbeatResponse', version);
       }
     },
     decode(r: Reader, version: number): ShareGroupHeartbeatResponse {

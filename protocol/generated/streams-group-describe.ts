@@ -2,34 +2,67 @@
 // StreamsGroupDescribe (api key 89): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface StreamsGroupDescribeRequest {
+  groupIds: string[];
+  includeAuthorizedOperations: boolean;
+  includeTopologyDescription: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface StreamsGroupDescribeRequestInput {
   groupIds: string[];
   includeAuthorizedOperations: boolean;
   includeTopologyDescription?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface StreamsGroupDescribeResponse {
   throttleTimeMs: number;
   groups: StreamsGroupDescribeResponseDescribedGroup[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface StreamsGroupDescribeResponseInput {
+  throttleTimeMs: number;
+  groups: StreamsGroupDescribeResponseDescribedGroupInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupDescribeResponseDescribedGroup {
+  errorCode: number;
+  errorMessage: string | null;
+  groupId: string;
+  groupState: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  topology: StreamsGroupDescribeResponseTopology | null;
+  members: StreamsGroupDescribeResponseMember[];
+  authorizedOperations: number;
+  topologyDescription: StreamsGroupDescribeResponseTopologyDescription | null;
+  topologyDescriptionStatus: number;
+  assignorName: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupDescribeResponseDescribedGroupInput {
   errorCode: number;
   errorMessage?: string | null;
   groupId: string;
   groupState: string;
   groupEpoch: number;
   assignmentEpoch: number;
-  topology?: StreamsGroupDescribeResponseTopology | null;
-  members: StreamsGroupDescribeResponseMember[];
+  topology?: StreamsGroupDescribeResponseTopologyInput | null;
+  members: StreamsGroupDescribeResponseMemberInput[];
   authorizedOperations?: number;
-  topologyDescription?: StreamsGroupDescribeResponseTopologyDescription | null;
+  topologyDescription?: StreamsGroupDescribeResponseTopologyDescriptionInput | null;
   topologyDescriptionStatus?: number;
   assignorName?: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -37,7 +70,13 @@ export interface StreamsGroupDescribeResponseDescribedGroup {
 
 export interface StreamsGroupDescribeResponseTopology {
   epoch: number;
-  subtopologies?: StreamsGroupDescribeResponseSubtopology[] | null;
+  subtopologies: StreamsGroupDescribeResponseSubtopology[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupDescribeResponseTopologyInput {
+  epoch: number;
+  subtopologies?: StreamsGroupDescribeResponseSubtopologyInput[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -50,11 +89,28 @@ export interface StreamsGroupDescribeResponseSubtopology {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupDescribeResponseSubtopologyInput {
+  subtopologyId: string;
+  sourceTopics: string[];
+  repartitionSinkTopics: string[];
+  stateChangelogTopics: StreamsGroupDescribeResponseTopicInfoInput[];
+  repartitionSourceTopics: StreamsGroupDescribeResponseTopicInfoInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupDescribeResponseTopicInfo {
   name: string;
   partitions: number;
   replicationFactor: number;
   topicConfigs: StreamsGroupDescribeResponseKeyValue[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupDescribeResponseTopicInfoInput {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  topicConfigs: StreamsGroupDescribeResponseKeyValueInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -64,7 +120,32 @@ export interface StreamsGroupDescribeResponseKeyValue {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupDescribeResponseKeyValueInput {
+  key: string;
+  value: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupDescribeResponseMember {
+  memberId: string;
+  memberEpoch: number;
+  instanceId: string | null;
+  rackId: string | null;
+  clientId: string;
+  clientHost: string;
+  topologyEpoch: number;
+  processId: string;
+  userEndpoint: StreamsGroupDescribeResponseEndpoint | null;
+  clientTags: StreamsGroupDescribeResponseKeyValue[];
+  taskOffsets: StreamsGroupDescribeResponseTaskOffset[];
+  taskEndOffsets: StreamsGroupDescribeResponseTaskOffset[];
+  assignment: StreamsGroupDescribeResponseAssignment;
+  targetAssignment: StreamsGroupDescribeResponseAssignment;
+  isClassic: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupDescribeResponseMemberInput {
   memberId: string;
   memberEpoch: number;
   instanceId?: string | null;
@@ -73,12 +154,12 @@ export interface StreamsGroupDescribeResponseMember {
   clientHost: string;
   topologyEpoch: number;
   processId: string;
-  userEndpoint?: StreamsGroupDescribeResponseEndpoint | null;
-  clientTags: StreamsGroupDescribeResponseKeyValue[];
-  taskOffsets: StreamsGroupDescribeResponseTaskOffset[];
-  taskEndOffsets: StreamsGroupDescribeResponseTaskOffset[];
-  assignment: StreamsGroupDescribeResponseAssignment;
-  targetAssignment: StreamsGroupDescribeResponseAssignment;
+  userEndpoint?: StreamsGroupDescribeResponseEndpointInput | null;
+  clientTags: StreamsGroupDescribeResponseKeyValueInput[];
+  taskOffsets: StreamsGroupDescribeResponseTaskOffsetInput[];
+  taskEndOffsets: StreamsGroupDescribeResponseTaskOffsetInput[];
+  assignment: StreamsGroupDescribeResponseAssignmentInput;
+  targetAssignment: StreamsGroupDescribeResponseAssignmentInput;
   isClassic: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -89,7 +170,20 @@ export interface StreamsGroupDescribeResponseEndpoint {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupDescribeResponseEndpointInput {
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupDescribeResponseTaskOffset {
+  subtopologyId: string;
+  partition: number;
+  offset: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupDescribeResponseTaskOffsetInput {
   subtopologyId: string;
   partition: number;
   offset: bigint;
@@ -103,7 +197,20 @@ export interface StreamsGroupDescribeResponseAssignment {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupDescribeResponseAssignmentInput {
+  activeTasks: StreamsGroupDescribeResponseTaskIdsInput[];
+  standbyTasks: StreamsGroupDescribeResponseTaskIdsInput[];
+  warmupTasks: StreamsGroupDescribeResponseTaskIdsInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupDescribeResponseTaskIds {
+  subtopologyId: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupDescribeResponseTaskIdsInput {
   subtopologyId: string;
   partitions: number[];
   unknownTaggedFields?: UnknownTaggedField[];
@@ -115,13 +222,35 @@ export interface StreamsGroupDescribeResponseTopologyDescription {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupDescribeResponseTopologyDescriptionInput {
+  subtopologies: StreamsGroupDescribeResponseTopologyDescriptionSubtopologyInput[];
+  globalStores: StreamsGroupDescribeResponseTopologyDescriptionGlobalStoreInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupDescribeResponseTopologyDescriptionSubtopology {
   subtopologyId: string;
   nodes: StreamsGroupDescribeResponseTopologyDescriptionNode[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupDescribeResponseTopologyDescriptionSubtopologyInput {
+  subtopologyId: string;
+  nodes: StreamsGroupDescribeResponseTopologyDescriptionNodeInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupDescribeResponseTopologyDescriptionNode {
+  name: string;
+  nodeType: number;
+  sourceTopics: string[];
+  sinkTopic: string | null;
+  stores: string[];
+  successors: string[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupDescribeResponseTopologyDescriptionNodeInput {
   name: string;
   nodeType: number;
   sourceTopics: string[];
@@ -137,32 +266,38 @@ export interface StreamsGroupDescribeResponseTopologyDescriptionGlobalStore {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupDescribeResponseTopologyDescriptionGlobalStoreInput {
+  source: StreamsGroupDescribeResponseTopologyDescriptionNodeInput;
+  processor: StreamsGroupDescribeResponseTopologyDescriptionNodeInput;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 function defaultStreamsGroupDescribeRequest(): StreamsGroupDescribeRequest {
   return { groupIds: [], includeAuthorizedOperations: false, includeTopologyDescription: false };
 }
 
-function encStreamsGroupDescribeRequest_v0(w: Writer, m: StreamsGroupDescribeRequest): void {
-  const t1 = (m.groupIds ?? []);
+function encStreamsGroupDescribeRequest_v0(w: Writer, m: StreamsGroupDescribeRequestInput): void {
+  const t1 = m.groupIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeRequest field GroupIds is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.bool((m.includeAuthorizedOperations ?? false));
+  w.bool(m.includeAuthorizedOperations ?? false);
   if (m.includeTopologyDescription !== undefined && m.includeTopologyDescription !== false) throw new ProtocolEncodeError('StreamsGroupDescribeRequest field StreamsGroupDescribeRequest.IncludeTopologyDescription cannot be written at version 0');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeRequest_v1(w: Writer, m: StreamsGroupDescribeRequest): void {
-  const t1 = (m.groupIds ?? []);
+function encStreamsGroupDescribeRequest_v1(w: Writer, m: StreamsGroupDescribeRequestInput): void {
+  const t1 = m.groupIds ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeRequest field GroupIds is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.bool((m.includeAuthorizedOperations ?? false));
-  w.bool((m.includeTopologyDescription ?? false));
+  w.bool(m.includeAuthorizedOperations ?? false);
+  w.bool(m.includeTopologyDescription ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -256,9 +391,9 @@ function defaultStreamsGroupDescribeResponseTopologyDescriptionGlobalStore(): St
   return { source: defaultStreamsGroupDescribeResponseTopologyDescriptionNode(), processor: defaultStreamsGroupDescribeResponseTopologyDescriptionNode() };
 }
 
-function encStreamsGroupDescribeResponse_v0(w: Writer, m: StreamsGroupDescribeResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+function encStreamsGroupDescribeResponse_v0(w: Writer, m: StreamsGroupDescribeResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -268,9 +403,9 @@ function encStreamsGroupDescribeResponse_v0(w: Writer, m: StreamsGroupDescribeRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponse_v1(w: Writer, m: StreamsGroupDescribeResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.groups ?? []);
+function encStreamsGroupDescribeResponse_v1(w: Writer, m: StreamsGroupDescribeResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.groups ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Groups is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -280,52 +415,52 @@ function encStreamsGroupDescribeResponse_v1(w: Writer, m: StreamsGroupDescribeRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseDescribedGroup_v0(w: Writer, m: StreamsGroupDescribeResponseDescribedGroup): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.groupState ?? ''));
-  w.int32((m.groupEpoch ?? 0));
-  w.int32((m.assignmentEpoch ?? 0));
-  { const t1 = (m.topology === undefined ? null : m.topology); if (t1 === null) w.int8(-1); else { w.int8(1); encStreamsGroupDescribeResponseTopology_v0(w, t1); } }
-  const t2 = (m.members ?? []);
+function encStreamsGroupDescribeResponseDescribedGroup_v0(w: Writer, m: StreamsGroupDescribeResponseDescribedGroupInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.groupState ?? '');
+  w.int32(m.groupEpoch ?? 0);
+  w.int32(m.assignmentEpoch ?? 0);
+  { const t1 = m.topology === undefined ? null : m.topology; if (t1 === null) w.int8(-1); else { w.int8(1); encStreamsGroupDescribeResponseTopology_v0(w, t1); } }
+  const t2 = m.members ?? [];
   if (t2 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Members is not nullable');
   else {
     w.uvarint(t2.length + 1);
     for (let t3 = 0; t3 < t2.length; t3++) encStreamsGroupDescribeResponseMember_v0(w, t2[t3]);
   }
-  w.int32((m.authorizedOperations ?? -2147483648));
+  w.int32(m.authorizedOperations ?? -2147483648);
   if (m.topologyDescription !== undefined && m.topologyDescription !== null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field DescribedGroup.TopologyDescription cannot be written at version 0');
   if (m.topologyDescriptionStatus !== undefined && m.topologyDescriptionStatus !== 0) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field DescribedGroup.TopologyDescriptionStatus cannot be written at version 0');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseDescribedGroup_v1(w: Writer, m: StreamsGroupDescribeResponseDescribedGroup): void {
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.groupState ?? ''));
-  w.int32((m.groupEpoch ?? 0));
-  w.int32((m.assignmentEpoch ?? 0));
-  { const t1 = (m.topology === undefined ? null : m.topology); if (t1 === null) w.int8(-1); else { w.int8(1); encStreamsGroupDescribeResponseTopology_v0(w, t1); } }
-  const t2 = (m.members ?? []);
+function encStreamsGroupDescribeResponseDescribedGroup_v1(w: Writer, m: StreamsGroupDescribeResponseDescribedGroupInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.groupState ?? '');
+  w.int32(m.groupEpoch ?? 0);
+  w.int32(m.assignmentEpoch ?? 0);
+  { const t1 = m.topology === undefined ? null : m.topology; if (t1 === null) w.int8(-1); else { w.int8(1); encStreamsGroupDescribeResponseTopology_v0(w, t1); } }
+  const t2 = m.members ?? [];
   if (t2 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Members is not nullable');
   else {
     w.uvarint(t2.length + 1);
     for (let t3 = 0; t3 < t2.length; t3++) encStreamsGroupDescribeResponseMember_v0(w, t2[t3]);
   }
-  w.int32((m.authorizedOperations ?? -2147483648));
-  { const t4 = (m.topologyDescription === undefined ? null : m.topologyDescription); if (t4 === null) w.int8(-1); else { w.int8(1); encStreamsGroupDescribeResponseTopologyDescription_v1(w, t4); } }
-  w.int8((m.topologyDescriptionStatus ?? 0));
-  w.compactNullableString((m.assignorName === undefined ? null : m.assignorName));
+  w.int32(m.authorizedOperations ?? -2147483648);
+  { const t4 = m.topologyDescription === undefined ? null : m.topologyDescription; if (t4 === null) w.int8(-1); else { w.int8(1); encStreamsGroupDescribeResponseTopologyDescription_v1(w, t4); } }
+  w.int8(m.topologyDescriptionStatus ?? 0);
+  w.compactNullableString(m.assignorName === undefined ? null : m.assignorName);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseTopology_v0(w: Writer, m: StreamsGroupDescribeResponseTopology): void {
-  w.int32((m.epoch ?? 0));
-  const t1 = (m.subtopologies === undefined ? null : m.subtopologies);
+function encStreamsGroupDescribeResponseTopology_v0(w: Writer, m: StreamsGroupDescribeResponseTopologyInput): void {
+  w.int32(m.epoch ?? 0);
+  const t1 = m.subtopologies === undefined ? null : m.subtopologies;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
@@ -335,27 +470,27 @@ function encStreamsGroupDescribeResponseTopology_v0(w: Writer, m: StreamsGroupDe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseSubtopology_v0(w: Writer, m: StreamsGroupDescribeResponseSubtopology): void {
-  w.compactString((m.subtopologyId ?? ''));
-  const t1 = (m.sourceTopics ?? []);
+function encStreamsGroupDescribeResponseSubtopology_v0(w: Writer, m: StreamsGroupDescribeResponseSubtopologyInput): void {
+  w.compactString(m.subtopologyId ?? '');
+  const t1 = m.sourceTopics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field SourceTopics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  const t3 = (m.repartitionSinkTopics ?? []);
+  const t3 = m.repartitionSinkTopics ?? [];
   if (t3 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field RepartitionSinkTopics is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) w.compactString(t3[t4]);
   }
-  const t5 = (m.stateChangelogTopics ?? []);
+  const t5 = m.stateChangelogTopics ?? [];
   if (t5 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field StateChangelogTopics is not nullable');
   else {
     w.uvarint(t5.length + 1);
     for (let t6 = 0; t6 < t5.length; t6++) encStreamsGroupDescribeResponseTopicInfo_v0(w, t5[t6]);
   }
-  const t7 = (m.repartitionSourceTopics ?? []);
+  const t7 = m.repartitionSourceTopics ?? [];
   if (t7 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field RepartitionSourceTopics is not nullable');
   else {
     w.uvarint(t7.length + 1);
@@ -365,11 +500,11 @@ function encStreamsGroupDescribeResponseSubtopology_v0(w: Writer, m: StreamsGrou
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseTopicInfo_v0(w: Writer, m: StreamsGroupDescribeResponseTopicInfo): void {
-  w.compactString((m.name ?? ''));
-  w.int32((m.partitions ?? 0));
-  w.int16((m.replicationFactor ?? 0));
-  const t1 = (m.topicConfigs ?? []);
+function encStreamsGroupDescribeResponseTopicInfo_v0(w: Writer, m: StreamsGroupDescribeResponseTopicInfoInput): void {
+  w.compactString(m.name ?? '');
+  w.int32(m.partitions ?? 0);
+  w.int16(m.replicationFactor ?? 0);
+  const t1 = m.topicConfigs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field TopicConfigs is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -379,77 +514,77 @@ function encStreamsGroupDescribeResponseTopicInfo_v0(w: Writer, m: StreamsGroupD
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseKeyValue_v0(w: Writer, m: StreamsGroupDescribeResponseKeyValue): void {
-  w.compactString((m.key ?? ''));
-  w.compactString((m.value ?? ''));
+function encStreamsGroupDescribeResponseKeyValue_v0(w: Writer, m: StreamsGroupDescribeResponseKeyValueInput): void {
+  w.compactString(m.key ?? '');
+  w.compactString(m.value ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseMember_v0(w: Writer, m: StreamsGroupDescribeResponseMember): void {
-  w.compactString((m.memberId ?? ''));
-  w.int32((m.memberEpoch ?? 0));
-  w.compactNullableString((m.instanceId === undefined ? null : m.instanceId));
-  w.compactNullableString((m.rackId === undefined ? null : m.rackId));
-  w.compactString((m.clientId ?? ''));
-  w.compactString((m.clientHost ?? ''));
-  w.int32((m.topologyEpoch ?? 0));
-  w.compactString((m.processId ?? ''));
-  { const t1 = (m.userEndpoint === undefined ? null : m.userEndpoint); if (t1 === null) w.int8(-1); else { w.int8(1); encStreamsGroupDescribeResponseEndpoint_v0(w, t1); } }
-  const t2 = (m.clientTags ?? []);
+function encStreamsGroupDescribeResponseMember_v0(w: Writer, m: StreamsGroupDescribeResponseMemberInput): void {
+  w.compactString(m.memberId ?? '');
+  w.int32(m.memberEpoch ?? 0);
+  w.compactNullableString(m.instanceId === undefined ? null : m.instanceId);
+  w.compactNullableString(m.rackId === undefined ? null : m.rackId);
+  w.compactString(m.clientId ?? '');
+  w.compactString(m.clientHost ?? '');
+  w.int32(m.topologyEpoch ?? 0);
+  w.compactString(m.processId ?? '');
+  { const t1 = m.userEndpoint === undefined ? null : m.userEndpoint; if (t1 === null) w.int8(-1); else { w.int8(1); encStreamsGroupDescribeResponseEndpoint_v0(w, t1); } }
+  const t2 = m.clientTags ?? [];
   if (t2 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field ClientTags is not nullable');
   else {
     w.uvarint(t2.length + 1);
     for (let t3 = 0; t3 < t2.length; t3++) encStreamsGroupDescribeResponseKeyValue_v0(w, t2[t3]);
   }
-  const t4 = (m.taskOffsets ?? []);
+  const t4 = m.taskOffsets ?? [];
   if (t4 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field TaskOffsets is not nullable');
   else {
     w.uvarint(t4.length + 1);
     for (let t5 = 0; t5 < t4.length; t5++) encStreamsGroupDescribeResponseTaskOffset_v0(w, t4[t5]);
   }
-  const t6 = (m.taskEndOffsets ?? []);
+  const t6 = m.taskEndOffsets ?? [];
   if (t6 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field TaskEndOffsets is not nullable');
   else {
     w.uvarint(t6.length + 1);
     for (let t7 = 0; t7 < t6.length; t7++) encStreamsGroupDescribeResponseTaskOffset_v0(w, t6[t7]);
   }
-  encStreamsGroupDescribeResponseAssignment_v0(w, (m.assignment ?? defaultStreamsGroupDescribeResponseAssignment()));
-  encStreamsGroupDescribeResponseAssignment_v0(w, (m.targetAssignment ?? defaultStreamsGroupDescribeResponseAssignment()));
-  w.bool((m.isClassic ?? false));
+  encStreamsGroupDescribeResponseAssignment_v0(w, m.assignment ?? defaultStreamsGroupDescribeResponseAssignment());
+  encStreamsGroupDescribeResponseAssignment_v0(w, m.targetAssignment ?? defaultStreamsGroupDescribeResponseAssignment());
+  w.bool(m.isClassic ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseEndpoint_v0(w: Writer, m: StreamsGroupDescribeResponseEndpoint): void {
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+function encStreamsGroupDescribeResponseEndpoint_v0(w: Writer, m: StreamsGroupDescribeResponseEndpointInput): void {
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseTaskOffset_v0(w: Writer, m: StreamsGroupDescribeResponseTaskOffset): void {
-  w.compactString((m.subtopologyId ?? ''));
-  w.int32((m.partition ?? 0));
-  w.int64((m.offset ?? 0n));
+function encStreamsGroupDescribeResponseTaskOffset_v0(w: Writer, m: StreamsGroupDescribeResponseTaskOffsetInput): void {
+  w.compactString(m.subtopologyId ?? '');
+  w.int32(m.partition ?? 0);
+  w.int64(m.offset ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseAssignment_v0(w: Writer, m: StreamsGroupDescribeResponseAssignment): void {
-  const t1 = (m.activeTasks ?? []);
+function encStreamsGroupDescribeResponseAssignment_v0(w: Writer, m: StreamsGroupDescribeResponseAssignmentInput): void {
+  const t1 = m.activeTasks ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field ActiveTasks is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encStreamsGroupDescribeResponseTaskIds_v0(w, t1[t2]);
   }
-  const t3 = (m.standbyTasks ?? []);
+  const t3 = m.standbyTasks ?? [];
   if (t3 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field StandbyTasks is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encStreamsGroupDescribeResponseTaskIds_v0(w, t3[t4]);
   }
-  const t5 = (m.warmupTasks ?? []);
+  const t5 = m.warmupTasks ?? [];
   if (t5 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field WarmupTasks is not nullable');
   else {
     w.uvarint(t5.length + 1);
@@ -459,9 +594,9 @@ function encStreamsGroupDescribeResponseAssignment_v0(w: Writer, m: StreamsGroup
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseTaskIds_v0(w: Writer, m: StreamsGroupDescribeResponseTaskIds): void {
-  w.compactString((m.subtopologyId ?? ''));
-  const t1 = (m.partitions ?? []);
+function encStreamsGroupDescribeResponseTaskIds_v0(w: Writer, m: StreamsGroupDescribeResponseTaskIdsInput): void {
+  w.compactString(m.subtopologyId ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -471,14 +606,14 @@ function encStreamsGroupDescribeResponseTaskIds_v0(w: Writer, m: StreamsGroupDes
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseTopologyDescription_v1(w: Writer, m: StreamsGroupDescribeResponseTopologyDescription): void {
-  const t1 = (m.subtopologies ?? []);
+function encStreamsGroupDescribeResponseTopologyDescription_v1(w: Writer, m: StreamsGroupDescribeResponseTopologyDescriptionInput): void {
+  const t1 = m.subtopologies ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Subtopologies is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encStreamsGroupDescribeResponseTopologyDescriptionSubtopology_v1(w, t1[t2]);
   }
-  const t3 = (m.globalStores ?? []);
+  const t3 = m.globalStores ?? [];
   if (t3 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field GlobalStores is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -488,9 +623,9 @@ function encStreamsGroupDescribeResponseTopologyDescription_v1(w: Writer, m: Str
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseTopologyDescriptionSubtopology_v1(w: Writer, m: StreamsGroupDescribeResponseTopologyDescriptionSubtopology): void {
-  w.compactString((m.subtopologyId ?? ''));
-  const t1 = (m.nodes ?? []);
+function encStreamsGroupDescribeResponseTopologyDescriptionSubtopology_v1(w: Writer, m: StreamsGroupDescribeResponseTopologyDescriptionSubtopologyInput): void {
+  w.compactString(m.subtopologyId ?? '');
+  const t1 = m.nodes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Nodes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -500,23 +635,23 @@ function encStreamsGroupDescribeResponseTopologyDescriptionSubtopology_v1(w: Wri
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseTopologyDescriptionNode_v1(w: Writer, m: StreamsGroupDescribeResponseTopologyDescriptionNode): void {
-  w.compactString((m.name ?? ''));
-  w.int8((m.nodeType ?? 0));
-  const t1 = (m.sourceTopics ?? []);
+function encStreamsGroupDescribeResponseTopologyDescriptionNode_v1(w: Writer, m: StreamsGroupDescribeResponseTopologyDescriptionNodeInput): void {
+  w.compactString(m.name ?? '');
+  w.int8(m.nodeType ?? 0);
+  const t1 = m.sourceTopics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field SourceTopics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.compactNullableString((m.sinkTopic === undefined ? null : m.sinkTopic));
-  const t3 = (m.stores ?? []);
+  w.compactNullableString(m.sinkTopic === undefined ? null : m.sinkTopic);
+  const t3 = m.stores ?? [];
   if (t3 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Stores is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) w.compactString(t3[t4]);
   }
-  const t5 = (m.successors ?? []);
+  const t5 = m.successors ?? [];
   if (t5 === null) throw new ProtocolEncodeError('StreamsGroupDescribeResponse field Successors is not nullable');
   else {
     w.uvarint(t5.length + 1);
@@ -526,9 +661,9 @@ function encStreamsGroupDescribeResponseTopologyDescriptionNode_v1(w: Writer, m:
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupDescribeResponseTopologyDescriptionGlobalStore_v1(w: Writer, m: StreamsGroupDescribeResponseTopologyDescriptionGlobalStore): void {
-  encStreamsGroupDescribeResponseTopologyDescriptionNode_v1(w, (m.source ?? defaultStreamsGroupDescribeResponseTopologyDescriptionNode()));
-  encStreamsGroupDescribeResponseTopologyDescriptionNode_v1(w, (m.processor ?? defaultStreamsGroupDescribeResponseTopologyDescriptionNode()));
+function encStreamsGroupDescribeResponseTopologyDescriptionGlobalStore_v1(w: Writer, m: StreamsGroupDescribeResponseTopologyDescriptionGlobalStoreInput): void {
+  encStreamsGroupDescribeResponseTopologyDescriptionNode_v1(w, m.source ?? defaultStreamsGroupDescribeResponseTopologyDescriptionNode());
+  encStreamsGroupDescribeResponseTopologyDescriptionNode_v1(w, m.processor ?? defaultStreamsGroupDescribeResponseTopologyDescriptionNode());
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -853,7 +988,7 @@ function decStreamsGroupDescribeResponseTopologyDescriptionGlobalStore_v1(r: Rea
   return { source: f_source, processor: f_processor, unknownTaggedFields: unknown };
 }
 
-export const StreamsGroupDescribe: ApiCodec<StreamsGroupDescribeRequest, StreamsGroupDescribeResponse> = {
+export const StreamsGroupDescribe: ApiCodec<StreamsGroupDescribeRequest, StreamsGroupDescribeResponse, StreamsGroupDescribeRequestInput, StreamsGroupDescribeResponseInput> = {
   apiKey: 89,
   name: 'StreamsGroupDescribe',
   minVersion: 0,
@@ -863,11 +998,15 @@ export const StreamsGroupDescribe: ApiCodec<StreamsGroupDescribeRequest, Streams
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: StreamsGroupDescribeRequest, version: number): void {
-      switch (version) {
-        case 0: return encStreamsGroupDescribeRequest_v0(w, msg);
-        case 1: return encStreamsGroupDescribeRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`StreamsGroupDescribeRequest version ${version} is not supported`);
+    encode(w: Writer, msg: StreamsGroupDescribeRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encStreamsGroupDescribeRequest_v0(w, msg);
+          case 1: return encStreamsGroupDescribeRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`StreamsGroupDescribeRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'StreamsGroupDescribeRequest', version);
       }
     },
     decode(r: Reader, version: number): StreamsGroupDescribeRequest {
@@ -879,11 +1018,15 @@ export const StreamsGroupDescribe: ApiCodec<StreamsGroupDescribeRequest, Streams
     },
   },
   response: {
-    encode(w: Writer, msg: StreamsGroupDescribeResponse, version: number): void {
-      switch (version) {
-        case 0: return encStreamsGroupDescribeResponse_v0(w, msg);
-        case 1: return encStreamsGroupDescribeResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`StreamsGroupDescribeResponse version ${version} is not supported`);
+    encode(w: Writer, msg: StreamsGroupDescribeResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encStreamsGroupDescribeResponse_v0(w, msg);
+          case 1: return encStreamsGroupDescribeResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`StreamsGroupDescribeResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'StreamsGroupDescribeResponse', version);
       }
     },
     decode(r: Reader, version: number): StreamsGroupDescribeResponse {

@@ -2,11 +2,34 @@
 // StreamsGroupHeartbeat (api key 88): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface StreamsGroupHeartbeatRequest {
+  groupId: string;
+  memberId: string;
+  memberEpoch: number;
+  endpointInformationEpoch: number;
+  instanceId: string | null;
+  rackId: string | null;
+  rebalanceTimeoutMs: number;
+  topology: StreamsGroupHeartbeatRequestTopology | null;
+  activeTasks: StreamsGroupHeartbeatRequestTaskIds[] | null;
+  standbyTasks: StreamsGroupHeartbeatRequestTaskIds[] | null;
+  warmupTasks: StreamsGroupHeartbeatRequestTaskIds[] | null;
+  processId: string | null;
+  userEndpoint: StreamsGroupHeartbeatRequestEndpoint | null;
+  clientTags: StreamsGroupHeartbeatRequestKeyValue[] | null;
+  taskOffsets: StreamsGroupHeartbeatRequestTaskOffset[] | null;
+  taskEndOffsets: StreamsGroupHeartbeatRequestTaskOffset[] | null;
+  shutdownApplication: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface StreamsGroupHeartbeatRequestInput {
   groupId: string;
   memberId: string;
   memberEpoch: number;
@@ -14,15 +37,15 @@ export interface StreamsGroupHeartbeatRequest {
   instanceId?: string | null;
   rackId?: string | null;
   rebalanceTimeoutMs?: number;
-  topology?: StreamsGroupHeartbeatRequestTopology | null;
-  activeTasks?: StreamsGroupHeartbeatRequestTaskIds[] | null;
-  standbyTasks?: StreamsGroupHeartbeatRequestTaskIds[] | null;
-  warmupTasks?: StreamsGroupHeartbeatRequestTaskIds[] | null;
+  topology?: StreamsGroupHeartbeatRequestTopologyInput | null;
+  activeTasks?: StreamsGroupHeartbeatRequestTaskIdsInput[] | null;
+  standbyTasks?: StreamsGroupHeartbeatRequestTaskIdsInput[] | null;
+  warmupTasks?: StreamsGroupHeartbeatRequestTaskIdsInput[] | null;
   processId?: string | null;
-  userEndpoint?: StreamsGroupHeartbeatRequestEndpoint | null;
-  clientTags?: StreamsGroupHeartbeatRequestKeyValue[] | null;
-  taskOffsets?: StreamsGroupHeartbeatRequestTaskOffset[] | null;
-  taskEndOffsets?: StreamsGroupHeartbeatRequestTaskOffset[] | null;
+  userEndpoint?: StreamsGroupHeartbeatRequestEndpointInput | null;
+  clientTags?: StreamsGroupHeartbeatRequestKeyValueInput[] | null;
+  taskOffsets?: StreamsGroupHeartbeatRequestTaskOffsetInput[] | null;
+  taskEndOffsets?: StreamsGroupHeartbeatRequestTaskOffsetInput[] | null;
   shutdownApplication?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -30,6 +53,12 @@ export interface StreamsGroupHeartbeatRequest {
 export interface StreamsGroupHeartbeatRequestTopology {
   epoch: number;
   subtopologies: StreamsGroupHeartbeatRequestSubtopology[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupHeartbeatRequestTopologyInput {
+  epoch: number;
+  subtopologies: StreamsGroupHeartbeatRequestSubtopologyInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -44,6 +73,17 @@ export interface StreamsGroupHeartbeatRequestSubtopology {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupHeartbeatRequestSubtopologyInput {
+  subtopologyId: string;
+  sourceTopics: string[];
+  sourceTopicRegex: string[];
+  stateChangelogTopics: StreamsGroupHeartbeatRequestTopicInfoInput[];
+  repartitionSinkTopics: string[];
+  repartitionSourceTopics: StreamsGroupHeartbeatRequestTopicInfoInput[];
+  copartitionGroups: StreamsGroupHeartbeatRequestCopartitionGroupInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupHeartbeatRequestTopicInfo {
   name: string;
   partitions: number;
@@ -52,7 +92,21 @@ export interface StreamsGroupHeartbeatRequestTopicInfo {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupHeartbeatRequestTopicInfoInput {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  topicConfigs: StreamsGroupHeartbeatRequestKeyValueInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupHeartbeatRequestKeyValue {
+  key: string;
+  value: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupHeartbeatRequestKeyValueInput {
   key: string;
   value: string;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -65,13 +119,32 @@ export interface StreamsGroupHeartbeatRequestCopartitionGroup {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupHeartbeatRequestCopartitionGroupInput {
+  sourceTopics: number[];
+  sourceTopicRegex: number[];
+  repartitionSourceTopics: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupHeartbeatRequestTaskIds {
   subtopologyId: string;
   partitions: number[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupHeartbeatRequestTaskIdsInput {
+  subtopologyId: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupHeartbeatRequestEndpoint {
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupHeartbeatRequestEndpointInput {
   host: string;
   port: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -84,7 +157,36 @@ export interface StreamsGroupHeartbeatRequestTaskOffset {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupHeartbeatRequestTaskOffsetInput {
+  subtopologyId: string;
+  partition: number;
+  offset: bigint;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface StreamsGroupHeartbeatResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  memberId: string;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  acceptableRecoveryLagLegacy: number;
+  taskOffsetIntervalMs: number;
+  acceptableRecoveryLag: bigint;
+  status: StreamsGroupHeartbeatResponseStatus[] | null;
+  activeTasks: StreamsGroupHeartbeatResponseTaskIds[] | null;
+  standbyTasks: StreamsGroupHeartbeatResponseTaskIds[] | null;
+  warmupTasks: StreamsGroupHeartbeatResponseTaskIds[] | null;
+  topologyDescriptionRequired: boolean;
+  endpointInformationEpoch: number;
+  partitionsByUserEndpoint: StreamsGroupHeartbeatResponseEndpointToPartitions[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface StreamsGroupHeartbeatResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage?: string | null;
@@ -94,13 +196,13 @@ export interface StreamsGroupHeartbeatResponse {
   acceptableRecoveryLagLegacy?: number;
   taskOffsetIntervalMs: number;
   acceptableRecoveryLag?: bigint;
-  status: StreamsGroupHeartbeatResponseStatus[] | null;
-  activeTasks?: StreamsGroupHeartbeatResponseTaskIds[] | null;
-  standbyTasks?: StreamsGroupHeartbeatResponseTaskIds[] | null;
-  warmupTasks?: StreamsGroupHeartbeatResponseTaskIds[] | null;
+  status: StreamsGroupHeartbeatResponseStatusInput[] | null;
+  activeTasks?: StreamsGroupHeartbeatResponseTaskIdsInput[] | null;
+  standbyTasks?: StreamsGroupHeartbeatResponseTaskIdsInput[] | null;
+  warmupTasks?: StreamsGroupHeartbeatResponseTaskIdsInput[] | null;
   topologyDescriptionRequired?: boolean;
   endpointInformationEpoch: number;
-  partitionsByUserEndpoint?: StreamsGroupHeartbeatResponseEndpointToPartitions[] | null;
+  partitionsByUserEndpoint?: StreamsGroupHeartbeatResponseEndpointToPartitionsInput[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -110,7 +212,19 @@ export interface StreamsGroupHeartbeatResponseStatus {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupHeartbeatResponseStatusInput {
+  statusCode: number;
+  statusDetail: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupHeartbeatResponseTaskIds {
+  subtopologyId: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupHeartbeatResponseTaskIdsInput {
   subtopologyId: string;
   partitions: number[];
   unknownTaggedFields?: UnknownTaggedField[];
@@ -123,13 +237,32 @@ export interface StreamsGroupHeartbeatResponseEndpointToPartitions {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupHeartbeatResponseEndpointToPartitionsInput {
+  userEndpoint: StreamsGroupHeartbeatResponseEndpointInput;
+  activePartitions: StreamsGroupHeartbeatResponseTopicPartitionInput[];
+  standbyPartitions: StreamsGroupHeartbeatResponseTopicPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupHeartbeatResponseEndpoint {
   host: string;
   port: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupHeartbeatResponseEndpointInput {
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupHeartbeatResponseTopicPartition {
+  topic: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupHeartbeatResponseTopicPartitionInput {
   topic: string;
   partitions: number[];
   unknownTaggedFields?: UnknownTaggedField[];
@@ -171,61 +304,61 @@ function defaultStreamsGroupHeartbeatRequestTaskOffset(): StreamsGroupHeartbeatR
   return { subtopologyId: '', partition: 0, offset: 0n };
 }
 
-function encStreamsGroupHeartbeatRequest_v0(w: Writer, m: StreamsGroupHeartbeatRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.memberId ?? ''));
-  w.int32((m.memberEpoch ?? 0));
-  w.int32((m.endpointInformationEpoch ?? 0));
-  w.compactNullableString((m.instanceId === undefined ? null : m.instanceId));
-  w.compactNullableString((m.rackId === undefined ? null : m.rackId));
-  w.int32((m.rebalanceTimeoutMs ?? -1));
-  { const t1 = (m.topology === undefined ? null : m.topology); if (t1 === null) w.int8(-1); else { w.int8(1); encStreamsGroupHeartbeatRequestTopology_v0(w, t1); } }
-  const t2 = (m.activeTasks === undefined ? null : m.activeTasks);
+function encStreamsGroupHeartbeatRequest_v0(w: Writer, m: StreamsGroupHeartbeatRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.memberId ?? '');
+  w.int32(m.memberEpoch ?? 0);
+  w.int32(m.endpointInformationEpoch ?? 0);
+  w.compactNullableString(m.instanceId === undefined ? null : m.instanceId);
+  w.compactNullableString(m.rackId === undefined ? null : m.rackId);
+  w.int32(m.rebalanceTimeoutMs ?? -1);
+  { const t1 = m.topology === undefined ? null : m.topology; if (t1 === null) w.int8(-1); else { w.int8(1); encStreamsGroupHeartbeatRequestTopology_v0(w, t1); } }
+  const t2 = m.activeTasks === undefined ? null : m.activeTasks;
   if (t2 === null) w.uvarint(0);
   else {
     w.uvarint(t2.length + 1);
     for (let t3 = 0; t3 < t2.length; t3++) encStreamsGroupHeartbeatRequestTaskIds_v0(w, t2[t3]);
   }
-  const t4 = (m.standbyTasks === undefined ? null : m.standbyTasks);
+  const t4 = m.standbyTasks === undefined ? null : m.standbyTasks;
   if (t4 === null) w.uvarint(0);
   else {
     w.uvarint(t4.length + 1);
     for (let t5 = 0; t5 < t4.length; t5++) encStreamsGroupHeartbeatRequestTaskIds_v0(w, t4[t5]);
   }
-  const t6 = (m.warmupTasks === undefined ? null : m.warmupTasks);
+  const t6 = m.warmupTasks === undefined ? null : m.warmupTasks;
   if (t6 === null) w.uvarint(0);
   else {
     w.uvarint(t6.length + 1);
     for (let t7 = 0; t7 < t6.length; t7++) encStreamsGroupHeartbeatRequestTaskIds_v0(w, t6[t7]);
   }
-  w.compactNullableString((m.processId === undefined ? null : m.processId));
-  { const t8 = (m.userEndpoint === undefined ? null : m.userEndpoint); if (t8 === null) w.int8(-1); else { w.int8(1); encStreamsGroupHeartbeatRequestEndpoint_v0(w, t8); } }
-  const t9 = (m.clientTags === undefined ? null : m.clientTags);
+  w.compactNullableString(m.processId === undefined ? null : m.processId);
+  { const t8 = m.userEndpoint === undefined ? null : m.userEndpoint; if (t8 === null) w.int8(-1); else { w.int8(1); encStreamsGroupHeartbeatRequestEndpoint_v0(w, t8); } }
+  const t9 = m.clientTags === undefined ? null : m.clientTags;
   if (t9 === null) w.uvarint(0);
   else {
     w.uvarint(t9.length + 1);
     for (let t10 = 0; t10 < t9.length; t10++) encStreamsGroupHeartbeatRequestKeyValue_v0(w, t9[t10]);
   }
-  const t11 = (m.taskOffsets === undefined ? null : m.taskOffsets);
+  const t11 = m.taskOffsets === undefined ? null : m.taskOffsets;
   if (t11 === null) w.uvarint(0);
   else {
     w.uvarint(t11.length + 1);
     for (let t12 = 0; t12 < t11.length; t12++) encStreamsGroupHeartbeatRequestTaskOffset_v0(w, t11[t12]);
   }
-  const t13 = (m.taskEndOffsets === undefined ? null : m.taskEndOffsets);
+  const t13 = m.taskEndOffsets === undefined ? null : m.taskEndOffsets;
   if (t13 === null) w.uvarint(0);
   else {
     w.uvarint(t13.length + 1);
     for (let t14 = 0; t14 < t13.length; t14++) encStreamsGroupHeartbeatRequestTaskOffset_v0(w, t13[t14]);
   }
-  w.bool((m.shutdownApplication ?? false));
+  w.bool(m.shutdownApplication ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatRequestTopology_v0(w: Writer, m: StreamsGroupHeartbeatRequestTopology): void {
-  w.int32((m.epoch ?? 0));
-  const t1 = (m.subtopologies ?? []);
+function encStreamsGroupHeartbeatRequestTopology_v0(w: Writer, m: StreamsGroupHeartbeatRequestTopologyInput): void {
+  w.int32(m.epoch ?? 0);
+  const t1 = m.subtopologies ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field Subtopologies is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -235,39 +368,39 @@ function encStreamsGroupHeartbeatRequestTopology_v0(w: Writer, m: StreamsGroupHe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatRequestSubtopology_v0(w: Writer, m: StreamsGroupHeartbeatRequestSubtopology): void {
-  w.compactString((m.subtopologyId ?? ''));
-  const t1 = (m.sourceTopics ?? []);
+function encStreamsGroupHeartbeatRequestSubtopology_v0(w: Writer, m: StreamsGroupHeartbeatRequestSubtopologyInput): void {
+  w.compactString(m.subtopologyId ?? '');
+  const t1 = m.sourceTopics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field SourceTopics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  const t3 = (m.sourceTopicRegex ?? []);
+  const t3 = m.sourceTopicRegex ?? [];
   if (t3 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field SourceTopicRegex is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) w.compactString(t3[t4]);
   }
-  const t5 = (m.stateChangelogTopics ?? []);
+  const t5 = m.stateChangelogTopics ?? [];
   if (t5 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field StateChangelogTopics is not nullable');
   else {
     w.uvarint(t5.length + 1);
     for (let t6 = 0; t6 < t5.length; t6++) encStreamsGroupHeartbeatRequestTopicInfo_v0(w, t5[t6]);
   }
-  const t7 = (m.repartitionSinkTopics ?? []);
+  const t7 = m.repartitionSinkTopics ?? [];
   if (t7 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field RepartitionSinkTopics is not nullable');
   else {
     w.uvarint(t7.length + 1);
     for (let t8 = 0; t8 < t7.length; t8++) w.compactString(t7[t8]);
   }
-  const t9 = (m.repartitionSourceTopics ?? []);
+  const t9 = m.repartitionSourceTopics ?? [];
   if (t9 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field RepartitionSourceTopics is not nullable');
   else {
     w.uvarint(t9.length + 1);
     for (let t10 = 0; t10 < t9.length; t10++) encStreamsGroupHeartbeatRequestTopicInfo_v0(w, t9[t10]);
   }
-  const t11 = (m.copartitionGroups ?? []);
+  const t11 = m.copartitionGroups ?? [];
   if (t11 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field CopartitionGroups is not nullable');
   else {
     w.uvarint(t11.length + 1);
@@ -277,11 +410,11 @@ function encStreamsGroupHeartbeatRequestSubtopology_v0(w: Writer, m: StreamsGrou
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatRequestTopicInfo_v0(w: Writer, m: StreamsGroupHeartbeatRequestTopicInfo): void {
-  w.compactString((m.name ?? ''));
-  w.int32((m.partitions ?? 0));
-  w.int16((m.replicationFactor ?? 0));
-  const t1 = (m.topicConfigs ?? []);
+function encStreamsGroupHeartbeatRequestTopicInfo_v0(w: Writer, m: StreamsGroupHeartbeatRequestTopicInfoInput): void {
+  w.compactString(m.name ?? '');
+  w.int32(m.partitions ?? 0);
+  w.int16(m.replicationFactor ?? 0);
+  const t1 = m.topicConfigs ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field TopicConfigs is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -291,27 +424,27 @@ function encStreamsGroupHeartbeatRequestTopicInfo_v0(w: Writer, m: StreamsGroupH
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatRequestKeyValue_v0(w: Writer, m: StreamsGroupHeartbeatRequestKeyValue): void {
-  w.compactString((m.key ?? ''));
-  w.compactString((m.value ?? ''));
+function encStreamsGroupHeartbeatRequestKeyValue_v0(w: Writer, m: StreamsGroupHeartbeatRequestKeyValueInput): void {
+  w.compactString(m.key ?? '');
+  w.compactString(m.value ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatRequestCopartitionGroup_v0(w: Writer, m: StreamsGroupHeartbeatRequestCopartitionGroup): void {
-  const t1 = (m.sourceTopics ?? []);
+function encStreamsGroupHeartbeatRequestCopartitionGroup_v0(w: Writer, m: StreamsGroupHeartbeatRequestCopartitionGroupInput): void {
+  const t1 = m.sourceTopics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field SourceTopics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.int16(t1[t2]);
   }
-  const t3 = (m.sourceTopicRegex ?? []);
+  const t3 = m.sourceTopicRegex ?? [];
   if (t3 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field SourceTopicRegex is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) w.int16(t3[t4]);
   }
-  const t5 = (m.repartitionSourceTopics ?? []);
+  const t5 = m.repartitionSourceTopics ?? [];
   if (t5 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field RepartitionSourceTopics is not nullable');
   else {
     w.uvarint(t5.length + 1);
@@ -321,9 +454,9 @@ function encStreamsGroupHeartbeatRequestCopartitionGroup_v0(w: Writer, m: Stream
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatRequestTaskIds_v0(w: Writer, m: StreamsGroupHeartbeatRequestTaskIds): void {
-  w.compactString((m.subtopologyId ?? ''));
-  const t1 = (m.partitions ?? []);
+function encStreamsGroupHeartbeatRequestTaskIds_v0(w: Writer, m: StreamsGroupHeartbeatRequestTaskIdsInput): void {
+  w.compactString(m.subtopologyId ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -333,17 +466,17 @@ function encStreamsGroupHeartbeatRequestTaskIds_v0(w: Writer, m: StreamsGroupHea
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatRequestEndpoint_v0(w: Writer, m: StreamsGroupHeartbeatRequestEndpoint): void {
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+function encStreamsGroupHeartbeatRequestEndpoint_v0(w: Writer, m: StreamsGroupHeartbeatRequestEndpointInput): void {
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatRequestTaskOffset_v0(w: Writer, m: StreamsGroupHeartbeatRequestTaskOffset): void {
-  w.compactString((m.subtopologyId ?? ''));
-  w.int32((m.partition ?? 0));
-  w.int64((m.offset ?? 0n));
+function encStreamsGroupHeartbeatRequestTaskOffset_v0(w: Writer, m: StreamsGroupHeartbeatRequestTaskOffsetInput): void {
+  w.compactString(m.subtopologyId ?? '');
+  w.int32(m.partition ?? 0);
+  w.int64(m.offset ?? 0n);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -579,42 +712,42 @@ function defaultStreamsGroupHeartbeatResponseTopicPartition(): StreamsGroupHeart
   return { topic: '', partitions: [] };
 }
 
-function encStreamsGroupHeartbeatResponse_v0(w: Writer, m: StreamsGroupHeartbeatResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.compactString((m.memberId ?? ''));
-  w.int32((m.memberEpoch ?? 0));
-  w.int32((m.heartbeatIntervalMs ?? 0));
-  w.int32((m.acceptableRecoveryLagLegacy ?? 0));
-  w.int32((m.taskOffsetIntervalMs ?? 0));
-  const t1 = (m.status === undefined ? [] : m.status);
+function encStreamsGroupHeartbeatResponse_v0(w: Writer, m: StreamsGroupHeartbeatResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.compactString(m.memberId ?? '');
+  w.int32(m.memberEpoch ?? 0);
+  w.int32(m.heartbeatIntervalMs ?? 0);
+  w.int32(m.acceptableRecoveryLagLegacy ?? 0);
+  w.int32(m.taskOffsetIntervalMs ?? 0);
+  const t1 = m.status === undefined ? [] : m.status;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encStreamsGroupHeartbeatResponseStatus_v0(w, t1[t2]);
   }
-  const t3 = (m.activeTasks === undefined ? null : m.activeTasks);
+  const t3 = m.activeTasks === undefined ? null : m.activeTasks;
   if (t3 === null) w.uvarint(0);
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encStreamsGroupHeartbeatResponseTaskIds_v0(w, t3[t4]);
   }
-  const t5 = (m.standbyTasks === undefined ? null : m.standbyTasks);
+  const t5 = m.standbyTasks === undefined ? null : m.standbyTasks;
   if (t5 === null) w.uvarint(0);
   else {
     w.uvarint(t5.length + 1);
     for (let t6 = 0; t6 < t5.length; t6++) encStreamsGroupHeartbeatResponseTaskIds_v0(w, t5[t6]);
   }
-  const t7 = (m.warmupTasks === undefined ? null : m.warmupTasks);
+  const t7 = m.warmupTasks === undefined ? null : m.warmupTasks;
   if (t7 === null) w.uvarint(0);
   else {
     w.uvarint(t7.length + 1);
     for (let t8 = 0; t8 < t7.length; t8++) encStreamsGroupHeartbeatResponseTaskIds_v0(w, t7[t8]);
   }
   if (m.topologyDescriptionRequired !== undefined && m.topologyDescriptionRequired !== false) throw new ProtocolEncodeError('StreamsGroupHeartbeatResponse field StreamsGroupHeartbeatResponse.TopologyDescriptionRequired cannot be written at version 0');
-  w.int32((m.endpointInformationEpoch ?? 0));
-  const t9 = (m.partitionsByUserEndpoint === undefined ? null : m.partitionsByUserEndpoint);
+  w.int32(m.endpointInformationEpoch ?? 0);
+  const t9 = m.partitionsByUserEndpoint === undefined ? null : m.partitionsByUserEndpoint;
   if (t9 === null) w.uvarint(0);
   else {
     w.uvarint(t9.length + 1);
@@ -624,43 +757,43 @@ function encStreamsGroupHeartbeatResponse_v0(w: Writer, m: StreamsGroupHeartbeat
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatResponse_v1(w: Writer, m: StreamsGroupHeartbeatResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
-  w.compactString((m.memberId ?? ''));
-  w.int32((m.memberEpoch ?? 0));
-  w.int32((m.heartbeatIntervalMs ?? 0));
+function encStreamsGroupHeartbeatResponse_v1(w: Writer, m: StreamsGroupHeartbeatResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.compactString(m.memberId ?? '');
+  w.int32(m.memberEpoch ?? 0);
+  w.int32(m.heartbeatIntervalMs ?? 0);
   if (m.acceptableRecoveryLagLegacy !== undefined && m.acceptableRecoveryLagLegacy !== 0) throw new ProtocolEncodeError('StreamsGroupHeartbeatResponse field StreamsGroupHeartbeatResponse.AcceptableRecoveryLagLegacy cannot be written at version 1');
-  w.int32((m.taskOffsetIntervalMs ?? 0));
-  w.int64((m.acceptableRecoveryLag ?? -1n));
-  const t1 = (m.status === undefined ? [] : m.status);
+  w.int32(m.taskOffsetIntervalMs ?? 0);
+  w.int64(m.acceptableRecoveryLag ?? -1n);
+  const t1 = m.status === undefined ? [] : m.status;
   if (t1 === null) w.uvarint(0);
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encStreamsGroupHeartbeatResponseStatus_v0(w, t1[t2]);
   }
-  const t3 = (m.activeTasks === undefined ? null : m.activeTasks);
+  const t3 = m.activeTasks === undefined ? null : m.activeTasks;
   if (t3 === null) w.uvarint(0);
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) encStreamsGroupHeartbeatResponseTaskIds_v0(w, t3[t4]);
   }
-  const t5 = (m.standbyTasks === undefined ? null : m.standbyTasks);
+  const t5 = m.standbyTasks === undefined ? null : m.standbyTasks;
   if (t5 === null) w.uvarint(0);
   else {
     w.uvarint(t5.length + 1);
     for (let t6 = 0; t6 < t5.length; t6++) encStreamsGroupHeartbeatResponseTaskIds_v0(w, t5[t6]);
   }
-  const t7 = (m.warmupTasks === undefined ? null : m.warmupTasks);
+  const t7 = m.warmupTasks === undefined ? null : m.warmupTasks;
   if (t7 === null) w.uvarint(0);
   else {
     w.uvarint(t7.length + 1);
     for (let t8 = 0; t8 < t7.length; t8++) encStreamsGroupHeartbeatResponseTaskIds_v0(w, t7[t8]);
   }
-  w.bool((m.topologyDescriptionRequired ?? false));
-  w.int32((m.endpointInformationEpoch ?? 0));
-  const t9 = (m.partitionsByUserEndpoint === undefined ? null : m.partitionsByUserEndpoint);
+  w.bool(m.topologyDescriptionRequired ?? false);
+  w.int32(m.endpointInformationEpoch ?? 0);
+  const t9 = m.partitionsByUserEndpoint === undefined ? null : m.partitionsByUserEndpoint;
   if (t9 === null) w.uvarint(0);
   else {
     w.uvarint(t9.length + 1);
@@ -670,16 +803,16 @@ function encStreamsGroupHeartbeatResponse_v1(w: Writer, m: StreamsGroupHeartbeat
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatResponseStatus_v0(w: Writer, m: StreamsGroupHeartbeatResponseStatus): void {
-  w.int8((m.statusCode ?? 0));
-  w.compactString((m.statusDetail ?? ''));
+function encStreamsGroupHeartbeatResponseStatus_v0(w: Writer, m: StreamsGroupHeartbeatResponseStatusInput): void {
+  w.int8(m.statusCode ?? 0);
+  w.compactString(m.statusDetail ?? '');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatResponseTaskIds_v0(w: Writer, m: StreamsGroupHeartbeatResponseTaskIds): void {
-  w.compactString((m.subtopologyId ?? ''));
-  const t1 = (m.partitions ?? []);
+function encStreamsGroupHeartbeatResponseTaskIds_v0(w: Writer, m: StreamsGroupHeartbeatResponseTaskIdsInput): void {
+  w.compactString(m.subtopologyId ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -689,15 +822,15 @@ function encStreamsGroupHeartbeatResponseTaskIds_v0(w: Writer, m: StreamsGroupHe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatResponseEndpointToPartitions_v0(w: Writer, m: StreamsGroupHeartbeatResponseEndpointToPartitions): void {
-  encStreamsGroupHeartbeatResponseEndpoint_v0(w, (m.userEndpoint ?? defaultStreamsGroupHeartbeatResponseEndpoint()));
-  const t1 = (m.activePartitions ?? []);
+function encStreamsGroupHeartbeatResponseEndpointToPartitions_v0(w: Writer, m: StreamsGroupHeartbeatResponseEndpointToPartitionsInput): void {
+  encStreamsGroupHeartbeatResponseEndpoint_v0(w, m.userEndpoint ?? defaultStreamsGroupHeartbeatResponseEndpoint());
+  const t1 = m.activePartitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatResponse field ActivePartitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encStreamsGroupHeartbeatResponseTopicPartition_v0(w, t1[t2]);
   }
-  const t3 = (m.standbyPartitions ?? []);
+  const t3 = m.standbyPartitions ?? [];
   if (t3 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatResponse field StandbyPartitions is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -707,16 +840,16 @@ function encStreamsGroupHeartbeatResponseEndpointToPartitions_v0(w: Writer, m: S
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatResponseEndpoint_v0(w: Writer, m: StreamsGroupHeartbeatResponseEndpoint): void {
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+function encStreamsGroupHeartbeatResponseEndpoint_v0(w: Writer, m: StreamsGroupHeartbeatResponseEndpointInput): void {
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupHeartbeatResponseTopicPartition_v0(w: Writer, m: StreamsGroupHeartbeatResponseTopicPartition): void {
-  w.compactString((m.topic ?? ''));
-  const t1 = (m.partitions ?? []);
+function encStreamsGroupHeartbeatResponseTopicPartition_v0(w: Writer, m: StreamsGroupHeartbeatResponseTopicPartitionInput): void {
+  w.compactString(m.topic ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupHeartbeatResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -889,7 +1022,7 @@ function decStreamsGroupHeartbeatResponseTopicPartition_v0(r: Reader): StreamsGr
   return { topic: f_topic, partitions: f_partitions, unknownTaggedFields: unknown };
 }
 
-export const StreamsGroupHeartbeat: ApiCodec<StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse> = {
+export const StreamsGroupHeartbeat: ApiCodec<StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse, StreamsGroupHeartbeatRequestInput, StreamsGroupHeartbeatResponseInput> = {
   apiKey: 88,
   name: 'StreamsGroupHeartbeat',
   minVersion: 0,
@@ -899,10 +1032,14 @@ export const StreamsGroupHeartbeat: ApiCodec<StreamsGroupHeartbeatRequest, Strea
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: StreamsGroupHeartbeatRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encStreamsGroupHeartbeatRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`StreamsGroupHeartbeatRequest version ${version} is not supported`);
+    encode(w: Writer, msg: StreamsGroupHeartbeatRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encStreamsGroupHeartbeatRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`StreamsGroupHeartbeatRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'StreamsGroupHeartbeatRequest', version);
       }
     },
     decode(r: Reader, version: number): StreamsGroupHeartbeatRequest {
@@ -913,11 +1050,15 @@ export const StreamsGroupHeartbeat: ApiCodec<StreamsGroupHeartbeatRequest, Strea
     },
   },
   response: {
-    encode(w: Writer, msg: StreamsGroupHeartbeatResponse, version: number): void {
-      switch (version) {
-        case 0: return encStreamsGroupHeartbeatResponse_v0(w, msg);
-        case 1: return encStreamsGroupHeartbeatResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`StreamsGroupHeartbeatResponse version ${version} is not supported`);
+    encode(w: Writer, msg: StreamsGroupHeartbeatResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encStreamsGroupHeartbeatResponse_v0(w, msg);
+          case 1: return encStreamsGroupHeartbeatResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`StreamsGroupHeartbeatResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'StreamsGroupHeartbeatResponse', version);
       }
     },
     decode(r: Reader, version: number): StreamsGroupHeartbeatResponse {

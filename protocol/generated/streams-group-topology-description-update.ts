@@ -2,15 +2,25 @@
 // StreamsGroupTopologyDescriptionUpdate (api key 93): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface StreamsGroupTopologyDescriptionUpdateRequest {
   groupId: string;
   memberId: string;
   topologyEpoch: number;
   topologyDescription: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescription;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface StreamsGroupTopologyDescriptionUpdateRequestInput {
+  groupId: string;
+  memberId: string;
+  topologyEpoch: number;
+  topologyDescription: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionInput;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -20,13 +30,35 @@ export interface StreamsGroupTopologyDescriptionUpdateRequestTopologyDescription
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionInput {
+  subtopologies: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopologyInput[];
+  globalStores: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStoreInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopology {
   subtopologyId: string;
   nodes: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopologyInput {
+  subtopologyId: string;
+  nodes: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNodeInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode {
+  name: string;
+  nodeType: number;
+  sourceTopics: string[];
+  sinkTopic: string | null;
+  stores: string[];
+  successors: string[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNodeInput {
   name: string;
   nodeType: number;
   sourceTopics: string[];
@@ -42,7 +74,22 @@ export interface StreamsGroupTopologyDescriptionUpdateRequestTopologyDescription
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStoreInput {
+  source: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNodeInput;
+  processor: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNodeInput;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface StreamsGroupTopologyDescriptionUpdateResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface StreamsGroupTopologyDescriptionUpdateResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage?: string | null;
@@ -69,23 +116,23 @@ function defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionG
   return { source: defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode(), processor: defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode() };
 }
 
-function encStreamsGroupTopologyDescriptionUpdateRequest_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.compactString((m.memberId ?? ''));
-  w.int32((m.topologyEpoch ?? 0));
-  encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescription_v0(w, (m.topologyDescription ?? defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescription()));
+function encStreamsGroupTopologyDescriptionUpdateRequest_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  w.compactString(m.memberId ?? '');
+  w.int32(m.topologyEpoch ?? 0);
+  encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescription_v0(w, m.topologyDescription ?? defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescription());
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescription_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescription): void {
-  const t1 = (m.subtopologies ?? []);
+function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescription_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionInput): void {
+  const t1 = m.subtopologies ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupTopologyDescriptionUpdateRequest field Subtopologies is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopology_v0(w, t1[t2]);
   }
-  const t3 = (m.globalStores ?? []);
+  const t3 = m.globalStores ?? [];
   if (t3 === null) throw new ProtocolEncodeError('StreamsGroupTopologyDescriptionUpdateRequest field GlobalStores is not nullable');
   else {
     w.uvarint(t3.length + 1);
@@ -95,9 +142,9 @@ function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescription_v0(w
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopology_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopology): void {
-  w.compactString((m.subtopologyId ?? ''));
-  const t1 = (m.nodes ?? []);
+function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopology_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopologyInput): void {
+  w.compactString(m.subtopologyId ?? '');
+  const t1 = m.nodes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupTopologyDescriptionUpdateRequest field Nodes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -107,23 +154,23 @@ function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubto
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode): void {
-  w.compactString((m.name ?? ''));
-  w.int8((m.nodeType ?? 0));
-  const t1 = (m.sourceTopics ?? []);
+function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNodeInput): void {
+  w.compactString(m.name ?? '');
+  w.int8(m.nodeType ?? 0);
+  const t1 = m.sourceTopics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('StreamsGroupTopologyDescriptionUpdateRequest field SourceTopics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) w.compactString(t1[t2]);
   }
-  w.compactNullableString((m.sinkTopic === undefined ? null : m.sinkTopic));
-  const t3 = (m.stores ?? []);
+  w.compactNullableString(m.sinkTopic === undefined ? null : m.sinkTopic);
+  const t3 = m.stores ?? [];
   if (t3 === null) throw new ProtocolEncodeError('StreamsGroupTopologyDescriptionUpdateRequest field Stores is not nullable');
   else {
     w.uvarint(t3.length + 1);
     for (let t4 = 0; t4 < t3.length; t4++) w.compactString(t3[t4]);
   }
-  const t5 = (m.successors ?? []);
+  const t5 = m.successors ?? [];
   if (t5 === null) throw new ProtocolEncodeError('StreamsGroupTopologyDescriptionUpdateRequest field Successors is not nullable');
   else {
     w.uvarint(t5.length + 1);
@@ -133,9 +180,9 @@ function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode_
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStore_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStore): void {
-  encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode_v0(w, (m.source ?? defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode()));
-  encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode_v0(w, (m.processor ?? defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode()));
+function encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStore_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStoreInput): void {
+  encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode_v0(w, m.source ?? defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode());
+  encStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode_v0(w, m.processor ?? defaultStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode());
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -227,10 +274,10 @@ function defaultStreamsGroupTopologyDescriptionUpdateResponse(): StreamsGroupTop
   return { throttleTimeMs: 0, errorCode: 0, errorMessage: null };
 }
 
-function encStreamsGroupTopologyDescriptionUpdateResponse_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+function encStreamsGroupTopologyDescriptionUpdateResponse_v0(w: Writer, m: StreamsGroupTopologyDescriptionUpdateResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -243,7 +290,7 @@ function decStreamsGroupTopologyDescriptionUpdateResponse_v0(r: Reader): Streams
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const StreamsGroupTopologyDescriptionUpdate: ApiCodec<StreamsGroupTopologyDescriptionUpdateRequest, StreamsGroupTopologyDescriptionUpdateResponse> = {
+export const StreamsGroupTopologyDescriptionUpdate: ApiCodec<StreamsGroupTopologyDescriptionUpdateRequest, StreamsGroupTopologyDescriptionUpdateResponse, StreamsGroupTopologyDescriptionUpdateRequestInput, StreamsGroupTopologyDescriptionUpdateResponseInput> = {
   apiKey: 93,
   name: 'StreamsGroupTopologyDescriptionUpdate',
   minVersion: 0,
@@ -253,10 +300,14 @@ export const StreamsGroupTopologyDescriptionUpdate: ApiCodec<StreamsGroupTopolog
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: StreamsGroupTopologyDescriptionUpdateRequest, version: number): void {
-      switch (version) {
-        case 0: return encStreamsGroupTopologyDescriptionUpdateRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`StreamsGroupTopologyDescriptionUpdateRequest version ${version} is not supported`);
+    encode(w: Writer, msg: StreamsGroupTopologyDescriptionUpdateRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encStreamsGroupTopologyDescriptionUpdateRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`StreamsGroupTopologyDescriptionUpdateRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'StreamsGroupTopologyDescriptionUpdateRequest', version);
       }
     },
     decode(r: Reader, version: number): StreamsGroupTopologyDescriptionUpdateRequest {
@@ -267,10 +318,14 @@ export const StreamsGroupTopologyDescriptionUpdate: ApiCodec<StreamsGroupTopolog
     },
   },
   response: {
-    encode(w: Writer, msg: StreamsGroupTopologyDescriptionUpdateResponse, version: number): void {
-      switch (version) {
-        case 0: return encStreamsGroupTopologyDescriptionUpdateResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`StreamsGroupTopologyDescriptionUpdateResponse version ${version} is not supported`);
+    encode(w: Writer, msg: StreamsGroupTopologyDescriptionUpdateResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encStreamsGroupTopologyDescriptionUpdateResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`StreamsGroupTopologyDescriptionUpdateResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'StreamsGroupTopologyDescriptionUpdateResponse', version);
       }
     },
     decode(r: Reader, version: number): StreamsGroupTopologyDescriptionUpdateResponse {

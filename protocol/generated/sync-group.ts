@@ -2,18 +2,31 @@
 // SyncGroup (api key 14): versions 0-5, flexible from 4.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface SyncGroupRequest {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignments: SyncGroupRequestSyncGroupRequestAssignment[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface SyncGroupRequestInput {
   groupId: string;
   generationId: number;
   memberId: string;
   groupInstanceId?: string | null;
   protocolType?: string | null;
   protocolName?: string | null;
-  assignments: SyncGroupRequestSyncGroupRequestAssignment[];
+  assignments: SyncGroupRequestSyncGroupRequestAssignmentInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -23,7 +36,24 @@ export interface SyncGroupRequestSyncGroupRequestAssignment {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface SyncGroupRequestSyncGroupRequestAssignmentInput {
+  memberId: string;
+  assignment: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface SyncGroupResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignment: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface SyncGroupResponseInput {
   throttleTimeMs?: number;
   errorCode: number;
   protocolType?: string | null;
@@ -40,12 +70,12 @@ function defaultSyncGroupRequestSyncGroupRequestAssignment(): SyncGroupRequestSy
   return { memberId: '', assignment: EMPTY_BUFFER };
 }
 
-function encSyncGroupRequest_v0(w: Writer, m: SyncGroupRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.generationId ?? 0));
-  w.string((m.memberId ?? ''));
+function encSyncGroupRequest_v0(w: Writer, m: SyncGroupRequestInput): void {
+  w.string(m.groupId ?? '');
+  w.int32(m.generationId ?? 0);
+  w.string(m.memberId ?? '');
   if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new ProtocolEncodeError('SyncGroupRequest field SyncGroupRequest.GroupInstanceId cannot be written at version 0-2');
-  const t1 = (m.assignments ?? []);
+  const t1 = m.assignments ?? [];
   if (t1 === null) throw new ProtocolEncodeError('SyncGroupRequest field Assignments is not nullable');
   else {
     w.int32(t1.length);
@@ -53,12 +83,12 @@ function encSyncGroupRequest_v0(w: Writer, m: SyncGroupRequest): void {
   }
 }
 
-function encSyncGroupRequest_v3(w: Writer, m: SyncGroupRequest): void {
-  w.string((m.groupId ?? ''));
-  w.int32((m.generationId ?? 0));
-  w.string((m.memberId ?? ''));
-  w.nullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  const t1 = (m.assignments ?? []);
+function encSyncGroupRequest_v3(w: Writer, m: SyncGroupRequestInput): void {
+  w.string(m.groupId ?? '');
+  w.int32(m.generationId ?? 0);
+  w.string(m.memberId ?? '');
+  w.nullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  const t1 = m.assignments ?? [];
   if (t1 === null) throw new ProtocolEncodeError('SyncGroupRequest field Assignments is not nullable');
   else {
     w.int32(t1.length);
@@ -66,12 +96,12 @@ function encSyncGroupRequest_v3(w: Writer, m: SyncGroupRequest): void {
   }
 }
 
-function encSyncGroupRequest_v4(w: Writer, m: SyncGroupRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.int32((m.generationId ?? 0));
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  const t1 = (m.assignments ?? []);
+function encSyncGroupRequest_v4(w: Writer, m: SyncGroupRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  w.int32(m.generationId ?? 0);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  const t1 = m.assignments ?? [];
   if (t1 === null) throw new ProtocolEncodeError('SyncGroupRequest field Assignments is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -81,14 +111,14 @@ function encSyncGroupRequest_v4(w: Writer, m: SyncGroupRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encSyncGroupRequest_v5(w: Writer, m: SyncGroupRequest): void {
-  w.compactString((m.groupId ?? ''));
-  w.int32((m.generationId ?? 0));
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  w.compactNullableString((m.protocolType === undefined ? null : m.protocolType));
-  w.compactNullableString((m.protocolName === undefined ? null : m.protocolName));
-  const t1 = (m.assignments ?? []);
+function encSyncGroupRequest_v5(w: Writer, m: SyncGroupRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  w.int32(m.generationId ?? 0);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  w.compactNullableString(m.protocolType === undefined ? null : m.protocolType);
+  w.compactNullableString(m.protocolName === undefined ? null : m.protocolName);
+  const t1 = m.assignments ?? [];
   if (t1 === null) throw new ProtocolEncodeError('SyncGroupRequest field Assignments is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -98,14 +128,14 @@ function encSyncGroupRequest_v5(w: Writer, m: SyncGroupRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encSyncGroupRequestSyncGroupRequestAssignment_v0(w: Writer, m: SyncGroupRequestSyncGroupRequestAssignment): void {
-  w.string((m.memberId ?? ''));
-  w.bytes((m.assignment ?? EMPTY_BUFFER));
+function encSyncGroupRequestSyncGroupRequestAssignment_v0(w: Writer, m: SyncGroupRequestSyncGroupRequestAssignmentInput): void {
+  w.string(m.memberId ?? '');
+  w.bytes(m.assignment ?? EMPTY_BUFFER);
 }
 
-function encSyncGroupRequestSyncGroupRequestAssignment_v4(w: Writer, m: SyncGroupRequestSyncGroupRequestAssignment): void {
-  w.compactString((m.memberId ?? ''));
-  w.compactBytes((m.assignment ?? EMPTY_BUFFER));
+function encSyncGroupRequestSyncGroupRequestAssignment_v4(w: Writer, m: SyncGroupRequestSyncGroupRequestAssignmentInput): void {
+  w.compactString(m.memberId ?? '');
+  w.compactBytes(m.assignment ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -194,31 +224,31 @@ function defaultSyncGroupResponse(): SyncGroupResponse {
   return { throttleTimeMs: 0, errorCode: 0, protocolType: null, protocolName: null, assignment: EMPTY_BUFFER };
 }
 
-function encSyncGroupResponse_v0(w: Writer, m: SyncGroupResponse): void {
-  w.int16((m.errorCode ?? 0));
-  w.bytes((m.assignment ?? EMPTY_BUFFER));
+function encSyncGroupResponse_v0(w: Writer, m: SyncGroupResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  w.bytes(m.assignment ?? EMPTY_BUFFER);
 }
 
-function encSyncGroupResponse_v1(w: Writer, m: SyncGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.bytes((m.assignment ?? EMPTY_BUFFER));
+function encSyncGroupResponse_v1(w: Writer, m: SyncGroupResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.bytes(m.assignment ?? EMPTY_BUFFER);
 }
 
-function encSyncGroupResponse_v4(w: Writer, m: SyncGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactBytes((m.assignment ?? EMPTY_BUFFER));
+function encSyncGroupResponse_v4(w: Writer, m: SyncGroupResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactBytes(m.assignment ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encSyncGroupResponse_v5(w: Writer, m: SyncGroupResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.protocolType === undefined ? null : m.protocolType));
-  w.compactNullableString((m.protocolName === undefined ? null : m.protocolName));
-  w.compactBytes((m.assignment ?? EMPTY_BUFFER));
+function encSyncGroupResponse_v5(w: Writer, m: SyncGroupResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.protocolType === undefined ? null : m.protocolType);
+  w.compactNullableString(m.protocolName === undefined ? null : m.protocolName);
+  w.compactBytes(m.assignment ?? EMPTY_BUFFER);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -254,7 +284,7 @@ function decSyncGroupResponse_v5(r: Reader): SyncGroupResponse {
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, protocolType: f_protocolType, protocolName: f_protocolName, assignment: f_assignment, unknownTaggedFields: unknown };
 }
 
-export const SyncGroup: ApiCodec<SyncGroupRequest, SyncGroupResponse> = {
+export const SyncGroup: ApiCodec<SyncGroupRequest, SyncGroupResponse, SyncGroupRequestInput, SyncGroupResponseInput> = {
   apiKey: 14,
   name: 'SyncGroup',
   minVersion: 0,
@@ -264,13 +294,17 @@ export const SyncGroup: ApiCodec<SyncGroupRequest, SyncGroupResponse> = {
   requestHeaderVersion: (version: number) => (version >= 4 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 4 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: SyncGroupRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encSyncGroupRequest_v0(w, msg);
-        case 3: return encSyncGroupRequest_v3(w, msg);
-        case 4: return encSyncGroupRequest_v4(w, msg);
-        case 5: return encSyncGroupRequest_v5(w, msg);
-        default: throw new ProtocolEncodeError(`SyncGroupRequest version ${version} is not supported`);
+    encode(w: Writer, msg: SyncGroupRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encSyncGroupRequest_v0(w, msg);
+          case 3: return encSyncGroupRequest_v3(w, msg);
+          case 4: return encSyncGroupRequest_v4(w, msg);
+          case 5: return encSyncGroupRequest_v5(w, msg);
+          default: throw new ProtocolEncodeError(`SyncGroupRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'SyncGroupRequest', version);
       }
     },
     decode(r: Reader, version: number): SyncGroupRequest {
@@ -284,13 +318,17 @@ export const SyncGroup: ApiCodec<SyncGroupRequest, SyncGroupResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: SyncGroupResponse, version: number): void {
-      switch (version) {
-        case 0: return encSyncGroupResponse_v0(w, msg);
-        case 1: case 2: case 3: return encSyncGroupResponse_v1(w, msg);
-        case 4: return encSyncGroupResponse_v4(w, msg);
-        case 5: return encSyncGroupResponse_v5(w, msg);
-        default: throw new ProtocolEncodeError(`SyncGroupResponse version ${version} is not supported`);
+    encode(w: Writer, msg: SyncGroupResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encSyncGroupResponse_v0(w, msg);
+          case 1: case 2: case 3: return encSyncGroupResponse_v1(w, msg);
+          case 4: return encSyncGroupResponse_v4(w, msg);
+          case 5: return encSyncGroupResponse_v5(w, msg);
+          default: throw new ProtocolEncodeError(`SyncGroupResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'SyncGroupResponse', version);
       }
     },
     decode(r: Reader, version: number): SyncGroupResponse {

@@ -2,11 +2,25 @@
 // TxnOffsetCommit (api key 28): versions 0-6, flexible from 3.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface TxnOffsetCommitRequest {
+  transactionalId: string;
+  groupId: string;
+  producerId: bigint;
+  producerEpoch: number;
+  generationIdOrMemberEpoch: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  topics: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface TxnOffsetCommitRequestInput {
   transactionalId: string;
   groupId: string;
   producerId: bigint;
@@ -14,18 +28,33 @@ export interface TxnOffsetCommitRequest {
   generationIdOrMemberEpoch?: number;
   memberId?: string;
   groupInstanceId?: string | null;
-  topics: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic[];
+  topics: TxnOffsetCommitRequestTxnOffsetCommitRequestTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface TxnOffsetCommitRequestTxnOffsetCommitRequestTopic {
-  name?: string;
-  topicId?: string;
+  name: string;
+  topicId: string;
   partitions: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface TxnOffsetCommitRequestTxnOffsetCommitRequestTopicInput {
+  name?: string;
+  topicId?: string;
+  partitions: TxnOffsetCommitRequestTxnOffsetCommitRequestPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface TxnOffsetCommitRequestTxnOffsetCommitRequestPartition {
+  partitionIndex: number;
+  committedOffset: bigint;
+  committedLeaderEpoch: number;
+  committedMetadata: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface TxnOffsetCommitRequestTxnOffsetCommitRequestPartitionInput {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch?: number;
@@ -33,20 +62,41 @@ export interface TxnOffsetCommitRequestTxnOffsetCommitRequestPartition {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface TxnOffsetCommitResponse {
   throttleTimeMs: number;
   topics: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface TxnOffsetCommitResponseInput {
+  throttleTimeMs: number;
+  topics: TxnOffsetCommitResponseTxnOffsetCommitResponseTopicInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface TxnOffsetCommitResponseTxnOffsetCommitResponseTopic {
-  name?: string;
-  topicId?: string;
+  name: string;
+  topicId: string;
   partitions: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface TxnOffsetCommitResponseTxnOffsetCommitResponseTopicInput {
+  name?: string;
+  topicId?: string;
+  partitions: TxnOffsetCommitResponseTxnOffsetCommitResponsePartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface TxnOffsetCommitResponseTxnOffsetCommitResponsePartition {
+  partitionIndex: number;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface TxnOffsetCommitResponseTxnOffsetCommitResponsePartitionInput {
   partitionIndex: number;
   errorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -64,15 +114,15 @@ function defaultTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(): TxnOffs
   return { partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, committedMetadata: '' };
 }
 
-function encTxnOffsetCommitRequest_v0(w: Writer, m: TxnOffsetCommitRequest): void {
-  w.string((m.transactionalId ?? ''));
-  w.string((m.groupId ?? ''));
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
+function encTxnOffsetCommitRequest_v0(w: Writer, m: TxnOffsetCommitRequestInput): void {
+  w.string(m.transactionalId ?? '');
+  w.string(m.groupId ?? '');
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
   if (m.generationIdOrMemberEpoch !== undefined && m.generationIdOrMemberEpoch !== -1) throw new ProtocolEncodeError('TxnOffsetCommitRequest field TxnOffsetCommitRequest.GenerationIdOrMemberEpoch cannot be written at version 0-1');
   if (m.memberId !== undefined && m.memberId !== '') throw new ProtocolEncodeError('TxnOffsetCommitRequest field TxnOffsetCommitRequest.MemberId cannot be written at version 0-1');
   if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field TxnOffsetCommitRequest.GroupInstanceId cannot be written at version 0-1');
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -80,15 +130,15 @@ function encTxnOffsetCommitRequest_v0(w: Writer, m: TxnOffsetCommitRequest): voi
   }
 }
 
-function encTxnOffsetCommitRequest_v2(w: Writer, m: TxnOffsetCommitRequest): void {
-  w.string((m.transactionalId ?? ''));
-  w.string((m.groupId ?? ''));
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
+function encTxnOffsetCommitRequest_v2(w: Writer, m: TxnOffsetCommitRequestInput): void {
+  w.string(m.transactionalId ?? '');
+  w.string(m.groupId ?? '');
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
   if (m.generationIdOrMemberEpoch !== undefined && m.generationIdOrMemberEpoch !== -1) throw new ProtocolEncodeError('TxnOffsetCommitRequest field TxnOffsetCommitRequest.GenerationIdOrMemberEpoch cannot be written at version 2');
   if (m.memberId !== undefined && m.memberId !== '') throw new ProtocolEncodeError('TxnOffsetCommitRequest field TxnOffsetCommitRequest.MemberId cannot be written at version 2');
   if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field TxnOffsetCommitRequest.GroupInstanceId cannot be written at version 2');
-  const t1 = (m.topics ?? []);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -96,15 +146,15 @@ function encTxnOffsetCommitRequest_v2(w: Writer, m: TxnOffsetCommitRequest): voi
   }
 }
 
-function encTxnOffsetCommitRequest_v3(w: Writer, m: TxnOffsetCommitRequest): void {
-  w.compactString((m.transactionalId ?? ''));
-  w.compactString((m.groupId ?? ''));
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
-  w.int32((m.generationIdOrMemberEpoch ?? -1));
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  const t1 = (m.topics ?? []);
+function encTxnOffsetCommitRequest_v3(w: Writer, m: TxnOffsetCommitRequestInput): void {
+  w.compactString(m.transactionalId ?? '');
+  w.compactString(m.groupId ?? '');
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -114,15 +164,15 @@ function encTxnOffsetCommitRequest_v3(w: Writer, m: TxnOffsetCommitRequest): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encTxnOffsetCommitRequest_v6(w: Writer, m: TxnOffsetCommitRequest): void {
-  w.compactString((m.transactionalId ?? ''));
-  w.compactString((m.groupId ?? ''));
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
-  w.int32((m.generationIdOrMemberEpoch ?? -1));
-  w.compactString((m.memberId ?? ''));
-  w.compactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
-  const t1 = (m.topics ?? []);
+function encTxnOffsetCommitRequest_v6(w: Writer, m: TxnOffsetCommitRequestInput): void {
+  w.compactString(m.transactionalId ?? '');
+  w.compactString(m.groupId ?? '');
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
+  w.int32(m.generationIdOrMemberEpoch ?? -1);
+  w.compactString(m.memberId ?? '');
+  w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -132,9 +182,9 @@ function encTxnOffsetCommitRequest_v6(w: Writer, m: TxnOffsetCommitRequest): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v0(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v0(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopicInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -142,9 +192,9 @@ function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v0(w: Writer, m: T
   }
 }
 
-function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v2(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v2(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopicInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -152,9 +202,9 @@ function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v2(w: Writer, m: T
   }
 }
 
-function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v3(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v3(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopicInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -164,9 +214,9 @@ function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v3(w: Writer, m: T
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v6(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v6(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopicInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -176,24 +226,24 @@ function encTxnOffsetCommitRequestTxnOffsetCommitRequestTopic_v6(w: Writer, m: T
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encTxnOffsetCommitRequestTxnOffsetCommitRequestPartition_v0(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.committedOffset ?? 0n));
-  w.nullableString((m.committedMetadata === undefined ? '' : m.committedMetadata));
+function encTxnOffsetCommitRequestTxnOffsetCommitRequestPartition_v0(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.committedOffset ?? 0n);
+  w.nullableString(m.committedMetadata === undefined ? '' : m.committedMetadata);
 }
 
-function encTxnOffsetCommitRequestTxnOffsetCommitRequestPartition_v2(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.committedOffset ?? 0n));
-  w.int32((m.committedLeaderEpoch ?? -1));
-  w.nullableString((m.committedMetadata === undefined ? '' : m.committedMetadata));
+function encTxnOffsetCommitRequestTxnOffsetCommitRequestPartition_v2(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.committedOffset ?? 0n);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.nullableString(m.committedMetadata === undefined ? '' : m.committedMetadata);
 }
 
-function encTxnOffsetCommitRequestTxnOffsetCommitRequestPartition_v3(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int64((m.committedOffset ?? 0n));
-  w.int32((m.committedLeaderEpoch ?? -1));
-  w.compactNullableString((m.committedMetadata === undefined ? '' : m.committedMetadata));
+function encTxnOffsetCommitRequestTxnOffsetCommitRequestPartition_v3(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int64(m.committedOffset ?? 0n);
+  w.int32(m.committedLeaderEpoch ?? -1);
+  w.compactNullableString(m.committedMetadata === undefined ? '' : m.committedMetadata);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -360,9 +410,9 @@ function defaultTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(): TxnOf
   return { partitionIndex: 0, errorCode: 0 };
 }
 
-function encTxnOffsetCommitResponse_v0(w: Writer, m: TxnOffsetCommitResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encTxnOffsetCommitResponse_v0(w: Writer, m: TxnOffsetCommitResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitResponse field Topics is not nullable');
   else {
     w.int32(t1.length);
@@ -370,9 +420,9 @@ function encTxnOffsetCommitResponse_v0(w: Writer, m: TxnOffsetCommitResponse): v
   }
 }
 
-function encTxnOffsetCommitResponse_v3(w: Writer, m: TxnOffsetCommitResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encTxnOffsetCommitResponse_v3(w: Writer, m: TxnOffsetCommitResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -382,9 +432,9 @@ function encTxnOffsetCommitResponse_v3(w: Writer, m: TxnOffsetCommitResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encTxnOffsetCommitResponse_v6(w: Writer, m: TxnOffsetCommitResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  const t1 = (m.topics ?? []);
+function encTxnOffsetCommitResponse_v6(w: Writer, m: TxnOffsetCommitResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -394,9 +444,9 @@ function encTxnOffsetCommitResponse_v6(w: Writer, m: TxnOffsetCommitResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v0(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic): void {
-  w.string((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v0(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopicInput): void {
+  w.string(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitResponse field Partitions is not nullable');
   else {
     w.int32(t1.length);
@@ -404,9 +454,9 @@ function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v0(w: Writer, m:
   }
 }
 
-function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v3(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v3(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopicInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -416,9 +466,9 @@ function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v3(w: Writer, m:
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v6(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v6(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopicInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('TxnOffsetCommitResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -428,14 +478,14 @@ function encTxnOffsetCommitResponseTxnOffsetCommitResponseTopic_v6(w: Writer, m:
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encTxnOffsetCommitResponseTxnOffsetCommitResponsePartition_v0(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
+function encTxnOffsetCommitResponseTxnOffsetCommitResponsePartition_v0(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponsePartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
 }
 
-function encTxnOffsetCommitResponseTxnOffsetCommitResponsePartition_v3(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
+function encTxnOffsetCommitResponseTxnOffsetCommitResponsePartition_v3(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponsePartitionInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -535,7 +585,7 @@ function decTxnOffsetCommitResponseTxnOffsetCommitResponsePartition_v3(r: Reader
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, unknownTaggedFields: unknown };
 }
 
-export const TxnOffsetCommit: ApiCodec<TxnOffsetCommitRequest, TxnOffsetCommitResponse> = {
+export const TxnOffsetCommit: ApiCodec<TxnOffsetCommitRequest, TxnOffsetCommitResponse, TxnOffsetCommitRequestInput, TxnOffsetCommitResponseInput> = {
   apiKey: 28,
   name: 'TxnOffsetCommit',
   minVersion: 0,
@@ -545,13 +595,17 @@ export const TxnOffsetCommit: ApiCodec<TxnOffsetCommitRequest, TxnOffsetCommitRe
   requestHeaderVersion: (version: number) => (version >= 3 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 3 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: TxnOffsetCommitRequest, version: number): void {
-      switch (version) {
-        case 0: case 1: return encTxnOffsetCommitRequest_v0(w, msg);
-        case 2: return encTxnOffsetCommitRequest_v2(w, msg);
-        case 3: case 4: case 5: return encTxnOffsetCommitRequest_v3(w, msg);
-        case 6: return encTxnOffsetCommitRequest_v6(w, msg);
-        default: throw new ProtocolEncodeError(`TxnOffsetCommitRequest version ${version} is not supported`);
+    encode(w: Writer, msg: TxnOffsetCommitRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encTxnOffsetCommitRequest_v0(w, msg);
+          case 2: return encTxnOffsetCommitRequest_v2(w, msg);
+          case 3: case 4: case 5: return encTxnOffsetCommitRequest_v3(w, msg);
+          case 6: return encTxnOffsetCommitRequest_v6(w, msg);
+          default: throw new ProtocolEncodeError(`TxnOffsetCommitRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'TxnOffsetCommitRequest', version);
       }
     },
     decode(r: Reader, version: number): TxnOffsetCommitRequest {
@@ -565,12 +619,16 @@ export const TxnOffsetCommit: ApiCodec<TxnOffsetCommitRequest, TxnOffsetCommitRe
     },
   },
   response: {
-    encode(w: Writer, msg: TxnOffsetCommitResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: case 2: return encTxnOffsetCommitResponse_v0(w, msg);
-        case 3: case 4: case 5: return encTxnOffsetCommitResponse_v3(w, msg);
-        case 6: return encTxnOffsetCommitResponse_v6(w, msg);
-        default: throw new ProtocolEncodeError(`TxnOffsetCommitResponse version ${version} is not supported`);
+    encode(w: Writer, msg: TxnOffsetCommitResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: case 2: return encTxnOffsetCommitResponse_v0(w, msg);
+          case 3: case 4: case 5: return encTxnOffsetCommitResponse_v3(w, msg);
+          case 6: return encTxnOffsetCommitResponse_v6(w, msg);
+          default: throw new ProtocolEncodeError(`TxnOffsetCommitResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'TxnOffsetCommitResponse', version);
       }
     },
     decode(r: Reader, version: number): TxnOffsetCommitResponse {

@@ -2,16 +2,32 @@
 // UnregisterBroker (api key 64): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface UnregisterBrokerRequest {
   brokerId: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface UnregisterBrokerRequestInput {
+  brokerId: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface UnregisterBrokerResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface UnregisterBrokerResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
@@ -22,8 +38,8 @@ function defaultUnregisterBrokerRequest(): UnregisterBrokerRequest {
   return { brokerId: 0 };
 }
 
-function encUnregisterBrokerRequest_v0(w: Writer, m: UnregisterBrokerRequest): void {
-  w.int32((m.brokerId ?? 0));
+function encUnregisterBrokerRequest_v0(w: Writer, m: UnregisterBrokerRequestInput): void {
+  w.int32(m.brokerId ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -38,10 +54,10 @@ function defaultUnregisterBrokerResponse(): UnregisterBrokerResponse {
   return { throttleTimeMs: 0, errorCode: 0, errorMessage: '' };
 }
 
-function encUnregisterBrokerResponse_v0(w: Writer, m: UnregisterBrokerResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+function encUnregisterBrokerResponse_v0(w: Writer, m: UnregisterBrokerResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -54,7 +70,7 @@ function decUnregisterBrokerResponse_v0(r: Reader): UnregisterBrokerResponse {
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const UnregisterBroker: ApiCodec<UnregisterBrokerRequest, UnregisterBrokerResponse> = {
+export const UnregisterBroker: ApiCodec<UnregisterBrokerRequest, UnregisterBrokerResponse, UnregisterBrokerRequestInput, UnregisterBrokerResponseInput> = {
   apiKey: 64,
   name: 'UnregisterBroker',
   minVersion: 0,
@@ -64,10 +80,14 @@ export const UnregisterBroker: ApiCodec<UnregisterBrokerRequest, UnregisterBroke
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: UnregisterBrokerRequest, version: number): void {
-      switch (version) {
-        case 0: return encUnregisterBrokerRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`UnregisterBrokerRequest version ${version} is not supported`);
+    encode(w: Writer, msg: UnregisterBrokerRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encUnregisterBrokerRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`UnregisterBrokerRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'UnregisterBrokerRequest', version);
       }
     },
     decode(r: Reader, version: number): UnregisterBrokerRequest {
@@ -78,10 +98,14 @@ export const UnregisterBroker: ApiCodec<UnregisterBrokerRequest, UnregisterBroke
     },
   },
   response: {
-    encode(w: Writer, msg: UnregisterBrokerResponse, version: number): void {
-      switch (version) {
-        case 0: return encUnregisterBrokerResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`UnregisterBrokerResponse version ${version} is not supported`);
+    encode(w: Writer, msg: UnregisterBrokerResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encUnregisterBrokerResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`UnregisterBrokerResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'UnregisterBrokerResponse', version);
       }
     },
     decode(r: Reader, version: number): UnregisterBrokerResponse {

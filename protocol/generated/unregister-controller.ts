@@ -2,16 +2,32 @@
 // UnregisterController (api key 94): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface UnregisterControllerRequest {
   controllerId: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface UnregisterControllerRequestInput {
+  controllerId: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface UnregisterControllerResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface UnregisterControllerResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
@@ -22,8 +38,8 @@ function defaultUnregisterControllerRequest(): UnregisterControllerRequest {
   return { controllerId: 0 };
 }
 
-function encUnregisterControllerRequest_v0(w: Writer, m: UnregisterControllerRequest): void {
-  w.int32((m.controllerId ?? 0));
+function encUnregisterControllerRequest_v0(w: Writer, m: UnregisterControllerRequestInput): void {
+  w.int32(m.controllerId ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -38,10 +54,10 @@ function defaultUnregisterControllerResponse(): UnregisterControllerResponse {
   return { throttleTimeMs: 0, errorCode: 0, errorMessage: '' };
 }
 
-function encUnregisterControllerResponse_v0(w: Writer, m: UnregisterControllerResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+function encUnregisterControllerResponse_v0(w: Writer, m: UnregisterControllerResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -54,7 +70,7 @@ function decUnregisterControllerResponse_v0(r: Reader): UnregisterControllerResp
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const UnregisterController: ApiCodec<UnregisterControllerRequest, UnregisterControllerResponse> = {
+export const UnregisterController: ApiCodec<UnregisterControllerRequest, UnregisterControllerResponse, UnregisterControllerRequestInput, UnregisterControllerResponseInput> = {
   apiKey: 94,
   name: 'UnregisterController',
   minVersion: 0,
@@ -64,10 +80,14 @@ export const UnregisterController: ApiCodec<UnregisterControllerRequest, Unregis
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: UnregisterControllerRequest, version: number): void {
-      switch (version) {
-        case 0: return encUnregisterControllerRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`UnregisterControllerRequest version ${version} is not supported`);
+    encode(w: Writer, msg: UnregisterControllerRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encUnregisterControllerRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`UnregisterControllerRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'UnregisterControllerRequest', version);
       }
     },
     decode(r: Reader, version: number): UnregisterControllerRequest {
@@ -78,10 +98,14 @@ export const UnregisterController: ApiCodec<UnregisterControllerRequest, Unregis
     },
   },
   response: {
-    encode(w: Writer, msg: UnregisterControllerResponse, version: number): void {
-      switch (version) {
-        case 0: return encUnregisterControllerResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`UnregisterControllerResponse version ${version} is not supported`);
+    encode(w: Writer, msg: UnregisterControllerResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encUnregisterControllerResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`UnregisterControllerResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'UnregisterControllerResponse', version);
       }
     },
     decode(r: Reader, version: number): UnregisterControllerResponse {

@@ -2,13 +2,22 @@
 // UpdateFeatures (api key 57): versions 0-2, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface UpdateFeaturesRequest {
-  timeoutMs?: number;
+  timeoutMs: number;
   featureUpdates: UpdateFeaturesRequestFeatureUpdateKey[];
+  validateOnly: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface UpdateFeaturesRequestInput {
+  timeoutMs?: number;
+  featureUpdates: UpdateFeaturesRequestFeatureUpdateKeyInput[];
   validateOnly?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -16,20 +25,45 @@ export interface UpdateFeaturesRequest {
 export interface UpdateFeaturesRequestFeatureUpdateKey {
   feature: string;
   maxVersionLevel: number;
+  allowDowngrade: boolean;
+  upgradeType: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface UpdateFeaturesRequestFeatureUpdateKeyInput {
+  feature: string;
+  maxVersionLevel: number;
   allowDowngrade?: boolean;
   upgradeType?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface UpdateFeaturesResponse {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
-  results?: UpdateFeaturesResponseUpdatableFeatureResult[];
+  results: UpdateFeaturesResponseUpdatableFeatureResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface UpdateFeaturesResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  results?: UpdateFeaturesResponseUpdatableFeatureResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface UpdateFeaturesResponseUpdatableFeatureResult {
+  feature: string;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface UpdateFeaturesResponseUpdatableFeatureResultInput {
   feature: string;
   errorCode: number;
   errorMessage: string | null;
@@ -44,9 +78,9 @@ function defaultUpdateFeaturesRequestFeatureUpdateKey(): UpdateFeaturesRequestFe
   return { feature: '', maxVersionLevel: 0, allowDowngrade: false, upgradeType: 1 };
 }
 
-function encUpdateFeaturesRequest_v0(w: Writer, m: UpdateFeaturesRequest): void {
-  w.int32((m.timeoutMs ?? 60000));
-  const t1 = (m.featureUpdates ?? []);
+function encUpdateFeaturesRequest_v0(w: Writer, m: UpdateFeaturesRequestInput): void {
+  w.int32(m.timeoutMs ?? 60000);
+  const t1 = m.featureUpdates ?? [];
   if (t1 === null) throw new ProtocolEncodeError('UpdateFeaturesRequest field FeatureUpdates is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -57,33 +91,33 @@ function encUpdateFeaturesRequest_v0(w: Writer, m: UpdateFeaturesRequest): void 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encUpdateFeaturesRequest_v1(w: Writer, m: UpdateFeaturesRequest): void {
-  w.int32((m.timeoutMs ?? 60000));
-  const t1 = (m.featureUpdates ?? []);
+function encUpdateFeaturesRequest_v1(w: Writer, m: UpdateFeaturesRequestInput): void {
+  w.int32(m.timeoutMs ?? 60000);
+  const t1 = m.featureUpdates ?? [];
   if (t1 === null) throw new ProtocolEncodeError('UpdateFeaturesRequest field FeatureUpdates is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encUpdateFeaturesRequestFeatureUpdateKey_v1(w, t1[t2]);
   }
-  w.bool((m.validateOnly ?? false));
+  w.bool(m.validateOnly ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encUpdateFeaturesRequestFeatureUpdateKey_v0(w: Writer, m: UpdateFeaturesRequestFeatureUpdateKey): void {
-  w.compactString((m.feature ?? ''));
-  w.int16((m.maxVersionLevel ?? 0));
-  w.bool((m.allowDowngrade ?? false));
+function encUpdateFeaturesRequestFeatureUpdateKey_v0(w: Writer, m: UpdateFeaturesRequestFeatureUpdateKeyInput): void {
+  w.compactString(m.feature ?? '');
+  w.int16(m.maxVersionLevel ?? 0);
+  w.bool(m.allowDowngrade ?? false);
   if (m.upgradeType !== undefined && m.upgradeType !== 1) throw new ProtocolEncodeError('UpdateFeaturesRequest field FeatureUpdateKey.UpgradeType cannot be written at version 0');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encUpdateFeaturesRequestFeatureUpdateKey_v1(w: Writer, m: UpdateFeaturesRequestFeatureUpdateKey): void {
-  w.compactString((m.feature ?? ''));
-  w.int16((m.maxVersionLevel ?? 0));
+function encUpdateFeaturesRequestFeatureUpdateKey_v1(w: Writer, m: UpdateFeaturesRequestFeatureUpdateKeyInput): void {
+  w.compactString(m.feature ?? '');
+  w.int16(m.maxVersionLevel ?? 0);
   if (m.allowDowngrade !== undefined && m.allowDowngrade !== false) throw new ProtocolEncodeError('UpdateFeaturesRequest field FeatureUpdateKey.AllowDowngrade cannot be written at version 1-2');
-  w.int8((m.upgradeType ?? 1));
+  w.int8(m.upgradeType ?? 1);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -141,11 +175,11 @@ function defaultUpdateFeaturesResponseUpdatableFeatureResult(): UpdateFeaturesRe
   return { feature: '', errorCode: 0, errorMessage: '' };
 }
 
-function encUpdateFeaturesResponse_v0(w: Writer, m: UpdateFeaturesResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
-  const t1 = (m.results ?? []);
+function encUpdateFeaturesResponse_v0(w: Writer, m: UpdateFeaturesResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('UpdateFeaturesResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -155,18 +189,18 @@ function encUpdateFeaturesResponse_v0(w: Writer, m: UpdateFeaturesResponse): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encUpdateFeaturesResponse_v2(w: Writer, m: UpdateFeaturesResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+function encUpdateFeaturesResponse_v2(w: Writer, m: UpdateFeaturesResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encUpdateFeaturesResponseUpdatableFeatureResult_v0(w: Writer, m: UpdateFeaturesResponseUpdatableFeatureResult): void {
-  w.compactString((m.feature ?? ''));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? '' : m.errorMessage));
+function encUpdateFeaturesResponseUpdatableFeatureResult_v0(w: Writer, m: UpdateFeaturesResponseUpdatableFeatureResultInput): void {
+  w.compactString(m.feature ?? '');
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -203,7 +237,7 @@ function decUpdateFeaturesResponseUpdatableFeatureResult_v0(r: Reader): UpdateFe
   return { feature: f_feature, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const UpdateFeatures: ApiCodec<UpdateFeaturesRequest, UpdateFeaturesResponse> = {
+export const UpdateFeatures: ApiCodec<UpdateFeaturesRequest, UpdateFeaturesResponse, UpdateFeaturesRequestInput, UpdateFeaturesResponseInput> = {
   apiKey: 57,
   name: 'UpdateFeatures',
   minVersion: 0,
@@ -213,11 +247,15 @@ export const UpdateFeatures: ApiCodec<UpdateFeaturesRequest, UpdateFeaturesRespo
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: UpdateFeaturesRequest, version: number): void {
-      switch (version) {
-        case 0: return encUpdateFeaturesRequest_v0(w, msg);
-        case 1: case 2: return encUpdateFeaturesRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`UpdateFeaturesRequest version ${version} is not supported`);
+    encode(w: Writer, msg: UpdateFeaturesRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encUpdateFeaturesRequest_v0(w, msg);
+          case 1: case 2: return encUpdateFeaturesRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`UpdateFeaturesRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'UpdateFeaturesRequest', version);
       }
     },
     decode(r: Reader, version: number): UpdateFeaturesRequest {
@@ -229,11 +267,15 @@ export const UpdateFeatures: ApiCodec<UpdateFeaturesRequest, UpdateFeaturesRespo
     },
   },
   response: {
-    encode(w: Writer, msg: UpdateFeaturesResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encUpdateFeaturesResponse_v0(w, msg);
-        case 2: return encUpdateFeaturesResponse_v2(w, msg);
-        default: throw new ProtocolEncodeError(`UpdateFeaturesResponse version ${version} is not supported`);
+    encode(w: Writer, msg: UpdateFeaturesResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encUpdateFeaturesResponse_v0(w, msg);
+          case 2: return encUpdateFeaturesResponse_v2(w, msg);
+          default: throw new ProtocolEncodeError(`UpdateFeaturesResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'UpdateFeaturesResponse', version);
       }
     },
     decode(r: Reader, version: number): UpdateFeaturesResponse {

@@ -2,10 +2,11 @@
 // UpdateRaftVoter (api key 82): versions 0-0, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface UpdateRaftVoterRequest {
   clusterId: string | null;
   currentLeaderEpoch: number;
@@ -16,7 +17,25 @@ export interface UpdateRaftVoterRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** For encoding: a field left undefined is written as its spec default. */
+export interface UpdateRaftVoterRequestInput {
+  clusterId: string | null;
+  currentLeaderEpoch: number;
+  voterId: number;
+  voterDirectoryId: string;
+  listeners: UpdateRaftVoterRequestListenerInput[];
+  kRaftVersionFeature: UpdateRaftVoterRequestKRaftVersionFeatureInput;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface UpdateRaftVoterRequestListener {
+  name: string;
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface UpdateRaftVoterRequestListenerInput {
   name: string;
   host: string;
   port: number;
@@ -29,14 +48,37 @@ export interface UpdateRaftVoterRequestKRaftVersionFeature {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface UpdateRaftVoterRequestKRaftVersionFeatureInput {
+  minSupportedVersion: number;
+  maxSupportedVersion: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface UpdateRaftVoterResponse {
   throttleTimeMs: number;
   errorCode: number;
-  currentLeader?: UpdateRaftVoterResponseCurrentLeader;
+  currentLeader: UpdateRaftVoterResponseCurrentLeader;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface UpdateRaftVoterResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  currentLeader?: UpdateRaftVoterResponseCurrentLeaderInput;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface UpdateRaftVoterResponseCurrentLeader {
+  leaderId: number;
+  leaderEpoch: number;
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface UpdateRaftVoterResponseCurrentLeaderInput {
   leaderId?: number;
   leaderEpoch?: number;
   host: string;
@@ -56,33 +98,33 @@ function defaultUpdateRaftVoterRequestKRaftVersionFeature(): UpdateRaftVoterRequ
   return { minSupportedVersion: 0, maxSupportedVersion: 0 };
 }
 
-function encUpdateRaftVoterRequest_v0(w: Writer, m: UpdateRaftVoterRequest): void {
-  w.compactNullableString((m.clusterId === undefined ? '' : m.clusterId));
-  w.int32((m.currentLeaderEpoch ?? 0));
-  w.int32((m.voterId ?? 0));
-  w.uuid((m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.listeners ?? []);
+function encUpdateRaftVoterRequest_v0(w: Writer, m: UpdateRaftVoterRequestInput): void {
+  w.compactNullableString(m.clusterId === undefined ? '' : m.clusterId);
+  w.int32(m.currentLeaderEpoch ?? 0);
+  w.int32(m.voterId ?? 0);
+  w.uuid(m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.listeners ?? [];
   if (t1 === null) throw new ProtocolEncodeError('UpdateRaftVoterRequest field Listeners is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encUpdateRaftVoterRequestListener_v0(w, t1[t2]);
   }
-  encUpdateRaftVoterRequestKRaftVersionFeature_v0(w, (m.kRaftVersionFeature ?? defaultUpdateRaftVoterRequestKRaftVersionFeature()));
+  encUpdateRaftVoterRequestKRaftVersionFeature_v0(w, m.kRaftVersionFeature ?? defaultUpdateRaftVoterRequestKRaftVersionFeature());
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encUpdateRaftVoterRequestListener_v0(w: Writer, m: UpdateRaftVoterRequestListener): void {
-  w.compactString((m.name ?? ''));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+function encUpdateRaftVoterRequestListener_v0(w: Writer, m: UpdateRaftVoterRequestListenerInput): void {
+  w.compactString(m.name ?? '');
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encUpdateRaftVoterRequestKRaftVersionFeature_v0(w: Writer, m: UpdateRaftVoterRequestKRaftVersionFeature): void {
-  w.int16((m.minSupportedVersion ?? 0));
-  w.int16((m.maxSupportedVersion ?? 0));
+function encUpdateRaftVoterRequestKRaftVersionFeature_v0(w: Writer, m: UpdateRaftVoterRequestKRaftVersionFeatureInput): void {
+  w.int16(m.minSupportedVersion ?? 0);
+  w.int16(m.maxSupportedVersion ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -128,24 +170,24 @@ function defaultUpdateRaftVoterResponseCurrentLeader(): UpdateRaftVoterResponseC
   return { leaderId: -1, leaderEpoch: -1, host: '', port: 0 };
 }
 
-function encUpdateRaftVoterResponse_v0(w: Writer, m: UpdateRaftVoterResponse): void {
-  w.int32((m.throttleTimeMs ?? 0));
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.currentLeader ?? defaultUpdateRaftVoterResponseCurrentLeader());
-  const t2 = (t1 === null || !isDefaultUpdateRaftVoterResponseCurrentLeader(t1));
+function encUpdateRaftVoterResponse_v0(w: Writer, m: UpdateRaftVoterResponseInput): void {
+  w.int32(m.throttleTimeMs ?? 0);
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.currentLeader;
+  const t2 = t1 !== undefined && (t1 === null || !isDefaultUpdateRaftVoterResponseCurrentLeader(t1));
   if (!t2 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t2) tf.push({ tag: 0, write: (w) => { encUpdateRaftVoterResponseCurrentLeader_v0(w, t1); } });
+    if (t2) tf.push({ tag: 0, write: (w) => { encUpdateRaftVoterResponseCurrentLeader_v0(w, t1!); } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encUpdateRaftVoterResponseCurrentLeader_v0(w: Writer, m: UpdateRaftVoterResponseCurrentLeader): void {
-  w.int32((m.leaderId ?? -1));
-  w.int32((m.leaderEpoch ?? -1));
-  w.compactString((m.host ?? ''));
-  w.int32((m.port ?? 0));
+function encUpdateRaftVoterResponseCurrentLeader_v0(w: Writer, m: UpdateRaftVoterResponseCurrentLeaderInput): void {
+  w.int32(m.leaderId ?? -1);
+  w.int32(m.leaderEpoch ?? -1);
+  w.compactString(m.host ?? '');
+  w.int32(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -179,11 +221,11 @@ function decUpdateRaftVoterResponseCurrentLeader_v0(r: Reader): UpdateRaftVoterR
   return { leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, host: f_host, port: f_port, unknownTaggedFields: unknown };
 }
 
-function isDefaultUpdateRaftVoterResponseCurrentLeader(m: UpdateRaftVoterResponseCurrentLeader): boolean {
+function isDefaultUpdateRaftVoterResponseCurrentLeader(m: UpdateRaftVoterResponseCurrentLeaderInput): boolean {
   return (m.leaderId === undefined || !(m.leaderId !== -1)) && (m.leaderEpoch === undefined || !(m.leaderEpoch !== -1)) && (m.host === undefined || !(m.host !== '')) && (m.port === undefined || !(m.port !== 0));
 }
 
-export const UpdateRaftVoter: ApiCodec<UpdateRaftVoterRequest, UpdateRaftVoterResponse> = {
+export const UpdateRaftVoter: ApiCodec<UpdateRaftVoterRequest, UpdateRaftVoterResponse, UpdateRaftVoterRequestInput, UpdateRaftVoterResponseInput> = {
   apiKey: 82,
   name: 'UpdateRaftVoter',
   minVersion: 0,
@@ -193,10 +235,14 @@ export const UpdateRaftVoter: ApiCodec<UpdateRaftVoterRequest, UpdateRaftVoterRe
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: UpdateRaftVoterRequest, version: number): void {
-      switch (version) {
-        case 0: return encUpdateRaftVoterRequest_v0(w, msg);
-        default: throw new ProtocolEncodeError(`UpdateRaftVoterRequest version ${version} is not supported`);
+    encode(w: Writer, msg: UpdateRaftVoterRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encUpdateRaftVoterRequest_v0(w, msg);
+          default: throw new ProtocolEncodeError(`UpdateRaftVoterRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'UpdateRaftVoterRequest', version);
       }
     },
     decode(r: Reader, version: number): UpdateRaftVoterRequest {
@@ -207,10 +253,14 @@ export const UpdateRaftVoter: ApiCodec<UpdateRaftVoterRequest, UpdateRaftVoterRe
     },
   },
   response: {
-    encode(w: Writer, msg: UpdateRaftVoterResponse, version: number): void {
-      switch (version) {
-        case 0: return encUpdateRaftVoterResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`UpdateRaftVoterResponse version ${version} is not supported`);
+    encode(w: Writer, msg: UpdateRaftVoterResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encUpdateRaftVoterResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`UpdateRaftVoterResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'UpdateRaftVoterResponse', version);
       }
     },
     decode(r: Reader, version: number): UpdateRaftVoterResponse {

@@ -2,14 +2,23 @@
 // Vote (api key 52): versions 0-2, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface VoteRequest {
+  clusterId: string | null;
+  voterId: number;
+  topics: VoteRequestTopicData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface VoteRequestInput {
   clusterId?: string | null;
   voterId?: number;
-  topics: VoteRequestTopicData[];
+  topics: VoteRequestTopicDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -19,7 +28,25 @@ export interface VoteRequestTopicData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface VoteRequestTopicDataInput {
+  topicName: string;
+  partitions: VoteRequestPartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface VoteRequestPartitionData {
+  partitionIndex: number;
+  replicaEpoch: number;
+  replicaId: number;
+  replicaDirectoryId: string;
+  voterDirectoryId: string;
+  lastOffsetEpoch: number;
+  lastOffset: bigint;
+  preVote: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface VoteRequestPartitionDataInput {
   partitionIndex: number;
   replicaEpoch: number;
   replicaId: number;
@@ -31,16 +58,31 @@ export interface VoteRequestPartitionData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface VoteResponse {
   errorCode: number;
   topics: VoteResponseTopicData[];
-  nodeEndpoints?: VoteResponseNodeEndpoint[];
+  nodeEndpoints: VoteResponseNodeEndpoint[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface VoteResponseInput {
+  errorCode: number;
+  topics: VoteResponseTopicDataInput[];
+  nodeEndpoints?: VoteResponseNodeEndpointInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface VoteResponseTopicData {
   topicName: string;
   partitions: VoteResponsePartitionData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface VoteResponseTopicDataInput {
+  topicName: string;
+  partitions: VoteResponsePartitionDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -53,7 +95,23 @@ export interface VoteResponsePartitionData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface VoteResponsePartitionDataInput {
+  partitionIndex: number;
+  errorCode: number;
+  leaderId: number;
+  leaderEpoch: number;
+  voteGranted: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface VoteResponseNodeEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface VoteResponseNodeEndpointInput {
   nodeId: number;
   host: string;
   port: number;
@@ -72,9 +130,9 @@ function defaultVoteRequestPartitionData(): VoteRequestPartitionData {
   return { partitionIndex: 0, replicaEpoch: 0, replicaId: 0, replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA', voterDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA', lastOffsetEpoch: 0, lastOffset: 0n, preVote: false };
 }
 
-function encVoteRequest_v0(w: Writer, m: VoteRequest): void {
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  const t1 = (m.topics ?? []);
+function encVoteRequest_v0(w: Writer, m: VoteRequestInput): void {
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -84,10 +142,10 @@ function encVoteRequest_v0(w: Writer, m: VoteRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteRequest_v1(w: Writer, m: VoteRequest): void {
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.voterId ?? -1));
-  const t1 = (m.topics ?? []);
+function encVoteRequest_v1(w: Writer, m: VoteRequestInput): void {
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.voterId ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -97,10 +155,10 @@ function encVoteRequest_v1(w: Writer, m: VoteRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteRequest_v2(w: Writer, m: VoteRequest): void {
-  w.compactNullableString((m.clusterId === undefined ? null : m.clusterId));
-  w.int32((m.voterId ?? -1));
-  const t1 = (m.topics ?? []);
+function encVoteRequest_v2(w: Writer, m: VoteRequestInput): void {
+  w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+  w.int32(m.voterId ?? -1);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -110,9 +168,9 @@ function encVoteRequest_v2(w: Writer, m: VoteRequest): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteRequestTopicData_v0(w: Writer, m: VoteRequestTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encVoteRequestTopicData_v0(w: Writer, m: VoteRequestTopicDataInput): void {
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -122,9 +180,9 @@ function encVoteRequestTopicData_v0(w: Writer, m: VoteRequestTopicData): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteRequestTopicData_v1(w: Writer, m: VoteRequestTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encVoteRequestTopicData_v1(w: Writer, m: VoteRequestTopicDataInput): void {
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -134,9 +192,9 @@ function encVoteRequestTopicData_v1(w: Writer, m: VoteRequestTopicData): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteRequestTopicData_v2(w: Writer, m: VoteRequestTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encVoteRequestTopicData_v2(w: Writer, m: VoteRequestTopicDataInput): void {
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -146,39 +204,39 @@ function encVoteRequestTopicData_v2(w: Writer, m: VoteRequestTopicData): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteRequestPartitionData_v0(w: Writer, m: VoteRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.replicaEpoch ?? 0));
-  w.int32((m.replicaId ?? 0));
-  w.int32((m.lastOffsetEpoch ?? 0));
-  w.int64((m.lastOffset ?? 0n));
+function encVoteRequestPartitionData_v0(w: Writer, m: VoteRequestPartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.replicaEpoch ?? 0);
+  w.int32(m.replicaId ?? 0);
+  w.int32(m.lastOffsetEpoch ?? 0);
+  w.int64(m.lastOffset ?? 0n);
   if (m.preVote !== undefined && m.preVote !== false) throw new ProtocolEncodeError('VoteRequest field PartitionData.PreVote cannot be written at version 0');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteRequestPartitionData_v1(w: Writer, m: VoteRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.replicaEpoch ?? 0));
-  w.int32((m.replicaId ?? 0));
-  w.uuid((m.replicaDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.uuid((m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.int32((m.lastOffsetEpoch ?? 0));
-  w.int64((m.lastOffset ?? 0n));
+function encVoteRequestPartitionData_v1(w: Writer, m: VoteRequestPartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.replicaEpoch ?? 0);
+  w.int32(m.replicaId ?? 0);
+  w.uuid(m.replicaDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.uuid(m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.int32(m.lastOffsetEpoch ?? 0);
+  w.int64(m.lastOffset ?? 0n);
   if (m.preVote !== undefined && m.preVote !== false) throw new ProtocolEncodeError('VoteRequest field PartitionData.PreVote cannot be written at version 1');
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteRequestPartitionData_v2(w: Writer, m: VoteRequestPartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int32((m.replicaEpoch ?? 0));
-  w.int32((m.replicaId ?? 0));
-  w.uuid((m.replicaDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.uuid((m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  w.int32((m.lastOffsetEpoch ?? 0));
-  w.int64((m.lastOffset ?? 0n));
-  w.bool((m.preVote ?? false));
+function encVoteRequestPartitionData_v2(w: Writer, m: VoteRequestPartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int32(m.replicaEpoch ?? 0);
+  w.int32(m.replicaId ?? 0);
+  w.uuid(m.replicaDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.uuid(m.voterDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  w.int32(m.lastOffsetEpoch ?? 0);
+  w.int64(m.lastOffset ?? 0n);
+  w.bool(m.preVote ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -320,9 +378,9 @@ function defaultVoteResponseNodeEndpoint(): VoteResponseNodeEndpoint {
   return { nodeId: 0, host: '', port: 0 };
 }
 
-function encVoteResponse_v0(w: Writer, m: VoteResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+function encVoteResponse_v0(w: Writer, m: VoteResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -333,27 +391,27 @@ function encVoteResponse_v0(w: Writer, m: VoteResponse): void {
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteResponse_v1(w: Writer, m: VoteResponse): void {
-  w.int16((m.errorCode ?? 0));
-  const t1 = (m.topics ?? []);
+function encVoteResponse_v1(w: Writer, m: VoteResponseInput): void {
+  w.int16(m.errorCode ?? 0);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encVoteResponseTopicData_v0(w, t1[t2]);
   }
-  const t3 = (m.nodeEndpoints ?? []);
-  const t4 = (t3 === null || t3.length !== 0);
+  const t3 = m.nodeEndpoints;
+  const t4 = t3 !== undefined && (t3 === null || t3.length !== 0);
   if (!t4 && m.unknownTaggedFields === undefined) w.uvarint(0);
   else {
     const tf: TaggedFieldWrite[] = [];
-    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3; if (t5 === null) throw new ProtocolEncodeError('VoteResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encVoteResponseNodeEndpoint_v1(w, t5[t6]); } } });
+    if (t4) tf.push({ tag: 0, write: (w) => { const t5 = t3!; if (t5 === null) throw new ProtocolEncodeError('VoteResponse field NodeEndpoints is not nullable'); else {   w.uvarint(t5.length + 1);   for (let t6 = 0; t6 < t5.length; t6++) encVoteResponseNodeEndpoint_v1(w, t5[t6]); } } });
     w.taggedFields(tf, m.unknownTaggedFields);
   }
 }
 
-function encVoteResponseTopicData_v0(w: Writer, m: VoteResponseTopicData): void {
-  w.compactString((m.topicName ?? ''));
-  const t1 = (m.partitions ?? []);
+function encVoteResponseTopicData_v0(w: Writer, m: VoteResponseTopicDataInput): void {
+  w.compactString(m.topicName ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('VoteResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -363,20 +421,20 @@ function encVoteResponseTopicData_v0(w: Writer, m: VoteResponseTopicData): void 
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteResponsePartitionData_v0(w: Writer, m: VoteResponsePartitionData): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.int32((m.leaderId ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  w.bool((m.voteGranted ?? false));
+function encVoteResponsePartitionData_v0(w: Writer, m: VoteResponsePartitionDataInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.int32(m.leaderId ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  w.bool(m.voteGranted ?? false);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encVoteResponseNodeEndpoint_v1(w: Writer, m: VoteResponseNodeEndpoint): void {
-  w.int32((m.nodeId ?? 0));
-  w.compactString((m.host ?? ''));
-  w.uint16((m.port ?? 0));
+function encVoteResponseNodeEndpoint_v1(w: Writer, m: VoteResponseNodeEndpointInput): void {
+  w.int32(m.nodeId ?? 0);
+  w.compactString(m.host ?? '');
+  w.uint16(m.port ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -454,7 +512,7 @@ function decVoteResponseNodeEndpoint_v1(r: Reader): VoteResponseNodeEndpoint {
   return { nodeId: f_nodeId, host: f_host, port: f_port, unknownTaggedFields: unknown };
 }
 
-export const Vote: ApiCodec<VoteRequest, VoteResponse> = {
+export const Vote: ApiCodec<VoteRequest, VoteResponse, VoteRequestInput, VoteResponseInput> = {
   apiKey: 52,
   name: 'Vote',
   minVersion: 0,
@@ -464,12 +522,16 @@ export const Vote: ApiCodec<VoteRequest, VoteResponse> = {
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: VoteRequest, version: number): void {
-      switch (version) {
-        case 0: return encVoteRequest_v0(w, msg);
-        case 1: return encVoteRequest_v1(w, msg);
-        case 2: return encVoteRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`VoteRequest version ${version} is not supported`);
+    encode(w: Writer, msg: VoteRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encVoteRequest_v0(w, msg);
+          case 1: return encVoteRequest_v1(w, msg);
+          case 2: return encVoteRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`VoteRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'VoteRequest', version);
       }
     },
     decode(r: Reader, version: number): VoteRequest {
@@ -482,11 +544,15 @@ export const Vote: ApiCodec<VoteRequest, VoteResponse> = {
     },
   },
   response: {
-    encode(w: Writer, msg: VoteResponse, version: number): void {
-      switch (version) {
-        case 0: return encVoteResponse_v0(w, msg);
-        case 1: case 2: return encVoteResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`VoteResponse version ${version} is not supported`);
+    encode(w: Writer, msg: VoteResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encVoteResponse_v0(w, msg);
+          case 1: case 2: return encVoteResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`VoteResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'VoteResponse', version);
       }
     },
     decode(r: Reader, version: number): VoteResponse {

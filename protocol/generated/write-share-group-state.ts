@@ -2,13 +2,21 @@
 // WriteShareGroupState (api key 85): versions 0-1, flexible from 0.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface WriteShareGroupStateRequest {
   groupId: string;
   topics: WriteShareGroupStateRequestWriteStateData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface WriteShareGroupStateRequestInput {
+  groupId: string;
+  topics: WriteShareGroupStateRequestWriteStateDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -18,13 +26,29 @@ export interface WriteShareGroupStateRequestWriteStateData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface WriteShareGroupStateRequestWriteStateDataInput {
+  topicId: string;
+  partitions: WriteShareGroupStateRequestPartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface WriteShareGroupStateRequestPartitionData {
   partition: number;
   stateEpoch: number;
   leaderEpoch: number;
   startOffset: bigint;
-  deliveryCompleteCount?: number;
+  deliveryCompleteCount: number;
   stateBatches: WriteShareGroupStateRequestStateBatch[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface WriteShareGroupStateRequestPartitionDataInput {
+  partition: number;
+  stateEpoch: number;
+  leaderEpoch: number;
+  startOffset: bigint;
+  deliveryCompleteCount?: number;
+  stateBatches: WriteShareGroupStateRequestStateBatchInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -36,8 +60,23 @@ export interface WriteShareGroupStateRequestStateBatch {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface WriteShareGroupStateRequestStateBatchInput {
+  firstOffset: bigint;
+  lastOffset: bigint;
+  deliveryState: number;
+  deliveryCount: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface WriteShareGroupStateResponse {
   results: WriteShareGroupStateResponseWriteStateResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface WriteShareGroupStateResponseInput {
+  results: WriteShareGroupStateResponseWriteStateResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -47,7 +86,20 @@ export interface WriteShareGroupStateResponseWriteStateResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface WriteShareGroupStateResponseWriteStateResultInput {
+  topicId: string;
+  partitions: WriteShareGroupStateResponsePartitionResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface WriteShareGroupStateResponsePartitionResult {
+  partition: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface WriteShareGroupStateResponsePartitionResultInput {
   partition: number;
   errorCode: number;
   errorMessage?: string | null;
@@ -70,9 +122,9 @@ function defaultWriteShareGroupStateRequestStateBatch(): WriteShareGroupStateReq
   return { firstOffset: 0n, lastOffset: 0n, deliveryState: 0, deliveryCount: 0 };
 }
 
-function encWriteShareGroupStateRequest_v0(w: Writer, m: WriteShareGroupStateRequest): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+function encWriteShareGroupStateRequest_v0(w: Writer, m: WriteShareGroupStateRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteShareGroupStateRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -82,9 +134,9 @@ function encWriteShareGroupStateRequest_v0(w: Writer, m: WriteShareGroupStateReq
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteShareGroupStateRequest_v1(w: Writer, m: WriteShareGroupStateRequest): void {
-  w.compactString((m.groupId ?? ''));
-  const t1 = (m.topics ?? []);
+function encWriteShareGroupStateRequest_v1(w: Writer, m: WriteShareGroupStateRequestInput): void {
+  w.compactString(m.groupId ?? '');
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteShareGroupStateRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -94,9 +146,9 @@ function encWriteShareGroupStateRequest_v1(w: Writer, m: WriteShareGroupStateReq
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteShareGroupStateRequestWriteStateData_v0(w: Writer, m: WriteShareGroupStateRequestWriteStateData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encWriteShareGroupStateRequestWriteStateData_v0(w: Writer, m: WriteShareGroupStateRequestWriteStateDataInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteShareGroupStateRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -106,9 +158,9 @@ function encWriteShareGroupStateRequestWriteStateData_v0(w: Writer, m: WriteShar
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteShareGroupStateRequestWriteStateData_v1(w: Writer, m: WriteShareGroupStateRequestWriteStateData): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encWriteShareGroupStateRequestWriteStateData_v1(w: Writer, m: WriteShareGroupStateRequestWriteStateDataInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteShareGroupStateRequest field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -118,12 +170,12 @@ function encWriteShareGroupStateRequestWriteStateData_v1(w: Writer, m: WriteShar
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteShareGroupStateRequestPartitionData_v0(w: Writer, m: WriteShareGroupStateRequestPartitionData): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.stateEpoch ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  w.int64((m.startOffset ?? 0n));
-  const t1 = (m.stateBatches ?? []);
+function encWriteShareGroupStateRequestPartitionData_v0(w: Writer, m: WriteShareGroupStateRequestPartitionDataInput): void {
+  w.int32(m.partition ?? 0);
+  w.int32(m.stateEpoch ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  w.int64(m.startOffset ?? 0n);
+  const t1 = m.stateBatches ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteShareGroupStateRequest field StateBatches is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -133,13 +185,13 @@ function encWriteShareGroupStateRequestPartitionData_v0(w: Writer, m: WriteShare
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteShareGroupStateRequestPartitionData_v1(w: Writer, m: WriteShareGroupStateRequestPartitionData): void {
-  w.int32((m.partition ?? 0));
-  w.int32((m.stateEpoch ?? 0));
-  w.int32((m.leaderEpoch ?? 0));
-  w.int64((m.startOffset ?? 0n));
-  w.int32((m.deliveryCompleteCount ?? -1));
-  const t1 = (m.stateBatches ?? []);
+function encWriteShareGroupStateRequestPartitionData_v1(w: Writer, m: WriteShareGroupStateRequestPartitionDataInput): void {
+  w.int32(m.partition ?? 0);
+  w.int32(m.stateEpoch ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
+  w.int64(m.startOffset ?? 0n);
+  w.int32(m.deliveryCompleteCount ?? -1);
+  const t1 = m.stateBatches ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteShareGroupStateRequest field StateBatches is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -149,11 +201,11 @@ function encWriteShareGroupStateRequestPartitionData_v1(w: Writer, m: WriteShare
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteShareGroupStateRequestStateBatch_v0(w: Writer, m: WriteShareGroupStateRequestStateBatch): void {
-  w.int64((m.firstOffset ?? 0n));
-  w.int64((m.lastOffset ?? 0n));
-  w.int8((m.deliveryState ?? 0));
-  w.int16((m.deliveryCount ?? 0));
+function encWriteShareGroupStateRequestStateBatch_v0(w: Writer, m: WriteShareGroupStateRequestStateBatchInput): void {
+  w.int64(m.firstOffset ?? 0n);
+  w.int64(m.lastOffset ?? 0n);
+  w.int8(m.deliveryState ?? 0);
+  w.int16(m.deliveryCount ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -270,8 +322,8 @@ function defaultWriteShareGroupStateResponsePartitionResult(): WriteShareGroupSt
   return { partition: 0, errorCode: 0, errorMessage: null };
 }
 
-function encWriteShareGroupStateResponse_v0(w: Writer, m: WriteShareGroupStateResponse): void {
-  const t1 = (m.results ?? []);
+function encWriteShareGroupStateResponse_v0(w: Writer, m: WriteShareGroupStateResponseInput): void {
+  const t1 = m.results ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteShareGroupStateResponse field Results is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -281,9 +333,9 @@ function encWriteShareGroupStateResponse_v0(w: Writer, m: WriteShareGroupStateRe
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteShareGroupStateResponseWriteStateResult_v0(w: Writer, m: WriteShareGroupStateResponseWriteStateResult): void {
-  w.uuid((m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA'));
-  const t1 = (m.partitions ?? []);
+function encWriteShareGroupStateResponseWriteStateResult_v0(w: Writer, m: WriteShareGroupStateResponseWriteStateResultInput): void {
+  w.uuid(m.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteShareGroupStateResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -293,10 +345,10 @@ function encWriteShareGroupStateResponseWriteStateResult_v0(w: Writer, m: WriteS
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteShareGroupStateResponsePartitionResult_v0(w: Writer, m: WriteShareGroupStateResponsePartitionResult): void {
-  w.int32((m.partition ?? 0));
-  w.int16((m.errorCode ?? 0));
-  w.compactNullableString((m.errorMessage === undefined ? null : m.errorMessage));
+function encWriteShareGroupStateResponsePartitionResult_v0(w: Writer, m: WriteShareGroupStateResponsePartitionResultInput): void {
+  w.int32(m.partition ?? 0);
+  w.int16(m.errorCode ?? 0);
+  w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -336,7 +388,7 @@ function decWriteShareGroupStateResponsePartitionResult_v0(r: Reader): WriteShar
   return { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields: unknown };
 }
 
-export const WriteShareGroupState: ApiCodec<WriteShareGroupStateRequest, WriteShareGroupStateResponse> = {
+export const WriteShareGroupState: ApiCodec<WriteShareGroupStateRequest, WriteShareGroupStateResponse, WriteShareGroupStateRequestInput, WriteShareGroupStateResponseInput> = {
   apiKey: 85,
   name: 'WriteShareGroupState',
   minVersion: 0,
@@ -346,11 +398,15 @@ export const WriteShareGroupState: ApiCodec<WriteShareGroupStateRequest, WriteSh
   requestHeaderVersion: (version: number) => (version >= 0 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 0 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: WriteShareGroupStateRequest, version: number): void {
-      switch (version) {
-        case 0: return encWriteShareGroupStateRequest_v0(w, msg);
-        case 1: return encWriteShareGroupStateRequest_v1(w, msg);
-        default: throw new ProtocolEncodeError(`WriteShareGroupStateRequest version ${version} is not supported`);
+    encode(w: Writer, msg: WriteShareGroupStateRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: return encWriteShareGroupStateRequest_v0(w, msg);
+          case 1: return encWriteShareGroupStateRequest_v1(w, msg);
+          default: throw new ProtocolEncodeError(`WriteShareGroupStateRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'WriteShareGroupStateRequest', version);
       }
     },
     decode(r: Reader, version: number): WriteShareGroupStateRequest {
@@ -362,10 +418,14 @@ export const WriteShareGroupState: ApiCodec<WriteShareGroupStateRequest, WriteSh
     },
   },
   response: {
-    encode(w: Writer, msg: WriteShareGroupStateResponse, version: number): void {
-      switch (version) {
-        case 0: case 1: return encWriteShareGroupStateResponse_v0(w, msg);
-        default: throw new ProtocolEncodeError(`WriteShareGroupStateResponse version ${version} is not supported`);
+    encode(w: Writer, msg: WriteShareGroupStateResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 0: case 1: return encWriteShareGroupStateResponse_v0(w, msg);
+          default: throw new ProtocolEncodeError(`WriteShareGroupStateResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'WriteShareGroupStateResponse', version);
       }
     },
     decode(r: Reader, version: number): WriteShareGroupStateResponse {

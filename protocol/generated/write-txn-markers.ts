@@ -2,12 +2,19 @@
 // WriteTxnMarkers (api key 27): versions 1-2, flexible from 1.
 import { ProtocolDecodeError, ProtocolEncodeError } from '../error-codes.js';
 import type { ApiCodec } from '../wire/api-codec.js';
-import { EMPTY_BUFFER } from '../wire/constants.js';
+import { asEncodeError, EMPTY_BUFFER } from '../wire/constants.js';
 import type { Reader, UnknownTaggedField } from '../wire/reader.js';
 import type { TaggedFieldWrite, Writer } from '../wire/writer.js';
 
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface WriteTxnMarkersRequest {
   markers: WriteTxnMarkersRequestWritableTxnMarker[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface WriteTxnMarkersRequestInput {
+  markers: WriteTxnMarkersRequestWritableTxnMarkerInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -16,6 +23,16 @@ export interface WriteTxnMarkersRequestWritableTxnMarker {
   producerEpoch: number;
   transactionResult: boolean;
   topics: WriteTxnMarkersRequestWritableTxnMarkerTopic[];
+  coordinatorEpoch: number;
+  transactionVersion: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface WriteTxnMarkersRequestWritableTxnMarkerInput {
+  producerId: bigint;
+  producerEpoch: number;
+  transactionResult: boolean;
+  topics: WriteTxnMarkersRequestWritableTxnMarkerTopicInput[];
   coordinatorEpoch: number;
   transactionVersion?: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -27,8 +44,21 @@ export interface WriteTxnMarkersRequestWritableTxnMarkerTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface WriteTxnMarkersRequestWritableTxnMarkerTopicInput {
+  name: string;
+  partitionIndexes: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** As decoded: every field is set (to its default where a version lacks it). */
 export interface WriteTxnMarkersResponse {
   markers: WriteTxnMarkersResponseWritableTxnMarkerResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+/** For encoding: a field left undefined is written as its spec default. */
+export interface WriteTxnMarkersResponseInput {
+  markers: WriteTxnMarkersResponseWritableTxnMarkerResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -38,13 +68,31 @@ export interface WriteTxnMarkersResponseWritableTxnMarkerResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface WriteTxnMarkersResponseWritableTxnMarkerResultInput {
+  producerId: bigint;
+  topics: WriteTxnMarkersResponseWritableTxnMarkerTopicResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface WriteTxnMarkersResponseWritableTxnMarkerTopicResult {
   name: string;
   partitions: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface WriteTxnMarkersResponseWritableTxnMarkerTopicResultInput {
+  name: string;
+  partitions: WriteTxnMarkersResponseWritableTxnMarkerPartitionResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export interface WriteTxnMarkersResponseWritableTxnMarkerPartitionResult {
+  partitionIndex: number;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface WriteTxnMarkersResponseWritableTxnMarkerPartitionResultInput {
   partitionIndex: number;
   errorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -62,8 +110,8 @@ function defaultWriteTxnMarkersRequestWritableTxnMarkerTopic(): WriteTxnMarkersR
   return { name: '', partitionIndexes: [] };
 }
 
-function encWriteTxnMarkersRequest_v1(w: Writer, m: WriteTxnMarkersRequest): void {
-  const t1 = (m.markers ?? []);
+function encWriteTxnMarkersRequest_v1(w: Writer, m: WriteTxnMarkersRequestInput): void {
+  const t1 = m.markers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersRequest field Markers is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -73,8 +121,8 @@ function encWriteTxnMarkersRequest_v1(w: Writer, m: WriteTxnMarkersRequest): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteTxnMarkersRequest_v2(w: Writer, m: WriteTxnMarkersRequest): void {
-  const t1 = (m.markers ?? []);
+function encWriteTxnMarkersRequest_v2(w: Writer, m: WriteTxnMarkersRequestInput): void {
+  const t1 = m.markers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersRequest field Markers is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -84,40 +132,40 @@ function encWriteTxnMarkersRequest_v2(w: Writer, m: WriteTxnMarkersRequest): voi
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteTxnMarkersRequestWritableTxnMarker_v1(w: Writer, m: WriteTxnMarkersRequestWritableTxnMarker): void {
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
-  w.bool((m.transactionResult ?? false));
-  const t1 = (m.topics ?? []);
+function encWriteTxnMarkersRequestWritableTxnMarker_v1(w: Writer, m: WriteTxnMarkersRequestWritableTxnMarkerInput): void {
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
+  w.bool(m.transactionResult ?? false);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encWriteTxnMarkersRequestWritableTxnMarkerTopic_v1(w, t1[t2]);
   }
-  w.int32((m.coordinatorEpoch ?? 0));
+  w.int32(m.coordinatorEpoch ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteTxnMarkersRequestWritableTxnMarker_v2(w: Writer, m: WriteTxnMarkersRequestWritableTxnMarker): void {
-  w.int64((m.producerId ?? 0n));
-  w.int16((m.producerEpoch ?? 0));
-  w.bool((m.transactionResult ?? false));
-  const t1 = (m.topics ?? []);
+function encWriteTxnMarkersRequestWritableTxnMarker_v2(w: Writer, m: WriteTxnMarkersRequestWritableTxnMarkerInput): void {
+  w.int64(m.producerId ?? 0n);
+  w.int16(m.producerEpoch ?? 0);
+  w.bool(m.transactionResult ?? false);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersRequest field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
     for (let t2 = 0; t2 < t1.length; t2++) encWriteTxnMarkersRequestWritableTxnMarkerTopic_v1(w, t1[t2]);
   }
-  w.int32((m.coordinatorEpoch ?? 0));
-  w.int8((m.transactionVersion ?? 0));
+  w.int32(m.coordinatorEpoch ?? 0);
+  w.int8(m.transactionVersion ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteTxnMarkersRequestWritableTxnMarkerTopic_v1(w: Writer, m: WriteTxnMarkersRequestWritableTxnMarkerTopic): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitionIndexes ?? []);
+function encWriteTxnMarkersRequestWritableTxnMarkerTopic_v1(w: Writer, m: WriteTxnMarkersRequestWritableTxnMarkerTopicInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitionIndexes ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersRequest field PartitionIndexes is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -218,8 +266,8 @@ function defaultWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(): Write
   return { partitionIndex: 0, errorCode: 0 };
 }
 
-function encWriteTxnMarkersResponse_v1(w: Writer, m: WriteTxnMarkersResponse): void {
-  const t1 = (m.markers ?? []);
+function encWriteTxnMarkersResponse_v1(w: Writer, m: WriteTxnMarkersResponseInput): void {
+  const t1 = m.markers ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersResponse field Markers is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -229,9 +277,9 @@ function encWriteTxnMarkersResponse_v1(w: Writer, m: WriteTxnMarkersResponse): v
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteTxnMarkersResponseWritableTxnMarkerResult_v1(w: Writer, m: WriteTxnMarkersResponseWritableTxnMarkerResult): void {
-  w.int64((m.producerId ?? 0n));
-  const t1 = (m.topics ?? []);
+function encWriteTxnMarkersResponseWritableTxnMarkerResult_v1(w: Writer, m: WriteTxnMarkersResponseWritableTxnMarkerResultInput): void {
+  w.int64(m.producerId ?? 0n);
+  const t1 = m.topics ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersResponse field Topics is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -241,9 +289,9 @@ function encWriteTxnMarkersResponseWritableTxnMarkerResult_v1(w: Writer, m: Writ
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteTxnMarkersResponseWritableTxnMarkerTopicResult_v1(w: Writer, m: WriteTxnMarkersResponseWritableTxnMarkerTopicResult): void {
-  w.compactString((m.name ?? ''));
-  const t1 = (m.partitions ?? []);
+function encWriteTxnMarkersResponseWritableTxnMarkerTopicResult_v1(w: Writer, m: WriteTxnMarkersResponseWritableTxnMarkerTopicResultInput): void {
+  w.compactString(m.name ?? '');
+  const t1 = m.partitions ?? [];
   if (t1 === null) throw new ProtocolEncodeError('WriteTxnMarkersResponse field Partitions is not nullable');
   else {
     w.uvarint(t1.length + 1);
@@ -253,9 +301,9 @@ function encWriteTxnMarkersResponseWritableTxnMarkerTopicResult_v1(w: Writer, m:
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
 
-function encWriteTxnMarkersResponseWritableTxnMarkerPartitionResult_v1(w: Writer, m: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult): void {
-  w.int32((m.partitionIndex ?? 0));
-  w.int16((m.errorCode ?? 0));
+function encWriteTxnMarkersResponseWritableTxnMarkerPartitionResult_v1(w: Writer, m: WriteTxnMarkersResponseWritableTxnMarkerPartitionResultInput): void {
+  w.int32(m.partitionIndex ?? 0);
+  w.int16(m.errorCode ?? 0);
   if (m.unknownTaggedFields === undefined) w.uvarint(0);
   else w.taggedFields(undefined, m.unknownTaggedFields);
 }
@@ -308,7 +356,7 @@ function decWriteTxnMarkersResponseWritableTxnMarkerPartitionResult_v1(r: Reader
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, unknownTaggedFields: unknown };
 }
 
-export const WriteTxnMarkers: ApiCodec<WriteTxnMarkersRequest, WriteTxnMarkersResponse> = {
+export const WriteTxnMarkers: ApiCodec<WriteTxnMarkersRequest, WriteTxnMarkersResponse, WriteTxnMarkersRequestInput, WriteTxnMarkersResponseInput> = {
   apiKey: 27,
   name: 'WriteTxnMarkers',
   minVersion: 1,
@@ -318,11 +366,15 @@ export const WriteTxnMarkers: ApiCodec<WriteTxnMarkersRequest, WriteTxnMarkersRe
   requestHeaderVersion: (version: number) => (version >= 1 ? 2 : 1),
   responseHeaderVersion: (version: number) => (version >= 1 ? 1 : 0),
   request: {
-    encode(w: Writer, msg: WriteTxnMarkersRequest, version: number): void {
-      switch (version) {
-        case 1: return encWriteTxnMarkersRequest_v1(w, msg);
-        case 2: return encWriteTxnMarkersRequest_v2(w, msg);
-        default: throw new ProtocolEncodeError(`WriteTxnMarkersRequest version ${version} is not supported`);
+    encode(w: Writer, msg: WriteTxnMarkersRequestInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: return encWriteTxnMarkersRequest_v1(w, msg);
+          case 2: return encWriteTxnMarkersRequest_v2(w, msg);
+          default: throw new ProtocolEncodeError(`WriteTxnMarkersRequest version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'WriteTxnMarkersRequest', version);
       }
     },
     decode(r: Reader, version: number): WriteTxnMarkersRequest {
@@ -334,10 +386,14 @@ export const WriteTxnMarkers: ApiCodec<WriteTxnMarkersRequest, WriteTxnMarkersRe
     },
   },
   response: {
-    encode(w: Writer, msg: WriteTxnMarkersResponse, version: number): void {
-      switch (version) {
-        case 1: case 2: return encWriteTxnMarkersResponse_v1(w, msg);
-        default: throw new ProtocolEncodeError(`WriteTxnMarkersResponse version ${version} is not supported`);
+    encode(w: Writer, msg: WriteTxnMarkersResponseInput, version: number): void {
+      try {
+        switch (version) {
+          case 1: case 2: return encWriteTxnMarkersResponse_v1(w, msg);
+          default: throw new ProtocolEncodeError(`WriteTxnMarkersResponse version ${version} is not supported`);
+        }
+      } catch (err) {
+        throw asEncodeError(err, 'WriteTxnMarkersResponse', version);
       }
     },
     decode(r: Reader, version: number): WriteTxnMarkersResponse {

@@ -120,25 +120,48 @@ export class Reader {
 
   /** Unsigned LEB128, up to 32 bits (5 bytes). */
   uvarint(): number {
+    // Fast path: lengths, counts and tag sections are almost always one byte.
+    if (this.offset < this.end) {
+      const b = this.buf[this.offset];
+      if (b < 0x80) {
+        this.offset++;
+        return b;
+      }
+    }
+    return this.uvarintLong();
+  }
+
+  private uvarintLong(): number {
     const buf = this.buf;
+    const end = this.end;
+    let pos = this.offset;
     let result = 0;
-    let shift = 0;
-    for (let i = 0; i < 5; i++) {
-      if (this.offset >= this.end) {
+    // The first four groups fit in 28 bits: plain int arithmetic.
+    for (let shift = 0; shift < 28; shift += 7) {
+      if (pos >= end) {
+        this.offset = pos;
         this.fail('truncated varint');
         return 0;
       }
-      const b = buf[this.offset++];
-      if (i === 4 && b > 0x0f) {
-        this.fail('varint longer than 32 bits');
-        return 0;
+      const b = buf[pos++];
+      result |= (b & 0x7f) << shift;
+      if (b < 0x80) {
+        this.offset = pos;
+        return result;
       }
-      result += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return result;
-      shift += 7;
     }
-    this.fail('varint longer than 5 bytes');
-    return 0;
+    if (pos >= end) {
+      this.offset = pos;
+      this.fail('truncated varint');
+      return 0;
+    }
+    const last = buf[pos++];
+    this.offset = pos;
+    if (last > 0x0f) {
+      this.fail('varint longer than 32 bits');
+      return 0;
+    }
+    return result + last * 0x10000000;
   }
 
   /** Zigzag varint (int32). */
@@ -196,7 +219,7 @@ export class Reader {
   }
 
   private slice(len: number): Buffer {
-    if (len > this.end - this.offset) {
+    if (len < 0 || len > this.end - this.offset) {
       this.fail(`bytes length ${len} exceeds the ${this.end - this.offset} bytes left`);
       return EMPTY;
     }
@@ -333,6 +356,10 @@ export class Reader {
 
   /** Reads all tagged fields into raw entries (used where a struct knows no tags at this version). */
   unknownTaggedFields(): UnknownTaggedField[] | undefined {
+    if (this.offset < this.end && this.buf[this.offset] === 0) {
+      this.offset++;
+      return undefined;
+    }
     const n = this.taggedFieldCount();
     if (n === 0) return undefined;
     const out: UnknownTaggedField[] = [];

@@ -26,8 +26,11 @@ export class Writer {
   private closedLength = 0;
   private sizePrefix = false;
 
+  private nextChunk: number;
+
   constructor(initialSize = 1024) {
     this.buf = Buffer.allocUnsafe(Math.max(initialSize, 16));
+    this.nextChunk = Math.max(initialSize, MIN_CHUNK / 2);
   }
 
   /** Bytes written so far (including a reserved size prefix). */
@@ -46,8 +49,9 @@ export class Writer {
   private ensure(n: number): void {
     if (this.buf.length - this.pos >= n) return;
     this.closeChunk();
-    const size = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, this.buf.length * 2));
-    this.buf = Buffer.allocUnsafe(Math.max(size, n));
+    // Each new chunk doubles (up to MAX_CHUNK), so a large message takes few chunks.
+    this.nextChunk = Math.min(MAX_CHUNK, this.nextChunk * 2);
+    this.buf = Buffer.allocUnsafe(Math.max(this.nextChunk, n));
     this.pos = 0;
   }
 
@@ -115,9 +119,10 @@ export class Writer {
   uvarint(v: number): void {
     this.ensure(5);
     const buf = this.buf;
+    if (v < 0 || v > 0xffffffff) throw new ProtocolEncodeError(`unsigned varint out of range: ${v}`);
     while (v >= 0x80) {
       buf[this.pos++] = (v & 0x7f) | 0x80;
-      v = Math.floor(v / 128);
+      v >>>= 7;
     }
     buf[this.pos++] = v;
   }

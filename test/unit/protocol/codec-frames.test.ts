@@ -116,12 +116,16 @@ describe('encoding rules', () => {
   it('throws ProtocolEncodeError for a non-ignorable field set at a version that lacks it', () => {
     // Fetch v4 has no ForgottenTopicsData (added in v7, not ignorable).
     const forgotten = [{ topic: 'a', partitions: [1] }];
-    expect(() => Fetch.request.encode(new Writer(), { topics: [], forgottenTopicsData: forgotten }, 4)).toThrow(
-      ProtocolEncodeError,
-    );
+    expect(() =>
+      Fetch.request.encode(new Writer(), { maxWaitMs: 0, minBytes: 0, topics: [], forgottenTopicsData: forgotten }, 4),
+    ).toThrow(ProtocolEncodeError);
     // At its default (empty) it is fine, and so is an ignorable field (SessionId, 7+).
     expect(() =>
-      Fetch.request.encode(new Writer(), { topics: [], forgottenTopicsData: [], sessionId: 5 }, 4),
+      Fetch.request.encode(
+        new Writer(),
+        { maxWaitMs: 0, minBytes: 0, topics: [], forgottenTopicsData: [], sessionId: 5 },
+        4,
+      ),
     ).not.toThrow();
   });
 
@@ -139,7 +143,7 @@ describe('encoding rules', () => {
 
   it('uses spec defaults for undefined fields, including hex and negative ones', () => {
     const w = new Writer();
-    Fetch.request.encode(w, { topics: [] }, 4);
+    Fetch.request.encode(w, { maxWaitMs: 0, minBytes: 0, topics: [] }, 4);
     const buf = w.finish();
     // replicaId -1, maxWaitMs 0, minBytes 0, maxBytes 0x7fffffff, isolationLevel 0, topics []
     expect(buf.toString('hex')).toBe('ffffffff' + '00000000' + '00000000' + '7fffffff' + '00' + '00000000');
@@ -147,5 +151,17 @@ describe('encoding rules', () => {
 
   it('throws ProtocolEncodeError for unsupported versions', () => {
     expect(() => ApiVersions.request.encode(new Writer(), {}, 99)).toThrow(ProtocolEncodeError);
+  });
+});
+
+describe('encoding bad values', () => {
+  it('turns out-of-range and mistyped values into ProtocolEncodeError', () => {
+    expect(() => Produce.request.encode(new Writer(), { acks: 70000, timeoutMs: 1, topicData: [] }, 3)).toThrow(
+      ProtocolEncodeError,
+    );
+    const badOffset = {
+      responses: [{ name: 't', partitionResponses: [{ index: 0, errorCode: 0, baseOffset: 5 as unknown as bigint }] }],
+    };
+    expect(() => Produce.response.encode(new Writer(), badOffset, 8)).toThrow(ProtocolEncodeError);
   });
 });

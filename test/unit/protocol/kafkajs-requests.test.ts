@@ -146,7 +146,7 @@ const cases: RequestCase[] = [
     args: () => ({ topics: ['a', 'b'], allowAutoTopicCreation: false }),
     expected: (v) => ({
       topics: [{ name: 'a' }, { name: 'b' }],
-      allowAutoTopicCreation: v >= 4 ? false : true,
+      allowAutoTopicCreation: v < 4, // false as asked from v4; absent before, so the default (true)
     }),
   },
   {

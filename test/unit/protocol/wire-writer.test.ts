@@ -102,3 +102,14 @@ describe('Writer', () => {
     expect(w.finish()).toEqual(Buffer.from([9]));
   });
 });
+
+describe('Writer growth', () => {
+  it('doubles its chunks so that a large message takes few of them', () => {
+    const w = new Writer(16);
+    for (let i = 0; i < 250_000; i++) w.int32(i);
+    const chunks = w.finishChunks();
+    // 1 MB in chunks that double from 256 bytes up to 64 KiB: well under 40 chunks.
+    expect(chunks.length).toBeLessThan(40);
+    expect(chunks.reduce((n, c) => n + c.length, 0)).toBe(1_000_000);
+  });
+});
