@@ -51,7 +51,8 @@ export class Dispatcher {
     let body: unknown;
     try {
       body = handler.codec.request.decode(r, version);
-      r.checkEnd(`${api} v${version} request`);
+      // Bytes after the body are ignored, as Kafka does (librdkafka 2.12 sends three after some Metadata v12).
+      r.check(`${api} v${version} request`);
     } catch (err) {
       throw new CloseConnectionError((err as Error).message);
     }

@@ -16,8 +16,11 @@ export interface RequestContext {
   readonly receivedAt: number;
 }
 
-export interface ApiHandler<Req = unknown, Res = unknown> {
-  readonly codec: ApiCodec<Req, Res>;
+/** Req is the decoded request; Res the response as handlers build it (the codec's encodable input type). */
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds handlers of every message type
+export interface ApiHandler<Req = any, Res = any> {
+  // biome-ignore lint/suspicious/noExplicitAny: decoded responses are not a handler's concern
+  readonly codec: ApiCodec<Req, any, any, Res>;
   readonly minVersion: number;
   readonly maxVersion: number;
   /** Advertised in ApiVersions from here although only minVersion+ is served (Produce v0-2, see 00-produce). */

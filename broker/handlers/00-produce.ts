@@ -7,10 +7,10 @@
  */
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import {
-  type ProduceResponsePartitionProduceResponse as PartitionResponse,
+  type ProduceResponsePartitionProduceResponseInput as PartitionResponse,
   Produce,
   type ProduceRequest,
-  type ProduceResponse,
+  type ProduceResponseInput,
 } from '../../protocol/generated/produce.js';
 import { validateProduceRecords } from '../../protocol/records/record-batch.js';
 import type { Acks } from '../../storage/partition-log.js';
@@ -81,7 +81,7 @@ async function producePartition(
   }
 }
 
-function errorResponse(req: ProduceRequest, errorCode: number): ProduceResponse {
+function errorResponse(req: ProduceRequest, errorCode: number): ProduceResponseInput {
   return {
     responses: req.topicData.map((t) => ({
       name: t.name,
@@ -97,7 +97,7 @@ export default defineHandler({
   minVersion: 3,
   advertisedMinVersion: 0,
   maxVersion: Produce.maxStableVersion,
-  async handle(req, ctx): Promise<ProduceResponse | null> {
+  async handle(req, ctx): Promise<ProduceResponseInput | null> {
     const { broker } = ctx;
     const started = performance.now();
     if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) {

@@ -15,8 +15,8 @@ import {
   Fetch,
   type FetchRequest,
   type FetchRequestFetchPartition,
-  type FetchResponse,
-  type FetchResponsePartitionData as PartitionData,
+  type FetchResponseInput,
+  type FetchResponsePartitionDataInput as PartitionData,
 } from '../../protocol/generated/fetch.js';
 import { EMPTY_BUFFER } from '../../protocol/wire/constants.js';
 import type { BrokerContext } from '../broker-context.js';
@@ -41,7 +41,7 @@ function partitionError(partitionIndex: number, errorCode: number, readCommitted
 }
 
 interface Pass {
-  response: FetchResponse;
+  response: FetchResponseInput;
   bytes: number;
   hasError: boolean;
 }
@@ -128,7 +128,7 @@ function requestedKeys(broker: BrokerContext, req: FetchRequest, version: number
   return keys;
 }
 
-function errorResponse(req: FetchRequest, errorCode: number, version: number): FetchResponse {
+function errorResponse(req: FetchRequest, errorCode: number, version: number): FetchResponseInput {
   if (version >= 7) return { throttleTimeMs: 0, errorCode, sessionId: 0, responses: [] };
   const readCommitted = (req.isolationLevel ?? 0) === READ_COMMITTED;
   return {

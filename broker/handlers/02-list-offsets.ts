@@ -8,8 +8,8 @@ import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import {
   ListOffsets,
   type ListOffsetsRequest,
-  type ListOffsetsResponse,
-  type ListOffsetsResponseListOffsetsPartitionResponse as PartitionResponse,
+  type ListOffsetsResponseInput,
+  type ListOffsetsResponseListOffsetsPartitionResponseInput as PartitionResponse,
 } from '../../protocol/generated/list-offsets.js';
 import { defineHandler } from '../handler.js';
 
@@ -20,7 +20,7 @@ function partitionError(partitionIndex: number, errorCode: number): PartitionRes
   return { partitionIndex, errorCode, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
 }
 
-function errorResponse(req: ListOffsetsRequest, errorCode: number): ListOffsetsResponse {
+function errorResponse(req: ListOffsetsRequest, errorCode: number): ListOffsetsResponseInput {
   return {
     throttleTimeMs: 0,
     topics: req.topics.map((t) => ({

@@ -7,8 +7,8 @@
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import {
   Metadata,
-  type MetadataResponse,
-  type MetadataResponseMetadataResponseTopic as TopicMetadata,
+  type MetadataResponseInput,
+  type MetadataResponseMetadataResponseTopicInput as TopicMetadata,
 } from '../../protocol/generated/metadata.js';
 import { ZERO_UUID } from '../../protocol/uuid.js';
 import type { BrokerContext } from '../broker-context.js';
@@ -55,7 +55,7 @@ function response(
   broker: BrokerContext,
   ctx: Parameters<typeof broker.advertisedEndpoint>[0],
   topics: TopicMetadata[],
-): MetadataResponse {
+): MetadataResponseInput {
   const { host, port } = broker.advertisedEndpoint(ctx);
   return {
     throttleTimeMs: 0,

@@ -4,11 +4,11 @@
  * A version newer than ours is answered by the dispatcher in the v0 layout with UNSUPPORTED_VERSION.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
-import { ApiVersions, type ApiVersionsResponse } from '../../protocol/generated/api-versions.js';
+import { ApiVersions, type ApiVersionsResponseInput } from '../../protocol/generated/api-versions.js';
 import type { BrokerContext } from '../broker-context.js';
 import { defineHandler } from '../handler.js';
 
-function supportedRanges(broker: BrokerContext): ApiVersionsResponse['apiKeys'] {
+function supportedRanges(broker: BrokerContext): ApiVersionsResponseInput['apiKeys'] {
   return [...broker.handlers.values()]
     .map((h) => ({
       apiKey: h.codec.apiKey,

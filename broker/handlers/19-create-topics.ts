@@ -8,7 +8,7 @@ import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import {
   type CreateTopicsRequestCreatableTopic as CreatableTopic,
   CreateTopics,
-  type CreateTopicsResponseCreatableTopicResult as TopicResult,
+  type CreateTopicsResponseCreatableTopicResultInput as TopicResult,
 } from '../../protocol/generated/create-topics.js';
 import { ZERO_UUID } from '../../protocol/uuid.js';
 import type { BrokerContext } from '../broker-context.js';

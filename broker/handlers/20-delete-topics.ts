@@ -6,7 +6,7 @@ import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import {
   DeleteTopics,
   type DeleteTopicsRequest,
-  type DeleteTopicsResponseDeletableTopicResult as TopicResult,
+  type DeleteTopicsResponseDeletableTopicResultInput as TopicResult,
 } from '../../protocol/generated/delete-topics.js';
 import { ZERO_UUID } from '../../protocol/uuid.js';
 import { defineHandler } from '../handler.js';
