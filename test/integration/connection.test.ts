@@ -131,7 +131,7 @@ describe('connections', () => {
     for (const mutate of [
       (f: Buffer) => f.writeInt16BE(9999, 4),
       (f: Buffer) => f.writeInt16BE(99, 6),
-      (f: Buffer) => f.fill(0xff, 12),
+      (f: Buffer) => f.writeInt16BE(0x7fff, 12), // a client id longer than the frame
     ]) {
       const c = new RawConnection(broker.port);
       await c.ready();
