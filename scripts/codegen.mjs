@@ -3,7 +3,7 @@
 //   node scripts/codegen.mjs [--check] [--specs DIR]
 // The generator is TypeScript (protocol/codegen/); it is transpiled here into a temp dir so that it runs right
 // after `npm ci`, with no prior build. --check regenerates in memory and exits 1 naming the files that differ.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -13,7 +13,13 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const check = args.includes('--check');
 const specsArg = args.indexOf('--specs');
-const specsDir = specsArg >= 0 ? resolve(args[specsArg + 1]) : resolve(root, '../shared/kafka-protocol/messages');
+// Default: the shared/ folder beside the checkout (as CI lays it out), or BERTH_SHARED_DIR.
+const sharedDir = resolve(process.env.BERTH_SHARED_DIR ?? join(root, '../shared'));
+const specsDir = specsArg >= 0 ? resolve(args[specsArg + 1]) : join(sharedDir, 'kafka-protocol/messages');
+if (!existsSync(specsDir)) {
+  console.error(`codegen: no message specs at ${specsDir} (give --specs DIR or set BERTH_SHARED_DIR)`);
+  process.exit(1);
+}
 const outDir = join(root, 'protocol/generated');
 
 async function loadGenerator() {

@@ -10,8 +10,9 @@ import { pairSpecs } from '../../../protocol/codegen/generate.js';
 import { type Field, inRange, isTaggedAt, type MessageSpec, type Struct } from '../../../protocol/codegen/model.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-/** CI clones the repository next to a copy of shared/. */
-export const sharedDir = resolve(repoRoot, '../shared');
+export { sharedAvailable, sharedDir } from '../../helpers/shared.js';
+
+import { sharedDir } from '../../helpers/shared.js';
 
 export function loadSpecPairs(): Array<{ request: MessageSpec; response: MessageSpec }> {
   const dir = resolve(sharedDir, 'kafka-protocol/messages');
