@@ -113,6 +113,8 @@ export class PartitionLog {
   #syncing = false;
   #dirty = new Set<LogSegment>();
   #rolled: LogSegment[] = [];
+  /** Rolled segments whose seal has not completed (rolled or sealing): recovery must scan them after a crash. */
+  #unsealed = new Set<LogSegment>();
   #sealing = new Set<Promise<void>>();
   #flushTimer: NodeJS.Timeout | null = null;
   #offline: StorageError | null = null;
@@ -199,7 +201,7 @@ export class PartitionLog {
   /** The offset recovery can start from after a crash: flushed, and never inside a segment not yet sealed. */
   get recoveryPoint(): number {
     let rp = this.#flushed;
-    for (const s of this.#rolled) rp = Math.min(rp, s.baseOffset);
+    for (const s of this.#unsealed) rp = Math.min(rp, s.baseOffset);
     return rp;
   }
   /** Null while writable; the error that took the partition offline for writes otherwise. */
@@ -327,6 +329,7 @@ export class PartitionLog {
     this.#segments.add(seg);
     fsyncDirSync(this.dir);
     this.#rolled.push(old);
+    this.#unsealed.add(old);
     this.#maybeSeal();
     this.#preallocate(seg);
     return seg;
@@ -463,6 +466,7 @@ export class PartitionLog {
       this.#rolled.shift();
       const p = seg
         .seal((fd) => this.engine.fdatasync(fd))
+        .then(() => void this.#unsealed.delete(seg))
         .catch((err) => this.#goOffline(StorageError.from(err, 'seal', seg.logPath)))
         .finally(() => this.#sealing.delete(p));
       this.#sealing.add(p);
