@@ -24,7 +24,7 @@ import {
 } from '../protocol/records/batch-header.js';
 import { crc32c } from '../protocol/records/crc32c.js';
 import { type BatchInfo, scanBuffer } from './batch-scanner.js';
-import { fsyncDirSync } from './file-names.js';
+import { fsyncDir, fsyncDirSync } from './file-names.js';
 import type { IoEngine } from './io/io-engine.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { type LogConfig, logConfig } from './log-config.js';
@@ -117,6 +117,7 @@ export class PartitionLog {
   #unsealed = new Set<LogSegment>();
   #sealing = new Set<Promise<void>>();
   #flushTimer: NodeJS.Timeout | null = null;
+  #dirSyncs: Promise<void>[] = [];
   #offline: StorageError | null = null;
   #closed = false;
   #pendingDeletes = new Set<NodeJS.Timeout>();
@@ -240,6 +241,12 @@ export class PartitionLog {
     if (scan.stop !== 'end' || infos.length === 0) {
       return Promise.reject(new KafkaError(ErrorCode.CORRUPT_MESSAGE, `invalid record batches (${scan.stop})`));
     }
+    if (batches.length > this.#config['segment.bytes']) {
+      // Kafka's RecordBatchTooLargeException: the appended set must fit in one segment.
+      return Promise.reject(
+        new KafkaError(ErrorCode.RECORD_LIST_TOO_LARGE, `${batches.length} bytes do not fit in segment.bytes`),
+      );
+    }
     const leaderEpoch = opts.leaderEpoch ?? 0;
     const baseOffset = this.#appended;
     let next = baseOffset;
@@ -327,7 +334,11 @@ export class PartitionLog {
     const old = this.#segments.active();
     const seg = LogSegment.create(this.dir, baseOffset, PartitionLog.#indexConfig(this.#config), now);
     this.#segments.add(seg);
-    fsyncDirSync(this.dir);
+    // The new files' directory entries must be durable before anything in them counts as flushed; the next group
+    // fdatasync waits for this instead of the append path.
+    const dirSync = fsyncDir(this.dir);
+    dirSync.catch(() => {});
+    this.#dirSyncs.push(dirSync);
     this.#rolled.push(old);
     this.#unsealed.add(old);
     this.#maybeSeal();
@@ -415,7 +426,8 @@ export class PartitionLog {
     const target = this.#written;
     const segs = [...this.#dirty].filter((s) => s.fd >= 0);
     this.#dirty.clear();
-    Promise.all(segs.map((s) => this.engine.fdatasync(s.fd))).then(
+    const dirSyncs = this.#dirSyncs.splice(0);
+    Promise.all([...segs.map((s) => this.engine.fdatasync(s.fd)), ...dirSyncs]).then(
       () => {
         this.#syncing = false;
         if (target > this.#flushed) this.#flushed = target;
@@ -665,6 +677,7 @@ export class PartitionLog {
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     await this.drain();
     if (!this.#offline) await this.flush().catch(() => {});
+    await Promise.all(this.#dirSyncs.splice(0)).catch(() => {});
     this.#maybeSeal();
     await Promise.all([...this.#sealing]);
     for (const t of this.#pendingDeletes) {
@@ -690,6 +703,7 @@ export class PartitionLog {
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     await this.drain();
     while (this.#syncing) await new Promise((r) => setImmediate(r));
+    await Promise.all(this.#dirSyncs.splice(0)).catch(() => {});
     await Promise.all([...this.#sealing]);
     for (const t of this.#pendingDeletes) clearTimeout(t);
     for (const seg of this.#segments) {

@@ -225,6 +225,8 @@ describe.each(engines)('PartitionLog on $name engine', ({ create }) => {
       errorCode: ErrorCode.CORRUPT_MESSAGE,
     });
     await expect(log.append(Buffer.alloc(0))).rejects.toMatchObject({ errorCode: ErrorCode.CORRUPT_MESSAGE });
+    log.updateConfig({ 'segment.bytes': 100 });
+    await expect(log.append(batchOf(1, 200, 1))).rejects.toMatchObject({ errorCode: ErrorCode.RECORD_LIST_TOO_LARGE });
     expect(log.logEndOffset).toBe(0);
   });
 
