@@ -6,7 +6,7 @@ import { FaultyEngine } from '../../../storage/io/faulty-engine.js';
 import type { IoEngine } from '../../../storage/io/io-engine.js';
 import { PartitionLog } from '../../../storage/partition-log.js';
 import { OffsetOutOfRangeError } from '../../../storage/storage-error.js';
-import { batchOf, buildBatch, kafkajsBatch } from './helpers/batches.js';
+import { batchOf, kafkajsBatch } from './helpers/batches.js';
 import { removeDir, tempDir, testEngines } from './helpers/engines.js';
 
 const engines = await testEngines();
