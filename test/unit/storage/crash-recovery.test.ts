@@ -45,6 +45,7 @@ interface Ack {
   base: number;
   last: number;
   sha1: string;
+  round?: number;
 }
 
 /** Runs the child until it has acknowledged something and `delayMs` more have passed, then SIGKILLs it. */
@@ -80,11 +81,12 @@ describe.each(engines)('crash recovery on $name engine', ({ name }) => {
     const root = tempDir('berth-crash-');
     const rand = rng(4242);
     const acked = new Map<number, Ack>();
+    let passed = false;
     try {
       for (let round = 0; round < ROUNDS; round++) {
         const delay = Math.floor(rand() * 150);
         const acks = await runAndKill(root, name, 1000 + round, delay);
-        for (const a of acks) acked.set(a.base, a);
+        for (const a of acks) acked.set(a.base, { ...a, round });
         // Recover in this process (sometimes close cleanly so the next child starts from a clean shutdown).
         const mgr = await LogManager.open({ dataDir: root, ioEngine: 'sync', background: false });
         try {
@@ -106,7 +108,7 @@ describe.each(engines)('crash recovery on $name engine', ({ name }) => {
             byBase.set(b.baseOffset, all.subarray(b.position, b.position + b.size));
           });
           expect(scan.stop, `round ${round}`).toBe('end');
-          expect(log.logEndOffset).toBe(expectNext);
+          expect(log.logEndOffset, `round ${round}`).toBe(expectNext);
           // Every acknowledged batch is there, byte for byte.
           for (const a of acked.values()) {
             const bytes = byBase.get(a.base);
@@ -114,7 +116,9 @@ describe.each(engines)('crash recovery on $name engine', ({ name }) => {
               bytes,
               `round ${round}: acked batch at ${a.base} missing (log end ${log.logEndOffset})`,
             ).toBeDefined();
-            expect(Number(bytes!.readInt32BE(23)) + a.base).toBe(a.last);
+            expect(bytes!.readInt32BE(23) + a.base, `round ${round}: batch ${a.base} (acked in round ${a.round})`).toBe(
+              a.last,
+            );
             const stored = Buffer.from(bytes!);
             expect(createHash('sha1').update(stored).digest('hex'), `round ${round}: batch ${a.base}`).toBe(a.sha1);
           }
@@ -125,8 +129,10 @@ describe.each(engines)('crash recovery on $name engine', ({ name }) => {
       }
       console.info(`crash test (${name}): ${ROUNDS} rounds, ${acked.size} acknowledged batches verified`);
       expect(acked.size).toBeGreaterThan(0);
+      passed = true;
     } finally {
-      removeDir(root);
+      if (passed || !process.env.BERTH_CRASH_KEEP) removeDir(root);
+      else console.info(`crash test data kept in ${root}`);
     }
   }, 600_000);
 });

@@ -96,6 +96,21 @@ describe.each(engines)('PartitionLog on $name engine', ({ create }) => {
     expect(log.flushedOffset).toBe(50);
   });
 
+  it('tells onWritten listeners about the new log end offset before acks=-1 appends resolve', async () => {
+    await setup();
+    const log = await open();
+    const seen: Array<[number, number]> = [];
+    const off = log.onWritten((leo) => seen.push([leo, log.flushedOffset]));
+    await log.append(batchOf(2, 10, 1), { acks: -1 });
+    await log.append(batchOf(1, 10, 2), { acks: -1 });
+    off();
+    await log.append(batchOf(1, 10, 3));
+    expect(seen).toEqual([
+      [2, 0],
+      [3, 2],
+    ]);
+  });
+
   it('flushes in the background after flush.messages messages and after flush.ms', async () => {
     await setup();
     const log = await open({ 'flush.messages': 5 });
