@@ -103,7 +103,13 @@ export class PartitionLog {
       onWritten: () => {
         this.#maybeSeal();
         this.#flushPolicy();
-        for (const l of this.#writtenListeners) l(this.#offsets.written);
+        for (const l of this.#writtenListeners) {
+          try {
+            l(this.#offsets.written);
+          } catch (err) {
+            this.#warn(`onWritten listener failed: ${(err as Error).message}`);
+          }
+        }
       },
       onOffline: (err) => this.#warn(`partition ${this.topic}-${this.partition} is offline for writes: ${err.message}`),
     });
