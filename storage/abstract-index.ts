@@ -198,6 +198,32 @@ export abstract class AbstractIndex {
     return this.#fd === null ? null : { fd: this.#fd, length: this.maxIndexSize };
   }
 
+  /** trim() with the fdatasync done by `fdatasync` (the I/O engine) instead of on the event loop thread. */
+  async trimWith(seal: boolean, fdatasync: (fd: number) => Promise<void>): Promise<void> {
+    this.ensureLoaded();
+    if (this.#fd === null) return;
+    this.persist();
+    try {
+      fs.ftruncateSync(this.#fd, this.count * this.entrySize);
+    } catch (err) {
+      throw StorageError.from(err, 'ftruncate', this.path);
+    }
+    await fdatasync(this.#fd);
+    if (seal) this.#sealFile();
+  }
+
+  #sealFile(): void {
+    if (this.#fd !== null) fs.closeSync(this.#fd);
+    this.#fd = null;
+    this.#sealed = true;
+    this.buf = Buffer.from(this.buf.subarray(0, this.count * this.entrySize));
+    try {
+      fs.chmodSync(this.path, 0o444);
+    } catch (err) {
+      throw StorageError.from(err, 'chmod', this.path);
+    }
+  }
+
   /**
    * Persists the entries and trims the file to them (sealing, clean shutdown). With `seal`, the file becomes
    * read-only and the entries an exact-size read-only copy.
@@ -212,17 +238,7 @@ export abstract class AbstractIndex {
     } catch (err) {
       throw StorageError.from(err, 'ftruncate', this.path);
     }
-    if (seal) {
-      fs.closeSync(this.#fd);
-      this.#fd = null;
-      this.#sealed = true;
-      this.buf = Buffer.from(this.buf.subarray(0, this.count * this.entrySize));
-      try {
-        fs.chmodSync(this.path, 0o444);
-      } catch (err) {
-        throw StorageError.from(err, 'chmod', this.path);
-      }
-    }
+    if (seal) this.#sealFile();
   }
 
   /** Replaces the entries with `entries` (built in memory by a rebuild) and rewrites the file. */

@@ -192,8 +192,11 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
   } else firstUnflushed = bases.length - 1;
 
   const opened: LogSegment[] = [];
+  // Segments sealed by Berth are read-only on disk: a writable non-last segment was rolled but not sealed.
+  const wasSealed = new Set<number>();
   for (let i = 0; i < bases.length; i++) {
     const files = LogSegment.filePaths(p.dir, bases[i]);
+    if ((fs.statSync(files.log).mode & 0o222) === 0) wasSealed.add(bases[i]);
     if (!fs.existsSync(files.index) || !fs.existsSync(files.timeIndex)) rebuildAll.add(bases[i]);
     const writable = i >= firstUnflushed || rebuildAll.has(bases[i]);
     opened.push(LogSegment.open(p.dir, bases[i], p.cfg, !writable));
@@ -249,7 +252,11 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
       seg.truncateFileTo(r.validEnd);
     }
     seg.persistIndexes();
-    if (r.stop !== 'end' && !last) {
+    // A rolled segment that was not sealed when the process stopped, ending before the next segment's base offset:
+    // its last writes never landed (the file ends on a batch boundary), so everything after it is unacknowledged.
+    const lostTail = scan && !last && !wasSealed.has(seg.baseOffset) && r.nextOffset < next.baseOffset;
+    if (lostTail) warn(`${seg.logPath}: ends at offset ${r.nextOffset}, before the next segment (${next.baseOffset})`);
+    if ((r.stop !== 'end' || lostTail) && !last) {
       for (const later of opened.splice(i + 1)) {
         later.closeFiles();
         removeSegmentFiles(p.dir, later.baseOffset);

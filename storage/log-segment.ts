@@ -363,8 +363,8 @@ export class LogSegment {
     this.truncateFileTo(this.writtenPosition);
     await fdatasync(this.fd);
     this.#finalTimeIndexEntry();
-    this.offsetIndex.trim(true);
-    this.timeIndex.trim(true);
+    await this.offsetIndex.trimWith(true, fdatasync);
+    await this.timeIndex.trimWith(true, fdatasync);
     try {
       await fs.promises.chmod(this.logPath, 0o444);
     } catch (err) {

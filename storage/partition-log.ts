@@ -24,15 +24,19 @@ import {
 } from '../protocol/records/batch-header.js';
 import { crc32c } from '../protocol/records/crc32c.js';
 import { type BatchInfo, scanBuffer } from './batch-scanner.js';
-import { fsyncDirSync } from './file-names.js';
+import { fsyncDir, fsyncDirSync } from './file-names.js';
 import type { IoEngine } from './io/io-engine.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { type LogConfig, logConfig } from './log-config.js';
 import { loadLog } from './log-loader.js';
+import { type FileRange, findOffsetByTimestamp, type ReadOptions, readRangeBytes, readRanges } from './log-reader.js';
+import { retentionBreached, SegmentDeleter } from './log-retention.js';
 import { LogSegment, type SegmentIndexConfig } from './log-segment.js';
 import type { LogSegments } from './log-segments.js';
-import { readTimestampOffset } from './record-timestamps.js';
+import { OffsetTracker } from './offset-tracker.js';
 import { OffsetOutOfRangeError, StorageError } from './storage-error.js';
+
+export type { FileRange, ReadOptions } from './log-reader.js';
 
 export type Acks = 0 | 1 | -1;
 
@@ -51,21 +55,6 @@ export interface AppendResult {
   logStartOffset: number;
 }
 
-/** A byte range of a segment file, starting and ending on batch boundaries. */
-export interface FileRange {
-  segmentFile: string;
-  fd: number;
-  position: number;
-  length: number;
-  firstOffset: number;
-  lastOffset: number;
-}
-
-export interface ReadOptions {
-  /** Return the first batch whole even when it is larger than maxBytes (Kafka's fetch for the first partition). */
-  minOneBatch?: boolean;
-}
-
 export interface PartitionLogOptions {
   dir: string;
   topic: string;
@@ -79,21 +68,6 @@ export interface PartitionLogOptions {
   warn?: (msg: string) => void;
 }
 
-interface PendingWrite {
-  segment: LogSegment;
-  endPosition: number;
-  nextOffset: number;
-  done: boolean;
-  failed: boolean;
-  waiters: Array<{ resolve: () => void; reject: (e: Error) => void }>;
-}
-
-interface FlushWaiter {
-  upTo: number;
-  resolve: () => void;
-  reject: (e: Error) => void;
-}
-
 export class PartitionLog {
   readonly dir: string;
   readonly topic: string;
@@ -105,19 +79,15 @@ export class PartitionLog {
   readonly #clock: () => number;
   readonly #warn: (msg: string) => void;
   #logStartOffset: number;
-  #appended: number;
-  #written: number;
-  #flushed: number;
-  #pending: PendingWrite[] = [];
-  #flushWaiters: FlushWaiter[] = [];
-  #syncing = false;
-  #dirty = new Set<LogSegment>();
+  readonly #offsets: OffsetTracker;
   #rolled: LogSegment[] = [];
+  /** Rolled segments whose seal has not completed (rolled or sealing): recovery must scan them after a crash. */
+  #unsealed = new Set<LogSegment>();
   #sealing = new Set<Promise<void>>();
   #flushTimer: NodeJS.Timeout | null = null;
-  #offline: StorageError | null = null;
   #closed = false;
-  #pendingDeletes = new Set<NodeJS.Timeout>();
+  readonly #deleter = new SegmentDeleter();
+  readonly #writtenListeners = new Set<(logEndOffset: number) => void>();
 
   private constructor(o: PartitionLogOptions, segments: LogSegments, logStartOffset: number, leo: number) {
     this.dir = o.dir;
@@ -129,9 +99,20 @@ export class PartitionLog {
     this.#clock = o.clock ?? Date.now;
     this.#warn = o.warn ?? (() => {});
     this.#logStartOffset = logStartOffset;
-    this.#appended = leo;
-    this.#written = leo;
-    this.#flushed = leo;
+    this.#offsets = new OffsetTracker(o.engine, o.dir, leo, {
+      onWritten: () => {
+        this.#maybeSeal();
+        this.#flushPolicy();
+        for (const l of this.#writtenListeners) {
+          try {
+            l(this.#offsets.written);
+          } catch (err) {
+            this.#warn(`onWritten listener failed: ${(err as Error).message}`);
+          }
+        }
+      },
+      onOffline: (err) => this.#warn(`partition ${this.topic}-${this.partition} is offline for writes: ${err.message}`),
+    });
     this.leaderEpochCache = new LeaderEpochCache(o.dir);
   }
 
@@ -184,41 +165,42 @@ export class PartitionLog {
   }
   /** Log end offset of the appended data (offsets assigned). */
   get appendedOffset(): number {
-    return this.#appended;
+    return this.#offsets.appended;
   }
   /** Log end offset readers can see; the high watermark on a single node. */
   get logEndOffset(): number {
-    return this.#written;
+    return this.#offsets.written;
   }
   get writtenOffset(): number {
-    return this.#written;
+    return this.#offsets.written;
   }
   get flushedOffset(): number {
-    return this.#flushed;
+    return this.#offsets.flushed;
   }
   /** The offset recovery can start from after a crash: flushed, and never inside a segment not yet sealed. */
   get recoveryPoint(): number {
-    let rp = this.#flushed;
-    for (const s of this.#rolled) rp = Math.min(rp, s.baseOffset);
+    let rp = this.#offsets.flushed;
+    for (const s of this.#unsealed) rp = Math.min(rp, s.baseOffset);
     return rp;
   }
   /** Null while writable; the error that took the partition offline for writes otherwise. */
   get offlineError(): StorageError | null {
-    return this.#offline;
+    return this.#offsets.offline;
+  }
+
+  /**
+   * Calls `listener` with the new log end offset whenever written data becomes visible (to wake delayed fetches
+   * before acks=-1 appends resolve). Returns a function that removes the listener.
+   */
+  onWritten(listener: (logEndOffset: number) => void): () => void {
+    this.#writtenListeners.add(listener);
+    return () => this.#writtenListeners.delete(listener);
   }
   get segments(): readonly LogSegment[] {
     return this.#segments.all();
   }
   get sizeInBytes(): number {
     return this.#segments.sizeInBytes();
-  }
-
-  #assertOffsets(): void {
-    if (!(this.#flushed <= this.#written && this.#written <= this.#appended)) {
-      throw new Error(
-        `offset invariant broken: flushed ${this.#flushed} written ${this.#written} appended ${this.#appended}`,
-      );
-    }
   }
 
   // ---- append -------------------------------------------------------------------------------------------------
@@ -230,7 +212,7 @@ export class PartitionLog {
    */
   append(batches: Buffer, opts: AppendOptions = {}): Promise<AppendResult> {
     if (this.#closed) return Promise.reject(new StorageError(`partition ${this.topic}-${this.partition} is closed`));
-    if (this.#offline) return Promise.reject(this.#offline);
+    if (this.#offsets.offline) return Promise.reject(this.#offsets.offline);
     const infos: BatchInfo[] = [];
     const scan = scanBuffer(batches, 0, batches.length, { verifyCrc: false, ignoreOffsets: true }, (b) =>
       infos.push(b),
@@ -238,8 +220,14 @@ export class PartitionLog {
     if (scan.stop !== 'end' || infos.length === 0) {
       return Promise.reject(new KafkaError(ErrorCode.CORRUPT_MESSAGE, `invalid record batches (${scan.stop})`));
     }
+    if (batches.length > this.#config['segment.bytes']) {
+      // Kafka's RecordBatchTooLargeException: the appended set must fit in one segment.
+      return Promise.reject(
+        new KafkaError(ErrorCode.RECORD_LIST_TOO_LARGE, `${batches.length} bytes do not fit in segment.bytes`),
+      );
+    }
     const leaderEpoch = opts.leaderEpoch ?? 0;
-    const baseOffset = this.#appended;
+    const baseOffset = this.#offsets.appended;
     let next = baseOffset;
     let maxTimestamp = -1;
     for (const b of infos) {
@@ -263,7 +251,7 @@ export class PartitionLog {
         active = this.#roll(baseOffset, now);
       } catch (err) {
         const e = StorageError.from(err, 'roll');
-        this.#goOffline(e);
+        this.#offsets.fail(e);
         return Promise.reject(e);
       }
     }
@@ -285,26 +273,11 @@ export class PartitionLog {
       active.placeBatch({ size: b.size, lastOffset: next + count - 1, maxTimestamp });
       next += count;
     }
-    this.#appended = next;
     if (leaderEpoch > this.leaderEpochCache.latestEpoch()) this.leaderEpochCache.assign(leaderEpoch, baseOffset);
-
-    const entry: PendingWrite = {
-      segment: active,
-      endPosition: active.appendPosition,
-      nextOffset: next,
-      done: false,
-      failed: false,
-      waiters: [],
-    };
-    this.#pending.push(entry);
-    const written = new Promise<void>((resolve, reject) => entry.waiters.push({ resolve, reject }));
-    this.engine.write(active.fd, batches, position).then(
-      () => this.#onWriteDone(entry),
-      (err) => this.#onWriteFailed(entry, StorageError.from(err, 'write', active.logPath)),
-    );
+    const written = this.#offsets.write(active, batches, position, active.appendPosition, next);
     const result: AppendResult = { baseOffset, lastOffset, logAppendTime, logStartOffset: this.#logStartOffset };
     const acks = opts.acks ?? 1;
-    if (acks === -1) return written.then(() => this.#waitFlushed(next)).then(() => result);
+    if (acks === -1) return written.then(() => this.#offsets.waitFlushed(next)).then(() => result);
     return written.then(() => result);
   }
 
@@ -325,8 +298,11 @@ export class PartitionLog {
     const old = this.#segments.active();
     const seg = LogSegment.create(this.dir, baseOffset, PartitionLog.#indexConfig(this.#config), now);
     this.#segments.add(seg);
-    fsyncDirSync(this.dir);
+    // The new files' directory entries must be durable before anything in them counts as flushed; the next group
+    // fdatasync waits for this instead of the append path.
+    this.#offsets.addDirSync(fsyncDir(this.dir));
     this.#rolled.push(old);
+    this.#unsealed.add(old);
     this.#maybeSeal();
     this.#preallocate(seg);
     return seg;
@@ -350,96 +326,14 @@ export class PartitionLog {
     });
   }
 
-  #onWriteDone(entry: PendingWrite): void {
-    entry.done = true;
-    let advanced = false;
-    while (this.#pending.length > 0 && this.#pending[0].done && !this.#pending[0].failed) {
-      const e = this.#pending.shift()!;
-      e.segment.writtenPosition = e.endPosition;
-      e.segment.writtenNextOffset = e.nextOffset;
-      this.#written = e.nextOffset;
-      this.#dirty.add(e.segment);
-      for (const w of e.waiters) w.resolve();
-      advanced = true;
-    }
-    if (!advanced) return;
-    this.#assertOffsets();
-    this.#maybeSeal();
-    this.#flushPolicy();
-  }
-
-  #onWriteFailed(entry: PendingWrite, err: StorageError): void {
-    entry.failed = true;
-    entry.done = true;
-    this.#goOffline(err);
-  }
-
-  /** After an I/O error: no more appends; every write from the first failed one on is rejected, even if it lands. */
-  #goOffline(err: StorageError): void {
-    if (!this.#offline) {
-      this.#offline = err;
-      this.#warn(`partition ${this.topic}-${this.partition} is offline for writes: ${err.message}`);
-    }
-    const firstFailed = this.#pending.findIndex((e) => e.failed);
-    if (firstFailed >= 0) {
-      for (const e of this.#pending.slice(firstFailed)) {
-        e.failed = true;
-        for (const w of e.waiters) w.reject(this.#offline);
-        e.waiters = [];
-        // Index entries for bytes that never became visible must not be found by lookups.
-        e.segment.offsetIndex.truncateToPosition(e.segment.writtenPosition);
-        e.segment.timeIndex.truncateToOffset(e.segment.writtenNextOffset);
-      }
-    }
-    for (const w of this.#flushWaiters.splice(0)) w.reject(this.#offline);
-  }
-
-  // ---- durability ---------------------------------------------------------------------------------------------
-
-  #waitFlushed(upTo: number): Promise<void> {
-    if (this.#flushed >= upTo) return Promise.resolve();
-    if (this.#offline) return Promise.reject(this.#offline);
-    return new Promise<void>((resolve, reject) => {
-      this.#flushWaiters.push({ upTo, resolve, reject });
-      this.#kickFlush();
-    });
-  }
-
-  /** One fdatasync per dirty segment for everything written so far; waiters arriving meanwhile wait for the next. */
-  #kickFlush(): void {
-    if (this.#syncing || this.#flushWaiters.length === 0 || this.#offline) return;
-    this.#syncing = true;
-    const target = this.#written;
-    const segs = [...this.#dirty].filter((s) => s.fd >= 0);
-    this.#dirty.clear();
-    Promise.all(segs.map((s) => this.engine.fdatasync(s.fd))).then(
-      () => {
-        this.#syncing = false;
-        if (target > this.#flushed) this.#flushed = target;
-        this.#assertOffsets();
-        const still: FlushWaiter[] = [];
-        for (const w of this.#flushWaiters) {
-          if (w.upTo <= this.#flushed) w.resolve();
-          else still.push(w);
-        }
-        this.#flushWaiters = still;
-        this.#kickFlush();
-      },
-      (err) => {
-        this.#syncing = false;
-        this.#goOffline(StorageError.from(err, 'fdatasync', this.dir));
-      },
-    );
-  }
-
   /** Flushes everything written so far (background flushes, shutdown, tests). */
   flush(): Promise<void> {
-    return this.#waitFlushed(this.#written);
+    return this.#offsets.waitFlushed(this.#offsets.written);
   }
 
   /** flush.messages and flush.ms (Kafka's defaults never flush in the background; acks=-1 does). */
   #flushPolicy(): void {
-    const unflushed = this.#written - this.#flushed;
+    const unflushed = this.#offsets.written - this.#offsets.flushed;
     if (unflushed <= 0) return;
     if (unflushed >= this.#config['flush.messages']) {
       this.flush().catch(() => {});
@@ -459,11 +353,12 @@ export class PartitionLog {
   #maybeSeal(): void {
     while (this.#rolled.length > 0) {
       const seg = this.#rolled[0];
-      if (this.#pending.some((e) => e.segment === seg) || this.#offline) return;
+      if (this.#offsets.hasPendingWrites(seg) || this.#offsets.offline) return;
       this.#rolled.shift();
       const p = seg
         .seal((fd) => this.engine.fdatasync(fd))
-        .catch((err) => this.#goOffline(StorageError.from(err, 'seal', seg.logPath)))
+        .then(() => void this.#unsealed.delete(seg))
+        .catch((err) => this.#offsets.fail(StorageError.from(err, 'seal', seg.logPath)))
         .finally(() => this.#sealing.delete(p));
       this.#sealing.add(p);
     }
@@ -472,8 +367,13 @@ export class PartitionLog {
   // ---- read ---------------------------------------------------------------------------------------------------
 
   #checkReadable(offset: number): void {
-    if (!Number.isSafeInteger(offset) || offset < this.#logStartOffset || offset > this.#written) {
-      throw new OffsetOutOfRangeError(offset, this.#logStartOffset, this.#written, `${this.topic}-${this.partition}`);
+    if (!Number.isSafeInteger(offset) || offset < this.#logStartOffset || offset > this.#offsets.written) {
+      throw new OffsetOutOfRangeError(
+        offset,
+        this.#logStartOffset,
+        this.#offsets.written,
+        `${this.topic}-${this.partition}`,
+      );
     }
   }
 
@@ -484,85 +384,20 @@ export class PartitionLog {
    */
   async read(offset: number, maxBytes: number, opts: ReadOptions = {}): Promise<FileRange[]> {
     this.#checkReadable(offset);
-    const ranges: FileRange[] = [];
-    let remaining = maxBytes;
-    let seg = this.#segments.floor(offset);
-    let target = offset;
-    while (seg && target < this.#written) {
-      const end = seg.writtenPosition;
-      const first = end > 0 ? await seg.findBatch(target, end) : null;
-      if (first) {
-        const cap = first.position + Math.max(remaining, 0);
-        let range: FileRange | null = null;
-        if (cap >= end) {
-          range = this.#range(seg, first.position, end, first.baseOffset, seg.writtenNextOffset - 1);
-        } else {
-          const b = await seg.boundaryAtOrBefore(first.position, cap, end);
-          if (b.end > first.position) range = this.#range(seg, first.position, b.end, first.baseOffset, b.lastOffset);
-          else if (opts.minOneBatch && ranges.length === 0) {
-            range = this.#range(seg, first.position, first.position + first.size, first.baseOffset, first.lastOffset);
-          }
-          if (range) ranges.push(range);
-          return ranges;
-        }
-        ranges.push(range);
-        remaining -= range.length;
-        if (remaining <= 0) return ranges;
-      }
-      seg = this.#segments.next(seg);
-      if (seg) target = seg.baseOffset;
-    }
-    return ranges;
-  }
-
-  #range(seg: LogSegment, start: number, end: number, firstOffset: number, lastOffset: number): FileRange {
-    return { segmentFile: seg.logPath, fd: seg.fd, position: start, length: end - start, firstOffset, lastOffset };
+    return readRanges(this.#segments, offset, this.#offsets.written, maxBytes, opts);
   }
 
   /** The bytes of a range (the copying path: TLS, no sendfile, tests). */
-  async readBytes(range: FileRange): Promise<Buffer> {
-    const buf = Buffer.allocUnsafe(range.length);
-    let done = 0;
-    while (done < range.length) {
-      const n = await new Promise<number>((resolve, reject) =>
-        fs.read(range.fd, buf, done, range.length - done, range.position + done, (err, got) =>
-          err ? reject(StorageError.from(err, 'read', range.segmentFile)) : resolve(got),
-        ),
-      );
-      if (n === 0) throw new StorageError(`short read of ${range.segmentFile}`, { path: range.segmentFile });
-      done += n;
-    }
-    return buf;
+  readBytes(range: FileRange): Promise<Buffer> {
+    return readRangeBytes(range);
   }
 
   /**
    * The first offset whose timestamp is >= `timestamp` (ListOffsets), with that record's timestamp, or null when
    * every record is older. Uses the time index, then scans from the indexed position.
    */
-  async readByTimestamp(timestamp: number): Promise<{ offset: number; timestamp: number } | null> {
-    for (const seg of this.#segments) {
-      if (seg.writtenNextOffset <= this.#logStartOffset || seg.writtenPosition === 0) continue;
-      if (seg.largestTimestamp < timestamp) continue;
-      const fromEntry = seg.timeIndex.lookup(timestamp);
-      let startOffset = Math.max(fromEntry?.offset ?? seg.baseOffset, this.#logStartOffset, seg.baseOffset);
-      // An entry for a batch still being written: scan the segment's visible part instead.
-      if (startOffset >= seg.writtenNextOffset) startOffset = seg.baseOffset;
-      const from = seg.offsetIndex.lookup(startOffset).position;
-      let found: { position: number; size: number; maxTimestamp: number } | null = null;
-      await seg.walkBatches(Math.min(from, seg.writtenPosition), seg.writtenPosition, (b) => {
-        if (b.lastOffset >= this.#logStartOffset && b.maxTimestamp >= timestamp) {
-          found = b;
-          return false;
-        }
-        return true;
-      });
-      if (!found) continue;
-      const f = found as { position: number; size: number; maxTimestamp: number };
-      const batch = await seg.readBytes(f.position, f.size);
-      const hit = readTimestampOffset(batch, timestamp, this.#logStartOffset);
-      if (hit) return hit;
-    }
-    return null;
+  readByTimestamp(timestamp: number): Promise<{ offset: number; timestamp: number } | null> {
+    return findOffsetByTimestamp(this.#segments, timestamp, this.#logStartOffset);
   }
 
   // ---- retention ----------------------------------------------------------------------------------------------
@@ -577,52 +412,29 @@ export class PartitionLog {
   }
 
   #retain(now: number, onlyLogStart: boolean): number {
-    const retentionMs = onlyLogStart ? -1 : this.#config['retention.ms'];
-    const retentionBytes = onlyLogStart ? -1 : this.#config['retention.bytes'];
-    let total = this.#segments.sizeInBytes();
+    const ctx = {
+      now,
+      logStartOffset: this.#logStartOffset,
+      retentionMs: onlyLogStart ? -1 : this.#config['retention.ms'],
+      retentionBytes: onlyLogStart ? -1 : this.#config['retention.bytes'],
+      totalBytes: this.#segments.sizeInBytes(),
+    };
     let deleted = 0;
     for (;;) {
       const seg = this.#segments.first();
       if (!seg || seg === this.#segments.active() || !seg.sealed) break;
       const next = this.#segments.next(seg)!;
-      const byStart = next.baseOffset <= this.#logStartOffset;
-      const byTime = retentionMs >= 0 && seg.largestTimestamp >= 0 && now - seg.largestTimestamp > retentionMs;
-      const byTimeNoTs = retentionMs >= 0 && seg.largestTimestamp < 0 && now - seg.createdMs > retentionMs;
-      const bySize = retentionBytes >= 0 && total - seg.size >= retentionBytes;
-      if (!(byStart || byTime || byTimeNoTs || bySize)) break;
-      total -= seg.size;
-      this.#deleteSegment(seg);
+      if (!retentionBreached(seg, next, ctx)) break;
+      ctx.totalBytes -= seg.size;
+      this.#segments.remove(seg);
+      // Sealing fdatasynced it; a flush must not touch its fd once it is closed.
+      this.#offsets.forget(seg);
+      this.#deleter.delete(seg, this.#config['file.delete.delay.ms']);
       if (next.baseOffset > this.#logStartOffset) this.#logStartOffset = next.baseOffset;
       deleted++;
     }
     if (deleted > 0) this.leaderEpochCache.truncateFromStart(this.#logStartOffset);
     return deleted;
-  }
-
-  #deleteSegment(seg: LogSegment): void {
-    this.#segments.remove(seg);
-    // Sealing fdatasynced it; a flush must not touch its fd once it is closed.
-    this.#dirty.delete(seg);
-    seg.markDeleted();
-    const files = [seg.logPath, seg.offsetIndex.path, seg.timeIndex.path];
-    const remove = () => {
-      seg.closeFiles();
-      for (const f of files) fs.rmSync(f, { force: true });
-    };
-    const delay = this.#config['file.delete.delay.ms'];
-    if (delay <= 0) remove();
-    else {
-      const t = setTimeout(
-        () => {
-          this.#pendingDeletes.delete(t);
-          remove();
-        },
-        Math.min(delay, 0x7fffffff),
-      );
-      t.unref();
-      this.#pendingDeletes.add(t);
-      (t as unknown as { remove: () => void }).remove = remove;
-    }
   }
 
   /**
@@ -631,8 +443,13 @@ export class PartitionLog {
    * (LogManager.deleteRecordsBefore writes log-start-offset-checkpoint).
    */
   deleteRecordsBefore(offset: number): number {
-    if (!Number.isSafeInteger(offset) || offset > this.#written) {
-      throw new OffsetOutOfRangeError(offset, this.#logStartOffset, this.#written, `${this.topic}-${this.partition}`);
+    if (!Number.isSafeInteger(offset) || offset > this.#offsets.written) {
+      throw new OffsetOutOfRangeError(
+        offset,
+        this.#logStartOffset,
+        this.#offsets.written,
+        `${this.topic}-${this.partition}`,
+      );
     }
     if (offset > this.#logStartOffset) {
       this.#logStartOffset = offset;
@@ -646,7 +463,7 @@ export class PartitionLog {
 
   /** Waits until every append issued so far has been written (or failed). */
   async drain(): Promise<void> {
-    while (this.#pending.length > 0 && !this.#pending.every((e) => e.done)) {
+    while (!this.#offsets.allWritesSettled()) {
       await new Promise((r) => setImmediate(r));
     }
   }
@@ -660,16 +477,13 @@ export class PartitionLog {
     this.#closed = true;
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     await this.drain();
-    if (!this.#offline) await this.flush().catch(() => {});
+    if (!this.#offsets.offline) await this.flush().catch(() => {});
+    await this.#offsets.settleDirSyncs();
     this.#maybeSeal();
     await Promise.all([...this.#sealing]);
-    for (const t of this.#pendingDeletes) {
-      clearTimeout(t);
-      (t as unknown as { remove: () => void }).remove();
-    }
-    this.#pendingDeletes.clear();
+    this.#deleter.finishAll();
     for (const seg of this.#segments) {
-      if (seg === this.#segments.active() && !this.#offline) await seg.closeClean();
+      if (seg === this.#segments.active() && !this.#offsets.offline) await seg.closeClean();
       else {
         await seg.preallocating.catch(() => {});
         seg.closeFiles();
@@ -685,9 +499,10 @@ export class PartitionLog {
     this.#closed = true;
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     await this.drain();
-    while (this.#syncing) await new Promise((r) => setImmediate(r));
+    while (this.#offsets.syncing) await new Promise((r) => setImmediate(r));
+    await this.#offsets.settleDirSyncs();
     await Promise.all([...this.#sealing]);
-    for (const t of this.#pendingDeletes) clearTimeout(t);
+    this.#deleter.cancelAll();
     for (const seg of this.#segments) {
       await seg.preallocating.catch(() => {});
       seg.closeFiles();

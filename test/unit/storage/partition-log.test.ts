@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../protocol/error-codes.js';
+import { FaultyEngine } from '../../../storage/io/faulty-engine.js';
 import type { IoEngine } from '../../../storage/io/io-engine.js';
 import { PartitionLog } from '../../../storage/partition-log.js';
 import { OffsetOutOfRangeError } from '../../../storage/storage-error.js';
-import { batchOf, buildBatch, kafkajsBatch } from './helpers/batches.js';
+import { batchOf, kafkajsBatch } from './helpers/batches.js';
 import { removeDir, tempDir, testEngines } from './helpers/engines.js';
 
 const engines = await testEngines();
@@ -73,17 +74,55 @@ describe.each(engines)('PartitionLog on $name engine', ({ create }) => {
 
   it('keeps flushed <= written <= appended while concurrent acks=-1 appends share fdatasyncs', async () => {
     await setup();
-    const log = await open();
-    const before = engine.stats().submitted;
-    const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => log.append(batchOf(1, 100, i), { acks: -1 })),
-    );
+    const counting = new FaultyEngine(engine);
+    const log = await PartitionLog.open({ dir, topic: 't', partition: 0, engine: counting });
+    logs.push(log);
+    const pending = Array.from({ length: 50 }, (_, i) => log.append(batchOf(1, 100, i), { acks: -1 }));
+    // Offsets are assigned synchronously; nothing is written or flushed yet.
+    expect(log.appendedOffset).toBe(50);
+    expect(log.flushedOffset).toBeLessThanOrEqual(log.writtenOffset);
+    const results = await Promise.all(pending);
     expect(results.map((r) => r.baseOffset)).toEqual(Array.from({ length: 50 }, (_, i) => i));
     expect(log.flushedOffset).toBe(50);
-    const ops = engine.stats().submitted - before;
-    // 50 writes plus far fewer than 50 fdatasyncs (group commit).
-    expect(ops).toBeLessThan(50 + 50);
-    expect(ops).toBeGreaterThanOrEqual(51);
+    expect(counting.writes).toBe(50);
+    // Group commit: far fewer fdatasyncs than appends (each one covers every write completed before it).
+    expect(counting.fdatasyncs).toBeGreaterThanOrEqual(1);
+    expect(counting.fdatasyncs).toBeLessThan(25);
+    // acks=1 appends do not fdatasync at all (Kafka's default flush.messages / flush.ms never flush).
+    const before = counting.fdatasyncs;
+    await Promise.all(Array.from({ length: 10 }, (_, i) => log.append(batchOf(1, 100, i))));
+    expect(counting.fdatasyncs).toBe(before);
+    expect(log.writtenOffset).toBe(60);
+    expect(log.flushedOffset).toBe(50);
+  });
+
+  it('tells onWritten listeners about the new log end offset before acks=-1 appends resolve', async () => {
+    await setup();
+    const log = await open();
+    const seen: Array<[number, number]> = [];
+    const off = log.onWritten((leo) => seen.push([leo, log.flushedOffset]));
+    await log.append(batchOf(2, 10, 1), { acks: -1 });
+    await log.append(batchOf(1, 10, 2), { acks: -1 });
+    off();
+    await log.append(batchOf(1, 10, 3));
+    expect(seen).toEqual([
+      [2, 0],
+      [3, 2],
+    ]);
+  });
+
+  it('flushes in the background after flush.messages messages and after flush.ms', async () => {
+    await setup();
+    const log = await open({ 'flush.messages': 5 });
+    await log.append(batchOf(3, 10, 1));
+    expect(log.flushedOffset).toBe(0);
+    await log.append(batchOf(3, 10, 2));
+    while (log.flushedOffset < 6) await new Promise((r) => setTimeout(r, 1));
+    expect(log.flushedOffset).toBe(6);
+    log.updateConfig({ 'flush.ms': 5 });
+    await log.append(batchOf(1, 10, 3));
+    while (log.flushedOffset < 7) await new Promise((r) => setTimeout(r, 1));
+    expect(log.flushedOffset).toBe(7);
   });
 
   it('rolls on segment.bytes, seals the old segment read-only and trimmed, and reads across segments', async () => {
@@ -225,6 +264,8 @@ describe.each(engines)('PartitionLog on $name engine', ({ create }) => {
       errorCode: ErrorCode.CORRUPT_MESSAGE,
     });
     await expect(log.append(Buffer.alloc(0))).rejects.toMatchObject({ errorCode: ErrorCode.CORRUPT_MESSAGE });
+    log.updateConfig({ 'segment.bytes': 100 });
+    await expect(log.append(batchOf(1, 200, 1))).rejects.toMatchObject({ errorCode: ErrorCode.RECORD_LIST_TOO_LARGE });
     expect(log.logEndOffset).toBe(0);
   });
 

@@ -171,6 +171,28 @@ describe.each(engines)('recovery on $name engine', ({ create }) => {
     expect((await contents(log)).equals(Buffer.concat(stored))).toBe(true);
   });
 
+  it('drops the segments after a rolled, unsealed segment whose last write never landed (offset gap)', async () => {
+    await start();
+    const stored = await fill(40, false);
+    const logs = segmentFiles('.log');
+    const victim = logs[logs.length - 2];
+    const victimBase = Number(path.basename(victim).slice(0, 20));
+    // The segment was rolled but not sealed, and its last batch never reached the file: it ends on a boundary.
+    fs.chmodSync(victim, 0o644);
+    const inVictim = stored.filter(
+      (_, i) => i * 2 >= victimBase && i * 2 < Number(path.basename(logs.at(-1)!).slice(0, 20)),
+    );
+    const lastSize = inVictim[inVictim.length - 1].length;
+    fs.truncateSync(victim, fs.statSync(victim).size - lastSize);
+    const log = await load(false);
+    const expectedEnd = victimBase + (inVictim.length - 1) * 2;
+    expect(log.logEndOffset).toBe(expectedEnd);
+    expect(log.recovery.deletedSegments).toBe(1);
+    expect((await contents(log)).equals(Buffer.concat(stored.slice(0, expectedEnd / 2)))).toBe(true);
+    // Appends continue right after the valid data.
+    expect((await log.append(batchOf(1, 5, 1))).baseOffset).toBe(expectedEnd);
+  });
+
   it('removes .deleted and .cleaned files, completes a .swap, drops index swaps and orphan indexes', async () => {
     await start();
     const stored = await fill(40, true);
