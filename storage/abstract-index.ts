@@ -198,6 +198,17 @@ export abstract class AbstractIndex {
     return this.#fd === null ? null : { fd: this.#fd, length: this.maxIndexSize };
   }
 
+  /** Grows the active index file to its maximum size without reserving blocks (a sparse file, as Kafka's). */
+  extendSparse(): void {
+    const t = this.preallocateTarget();
+    if (!t) return;
+    try {
+      if (fs.fstatSync(t.fd).size < t.length) fs.ftruncateSync(t.fd, t.length);
+    } catch (err) {
+      throw StorageError.from(err, 'ftruncate', this.path);
+    }
+  }
+
   /** trim() with the fdatasync done by `fdatasync` (the I/O engine) instead of on the event loop thread. */
   async trimWith(seal: boolean, fdatasync: (fd: number) => Promise<void>): Promise<void> {
     this.ensureLoaded();

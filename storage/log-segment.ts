@@ -67,6 +67,8 @@ export class LogSegment {
   sealed: boolean;
   /** Preallocation in flight (seal and close wait for it before trimming). */
   preallocating: Promise<void> = Promise.resolve();
+  /** The .log is preallocated up to here (PartitionLog extends it in chunks as appends approach it). */
+  preallocatedTo = 0;
   #bytesSinceLastIndexEntry = 0;
   deleted = false;
 

@@ -40,6 +40,9 @@ export type { FileRange, ReadOptions } from './log-reader.js';
 
 export type Acks = 0 | 1 | -1;
 
+/** How far ahead of the write position the active segment is preallocated. */
+export const PREALLOCATE_CHUNK = 16 * 1024 * 1024;
+
 export interface AppendOptions {
   /** 0 and 1 resolve when written, -1 when flushed (fdatasync). Default 1. */
   acks?: Acks;
@@ -273,6 +276,7 @@ export class PartitionLog {
       active.placeBatch({ size: b.size, lastOffset: next + count - 1, maxTimestamp });
       next += count;
     }
+    this.#preallocate(active);
     if (leaderEpoch > this.leaderEpochCache.latestEpoch()) this.leaderEpochCache.assign(leaderEpoch, baseOffset);
     const written = this.#offsets.write(active, batches, position, active.appendPosition, next);
     const result: AppendResult = { baseOffset, lastOffset, logAppendTime, logStartOffset: this.#logStartOffset };
@@ -308,22 +312,31 @@ export class PartitionLog {
     return seg;
   }
 
-  /** Preallocates the new segment's files off the append path (the engine's fallocate; a no-op without it). */
+  /**
+   * Preallocates the active segment's .log ahead of its write position, PREALLOCATE_CHUNK at a time and off the
+   * append path (the engine's fallocate; a no-op without it). Reserving a whole segment.bytes per partition at
+   * once would hold a gigabyte of disk per idle partition; indexes stay sparse, as Kafka keeps them.
+   */
   #preallocate(seg: LogSegment): void {
-    if (!this.#config.preallocate) return;
-    const segmentBytes = this.#config['segment.bytes'];
-    seg.preallocating = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-      if (seg.sealed || seg.fd < 0) return;
-      try {
-        await this.engine.fallocate(seg.fd, 0, segmentBytes, false);
-        for (const idx of [seg.offsetIndex, seg.timeIndex]) {
-          const t = idx.preallocateTarget();
-          if (t) await this.engine.fallocate(t.fd, 0, t.length, false);
+    if (!this.#config.preallocate || seg.sealed || seg.fd < 0) return;
+    const limit = this.#config['segment.bytes'];
+    if (seg.preallocatedTo >= limit || seg.appendPosition + PREALLOCATE_CHUNK / 2 < seg.preallocatedTo) return;
+    const from = seg.preallocatedTo;
+    const to = Math.min(limit, Math.max(from, seg.appendPosition) + PREALLOCATE_CHUNK);
+    seg.preallocatedTo = to;
+    seg.preallocating = seg.preallocating
+      .catch(() => {})
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(async () => {
+        if (seg.sealed || seg.fd < 0) return;
+        try {
+          await this.engine.fallocate(seg.fd, from, to - from, false);
+          // Indexes are extended sparsely to their maximum size, as Kafka does: no blocks are reserved.
+          if (from === 0) for (const idx of [seg.offsetIndex, seg.timeIndex]) idx.extendSparse();
+        } catch (err) {
+          this.#warn(`preallocation of ${seg.logPath} failed: ${(err as Error).message}`);
         }
-      } catch (err) {
-        this.#warn(`preallocation of ${seg.logPath} failed: ${(err as Error).message}`);
-      }
-    });
+      });
   }
 
   /** Flushes everything written so far (background flushes, shutdown, tests). */

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FaultyEngine } from '../../../storage/io/faulty-engine.js';
 import type { IoEngine } from '../../../storage/io/io-engine.js';
 import { SyncEngine } from '../../../storage/io/sync-engine.js';
-import { PartitionLog } from '../../../storage/partition-log.js';
+import { PartitionLog, PREALLOCATE_CHUNK } from '../../../storage/partition-log.js';
 import { batchOf, kafkajsBatch } from './helpers/batches.js';
 import { removeDir, tempDir, testEngines } from './helpers/engines.js';
 
@@ -149,6 +149,36 @@ describe.each(engines)('Kafka on-disk format on $name engine', ({ create }) => {
 });
 
 describe('preallocated segments', () => {
+  it('reserves disk ahead of the write position in chunks, not a whole segment per partition', async () => {
+    const root = tempDir();
+    const fallocateSync = (fd: number, mode: number, offset: number, length: number) => {
+      if (mode === 0 && fs.fstatSync(fd).size < offset + length) fs.ftruncateSync(fd, offset + length);
+    };
+    const engine = new SyncEngine({ fallocateSync });
+    const dir = path.join(root, 'big-0');
+    try {
+      const log = await PartitionLog.open({
+        dir,
+        topic: 'big',
+        partition: 0,
+        engine,
+        config: { 'segment.bytes': 1 << 30 },
+      });
+      await new Promise((r) => setImmediate(r));
+      await log.segments[0].preallocating;
+      expect(fs.statSync(log.segments[0].logPath).size).toBe(PREALLOCATE_CHUNK);
+      // Writing past half of the chunk extends the reservation by another chunk.
+      const big = batchOf(1, PREALLOCATE_CHUNK / 2 + 1024, 1);
+      await log.append(big, { acks: 1 });
+      await log.segments[0].preallocating;
+      expect(fs.statSync(log.segments[0].logPath).size).toBe(2 * PREALLOCATE_CHUNK);
+      await log.close();
+    } finally {
+      await engine.close();
+      removeDir(root);
+    }
+  });
+
   it('keeps zeros past the logical end invisible, trims on seal and on clean close, recovers after a crash', async () => {
     const root = tempDir();
     // A stand-in for the native addon's fallocate (mode 0 grows the file with zeros, as fallocate does).
