@@ -78,9 +78,10 @@ function brokerConfigType(entry: ConfigEntry): number {
   }
 }
 
-/** The static broker configs: read-only, DEFAULT_CONFIG or STATIC_BROKER_CONFIG by where each value came from. */
+/** The static broker configs, by name: read-only, DEFAULT_CONFIG or STATIC_BROKER_CONFIG by where each value came from. */
 export function describeBrokerConfigs(broker: BrokerContext): ConfigView[] {
-  return broker.config.all().map((e) => {
+  const entries = [...broker.config.all()].sort((a, b) => a.name.localeCompare(b.name));
+  return entries.map((e) => {
     const source = e.source === 'default' ? ConfigSourceId.DEFAULT_CONFIG : ConfigSourceId.STATIC_BROKER_CONFIG;
     const synonyms: ConfigView['synonyms'] = [{ name: e.name, value: e.value, source }];
     if (source !== ConfigSourceId.DEFAULT_CONFIG) {
