@@ -172,7 +172,7 @@ describe('producer state across restarts', () => {
     if (!existsSync(DIST_BROKER)) throw new Error(`${DIST_BROKER} is missing: run npx tsc -p tsconfig.json first`);
     const dataDir = tempDataDir();
     const { child, client } = await startChild(dataDir);
-    // About 2.2 KB per batch: every third batch rolls a segment, and each roll writes a snapshot.
+    // Batches of about 2.2 KB and 0.3 KB: the segment rolls once, at offset 22, which writes a snapshot.
     await createTopic(client, 'crash', { 'segment.bytes': '5000' });
     const ids = [await initProducerId(client), await initProducerId(client)];
     const [a, b] = ids;
@@ -182,6 +182,13 @@ describe('producer state across restarts', () => {
     }
     const hw = await highWatermark(client, 'crash');
     expect(hw).toBe(44n);
+    // Roll snapshots are written in the background: wait until the newest one is there, so that the restart below
+    // restores it and replays only the batches after it.
+    const partitionDir = join(dataDir, 'crash-0');
+    const snapshotsThere = () => readdirSync(partitionDir).filter((f) => f.endsWith('.snapshot'));
+    while (snapshotsThere().length < 1) await new Promise((r) => setTimeout(r, 10));
+    // One roll, at offset 22 (the batch at 22-31 started a new segment): the snapshot is taken just after it.
+    expect(snapshotsThere()).toEqual(['00000000000000000032.snapshot']);
     await kill9(child);
     expect(existsSync(join(dataDir, '.kafka_cleanshutdown'))).toBe(false);
 
