@@ -133,9 +133,16 @@ export function describeResource(broker: BrokerContext, type: number, name: stri
   }
 }
 
-/** The answer to any attempt to change a BROKER or BROKER_LOGGER resource (after checking its name). */
-export function refuseBrokerChange(broker: BrokerContext, type: number, name: string, keys: string[]): KafkaError {
+/** The answer to an attempt to change a BROKER or BROKER_LOGGER resource (after checking its name); null: nothing to change. */
+export function refuseBrokerChange(
+  broker: BrokerContext,
+  type: number,
+  name: string,
+  keys: string[],
+): KafkaError | null {
   brokerResourceTarget(broker, name, type);
+  // Changing nothing is allowed (and changes nothing), as in Kafka.
+  if (keys.length === 0) return null;
   if (type === ResourceType.BROKER_LOGGER) {
     return new KafkaError(
       ErrorCode.INVALID_REQUEST,

@@ -33,7 +33,9 @@ function response(r: Resource, errorCode: number, errorMessage: string | null = 
 async function alter(broker: BrokerContext, r: Resource, validateOnly: boolean): Promise<void> {
   const names = r.configs.map((c) => c.name);
   if (r.resourceType === ResourceType.BROKER || r.resourceType === ResourceType.BROKER_LOGGER) {
-    throw refuseBrokerChange(broker, r.resourceType, r.resourceName, names);
+    const refusal = refuseBrokerChange(broker, r.resourceType, r.resourceName, names);
+    if (refusal) throw refusal;
+    return;
   }
   if (r.resourceType !== ResourceType.TOPIC) {
     throw new KafkaError(ErrorCode.INVALID_REQUEST, `unsupported resource type ${r.resourceType}`);

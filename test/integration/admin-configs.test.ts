@@ -215,6 +215,11 @@ describe('AlterConfigs', () => {
       validateOnly: false,
     });
     expect(unknownKey.responses[0].errorCode).toBe(ErrorCode.INVALID_CONFIG);
+    const nothing = await client.send(AlterConfigs, 0, {
+      resources: [{ resourceType: BROKER, resourceName: '1', configs: [] }],
+      validateOnly: false,
+    });
+    expect(nothing.responses[0].errorCode).toBe(ErrorCode.NONE);
     expect(await topicConfig('altered-errors', 'retention.ms')).toMatchObject({ value: '5000' });
   });
 });
