@@ -10,7 +10,8 @@
  * Loading (at partition open): snapshots beyond the recovered log end offset are deleted (the log was truncated
  * below them), the newest readable one is restored (a corrupt one is deleted and the next older tried), then the
  * batch headers from its offset (or the log start offset without a snapshot) to the log end offset are replayed
- * from the log through PartitionLog's read API.
+ * from the log through PartitionLog's read API. Producers idle for longer than producer.id.expiration.ms are dropped
+ * at both steps (producer-state.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -92,6 +93,7 @@ export function listSnapshots(dir: string): Array<{ offset: number; file: string
  */
 export async function writeSnapshot(log: PartitionLog, state: PartitionProducerState): Promise<string> {
   const offset = log.appendedOffset;
+  state.removeExpired(Date.now());
   const bytes = encodeSnapshot(state.snapshotEntries());
   const file = path.join(log.dir, offsetFileName(offset) + SNAPSHOT_SUFFIX);
   const temp = path.join(log.dir, offsetFileName(offset) + TEMP_SUFFIX);
@@ -134,6 +136,7 @@ export async function loadProducerState(
     }
   }
   await replayLog(log, state, from, end);
+  state.removeExpired(Date.now());
   const segments = log.segments;
   state.activeSegmentBase = segments.length > 0 ? segments[segments.length - 1].baseOffset : -1;
   return state;

@@ -5,7 +5,8 @@
  * Produce answers at every version (since KIP-588 the code means "abortable" to new clients, and older clients
  * already treated it as fencing; PRODUCER_FENCED is only for the transaction APIs). A new epoch must start at
  * sequence 0. A producer this partition does not know (its state was lost or expired) may start at any sequence,
- * as in Kafka.
+ * as in Kafka. Producers idle for a day (by their last batch's timestamp) are forgotten when a snapshot is written
+ * or loaded, as Kafka expires them.
  *
  * Pipelined batches from one producer arrive before earlier ones finish appending, so a batch's sequence range is
  * reserved when it is checked (synchronously, in arrival order), its offsets recorded as soon as the log assigns
@@ -16,6 +17,8 @@ import { ErrorCode, KafkaError } from '../protocol/error-codes.js';
 import type { RecordBatchHeader } from '../protocol/records/batch-header.js';
 
 const CACHED_BATCHES = 5;
+/** Kafka's producer.id.expiration.ms default: one day. */
+export const PRODUCER_ID_EXPIRATION_MS = 86_400_000;
 const INT32_MAX = 2 ** 31 - 1;
 
 export interface BatchOffsets {
@@ -218,6 +221,23 @@ export class PartitionProducerState {
       });
     }
     return out;
+  }
+
+  /**
+   * Forgets producers whose last batch is older than `expirationMs` (Kafka's producer.id.expiration.ms, judged by
+   * the batch's max timestamp as Kafka does), unless a batch of theirs is still being appended. Returns how many.
+   */
+  removeExpired(nowMs: number, expirationMs = PRODUCER_ID_EXPIRATION_MS): number {
+    let removed = 0;
+    for (const [producerId, e] of this.producers) {
+      const last = e.batches[e.batches.length - 1];
+      const appending = e.batches.some((b) => b.lastOffset < 0);
+      if (!appending && (!last || nowMs - last.timestamp >= expirationMs)) {
+        this.producers.delete(producerId);
+        removed++;
+      }
+    }
+    return removed;
   }
 
   /** Producers known here, for DescribeProducers. */

@@ -15,6 +15,8 @@ import { encodeRecordBatch } from '../../../protocol/records/encode-batch.js';
 import { openSyncEngine, type SyncEngine } from '../../../storage/io/sync-engine.js';
 import { PartitionLog } from '../../../storage/partition-log.js';
 
+/** Recent timestamps: producers idle for a day are expired when snapshots are written and loaded. */
+const NOW = BigInt(Date.now());
 let dir: string;
 let engine: SyncEngine;
 
@@ -44,7 +46,7 @@ function batch(producerId: bigint, epoch: number, seq: number, count: number) {
     producerId,
     producerEpoch: epoch,
     baseSequence: seq,
-    records: Array.from({ length: count }, (_, i) => ({ value: `v${seq + i}`, timestamp: 1000n + BigInt(seq + i) })),
+    records: Array.from({ length: count }, (_, i) => ({ value: `v${seq + i}`, timestamp: NOW + BigInt(seq + i) })),
   });
 }
 
@@ -93,8 +95,8 @@ describe('loadProducerState', () => {
     const reopened = await openLog(false);
     const loaded = await loadProducerState(reopened);
     expect(loaded.describe()).toEqual([
-      { producerId: 1n, epoch: 0, lastSequence: 4, lastTimestamp: 1004 },
-      { producerId: 2n, epoch: 1, lastSequence: 0, lastTimestamp: 1000 },
+      { producerId: 1n, epoch: 0, lastSequence: 4, lastTimestamp: Number(NOW) + 4 },
+      { producerId: 2n, epoch: 1, lastSequence: 0, lastTimestamp: Number(NOW) },
     ]);
     // The batch replayed from the log is a duplicate; so is the snapshot's last batch of a producer.
     const { validateProduceRecords } = await import('../../../protocol/records/record-batch.js');
@@ -120,7 +122,7 @@ describe('loadProducerState', () => {
     const loaded = await loadProducerState(reopened, (m) => warnings.push(m));
     expect(listSnapshots(dir).map((s) => s.offset)).toEqual([2]);
     expect(warnings).toEqual([expect.stringMatching(/corrupt producer snapshot/)]);
-    expect(loaded.describe()).toEqual([{ producerId: 9n, epoch: 0, lastSequence: 3, lastTimestamp: 1003 }]);
+    expect(loaded.describe()).toEqual([{ producerId: 9n, epoch: 0, lastSequence: 3, lastTimestamp: Number(NOW) + 3 }]);
     await reopened.close();
   });
 

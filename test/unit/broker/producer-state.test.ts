@@ -101,4 +101,14 @@ describe('PartitionProducerState', () => {
     if (dup.kind === 'duplicate') expect((await dup.offsets).baseOffset).toBe(10n);
     expect(restored.check(header(1n, 0, 3, 1)).kind).toBe('append');
   });
+
+  it('expires producers idle for longer than the expiration, but not while appending', () => {
+    const s = new PartitionProducerState();
+    append(s, header(1n, 0, 0, 1), 0); // max timestamp 9
+    const pending = s.check(header(2n, 0, 0, 1)); // not yet assigned: still appending
+    expect(pending.kind).toBe('append');
+    expect(s.removeExpired(9 + 999, 1000)).toBe(0);
+    expect(s.removeExpired(9 + 1000, 1000)).toBe(1);
+    expect(s.describe().map((p) => p.producerId)).toEqual([2n]);
+  });
 });
