@@ -5,9 +5,9 @@
  * skipped, never reused. The file is open only while a block is being reserved (once per thousand ids), so there is
  * nothing to close at shutdown.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { StateLog } from '../storage/state-log.js';
+import { decodeStateRecords, StateLog } from '../storage/state-log.js';
 
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
 /** Kafka's largest producer id is Long.MAX_VALUE; here ids must stay safe integers. */
@@ -43,6 +43,27 @@ export class ProducerIdManager {
     });
     this.chain = result.catch(() => undefined);
     return result;
+  }
+
+  /** Whether `producerId` may have been handed out on this data directory (it is below every reservation). */
+  wasIssued(producerId: bigint): boolean {
+    if (producerId < 0n) return false;
+    // Reserved in this process: everything below `next` may be out there. Otherwise only the file knows.
+    const limit = this.blockEnd > 0 ? this.next : this.reservedSoFar();
+    return producerId < BigInt(limit);
+  }
+
+  private reservedSoFar(): number {
+    let buf: Buffer;
+    try {
+      buf = readFileSync(this.file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw err;
+    }
+    let end = 0;
+    for (const r of decodeStateRecords<ReservedBlock>(buf).records) end = Math.max(end, r.nextUnreserved);
+    return end;
   }
 
   /** Reads the last reservation, records the next one durably, and only then takes the block. */

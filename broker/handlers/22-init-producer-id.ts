@@ -2,9 +2,10 @@
  * InitProducerId (key 22), v0-5, for idempotent producers. A request without a transactional id gets a new producer
  * id (from the durable allocator in producer-ids.ts: ids are never reused, even after kill -9) at epoch 0.
  * v3+ (KIP-360): a producer that names its current id and epoch gets the same id with the epoch bumped (a new id at
- * epoch 0 when the epoch is exhausted), which fences its older epoch on every partition. Naming one of the two
- * without the other is INVALID_REQUEST. (Kafka's own broker ignores the pair for non-transactional producers and
- * always hands out a new id; bumping keeps the id stable and has the same effect for the client.)
+ * epoch 0 when the epoch is exhausted, or when the id was never handed out here), which fences its older epoch on
+ * every partition. Naming one of the two without the other is INVALID_REQUEST. (Kafka's own broker ignores the
+ * pair for non-transactional producers and always hands out a new id; bumping keeps the id stable and has the
+ * same effect for the client.)
  *
  * Transactions are not served yet. A transactional id is answered with TRANSACTIONAL_ID_AUTHORIZATION_FAILED: the
  * response has no room for a message, and the retriable COORDINATOR_NOT_AVAILABLE / NOT_COORDINATOR would make
@@ -54,11 +55,13 @@ export default defineHandler({
     const producerEpoch = req.producerEpoch ?? NO_PRODUCER_EPOCH;
     const named = producerId !== NO_PRODUCER_ID;
     if (named !== (producerEpoch !== NO_PRODUCER_EPOCH)) return response(ErrorCode.INVALID_REQUEST);
-    if (named && producerId >= 0n && producerEpoch >= 0 && producerEpoch + 1 < MAX_EPOCH) {
+    if (named && (producerId < 0n || producerEpoch < 0)) return response(ErrorCode.INVALID_REQUEST);
+    const ids = allocator(ctx.broker);
+    // Only an id this broker handed out is bumped: bumping a made-up id would fence whoever gets it later.
+    if (named && producerEpoch + 1 < MAX_EPOCH && ids.wasIssued(producerId)) {
       return response(ErrorCode.NONE, producerId, producerEpoch + 1);
     }
-    if (named && (producerId < 0n || producerEpoch < 0)) return response(ErrorCode.INVALID_REQUEST);
-    return response(ErrorCode.NONE, await allocator(ctx.broker).generate(), 0);
+    return response(ErrorCode.NONE, await ids.generate(), 0);
   },
   errorResponse: (_req, errorCode) => response(errorCode),
 });

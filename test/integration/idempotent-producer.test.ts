@@ -110,6 +110,15 @@ describe('InitProducerId', () => {
     expect(exhausted.errorCode).toBe(ErrorCode.NONE);
     expect(exhausted.producerId).not.toBe(producerId);
     expect(exhausted.producerEpoch).toBe(0);
+    const madeUp = await client.send(InitProducerId, 5, {
+      transactionalId: null,
+      transactionTimeoutMs: 60000,
+      producerId: 777_777n,
+      producerEpoch: 3,
+    });
+    expect(madeUp.errorCode).toBe(ErrorCode.NONE);
+    expect(madeUp.producerId).not.toBe(777_777n);
+    expect(madeUp.producerEpoch).toBe(0);
     const half = await client.send(InitProducerId, 4, {
       transactionalId: null,
       transactionTimeoutMs: 60000,

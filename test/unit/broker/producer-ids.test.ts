@@ -40,4 +40,16 @@ describe('ProducerIdManager', () => {
     expect(await ids.generate()).toBe(0n);
     expect(await ProducerIdManager.forDataDir(dir).generate()).toBe(1000n);
   });
+
+  it('knows which ids may have been handed out', async () => {
+    const file = join(dir, 'producer-ids.log');
+    const ids = new ProducerIdManager(file, 10);
+    expect(ids.wasIssued(0n)).toBe(false);
+    await ids.generate();
+    await ids.generate();
+    expect([ids.wasIssued(1n), ids.wasIssued(2n), ids.wasIssued(-1n)]).toEqual([true, false, false]);
+    // After a restart only the reservation is known: the whole block counts as handed out.
+    const later = new ProducerIdManager(file, 10);
+    expect([later.wasIssued(9n), later.wasIssued(10n)]).toEqual([true, false]);
+  });
 });
