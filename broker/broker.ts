@@ -91,7 +91,7 @@ export class Broker implements BrokerContext {
       { engine: logs.engineName, reason: logs.engineReason, cleanShutdown: logs.hadCleanShutdown },
       `storage engine: ${logs.engineName}`,
     );
-    const partitions = new PartitionRegistry(topics, logs, config);
+    const partitions = new PartitionRegistry(topics, logs, config, (m) => log.warn(m));
     await partitions.load();
     const broker = new Broker(config, log, dataDir, meta.clusterId, topics, logs, partitions, sendPath);
     await broker.listen();
@@ -126,6 +126,7 @@ export class Broker implements BrokerContext {
     this.closing = true;
     this.fetchWaiters.close();
     await this.server?.close();
+    await this.partitions.snapshotProducers();
     await this.logs.close();
     await this.topics.close();
     this.log.info('broker stopped');

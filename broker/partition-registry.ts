@@ -8,7 +8,8 @@ import { ErrorCode, KafkaError } from '../protocol/error-codes.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import type { BrokerConfig } from './config.js';
-import { PartitionProducerState } from './producer-state.js';
+import { loadProducerState, writeSnapshot } from './producer-snapshots.js';
+import type { PartitionProducerState } from './producer-state.js';
 import { topicConfigDefaults, validateTopicConfigs } from './topic-configs.js';
 import type { TopicInfo, TopicRegistry } from './topic-registry.js';
 
@@ -35,6 +36,7 @@ export class PartitionRegistry {
     readonly topics: TopicRegistry,
     readonly logs: LogManager,
     private readonly config: BrokerConfig,
+    private readonly warn: (msg: string) => void = () => {},
   ) {}
 
   /** Opens the log of every catalogued partition and drops logs of topics that are gone. */
@@ -117,6 +119,15 @@ export class PartitionRegistry {
     return topic;
   }
 
+  /** Clean shutdown: every partition's producer state is snapshotted at its log end offset (after its writes). */
+  async snapshotProducers(): Promise<void> {
+    for (const h of this.handles.values()) {
+      if (h.log.closed) continue;
+      await h.log.drain();
+      await writeSnapshot(h.log, h.producers).catch((err) => this.warn(`producer snapshot failed: ${err}`));
+    }
+  }
+
   private async open(topic: TopicInfo, partition: number): Promise<PartitionHandle> {
     const log =
       this.logs.getPartition(topic.name, partition) ??
@@ -124,7 +135,7 @@ export class PartitionRegistry {
         topicId: topic.topicId,
         config: this.effectiveConfigs(topic.name),
       }));
-    const producers = new PartitionProducerState();
+    const producers = await loadProducerState(log, (m) => this.warn(m));
     const handle: PartitionHandle = { topic: topic.name, partition, log, producers, leaderEpoch: LEADER_EPOCH };
     this.handles.set(key(topic.name, partition), handle);
     return handle;

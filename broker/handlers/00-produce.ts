@@ -4,6 +4,9 @@
  * valid CRC, no larger than max.message.bytes; compressed batches are stored as sent. Errors are per partition.
  * acks=0 gets no response (a failed partition then closes the connection, Kafka's only signal); acks=1 answers when
  * the batch is written, acks=-1 when it is fdatasync'ed. v13 names topics by id.
+ * Idempotent producers: sequence checks, duplicates and fencing in producer-state.ts (an older epoch is
+ * INVALID_PRODUCER_EPOCH at every version, as Kafka answers Produce); a snapshot of producer state is written after
+ * each segment roll (producer-snapshots.ts). A transactional batch is INVALID_TXN_STATE until transactions exist.
  */
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import {
@@ -16,7 +19,22 @@ import { validateProduceRecords } from '../../protocol/records/record-batch.js';
 import type { Acks } from '../../storage/partition-log.js';
 import { CloseConnectionError } from '../connection.js';
 import { defineHandler, type RequestContext } from '../handler.js';
+import type { PartitionHandle } from '../partition-registry.js';
+import { writeSnapshot } from '../producer-snapshots.js';
 import type { BatchOffsets } from '../producer-state.js';
+
+/** After a segment roll, snapshot producer state so that recovery after a crash replays at most one segment. */
+function snapshotAfterRoll(ctx: RequestContext, partition: PartitionHandle): void {
+  const segments = partition.log.segments;
+  const activeBase = segments[segments.length - 1]?.baseOffset ?? -1;
+  if (activeBase === partition.producers.activeSegmentBase) return;
+  const rolled = partition.producers.activeSegmentBase >= 0;
+  partition.producers.activeSegmentBase = activeBase;
+  if (!rolled) return;
+  writeSnapshot(partition.log, partition.producers).catch((err) =>
+    ctx.broker.log.warn({ err, topic: partition.topic, partition: partition.partition }, 'producer snapshot failed'),
+  );
+}
 
 function partitionError(index: number, errorCode: number, errorMessage: string | null = null): PartitionResponse {
   return {
@@ -60,10 +78,14 @@ async function producePartition(
     }
     let offsets: BatchOffsets | null = null;
     try {
-      const result = await partition.log.append(records, {
-        acks: req.acks as Acks,
-        leaderEpoch: partition.leaderEpoch,
-      });
+      const log = partition.log;
+      const before = log.appendedOffset;
+      const appending = log.append(records, { acks: req.acks as Acks, leaderEpoch: partition.leaderEpoch });
+      // Offsets are assigned synchronously inside append(): record them now, so that producer state always
+      // matches the log's appended offset (what a snapshot relies on).
+      if (log.appendedOffset > before) sequence.assigned(before, log.appendedOffset - 1);
+      snapshotAfterRoll(ctx, partition);
+      const result = await appending;
       offsets = {
         baseOffset: BigInt(result.baseOffset),
         logAppendTimeMs: BigInt(result.logAppendTime),

@@ -1,0 +1,74 @@
+/**
+ * AlterConfigs (key 33), v0-2. For a TOPIC, the configs given replace the topic's overrides wholesale (every
+ * override not named goes back to its default), as Kafka's legacy AlterConfigs does; null values are ignored.
+ * The new set is validated first (INVALID_CONFIG naming the first bad config), and validate_only stops there.
+ * BROKER and BROKER_LOGGER resources are refused with INVALID_REQUEST: every Berth broker config is static (see
+ * config-resources.ts). A resource named twice, or a config named twice in one resource, is INVALID_REQUEST.
+ * Errors are per resource; v2 is flexible.
+ */
+import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
+import {
+  AlterConfigs,
+  type AlterConfigsRequestAlterConfigsResource as Resource,
+  type AlterConfigsResponseAlterConfigsResourceResponse as ResourceResponse,
+} from '../../protocol/generated/alter-configs.js';
+import type { BrokerContext } from '../broker-context.js';
+import {
+  checkDuplicateKeys,
+  duplicateResources,
+  ResourceType,
+  refuseBrokerChange,
+  resourceKey,
+  topicOverrides,
+} from '../config-resources.js';
+import { defineHandler } from '../handler.js';
+import { validateTopicConfigs } from '../topic-configs.js';
+
+function response(r: Resource, errorCode: number, errorMessage: string | null = null): ResourceResponse {
+  return { errorCode, errorMessage, resourceType: r.resourceType, resourceName: r.resourceName };
+}
+
+async function alter(broker: BrokerContext, r: Resource, validateOnly: boolean): Promise<void> {
+  const names = r.configs.map((c) => c.name);
+  if (r.resourceType === ResourceType.BROKER || r.resourceType === ResourceType.BROKER_LOGGER) {
+    const refusal = refuseBrokerChange(broker, r.resourceType, r.resourceName, names);
+    if (refusal) throw refusal;
+    return;
+  }
+  if (r.resourceType !== ResourceType.TOPIC) {
+    throw new KafkaError(ErrorCode.INVALID_REQUEST, `unsupported resource type ${r.resourceType}`);
+  }
+  topicOverrides(broker, r.resourceName);
+  checkDuplicateKeys(names);
+  const configs: Record<string, string> = {};
+  for (const c of r.configs) if (c.value !== null) configs[c.name] = c.value;
+  validateTopicConfigs(configs);
+  if (!validateOnly) await broker.partitions.setTopicConfigs(r.resourceName, configs);
+}
+
+export default defineHandler({
+  codec: AlterConfigs,
+  minVersion: 0,
+  maxVersion: AlterConfigs.maxStableVersion,
+  async handle(req, ctx) {
+    const duplicates = duplicateResources(req.resources);
+    const responses: ResourceResponse[] = [];
+    for (const r of req.resources) {
+      if (duplicates.has(resourceKey(r))) {
+        responses.push(response(r, ErrorCode.INVALID_REQUEST, 'resource named more than once in the request'));
+        continue;
+      }
+      try {
+        await alter(ctx.broker, r, req.validateOnly);
+        responses.push(response(r, ErrorCode.NONE));
+      } catch (err) {
+        if (!(err instanceof KafkaError)) throw err;
+        responses.push(response(r, err.errorCode, err.message));
+      }
+    }
+    return { throttleTimeMs: 0, responses };
+  },
+  errorResponse(req, errorCode) {
+    return { throttleTimeMs: 0, responses: req.resources.map((r) => response(r, errorCode)) };
+  },
+});

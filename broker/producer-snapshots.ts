@@ -1,0 +1,161 @@
+/**
+ * Producer-state snapshots, in Kafka's file format beside the segments: `<20-digit offset>.snapshot` holds the
+ * state of every producer as of that offset (all batches below it), as
+ *   version int16 (1) | crc uint32 (CRC32C of everything after it) | count int32 |
+ *   count x { producerId int64, epoch int16, lastSequence int32, lastOffset int64, offsetDelta int32,
+ *             timestamp int64, coordinatorEpoch int32 (-1), currentTxnFirstOffset int64 (-1) }.
+ * Snapshots are written at clean shutdown (at the log end offset) and after a segment roll; each is written to a
+ * temp file, fsynced and renamed, and only the newest few are kept.
+ *
+ * Loading (at partition open): snapshots beyond the recovered log end offset are deleted (the log was truncated
+ * below them), the newest readable one is restored (a corrupt one is deleted and the next older tried), then the
+ * batch headers from its offset (or the log start offset without a snapshot) to the log end offset are replayed
+ * from the log through PartitionLog's read API. Producers idle for longer than producer.id.expiration.ms are dropped
+ * at both steps (producer-state.ts).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { batchSizeAt, readBatchHeader } from '../protocol/records/batch-header.js';
+import { crc32c } from '../protocol/records/crc32c.js';
+import { fsyncDir, offsetFileName } from '../storage/file-names.js';
+import type { PartitionLog } from '../storage/partition-log.js';
+import { PartitionProducerState, type ProducerSnapshotEntry } from './producer-state.js';
+
+export const SNAPSHOT_SUFFIX = '.snapshot';
+const TEMP_SUFFIX = '.snapshot.tmp';
+const SNAPSHOT_VERSION = 1;
+const HEADER_SIZE = 10; // version + crc + count
+const ENTRY_SIZE = 8 + 2 + 4 + 8 + 4 + 8 + 4 + 8;
+const CRC_START = 6;
+/** How many snapshots a partition keeps (the newest is what loading uses; one older in case it is damaged). */
+const KEEP_SNAPSHOTS = 2;
+/** Bytes read per step when replaying the log after a snapshot. */
+const REPLAY_CHUNK = 4 * 1024 * 1024;
+
+export class CorruptSnapshotError extends Error {}
+
+export function encodeSnapshot(entries: readonly ProducerSnapshotEntry[]): Buffer {
+  const buf = Buffer.alloc(HEADER_SIZE + entries.length * ENTRY_SIZE);
+  buf.writeInt16BE(SNAPSHOT_VERSION, 0);
+  buf.writeInt32BE(entries.length, CRC_START);
+  let pos = HEADER_SIZE;
+  for (const e of entries) {
+    buf.writeBigInt64BE(e.producerId, pos);
+    buf.writeInt16BE(e.epoch, pos + 8);
+    buf.writeInt32BE(e.lastSeq, pos + 10);
+    buf.writeBigInt64BE(BigInt(e.lastOffset), pos + 14);
+    buf.writeInt32BE(e.offsetDelta, pos + 22);
+    buf.writeBigInt64BE(BigInt(e.timestamp), pos + 26);
+    buf.writeInt32BE(-1, pos + 34); // coordinator epoch: no transaction markers yet
+    buf.writeBigInt64BE(-1n, pos + 38); // no ongoing transaction
+    pos += ENTRY_SIZE;
+  }
+  buf.writeUInt32BE(crc32c(buf, CRC_START, buf.length), 2);
+  return buf;
+}
+
+export function decodeSnapshot(buf: Buffer): ProducerSnapshotEntry[] {
+  if (buf.length < HEADER_SIZE) throw new CorruptSnapshotError('snapshot shorter than its header');
+  const version = buf.readInt16BE(0);
+  if (version !== SNAPSHOT_VERSION) throw new CorruptSnapshotError(`snapshot version ${version}`);
+  if (crc32c(buf, CRC_START, buf.length) !== buf.readUInt32BE(2)) throw new CorruptSnapshotError('snapshot CRC');
+  const count = buf.readInt32BE(CRC_START);
+  if (count < 0 || buf.length !== HEADER_SIZE + count * ENTRY_SIZE) {
+    throw new CorruptSnapshotError(`snapshot of ${buf.length} bytes cannot hold ${count} entries`);
+  }
+  const out: ProducerSnapshotEntry[] = [];
+  for (let i = 0, pos = HEADER_SIZE; i < count; i++, pos += ENTRY_SIZE) {
+    out.push({
+      producerId: buf.readBigInt64BE(pos),
+      epoch: buf.readInt16BE(pos + 8),
+      lastSeq: buf.readInt32BE(pos + 10),
+      lastOffset: Number(buf.readBigInt64BE(pos + 14)),
+      offsetDelta: buf.readInt32BE(pos + 22),
+      timestamp: Number(buf.readBigInt64BE(pos + 26)),
+    });
+  }
+  return out;
+}
+
+/** The snapshot files of a partition directory, oldest first. */
+export function listSnapshots(dir: string): Array<{ offset: number; file: string }> {
+  const out: Array<{ offset: number; file: string }> = [];
+  for (const name of fs.readdirSync(dir)) {
+    const m = /^(\d{20})\.snapshot$/.exec(name);
+    if (m) out.push({ offset: Number(m[1]), file: path.join(dir, name) });
+  }
+  return out.sort((a, b) => a.offset - b.offset);
+}
+
+/**
+ * Writes the state at the log's appended offset. The entries are taken synchronously (so they match that offset);
+ * the file is written afterwards. Older snapshots beyond the newest KEEP_SNAPSHOTS are deleted.
+ */
+export async function writeSnapshot(log: PartitionLog, state: PartitionProducerState): Promise<string> {
+  const offset = log.appendedOffset;
+  state.removeExpired(Date.now());
+  const bytes = encodeSnapshot(state.snapshotEntries());
+  const file = path.join(log.dir, offsetFileName(offset) + SNAPSHOT_SUFFIX);
+  const temp = path.join(log.dir, offsetFileName(offset) + TEMP_SUFFIX);
+  const fh = await fs.promises.open(temp, 'w');
+  try {
+    await fh.writeFile(bytes);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fs.promises.rename(temp, file);
+  await fsyncDir(log.dir);
+  const all = listSnapshots(log.dir);
+  for (const old of all.slice(0, Math.max(all.length - KEEP_SNAPSHOTS, 0))) fs.rmSync(old.file, { force: true });
+  return file;
+}
+
+/** Rebuilds a partition's producer state from its newest usable snapshot and the log after it. */
+export async function loadProducerState(
+  log: PartitionLog,
+  warn: (msg: string) => void = () => {},
+): Promise<PartitionProducerState> {
+  const state = new PartitionProducerState();
+  for (const name of fs.readdirSync(log.dir)) {
+    if (name.endsWith(TEMP_SUFFIX)) fs.rmSync(path.join(log.dir, name), { force: true });
+  }
+  const end = log.writtenOffset;
+  let from = log.logStartOffset;
+  const snapshots = listSnapshots(log.dir);
+  for (const s of snapshots) if (s.offset > end) fs.rmSync(s.file, { force: true });
+  for (const s of snapshots.filter((x) => x.offset <= end).reverse()) {
+    try {
+      state.restore(decodeSnapshot(fs.readFileSync(s.file)));
+      from = Math.max(s.offset, log.logStartOffset);
+      break;
+    } catch (err) {
+      if (!(err instanceof CorruptSnapshotError)) throw err;
+      warn(`deleting corrupt producer snapshot ${s.file}: ${err.message}`);
+      fs.rmSync(s.file, { force: true });
+    }
+  }
+  await replayLog(log, state, from, end);
+  state.removeExpired(Date.now());
+  const segments = log.segments;
+  state.activeSegmentBase = segments.length > 0 ? segments[segments.length - 1].baseOffset : -1;
+  return state;
+}
+
+/** Replays every batch header in [from, end) into `state`. */
+async function replayLog(log: PartitionLog, state: PartitionProducerState, from: number, end: number): Promise<void> {
+  let offset = from;
+  while (offset < end) {
+    const ranges = await log.read(offset, REPLAY_CHUNK, { minOneBatch: true });
+    if (ranges.length === 0) return;
+    for (const range of ranges) {
+      const bytes = await log.readBytes(range);
+      for (let pos = 0; pos < bytes.length; pos += batchSizeAt(bytes, pos)) {
+        const header = readBatchHeader(bytes, pos);
+        const last = Number(header.baseOffset) + header.lastOffsetDelta;
+        if (last >= offset) state.replay(header);
+      }
+      offset = Math.max(offset, range.lastOffset + 1);
+    }
+  }
+}
