@@ -8,8 +8,8 @@ import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import {
   DeleteRecords,
   type DeleteRecordsRequest,
-  type DeleteRecordsResponse,
-  type DeleteRecordsResponseDeleteRecordsPartitionResult as PartitionResult,
+  type DeleteRecordsResponseInput,
+  type DeleteRecordsResponseDeleteRecordsPartitionResultInput as PartitionResult,
 } from '../../protocol/generated/delete-records.js';
 import { defineHandler } from '../handler.js';
 
@@ -19,7 +19,7 @@ function partitionResult(partitionIndex: number, errorCode: number, lowWatermark
   return { partitionIndex, lowWatermark, errorCode };
 }
 
-function errorResponse(req: DeleteRecordsRequest, errorCode: number): DeleteRecordsResponse {
+function errorResponse(req: DeleteRecordsRequest, errorCode: number): DeleteRecordsResponseInput {
   return {
     throttleTimeMs: 0,
     topics: req.topics.map((t) => ({

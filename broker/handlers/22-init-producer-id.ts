@@ -13,7 +13,7 @@
  * instead of hanging. v6 (two-phase commit) is not stable in the specs and not served.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
-import { InitProducerId, type InitProducerIdResponse } from '../../protocol/generated/init-producer-id.js';
+import { InitProducerId, type InitProducerIdResponseInput } from '../../protocol/generated/init-producer-id.js';
 import type { LogManager } from '../../storage/log-manager.js';
 import type { BrokerContext } from '../broker-context.js';
 import { defineHandler } from '../handler.js';
@@ -41,7 +41,7 @@ function response(
   errorCode: number,
   producerId = NO_PRODUCER_ID,
   producerEpoch = NO_PRODUCER_EPOCH,
-): InitProducerIdResponse {
+): InitProducerIdResponseInput {
   return { throttleTimeMs: 0, errorCode, producerId, producerEpoch };
 }
 

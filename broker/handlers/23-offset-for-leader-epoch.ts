@@ -10,10 +10,10 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import {
-  type OffsetForLeaderEpochResponseEpochEndOffset as EpochEndOffset,
+  type OffsetForLeaderEpochResponseEpochEndOffsetInput as EpochEndOffset,
   OffsetForLeaderEpoch,
   type OffsetForLeaderEpochRequest,
-  type OffsetForLeaderEpochResponse,
+  type OffsetForLeaderEpochResponseInput,
 } from '../../protocol/generated/offset-for-leader-epoch.js';
 import type { EpochEntry } from '../../storage/leader-epoch-cache.js';
 import { defineHandler } from '../handler.js';
@@ -51,7 +51,7 @@ function lookup(handle: PartitionHandle, requested: number): { epoch: number; en
   return endOffsetForEpoch(entries, requested, log.writtenOffset);
 }
 
-function errorResponse(req: OffsetForLeaderEpochRequest, errorCode: number): OffsetForLeaderEpochResponse {
+function errorResponse(req: OffsetForLeaderEpochRequest, errorCode: number): OffsetForLeaderEpochResponseInput {
   return {
     throttleTimeMs: 0,
     topics: req.topics.map((t) => ({

@@ -12,7 +12,7 @@
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import {
   DescribeConfigs,
-  type DescribeConfigsResponseDescribeConfigsResult as ResourceResult,
+  type DescribeConfigsResponseDescribeConfigsResultInput as ResourceResult,
 } from '../../protocol/generated/describe-configs.js';
 import { describeResource } from '../config-resources.js';
 import { defineHandler } from '../handler.js';

@@ -9,8 +9,8 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import {
   DescribeLogDirs,
   type DescribeLogDirsRequest,
-  type DescribeLogDirsResponse,
-  type DescribeLogDirsResponseDescribeLogDirsTopic as LogDirTopic,
+  type DescribeLogDirsResponseInput,
+  type DescribeLogDirsResponseDescribeLogDirsTopicInput as LogDirTopic,
 } from '../../protocol/generated/describe-log-dirs.js';
 import type { BrokerContext } from '../broker-context.js';
 import { defineHandler } from '../handler.js';
@@ -50,7 +50,7 @@ export default defineHandler({
       totalBytes = s.blocks * s.bsize;
       usableBytes = s.bavail * s.bsize;
     }
-    const response: DescribeLogDirsResponse = {
+    const response: DescribeLogDirsResponseInput = {
       throttleTimeMs: 0,
       errorCode: version >= 3 ? ErrorCode.NONE : undefined,
       results: [

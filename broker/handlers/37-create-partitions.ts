@@ -9,7 +9,7 @@ import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import {
   CreatePartitions,
   type CreatePartitionsRequestCreatePartitionsTopic as TopicRequest,
-  type CreatePartitionsResponseCreatePartitionsTopicResult as TopicResult,
+  type CreatePartitionsResponseCreatePartitionsTopicResultInput as TopicResult,
 } from '../../protocol/generated/create-partitions.js';
 import type { BrokerContext } from '../broker-context.js';
 import { defineHandler } from '../handler.js';

@@ -5,13 +5,13 @@
  * fencing (never fenced here). Authorized operations are not computed (no ACLs yet): the "omitted" value.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
-import { DescribeCluster, type DescribeClusterResponse } from '../../protocol/generated/describe-cluster.js';
+import { DescribeCluster, type DescribeClusterResponseInput } from '../../protocol/generated/describe-cluster.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 
 const ENDPOINT_BROKERS = 1;
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 
-function response(ctx: RequestContext, errorCode: number, errorMessage: string | null): DescribeClusterResponse {
+function response(ctx: RequestContext, errorCode: number, errorMessage: string | null): DescribeClusterResponseInput {
   const { broker, version } = ctx;
   const { host, port } = broker.advertisedEndpoint(ctx.client);
   const ok = errorCode === ErrorCode.NONE;

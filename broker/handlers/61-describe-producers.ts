@@ -8,8 +8,8 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import {
   DescribeProducers,
   type DescribeProducersRequest,
-  type DescribeProducersResponse,
-  type DescribeProducersResponsePartitionResponse as PartitionResponse,
+  type DescribeProducersResponseInput,
+  type DescribeProducersResponsePartitionResponseInput as PartitionResponse,
 } from '../../protocol/generated/describe-producers.js';
 import { defineHandler } from '../handler.js';
 
@@ -21,7 +21,7 @@ function partitionError(
   return { partitionIndex, errorCode, errorMessage, activeProducers: [] };
 }
 
-function errorResponse(req: DescribeProducersRequest, errorCode: number): DescribeProducersResponse {
+function errorResponse(req: DescribeProducersRequest, errorCode: number): DescribeProducersResponseInput {
   return {
     throttleTimeMs: 0,
     topics: req.topics.map((t) => ({

@@ -9,11 +9,11 @@
  */
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import {
-  type DescribeTopicPartitionsResponseCursor as Cursor,
+  type DescribeTopicPartitionsResponseCursorInput as Cursor,
   DescribeTopicPartitions,
-  type DescribeTopicPartitionsResponse,
-  type DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition as PartitionInfo,
-  type DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic as TopicInfo,
+  type DescribeTopicPartitionsResponseInput,
+  type DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartitionInput as PartitionInfo,
+  type DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopicInput as TopicInfo,
 } from '../../protocol/generated/describe-topic-partitions.js';
 import { ZERO_UUID } from '../../protocol/uuid.js';
 import { defineHandler } from '../handler.js';
@@ -36,7 +36,7 @@ export default defineHandler({
   codec: DescribeTopicPartitions,
   minVersion: 0,
   maxVersion: DescribeTopicPartitions.maxStableVersion,
-  handle(req, ctx): DescribeTopicPartitionsResponse {
+  handle(req, ctx): DescribeTopicPartitionsResponseInput {
     const { broker } = ctx;
     const cursor = req.cursor ?? null;
     const all = req.topics.length === 0;
