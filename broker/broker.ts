@@ -25,7 +25,6 @@ import { TopicRegistry } from './topic-registry.js';
 
 export class Broker implements BrokerContext {
   readonly nodeId: number;
-  readonly fetchWaiters = new FetchWaiters();
   readonly handlers: ReadonlyMap<number, ApiHandler>;
   readonly metrics: BrokerMetrics;
   readonly sendCounters: SendCounters = { zeroCopyBytes: 0, copiedBytes: 0 };
@@ -42,6 +41,7 @@ export class Broker implements BrokerContext {
     readonly logs: LogManager,
     readonly partitions: PartitionRegistry,
     readonly sendPath: SendPath,
+    readonly fetchWaiters: FetchWaiters,
   ) {
     this.nodeId = config.number('node.id');
     this.handlers = loadHandlers();
@@ -91,9 +91,16 @@ export class Broker implements BrokerContext {
       { engine: logs.engineName, reason: logs.engineReason, cleanShutdown: logs.hadCleanShutdown },
       `storage engine: ${logs.engineName}`,
     );
-    const partitions = new PartitionRegistry(topics, logs, config, (m) => log.warn(m));
+    const fetchWaiters = new FetchWaiters();
+    const partitions = new PartitionRegistry(
+      topics,
+      logs,
+      config,
+      (m) => log.warn(m),
+      (topic, p) => fetchWaiters.notifyPartition(topic, p),
+    );
     await partitions.load();
-    const broker = new Broker(config, log, dataDir, meta.clusterId, topics, logs, partitions, sendPath);
+    const broker = new Broker(config, log, dataDir, meta.clusterId, topics, logs, partitions, sendPath, fetchWaiters);
     await broker.listen();
     return broker;
   }

@@ -37,6 +37,8 @@ export class PartitionRegistry {
     readonly logs: LogManager,
     private readonly config: BrokerConfig,
     private readonly warn: (msg: string) => void = () => {},
+    /** Called when a partition's written log end offset moves (wakes long-polling fetches). */
+    private readonly onWritten: (topic: string, partition: number) => void = () => {},
   ) {}
 
   /** Opens the log of every catalogued partition and drops logs of topics that are gone. */
@@ -136,6 +138,8 @@ export class PartitionRegistry {
         config: this.effectiveConfigs(topic.name),
       }));
     const producers = await loadProducerState(log, (m) => this.warn(m));
+    // Consumers see a batch once it is written, before an acks=-1 producer hears back (as Kafka's high watermark).
+    log.onWritten(() => this.onWritten(topic.name, partition));
     const handle: PartitionHandle = { topic: topic.name, partition, log, producers, leaderEpoch: LEADER_EPOCH };
     this.handles.set(key(topic.name, partition), handle);
     return handle;

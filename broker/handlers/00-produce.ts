@@ -95,7 +95,6 @@ async function producePartition(
       sequence.settle(offsets);
     }
     broker.metrics.recordsIn.inc({ topic: topicName }, header.recordsCount);
-    broker.fetchWaiters.notifyPartition(topicName, index);
     return { ...partitionError(index, ErrorCode.NONE), ...offsets };
   } catch (err) {
     if (!(err instanceof KafkaError)) throw err;
