@@ -11,10 +11,14 @@ export function packageVersion(): string {
   for (const root of [join(here, '..', '..'), join(here, '..', '..', '..')]) {
     try {
       const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'berth' && pkg.version) return (cached = pkg.version);
+      if (pkg.name === 'berth' && pkg.version) {
+        cached = pkg.version;
+        return cached;
+      }
     } catch {
       // try the next candidate
     }
   }
-  return (cached = '0.0.0');
+  cached = '0.0.0';
+  return cached;
 }
