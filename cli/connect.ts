@@ -30,7 +30,7 @@ export function parseBootstrap(value: string): Array<{ host: string; port: numbe
 }
 
 export async function connectBroker(opts: ConnectOptions): Promise<KafkaClient> {
-  const servers = parseBootstrap(opts.bootstrap ?? process.env.BERTH_BOOTSTRAP ?? DEFAULT_BOOTSTRAP);
+  const servers = parseBootstrap(opts.bootstrap ?? (process.env.BERTH_BOOTSTRAP || DEFAULT_BOOTSTRAP));
   const requestTimeoutMs = Number(opts.timeoutMs ?? 30000);
   if (!Number.isSafeInteger(requestTimeoutMs) || requestTimeoutMs <= 0)
     throw new CliError(`--timeout-ms expects a positive integer, got "${opts.timeoutMs}"`, EXIT_USAGE);
