@@ -180,7 +180,7 @@ export class AdminServer {
     await server.app.listen({ host: opts.host, port: opts.port });
     const address = server.app.server.address();
     server.boundPort = typeof address === 'object' && address ? address.port : opts.port;
-    opts.log.info({ host: opts.host, port: server.boundPort }, 'admin API listening');
+    server.app.log.info({ host: opts.host, port: server.boundPort }, 'admin API listening');
     return server;
   }
 
