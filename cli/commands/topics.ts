@@ -3,7 +3,7 @@
  * DescribeConfigs, CreateTopics, DeleteTopics, IncrementalAlterConfigs).
  */
 import type { Command } from 'commander';
-import { ErrorCode, errorCodeName } from '../../protocol/error-codes.js';
+import { ErrorCode, errorCodeName, KafkaError } from '../../protocol/error-codes.js';
 import {
   alterTopicConfigs,
   createTopic,
@@ -198,7 +198,14 @@ export function registerTopics(program: Command): void {
       if (set.size === 0 && remove.length === 0)
         throw new CliError('alter-config needs --set key=value or --delete key', EXIT_USAGE);
       await withClient(opts, async (c) => {
-        await alterTopicConfigs(c, name, set, remove);
+        try {
+          await alterTopicConfigs(c, name, set, remove);
+        } catch (err) {
+          // A value the broker refuses is a bad argument (exit 2), like an invalid setting for berth start.
+          if (err instanceof KafkaError && err.errorCode === ErrorCode.INVALID_CONFIG)
+            throw new CliError(err.message, EXIT_USAGE);
+          throw err;
+        }
         if (opts.json) printJson({ topic: name, set: Object.fromEntries(set), deleted: remove });
         else process.stdout.write(`Updated configs of topic ${name}\n`);
       });

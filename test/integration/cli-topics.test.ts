@@ -3,9 +3,14 @@
  * this process on port 0: tables for people, --json for scripts, and exit codes (1 refused, 2 usage).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadHandlers } from '../../broker/handlers/index.js';
 import type { RunningBroker } from '../../broker/index.js';
 import { startTestBroker } from '../helpers/broker.js';
 import { runBerth } from './cli-harness.js';
+
+// DescribeConfigs (32) and IncrementalAlterConfigs (44) come with the admin APIs work; skipped until registered.
+const handlers = loadHandlers();
+const configApis = handlers.has(32) && handlers.has(44);
 
 describe('berth topics, produce, consume (spawned)', () => {
   let broker: RunningBroker;
@@ -202,5 +207,30 @@ describe('berth topics, produce, consume (spawned)', () => {
     const r = await runBerth(['produce', 'orders', '--partition', '9', '-v', 'x', ...b]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/Produce orders-9: UNKNOWN_TOPIC_OR_PARTITION/);
+  });
+
+  it.runIf(configApis)('alters topic configs and describes them with their sources', async () => {
+    expect((await runBerth(['topics', 'create', 'tuned', '-c', 'retention.ms=1000000', ...b])).code).toBe(0);
+    const altered = await runBerth([
+      'topics',
+      'alter-config',
+      'tuned',
+      '--set',
+      'segment.bytes=1048576',
+      '--delete',
+      'retention.ms',
+      ...b,
+    ]);
+    expect(altered.stdout).toBe('Updated configs of topic tuned\n');
+    const d = JSON.parse((await runBerth(['topics', 'describe', 'tuned', '--json', ...b])).stdout);
+    const configs = new Map(
+      d.topics[0].configs.map((e: { name: string; value: string; source: string }) => [e.name, e]),
+    );
+    expect(configs.get('segment.bytes')).toMatchObject({ value: '1048576', source: 'topic' });
+    expect(configs.get('retention.ms')).toMatchObject({ source: 'default' });
+    const bad = await runBerth(['topics', 'alter-config', 'tuned', '--set', 'segment.bytes=abc', ...b]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('INVALID_CONFIG');
+    expect((await runBerth(['topics', 'alter-config', 'tuned', ...b])).code).toBe(2);
   });
 });
