@@ -4,8 +4,10 @@
  */
 import Ajv from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdminServer } from '../../broker/admin/admin-server.js';
 import type { GroupsView } from '../../broker/admin/groups-view.js';
 import type { RunningBroker } from '../../broker/index.js';
+import { silentLogger } from '../../broker/logger.js';
 import type { KafkaClient } from '../../cli/kafka-client.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { CreateTopics } from '../../protocol/generated/create-topics.js';
@@ -248,5 +250,24 @@ describe('admin HTTP API lifecycle', () => {
     b.broker.closing = false;
     await b.stop();
     await expect(fetch(url)).rejects.toThrow();
+  });
+
+  it('answers liveness but not readiness while the broker is still loading', async () => {
+    const admin = await AdminServer.start({ host: '127.0.0.1', port: 0, log: silentLogger(), version: '0.0.0' });
+    try {
+      const url = (p: string) => `http://127.0.0.1:${admin.port}${p}`;
+      expect((await fetch(url('/healthz'))).status).toBe(200);
+      const ready = await fetch(url('/readyz'));
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ status: 'starting' });
+      for (const p of ['/metrics', '/v1/broker', '/v1/topics', '/v1/topics/x', '/v1/groups']) {
+        const r = await fetch(url(p));
+        expect(r.status, p).toBe(503);
+        expect(await r.json(), p).toEqual({ error: 'UNAVAILABLE', message: 'the broker is starting' });
+      }
+      expect((await fetch(url('/docs'))).status).toBe(200);
+    } finally {
+      await admin.close();
+    }
   });
 });
