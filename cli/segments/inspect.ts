@@ -118,26 +118,31 @@ export function inspectSegment(logPath: string, opts: InspectOptions = {}): Segm
   };
   const codecs = new Set<string>();
   const producers = new Set<string>();
-  const end = walkLog(logPath, (b) => {
-    const h = b.header;
-    s.batches++;
-    s.records += h.recordsCount;
-    s.validBytes = b.position + b.size;
-    const first = Number(h.baseOffset);
-    const last = first + h.lastOffsetDelta;
-    s.firstOffset ??= first;
-    s.lastOffset = last;
-    const minTs = Number(h.baseTimestamp);
-    const maxTs = Number(h.maxTimestamp);
-    if (minTs >= 0) s.minTimestamp = s.minTimestamp === null ? minTs : Math.min(s.minTimestamp, minTs);
-    if (maxTs >= 0) s.maxTimestamp = s.maxTimestamp === null ? maxTs : Math.max(s.maxTimestamp, maxTs);
-    codecs.add(compressionOf(h.attributes));
-    if (h.producerId >= 0n) producers.add(String(h.producerId));
-    if (h.attributes & ATTR_TRANSACTIONAL) s.transactionalBatches++;
-    if (h.attributes & ATTR_CONTROL) s.controlBatches++;
-    if (!b.crcOk) s.crcErrors++;
-    opts.onBatch?.(dumpBatch(b, opts.printRecords === true));
-  });
+  const end = walkLog(
+    logPath,
+    (b) => {
+      const h = b.header;
+      s.batches++;
+      s.records += h.recordsCount;
+      s.validBytes = b.position + b.size;
+      const first = Number(h.baseOffset);
+      const last = first + h.lastOffsetDelta;
+      s.firstOffset ??= first;
+      s.lastOffset = last;
+      const minTs = Number(h.baseTimestamp);
+      const maxTs = Number(h.maxTimestamp);
+      if (minTs >= 0) s.minTimestamp = s.minTimestamp === null ? minTs : Math.min(s.minTimestamp, minTs);
+      if (maxTs >= 0) s.maxTimestamp = s.maxTimestamp === null ? maxTs : Math.max(s.maxTimestamp, maxTs);
+      codecs.add(compressionOf(h.attributes));
+      if (h.producerId >= 0n) producers.add(String(h.producerId));
+      if (h.attributes & ATTR_TRANSACTIONAL) s.transactionalBatches++;
+      if (h.attributes & ATTR_CONTROL) s.controlBatches++;
+      if (!b.crcOk) s.crcErrors++;
+      opts.onBatch?.(dumpBatch(b, opts.printRecords === true));
+    },
+    undefined,
+    false,
+  );
   s.fileSize = end.fileSize;
   s.end = end.stop;
   s.endDetail = end.detail ?? null;

@@ -91,6 +91,8 @@ export function walkLog(
   path: string,
   onBatch: (b: WalkedBatch) => void,
   onProgress?: (bytesRead: number) => void,
+  /** Read a zero tail to the end to prove it is all zeros (verify); inspect stops at the first zeros. */
+  checkZeroTail = true,
 ): WalkEnd {
   const fd = fs.openSync(path, 'r');
   try {
@@ -113,6 +115,7 @@ export function walkLog(
       const nonZero = allZero(head.buf, head.at, head.at + head.length);
       if (nonZero < 0) {
         // Zeros: a preallocated tail only if they run to the end of the file.
+        if (!checkZeroTail) return end('zeros');
         let p = pos;
         while (p < fileSize) {
           const v = win.view(p, WINDOW);
