@@ -89,9 +89,16 @@ export function registerConsume(program: Command): void {
         const out = (line: string) => process.stdout.write(`${line}\n`);
         // Fetch v12 is the last version that names topics (v13+ use topic ids).
         const version = c.versionFor(Fetch, 12);
+        let idleFetches = 0;
         while (!interrupted && printed < max) {
           const active = cursors.filter((cur) => opts.follow || cur.next < cur.end);
           if (active.length === 0) break;
+          // Without --follow, a broker that keeps answering with nothing below the high watermark must not hang us.
+          const before = active.map((cur) => cur.next);
+          if (!opts.follow && idleFetches >= 20) {
+            process.stderr.write('berth: no progress below the high watermark; stopping\n');
+            break;
+          }
           const res = await c.send(Fetch, version, {
             replicaId: -1,
             maxWaitMs: opts.follow ? 1000 : 100,
@@ -153,6 +160,7 @@ export function registerConsume(program: Command): void {
               }
             }
           }
+          idleFetches = active.some((cur, i) => cur.next !== before[i]) ? 0 : idleFetches + 1;
         }
       });
     });
