@@ -5,6 +5,7 @@
  */
 import type { Gauge } from 'prom-client';
 import type { PartitionRegistry } from '../partition-registry.js';
+import { decodeConsumerAssignment } from './consumer-assignment.js';
 
 export interface GroupSummary {
   groupId: string;
@@ -70,4 +71,69 @@ export function collectGroupLag(gauge: Gauge<string>, view: GroupsView | null, p
       if (o.lag !== null) gauge.set({ group: g.groupId, topic: o.topic, partition: String(o.partition) }, o.lag);
     }
   }
+}
+
+/**
+ * What groupsViewFrom needs of the group coordinator. Structural, so that this module does not import the
+ * coordinator: `GroupCoordinator` (broker/groups/group-coordinator.ts) has these three methods.
+ */
+export interface CoordinatorLike {
+  list(): Array<{ groupId: string; state: string; protocolType: string }>;
+  describe(groupId: string): {
+    groupId: string;
+    state: string;
+    protocolType: string;
+    protocolName: string;
+    members: Array<{
+      memberId: string;
+      groupInstanceId: string | null;
+      clientId: string;
+      clientHost: string;
+      assignment: Buffer;
+    }>;
+  } | null;
+  allCommitted(groupId: string): Array<{ topic: string; partition: number; offset: bigint; metadata: string | null }>;
+}
+
+/** Adapts the coordinator to the admin API: `broker.setGroupsView(groupsViewFrom(broker.groups))`. */
+export function groupsViewFrom(coordinator: CoordinatorLike): GroupsView {
+  return {
+    listGroups() {
+      return coordinator
+        .list()
+        .map((g) => ({
+          groupId: g.groupId,
+          protocolType: g.protocolType,
+          state: g.state,
+          members: coordinator.describe(g.groupId)?.members.length ?? 0,
+        }))
+        .sort((a, b) => a.groupId.localeCompare(b.groupId));
+    },
+    describeGroup(groupId) {
+      const d = coordinator.describe(groupId);
+      const offsets = coordinator.allCommitted(groupId);
+      if (!d && offsets.length === 0) return null;
+      return {
+        groupId,
+        state: d?.state ?? 'Empty',
+        protocolType: d?.protocolType ?? '',
+        protocol: d?.protocolName ?? '',
+        members: (d?.members ?? []).map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          assignment: d?.protocolType === 'consumer' ? decodeConsumerAssignment(m.assignment) : [],
+        })),
+        offsets: offsets
+          .map((o) => ({
+            topic: o.topic,
+            partition: o.partition,
+            committedOffset: Number(o.offset),
+            metadata: o.metadata,
+          }))
+          .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition),
+      };
+    },
+  };
 }

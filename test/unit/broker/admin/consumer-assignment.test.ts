@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeConsumerAssignment, encodeConsumerAssignment } from '../../../cli/consumer-protocol.js';
+import { decodeConsumerAssignment, encodeConsumerAssignment } from '../../../../broker/admin/consumer-assignment.js';
 
 describe('consumer protocol assignment', () => {
   it('round-trips topics and partitions', () => {
