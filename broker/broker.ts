@@ -8,6 +8,9 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { setCrc32cAccelerator } from '../protocol/records/crc32c.js';
 import { LogManager } from '../storage/log-manager.js';
+import { AdminServer } from './admin/admin-server.js';
+import { collectGroupLag, type GroupsView } from './admin/groups-view.js';
+import { packageVersion } from './admin/version.js';
 import type { BrokerContext } from './broker-context.js';
 import type { BrokerConfig } from './config.js';
 import type { ClientInfo } from './connection.js';
@@ -31,6 +34,11 @@ export class Broker implements BrokerContext {
   closing = false;
   private server: KafkaServer | null = null;
   private listening: { host: string; port: number } | null = null;
+  // --- admin API (issue 6) ---
+  /** The HTTP admin server, null when admin.port is -1. */
+  admin: AdminServer | null = null;
+  /** Set by the group coordinator (setGroupsView); the admin group views and the lag gauge read it. */
+  groupsView: GroupsView | null = null;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -68,12 +76,36 @@ export class Broker implements BrokerContext {
           segments: p.log.segments.length,
         })),
     });
+    this.metrics.gauge(
+      'berth_consumer_group_lag',
+      "Records between a group's committed offset and the high watermark, per partition.",
+      ['group', 'topic', 'partition'],
+      (g) => collectGroupLag(g, this.groupsView, this.partitions),
+    );
   }
 
   /** Opens storage and the catalogue (recovering after an unclean stop) and starts listening. */
   static async start(config: BrokerConfig, log: Logger): Promise<Broker> {
     const dataDir = resolve(config.string('log.dirs'));
     mkdirSync(dataDir, { recursive: true });
+    // The admin API comes up first so /healthz answers during recovery; /readyz turns 200 once attached.
+    const adminPort = config.number('admin.port');
+    const admin =
+      adminPort < 0
+        ? null
+        : await AdminServer.start({ host: config.string('host'), port: adminPort, log, version: packageVersion() });
+    try {
+      const broker = await Broker.load(config, log, dataDir);
+      broker.admin = admin;
+      admin?.attach(broker);
+      return broker;
+    } catch (err) {
+      await admin?.close();
+      throw err;
+    }
+  }
+
+  private static async load(config: BrokerConfig, log: Logger, dataDir: string): Promise<Broker> {
     const meta = loadOrCreateMetaProperties(dataDir, config.number('node.id'));
     const sendPath = await selectSendPath(config.string('fetch.path'), log);
     if (sendPath.crc32c) setCrc32cAccelerator(sendPath.crc32c);
@@ -127,6 +159,21 @@ export class Broker implements BrokerContext {
     return { host: host.startsWith('::ffff:') ? host.slice(7) : host, port: this.port };
   }
 
+  // --- admin API (issue 6) ---
+  /** The admin API's bound port, or -1 when it is disabled. */
+  get adminPort(): number {
+    return this.admin?.port ?? -1;
+  }
+
+  get connectionCount(): number {
+    return this.server?.connectionCount ?? 0;
+  }
+
+  /** The group coordinator registers its read-only view here (admin /v1/groups and berth_consumer_group_lag). */
+  setGroupsView(view: GroupsView | null): void {
+    this.groupsView = view;
+  }
+
   /** Graceful shutdown; safe to call twice. */
   async stop(): Promise<void> {
     if (this.closing) return;
@@ -136,6 +183,7 @@ export class Broker implements BrokerContext {
     await this.partitions.snapshotProducers();
     await this.logs.close();
     await this.topics.close();
+    await this.admin?.close();
     this.log.info('broker stopped');
   }
 

@@ -43,6 +43,8 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
     ['log.dirs', dataDir],
     ['port', String(opts.port ?? 0)],
     ['host', opts.host ?? '127.0.0.1'],
+    // An embedded broker has no admin API unless asked ('admin.port': 0 picks a free port; broker.adminPort).
+    ['admin.port', '-1'],
   ]);
   for (const [k, v] of Object.entries(opts.config ?? {})) values.set(k, String(v));
   const config = new BrokerConfig([{ source: 'override', values }]);

@@ -1,7 +1,10 @@
 /**
  * Structured logs with pino: JSON lines by default (for collectors), readable lines when stdout is a terminal
- * or BERTH_LOG_PRETTY=1.
+ * or BERTH_LOG_PRETTY=1 (BERTH_LOG_PRETTY=0 forces JSON). Every line carries `name: "berth"`, the pid and the
+ * host name; modules add their context with child loggers or fields (`{component: 'admin'}`, `{conn, remote}`),
+ * and errors go under `err` so that pino serializes their message, type and stack.
  */
+import { hostname } from 'node:os';
 import { type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
@@ -10,8 +13,9 @@ export function createLogger(
   level: string,
   opts: { pretty?: boolean; destination?: NodeJS.WritableStream } = {},
 ): Logger {
-  const pretty = opts.pretty ?? (process.env.BERTH_LOG_PRETTY === '1' || (process.stdout.isTTY && !opts.destination));
-  const base = { level, base: { name: 'berth' } };
+  const env = process.env.BERTH_LOG_PRETTY;
+  const pretty = opts.pretty ?? (env === '1' || (env !== '0' && process.stdout.isTTY === true && !opts.destination));
+  const base = { level, base: { name: 'berth', pid: process.pid, hostname: hostname() } };
   if (pretty) {
     return pino({
       ...base,

@@ -107,6 +107,15 @@ export class KafkaClient {
     this.socket.destroy();
   }
 
+  /** Closes after every byte written has been handed to the kernel (acks=0 produces have no response to wait for). */
+  closeGracefully(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.socket.destroyed) return resolve();
+      this.socket.once('close', () => resolve());
+      this.socket.end();
+    });
+  }
+
   private onData(chunk: Buffer): void {
     let frames: Buffer[];
     try {

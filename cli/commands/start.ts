@@ -3,9 +3,7 @@
  * Settings, lowest precedence first: embedded defaults, --config FILE, BERTH_* environment variables, flags.
  */
 import type { Command } from 'commander';
-import { Broker } from '../../broker/broker.js';
 import { BrokerConfig, ConfigError, configFromEnv, readConfigFile } from '../../broker/config.js';
-import { createLogger } from '../../broker/logger.js';
 import { collectSetting, EXIT_USAGE } from '../cli-util.js';
 
 interface StartOptions {
@@ -49,6 +47,9 @@ export function registerStart(program: Command): void {
         process.exitCode = EXIT_USAGE;
         return;
       }
+      // Loaded here, not at the top: every other command starts faster without storage, native code and fastify.
+      const { createLogger } = await import('../../broker/logger.js');
+      const { Broker } = await import('../../broker/broker.js');
       const log = createLogger(config.string('log.level'));
       const broker = await Broker.start(config, log);
       let stopping = false;
