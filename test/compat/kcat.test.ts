@@ -1,0 +1,208 @@
+/**
+ * kcat (Debian's, on librdkafka 2.0.2) against Berth on both io engines and fetch paths: metadata (-L, -J),
+ * producing with keys, headers and every codec, consuming by offset and by timestamp with -f format strings, offset
+ * queries (-Q), and a consumer parked at the end being woken by a produce (long poll).
+ *
+ * Every kcat run has a hard timeout (compat-process.ts); nothing here waits on a sleep for correctness.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningBroker } from '../../broker/index.js';
+import type { KafkaClient } from '../../cli/kafka-client.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { Produce } from '../../protocol/generated/produce.js';
+import { encodeRecordBatch } from '../../protocol/records/encode-batch.js';
+import { brokerModes, connectClient, startTestBroker } from '../helpers/broker.js';
+import { commandWorks, run, runOk } from '../helpers/compat-process.js';
+import { CODECS, createTopic, readPartition } from '../helpers/compat-readback.js';
+
+const KCAT = process.env.BERTH_KCAT ?? 'kcat';
+const FIND_COORDINATOR = 10;
+
+describe.each(brokerModes)('kcat ($name)', ({ config }) => {
+  let broker: RunningBroker;
+  let client: KafkaClient;
+
+  beforeAll(async () => {
+    // Fail loudly (not skip) when the client is missing: CI must have it.
+    expect(commandWorks(KCAT, ['-V']), `${KCAT} must be installed`).toBe(true);
+    broker = await startTestBroker({ config });
+    client = await connectClient(broker);
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await broker?.stop();
+  });
+
+  function kcat(args: string[], input?: string, timeoutMs = 20_000) {
+    return runOk(KCAT, ['-b', broker.bootstrap, '-X', 'api.version.request=true', ...args], { input, timeoutMs });
+  }
+
+  /** Consumes partition 0 of `topic` from `offset` to its end with the given -f format; one string per record. */
+  async function consume(topic: string, offset: string, format: string, extra: string[] = []): Promise<string[]> {
+    // A short fetch.wait.max.ms: -e exits on the empty fetch at the end, which otherwise waits out the long poll.
+    const res = await kcat(
+      [
+        '-C',
+        '-t',
+        topic,
+        '-p',
+        '0',
+        '-o',
+        offset,
+        '-e',
+        '-q',
+        '-f',
+        `${format}\\n`,
+        '-X',
+        'fetch.wait.max.ms=20',
+      ].concat(extra),
+    );
+    const out = res.stdout.toString();
+    return out === '' ? [] : out.replace(/\n$/, '').split('\n');
+  }
+
+  async function produceOurs(topic: string, records: Array<{ key: string; value: string; timestamp: bigint }>) {
+    const res = await client.request(
+      Produce,
+      {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 5000,
+        topicData: [{ name: topic, partitionData: [{ index: 0, records: encodeRecordBatch({ records }) }] }],
+      },
+      12,
+    );
+    expect(res.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+  }
+
+  it('-L lists brokers, topics and partitions; -J as JSON', async () => {
+    await createTopic(client, 'kc-meta', 3);
+    const text = (await kcat(['-L'])).stdout.toString();
+    expect(text).toContain(`broker ${broker.broker.nodeId} at ${broker.bootstrap} (controller)`);
+    expect(text).toContain('topic "kc-meta" with 3 partitions:');
+    for (const p of [0, 1, 2]) expect(text).toContain(`partition ${p}, leader 1, replicas: 1, isrs: 1`);
+
+    const json = JSON.parse((await kcat(['-L', '-J', '-t', 'kc-meta'])).stdout.toString());
+    expect(json.controllerid).toBe(broker.broker.nodeId);
+    expect(json.brokers).toEqual([{ id: broker.broker.nodeId, name: broker.bootstrap }]);
+    expect(json.topics).toHaveLength(1);
+    expect(json.topics[0].topic).toBe('kc-meta');
+    expect(json.topics[0].error).toBeUndefined();
+    expect(json.topics[0].partitions.map((p: { partition: number }) => p.partition)).toEqual([0, 1, 2]);
+    expect(json.topics[0].partitions[0]).toMatchObject({ leader: 1, replicas: [{ id: 1 }], isrs: [{ id: 1 }] });
+  });
+
+  it('produces keys and headers in every codec (acks=all) and consumes them with -f', async () => {
+    await createTopic(client, 'kc-codecs');
+    const expected: string[] = [];
+    const before = BigInt(Date.now());
+    for (const codec of CODECS) {
+      // Repetitive values so that librdkafka's compression pays and it keeps the codec (it sends uncompressed when
+      // compression does not shrink the batch).
+      const lines = Array.from({ length: 20 }, (_, i) => `${codec}-key-${i}\t${`${codec} value ${i} `.repeat(8)}`);
+      await kcat(
+        ['-P', '-t', 'kc-codecs', '-p', '0', '-K', '\t', '-z', codec, '-H', `codec=${codec}`, '-H', 'empty='].concat([
+          '-X',
+          'acks=all',
+          '-X',
+          'linger.ms=50',
+        ]),
+        `${lines.join('\n')}\n`,
+      );
+      for (const line of lines) {
+        const [k, v] = line.split('\t');
+        expected.push(`${expected.length}|${k}|${v}|codec=${codec},empty=`);
+      }
+    }
+    const after = BigInt(Date.now());
+
+    const back = await readPartition(client, 'kc-codecs', 0);
+    expect(back.records).toHaveLength(100);
+    // Stored as librdkafka framed them: each codec's batches carry that codec. librdkafka takes "the broker supports
+    // lz4" from FindCoordinator being advertised (a proxy for Kafka 0.8.2), and sends lz4 batches uncompressed
+    // until the group coordinator is served.
+    const lz4As = broker.broker.handlers.has(FIND_COORDINATOR) ? 'lz4' : 'none';
+    for (const b of back.batches) {
+      const asked = b.records[0].key!.toString().split('-')[0];
+      expect(b.codec, `batch produced with -z ${asked}`).toBe(asked === 'lz4' ? lz4As : asked);
+    }
+
+    const consumed = await consume('kc-codecs', 'beginning', '%o|%k|%s|%h');
+    expect(consumed).toEqual(expected);
+    // CreateTime set by librdkafka, passed through untouched.
+    const stamps = (await consume('kc-codecs', 'beginning', '%T')).map(BigInt);
+    expect(stamps).toEqual(back.records.map((r) => r.timestamp));
+    for (const t of stamps) {
+      expect(t >= before - 1000n && t <= after + 1000n).toBe(true);
+    }
+  });
+
+  it('consumes from -o beginning, -o <n>, -o -<n> and -o s@<timestamp>; -Q finds offsets by time', async () => {
+    await createTopic(client, 'kc-offsets');
+    const base = 1_700_000_000_000n;
+    for (let b = 0; b < 4; b++) {
+      await produceOurs(
+        'kc-offsets',
+        Array.from({ length: 5 }, (_, i) => {
+          const n = b * 5 + i;
+          return { key: `k${n}`, value: `v${n}`, timestamp: base + BigInt(n) * 1000n };
+        }),
+      );
+    }
+    const all = Array.from({ length: 20 }, (_, n) => `${n}:k${n}:v${n}`);
+    expect(await consume('kc-offsets', 'beginning', '%o:%k:%s')).toEqual(all);
+    // From an offset inside a batch: librdkafka gets the whole batch and drops the records before the offset.
+    expect(await consume('kc-offsets', '7', '%o:%k:%s')).toEqual(all.slice(7));
+    expect(await consume('kc-offsets', '-3', '%o:%k:%s')).toEqual(all.slice(17));
+    expect(await consume('kc-offsets', `s@${base + 12_000n}`, '%o:%T')).toEqual(
+      all.slice(12).map((_, i) => `${12 + i}:${base + BigInt(12 + i) * 1000n}`),
+    );
+    expect(await consume('kc-offsets', `s@${base + 12_500n}`, '%o')).toEqual(all.slice(13).map((_, i) => `${13 + i}`));
+    // -c stops after a count.
+    expect(await consume('kc-offsets', '2', '%o', ['-c', '3'])).toEqual(['2', '3', '4']);
+
+    const q = (await kcat(['-Q', '-t', `kc-offsets:0:${base + 4_500n}`])).stdout.toString();
+    expect(q).toBe('kc-offsets [0] offset 5\n');
+  });
+
+  it('a consumer parked at the end is woken by a produce (long poll)', async () => {
+    await createTopic(client, 'kc-poll');
+    await produceOurs('kc-poll', [{ key: 'a', value: 'first', timestamp: 1n }]);
+    const consumer = run(
+      KCAT,
+      ['-b', broker.bootstrap, '-C', '-t', 'kc-poll', '-p', '0', '-o', '1', '-c', '2', '-q', '-f', '%o:%s\\n'].concat([
+        '-X',
+        'fetch.wait.max.ms=10000',
+      ]),
+      { timeoutMs: 20_000 },
+    );
+    // Produce only once kcat's fetch is parked in the broker, so the answer must come from the wake-up, not from a
+    // fetch that happened to arrive after the data.
+    for (let i = 0; broker.broker.fetchWaiters.waitingOn('kc-poll', 0) === 0; i++) {
+      expect(i, 'kcat never parked a fetch').toBeLessThan(1000);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await produceOurs('kc-poll', [
+      { key: 'b', value: 'second', timestamp: 2n },
+      { key: 'c', value: 'third', timestamp: 3n },
+    ]);
+    const res = await consumer;
+    expect(res.timedOut).toBe(false);
+    expect(res.stdout.toString()).toBe('1:second\n2:third\n');
+  });
+
+  it('produces with acks=0 and acks=1', async () => {
+    await createTopic(client, 'kc-acks');
+    await kcat(['-P', '-t', 'kc-acks', '-p', '0', '-X', 'acks=1'], 'one\ntwo\n');
+    await kcat(['-P', '-t', 'kc-acks', '-p', '0', '-X', 'acks=0'], 'three\nfour\n');
+    // acks=0 has no acknowledgement to wait for: poll the log until the records are there (bounded).
+    let back = await readPartition(client, 'kc-acks', 0);
+    for (let i = 0; back.records.length < 4; i++) {
+      expect(i, 'acks=0 records never appeared').toBeLessThan(500);
+      await new Promise((r) => setTimeout(r, 10));
+      back = await readPartition(client, 'kc-acks', 0);
+    }
+    expect(back.records.map((r) => r.value?.toString())).toEqual(['one', 'two', 'three', 'four']);
+  });
+});
