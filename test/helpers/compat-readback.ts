@@ -12,6 +12,8 @@ import { type DecodedRecord, decodeRecords, scanBatches } from '../../protocol/r
 
 export interface ReadBatch {
   header: RecordBatchHeader;
+  /** The batch as the broker sent it (a slice of the fetch response). */
+  bytes: Buffer;
   codec: CompressionCodec;
   records: DecodedRecord[];
 }
@@ -50,6 +52,7 @@ export async function readPartition(
       if (b.header.baseOffset + BigInt(b.header.lastOffsetDelta) < offset) continue;
       batches.push({
         header: b.header,
+        bytes: data.subarray(b.position, b.position + b.size),
         codec: compressionOf(b.header.attributes),
         records: decodeRecords(data, b.position).filter((r) => r.offset >= offset),
       });
