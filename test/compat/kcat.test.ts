@@ -10,6 +10,7 @@ import type { RunningBroker } from '../../broker/index.js';
 import type { KafkaClient } from '../../cli/kafka-client.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { Produce } from '../../protocol/generated/produce.js';
+import type { CompressionCodec } from '../../protocol/records/batch-header.js';
 import { encodeRecordBatch } from '../../protocol/records/encode-batch.js';
 import { brokerModes, connectClient, startTestBroker } from '../helpers/broker.js';
 import { commandWorks, run, runOk } from '../helpers/compat-process.js';
@@ -62,14 +63,20 @@ describe.each(brokerModes)('kcat ($name)', ({ config }) => {
     return out === '' ? [] : out.replace(/\n$/, '').split('\n');
   }
 
-  async function produceOurs(topic: string, records: Array<{ key: string; value: string; timestamp: bigint }>) {
+  async function produceOurs(
+    topic: string,
+    records: Array<{ key: string; value: string; timestamp: bigint }>,
+    compression: CompressionCodec = 'none',
+  ) {
     const res = await client.request(
       Produce,
       {
         transactionalId: null,
         acks: -1,
         timeoutMs: 5000,
-        topicData: [{ name: topic, partitionData: [{ index: 0, records: encodeRecordBatch({ records }) }] }],
+        topicData: [
+          { name: topic, partitionData: [{ index: 0, records: encodeRecordBatch({ records, compression }) }] },
+        ],
       },
       12,
     );
@@ -141,6 +148,8 @@ describe.each(brokerModes)('kcat ($name)', ({ config }) => {
   it('consumes from -o beginning, -o <n>, -o -<n> and -o s@<timestamp>; -Q finds offsets by time', async () => {
     await createTopic(client, 'kc-offsets');
     const base = 1_700_000_000_000n;
+    // Four batches of five, in different codecs: the timestamp seeks below land inside a zstd batch.
+    const codecs: CompressionCodec[] = ['none', 'gzip', 'zstd', 'snappy'];
     for (let b = 0; b < 4; b++) {
       await produceOurs(
         'kc-offsets',
@@ -148,6 +157,7 @@ describe.each(brokerModes)('kcat ($name)', ({ config }) => {
           const n = b * 5 + i;
           return { key: `k${n}`, value: `v${n}`, timestamp: base + BigInt(n) * 1000n };
         }),
+        codecs[b],
       );
     }
     const all = Array.from({ length: 20 }, (_, n) => `${n}:k${n}:v${n}`);
@@ -162,8 +172,8 @@ describe.each(brokerModes)('kcat ($name)', ({ config }) => {
     // -c stops after a count.
     expect(await consume('kc-offsets', '2', '%o', ['-c', '3'])).toEqual(['2', '3', '4']);
 
-    const q = (await kcat(['-Q', '-t', `kc-offsets:0:${base + 4_500n}`])).stdout.toString();
-    expect(q).toBe('kc-offsets [0] offset 5\n');
+    const q = (await kcat(['-Q', '-t', `kc-offsets:0:${base + 6_500n}`])).stdout.toString();
+    expect(q).toBe('kc-offsets [0] offset 7\n');
   });
 
   it('a consumer parked at the end is woken by a produce (long poll)', async () => {
