@@ -37,10 +37,22 @@ interface CodecResult {
   offsetForTime: number;
 }
 
+interface AdminResult {
+  create: Record<string, string | null>;
+  createAgain: Record<string, string | null>;
+  clusterId: string;
+  controllerId: number;
+  brokers: Array<[number, string, number]>;
+  partitions: Record<string, number[]>;
+  leaders: number[];
+  delete: Record<string, string | null>;
+  after: string[];
+}
+
 describe.each(brokerModes)('confluent_kafka ($name)', ({ config }) => {
   let broker: RunningBroker;
   let client: KafkaClient;
-  let result: { librdkafka: string; client: string; codecs: Record<string, CodecResult> };
+  let result: { librdkafka: string; client: string; codecs: Record<string, CodecResult>; admin: AdminResult };
 
   beforeAll(async () => {
     expect(commandWorks(PYTHON, ['-c', 'import confluent_kafka']), `${PYTHON} needs confluent_kafka`).toBe(true);
@@ -59,6 +71,19 @@ describe.each(brokerModes)('confluent_kafka ($name)', ({ config }) => {
   it('runs the Debian client', () => {
     expect(result.librdkafka).toMatch(/^2\./);
     expect(Object.keys(result.codecs)).toEqual([...CODECS]);
+  });
+
+  it('AdminClient: create_topics, list_topics, delete_topics', () => {
+    const a = result.admin;
+    expect(a.create).toEqual({ 'py-adm-a': null, 'py-adm-b': null });
+    expect(a.createAgain).toEqual({ 'py-adm-a': 'TOPIC_ALREADY_EXISTS' });
+    expect(a.clusterId).toBe(broker.broker.clusterId);
+    expect(a.controllerId).toBe(broker.broker.nodeId);
+    expect(a.brokers).toEqual([[broker.broker.nodeId, broker.host, broker.port]]);
+    expect(a.partitions).toEqual({ 'py-adm-a': [0, 1, 2], 'py-adm-b': [0] });
+    expect(a.leaders).toEqual([broker.broker.nodeId]);
+    expect(a.delete).toEqual({ 'py-adm-b': null });
+    expect(a.after).toEqual(['py-adm-a']);
   });
 
   it.each(CODECS)('produces with acks=all and compression %s: every delivery acknowledged in order', (codec) => {

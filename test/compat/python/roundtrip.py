@@ -13,6 +13,7 @@ import json
 import sys
 
 import confluent_kafka as ck
+from confluent_kafka.admin import AdminClient, NewTopic
 
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 COUNT = 30
@@ -26,9 +27,39 @@ def payload(tag, i, size):
     return (digest[:8] * (size // 8 + 1))[:size]
 
 
+def outcome(futures):
+    result = {}
+    for name, f in futures.items():
+        try:
+            f.result()
+            result[name] = None
+        except ck.KafkaException as e:
+            result[name] = e.args[0].name()
+    return result
+
+
+def admin(bootstrap, prefix):
+    a = AdminClient({"bootstrap.servers": bootstrap})
+    out = {}
+    out["create"] = outcome(a.create_topics(
+        [NewTopic(f"{prefix}-adm-a", 3, 1, config={"retention.ms": "3600000"}), NewTopic(f"{prefix}-adm-b", 1, 1)],
+        operation_timeout=5))
+    out["createAgain"] = outcome(a.create_topics([NewTopic(f"{prefix}-adm-a", 3, 1)], operation_timeout=5))
+    md = a.list_topics(timeout=10)
+    out["clusterId"] = md.cluster_id
+    out["controllerId"] = md.controller_id
+    out["brokers"] = [[b.id, b.host, b.port] for b in md.brokers.values()]
+    out["partitions"] = {t: sorted(md.topics[t].partitions) for t in md.topics if t.startswith(f"{prefix}-adm-")}
+    out["leaders"] = sorted({p.leader for p in md.topics[f"{prefix}-adm-a"].partitions.values()})
+    out["delete"] = outcome(a.delete_topics([f"{prefix}-adm-b"], operation_timeout=5))
+    out["after"] = sorted(t for t in a.list_topics(timeout=10).topics if t.startswith(f"{prefix}-adm-"))
+    return out
+
+
 def main():
     bootstrap, prefix = sys.argv[1], sys.argv[2]
     out = {"librdkafka": ck.libversion()[0], "client": ck.version()[0], "codecs": {}}
+    out["admin"] = admin(bootstrap, prefix)
     for codec in CODECS:
         topic = f"{prefix}-{codec}"
         producer = ck.Producer({
