@@ -28,9 +28,19 @@ interface SentBatch {
   count: number;
 }
 
-/** Deterministic batches with unique keys (`b<id>-r<n>`), every codec, a few hundred bytes to a few KB each. */
-function makeBatches(n: number, partitions: number, seed: number): SentBatch[] {
+const LARGE = seededBytes(424242, 900 * 1024);
+
+/**
+ * Deterministic batches with unique keys (`b<id>-r<n>`), every codec, a few hundred bytes to a few KB each; with
+ * `largeEvery`, every so often one uncompressed record of ~900 KB (a write big enough for a kill to land inside it).
+ */
+function makeBatches(n: number, partitions: number, seed: number, largeEvery = 0): SentBatch[] {
   return Array.from({ length: n }, (_, id) => {
+    if (largeEvery > 0 && id % largeEvery === largeEvery - 1) {
+      const value = Buffer.concat([Buffer.from(`large-${id}-`), LARGE.subarray(id % 1024)]);
+      const bytes = encodeRecordBatch({ records: [{ key: `b${id}-r0`, value, timestamp: 1_700_000_000_000n }] });
+      return { id, partition: id % partitions, bytes, count: 1 };
+    }
     const count = 1 + ((id * 7) % 12);
     const bytes = encodeRecordBatch({
       compression: CODECS[id % CODECS.length],
@@ -160,7 +170,7 @@ describe.each(brokerModes)('restart ($name)', ({ config }) => {
     const WINDOW = 24;
     const KILL_AFTER = 60;
     const BURST = 16;
-    const batches = makeBatches(400, 2, 7);
+    const batches = makeBatches(400, 2, 7, 5);
     const acked = new Map<number, bigint>();
     const failures: unknown[] = [];
     let killed = false;
