@@ -5,6 +5,8 @@
  *
  * Every kcat run has a hard timeout (compat-process.ts); nothing here waits on a sleep for correctness.
  */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBroker } from '../../broker/index.js';
 import type { KafkaClient } from '../../cli/kafka-client.js';
@@ -200,6 +202,23 @@ describe.each(brokerModes)('kcat ($name)', ({ config }) => {
     const res = await consumer;
     expect(res.timedOut).toBe(false);
     expect(res.stdout.toString()).toBe('1:second\n2:third\n');
+  });
+
+  it('reads a partition spread over many small segments, from the start and from the middle', async () => {
+    await createTopic(client, 'kc-segments', 1, { 'segment.bytes': '65536' });
+    const lines = Array.from(
+      { length: 1200 },
+      (_, i) => `m${String(i).padStart(5, '0')}-${'x'.repeat(2000 + (i % 97))}`,
+    );
+    await kcat(['-P', '-t', 'kc-segments', '-p', '0', '-X', 'acks=all'], `${lines.join('\n')}\n`, 30_000);
+    const segments = readdirSync(join(broker.dataDir, 'kc-segments-0')).filter((f) => f.endsWith('.log'));
+    expect(segments.length).toBeGreaterThan(10);
+    const all = await consume('kc-segments', 'beginning', '%o %s');
+    expect(all).toEqual(lines.map((l, i) => `${i} ${l}`));
+    expect(await consume('kc-segments', '777', '%o %s', ['-c', '2'])).toEqual([
+      `777 ${lines[777]}`,
+      `778 ${lines[778]}`,
+    ]);
   });
 
   it('produces with acks=0 and acks=1', async () => {

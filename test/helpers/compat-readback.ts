@@ -65,9 +65,22 @@ export async function readPartition(
   }
 }
 
-export async function createTopic(client: KafkaClient, name: string, numPartitions = 1): Promise<void> {
+export async function createTopic(
+  client: KafkaClient,
+  name: string,
+  numPartitions = 1,
+  configs: Record<string, string> = {},
+): Promise<void> {
   const res = await client.request(CreateTopics, {
-    topics: [{ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] }],
+    topics: [
+      {
+        name,
+        numPartitions,
+        replicationFactor: 1,
+        assignments: [],
+        configs: Object.entries(configs).map(([k, value]) => ({ name: k, value })),
+      },
+    ],
     timeoutMs: 5000,
     validateOnly: false,
   });
