@@ -13,7 +13,7 @@ import type { KafkaClient } from '../../cli/kafka-client.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { brokerModes, connectClient, startTestBroker } from '../helpers/broker.js';
 import { kafkajsClient, kafkajsCompression } from '../helpers/compat-kafkajs.js';
-import { CODECS, readPartition, seededBytes } from '../helpers/compat-readback.js';
+import { CODECS, compatConfig, readPartition, seededBytes } from '../helpers/compat-readback.js';
 
 const INIT_PRODUCER_ID = 22;
 const GROUP_APIS = [10, 11, 12, 13, 14]; // FindCoordinator, JoinGroup, Heartbeat, LeaveGroup, SyncGroup
@@ -26,7 +26,7 @@ describe.each(brokerModes)('kafkajs ($name)', ({ config }) => {
   let producer: Producer;
 
   beforeAll(async () => {
-    broker = await startTestBroker({ config });
+    broker = await startTestBroker({ config: compatConfig(config) });
     client = await connectClient(broker);
     kafka = kafkajsClient(broker.bootstrap);
     admin = kafka.admin();

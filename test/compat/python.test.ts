@@ -10,7 +10,7 @@ import type { RunningBroker } from '../../broker/index.js';
 import type { KafkaClient } from '../../cli/kafka-client.js';
 import { brokerModes, connectClient, startTestBroker } from '../helpers/broker.js';
 import { commandWorks, runOk } from '../helpers/compat-process.js';
-import { CODECS, createTopic, readPartition } from '../helpers/compat-readback.js';
+import { CODECS, compatConfig, createTopic, readPartition } from '../helpers/compat-readback.js';
 
 const PYTHON = process.env.BERTH_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./python/roundtrip.py', import.meta.url));
@@ -56,7 +56,7 @@ describe.each(brokerModes)('confluent_kafka ($name)', ({ config }) => {
 
   beforeAll(async () => {
     expect(commandWorks(PYTHON, ['-c', 'import confluent_kafka']), `${PYTHON} needs confluent_kafka`).toBe(true);
-    broker = await startTestBroker({ config });
+    broker = await startTestBroker({ config: compatConfig(config) });
     client = await connectClient(broker);
     for (const codec of CODECS) await createTopic(client, `py-${codec}`);
     const res = await runOk(PYTHON, [SCRIPT, broker.bootstrap, 'py'], { timeoutMs: 60_000 });

@@ -19,7 +19,7 @@ import { Produce } from '../../protocol/generated/produce.js';
 import { encodeRecordBatch } from '../../protocol/records/encode-batch.js';
 import { brokerModes, connectClient, startTestBroker } from '../helpers/broker.js';
 import { type BerthProcess, spawnBerth } from '../helpers/compat-process.js';
-import { CODECS, createTopic, readPartition, seededBytes } from '../helpers/compat-readback.js';
+import { CODECS, compatConfig, createTopic, readPartition, seededBytes } from '../helpers/compat-readback.js';
 
 interface SentBatch {
   id: number;
@@ -101,7 +101,7 @@ describe.each(brokerModes)('restart ($name)', ({ config }) => {
   async function start(
     dataDir: string,
   ): Promise<{ broker: RunningBroker; client: KafkaClient; stop(): Promise<void> }> {
-    const broker = await startTestBroker({ dataDir, config });
+    const broker = await startTestBroker({ dataDir, config: compatConfig(config) });
     const client = await connectClient(broker);
     let stopped = false;
     const stop = async () => {
@@ -157,7 +157,7 @@ describe.each(brokerModes)('restart ($name)', ({ config }) => {
 
   it('kill -9 right after acknowledgements loses nothing acknowledged and shows nothing partial', async () => {
     const dataDir = tempDir();
-    let proc: BerthProcess | null = await spawnBerth(dataDir, config);
+    let proc: BerthProcess | null = await spawnBerth(dataDir, compatConfig(config));
     cleanup.push(() => {
       if (proc && proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
     });

@@ -91,6 +91,7 @@ def main():
             "enable.auto.offset.store": False,
             "enable.partition.eof": True,
             "fetch.wait.max.ms": 50,
+            "check.crcs": True,
         })
         consumer.assign([ck.TopicPartition(topic, 0, 0)])
         got, errors = [], []
