@@ -20,6 +20,7 @@ import { CODECS, compatConfig, createTopic, readPartition } from '../helpers/com
 
 const KCAT = process.env.BERTH_KCAT ?? 'kcat';
 const FIND_COORDINATOR = 10;
+const INIT_PRODUCER_ID = 22;
 
 describe.each(brokerModes)('kcat ($name)', ({ config }) => {
   let broker: RunningBroker;
@@ -210,6 +211,29 @@ describe.each(brokerModes)('kcat ($name)', ({ config }) => {
       `777 ${lines[777]}`,
       `778 ${lines[778]}`,
     ]);
+  });
+
+  it('idempotent producer (enable.idempotence=true): one producer id, consecutive sequences', async () => {
+    await createTopic(client, 'kc-idem');
+    const lines = Array.from({ length: 300 }, (_, i) => `idem-${i}`);
+    const args = ['-P', '-t', 'kc-idem', '-p', '0', '-X', 'enable.idempotence=true', '-X', 'linger.ms=5'];
+    if (!broker.broker.handlers.has(INIT_PRODUCER_ID)) {
+      // Not served yet: librdkafka refuses to produce at all (a fatal error), rather than produce unsafely.
+      const res = await run(KCAT, ['-b', broker.bootstrap, ...args], { input: `${lines.join('\n')}\n` });
+      expect(res.stderr).toContain('Idempotent producer not supported');
+      expect((await readPartition(client, 'kc-idem', 0)).records).toHaveLength(0);
+      return;
+    }
+    await kcat(args.concat('-X', 'batch.num.messages=50'), `${lines.join('\n')}\n`);
+    const back = await readPartition(client, 'kc-idem', 0);
+    expect(back.records.map((r) => r.value?.toString())).toEqual(lines);
+    expect(new Set(back.batches.map((b) => b.header.producerId)).size).toBe(1);
+    expect(back.batches[0].header.producerId).toBeGreaterThanOrEqual(0n);
+    let seq = 0;
+    for (const b of back.batches) {
+      expect(b.header.baseSequence).toBe(seq);
+      seq += b.header.lastOffsetDelta + 1;
+    }
   });
 
   it('produces with acks=0 and acks=1', async () => {
