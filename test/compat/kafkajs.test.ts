@@ -149,6 +149,19 @@ describe.each(brokerModes)('kafkajs ($name)', ({ config }) => {
     );
   });
 
+  it('refuses a batch over max.message.bytes with MESSAGE_TOO_LARGE, which kafkajs reports', async () => {
+    await admin.createTopics({
+      topics: [{ topic: 'kj-errors', configEntries: [{ name: 'max.message.bytes', value: '10000' }] }],
+    });
+    await expect(
+      producer.send({ topic: 'kj-errors', acks: -1, messages: [{ value: Buffer.alloc(20_000, 1) }] }),
+    ).rejects.toMatchObject({ type: 'MESSAGE_TOO_LARGE' });
+    // Under the limit the same topic takes it, and nothing of the refused batch is there.
+    await producer.send({ topic: 'kj-errors', acks: -1, messages: [{ value: Buffer.alloc(5_000, 2) }] });
+    const back = await readPartition(client, 'kj-errors', 0);
+    expect(back.records.map((r) => r.value?.length)).toEqual([5_000]);
+  });
+
   it('keeps CreateTime timestamps and finds offsets by timestamp', async () => {
     await admin.createTopics({ topics: [{ topic: 'kj-time', numPartitions: 1 }] });
     const base = 1_700_000_000_000;
