@@ -202,7 +202,9 @@ describe.each(brokerModes)('kcat ($name)', ({ config }) => {
       { length: 1200 },
       (_, i) => `m${String(i).padStart(5, '0')}-${'x'.repeat(2000 + (i % 97))}`,
     );
-    await kcat(['-P', '-t', 'kc-segments', '-p', '0', '-X', 'acks=all'], `${lines.join('\n')}\n`, 30_000);
+    // batch.size under segment.bytes: a batch larger than a segment is refused (RECORD_BATCH_TOO_LARGE), as in Kafka.
+    const args = ['-P', '-t', 'kc-segments', '-p', '0', '-X', 'acks=all', '-X', 'batch.size=60000'];
+    await kcat(args, `${lines.join('\n')}\n`, 30_000);
     const segments = readdirSync(join(broker.dataDir, 'kc-segments-0')).filter((f) => f.endsWith('.log'));
     expect(segments.length).toBeGreaterThan(5);
     const all = await consume('kc-segments', 'beginning', '%o %s');

@@ -105,9 +105,8 @@ export function seededBytes(seed: number, length: number): Buffer {
 export const CODECS: readonly CompressionCodec[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 
 /**
- * Broker settings for compat suites: a mode's settings plus 16 MiB segments. Segments are preallocated
- * (`preallocate` defaults to true), so with the 1 GiB default every partition these suites create would reserve a
- * GiB of disk.
+ * Broker settings for compat suites: a mode's settings plus 16 MiB segments, so that however far ahead the storage
+ * preallocates a segment (`preallocate` is on by default), the partitions these suites create reserve little disk.
  */
 export function compatConfig(mode: Record<string, string>): Record<string, string> {
   return { ...mode, 'log.segment.bytes': String(16 << 20) };
