@@ -89,6 +89,16 @@ describe.each(brokerModes)('kcat ($name)', ({ config }) => {
     expect(json.topics[0].partitions[0]).toMatchObject({ leader: 1, replicas: [{ id: 1 }], isrs: [{ id: 1 }] });
   });
 
+  it('a consumer does not auto-create a missing topic unless allow.auto.create.topics is set', async () => {
+    const missing = await run(KCAT, ['-b', broker.bootstrap, '-C', '-t', 'kc-missing', '-p', '0', '-e']);
+    expect(missing.stderr).toContain('Unknown topic or partition');
+    expect(broker.broker.topics.get('kc-missing')).toBeUndefined();
+    // With it set, librdkafka asks for auto-creation in Metadata (v4+), and auto.create.topics.enable allows it.
+    const args = ['-C', '-t', 'kc-auto', '-p', '0', '-e', '-q', '-X', 'allow.auto.create.topics=true'];
+    await kcat(args.concat('-X', 'fetch.wait.max.ms=20'));
+    expect(broker.broker.topics.get('kc-auto')).toBeDefined();
+  });
+
   it('produces keys and headers in every codec (acks=all) and consumes them with -f', async () => {
     await createTopic(client, 'kc-codecs');
     const expected: string[] = [];
