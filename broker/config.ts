@@ -86,6 +86,13 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
     doc: 'Replication factor (one node).',
   },
   {
+    name: 'log.preallocate',
+    type: 'boolean',
+    default: 'true',
+    topicConfig: 'preallocate',
+    doc: 'Preallocate each new segment file to segment.bytes (reserves that much disk per partition).',
+  },
+  {
     name: 'log.segment.bytes',
     type: 'int',
     default: String(1024 * 1024 * 1024),

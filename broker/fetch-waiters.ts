@@ -57,6 +57,11 @@ export class FetchWaiters {
     return all.size;
   }
 
+  /** Fetches parked on one partition (tests and diagnostics: "is a consumer long-polling here now?"). */
+  waitingOn(topic: string, partition: number): number {
+    return this.byKey.get(partitionKey(topic, partition))?.size ?? 0;
+  }
+
   /** Wakes every waiter (shutdown). */
   close(): void {
     this.closed = true;

@@ -109,7 +109,13 @@ export const topicConfigDefs: readonly TopicConfigDef[] = [
     min: 1,
     doc: 'Replicas that must acknowledge acks=all (one node: 1).',
   },
-  { name: 'preallocate', type: 'boolean', default: 'true', doc: 'Preallocate segment files.' },
+  {
+    name: 'preallocate',
+    type: 'boolean',
+    default: 'true',
+    brokerSetting: 'log.preallocate',
+    doc: 'Preallocate segment files.',
+  },
   {
     name: 'retention.bytes',
     type: 'long',

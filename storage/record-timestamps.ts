@@ -2,8 +2,9 @@
  * Finds, inside one record batch, the first record whose timestamp is >= a target (ListOffsets by timestamp).
  * Uncompressed CreateTime batches are decoded record by record (only length, timestamp delta and offset delta are
  * read). LogAppendTime batches give every record the batch's maxTimestamp, so their first record answers.
- * Compressed batches are answered at batch granularity (their base offset and maxTimestamp): the storage layer does
- * not decompress.
+ * Compressed CreateTime batches are decompressed and searched record by record too, as Kafka does: answering with
+ * the batch's base offset would make a client that seeks by time (librdkafka's offsets_for_times, kcat -o s@)
+ * re-read records older than it asked for. If a batch does not decode, the answer falls back to batch granularity.
  */
 import {
   ATTR_COMPRESSION_MASK,
@@ -15,6 +16,7 @@ import {
   MAX_TIMESTAMP,
   RECORDS_COUNT,
 } from '../protocol/records/batch-header.js';
+import { decodeRecords } from '../protocol/records/decode-records.js';
 
 /** Reads a zigzag varint (up to 64 bits) as a number; returns [value, next position]. */
 function readVarlong(buf: Buffer, pos: number): [number, number] {
@@ -42,9 +44,10 @@ export function readTimestampOffset(
   const attributes = batch.readInt16BE(ATTRIBUTES);
   const maxTimestamp = Number(batch.readBigInt64BE(MAX_TIMESTAMP));
   if (maxTimestamp < target) return null;
-  if ((attributes & ATTR_TIMESTAMP_TYPE) !== 0 || (attributes & ATTR_COMPRESSION_MASK) !== 0) {
+  if ((attributes & ATTR_TIMESTAMP_TYPE) !== 0) {
     return { offset: Math.max(baseOffset, minOffset), timestamp: maxTimestamp };
   }
+  if ((attributes & ATTR_COMPRESSION_MASK) !== 0) return searchCompressed(batch, target, minOffset, maxTimestamp);
   const baseTimestamp = Number(batch.readBigInt64BE(BASE_TIMESTAMP));
   const count = batch.readInt32BE(RECORDS_COUNT);
   let pos = BATCH_HEADER_SIZE;
@@ -60,6 +63,25 @@ export function readTimestampOffset(
     }
   } catch {
     // A malformed record section: answer at batch granularity rather than fail the lookup.
+  }
+  return { offset: Math.max(baseOffset, minOffset), timestamp: maxTimestamp };
+}
+
+function searchCompressed(
+  batch: Buffer,
+  target: number,
+  minOffset: number,
+  maxTimestamp: number,
+): { offset: number; timestamp: number } {
+  const baseOffset = Number(batch.readBigInt64BE(BASE_OFFSET));
+  try {
+    for (const r of decodeRecords(batch, 0)) {
+      const offset = Number(r.offset);
+      const ts = Number(r.timestamp);
+      if (ts >= target && offset >= minOffset) return { offset, timestamp: ts };
+    }
+  } catch {
+    // Does not decompress or decode: answer at batch granularity rather than fail the lookup.
   }
   return { offset: Math.max(baseOffset, minOffset), timestamp: maxTimestamp };
 }

@@ -48,6 +48,12 @@ describe('BrokerConfig', () => {
     expect(cfg.topicDefaults()['segment.bytes']).toBe('2048');
   });
 
+  it('log.preallocate is the broker-wide default of the preallocate topic config', () => {
+    expect(new BrokerConfig([]).topicDefaults().preallocate).toBe('true');
+    const off = new BrokerConfig([{ source: 'override', values: new Map([['log.preallocate', 'false']]) }]);
+    expect(off.topicDefaults().preallocate).toBe('false');
+  });
+
   it('names the bad setting in its error', () => {
     const bad = (name: string, value: string) => () =>
       new BrokerConfig([{ source: 'override', values: new Map([[name, value]]) }]);
