@@ -2,7 +2,7 @@
  * The HTTP admin API against a real broker: every route answers with the shape its OpenAPI schema (served at /docs)
  * documents, /metrics parses and its counters move with traffic, readiness, 404/503 answers, and a GroupsView.
  */
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminServer } from '../../broker/admin/admin-server.js';
 import type { GroupsView } from '../../broker/admin/groups-view.js';

@@ -70,7 +70,7 @@ async function highWatermark(topic: string, partition = 0): Promise<bigint> {
     isolationLevel: 0,
     topics: [{ name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp: -1n }] }],
   });
-  return res.topics[0].partitions[0].offset;
+  return res.topics[0].partitions[0].offset ?? -1n;
 }
 
 beforeAll(async () => {

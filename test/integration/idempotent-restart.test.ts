@@ -84,7 +84,7 @@ async function highWatermark(client: KafkaClient, topic: string): Promise<bigint
     isolationLevel: 0,
     topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }],
   });
-  return res.topics[0].partitions[0].offset;
+  return res.topics[0].partitions[0].offset ?? -1n;
 }
 
 async function producers(client: KafkaClient, topic: string) {

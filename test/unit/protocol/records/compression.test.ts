@@ -24,9 +24,9 @@ const SIZES = [0, 1, 100, 65536, 65537, 300_000];
 /** snappy-java's stream framing, written here from the format description. */
 function xerialFrame(data: Buffer, chunkSize: number): Buffer {
   const header = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1]);
-  const parts = [header];
+  const parts: Buffer[] = [header];
   for (let off = 0; off < data.length; off += chunkSize) {
-    const block: Buffer = snappy.compressSync(data.subarray(off, off + chunkSize));
+    const block = snappy.compressSync(data.subarray(off, off + chunkSize));
     const len = Buffer.alloc(4);
     len.writeUInt32BE(block.length);
     parts.push(len, block);

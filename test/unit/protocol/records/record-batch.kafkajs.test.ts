@@ -57,7 +57,7 @@ afterAll(() => {
 interface Message {
   key: string | null;
   value: string | null;
-  headers: Record<string, string | string[]>;
+  headers: Record<string, string | string[] | undefined>;
   timestamp: number;
 }
 
