@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../../../protocol/error-codes.js';
 import {
   ATTRIBUTES,
   BATCH_LENGTH,
@@ -230,7 +231,7 @@ describe('validateBatch', () => {
     recrc(gap);
     const err = catchError(() => validateBatch(gap, 0));
     expect(err).toBeInstanceOf(InvalidRecordError);
-    expect(err.errorCode).toBe(85);
+    expect(err.errorCode).toBe(ErrorCode.INVALID_RECORD);
     expect(validateBatch(gap, 0, { origin: 'log' }).recordsCount).toBe(3);
 
     const tooMany = Buffer.from(batch(3));
@@ -288,8 +289,10 @@ describe('validateProduceRecords', () => {
 
   it('refuses two batches, trailing bytes and control batches with INVALID_RECORD', () => {
     const two = Buffer.concat([batch(1), batch(1)]);
-    expect(catchError(() => validateProduceRecords(two)).errorCode).toBe(85);
-    expect(catchError(() => validateProduceRecords(Buffer.concat([batch(1), Buffer.alloc(3)]))).errorCode).toBe(85);
+    expect(catchError(() => validateProduceRecords(two)).errorCode).toBe(ErrorCode.INVALID_RECORD);
+    expect(catchError(() => validateProduceRecords(Buffer.concat([batch(1), Buffer.alloc(3)]))).errorCode).toBe(
+      ErrorCode.INVALID_RECORD,
+    );
     const marker = encodeControlBatch({ type: 'commit', producerId: 7n, producerEpoch: 1, coordinatorEpoch: 2 });
     expect(catchError(() => validateProduceRecords(marker))).toBeInstanceOf(InvalidRecordError);
   });
