@@ -13,6 +13,8 @@ import type { BrokerConfig } from './config.js';
 import type { ClientInfo } from './connection.js';
 import { Dispatcher } from './dispatcher.js';
 import { FetchWaiters } from './fetch-waiters.js';
+import type { GroupCoordinator } from './groups/group-coordinator.js';
+import { openGroupCoordinator } from './groups/open-coordinator.js';
 import type { ApiHandler } from './handler.js';
 import { loadHandlers } from './handlers/index.js';
 import { loadOrCreateMetaProperties } from './meta-properties.js';
@@ -42,6 +44,7 @@ export class Broker implements BrokerContext {
     readonly logs: LogManager,
     readonly partitions: PartitionRegistry,
     readonly sendPath: SendPath,
+    readonly groups: GroupCoordinator,
   ) {
     this.nodeId = config.number('node.id');
     this.handlers = loadHandlers();
@@ -93,7 +96,8 @@ export class Broker implements BrokerContext {
     );
     const partitions = new PartitionRegistry(topics, logs, config);
     await partitions.load();
-    const broker = new Broker(config, log, dataDir, meta.clusterId, topics, logs, partitions, sendPath);
+    const groups = await openGroupCoordinator(join(dataDir, '__berth_metadata'), config, log);
+    const broker = new Broker(config, log, dataDir, meta.clusterId, topics, logs, partitions, sendPath, groups);
     await broker.listen();
     return broker;
   }
@@ -125,7 +129,10 @@ export class Broker implements BrokerContext {
     if (this.closing) return;
     this.closing = true;
     this.fetchWaiters.close();
+    // Parked JoinGroup/SyncGroup requests are answered first, so that closing the server does not wait on them.
+    this.groups.beginShutdown();
     await this.server?.close();
+    await this.groups.close();
     await this.logs.close();
     await this.topics.close();
     this.log.info('broker stopped');

@@ -1,0 +1,72 @@
+/**
+ * One member of a classic group: who it is, what it supports, its assignment, and the JoinGroup / SyncGroup
+ * request it may have parked with the coordinator while a rebalance is under way.
+ */
+import type { TimerHandle } from './group-timers.js';
+
+export interface GroupProtocol {
+  name: string;
+  metadata: Buffer;
+}
+
+export interface JoinResult {
+  errorCode: number;
+  generationId: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  leader: string;
+  memberId: string;
+  members: Array<{ memberId: string; groupInstanceId: string | null; metadata: Buffer }>;
+}
+
+export interface SyncResult {
+  errorCode: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignment: Buffer;
+}
+
+export const EMPTY_BYTES = Buffer.alloc(0);
+
+export class ClassicMember {
+  assignment: Buffer = EMPTY_BYTES;
+  joinWaiter: ((r: JoinResult) => void) | null = null;
+  syncWaiter: ((r: SyncResult) => void) | null = null;
+  sessionTimer: TimerHandle | null = null;
+
+  constructor(
+    public memberId: string,
+    readonly groupInstanceId: string | null,
+    public clientId: string,
+    public clientHost: string,
+    public sessionTimeoutMs: number,
+    public rebalanceTimeoutMs: number,
+    public protocolType: string,
+    public protocols: GroupProtocol[],
+  ) {}
+
+  supports(name: string): boolean {
+    return this.protocols.some((p) => p.name === name);
+  }
+
+  metadataFor(name: string | null): Buffer {
+    return this.protocols.find((p) => p.name === name)?.metadata ?? EMPTY_BYTES;
+  }
+
+  /** This member's most preferred protocol among `candidates`. */
+  vote(candidates: ReadonlySet<string>): string | undefined {
+    return this.protocols.find((p) => candidates.has(p.name))?.name;
+  }
+
+  sameProtocols(protocols: readonly GroupProtocol[]): boolean {
+    if (protocols.length !== this.protocols.length) return false;
+    return protocols.every(
+      (p, i) => p.name === this.protocols[i].name && Buffer.compare(p.metadata, this.protocols[i].metadata) === 0,
+    );
+  }
+
+  /** A parked request counts as liveness: Kafka does not expire a member waiting on the coordinator. */
+  get isParked(): boolean {
+    return this.joinWaiter !== null || this.syncWaiter !== null;
+  }
+}

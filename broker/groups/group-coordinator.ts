@@ -1,0 +1,302 @@
+/**
+ * The group coordinator of this (single) broker: owns every classic group, their committed offsets (OffsetStore)
+ * and offsets retention. Handlers call it with decoded requests; it answers with Kafka error codes, per group and
+ * per member, never by throwing for a group-level condition.
+ *
+ * Group lifecycle: a group exists once it has members, metadata or offsets. Groups rebuilt at start-up are Empty
+ * (members never survive a coordinator restart: clients see UNKNOWN_MEMBER_ID and rejoin) with their protocol type
+ * and generation. An Empty group whose offsets have all expired or were deleted is forgotten.
+ * Offsets retention: offsets of an Empty group expire offsets.retention.minutes after the later of the group
+ * becoming empty and the offset's commit.
+ */
+import type { Logger } from 'pino';
+import { ClassicGroup, type JoinParams, type MemberIdentity, type SyncParams } from './classic-group.js';
+import type { JoinResult, SyncResult } from './classic-member.js';
+import { subscribedTopics } from './consumer-protocol.js';
+import { GroupErrorCode as E } from './group-errors.js';
+import { type GroupTimers, realTimers, type TimerHandle } from './group-timers.js';
+import { type CommittedOffset, OffsetStore } from './offset-store.js';
+
+export interface GroupCoordinatorConfig {
+  initialRebalanceDelayMs: number;
+  minSessionTimeoutMs: number;
+  maxSessionTimeoutMs: number;
+  maxSize: number;
+  offsetsRetentionMs: number;
+  offsetsRetentionCheckIntervalMs: number;
+}
+
+export interface GroupSummary {
+  groupId: string;
+  state: string;
+  protocolType: string;
+  protocolName: string;
+  groupType: 'classic';
+  members: Array<{
+    memberId: string;
+    groupInstanceId: string | null;
+    clientId: string;
+    clientHost: string;
+    metadata: Buffer;
+    assignment: Buffer;
+  }>;
+}
+
+export interface OffsetCommitEntry {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  leaderEpoch: number;
+  metadata: string | null;
+}
+
+export class GroupCoordinator {
+  private readonly groups = new Map<string, ClassicGroup>();
+  private retentionTimer: TimerHandle | null = null;
+  private stopping = false;
+
+  private constructor(
+    private readonly config: GroupCoordinatorConfig,
+    readonly offsets: OffsetStore,
+    private readonly timers: GroupTimers,
+    private readonly log: Logger | null,
+  ) {}
+
+  static async open(opts: {
+    dir: string;
+    config: GroupCoordinatorConfig;
+    timers?: GroupTimers;
+    log?: Logger;
+  }): Promise<GroupCoordinator> {
+    const store = await OffsetStore.open(opts.dir);
+    const c = new GroupCoordinator(opts.config, store, opts.timers ?? realTimers(), opts.log ?? null);
+    for (const meta of store.knownGroups()) c.newGroup(meta.groupId).restore(meta.protocolType, meta.generationId);
+    c.scheduleRetention();
+    return c;
+  }
+
+  group(groupId: string): ClassicGroup | undefined {
+    return this.groups.get(groupId);
+  }
+
+  // ---- classic protocol ----
+
+  join(groupId: string, p: JoinParams): Promise<JoinResult> {
+    const fail = (errorCode: number): Promise<JoinResult> =>
+      Promise.resolve({
+        errorCode,
+        generationId: -1,
+        protocolType: null,
+        protocolName: null,
+        leader: '',
+        memberId: p.memberId,
+        members: [],
+      });
+    if (this.stopping) return fail(E.NOT_COORDINATOR);
+    if (groupId === '') return fail(E.INVALID_GROUP_ID);
+    if (p.sessionTimeoutMs < this.config.minSessionTimeoutMs || p.sessionTimeoutMs > this.config.maxSessionTimeoutMs)
+      return fail(E.INVALID_SESSION_TIMEOUT);
+    let group = this.groups.get(groupId);
+    if (!group) {
+      // A join naming a member id for a group we do not know cannot be valid (e.g. after a restart).
+      if (p.memberId !== '') return fail(E.UNKNOWN_MEMBER_ID);
+      group = this.newGroup(groupId);
+    }
+    return group.join(p);
+  }
+
+  sync(groupId: string, p: SyncParams): Promise<SyncResult> {
+    const group = this.groups.get(groupId);
+    const code = this.stopping ? E.NOT_COORDINATOR : groupId === '' ? E.INVALID_GROUP_ID : E.UNKNOWN_MEMBER_ID;
+    if (this.stopping || !group)
+      return Promise.resolve({ errorCode: code, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) });
+    return group.sync(p);
+  }
+
+  heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
+    if (this.stopping) return E.NOT_COORDINATOR;
+    if (groupId === '') return E.INVALID_GROUP_ID;
+    const group = this.groups.get(groupId);
+    if (!group) return E.UNKNOWN_MEMBER_ID;
+    return group.heartbeat(memberId, groupInstanceId, generationId);
+  }
+
+  leave(groupId: string, who: readonly MemberIdentity[]): { errorCode: number; memberCodes: number[] } {
+    if (this.stopping) return { errorCode: E.NOT_COORDINATOR, memberCodes: who.map(() => E.NOT_COORDINATOR) };
+    if (groupId === '') return { errorCode: E.INVALID_GROUP_ID, memberCodes: who.map(() => E.INVALID_GROUP_ID) };
+    const group = this.groups.get(groupId);
+    if (!group) return { errorCode: E.NONE, memberCodes: who.map(() => E.UNKNOWN_MEMBER_ID) };
+    return { errorCode: E.NONE, memberCodes: group.leave(who) };
+  }
+
+  // ---- offsets ----
+
+  /** Checks who may commit to `groupId`; returns NONE or the error for every partition of the request. */
+  validateCommit(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
+    if (this.stopping) return E.NOT_COORDINATOR;
+    if (groupId === '') return E.INVALID_GROUP_ID;
+    const group = this.groups.get(groupId);
+    if (!group) return generationId < 0 ? E.NONE : E.ILLEGAL_GENERATION;
+    if (group.state === 'Dead') return E.COORDINATOR_NOT_AVAILABLE;
+    // Commits from outside the group (admin tools, manual assignment) are allowed only while it is Empty.
+    if (generationId < 0 && group.state === 'Empty') return E.NONE;
+    return group.checkMember(memberId, groupInstanceId, generationId);
+  }
+
+  async commitOffsets(groupId: string, entries: readonly OffsetCommitEntry[]): Promise<void> {
+    if (!this.groups.has(groupId)) this.newGroup(groupId);
+    const now = this.timers.now();
+    await this.offsets.commit(
+      groupId,
+      entries.map((e): CommittedOffset => ({ ...e, commitTimestamp: now })),
+    );
+  }
+
+  committed(groupId: string, topic: string, partition: number): CommittedOffset | undefined {
+    return this.offsets.get(groupId, topic, partition);
+  }
+
+  allCommitted(groupId: string): CommittedOffset[] {
+    return this.offsets.all(groupId);
+  }
+
+  /** OffsetDelete: group-level error, then per partition (GROUP_SUBSCRIBED_TO_TOPIC for consumed topics). */
+  async deleteOffsets(
+    groupId: string,
+    partitions: ReadonlyArray<[string, number]>,
+  ): Promise<{ errorCode: number; partitionCodes: number[] }> {
+    const none = { errorCode: E.NONE, partitionCodes: [] as number[] };
+    if (this.stopping) return { ...none, errorCode: E.NOT_COORDINATOR };
+    if (groupId === '') return { ...none, errorCode: E.INVALID_GROUP_ID };
+    const group = this.groups.get(groupId);
+    if (!group || group.state === 'Dead') return { ...none, errorCode: E.GROUP_ID_NOT_FOUND };
+    let subscribed = new Set<string>();
+    if (group.state !== 'Empty') {
+      if (group.protocolType !== 'consumer') return { ...none, errorCode: E.NON_EMPTY_GROUP };
+      for (const m of group.members.values()) {
+        for (const t of subscribedTopics(m.metadataFor(group.protocolName)) ?? []) subscribed.add(t);
+      }
+    } else subscribed = new Set();
+    const codes = partitions.map(([topic]) => (subscribed.has(topic) ? E.GROUP_SUBSCRIBED_TO_TOPIC : E.NONE));
+    await this.offsets.deleteOffsets(
+      groupId,
+      partitions.filter((_, i) => codes[i] === E.NONE),
+    );
+    this.forgetIfUnused(group);
+    return { errorCode: E.NONE, partitionCodes: codes };
+  }
+
+  // ---- administration ----
+
+  describe(groupId: string): GroupSummary | null {
+    const g = this.groups.get(groupId);
+    if (!g || g.state === 'Dead') return null;
+    const stable = g.state === 'Stable';
+    return {
+      groupId,
+      state: g.state,
+      protocolType: g.protocolType ?? '',
+      protocolName: stable ? (g.protocolName ?? '') : '',
+      groupType: 'classic',
+      members: [...g.members.values()].map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        metadata: stable ? m.metadataFor(g.protocolName) : Buffer.alloc(0),
+        assignment: stable ? m.assignment : Buffer.alloc(0),
+      })),
+    };
+  }
+
+  list(): Array<{ groupId: string; state: string; protocolType: string; groupType: 'classic' }> {
+    return [...this.groups.values()]
+      .filter((g) => g.state !== 'Dead')
+      .map((g) => ({ groupId: g.groupId, state: g.state, protocolType: g.protocolType ?? '', groupType: 'classic' }));
+  }
+
+  async deleteGroup(groupId: string): Promise<number> {
+    if (this.stopping) return E.NOT_COORDINATOR;
+    if (groupId === '') return E.INVALID_GROUP_ID;
+    const g = this.groups.get(groupId);
+    if (!g || g.state === 'Dead') return E.GROUP_ID_NOT_FOUND;
+    if (g.state !== 'Empty') return E.NON_EMPTY_GROUP;
+    g.shutdown(E.COORDINATOR_NOT_AVAILABLE);
+    this.groups.delete(groupId);
+    await this.offsets.deleteGroup(groupId);
+    return E.NONE;
+  }
+
+  /** Drops offsets of Empty groups past retention; forgets groups left with nothing. Returns partitions removed. */
+  async expireOffsets(): Promise<number> {
+    const now = this.timers.now();
+    let removed = 0;
+    for (const g of [...this.groups.values()]) {
+      if (g.state !== 'Empty') continue;
+      const expired = this.offsets
+        .all(g.groupId)
+        .filter((o) => now - Math.max(o.commitTimestamp, g.emptySince) >= this.config.offsetsRetentionMs)
+        .map((o): [string, number] => [o.topic, o.partition]);
+      if (expired.length > 0) {
+        await this.offsets.deleteOffsets(g.groupId, expired);
+        removed += expired.length;
+      }
+      if (!this.offsets.hasOffsets(g.groupId) && now - g.emptySince >= this.config.offsetsRetentionMs) {
+        g.shutdown(E.COORDINATOR_NOT_AVAILABLE);
+        this.groups.delete(g.groupId);
+        await this.offsets.deleteGroup(g.groupId);
+      }
+    }
+    return removed;
+  }
+
+  /** Stops taking part in groups: timers stop and parked requests are answered NOT_COORDINATOR, so clients go
+   * looking for the coordinator again (which is what a restarted broker needs them to do). */
+  beginShutdown(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.timers.clear(this.retentionTimer);
+    this.retentionTimer = null;
+    for (const g of this.groups.values()) g.shutdown(E.NOT_COORDINATOR);
+  }
+
+  async close(): Promise<void> {
+    this.beginShutdown();
+    await this.offsets.close();
+  }
+
+  private newGroup(groupId: string): ClassicGroup {
+    const group = new ClassicGroup(groupId, {
+      timers: this.timers,
+      initialRebalanceDelayMs: this.config.initialRebalanceDelayMs,
+      maxSize: this.config.maxSize,
+      onGenerationChange: (g) => {
+        this.offsets
+          .writeGroup({ groupId: g.groupId, protocolType: g.protocolType, generationId: g.generationId })
+          .catch((err) => this.log?.error({ err, groupId: g.groupId }, 'could not persist group metadata'));
+      },
+    });
+    this.groups.set(groupId, group);
+    return group;
+  }
+
+  private forgetIfUnused(group: ClassicGroup): void {
+    if (group.state === 'Empty' && group.members.size === 0 && !this.offsets.hasOffsets(group.groupId)) {
+      group.shutdown(E.COORDINATOR_NOT_AVAILABLE);
+      this.groups.delete(group.groupId);
+      this.offsets
+        .deleteGroup(group.groupId)
+        .catch((err) => this.log?.error({ err, groupId: group.groupId }, 'could not persist group deletion'));
+    }
+  }
+
+  private scheduleRetention(): void {
+    this.retentionTimer = this.timers.set(() => {
+      this.expireOffsets()
+        .catch((err) => this.log?.error({ err }, 'offsets retention failed'))
+        .finally(() => {
+          if (!this.stopping) this.scheduleRetention();
+        });
+    }, this.config.offsetsRetentionCheckIntervalMs);
+  }
+}
