@@ -185,7 +185,7 @@ describe('consumer groups through our own client', () => {
     const leader = joins.find((j) => j.leader === j.memberId)!;
     expect(leader.members).toHaveLength(5);
     const syncs = await Promise.all(members.map((c, i) => sync(c, 5, groupId, joins[i])));
-    expect(syncs.map((s, i) => s.assignment.toString())).toEqual(joins.map((j) => `assigned:${j.memberId}`));
+    expect(syncs.map((s) => s.assignment.toString())).toEqual(joins.map((j) => `assigned:${j.memberId}`));
     const d = await admin.send(DescribeGroups, 5, { groups: [groupId], includeAuthorizedOperations: false });
     expect(d.groups[0].groupState).toBe('Stable');
     expect(d.groups[0].members).toHaveLength(5);
