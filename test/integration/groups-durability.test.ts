@@ -119,7 +119,7 @@ describe('group durability', () => {
     const script =
       `const { startBroker } = await import(${JSON.stringify(entry)});` +
       `const b = await startBroker({ dataDir: ${JSON.stringify(dir)} });` +
-      'process.stdout.write(`PORT ${b.port}\\n`);';
+      'process.stdout.write("PORT " + b.port + "\\n");';
     const child: ChildProcess = spawn(process.execPath, ['--input-type=module', '-e', script], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
