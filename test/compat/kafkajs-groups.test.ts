@@ -132,7 +132,10 @@ describe('kafkajs consumer groups', () => {
     const producer = kafka.producer();
     await producer.connect();
     running.push({ stop: () => producer.disconnect() });
-    await producer.send({ topic: 'many', messages: Array.from({ length: 200 }, (_, i) => ({ key: String(i), value: `v${i}` })) });
+    await producer.send({
+      topic: 'many',
+      messages: Array.from({ length: 200 }, (_, i) => ({ key: String(i), value: `v${i}` })),
+    });
 
     const seen = Array.from({ length: 10 }, () => new Set<string>());
     const consumers: Consumer[] = [];
@@ -202,9 +205,13 @@ describe('kafkajs consumer groups', () => {
     await again.send({ topic: 'restart', messages: Array.from({ length: 50 }, (_, i) => ({ value: `b${i}` })) });
     await again.disconnect();
     await until('all 100 messages after the restart', () => seen.size === 100, 90_000);
-    await until('the group Stable with three members', () => {
-      const g = b.broker.groups.group('restart-group');
-      return g?.state === 'Stable' && g.members.size === 3;
-    }, 90_000);
+    await until(
+      'the group Stable with three members',
+      () => {
+        const g = b.broker.groups.group('restart-group');
+        return g?.state === 'Stable' && g.members.size === 3;
+      },
+      90_000,
+    );
   });
 });
