@@ -96,7 +96,7 @@ export class Broker implements BrokerContext {
     );
     const partitions = new PartitionRegistry(topics, logs, config);
     await partitions.load();
-    const groups = await openGroupCoordinator(join(dataDir, '__berth_metadata'), config, log);
+    const groups = await openGroupCoordinator(join(dataDir, '__berth_metadata'), config, log, topics);
     const broker = new Broker(config, log, dataDir, meta.clusterId, topics, logs, partitions, sendPath, groups);
     await broker.listen();
     return broker;

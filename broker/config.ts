@@ -232,6 +232,20 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
     doc: 'How often expired offsets are removed.',
   },
   {
+    name: 'group.consumer.session.timeout.ms',
+    type: 'int',
+    default: '45000',
+    min: 1,
+    doc: 'Session timeout of KIP-848 consumer group members.',
+  },
+  {
+    name: 'group.consumer.heartbeat.interval.ms',
+    type: 'int',
+    default: '5000',
+    min: 1,
+    doc: 'Heartbeat interval KIP-848 consumer group members are told to use.',
+  },
+  {
     name: 'offset.metadata.max.bytes',
     type: 'int',
     default: '4096',

@@ -12,6 +12,12 @@
 import type { Logger } from 'pino';
 import { ClassicGroup, type JoinParams, type MemberIdentity, type SyncParams } from './classic-group.js';
 import type { JoinResult, SyncResult } from './classic-member.js';
+import {
+  ConsumerGroup,
+  type ConsumerHeartbeat,
+  type ConsumerHeartbeatResult,
+  type TopicView,
+} from './consumer-group.js';
 import { subscribedTopics } from './consumer-protocol.js';
 import { GroupErrorCode as E } from './group-errors.js';
 import { type GroupTimers, realTimers, type TimerHandle } from './group-timers.js';
@@ -24,14 +30,25 @@ export interface GroupCoordinatorConfig {
   maxSize: number;
   offsetsRetentionMs: number;
   offsetsRetentionCheckIntervalMs: number;
+  /** KIP-848 consumer groups. */
+  consumerSessionTimeoutMs: number;
+  consumerHeartbeatIntervalMs: number;
 }
+
+/** How the coordinator sees topics (KIP-848 assignment needs ids and partition counts). */
+export interface GroupTopics {
+  byName(name: string): TopicView | undefined;
+  byId(id: string): TopicView | undefined;
+}
+
+const NO_TOPICS: GroupTopics = { byName: () => undefined, byId: () => undefined };
 
 export interface GroupSummary {
   groupId: string;
   state: string;
   protocolType: string;
   protocolName: string;
-  groupType: 'classic';
+  groupType: 'classic' | 'consumer';
   members: Array<{
     memberId: string;
     groupInstanceId: string | null;
@@ -52,6 +69,8 @@ export interface OffsetCommitEntry {
 
 export class GroupCoordinator {
   private readonly groups = new Map<string, ClassicGroup>();
+  /** KIP-848 groups; a group id is in at most one of the two maps. */
+  private readonly consumerGroups = new Map<string, ConsumerGroup>();
   private retentionTimer: TimerHandle | null = null;
   private stopping = false;
 
@@ -60,6 +79,7 @@ export class GroupCoordinator {
     readonly offsets: OffsetStore,
     private readonly timers: GroupTimers,
     private readonly log: Logger | null,
+    private readonly topics: GroupTopics,
   ) {}
 
   static async open(opts: {
@@ -67,9 +87,16 @@ export class GroupCoordinator {
     config: GroupCoordinatorConfig;
     timers?: GroupTimers;
     log?: Logger;
+    topics?: GroupTopics;
   }): Promise<GroupCoordinator> {
     const store = await OffsetStore.open(opts.dir);
-    const c = new GroupCoordinator(opts.config, store, opts.timers ?? realTimers(), opts.log ?? null);
+    const c = new GroupCoordinator(
+      opts.config,
+      store,
+      opts.timers ?? realTimers(),
+      opts.log ?? null,
+      opts.topics ?? NO_TOPICS,
+    );
     for (const meta of store.knownGroups()) c.newGroup(meta.groupId).restore(meta.protocolType, meta.generationId);
     c.scheduleRetention();
     return c;
@@ -96,6 +123,9 @@ export class GroupCoordinator {
     if (groupId === '') return fail(E.INVALID_GROUP_ID);
     if (p.sessionTimeoutMs < this.config.minSessionTimeoutMs || p.sessionTimeoutMs > this.config.maxSessionTimeoutMs)
       return fail(E.INVALID_SESSION_TIMEOUT);
+    const consumer = this.consumerGroups.get(groupId);
+    if (consumer && consumer.members.size > 0) return fail(E.INCONSISTENT_GROUP_PROTOCOL);
+    if (consumer) this.consumerGroups.delete(groupId);
     let group = this.groups.get(groupId);
     if (!group) {
       // A join naming a member id for a group we do not know cannot be valid (e.g. after a restart).
@@ -135,6 +165,8 @@ export class GroupCoordinator {
   validateCommit(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
     if (this.stopping) return E.NOT_COORDINATOR;
     if (groupId === '') return E.INVALID_GROUP_ID;
+    const consumer = this.consumerGroups.get(groupId);
+    if (consumer) return consumer.checkCommit(memberId, generationId);
     const group = this.groups.get(groupId);
     if (!group) return generationId < 0 ? E.NONE : E.ILLEGAL_GENERATION;
     if (group.state === 'Dead') return E.COORDINATOR_NOT_AVAILABLE;
@@ -144,7 +176,7 @@ export class GroupCoordinator {
   }
 
   async commitOffsets(groupId: string, entries: readonly OffsetCommitEntry[]): Promise<void> {
-    if (!this.groups.has(groupId)) this.newGroup(groupId);
+    if (!this.groups.has(groupId) && !this.consumerGroups.has(groupId)) this.newGroup(groupId);
     const now = this.timers.now();
     await this.offsets.commit(
       groupId,
@@ -189,6 +221,23 @@ export class GroupCoordinator {
   // ---- administration ----
 
   describe(groupId: string): GroupSummary | null {
+    const cg = this.consumerGroups.get(groupId);
+    if (cg)
+      return {
+        groupId,
+        state: cg.state,
+        protocolType: 'consumer',
+        protocolName: cg.assignorName,
+        groupType: 'consumer',
+        members: [...cg.members.values()].map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.instanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          metadata: Buffer.alloc(0),
+          assignment: Buffer.alloc(0),
+        })),
+      };
     const g = this.groups.get(groupId);
     if (!g || g.state === 'Dead') return null;
     const stable = g.state === 'Stable';
@@ -209,15 +258,73 @@ export class GroupCoordinator {
     };
   }
 
-  list(): Array<{ groupId: string; state: string; protocolType: string; groupType: 'classic' }> {
-    return [...this.groups.values()]
+  list(): Array<{ groupId: string; state: string; protocolType: string; groupType: 'classic' | 'consumer' }> {
+    const classic = [...this.groups.values()]
       .filter((g) => g.state !== 'Dead')
-      .map((g) => ({ groupId: g.groupId, state: g.state, protocolType: g.protocolType ?? '', groupType: 'classic' }));
+      .map((g) => ({
+        groupId: g.groupId,
+        state: g.state as string,
+        protocolType: g.protocolType ?? '',
+        groupType: 'classic' as const,
+      }));
+    const consumer = [...this.consumerGroups.values()].map((g) => ({
+      groupId: g.groupId,
+      state: g.state as string,
+      protocolType: 'consumer',
+      groupType: 'consumer' as const,
+    }));
+    return [...classic, ...consumer];
+  }
+
+  // ---- KIP-848 consumer groups ----
+
+  consumerHeartbeat(groupId: string, req: ConsumerHeartbeat): ConsumerHeartbeatResult {
+    const fail = (errorCode: number, errorMessage: string | null = null): ConsumerHeartbeatResult => ({
+      errorCode,
+      errorMessage,
+      memberId: null,
+      memberEpoch: -1,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    });
+    if (this.stopping) return fail(E.NOT_COORDINATOR);
+    if (groupId === '') return fail(E.INVALID_REQUEST, 'group id is empty');
+    let g = this.consumerGroups.get(groupId);
+    if (!g) {
+      const classic = this.groups.get(groupId);
+      if (classic && classic.state !== 'Empty') return fail(E.GROUP_ID_NOT_FOUND, `${groupId} is a classic group`);
+      if (req.memberEpoch !== 0) return fail(E.UNKNOWN_MEMBER_ID);
+      if (classic) {
+        // An Empty classic group (offsets only) becomes a consumer group; its offsets stay.
+        classic.shutdown(E.COORDINATOR_NOT_AVAILABLE);
+        this.groups.delete(groupId);
+      }
+      g = new ConsumerGroup(groupId, {
+        timers: this.timers,
+        sessionTimeoutMs: this.config.consumerSessionTimeoutMs,
+        heartbeatIntervalMs: this.config.consumerHeartbeatIntervalMs,
+        topicByName: (n) => this.topics.byName(n),
+        topicById: (id) => this.topics.byId(id),
+      });
+      this.consumerGroups.set(groupId, g);
+    }
+    return g.heartbeat(req);
+  }
+
+  consumerGroup(groupId: string): ConsumerGroup | undefined {
+    return this.consumerGroups.get(groupId);
   }
 
   async deleteGroup(groupId: string): Promise<number> {
     if (this.stopping) return E.NOT_COORDINATOR;
     if (groupId === '') return E.INVALID_GROUP_ID;
+    const cg = this.consumerGroups.get(groupId);
+    if (cg) {
+      if (cg.members.size > 0) return E.NON_EMPTY_GROUP;
+      this.consumerGroups.delete(groupId);
+      await this.offsets.deleteGroup(groupId);
+      return E.NONE;
+    }
     const g = this.groups.get(groupId);
     if (!g || g.state === 'Dead') return E.GROUP_ID_NOT_FOUND;
     if (g.state !== 'Empty') return E.NON_EMPTY_GROUP;
@@ -258,6 +365,7 @@ export class GroupCoordinator {
     this.timers.clear(this.retentionTimer);
     this.retentionTimer = null;
     for (const g of this.groups.values()) g.shutdown(E.NOT_COORDINATOR);
+    for (const g of this.consumerGroups.values()) g.shutdown();
   }
 
   async close(): Promise<void> {

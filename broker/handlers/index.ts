@@ -22,6 +22,8 @@ import createTopics from './19-create-topics.js';
 import deleteTopics from './20-delete-topics.js';
 import deleteGroups from './42-delete-groups.js';
 import offsetDelete from './47-offset-delete.js';
+import consumerGroupHeartbeat from './68-consumer-group-heartbeat.js';
+import consumerGroupDescribe from './69-consumer-group-describe.js';
 
 const groupHandlers = [
   offsetCommit,
@@ -35,6 +37,8 @@ const groupHandlers = [
   listGroups,
   deleteGroups,
   offsetDelete,
+  consumerGroupHeartbeat,
+  consumerGroupDescribe,
 ] as ApiHandler[];
 
 export function loadHandlers(): ReadonlyMap<number, ApiHandler> {

@@ -24,6 +24,8 @@ async function open(dir: string, timers = new ManualTimers()) {
       maxSize: 3,
       offsetsRetentionMs: 10 * MINUTE,
       offsetsRetentionCheckIntervalMs: MINUTE,
+      consumerSessionTimeoutMs: 45_000,
+      consumerHeartbeatIntervalMs: 5000,
     },
   });
   return { coordinator, timers };
