@@ -23,9 +23,22 @@
  * The caller (GroupCoordinator) validates session timeouts and group ids; this class owns the members.
  */
 import { randomUUID } from 'node:crypto';
-import { ClassicMember, EMPTY_BYTES, type GroupProtocol, type JoinResult, type SyncResult } from './classic-member.js';
+import {
+  ClassicMember,
+  EMPTY_BYTES,
+  type JoinParams,
+  type JoinResult,
+  joinError,
+  type MemberIdentity,
+  type SyncParams,
+  type SyncResult,
+  syncError,
+} from './classic-member.js';
+import { selectProtocol, supportsProtocols } from './classic-protocols.js';
 import { GroupErrorCode as E } from './group-errors.js';
 import type { GroupTimers, TimerHandle } from './group-timers.js';
+
+export type { JoinParams, MemberIdentity, SyncParams } from './classic-member.js';
 
 export type ClassicGroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -35,33 +48,6 @@ export interface ClassicGroupEnv {
   maxSize: number;
   /** Called after a generation completes its join phase or the group turns Empty (to persist its metadata). */
   onGenerationChange(group: ClassicGroup): void;
-}
-
-export interface JoinParams {
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  protocolType: string;
-  protocols: GroupProtocol[];
-  /** JoinGroup v4+: a member with no id is given one and must come back with it (KIP-394). */
-  requireKnownMemberId: boolean;
-}
-
-export interface SyncParams {
-  memberId: string;
-  groupInstanceId: string | null;
-  generationId: number;
-  protocolType: string | null;
-  protocolName: string | null;
-  assignments: ReadonlyArray<{ memberId: string; assignment: Buffer }>;
-}
-
-export interface MemberIdentity {
-  memberId: string;
-  groupInstanceId: string | null;
 }
 
 export class ClassicGroup {
@@ -99,9 +85,9 @@ export class ClassicGroup {
   // ---- JoinGroup ----
 
   join(p: JoinParams): Promise<JoinResult> {
-    if (this.state === 'Dead') return Promise.resolve(this.joinError(E.COORDINATOR_NOT_AVAILABLE, p.memberId));
-    if (!this.supportsProtocols(p.protocolType, p.protocols, p.memberId))
-      return Promise.resolve(this.joinError(E.INCONSISTENT_GROUP_PROTOCOL, p.memberId));
+    if (this.state === 'Dead') return Promise.resolve(joinError(E.COORDINATOR_NOT_AVAILABLE, p.memberId));
+    if (!supportsProtocols(this.members.values(), this.protocolType, p.protocolType, p.protocols, p.memberId))
+      return Promise.resolve(joinError(E.INCONSISTENT_GROUP_PROTOCOL, p.memberId));
     return p.memberId === '' ? this.joinUnknownMember(p) : this.joinKnownMember(p);
   }
 
@@ -110,18 +96,18 @@ export class ClassicGroup {
       const newId = `${p.groupInstanceId}-${randomUUID()}`;
       const existing = this.memberByInstance(p.groupInstanceId);
       if (existing) return this.replaceStaticMember(existing, newId, p);
-      if (this.members.size >= this.env.maxSize) return Promise.resolve(this.joinError(E.GROUP_MAX_SIZE_REACHED, ''));
+      if (this.members.size >= this.env.maxSize) return Promise.resolve(joinError(E.GROUP_MAX_SIZE_REACHED, ''));
       return this.addMemberAndRebalance(newId, p);
     }
     if (this.members.size + this.pendingMembers.size >= this.env.maxSize)
-      return Promise.resolve(this.joinError(E.GROUP_MAX_SIZE_REACHED, ''));
+      return Promise.resolve(joinError(E.GROUP_MAX_SIZE_REACHED, ''));
     const newId = `${p.clientId}-${randomUUID()}`;
     if (p.requireKnownMemberId) {
       this.pendingMembers.set(
         newId,
         this.env.timers.set(() => this.expirePending(newId), p.sessionTimeoutMs),
       );
-      return Promise.resolve(this.joinError(E.MEMBER_ID_REQUIRED, newId));
+      return Promise.resolve(joinError(E.MEMBER_ID_REQUIRED, newId));
     }
     return this.addMemberAndRebalance(newId, p);
   }
@@ -134,7 +120,7 @@ export class ClassicGroup {
       return this.addMemberAndRebalance(p.memberId, p);
     }
     const fenced = this.checkFenced(p.memberId, p.groupInstanceId);
-    if (fenced !== E.NONE) return Promise.resolve(this.joinError(fenced, p.memberId));
+    if (fenced !== E.NONE) return Promise.resolve(joinError(fenced, p.memberId));
     const m = this.members.get(p.memberId)!;
     switch (this.state) {
       case 'PreparingRebalance':
@@ -153,16 +139,13 @@ export class ClassicGroup {
         this.updateMember(m, p);
         return this.rebalanceWith(m);
       default:
-        return Promise.resolve(this.joinError(E.UNKNOWN_MEMBER_ID, p.memberId));
+        return Promise.resolve(joinError(E.UNKNOWN_MEMBER_ID, p.memberId));
     }
   }
 
   private replaceStaticMember(m: ClassicMember, newId: string, p: JoinParams): Promise<JoinResult> {
     const oldId = m.memberId;
-    m.joinWaiter?.(this.joinError(E.FENCED_INSTANCE_ID, oldId));
-    m.joinWaiter = null;
-    m.syncWaiter?.(this.syncError(E.FENCED_INSTANCE_ID));
-    m.syncWaiter = null;
+    this.answerParked(m, E.FENCED_INSTANCE_ID);
     this.members.delete(oldId);
     m.memberId = newId;
     this.members.set(newId, m);
@@ -190,10 +173,11 @@ export class ClassicGroup {
       p.protocolType,
       p.protocols,
     );
+    // The first member of an empty group sets its protocol type (a restored Empty group's type may differ).
+    if (this.members.size === 0) this.protocolType = p.protocolType;
     this.members.set(memberId, m);
     if (p.groupInstanceId !== null) this.staticMembers.set(p.groupInstanceId, memberId);
     if (this.leaderId === null) this.leaderId = memberId;
-    if (this.protocolType === null || this.protocolType === '') this.protocolType = p.protocolType;
     if (this.initialDelayDeadline >= 0) this.armInitialDelay();
     return this.rebalanceWith(m);
   }
@@ -216,7 +200,7 @@ export class ClassicGroup {
 
   private awaitJoin(m: ClassicMember): Promise<JoinResult> {
     // A member that joins again while its previous join is parked (a client retry) supersedes it.
-    m.joinWaiter?.(this.joinError(E.REBALANCE_IN_PROGRESS, m.memberId));
+    m.joinWaiter?.(joinError(E.REBALANCE_IN_PROGRESS, m.memberId));
     const promise = new Promise<JoinResult>((resolve) => {
       m.joinWaiter = resolve;
     });
@@ -232,7 +216,7 @@ export class ClassicGroup {
         m.assignment = EMPTY_BYTES;
         const w = m.syncWaiter;
         m.syncWaiter = null;
-        w?.(this.syncError(E.REBALANCE_IN_PROGRESS));
+        w?.(syncError(E.REBALANCE_IN_PROGRESS));
       }
     }
     this.env.timers.clear(this.syncTimer);
@@ -269,8 +253,7 @@ export class ClassicGroup {
   }
 
   private tryCompleteJoin(): void {
-    if (this.state !== 'PreparingRebalance' || this.initialDelayDeadline >= 0) return;
-    if (this.pendingMembers.size > 0) return;
+    if (this.state !== 'PreparingRebalance' || this.initialDelayDeadline >= 0 || this.pendingMembers.size > 0) return;
     for (const m of this.members.values()) if (!m.joinWaiter) return;
     this.completeJoin();
   }
@@ -283,11 +266,14 @@ export class ClassicGroup {
     for (const m of [...this.members.values()]) if (!m.joinWaiter) this.removeMember(m);
     this.generationId++;
     if (this.members.size === 0) {
-      this.becomeEmpty();
+      this.state = 'Empty';
+      this.protocolName = null;
+      this.leaderId = null;
+      this.emptySince = this.env.timers.now();
       this.env.onGenerationChange(this);
       return;
     }
-    this.protocolName = this.selectProtocol();
+    this.protocolName = selectProtocol([...this.members.values()], this.leaderId);
     if (this.leaderId === null || !this.members.has(this.leaderId)) this.leaderId = this.members.keys().next().value!;
     this.state = 'CompletingRebalance';
     this.env.onGenerationChange(this);
@@ -305,38 +291,6 @@ export class ClassicGroup {
     if (this.state !== 'CompletingRebalance') return;
     for (const m of [...this.members.values()]) if (!m.syncWaiter) this.removeMember(m);
     this.prepareRebalance();
-  }
-
-  private becomeEmpty(): void {
-    this.state = 'Empty';
-    this.protocolName = null;
-    this.leaderId = null;
-    this.emptySince = this.env.timers.now();
-    this.env.timers.clear(this.syncTimer);
-    this.syncTimer = null;
-  }
-
-  private selectProtocol(): string {
-    const all = [...this.members.values()];
-    const leader = this.members.get(this.leaderId ?? '') ?? all[0];
-    const candidates = leader.protocols.map((p) => p.name).filter((name) => all.every((m) => m.supports(name)));
-    const candidateSet = new Set(candidates);
-    const votes = new Map<string, number>();
-    for (const m of all) {
-      const v = m.vote(candidateSet);
-      if (v !== undefined) votes.set(v, (votes.get(v) ?? 0) + 1);
-    }
-    let best = candidates[0];
-    for (const c of candidates) if ((votes.get(c) ?? 0) > (votes.get(best) ?? 0)) best = c;
-    return best;
-  }
-
-  private supportsProtocols(protocolType: string, protocols: readonly GroupProtocol[], memberId: string): boolean {
-    if (protocolType === '' || protocols.length === 0) return false;
-    const others = [...this.members.values()].filter((m) => m.memberId !== memberId);
-    if (others.length === 0) return true;
-    if (protocolType !== this.protocolType) return false;
-    return protocols.some((p) => others.every((m) => m.supports(p.name)));
   }
 
   private joinResponseFor(m: ClassicMember): JoinResult {
@@ -358,39 +312,27 @@ export class ClassicGroup {
     };
   }
 
-  private joinError(errorCode: number, memberId: string): JoinResult {
-    return {
-      errorCode,
-      generationId: -1,
-      protocolType: null,
-      protocolName: null,
-      leader: '',
-      memberId,
-      members: [],
-    };
-  }
-
   // ---- SyncGroup ----
 
   sync(p: SyncParams): Promise<SyncResult> {
-    if (this.state === 'Dead') return Promise.resolve(this.syncError(E.COORDINATOR_NOT_AVAILABLE));
+    if (this.state === 'Dead') return Promise.resolve(syncError(E.COORDINATOR_NOT_AVAILABLE));
     const fenced = this.checkFenced(p.memberId, p.groupInstanceId);
-    if (fenced !== E.NONE) return Promise.resolve(this.syncError(fenced));
-    if (p.generationId !== this.generationId) return Promise.resolve(this.syncError(E.ILLEGAL_GENERATION));
+    if (fenced !== E.NONE) return Promise.resolve(syncError(fenced));
+    if (p.generationId !== this.generationId) return Promise.resolve(syncError(E.ILLEGAL_GENERATION));
     if (
       (p.protocolType !== null && p.protocolType !== this.protocolType) ||
       (p.protocolName !== null && p.protocolName !== this.protocolName)
     )
-      return Promise.resolve(this.syncError(E.INCONSISTENT_GROUP_PROTOCOL));
+      return Promise.resolve(syncError(E.INCONSISTENT_GROUP_PROTOCOL));
     const m = this.members.get(p.memberId)!;
     switch (this.state) {
       case 'PreparingRebalance':
-        return Promise.resolve(this.syncError(E.REBALANCE_IN_PROGRESS));
+        return Promise.resolve(syncError(E.REBALANCE_IN_PROGRESS));
       case 'Stable':
         this.touchSession(m);
         return Promise.resolve(this.syncResult(m));
       case 'CompletingRebalance': {
-        m.syncWaiter?.(this.syncError(E.REBALANCE_IN_PROGRESS));
+        m.syncWaiter?.(syncError(E.REBALANCE_IN_PROGRESS));
         const promise = new Promise<SyncResult>((resolve) => {
           m.syncWaiter = resolve;
         });
@@ -399,7 +341,7 @@ export class ClassicGroup {
         return promise;
       }
       default:
-        return Promise.resolve(this.syncError(E.UNKNOWN_MEMBER_ID));
+        return Promise.resolve(syncError(E.UNKNOWN_MEMBER_ID));
     }
   }
 
@@ -423,10 +365,6 @@ export class ClassicGroup {
       protocolName: this.protocolName,
       assignment: m.assignment,
     };
-  }
-
-  private syncError(errorCode: number): SyncResult {
-    return { errorCode, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
   }
 
   // ---- Heartbeat, LeaveGroup, sessions ----
@@ -519,13 +457,18 @@ export class ClassicGroup {
     this.members.delete(m.memberId);
     if (m.groupInstanceId !== null && this.staticMembers.get(m.groupInstanceId) === m.memberId)
       this.staticMembers.delete(m.groupInstanceId);
+    this.answerParked(m, E.UNKNOWN_MEMBER_ID);
+    if (this.leaderId === m.memberId) this.leaderId = this.members.keys().next().value ?? null;
+  }
+
+  /** Answers the member's parked JoinGroup / SyncGroup with `errorCode`. */
+  private answerParked(m: ClassicMember, errorCode: number): void {
     const jw = m.joinWaiter;
     const sw = m.syncWaiter;
     m.joinWaiter = null;
     m.syncWaiter = null;
-    jw?.(this.joinError(E.UNKNOWN_MEMBER_ID, m.memberId));
-    sw?.(this.syncError(E.UNKNOWN_MEMBER_ID));
-    if (this.leaderId === m.memberId) this.leaderId = this.members.keys().next().value ?? null;
+    jw?.(joinError(errorCode, m.memberId));
+    sw?.(syncError(errorCode));
   }
 
   private afterMembersRemoved(): void {
@@ -543,21 +486,10 @@ export class ClassicGroup {
     this.pendingMembers.clear();
     for (const m of this.members.values()) {
       this.env.timers.clear(m.sessionTimer);
-      const jw = m.joinWaiter;
-      const sw = m.syncWaiter;
-      m.joinWaiter = null;
-      m.syncWaiter = null;
-      jw?.(this.joinError(errorCode, m.memberId));
-      sw?.(this.syncError(errorCode));
+      this.answerParked(m, errorCode);
     }
     this.members.clear();
     this.staticMembers.clear();
     this.state = 'Dead';
-  }
-
-  /** Restores an Empty group's metadata from the state log. */
-  restore(protocolType: string | null, generationId: number): void {
-    this.protocolType = protocolType;
-    this.generationId = generationId;
   }
 }

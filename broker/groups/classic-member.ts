@@ -9,6 +9,33 @@ export interface GroupProtocol {
   metadata: Buffer;
 }
 
+export interface JoinParams {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  protocolType: string;
+  protocols: GroupProtocol[];
+  /** JoinGroup v4+: a member with no id is given one and must come back with it (KIP-394). */
+  requireKnownMemberId: boolean;
+}
+
+export interface SyncParams {
+  memberId: string;
+  groupInstanceId: string | null;
+  generationId: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignments: ReadonlyArray<{ memberId: string; assignment: Buffer }>;
+}
+
+export interface MemberIdentity {
+  memberId: string;
+  groupInstanceId: string | null;
+}
+
 export interface JoinResult {
   errorCode: number;
   generationId: number;
@@ -69,4 +96,12 @@ export class ClassicMember {
   get isParked(): boolean {
     return this.joinWaiter !== null || this.syncWaiter !== null;
   }
+}
+
+export function joinError(errorCode: number, memberId: string): JoinResult {
+  return { errorCode, generationId: -1, protocolType: null, protocolName: null, leader: '', memberId, members: [] };
+}
+
+export function syncError(errorCode: number): SyncResult {
+  return { errorCode, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
 }

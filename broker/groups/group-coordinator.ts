@@ -97,7 +97,11 @@ export class GroupCoordinator {
       opts.log ?? null,
       opts.topics ?? NO_TOPICS,
     );
-    for (const meta of store.knownGroups()) c.newGroup(meta.groupId).restore(meta.protocolType, meta.generationId);
+    for (const meta of store.knownGroups()) {
+      const g = c.newGroup(meta.groupId);
+      g.protocolType = meta.protocolType;
+      g.generationId = meta.generationId;
+    }
     c.scheduleRetention();
     return c;
   }
