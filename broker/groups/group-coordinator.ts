@@ -179,6 +179,13 @@ export class GroupCoordinator {
     return group.checkMember(memberId, groupInstanceId, generationId);
   }
 
+  /** OffsetFetch v9+: a KIP-848 member fetching must be current. */
+  validateFetch(groupId: string, memberId: string | null, memberEpoch: number): number {
+    const consumer = this.consumerGroups.get(groupId);
+    if (!consumer || memberId === null || memberId === '') return E.NONE;
+    return consumer.checkCommit(memberId, memberEpoch);
+  }
+
   async commitOffsets(groupId: string, entries: readonly OffsetCommitEntry[]): Promise<void> {
     if (!this.groups.has(groupId) && !this.consumerGroups.has(groupId)) this.newGroup(groupId);
     const now = this.timers.now();

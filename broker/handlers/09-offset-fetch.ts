@@ -3,7 +3,8 @@
  * as committed, a null commit reads back as ""). Topics null (v2+) means every offset the group has. v8+ batch
  * groups, each answered with its own error code; v10 names topics by id (UNKNOWN_TOPIC_ID for an unknown id).
  * RequireStable (v7+) needs no waiting: transactions are not served, so no offset commit is ever pending.
- * A consumer group's (KIP-848) member id / epoch (v9+) are not checked: only classic groups exist.
+ * v9+ may name a KIP-848 member and its epoch: UNKNOWN_MEMBER_ID / STALE_MEMBER_EPOCH for the group when they do
+ * not match (classic groups ignore them, as Kafka does).
  */
 import {
   OffsetFetch,
@@ -87,19 +88,23 @@ function groupError(groupId: string): number {
 function respond(
   req: OffsetFetchRequest,
   v: number,
-  each: (groupId: string, topics: TopicAsk[] | null) => { errorCode: number; topics: TopicAnswer[] },
+  each: (
+    groupId: string,
+    topics: TopicAsk[] | null,
+    member: { memberId: string | null; memberEpoch: number },
+  ) => { errorCode: number; topics: TopicAnswer[] },
 ): OffsetFetchResponse {
   if (v >= 8) {
     return {
       throttleTimeMs: 0,
       groups: (req.groups ?? []).map((g) => {
-        const r = each(g.groupId, g.topics);
+        const r = each(g.groupId, g.topics, { memberId: g.memberId ?? null, memberEpoch: g.memberEpoch ?? -1 });
         return { groupId: g.groupId, errorCode: r.errorCode, topics: r.topics };
       }),
     };
   }
   const topics = v >= 2 ? (req.topics ?? null) : (req.topics ?? []);
-  const r = each(req.groupId ?? '', topics);
+  const r = each(req.groupId ?? '', topics, { memberId: null, memberEpoch: -1 });
   const res: OffsetFetchResponse = {
     throttleTimeMs: 0,
     topics: r.topics.map((t) => ({
@@ -117,8 +122,9 @@ export default defineHandler({
   maxVersion: 10,
   handle(req, ctx) {
     const { broker, version } = ctx;
-    return respond(req, version, (groupId, topics) => {
-      const errorCode = broker.closing ? E.NOT_COORDINATOR : groupError(groupId);
+    return respond(req, version, (groupId, topics, member) => {
+      let errorCode = broker.closing ? E.NOT_COORDINATOR : groupError(groupId);
+      if (errorCode === E.NONE) errorCode = broker.groups.validateFetch(groupId, member.memberId, member.memberEpoch);
       if (errorCode !== E.NONE)
         return { errorCode, topics: version >= 2 ? [] : answerGroup(broker, '', topics ?? [], version) };
       return { errorCode, topics: answerGroup(broker, groupId, topics, version) };

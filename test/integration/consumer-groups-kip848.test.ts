@@ -8,6 +8,7 @@ import { CreateTopics } from '../../protocol/generated/create-topics.js';
 import { JoinGroup } from '../../protocol/generated/join-group.js';
 import { ListGroups } from '../../protocol/generated/list-groups.js';
 import { OffsetCommit } from '../../protocol/generated/offset-commit.js';
+import { OffsetFetch } from '../../protocol/generated/offset-fetch.js';
 import { connectClient, startTestBroker } from '../helpers/broker.js';
 
 describe('KIP-848 consumer groups through our own client', () => {
@@ -101,6 +102,16 @@ describe('KIP-848 consumer groups through our own client', () => {
     expect((await commit(a.memberId!, a.memberEpoch)).topics[0].partitions[0].errorCode).toBe(E.NONE);
     expect((await commit(a.memberId!, a.memberEpoch - 1)).topics[0].partitions[0].errorCode).toBe(E.STALE_MEMBER_EPOCH);
     expect((await commit('ghost', 1)).topics[0].partitions[0].errorCode).toBe(E.UNKNOWN_MEMBER_ID);
+
+    const fetch = (memberId: string, memberEpoch: number) =>
+      c.send(OffsetFetch, 9, {
+        groups: [{ groupId: 'cg', memberId, memberEpoch, topics: null }],
+        requireStable: false,
+      });
+    const fetched = await fetch(a.memberId!, a.memberEpoch);
+    expect(fetched.groups![0].errorCode).toBe(E.NONE);
+    expect(fetched.groups![0].topics[0].partitions[0].committedOffset).toBe(1n);
+    expect((await fetch(a.memberId!, a.memberEpoch + 7)).groups![0].errorCode).toBe(E.STALE_MEMBER_EPOCH);
 
     for (const [id, epoch] of [
       [a.memberId!, a.memberEpoch],

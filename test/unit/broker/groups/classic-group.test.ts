@@ -4,13 +4,13 @@ import type { JoinResult, SyncResult } from '../../../../broker/groups/classic-m
 import { GroupErrorCode as E } from '../../../../broker/groups/group-errors.js';
 import { ManualTimers } from '../../../../broker/groups/group-timers.js';
 
-function setup(initialRebalanceDelayMs = 0) {
+function setup(initialRebalanceDelayMs = 0, maxSize = 100) {
   const timers = new ManualTimers();
   const generations: number[] = [];
   const group = new ClassicGroup('g', {
     timers,
     initialRebalanceDelayMs,
-    maxSize: 100,
+    maxSize,
     onGenerationChange: (g) => generations.push(g.generationId),
   });
   return { timers, group, generations };
@@ -344,5 +344,18 @@ describe('ClassicGroup', () => {
     await flush();
     expect(group.members.has(a.value!.memberId)).toBe(false);
     expect(group.state).toBe('Empty');
+  });
+
+  it('refuses members beyond group.max.size, counting member ids still pending (KIP-394)', async () => {
+    const { group } = setup(0, 2);
+    const a = track(group.join(params({ clientId: 'a', requireKnownMemberId: true })));
+    const b = track(group.join(params({ clientId: 'b', groupInstanceId: 'ib' })));
+    const c = track(group.join(params({ clientId: 'c', requireKnownMemberId: true })));
+    await flush();
+    expect(a.value!.errorCode).toBe(E.MEMBER_ID_REQUIRED);
+    expect(c.value!.errorCode).toBe(E.GROUP_MAX_SIZE_REACHED);
+    const a2 = track(group.join(params({ memberId: a.value!.memberId, requireKnownMemberId: true })));
+    await flush();
+    expect([a2.value!.errorCode, b.value!.errorCode]).toEqual([E.NONE, E.NONE]);
   });
 });
