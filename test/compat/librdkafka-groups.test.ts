@@ -2,7 +2,7 @@
  * librdkafka consumer groups against Berth: `kcat -G` (librdkafka 2.0.2) and Debian's confluent_kafka
  * (/usr/bin/python3) with the range and cooperative-sticky assignors, consuming what was produced and committing.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +95,53 @@ describe('librdkafka consumer groups', () => {
       expect(result.assigned.flat().sort()).toEqual([0, 1, 2, 3]);
       expect(result.assigned.every((a) => a.length > 0)).toBe(true);
       expect(await committedTotal(groupId)).toBe(BigInt(MESSAGES));
+    },
+  );
+
+  it.skipIf(!hasConfluent)(
+    'a restarted static member (group.instance.id) gets its partitions back without a rebalance',
+    async () => {
+      const groupId = 'py-static';
+      const child = spawn(
+        PYTHON,
+        [resolve('test/compat/fixtures/confluent-static-member.py'), broker.bootstrap, 'rd-topic', groupId],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      let out = '';
+      let generationBefore = -1;
+      let membersBefore: string[] = [];
+      const lines: string[] = [];
+      await new Promise<void>((done, fail) => {
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          for (;;) {
+            const nl = out.indexOf('\n');
+            if (nl < 0) break;
+            const line = out.slice(0, nl);
+            out = out.slice(nl + 1);
+            lines.push(line);
+            if (line.startsWith('BEFORE ')) {
+              const g = broker.broker.groups.group(groupId)!;
+              generationBefore = g.generationId;
+              membersBefore = [...g.members.keys()];
+            }
+          }
+        });
+        child.once('exit', (code) => (code === 0 ? done() : fail(new Error(`python exited with ${code}`))));
+      });
+      const before = JSON.parse(lines.find((l) => l.startsWith('BEFORE '))!.slice(7)) as number[][];
+      const after = JSON.parse(lines.find((l) => l.startsWith('AFTER '))!.slice(6)) as number[][];
+      expect(before.flat().sort()).toEqual([0, 1, 2, 3]);
+      expect(after).toEqual(before);
+      const g = broker.broker.groups.group(groupId)!;
+      // The restarted instance took a new member id, yet the generation did not move: no rebalance happened.
+      expect(g.generationId).toBe(generationBefore);
+      expect(membersBefore).toHaveLength(2);
+    const membersAfter = [...g.members.keys()];
+    expect(membersAfter).toHaveLength(2);
+    expect(membersAfter.filter((id) => membersBefore.includes(id))).toHaveLength(1);
     },
   );
 });
