@@ -139,9 +139,9 @@ describe('librdkafka consumer groups', () => {
       // The restarted instance took a new member id, yet the generation did not move: no rebalance happened.
       expect(g.generationId).toBe(generationBefore);
       expect(membersBefore).toHaveLength(2);
-    const membersAfter = [...g.members.keys()];
-    expect(membersAfter).toHaveLength(2);
-    expect(membersAfter.filter((id) => membersBefore.includes(id))).toHaveLength(1);
+      const membersAfter = [...g.members.keys()];
+      expect(membersAfter).toHaveLength(2);
+      expect(membersAfter.filter((id) => membersBefore.includes(id))).toHaveLength(1);
     },
   );
 });
