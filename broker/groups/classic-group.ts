@@ -150,14 +150,14 @@ export class ClassicGroup {
     m.memberId = newId;
     this.members.set(newId, m);
     this.staticMembers.set(p.groupInstanceId!, newId);
-    const wasLeader = this.leaderId === oldId;
-    if (wasLeader) this.leaderId = newId;
+    if (this.leaderId === oldId) this.leaderId = newId;
     const unchanged = m.sameProtocols(p.protocols);
     this.updateMember(m, p);
-    if (this.state === 'Stable' && unchanged && !wasLeader) {
-      // KIP-345: a restarted static follower takes its old place and assignment without a rebalance.
+    if (this.state === 'Stable' && unchanged) {
+      // KIP-345: a restarted static member takes its old place and assignment without a rebalance. A leader gets
+      // the members (and, v9+, skipAssignment: KIP-814); its SyncGroup in Stable returns the current assignment.
       this.touchSession(m);
-      return Promise.resolve(this.joinResponseFor(m));
+      return Promise.resolve({ ...this.joinResponseFor(m), skipAssignment: m.memberId === this.leaderId });
     }
     return this.rebalanceWith(m);
   }

@@ -44,6 +44,8 @@ export interface JoinResult {
   leader: string;
   memberId: string;
   members: Array<{ memberId: string; groupInstanceId: string | null; metadata: Buffer }>;
+  /** A static leader that rejoined a Stable group must not compute a new assignment (KIP-814, v9+). */
+  skipAssignment?: boolean;
 }
 
 export interface SyncResult {

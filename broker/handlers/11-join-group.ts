@@ -2,8 +2,9 @@
  * JoinGroup (key 11), v0-9, classic group protocol (broker/groups/classic-group.ts). v0 has no rebalance timeout
  * (the session timeout stands for it, as in Kafka). v4+ require a known member id (KIP-394): a member joining with
  * an empty id is given one with MEMBER_ID_REQUIRED and must join again with it; static members (v5+,
- * group.instance.id) are exempt. ProtocolType in the response from v7; SkipAssignment (v9) is never set: a static
- * leader that rejoins triggers a rebalance instead. The request parks until the rebalance's join phase completes.
+ * group.instance.id) are exempt. ProtocolType in the response from v7. A static leader rejoining a Stable group
+ * with unchanged metadata gets the members without a rebalance, with SkipAssignment (v9+, KIP-814). Otherwise the
+ * request parks until the rebalance's join phase completes.
  */
 import { JoinGroup, type JoinGroupResponse } from '../../protocol/generated/join-group.js';
 import type { JoinResult } from '../groups/classic-member.js';
@@ -17,6 +18,7 @@ function toResponse(r: JoinResult, version: number): JoinGroupResponse {
     protocolType: version >= 7 ? r.protocolType : undefined,
     protocolName: r.protocolName ?? (version >= 7 ? null : ''),
     leader: r.leader,
+    skipAssignment: version >= 9 ? (r.skipAssignment ?? false) : undefined,
     memberId: r.memberId,
     members: r.members.map((m) => ({
       memberId: m.memberId,

@@ -358,4 +358,39 @@ describe('ClassicGroup', () => {
     await flush();
     expect([a2.value!.errorCode, b.value!.errorCode]).toEqual([E.NONE, E.NONE]);
   });
+
+  it('lets a restarted static leader rejoin a Stable group without a rebalance (skipAssignment)', async () => {
+    const { group } = setup();
+    const a = track(group.join(params({ clientId: 'a', groupInstanceId: 'ia' })));
+    await flush();
+    track(
+      group.sync({
+        memberId: a.value!.memberId,
+        groupInstanceId: 'ia',
+        generationId: 1,
+        protocolType: null,
+        protocolName: null,
+        assignments: [{ memberId: a.value!.memberId, assignment: Buffer.from('mine') }],
+      }),
+    );
+    await flush();
+    const again = track(group.join(params({ clientId: 'a', groupInstanceId: 'ia' })));
+    await flush();
+    expect(again.value).toMatchObject({ errorCode: E.NONE, generationId: 1, skipAssignment: true });
+    expect(again.value!.leader).toBe(again.value!.memberId);
+    expect(again.value!.members).toHaveLength(1);
+    expect(group.state).toBe('Stable');
+    const s = track(
+      group.sync({
+        memberId: again.value!.memberId,
+        groupInstanceId: 'ia',
+        generationId: 1,
+        protocolType: null,
+        protocolName: null,
+        assignments: [],
+      }),
+    );
+    await flush();
+    expect(s.value!.assignment.toString()).toBe('mine');
+  });
 });
