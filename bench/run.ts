@@ -17,6 +17,7 @@ const modules: Array<{ name: string; path: string }> = [
   { name: 'records', path: './records.js' },
   { name: 'native-io', path: './native-io.js' },
   { name: 'storage-append', path: './storage-append.js' },
+  { name: 'group-convergence', path: './group-convergence.js' },
 ];
 
 async function main(): Promise<void> {

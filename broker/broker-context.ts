@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { BrokerConfig } from './config.js';
 import type { ClientInfo } from './connection.js';
 import type { FetchWaiters } from './fetch-waiters.js';
+import type { GroupCoordinator } from './groups/group-coordinator.js';
 import type { ApiHandler } from './handler.js';
 import type { BrokerMetrics } from './metrics.js';
 import type { PartitionRegistry } from './partition-registry.js';
@@ -20,6 +21,8 @@ export interface BrokerContext {
   readonly topics: TopicRegistry;
   readonly partitions: PartitionRegistry;
   readonly fetchWaiters: FetchWaiters;
+  /** Consumer groups and committed offsets (broker/groups/). */
+  readonly groups: GroupCoordinator;
   /** True once shutdown has begun: long polls return at once. */
   readonly closing: boolean;
   /** The handlers by API key (ApiVersions answers from it). */

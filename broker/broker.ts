@@ -9,13 +9,15 @@ import type { Logger } from 'pino';
 import { setCrc32cAccelerator } from '../protocol/records/crc32c.js';
 import { LogManager } from '../storage/log-manager.js';
 import { AdminServer } from './admin/admin-server.js';
-import { collectGroupLag, type GroupsView } from './admin/groups-view.js';
+import { collectGroupLag, type GroupsView, groupsViewFrom } from './admin/groups-view.js';
 import { packageVersion } from './admin/version.js';
 import type { BrokerContext } from './broker-context.js';
 import type { BrokerConfig } from './config.js';
 import type { ClientInfo } from './connection.js';
 import { Dispatcher } from './dispatcher.js';
 import { FetchWaiters } from './fetch-waiters.js';
+import type { GroupCoordinator } from './groups/group-coordinator.js';
+import { openGroupCoordinator } from './groups/open-coordinator.js';
 import type { ApiHandler } from './handler.js';
 import { loadHandlers } from './handlers/index.js';
 import { loadOrCreateMetaProperties } from './meta-properties.js';
@@ -50,6 +52,7 @@ export class Broker implements BrokerContext {
     readonly partitions: PartitionRegistry,
     readonly sendPath: SendPath,
     readonly fetchWaiters: FetchWaiters,
+    readonly groups: GroupCoordinator,
   ) {
     this.nodeId = config.number('node.id');
     this.handlers = loadHandlers();
@@ -132,7 +135,20 @@ export class Broker implements BrokerContext {
       (topic, p) => fetchWaiters.notifyPartition(topic, p),
     );
     await partitions.load();
-    const broker = new Broker(config, log, dataDir, meta.clusterId, topics, logs, partitions, sendPath, fetchWaiters);
+    const groups = await openGroupCoordinator(join(dataDir, '__berth_metadata'), config, log, topics);
+    const broker = new Broker(
+      config,
+      log,
+      dataDir,
+      meta.clusterId,
+      topics,
+      logs,
+      partitions,
+      sendPath,
+      fetchWaiters,
+      groups,
+    );
+    broker.setGroupsView(groupsViewFrom(groups));
     await broker.listen();
     return broker;
   }
@@ -179,7 +195,10 @@ export class Broker implements BrokerContext {
     if (this.closing) return;
     this.closing = true;
     this.fetchWaiters.close();
+    // Parked JoinGroup/SyncGroup requests are answered first, so that closing the server does not wait on them.
+    this.groups.beginShutdown();
     await this.server?.close();
+    await this.groups.close();
     await this.partitions.snapshotProducers();
     await this.logs.close();
     await this.topics.close();

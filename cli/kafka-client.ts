@@ -75,12 +75,19 @@ export class KafkaClient {
   }
 
   /** Sends at the best common version. */
-  request<Req, Res>(codec: ApiCodec<Req, Res>, body: Req, atMost?: number): Promise<Res> {
+  // biome-ignore lint/suspicious/noExplicitAny: only the request input and the decoded response matter here
+  request<Res, ReqIn>(codec: ApiCodec<any, Res, ReqIn, any>, body: ReqIn, atMost?: number): Promise<Res> {
     return this.send(codec, this.versionFor(codec, atMost), body);
   }
 
   /** Sends at an explicit version. `expectResponse: false` is for Produce with acks=0. */
-  send<Req, Res>(codec: ApiCodec<Req, Res>, version: number, body: Req, expectResponse = true): Promise<Res> {
+  send<Res, ReqIn>(
+    // biome-ignore lint/suspicious/noExplicitAny: only the request input and the decoded response matter here
+    codec: ApiCodec<any, Res, ReqIn, any>,
+    version: number,
+    body: ReqIn,
+    expectResponse = true,
+  ): Promise<Res> {
     if (this.closedError) return Promise.reject(this.closedError);
     const correlationId = this.nextCorrelationId++;
     const frame = encodeRequestFrame(
