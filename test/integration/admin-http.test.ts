@@ -1,16 +1,16 @@
 /**
  * The HTTP admin API against a real broker: every route answers with the shape its OpenAPI schema (served at /docs)
- * documents, /metrics parses and its counters move with traffic, readiness, 404/503 answers, and a GroupsView.
+ * documents, /metrics parses and its counters move with traffic, readiness, 404/503 answers, and group views.
  */
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminServer } from '../../broker/admin/admin-server.js';
-import type { GroupsView } from '../../broker/admin/groups-view.js';
 import type { RunningBroker } from '../../broker/index.js';
 import { silentLogger } from '../../broker/logger.js';
 import type { KafkaClient } from '../../cli/kafka-client.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { CreateTopics } from '../../protocol/generated/create-topics.js';
+import { OffsetCommit } from '../../protocol/generated/offset-commit.js';
 import { Produce } from '../../protocol/generated/produce.js';
 import { encodeRecordBatch } from '../../protocol/records/encode-batch.js';
 import { connectClient, startTestBroker } from '../helpers/broker.js';
@@ -161,53 +161,48 @@ describe('admin HTTP API', () => {
     expect((await get('/v2/whatever')).status).toBe(404);
   });
 
-  it('answers 503 for groups while no coordinator is attached', async () => {
-    const e = await getValid('/v1/groups', '/v1/groups', 503);
-    expect(e.error).toBe('UNAVAILABLE');
-    await getValid('/v1/groups/g1', '/v1/groups/{id}', 503);
+  it("serves the coordinator's groups, with committed offsets and lag", async () => {
+    await produce('payments', 0, 10);
+    // A commit outside group management (generation -1, no member) creates an Empty group with offsets, as in Kafka.
+    const commit = await client.request(
+      OffsetCommit,
+      {
+        groupId: 'billing',
+        generationIdOrMemberEpoch: -1,
+        memberId: '',
+        groupInstanceId: null,
+        topics: [
+          { name: 'payments', partitions: [{ partitionIndex: 0, committedOffset: 4n, committedMetadata: 'm' }] },
+        ],
+      },
+      9, // v10+ names topics by id
+    );
+    expect(commit.topics[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
+    const list = await getValid('/v1/groups', '/v1/groups');
+    expect(list.groups).toContainEqual(expect.objectContaining({ groupId: 'billing', state: 'Empty', members: 0 }));
+    const g = await getValid('/v1/groups/billing', '/v1/groups/{id}');
+    expect(g.offsets).toContainEqual({
+      topic: 'payments',
+      partition: 0,
+      committedOffset: 4,
+      logEndOffset: 10,
+      lag: 6,
+      metadata: 'm',
+    });
+    await getValid('/v1/groups/other', '/v1/groups/{id}', 404);
+    const metrics = parseMetrics((await get('/metrics')).body as string);
+    expect(metrics.get('berth_consumer_group_lag{group="billing",topic="payments",partition="0"}')).toBe(6);
   });
 
-  it('serves groups with lag from a GroupsView', async () => {
-    await produce('payments', 0, 10);
-    const view: GroupsView = {
-      listGroups: () => [{ groupId: 'billing', protocolType: 'consumer', state: 'Stable', members: 1 }],
-      describeGroup: (id) =>
-        id !== 'billing'
-          ? null
-          : {
-              groupId: 'billing',
-              state: 'Stable',
-              protocolType: 'consumer',
-              protocol: 'range',
-              members: [
-                {
-                  memberId: 'm-1',
-                  groupInstanceId: null,
-                  clientId: 'app',
-                  clientHost: '/127.0.0.1',
-                  assignment: [{ topic: 'payments', partitions: [0, 1, 2] }],
-                },
-              ],
-              offsets: [
-                { topic: 'payments', partition: 0, committedOffset: 4, metadata: null },
-                { topic: 'gone', partition: 0, committedOffset: 1, metadata: '' },
-              ],
-            },
-    };
-    broker.broker.setGroupsView(view);
+  it('answers 503 for groups when no coordinator is attached', async () => {
+    const view = broker.broker.groupsView;
+    broker.broker.setGroupsView(null);
     try {
-      const list = await getValid('/v1/groups', '/v1/groups');
-      expect(list.groups).toEqual([{ groupId: 'billing', protocolType: 'consumer', state: 'Stable', members: 1 }]);
-      const g = await getValid('/v1/groups/billing', '/v1/groups/{id}');
-      expect(g.offsets).toEqual([
-        { topic: 'payments', partition: 0, committedOffset: 4, logEndOffset: 10, lag: 6, metadata: null },
-        { topic: 'gone', partition: 0, committedOffset: 1, logEndOffset: null, lag: null, metadata: '' },
-      ]);
-      await getValid('/v1/groups/other', '/v1/groups/{id}', 404);
-      const metrics = parseMetrics((await get('/metrics')).body as string);
-      expect(metrics.get('berth_consumer_group_lag{group="billing",topic="payments",partition="0"}')).toBe(6);
+      const e = await getValid('/v1/groups', '/v1/groups', 503);
+      expect(e.error).toBe('UNAVAILABLE');
+      await getValid('/v1/groups/g1', '/v1/groups/{id}', 503);
     } finally {
-      broker.broker.setGroupsView(null);
+      broker.broker.setGroupsView(view);
     }
   });
 
