@@ -1,20 +1,13 @@
 /**
- * `berth groups ...` spawned against a broker. These need the group coordinator's handlers (FindCoordinator,
- * ListGroups, DescribeGroups, OffsetFetch, OffsetCommit, DeleteGroups, and JoinGroup/SyncGroup for the kafkajs
- * case). Until they are registered the suites that need them are skipped, and one test checks that the CLI fails
- * honestly (exit 1, naming the missing API).
+ * `berth groups ...` spawned against a broker: an offsets-only group (list, describe with lag, reset, delete) and a
+ * live kafkajs consumer group (members and assignments).
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadHandlers } from '../../broker/handlers/index.js';
 import type { RunningBroker } from '../../broker/index.js';
 import { commitGroupOffsets } from '../../cli/admin-ops.js';
 import { connectClient, startTestBroker } from '../helpers/broker.js';
 import { runBerth } from './cli-harness.js';
-
-const handlers = loadHandlers();
-const offsetsApis = [10, 16, 15, 9, 8, 42].every((k) => handlers.has(k));
-const membershipApis = offsetsApis && [11, 14, 12, 13].every((k) => handlers.has(k));
 
 describe('berth groups (spawned)', () => {
   let broker: RunningBroker;
@@ -33,13 +26,7 @@ describe('berth groups (spawned)', () => {
     await broker?.stop();
   });
 
-  it.skipIf(offsetsApis)('fails with exit 1 naming the API while the broker has no group coordinator', async () => {
-    const r = await runBerth(['groups', 'list', ...b]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/does not support (ListGroups|FindCoordinator)/);
-  });
-
-  it.runIf(offsetsApis)('lists, describes with lag, resets and deletes an offsets-only group', async () => {
+  it('lists, describes with lag, resets and deletes an offsets-only group', async () => {
     const client = await connectClient(broker);
     await commitGroupOffsets(client, 'billing', [
       { topic: 'work', partition: 0, offset: 4n },
@@ -93,7 +80,7 @@ describe('berth groups (spawned)', () => {
     expect(del.code).toBe(0);
   });
 
-  it.runIf(membershipApis)('describes a live kafkajs consumer group with members and assignments', async () => {
+  it('describes a live kafkajs consumer group with members and assignments', async () => {
     const kafka = new Kafka({ clientId: 'ops-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
     const consumer = kafka.consumer({ groupId: 'live' });
     await consumer.connect();
