@@ -1,7 +1,27 @@
 /**
- * Output for people and for scripts: aligned tables (a small formatter of our own: cli-table3 is not installed),
- * and JSON (bigints as strings, Buffers as base64) when --json is given.
+ * Output for people and for scripts: aligned tables (cli-table3, without borders so that they paste and grep
+ * well), and JSON (bigints as strings, Buffers as base64) when --json is given.
  */
+import Table from 'cli-table3';
+
+/** Two spaces between columns and no rules: tables that read like `kafka-topics --describe`. */
+const BORDERLESS = {
+  top: '',
+  'top-mid': '',
+  'top-left': '',
+  'top-right': '',
+  bottom: '',
+  'bottom-mid': '',
+  'bottom-left': '',
+  'bottom-right': '',
+  left: '',
+  'left-mid': '',
+  mid: '',
+  'mid-mid': '',
+  right: '',
+  'right-mid': '',
+  middle: '  ',
+};
 
 export type Cell = string | number | bigint | boolean | null | undefined;
 
@@ -10,19 +30,23 @@ function cellText(c: Cell): string {
   return String(c);
 }
 
-/** Columns padded to their widest cell; numbers right-aligned. */
+/** A borderless cli-table3 table: columns padded to their widest cell, numbers right-aligned. */
 export function formatTable(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<Cell>>): string {
-  const text = rows.map((r) => headers.map((_, i) => cellText(r[i])));
-  const widths = headers.map((h, i) => Math.max(h.length, ...text.map((r) => r[i].length)));
   const numeric = headers.map((_, i) =>
     rows.every((r) => typeof r[i] === 'number' || typeof r[i] === 'bigint' || r[i] == null),
   );
-  const line = (cells: readonly string[], header: boolean) =>
-    cells
-      .map((c, i) => (numeric[i] && !header ? c.padStart(widths[i]) : c.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return [line(headers, true), ...text.map((r) => line(r, false))].join('\n');
+  const table = new Table({
+    head: [...headers],
+    chars: BORDERLESS,
+    style: { head: [], border: [], compact: true, 'padding-left': 0, 'padding-right': 0 },
+    colAligns: numeric.map((n) => (n ? 'right' : 'left')),
+  });
+  for (const r of rows) table.push(headers.map((_, i) => cellText(r[i])));
+  return table
+    .toString()
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n');
 }
 
 export function printTable(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<Cell>>): void {
