@@ -144,6 +144,36 @@ describe.each(brokerModes)('kcat ($name)', ({ config }) => {
     }
   });
 
+  it('reads the batches our encoder writes, in every codec, keys and headers included', async () => {
+    await createTopic(client, 'kc-ours');
+    const codecs: CompressionCodec[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+    for (const [b, compression] of codecs.entries()) {
+      const records = Array.from({ length: 3 }, (_, i) => ({
+        key: `${compression}-k${i}`,
+        value: `${compression}-v${i}`,
+        headers: [{ key: 'codec', value: Buffer.from(compression) }],
+        timestamp: 1_700_000_000_000n + BigInt(b * 3 + i),
+      }));
+      const res = await client.request(
+        Produce,
+        {
+          transactionalId: null,
+          acks: -1,
+          timeoutMs: 5000,
+          topicData: [
+            { name: 'kc-ours', partitionData: [{ index: 0, records: encodeRecordBatch({ records, compression }) }] },
+          ],
+        },
+        12,
+      );
+      expect(res.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+    }
+    const lines = await consume('kc-ours', 'beginning', '%o %k %s %h');
+    expect(lines).toEqual(
+      codecs.flatMap((c, b) => [0, 1, 2].map((i) => `${b * 3 + i} ${c}-k${i} ${c}-v${i} codec=${c}`)),
+    );
+  });
+
   it('consumes from -o beginning, -o <n>, -o -<n> and -o s@<timestamp>; -Q finds offsets by time', async () => {
     await createTopic(client, 'kc-offsets');
     const base = 1_700_000_000_000n;
