@@ -3,6 +3,7 @@
  * Settings, lowest precedence first: embedded defaults, --config FILE, BERTH_* environment variables, flags.
  */
 import type { Command } from 'commander';
+import type { Broker as BrokerInstance } from '../../broker/broker.js';
 import { BrokerConfig, ConfigError, configFromEnv, readConfigFile } from '../../broker/config.js';
 import { collectSetting, EXIT_USAGE } from '../cli-util.js';
 
@@ -51,21 +52,27 @@ export function registerStart(program: Command): void {
       const { createLogger } = await import('../../broker/logger.js');
       const { Broker } = await import('../../broker/broker.js');
       const log = createLogger(config.string('log.level'));
-      const broker = await Broker.start(config, log);
-      let stopping = false;
+      // Signals are taken from the start: one that arrives while storage recovers or the listener opens must still
+      // end in a graceful stop (the broker stops as soon as it has started), never in the default kill.
+      let requested: string | null = null;
+      let broker: BrokerInstance | null = null;
       const shutdown = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
+        if (requested) return;
+        requested = signal;
         log.info({ signal }, 'shutting down');
-        broker.stop().then(
+        if (broker) stopAndExit(broker);
+      };
+      const stopAndExit = (b: BrokerInstance) =>
+        b.stop().then(
           () => process.exit(0),
           (err) => {
             log.error({ err }, 'shutdown failed');
             process.exit(1);
           },
         );
-      };
       process.on('SIGTERM', () => shutdown('SIGTERM'));
       process.on('SIGINT', () => shutdown('SIGINT'));
+      broker = await Broker.start(config, log);
+      if (requested) stopAndExit(broker);
     });
 }
