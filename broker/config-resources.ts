@@ -156,20 +156,52 @@ export function refuseBrokerChange(
   );
 }
 
-/** Resources named more than once in one request fail with INVALID_REQUEST, as Kafka's admin manager answers. */
-export function duplicateResources(
-  resources: ReadonlyArray<{ resourceType: number; resourceName: string }>,
-): Set<string> {
-  const seen = new Map<string, number>();
-  for (const r of resources) {
-    const k = `${r.resourceType}:${r.resourceName}`;
-    seen.set(k, (seen.get(k) ?? 0) + 1);
-  }
-  return new Set([...seen].filter(([, n]) => n > 1).map(([k]) => k));
+interface ConfigResource {
+  resourceType: number;
+  resourceName: string;
 }
 
-export function resourceKey(r: { resourceType: number; resourceName: string }): string {
-  return `${r.resourceType}:${r.resourceName}`;
+export interface ResourceResult {
+  errorCode: number;
+  errorMessage: string | null;
+  resourceType: number;
+  resourceName: string;
+}
+
+export function resourceResult(
+  r: ConfigResource,
+  errorCode: number,
+  errorMessage: string | null = null,
+): ResourceResult {
+  return { errorCode, errorMessage, resourceType: r.resourceType, resourceName: r.resourceName };
+}
+
+/**
+ * Runs `alter` on each resource and reports each outcome separately (AlterConfigs, IncrementalAlterConfigs).
+ * A resource named more than once in one request fails with INVALID_REQUEST, as Kafka's admin manager answers.
+ */
+export async function alterEachResource<R extends ConfigResource>(
+  resources: readonly R[],
+  alter: (r: R) => Promise<void>,
+): Promise<ResourceResult[]> {
+  const seen = new Map<string, number>();
+  const key = (r: ConfigResource) => `${r.resourceType}:${r.resourceName}`;
+  for (const r of resources) seen.set(key(r), (seen.get(key(r)) ?? 0) + 1);
+  const results: ResourceResult[] = [];
+  for (const r of resources) {
+    if ((seen.get(key(r)) ?? 0) > 1) {
+      results.push(resourceResult(r, ErrorCode.INVALID_REQUEST, 'resource named more than once in the request'));
+      continue;
+    }
+    try {
+      await alter(r);
+      results.push(resourceResult(r, ErrorCode.NONE));
+    } catch (err) {
+      if (!(err instanceof KafkaError)) throw err;
+      results.push(resourceResult(r, err.errorCode, err.message));
+    }
+  }
+  return results;
 }
 
 /** Throws INVALID_REQUEST when a config name appears twice among one resource's configs. */

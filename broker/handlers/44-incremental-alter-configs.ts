@@ -15,20 +15,16 @@ import {
 } from '../../protocol/generated/incremental-alter-configs.js';
 import type { BrokerContext } from '../broker-context.js';
 import {
+  alterEachResource,
   applyIncrementalOps,
   checkDuplicateKeys,
-  duplicateResources,
   ResourceType,
   refuseBrokerChange,
-  resourceKey,
+  resourceResult,
   topicOverrides,
 } from '../config-resources.js';
 import { defineHandler } from '../handler.js';
 import { validateTopicConfigs } from '../topic-configs.js';
-
-function response(r: Resource, errorCode: number, errorMessage: string | null = null): ResourceResponse {
-  return { errorCode, errorMessage, resourceType: r.resourceType, resourceName: r.resourceName };
-}
 
 async function alter(broker: BrokerContext, r: Resource, validateOnly: boolean): Promise<void> {
   const names = r.configs.map((c) => c.name);
@@ -52,24 +48,10 @@ export default defineHandler({
   minVersion: 0,
   maxVersion: IncrementalAlterConfigs.maxStableVersion,
   async handle(req, ctx) {
-    const duplicates = duplicateResources(req.resources);
-    const responses: ResourceResponse[] = [];
-    for (const r of req.resources) {
-      if (duplicates.has(resourceKey(r))) {
-        responses.push(response(r, ErrorCode.INVALID_REQUEST, 'resource named more than once in the request'));
-        continue;
-      }
-      try {
-        await alter(ctx.broker, r, req.validateOnly);
-        responses.push(response(r, ErrorCode.NONE));
-      } catch (err) {
-        if (!(err instanceof KafkaError)) throw err;
-        responses.push(response(r, err.errorCode, err.message));
-      }
-    }
+    const responses = await alterEachResource(req.resources, (r) => alter(ctx.broker, r, req.validateOnly));
     return { throttleTimeMs: 0, responses };
   },
   errorResponse(req, errorCode) {
-    return { throttleTimeMs: 0, responses: req.resources.map((r) => response(r, errorCode)) };
+    return { throttleTimeMs: 0, responses: req.resources.map((r) => resourceResult(r, errorCode)) };
   },
 });
