@@ -150,6 +150,51 @@ describe.each(brokerModes)('produce and fetch ($name)', ({ config }) => {
     expect(fetched.responses[0].partitions[0].highWatermark).toBeGreaterThanOrEqual(2n);
   });
 
+  it('finds the record with the largest timestamp (ListOffsets v7+), inside a compressed batch', async () => {
+    const created = await client.request(CreateTopics, {
+      topics: [{ name: 'stamps', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
+    expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
+    const stamps = [
+      [1000n, 5000n, 2000n],
+      [3000n, 4000n],
+    ];
+    for (const [i, ts] of stamps.entries()) {
+      const records = ts.map((timestamp, j) => ({ key: `k${i}${j}`, value: 'v', timestamp }));
+      const res = await client.request(
+        Produce,
+        {
+          transactionalId: null,
+          acks: -1,
+          timeoutMs: 5000,
+          topicData: [
+            {
+              name: 'stamps',
+              partitionData: [{ index: 0, records: encodeRecordBatch({ records, compression: 'zstd' }) }],
+            },
+          ],
+        },
+        12,
+      );
+      expect(res.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+    }
+    const ask = (timestamp: bigint, version: number) =>
+      client.send(ListOffsets, version, {
+        replicaId: -1,
+        isolationLevel: 0,
+        topics: [{ name: 'stamps', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp }] }],
+      });
+    const max = (await ask(-3n, 7)).topics[0].partitions[0];
+    expect([max.errorCode, max.offset, max.timestamp]).toEqual([ErrorCode.NONE, 1n, 5000n]);
+    expect((await ask(-3n, 6)).topics[0].partitions[0].errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
+    expect((await ask(-4n, 8)).topics[0].partitions[0].offset).toBe(0n);
+    expect((await ask(-5n, 9)).topics[0].partitions[0].offset).toBe(-1n);
+    const byTime = (await ask(2500n, 11)).topics[0].partitions[0];
+    expect([byTime.offset, byTime.timestamp]).toEqual([1n, 5000n]);
+  });
+
   it('lists earliest and latest offsets and reports metadata', async () => {
     const res = await client.request(ListOffsets, {
       replicaId: -1,
