@@ -75,6 +75,8 @@ describe('connections', () => {
         'socket.request.max.bytes': 65536,
         'request.frame.timeout.ms': 300,
         'max.connections.per.ip': 20,
+        'connections.max.idle.ms': 1000,
+        'queued.max.requests.per.connection': 4,
       },
     });
   });
@@ -163,6 +165,26 @@ describe('connections', () => {
     await c.ready();
     c.socket.write(metadataFrame(42));
     expect((await c.frame())?.readInt32BE(0)).toBe(42);
+    c.socket.destroy();
+  });
+
+  it('closes a connection that stays idle past connections.max.idle.ms', async () => {
+    const c = new RawConnection(broker.port);
+    await c.ready();
+    c.socket.write(metadataFrame(5));
+    expect((await c.frame())?.readInt32BE(0)).toBe(5);
+    expect(await c.closedWithin(4000)).toBe(true);
+  });
+
+  it('a client that reads late still gets every response in order (the pause and resume path does not stall)', async () => {
+    const c = new RawConnection(broker.port);
+    await c.ready();
+    c.socket.pause(); // the client does not read: responses pile up, and the broker must stop taking requests
+    const frames = Array.from({ length: 200 }, (_, i) => metadataFrame(i + 1));
+    c.socket.write(Buffer.concat(frames));
+    await new Promise((r) => setTimeout(r, 300));
+    c.socket.resume();
+    for (let i = 1; i <= 200; i++) expect((await c.frame())?.readInt32BE(0)).toBe(i);
     c.socket.destroy();
   });
 

@@ -125,6 +125,35 @@ describe.each(brokerModes)('produce and fetch ($name)', ({ config }) => {
     expect((await produce(0, batch(1, 'x'), 2)).errorCode).toBe(ErrorCode.INVALID_REQUIRED_ACKS);
   });
 
+  it("refuses a batch over the topic's max.message.bytes with MESSAGE_TOO_LARGE", async () => {
+    const created = await client.request(CreateTopics, {
+      topics: [
+        {
+          name: 'small',
+          numPartitions: 1,
+          replicationFactor: 1,
+          assignments: [],
+          configs: [{ name: 'max.message.bytes', value: '2048' }],
+        },
+      ],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
+    expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
+    const big = encodeRecordBatch({ records: [{ value: Buffer.alloc(4096, 1) }] });
+    const res = await client.request(
+      Produce,
+      {
+        transactionalId: null,
+        acks: 1,
+        timeoutMs: 1000,
+        topicData: [{ name: 'small', partitionData: [{ index: 0, records: big }] }],
+      },
+      12,
+    );
+    expect(res.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.MESSAGE_TOO_LARGE);
+  });
+
   it('addresses topics by id from Produce v13 and Fetch v13', async () => {
     const md = await client.request(Metadata, { topics: [{ name: 'orders' }], allowAutoTopicCreation: false });
     const topicId = md.topics[0].topicId!;
