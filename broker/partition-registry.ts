@@ -31,6 +31,7 @@ function key(topic: string, partition: number): string {
 
 export class PartitionRegistry {
   private readonly handles = new Map<string, PartitionHandle>();
+  private readonly autoCreating = new Map<string, Promise<TopicInfo>>();
 
   constructor(
     readonly topics: TopicRegistry,
@@ -83,12 +84,24 @@ export class PartitionRegistry {
     return topic;
   }
 
-  /** Creates a topic on first use, if the broker allows it. */
+  /**
+   * Creates a topic on first use, if the broker allows it. Concurrent first uses (a client's Metadata requests on
+   * several connections) share one creation instead of racing to TOPIC_ALREADY_EXISTS.
+   */
   autoCreateTopic(name: string): Promise<TopicInfo> {
     if (!this.config.boolean('auto.create.topics.enable')) {
       return Promise.reject(new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic "${name}"`));
     }
-    return this.createTopic(name, this.config.number('num.partitions'), {});
+    const existing = this.topics.get(name);
+    if (existing) return Promise.resolve(existing);
+    let pending = this.autoCreating.get(name);
+    if (!pending) {
+      pending = this.createTopic(name, this.config.number('num.partitions'), {}).finally(() =>
+        this.autoCreating.delete(name),
+      );
+      this.autoCreating.set(name, pending);
+    }
+    return pending;
   }
 
   async deleteTopic(name: string): Promise<TopicInfo> {

@@ -107,7 +107,9 @@ export default defineHandler({
       } catch (err) {
         if (!(err instanceof KafkaError)) throw err;
         const existingNow = broker.topics.get(requested.name);
-        topics.push(existingNow ? describeTopic(broker, existingNow) : topicError(err.errorCode, requested.name));
+        // A CreateTopics for the same name in flight: retriable, as Kafka answers while a topic is being created.
+        const code = err.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS ? ErrorCode.LEADER_NOT_AVAILABLE : err.errorCode;
+        topics.push(existingNow ? describeTopic(broker, existingNow) : topicError(code, requested.name));
       }
     }
     return response(broker, ctx.client, topics);

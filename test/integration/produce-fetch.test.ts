@@ -224,6 +224,19 @@ describe.each(brokerModes)('produce and fetch ($name)', ({ config }) => {
     expect([byTime.offset, byTime.timestamp]).toEqual([1n, 5000n]);
   });
 
+  it('auto-creates a topic once when several connections ask for it at the same time', async () => {
+    const clients = await Promise.all(Array.from({ length: 4 }, () => connectClient(broker)));
+    const answers = await Promise.all(
+      clients.map((c) => c.request(Metadata, { topics: [{ name: 'raced' }], allowAutoTopicCreation: true })),
+    );
+    for (const c of clients) c.close();
+    for (const a of answers) {
+      expect(a.topics[0].errorCode).toBe(ErrorCode.NONE);
+      expect(a.topics[0].partitions).toHaveLength(1);
+    }
+    expect(new Set(answers.map((a) => a.topics[0].topicId)).size).toBe(1);
+  });
+
   it('lists earliest and latest offsets and reports metadata', async () => {
     const res = await client.request(ListOffsets, {
       replicaId: -1,
