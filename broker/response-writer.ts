@@ -84,10 +84,17 @@ export class ResponseWriter {
     this.socket.uncork();
   }
 
+  /**
+   * Resolves once Node has handed `buf` to the kernel. A failed write (the peer went away mid-response) is reported
+   * once, through the socket's 'error' event that the connection handles; the promise is observed here so that a
+   * write nobody awaits cannot become an unhandled rejection that takes the broker down.
+   */
   private write(buf: Buffer): Promise<void> {
-    return new Promise((resolve, reject) => {
+    const p = new Promise<void>((resolve, reject) => {
       this.socket.write(buf, (err) => (err ? reject(err) : resolve()));
     });
+    p.catch(() => undefined);
+    return p;
   }
 
   private async sendZeroCopy(parts: ResponseParts): Promise<void> {

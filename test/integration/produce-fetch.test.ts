@@ -224,6 +224,39 @@ describe.each(brokerModes)('produce and fetch ($name)', ({ config }) => {
     expect([byTime.offset, byTime.timestamp]).toEqual([1n, 5000n]);
   });
 
+  it('survives consumers that disconnect in the middle of large fetch responses', async () => {
+    const big = encodeRecordBatch({ records: [{ value: Buffer.alloc(900_000, 7) }] });
+    for (let i = 0; i < 3; i++) await produce(1, big, 1);
+    for (let round = 0; round < 5; round++) {
+      const c = await connectClient(broker);
+      for (let i = 0; i < 8; i++) {
+        void c
+          .request(
+            Fetch,
+            {
+              maxWaitMs: 0,
+              minBytes: 1,
+              maxBytes: 8 << 20,
+              isolationLevel: 0,
+              sessionId: 0,
+              sessionEpoch: -1,
+              topics: [
+                { topic: 'orders', partitions: [{ partition: 1, fetchOffset: 0n, partitionMaxBytes: 8 << 20 }] },
+              ],
+              forgottenTopicsData: [],
+              rackId: '',
+            },
+            12,
+          )
+          .catch(() => undefined);
+      }
+      await new Promise((r) => setImmediate(r));
+      c.close();
+    }
+    // The broker is still up and serving.
+    expect((await fetch(1, 0n)).errorCode).toBe(ErrorCode.NONE);
+  });
+
   it('auto-creates a topic once when several connections ask for it at the same time', async () => {
     const clients = await Promise.all(Array.from({ length: 4 }, () => connectClient(broker)));
     const answers = await Promise.all(
