@@ -1,0 +1,289 @@
+/**
+ * Broker benchmark (issue 4): the whole broker over TCP, driven by librdkafka load generators written in C
+ * (`bench/c/`, compiled at run time), so that the client is not the bottleneck. Measures produce msgs/s and MB/s
+ * for 100 B and 1 KiB messages and for 1 MiB batches at acks=1 and acks=-1, fetch MB/s and broker CPU seconds per
+ * GiB on the zero-copy and the copying send path, and end-to-end p50/p99 latency at a fixed rate. Every figure is
+ * printed beside the same run's figure for librdkafka's in-memory mock cluster driven by the same client, and MB/s
+ * figures also against this machine's loopback TCP limit measured in the same run.
+ * Run directly to print a table: `node dist/bench/broker-produce-fetch.js`. BERTH_BENCH_SCALE scales the volumes.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type BenchRow, formatNumber, renderTable } from './bench-row.js';
+import {
+  type Compiled,
+  compileLoadTools,
+  cpuSeconds,
+  runTool,
+  type SystemUnderTest,
+  startBerth,
+  startMockCluster,
+} from './broker-load-tools.js';
+
+const SCALE = Number(process.env.BERTH_BENCH_SCALE ?? 1);
+const GiB = 2 ** 30;
+const LATENCY_RATE = 10_000;
+const LATENCY_SECONDS = 3;
+
+interface ProduceCase {
+  key: string;
+  label: string;
+  size: number;
+  count: number;
+  lingerMs: number;
+  batchBytes: number;
+}
+
+const produceCases: ProduceCase[] = [
+  { key: '100', label: '100 B messages', size: 100, count: 300_000, lingerMs: 5, batchBytes: 1_000_000 },
+  { key: '1k', label: '1 KiB messages', size: 1024, count: 100_000, lingerMs: 5, batchBytes: 1_000_000 },
+  // librdkafka fills a batch up to batch.size: 1 KiB messages with a long linger give batches of about 1 MiB.
+  { key: 'batch', label: '1 MiB batches (1 KiB msgs)', size: 1024, count: 128_000, lingerMs: 50, batchBytes: 1 << 20 },
+].map((c) => ({ ...c, count: Math.max(1000, Math.round(c.count * SCALE)) }));
+const ACKS = ['1', '-1'] as const;
+/** The topic that the fetch cases read back: the 1 MiB batches written at acks=1. */
+const FETCH_TOPIC = 'bench-produce-batch-acks1';
+
+interface ProduceResult {
+  msgsPerSec: number;
+  mbPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuPerGiB: number;
+}
+interface FetchResult {
+  mbPerSec: number;
+  msgsPerSec: number;
+  cpuPerGiB: number;
+}
+interface LatencyResult {
+  p50Ms: number;
+  p99Ms: number;
+  counted: number;
+}
+/** Everything measured against one system under test. */
+interface Figures {
+  produce: Map<string, ProduceResult>;
+  fetch: Map<string, FetchResult>;
+  latency?: LatencyResult;
+  errors: string[];
+}
+
+type Bin = Extract<Compiled, { ok: true }>['bin'];
+
+/** Measures a step's result and the CPU the system under test spent during it. */
+async function withCpu<T>(sut: SystemUnderTest, step: () => Promise<T>): Promise<{ result: T; cpu: number }> {
+  const before = cpuSeconds(sut.pid);
+  const result = await step();
+  return { result, cpu: cpuSeconds(sut.pid) - before };
+}
+
+async function produceAll(bin: Bin, sut: SystemUnderTest, figures: Figures): Promise<void> {
+  for (const c of produceCases) {
+    for (const acks of ACKS) {
+      const topic = `bench-produce-${c.key}-acks${acks === '1' ? '1' : 'all'}`;
+      try {
+        await sut.createTopic(topic);
+        const args = [sut.bootstrap, topic, c.size, c.count, acks, c.lingerMs, c.batchBytes];
+        const { result: r, cpu } = await withCpu(sut, () => runTool(bin('produce-load'), args));
+        figures.produce.set(`${c.key}/${acks}`, {
+          msgsPerSec: r.msgsPerSec,
+          mbPerSec: r.mbPerSec,
+          p50Ms: r.p50Ms,
+          p99Ms: r.p99Ms,
+          cpuPerGiB: cpu / ((r.msgs * c.size) / GiB),
+        });
+      } catch (err) {
+        figures.errors.push(`produce ${c.label} acks=${acks}: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+async function fetchOnce(bin: Bin, sut: SystemUnderTest, key: string, figures: Figures): Promise<void> {
+  const batch = produceCases.find((c) => c.key === 'batch')!;
+  try {
+    const { result: r, cpu } = await withCpu(sut, () =>
+      runTool(bin('consume-load'), [sut.bootstrap, FETCH_TOPIC, batch.count]),
+    );
+    figures.fetch.set(key, { mbPerSec: r.mbPerSec, msgsPerSec: r.msgsPerSec, cpuPerGiB: cpu / (r.bytes / GiB) });
+  } catch (err) {
+    figures.errors.push(`fetch ${key}: ${(err as Error).message}`);
+  }
+}
+
+async function latencyOnce(bin: Bin, sut: SystemUnderTest, figures: Figures): Promise<void> {
+  const topic = 'bench-latency';
+  try {
+    await sut.createTopic(topic);
+    const r = await runTool(bin('latency'), [sut.bootstrap, topic, LATENCY_RATE, LATENCY_SECONDS, 100, 0]);
+    figures.latency = { p50Ms: r.p50Ms, p99Ms: r.p99Ms, counted: r.counted };
+  } catch (err) {
+    figures.errors.push(`latency: ${(err as Error).message}`);
+  }
+}
+
+function emptyFigures(): Figures {
+  return { produce: new Map(), fetch: new Map(), errors: [] };
+}
+
+async function measureMock(bin: Bin): Promise<Figures> {
+  const figures = emptyFigures();
+  let mock: SystemUnderTest;
+  try {
+    mock = await startMockCluster(bin('mock-cluster'));
+  } catch (err) {
+    figures.errors.push(`mock cluster: ${(err as Error).message}`);
+    return figures;
+  }
+  try {
+    await produceAll(bin, mock, figures);
+    await fetchOnce(bin, mock, 'mock', figures);
+    await latencyOnce(bin, mock, figures);
+  } finally {
+    await mock.stop();
+  }
+  return figures;
+}
+
+async function measureBerth(bin: Bin): Promise<Figures> {
+  const figures = emptyFigures();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-broker-data-'));
+  try {
+    const zc = await startBerth(dataDir, 'zerocopy');
+    try {
+      await produceAll(bin, zc, figures);
+      await fetchOnce(bin, zc, 'zerocopy', figures);
+      await latencyOnce(bin, zc, figures);
+    } finally {
+      await zc.stop();
+    }
+    // Same data, read again through the copying path (page cache warm for both).
+    const copy = await startBerth(dataDir, 'copy');
+    try {
+      await fetchOnce(bin, copy, 'copy', figures);
+    } finally {
+      await copy.stop();
+    }
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+  return figures;
+}
+
+/** Loopback TCP limit: median of three runs of 1 MiB writes, one process writing, one reading. */
+async function measureLoopback(bin: Bin): Promise<number> {
+  const runs: number[] = [];
+  for (let i = 0; i < 3; i++)
+    runs.push((await runTool(bin('loopback'), [Math.round(512 * Math.max(SCALE, 0.25))])).mbPerSec);
+  runs.sort((a, b) => a - b);
+  return runs[1];
+}
+
+const ratioOf = (v: number | undefined, of: number) => (v === undefined ? 'n/a' : `${(v / of).toFixed(2)}`);
+
+function rows(berth: Figures, mock: Figures, loopbackMBps: number): BenchRow[] {
+  const out: BenchRow[] = [];
+  const MOCK = 'mock cluster';
+  for (const c of produceCases) {
+    for (const acks of ACKS) {
+      const k = `${c.key}/${acks}`;
+      const b = berth.produce.get(k);
+      const m = mock.produce.get(k);
+      const label = `produce ${c.label}, acks=${acks}`;
+      if (!b) {
+        out.push({ name: label, value: NaN, unit: 'msgs/s', note: 'failed (see below)' });
+        continue;
+      }
+      out.push({
+        name: label,
+        value: b.msgsPerSec,
+        unit: 'msgs/s',
+        reference: m ? { name: MOCK, value: m.msgsPerSec } : undefined,
+        note:
+          `delivery p50/p99 ${formatNumber(b.p50Ms)}/${formatNumber(b.p99Ms)} ms` +
+          (m ? ` (mock ${formatNumber(m.p50Ms)}/${formatNumber(m.p99Ms)})` : '') +
+          `; broker CPU ${formatNumber(b.cpuPerGiB)} s/GiB` +
+          (m ? ` (mock ${formatNumber(m.cpuPerGiB)})` : ''),
+      });
+      out.push({
+        name: `${label}, MB/s`,
+        value: b.mbPerSec,
+        unit: 'MB/s',
+        reference: m ? { name: MOCK, value: m.mbPerSec } : undefined,
+        note: `of loopback TCP: Berth ${ratioOf(b.mbPerSec, loopbackMBps)}, mock ${ratioOf(m?.mbPerSec, loopbackMBps)}`,
+      });
+    }
+  }
+  const mf = mock.fetch.get('mock');
+  for (const pathName of ['zerocopy', 'copy'] as const) {
+    const f = berth.fetch.get(pathName);
+    const label = `fetch 1 KiB msgs in 1 MiB batches, ${pathName === 'zerocopy' ? 'zero-copy' : 'copying'} path`;
+    if (!f) {
+      out.push({ name: label, value: NaN, unit: 'MB/s', note: 'failed (see below)' });
+      continue;
+    }
+    out.push({
+      name: label,
+      value: f.mbPerSec,
+      unit: 'MB/s',
+      reference: mf ? { name: MOCK, value: mf.mbPerSec } : undefined,
+      note: `${formatNumber(f.msgsPerSec)} msgs/s; of loopback TCP: Berth ${ratioOf(f.mbPerSec, loopbackMBps)}, mock ${ratioOf(mf?.mbPerSec, loopbackMBps)}`,
+    });
+    out.push({
+      name: `broker CPU per GiB fetched, ${pathName === 'zerocopy' ? 'zero-copy' : 'copying'} path`,
+      value: f.cpuPerGiB,
+      unit: 's/GiB',
+      reference: mf ? { name: MOCK, value: mf.cpuPerGiB } : undefined,
+      note: 'user+system CPU of the broker process while the consumer ran',
+    });
+  }
+  const bl = berth.latency;
+  const ml = mock.latency;
+  const latencyNote = `${LATENCY_RATE} msgs/s of 100 B for ${LATENCY_SECONDS} s, acks=1, linger 0, fetch.wait.max.ms 100`;
+  out.push({
+    name: 'end-to-end latency p50',
+    value: bl?.p50Ms ?? NaN,
+    unit: 'ms',
+    reference: ml ? { name: MOCK, value: ml.p50Ms } : undefined,
+    note: bl ? `${latencyNote}; ${bl.counted} messages counted` : 'failed (see below)',
+  });
+  out.push({
+    name: 'end-to-end latency p99',
+    value: bl?.p99Ms ?? NaN,
+    unit: 'ms',
+    reference: ml ? { name: MOCK, value: ml.p99Ms } : undefined,
+    note: bl ? latencyNote : 'failed (see below)',
+  });
+  out.push({
+    name: 'loopback TCP, 1 MiB writes (this machine)',
+    value: loopbackMBps,
+    unit: 'MB/s',
+    note: 'median of 3',
+  });
+  for (const e of [...berth.errors.map((e) => `Berth: ${e}`), ...mock.errors.map((e) => `mock: ${e}`)]) {
+    out.push({ name: 'error', value: NaN, unit: '', note: e.replaceAll('|', '/').replaceAll('\n', ' ') });
+  }
+  return out;
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const compiled = compileLoadTools();
+  if (!compiled.ok) {
+    return [{ name: 'broker produce/fetch', value: NaN, unit: '', note: `not available: ${compiled.reason}` }];
+  }
+  try {
+    const loopbackMBps = await measureLoopback(compiled.bin);
+    const mock = await measureMock(compiled.bin);
+    const berth = await measureBerth(compiled.bin);
+    return rows(berth, mock, loopbackMBps);
+  } finally {
+    fs.rmSync(compiled.dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  console.log(renderTable('broker-produce-fetch', await run()));
+}
