@@ -43,8 +43,30 @@ const produceCases: ProduceCase[] = [
   { key: 'batch', label: '1 MiB batches (1 KiB msgs)', size: 1024, count: 128_000, lingerMs: 50, batchBytes: 1 << 20 },
 ].map((c) => ({ ...c, count: Math.max(1000, Math.round(c.count * SCALE)) }));
 const ACKS = ['1', '-1'] as const;
-/** The topic that the fetch cases read back: the 1 MiB batches written at acks=1. */
-const FETCH_TOPIC = 'bench-produce-batch-acks1';
+interface FetchCase {
+  key: string;
+  label: string;
+  topic: string;
+  size: number;
+  count: number;
+  /** Written before the fetch (topics not written by a produce case). */
+  setup: boolean;
+}
+
+const fetchCases: FetchCase[] = [
+  // The 1 MiB batches written by the produce case at acks=1.
+  {
+    key: '1k',
+    label: '1 KiB msgs in 1 MiB batches',
+    topic: 'bench-produce-batch-acks1',
+    size: 1024,
+    count: 128_000,
+    setup: false,
+  },
+  // Large messages: the consumer's per-message work out of the way, so the broker's send path shows more.
+  { key: '64k', label: '64 KiB msgs', topic: 'bench-fetch-64k', size: 65_536, count: 4096, setup: true },
+].map((c) => ({ ...c, count: Math.max(100, Math.round(c.count * SCALE)) }));
+const WARMUP_TOPIC = 'bench-warmup';
 
 interface ProduceResult {
   msgsPerSec: number;
@@ -57,6 +79,8 @@ interface FetchResult {
   mbPerSec: number;
   msgsPerSec: number;
   cpuPerGiB: number;
+  /** Times the consumer went back to the start of the partition (the mock cluster keeps only its last ~5 MB). */
+  rewinds: number;
 }
 interface LatencyResult {
   p50Ms: number;
@@ -102,15 +126,33 @@ async function produceAll(bin: Bin, sut: SystemUnderTest, figures: Figures): Pro
   }
 }
 
-async function fetchOnce(bin: Bin, sut: SystemUnderTest, key: string, figures: Figures): Promise<void> {
-  const batch = produceCases.find((c) => c.key === 'batch')!;
-  try {
-    const { result: r, cpu } = await withCpu(sut, () =>
-      runTool(bin('consume-load'), [sut.bootstrap, FETCH_TOPIC, batch.count]),
-    );
-    figures.fetch.set(key, { mbPerSec: r.mbPerSec, msgsPerSec: r.msgsPerSec, cpuPerGiB: cpu / (r.bytes / GiB) });
-  } catch (err) {
-    figures.errors.push(`fetch ${key}: ${(err as Error).message}`);
+/** Writes what the fetch cases read that no produce case wrote, and warms the system up (JIT, first segments). */
+async function setup(bin: Bin, sut: SystemUnderTest): Promise<void> {
+  await sut.createTopic(WARMUP_TOPIC);
+  await runTool(bin('produce-load'), [sut.bootstrap, WARMUP_TOPIC, 1024, Math.round(50_000 * SCALE), 1, 5]);
+  for (const c of fetchCases.filter((f) => f.setup)) {
+    await sut.createTopic(c.topic);
+    await runTool(bin('produce-load'), [sut.bootstrap, c.topic, c.size, c.count, 1, 20, 1 << 20]);
+  }
+}
+
+/** Reads every fetch case back; `path` names the send path ('mock' for the mock cluster). */
+async function fetchAll(bin: Bin, sut: SystemUnderTest, path: string, figures: Figures): Promise<void> {
+  for (const c of fetchCases) {
+    try {
+      const { result: r, cpu } = await withCpu(sut, () =>
+        runTool(bin('consume-load'), [sut.bootstrap, c.topic, c.count]),
+      );
+      const f = {
+        mbPerSec: r.mbPerSec,
+        msgsPerSec: r.msgsPerSec,
+        cpuPerGiB: cpu / (r.bytes / GiB),
+        rewinds: r.rewinds,
+      };
+      figures.fetch.set(`${c.key}/${path}`, f);
+    } catch (err) {
+      figures.errors.push(`fetch ${c.label} (${path}): ${(err as Error).message}`);
+    }
   }
 }
 
@@ -139,8 +181,9 @@ async function measureMock(bin: Bin): Promise<Figures> {
     return figures;
   }
   try {
+    await setup(bin, mock).catch((e: Error) => figures.errors.push(`setup: ${e.message}`));
     await produceAll(bin, mock, figures);
-    await fetchOnce(bin, mock, 'mock', figures);
+    await fetchAll(bin, mock, 'mock', figures);
     await latencyOnce(bin, mock, figures);
   } finally {
     await mock.stop();
@@ -154,8 +197,9 @@ async function measureBerth(bin: Bin): Promise<Figures> {
   try {
     const zc = await startBerth(dataDir, 'zerocopy');
     try {
+      await setup(bin, zc).catch((e: Error) => figures.errors.push(`setup: ${e.message}`));
       await produceAll(bin, zc, figures);
-      await fetchOnce(bin, zc, 'zerocopy', figures);
+      await fetchAll(bin, zc, 'zerocopy', figures);
       await latencyOnce(bin, zc, figures);
     } finally {
       await zc.stop();
@@ -163,7 +207,7 @@ async function measureBerth(bin: Bin): Promise<Figures> {
     // Same data, read again through the copying path (page cache warm for both).
     const copy = await startBerth(dataDir, 'copy');
     try {
-      await fetchOnce(bin, copy, 'copy', figures);
+      await fetchAll(bin, copy, 'copy', figures);
     } finally {
       await copy.stop();
     }
@@ -173,19 +217,27 @@ async function measureBerth(bin: Bin): Promise<Figures> {
   return figures;
 }
 
-/** Loopback TCP limit: median of three runs of 1 MiB writes, one process writing, one reading. */
-async function measureLoopback(bin: Bin): Promise<number> {
+interface Loopback {
+  mbPerSec: number;
+  rttP50Ms: number;
+  rttP99Ms: number;
+}
+
+/** Loopback TCP limits: throughput (median of three runs of 1 MiB writes) and 100-byte round trips. */
+async function measureLoopback(bin: Bin): Promise<Loopback> {
   const runs: number[] = [];
-  for (let i = 0; i < 3; i++)
-    runs.push((await runTool(bin('loopback'), [Math.round(512 * Math.max(SCALE, 0.25))])).mbPerSec);
+  const mib = Math.round(512 * Math.max(SCALE, 0.25));
+  for (let i = 0; i < 3; i++) runs.push((await runTool(bin('loopback'), [mib])).mbPerSec);
   runs.sort((a, b) => a - b);
-  return runs[1];
+  const rtt = await runTool(bin('loopback'), ['rtt', 10_000]);
+  return { mbPerSec: runs[1], rttP50Ms: rtt.p50Ms, rttP99Ms: rtt.p99Ms };
 }
 
 const ratioOf = (v: number | undefined, of: number) => (v === undefined ? 'n/a' : `${(v / of).toFixed(2)}`);
 
-function rows(berth: Figures, mock: Figures, loopbackMBps: number): BenchRow[] {
+function rows(berth: Figures, mock: Figures, loopback: Loopback): BenchRow[] {
   const out: BenchRow[] = [];
+  const loopbackMBps = loopback.mbPerSec;
   const MOCK = 'mock cluster';
   for (const c of produceCases) {
     for (const acks of ACKS) {
@@ -217,44 +269,55 @@ function rows(berth: Figures, mock: Figures, loopbackMBps: number): BenchRow[] {
       });
     }
   }
-  const mf = mock.fetch.get('mock');
-  for (const pathName of ['zerocopy', 'copy'] as const) {
-    const f = berth.fetch.get(pathName);
-    const label = `fetch 1 KiB msgs in 1 MiB batches, ${pathName === 'zerocopy' ? 'zero-copy' : 'copying'} path`;
-    if (!f) {
-      out.push({ name: label, value: NaN, unit: 'MB/s', note: 'failed (see below)' });
-      continue;
+  for (const c of fetchCases) {
+    const mf = mock.fetch.get(`${c.key}/mock`);
+    for (const pathName of ['zerocopy', 'copy'] as const) {
+      const f = berth.fetch.get(`${c.key}/${pathName}`);
+      const pathLabel = pathName === 'zerocopy' ? 'zero-copy' : 'copying';
+      const label = `fetch ${c.label}, ${pathLabel} path`;
+      if (!f) {
+        out.push({ name: label, value: NaN, unit: 'MB/s', note: 'failed (see below)' });
+        continue;
+      }
+      out.push({
+        name: label,
+        value: f.mbPerSec,
+        unit: 'MB/s',
+        reference: mf ? { name: MOCK, value: mf.mbPerSec } : undefined,
+        note:
+          `${formatNumber(f.msgsPerSec)} msgs/s; of loopback TCP: Berth ${ratioOf(f.mbPerSec, loopbackMBps)}, ` +
+          `mock ${ratioOf(mf?.mbPerSec, loopbackMBps)}` +
+          (mf ? ` (mock keeps ~5 MB per partition: read ${mf.rewinds + 1} times over, a seek each)` : ''),
+      });
+      out.push({
+        name: `broker CPU per GiB fetched, ${c.label}, ${pathLabel} path`,
+        value: f.cpuPerGiB,
+        unit: 's/GiB',
+        reference: mf ? { name: MOCK, value: mf.cpuPerGiB } : undefined,
+        note: 'user+system CPU of the broker process while the consumer ran',
+      });
     }
-    out.push({
-      name: label,
-      value: f.mbPerSec,
-      unit: 'MB/s',
-      reference: mf ? { name: MOCK, value: mf.mbPerSec } : undefined,
-      note: `${formatNumber(f.msgsPerSec)} msgs/s; of loopback TCP: Berth ${ratioOf(f.mbPerSec, loopbackMBps)}, mock ${ratioOf(mf?.mbPerSec, loopbackMBps)}`,
-    });
-    out.push({
-      name: `broker CPU per GiB fetched, ${pathName === 'zerocopy' ? 'zero-copy' : 'copying'} path`,
-      value: f.cpuPerGiB,
-      unit: 's/GiB',
-      reference: mf ? { name: MOCK, value: mf.cpuPerGiB } : undefined,
-      note: 'user+system CPU of the broker process while the consumer ran',
-    });
   }
   const bl = berth.latency;
   const ml = mock.latency;
-  const latencyNote = `${LATENCY_RATE} msgs/s of 100 B for ${LATENCY_SECONDS} s, acks=1, linger 0, fetch.wait.max.ms 100`;
+  const latencyNote =
+    `${LATENCY_RATE} msgs/s of 100 B for ${LATENCY_SECONDS} s, acks=1, linger 0, fetch.wait.max.ms 100` +
+    (ml
+      ? `; mock cluster ${formatNumber(ml.p50Ms)}/${formatNumber(ml.p99Ms)} ms p50/p99 (it answers a waiting fetch only when fetch.wait.max.ms expires)`
+      : '');
+  const rttRef = (v: number) => ({ name: 'loopback TCP round trip, 100 B', value: v });
   out.push({
-    name: 'end-to-end latency p50',
+    name: 'end-to-end latency p50 (produce to consume)',
     value: bl?.p50Ms ?? NaN,
     unit: 'ms',
-    reference: ml ? { name: MOCK, value: ml.p50Ms } : undefined,
+    reference: rttRef(loopback.rttP50Ms),
     note: bl ? `${latencyNote}; ${bl.counted} messages counted` : 'failed (see below)',
   });
   out.push({
-    name: 'end-to-end latency p99',
+    name: 'end-to-end latency p99 (produce to consume)',
     value: bl?.p99Ms ?? NaN,
     unit: 'ms',
-    reference: ml ? { name: MOCK, value: ml.p99Ms } : undefined,
+    reference: rttRef(loopback.rttP99Ms),
     note: bl ? latencyNote : 'failed (see below)',
   });
   out.push({
@@ -275,10 +338,10 @@ export async function run(): Promise<BenchRow[]> {
     return [{ name: 'broker produce/fetch', value: NaN, unit: '', note: `not available: ${compiled.reason}` }];
   }
   try {
-    const loopbackMBps = await measureLoopback(compiled.bin);
+    const loopback = await measureLoopback(compiled.bin);
     const mock = await measureMock(compiled.bin);
     const berth = await measureBerth(compiled.bin);
-    return rows(berth, mock, loopbackMBps);
+    return rows(berth, mock, loopback);
   } finally {
     fs.rmSync(compiled.dir, { recursive: true, force: true });
   }
