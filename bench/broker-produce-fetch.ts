@@ -37,12 +37,13 @@ interface ProduceCase {
 }
 
 const produceCases: ProduceCase[] = [
-  { key: '100', label: '100 B messages', size: 100, count: 300_000, lingerMs: 5, batchBytes: 1_000_000 },
-  { key: '1k', label: '1 KiB messages', size: 1024, count: 100_000, lingerMs: 5, batchBytes: 1_000_000 },
+  { key: '100', label: '100 B messages', size: 100, count: 1_000_000, lingerMs: 5, batchBytes: 1_000_000 },
+  { key: '1k', label: '1 KiB messages', size: 1024, count: 250_000, lingerMs: 5, batchBytes: 1_000_000 },
   // librdkafka fills a batch up to batch.size: 1 KiB messages with a long linger give batches of about 1 MiB.
-  { key: 'batch', label: '1 MiB batches (1 KiB msgs)', size: 1024, count: 128_000, lingerMs: 50, batchBytes: 1 << 20 },
+  { key: 'batch', label: '1 MiB batches (1 KiB msgs)', size: 1024, count: 256_000, lingerMs: 50, batchBytes: 1 << 20 },
 ].map((c) => ({ ...c, count: Math.max(1000, Math.round(c.count * SCALE)) }));
 const ACKS = ['1', '-1'] as const;
+const REPEATS = 2;
 interface FetchCase {
   key: string;
   label: string;
@@ -60,12 +61,20 @@ const fetchCases: FetchCase[] = [
     label: '1 KiB msgs in 1 MiB batches',
     topic: 'bench-produce-batch-acks1',
     size: 1024,
-    count: 128_000,
+    // Exactly what that case wrote: asking for more would wait for messages that never come.
+    count: produceCases.find((c) => c.key === 'batch')!.count,
     setup: false,
   },
   // Large messages: the consumer's per-message work out of the way, so the broker's send path shows more.
-  { key: '64k', label: '64 KiB msgs', topic: 'bench-fetch-64k', size: 65_536, count: 4096, setup: true },
-].map((c) => ({ ...c, count: Math.max(100, Math.round(c.count * SCALE)) }));
+  {
+    key: '64k',
+    label: '64 KiB msgs',
+    topic: 'bench-fetch-64k',
+    size: 65_536,
+    count: Math.max(100, Math.round(6144 * SCALE)),
+    setup: true,
+  },
+];
 const WARMUP_TOPIC = 'bench-warmup';
 
 interface ProduceResult {
@@ -104,25 +113,32 @@ async function withCpu<T>(sut: SystemUnderTest, step: () => Promise<T>): Promise
   return { result, cpu: cpuSeconds(sut.pid) - before };
 }
 
-async function produceAll(bin: Bin, sut: SystemUnderTest, figures: Figures): Promise<void> {
-  for (const c of produceCases) {
-    for (const acks of ACKS) {
-      const topic = `bench-produce-${c.key}-acks${acks === '1' ? '1' : 'all'}`;
-      try {
-        await sut.createTopic(topic);
-        const args = [sut.bootstrap, topic, c.size, c.count, acks, c.lingerMs, c.batchBytes];
-        const { result: r, cpu } = await withCpu(sut, () => runTool(bin('produce-load'), args));
-        figures.produce.set(`${c.key}/${acks}`, {
-          msgsPerSec: r.msgsPerSec,
-          mbPerSec: r.mbPerSec,
-          p50Ms: r.p50Ms,
-          p99Ms: r.p99Ms,
-          cpuPerGiB: cpu / ((r.msgs * c.size) / GiB),
-        });
-      } catch (err) {
-        figures.errors.push(`produce ${c.label} acks=${acks}: ${(err as Error).message}`);
-      }
-    }
+/** One produce run; a system's figure for a case is the best of its REPEATS runs (other helpers share the cores). */
+async function produceOnce(
+  bin: Bin,
+  sut: SystemUnderTest,
+  c: ProduceCase,
+  acks: string,
+  rep: number,
+  figures: Figures,
+) {
+  const topic = `bench-produce-${c.key}-acks${acks === '1' ? '1' : 'all'}`;
+  const key = `${c.key}/${acks}`;
+  try {
+    if (rep === 0) await sut.createTopic(topic);
+    const args = [sut.bootstrap, topic, c.size, c.count, acks, c.lingerMs, c.batchBytes];
+    const { result: r, cpu } = await withCpu(sut, () => runTool(bin('produce-load'), args));
+    const best = figures.produce.get(key);
+    if (best && best.msgsPerSec >= r.msgsPerSec) return;
+    figures.produce.set(key, {
+      msgsPerSec: r.msgsPerSec,
+      mbPerSec: r.mbPerSec,
+      p50Ms: r.p50Ms,
+      p99Ms: r.p99Ms,
+      cpuPerGiB: cpu / ((r.msgs * c.size) / GiB),
+    });
+  } catch (err) {
+    figures.errors.push(`produce ${c.label} acks=${acks}: ${(err as Error).message}`);
   }
 }
 
@@ -171,50 +187,59 @@ function emptyFigures(): Figures {
   return { produce: new Map(), fetch: new Map(), errors: [] };
 }
 
-async function measureMock(bin: Bin): Promise<Figures> {
-  const figures = emptyFigures();
-  let mock: SystemUnderTest;
-  try {
-    mock = await startMockCluster(bin('mock-cluster'));
-  } catch (err) {
-    figures.errors.push(`mock cluster: ${(err as Error).message}`);
-    return figures;
-  }
-  try {
-    await setup(bin, mock).catch((e: Error) => figures.errors.push(`setup: ${e.message}`));
-    await produceAll(bin, mock, figures);
-    await fetchAll(bin, mock, 'mock', figures);
-    await latencyOnce(bin, mock, figures);
-  } finally {
-    await mock.stop();
-  }
-  return figures;
+interface Subject {
+  sut: SystemUnderTest;
+  figures: Figures;
+  /** Key of its fetch figures: the send path, or 'mock'. */
+  path: string;
 }
 
-async function measureBerth(bin: Bin): Promise<Figures> {
-  const figures = emptyFigures();
+/**
+ * Berth and the mock cluster run side by side and take turns case by case (the order flipped on every repeat), so
+ * that load from elsewhere on the machine falls on both alike. Berth is then restarted on the same data with the
+ * copying fetch path and reads it again (page cache warm for both paths).
+ */
+async function measureAll(bin: Bin): Promise<{ berth: Figures; mock: Figures }> {
+  const berth = emptyFigures();
+  const mock = emptyFigures();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-broker-data-'));
+  let mockSut: SystemUnderTest | null = null;
   try {
+    mockSut = await startMockCluster(bin('mock-cluster')).catch((err: Error) => {
+      mock.errors.push(`mock cluster: ${err.message}`);
+      return null;
+    });
     const zc = await startBerth(dataDir, 'zerocopy');
+    const subjects: Subject[] = [{ sut: zc, figures: berth, path: 'zerocopy' }];
+    if (mockSut) subjects.push({ sut: mockSut, figures: mock, path: 'mock' });
     try {
-      await setup(bin, zc).catch((e: Error) => figures.errors.push(`setup: ${e.message}`));
-      await produceAll(bin, zc, figures);
-      await fetchAll(bin, zc, 'zerocopy', figures);
-      await latencyOnce(bin, zc, figures);
+      for (const s of subjects) {
+        await setup(bin, s.sut).catch((e: Error) => s.figures.errors.push(`setup: ${e.message}`));
+      }
+      for (const c of produceCases) {
+        for (const acks of ACKS) {
+          for (let rep = 0; rep < REPEATS; rep++) {
+            const order = rep % 2 === 0 ? subjects : [...subjects].reverse();
+            for (const s of order) await produceOnce(bin, s.sut, c, acks, rep, s.figures);
+          }
+        }
+      }
+      for (const s of subjects) await fetchAll(bin, s.sut, s.path, s.figures);
+      for (const s of subjects) await latencyOnce(bin, s.sut, s.figures);
     } finally {
       await zc.stop();
     }
-    // Same data, read again through the copying path (page cache warm for both).
     const copy = await startBerth(dataDir, 'copy');
     try {
-      await fetchAll(bin, copy, 'copy', figures);
+      await fetchAll(bin, copy, 'copy', berth);
     } finally {
       await copy.stop();
     }
   } finally {
+    await mockSut?.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
-  return figures;
+  return { berth, mock };
 }
 
 interface Loopback {
@@ -255,7 +280,7 @@ function rows(berth: Figures, mock: Figures, loopback: Loopback): BenchRow[] {
         unit: 'msgs/s',
         reference: m ? { name: MOCK, value: m.msgsPerSec } : undefined,
         note:
-          `delivery p50/p99 ${formatNumber(b.p50Ms)}/${formatNumber(b.p99Ms)} ms` +
+          `best of ${REPEATS}; delivery p50/p99 ${formatNumber(b.p50Ms)}/${formatNumber(b.p99Ms)} ms` +
           (m ? ` (mock ${formatNumber(m.p50Ms)}/${formatNumber(m.p99Ms)})` : '') +
           `; broker CPU ${formatNumber(b.cpuPerGiB)} s/GiB` +
           (m ? ` (mock ${formatNumber(m.cpuPerGiB)})` : ''),
@@ -303,7 +328,7 @@ function rows(berth: Figures, mock: Figures, loopback: Loopback): BenchRow[] {
   const latencyNote =
     `${LATENCY_RATE} msgs/s of 100 B for ${LATENCY_SECONDS} s, acks=1, linger 0, fetch.wait.max.ms 100` +
     (ml
-      ? `; mock cluster ${formatNumber(ml.p50Ms)}/${formatNumber(ml.p99Ms)} ms p50/p99 (it answers a waiting fetch only when fetch.wait.max.ms expires)`
+      ? `; mock cluster ${formatNumber(ml.p50Ms)}/${formatNumber(ml.p99Ms)} ms p50/p99 (it does not answer a waiting fetch on append: no latency reference)`
       : '');
   const rttRef = (v: number) => ({ name: 'loopback TCP round trip, 100 B', value: v });
   out.push({
@@ -339,8 +364,7 @@ export async function run(): Promise<BenchRow[]> {
   }
   try {
     const loopback = await measureLoopback(compiled.bin);
-    const mock = await measureMock(compiled.bin);
-    const berth = await measureBerth(compiled.bin);
+    const { berth, mock } = await measureAll(compiled.bin);
     return rows(berth, mock, loopback);
   } finally {
     fs.rmSync(compiled.dir, { recursive: true, force: true });
