@@ -1,7 +1,7 @@
 /* End-to-end latency at a fixed rate: one process holds a librdkafka producer sending `rate` messages/s for `seconds`
  * (each value carries its sequence number and send time) and a consumer thread reading them back; both use the same
  * monotonic clock. The first half second is warm-up and not counted. Prints one JSON line with p50/p99/max in ms.
- * Usage: latency BOOTSTRAP TOPIC RATE SECONDS [SIZE=100] [LINGER_MS=0] */
+ * Usage: latency BOOTSTRAP TOPIC RATE SECONDS [SIZE=100] [LINGER_MS=0] [FETCH_WAIT_MAX_MS=100] */
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -14,7 +14,7 @@
 static int64_t first_offset = -1;
 static size_t total, warmup, received, counted;
 static double *lat;
-static const char *bootstrap, *topic;
+static const char *bootstrap, *topic, *fetch_wait = "100";
 
 static void set(rd_kafka_conf_t *c, const char *k, const char *v) {
   char err[512];
@@ -38,7 +38,7 @@ static void *consume(void *arg) {
   set(conf, "bootstrap.servers", bootstrap);
   set(conf, "group.id", "berth-bench-latency");
   set(conf, "enable.auto.commit", "false");
-  set(conf, "fetch.wait.max.ms", "100");
+  set(conf, "fetch.wait.max.ms", fetch_wait);
   set(conf, "log_level", "3");
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
@@ -72,6 +72,7 @@ int main(int argc, char **argv) {
   }
   bootstrap = argv[1];
   topic = argv[2];
+  if (argc > 7) fetch_wait = argv[7];
   double rate = strtod(argv[3], 0), seconds = strtod(argv[4], 0);
   size_t size = argc > 5 ? strtoul(argv[5], 0, 10) : 100;
   if (size < 16) size = 16;
