@@ -97,6 +97,8 @@ export interface SystemUnderTest {
   readonly pid: number;
   /** Makes sure `topic` exists with one partition (Berth creates topics on first use). */
   createTopic(topic: string): Promise<void>;
+  /** Why the process ended on its own (exit code and the tail of its output), or null while it runs. */
+  died(): string | null;
   stop(): Promise<void>;
 }
 
@@ -127,6 +129,8 @@ export async function startMockCluster(bin: string): Promise<SystemUnderTest> {
     name: 'librdkafka mock cluster',
     bootstrap,
     pid: child.pid!,
+    died: () =>
+      child.exitCode !== null || child.signalCode !== null ? `exited (${child.exitCode ?? child.signalCode})` : null,
     async createTopic(topic) {
       child.stdin!.write(`${topic}\n`);
       const answer = await next();
@@ -146,12 +150,17 @@ export async function startBerth(dataDir: string, fetchPath: 'zerocopy' | 'copy'
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
-    stderr += d.toString();
+    stderr = (stderr + d.toString()).slice(-4000);
   });
+  // The last lines of stdout, for the report when the broker dies.
+  const tail: string[] = [];
+  let stopping = false;
   const port = await new Promise<number>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
     const timer = setTimeout(() => reject(new Error(`berth did not start in 20 s: ${stderr.slice(-300)}`)), 20_000);
     rl.on('line', (line) => {
+      tail.push(line.slice(0, 500));
+      if (tail.length > 5) tail.shift();
       try {
         const rec = JSON.parse(line) as { msg?: string; port?: number };
         if (rec.msg === 'broker listening' && typeof rec.port === 'number') {
@@ -167,14 +176,18 @@ export async function startBerth(dataDir: string, fetchPath: 'zerocopy' | 'copy'
       reject(new Error(`berth exited (${code}) before listening: ${stderr.slice(-300)}`));
     });
   });
-  // Keep draining stdout so that the broker never blocks on a full pipe.
-  child.stdout!.resume();
+  // readline keeps draining stdout, so the broker never blocks on a full pipe.
   return {
     name: `Berth (${fetchPath})`,
     bootstrap: `127.0.0.1:${port}`,
     pid: child.pid!,
     async createTopic() {},
+    died() {
+      if (stopping || (child.exitCode === null && child.signalCode === null)) return null;
+      return `broker exited (${child.exitCode ?? child.signalCode}): ${stderr.slice(-600)} ${tail.join(' ')}`;
+    },
     async stop() {
+      stopping = true;
       child.kill('SIGTERM');
       await waitExit(child, 10_000);
     },

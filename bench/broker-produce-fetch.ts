@@ -124,6 +124,7 @@ async function produceOnce(
 ) {
   const topic = `bench-produce-${c.key}-acks${acks === '1' ? '1' : 'all'}`;
   const key = `${c.key}/${acks}`;
+  if (sut.died()) return;
   try {
     if (rep === 0) await sut.createTopic(topic);
     const args = [sut.bootstrap, topic, c.size, c.count, acks, c.lingerMs, c.batchBytes];
@@ -155,6 +156,7 @@ async function setup(bin: Bin, sut: SystemUnderTest): Promise<void> {
 /** Reads every fetch case back; `path` names the send path ('mock' for the mock cluster). */
 async function fetchAll(bin: Bin, sut: SystemUnderTest, path: string, figures: Figures): Promise<void> {
   for (const c of fetchCases) {
+    if (sut.died()) return;
     try {
       const { result: r, cpu } = await withCpu(sut, () =>
         runTool(bin('consume-load'), [sut.bootstrap, c.topic, c.count]),
@@ -174,6 +176,7 @@ async function fetchAll(bin: Bin, sut: SystemUnderTest, path: string, figures: F
 
 async function latencyOnce(bin: Bin, sut: SystemUnderTest, figures: Figures): Promise<void> {
   const topic = 'bench-latency';
+  if (sut.died()) return;
   try {
     await sut.createTopic(topic);
     const r = await runTool(bin('latency'), [sut.bootstrap, topic, LATENCY_RATE, LATENCY_SECONDS, 100, 0]);
@@ -226,12 +229,18 @@ async function measureAll(bin: Bin): Promise<{ berth: Figures; mock: Figures }> 
       }
       for (const s of subjects) await fetchAll(bin, s.sut, s.path, s.figures);
       for (const s of subjects) await latencyOnce(bin, s.sut, s.figures);
+      for (const s of subjects) {
+        const why = s.sut.died();
+        if (why) s.figures.errors.push(why);
+      }
     } finally {
       await zc.stop();
     }
     const copy = await startBerth(dataDir, 'copy');
     try {
       await fetchAll(bin, copy, 'copy', berth);
+      const why = copy.died();
+      if (why) berth.errors.push(why);
     } finally {
       await copy.stop();
     }
