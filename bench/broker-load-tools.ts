@@ -39,10 +39,14 @@ export function compileLoadTools(): Compiled {
   return { ok: true, dir, bin: (tool) => path.join(dir, tool) };
 }
 
-/** Runs a load generator and returns the JSON object it printed last. */
+/**
+ * Runs a load generator and returns the JSON object it printed last. `abortIf` is polled: when it returns a reason
+ * (the system under test died), the generator is killed at once instead of retrying until its timeout.
+ */
 export function runTool(
   bin: string,
   args: Array<string | number>,
+  abortIf: () => string | null = () => null,
   timeoutMs = 120_000,
 ): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
@@ -60,12 +64,23 @@ export function runTool(
       err += d.toString();
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    let aborted: string | null = null;
+    const poll = setInterval(() => {
+      aborted = abortIf();
+      if (aborted) child.kill('SIGKILL');
+    }, 250);
     child.on('error', (e) => {
       clearTimeout(timer);
+      clearInterval(poll);
       reject(e);
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      clearInterval(poll);
+      if (aborted) {
+        reject(new Error(`${path.basename(bin)} stopped: the system under test died`));
+        return;
+      }
       const line = out.trim().split('\n').pop() ?? '';
       try {
         resolve(JSON.parse(line) as Record<string, number>);

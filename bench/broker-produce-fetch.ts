@@ -128,7 +128,7 @@ async function produceOnce(
   try {
     if (rep === 0) await sut.createTopic(topic);
     const args = [sut.bootstrap, topic, c.size, c.count, acks, c.lingerMs, c.batchBytes];
-    const { result: r, cpu } = await withCpu(sut, () => runTool(bin('produce-load'), args));
+    const { result: r, cpu } = await withCpu(sut, () => runTool(bin('produce-load'), args, sut.died));
     const best = figures.produce.get(key);
     if (best && best.msgsPerSec >= r.msgsPerSec) return;
     figures.produce.set(key, {
@@ -146,20 +146,26 @@ async function produceOnce(
 /** Writes what the fetch cases read that no produce case wrote, and warms the system up (JIT, first segments). */
 async function setup(bin: Bin, sut: SystemUnderTest): Promise<void> {
   await sut.createTopic(WARMUP_TOPIC);
-  await runTool(bin('produce-load'), [sut.bootstrap, WARMUP_TOPIC, 1024, Math.round(50_000 * SCALE), 1, 5]);
+  await runTool(bin('produce-load'), [sut.bootstrap, WARMUP_TOPIC, 1024, Math.round(50_000 * SCALE), 1, 5], sut.died);
   for (const c of fetchCases.filter((f) => f.setup)) {
     await sut.createTopic(c.topic);
-    await runTool(bin('produce-load'), [sut.bootstrap, c.topic, c.size, c.count, 1, 20, 1 << 20]);
+    await runTool(bin('produce-load'), [sut.bootstrap, c.topic, c.size, c.count, 1, 20, 1 << 20], sut.died);
   }
 }
 
 /** Reads every fetch case back; `path` names the send path ('mock' for the mock cluster). */
-async function fetchAll(bin: Bin, sut: SystemUnderTest, path: string, figures: Figures): Promise<void> {
-  for (const c of fetchCases) {
+async function fetchAll(
+  bin: Bin,
+  sut: SystemUnderTest,
+  path: string,
+  figures: Figures,
+  cases = fetchCases,
+): Promise<void> {
+  for (const c of cases) {
     if (sut.died()) return;
     try {
       const { result: r, cpu } = await withCpu(sut, () =>
-        runTool(bin('consume-load'), [sut.bootstrap, c.topic, c.count]),
+        runTool(bin('consume-load'), [sut.bootstrap, c.topic, c.count], sut.died),
       );
       const f = {
         mbPerSec: r.mbPerSec,
@@ -179,7 +185,7 @@ async function latencyOnce(bin: Bin, sut: SystemUnderTest, figures: Figures): Pr
   if (sut.died()) return;
   try {
     await sut.createTopic(topic);
-    const r = await runTool(bin('latency'), [sut.bootstrap, topic, LATENCY_RATE, LATENCY_SECONDS, 100, 0]);
+    const r = await runTool(bin('latency'), [sut.bootstrap, topic, LATENCY_RATE, LATENCY_SECONDS, 100, 0], sut.died);
     figures.latency = { p50Ms: r.p50Ms, p99Ms: r.p99Ms, counted: r.counted };
   } catch (err) {
     figures.errors.push(`latency: ${(err as Error).message}`);
@@ -212,7 +218,7 @@ async function measureAll(bin: Bin): Promise<{ berth: Figures; mock: Figures }> 
       mock.errors.push(`mock cluster: ${err.message}`);
       return null;
     });
-    const zc = await startBerth(dataDir, 'zerocopy');
+    let zc = await startBerth(dataDir, 'zerocopy');
     const subjects: Subject[] = [{ sut: zc, figures: berth, path: 'zerocopy' }];
     if (mockSut) subjects.push({ sut: mockSut, figures: mock, path: 'mock' });
     try {
@@ -228,6 +234,13 @@ async function measureAll(bin: Bin): Promise<{ berth: Figures; mock: Figures }> 
         }
       }
       for (const s of subjects) await fetchAll(bin, s.sut, s.path, s.figures);
+      // A broker that died under a consumer is reported, and restarted so that the latency case still runs.
+      const why = zc.died();
+      if (why) {
+        berth.errors.push(`zero-copy broker: ${why}`);
+        zc = await startBerth(dataDir, 'zerocopy');
+        subjects[0].sut = zc;
+      }
       for (const s of subjects) await latencyOnce(bin, s.sut, s.figures);
       for (const s of subjects) {
         const why = s.sut.died();
@@ -236,13 +249,16 @@ async function measureAll(bin: Bin): Promise<{ berth: Figures; mock: Figures }> 
     } finally {
       await zc.stop();
     }
-    const copy = await startBerth(dataDir, 'copy');
-    try {
-      await fetchAll(bin, copy, 'copy', berth);
-      const why = copy.died();
-      if (why) berth.errors.push(why);
-    } finally {
-      await copy.stop();
+    // One broker per case here: a broker that dies under one consumer does not take the next case with it.
+    for (const c of fetchCases) {
+      const copy = await startBerth(dataDir, 'copy');
+      try {
+        await fetchAll(bin, copy, 'copy', berth, [c]);
+        const why = copy.died();
+        if (why) berth.errors.push(`copying broker, after fetch ${c.label}: ${why}`);
+      } finally {
+        await copy.stop();
+      }
     }
   } finally {
     await mockSut?.stop();
