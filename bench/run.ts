@@ -18,6 +18,7 @@ const modules: Array<{ name: string; path: string }> = [
   { name: 'native-io', path: './native-io.js' },
   { name: 'storage-append', path: './storage-append.js' },
   { name: 'group-convergence', path: './group-convergence.js' },
+  { name: 'broker-produce-fetch', path: './broker-produce-fetch.js' },
 ];
 
 async function main(): Promise<void> {

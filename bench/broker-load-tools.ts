@@ -1,0 +1,210 @@
+/**
+ * Plumbing for the broker benchmark: compiles the C load generators in `bench/c/` against librdkafka into a temp
+ * dir, runs them (each prints one JSON line), starts the systems under test as child processes (Berth through its
+ * CLI, librdkafka's mock cluster) so their CPU time can be read from /proc apart from the clients'.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** `bench/c` in the source tree (this file runs from `dist/bench/`). */
+const cSourceDir = path.resolve(here, '../../bench/c');
+const berthCli = path.resolve(here, '../cli/berth.js');
+
+export const LOAD_TOOLS = ['mock-cluster', 'produce-load', 'consume-load', 'latency', 'loopback'] as const;
+export type LoadTool = (typeof LOAD_TOOLS)[number];
+
+export type Compiled = { ok: true; dir: string; bin: (tool: LoadTool) => string } | { ok: false; reason: string };
+
+/** Compiles every load generator; a missing cc or librdkafka-dev is a reason, not an error. */
+export function compileLoadTools(): Compiled {
+  if (!fs.existsSync(cSourceDir)) return { ok: false, reason: `no C sources at ${cSourceDir}` };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-broker-'));
+  for (const tool of LOAD_TOOLS) {
+    const r = spawnSync(
+      'cc',
+      ['-O2', '-o', path.join(dir, tool), path.join(cSourceDir, `${tool}.c`), '-lrdkafka', '-lpthread'],
+      { encoding: 'utf8' },
+    );
+    if (r.error) return { ok: false, reason: `cc: ${r.error.message}` };
+    if (r.status !== 0) {
+      const first = (r.stderr ?? '').split('\n').find((l) => l.includes('error')) ?? r.stderr;
+      return { ok: false, reason: `compiling ${tool}.c (is librdkafka-dev installed?): ${first.trim()}` };
+    }
+  }
+  return { ok: true, dir, bin: (tool) => path.join(dir, tool) };
+}
+
+/**
+ * Runs a load generator and returns the JSON object it printed last. `abortIf` is polled: when it returns a reason
+ * (the system under test died), the generator is killed at once instead of retrying until its timeout.
+ */
+export function runTool(
+  bin: string,
+  args: Array<string | number>,
+  abortIf: () => string | null = () => null,
+  timeoutMs = 120_000,
+): Promise<Record<string, number>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      bin,
+      args.map((a) => String(a)),
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    let aborted: string | null = null;
+    const poll = setInterval(() => {
+      aborted = abortIf();
+      if (aborted) child.kill('SIGKILL');
+    }, 250);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      if (aborted) {
+        reject(new Error(`${path.basename(bin)} stopped: the system under test died`));
+        return;
+      }
+      const line = out.trim().split('\n').pop() ?? '';
+      try {
+        resolve(JSON.parse(line) as Record<string, number>);
+      } catch {
+        const why = signal ? `killed by ${signal}` : `exit ${code}`;
+        reject(new Error(`${path.basename(bin)} ${args.join(' ')}: ${why}: ${err.trim().slice(-300)}`));
+      }
+    });
+  });
+}
+
+let clockTicks = 0;
+
+/** User + system CPU seconds of a process so far (all its threads), from /proc/<pid>/stat. */
+export function cpuSeconds(pid: number): number {
+  if (clockTicks === 0) {
+    const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+    clockTicks = Number(r.stdout?.trim()) || 100;
+  }
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may hold spaces: state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
+export interface SystemUnderTest {
+  readonly name: string;
+  readonly bootstrap: string;
+  readonly pid: number;
+  /** Makes sure `topic` exists with one partition (Berth creates topics on first use). */
+  createTopic(topic: string): Promise<void>;
+  /** Why the process ended on its own (exit code and the tail of its output), or null while it runs. */
+  died(): string | null;
+  stop(): Promise<void>;
+}
+
+function waitExit(child: ChildProcess, ms: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+    }, ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** librdkafka's in-memory mock cluster (one broker) in its own process. */
+export async function startMockCluster(bin: string): Promise<SystemUnderTest> {
+  const child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const next = async (): Promise<string> => {
+    const r = await lines.next();
+    if (r.done) throw new Error('mock cluster exited');
+    return r.value;
+  };
+  const bootstrap = await next();
+  return {
+    name: 'librdkafka mock cluster',
+    bootstrap,
+    pid: child.pid!,
+    died: () =>
+      child.exitCode !== null || child.signalCode !== null ? `exited (${child.exitCode ?? child.signalCode})` : null,
+    async createTopic(topic) {
+      child.stdin!.write(`${topic}\n`);
+      const answer = await next();
+      if (answer !== 'ok') throw new Error(`mock cluster: creating ${topic}: ${answer}`);
+    },
+    async stop() {
+      child.stdin!.end();
+      await waitExit(child, 5000);
+    },
+  };
+}
+
+/** Berth through its CLI, with the given fetch send path; its port is read from the "broker listening" log line. */
+export async function startBerth(dataDir: string, fetchPath: 'zerocopy' | 'copy'): Promise<SystemUnderTest> {
+  const args = [berthCli, 'start', '--data-dir', dataDir, '--port', '0', '--admin-port', '-1'];
+  args.push('--set', `fetch.path=${fetchPath}`);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  // The last lines of stdout, for the report when the broker dies.
+  const tail: string[] = [];
+  let stopping = false;
+  const port = await new Promise<number>((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => reject(new Error(`berth did not start in 20 s: ${stderr.slice(-300)}`)), 20_000);
+    rl.on('line', (line) => {
+      tail.push(line.slice(0, 500));
+      if (tail.length > 5) tail.shift();
+      try {
+        const rec = JSON.parse(line) as { msg?: string; port?: number };
+        if (rec.msg === 'broker listening' && typeof rec.port === 'number') {
+          clearTimeout(timer);
+          resolve(rec.port);
+        }
+      } catch {
+        // not a JSON log line
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`berth exited (${code}) before listening: ${stderr.slice(-300)}`));
+    });
+  });
+  // readline keeps draining stdout, so the broker never blocks on a full pipe.
+  return {
+    name: `Berth (${fetchPath})`,
+    bootstrap: `127.0.0.1:${port}`,
+    pid: child.pid!,
+    async createTopic() {},
+    died() {
+      if (stopping || (child.exitCode === null && child.signalCode === null)) return null;
+      return `broker exited (${child.exitCode ?? child.signalCode}): ${stderr.slice(-600)} ${tail.join(' ')}`;
+    },
+    async stop() {
+      stopping = true;
+      child.kill('SIGTERM');
+      await waitExit(child, 10_000);
+    },
+  };
+}
