@@ -23,6 +23,9 @@ describe('librdkafka consumer groups', () => {
   let client: KafkaClient;
 
   beforeAll(async () => {
+    // Fail loudly (not skip) when a client is missing: CI installs both.
+    expect(hasKcat, 'kcat must be installed').toBe(true);
+    expect(hasConfluent, `${PYTHON} must have confluent_kafka (python3-confluent-kafka)`).toBe(true);
     broker = await startTestBroker({ config: { 'group.initial.rebalance.delay.ms': 200 } });
     client = await connectClient(broker);
     const r = await client.request(CreateTopics, {
@@ -31,12 +34,10 @@ describe('librdkafka consumer groups', () => {
       validateOnly: false,
     });
     expect(r.topics[0].errorCode).toBe(0);
-    if (hasKcat) {
-      const input = Array.from({ length: MESSAGES }, (_, i) => `k${i}:value-${i}`).join('\n');
-      const p = run('kcat', ['-P', '-b', broker.bootstrap, '-t', 'rd-topic', '-K', ':']);
-      p.child.stdin!.end(`${input}\n`);
-      await p;
-    }
+    const input = Array.from({ length: MESSAGES }, (_, i) => `k${i}:value-${i}`).join('\n');
+    const p = run('kcat', ['-P', '-b', broker.bootstrap, '-t', 'rd-topic', '-K', ':']);
+    p.child.stdin!.end(`${input}\n`);
+    await p;
   });
 
   afterAll(async () => {
@@ -49,7 +50,7 @@ describe('librdkafka consumer groups', () => {
     return r.groups![0].topics.flatMap((t) => t.partitions).reduce((n, p) => n + p.committedOffset, 0n);
   }
 
-  it.skipIf(!hasKcat)('kcat -G consumes everything produced and commits its offsets', async () => {
+  it('kcat -G consumes everything produced and commits its offsets', async () => {
     const { stdout } = await run(
       'kcat',
       [
@@ -74,7 +75,7 @@ describe('librdkafka consumer groups', () => {
     expect(await committedTotal('kcat-group')).toBe(BigInt(MESSAGES));
   });
 
-  it.skipIf(!hasKcat || !hasConfluent).each(['range', 'cooperative-sticky'])(
+  it.each(['range', 'cooperative-sticky'])(
     'confluent_kafka, two members, %s assignor: all consumed, both assigned, offsets committed',
     async (strategy) => {
       const groupId = `py-${strategy}`;
@@ -98,50 +99,47 @@ describe('librdkafka consumer groups', () => {
     },
   );
 
-  it.skipIf(!hasConfluent)(
-    'a restarted static member (group.instance.id) gets its partitions back without a rebalance',
-    async () => {
-      const groupId = 'py-static';
-      const child = spawn(
-        PYTHON,
-        [resolve('test/compat/fixtures/confluent-static-member.py'), broker.bootstrap, 'rd-topic', groupId],
-        {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        },
-      );
-      let out = '';
-      let generationBefore = -1;
-      let membersBefore: string[] = [];
-      const lines: string[] = [];
-      await new Promise<void>((done, fail) => {
-        child.stdout!.on('data', (d: Buffer) => {
-          out += d.toString();
-          for (;;) {
-            const nl = out.indexOf('\n');
-            if (nl < 0) break;
-            const line = out.slice(0, nl);
-            out = out.slice(nl + 1);
-            lines.push(line);
-            if (line.startsWith('BEFORE ')) {
-              const g = broker.broker.groups.group(groupId)!;
-              generationBefore = g.generationId;
-              membersBefore = [...g.members.keys()];
-            }
+  it('a restarted static member (group.instance.id) gets its partitions back without a rebalance', async () => {
+    const groupId = 'py-static';
+    const child = spawn(
+      PYTHON,
+      [resolve('test/compat/fixtures/confluent-static-member.py'), broker.bootstrap, 'rd-topic', groupId],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    let generationBefore = -1;
+    let membersBefore: string[] = [];
+    const lines: string[] = [];
+    await new Promise<void>((done, fail) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        for (;;) {
+          const nl = out.indexOf('\n');
+          if (nl < 0) break;
+          const line = out.slice(0, nl);
+          out = out.slice(nl + 1);
+          lines.push(line);
+          if (line.startsWith('BEFORE ')) {
+            const g = broker.broker.groups.group(groupId)!;
+            generationBefore = g.generationId;
+            membersBefore = [...g.members.keys()];
           }
-        });
-        child.once('exit', (code) => (code === 0 ? done() : fail(new Error(`python exited with ${code}`))));
+        }
       });
-      const before = JSON.parse(lines.find((l) => l.startsWith('BEFORE '))!.slice(7)) as number[][];
-      const after = JSON.parse(lines.find((l) => l.startsWith('AFTER '))!.slice(6)) as number[][];
-      expect(before.flat().sort()).toEqual([0, 1, 2, 3]);
-      expect(after).toEqual(before);
-      const g = broker.broker.groups.group(groupId)!;
-      // The restarted instance took a new member id, yet the generation did not move: no rebalance happened.
-      expect(g.generationId).toBe(generationBefore);
-      expect(membersBefore).toHaveLength(2);
-      const membersAfter = [...g.members.keys()];
-      expect(membersAfter).toHaveLength(2);
-      expect(membersAfter.filter((id) => membersBefore.includes(id))).toHaveLength(1);
-    },
-  );
+      child.once('exit', (code) => (code === 0 ? done() : fail(new Error(`python exited with ${code}`))));
+    });
+    const before = JSON.parse(lines.find((l) => l.startsWith('BEFORE '))!.slice(7)) as number[][];
+    const after = JSON.parse(lines.find((l) => l.startsWith('AFTER '))!.slice(6)) as number[][];
+    expect(before.flat().sort()).toEqual([0, 1, 2, 3]);
+    expect(after).toEqual(before);
+    const g = broker.broker.groups.group(groupId)!;
+    // The restarted instance took a new member id, yet the generation did not move: no rebalance happened.
+    expect(g.generationId).toBe(generationBefore);
+    expect(membersBefore).toHaveLength(2);
+    const membersAfter = [...g.members.keys()];
+    expect(membersAfter).toHaveLength(2);
+    expect(membersAfter.filter((id) => membersBefore.includes(id))).toHaveLength(1);
+  });
 });
