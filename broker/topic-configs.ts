@@ -207,7 +207,7 @@ export function validateTopicConfig(name: string, value: string): void {
       return;
     default:
       if (name === 'compression.type') {
-        // Batches are stored as the producer sent them; recompressing on the broker is not implemented.
+        // Batches are stored exactly as the producer sent them, so broker-side recompression is refused (README).
         if (v !== 'producer') throw bad('only "producer" is supported (batches are stored as sent)');
       } else if (def.values && !def.values.includes(v)) throw bad(`expected one of ${def.values.join(', ')}`);
   }
