@@ -18,10 +18,12 @@ export function realTimers(): GroupTimers {
     now: () => Date.now(),
     set(fn, ms) {
       const id = nextId++;
+      // Deadlines already past come out negative, which Node 24 warns about; clamp to setTimeout's range.
+      const delay = Math.max(0, Math.min(ms, 0x7fffffff));
       const t = setTimeout(() => {
         live.delete(id);
         fn();
-      }, ms);
+      }, delay);
       t.unref();
       live.set(id, t);
       return { id };
