@@ -25,6 +25,7 @@ import {
   TXN_INDEX_SUFFIX,
 } from './file-names.js';
 import { OffsetIndex } from './offset-index.js';
+import { RecentBatches } from './recent-batches.js';
 import { StorageError } from './storage-error.js';
 import { TimeIndex } from './time-index.js';
 
@@ -71,6 +72,8 @@ export class LogSegment {
   preallocatedTo = 0;
   #bytesSinceLastIndexEntry = 0;
   deleted = false;
+  /** Headers of the last batches placed: tail reads find their ranges without reading the file. */
+  readonly recent = new RecentBatches();
 
   private constructor(
     dir: string,
@@ -154,8 +157,9 @@ export class LogSegment {
   }
 
   /** Places a batch at appendPosition: index entries every index.interval.bytes, as Kafka's LogSegment.append. */
-  placeBatch(b: { size: number; lastOffset: number; maxTimestamp: number }): void {
+  placeBatch(b: Omit<BatchHeaderInfo, 'position'>): void {
     if (this.firstBatchTimestamp < 0 && this.appendPosition === 0) this.firstBatchTimestamp = b.maxTimestamp;
+    this.recent.push(this.appendPosition, b);
     this.#indexBatch(this.appendPosition, b.size, b.lastOffset, b.maxTimestamp);
     this.appendPosition += b.size;
     this.nextOffset = b.lastOffset + 1;
@@ -192,6 +196,7 @@ export class LogSegment {
    */
   recover(from = 0, logicalEnd?: number): ScanResult {
     const end = logicalEnd ?? fs.fstatSync(this.fd).size;
+    this.recent.clear();
     if (from === 0) {
       this.offsetIndex.truncateEntries(0);
       this.timeIndex.truncateEntries(0);
@@ -220,6 +225,7 @@ export class LogSegment {
       { verifyCrc: true, minOffset },
       (b: BatchInfo) => {
         if (this.firstBatchTimestamp < 0 && b.position === 0) this.firstBatchTimestamp = b.maxTimestamp;
+        this.recent.push(b.position, b);
         this.#indexBatch(b.position, b.size, b.lastOffset, b.maxTimestamp);
       },
       this.logPath,
@@ -309,6 +315,8 @@ export class LogSegment {
 
   /** The first batch at or after the index entry for `offset` whose last offset is >= offset, or null. */
   async findBatch(offset: number, end = this.writtenPosition): Promise<BatchHeaderInfo | null> {
+    const cached = this.recent.findBatch(offset, end);
+    if (cached !== undefined) return cached;
     const start = this.offsetIndex.lookup(offset);
     let found: BatchHeaderInfo | null = null;
     await this.walkBatches(Math.min(start.position, end), end, (b) => {
@@ -327,6 +335,8 @@ export class LogSegment {
     cap: number,
     end = this.writtenPosition,
   ): Promise<{ end: number; lastOffset: number; first: BatchHeaderInfo | null }> {
+    const cached = this.recent.boundaryAtOrBefore(start, cap, end);
+    if (cached) return cached;
     const entry = this.offsetIndex.lookupByPosition(cap);
     const from = Math.max(entry.position, start);
     let boundary = from;
@@ -373,6 +383,7 @@ export class LogSegment {
       throw StorageError.from(err, 'chmod', this.logPath);
     }
     this.sealed = true;
+    this.recent.release();
   }
 
   /** Clean close of the active segment: trims the preallocated tail of the .log and the indexes. */

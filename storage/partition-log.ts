@@ -267,13 +267,15 @@ export class PartitionLog {
       batches.writeBigInt64BE(BigInt(next), at + BASE_OFFSET);
       batches.writeInt32BE(leaderEpoch, at + PARTITION_LEADER_EPOCH);
       let maxTimestamp = b.maxTimestamp;
+      let attributes = b.attributes;
       if (logAppendTime >= 0) {
-        batches.writeInt16BE(b.attributes | ATTR_TIMESTAMP_TYPE, at + ATTRIBUTES);
+        attributes |= ATTR_TIMESTAMP_TYPE;
+        batches.writeInt16BE(attributes, at + ATTRIBUTES);
         batches.writeBigInt64BE(BigInt(logAppendTime), at + MAX_TIMESTAMP);
         batches.writeUInt32BE(crc32c(batches, at + ATTRIBUTES, at + b.size), at + CRC);
         maxTimestamp = logAppendTime;
       }
-      active.placeBatch({ size: b.size, lastOffset: next + count - 1, maxTimestamp });
+      active.placeBatch({ size: b.size, baseOffset: next, lastOffset: next + count - 1, maxTimestamp, attributes });
       next += count;
     }
     this.#preallocate(active);
