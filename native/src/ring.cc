@@ -46,8 +46,9 @@ Napi::Value WriteFixed(const Napi::CallbackInfo& info) {
   if (ring == nullptr) return env.Undefined();
   int fd;
   uint64_t position;
-  if (!ArgFd(info[0], &fd) || !info[1].IsTypedArray() || !ArgU64(info[2], &position) || !info[3].IsFunction()) {
-    ThrowTypeError(env, "writeFixed(fd, data: Uint8Array, position, cb)");
+  if (!ArgFd(info[0], &fd) || !info[1].IsTypedArray() || !ArgU64(info[2], &position) || !info[3].IsFunction() ||
+      !(info[4].IsUndefined() || info[4].IsFunction())) {
+    ThrowTypeError(env, "writeFixed(fd, data: Uint8Array, position, cb, syncCb?)");
     return env.Undefined();
   }
   Napi::TypedArray data = info[1].As<Napi::TypedArray>();
@@ -63,6 +64,7 @@ Napi::Value WriteFixed(const Napi::CallbackInfo& info) {
   r->src_len = len;
   r->data = Napi::Persistent(data.As<Napi::Object>());
   r->cb = Napi::Persistent(info[3].As<Napi::Function>());
+  if (info[4].IsFunction()) r->sync_cb = Napi::Persistent(info[4].As<Napi::Function>());
   ring->Enqueue(r);
   return env.Undefined();
 }

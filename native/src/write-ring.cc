@@ -7,7 +7,9 @@
 //   and finished requests' callbacks run inside one callback scope, so promise continuations run after all of them
 //   and their new writes batch into the next submission.
 // Requests that find no free buffer or no CQ room wait, in order, in `waiting_`. An fdatasync is not ordered
-// after writes still in flight: callers that need that ordering wait for the writes first (the UringEngine does).
+// after writes still in flight: callers that need that ordering wait for the writes first (the UringEngine does),
+// or ask for a write followed by an fdatasync (a sync callback on writeFixed): the ring then queues the fdatasync
+// itself the moment the write's last SQE completes and submits it at once, without a round trip through JS.
 #include "write-ring.h"
 
 #include <errno.h>
@@ -214,6 +216,30 @@ void Ring::Reap(bool call_js) {
   Deliver();
   UpdateRef();
   MaybeTeardown();
+}
+
+// The write `w` is complete: its sync callback moves to a new fdatasync request, issued now when the write
+// succeeded (so it covers the write), or completed with the write's error without reaching the kernel.
+void Ring::FollowWithSync(Request* w) {
+  auto* r = new Request(Request::kFsync);
+  r->fd = w->fd;
+  r->cb = std::move(w->sync_cb);
+  outstanding_++;
+  if (w->err != 0) {
+    r->err = w->err;
+    r->syscall = w->syscall;
+    outstanding_--;
+    done_.push_back(r);
+    return;
+  }
+  // Ahead of anything waiting for a buffer: an fdatasync needs none, and latency is the point.
+  if (kernel_ops_ < max_kernel_ops_ && stalled_.empty()) {
+    r->pending++;
+    PrepOp(new Op{r});
+    if (!env_exiting_) q_.Submit();
+  } else {
+    waiting_.push_front(r);
+  }
 }
 
 void Ring::Deliver() {

@@ -29,6 +29,9 @@ struct Request {
   int err = 0;
   const char* syscall = "";
   Napi::FunctionReference cb;
+  // Write then fdatasync: called once an fdatasync the ring issued itself, as soon as this write's last SQE
+  // completed (no round trip through JS), has completed. Empty for a plain write.
+  Napi::FunctionReference sync_cb;
 };
 
 // One SQE's worth of work. For a write: one pool buffer holding bytes [pos, pos+len) of the file.
@@ -80,7 +83,9 @@ class Ring {
   void Complete(Request* r) {
     outstanding_--;
     done_.push_back(r);
+    if (!r->sync_cb.IsEmpty()) FollowWithSync(r);  // after the write's own callback, in delivery order
   }
+  void FollowWithSync(Request* r);
   void Deliver();
   void UpdateRef() {
     if (poll_ == nullptr) return;

@@ -50,7 +50,15 @@ export class SyncEngine implements IoEngine {
     }
   }
 
-  fdatasync(fd: number): Promise<void> {
+  /** The fdatasync starts from the write's own completion, without waiting for the caller's continuations. */
+  writeAndSync(fd: number, data: Buffer, position: number): { written: Promise<void>; synced: Promise<void> } {
+    const written = this.write(fd, data, position);
+    const synced = written.then(() => this.fdatasync(fd));
+    return { written, synced };
+  }
+
+  /** fs.fdatasync never waits for writes still on the pool: they count as not issued yet (`opts` changes nothing). */
+  fdatasync(fd: number, _opts?: { completedOnly?: boolean }): Promise<void> {
     this.#submitted++;
     return new Promise((resolve, reject) => {
       fs.fdatasync(fd, (err) => {
