@@ -21,7 +21,8 @@
  *   first (segment creation, the first preallocation and the ring's kernel workers are not part of the figure).
  * - Latency: acks=-1 appends paced (open loop, on a 1 ms tick) at half the bandwidth of the write + fdatasync every
  *   1 MiB reference measured in this run, latency counted from each append's scheduled time (so a stall delays
- *   the appends behind it in the figures, too); also p50/p99 at saturation (8 appenders back to back).
+ *   the appends behind it in the figures, too), beside the same pace of one pwrite + fdatasync at a time (the
+ *   machine's own latency for that load, in the same run); also p50/p99 at saturation (8 appenders back to back).
  * BERTH_BENCH_MB scales the volumes (default 256 MiB per acks=1 run of 1 MiB batches; the others are fractions of it);
  * BERTH_BENCH_SIZES (batch sizes in bytes, comma-separated) and BERTH_BENCH_ENGINES narrow the cases.
  */
@@ -248,6 +249,33 @@ async function pacedCase(engine: IoEngine, dir: string, batch: Buffer, mibps: nu
   return latencies.sort((a, b) => a - b);
 }
 
+/** The latency reference: one pwrite of `size` bytes + fdatasync at a time, paced like the case. */
+async function pacedReference(dir: string, size: number, mibps: number, seconds: number): Promise<number[]> {
+  const chunk = Buffer.alloc(size, 0x62);
+  const f = path.join(dir, 'reference-paced');
+  const fd = fs.openSync(f, 'w');
+  const interval = size / MiB / mibps;
+  const total = Math.max(50, Math.floor(seconds / interval));
+  const latencies: number[] = [];
+  const start = process.hrtime.bigint();
+  try {
+    for (let i = 0; i < total; i++) {
+      const scheduled = start + BigInt(Math.round(i * interval * 1e9));
+      while (process.hrtime.bigint() < scheduled) {
+        const waitMs = Number(scheduled - process.hrtime.bigint()) / 1e6;
+        await new Promise((r) => setTimeout(r, Math.max(0, Math.floor(waitMs))));
+      }
+      fs.writeSync(fd, chunk, 0, size, i * size);
+      fs.fdatasyncSync(fd);
+      latencies.push(Number(process.hrtime.bigint() - scheduled) / 1e6);
+    }
+  } finally {
+    fs.closeSync(fd);
+    fs.unlinkSync(f);
+  }
+  return latencies.sort((a, b) => a - b);
+}
+
 function label(size: number): string {
   return size >= MiB ? `${size / MiB} MiB` : `${size / 1024} KiB`;
 }
@@ -342,19 +370,26 @@ export async function run(): Promise<BenchRow[]> {
         const pace = Math.min(refMibps, ownMibps) / 2;
         const p99s: number[] = [];
         const p50s: number[] = [];
+        const refP99s: number[] = [];
+        const refP50s: number[] = [];
         for (let r = 0; r < Math.min(REPS, 3); r++) {
           const l = await pacedCase(engine, dir, makeBatch(size), pace, 1);
           p99s.push(percentile(l, 99));
           p50s.push(percentile(l, 50));
+          const ref = await pacedReference(dir, size, pace, 1);
+          refP99s.push(percentile(ref, 99));
+          refP50s.push(percentile(ref, 50));
         }
         rows.push({
           name: `latency p99 ${label(size)}, acks=-1, ${engine.name}, paced`,
           value: median(p99s),
           unit: 'ms',
+          reference: { name: `pwrite ${label(size)} + fdatasync, same pace`, value: median(refP99s) },
           note:
-            `p50 ${median(p50s).toFixed(2)} ms; paced at ${pace.toFixed(0)} MiB/s = half the ` +
+            `p50 ${median(p50s).toFixed(2)} ms (reference ${median(refP50s).toFixed(2)}); paced at ` +
+            `${pace.toFixed(0)} MiB/s = half the ` +
             `${pace * 2 === refMibps ? 'write + fdatasync every 1 MiB reference' : 'saturated throughput of this case'}` +
-            `; median of ${p99s.length} runs of 1 s`,
+            `; median of ${p99s.length} runs of 1 s each`,
         });
       }
     }

@@ -43,6 +43,11 @@ export interface RingOptions {
   bufferCount: number;
   /** Bytes per buffer, a multiple of 4096. */
   bufferSize: number;
+  /**
+   * Writes of at least this many bytes skip the pool: IORING_OP_WRITE straight from the caller's Buffer (held
+   * until completion), no copy. 0 or absent: every write goes through the pool (WRITE_FIXED).
+   */
+  directWriteMin?: number;
 }
 
 export interface NativeAddon {
@@ -195,6 +200,7 @@ function wrap(raw: RawAddon): NativeAddon {
       checkInt('bufferCount', opts.bufferCount, 1, 16384);
       checkInt('bufferSize', opts.bufferSize, 4096, 1 << 30);
       if (opts.bufferSize % 4096 !== 0) throw new RangeError('bufferSize must be a multiple of 4096');
+      if (opts.directWriteMin !== undefined) checkInt('directWriteMin', opts.directWriteMin, 0, MAX_POS);
       return wrapRing(raw.createRing(opts));
     },
     fallocateSync(fd, mode, offset, length) {

@@ -168,6 +168,10 @@ Napi::Value CreateRing(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   g_ring = ring;
+  uint64_t direct_min = 0;
+  if (opts.Has("directWriteMin") && ArgU64(opts.Get("directWriteMin"), &direct_min)) {
+    ring->set_direct_min(static_cast<size_t>(direct_min));
+  }
   void* data = reinterpret_cast<void*>(static_cast<uintptr_t>(ring->id()));
   Napi::Object o = Napi::Object::New(env);
   o.Set("writeFixed", Napi::Function::New(env, WriteFixed, "writeFixed", data));
@@ -177,6 +181,7 @@ Napi::Value CreateRing(const Napi::CallbackInfo& info) {
   o.Set("close", Napi::Function::New(env, CloseRing, "close", data));
   o.Set("submitStats", Napi::Function::New(env, SubmitStats, "submitStats", data));
   o.Set("bufferSize", Napi::Number::New(env, static_cast<double>(ring->buffer_size())));
+  o.Set("directWriteMin", Napi::Number::New(env, static_cast<double>(ring->direct_min())));
   return o;
 }
 

@@ -1,6 +1,8 @@
 /**
  * The 'uring' storage I/O engine: the process's io_uring (native/index.ts) behind the IoEngine promises.
- * Writes are copied once into registered buffers and written with WRITE_FIXED; all writes issued in one event-loop
+ * Writes are copied once into registered buffers and written with WRITE_FIXED, except large ones (directWriteMin,
+ * 64 KiB by default), which the kernel reads from the caller's Buffer with IORING_OP_WRITE: for buffered writes the
+ * kernel copies into the page cache either way, so the pool copy is pure cost there; all writes issued in one event-loop
  * iteration reach the kernel in one io_uring_enter. fdatasync(fd) first waits for the writes to that fd that were
  * issued before it (io_uring itself does not order an FSYNC after writes still in flight), so one fdatasync covers
  * every write queued before it, which is what group commit needs.
@@ -16,6 +18,9 @@ export interface UringEngineOptions {
   bufferCount?: number;
   /** Bytes per registered buffer, a multiple of 4096 (default 256 KiB). Larger writes are split over buffers. */
   bufferSize?: number;
+  /** Writes of at least this many bytes go from the caller's Buffer without the copy into the pool (IORING_OP_WRITE);
+   *  0 turns that off. Default URING_DEFAULTS.directWriteMin. */
+  directWriteMin?: number;
   /** The addon to use (default loadNative()); tests pass their own. */
   native?: NativeAddon | null;
 }
@@ -41,7 +46,14 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: 
   return { promise, resolve, reject };
 }
 
-export const URING_DEFAULTS = { entries: 256, bufferCount: 16, bufferSize: 256 * 1024 } as const;
+export const URING_DEFAULTS = {
+  entries: 256,
+  bufferCount: 16,
+  bufferSize: 256 * 1024,
+  // 1 MiB appends, 8 appenders, acks=1: 0.42 CPU s/GiB from the caller's Buffer against 0.72 through the pool
+  // (bench/results-storage.md); at 16 KiB the copy is lost in the per-append cost either way.
+  directWriteMin: 64 * 1024,
+} as const;
 
 export class UringEngine implements IoEngine {
   readonly name = 'uring' as const;
@@ -186,6 +198,7 @@ export function createUringEngine(opts: UringEngineOptions = {}): UringEngine {
       entries: opts.entries ?? URING_DEFAULTS.entries,
       bufferCount: opts.bufferCount ?? URING_DEFAULTS.bufferCount,
       bufferSize: opts.bufferSize ?? URING_DEFAULTS.bufferSize,
+      directWriteMin: opts.directWriteMin ?? URING_DEFAULTS.directWriteMin,
     });
   } catch (e) {
     if (e instanceof TypeError || e instanceof RangeError) throw e;
