@@ -1,7 +1,9 @@
 // The ring's write paths added for group commit and large appends: writes at or above directWriteMin go from the
 // caller's Buffer without the pool copy (IORING_OP_WRITE), and writeFixed's syncCb has the ring issue an fdatasync
 // itself once the write has completed. One ring per process: this file has its own (vitest forks per file).
+import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNative, type NativeError, type NativeRing } from '../../../native/index.js';
 import { prng, seededBytes, tempDir } from './helpers.js';
@@ -107,6 +109,32 @@ describe.runIf(usable)('NativeRing direct writes and ring-issued fdatasync', () 
     } finally {
       closeSync(fd);
     }
+  });
+
+  it('resubmits a short direct write for the rest, at the right position (RLIMIT_FSIZE, in a child process)', () => {
+    const addonPath = fileURLToPath(new URL('../../../build/Release/berth_native.node', import.meta.url));
+    const file = tmp.file('fsize.log');
+    const script = `
+      const addon = require(${JSON.stringify(addonPath)});
+      const fs = require('fs');
+      const ring = addon.createRing({ entries: 8, bufferCount: 1, bufferSize: 4096, directWriteMin: 4096 });
+      const fd = fs.openSync(${JSON.stringify(file)}, 'w+');
+      ring.writeFixed(fd, Buffer.alloc(50000, 7), 0, (err) => {
+        process.stdout.write(JSON.stringify({ code: err && err.code, size: fs.fstatSync(fd).size, ...ring.submitStats() }));
+        ring.close(() => {});
+      });`;
+    const out = execFileSync(
+      '/bin/sh',
+      ['-c', `ulimit -f 20; trap '' XFSZ; exec "$0" -e "$1"`, process.execPath, script],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const result = JSON.parse(out);
+    // One SQE for the whole direct write, cut at the limit; the rest submitted again and refused with EFBIG.
+    expect(result.size).toBe(20 * 512); // ulimit -f counts 512-byte blocks in sh
+    expect(result.sqes).toBe(2);
+    expect(result.code).toBe('EFBIG');
   });
 
   it('with a syncCb, calls the write callback, then the sync callback, for pooled and direct writes', async () => {
