@@ -56,9 +56,8 @@ export class OffsetTracker {
   #dirty = new Set<LogSegment>();
   #dirSyncs: Promise<void>[] = [];
   #offline: StorageError | null = null;
-  /** Engine-issued fdatasyncs in flight (writeAndSync), and the highest offset one of them will cover. */
+  /** Engine-issued fdatasyncs in flight (writeAndSync): 0 or 1. */
   #linkedSyncs = 0;
-  #linkedUpTo = 0;
 
   constructor(engine: IoEngine, dir: string, logEndOffset: number, hooks: OffsetTrackerHooks) {
     this.#engine = engine;
@@ -147,13 +146,13 @@ export class OffsetTracker {
     }
     const { written, synced } = this.#engine.writeAndSync!(segment.fd, data, position);
     this.#linkedSyncs++;
-    if (nextOffset > this.#linkedUpTo) this.#linkedUpTo = nextOffset;
     written.then(() => this.#onWriteDone(entry), onWriteFailed);
     synced.then(
       () => {
         this.#linkedSyncs--;
         if (this.#offline || entry.failed) return;
-        // Usually `written` has reached it already; if not, #onWriteDone applies it when it does.
+        // Usually `written` has reached it already; if not, #onWriteDone applies it when it does (and only then
+        // may a round start: it would find nothing to flush before it).
         if (this.#written >= nextOffset) this.#advanceFlushed(nextOffset);
         else entry.linkedSynced = true;
       },
@@ -262,14 +261,13 @@ export class OffsetTracker {
   }
 
   /**
-   * Starts a flush round when a waiter needs one: one is not already in flight, something written is not flushed,
-   * and an engine-issued fdatasync in flight will not cover the waiter anyway. No timer: rounds start from write
-   * completions, waits and the previous round's completion.
+   * Starts a flush round when a waiter needs one, no fdatasync is in flight (a round's or an engine-issued one:
+   * one at a time, the next starts from the completion of the last), and something written is not flushed. No
+   * timer: rounds start from write completions, waits and the previous fdatasync's completion.
    */
   #round(): void {
-    if (this.#syncing || this.#offline || this.#written <= this.#flushed) return;
-    const needed = this.#flushWaiters.some((w) => w.upTo > this.#flushed && w.upTo > this.#linkedUpTo);
-    if (!needed) return;
+    if (this.#syncing || this.#linkedSyncs > 0 || this.#offline || this.#written <= this.#flushed) return;
+    if (!this.#flushWaiters.some((w) => w.upTo > this.#flushed)) return;
     this.#syncing = true;
     const target = this.#written;
     const segs = [...this.#dirty].filter((s) => s.fd >= 0);
