@@ -329,7 +329,8 @@ function throughputRow(name: string, p: Pairs, refName: string, extra = ''): Ben
     unit: 'MiB/s',
     reference: { name: refName, value: median(p.refs.map((c) => c.mibps)) },
     note:
-      `paired ratio ${median(ratios).toFixed(2)}x (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}), ` +
+      `paired ratio ${median(ratios).toFixed(2)}x ` +
+      `(${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}), ` +
       `${REPS} reps; CPU ${cpu.toFixed(2)} s/GiB (reference ${refCpu.toFixed(2)})${extra}`,
   };
 }
@@ -396,7 +397,7 @@ export async function run(): Promise<BenchRow[]> {
           note:
             `p50 ${median(p50s).toFixed(2)} ms (reference ${median(refP50s).toFixed(2)}); paced at ` +
             `${pace.toFixed(0)} MiB/s = half the ` +
-            `${pace * 2 === refMibps ? 'write + fdatasync every 1 MiB reference' : 'saturated throughput of this case'}` +
+            (pace * 2 === refMibps ? 'write + fdatasync every 1 MiB reference' : 'saturated throughput of this case') +
             `; median of ${p99s.length} runs of 1 s each`,
         });
       }

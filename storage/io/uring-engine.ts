@@ -1,8 +1,8 @@
 /**
  * The 'uring' storage I/O engine: the process's io_uring (native/index.ts) behind the IoEngine promises.
  * Writes are copied once into registered buffers and written with WRITE_FIXED, except large ones (directWriteMin,
- * 64 KiB by default), which the kernel reads from the caller's Buffer with IORING_OP_WRITE: for buffered writes the
- * kernel copies into the page cache either way, so the pool copy is pure cost there; all writes issued in one event-loop
+ * 64 KiB by default), which the kernel reads from the caller's Buffer with IORING_OP_WRITE: a buffered write is
+ * copied into the page cache either way, so the pool copy is pure cost there. All writes issued in one event-loop
  * iteration reach the kernel in one io_uring_enter. fdatasync(fd) first waits for the writes to that fd that were
  * issued before it (io_uring itself does not order an FSYNC after writes still in flight), so one fdatasync covers
  * every write queued before it, which is what group commit needs.

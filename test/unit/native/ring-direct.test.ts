@@ -95,7 +95,7 @@ describe.runIf(usable)('NativeRing direct writes and ring-issued fdatasync', () 
     }
   });
 
-  it('keeps a direct write correct when the caller drops its reference right away (held until completion)', async () => {
+  it('keeps a direct write correct when the caller drops its Buffer at once (held until completion)', async () => {
     const fd = openSync(tmp.file('gc.log'), 'w+');
     try {
       const writes: Promise<void>[] = [];

@@ -169,7 +169,7 @@ describe.each(engines)('OffsetTracker flush scheduling on $name engine', ({ crea
     expect(engine.fdatasyncs).toBe(0);
   });
 
-  it('a failed engine-issued fdatasync rejects the append, takes the partition offline and never counts as flushed', async () => {
+  it('a failed engine-issued fdatasync rejects the append, takes the partition offline, is never flushed', async () => {
     const l = await open();
     await l.append(batchOf(1, 100, 1), { acks: -1 });
     const flushedBefore = l.flushedOffset;
