@@ -404,8 +404,8 @@ export async function run(): Promise<BenchRow[]> {
           reference: { name: `pwrite ${label(size)} + fdatasync, one at a time`, value: median(refP99s) },
           note:
             `p50 ${median(p50s).toFixed(2)} ms (reference ${median(refP50s).toFixed(2)}, at ` +
-            `${median(refRates).toFixed(0)} MiB/s); paced at ` +
-            `${pace.toFixed(0)} MiB/s = half the ` +
+            `${median(refRates).toFixed(1)} MiB/s); paced at ` +
+            `${pace.toFixed(1)} MiB/s = half the ` +
             (pace * 2 === refMibps ? 'write + fdatasync every 1 MiB reference' : 'saturated throughput of this case') +
             `; median of ${p99s.length} runs of 1 s each`,
         });
