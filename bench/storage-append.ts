@@ -1,9 +1,31 @@
 /**
  * Storage append benchmark: PartitionLog.append throughput for 1 KiB, 16 KiB and 1 MiB batches on every I/O engine
- * available, acks=1 and acks=-1 (8 concurrent appenders, so group commit matters), and acks=-1 append latency
- * (p50/p99). Beside them, this machine's limits measured in the same run: sequential buffered writes, and writes
- * with an fdatasync every 1 MiB. Run directly to print a table: `node dist/bench/storage-append.js`.
- * BERTH_BENCH_MB sets the data volume per case (default 64).
+ * available, acks=1 and acks=-1 (8 concurrent appenders, so group commit matters), and acks=-1 append latency,
+ * each beside this machine's own limit measured in the same run. Run directly to print a table:
+ * `node dist/bench/storage-append.js`; `npm run bench -- storage` prints it with the others.
+ *
+ * Method (why the figures can be compared):
+ * - Same volume: every repetition of a case is paired with a run of its reference that writes the same number of
+ *   bytes: sequential 1 MiB fs.writeSync calls to a fresh file (acks=1), or 1 MiB writeSync + fdatasyncSync each
+ *   (acks=-1).
+ * - Same page-cache state: before every timed run, the previous run's files are fdatasynced (untimed) and unlinked,
+ *   which drops their pages, so no run pays for another's writeback and every run starts with no dirty data of ours.
+ *   The volumes stay far below this VM's dirty thresholds (see RESULTS.md), so both sides write into the page cache
+ *   without throttling; the disk only enters through the fdatasyncs.
+ * - Interleaved: reference and case alternate (which goes first alternates too), BERTH_BENCH_REPS times (default 5),
+ *   so the VM's slow first-touch phases and the other load on the machine hit both alike. Reported: the median of
+ *   the case, the median of its references, and the median of the per-pair ratios (the ratio column uses the two
+ *   medians; the note gives the paired median). CPU seconds per GiB come from process.cpuUsage() (the whole process,
+ *   including the engine's completions).
+ * - Steady state: record batches are built before the clock starts, each log is opened and warmed with one append
+ *   first (segment creation, the first preallocation and the ring's kernel workers are not part of the figure).
+ * - Latency: acks=-1 appends paced (open loop, on a 1 ms tick) at half the bandwidth of the write + fdatasync every
+ *   1 MiB reference measured in this run, latency counted from each append's scheduled time (so a stall delays
+ *   the appends behind it in the figures, too), beside one pwrite + fdatasync of the same size at a time, at that
+ *   pace or as fast as it goes (the machine's own latency for one synced write, in the same run); also p50/p99 at
+ *   saturation (8 appenders back to back).
+ * BERTH_BENCH_MB scales the volumes (default 256 MiB per acks=1 run of 1 MiB batches; the others are fractions of it);
+ * BERTH_BENCH_SIZES (batch sizes in bytes, comma-separated) and BERTH_BENCH_ENGINES narrow the cases.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,18 +36,25 @@ import type { IoEngine } from '../storage/io/io-engine.js';
 import { createUringEngine } from '../storage/io/select-engine.js';
 import { openSyncEngine } from '../storage/io/sync-engine.js';
 import { PartitionLog } from '../storage/partition-log.js';
+import type { BenchRow } from './bench-row.js';
 
-export interface BenchRow {
-  name: string;
-  value: number;
-  unit: string;
-  reference?: { name: string; value: number };
-  note?: string;
-}
+export type { BenchRow } from './bench-row.js';
 
 const MiB = 1 << 20;
-const VOLUME = Number(process.env.BERTH_BENCH_MB ?? 64) * MiB;
+const GiB = 1 << 30;
+const SCALE = Number(process.env.BERTH_BENCH_MB ?? 256) / 256;
+const REPS = Math.max(1, Number(process.env.BERTH_BENCH_REPS ?? 5));
 const APPENDERS = 8;
+const SIZES = (process.env.BERTH_BENCH_SIZES ?? `1024,${16 * 1024},${MiB}`).split(',').map(Number);
+/** BERTH_BENCH_ENGINES=uring (or sync) limits the engines measured. */
+const ENGINES = (process.env.BERTH_BENCH_ENGINES ?? 'sync,uring').split(',');
+
+/** Bytes per timed run: enough appends to reach a steady state, little enough to stay fast on a shared VM. */
+function volumeFor(batchSize: number, acks: 1 | -1): number {
+  const base = acks === 1 ? 256 * MiB : 64 * MiB;
+  const bySize = batchSize <= 1024 ? base / 16 : batchSize <= 16 * 1024 ? base / 4 : base;
+  return Math.max(4 * MiB, Math.round((bySize * SCALE) / MiB) * MiB);
+}
 
 /** One uncompressed batch holding a single record of about `size` bytes. */
 function makeBatch(size: number): Buffer {
@@ -58,8 +87,11 @@ function makeBatch(size: number): Buffer {
   return b;
 }
 
-function mibPerSec(bytes: number, ns: bigint): number {
-  return bytes / MiB / (Number(ns) / 1e9);
+function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -67,115 +99,326 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** This machine's limits: sequential buffered 1 MiB writes, and the same with fdatasync after each. */
-function machineLimits(dir: string): { buffered: number; synced: number } {
-  const chunk = Buffer.alloc(MiB, 0x62);
-  const f = path.join(dir, 'reference');
-  let fd = fs.openSync(f, 'w');
-  let t = process.hrtime.bigint();
-  for (let done = 0; done < VOLUME; done += MiB) fs.writeSync(fd, chunk);
-  const buffered = mibPerSec(VOLUME, process.hrtime.bigint() - t);
-  fs.closeSync(fd);
-  fs.unlinkSync(f);
-  fd = fs.openSync(f, 'w');
-  const syncedVolume = Math.min(VOLUME, 32 * MiB);
-  t = process.hrtime.bigint();
-  for (let done = 0; done < syncedVolume; done += MiB) {
-    fs.writeSync(fd, chunk);
-    fs.fdatasyncSync(fd);
-  }
-  const synced = mibPerSec(syncedVolume, process.hrtime.bigint() - t);
-  fs.closeSync(fd);
-  fs.unlinkSync(f);
-  return { buffered, synced };
+interface Timed {
+  mibps: number;
+  cpuPerGiB: number;
 }
 
-async function appendCase(
+async function timed(bytes: number, fn: () => Promise<void> | void): Promise<Timed> {
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  await fn();
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  return { mibps: bytes / MiB / seconds, cpuPerGiB: (cpu.user + cpu.system) / 1e6 / (bytes / GiB) };
+}
+
+/** The machine's limit for `volume` bytes: 1 MiB sequential writes, with an fdatasync after each when `synced`. */
+async function reference(dir: string, volume: number, synced: boolean): Promise<Timed> {
+  const chunk = Buffer.alloc(MiB, 0x62);
+  const f = path.join(dir, `reference-${synced ? 'synced' : 'buffered'}`);
+  const fd = fs.openSync(f, 'w');
+  try {
+    return await timed(volume, () => {
+      for (let done = 0; done < volume; done += MiB) {
+        fs.writeSync(fd, chunk, 0, MiB, done);
+        if (synced) fs.fdatasyncSync(fd);
+      }
+    });
+  } finally {
+    fs.fdatasyncSync(fd); // untimed: leave no dirty pages behind for the next run
+    fs.closeSync(fd);
+    fs.unlinkSync(f);
+  }
+}
+
+/** Counts the fdatasyncs a log issues (group commit's work per MiB), passing everything else through. */
+class CountingEngine implements IoEngine {
+  readonly name;
+  fdatasyncs = 0;
+  readonly writeAndSync?: IoEngine['writeAndSync'];
+  constructor(private readonly inner: IoEngine) {
+    this.name = inner.name;
+    const ws = inner.writeAndSync?.bind(inner);
+    if (ws) {
+      this.writeAndSync = (fd, data, position) => {
+        this.fdatasyncs++;
+        return ws(fd, data, position);
+      };
+    }
+  }
+  write(fd: number, data: Buffer, position: number): Promise<void> {
+    return this.inner.write(fd, data, position);
+  }
+  fdatasync(fd: number, opts?: { completedOnly?: boolean }): Promise<void> {
+    this.fdatasyncs++;
+    return this.inner.fdatasync(fd, opts);
+  }
+  fallocate(fd: number, offset: number, length: number, keepSize: boolean): Promise<void> {
+    return this.inner.fallocate(fd, offset, length, keepSize);
+  }
+  stats() {
+    return this.inner.stats();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+let logSeq = 0;
+
+/** Opens a fresh partition log, warmed with one append. */
+async function openLog(engine: IoEngine, dir: string, batchSize: number): Promise<{ log: PartitionLog; dir: string }> {
+  const logDir = path.join(dir, `bench-${engine.name}-${logSeq++}`);
+  const log = await PartitionLog.open({ dir: logDir, topic: 'bench', partition: 0, engine });
+  await log.append(makeBatch(batchSize), { acks: -1 });
+  return { log, dir: logDir };
+}
+
+/** Untimed: flushes and closes the log, then removes it (dropping its pages). */
+async function dropLog(o: { log: PartitionLog; dir: string }): Promise<void> {
+  await o.log.close();
+  fs.rmSync(o.dir, { recursive: true, force: true });
+}
+
+interface CaseRun extends Timed {
+  latencies: number[];
+  fdatasyncs: number;
+}
+
+/** APPENDERS concurrent appenders, back to back, `volume` bytes in all. */
+async function saturatedCase(
   engine: IoEngine,
   dir: string,
-  batchSize: number,
+  batches: Buffer[],
+  volume: number,
   acks: 1 | -1,
-): Promise<{ mibps: number; latencies: number[] }> {
-  const logDir = path.join(dir, `bench-${engine.name}-${batchSize}-${acks === 1 ? 'a1' : 'aall'}`);
-  const log = await PartitionLog.open({ dir: logDir, topic: 'bench', partition: 0, engine });
-  const volume = acks === -1 ? Math.min(VOLUME, batchSize <= 1024 ? 8 * MiB : 32 * MiB) : VOLUME;
-  const perAppender = Math.max(1, Math.floor(volume / batchSize / APPENDERS));
+): Promise<CaseRun> {
+  const counting = new CountingEngine(engine);
+  const opened = await openLog(counting, dir, batches[0].length);
+  const size = batches[0].length;
+  const perAppender = Math.max(1, Math.floor(volume / size / APPENDERS));
   const latencies: number[] = [];
+  counting.fdatasyncs = 0;
+  try {
+    const t = await timed(perAppender * APPENDERS * size, () =>
+      Promise.all(
+        batches.map(async (batch) => {
+          for (let i = 0; i < perAppender; i++) {
+            const t0 = process.hrtime.bigint();
+            await opened.log.append(batch, { acks });
+            if (acks === -1) latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+          }
+        }),
+      ).then(() => {}),
+    );
+    return { ...t, latencies: latencies.sort((a, b) => a - b), fdatasyncs: counting.fdatasyncs };
+  } finally {
+    await dropLog(opened);
+  }
+}
+
+/** acks=-1 appends of `batch` at `mibps`, open loop; latency from each append's scheduled time. */
+async function pacedCase(engine: IoEngine, dir: string, batch: Buffer, mibps: number, seconds: number) {
+  const opened = await openLog(engine, dir, batch.length);
+  const interval = batch.length / MiB / mibps; // seconds between appends
+  const total = Math.max(50, Math.floor(seconds / interval));
+  const latencies: number[] = [];
+  const pending: Promise<void>[] = [];
+  // A Buffer per in-flight append (offsets are patched into it), made before the clock starts.
+  const copies = Array.from({ length: Math.min(64, Math.ceil((32 * MiB) / batch.length)) }, () => Buffer.from(batch));
+  const inUse = new Set<Buffer>();
   const start = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: APPENDERS }, async () => {
-      const batch = makeBatch(batchSize);
-      for (let i = 0; i < perAppender; i++) {
-        const t = process.hrtime.bigint();
-        await log.append(batch, { acks });
-        if (acks === -1) latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
-      }
-    }),
-  );
-  const elapsed = process.hrtime.bigint() - start;
-  await log.close();
-  fs.rmSync(logDir, { recursive: true, force: true });
-  return { mibps: mibPerSec(perAppender * APPENDERS * batchSize, elapsed), latencies: latencies.sort((a, b) => a - b) };
+  const at = (i: number) => start + BigInt(Math.round(i * interval * 1e9));
+  let issued = 0;
+  try {
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        const now = process.hrtime.bigint();
+        while (issued < total && at(issued) <= now) {
+          const scheduled = at(issued++);
+          const b = copies.find((c) => !inUse.has(c)) ?? Buffer.from(batch);
+          inUse.add(b);
+          pending.push(
+            opened.log.append(b, { acks: -1 }).then(() => {
+              inUse.delete(b);
+              latencies.push(Number(process.hrtime.bigint() - scheduled) / 1e6);
+            }),
+          );
+        }
+        if (issued < total) setTimeout(tick, 1);
+        else resolve();
+      };
+      tick();
+    });
+    await Promise.all(pending);
+  } finally {
+    await dropLog(opened);
+  }
+  return latencies.sort((a, b) => a - b);
+}
+
+/**
+ * The latency reference: one pwrite of `size` bytes + fdatasync, one at a time (the next starts at its scheduled
+ * time, or when the previous ends if that is later), timed from its own start: the machine's latency for one synced
+ * write of this size with no queue in front of it. At small sizes it cannot keep the case's pace (one fdatasync per
+ * write): `achieved` says what it did.
+ */
+async function syncedWriteReference(dir: string, size: number, mibps: number, seconds: number) {
+  const chunk = Buffer.alloc(size, 0x62);
+  const f = path.join(dir, 'reference-paced');
+  const fd = fs.openSync(f, 'w');
+  const interval = size / MiB / mibps;
+  const deadline = process.hrtime.bigint() + BigInt(Math.round(seconds * 1e9));
+  const latencies: number[] = [];
+  let next = process.hrtime.bigint();
+  try {
+    while (process.hrtime.bigint() < deadline || latencies.length < 20) {
+      const waitMs = Number(next - process.hrtime.bigint()) / 1e6;
+      if (waitMs >= 1) await new Promise((r) => setTimeout(r, Math.floor(waitMs)));
+      const t0 = process.hrtime.bigint();
+      fs.writeSync(fd, chunk, 0, size, latencies.length * size);
+      fs.fdatasyncSync(fd);
+      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      next += BigInt(Math.round(interval * 1e9));
+      if (next < t0) next = t0;
+    }
+  } finally {
+    fs.closeSync(fd);
+    fs.unlinkSync(f);
+  }
+  return { latencies: latencies.sort((a, b) => a - b), achieved: (latencies.length * size) / MiB / seconds };
+}
+
+function label(size: number): string {
+  return size >= MiB ? `${size / MiB} MiB` : `${size / 1024} KiB`;
+}
+
+interface Pairs {
+  cases: Timed[];
+  refs: Timed[];
+  latencies: number[][];
+  fdatasyncs: number[];
+}
+
+/** REPS interleaved pairs of (reference, case), alternating which runs first. */
+async function pairs(engine: IoEngine, dir: string, size: number, acks: 1 | -1): Promise<Pairs> {
+  const volume = volumeFor(size, acks);
+  const batches = Array.from({ length: APPENDERS }, () => makeBatch(size));
+  const out: Pairs = { cases: [], refs: [], latencies: [], fdatasyncs: [] };
+  for (let r = 0; r < REPS; r++) {
+    const runRef = async () => out.refs.push(await reference(dir, volume, acks === -1));
+    const runCase = async () => {
+      const c = await saturatedCase(engine, dir, batches, volume, acks);
+      out.cases.push(c);
+      out.latencies.push(c.latencies);
+      out.fdatasyncs.push(c.fdatasyncs / (volume / MiB));
+    };
+    if (r % 2 === 0) {
+      await runRef();
+      await runCase();
+    } else {
+      await runCase();
+      await runRef();
+    }
+  }
+  return out;
+}
+
+function throughputRow(name: string, p: Pairs, refName: string, extra = ''): BenchRow {
+  const ratios = p.cases.map((c, i) => c.mibps / p.refs[i].mibps);
+  const cpu = median(p.cases.map((c) => c.cpuPerGiB));
+  const refCpu = median(p.refs.map((c) => c.cpuPerGiB));
+  return {
+    name,
+    value: median(p.cases.map((c) => c.mibps)),
+    unit: 'MiB/s',
+    reference: { name: refName, value: median(p.refs.map((c) => c.mibps)) },
+    note:
+      `paired ratio ${median(ratios).toFixed(2)}x ` +
+      `(${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}), ` +
+      `${REPS} reps; CPU ${cpu.toFixed(2)} s/GiB (reference ${refCpu.toFixed(2)})${extra}`,
+  };
 }
 
 export async function run(): Promise<BenchRow[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-storage-'));
   const rows: BenchRow[] = [];
+  const engines: IoEngine[] = ENGINES.includes('sync') ? [await openSyncEngine()] : [];
   try {
-    const limits = machineLimits(dir);
-    rows.push({ name: 'machine: sequential buffered write (1 MiB)', value: limits.buffered, unit: 'MiB/s' });
-    rows.push({ name: 'machine: write + fdatasync every 1 MiB', value: limits.synced, unit: 'MiB/s' });
-    const engines: IoEngine[] = [await openSyncEngine()];
-    try {
-      engines.push(await createUringEngine());
-    } catch (err) {
-      rows.push({ name: 'uring engine', value: 0, unit: 'n/a', note: `not available: ${(err as Error).message}` });
-    }
+    if (ENGINES.includes('uring')) engines.push(await createUringEngine());
+  } catch (err) {
+    rows.push({ name: 'uring engine', value: 0, unit: 'n/a', note: `not available: ${(err as Error).message}` });
+  }
+  try {
     for (const engine of engines) {
-      for (const size of [1024, 16 * 1024, MiB]) {
-        const label = size >= MiB ? `${size / MiB} MiB` : `${size / 1024} KiB`;
-        const a1 = await appendCase(engine, dir, size, 1);
+      for (const size of SIZES) {
+        const a1 = await pairs(engine, dir, size, 1);
+        rows.push(
+          throughputRow(
+            `append ${label(size)} batches, acks=1, ${engine.name}`,
+            a1,
+            `buffered 1 MiB writes, ${volumeFor(size, 1) / MiB} MiB`,
+          ),
+        );
+        const all = await pairs(engine, dir, size, -1);
+        const syncs = median(all.fdatasyncs);
+        rows.push(
+          throughputRow(
+            `append ${label(size)} batches, acks=-1, ${engine.name}`,
+            all,
+            `write + fdatasync every 1 MiB, ${volumeFor(size, -1) / MiB} MiB`,
+            `; ${syncs.toFixed(2)} fdatasyncs per MiB`,
+          ),
+        );
+        const lat = all.latencies;
         rows.push({
-          name: `append ${label} batches, acks=1, ${engine.name}`,
-          value: a1.mibps,
-          unit: 'MiB/s',
-          reference: { name: 'sequential buffered write', value: limits.buffered },
-          note: `${APPENDERS} concurrent appenders`,
+          name: `latency p50 / p99 ${label(size)}, acks=-1, ${engine.name}, saturated`,
+          value: median(lat.map((l) => percentile(l, 99))),
+          unit: 'ms p99',
+          note: `p50 ${median(lat.map((l) => percentile(l, 50))).toFixed(2)} ms; ${APPENDERS} appenders back to back`,
         });
-        const all = await appendCase(engine, dir, size, -1);
+        // Half the synced reference's bandwidth, or half this case's own saturated throughput when the appender
+        // cannot reach that (1 KiB batches are CPU-bound): pacing above capacity would measure a queue, not latency.
+        const refMibps = median(all.refs.map((c) => c.mibps));
+        const ownMibps = median(all.cases.map((c) => c.mibps));
+        const pace = Math.min(refMibps, ownMibps) / 2;
+        const p99s: number[] = [];
+        const p50s: number[] = [];
+        const refP99s: number[] = [];
+        const refP50s: number[] = [];
+        const refRates: number[] = [];
+        for (let r = 0; r < Math.min(REPS, 3); r++) {
+          const l = await pacedCase(engine, dir, makeBatch(size), pace, 1);
+          p99s.push(percentile(l, 99));
+          p50s.push(percentile(l, 50));
+          const ref = await syncedWriteReference(dir, size, pace, 1);
+          refP99s.push(percentile(ref.latencies, 99));
+          refP50s.push(percentile(ref.latencies, 50));
+          refRates.push(ref.achieved);
+        }
         rows.push({
-          name: `append ${label} batches, acks=-1, ${engine.name}`,
-          value: all.mibps,
-          unit: 'MiB/s',
-          reference: { name: 'write + fdatasync every 1 MiB', value: limits.synced },
-          note: `${APPENDERS} concurrent appenders, group commit`,
-        });
-        rows.push({
-          name: `append latency p50 ${label}, acks=-1, ${engine.name}`,
-          value: percentile(all.latencies, 50),
+          name: `latency p99 ${label(size)}, acks=-1, ${engine.name}, paced`,
+          value: median(p99s),
           unit: 'ms',
-        });
-        rows.push({
-          name: `append latency p99 ${label}, acks=-1, ${engine.name}`,
-          value: percentile(all.latencies, 99),
-          unit: 'ms',
+          reference: { name: `pwrite ${label(size)} + fdatasync, one at a time`, value: median(refP99s) },
+          note:
+            `p50 ${median(p50s).toFixed(2)} ms (reference ${median(refP50s).toFixed(2)}, at ` +
+            `${median(refRates).toFixed(1)} MiB/s); paced at ` +
+            `${pace.toFixed(1)} MiB/s = half the ` +
+            (pace * 2 === refMibps ? 'write + fdatasync every 1 MiB reference' : 'saturated throughput of this case') +
+            `; median of ${p99s.length} runs of 1 s each`,
         });
       }
-      await engine.close();
     }
   } finally {
+    for (const e of engines) await e.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return rows;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const rows = await run();
-  const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(2));
-  for (const r of rows) {
-    const ref = r.reference
-      ? `  (${r.reference.name}: ${fmt(r.reference.value)}, ratio ${(r.value / r.reference.value).toFixed(2)})`
-      : '';
-    console.log(`${r.name.padEnd(52)} ${fmt(r.value).padStart(9)} ${r.unit}${ref}${r.note ? `  [${r.note}]` : ''}`);
-  }
+  const { renderTable } = await import('./bench-row.js');
+  console.log(renderTable('storage-append', await run()));
 }

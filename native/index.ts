@@ -43,6 +43,11 @@ export interface RingOptions {
   bufferCount: number;
   /** Bytes per buffer, a multiple of 4096. */
   bufferSize: number;
+  /**
+   * Writes of at least this many bytes skip the pool: IORING_OP_WRITE straight from the caller's Buffer (held
+   * until completion), no copy. 0 or absent: every write goes through the pool (WRITE_FIXED).
+   */
+  directWriteMin?: number;
 }
 
 export interface NativeAddon {
@@ -60,8 +65,19 @@ export interface NativeAddon {
 }
 
 export interface NativeRing {
-  /** Copies `data` into pool buffers (the only copy) and writes it at `position` with WRITE_FIXED. */
-  writeFixed(fd: number, data: Buffer, position: number, cb: (err: NativeError | null) => void): void;
+  /**
+   * Copies `data` into pool buffers (the only copy) and writes it at `position` with WRITE_FIXED. With `syncCb`,
+   * the ring itself issues an fdatasync of `fd` as soon as the write has completed (no round trip through JS) and
+   * calls `syncCb` when that is done; it covers this write and every write to `fd` completed before it. `cb` is
+   * called first, when the write completes; a failed write fails `syncCb` with the same error.
+   */
+  writeFixed(
+    fd: number,
+    data: Buffer,
+    position: number,
+    cb: (err: NativeError | null) => void,
+    syncCb?: (err: NativeError | null) => void,
+  ): void;
   fdatasync(fd: number, cb: (err: NativeError | null) => void): void;
   fallocate(fd: number, mode: number, offset: number, length: number, cb: (err: NativeError | null) => void): void;
   /** Requests accepted whose callback has not run yet (queued for a buffer or in the kernel). */
@@ -73,7 +89,13 @@ export interface NativeRing {
 }
 
 interface RawRing {
-  writeFixed(fd: number, data: Uint8Array, position: number, cb: (err: NativeError | null) => void): void;
+  writeFixed(
+    fd: number,
+    data: Uint8Array,
+    position: number,
+    cb: (err: NativeError | null) => void,
+    syncCb?: (err: NativeError | null) => void,
+  ): void;
   fdatasync(fd: number, cb: (err: NativeError | null) => void): void;
   fallocate(fd: number, mode: number, offset: number, length: number, cb: (err: NativeError | null) => void): void;
   inFlight(): number;
@@ -126,18 +148,21 @@ function checkCallback(cb: unknown): void {
 function wrapRing(raw: RawRing): NativeRing {
   let closing: Promise<void> | null = null;
   return {
-    writeFixed(fd, data, position, cb) {
+    writeFixed(fd, data, position, cb, syncCb) {
       checkInt('fd', fd, 0, MAX_FD);
       checkInt('position', position, 0, MAX_POS);
       if (!(data instanceof Uint8Array)) throw new TypeError('data must be a Buffer');
       checkCallback(cb);
+      if (syncCb !== undefined) checkCallback(syncCb);
       if (data.length === 0) {
         // Nothing for the kernel to do; still refuse after close() like every other call.
         if (closing) throw makeNativeError('ESHUTDOWN', 108, 'io_uring_enter', 'the ring is closed');
         queueMicrotask(() => cb(null));
+        if (syncCb) raw.fdatasync(fd, syncCb);
         return;
       }
-      raw.writeFixed(fd, data, position, cb);
+      if (syncCb) raw.writeFixed(fd, data, position, cb, syncCb);
+      else raw.writeFixed(fd, data, position, cb);
     },
     fdatasync(fd, cb) {
       checkInt('fd', fd, 0, MAX_FD);
@@ -175,6 +200,7 @@ function wrap(raw: RawAddon): NativeAddon {
       checkInt('bufferCount', opts.bufferCount, 1, 16384);
       checkInt('bufferSize', opts.bufferSize, 4096, 1 << 30);
       if (opts.bufferSize % 4096 !== 0) throw new RangeError('bufferSize must be a multiple of 4096');
+      if (opts.directWriteMin !== undefined) checkInt('directWriteMin', opts.directWriteMin, 0, MAX_POS);
       return wrapRing(raw.createRing(opts));
     },
     fallocateSync(fd, mode, offset, length) {

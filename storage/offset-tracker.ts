@@ -6,7 +6,11 @@
  *   updating each segment's visible end;
  * - flushed: group commit. One round fdatasyncs every segment with completed writes (and waits for pending
  *   directory fsyncs), then covers everything written before it started; waiters arriving meanwhile batch into the
- *   next round.
+ *   next round, which starts the moment the previous one completes. At most one round is in flight. A durable
+ *   (acks=-1) write issued while the partition has nothing else in flight and nothing else to flush has the engine
+ *   fdatasync right behind it (IoEngine.writeAndSync: on io_uring the ring issues it from the write's completion,
+ *   without a hop through JS), which covers everything up to that write: one wake-up per acknowledged append when
+ *   appends come one at a time, and rounds take over as soon as they overlap.
  * After an I/O error the tracker is offline: every write from the first failed one on is rejected, even if it lands,
  * so nothing after a hole ever becomes visible.
  */
@@ -20,7 +24,10 @@ interface PendingWrite {
   nextOffset: number;
   done: boolean;
   failed: boolean;
+  /** Resolved when `written` covers the write (for acks=-1, the waiter then moves on to wait for `flushed`). */
   waiters: Array<{ resolve: () => void; reject: (e: Error) => void }>;
+  /** Its engine-issued fdatasync (writeAndSync) completed before `written` reached it. */
+  linkedSynced: boolean;
 }
 
 interface FlushWaiter {
@@ -49,6 +56,8 @@ export class OffsetTracker {
   #dirty = new Set<LogSegment>();
   #dirSyncs: Promise<void>[] = [];
   #offline: StorageError | null = null;
+  /** Engine-issued fdatasyncs in flight (writeAndSync): 0 or 1. */
+  #linkedSyncs = 0;
 
   constructor(engine: IoEngine, dir: string, logEndOffset: number, hooks: OffsetTrackerHooks) {
     this.#engine = engine;
@@ -71,8 +80,9 @@ export class OffsetTracker {
   get offline(): StorageError | null {
     return this.#offline;
   }
+  /** A flush round or an engine-issued fdatasync is in flight. */
   get syncing(): boolean {
-    return this.#syncing;
+    return this.#syncing || this.#linkedSyncs > 0;
   }
 
   #assert(): void {
@@ -85,27 +95,79 @@ export class OffsetTracker {
 
   /**
    * Writes `data` at `position` of the segment (already placed there, ending at `endPosition`, with offsets up to
-   * `nextOffset`). Resolves when `written` covers it.
+   * `nextOffset`). Resolves when `written` covers it, or with `durable` (acks=-1) when `flushed` does.
    */
-  write(segment: LogSegment, data: Buffer, position: number, endPosition: number, nextOffset: number): Promise<void> {
+  write(
+    segment: LogSegment,
+    data: Buffer,
+    position: number,
+    endPosition: number,
+    nextOffset: number,
+    durable = false,
+  ): Promise<void> {
+    // Everything before this write is written and, apart from this segment's own data, flushed, and no fdatasync
+    // is in flight (one at a time per partition): an fdatasync of this segment right behind the write covers all.
+    const linked =
+      durable &&
+      this.#engine.writeAndSync !== undefined &&
+      this.#pending.length === 0 &&
+      !this.#syncing &&
+      this.#linkedSyncs === 0 &&
+      this.#dirSyncs.length === 0 &&
+      (this.#dirty.size === 0 || (this.#dirty.size === 1 && this.#dirty.has(segment)));
     this.#appended = nextOffset;
-    const entry: PendingWrite = { segment, endPosition, nextOffset, done: false, failed: false, waiters: [] };
+    const entry: PendingWrite = {
+      segment,
+      endPosition,
+      nextOffset,
+      done: false,
+      failed: false,
+      waiters: [],
+      linkedSynced: false,
+    };
     this.#pending.push(entry);
-    const written = new Promise<void>((resolve, reject) => entry.waiters.push({ resolve, reject }));
-    this.#engine.write(segment.fd, data, position).then(
-      () => this.#onWriteDone(entry),
+    const settled = new Promise<void>((resolve, reject) => {
+      if (!durable) return void entry.waiters.push({ resolve, reject });
+      const onWritten = () => {
+        if (this.#offline) reject(this.#offline);
+        else if (this.#flushed >= nextOffset) resolve();
+        else this.#flushWaiters.push({ upTo: nextOffset, resolve, reject });
+      };
+      entry.waiters.push({ resolve: onWritten, reject });
+    });
+    const onWriteFailed = (err: unknown) => {
+      entry.failed = true;
+      entry.done = true;
+      this.fail(StorageError.from(err, 'write', segment.logPath));
+    };
+    if (!linked) {
+      this.#engine.write(segment.fd, data, position).then(() => this.#onWriteDone(entry), onWriteFailed);
+      return settled;
+    }
+    const { written, synced } = this.#engine.writeAndSync!(segment.fd, data, position);
+    this.#linkedSyncs++;
+    written.then(() => this.#onWriteDone(entry), onWriteFailed);
+    synced.then(
+      () => {
+        this.#linkedSyncs--;
+        if (this.#offline || entry.failed) return;
+        // Usually `written` has reached it already; if not, #onWriteDone applies it when it does (and only then
+        // may a round start: it would find nothing to flush before it).
+        if (this.#written >= nextOffset) this.#advanceFlushed(nextOffset);
+        else entry.linkedSynced = true;
+      },
       (err) => {
-        entry.failed = true;
-        entry.done = true;
-        this.fail(StorageError.from(err, 'write', segment.logPath));
+        this.#linkedSyncs--;
+        if (!entry.failed) this.fail(StorageError.from(err, 'fdatasync', segment.logPath));
       },
     );
-    return written;
+    return settled;
   }
 
   #onWriteDone(entry: PendingWrite): void {
     entry.done = true;
     let advanced = false;
+    let linkedFlushed = -1;
     while (this.#pending.length > 0 && this.#pending[0].done && !this.#pending[0].failed) {
       const e = this.#pending.shift()!;
       e.segment.writtenPosition = e.endPosition;
@@ -113,11 +175,35 @@ export class OffsetTracker {
       this.#written = e.nextOffset;
       this.#dirty.add(e.segment);
       for (const w of e.waiters) w.resolve();
+      if (e.linkedSynced) linkedFlushed = e.nextOffset;
       advanced = true;
     }
     if (!advanced) return;
     this.#assert();
     this.#hooks.onWritten();
+    if (linkedFlushed >= 0) this.#advanceFlushed(linkedFlushed);
+    else this.#round();
+  }
+
+  /** `flushed` reaches `offset` (an engine-issued fdatasync covered it): wakes its waiters, starts what is left. */
+  #advanceFlushed(offset: number): void {
+    if (offset > this.#flushed) this.#flushed = offset;
+    this.#assert();
+    this.#wakeFlushed();
+    this.#round();
+  }
+
+  /** Resolves, in one pass, every flush waiter `flushed` covers. */
+  #wakeFlushed(): void {
+    const flushed = this.#flushed;
+    const waiters = this.#flushWaiters;
+    let kept = 0;
+    for (let i = 0; i < waiters.length; i++) {
+      const w = waiters[i];
+      if (w.upTo <= flushed) w.resolve();
+      else waiters[kept++] = w;
+    }
+    waiters.length = kept;
   }
 
   /** Takes the partition offline for writes. */
@@ -174,24 +260,26 @@ export class OffsetTracker {
     });
   }
 
+  /**
+   * Starts a flush round when a waiter needs one, no fdatasync is in flight (a round's or an engine-issued one:
+   * one at a time, the next starts from the completion of the last), and something written is not flushed. No
+   * timer: rounds start from write completions, waits and the previous fdatasync's completion.
+   */
   #round(): void {
-    if (this.#syncing || this.#flushWaiters.length === 0 || this.#offline) return;
+    if (this.#syncing || this.#linkedSyncs > 0 || this.#offline || this.#written <= this.#flushed) return;
+    if (!this.#flushWaiters.some((w) => w.upTo > this.#flushed)) return;
     this.#syncing = true;
     const target = this.#written;
     const segs = [...this.#dirty].filter((s) => s.fd >= 0);
     this.#dirty.clear();
     const dirSyncs = this.#dirSyncs.splice(0);
-    Promise.all([...segs.map((s) => this.#engine.fdatasync(s.fd)), ...dirSyncs]).then(
+    // completedOnly: every write up to `target` has completed; later ones are the next round's business.
+    Promise.all([...segs.map((s) => this.#engine.fdatasync(s.fd, { completedOnly: true })), ...dirSyncs]).then(
       () => {
         this.#syncing = false;
         if (target > this.#flushed) this.#flushed = target;
         this.#assert();
-        const still: FlushWaiter[] = [];
-        for (const w of this.#flushWaiters) {
-          if (w.upTo <= this.#flushed) w.resolve();
-          else still.push(w);
-        }
-        this.#flushWaiters = still;
+        this.#wakeFlushed();
         this.#round();
       },
       (err) => {

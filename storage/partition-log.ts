@@ -280,11 +280,11 @@ export class PartitionLog {
     }
     this.#preallocate(active);
     if (leaderEpoch > this.leaderEpochCache.latestEpoch()) this.leaderEpochCache.assign(leaderEpoch, baseOffset);
-    const written = this.#offsets.write(active, batches, position, active.appendPosition, next);
-    const result: AppendResult = { baseOffset, lastOffset, logAppendTime, logStartOffset: this.#logStartOffset };
     const acks = opts.acks ?? 1;
-    if (acks === -1) return written.then(() => this.#offsets.waitFlushed(next)).then(() => result);
-    return written.then(() => result);
+    // acks=-1 resolves when flushed covers it (group commit), the others when written does.
+    const settled = this.#offsets.write(active, batches, position, active.appendPosition, next, acks === -1);
+    const result: AppendResult = { baseOffset, lastOffset, logAppendTime, logStartOffset: this.#logStartOffset };
+    return settled.then(() => result);
   }
 
   /**

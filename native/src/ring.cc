@@ -46,8 +46,9 @@ Napi::Value WriteFixed(const Napi::CallbackInfo& info) {
   if (ring == nullptr) return env.Undefined();
   int fd;
   uint64_t position;
-  if (!ArgFd(info[0], &fd) || !info[1].IsTypedArray() || !ArgU64(info[2], &position) || !info[3].IsFunction()) {
-    ThrowTypeError(env, "writeFixed(fd, data: Uint8Array, position, cb)");
+  if (!ArgFd(info[0], &fd) || !info[1].IsTypedArray() || !ArgU64(info[2], &position) || !info[3].IsFunction() ||
+      !(info[4].IsUndefined() || info[4].IsFunction())) {
+    ThrowTypeError(env, "writeFixed(fd, data: Uint8Array, position, cb, syncCb?)");
     return env.Undefined();
   }
   Napi::TypedArray data = info[1].As<Napi::TypedArray>();
@@ -63,6 +64,7 @@ Napi::Value WriteFixed(const Napi::CallbackInfo& info) {
   r->src_len = len;
   r->data = Napi::Persistent(data.As<Napi::Object>());
   r->cb = Napi::Persistent(info[3].As<Napi::Function>());
+  if (info[4].IsFunction()) r->sync_cb = Napi::Persistent(info[4].As<Napi::Function>());
   ring->Enqueue(r);
   return env.Undefined();
 }
@@ -166,6 +168,10 @@ Napi::Value CreateRing(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   g_ring = ring;
+  uint64_t direct_min = 0;
+  if (opts.Has("directWriteMin") && ArgU64(opts.Get("directWriteMin"), &direct_min)) {
+    ring->set_direct_min(static_cast<size_t>(direct_min));
+  }
   void* data = reinterpret_cast<void*>(static_cast<uintptr_t>(ring->id()));
   Napi::Object o = Napi::Object::New(env);
   o.Set("writeFixed", Napi::Function::New(env, WriteFixed, "writeFixed", data));
@@ -175,6 +181,7 @@ Napi::Value CreateRing(const Napi::CallbackInfo& info) {
   o.Set("close", Napi::Function::New(env, CloseRing, "close", data));
   o.Set("submitStats", Napi::Function::New(env, SubmitStats, "submitStats", data));
   o.Set("bufferSize", Napi::Number::New(env, static_cast<double>(ring->buffer_size())));
+  o.Set("directWriteMin", Napi::Number::New(env, static_cast<double>(ring->direct_min())));
   return o;
 }
 

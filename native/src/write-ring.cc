@@ -7,7 +7,9 @@
 //   and finished requests' callbacks run inside one callback scope, so promise continuations run after all of them
 //   and their new writes batch into the next submission.
 // Requests that find no free buffer or no CQ room wait, in order, in `waiting_`. An fdatasync is not ordered
-// after writes still in flight: callers that need that ordering wait for the writes first (the UringEngine does).
+// after writes still in flight: callers that need that ordering wait for the writes first (the UringEngine does),
+// or ask for a write followed by an fdatasync (a sync callback on writeFixed): the ring then queues the fdatasync
+// itself the moment the write's last SQE completes and submits it at once, without a round trip through JS.
 #include "write-ring.h"
 
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -47,6 +50,8 @@ int Ring::Open(unsigned entries, unsigned buffer_count, size_t buffer_size, cons
     for (int opcode : {IORING_OP_WRITE_FIXED, IORING_OP_FSYNC, IORING_OP_FALLOCATE}) {
       if (opcode > probe->last_op || !(probe->ops[opcode].flags & IO_URING_OP_SUPPORTED)) return -EOPNOTSUPP;
     }
+    direct_write_ok_ =
+        IORING_OP_WRITE <= probe->last_op && (probe->ops[IORING_OP_WRITE].flags & IO_URING_OP_SUPPORTED) != 0;
   }
 
   *syscall = "mmap";
@@ -109,6 +114,20 @@ int Ring::Open(unsigned entries, unsigned buffer_count, size_t buffer_size, cons
 void Ring::Pump() {
   while (!waiting_.empty()) {
     Request* r = waiting_.front();
+    if (r->kind == Request::kWrite && direct_min_ > 0 && r->src_len >= direct_min_ && r->scheduled == 0) {
+      // Large: no copy. The kernel reads the caller's bytes, which stay referenced (r->data) until completion;
+      // the IoEngine contract already forbids changing them before then.
+      if (kernel_ops_ >= max_kernel_ops_) return;
+      Op* op = new Op{r};
+      op->src = r->src;
+      op->len = r->src_len;
+      op->pos = r->position;
+      r->scheduled = r->src_len;
+      r->pending++;
+      PrepOp(op);
+      waiting_.pop_front();
+      continue;
+    }
     if (r->kind == Request::kWrite) {
       while (r->scheduled < r->src_len) {
         if (free_bufs_.empty() || kernel_ops_ >= max_kernel_ops_) return;
@@ -157,6 +176,14 @@ void Ring::FillSqe(io_uring_sqe* sqe, Op* op, uint8_t* pool, size_t buffer_size)
   sqe->user_data = reinterpret_cast<uint64_t>(op);
   switch (r->kind) {
     case Request::kWrite:
+      if (op->buf < 0) {
+        sqe->opcode = IORING_OP_WRITE;
+        sqe->addr = reinterpret_cast<uint64_t>(op->src + op->done);
+        // At most 1 GiB per SQE (the kernel caps a write near 2 GiB anyway); the rest goes as a short write's.
+        sqe->len = static_cast<uint32_t>(std::min<size_t>(op->len - op->done, size_t{1} << 30));
+        sqe->off = op->pos + op->done;
+        break;
+      }
       sqe->opcode = IORING_OP_WRITE_FIXED;
       sqe->addr = reinterpret_cast<uint64_t>(pool + static_cast<size_t>(op->buf) * buffer_size + op->done);
       sqe->len = static_cast<uint32_t>(op->len - op->done);
@@ -200,7 +227,7 @@ void Ring::Reap(bool call_js) {
         r->err = res < 0 ? -res : EIO;  // a zero-byte write would otherwise loop forever
         r->syscall = "io_uring_write_fixed";
       }
-      free_bufs_.push_back(op->buf);
+      if (op->buf >= 0) free_bufs_.push_back(op->buf);
     } else if (res < 0 && r->err == 0) {
       r->err = -res;
       r->syscall = r->kind == Request::kFsync ? "io_uring_fdatasync" : "io_uring_fallocate";
@@ -214,6 +241,30 @@ void Ring::Reap(bool call_js) {
   Deliver();
   UpdateRef();
   MaybeTeardown();
+}
+
+// The write `w` is complete: its sync callback moves to a new fdatasync request, issued now when the write
+// succeeded (so it covers the write), or completed with the write's error without reaching the kernel.
+void Ring::FollowWithSync(Request* w) {
+  auto* r = new Request(Request::kFsync);
+  r->fd = w->fd;
+  r->cb = std::move(w->sync_cb);
+  outstanding_++;
+  if (w->err != 0) {
+    r->err = w->err;
+    r->syscall = w->syscall;
+    outstanding_--;
+    done_.push_back(r);
+    return;
+  }
+  // Ahead of anything waiting for a buffer: an fdatasync needs none, and latency is the point.
+  if (kernel_ops_ < max_kernel_ops_ && stalled_.empty()) {
+    r->pending++;
+    PrepOp(new Op{r});
+    if (!env_exiting_) q_.Submit();
+  } else {
+    waiting_.push_front(r);
+  }
 }
 
 void Ring::Deliver() {

@@ -29,12 +29,17 @@ struct Request {
   int err = 0;
   const char* syscall = "";
   Napi::FunctionReference cb;
+  // Write then fdatasync: called once an fdatasync the ring issued itself, as soon as this write's last SQE
+  // completed (no round trip through JS), has completed. Empty for a plain write.
+  Napi::FunctionReference sync_cb;
 };
 
-// One SQE's worth of work. For a write: one pool buffer holding bytes [pos, pos+len) of the file.
+// One SQE's worth of work. For a write: one pool buffer holding bytes [pos, pos+len) of the file, or (buf -1) the
+// caller's own bytes at `src`, written with IORING_OP_WRITE without a copy (large writes, see direct_min_).
 struct Op {
   Request* req;
   int buf = -1;
+  const uint8_t* src = nullptr;
   size_t len = 0;
   size_t done = 0;
   uint64_t pos = 0;
@@ -46,6 +51,9 @@ class Ring {
   Ring(napi_env env, uint32_t id) : env_(env), id_(id) {}
 
   int Open(unsigned entries, unsigned buffer_count, size_t buffer_size, const char** syscall);
+  // Writes of at least `bytes` go straight from the caller's memory (0: never). Ignored without IORING_OP_WRITE.
+  void set_direct_min(size_t bytes) { direct_min_ = direct_write_ok_ ? bytes : 0; }
+  size_t direct_min() const { return direct_min_; }
   void Enqueue(Request* r) {
     waiting_.push_back(r);
     outstanding_++;
@@ -80,7 +88,9 @@ class Ring {
   void Complete(Request* r) {
     outstanding_--;
     done_.push_back(r);
+    if (!r->sync_cb.IsEmpty()) FollowWithSync(r);  // after the write's own callback, in delivery order
   }
+  void FollowWithSync(Request* r);
   void Deliver();
   void UpdateRef() {
     if (poll_ == nullptr) return;
@@ -111,6 +121,8 @@ class Ring {
   uint8_t* pool_ = nullptr;
   size_t pool_len_ = 0;
   size_t buffer_size_ = 0;
+  size_t direct_min_ = 0;
+  bool direct_write_ok_ = false;
   std::vector<int> free_bufs_;
   std::deque<Request*> waiting_;
   std::vector<Op*> stalled_;  // ops that found the SQ full even after a submit; OnPrepare retries them

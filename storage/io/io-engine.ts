@@ -11,7 +11,14 @@ export interface IoEngine {
    *  is copied once into a registered buffer and written with IORING_OP_WRITE_FIXED (data larger than one pool
    *  buffer is split over several). The caller must not modify `data` until the promise settles. */
   write(fd: number, data: Buffer, position: number): Promise<void>;
-  fdatasync(fd: number): Promise<void>;
+  /** fdatasync(fd), covering every write to `fd` issued before it (the engine waits for those still in flight).
+   *  With `completedOnly`, it covers only the writes whose promises have already settled and starts at once: what
+   *  group commit needs when it has seen every write it is flushing complete. */
+  fdatasync(fd: number, opts?: { completedOnly?: boolean }): Promise<void>;
+  /** Optional: write(), then an fdatasync of `fd` started by the engine the moment the write completes (no hop
+   *  through the caller). `written` settles first; `synced` settles when the fdatasync has, covering this write
+   *  and every write to `fd` that completed before it; a failed write fails both. */
+  writeAndSync?(fd: number, data: Buffer, position: number): { written: Promise<void>; synced: Promise<void> };
   /** Preallocates [offset, offset+length) (fallocate mode 0, or FALLOC_FL_KEEP_SIZE when keepSize). */
   fallocate(fd: number, offset: number, length: number, keepSize: boolean): Promise<void>;
   /** Counters for metrics: ops submitted, completed, in flight, bytes written. */

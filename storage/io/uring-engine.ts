@@ -1,6 +1,8 @@
 /**
  * The 'uring' storage I/O engine: the process's io_uring (native/index.ts) behind the IoEngine promises.
- * Writes are copied once into registered buffers and written with WRITE_FIXED; all writes issued in one event-loop
+ * Writes are copied once into registered buffers and written with WRITE_FIXED, except large ones (directWriteMin,
+ * 64 KiB by default), which the kernel reads from the caller's Buffer with IORING_OP_WRITE: a buffered write is
+ * copied into the page cache either way, so the pool copy is pure cost there. All writes issued in one event-loop
  * iteration reach the kernel in one io_uring_enter. fdatasync(fd) first waits for the writes to that fd that were
  * issued before it (io_uring itself does not order an FSYNC after writes still in flight), so one fdatasync covers
  * every write queued before it, which is what group commit needs.
@@ -16,6 +18,9 @@ export interface UringEngineOptions {
   bufferCount?: number;
   /** Bytes per registered buffer, a multiple of 4096 (default 256 KiB). Larger writes are split over buffers. */
   bufferSize?: number;
+  /** Writes of at least this many bytes go from the caller's Buffer without the copy into the pool (IORING_OP_WRITE);
+   *  0 turns that off. Default URING_DEFAULTS.directWriteMin. */
+  directWriteMin?: number;
   /** The addon to use (default loadNative()); tests pass their own. */
   native?: NativeAddon | null;
 }
@@ -30,7 +35,25 @@ export class IoUringUnavailableError extends StorageError {
   }
 }
 
-export const URING_DEFAULTS = { entries: 256, bufferCount: 16, bufferSize: 256 * 1024 } as const;
+/** Promise.withResolvers (Node 22+) for Node 20. */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+export const URING_DEFAULTS = {
+  entries: 256,
+  bufferCount: 16,
+  bufferSize: 256 * 1024,
+  // 1 MiB appends, 8 appenders, acks=1: 0.42 CPU s/GiB from the caller's Buffer against 0.72 through the pool
+  // (bench/results-storage.md); at 16 KiB the copy is lost in the per-append cost either way.
+  directWriteMin: 64 * 1024,
+} as const;
 
 export class UringEngine implements IoEngine {
   readonly name = 'uring' as const;
@@ -49,9 +72,57 @@ export class UringEngine implements IoEngine {
   write(fd: number, data: Buffer, position: number): Promise<void> {
     if (this.closing) return Promise.reject(new StorageError('the uring engine is closed', { syscall: 'write' }));
     const length = data.length;
-    const p = this.op('write', (cb) => this.ring.writeFixed(fd, data, position, cb)).then(() => {
-      this.bytesWritten += length;
-    });
+    const p = this.op('write', (cb) =>
+      this.ring.writeFixed(fd, data, position, (err) => {
+        if (!err) this.bytesWritten += length;
+        cb(err);
+      }),
+    );
+    this.track(fd, p);
+    return p;
+  }
+
+  /** The ring issues the fdatasync itself as soon as the write completes (NativeRing.writeFixed's syncCb). */
+  writeAndSync(fd: number, data: Buffer, position: number): { written: Promise<void>; synced: Promise<void> } {
+    const length = data.length;
+    const w = deferred();
+    const s = deferred();
+    if (this.closing) {
+      const e = new StorageError('the uring engine is closed', { syscall: 'write' });
+      w.reject(e);
+      s.reject(e);
+      return { written: w.promise, synced: s.promise };
+    }
+    this.submitted += 2;
+    try {
+      this.ring.writeFixed(
+        fd,
+        data,
+        position,
+        (err) => {
+          this.completed++;
+          if (err) return w.reject(StorageError.from(err, 'write'));
+          this.bytesWritten += length;
+          w.resolve();
+        },
+        (err) => {
+          this.completed++;
+          if (err) s.reject(StorageError.from(err, 'fdatasync'));
+          else s.resolve();
+        },
+      );
+    } catch (e) {
+      // Refused before reaching the ring: bad arguments stay what they are (a bug), anything else is storage.
+      this.completed += 2;
+      const err = e instanceof TypeError || e instanceof RangeError ? e : StorageError.from(e, 'write');
+      w.reject(err);
+      s.reject(err);
+    }
+    this.track(fd, w.promise);
+    return { written: w.promise, synced: s.promise };
+  }
+
+  private track(fd: number, p: Promise<void>): void {
     let set = this.writesByFd.get(fd);
     if (!set) {
       set = new Set();
@@ -65,12 +136,11 @@ export class UringEngine implements IoEngine {
       if (s.size === 0) this.writesByFd.delete(fd);
     };
     p.then(forget, forget);
-    return p;
   }
 
-  async fdatasync(fd: number): Promise<void> {
+  async fdatasync(fd: number, opts: { completedOnly?: boolean } = {}): Promise<void> {
     if (this.closing) throw new StorageError('the uring engine is closed', { syscall: 'fdatasync' });
-    const before = this.writesByFd.get(fd);
+    const before = opts.completedOnly ? undefined : this.writesByFd.get(fd);
     if (before) await Promise.allSettled([...before]);
     return this.op('fdatasync', (cb) => this.ring.fdatasync(fd, cb));
   }
@@ -128,6 +198,7 @@ export function createUringEngine(opts: UringEngineOptions = {}): UringEngine {
       entries: opts.entries ?? URING_DEFAULTS.entries,
       bufferCount: opts.bufferCount ?? URING_DEFAULTS.bufferCount,
       bufferSize: opts.bufferSize ?? URING_DEFAULTS.bufferSize,
+      directWriteMin: opts.directWriteMin ?? URING_DEFAULTS.directWriteMin,
     });
   } catch (e) {
     if (e instanceof TypeError || e instanceof RangeError) throw e;

@@ -1,0 +1,200 @@
+// Flush scheduling (group commit) in OffsetTracker, through PartitionLog on the real engines: an idle partition's
+// acks=-1 append gets an engine-issued fdatasync right behind its write; overlapping appends share rounds with at
+// most one fdatasync in flight; acks=-1 resolves only once flushed covers it, acks=1 once written does; and
+// flushed <= written <= appended holds whenever anything resolves.
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { IoEngine } from '../../../storage/io/io-engine.js';
+import { PartitionLog } from '../../../storage/partition-log.js';
+import { StorageError } from '../../../storage/storage-error.js';
+import { batchOf, rng } from './helpers/batches.js';
+import { removeDir, tempDir, testEngines } from './helpers/engines.js';
+
+const engines = await testEngines();
+
+/** Counts what the tracker asks of a real engine, and how many fdatasyncs are in flight at once. */
+class CountingEngine implements IoEngine {
+  readonly name;
+  writes = 0;
+  writeAndSyncs = 0;
+  fdatasyncs = 0;
+  syncsInFlight = 0;
+  maxSyncsInFlight = 0;
+  /** Test hooks: fail the engine-issued fdatasync, or report it before the write's own completion. */
+  failLinkedSync = false;
+  syncBeforeWrite = false;
+  readonly writeAndSync?: IoEngine['writeAndSync'];
+
+  constructor(readonly inner: IoEngine) {
+    this.name = inner.name;
+    if (inner.writeAndSync) this.writeAndSync = (fd, data, position) => this.#writeAndSync(fd, data, position);
+  }
+  #track<T>(p: Promise<T>): Promise<T> {
+    this.syncsInFlight++;
+    this.maxSyncsInFlight = Math.max(this.maxSyncsInFlight, this.syncsInFlight);
+    const done = () => void this.syncsInFlight--;
+    p.then(done, done);
+    return p;
+  }
+  #writeAndSync(fd: number, data: Buffer, position: number) {
+    this.writeAndSyncs++;
+    const r = this.inner.writeAndSync!(fd, data, position);
+    let synced = this.#track(r.synced);
+    if (this.failLinkedSync) {
+      synced = synced.then(() => {
+        throw new StorageError('fdatasync failed: EIO (injected)', { errno: 'EIO', syscall: 'fdatasync' });
+      });
+    }
+    if (!this.syncBeforeWrite) return { written: r.written, synced };
+    // The fdatasync's completion is seen first: `written` settles only after `synced` has.
+    const written = synced.then(
+      () => r.written,
+      () => r.written,
+    );
+    return { written, synced };
+  }
+  write(fd: number, data: Buffer, position: number): Promise<void> {
+    this.writes++;
+    return this.inner.write(fd, data, position);
+  }
+  fdatasync(fd: number, opts?: { completedOnly?: boolean }): Promise<void> {
+    this.fdatasyncs++;
+    return this.#track(this.inner.fdatasync(fd, opts));
+  }
+  fallocate(fd: number, offset: number, length: number, keepSize: boolean): Promise<void> {
+    return this.inner.fallocate(fd, offset, length, keepSize);
+  }
+  stats() {
+    return this.inner.stats();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+describe.each(engines)('OffsetTracker flush scheduling on $name engine', ({ create }) => {
+  let dir: string;
+  let engine: CountingEngine;
+  let log: PartitionLog | null = null;
+
+  async function open(): Promise<PartitionLog> {
+    dir = path.join(tempDir(), 't-0');
+    engine = new CountingEngine(await create());
+    log = await PartitionLog.open({ dir, topic: 't', partition: 0, engine });
+    return log;
+  }
+
+  afterEach(async () => {
+    await log?.close().catch(() => {});
+    log = null;
+    await engine.close();
+    removeDir(path.dirname(dir));
+  });
+
+  function checkInvariant(l: PartitionLog): void {
+    expect(l.flushedOffset).toBeLessThanOrEqual(l.writtenOffset);
+    expect(l.writtenOffset).toBeLessThanOrEqual(l.appendedOffset);
+  }
+
+  it('acks=-1 appends one at a time: one fdatasync each (engine-issued where the engine can), flushed follows', async () => {
+    const l = await open();
+    for (let i = 0; i < 20; i++) {
+      const r = await l.append(batchOf(1 + (i % 3), 100 + i * 37, i), { acks: -1 });
+      checkInvariant(l);
+      expect(l.flushedOffset).toBe(r.lastOffset + 1);
+    }
+    if (engine.writeAndSync) {
+      expect(engine.writeAndSyncs).toBe(20);
+      expect(engine.fdatasyncs).toBe(0);
+      expect(engine.writes).toBe(0);
+    } else {
+      expect(engine.fdatasyncs).toBe(20); // one round each
+      expect(engine.writes).toBe(20);
+    }
+  });
+
+  it('overlapping acks=-1 appends share fdatasyncs, one in flight at a time, each resolved once flushed', async () => {
+    const l = await open();
+    const rnd = rng(11);
+    const appends: Promise<void>[] = [];
+    for (let burst = 0; burst < 10; burst++) {
+      for (let i = 0; i < 10; i++) {
+        appends.push(
+          l
+            .append(batchOf(1 + Math.floor(rnd() * 4), 50 + Math.floor(rnd() * 3000), burst * 10 + i), { acks: -1 })
+            .then((r) => {
+              checkInvariant(l);
+              expect(l.flushedOffset).toBeGreaterThan(r.lastOffset);
+            }),
+        );
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(appends);
+    checkInvariant(l);
+    expect(l.flushedOffset).toBe(l.appendedOffset);
+    const syncs = engine.fdatasyncs + engine.writeAndSyncs;
+    expect(syncs).toBeGreaterThan(0);
+    expect(syncs).toBeLessThan(100); // group commit: far fewer than one per append
+    expect(engine.maxSyncsInFlight).toBe(1);
+  });
+
+  it('acks=1 resolves when written, without waiting for a flush; acks=-1 behind it waits for flushed', async () => {
+    const l = await open();
+    const order: string[] = [];
+    const all: Promise<void>[] = [];
+    for (let i = 0; i < 30; i++) {
+      const acks = i % 3 === 0 ? -1 : 1;
+      all.push(
+        l.append(batchOf(2, 500, i), { acks }).then((r) => {
+          checkInvariant(l);
+          expect(l.writtenOffset).toBeGreaterThan(r.lastOffset);
+          if (acks === -1) expect(l.flushedOffset).toBeGreaterThan(r.lastOffset);
+          order.push(`${acks}`);
+        }),
+      );
+    }
+    await Promise.all(all);
+    expect(order).toHaveLength(30);
+    // Nothing forced a flush of the acks=1 tail beyond what acks=-1 needed.
+    expect(l.flushedOffset).toBeLessThanOrEqual(l.writtenOffset);
+    await l.flush();
+    expect(l.flushedOffset).toBe(l.appendedOffset);
+  });
+
+  it('applies an engine-issued fdatasync whose completion is seen before its write completion', async () => {
+    const l = await open();
+    if (!engine.writeAndSync) return; // the sync engine has no engine-issued fdatasync: nothing to test there
+    engine.syncBeforeWrite = true;
+    for (let i = 0; i < 5; i++) {
+      const r = await l.append(batchOf(1, 200, i), { acks: -1 });
+      expect(l.flushedOffset).toBe(r.lastOffset + 1);
+      checkInvariant(l);
+    }
+    expect(engine.fdatasyncs).toBe(0);
+  });
+
+  it('a failed engine-issued fdatasync rejects the append, takes the partition offline, is never flushed', async () => {
+    const l = await open();
+    if (!engine.writeAndSync) return; // sync engine: round failures are fault-injection.test.ts's
+    await l.append(batchOf(1, 100, 1), { acks: -1 });
+    const flushedBefore = l.flushedOffset;
+    engine.failLinkedSync = true;
+    const err = await l.append(batchOf(1, 100, 2), { acks: -1 }).catch((e) => e);
+    expect(err).toBeInstanceOf(StorageError);
+    expect(l.flushedOffset).toBe(flushedBefore);
+    expect(l.writtenOffset).toBe(flushedBefore + 1); // the write itself landed and is readable
+    expect(l.offlineError).toBeInstanceOf(StorageError);
+    await expect(l.append(batchOf(1, 100, 3), { acks: 1 })).rejects.toBeInstanceOf(StorageError);
+    checkInvariant(l);
+  });
+
+  it('close() waits for an engine-issued fdatasync in flight and leaves everything flushed', async () => {
+    const l = await open();
+    const p = l.append(batchOf(3, 4000, 9), { acks: -1 });
+    await l.close();
+    await p;
+    expect(l.flushedOffset).toBe(l.appendedOffset);
+    log = null;
+  });
+});
