@@ -3,6 +3,8 @@
  * (leader epoch from the partition). A null topic list (v1+) means every topic; an empty one means none.
  * Unknown topics are created when the client allows it (v4+; always for older versions) and
  * auto.create.topics.enable is on. v10+ may name topics by id.
+ * A partition whose log is offline for writes (a disk error; see PartitionLog) is reported with KAFKA_STORAGE_ERROR
+ * and this broker in offlineReplicas (v5+), the leader unchanged: reads of what it holds still work.
  */
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import {
@@ -20,14 +22,15 @@ const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 function describeTopic(broker: BrokerContext, topic: TopicInfo): TopicMetadata {
   const partitions = [];
   for (let p = 0; p < topic.partitions; p++) {
+    const offline = broker.partitions.get(topic.name, p)?.log.offlineError != null;
     partitions.push({
-      errorCode: ErrorCode.NONE,
+      errorCode: offline ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.NONE,
       partitionIndex: p,
       leaderId: broker.nodeId,
       leaderEpoch: broker.partitions.leaderEpoch(topic.name, p),
       replicaNodes: [broker.nodeId],
       isrNodes: [broker.nodeId],
-      offlineReplicas: [],
+      offlineReplicas: offline ? [broker.nodeId] : [],
     });
   }
   return {
