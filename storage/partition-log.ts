@@ -421,7 +421,8 @@ export class PartitionLog {
         const previous = this.#rolled.pop()!;
         this.#unsealed.delete(previous);
         active = this.#segments.active();
-        if (active !== previous) throw new Error(`segment ${previous.baseOffset} is not the one before the removed one`);
+        if (active !== previous)
+          throw new Error(`segment ${previous.baseOffset} is not the one before the removed one`);
       }
       if (active.baseOffset > written) throw new Error(`active segment ${active.baseOffset} starts past ${written}`);
       active.truncateFileTo(active.writtenPosition);
