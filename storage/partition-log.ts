@@ -458,7 +458,14 @@ export class PartitionLog {
       const p = seg
         .seal((fd) => this.engine.fdatasync(fd))
         .then(() => void this.#unsealed.delete(seg))
-        .catch((err) => this.#offsets.fail(StorageError.from(err, 'seal', seg.logPath)))
+        .catch((err) => {
+          // Out of space while writing the trimmed indexes: the segment's data is all written, so the seal is
+          // retried after recovery. A failed fdatasync is not retried.
+          const e = StorageError.from(err, 'seal', seg.logPath);
+          const retry = isOutOfSpace(e) && e.syscall !== 'fdatasync';
+          if (retry) this.#rolled.unshift(seg);
+          this.#offsets.fail(e, retry);
+        })
         .finally(() => this.#sealing.delete(p));
       this.#sealing.add(p);
     }
