@@ -1,6 +1,6 @@
 /**
  * Disk full, on a small tmpfs of the test's own (root; CI runs as root): with the filesystem filled by a filler file,
- * produce gets KAFKA_STORAGE_ERROR and Metadata reports the partition offline; nothing already acknowledged is
+ * produce gets KAFKA_STORAGE_ERROR and Metadata lists the broker in the partition's offlineReplicas; nothing already acknowledged is
  * damaged (it reads back byte-identical); once the filler is deleted, produce to the same partition succeeds again
  * without a restart, at the next offset (the failed appends left no hole and no half batch), and after a clean stop
  * `berth segments verify` is clean and a restart reads everything back. Every io engine and fetch path.
@@ -147,7 +147,7 @@ describe.each(brokerModes)('disk full ($name)', ({ config }) => {
       const r = await produceTo(first.client, TOPIC, 0, makeBatch(`still-full-${i}`, 2, 25_000, 2000 + i));
       expect(r.errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
     }
-    expect((await partitionMetadata(first.client, TOPIC))[0].errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    expect((await partitionMetadata(first.client, TOPIC))[0].offlineReplicas).toEqual([first.b.broker.broker.nodeId]);
     expect(await gaugeValue(first.b.broker, 'berth_offline_partitions')).toBeGreaterThanOrEqual(1);
     // Nothing already written is damaged.
     for (const p of [0, 1]) await expectHolds(first.client, p, acked[p]);
@@ -166,7 +166,7 @@ describe.each(brokerModes)('disk full ($name)', ({ config }) => {
     expect(r.baseOffset).toBe(nextOffset);
     acked[0].push(again);
     expect(first.b.lines().some((l) => l.msg.includes(`partition ${TOPIC}-0 is writable again`))).toBe(true);
-    expect((await partitionMetadata(first.client, TOPIC)).map((p) => p.errorCode)).toEqual([0, 0]);
+    expect((await partitionMetadata(first.client, TOPIC)).map((p) => p.offlineReplicas)).toEqual([[], []]);
     expect(await gaugeValue(first.b.broker, 'berth_offline_partitions')).toBe(0);
     // Enough more to roll a segment again.
     for (let i = 0; i < 50; i++) {

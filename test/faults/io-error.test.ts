@@ -2,13 +2,14 @@
  * An I/O error (EIO, injected through the FaultyEngine on one partition's files) takes that partition offline for
  * writes with one clear log line, and nothing else: the other partitions keep taking produces, the failed one
  * answers KAFKA_STORAGE_ERROR (also after the disk "heals": EIO is not retried), reads of what it held still work
- * byte-identical, Metadata reports KAFKA_STORAGE_ERROR with the broker in offlineReplicas, and
- * berth_offline_partitions counts it. After a restart the partition is writable again, nothing acknowledged is
+ * byte-identical, Metadata lists the broker in the partition's offlineReplicas (and kafkajs keeps producing to the
+ * healthy partitions of the same topic), and berth_offline_partitions counts it. After a restart the partition is writable again, nothing acknowledged is
  * lost, a torn write is cut off, and `berth segments verify` is clean. Every io engine and fetch path.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { segmentsVerify } from '../../bench/kill-rounds.js';
 import type { KafkaClient } from '../../cli/kafka-client.js';
@@ -72,6 +73,29 @@ describe.each(brokerModes)('an I/O error on one partition ($name)', ({ config })
     });
   }
 
+  it('kafkajs keeps producing to the healthy partitions of a topic with an offline one', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'faults-eio-kafkajs-'));
+    cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const { b, client } = await start(dataDir);
+    await createTopic(client, TOPIC, PARTITIONS);
+    injectFaults(b, { errno: 'EIO', failWrite: 1, sticky: true, pathIncludes: `/${TOPIC}-1/` });
+    expect((await produceTo(client, TOPIC, 1, makeBatch('x', 1, 10, 1))).errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    const kafka = new Kafka({
+      clientId: 'faults-kafkajs',
+      brokers: [b.broker.bootstrap],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 1, initialRetryTime: 50 },
+    });
+    const producer = kafka.producer();
+    await producer.connect();
+    cleanup.push(() => producer.disconnect());
+    for (const partition of [0, 2]) {
+      const [r] = await producer.send({ topic: TOPIC, messages: [{ value: `to ${partition}`, partition }] });
+      expect(r.errorCode).toBe(0);
+    }
+    await expect(producer.send({ topic: TOPIC, messages: [{ value: 'to 1', partition: 1 }] })).rejects.toThrow(/disk/i);
+  });
+
   for (const fault of [
     // A failed write leaves a torn batch on disk that is never visible; after a failed fdatasync the batch was
     // written (readers see it) but not acknowledged, as a produce that timed out: the client must not count on it
@@ -118,7 +142,8 @@ describe.each(brokerModes)('an I/O error on one partition ($name)', ({ config })
       // Reads of what it held still work, byte-identical; the others hold everything.
       for (const p of [0, 1, 2]) await expectHolds(first.client, p, sent[p]);
       const md = await partitionMetadata(first.client, TOPIC);
-      expect(md.map((p) => p.errorCode)).toEqual([ErrorCode.NONE, ErrorCode.KAFKA_STORAGE_ERROR, ErrorCode.NONE]);
+      // Metadata lists the broker as an offline replica of that partition only (error codes stay NONE, as Kafka's).
+      expect(md.map((p) => p.errorCode)).toEqual([ErrorCode.NONE, ErrorCode.NONE, ErrorCode.NONE]);
       expect(md.map((p) => p.offlineReplicas)).toEqual([[], [first.b.broker.broker.nodeId], []]);
       expect(md[1].leaderId).toBe(first.b.broker.broker.nodeId);
       expect(await gaugeValue(first.b.broker, 'berth_offline_partitions')).toBe(1);
@@ -136,7 +161,7 @@ describe.each(brokerModes)('an I/O error on one partition ($name)', ({ config })
       expect(r.baseOffset).toBe(BigInt(16 + (fault.failedBatchVisible ? 3 : 0)));
       sent[1].push(again);
       await expectHolds(second.client, 1, sent[1]);
-      expect((await partitionMetadata(second.client, TOPIC)).map((p) => p.errorCode)).toEqual([0, 0, 0]);
+      expect((await partitionMetadata(second.client, TOPIC)).map((p) => p.offlineReplicas)).toEqual([[], [], []]);
       expect(await gaugeValue(second.b.broker, 'berth_offline_partitions')).toBe(0);
       await second.stop();
       expect(segmentsVerify(dataDir)).toBeNull();
