@@ -77,6 +77,7 @@ export class Broker implements BrokerContext {
           logEndOffset: p.log.logEndOffset,
           sizeBytes: p.log.sizeInBytes,
           segments: p.log.segments.length,
+          offline: p.log.offlineError !== null,
         })),
     });
     this.metrics.gauge(

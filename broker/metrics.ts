@@ -9,7 +9,15 @@ export interface MetricsSources {
   fetchPath(): { name: string; reason: string | null };
   connections(): number;
   sendCounters(): { zeroCopyBytes: number; copiedBytes: number };
-  partitions(): Array<{ topic: string; partition: number; logEndOffset: number; sizeBytes: number; segments: number }>;
+  partitions(): Array<{
+    topic: string;
+    partition: number;
+    logEndOffset: number;
+    sizeBytes: number;
+    segments: number;
+    /** The log is offline for writes after a disk error. */
+    offline?: boolean;
+  }>;
 }
 
 export class BrokerMetrics {
@@ -132,6 +140,14 @@ export class BrokerMetrics {
           for (const p of sources.partitions()) this.set({ topic: p.topic, partition: String(p.partition) }, pick(p));
         },
       });
+    new Gauge({
+      name: 'berth_offline_partitions',
+      help: 'Partitions offline for writes after a disk error (Kafka: OfflinePartitionsCount, for one broker).',
+      registers,
+      collect() {
+        this.set(sources.partitions().filter((p) => p.offline === true).length);
+      },
+    });
     perPartition('berth_partition_log_end_offset', 'Log end offset per partition.', (p) => p.logEndOffset);
     perPartition('berth_partition_size_bytes', 'Bytes on disk per partition.', (p) => p.sizeBytes);
     perPartition('berth_partition_segments', 'Segments per partition.', (p) => p.segments);

@@ -12,7 +12,10 @@
  *   without a hop through JS), which covers everything up to that write: one wake-up per acknowledged append when
  *   appends come one at a time, and rounds take over as soon as they overlap.
  * After an I/O error the tracker is offline: every write from the first failed one on is rejected, even if it lands,
- * so nothing after a hole ever becomes visible.
+ * so nothing after a hole ever becomes visible. A write that failed for lack of space (ENOSPC, EDQUOT) leaves it
+ * recoverable: once every write has settled, recover() forgets the failed writes and appends resume at `written`
+ * (PartitionLog truncates the files first). A failed fdatasync is never recoverable: after it, the kernel may have
+ * dropped dirty pages, so what is on disk is no longer known.
  */
 import type { IoEngine } from './io/io-engine.js';
 import type { LogSegment } from './log-segment.js';
@@ -58,6 +61,7 @@ export class OffsetTracker {
   #offline: StorageError | null = null;
   /** Engine-issued fdatasyncs in flight (writeAndSync): 0 or 1. */
   #linkedSyncs = 0;
+  #recoverable = false;
 
   constructor(engine: IoEngine, dir: string, logEndOffset: number, hooks: OffsetTrackerHooks) {
     this.#engine = engine;
@@ -79,6 +83,10 @@ export class OffsetTracker {
   }
   get offline(): StorageError | null {
     return this.#offline;
+  }
+  /** Whether the error that took the tracker offline allows recover() (out of space, nothing else failed). */
+  get recoverable(): boolean {
+    return this.#offline !== null && this.#recoverable;
   }
   /** A flush round or an engine-issued fdatasync is in flight. */
   get syncing(): boolean {
@@ -138,7 +146,8 @@ export class OffsetTracker {
     const onWriteFailed = (err: unknown) => {
       entry.failed = true;
       entry.done = true;
-      this.fail(StorageError.from(err, 'write', segment.logPath));
+      const e = storageErrorAt(err, 'write', segment.logPath);
+      this.fail(e, isOutOfSpace(e));
     };
     if (!linked) {
       this.#engine.write(segment.fd, data, position).then(() => this.#onWriteDone(entry), onWriteFailed);
@@ -158,7 +167,8 @@ export class OffsetTracker {
       },
       (err) => {
         this.#linkedSyncs--;
-        if (!entry.failed) this.fail(StorageError.from(err, 'fdatasync', segment.logPath));
+        // A failed fdatasync is never recoverable (see the top of this file).
+        if (!entry.failed) this.fail(storageErrorAt(err, 'fdatasync', segment.logPath));
       },
     );
     return settled;
@@ -206,9 +216,13 @@ export class OffsetTracker {
     waiters.length = kept;
   }
 
-  /** Takes the partition offline for writes. */
-  fail(err: StorageError): void {
+  /**
+   * Takes the partition offline for writes. `recoverable` (out of space) allows recover() later, unless another
+   * error that is not arrives too.
+   */
+  fail(err: StorageError, recoverable = false): void {
     const first = !this.#offline;
+    this.#recoverable = first ? recoverable : this.#recoverable && recoverable;
     this.#offline ??= err;
     const firstFailed = this.#pending.findIndex((e) => e.failed);
     if (firstFailed >= 0) {
@@ -284,8 +298,41 @@ export class OffsetTracker {
       },
       (err) => {
         this.#syncing = false;
-        this.fail(StorageError.from(err, 'fdatasync', this.#dir));
+        this.fail(storageErrorAt(err, 'fdatasync', this.#dir));
       },
     );
   }
+
+  // ---- recovery from a recoverable error (ENOSPC) -------------------------------------------------------------
+
+  /** Whether recover() may run now: offline with a recoverable error, no write or fdatasync in flight. */
+  canRecover(): boolean {
+    return this.recoverable && !this.syncing && this.allWritesSettled();
+  }
+
+  /**
+   * Forgets the failed writes and accepts appends again from `written` (the caller has truncated the segment files
+   * back to their written positions). Every pending entry is failed at this point: fail() fails every write after
+   * the first failed one, and the completed writes before it were taken off the queue.
+   */
+  recover(): void {
+    if (!this.canRecover()) throw new Error('recover() needs a recoverable error and no I/O in flight');
+    this.#pending = [];
+    this.#appended = this.#written;
+    this.#offline = null;
+    this.#recoverable = false;
+    this.#assert();
+  }
+}
+
+/** ENOSPC and EDQUOT: the disk or the quota is full; freeing space makes writes succeed again. */
+export function isOutOfSpace(err: StorageError): boolean {
+  return err.errno === 'ENOSPC' || err.errno === 'EDQUOT';
+}
+
+/** StorageError.from, but a StorageError without a path (engines do not know it) gets the file's path. */
+function storageErrorAt(err: unknown, syscall: string, path: string): StorageError {
+  const e = StorageError.from(err, syscall, path);
+  if (e.path !== '' || path === '') return e;
+  return new StorageError(`${e.message} on ${path}`, { errno: e.errno, syscall: e.syscall, path, cause: err });
 }

@@ -10,7 +10,10 @@
  * - flushed: covered by an fdatasync. Group commit: one fdatasync covers every write completed before it is issued;
  *   while one is in flight, later waiters batch into the next one.
  * An I/O error marks the partition offline for writes (appends fail with StorageError); reads of what was written
- * keep working.
+ * keep working. Out of space (ENOSPC, EDQUOT on a write or a roll) is retried: every OUT_OF_SPACE_RETRY_MS, once no
+ * write is in flight, the partition drops the failed appends (the active segment is truncated back to its written
+ * position, a segment rolled for them is removed) and takes appends again; if the disk is still full, the next
+ * append fails the same way. Any other error (EIO, a failed fdatasync) keeps it offline until a restart.
  */
 import fs from 'node:fs';
 import { ErrorCode, KafkaError } from '../protocol/error-codes.js';
@@ -33,12 +36,15 @@ import { type FileRange, findOffsetByTimestamp, type ReadOptions, readRangeBytes
 import { retentionBreached, SegmentDeleter } from './log-retention.js';
 import { LogSegment, type SegmentIndexConfig } from './log-segment.js';
 import type { LogSegments } from './log-segments.js';
-import { OffsetTracker } from './offset-tracker.js';
+import { isOutOfSpace, OffsetTracker } from './offset-tracker.js';
 import { OffsetOutOfRangeError, StorageError } from './storage-error.js';
 
 export type { FileRange, ReadOptions } from './log-reader.js';
 
 export type Acks = 0 | 1 | -1;
+
+/** How often a partition that ran out of space tries to take appends again. */
+export const OUT_OF_SPACE_RETRY_MS = 1000;
 
 /** How far ahead of the write position the active segment is preallocated. */
 export const PREALLOCATE_CHUNK = 16 * 1024 * 1024;
@@ -88,6 +94,7 @@ export class PartitionLog {
   #unsealed = new Set<LogSegment>();
   #sealing = new Set<Promise<void>>();
   #flushTimer: NodeJS.Timeout | null = null;
+  #recoveryTimer: NodeJS.Timeout | null = null;
   #closed = false;
   readonly #deleter = new SegmentDeleter();
   readonly #writtenListeners = new Set<(logEndOffset: number) => void>();
@@ -114,7 +121,7 @@ export class PartitionLog {
           }
         }
       },
-      onOffline: (err) => this.#warn(`partition ${this.topic}-${this.partition} is offline for writes: ${err.message}`),
+      onOffline: (err) => this.#onOffline(err),
     });
     this.leaderEpochCache = new LeaderEpochCache(o.dir);
   }
@@ -253,8 +260,8 @@ export class PartitionLog {
       try {
         active = this.#roll(baseOffset, now);
       } catch (err) {
-        const e = StorageError.from(err, 'roll');
-        this.#offsets.fail(e);
+        const e = StorageError.from(err, 'roll', this.dir);
+        this.#offsets.fail(e, isOutOfSpace(e));
         return Promise.reject(e);
       }
     }
@@ -364,6 +371,86 @@ export class PartitionLog {
     }
   }
 
+  // ---- faults -------------------------------------------------------------------------------------------------
+
+  /** One log line per partition going offline, with what an operator needs: the errno, the call and the file. */
+  #onOffline(err: StorageError): void {
+    const retry = this.#offsets.recoverable;
+    this.#warn(
+      `partition ${this.topic}-${this.partition} is offline for writes: ${err.errno || 'error'} in ` +
+        `${err.syscall || 'write'} on ${err.path || this.dir}` +
+        (retry ? `; retrying every ${OUT_OF_SPACE_RETRY_MS} ms once space is freed` : '; offline until restart') +
+        ` (${err.message})`,
+    );
+    if (retry) this.#scheduleRecovery();
+  }
+
+  #scheduleRecovery(): void {
+    if (this.#recoveryTimer || this.#closed) return;
+    this.#recoveryTimer = setTimeout(() => {
+      this.#recoveryTimer = null;
+      this.#tryRecover();
+    }, OUT_OF_SPACE_RETRY_MS);
+    this.#recoveryTimer.unref();
+  }
+
+  /**
+   * After ENOSPC: once every write and fdatasync has settled, truncates the log back to what was written and takes
+   * appends again. Segments rolled for failed appends are removed (their base offset is past the log end), so the
+   * previous segment becomes active again; its bytes past the written position (failed or rejected batches, a short
+   * write) are cut off, as are index entries for them. Readers never saw any of it.
+   */
+  #tryRecover(): void {
+    if (this.#closed || !this.#offsets.offline) return;
+    if (!this.#offsets.recoverable) {
+      this.#warn(`partition ${this.topic}-${this.partition} stays offline for writes: a later error is not retriable`);
+      return;
+    }
+    if (!this.#offsets.canRecover() || this.#sealing.size > 0) {
+      this.#scheduleRecovery();
+      return;
+    }
+    const written = this.#offsets.written;
+    try {
+      let active = this.#segments.active();
+      while (active.baseOffset > written && this.#rolled.length > 0) {
+        this.#segments.remove(active);
+        this.#offsets.forget(active);
+        active.closeFiles();
+        const p = LogSegment.filePaths(this.dir, active.baseOffset);
+        for (const f of [p.log, p.index, p.timeIndex]) fs.rmSync(f, { force: true });
+        fsyncDirSync(this.dir);
+        const previous = this.#rolled.pop()!;
+        this.#unsealed.delete(previous);
+        active = this.#segments.active();
+        if (active !== previous)
+          throw new Error(`segment ${previous.baseOffset} is not the one before the removed one`);
+      }
+      if (active.baseOffset > written) throw new Error(`active segment ${active.baseOffset} starts past ${written}`);
+      active.truncateFileTo(active.writtenPosition);
+      active.appendPosition = active.writtenPosition;
+      active.nextOffset = active.writtenNextOffset;
+      active.preallocatedTo = Math.min(active.preallocatedTo, active.writtenPosition);
+      if (active.offsetOfMaxTimestampSoFar >= active.writtenNextOffset) {
+        const last = active.timeIndex.lastEntry();
+        active.maxTimestampSoFar = last?.timestamp ?? -1;
+        active.offsetOfMaxTimestampSoFar = last?.offset ?? -1;
+      }
+      if (active.writtenPosition === 0) active.firstBatchTimestamp = -1;
+      this.leaderEpochCache.truncateFromEnd(written);
+      this.#offsets.recover();
+    } catch (err) {
+      const e = StorageError.from(err, 'truncate', this.#segments.active().logPath);
+      this.#warn(`partition ${this.topic}-${this.partition} stays offline for writes: recovery failed: ${e.message}`);
+      this.#offsets.fail(e);
+      return;
+    }
+    this.#warn(
+      `partition ${this.topic}-${this.partition} is writable again at offset ${written} (after running out of space)`,
+    );
+    this.#maybeSeal();
+  }
+
   /** Seals rolled segments whose writes have all completed. */
   #maybeSeal(): void {
     while (this.#rolled.length > 0) {
@@ -373,7 +460,14 @@ export class PartitionLog {
       const p = seg
         .seal((fd) => this.engine.fdatasync(fd))
         .then(() => void this.#unsealed.delete(seg))
-        .catch((err) => this.#offsets.fail(StorageError.from(err, 'seal', seg.logPath)))
+        .catch((err) => {
+          // Out of space while writing the trimmed indexes: the segment's data is all written, so the seal is
+          // retried after recovery. A failed fdatasync is not retried.
+          const e = StorageError.from(err, 'seal', seg.logPath);
+          const retry = isOutOfSpace(e) && e.syscall !== 'fdatasync';
+          if (retry) this.#rolled.unshift(seg);
+          this.#offsets.fail(e, retry);
+        })
         .finally(() => this.#sealing.delete(p));
       this.#sealing.add(p);
     }
@@ -491,6 +585,7 @@ export class PartitionLog {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    if (this.#recoveryTimer) clearTimeout(this.#recoveryTimer);
     await this.drain();
     if (!this.#offsets.offline) await this.flush().catch(() => {});
     await this.#offsets.settleDirSyncs();
@@ -513,6 +608,7 @@ export class PartitionLog {
   async abandon(): Promise<void> {
     this.#closed = true;
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    if (this.#recoveryTimer) clearTimeout(this.#recoveryTimer);
     await this.drain();
     while (this.#offsets.syncing) await new Promise((r) => setImmediate(r));
     await this.#offsets.settleDirSyncs();

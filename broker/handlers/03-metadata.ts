@@ -3,6 +3,11 @@
  * (leader epoch from the partition). A null topic list (v1+) means every topic; an empty one means none.
  * Unknown topics are created when the client allows it (v4+; always for older versions) and
  * auto.create.topics.enable is on. v10+ may name topics by id.
+ * A partition whose log is offline for writes (a disk error; see PartitionLog) lists this broker in offlineReplicas
+ * (v5+), as Kafka lists replicas on an offline log dir. Its error code stays NONE, and so does its leader (reads of
+ * what it holds still work): Kafka's Metadata never answers KAFKA_STORAGE_ERROR, and kafkajs fails every send to a
+ * topic whose Metadata carries any partition error, so the topic's healthy partitions would stop too. Produce to
+ * the offline partition answers KAFKA_STORAGE_ERROR.
  */
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import {
@@ -20,6 +25,7 @@ const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 function describeTopic(broker: BrokerContext, topic: TopicInfo): TopicMetadata {
   const partitions = [];
   for (let p = 0; p < topic.partitions; p++) {
+    const offline = broker.partitions.get(topic.name, p)?.log.offlineError != null;
     partitions.push({
       errorCode: ErrorCode.NONE,
       partitionIndex: p,
@@ -27,7 +33,7 @@ function describeTopic(broker: BrokerContext, topic: TopicInfo): TopicMetadata {
       leaderEpoch: broker.partitions.leaderEpoch(topic.name, p),
       replicaNodes: [broker.nodeId],
       isrNodes: [broker.nodeId],
-      offlineReplicas: [],
+      offlineReplicas: offline ? [broker.nodeId] : [],
     });
   }
   return {

@@ -5,6 +5,7 @@
  * The uring module (`./uring-engine.js`, written against the native addon) is imported dynamically and may export
  * `createUringEngine(opts)` / `openUringEngine(opts)` (sync or async) or a `UringEngine` class.
  */
+import { FAULT_INJECTION_ENV, FaultyEngine } from './faulty-engine.js';
 import type { IoEngine, IoEngineName } from './io-engine.js';
 import { openSyncEngine } from './sync-engine.js';
 
@@ -58,6 +59,11 @@ export async function openIoEngine(opts: OpenIoEngineOptions = {}): Promise<Sele
       const why = err instanceof Error ? err.message : String(err);
       selected = { engine: await openSyncEngine(), name: 'sync', reason: `io_uring unavailable: ${why}` };
     }
+  }
+  if (process.env[FAULT_INJECTION_ENV] === '1') {
+    // Test-only: a pass-through wrapper whose plan tests set (faulty-engine.ts). Never reachable from a client.
+    selected = { ...selected, engine: new FaultyEngine(selected.engine) };
+    opts.logger?.warn(`storage fault injection is enabled (${FAULT_INJECTION_ENV}=1): for tests only`);
   }
   if (opts.logger && !logged) {
     logged = true;
