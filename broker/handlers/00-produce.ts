@@ -18,6 +18,7 @@ import {
 import { validateProduceRecords } from '../../protocol/records/record-batch.js';
 import type { Acks } from '../../storage/partition-log.js';
 import { CloseConnectionError } from '../connection.js';
+import { retainFrame } from '../frame-pool.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 import type { PartitionHandle } from '../partition-registry.js';
 import { writeSnapshot } from '../producer-snapshots.js';
@@ -91,6 +92,10 @@ async function producePartition(
         logAppendTimeMs: BigInt(result.logAppendTime),
         logStartOffset: BigInt(result.logStartOffset),
       };
+    } catch (err) {
+      // A failed append may leave a write still reading the records: their buffer must not be reused.
+      retainFrame(records);
+      throw err;
     } finally {
       sequence.settle(offsets);
     }
