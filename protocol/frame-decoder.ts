@@ -30,6 +30,11 @@ const allocateFresh: FrameAllocator = (size) => Buffer.allocUnsafe(size);
 const STAGE_BYTES = 64 * 1024;
 /** A partial frame at least this large is received straight into its own buffer rather than staged. */
 const DIRECT_FRAME_BYTES = 16 * 1024;
+/**
+ * The first read after a large frame takes at most this much: the next frame is likely large too, and what a
+ * staged read takes of it is copied, while the rest goes straight to its own buffer.
+ */
+const READ_AFTER_DIRECT_BYTES = 4 * 1024;
 /** Below this much free room at the stage's end, staged bytes move to its start before the next read. */
 const MIN_STAGE_ROOM = 8 * 1024;
 
@@ -45,6 +50,8 @@ export class FrameDecoder {
   private stage: Buffer | null = null;
   private stageStart = 0;
   private stageEnd = 0;
+  /** The last frame was received straight into its own buffer. */
+  private afterDirect = false;
 
   constructor(
     private readonly maxFrameBytes: number,
@@ -69,7 +76,9 @@ export class FrameDecoder {
       this.stageEnd -= this.stageStart;
       this.stageStart = 0;
     }
-    return this.stage.subarray(this.stageEnd);
+    if (!this.afterDirect) return this.stage.subarray(this.stageEnd);
+    this.afterDirect = false;
+    return this.stage.subarray(this.stageEnd, this.stageEnd + READ_AFTER_DIRECT_BYTES);
   }
 
   /** `n` bytes were read into the start of the last receiveBuffer(); returns the frames they complete. */
@@ -80,6 +89,7 @@ export class FrameDecoder {
       if (this.filled === this.need) {
         frames.push(this.frame.subarray(0, this.need));
         this.frame = null;
+        this.afterDirect = true;
       }
       return frames;
     }

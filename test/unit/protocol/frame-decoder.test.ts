@@ -141,6 +141,10 @@ describe('FrameDecoder receive mode (reads straight into buffers it names)', () 
     expect(out.length).toBe(1);
     expect(out[0].buffer).toBe(next.buffer);
     expect(out[0].equals(body)).toBe(true);
+    // After a large frame the next read is kept short: of a large successor only that much is staged and copied.
+    expect(d.receiveBuffer().length).toBe(4096);
+    expect(d.received(0)).toEqual([]);
+    expect(d.receiveBuffer().length).toBeGreaterThan(4096);
   });
 
   it('refuses a frame over the limit from its size prefix alone', () => {
