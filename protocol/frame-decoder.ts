@@ -27,7 +27,7 @@ export type FrameAllocator = (size: number) => Buffer;
 const allocateFresh: FrameAllocator = (size) => Buffer.allocUnsafe(size);
 
 /** Staging buffer for reads between frames. */
-const STAGE_BYTES = 64 * 1024;
+const STAGE_BYTES = 32 * 1024;
 /** A partial frame at least this large is received straight into its own buffer rather than staged. */
 const DIRECT_FRAME_BYTES = 16 * 1024;
 /**
