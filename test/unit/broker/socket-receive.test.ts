@@ -81,13 +81,18 @@ describe('receiveInto', () => {
   });
 
   it('declines a socket that is already reading into a buffer of its own', async () => {
-    const socket = new net.Socket({ onread: { buffer: Buffer.alloc(16), callback: () => undefined } });
-    expect(
-      receiveInto(
-        socket,
-        () => Buffer.alloc(16),
-        () => undefined,
-      ),
-    ).toBe(false);
+    const server = net.createServer(() => undefined);
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as net.AddressInfo;
+    const socket = net.connect({ port, host: '127.0.0.1', onread: { buffer: Buffer.alloc(16), callback: () => true } });
+    await new Promise((r) => socket.once('connect', r));
+    const decline = receiveInto(
+      socket,
+      () => Buffer.alloc(16),
+      () => undefined,
+    );
+    socket.destroy();
+    expect(decline).toBe(false);
   });
 });
