@@ -7,6 +7,8 @@
  * Idempotent producers: sequence checks, duplicates and fencing in producer-state.ts (an older epoch is
  * INVALID_PRODUCER_EPOCH at every version, as Kafka answers Produce); a snapshot of producer state is written after
  * each segment roll (producer-snapshots.ts). A transactional batch is INVALID_TXN_STATE until transactions exist.
+ * The request's frame buffer is reused by later requests once this response exists (frame-pool.ts): a failed append
+ * keeps it out of reuse (retainFrame), since a write may still be reading it.
  */
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import {
@@ -141,7 +143,11 @@ export default defineHandler({
         );
         return { name: t.name, topicId: t.topicId, partitionResponses };
       }),
-    );
+    ).catch((err: unknown) => {
+      // Another partition's append may still be reading its records: no buffer of this request may be reused.
+      for (const t of req.topicData) for (const p of t.partitionData) if (p.records) retainFrame(p.records);
+      throw err;
+    });
     broker.metrics.produceLatency.observe({ acks: String(req.acks) }, (performance.now() - started) / 1000);
     if (req.acks === 0) {
       const failed = responses.some((t) => t.partitionResponses.some((p) => p.errorCode !== ErrorCode.NONE));
