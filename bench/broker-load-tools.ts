@@ -158,9 +158,13 @@ export async function startMockCluster(bin: string): Promise<SystemUnderTest> {
   };
 }
 
-/** Berth through its CLI, with the given fetch send path; its port is read from the "broker listening" log line. */
-export async function startBerth(dataDir: string, fetchPath: 'zerocopy' | 'copy'): Promise<SystemUnderTest> {
-  const args = [berthCli, 'start', '--data-dir', dataDir, '--port', '0', '--admin-port', '-1'];
+/** Berth through its CLI (`nodeArgs` go to node, e.g. --cpu-prof), with the given fetch send path; its port is read from the "broker listening" log line. */
+export async function startBerth(
+  dataDir: string,
+  fetchPath: 'zerocopy' | 'copy',
+  nodeArgs: string[] = [],
+): Promise<SystemUnderTest> {
+  const args = [...nodeArgs, berthCli, 'start', '--data-dir', dataDir, '--port', '0', '--admin-port', '-1'];
   args.push('--set', `fetch.path=${fetchPath}`);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

@@ -8,6 +8,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
+import { FramePool } from './frame-pool.js';
 import type { ResponseParts } from './outbound.js';
 import {
   type ResponseWriter,
@@ -15,6 +16,7 @@ import {
   ResponseWriter as Writer,
   type ZeroCopySend,
 } from './response-writer.js';
+import { receiveInto } from './socket-receive.js';
 
 export interface ConnectionLimits {
   maxRequestBytes: number;
@@ -54,6 +56,12 @@ interface Slot {
 
 let nextConnectionId = 1;
 
+/** Api key of Produce: the one request whose frame is free again once its response exists (see frame-pool.ts). */
+const PRODUCE = 0;
+
+/** Buffers for frames that span socket reads, shared by every connection of the process. */
+export const framePool = new FramePool();
+
 export class Connection {
   readonly client: ClientInfo;
   private readonly decoder: FrameDecoder;
@@ -86,7 +94,7 @@ export class Connection {
       clientSoftwareVersion: null,
     };
     // A request header is at least api key, version, correlation id and client id length: 10 bytes.
-    this.decoder = new FrameDecoder(limits.maxRequestBytes, 10);
+    this.decoder = new FrameDecoder(limits.maxRequestBytes, 10, framePool.allocate);
     this.writer = new Writer(
       socket,
       zeroCopySend,
@@ -98,7 +106,14 @@ export class Connection {
     socket.setTimeout(limits.idleMs, () => {
       if (this.slots.length === 0) this.close('idle timeout');
     });
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // Reads land in buffers the decoder picks (large frames straight into their own buffer); 'data' events where
+    // the runtime does not allow that.
+    const direct = receiveInto(
+      socket,
+      () => this.decoder.receiveBuffer(),
+      (n) => this.onFrames(() => this.decoder.received(n)),
+    );
+    if (!direct) socket.on('data', (chunk: Buffer) => this.onFrames(() => this.decoder.push(chunk)));
     socket.on('error', (err) => this.fail('socket error', err));
     socket.on('close', () => this.onClose());
   }
@@ -129,11 +144,11 @@ export class Connection {
     this.socket.destroy();
   }
 
-  private onData(chunk: Buffer): void {
+  private onFrames(decode: () => Buffer[]): void {
     if (this.closed) return;
     let frames: Buffer[];
     try {
-      frames = this.decoder.push(chunk);
+      frames = decode();
     } catch (err) {
       this.fail('bad frame', err as Error);
       return;
@@ -151,6 +166,7 @@ export class Connection {
       (parts) => {
         slot.done = true;
         slot.parts = parts;
+        if (frame.readInt16BE(0) === PRODUCE) framePool.release(frame);
         this.flush();
       },
       (err: Error) => {
@@ -161,6 +177,9 @@ export class Connection {
   }
 
   private flush(): void {
+    // Several responses ready at once leave in one write (writev) rather than one syscall each.
+    const several = this.slots.length > 1 && this.slots[1].done;
+    if (several) this.socket.cork();
     while (this.slots.length > 0 && this.slots[0].done) {
       const slot = this.slots.shift()!;
       if (slot.parts && !this.closed) {
@@ -169,6 +188,7 @@ export class Connection {
         this.writer.enqueue(slot.parts, length);
       }
     }
+    if (several) this.socket.uncork();
     this.maybeResume();
   }
 

@@ -10,7 +10,7 @@ import type { PartitionLog } from '../storage/partition-log.js';
 import type { BrokerConfig } from './config.js';
 import { loadProducerState, writeSnapshot } from './producer-snapshots.js';
 import type { PartitionProducerState } from './producer-state.js';
-import { topicConfigDefaults, validateTopicConfigs } from './topic-configs.js';
+import { topicConfigDef, topicConfigDefaults, validateTopicConfigs } from './topic-configs.js';
 import type { TopicInfo, TopicRegistry } from './topic-registry.js';
 
 /** What the broker keeps per partition besides its log. */
@@ -73,8 +73,11 @@ export class PartitionRegistry {
     return { ...topicConfigDefaults(this.config), ...(this.topics.get(topic)?.configs ?? {}) };
   }
 
+  /** effectiveConfigs(topic)['max.message.bytes'], without building every config (asked once per produce). */
   maxMessageBytes(topic: string): number {
-    return Number(this.effectiveConfigs(topic)['max.message.bytes']);
+    const override = this.topics.get(topic)?.configs['max.message.bytes'];
+    if (override !== undefined) return Number(override);
+    return Number(this.config.entry('message.max.bytes').value ?? topicConfigDef('max.message.bytes')?.default);
   }
 
   async createTopic(name: string, partitions: number, configs: Record<string, string>): Promise<TopicInfo> {

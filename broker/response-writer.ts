@@ -21,7 +21,9 @@ export class ResponseWriter {
   private queued = 0;
   private pumping = false;
   private closed = false;
-  private lastWrite: Promise<void> = Promise.resolve();
+  /** socket.write calls whose callback has not run yet, and who waits for them all to have run. */
+  private pendingWrites = 0;
+  private writesDone: Array<() => void> = [];
 
   constructor(
     private readonly socket: Socket,
@@ -38,6 +40,11 @@ export class ResponseWriter {
 
   enqueue(parts: ResponseParts, length: number): void {
     if (this.closed) return;
+    if (!this.pumping && this.queue.length === 0 && !parts.some(isFileRange)) {
+      // Nothing ahead of it and nothing native to order against: straight to the socket, no pump.
+      this.writeBuffers(parts as Buffer[]);
+      return;
+    }
     this.queue.push(parts);
     this.queued += length;
     if (!this.pumping) void this.pump();
@@ -76,30 +83,37 @@ export class ResponseWriter {
 
   private writeBuffers(buffers: Buffer[]): void {
     if (buffers.length === 1) {
-      this.lastWrite = this.write(buffers[0]);
+      this.write(buffers[0]);
       return;
     }
     this.socket.cork();
-    for (const b of buffers) this.lastWrite = this.write(b);
+    for (const b of buffers) this.write(b);
     this.socket.uncork();
   }
 
   /**
-   * Resolves once Node has handed `buf` to the kernel. A failed write (the peer went away mid-response) is reported
-   * once, through the socket's 'error' event that the connection handles; the promise is observed here so that a
-   * write nobody awaits cannot become an unhandled rejection that takes the broker down.
+   * Hands `buf` to Node. A failed write (the peer went away mid-response) is reported once, through the socket's
+   * 'error' event that the connection handles; here it only counts as done.
    */
-  private write(buf: Buffer): Promise<void> {
-    const p = new Promise<void>((resolve, reject) => {
-      this.socket.write(buf, (err) => (err ? reject(err) : resolve()));
-    });
-    p.catch(() => undefined);
-    return p;
+  private write(buf: Buffer): void {
+    this.pendingWrites++;
+    this.socket.write(buf, this.onWriteDone);
+  }
+
+  private readonly onWriteDone = (): void => {
+    if (--this.pendingWrites > 0) return;
+    for (const resolve of this.writesDone.splice(0)) resolve();
+  };
+
+  /** Resolves once every socket.write so far has reached the kernel (or failed). */
+  private allWritten(): Promise<void> {
+    if (this.pendingWrites === 0) return Promise.resolve();
+    return new Promise((resolve) => this.writesDone.push(resolve));
   }
 
   private async sendZeroCopy(parts: ResponseParts): Promise<void> {
     // Everything written through Node must be in the kernel before native code writes to the same fd.
-    await this.lastWrite;
+    await this.allWritten();
     const fd = socketFd(this.socket);
     let head: Buffer[] = [];
     let ranges: FileRange[] = [];

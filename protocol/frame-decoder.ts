@@ -1,7 +1,13 @@
 /**
- * Splits a byte stream into Kafka frames (int32 size, then that many bytes), sans-I/O.
- * The size is checked against a limit before anything is allocated for the frame; a frame that arrives in one
- * chunk is returned as a slice of it (no copy), otherwise its chunks are joined once.
+ * Splits a byte stream into Kafka frames (int32 size, then that many bytes), sans-I/O. The size is checked against
+ * a limit before anything is allocated for the frame. Two ways to feed it:
+ * - push(chunk): chunks the caller owns. A frame inside one chunk is returned as a slice of it (no copy); one that
+ *   spans chunks is copied, chunk by chunk as they arrive, into one buffer of its size (from `allocate`, which may
+ *   hand out reused memory).
+ * - receiveBuffer() / received(n): the caller reads the socket straight into the buffer we name. Between frames
+ *   that is a small staging buffer of ours (reused, so small frames are copied out of it); once a large frame's
+ *   size is known, it is the rest of that frame's own buffer, so its bytes land where they stay and are never
+ *   copied by us. The two ways must not be mixed on one decoder.
  */
 import { ErrorCode, KafkaError } from './error-codes.js';
 
@@ -15,58 +21,151 @@ export class FrameTooLargeError extends KafkaError {
   }
 }
 
+/** Returns a buffer of at least `size` bytes for a frame assembled from several chunks. */
+export type FrameAllocator = (size: number) => Buffer;
+
+const allocateFresh: FrameAllocator = (size) => Buffer.allocUnsafe(size);
+
+/** Staging buffer for reads between frames. */
+const STAGE_BYTES = 32 * 1024;
+/** A partial frame at least this large is received straight into its own buffer rather than staged. */
+const DIRECT_FRAME_BYTES = 16 * 1024;
+/**
+ * The first read after a large frame takes at most this much: the next frame is likely large too, and what a
+ * staged read takes of it is copied, while the rest goes straight to its own buffer.
+ */
+const READ_AFTER_DIRECT_BYTES = 4 * 1024;
+/** Below this much free room at the stage's end, staged bytes move to its start before the next read. */
+const MIN_STAGE_ROOM = 8 * 1024;
+
 export class FrameDecoder {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  private need = -1; // size of the frame being assembled, -1 while its size prefix is incomplete
+  /** Bytes of a size prefix split across chunks. */
+  private readonly prefix = Buffer.alloc(4);
+  private prefixBytes = 0;
+  /** The frame being assembled (null between frames), its size and how much of it has arrived. */
+  private frame: Buffer | null = null;
+  private need = 0;
+  private filled = 0;
+  /** receiveBuffer mode: staged bytes not yet framed are stage[stageStart, stageEnd). */
+  private stage: Buffer | null = null;
+  private stageStart = 0;
+  private stageEnd = 0;
+  /** The last frame was received straight into its own buffer. */
+  private afterDirect = false;
 
   constructor(
     private readonly maxFrameBytes: number,
     private readonly minFrameBytes = 0,
+    private readonly allocate: FrameAllocator = allocateFresh,
   ) {}
 
   /** Bytes received towards the next frame (0 between frames). */
   get pendingBytes(): number {
-    return this.buffered;
+    return this.frame ? 4 + this.filled : this.prefixBytes + this.stageEnd - this.stageStart;
+  }
+
+  /** Where the next read should put its bytes (receiveBuffer mode); then call received() with how many it put. */
+  receiveBuffer(): Buffer {
+    if (this.frame) return this.frame.subarray(this.filled, this.need);
+    this.stage ??= Buffer.allocUnsafeSlow(STAGE_BYTES);
+    if (this.stageStart === this.stageEnd) {
+      this.stageStart = 0;
+      this.stageEnd = 0;
+    } else if (this.stage.length - this.stageEnd < MIN_STAGE_ROOM) {
+      this.stage.copyWithin(0, this.stageStart, this.stageEnd);
+      this.stageEnd -= this.stageStart;
+      this.stageStart = 0;
+    }
+    if (!this.afterDirect) return this.stage.subarray(this.stageEnd);
+    this.afterDirect = false;
+    return this.stage.subarray(this.stageEnd, this.stageEnd + READ_AFTER_DIRECT_BYTES);
+  }
+
+  /** `n` bytes were read into the start of the last receiveBuffer(); returns the frames they complete. */
+  received(n: number): Buffer[] {
+    const frames: Buffer[] = [];
+    if (this.frame) {
+      this.filled += n;
+      if (this.filled === this.need) {
+        frames.push(this.frame.subarray(0, this.need));
+        this.frame = null;
+        this.afterDirect = true;
+      }
+      return frames;
+    }
+    const stage = this.stage!;
+    this.stageEnd += n;
+    while (this.stageEnd - this.stageStart >= 4) {
+      const at = this.stageStart;
+      const size = this.checkSize(stage.readInt32BE(at));
+      const available = this.stageEnd - at - 4;
+      if (available >= size) {
+        // Copied out: the stage is reused by the next read.
+        const frame = this.allocate(size);
+        stage.copy(frame, 0, at + 4, at + 4 + size);
+        frames.push(frame.subarray(0, size));
+        this.stageStart = at + 4 + size;
+        continue;
+      }
+      if (size >= DIRECT_FRAME_BYTES) {
+        // Large: the rest of it is read straight into its own buffer. A small one stays staged (it fits once the
+        // stage is compacted: DIRECT_FRAME_BYTES + 4 <= STAGE_BYTES - MIN_STAGE_ROOM).
+        this.frame = this.allocate(size);
+        stage.copy(this.frame, 0, at + 4, this.stageEnd);
+        this.need = size;
+        this.filled = available;
+        this.stageStart = this.stageEnd;
+      }
+      break;
+    }
+    return frames;
   }
 
   /** Feeds a chunk; returns the frames it completes, without their size prefix. Throws FrameTooLargeError. */
   push(chunk: Buffer): Buffer[] {
     const frames: Buffer[] = [];
-    if (this.buffered === 0) {
-      // Fast path: whole frames inside this chunk are sliced without copying.
-      let pos = 0;
-      while (chunk.length - pos >= 4) {
-        const size = this.checkSize(chunk.readInt32BE(pos));
-        if (chunk.length - pos - 4 < size) break;
-        frames.push(chunk.subarray(pos + 4, pos + 4 + size));
-        pos += 4 + size;
+    const length = chunk.length;
+    let pos = 0;
+    while (pos < length) {
+      if (this.frame) {
+        const n = Math.min(this.need - this.filled, length - pos);
+        chunk.copy(this.frame, this.filled, pos, pos + n);
+        this.filled += n;
+        pos += n;
+        if (this.filled === this.need) {
+          frames.push(this.frame.subarray(0, this.need));
+          this.frame = null;
+        }
+        continue;
       }
-      if (pos === chunk.length) return frames;
-      chunk = chunk.subarray(pos);
-    }
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    for (;;) {
-      if (this.need < 0) {
-        if (this.buffered < 4) break;
-        this.need = this.checkSize(this.peekSize());
+      let size: number;
+      if (this.prefixBytes > 0 || length - pos < 4) {
+        const n = Math.min(4 - this.prefixBytes, length - pos);
+        chunk.copy(this.prefix, this.prefixBytes, pos, pos + n);
+        this.prefixBytes += n;
+        pos += n;
+        if (this.prefixBytes < 4) break;
+        this.prefixBytes = 0;
+        size = this.checkSize(this.prefix.readInt32BE(0));
+      } else {
+        size = this.checkSize(chunk.readInt32BE(pos));
+        pos += 4;
+        // Fast path: a whole frame inside this chunk is a slice of it.
+        if (length - pos >= size) {
+          frames.push(chunk.subarray(pos, pos + size));
+          pos += size;
+          continue;
+        }
       }
-      if (this.buffered < 4 + this.need) break;
-      const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered);
-      frames.push(all.subarray(4, 4 + this.need));
-      const rest = all.subarray(4 + this.need);
-      this.chunks = rest.length > 0 ? [rest] : [];
-      this.buffered = rest.length;
-      this.need = -1;
+      this.need = size;
+      this.filled = 0;
+      this.frame = this.allocate(size);
+      if (size === 0) {
+        frames.push(this.frame.subarray(0, 0));
+        this.frame = null;
+      }
     }
     return frames;
-  }
-
-  private peekSize(): number {
-    const head = this.chunks[0].length >= 4 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered);
-    if (head !== this.chunks[0]) this.chunks = [head];
-    return head.readInt32BE(0);
   }
 
   private checkSize(size: number): number {

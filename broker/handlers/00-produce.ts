@@ -7,6 +7,8 @@
  * Idempotent producers: sequence checks, duplicates and fencing in producer-state.ts (an older epoch is
  * INVALID_PRODUCER_EPOCH at every version, as Kafka answers Produce); a snapshot of producer state is written after
  * each segment roll (producer-snapshots.ts). A transactional batch is INVALID_TXN_STATE until transactions exist.
+ * The request's frame buffer is reused by later requests once this response exists (frame-pool.ts): a failed append
+ * keeps it out of reuse (retainFrame), since a write may still be reading it.
  */
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import {
@@ -18,6 +20,7 @@ import {
 import { validateProduceRecords } from '../../protocol/records/record-batch.js';
 import type { Acks } from '../../storage/partition-log.js';
 import { CloseConnectionError } from '../connection.js';
+import { retainFrame } from '../frame-pool.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 import type { PartitionHandle } from '../partition-registry.js';
 import { writeSnapshot } from '../producer-snapshots.js';
@@ -91,6 +94,10 @@ async function producePartition(
         logAppendTimeMs: BigInt(result.logAppendTime),
         logStartOffset: BigInt(result.logStartOffset),
       };
+    } catch (err) {
+      // A failed append may leave a write still reading the records: their buffer must not be reused.
+      retainFrame(records);
+      throw err;
     } finally {
       sequence.settle(offsets);
     }
@@ -136,7 +143,11 @@ export default defineHandler({
         );
         return { name: t.name, topicId: t.topicId, partitionResponses };
       }),
-    );
+    ).catch((err: unknown) => {
+      // Another partition's append may still be reading its records: no buffer of this request may be reused.
+      for (const t of req.topicData) for (const p of t.partitionData) if (p.records) retainFrame(p.records);
+      throw err;
+    });
     broker.metrics.produceLatency.observe({ acks: String(req.acks) }, (performance.now() - started) / 1000);
     if (req.acks === 0) {
       const failed = responses.some((t) => t.partitionResponses.some((p) => p.errorCode !== ErrorCode.NONE));

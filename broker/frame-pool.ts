@@ -1,0 +1,104 @@
+/**
+ * Reusable buffers for request frames that arrive over several socket reads (large Produce requests).
+ *
+ * Why: a fresh buffer per large frame costs more than the copy into it. Allocations over glibc's mmap threshold
+ * are new mappings, so every byte of them page-faults on first touch (about 1 GiB/s on our machines, slower than
+ * memcpy), and each one is external memory that pushes V8 into extra garbage collections. A frame assembled into a
+ * buffer that an earlier request used touches warm memory instead.
+ *
+ * Only the connection gives buffers back, and only for requests whose handler keeps no reference to the frame once
+ * its response exists (Produce: the records are written by then; see retainFrame for the exception). Frames of
+ * other APIs are never released: their handlers may keep slices of them (group metadata, for instance), and a
+ * buffer that is never released is simply collected.
+ */
+
+/** Smallest pooled size class: below it, a fresh allocation is cheap (malloc'ed, not mapped). */
+export const MIN_POOLED_FRAME = 64 * 1024;
+
+/** Buffers that must never be reused (see retainFrame), whichever pool they came from. */
+const retainedFrames = new WeakSet<ArrayBufferLike>();
+
+export interface FramePoolOptions {
+  /** Frames larger than this are not pooled (default 16 MiB). */
+  maxFrameBytes?: number;
+  /** Total bytes the pool keeps free for reuse (default 64 MiB). */
+  maxIdleBytes?: number;
+}
+
+export class FramePool {
+  private readonly free = new Map<number, Buffer[]>();
+  /** Buffers handed out and not yet released, by their ArrayBuffer (a released frame is a view of one). */
+  private readonly leased = new WeakSet<ArrayBufferLike>();
+  private idle = 0;
+  private readonly maxFrameBytes: number;
+  private readonly maxIdleBytes: number;
+  /** Counters for tests and diagnostics. */
+  readonly stats = { allocated: 0, reused: 0, released: 0 };
+
+  constructor(opts: FramePoolOptions = {}) {
+    this.maxFrameBytes = opts.maxFrameBytes ?? 16 * 1024 * 1024;
+    this.maxIdleBytes = opts.maxIdleBytes ?? 64 * 1024 * 1024;
+  }
+
+  /** A buffer of at least `size` bytes (its first `size` bytes are the caller's; contents are unspecified). */
+  readonly allocate = (size: number): Buffer => {
+    if (size < MIN_POOLED_FRAME || size > this.maxFrameBytes) return Buffer.allocUnsafeSlow(size);
+    const cls = sizeClass(size);
+    const list = this.free.get(cls);
+    let buf = list?.pop();
+    if (buf) {
+      this.idle -= buf.length;
+      this.stats.reused++;
+    } else {
+      // allocUnsafeSlow: a buffer of its own, never a slice of Node's shared pool, so it can be handed back whole.
+      buf = Buffer.allocUnsafeSlow(cls);
+      this.stats.allocated++;
+    }
+    this.leased.add(buf.buffer);
+    return buf;
+  };
+
+  /**
+   * Gives back the buffer under `frame` (a view of a buffer from allocate, or anything else, which is ignored).
+   * The caller guarantees that nothing reads the frame any more.
+   */
+  release(frame: Buffer): void {
+    const ab = frame.buffer;
+    if (!this.leased.has(ab)) return;
+    this.leased.delete(ab);
+    if (retainedFrames.has(ab)) return;
+    const cls = ab.byteLength;
+    if (this.idle + cls > this.maxIdleBytes) return;
+    let list = this.free.get(cls);
+    if (!list) {
+      list = [];
+      this.free.set(cls, list);
+    }
+    list.push(Buffer.from(ab, 0, cls));
+    this.idle += cls;
+    this.stats.released++;
+  }
+
+  /** Bytes kept for reuse. */
+  get idleBytes(): number {
+    return this.idle;
+  }
+}
+
+/** Sizes are rounded up to a power of two, so that buffers of nearby sizes are interchangeable. */
+function sizeClass(size: number): number {
+  return 2 ** Math.ceil(Math.log2(size));
+}
+
+/**
+ * Marks the buffer under `slice` as still in use after its request is answered (a storage write that may still
+ * read it after the append failed): no pool will hand it out again.
+ */
+export function retainFrame(slice: Buffer): void {
+  retainedFrames.add(slice.buffer);
+}
+
+/** Whether retainFrame was called for the buffer under `slice`. */
+export function isFrameRetained(slice: Buffer): boolean {
+  return retainedFrames.has(slice.buffer);
+}
