@@ -1,12 +1,20 @@
 /**
- * Committed offsets and classic group metadata, durable in an internal StateLog (`groups.log`): one record per
+ * Committed offsets and group metadata, durable in an internal StateLog (`groups.log`): one record per
  * OffsetCommit request (so a commit is acknowledged only after its single write and fdatasync, group-committed
- * with any concurrent ones), one per generation change of a group, and one per deletion. Opening replays the log
- * and compacts it to a snapshot of what is live. Offsets are kept in memory by group, then "topic:partition".
+ * with any concurrent ones), one per generation change of a classic group, one batch per change of a KIP-848
+ * consumer group (consumer-group-records.ts), and one per deletion. A group id is classic or consumer: a record
+ * of one kind drops the metadata of the other. Opening replays the log and compacts it to a snapshot of what is
+ * live. Offsets are kept in memory by group, then "topic:partition".
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateLog } from '../../storage/state-log.js';
+import {
+  applyConsumerGroupRecord,
+  type ConsumerGroupRecord,
+  type ConsumerGroupState,
+  consumerGroupSnapshot,
+} from './consumer-group-records.js';
 
 export interface CommittedOffset {
   topic: string;
@@ -30,7 +38,9 @@ type GroupStateRecord =
   | { t: 'commit'; g: string; o: OffsetTuple[] }
   | { t: 'delete-offsets'; g: string; p: Array<[string, number]> }
   | { t: 'group'; g: string; type: string | null; gen: number }
-  | { t: 'delete-group'; g: string };
+  | { t: 'delete-group'; g: string }
+  | { t: 'cg-batch'; g: string; r: ConsumerGroupRecord[] }
+  | ConsumerGroupRecord;
 
 function key(topic: string, partition: number): string {
   return `${topic}:${partition}`;
@@ -39,6 +49,7 @@ function key(topic: string, partition: number): string {
 export class OffsetStore {
   private readonly offsets = new Map<string, Map<string, CommittedOffset>>();
   private readonly groupMeta = new Map<string, GroupMetadataRecord>();
+  private readonly consumerGroupStates = new Map<string, ConsumerGroupState>();
 
   private constructor(private readonly log: StateLog<GroupStateRecord>) {}
 
@@ -51,9 +62,10 @@ export class OffsetStore {
     return store;
   }
 
-  /** Groups that have metadata or offsets (rebuilt at start-up as Empty groups). */
+  /** Classic groups that have metadata or offsets (rebuilt at start-up as Empty groups). */
   knownGroups(): GroupMetadataRecord[] {
     const ids = new Set([...this.groupMeta.keys(), ...this.offsets.keys()]);
+    for (const g of this.consumerGroupStates.keys()) ids.delete(g);
     return [...ids].map((g) => this.groupMeta.get(g) ?? { groupId: g, protocolType: null, generationId: 0 });
   }
 
@@ -90,6 +102,19 @@ export class OffsetStore {
 
   async writeGroup(meta: GroupMetadataRecord): Promise<void> {
     const record: GroupStateRecord = { t: 'group', g: meta.groupId, type: meta.protocolType, gen: meta.generationId };
+    this.apply(record);
+    await this.log.append(record);
+  }
+
+  /** KIP-848 consumer groups as replay left them (rebuilt at start-up with their members). */
+  consumerGroups(): ConsumerGroupState[] {
+    return [...this.consumerGroupStates.values()];
+  }
+
+  /** Durably writes one consumer group's changes, as one record. */
+  async writeConsumerGroup(groupId: string, records: ConsumerGroupRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const record: GroupStateRecord = records.length === 1 ? records[0] : { t: 'cg-batch', g: groupId, r: records };
     this.apply(record);
     await this.log.append(record);
   }
@@ -133,11 +158,19 @@ export class OffsetStore {
       }
       case 'group':
         this.groupMeta.set(r.g, { groupId: r.g, protocolType: r.type, generationId: r.gen });
+        this.consumerGroupStates.delete(r.g);
         break;
       case 'delete-group':
         this.groupMeta.delete(r.g);
         this.offsets.delete(r.g);
+        this.consumerGroupStates.delete(r.g);
         break;
+      case 'cg-batch':
+        for (const x of r.r) this.apply(x);
+        break;
+      default:
+        if (r.t !== 'cg-del') this.groupMeta.delete(r.g);
+        applyConsumerGroupRecord(this.consumerGroupStates, r);
     }
   }
 
@@ -145,6 +178,7 @@ export class OffsetStore {
     const out: GroupStateRecord[] = [];
     for (const m of this.groupMeta.values())
       out.push({ t: 'group', g: m.groupId, type: m.protocolType, gen: m.generationId });
+    for (const cg of this.consumerGroupStates.values()) out.push(...consumerGroupSnapshot(cg));
     for (const [g, offsets] of this.offsets) {
       out.push({
         t: 'commit',
