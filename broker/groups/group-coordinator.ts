@@ -91,7 +91,9 @@ export class GroupCoordinator {
     log?: Logger;
     topics?: GroupTopics;
   }): Promise<GroupCoordinator> {
-    const store = await OffsetStore.open(opts.dir);
+    const store = await OffsetStore.open(opts.dir, {
+      onError: (err) => opts.log?.error({ err }, 'groups.log compaction failed'),
+    });
     const c = new GroupCoordinator(
       opts.config,
       store,
