@@ -1,7 +1,9 @@
 /**
- * Group convergence: a classic group of 8 members is Stable; a 9th joins; how long until every member has its
- * assignment for the new generation? Members are driven by our own client (heartbeat every 50 ms, so they learn
- * of the rebalance within one interval) and, as the reference a user would pick, by kafkajs consumers
+ * Group convergence: a group of 8 members is Stable; a 9th joins; how long until every member has its
+ * assignment for the new generation (classic) or the new assignment epoch (KIP-848 consumer protocol, group
+ * Stable: revocations confirmed and every partition handed over)? Members of both protocols are driven by our own
+ * client (heartbeat every 50 ms; a KIP-848 member acknowledges a changed assignment at once, as librdkafka and the
+ * Java client do) and, as the reference a user would pick for the classic protocol, by kafkajs consumers
  * (heartbeatInterval 50 ms, maxWaitTimeInMs 50 ms: kafkajs heartbeats between fetches). Medians of several runs.
  */
 import { createRequire } from 'node:module';
@@ -11,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { type RunningBroker, startBroker } from '../broker/index.js';
 import { KafkaClient } from '../cli/kafka-client.js';
 import { ErrorCode as E } from '../protocol/error-codes.js';
+import { ConsumerGroupHeartbeat } from '../protocol/generated/consumer-group-heartbeat.js';
 import { CreateTopics } from '../protocol/generated/create-topics.js';
 import { Heartbeat } from '../protocol/generated/heartbeat.js';
 import { JoinGroup } from '../protocol/generated/join-group.js';
@@ -103,6 +106,93 @@ class BenchMember {
   }
 }
 
+type Owned = Array<{ topicId: string; partitions: number[] }>;
+
+/** A KIP-848 member over our client: heartbeats, takes what it is given, acknowledges changes at once. */
+class ConsumerProtocolMember {
+  epoch = 0;
+  private owned: Owned = [];
+  private stopped = false;
+
+  private constructor(
+    private readonly client: KafkaClient,
+    private readonly groupId: string,
+    readonly memberId: string,
+  ) {}
+
+  static async start(b: RunningBroker, groupId: string, memberId: string): Promise<ConsumerProtocolMember> {
+    const client = await KafkaClient.connect({ host: b.host, port: b.port, clientId: 'bench' });
+    const m = new ConsumerProtocolMember(client, groupId, memberId);
+    void m.loop();
+    return m;
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (!this.stopped) {
+        const joining = this.epoch === 0;
+        const r = await this.client.send(ConsumerGroupHeartbeat, 1, {
+          groupId: this.groupId,
+          memberId: this.memberId,
+          memberEpoch: this.epoch,
+          instanceId: null,
+          rackId: null,
+          rebalanceTimeoutMs: joining ? 10_000 : -1,
+          subscribedTopicNames: joining ? ['bench-groups'] : null,
+          serverAssignor: joining ? 'uniform' : null,
+          topicPartitions: this.owned,
+        });
+        if (this.stopped) return;
+        if (r.errorCode !== E.NONE) {
+          this.epoch = 0;
+          this.owned = [];
+          continue;
+        }
+        const changed =
+          r.assignment !== null && JSON.stringify(r.assignment.topicPartitions) !== JSON.stringify(this.owned);
+        if (r.assignment) this.owned = r.assignment.topicPartitions;
+        this.epoch = r.memberEpoch;
+        if (!changed) await sleep(HEARTBEAT_MS);
+      }
+    } catch {
+      // closed
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.client
+      .send(ConsumerGroupHeartbeat, 1, { groupId: this.groupId, memberId: this.memberId, memberEpoch: -1 })
+      .catch(() => undefined);
+    this.client.close();
+  }
+}
+
+async function waitConsumerStable(b: RunningBroker, groupId: string, members: number, epochAbove: number) {
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    const g = b.broker.groups.consumerGroup(groupId);
+    if (g && g.members.size === members && g.assignmentEpoch > epochAbove && g.state === 'Stable') return g;
+    if (performance.now() > deadline)
+      throw new Error(`${groupId} did not converge: ${g?.state} with ${g?.members.size} members`);
+    await sleep(1);
+  }
+}
+
+async function consumerProtocolRun(b: RunningBroker, run: number): Promise<number> {
+  const groupId = `bench-kip848-${run}`;
+  const members = await Promise.all(
+    Array.from({ length: MEMBERS }, (_, i) => ConsumerProtocolMember.start(b, groupId, `member-${run}-${i}`)),
+  );
+  const epoch = (await waitConsumerStable(b, groupId, MEMBERS, 0)).assignmentEpoch;
+  const t0 = performance.now();
+  const late = await ConsumerProtocolMember.start(b, groupId, `member-${run}-late`);
+  await waitConsumerStable(b, groupId, MEMBERS + 1, epoch);
+  const ms = performance.now() - t0;
+  await Promise.all([...members, late].map((m) => m.stop()));
+  return ms;
+}
+
 async function waitStable(b: RunningBroker, groupId: string, members: number, generationAbove: number) {
   const deadline = performance.now() + 60_000;
   for (;;) {
@@ -166,13 +256,23 @@ export async function run(): Promise<BenchRow[]> {
     admin.close();
     const own: number[] = [];
     const kjs: number[] = [];
+    const kip848: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       own.push(await ourClientRun(b, i));
       if (process.env.BENCH_DEBUG) console.error('own', i, own.at(-1));
       kjs.push(await kafkajsRun(b, i));
       if (process.env.BENCH_DEBUG) console.error('kafkajs', i, kjs.at(-1));
+      kip848.push(await consumerProtocolRun(b, i));
+      if (process.env.BENCH_DEBUG) console.error('kip848', i, kip848.at(-1));
     }
     return [
+      {
+        name: `group of ${MEMBERS} converges after a join, consumer protocol (KIP-848, our client)`,
+        value: median(kip848),
+        unit: 'ms',
+        reference: { name: 'classic protocol, our client', value: median(own) },
+        note: `median of ${RUNS}; heartbeat ${HEARTBEAT_MS} ms; timed to the group Stable at the new assignment epoch`,
+      },
       {
         name: `group of ${MEMBERS} converges after a join (our client)`,
         value: median(own),

@@ -5,7 +5,7 @@
  * stops at the first torn or corrupt record and truncates it away. compact() atomically replaces the log with a
  * snapshot (write a temp file, fsync, rename, fsync the directory), so replay stays short.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Packr } from 'msgpackr';
@@ -54,6 +54,11 @@ export function decodeStateRecords<T>(buf: Buffer): ReplayResult<T> {
 
 export class StateLog<T> {
   private queue: Array<{ frame: Buffer; resolve: () => void; reject: (e: Error) => void }> = [];
+  private compactions: Array<{
+    records: readonly T[] | (() => readonly T[]);
+    resolve: () => void;
+    reject: (e: Error) => void;
+  }> = [];
   private writing = false;
   private closed = false;
 
@@ -101,27 +106,39 @@ export class StateLog<T> {
     });
   }
 
-  /** Replaces the whole log with `records` (a snapshot of the current state), atomically. */
-  async compact(records: readonly T[]): Promise<void> {
-    await this.idle();
+  /**
+   * Replaces the whole log with `records` (a snapshot of the current state), atomically. Safe while appends go on:
+   * the rewrite runs in the writer's turn, between two group-committed writes (so a busy log cannot starve it), and
+   * a function snapshot is called only once the writes before it are acknowledged and their callers have run;
+   * appends made meanwhile queue up and go to the new file.
+   */
+  compact(records: readonly T[] | (() => readonly T[])): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`state log ${basename(this.path)} is closed`));
+    return new Promise((resolve, reject) => {
+      this.compactions.push({ records, resolve, reject });
+      if (!this.writing) void this.writeQueued();
+    });
+  }
+
+  private async rewrite(records: readonly T[] | (() => readonly T[])): Promise<void> {
+    // Let the continuations of acknowledged appends run (they may apply what they wrote) before the snapshot.
+    await new Promise((r) => setImmediate(r));
+    const snapshot = typeof records === 'function' ? records() : records;
+    const data = Buffer.concat(snapshot.map((r) => encodeStateRecord(r)));
     const tmp = join(dirname(this.path), `${basename(this.path)}.swap`);
-    const fd = openSync(tmp, 'w');
-    let size = 0;
+    const out = await open(tmp, 'w');
     try {
-      for (const r of records) {
-        const frame = encodeStateRecord(r);
-        writeSync(fd, frame);
-        size += frame.length;
-      }
-      fsyncSync(fd);
+      let done = 0;
+      while (done < data.length) done += (await out.write(data, done, data.length - done, done)).bytesWritten;
+      await out.datasync();
     } finally {
-      closeSync(fd);
+      await out.close();
     }
     await this.file.close();
     renameSync(tmp, this.path);
     fsyncDirectory(dirname(this.path));
     this.file = await open(this.path, 'r+');
-    this.size = size;
+    this.size = data.length;
   }
 
   async close(): Promise<void> {
@@ -131,12 +148,23 @@ export class StateLog<T> {
   }
 
   private async idle(): Promise<void> {
-    while (this.writing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 1));
+    while (this.writing || this.queue.length > 0 || this.compactions.length > 0)
+      await new Promise((r) => setTimeout(r, 1));
   }
 
   private async writeQueued(): Promise<void> {
     this.writing = true;
-    while (this.queue.length > 0) {
+    while (this.queue.length > 0 || this.compactions.length > 0) {
+      const job = this.compactions.shift();
+      if (job) {
+        try {
+          await this.rewrite(job.records);
+          job.resolve();
+        } catch (err) {
+          job.reject(err as Error);
+        }
+        continue;
+      }
       const batch = this.queue;
       this.queue = [];
       const data = batch.length === 1 ? batch[0].frame : Buffer.concat(batch.map((b) => b.frame));

@@ -11,12 +11,22 @@
  * - Epochs: a heartbeat must carry the member's epoch (or its previous epoch, if it owns nothing outside its
  *   current assignment), else FENCED_MEMBER_EPOCH. Epoch 0 joins, -1 leaves, -2 leaves a static member's place.
  * - Sessions expire after the session timeout without a heartbeat.
- * Not done: regex subscriptions, rack awareness, static-member slot keeping (-2 removes the member like -1),
- * persistence of consumer-group metadata (members never survive a restart; offsets do, via OffsetStore).
+ * - Durability: every change is drained as records (drainRecords(), consumer-group-records.ts) that the coordinator
+ *   writes to groups.log before it answers; restore() rebuilds the group at start-up, members with their epochs and
+ *   assignments, and gives every member a fresh session (and a member still revoking a fresh rebalance timeout),
+ *   so a member heartbeating with its epoch after a broker restart carries on unfenced, as with Kafka.
+ * Not done: regex subscriptions, rack awareness, static-member slot keeping (-2 removes the member like -1).
  */
 import { randomUUID } from 'node:crypto';
 import { ErrorCode as E } from '../../protocol/error-codes.js';
 import { type Assignment, assignors } from './assignors.js';
+import type {
+  ConsumerGroupRecord,
+  ConsumerGroupState,
+  PersistedCurrent,
+  PersistedMember,
+  TopicPartitionsTuple,
+} from './consumer-group-records.js';
 import type { GroupTimers, TimerHandle } from './group-timers.js';
 
 export interface TopicView {
@@ -31,6 +41,8 @@ export interface ConsumerGroupEnv {
   heartbeatIntervalMs: number;
   topicByName(name: string): TopicView | undefined;
   topicById(id: string): TopicView | undefined;
+  /** Called after a change made by a timer (an expired session or revocation), so that it is persisted. */
+  onChange?: () => void;
 }
 
 export interface ConsumerHeartbeat {
@@ -80,6 +92,37 @@ export class ConsumerMember {
 
 const key = (topicId: string, p: number) => `${topicId}:${p}`;
 
+function toTuples(a: Assignment): TopicPartitionsTuple[] {
+  return toList(a).map((tp) => [tp.topicId, tp.partitions]);
+}
+
+function fromTuples(tuples: readonly TopicPartitionsTuple[]): Assignment {
+  return new Map(tuples.map(([t, ps]) => [t, new Set(ps)]));
+}
+
+function memberMetadata(m: ConsumerMember): PersistedMember {
+  return {
+    id: m.memberId,
+    instanceId: m.instanceId,
+    rackId: m.rackId,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
+    subscribed: m.subscribedTopicNames,
+    serverAssignor: m.serverAssignor,
+    rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+  };
+}
+
+function memberCurrent(m: ConsumerMember): PersistedCurrent {
+  return {
+    id: m.memberId,
+    epoch: m.memberEpoch,
+    previousEpoch: m.previousMemberEpoch,
+    assigned: toTuples(m.assigned),
+    revoking: toTuples(m.revoking),
+  };
+}
+
 function toList(a: Assignment): Array<{ topicId: string; partitions: number[] }> {
   return [...a]
     .filter(([, s]) => s.size > 0)
@@ -94,11 +137,97 @@ export class ConsumerGroup {
   private targets = new Map<string, Assignment>();
   private topicsSignature = '';
   assignorName = 'uniform';
+  /** When the group last became empty (offsets retention). */
+  emptySince: number;
+  // What groups.log already holds, so that drainRecords() writes only changes.
+  private readonly dirty = new Set<string>();
+  private readonly removed = new Set<string>();
+  private persistedEpoch = -1;
+  private persistedSignature = '';
+  private persistedAssignmentEpoch = -1;
+  private readonly persistedMeta = new Map<string, string>();
+  private readonly persistedCurrent = new Map<string, string>();
 
   constructor(
     readonly groupId: string,
     private readonly env: ConsumerGroupEnv,
-  ) {}
+  ) {
+    this.emptySince = env.timers.now();
+  }
+
+  /** Rebuilds a group from what replay of groups.log found. */
+  static restore(state: ConsumerGroupState, env: ConsumerGroupEnv): ConsumerGroup {
+    const g = new ConsumerGroup(state.groupId, env);
+    g.groupEpoch = state.epoch;
+    g.topicsSignature = state.topicsSignature;
+    g.assignmentEpoch = state.assignmentEpoch;
+    g.assignorName = state.assignor;
+    g.targets = new Map([...state.targets].map(([id, tuples]) => [id, fromTuples(tuples)]));
+    for (const pm of state.members.values()) {
+      const m = new ConsumerMember(pm.id, pm.instanceId, pm.clientId, pm.clientHost);
+      m.rackId = pm.rackId;
+      m.subscribedTopicNames = pm.subscribed;
+      m.serverAssignor = pm.serverAssignor;
+      m.rebalanceTimeoutMs = pm.rebalanceTimeoutMs;
+      const c = state.current.get(pm.id);
+      if (c) {
+        m.memberEpoch = c.epoch;
+        m.previousMemberEpoch = c.previousEpoch;
+        m.assigned = fromTuples(c.assigned);
+        m.revoking = fromTuples(c.revoking);
+      }
+      g.members.set(m.memberId, m);
+      g.touchSession(m);
+      if (m.revoking.size > 0) g.startRevocationTimer(m);
+      g.persistedMeta.set(m.memberId, JSON.stringify(memberMetadata(m)));
+      g.persistedCurrent.set(m.memberId, JSON.stringify(memberCurrent(m)));
+    }
+    g.persistedEpoch = g.groupEpoch;
+    g.persistedSignature = g.topicsSignature;
+    g.persistedAssignmentEpoch = g.assignmentEpoch;
+    return g;
+  }
+
+  /** The records that bring groups.log up to date with this group; marks them as written. */
+  drainRecords(): ConsumerGroupRecord[] {
+    const g = this.groupId;
+    const out: ConsumerGroupRecord[] = [];
+    if (this.groupEpoch !== this.persistedEpoch || this.topicsSignature !== this.persistedSignature) {
+      out.push({ t: 'cg', g, epoch: this.groupEpoch, sig: this.topicsSignature });
+      this.persistedEpoch = this.groupEpoch;
+      this.persistedSignature = this.topicsSignature;
+    }
+    for (const id of this.removed) {
+      if (this.members.has(id)) continue;
+      out.push({ t: 'cg-member-del', g, id });
+      this.persistedMeta.delete(id);
+      this.persistedCurrent.delete(id);
+    }
+    this.removed.clear();
+    for (const id of this.dirty) {
+      const m = this.members.get(id);
+      if (!m) continue;
+      const meta = memberMetadata(m);
+      const metaJson = JSON.stringify(meta);
+      if (metaJson !== this.persistedMeta.get(id)) {
+        out.push({ t: 'cg-member', g, m: meta });
+        this.persistedMeta.set(id, metaJson);
+      }
+      const current = memberCurrent(m);
+      const currentJson = JSON.stringify(current);
+      if (currentJson !== this.persistedCurrent.get(id)) {
+        out.push({ t: 'cg-current', g, c: current });
+        this.persistedCurrent.set(id, currentJson);
+      }
+    }
+    this.dirty.clear();
+    if (this.assignmentEpoch !== this.persistedAssignmentEpoch) {
+      const a = [...this.targets].map(([id, t]): [string, TopicPartitionsTuple[]] => [id, toTuples(t)]);
+      out.push({ t: 'cg-target', g, epoch: this.assignmentEpoch, assignor: this.assignorName, a });
+      this.persistedAssignmentEpoch = this.assignmentEpoch;
+    }
+    return out;
+  }
 
   get state(): 'Empty' | 'Assigning' | 'Reconciling' | 'Stable' {
     if (this.members.size === 0) return 'Empty';
@@ -174,6 +303,7 @@ export class ConsumerGroup {
     this.refreshTopics();
     if (this.groupEpoch > this.assignmentEpoch) this.computeTargets();
     this.reconcile(m);
+    this.dirty.add(m.memberId);
     const list = toList(m.assigned);
     const serialized = JSON.stringify(list);
     const send = full || req.topicPartitions !== null || serialized !== m.lastSent;
@@ -257,10 +387,7 @@ export class ConsumerGroup {
     if (revoke.size > 0) {
       m.assigned = keep;
       m.revoking = revoke;
-      this.env.timers.clear(m.revocationTimer);
-      m.revocationTimer = this.env.timers.set(() => {
-        if (this.members.get(m.memberId) === m && m.revoking.size > 0) this.removeMember(m);
-      }, m.rebalanceTimeoutMs);
+      this.startRevocationTimer(m);
       return;
     }
     const ownedByOthers = new Set<string>();
@@ -282,10 +409,22 @@ export class ConsumerGroup {
     }
   }
 
+  /** A member told to revoke must confirm within its rebalance timeout, or it is fenced (removed). */
+  private startRevocationTimer(m: ConsumerMember): void {
+    this.env.timers.clear(m.revocationTimer);
+    m.revocationTimer = this.env.timers.set(() => {
+      if (this.members.get(m.memberId) !== m || m.revoking.size === 0) return;
+      this.removeMember(m);
+      this.env.onChange?.();
+    }, m.rebalanceTimeoutMs);
+  }
+
   private touchSession(m: ConsumerMember): void {
     this.env.timers.clear(m.sessionTimer);
     m.sessionTimer = this.env.timers.set(() => {
-      if (this.members.get(m.memberId) === m) this.removeMember(m);
+      if (this.members.get(m.memberId) !== m) return;
+      this.removeMember(m);
+      this.env.onChange?.();
     }, this.env.sessionTimeoutMs);
   }
 
@@ -294,7 +433,9 @@ export class ConsumerGroup {
     this.env.timers.clear(m.revocationTimer);
     this.members.delete(m.memberId);
     this.targets.delete(m.memberId);
+    this.removed.add(m.memberId);
     this.groupEpoch++;
+    if (this.members.size === 0) this.emptySince = this.env.timers.now();
   }
 
   /** Offset commits from members: the epoch must be the member's current one. */

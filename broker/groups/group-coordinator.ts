@@ -3,9 +3,10 @@
  * and offsets retention. Handlers call it with decoded requests; it answers with Kafka error codes, per group and
  * per member, never by throwing for a group-level condition.
  *
- * Group lifecycle: a group exists once it has members, metadata or offsets. Groups rebuilt at start-up are Empty
- * (members never survive a coordinator restart: clients see UNKNOWN_MEMBER_ID and rejoin) with their protocol type
- * and generation. An Empty group whose offsets have all expired or were deleted is forgotten.
+ * Group lifecycle: a group exists once it has members, metadata or offsets. Classic groups rebuilt at start-up are
+ * Empty (classic members never survive a coordinator restart: clients see UNKNOWN_MEMBER_ID and rejoin) with their
+ * protocol type and generation. KIP-848 consumer groups are rebuilt whole (epochs, members, assignments), as Kafka
+ * does: a heartbeat's changes are durable before it is answered. An Empty group whose offsets have all expired or were deleted is forgotten.
  * Offsets retention: offsets of an Empty group expire offsets.retention.minutes after the later of the group
  * becoming empty and the offset's commit.
  */
@@ -15,6 +16,7 @@ import { ClassicGroup, type JoinParams, type MemberIdentity, type SyncParams } f
 import type { JoinResult, SyncResult } from './classic-member.js';
 import {
   ConsumerGroup,
+  type ConsumerGroupEnv,
   type ConsumerHeartbeat,
   type ConsumerHeartbeatResult,
   type TopicView,
@@ -89,7 +91,9 @@ export class GroupCoordinator {
     log?: Logger;
     topics?: GroupTopics;
   }): Promise<GroupCoordinator> {
-    const store = await OffsetStore.open(opts.dir);
+    const store = await OffsetStore.open(opts.dir, {
+      onError: (err) => opts.log?.error({ err }, 'groups.log compaction failed'),
+    });
     const c = new GroupCoordinator(
       opts.config,
       store,
@@ -101,6 +105,10 @@ export class GroupCoordinator {
       const g = c.newGroup(meta.groupId);
       g.protocolType = meta.protocolType;
       g.generationId = meta.generationId;
+    }
+    for (const state of store.consumerGroups()) {
+      const g = ConsumerGroup.restore(state, c.consumerEnv(state.groupId));
+      c.consumerGroups.set(state.groupId, g);
     }
     c.scheduleRetention();
     return c;
@@ -129,7 +137,13 @@ export class GroupCoordinator {
       return fail(E.INVALID_SESSION_TIMEOUT);
     const consumer = this.consumerGroups.get(groupId);
     if (consumer && consumer.members.size > 0) return fail(E.INCONSISTENT_GROUP_PROTOCOL);
-    if (consumer) this.consumerGroups.delete(groupId);
+    if (consumer) {
+      this.consumerGroups.delete(groupId);
+      consumer.shutdown();
+      this.offsets
+        .writeConsumerGroup(groupId, [{ t: 'cg-del', g: groupId }])
+        .catch((err) => this.log?.error({ err, groupId }, 'could not persist the end of a consumer group'));
+    }
     let group = this.groups.get(groupId);
     if (!group) {
       // A join naming a member id for a group we do not know cannot be valid (e.g. after a restart).
@@ -289,7 +303,8 @@ export class GroupCoordinator {
 
   // ---- KIP-848 consumer groups ----
 
-  consumerHeartbeat(groupId: string, req: ConsumerHeartbeat): ConsumerHeartbeatResult {
+  /** Answers once the heartbeat's changes to the group are durable in groups.log. */
+  async consumerHeartbeat(groupId: string, req: ConsumerHeartbeat): Promise<ConsumerHeartbeatResult> {
     const fail = (errorCode: number, errorMessage: string | null = null): ConsumerHeartbeatResult => ({
       errorCode,
       errorMessage,
@@ -310,16 +325,34 @@ export class GroupCoordinator {
         classic.shutdown(E.COORDINATOR_NOT_AVAILABLE);
         this.groups.delete(groupId);
       }
-      g = new ConsumerGroup(groupId, {
-        timers: this.timers,
-        sessionTimeoutMs: this.config.consumerSessionTimeoutMs,
-        heartbeatIntervalMs: this.config.consumerHeartbeatIntervalMs,
-        topicByName: (n) => this.topics.byName(n),
-        topicById: (id) => this.topics.byId(id),
-      });
+      g = new ConsumerGroup(groupId, this.consumerEnv(groupId));
       this.consumerGroups.set(groupId, g);
     }
-    return g.heartbeat(req);
+    const result = g.heartbeat(req);
+    try {
+      await this.offsets.writeConsumerGroup(groupId, g.drainRecords());
+    } catch (err) {
+      this.log?.error({ err, groupId }, 'could not persist consumer group changes');
+      return fail(E.COORDINATOR_NOT_AVAILABLE, 'the group state could not be written');
+    }
+    return result;
+  }
+
+  private consumerEnv(groupId: string): ConsumerGroupEnv {
+    return {
+      timers: this.timers,
+      sessionTimeoutMs: this.config.consumerSessionTimeoutMs,
+      heartbeatIntervalMs: this.config.consumerHeartbeatIntervalMs,
+      topicByName: (n) => this.topics.byName(n),
+      topicById: (id) => this.topics.byId(id),
+      onChange: () => {
+        const g = this.consumerGroups.get(groupId);
+        if (!g || this.stopping) return;
+        this.offsets
+          .writeConsumerGroup(groupId, g.drainRecords())
+          .catch((err) => this.log?.error({ err, groupId }, 'could not persist consumer group changes'));
+      },
+    };
   }
 
   consumerGroup(groupId: string): ConsumerGroup | undefined {
@@ -362,6 +395,21 @@ export class GroupCoordinator {
       if (!this.offsets.hasOffsets(g.groupId) && now - g.emptySince >= this.config.offsetsRetentionMs) {
         g.shutdown(E.COORDINATOR_NOT_AVAILABLE);
         this.groups.delete(g.groupId);
+        await this.offsets.deleteGroup(g.groupId);
+      }
+    }
+    for (const g of [...this.consumerGroups.values()]) {
+      if (g.members.size > 0) continue;
+      const expired = this.offsets
+        .all(g.groupId)
+        .filter((o) => now - Math.max(o.commitTimestamp, g.emptySince) >= this.config.offsetsRetentionMs)
+        .map((o): [string, number] => [o.topic, o.partition]);
+      if (expired.length > 0) {
+        await this.offsets.deleteOffsets(g.groupId, expired);
+        removed += expired.length;
+      }
+      if (!this.offsets.hasOffsets(g.groupId) && now - g.emptySince >= this.config.offsetsRetentionMs) {
+        this.consumerGroups.delete(g.groupId);
         await this.offsets.deleteGroup(g.groupId);
       }
     }

@@ -13,7 +13,7 @@ export default defineHandler({
   codec: ConsumerGroupHeartbeat,
   minVersion: 0,
   maxVersion: 1,
-  handle(req, ctx) {
+  async handle(req, ctx) {
     const error = (errorCode: number, errorMessage: string) => ({
       throttleTimeMs: 0,
       errorCode,
@@ -24,7 +24,7 @@ export default defineHandler({
       assignment: null,
     });
     if (req.subscribedTopicRegex) return error(E.INVALID_REQUEST, 'regex subscriptions are not served');
-    const r = ctx.broker.groups.consumerHeartbeat(req.groupId, {
+    const r = await ctx.broker.groups.consumerHeartbeat(req.groupId, {
       memberId: req.memberId,
       memberEpoch: req.memberEpoch,
       instanceId: req.instanceId ?? null,

@@ -57,4 +57,35 @@ describe('OffsetStore', () => {
     expect(statSync(path).size).toBe(size);
     await reopened.close();
   });
+
+  it('compacts at run time once the log outgrows its live size, without losing commits made meanwhile', async () => {
+    const dir = tempDir();
+    const store = await OffsetStore.open(dir, { compactMinBytes: 8192, compactRatio: 2 });
+    const latest = new Map<string, bigint>();
+    // Rounds of concurrent commits to 16 partitions of 4 groups: the log grows, the live set does not.
+    for (let round = 0; round < 60; round++) {
+      await Promise.all(
+        Array.from({ length: 16 }, (_, i) => {
+          const group = `g${i % 4}`;
+          const offset = BigInt(round * 100 + i);
+          return store.commit(group, [entry('t', i, offset, `r${round}`)]).then(() => {
+            latest.set(`${group}/${i}`, offset);
+          });
+        }),
+      );
+    }
+    await store.deleteOffsets('g3', [['t', 3]]);
+    latest.delete('g3/3');
+    expect(store.compactions).toBeGreaterThan(0);
+    expect(store.logBytes).toBeLessThan(3 * 8192);
+    await store.close();
+    expect(statSync(join(dir, 'groups.log')).size).toBeLessThan(3 * 8192);
+
+    const reopened = await OffsetStore.open(dir);
+    const found = new Map<string, bigint>();
+    for (let g = 0; g < 4; g++) for (const o of reopened.all(`g${g}`)) found.set(`g${g}/${o.partition}`, o.offset);
+    expect(found).toEqual(latest);
+    expect(reopened.get('g1', 't', 5)?.metadata).toBe('r59');
+    await reopened.close();
+  });
 });
