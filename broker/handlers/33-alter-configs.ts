@@ -10,7 +10,6 @@ import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import {
   AlterConfigs,
   type AlterConfigsRequestAlterConfigsResource as Resource,
-  type AlterConfigsResponseAlterConfigsResourceResponseInput as ResourceResponse,
 } from '../../protocol/generated/alter-configs.js';
 import type { BrokerContext } from '../broker-context.js';
 import {

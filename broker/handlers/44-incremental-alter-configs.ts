@@ -11,7 +11,6 @@ import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import {
   IncrementalAlterConfigs,
   type IncrementalAlterConfigsRequestAlterConfigsResource as Resource,
-  type IncrementalAlterConfigsResponseAlterConfigsResourceResponseInput as ResourceResponse,
 } from '../../protocol/generated/incremental-alter-configs.js';
 import type { BrokerContext } from '../broker-context.js';
 import {
