@@ -13,13 +13,15 @@
  * whether memory and descriptors stayed flat: the last third of the samples after warm-up against the first third.
  * The exit code is 1 when either check fails.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { Consumer, Kafka as KafkaType, Producer } from 'kafkajs';
-import { startBerth } from './broker-load-tools.js';
 
 const require = createRequire(import.meta.url);
 const { Kafka, logLevel } = require('kafkajs') as typeof import('kafkajs');
@@ -115,12 +117,82 @@ interface Sample {
   t: number;
   rssMB: number;
   fds: number;
+  /** V8 heap in use and memory outside it (Buffers), from the broker's own /metrics: where growth would be. */
+  heapMB: number;
+  externalMB: number;
 }
 
-function brokerSample(pid: number, t: number): Sample {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+interface SoakBroker {
+  pid: number;
+  bootstrap: string;
+  adminPort: number;
+  died(): string | null;
+  stop(): Promise<void>;
+}
+
+const berthCli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/berth.js');
+
+/** The broker as a child process (`berth start`) with its admin API on, for /metrics. */
+async function startSoakBroker(dataDir: string): Promise<SoakBroker> {
+  const args = [berthCli, 'start', '--data-dir', dataDir, '--port', '0', '--admin-port', '0', '--host', '127.0.0.1'];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  let stopping = false;
+  const ports = await new Promise<{ port: number; admin: number }>((resolve, reject) => {
+    let admin = -1;
+    const timer = setTimeout(() => reject(new Error(`berth did not start in 30 s: ${stderr}`)), 30_000);
+    // readline keeps draining stdout for the whole run, so the broker never blocks on a full pipe.
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const rec = JSON.parse(line) as { msg?: string; port?: number; level?: number };
+        if (rec.msg === 'admin API listening') admin = rec.port ?? -1;
+        if (rec.msg === 'broker listening' && typeof rec.port === 'number') {
+          clearTimeout(timer);
+          resolve({ port: rec.port, admin });
+        }
+        if ((rec.level ?? 0) >= 50) console.error(`broker: ${line.slice(0, 500)}`);
+      } catch {
+        // not a JSON log line
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`berth exited (${code}) before listening: ${stderr}`)));
+  });
+  return {
+    pid: child.pid!,
+    bootstrap: `127.0.0.1:${ports.port}`,
+    adminPort: ports.admin,
+    died: () =>
+      !stopping && (child.exitCode !== null || child.signalCode !== null)
+        ? `broker exited (${child.exitCode ?? child.signalCode}): ${stderr.slice(-600)}`
+        : null,
+    async stop() {
+      stopping = true;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(30_000)]);
+    },
+  };
+}
+
+async function brokerSample(b: SoakBroker, t: number): Promise<Sample> {
+  const status = fs.readFileSync(`/proc/${b.pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  return { t, rssMB: kb / 1024, fds: fs.readdirSync(`/proc/${pid}/fd`).length };
+  const fds = fs.readdirSync(`/proc/${b.pid}/fd`).length;
+  let heapMB = NaN;
+  let externalMB = NaN;
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${b.adminPort}/metrics`)).text();
+    const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+    heapMB = metric('berth_process_nodejs_heap_size_used_bytes');
+    externalMB = metric('berth_process_nodejs_external_memory_bytes');
+  } catch {
+    // the admin API is optional to the figures
+  }
+  return { t, rssMB: kb / 1024, fds, heapMB, externalMB };
 }
 
 function percentile(xs: number[], p: number): number {
@@ -305,7 +377,7 @@ function flatness(samples: Sample[], warmupS: number, pick: (s: Sample) => numbe
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-soak-data-'));
-  const broker = await startBerth(dataDir, 'zerocopy');
+  const broker = await startSoakBroker(dataDir);
   const warmupS = Math.min(60, opts.seconds / 10);
   console.log(
     `# Berth soak: ${opts.seconds} s, ~${opts.rate} msgs/s of ${VALUE_BYTES} B in batches of ${BATCH}, ` +
@@ -346,7 +418,7 @@ async function main(): Promise<void> {
     while (elapsed() < opts.seconds) {
       await sleep(SAMPLE_MS);
       if (broker.died()) throw new Error(broker.died()!);
-      const s = brokerSample(broker.pid, elapsed());
+      const s = await brokerSample(broker, elapsed());
       samples.push(s);
       if (s.t < nextPrint && s.t < opts.seconds) continue;
       nextPrint += opts.interval;
@@ -358,7 +430,8 @@ async function main(): Promise<void> {
           `${((soak.c.ackedBytes - last.bytes) / dt / 1e6).toFixed(2)} MB/s  ` +
           `produce p99 ${percentile(lat, 99).toFixed(1)} ms (p50 ${percentile(lat, 50).toFixed(1)})  ` +
           `consumed ${((consumedTotal() - last.consumed) / dt).toFixed(0)} msgs/s  ` +
-          `rss ${s.rssMB.toFixed(1)} MB  fds ${s.fds}  members ${members}  ` +
+          `rss ${s.rssMB.toFixed(1)} MB (heap ${s.heapMB.toFixed(1)}, external ${s.externalMB.toFixed(1)})  ` +
+          `fds ${s.fds}  members ${members}  ` +
           `topics +${soak.c.topicsCreated}/-${soak.c.topicsDeleted}  errors ${soak.c.produceErrors}/${soak.c.topicErrors}`,
       );
       last = { t: s.t, acked: soak.c.acked, bytes: soak.c.ackedBytes, consumed: consumedTotal() };
@@ -377,6 +450,8 @@ async function main(): Promise<void> {
 
     const rss = flatness(samples, warmupS, (s) => s.rssMB, 16);
     const fds = flatness(samples, warmupS, (s) => s.fds, 16);
+    const heap = flatness(samples, warmupS, (s) => s.heapMB, 8);
+    const external = flatness(samples, warmupS, (s) => s.externalMB, 8);
     const lost = [...check.values()].reduce((a, r) => a + r.missing + r.differing, 0);
     console.log('\n## Summary');
     console.log(
@@ -394,6 +469,11 @@ async function main(): Promise<void> {
       `broker RSS after ${warmupS.toFixed(0)} s warm-up: first third median ${rss.first.toFixed(1)} MB, ` +
         `last third ${rss.last.toFixed(1)} MB, max ${rss.max.toFixed(1)} MB (${rss.n} samples): ` +
         `${rss.flat ? 'flat' : 'GROWING'} (tolerance 10% + 16 MB)`,
+    );
+    console.log(
+      `  of which V8 heap in use: ${heap.first.toFixed(1)} -> ${heap.last.toFixed(1)} MB ` +
+        `(${heap.flat ? 'flat' : 'growing'}), external: ${external.first.toFixed(1)} -> ${external.last.toFixed(1)} MB ` +
+        `(${external.flat ? 'flat' : 'growing'})`,
     );
     console.log(
       `broker open fds: first third median ${fds.first}, last third ${fds.last}, max ${fds.max}: ` +
