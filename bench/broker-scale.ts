@@ -48,7 +48,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const topicName = (t: number) => `scale-${t}`;
 const partitionsOf = () =>
-  Array.from({ length: TOPICS * PER_TOPIC }, (_, i) => ({ topic: topicName(Math.floor(i / PER_TOPIC)), p: i % PER_TOPIC }));
+  Array.from({ length: TOPICS * PER_TOPIC }, (_, i) => ({
+    topic: topicName(Math.floor(i / PER_TOPIC)),
+    p: i % PER_TOPIC,
+  }));
 
 function batchOf(records: number, valueBytes: number): Buffer {
   const value = Buffer.alloc(valueBytes, 0x61);
