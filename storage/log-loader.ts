@@ -152,7 +152,7 @@ const INDEX_TRIM_CHUNK = 64 * 1024;
 /**
  * Cuts an index file of a segment about to be recovered to its leading run of well-formed entries (offset index:
  * relative offsets and positions increasing, positions above 0; time index: timestamps increasing, offsets not
- * decreasing), reading only that run and one chunk past it. Sealed (read-only) files were trimmed when sealed.
+ * decreasing), reading only that run and one chunk past it (4 KiB first, doubling up to 64 KiB). Sealed (read-only) files were trimmed when sealed.
  */
 function trimIndexFile(file: string, kind: 'offset' | 'time'): void {
   const entrySize = kind === 'offset' ? 8 : 12;
@@ -166,7 +166,8 @@ function trimIndexFile(file: string, kind: 'offset' | 'time'): void {
   }
   try {
     const size = fs.fstatSync(fd).size;
-    const chunk = Buffer.allocUnsafe(INDEX_TRIM_CHUNK - (INDEX_TRIM_CHUNK % entrySize));
+    // Small first read (a partition's index usually holds a few entries), growing up to INDEX_TRIM_CHUNK.
+    let chunk = Buffer.allocUnsafe(4096 - (4096 % entrySize));
     let count = 0;
     let prevKey = -1;
     let prevValue = -1;
@@ -190,6 +191,7 @@ function trimIndexFile(file: string, kind: 'offset' | 'time'): void {
       }
       if (got < chunk.length) break;
       pos += got;
+      if (chunk.length < INDEX_TRIM_CHUNK) chunk = Buffer.allocUnsafe(chunk.length * 2);
     }
     if (count * entrySize < size) fs.ftruncateSync(fd, count * entrySize);
   } catch (err) {
