@@ -10,7 +10,8 @@
  * The broker runs as a child process (`dist/cli/berth.js start`), so that its resident size and the bytes it read
  * (`rchar` of /proc/<pid>/io, page cache included) are its own. The data is written through the broker in 1 MB
  * batches (about 1,000 records of 1,000 bytes), several requests in flight, and removed at the end.
- * Run directly: `node dist/bench/broker-scale.js`; BERTH_BENCH_SCALE_GB and BERTH_BENCH_SCALE_PARTITIONS scale it.
+ * Run directly: `node dist/bench/broker-scale.js`; BERTH_BENCH_SCALE_GB and BERTH_BENCH_SCALE_PARTITIONS scale it;
+ * BERTH_BENCH_SCALE_CPU_PROF=<dir> writes a `--cpu-prof` profile of each clean restart there.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,6 +29,7 @@ import { Produce } from '../protocol/generated/produce.js';
 import { encodeRecordBatch } from '../protocol/records/encode-batch.js';
 import { RECOVERY_POINT_CHECKPOINT_FILE } from '../storage/file-names.js';
 import { type BenchRow, renderTable } from './bench-row.js';
+import { cpuSeconds } from './broker-load-tools.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const berthCli = path.resolve(here, '../cli/berth.js');
@@ -44,6 +46,8 @@ const RESTARTS = 3;
 const TAIL_BYTES = 64 * 1024;
 const MEMORY_TARGET_MB = 300;
 const START_TARGET_MS = 2000;
+/** A directory for `--cpu-prof` profiles of the clean restarts (BERTH_BENCH_SCALE_CPU_PROF), or none. */
+const PROFILE_DIR = process.env.BERTH_BENCH_SCALE_CPU_PROF;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const topicName = (t: number) => `scale-${t}`;
@@ -88,13 +92,16 @@ interface Started {
   readyMs: number;
   /** Bytes the process had read (rchar) when it first answered. */
   rcharAtReady: number;
+  /** CPU seconds (user + system) the process had used when it first answered: less noisy than wall time here. */
+  cpuAtReady: number;
   exited: Promise<void>;
 }
 
 /** Spawns the broker and polls its port until a Metadata request is answered. */
-async function startChild(dataDir: string, port: number, extra: string[] = []): Promise<Started> {
-  const args = [berthCli, 'start', '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1'];
-  args.push('--admin-port', '-1', '--log-level', 'warn', ...extra);
+async function startChild(dataDir: string, port: number, profile = false): Promise<Started> {
+  const node = profile && PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [];
+  const args = [...node, berthCli, 'start', '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1'];
+  args.push('--admin-port', '-1', '--log-level', 'warn');
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -110,8 +117,9 @@ async function startChild(dataDir: string, port: number, extra: string[] = []): 
       await c.request(Metadata, { topics: null, allowAutoTopicCreation: false });
       const readyMs = performance.now() - t0;
       const rcharAtReady = procIo(child.pid!).rchar;
+      const cpuAtReady = cpuSeconds(child.pid!);
       c.close();
-      return { child, pid: child.pid!, port, readyMs, rcharAtReady, exited };
+      return { child, pid: child.pid!, port, readyMs, rcharAtReady, cpuAtReady, exited };
     } catch {
       await sleep(5);
     }
@@ -260,10 +268,12 @@ export async function run(): Promise<BenchRow[]> {
     // (b) clean restarts.
     const ready: number[] = [];
     const read: number[] = [];
+    const cpu: number[] = [];
     for (let i = 0; i < RESTARTS; i++) {
-      current = await startChild(dataDir, port);
+      current = await startChild(dataDir, port, true);
       ready.push(current.readyMs);
       read.push(current.rcharAtReady);
+      cpu.push(current.cpuAtReady);
       if (i < RESTARTS - 1) {
         await stopChild(current, 'SIGTERM');
         current = null;
@@ -276,6 +286,7 @@ export async function run(): Promise<BenchRow[]> {
     const empty = await startChild(emptyDir, emptyPort);
     const emptyRead = empty.rcharAtReady;
     const emptyReady = empty.readyMs;
+    const emptyCpu = empty.cpuAtReady;
     await stopChild(empty, 'SIGTERM');
     fs.rmSync(emptyDir, { recursive: true, force: true });
 
@@ -289,6 +300,7 @@ export async function run(): Promise<BenchRow[]> {
     current = await startChild(dataDir, port);
     const tailReady = current.readyMs;
     const tailRead = current.rcharAtReady;
+    const tailCpu = current.cpuAtReady;
     await fill(port, batchOf(64, 1000), TAIL_BYTES, 50, 4);
     await stopChild(current, 'SIGKILL');
     current = null;
@@ -297,6 +309,7 @@ export async function run(): Promise<BenchRow[]> {
     current = await startChild(dataDir, port);
     const fullReady = current.readyMs;
     const fullRead = current.rcharAtReady;
+    const fullCpu = current.cpuAtReady;
     await stopChild(current, 'SIGTERM');
     current = null;
 
@@ -327,6 +340,13 @@ export async function run(): Promise<BenchRow[]> {
         `${emptyReady.toFixed(0)} ms; clean stop took ${cleanStopMs.toFixed(0)} ms`,
     });
     rows.push({
+      name: 'clean restart: broker CPU until ready',
+      value: median(cpu),
+      unit: 's',
+      reference: { name: 'an empty broker', value: emptyCpu },
+      note: `user + system, median of ${RESTARTS} (${cpu.map((c) => c.toFixed(2)).join(', ')} s)`,
+    });
+    rows.push({
       name: 'clean restart: bytes read by the broker until ready',
       value: (median(read) - emptyRead) / 1e6,
       unit: 'MB',
@@ -337,6 +357,7 @@ export async function run(): Promise<BenchRow[]> {
       value: tailReady,
       unit: 'ms',
       reference: { name: 'no recovery points (full scan)', value: fullReady },
+      note: `broker CPU until ready ${tailCpu.toFixed(2)} s (full scan ${fullCpu.toFixed(2)} s)`,
     });
     rows.push({
       name: 'restart after SIGKILL: bytes read until ready',

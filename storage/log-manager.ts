@@ -131,9 +131,12 @@ export class LogManager {
   async #loadAll(clean: boolean): Promise<void> {
     const recoveryPoints = readOffsetCheckpoint(path.join(this.dataDir, RECOVERY_POINT_CHECKPOINT_FILE));
     const logStarts = readOffsetCheckpoint(path.join(this.dataDir, LOG_START_OFFSET_CHECKPOINT_FILE));
-    for (const name of fs.readdirSync(this.dataDir)) {
+    // One directory read with entry types: no stat per partition directory.
+    for (const entry of fs.readdirSync(this.dataDir, { withFileTypes: true })) {
+      const name = entry.name;
       const full = path.join(this.dataDir, name);
-      if (!fs.statSync(full).isDirectory()) continue;
+      const isDir = entry.isDirectory() || (entry.isSymbolicLink() && fs.statSync(full).isDirectory());
+      if (!isDir) continue;
       if (isDeleteDirName(name)) {
         fs.rmSync(full, { recursive: true, force: true });
         continue;
