@@ -20,6 +20,7 @@ const modules: Array<{ name: string; path: string }> = [
   { name: 'group-convergence', path: './group-convergence.js' },
   { name: 'broker-produce-fetch', path: './broker-produce-fetch.js' },
   { name: 'broker-fetch-limit', path: './fetch-limit.js' },
+  { name: 'broker-scale', path: './broker-scale.js' },
 ];
 
 async function main(): Promise<void> {

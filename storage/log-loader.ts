@@ -6,13 +6,17 @@
  * 2. Open the segments (all but the last sealed).
  * 3. Recover. After a clean shutdown: trust file sizes and checkpoints; check every index (size a multiple of the entry
  *    size, entries increasing, pointing inside the log) and rebuild a bad one; find the active segment's logical end
- *    from its last index entry plus a short CRC-checked scan. After an unclean stop: also scan every segment from the
- *    one holding the recovery point with CRC checks, truncate at the first torn or corrupt batch, delete every later
- *    segment, and rebuild the scanned segments' indexes.
+ *    from its last index entry plus a short CRC-checked scan. After an unclean stop: also scan with CRC checks
+ *    everything after the recovery point, truncate at the first torn or corrupt batch, delete every later segment,
+ *    and rebuild the scanned parts' indexes. In the segment holding the recovery point the scan starts at the last
+ *    indexed batch below it (flushed, so intact) when that index entry matches the batch header on disk, else at the
+ *    segment's start: recovery reads the unflushed tail, not whole segments (one segment can hold a gigabyte).
+ *    Index files of the segments to recover are first cut to their well-formed entries: the active segment's are
+ *    preallocated (sparse, zeros past the entries), and reading them whole would read megabytes per partition.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { scanLogFile } from './batch-scanner.js';
+import { headerAt, readFully, scanLogFile } from './batch-scanner.js';
 import {
   baseOffsetOfFile,
   CLEANED_SUFFIX,
@@ -49,6 +53,8 @@ export interface LoadedLog {
   /** Segments deleted because an earlier segment was truncated. */
   deletedSegments: number;
   rebuiltIndexes: number;
+  /** Bytes of .log scanned with CRC checks (the unflushed tails after an unclean stop; short after a clean one). */
+  scannedBytes: number;
 }
 
 function fdatasyncAsync(fd: number): Promise<void> {
@@ -72,21 +78,30 @@ function removeSegmentFiles(dir: string, base: number): void {
   for (const f of [p.log, p.index, p.timeIndex, p.txnIndex]) unlinkQuiet(f);
 }
 
-/** Step 1: temp files and swaps. Returns the base offsets of log files that need a full index rebuild. */
-function cleanUp(dir: string, cfg: SegmentIndexConfig): Set<number> {
-  const names = fs.readdirSync(dir);
+/**
+ * Step 1: temp files and swaps. Returns the base offsets of log files that need a full index rebuild, the directory's
+ * names afterwards, and whether anything changed. The directory is read once, and again only after a change (a
+ * clean start of a thousand partitions should not read each directory four times).
+ */
+function cleanUp(dir: string): { rebuild: Set<number>; names: string[]; changed: boolean } {
+  let names = fs.readdirSync(dir);
+  let changed = false;
   let minCleaned = Number.POSITIVE_INFINITY;
   const swaps: string[] = [];
   for (const name of names) {
     const full = path.join(dir, name);
-    if (name.endsWith(DELETED_SUFFIX)) unlinkQuiet(full);
-    else if (name.endsWith(CLEANED_SUFFIX)) {
+    if (name.endsWith(DELETED_SUFFIX)) {
+      unlinkQuiet(full);
+      changed = true;
+    } else if (name.endsWith(CLEANED_SUFFIX)) {
       const base = baseOffsetOfFile(name);
       if (base !== null) minCleaned = Math.min(minCleaned, base);
       unlinkQuiet(full);
+      changed = true;
     } else if (name.endsWith(SWAP_SUFFIX)) swaps.push(name);
   }
   const rebuild = new Set<number>();
+  if (swaps.length > 0) changed = true;
   for (const name of swaps) {
     const full = path.join(dir, name);
     const base = baseOffsetOfFile(name);
@@ -113,19 +128,141 @@ function cleanUp(dir: string, cfg: SegmentIndexConfig): Set<number> {
     rebuild.add(base);
   }
   // Index files without their .log.
+  if (changed) names = fs.readdirSync(dir);
   const logs = new Set<number>();
-  for (const name of fs.readdirSync(dir)) {
+  for (const name of names) {
     const base = baseOffsetOfFile(name);
     if (base !== null && name.endsWith(LOG_SUFFIX)) logs.add(base);
   }
-  for (const name of fs.readdirSync(dir)) {
+  let orphans = false;
+  for (const name of names) {
     const base = baseOffsetOfFile(name);
     if (base !== null && INDEX_SUFFIXES.some((s) => name.endsWith(s)) && !logs.has(base)) {
       unlinkQuiet(path.join(dir, name));
+      orphans = true;
     }
   }
-  void cfg;
-  return rebuild;
+  if (orphans) names = fs.readdirSync(dir);
+  return { rebuild, names, changed: changed || orphans };
+}
+
+const HEADER_READ = 61;
+const INDEX_TRIM_CHUNK = 64 * 1024;
+
+/**
+ * Cuts an index file of a segment about to be recovered to its leading run of well-formed entries (offset index:
+ * relative offsets and positions increasing, positions above 0; time index: timestamps increasing, offsets not
+ * decreasing), reading only that run and one chunk past it (4 KiB first, doubling up to 64 KiB). Sealed (read-only) files were trimmed when sealed.
+ */
+function trimIndexFile(file: string, kind: 'offset' | 'time'): void {
+  const entrySize = kind === 'offset' ? 8 : 12;
+  let fd: number;
+  try {
+    if ((fs.statSync(file).mode & 0o200) === 0) return;
+    fd = fs.openSync(file, 'r+');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw StorageError.from(err, 'open', file);
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    // Small first read (a partition's index usually holds a few entries), growing up to INDEX_TRIM_CHUNK.
+    let chunk = Buffer.allocUnsafe(4096 - (4096 % entrySize));
+    let count = 0;
+    let prevKey = -1;
+    let prevValue = -1;
+    let pos = 0;
+    scan: while (pos + entrySize <= size) {
+      const got = readFully(fd, chunk, 0, Math.min(chunk.length, size - pos), pos, file);
+      for (let at = 0; at + entrySize <= got; at += entrySize) {
+        // Offset index: key relative offset, value position. Time index: key timestamp, value relative offset.
+        const key = kind === 'offset' ? chunk.readUInt32BE(at) : Number(chunk.readBigInt64BE(at));
+        const value = chunk.readUInt32BE(at + (kind === 'offset' ? 4 : 8));
+        const ok =
+          kind === 'offset'
+            ? value > Math.max(prevValue, 0) && (count === 0 || key > prevKey)
+            : count === 0
+              ? key !== 0 || value !== 0
+              : key > prevKey && value >= prevValue;
+        if (!ok) break scan;
+        count++;
+        prevKey = key;
+        prevValue = value;
+      }
+      if (got < chunk.length) break;
+      pos += got;
+      if (chunk.length < INDEX_TRIM_CHUNK) chunk = Buffer.allocUnsafe(chunk.length * 2);
+    }
+    if (count * entrySize < size) fs.ftruncateSync(fd, count * entrySize);
+  } catch (err) {
+    throw StorageError.from(err, 'ftruncate', file);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Where the unclean recovery of the segment holding the recovery point starts: the start of the last indexed batch
+ * that ends below the recovery point (flushed, hence intact), when the index entry matches that batch's header on
+ * disk and the indexes up to it are well-formed; 0 (the whole segment) otherwise. Time index entries past that
+ * batch are dropped (they may describe lost writes).
+ */
+function recoveryStart(seg: LogSegment, recoveryPoint: number): number {
+  if (recoveryPoint <= seg.baseOffset) return 0;
+  const fileSize = fs.fstatSync(seg.fd).size;
+  if (seg.offsetIndex.check(fileSize) !== null) return 0;
+  const entry = seg.offsetIndex.lookup(recoveryPoint - 1);
+  if (entry.position === 0 || entry.position + HEADER_READ > fileSize) return 0;
+  const head = Buffer.alloc(HEADER_READ);
+  if (readFully(seg.fd, head, 0, HEADER_READ, entry.position, seg.logPath) < HEADER_READ) return 0;
+  const h = headerAt(head, 0, entry.position);
+  if (h.lastOffset !== entry.offset || h.baseOffset < seg.baseOffset || h.size < HEADER_READ) return 0;
+  if (entry.position + h.size > fileSize) return 0;
+  seg.timeIndex.truncateToOffset(entry.offset + 1);
+  if (seg.timeIndex.check(entry.offset + 1) !== null) return 0;
+  return entry.position;
+}
+
+/**
+ * Clean load of the active segment, as Kafka's: walks the batch headers from `from` (the last index entry's batch)
+ * to the end of the file, reading 61 bytes a batch and no CRC (the clean shutdown fdatasynced and trimmed the file),
+ * and sets the segment's end, next offset and largest timestamp. Returns false, changing nothing, when the headers
+ * do not chain exactly to the end of the file; the caller then scans with CRC checks.
+ */
+function loadActiveClean(seg: LogSegment, from: number): boolean {
+  const size = fs.fstatSync(seg.fd).size;
+  if (size === 0 || from >= size) return false;
+  const head = Buffer.alloc(HEADER_READ);
+  const indexed = seg.offsetIndex.entries > 0 ? seg.offsetIndex.lastEntry() : null;
+  const lastTime = seg.timeIndex.lastEntry();
+  let maxTimestamp = lastTime?.timestamp ?? -1;
+  let offsetOfMaxTimestamp = lastTime?.offset ?? -1;
+  let nextOffset = seg.baseOffset;
+  let pos = from;
+  while (pos < size) {
+    if (pos + HEADER_READ > size) return false;
+    if (readFully(seg.fd, head, 0, HEADER_READ, pos, seg.logPath) < HEADER_READ || head[16] !== 2) return false;
+    const h = headerAt(head, 0, pos);
+    if (h.size < HEADER_READ || pos + h.size > size || h.lastOffset < h.baseOffset || h.baseOffset < nextOffset) {
+      return false;
+    }
+    if (pos === from && indexed && from > 0 && h.lastOffset !== indexed.offset) return false;
+    if (h.maxTimestamp > maxTimestamp) {
+      maxTimestamp = h.maxTimestamp;
+      offsetOfMaxTimestamp = h.lastOffset;
+    }
+    nextOffset = h.lastOffset + 1;
+    pos += h.size;
+  }
+  if (readFully(seg.fd, head, 0, HEADER_READ, 0, seg.logPath) < HEADER_READ) return false;
+  seg.firstBatchTimestamp = headerAt(head, 0, 0).maxTimestamp;
+  seg.appendPosition = size;
+  seg.writtenPosition = size;
+  seg.nextOffset = nextOffset;
+  seg.writtenNextOffset = nextOffset;
+  seg.maxTimestampSoFar = maxTimestamp;
+  seg.offsetOfMaxTimestampSoFar = offsetOfMaxTimestamp;
+  return true;
 }
 
 /** Why a segment's indexes cannot be trusted, or null. */
@@ -161,9 +298,8 @@ function isZeroTail(seg: LogSegment, validEnd: number, next: LogSegment | undefi
 
 export async function loadLog(p: LoadParams): Promise<LoadedLog> {
   const warn = p.warn ?? (() => {});
-  const rebuildAll = cleanUp(p.dir, p.cfg);
-  const bases = fs
-    .readdirSync(p.dir)
+  const { rebuild: rebuildAll, names, changed } = cleanUp(p.dir);
+  const bases = names
     .filter((n) => n.endsWith(LOG_SUFFIX))
     .map((n) => baseOffsetOfFile(n))
     .filter((b): b is number => b !== null)
@@ -177,6 +313,7 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
     truncatedBytes: 0,
     deletedSegments: 0,
     rebuiltIndexes: 0,
+    scannedBytes: 0,
   };
   if (bases.length === 0) {
     segments.add(LogSegment.create(p.dir, p.logStartOffset, p.cfg, p.nowMs));
@@ -199,6 +336,10 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
     if ((fs.statSync(files.log).mode & 0o222) === 0) wasSealed.add(bases[i]);
     if (!fs.existsSync(files.index) || !fs.existsSync(files.timeIndex)) rebuildAll.add(bases[i]);
     const writable = i >= firstUnflushed || rebuildAll.has(bases[i]);
+    if (!p.clean && writable) {
+      trimIndexFile(files.index, 'offset');
+      trimIndexFile(files.timeIndex, 'time');
+    }
     opened.push(LogSegment.open(p.dir, bases[i], p.cfg, !writable));
   }
 
@@ -224,12 +365,22 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
       const size = fs.fstatSync(seg.fd).size;
       const problem = indexProblem(seg, size, Number.MAX_SAFE_INTEGER);
       if (problem) warn(`rebuilding indexes of ${seg.logPath}: ${problem}`);
-      else from = seg.offsetIndex.lastEntry().position;
+      else {
+        from = seg.offsetIndex.lastEntry().position;
+        // Indexes checked and the headers chain to the end of the file: nothing to scan or rewrite.
+        if (loadActiveClean(seg, from)) continue;
+      }
+    } else if (scan && i === firstUnflushed && !rebuildAll.has(seg.baseOffset)) {
+      from = recoveryStart(seg, p.recoveryPoint);
     }
     let r = seg.recover(from);
-    if (from > 0 && (r.batches === 0 || r.stop !== 'end')) {
-      warn(`${seg.logPath}: tail after the last index entry is not clean (${r.stop}); rescanning the segment`);
+    result.scannedBytes += r.validEnd - from;
+    // After a clean stop the tail must end cleanly; after an unclean one only the flushed batch at `from` must be good.
+    if (from > 0 && (r.batches === 0 || (!scan && r.stop !== 'end'))) {
+      warn(`${seg.logPath}: tail after the index entry at ${from} is not clean (${r.stop}); rescanning the segment`);
       r = seg.recover(0);
+      result.scannedBytes += r.validEnd;
+      from = 0;
     }
     if (from === 0) result.rebuiltIndexes++;
     const fileSize = fs.fstatSync(seg.fd).size;
@@ -298,6 +449,8 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
       throw StorageError.from(err, 'fdatasync', segments.active().logPath);
     }
   }
-  fsyncDirSync(p.dir);
+  // The directory entries changed only if something was cleaned up, truncated, deleted or rebuilt.
+  const touched = changed || result.rebuiltIndexes > 0 || result.deletedSegments > 0 || result.truncatedBytes > 0;
+  if (!p.clean || touched) fsyncDirSync(p.dir);
   return result;
 }

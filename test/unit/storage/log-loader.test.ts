@@ -1,0 +1,220 @@
+/**
+ * LogLoader after an unclean stop: recovery scans the tail after the recovery point, starting inside the segment that
+ * holds it (at an indexed batch checked against the log), and falls back to the whole segment when the index cannot
+ * be trusted. The active segment's indexes are preallocated (sparse) here, as in a running broker.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { IoEngine } from '../../../storage/io/io-engine.js';
+import type { LoadedLog } from '../../../storage/log-loader.js';
+import { LogManager } from '../../../storage/log-manager.js';
+import type { PartitionLog } from '../../../storage/partition-log.js';
+import { batchOf } from './helpers/batches.js';
+import { removeDir, tempDir, testEngines } from './helpers/engines.js';
+
+const engines = await testEngines();
+
+describe.each(engines)('log loader, unclean stop, on $name engine', ({ create }) => {
+  let root = '';
+  let engine: IoEngine | undefined;
+  // One segment for everything; an index entry every ~200 bytes; small sparse indexes (they are preallocated).
+  const config = { 'segment.bytes': 1 << 20, 'index.interval.bytes': 200, 'segment.index.bytes': 64 * 1024 };
+  const open: LogManager[] = [];
+
+  afterEach(async () => {
+    for (const m of open.splice(0)) await m.close().catch(() => {});
+    await engine?.close();
+    engine = undefined;
+    if (root) removeDir(root);
+  });
+
+  async function manager(): Promise<LogManager> {
+    engine ??= await create();
+    const m = await LogManager.open({ dataDir: root, engine, background: false, defaultConfig: config });
+    open.push(m);
+    return m;
+  }
+
+  /**
+   * 40 flushed batches and a recovery-point checkpoint, then 10 more written but not flushed, then a crash.
+   * Returns the batches as stored.
+   */
+  async function crashAfterTail(checkpoint: boolean): Promise<Buffer[]> {
+    root = tempDir('berth-loader-');
+    const mgr = await manager();
+    const log = await mgr.createPartition('t', 0);
+    const stored: Buffer[] = [];
+    for (let i = 0; i < 50; i++) {
+      const b = batchOf(2, 150, i);
+      await log.append(b, { acks: i === 39 ? -1 : 1 });
+      stored.push(b);
+      if (i === 39 && checkpoint) mgr.checkpointRecoveryPoints();
+    }
+    await log.drain();
+    // Let preallocation extend the indexes (sparse) as it does in a running broker.
+    await log.segments[0].preallocating;
+    await mgr.abandon();
+    open.splice(open.indexOf(mgr), 1);
+    return stored;
+  }
+
+  const logFile = () => path.join(root, 't-0', '00000000000000000000.log');
+  const recoveryOf = (log: PartitionLog) => log.recovery as LoadedLog;
+
+  async function contents(log: PartitionLog): Promise<Buffer> {
+    const ranges = await log.read(log.logStartOffset, 1 << 24);
+    return Buffer.concat(await Promise.all(ranges.map((r) => log.readBytes(r))));
+  }
+
+  it('scans only the unflushed tail of the segment holding the recovery point', async () => {
+    const stored = await crashAfterTail(true);
+    const indexSize = fs.statSync(path.join(root, 't-0', '00000000000000000000.index')).size;
+    expect(indexSize).toBe(64 * 1024);
+    const mgr = await manager();
+    const log = mgr.getPartition('t', 0)!;
+    expect(log.logEndOffset).toBe(100);
+    const flushedBytes = stored.slice(0, 40).reduce((n, b) => n + b.length, 0);
+    const tailBytes = stored.slice(40).reduce((n, b) => n + b.length, 0);
+    const r = recoveryOf(log);
+    expect(r.scannedBytes).toBeGreaterThanOrEqual(tailBytes);
+    // From the last indexed batch below the recovery point: at most an index interval and a batch more than the tail.
+    expect(r.scannedBytes).toBeLessThan(tailBytes + 200 + 2 * stored[0].length);
+    expect(r.scannedBytes).toBeLessThan(flushedBytes);
+    expect(r.truncatedBytes).toBe(0);
+    expect((await contents(log)).equals(Buffer.concat(stored))).toBe(true);
+    // Lookups by offset still work across the recovered part and the trusted part.
+    for (const offset of [11, 51, 91]) {
+      const [first] = await log.read(offset, 1, { minOneBatch: true });
+      expect(first.firstOffset).toBe(offset - 1);
+      expect((await log.readBytes(first)).equals(stored[(offset - 1) / 2])).toBe(true);
+    }
+    // Appends continue after the recovered tail.
+    const more = batchOf(2, 150, 99);
+    expect((await log.append(more)).baseOffset).toBe(100);
+  });
+
+  it('does not look at flushed batches before the recovery point, and does without a checkpoint', async () => {
+    for (const checkpoint of [true, false]) {
+      const stored = await crashAfterTail(checkpoint);
+      // Damage batch 5 (flushed long before the recovery point).
+      const at = stored.slice(0, 5).reduce((n, b) => n + b.length, 0) + 70;
+      const fd = fs.openSync(logFile(), 'r+');
+      const one = Buffer.alloc(1);
+      fs.readSync(fd, one, 0, 1, at);
+      one[0] ^= 0xff;
+      fs.writeSync(fd, one, 0, 1, at);
+      fs.closeSync(fd);
+      const mgr = await manager();
+      const log = mgr.getPartition('t', 0)!;
+      if (checkpoint) {
+        expect(log.logEndOffset).toBe(100);
+        expect(recoveryOf(log).truncatedBytes).toBe(0);
+      } else {
+        // Without a recovery point the whole segment is scanned and the damage found.
+        expect(log.logEndOffset).toBe(10);
+        expect(recoveryOf(log).truncatedBytes).toBeGreaterThan(0);
+      }
+      await mgr.close();
+      open.splice(open.indexOf(mgr), 1);
+      await engine?.close();
+      engine = undefined;
+      removeDir(root);
+    }
+    root = '';
+  });
+
+  it('scans the whole segment when the index entry does not match the batch on disk', async () => {
+    const stored = await crashAfterTail(true);
+    // Point every index entry one byte off: none matches a batch header any more.
+    const indexPath = path.join(root, 't-0', '00000000000000000000.index');
+    const index = fs.readFileSync(indexPath);
+    for (let at = 0; at + 8 <= index.length; at += 8) {
+      const pos = index.readUInt32BE(at + 4);
+      if (pos > 0) index.writeUInt32BE(pos + 1, at + 4);
+    }
+    fs.writeFileSync(indexPath, index);
+    const mgr = await manager();
+    const log = mgr.getPartition('t', 0)!;
+    const total = stored.reduce((n, b) => n + b.length, 0);
+    expect(recoveryOf(log).scannedBytes).toBe(total);
+    expect(log.logEndOffset).toBe(100);
+    expect((await contents(log)).equals(Buffer.concat(stored))).toBe(true);
+  });
+
+  it('recovers a torn batch after the recovery point, keeping what is before it', async () => {
+    const stored = await crashAfterTail(true);
+    const end = stored.reduce((n, b) => n + b.length, 0);
+    // Cut the last batch in half (a write that never completed).
+    fs.truncateSync(logFile(), end - Math.floor(stored[49].length / 2));
+    const mgr = await manager();
+    const log = mgr.getPartition('t', 0)!;
+    expect(log.logEndOffset).toBe(98);
+    expect((await contents(log)).equals(Buffer.concat(stored.slice(0, 49)))).toBe(true);
+  });
+});
+
+describe.each(engines)('log loader, clean shutdown, on $name engine', ({ create }) => {
+  let root = '';
+  let engine: IoEngine | undefined;
+  const config = { 'segment.bytes': 1 << 20, 'index.interval.bytes': 200, 'segment.index.bytes': 64 * 1024 };
+
+  afterEach(async () => {
+    await engine?.close();
+    engine = undefined;
+    if (root) removeDir(root);
+  });
+
+  async function manager(): Promise<LogManager> {
+    engine ??= await create();
+    return LogManager.open({ dataDir: root, engine, background: false, defaultConfig: config });
+  }
+
+  async function writeAndClose(): Promise<Buffer[]> {
+    root = tempDir('berth-loader-');
+    const mgr = await manager();
+    const log = await mgr.createPartition('t', 0);
+    const stored: Buffer[] = [];
+    for (let i = 0; i < 30; i++) {
+      const b = batchOf(2, 150, i, 1_700_000_000_000 + i * 10);
+      await log.append(b);
+      stored.push(b);
+    }
+    await mgr.close();
+    return stored;
+  }
+
+  const logFile = () => path.join(root, 't-0', '00000000000000000000.log');
+
+  it('finds the log end from batch headers only: no CRC scan of the active segment', async () => {
+    const stored = await writeAndClose();
+    // Damage a record byte (not a header) of the last batch: a clean load does not read it.
+    const end = stored.reduce((n, b) => n + b.length, 0);
+    const fd = fs.openSync(logFile(), 'r+');
+    fs.writeSync(fd, Buffer.from([0x5a]), 0, 1, end - 20);
+    fs.closeSync(fd);
+    const mgr = await manager();
+    const log = mgr.getPartition('t', 0)!;
+    expect(log.logEndOffset).toBe(60);
+    const r = log.recovery as LoadedLog;
+    expect(r.scannedBytes).toBe(0);
+    expect(r.rebuiltIndexes).toBe(0);
+    // The largest timestamp and the first batch's timestamp come from the headers.
+    expect(log.segments[0].maxTimestampSoFar).toBe(1_700_000_000_000 + 29 * 10 + 1);
+    expect(log.segments[0].firstBatchTimestamp).toBe(1_700_000_000_001);
+    expect((await log.append(batchOf(1, 10, 99))).baseOffset).toBe(60);
+    await mgr.close();
+  });
+
+  it('scans with CRC checks when the headers do not chain to the end of the file', async () => {
+    const stored = await writeAndClose();
+    const end = stored.reduce((n, b) => n + b.length, 0);
+    fs.chmodSync(logFile(), 0o644);
+    fs.truncateSync(logFile(), end - 7);
+    const mgr = await manager();
+    const log = mgr.getPartition('t', 0)!;
+    expect(log.logEndOffset).toBe(58);
+    expect((log.recovery as LoadedLog).scannedBytes).toBeGreaterThan(0);
+    await mgr.close();
+  });
+});
