@@ -64,6 +64,8 @@ export class Dispatcher {
     try {
       response = await handler.handle(body, ctx);
     } catch (err) {
+      // A handler's way to say "no answer but a close" (a failed acks=0 Produce): not an error response.
+      if (err instanceof CloseConnectionError) throw err;
       const code = err instanceof KafkaError ? err.errorCode : ErrorCode.UNKNOWN_SERVER_ERROR;
       if (!(err instanceof KafkaError)) {
         this.broker.log.error({ err, api, version, client: client.clientId }, 'request failed unexpectedly');
