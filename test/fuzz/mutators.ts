@@ -201,7 +201,8 @@ export function mutate(rand: Rand, seed: Seed): FuzzCase {
 export function pipelined(rand: Rand, seeds: readonly Seed[]): FuzzCase {
   const parts: Buffer[] = [];
   const first = pick(rand, seeds);
-  for (let i = int(rand, 2, 20); i > 0; i--) {
+  // Mostly a few frames; sometimes a couple of hundred, past queued.max.requests.per.connection in one read.
+  for (let i = rand() < 0.1 ? int(rand, 100, 250) : int(rand, 2, 20); i > 0; i--) {
     const seed = i === 1 ? first : pick(rand, seeds);
     const part = rand() < 0.7 ? sized(seed.frame) : mutate(rand, seed).wire;
     // Distinct correlation ids, so that each response names its request (Produce acks=0 has none).
