@@ -78,6 +78,13 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
   { name: 'auto.create.topics.enable', type: 'boolean', default: 'true', doc: 'Create topics on first use.' },
   { name: 'num.partitions', type: 'int', default: '1', min: 1, doc: 'Partitions of auto-created topics.' },
   {
+    name: 'max.partitions',
+    type: 'int',
+    default: '10000',
+    min: 1,
+    doc: 'Partitions on this broker in total, over all topics; creations past it get POLICY_VIOLATION.',
+  },
+  {
     name: 'default.replication.factor',
     type: 'int',
     default: '1',

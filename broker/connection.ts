@@ -67,6 +67,8 @@ export class Connection {
   private readonly decoder: FrameDecoder;
   private readonly writer: ResponseWriter;
   private readonly slots: Slot[] = [];
+  /** Frames read but not yet dispatched: one read can hold more than queued.max.requests.per.connection. */
+  private readonly backlog: Buffer[] = [];
   private paused = false;
   private closed = false;
   private frameTimer: NodeJS.Timeout | null = null;
@@ -130,7 +132,7 @@ export class Connection {
 
   /** Resolves once every accepted request has been answered and written. */
   async drain(): Promise<void> {
-    while (!this.closed && (this.slots.length > 0 || this.writer.queuedBytes > 0)) {
+    while (!this.closed && (this.slots.length > 0 || this.backlog.length > 0 || this.writer.queuedBytes > 0)) {
       await new Promise((r) => setTimeout(r, 5));
     }
   }
@@ -153,10 +155,17 @@ export class Connection {
       this.fail('bad frame', err as Error);
       return;
     }
-    for (const frame of frames) this.accept(frame);
+    for (const frame of frames) this.backlog.push(frame);
+    this.acceptBacklog();
     if (this.decoder.pendingBytes > 0) this.armFrameTimer();
     else this.clearFrameTimer();
     this.maybePause();
+  }
+
+  private acceptBacklog(): void {
+    while (this.backlog.length > 0 && this.slots.length < this.limits.maxInFlight && !this.closed) {
+      this.accept(this.backlog.shift()!);
+    }
   }
 
   private accept(frame: Buffer): void {
@@ -189,12 +198,17 @@ export class Connection {
       }
     }
     if (several) this.socket.uncork();
+    this.acceptBacklog();
     this.maybeResume();
   }
 
   private maybePause(): void {
     if (this.paused || this.closed) return;
-    if (this.slots.length >= this.limits.maxInFlight || this.writer.queuedBytes >= this.limits.maxQueuedResponseBytes) {
+    if (
+      this.backlog.length > 0 ||
+      this.slots.length >= this.limits.maxInFlight ||
+      this.writer.queuedBytes >= this.limits.maxQueuedResponseBytes
+    ) {
       this.paused = true;
       this.socket.pause();
     }
@@ -202,7 +216,11 @@ export class Connection {
 
   private maybeResume(): void {
     if (!this.paused || this.closed) return;
-    if (this.slots.length < this.limits.maxInFlight && this.writer.queuedBytes < this.limits.maxQueuedResponseBytes) {
+    if (
+      this.backlog.length === 0 &&
+      this.slots.length < this.limits.maxInFlight &&
+      this.writer.queuedBytes < this.limits.maxQueuedResponseBytes
+    ) {
       this.paused = false;
       this.socket.resume();
     } else if (this.socket.writableLength > 0) {
@@ -235,6 +253,7 @@ export class Connection {
     this.writer.close();
     this.clearFrameTimer();
     this.slots.length = 0;
+    this.backlog.length = 0;
     this.closedResolve();
   }
 }

@@ -39,9 +39,11 @@ export class Dispatcher {
     const r = new Reader(frame);
     const header = decodeRequestHeader(r, handler.codec.requestHeaderVersion(version));
     if (r.failed) throw new CloseConnectionError(`undecodable ${api} request header: ${r.error}`);
-    metrics.requests.inc({ api, version });
+    const served = version >= handler.minVersion && version <= handler.maxVersion;
+    // The version label takes only served values: any int16 from the wire would grow the registry without bound.
+    metrics.requests.inc({ api, version: served ? version : 'unsupported' });
 
-    if (version < handler.minVersion || version > handler.maxVersion) {
+    if (!served) {
       if (apiKey === API_VERSIONS) return this.unsupportedApiVersions(header, handler);
       throw new CloseConnectionError(
         `${api} v${version} is not supported (v${handler.minVersion}-${handler.maxVersion})`,
@@ -62,6 +64,8 @@ export class Dispatcher {
     try {
       response = await handler.handle(body, ctx);
     } catch (err) {
+      // A handler's way to say "no answer but a close" (a failed acks=0 Produce): not an error response.
+      if (err instanceof CloseConnectionError) throw err;
       const code = err instanceof KafkaError ? err.errorCode : ErrorCode.UNKNOWN_SERVER_ERROR;
       if (!(err instanceof KafkaError)) {
         this.broker.log.error({ err, api, version, client: client.clientId }, 'request failed unexpectedly');

@@ -13,13 +13,19 @@ export function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
+/** Where a fetch naming no partition it can wait on waits: nothing notifies it, only its deadline or close(). */
+const NO_PARTITION = '\u0000none';
+
 export class FetchWaiters {
   private readonly byKey = new Map<string, Set<Waiter>>();
   private closed = false;
 
   /** Resolves at the first notify() of any key, after `ms`, or at close(). */
   wait(keys: readonly string[], ms: number): Promise<void> {
-    if (this.closed || ms <= 0 || keys.length === 0) return Promise.resolve();
+    if (this.closed || ms <= 0) return Promise.resolve();
+    // A fetch of no known partition still waits out its time (as Kafka does): answering at once would make its
+    // re-read loop spin without ever yielding to the event loop.
+    if (keys.length === 0) keys = [NO_PARTITION];
     return new Promise((resolve) => {
       const waiter: Waiter = {
         keys,

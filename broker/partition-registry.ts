@@ -32,6 +32,8 @@ function key(topic: string, partition: number): string {
 export class PartitionRegistry {
   private readonly handles = new Map<string, PartitionHandle>();
   private readonly autoCreating = new Map<string, Promise<TopicInfo>>();
+  /** Partitions of creations in progress, counted against max.partitions before their logs exist. */
+  private reservedPartitions = 0;
 
   constructor(
     readonly topics: TopicRegistry,
@@ -80,11 +82,38 @@ export class PartitionRegistry {
     return Number(this.config.entry('message.max.bytes').value ?? topicConfigDef('max.message.bytes')?.default);
   }
 
+  /**
+   * Throws POLICY_VIOLATION when `adding` more partitions would exceed max.partitions. Checked before anything is
+   * recorded, so that a request for two billion partitions costs nothing.
+   */
+  checkPartitionLimit(adding: number, what: string): void {
+    const max = this.config.number('max.partitions');
+    const total = this.handles.size + this.reservedPartitions;
+    if (adding > max - total) {
+      throw new KafkaError(
+        ErrorCode.POLICY_VIOLATION,
+        `${what} would bring the broker to ${total + adding} partitions, over max.partitions ${max}`,
+      );
+    }
+  }
+
+  private async withPartitionBudget<T>(adding: number, what: string, create: () => Promise<T>): Promise<T> {
+    this.checkPartitionLimit(adding, what);
+    this.reservedPartitions += adding;
+    try {
+      return await create();
+    } finally {
+      this.reservedPartitions -= adding;
+    }
+  }
+
   async createTopic(name: string, partitions: number, configs: Record<string, string>): Promise<TopicInfo> {
     validateTopicConfigs(configs);
-    const topic = await this.topics.create(name, partitions, configs);
-    for (let p = 0; p < partitions; p++) await this.open(topic, p);
-    return topic;
+    return this.withPartitionBudget(partitions, `creating topic "${name}" with ${partitions} partitions`, async () => {
+      const topic = await this.topics.create(name, partitions, configs);
+      for (let p = 0; p < partitions; p++) await this.open(topic, p);
+      return topic;
+    });
   }
 
   /**
@@ -125,9 +154,15 @@ export class PartitionRegistry {
         `topic "${name}" has ${before.partitions} partitions; the new count must be larger, not ${total}`,
       );
     }
-    const topic = await this.topics.setPartitions(name, total);
-    for (let p = before.partitions; p < total; p++) await this.open(topic, p);
-    return topic;
+    return this.withPartitionBudget(
+      total - before.partitions,
+      `growing topic "${name}" to ${total} partitions`,
+      async () => {
+        const topic = await this.topics.setPartitions(name, total);
+        for (let p = before.partitions; p < total; p++) await this.open(topic, p);
+        return topic;
+      },
+    );
   }
 
   async setTopicConfigs(name: string, configs: Record<string, string>): Promise<TopicInfo> {

@@ -46,10 +46,11 @@ function describeTopic(broker: BrokerContext, topic: TopicInfo): TopicMetadata {
   };
 }
 
-function topicError(errorCode: number, name: string | null, topicId = ZERO_UUID): TopicMetadata {
+/** A topic named only by id has no name to answer with: null from v12, an empty string where names are not nullable. */
+function topicError(errorCode: number, name: string | null, version: number, topicId = ZERO_UUID): TopicMetadata {
   return {
     errorCode,
-    name,
+    name: name ?? (version >= 12 ? null : ''),
     topicId,
     isInternal: false,
     partitions: [],
@@ -93,7 +94,9 @@ export default defineHandler({
       if (requested.name === null || requested.name === undefined) {
         const byId = requested.topicId ? broker.topics.getById(requested.topicId) : undefined;
         topics.push(
-          byId ? describeTopic(broker, byId) : topicError(ErrorCode.UNKNOWN_TOPIC_ID, null, requested.topicId),
+          byId
+            ? describeTopic(broker, byId)
+            : topicError(ErrorCode.UNKNOWN_TOPIC_ID, null, ctx.version, requested.topicId),
         );
         continue;
       }
@@ -103,7 +106,7 @@ export default defineHandler({
         continue;
       }
       if (!allowAutoCreate || !broker.config.boolean('auto.create.topics.enable')) {
-        topics.push(topicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, requested.name));
+        topics.push(topicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, requested.name, ctx.version));
         continue;
       }
       try {
@@ -115,13 +118,13 @@ export default defineHandler({
         const existingNow = broker.topics.get(requested.name);
         // A CreateTopics for the same name in flight: retriable, as Kafka answers while a topic is being created.
         const code = err.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS ? ErrorCode.LEADER_NOT_AVAILABLE : err.errorCode;
-        topics.push(existingNow ? describeTopic(broker, existingNow) : topicError(code, requested.name));
+        topics.push(existingNow ? describeTopic(broker, existingNow) : topicError(code, requested.name, ctx.version));
       }
     }
     return response(broker, ctx.client, topics);
   },
   errorResponse(req, errorCode, ctx) {
-    const topics = (req.topics ?? []).map((t) => topicError(errorCode, t.name ?? null, t.topicId));
+    const topics = (req.topics ?? []).map((t) => topicError(errorCode, t.name ?? null, ctx.version, t.topicId));
     return response(ctx.broker, ctx.client, topics);
   },
 });

@@ -84,6 +84,9 @@ export default defineHandler({
       }
       try {
         const { partitions, configs } = checkTopic(broker, t);
+        if (req.validateOnly) {
+          broker.partitions.checkPartitionLimit(partitions, `creating topic "${t.name}" with ${partitions} partitions`);
+        }
         const info = req.validateOnly
           ? { topicId: ZERO_UUID, name: t.name }
           : await broker.partitions.createTopic(t.name, partitions, configs);

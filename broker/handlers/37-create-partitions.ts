@@ -67,6 +67,7 @@ export default defineHandler({
       try {
         validate(broker, t);
         if (!req.validateOnly) await broker.partitions.addPartitions(t.name, t.count);
+        else broker.partitions.checkPartitionLimit(t.count - (broker.topics.get(t.name)?.partitions ?? 0), t.name);
         results.push(result(t.name, ErrorCode.NONE));
       } catch (err) {
         if (!(err instanceof KafkaError)) throw err;

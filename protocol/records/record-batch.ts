@@ -35,6 +35,7 @@ import {
   UnsupportedCompressionTypeError,
   UnsupportedMessageFormatError,
 } from './errors.js';
+import { readVarint } from './varint.js';
 
 export type { ControlRecordKey, EndTxnMarker } from './control-record.js';
 export { type DecodedRecord, type DecodeRecordsOptions, decodeRecords, type RecordHeader } from './decode-records.js';
@@ -241,7 +242,31 @@ export function validateProduceRecords(records: Buffer): RecordBatchHeader {
     throw new InvalidRecordError(`produce records hold ${records.length} bytes but the batch is ${size}`);
   }
   if ((header.attributes & ATTR_CONTROL) !== 0) throw new InvalidRecordError('clients may not produce control batches');
+  if ((header.attributes & ATTR_COMPRESSION_MASK) === 0) checkRecordFraming(records, 0, size, header.recordsCount);
   return header;
+}
+
+/**
+ * An uncompressed batch's records are each a varint length and that many bytes: walking the lengths (nothing is
+ * decoded) proves that the batch holds exactly recordsCount records ending at its last byte, so that a lying count
+ * is CORRUPT_MESSAGE here rather than a consumer's problem later.
+ */
+function checkRecordFraming(buf: Buffer, pos: number, size: number, recordsCount: number): void {
+  const end = pos + size;
+  const cursor = { pos: pos + BATCH_HEADER_SIZE };
+  let n = 0;
+  while (cursor.pos < end) {
+    if (n === recordsCount) {
+      throw new CorruptRecordError(`batch declares ${recordsCount} records but has bytes left after them`);
+    }
+    const length = readVarint(buf, cursor, end);
+    if (length < 1 || length > end - cursor.pos) {
+      throw new CorruptRecordError(`record ${n} of length ${length} does not fit in the batch`);
+    }
+    cursor.pos += length;
+    n++;
+  }
+  if (n !== recordsCount) throw new CorruptRecordError(`batch declares ${recordsCount} records but holds ${n}`);
 }
 
 /** Offsets are assigned by patching baseOffset; the CRC does not cover it. */

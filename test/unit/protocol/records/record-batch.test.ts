@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../../protocol/error-codes.js';
 import {
   ATTRIBUTES,
+  BATCH_HEADER_SIZE,
   BATCH_LENGTH,
   CRC,
   LAST_OFFSET_DELTA,
@@ -295,6 +296,22 @@ describe('validateProduceRecords', () => {
     );
     const marker = encodeControlBatch({ type: 'commit', producerId: 7n, producerEpoch: 1, coordinatorEpoch: 2 });
     expect(catchError(() => validateProduceRecords(marker))).toBeInstanceOf(InvalidRecordError);
+  });
+
+  it('refuses an uncompressed batch whose record count lies about its records with CORRUPT_MESSAGE', () => {
+    // Count and lastOffsetDelta agree with each other and the CRC is right: only the records themselves disagree.
+    for (const lie of [2, 4]) {
+      const bad = Buffer.from(batch(3));
+      bad.writeInt32BE(lie, RECORDS_COUNT);
+      bad.writeInt32BE(lie - 1, LAST_OFFSET_DELTA);
+      const err = catchError(() => validateProduceRecords(recrc(bad)));
+      expect(err.errorCode).toBe(ErrorCode.CORRUPT_MESSAGE);
+      expect(err.message).toMatch(/declares \d+ records/);
+    }
+    // A record length that runs past the batch.
+    const overrun = Buffer.from(batch(1));
+    overrun[BATCH_HEADER_SIZE] = 0x7e; // zigzag 63: longer than what is left
+    expect(catchError(() => validateProduceRecords(recrc(overrun))).errorCode).toBe(ErrorCode.CORRUPT_MESSAGE);
   });
 
   it('passes through the typed errors of validateBatch', () => {
