@@ -331,11 +331,14 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
   const opened: LogSegment[] = [];
   // Segments sealed by Berth are read-only on disk: a writable non-last segment was rolled but not sealed.
   const wasSealed = new Set<number>();
+  // A rolled segment whose seal did not finish still has its preallocated tail (zeros) and must be scanned and
+  // trimmed even below the recovery point: its batches are flushed, but its file size is not its size.
+  const unsealed = (i: number): boolean => i < bases.length - 1 && !wasSealed.has(bases[i]);
   for (let i = 0; i < bases.length; i++) {
     const files = LogSegment.filePaths(p.dir, bases[i]);
     if ((fs.statSync(files.log).mode & 0o222) === 0) wasSealed.add(bases[i]);
     if (!fs.existsSync(files.index) || !fs.existsSync(files.timeIndex)) rebuildAll.add(bases[i]);
-    const writable = i >= firstUnflushed || rebuildAll.has(bases[i]);
+    const writable = i >= firstUnflushed || rebuildAll.has(bases[i]) || unsealed(i);
     if (!p.clean && writable) {
       trimIndexFile(files.index, 'offset');
       trimIndexFile(files.timeIndex, 'time');
@@ -347,7 +350,7 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
     const seg = opened[i];
     const next = opened[i + 1];
     const last = i === opened.length - 1;
-    const scan = !p.clean ? i >= firstUnflushed : false;
+    const scan = (!p.clean && i >= firstUnflushed) || unsealed(i);
     if (!scan && !last && !rebuildAll.has(seg.baseOffset)) {
       seg.loadSealed(next.baseOffset);
       const problem = indexProblem(seg, seg.size, next.baseOffset);

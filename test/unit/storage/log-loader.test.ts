@@ -152,6 +152,38 @@ describe.each(engines)('log loader, unclean stop, on $name engine', ({ create })
     expect(log.logEndOffset).toBe(98);
     expect((await contents(log)).equals(Buffer.concat(stored.slice(0, 49)))).toBe(true);
   });
+
+  it('trims a rolled segment whose seal never finished, even below the recovery point', async () => {
+    // Regression: the crash test saw zeros (a preallocated tail) served as records after a kill between a roll
+    // and the end of the old segment's seal, once the recovery point had moved into the new segment.
+    root = tempDir('berth-loader-');
+    engine ??= await create();
+    const small = { ...config, 'segment.bytes': 4096 };
+    const mgr = await LogManager.open({ dataDir: root, engine, background: false, defaultConfig: small });
+    open.push(mgr);
+    const log = await mgr.createPartition('t', 0);
+    const stored: Buffer[] = [];
+    for (let i = 0; i < 40; i++) {
+      const b = batchOf(2, 150, i);
+      await log.append(b, { acks: -1 });
+      stored.push(b);
+    }
+    expect(log.segments.length).toBeGreaterThan(2);
+    await log.drain();
+    mgr.checkpointRecoveryPoints();
+    await mgr.abandon();
+    open.splice(open.indexOf(mgr), 1);
+    // Undo the first segment's seal: writable again, with a preallocated tail of zeros.
+    const first = logFile();
+    fs.chmodSync(first, 0o644);
+    fs.truncateSync(first, fs.statSync(first).size + 64 * 1024);
+    const reopened = await LogManager.open({ dataDir: root, engine, background: false, defaultConfig: small });
+    open.push(reopened);
+    const again = reopened.getPartition('t', 0)!;
+    expect(again.logEndOffset).toBe(80);
+    expect((await contents(again)).equals(Buffer.concat(stored))).toBe(true);
+    expect(fs.statSync(first).mode & 0o222).toBe(0);
+  });
 });
 
 describe.each(engines)('log loader, clean shutdown, on $name engine', ({ create }) => {
