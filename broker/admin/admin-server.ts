@@ -6,7 +6,7 @@
  * ("starting") until the broker is attached (storage loaded, Kafka listener up); it says 503 ("stopping") again
  * once shutdown begins. Group views need the group coordinator (an optional GroupsView): without it they answer 503.
  */
-import { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, fastify } from 'fastify';
+import { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, fastify, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker.js';
 import { offsetsWithLag } from './groups-view.js';
@@ -115,7 +115,7 @@ export class AdminServer {
   private constructor(private readonly opts: AdminServerOptions) {
     this.app = fastify({
       loggerInstance: opts.log.child({ component: 'admin' }) as FastifyBaseLogger,
-      disableRequestLogging: true,
+      logController: new LogController({ disableRequestLogging: true }),
     });
     const document = buildOpenApiDocument(adminRoutes, opts.version);
     const handlers: Record<string, Handler> = {

@@ -12,12 +12,14 @@ const native = loadNative();
 const linux = process.platform === 'linux';
 
 describe('loadNative', () => {
-  it.runIf(linux)('loads the addon on Linux', () => {
-    expect(nativeLoadError()).toBeNull();
-    expect(native).not.toBeNull();
-  });
-  it.runIf(!linux)('returns null elsewhere', () => {
-    expect(native).toBeNull();
+  // One test for every platform, so that none is reported skipped: the addon is Linux-only.
+  it('loads the addon on Linux and returns null elsewhere', () => {
+    if (linux) {
+      expect(nativeLoadError()).toBeNull();
+      expect(native).not.toBeNull();
+    } else {
+      expect(native).toBeNull();
+    }
   });
 });
 
