@@ -13,8 +13,13 @@ for (const file of process.argv.slice(2)) {
   passed += report.numPassedTests;
   failed += report.numFailedTests;
   // A suite that fails to load has no tests in it, so count it, or a broken file would pass silently.
+  // A suite whose hook failed reports its tests as skipped: count those as failed too.
   for (const suite of report.testResults ?? []) {
-    if (suite.status === 'failed' && (suite.assertionResults ?? []).length === 0) failed += 1;
+    if (suite.status !== 'failed') continue;
+    const results = suite.assertionResults ?? [];
+    if (results.length === 0) failed += 1;
+    else if (!results.some((r) => r.status === 'failed'))
+      failed += results.filter((r) => r.status !== 'passed').length || 1;
   }
 }
 console.log(`${passed} passed, ${failed} failed`);
