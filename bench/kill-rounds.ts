@@ -16,12 +16,12 @@
  *
  * The test suite runs a few rounds through runKillRounds() (test/faults/kill-rounds.test.ts).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { KafkaClient } from '../cli/kafka-client.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { CreateTopics } from '../protocol/generated/create-topics.js';
@@ -32,11 +32,8 @@ import type { CompressionCodec } from '../protocol/records/batch-header.js';
 import { decodeRecords } from '../protocol/records/decode-records.js';
 import { encodeRecordBatch } from '../protocol/records/encode-batch.js';
 import { scanBatches } from '../protocol/records/record-batch.js';
+import { BERTH_CLI, type BerthProcess, spawnBerth } from './berth-process.js';
 
-// The compiled CLI, whether this module runs compiled (dist/bench/) or from source under vitest (bench/).
-const BERTH_CLI = fileURLToPath(
-  new URL(import.meta.url.includes('/dist/bench/') ? '../cli/berth.js' : '../dist/cli/berth.js', import.meta.url),
-);
 const TOPIC = 'kill-rounds';
 
 export interface KillMode {
@@ -121,54 +118,10 @@ function batchHash(bytes: Buffer): string {
   return createHash('sha1').update(copy).digest('hex');
 }
 
-interface Broker {
-  child: ChildProcess;
-  port: number;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output(): string;
-}
-
-function startBerth(dataDir: string, settings: Record<string, string>, timeoutMs = 120_000): Promise<Broker> {
-  if (!existsSync(BERTH_CLI)) throw new Error(`${BERTH_CLI} is missing: run npx tsc -p tsconfig.json first`);
-  const args = [BERTH_CLI, 'start', '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1', '--admin-port', '-1'];
-  for (const [k, v] of Object.entries(settings)) args.push('--set', `${k}=${v}`);
-  const child = spawn(process.execPath, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, BERTH_LOG_PRETTY: '0' },
-  });
-  let out = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`berth did not start within ${timeoutMs} ms:\n${out.slice(-4000)}`));
-    }, timeoutMs);
-    let listening = false;
-    child.stdout!.on('data', (chunk: Buffer) => {
-      // Only the start-up lines are kept: a long run must not grow this without bound.
-      if (out.length < 1 << 20) out += chunk.toString();
-      if (listening) return;
-      for (const line of out.split('\n')) {
-        if (!line.includes('"broker listening"')) continue;
-        listening = true;
-        clearTimeout(timer);
-        resolve({ child, port: (JSON.parse(line) as { port: number }).port, exited, output: () => out });
-        return;
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => {
-      if (out.length < 1 << 20) out += chunk.toString();
-    });
-    exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      if (!listening) reject(new Error(`berth exited (${code ?? signal}) before listening:\n${out.slice(-4000)}`));
-    });
-  });
-}
-
-async function stopBerth(b: Broker, signal: NodeJS.Signals): Promise<{ code: number | null; signal: string | null }> {
+async function stopBerth(
+  b: BerthProcess,
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; signal: string | null }> {
   b.child.kill(signal);
   return b.exited;
 }
@@ -354,7 +307,7 @@ export async function runKillRounds(opts: KillRoundsOptions): Promise<KillRounds
 
   for (let round = 0; round <= opts.rounds; round++) {
     const mode = modes[round % modes.length];
-    const broker = await startBerth(opts.dataDir, { ...settings, ...mode.settings });
+    const broker = await spawnBerth(opts.dataDir, { ...settings, ...mode.settings }, 120_000);
     try {
       const admin = await connect(broker.port, 'kill-rounds-admin');
       if (round === 0) {
@@ -397,7 +350,9 @@ export async function runKillRounds(opts: KillRoundsOptions): Promise<KillRounds
       throw err;
     }
 
-    const live = opts.restartToVerify ? await startBerth(opts.dataDir, { ...settings, ...mode.settings }) : broker;
+    const live = opts.restartToVerify
+      ? await spawnBerth(opts.dataDir, { ...settings, ...mode.settings }, 120_000)
+      : broker;
     const clients = await Promise.all(
       Array.from({ length: producers + consumers }, (_, i) => connect(live.port, `kill-rounds-${i}`)),
     );

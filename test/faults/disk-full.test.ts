@@ -16,17 +16,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { segmentsVerify } from '../../bench/kill-rounds.js';
 import type { KafkaClient } from '../../cli/kafka-client.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
-import { brokerModes, connectClient } from '../helpers/broker.js';
+import { brokerModes } from '../helpers/broker.js';
 import { createTopic, readPartition } from '../helpers/compat-readback.js';
 import {
   asSent,
-  type FaultBroker,
+  type FaultSession,
   gaugeValue,
   injectFaults,
   makeBatch,
   partitionMetadata,
   produceTo,
-  startFaultBroker,
+  startFaultSession,
 } from './fault-helpers.js';
 
 const TOPIC = 'full';
@@ -77,19 +77,9 @@ describe.each(brokerModes)('disk full ($name)', ({ config }) => {
     for (const f of cleanup.splice(0).reverse()) await f();
   });
 
-  async function start(dataDir: string): Promise<{ b: FaultBroker; client: KafkaClient; stop(): Promise<void> }> {
+  function start(dataDir: string): Promise<FaultSession> {
     // 1 MiB segments: each partition preallocates at most that much, so the filesystem fills and rolls happen.
-    const b = await startFaultBroker(dataDir, { ...config, 'log.segment.bytes': String(1 << 20) });
-    const client = await connectClient(b.broker);
-    let stopped = false;
-    const stop = async () => {
-      if (stopped) return;
-      stopped = true;
-      client.close();
-      await b.broker.stop();
-    };
-    cleanup.push(stop);
-    return { b, client, stop };
+    return startFaultSession(dataDir, { ...config, 'log.segment.bytes': String(1 << 20) }, cleanup);
   }
 
   async function expectHolds(client: KafkaClient, p: number, batches: Buffer[]): Promise<void> {

@@ -10,7 +10,7 @@ import { Metadata } from '../../protocol/generated/metadata.js';
 import { Produce } from '../../protocol/generated/produce.js';
 import { encodeRecordBatch } from '../../protocol/records/encode-batch.js';
 import { FAULT_INJECTION_ENV, type FaultPlan, FaultyEngine } from '../../storage/io/faulty-engine.js';
-import { startTestBroker } from '../helpers/broker.js';
+import { connectClient, startTestBroker } from '../helpers/broker.js';
 import { seededBytes } from '../helpers/compat-readback.js';
 
 export interface FaultBroker {
@@ -43,6 +43,32 @@ export async function startFaultBroker(dataDir: string, config: Record<string, s
       return e;
     },
   };
+}
+
+export interface FaultSession {
+  b: FaultBroker;
+  client: KafkaClient;
+  /** Closes the client and stops the broker (once; also registered in `cleanup`). */
+  stop(): Promise<void>;
+}
+
+/** A fault broker with a client connected to it; `cleanup` gets its stop. */
+export async function startFaultSession(
+  dataDir: string,
+  config: Record<string, string>,
+  cleanup: Array<() => Promise<void> | void>,
+): Promise<FaultSession> {
+  const b = await startFaultBroker(dataDir, config);
+  const client = await connectClient(b.broker);
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    client.close();
+    await b.broker.stop();
+  };
+  cleanup.push(stop);
+  return { b, client, stop };
 }
 
 /** Sets a plan whose counters start now. */

@@ -15,17 +15,17 @@ import { segmentsVerify } from '../../bench/kill-rounds.js';
 import type { KafkaClient } from '../../cli/kafka-client.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { OUT_OF_SPACE_RETRY_MS } from '../../storage/partition-log.js';
-import { brokerModes, connectClient } from '../helpers/broker.js';
+import { brokerModes } from '../helpers/broker.js';
 import { compatConfig, createTopic, readPartition } from '../helpers/compat-readback.js';
 import {
   asSent,
-  type FaultBroker,
+  type FaultSession,
   gaugeValue,
   injectFaults,
   makeBatch,
   partitionMetadata,
   produceTo,
-  startFaultBroker,
+  startFaultSession,
 } from './fault-helpers.js';
 
 const TOPIC = 'io-err';
@@ -37,18 +37,8 @@ describe.each(brokerModes)('an I/O error on one partition ($name)', ({ config })
     for (const f of cleanup.splice(0).reverse()) await f();
   });
 
-  async function start(dataDir: string): Promise<{ b: FaultBroker; client: KafkaClient; stop(): Promise<void> }> {
-    const b = await startFaultBroker(dataDir, compatConfig(config));
-    const client = await connectClient(b.broker);
-    let stopped = false;
-    const stop = async () => {
-      if (stopped) return;
-      stopped = true;
-      client.close();
-      await b.broker.stop();
-    };
-    cleanup.push(stop);
-    return { b, client, stop };
+  function start(dataDir: string): Promise<FaultSession> {
+    return startFaultSession(dataDir, compatConfig(config), cleanup);
   }
 
   /** Produces `n` batches to every partition; the acknowledged batches by partition. */

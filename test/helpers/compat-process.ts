@@ -3,9 +3,7 @@
  * stderr as Buffers. A run that hits the timeout is killed and reported as such, so a hung client fails its test
  * instead of the whole suite.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { spawn, spawnSync } from 'node:child_process';
 
 export interface RunResult {
   code: number | null;
@@ -64,63 +62,5 @@ export function commandWorks(command: string, args: string[]): boolean {
   return res.status === 0;
 }
 
-export interface BerthProcess {
-  readonly child: ChildProcess;
-  readonly port: number;
-  /** Resolves with the exit code or signal once the process is gone. */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Everything the broker logged so far (JSON lines). */
-  output(): string;
-}
-
-const BERTH_CLI = fileURLToPath(new URL('../../dist/cli/berth.js', import.meta.url));
-
-/**
- * Starts `node dist/cli/berth.js start` on port 0 and resolves once its "broker listening" log line says which port
- * it bound. Needs a compiled dist/ (`npx tsc -p tsconfig.json`, which `npm test` runs first).
- */
-export function spawnBerth(
-  dataDir: string,
-  settings: Record<string, string> = {},
-  timeoutMs = 20_000,
-): Promise<BerthProcess> {
-  if (!existsSync(BERTH_CLI)) throw new Error(`${BERTH_CLI} is missing: run npx tsc -p tsconfig.json first`);
-  const args = [BERTH_CLI, 'start', '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1', '--admin-port', '-1'];
-  for (const [k, v] of Object.entries(settings)) args.push('--set', `${k}=${v}`);
-  const child = spawn(process.execPath, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, BERTH_LOG_PRETTY: '0' },
-  });
-  let out = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`berth did not start within ${timeoutMs} ms:\n${out}`));
-    }, timeoutMs);
-    let listening = false;
-    // Keeps draining stdout after start-up, so a chatty broker never blocks on a full pipe.
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      if (listening) return;
-      for (const line of out.split('\n')) {
-        if (!line.includes('"broker listening"')) continue;
-        const port = (JSON.parse(line) as { port: number }).port;
-        listening = true;
-        clearTimeout(timer);
-        resolve({ child, port, exited, output: () => out });
-        return;
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`berth exited (${code ?? signal}) before listening:\n${out}`));
-    });
-  });
-}
+// A broker in a child process: shared with the benchmarks (the kill rounds), so it lives in bench/.
+export { type BerthProcess, spawnBerth } from '../../bench/berth-process.js';
