@@ -44,6 +44,8 @@ export interface OffsetTrackerHooks {
   onWritten: () => void;
   /** The tracker went offline (first error only). */
   onOffline: (err: StorageError) => void;
+  /** An fdatasync completed, before the next one is issued (the gap where preallocation goes). */
+  onSynced?: () => void;
 }
 
 export class OffsetTracker {
@@ -160,6 +162,7 @@ export class OffsetTracker {
       () => {
         this.#linkedSyncs--;
         if (this.#offline || entry.failed) return;
+        this.#hooks.onSynced?.();
         // Usually `written` has reached it already; if not, #onWriteDone applies it when it does (and only then
         // may a round start: it would find nothing to flush before it).
         if (this.#written >= nextOffset) this.#advanceFlushed(nextOffset);
@@ -291,6 +294,7 @@ export class OffsetTracker {
     Promise.all([...segs.map((s) => this.#engine.fdatasync(s.fd, { completedOnly: true })), ...dirSyncs]).then(
       () => {
         this.#syncing = false;
+        this.#hooks.onSynced?.();
         if (target > this.#flushed) this.#flushed = target;
         this.#assert();
         this.#wakeFlushed();

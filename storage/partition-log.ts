@@ -37,17 +37,16 @@ import { retentionBreached, SegmentDeleter } from './log-retention.js';
 import { LogSegment, type SegmentIndexConfig } from './log-segment.js';
 import type { LogSegments } from './log-segments.js';
 import { isOutOfSpace, OffsetTracker } from './offset-tracker.js';
+import { SegmentPreallocator } from './segment-preallocator.js';
 import { OffsetOutOfRangeError, StorageError } from './storage-error.js';
 
 export type { FileRange, ReadOptions } from './log-reader.js';
+export { PREALLOCATE_CHUNK } from './segment-preallocator.js';
 
 export type Acks = 0 | 1 | -1;
 
 /** How often a partition that ran out of space tries to take appends again. */
 export const OUT_OF_SPACE_RETRY_MS = 1000;
-
-/** How far ahead of the write position the active segment is preallocated. */
-export const PREALLOCATE_CHUNK = 16 * 1024 * 1024;
 
 export interface AppendOptions {
   /** 0 and 1 resolve when written, -1 when flushed (fdatasync). Default 1. */
@@ -89,6 +88,7 @@ export class PartitionLog {
   readonly #warn: (msg: string) => void;
   #logStartOffset: number;
   readonly #offsets: OffsetTracker;
+  readonly #preallocator: SegmentPreallocator;
   #rolled: LogSegment[] = [];
   /** Rolled segments whose seal has not completed (rolled or sealing): recovery must scan them after a crash. */
   #unsealed = new Set<LogSegment>();
@@ -122,7 +122,9 @@ export class PartitionLog {
         }
       },
       onOffline: (err) => this.#onOffline(err),
+      onSynced: () => this.#preallocator.onSynced(),
     });
+    this.#preallocator = new SegmentPreallocator(o.engine, this.#warn, () => this.#offsets.syncing);
     this.leaderEpochCache = new LeaderEpochCache(o.dir);
   }
 
@@ -285,11 +287,12 @@ export class PartitionLog {
       active.placeBatch({ size: b.size, baseOffset: next, lastOffset: next + count - 1, maxTimestamp, attributes });
       next += count;
     }
-    this.#preallocate(active);
     if (leaderEpoch > this.leaderEpochCache.latestEpoch()) this.leaderEpochCache.assign(leaderEpoch, baseOffset);
     const acks = opts.acks ?? 1;
     // acks=-1 resolves when flushed covers it (group commit), the others when written does.
     const settled = this.#offsets.write(active, batches, position, active.appendPosition, next, acks === -1);
+    // After the write: a preallocation that falls due behind this write's fdatasync waits for it.
+    this.#preallocate(active);
     const result: AppendResult = { baseOffset, lastOffset, logAppendTime, logStartOffset: this.#logStartOffset };
     return settled.then(() => result);
   }
@@ -321,31 +324,9 @@ export class PartitionLog {
     return seg;
   }
 
-  /**
-   * Preallocates the active segment's .log ahead of its write position, PREALLOCATE_CHUNK at a time and off the
-   * append path (the engine's fallocate; a no-op without it). Reserving a whole segment.bytes per partition at
-   * once would hold a gigabyte of disk per idle partition; indexes stay sparse, as Kafka keeps them.
-   */
+  /** Preallocates the active segment ahead of its write position (storage/segment-preallocator.ts). */
   #preallocate(seg: LogSegment): void {
-    if (!this.#config.preallocate || seg.sealed || seg.fd < 0) return;
-    const limit = this.#config['segment.bytes'];
-    if (seg.preallocatedTo >= limit || seg.appendPosition + PREALLOCATE_CHUNK / 2 < seg.preallocatedTo) return;
-    const from = seg.preallocatedTo;
-    const to = Math.min(limit, Math.max(from, seg.appendPosition) + PREALLOCATE_CHUNK);
-    seg.preallocatedTo = to;
-    seg.preallocating = seg.preallocating
-      .catch(() => {})
-      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      .then(async () => {
-        if (seg.sealed || seg.fd < 0) return;
-        try {
-          await this.engine.fallocate(seg.fd, from, to - from, false);
-          // Indexes are extended sparsely to their maximum size, as Kafka does: no blocks are reserved.
-          if (from === 0) for (const idx of [seg.offsetIndex, seg.timeIndex]) idx.extendSparse();
-        } catch (err) {
-          this.#warn(`preallocation of ${seg.logPath} failed: ${(err as Error).message}`);
-        }
-      });
+    if (this.#config.preallocate) this.#preallocator.maybeExtend(seg, this.#config['segment.bytes']);
   }
 
   /** Flushes everything written so far (background flushes, shutdown, tests). */
@@ -584,6 +565,7 @@ export class PartitionLog {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#preallocator.cancel();
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     if (this.#recoveryTimer) clearTimeout(this.#recoveryTimer);
     await this.drain();
@@ -607,6 +589,7 @@ export class PartitionLog {
    */
   async abandon(): Promise<void> {
     this.#closed = true;
+    this.#preallocator.cancel();
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     if (this.#recoveryTimer) clearTimeout(this.#recoveryTimer);
     await this.drain();

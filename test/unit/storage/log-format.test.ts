@@ -167,11 +167,11 @@ describe('preallocated segments', () => {
       await new Promise((r) => setImmediate(r));
       await log.segments[0].preallocating;
       expect(fs.statSync(log.segments[0].logPath).size).toBe(PREALLOCATE_CHUNK);
-      // Writing past half of the chunk extends the reservation by another chunk.
+      // Writing past half of the chunk extends the reservation by a chunk twice as large.
       const big = batchOf(1, PREALLOCATE_CHUNK / 2 + 1024, 1);
       await log.append(big, { acks: 1 });
       await log.segments[0].preallocating;
-      expect(fs.statSync(log.segments[0].logPath).size).toBe(2 * PREALLOCATE_CHUNK);
+      expect(fs.statSync(log.segments[0].logPath).size).toBe(3 * PREALLOCATE_CHUNK);
       await log.close();
     } finally {
       await engine.close();
