@@ -144,7 +144,7 @@ const CHUNK = 1 << 20;
  * The first read of a file scan. Reads then double up to CHUNK, so a short tail (the usual unclean recovery) reads
  * little past its end: a .log after a crash is often preallocated, with zeros up to megabytes past the last batch.
  */
-const FIRST_READ = 16 * 1024;
+const FIRST_READ = 4 * 1024;
 /** Read past a batch that did not fit the last read, to see the next header (or the end) in the same read. */
 const LOOKAHEAD = 4 * 1024;
 
@@ -154,7 +154,7 @@ export interface FileScanResult extends ScanResult {
 }
 
 /**
- * Scans a .log file from `start` to `end` (its size, or the logical end), reading 16 KiB first and doubling up to
+ * Scans a .log file from `start` to `end` (its size, or the logical end), reading 4 KiB first and doubling up to
  * 1 MiB. Batches larger than a read are read whole. Synchronous: it runs at start-up, before the partition serves
  * anything.
  */
