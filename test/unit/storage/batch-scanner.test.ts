@@ -92,6 +92,28 @@ describe('batch scanner', () => {
     expect(r2.readBytes).toBeLessThanOrEqual(big.length + 2 * 4096);
   });
 
+  it('finds every batch across growing reads, reading each byte about once', () => {
+    // 400 batches of 0.5-13 KB (deterministic sizes), about 2.8 MB: reads grow from 4 KiB to 1 MiB and end inside
+    // batches, which are then re-read from their start.
+    const batches = Array.from({ length: 400 }, (_, i) => batchOf(1 + (i % 3), 150 + ((i * 7919) % 4000), i));
+    const file = withOffsets(batches);
+    const expected: Array<[number, number]> = [];
+    let at = 0;
+    let offset = 0;
+    for (const b of batches) {
+      expected.push([at, offset]);
+      at += b.length;
+      offset += b.readInt32BE(23) + 1;
+    }
+    const seen: Array<[number, number]> = [];
+    const r = withFile(Buffer.concat([file, Buffer.alloc(50_000)]), (fd) =>
+      scanLogFile(fd, 0, file.length + 50_000, { verifyCrc: true }, (b) => seen.push([b.position, b.baseOffset])),
+    );
+    expect(r).toMatchObject({ validEnd: file.length, stop: 'bad-length', batches: 400, nextOffset: offset });
+    expect(seen).toEqual(expected);
+    expect(r.readBytes).toBeLessThan(file.length * 1.05 + 50_000);
+  });
+
   it('walks headers only up to the batch reaching untilOffset, whatever the bodies hold', () => {
     const batches = [batchOf(3, 20, 1), batchOf(1, 500, 2), batchOf(4, 7, 3), batchOf(2, 40, 4)];
     const file = withOffsets(batches);
