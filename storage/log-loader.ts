@@ -8,9 +8,16 @@
  *    size, entries increasing, pointing inside the log) and rebuild a bad one; find the active segment's logical end
  *    from its last index entry plus a short CRC-checked scan. After an unclean stop: also scan with CRC checks
  *    everything after the recovery point, truncate at the first torn or corrupt batch, delete every later segment,
- *    and rebuild the scanned parts' indexes. In the segment holding the recovery point the scan starts at the last
- *    indexed batch below it (flushed, so intact) when that index entry matches the batch header on disk, else at the
- *    segment's start: recovery reads the unflushed tail, not whole segments (one segment can hold a gigabyte).
+ *    and rebuild the scanned parts' indexes. In the segment holding the recovery point, recovery starts at the last
+ *    indexed batch below it when that index entry matches the batch header on disk (at the segment's start when no
+ *    entry is below it), walks the batch headers up to the recovery point (61 bytes a batch, no body, no CRC: those
+ *    batches were flushed by a completed fdatasync, so a crash cannot have torn them), and CRC-checks in full only
+ *    from the first batch reaching the recovery point: recovery reads the unflushed tail, not whole segments (one
+ *    segment can hold a gigabyte). When the index entry does not match, or the headers do not chain up to the
+ *    recovery point, the whole segment is CRC-checked instead (as Kafka recovers the recovery point's segment).
+ *    Damage inside the body of a flushed batch is therefore not looked for (as Kafka does not in earlier segments):
+ *    recovery removes what a crash can tear, and cutting the log at an acknowledged, flushed batch would drop it and
+ *    everything after it; consumers check CRCs.
  *    Index files of the segments to recover are first cut to their well-formed entries: the active segment's are
  *    preallocated (sparse, zeros past the entries), and reading them whole would read megabytes per partition.
  */
@@ -55,6 +62,8 @@ export interface LoadedLog {
   rebuiltIndexes: number;
   /** Bytes of .log scanned with CRC checks (the unflushed tails after an unclean stop; short after a clean one). */
   scannedBytes: number;
+  /** Bytes read from .log files by the load (scans, batch headers, probes), for tests and benchmarks. */
+  readBytes: number;
 }
 
 function fdatasyncAsync(fd: number): Promise<void> {
@@ -201,25 +210,35 @@ function trimIndexFile(file: string, kind: 'offset' | 'time'): void {
   }
 }
 
+/** Bytes read from .log files during one load (LoadedLog.readBytes). */
+interface ReadCount {
+  bytes: number;
+}
+
 /**
- * Where the unclean recovery of the segment holding the recovery point starts: the start of the last indexed batch
- * that ends below the recovery point (flushed, hence intact), when the index entry matches that batch's header on
- * disk and the indexes up to it are well-formed; 0 (the whole segment) otherwise. Time index entries past that
- * batch are dropped (they may describe lost writes).
+ * Where the unclean recovery of the segment holding the recovery point starts walking headers: the start of the
+ * last indexed batch that ends below the recovery point (flushed, hence intact), when the index entry matches that
+ * batch's header on disk and the indexes up to it are well-formed, or 0 when no index entry is below the recovery
+ * point. Null when the indexes cannot be trusted: the whole segment is then CRC-checked. Time index entries past
+ * that batch are dropped (they may describe lost writes).
  */
-function recoveryStart(seg: LogSegment, recoveryPoint: number): number {
+function recoveryStart(seg: LogSegment, recoveryPoint: number, read: ReadCount): number | null {
   if (recoveryPoint <= seg.baseOffset) return 0;
   const fileSize = fs.fstatSync(seg.fd).size;
-  if (seg.offsetIndex.check(fileSize) !== null) return 0;
+  if (seg.offsetIndex.check(fileSize) !== null) return null;
   const entry = seg.offsetIndex.lookup(recoveryPoint - 1);
-  if (entry.position === 0 || entry.position + HEADER_READ > fileSize) return 0;
+  // No index entry below the recovery point (the segment holds less than an index interval before it): walk from 0.
+  if (entry.position === 0) return 0;
+  if (entry.position + HEADER_READ > fileSize) return null;
   const head = Buffer.alloc(HEADER_READ);
-  if (readFully(seg.fd, head, 0, HEADER_READ, entry.position, seg.logPath) < HEADER_READ) return 0;
+  const got = readFully(seg.fd, head, 0, HEADER_READ, entry.position, seg.logPath);
+  read.bytes += got;
+  if (got < HEADER_READ) return null;
   const h = headerAt(head, 0, entry.position);
-  if (h.lastOffset !== entry.offset || h.baseOffset < seg.baseOffset || h.size < HEADER_READ) return 0;
-  if (entry.position + h.size > fileSize) return 0;
+  if (h.lastOffset !== entry.offset || h.baseOffset < seg.baseOffset || h.size < HEADER_READ) return null;
+  if (entry.position + h.size > fileSize) return null;
   seg.timeIndex.truncateToOffset(entry.offset + 1);
-  if (seg.timeIndex.check(entry.offset + 1) !== null) return 0;
+  if (seg.timeIndex.check(entry.offset + 1) !== null) return null;
   return entry.position;
 }
 
@@ -229,7 +248,7 @@ function recoveryStart(seg: LogSegment, recoveryPoint: number): number {
  * and sets the segment's end, next offset and largest timestamp. Returns false, changing nothing, when the headers
  * do not chain exactly to the end of the file; the caller then scans with CRC checks.
  */
-function loadActiveClean(seg: LogSegment, from: number): boolean {
+function loadActiveClean(seg: LogSegment, from: number, read: ReadCount): boolean {
   const size = fs.fstatSync(seg.fd).size;
   if (size === 0 || from >= size) return false;
   const head = Buffer.alloc(HEADER_READ);
@@ -241,7 +260,9 @@ function loadActiveClean(seg: LogSegment, from: number): boolean {
   let pos = from;
   while (pos < size) {
     if (pos + HEADER_READ > size) return false;
-    if (readFully(seg.fd, head, 0, HEADER_READ, pos, seg.logPath) < HEADER_READ || head[16] !== 2) return false;
+    const got = readFully(seg.fd, head, 0, HEADER_READ, pos, seg.logPath);
+    read.bytes += got;
+    if (got < HEADER_READ || head[16] !== 2) return false;
     const h = headerAt(head, 0, pos);
     if (h.size < HEADER_READ || pos + h.size > size || h.lastOffset < h.baseOffset || h.baseOffset < nextOffset) {
       return false;
@@ -254,7 +275,9 @@ function loadActiveClean(seg: LogSegment, from: number): boolean {
     nextOffset = h.lastOffset + 1;
     pos += h.size;
   }
-  if (readFully(seg.fd, head, 0, HEADER_READ, 0, seg.logPath) < HEADER_READ) return false;
+  const got = readFully(seg.fd, head, 0, HEADER_READ, 0, seg.logPath);
+  read.bytes += got;
+  if (got < HEADER_READ) return false;
   seg.firstBatchTimestamp = headerAt(head, 0, 0).maxTimestamp;
   seg.appendPosition = size;
   seg.writtenPosition = size;
@@ -284,16 +307,23 @@ function indexProblem(seg: LogSegment, logSize: number, nextOffset: number): str
 }
 
 /** Whether the bytes at `position` are zeros (a preallocated tail rather than a torn write). */
-function zeroTailAt(seg: LogSegment, position: number): boolean {
+function zeroTailAt(seg: LogSegment, position: number, read: ReadCount): boolean {
   const probe = Buffer.alloc(61);
   const n = fs.readSync(seg.fd, probe, 0, probe.length, position);
+  read.bytes += n;
   return n > 0 && probe.subarray(0, n).every((b) => b === 0);
 }
 
 /** A stop on zeros at the end of a non-last segment whose successor starts where it ends: a preallocated tail. */
-function isZeroTail(seg: LogSegment, validEnd: number, next: LogSegment | undefined, nextOffset: number): boolean {
+function isZeroTail(
+  seg: LogSegment,
+  validEnd: number,
+  next: LogSegment | undefined,
+  nextOffset: number,
+  read: ReadCount,
+): boolean {
   if (!next || next.baseOffset !== nextOffset) return false;
-  return zeroTailAt(seg, validEnd);
+  return zeroTailAt(seg, validEnd, read);
 }
 
 export async function loadLog(p: LoadParams): Promise<LoadedLog> {
@@ -314,7 +344,9 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
     deletedSegments: 0,
     rebuiltIndexes: 0,
     scannedBytes: 0,
+    readBytes: 0,
   };
+  const read: ReadCount = { bytes: 0 };
   if (bases.length === 0) {
     segments.add(LogSegment.create(p.dir, p.logStartOffset, p.cfg, p.nowMs));
     fsyncDirSync(p.dir);
@@ -371,23 +403,37 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
       else {
         from = seg.offsetIndex.lastEntry().position;
         // Indexes checked and the headers chain to the end of the file: nothing to scan or rewrite.
-        if (loadActiveClean(seg, from)) continue;
+        if (loadActiveClean(seg, from, read)) continue;
       }
-    } else if (scan && i === firstUnflushed && !rebuildAll.has(seg.baseOffset)) {
-      from = recoveryStart(seg, p.recoveryPoint);
     }
-    let r = seg.recover(from);
-    result.scannedBytes += r.validEnd - from;
-    // After a clean stop the tail must end cleanly; after an unclean one only the flushed batch at `from` must be good.
-    if (from > 0 && (r.batches === 0 || (!scan && r.stop !== 'end'))) {
-      warn(`${seg.logPath}: tail after the index entry at ${from} is not clean (${r.stop}); rescanning the segment`);
+    // In the segment holding the recovery point, the flushed batches below it are walked by their headers only.
+    let flushedBelow: number | undefined;
+    if (scan && i === firstUnflushed && !rebuildAll.has(seg.baseOffset)) {
+      const start = recoveryStart(seg, p.recoveryPoint, read);
+      if (start === null) warn(`${seg.logPath}: index does not match the log; recovering the whole segment`);
+      else {
+        from = start;
+        flushedBelow = p.recoveryPoint;
+      }
+    }
+    let r = seg.recover(from, { flushedBelow });
+    result.scannedBytes += r.validEnd - r.scanFrom;
+    read.bytes += r.readBytes;
+    // After a clean stop the tail after the index entry must end cleanly; after an unclean one the headers of the
+    // flushed batches must chain up to the recovery point.
+    const bad =
+      flushedBelow === undefined ? from > 0 && (r.batches === 0 || (!scan && r.stop !== 'end')) : r.headerStop !== null;
+    if (bad) {
+      const what = flushedBelow === undefined ? `tail after the index entry at ${from}` : 'flushed part';
+      warn(`${seg.logPath}: ${what} is not clean (${r.stop} at ${r.validEnd}); rescanning the segment`);
       r = seg.recover(0);
       result.scannedBytes += r.validEnd;
+      read.bytes += r.readBytes;
       from = 0;
     }
     if (from === 0) result.rebuiltIndexes++;
     const fileSize = fs.fstatSync(seg.fd).size;
-    if (r.stop !== 'end' && !last && isZeroTail(seg, r.validEnd, next, r.nextOffset)) {
+    if (r.stop !== 'end' && !last && isZeroTail(seg, r.validEnd, next, r.nextOffset, read)) {
       r.stop = 'end';
     }
     if (fileSize > r.validEnd) {
@@ -399,7 +445,7 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
         i--;
         continue;
       }
-      if (r.stop !== 'end' && !zeroTailAt(seg, r.validEnd)) {
+      if (r.stop !== 'end' && !zeroTailAt(seg, r.validEnd, read)) {
         warn(`${seg.logPath}: ${r.stop} at position ${r.validEnd}, truncating ${fileSize - r.validEnd} bytes`);
         result.truncatedBytes += fileSize - r.validEnd;
       }
@@ -428,7 +474,7 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
   if (last.sealed) {
     last.closeFiles();
     const reopened = LogSegment.open(p.dir, last.baseOffset, p.cfg, false);
-    reopened.recover(0);
+    read.bytes += reopened.recover(0).readBytes;
     opened[opened.length - 1] = reopened;
   }
   for (const s of opened) segments.add(s);
@@ -455,5 +501,6 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
   // The directory entries changed only if something was cleaned up, truncated, deleted or rebuilt.
   const touched = changed || result.rebuiltIndexes > 0 || result.deletedSegments > 0 || result.truncatedBytes > 0;
   if (!p.clean || touched) fsyncDirSync(p.dir);
+  result.readBytes = read.bytes;
   return result;
 }

@@ -11,10 +11,13 @@ import path from 'node:path';
 import {
   type BatchHeaderInfo,
   type BatchInfo,
+  type FileScanResult,
   headerAt,
   readFully,
   type ScanResult,
+  type ScanStop,
   scanLogFile,
+  walkHeaders,
 } from './batch-scanner.js';
 import {
   DELETED_SUFFIX,
@@ -38,6 +41,18 @@ function readAsync(fd: number, buf: Buffer, length: number, position: number, fi
       err ? reject(StorageError.from(err, 'read', file)) : resolve(n),
     );
   });
+}
+
+/** What LogSegment.recover() found: the scan result over the walked and the CRC-checked batches. */
+export interface RecoverResult extends ScanResult {
+  /** Where the CRC-checked scan started (after the header walk below the recovery point, if any). */
+  scanFrom: number;
+  /** Batches CRC-checked (`batches` also counts the walked ones). */
+  checkedBatches: number;
+  /** Why the header walk below the recovery point stopped early, or null (no walk, or it reached the point). */
+  headerStop: ScanStop | null;
+  /** Bytes of the .log read (headers, scan reads). */
+  readBytes: number;
 }
 
 export interface SegmentIndexConfig {
@@ -193,10 +208,18 @@ export class LogSegment {
   /**
    * Scans the .log from `from` (a batch boundary; 0 rebuilds everything) with CRC checks, truncates it after the last
    * valid batch and rebuilds the indexes for the scanned part. Returns the scan result (validEnd, why it stopped).
+   *
+   * With `flushedBelow` (a recovery point), the batches from `from` that end below it are only walked by their
+   * headers (61 bytes each; no body read, no CRC): a completed fdatasync covered them, so a crash cannot have torn
+   * them. Their index entries are rebuilt from the headers, and the CRC-checked scan starts at the first batch that
+   * reaches the recovery point. If the headers do not chain up to it (a bad index entry, garbage, a log shorter than
+   * its recovery point), the result's headerStop says why, nothing after the walk is scanned, and the caller must
+   * recover(0) instead.
    */
-  recover(from = 0, logicalEnd?: number): ScanResult {
-    const end = logicalEnd ?? fs.fstatSync(this.fd).size;
+  recover(from = 0, opts: { logicalEnd?: number; flushedBelow?: number } = {}): RecoverResult {
+    const end = opts.logicalEnd ?? fs.fstatSync(this.fd).size;
     this.recent.clear();
+    let readBytes = 0;
     if (from === 0) {
       this.offsetIndex.truncateEntries(0);
       this.timeIndex.truncateEntries(0);
@@ -204,7 +227,7 @@ export class LogSegment {
       this.offsetOfMaxTimestampSoFar = -1;
       this.firstBatchTimestamp = -1;
     } else {
-      // Clean reopen of the active segment: trust the indexes up to `from` and scan the short tail after it.
+      // Trust the indexes up to `from` and scan (or walk) from there.
       this.offsetIndex.truncateToPosition(from);
       const last = this.timeIndex.lastEntry();
       if (last) {
@@ -212,32 +235,42 @@ export class LogSegment {
         this.offsetOfMaxTimestampSoFar = last.offset;
       }
       const head = Buffer.alloc(HEADER_READ);
-      if (readFully(this.fd, head, 0, HEADER_READ, 0, this.logPath) === HEADER_READ) {
-        this.firstBatchTimestamp = headerAt(head, 0, 0).maxTimestamp;
-      }
+      const got = readFully(this.fd, head, 0, HEADER_READ, 0, this.logPath);
+      readBytes += got;
+      if (got === HEADER_READ) this.firstBatchTimestamp = headerAt(head, 0, 0).maxTimestamp;
     }
     this.#bytesSinceLastIndexEntry = from === 0 ? 0 : this.indexIntervalBytes + 1;
-    const minOffset = this.baseOffset;
-    const scanned = scanLogFile(
-      this.fd,
-      from,
-      end,
-      { verifyCrc: true, minOffset },
-      (b: BatchInfo) => {
-        if (this.firstBatchTimestamp < 0 && b.position === 0) this.firstBatchTimestamp = b.maxTimestamp;
-        this.recent.push(b.position, b);
-        this.#indexBatch(b.position, b.size, b.lastOffset, b.maxTimestamp);
-      },
-      this.logPath,
-    );
+    const onBatch = (b: BatchInfo) => {
+      if (this.firstBatchTimestamp < 0 && b.position === 0) this.firstBatchTimestamp = b.maxTimestamp;
+      this.recent.push(b.position, b);
+      this.#indexBatch(b.position, b.size, b.lastOffset, b.maxTimestamp);
+    };
+    let scanFrom = from;
+    let minOffset = this.baseOffset;
+    let walked = 0;
+    let headerStop: ScanStop | null = null;
+    if (opts.flushedBelow !== undefined && opts.flushedBelow > this.baseOffset) {
+      const w = walkHeaders(this.fd, from, end, { minOffset, untilOffset: opts.flushedBelow }, onBatch, this.logPath);
+      readBytes += w.readBytes;
+      walked = w.batches;
+      scanFrom = w.position;
+      minOffset = w.nextOffset;
+      if (w.stop !== 'reached') headerStop = w.stop;
+    }
+    const scanned: FileScanResult =
+      headerStop === null
+        ? scanLogFile(this.fd, scanFrom, end, { verifyCrc: true, minOffset }, onBatch, this.logPath)
+        : { validEnd: scanFrom, stop: headerStop, batches: 0, nextOffset: minOffset, readBytes: 0 };
+    readBytes += scanned.readBytes;
+    const batches = walked + scanned.batches;
     if (from > 0) this.timeIndex.truncateToOffset(scanned.nextOffset);
     this.appendPosition = scanned.validEnd;
     this.writtenPosition = scanned.validEnd;
-    if (scanned.batches > 0 || from === 0) {
-      this.nextOffset = scanned.batches > 0 ? scanned.nextOffset : this.baseOffset;
+    if (batches > 0 || from === 0) {
+      this.nextOffset = batches > 0 ? scanned.nextOffset : this.baseOffset;
     }
     this.writtenNextOffset = this.nextOffset;
-    return scanned;
+    return { ...scanned, batches, scanFrom, checkedBatches: scanned.batches, headerStop, readBytes };
   }
 
   /** Truncates the .log file to its valid end (after recover(), or to drop a preallocated tail). */

@@ -116,6 +116,34 @@ describe.each(engines)('recovery on $name engine', ({ create }) => {
     expect(log.recovery.truncatedBytes).toBe(0);
   });
 
+  it('checks only headers below a recovery point inside a sealed segment, and CRC-checks everything after it', async () => {
+    await start();
+    const stored = await fill(40, false);
+    const logs = segmentFiles('.log');
+    expect(logs.length).toBeGreaterThan(2);
+    // The recovery point is 3 batches into the second-to-last segment (all batches have the same size).
+    const victim = logs[logs.length - 2];
+    const base = Number(path.basename(victim).slice(0, 20));
+    const size = stored[0].length;
+    fs.chmodSync(victim, 0o644);
+    const buf = fs.readFileSync(victim);
+    // Below the recovery point: a damaged body in a flushed batch is not looked at (only its header is read).
+    buf[size + 100] ^= 0xff;
+    // After it: a damaged body in the fifth batch (offsets base+8, base+9) is found; the log is cut there.
+    buf[4 * size + 100] ^= 0xff;
+    fs.writeFileSync(victim, buf);
+    fs.chmodSync(victim, 0o444);
+    const log = await load(false, base + 6);
+    expect(log.logEndOffset).toBe(base + 8);
+    expect(log.recovery.deletedSegments).toBe(1);
+    // CRC-checked: the one batch from the recovery point up to the damaged one.
+    expect(log.recovery.scannedBytes).toBe(size);
+    const [kept] = await log.read(base + 2, 1, { minOneBatch: true });
+    expect(kept.firstOffset).toBe(base + 2);
+    expect((await log.readBytes(kept)).equals(stored[base / 2 + 1])).toBe(false);
+    expect((await contents(log)).length).toBe((base / 2 + 4) * size);
+  });
+
   it('rebuilds a deleted or garbage index and keeps lookups right', async () => {
     await start();
     const stored = await fill(40, true);
