@@ -15,7 +15,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { batchSizeAt, readBatchHeader } from '../protocol/records/batch-header.js';
+import { BATCH_HEADER_SIZE, batchSizeAt, readBatchHeader } from '../protocol/records/batch-header.js';
 import { crc32c } from '../protocol/records/crc32c.js';
 import { fsyncDir, offsetFileName } from '../storage/file-names.js';
 import type { PartitionLog } from '../storage/partition-log.js';
@@ -29,8 +29,10 @@ const ENTRY_SIZE = 8 + 2 + 4 + 8 + 4 + 8 + 4 + 8;
 const CRC_START = 6;
 /** How many snapshots a partition keeps (the newest is what loading uses; one older in case it is damaged). */
 const KEEP_SNAPSHOTS = 2;
-/** Bytes read per step when replaying the log after a snapshot. */
+/** Bytes of log covered per step when replaying it after a snapshot. */
 const REPLAY_CHUNK = 4 * 1024 * 1024;
+/** Bytes read at each batch to get its header (more headers when batches are small). */
+const HEADER_WINDOW = 4096;
 
 export class CorruptSnapshotError extends Error {}
 
@@ -142,20 +144,41 @@ export async function loadProducerState(
   return state;
 }
 
-/** Replays every batch header in [from, end) into `state`. */
+/**
+ * Replays every batch header in [from, end) into `state`. Only the headers are read (a small window at each batch),
+ * never the records: after an unclean stop this runs over every partition's tail, and with large batches reading
+ * them whole would read the tails a second time.
+ */
 async function replayLog(log: PartitionLog, state: PartitionProducerState, from: number, end: number): Promise<void> {
   let offset = from;
+  const window = Buffer.allocUnsafe(HEADER_WINDOW);
   while (offset < end) {
     const ranges = await log.read(offset, REPLAY_CHUNK, { minOneBatch: true });
     if (ranges.length === 0) return;
     for (const range of ranges) {
-      const bytes = await log.readBytes(range);
-      for (let pos = 0; pos < bytes.length; pos += batchSizeAt(bytes, pos)) {
-        const header = readBatchHeader(bytes, pos);
+      const rangeEnd = range.position + range.length;
+      let windowStart = 0;
+      let windowLength = 0;
+      for (let pos = range.position; pos < rangeEnd; ) {
+        if (pos + BATCH_HEADER_SIZE > windowStart + windowLength) {
+          windowStart = pos;
+          windowLength = await readAt(range.fd, window, Math.min(window.length, rangeEnd - pos), pos);
+          if (windowLength < BATCH_HEADER_SIZE) {
+            throw new Error(`short read of a batch header at ${pos} of ${range.segmentFile}`);
+          }
+        }
+        const header = readBatchHeader(window, pos - windowStart);
         const last = Number(header.baseOffset) + header.lastOffsetDelta;
         if (last >= offset) state.replay(header);
+        pos += batchSizeAt(window, pos - windowStart);
       }
       offset = Math.max(offset, range.lastOffset + 1);
     }
   }
+}
+
+function readAt(fd: number, buf: Buffer, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fs.read(fd, buf, 0, length, position, (err, n) => (err ? reject(err) : resolve(n))),
+  );
 }

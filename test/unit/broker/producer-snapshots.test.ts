@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -138,5 +138,37 @@ describe('loadProducerState', () => {
       '00000000000000000004.snapshot',
     ]);
     await log.close();
+  });
+
+  it('replays the log by reading batch headers only, not the records', async () => {
+    const big = () =>
+      PartitionLog.open({ dir, topic: 't', partition: 0, engine, clean: false, config: { preallocate: false } });
+    const log = await big();
+    const state = await loadProducerState(log);
+    const value = Buffer.alloc(256 * 1024, 0x61);
+    for (let i = 0; i < 20; i++) {
+      const producerId = BigInt(1 + (i % 2));
+      const records = encodeRecordBatch({
+        producerId,
+        producerEpoch: 0,
+        baseSequence: i >> 1,
+        records: [{ value, timestamp: NOW + BigInt(i) }],
+      });
+      await append(log, state, records);
+    }
+    await log.abandon();
+    const reopened = await big();
+    // rchar counts every byte this process reads (page cache hits included).
+    const rchar = () => Number(/rchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))![1]);
+    const before = rchar();
+    const loaded = await loadProducerState(reopened);
+    const read = rchar() - before;
+    expect(loaded.describe()).toEqual([
+      { producerId: 1n, epoch: 0, lastSequence: 9, lastTimestamp: Number(NOW) + 18 },
+      { producerId: 2n, epoch: 0, lastSequence: 9, lastTimestamp: Number(NOW) + 19 },
+    ]);
+    // 20 batches of 256 KiB (5 MiB): one 4 KiB window per header, plus the reading of /proc itself.
+    expect(read).toBeLessThan(20 * 4096 + 16 * 1024);
+    await reopened.close();
   });
 });
