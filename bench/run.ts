@@ -19,6 +19,7 @@ const modules: Array<{ name: string; path: string }> = [
   { name: 'storage-append', path: './storage-append.js' },
   { name: 'group-convergence', path: './group-convergence.js' },
   { name: 'broker-produce-fetch', path: './broker-produce-fetch.js' },
+  { name: 'broker-produce-limit', path: './produce-limit.js' },
   { name: 'broker-fetch-limit', path: './fetch-limit.js' },
   { name: 'broker-scale', path: './broker-scale.js' },
 ];
