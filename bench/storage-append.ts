@@ -17,7 +17,8 @@
  *   the case, the median of its references, and the median of the per-pair ratios (the ratio column uses the two
  *   medians; the note gives the paired median). CPU seconds per GiB come from process.cpuUsage() (the whole process,
  *   including the engine's completions).
- * - Steady state: record batches are built before the clock starts, each log is opened and warmed with one append
+ * - Steady state: record batches are built before the clock starts and written once to a scratch file (the kernel's
+ *   first read of fresh memory is slow on this VM: see warmBuffers), each log is opened and warmed with one append
  *   first (segment creation, the first preallocation and the ring's kernel workers are not part of the figure).
  * - Latency: acks=-1 appends paced (open loop, each issued at its scheduled time, not on a coarse timer tick) at
  *   half the bandwidth of the write + fdatasync every 1 MiB reference measured in this run, latency counted from
@@ -218,6 +219,23 @@ async function saturatedCase(
   }
 }
 
+/**
+ * Writes each buffer once to a scratch file (untimed). On this VM the kernel's first read of freshly allocated
+ * memory costs about 2 ms per MiB, the second 0.13 ms (measured: 1 MiB fs.writeSync from 64 new Buffers, twice).
+ * The references write from one buffer over and over, and the broker's produce frames come from a pool, so fresh
+ * source buffers would charge the case alone for a cost neither pays.
+ */
+function warmBuffers(dir: string, buffers: Buffer[]): void {
+  const f = path.join(dir, 'warm-buffers');
+  const fd = fs.openSync(f, 'w');
+  try {
+    for (const b of buffers) fs.writeSync(fd, b, 0, b.length, 0);
+  } finally {
+    fs.closeSync(fd);
+    fs.unlinkSync(f);
+  }
+}
+
 /** acks=-1 appends of `batch` at `mibps`, open loop; latency from each append's scheduled time. */
 async function pacedCase(engine: IoEngine, dir: string, batch: Buffer, mibps: number, seconds: number) {
   const opened = await openLog(engine, dir, batch.length);
@@ -227,6 +245,7 @@ async function pacedCase(engine: IoEngine, dir: string, batch: Buffer, mibps: nu
   const pending: Promise<void>[] = [];
   // A Buffer per in-flight append (offsets are patched into it), made before the clock starts.
   const copies = Array.from({ length: Math.min(64, Math.ceil((32 * MiB) / batch.length)) }, () => Buffer.from(batch));
+  warmBuffers(dir, copies);
   const inUse = new Set<Buffer>();
   const start = process.hrtime.bigint();
   const at = (i: number) => start + BigInt(Math.round(i * interval * 1e9));
@@ -271,6 +290,7 @@ async function pacedCase(engine: IoEngine, dir: string, batch: Buffer, mibps: nu
  */
 async function syncedWriteReference(dir: string, size: number, mibps: number, seconds: number) {
   const chunk = Buffer.alloc(size, 0x62);
+  warmBuffers(dir, [chunk]);
   const f = path.join(dir, 'reference-paced');
   const fd = fs.openSync(f, 'w');
   const interval = size / MiB / mibps;
@@ -310,6 +330,7 @@ interface Pairs {
 async function pairs(engine: IoEngine, dir: string, size: number, acks: 1 | -1): Promise<Pairs> {
   const volume = volumeFor(size, acks);
   const batches = Array.from({ length: APPENDERS }, () => makeBatch(size));
+  warmBuffers(dir, batches);
   const out: Pairs = { cases: [], refs: [], latencies: [], fdatasyncs: [] };
   for (let r = 0; r < REPS; r++) {
     const runRef = async () => out.refs.push(await reference(dir, volume, acks === -1));
