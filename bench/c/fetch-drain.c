@@ -13,23 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "bench-util.h"
+#include "kafka-wire.h"
 
-static int read_full(int fd, uint8_t *p, size_t n) {
-  while (n > 0) {
-    ssize_t r = read(fd, p, n);
-    if (r <= 0) return 0;
-    p += r;
-    n -= (size_t)r;
-  }
-  return 1;
-}
-
-static uint8_t *put16(uint8_t *p, int v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; return p + 2; }
-static uint8_t *put32(uint8_t *p, int32_t v) { uint32_t u = (uint32_t)v; for (int i = 3; i >= 0; i--) *p++ = (uint8_t)(u >> (i * 8)); return p; }
-static uint8_t *put64(uint8_t *p, int64_t v) { uint64_t u = (uint64_t)v; for (int i = 7; i >= 0; i--) *p++ = (uint8_t)(u >> (i * 8)); return p; }
-static int32_t get32(const uint8_t *p) { return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]); }
-static int16_t get16(const uint8_t *p) { return (int16_t)(p[0] << 8 | p[1]); }
-static int64_t get64(const uint8_t *p) { return (int64_t)((uint64_t)(uint32_t)get32(p) << 32 | (uint32_t)get32(p + 4)); }
 
 int main(int argc, char **argv) {
   if (argc < 4) {

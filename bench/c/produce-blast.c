@@ -15,29 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "bench-util.h"
+#include "kafka-wire.h"
 
-static int read_full(int fd, uint8_t *p, size_t n) {
-  while (n > 0) {
-    ssize_t r = read(fd, p, n);
-    if (r <= 0) return 0;
-    p += r;
-    n -= (size_t)r;
-  }
-  return 1;
-}
-
-static int write_full(int fd, const uint8_t *p, size_t n) {
-  while (n > 0) {
-    ssize_t r = write(fd, p, n);
-    if (r <= 0) return 0;
-    p += r;
-    n -= (size_t)r;
-  }
-  return 1;
-}
-
-static int32_t get32(const uint8_t *p) { return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]); }
-static int16_t get16(const uint8_t *p) { return (int16_t)(p[0] << 8 | p[1]); }
 
 /* The error code of the first partition of the first topic of a non-flexible Produce response body. */
 static int partition_error(const uint8_t *body, size_t len) {
