@@ -153,6 +153,11 @@ export class BrokerMetrics {
     perPartition('berth_partition_segments', 'Segments per partition.', (p) => p.segments);
   }
 
+  /** A deleted topic's series go with it (a topic created and deleted over and over must not grow the registry). */
+  forgetTopic(topic: string): void {
+    this.recordsIn.remove({ topic });
+  }
+
   /** A gauge family added by another module (groups register their lag gauge here). */
   gauge(name: string, help: string, labelNames: string[], collect: (g: Gauge<string>) => void): Gauge<string> {
     return new Gauge({

@@ -66,6 +66,11 @@ export class PartitionRegistry {
     return [...this.handles.values()];
   }
 
+  /** Metadata's offlineReplicas: this broker while the partition's log is offline for writes (a disk error). */
+  offlineReplicas(topic: string, partition: number, nodeId: number): number[] {
+    return this.get(topic, partition)?.log.offlineError != null ? [nodeId] : [];
+  }
+
   leaderEpoch(topic: string, partition: number): number {
     return this.get(topic, partition)?.leaderEpoch ?? LEADER_EPOCH;
   }

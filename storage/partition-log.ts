@@ -153,11 +153,14 @@ export class PartitionLog {
   }
 
   /** What recovery did at open (bytes truncated, segments deleted, indexes rebuilt). */
-  recovery: { truncatedBytes: number; deletedSegments: number; rebuiltIndexes: number } = {
-    truncatedBytes: 0,
-    deletedSegments: 0,
-    rebuiltIndexes: 0,
-  };
+  recovery: {
+    truncatedBytes: number;
+    deletedSegments: number;
+    rebuiltIndexes: number;
+    /** Bytes CRC-checked, and bytes read from .log files in all (headers included). */
+    scannedBytes: number;
+    readBytes: number;
+  } = { truncatedBytes: 0, deletedSegments: 0, rebuiltIndexes: 0, scannedBytes: 0, readBytes: 0 };
 
   static #indexConfig(cfg: LogConfig): SegmentIndexConfig {
     return { indexIntervalBytes: cfg['index.interval.bytes'], maxIndexSize: cfg['segment.index.bytes'] };

@@ -25,7 +25,6 @@ const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 function describeTopic(broker: BrokerContext, topic: TopicInfo): TopicMetadata {
   const partitions = [];
   for (let p = 0; p < topic.partitions; p++) {
-    const offline = broker.partitions.get(topic.name, p)?.log.offlineError != null;
     partitions.push({
       errorCode: ErrorCode.NONE,
       partitionIndex: p,
@@ -33,7 +32,7 @@ function describeTopic(broker: BrokerContext, topic: TopicInfo): TopicMetadata {
       leaderEpoch: broker.partitions.leaderEpoch(topic.name, p),
       replicaNodes: [broker.nodeId],
       isrNodes: [broker.nodeId],
-      offlineReplicas: offline ? [broker.nodeId] : [],
+      offlineReplicas: broker.partitions.offlineReplicas(topic.name, p, broker.nodeId),
     });
   }
   return {

@@ -33,6 +33,7 @@ export default defineHandler({
       }
       try {
         await broker.partitions.deleteTopic(topic.name);
+        broker.metrics.forgetTopic(topic.name);
         responses.push({ name: topic.name, topicId: topic.topicId, errorCode: ErrorCode.NONE, errorMessage: null });
       } catch (err) {
         if (!(err instanceof KafkaError)) throw err;

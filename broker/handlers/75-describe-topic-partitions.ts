@@ -75,7 +75,7 @@ export default defineHandler({
           isrNodes: [broker.nodeId],
           eligibleLeaderReplicas: [],
           lastKnownElr: [],
-          offlineReplicas: [],
+          offlineReplicas: broker.partitions.offlineReplicas(name, p, broker.nodeId),
         });
       }
       remaining -= Math.max(end - start, 0);

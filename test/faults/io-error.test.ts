@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { segmentsVerify } from '../../bench/kill-rounds.js';
 import type { KafkaClient } from '../../cli/kafka-client.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
+import { DescribeTopicPartitions } from '../../protocol/generated/describe-topic-partitions.js';
 import { OUT_OF_SPACE_RETRY_MS } from '../../storage/partition-log.js';
 import { brokerModes } from '../helpers/broker.js';
 import { compatConfig, createTopic, readPartition } from '../helpers/compat-readback.js';
@@ -135,6 +136,16 @@ describe.each(brokerModes)('an I/O error on one partition ($name)', ({ config })
       // Metadata lists the broker as an offline replica of that partition only (error codes stay NONE, as Kafka's).
       expect(md.map((p) => p.errorCode)).toEqual([ErrorCode.NONE, ErrorCode.NONE, ErrorCode.NONE]);
       expect(md.map((p) => p.offlineReplicas)).toEqual([[], [first.b.broker.broker.nodeId], []]);
+      const described = await first.client.request(DescribeTopicPartitions, {
+        topics: [{ name: TOPIC }],
+        responsePartitionLimit: 100,
+        cursor: null,
+      });
+      expect(described.topics[0].partitions.map((p) => p.offlineReplicas)).toEqual([
+        [],
+        [first.b.broker.broker.nodeId],
+        [],
+      ]);
       expect(md[1].leaderId).toBe(first.b.broker.broker.nodeId);
       expect(await gaugeValue(first.b.broker, 'berth_offline_partitions')).toBe(1);
       expect(first.b.lines().filter((l) => l.msg.includes('is offline for writes'))).toHaveLength(1);

@@ -10,6 +10,7 @@ import { silentLogger } from '../../broker/logger.js';
 import type { KafkaClient } from '../../cli/kafka-client.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { CreateTopics } from '../../protocol/generated/create-topics.js';
+import { DeleteTopics } from '../../protocol/generated/delete-topics.js';
 import { OffsetCommit } from '../../protocol/generated/offset-commit.js';
 import { Produce } from '../../protocol/generated/produce.js';
 import { encodeRecordBatch } from '../../protocol/records/encode-batch.js';
@@ -226,6 +227,23 @@ describe('admin HTTP API', () => {
     expect(after.get('berth_connections')).toBeGreaterThanOrEqual(1);
     expect([...after.keys()].some((k) => k.startsWith('berth_io_engine{'))).toBe(true);
     expect([...after.keys()].some((k) => k.startsWith('berth_produce_latency_seconds_bucket{'))).toBe(true);
+  });
+
+  it("drops a deleted topic's series", async () => {
+    const created = await client.request(CreateTopics, {
+      topics: [{ name: 'short-lived', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
+    expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
+    await produce('short-lived', 0, 2);
+    const series = (m: Map<string, number>) => [...m.keys()].filter((k) => k.includes('topic="short-lived"'));
+    expect(series(parseMetrics((await get('/metrics')).body as string))).toContain(
+      'berth_records_in_total{topic="short-lived"}',
+    );
+    const deleted = await client.request(DeleteTopics, { topicNames: ['short-lived'], timeoutMs: 5000 }, 5);
+    expect(deleted.responses[0].errorCode).toBe(ErrorCode.NONE);
+    expect(series(parseMetrics((await get('/metrics')).body as string))).toEqual([]);
   });
 });
 
