@@ -122,7 +122,7 @@ export class PartitionLog {
         }
       },
       onOffline: (err) => this.#onOffline(err),
-      onSynced: () => this.#preallocator.onSynced(),
+      onSynced: () => this.#preallocator.onSynced(this.#segments.active()),
     });
     this.#preallocator = new SegmentPreallocator(o.engine, this.#warn, () => this.#offsets.syncing);
     this.leaderEpochCache = new LeaderEpochCache(o.dir);

@@ -44,12 +44,16 @@ export class SegmentPreallocator {
     this.#extend(seg, limit);
   }
 
-  /** An fdatasync of the partition completed (before the next one is issued): the deferred chunk goes now. */
-  onSynced(): void {
+  /**
+   * An fdatasync of the partition completed (before the next one is issued): the deferred chunk goes now, if its
+   * segment is still the active one (a rolled segment is about to be sealed and trimmed: a late fallocate would
+   * grow it again).
+   */
+  onSynced(active: LogSegment): void {
     const d = this.#deferred;
     if (!d) return;
     this.#deferred = null;
-    if (this.#due(d.seg, d.limit)) this.#extend(d.seg, d.limit);
+    if (d.seg === active && this.#due(d.seg, d.limit)) this.#extend(d.seg, d.limit);
   }
 
   /** The partition is closing: a deferred chunk is not needed any more. */
