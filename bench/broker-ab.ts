@@ -10,6 +10,12 @@
  *
  * The latency case is bench/c/latency.c at 10,000 msgs/s of 100 B, acks=1, linger.ms=0 (each message sent at once:
  * the figure is the broker's and the clients' path, not the producer's batching), fetch.wait.max.ms 100.
+ *
+ * The producer shares the machine's cores with the broker and is often the slower side, so each produce run also
+ * reports the producer's own CPU seconds per GiB and its minor page faults (through /usr/bin/time, when installed):
+ * the same messages cost the producer more against one broker than another when its buffers are freed at another
+ * rhythm (bench/results-broker.md, "Produce 1 KiB"). BERTH_AB_CLIENT_MALLOC=keep runs every producer with glibc's
+ * heap trimming off (GLIBC_TUNABLES), which takes most of those page faults out, for both sides alike.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,10 +35,31 @@ const CASES: Record<string, [size: number, count: number, lingerMs: number, batc
   batch: [1024, 256_000, 50, 1 << 20],
 };
 const GiB = 2 ** 30;
+const TIME = '/usr/bin/time';
+/** glibc never gives freed heap back to the kernel, so reused buffers do not fault their pages in again. */
+const KEEP_HEAP = 'glibc.malloc.trim_threshold=4294967295:glibc.malloc.mmap_threshold=33554432';
+
+/** Runs produce-load, through /usr/bin/time when present: also returns the producer's CPU seconds and minor faults. */
+async function runProducer(
+  bin: string,
+  args: Array<string | number>,
+): Promise<{ r: Record<string, number>; clientCpu: number | null; faults: number | null }> {
+  const prefix: string[] = process.env.BERTH_AB_CLIENT_MALLOC === 'keep' ? [`GLIBC_TUNABLES=${KEEP_HEAP}`] : [];
+  if (!fs.existsSync(TIME)) {
+    const r = prefix.length ? await runTool('/usr/bin/env', [...prefix, bin, ...args]) : await runTool(bin, args);
+    return { r, clientCpu: null, faults: null };
+  }
+  const out = path.join(os.tmpdir(), `berth-ab-time-${process.pid}.txt`);
+  const r = await runTool('/usr/bin/env', [...prefix, TIME, '-f', '%U %S %R', '-o', out, bin, ...args]);
+  const [user, sys, faults] = fs.readFileSync(out, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  fs.rmSync(out, { force: true });
+  return { r, clientCpu: user + sys, faults };
+}
 
 interface Run {
   rate: number;
   cpuPerGiB: number;
+  clientCpuPerGiB?: number;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -81,11 +108,15 @@ async function main(): Promise<void> {
           continue;
         }
         const [size, count, linger, batch] = CASES[kase];
-        const r = await runTool(bin('produce-load'), [s.bootstrap, topic, size, count, acks, linger, batch]);
-        const cpuPerGiB = (cpuSeconds(s.pid) - before) / ((r.msgs * size) / GiB);
-        runs.get(name)!.push({ rate: r.msgsPerSec, cpuPerGiB });
+        const p = await runProducer(bin('produce-load'), [s.bootstrap, topic, size, count, acks, linger, batch]);
+        const { r } = p;
+        const gib = (r.msgs * size) / GiB;
+        const cpuPerGiB = (cpuSeconds(s.pid) - before) / gib;
+        const clientCpuPerGiB = p.clientCpu === null ? undefined : p.clientCpu / gib;
+        runs.get(name)!.push({ rate: r.msgsPerSec, cpuPerGiB, clientCpuPerGiB });
+        const client = p.clientCpu === null ? '' : `, producer ${clientCpuPerGiB!.toFixed(2)} s/GiB ${p.faults} faults`;
         line.push(
-          `${name}: ${Math.round(r.msgsPerSec)} msgs/s ${r.mbPerSec.toFixed(0)} MB/s ${cpuPerGiB.toFixed(2)} s/GiB`,
+          `${name}: ${Math.round(r.msgsPerSec)} msgs/s ${r.mbPerSec.toFixed(0)} MB/s ${cpuPerGiB.toFixed(2)} s/GiB${client}`,
         );
       }
       console.log(line.join(' | '));
@@ -99,9 +130,11 @@ async function main(): Promise<void> {
         continue;
       }
       const ratios = rs.map((r, i) => r.rate / mock[i].rate);
+      const clients = rs.flatMap((r) => (r.clientCpuPerGiB === undefined ? [] : [r.clientCpuPerGiB]));
+      const client = clients.length ? `, producer ${median(clients).toFixed(2)} CPU s/GiB` : '';
       console.log(
         `${name}: median ${Math.round(median(rs.map((r) => r.rate)))} msgs/s, ` +
-          `${median(rs.map((r) => r.cpuPerGiB)).toFixed(2)} CPU s/GiB, ratio to mock ${median(ratios).toFixed(2)} ` +
+          `${median(rs.map((r) => r.cpuPerGiB)).toFixed(2)} CPU s/GiB${client}, ratio to mock ${median(ratios).toFixed(2)} ` +
           `(runs ${ratios.map((x) => x.toFixed(2)).join(' ')})`,
       );
     }

@@ -9,6 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { KafkaClient } from '../cli/kafka-client.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { CreateTopics } from '../protocol/generated/create-topics.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** `bench/c` in the source tree (this file runs from `dist/bench/`). */
@@ -110,7 +113,11 @@ export interface SystemUnderTest {
   readonly name: string;
   readonly bootstrap: string;
   readonly pid: number;
-  /** Makes sure `topic` exists with one partition (Berth creates topics on first use). */
+  /**
+   * Creates `topic` with one partition before a timed run, so that neither side pays for creating it inside the
+   * run (the mock's topics are made through its API; Berth's with CreateTopics rather than auto-creation on the
+   * producer's first Metadata request, which put a partition's directory, files and fsyncs into Berth's time).
+   */
   createTopic(topic: string): Promise<void>;
   /** Why the process ended on its own (exit code and the tail of its output), or null while it runs. */
   died(): string | null;
@@ -196,17 +203,30 @@ export async function startBerth(
     });
   });
   // readline keeps draining stdout, so the broker never blocks on a full pipe.
+  let admin: KafkaClient | null = null;
   return {
     name: `Berth (${fetchPath})`,
     bootstrap: `127.0.0.1:${port}`,
     pid: child.pid!,
-    async createTopic() {},
+    async createTopic(topic) {
+      admin ??= await KafkaClient.connect({ host: '127.0.0.1', port, clientId: 'bench-admin' });
+      const res = await admin.request(CreateTopics, {
+        topics: [{ name: topic, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+        timeoutMs: 10_000,
+        validateOnly: false,
+      });
+      const code = res.topics[0]?.errorCode;
+      if (code !== ErrorCode.NONE && code !== ErrorCode.TOPIC_ALREADY_EXISTS) {
+        throw new Error(`berth: creating ${topic}: error code ${code}`);
+      }
+    },
     died() {
       if (stopping || (child.exitCode === null && child.signalCode === null)) return null;
       return `broker exited (${child.exitCode ?? child.signalCode}): ${stderr.slice(-600)} ${tail.join(' ')}`;
     },
     async stop() {
       stopping = true;
+      admin?.close();
       child.kill('SIGTERM');
       await waitExit(child, 10_000);
     },
