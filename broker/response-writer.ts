@@ -6,7 +6,14 @@
  */
 import { read } from 'node:fs';
 import type { Socket } from 'node:net';
+import { FramePool } from './frame-pool.js';
 import { type FileRange, isFileRange, type ResponseParts } from './outbound.js';
+
+/**
+ * Buffers the copying path reads file ranges into, reused once the socket has them: a fresh multi-megabyte buffer
+ * per fetch page-faults on every byte (FramePool says why), which cost about as much as the copy itself.
+ */
+export const copyReadPool = new FramePool();
 
 /** Sends `head` then each range to the socket's fd; resolves with the bytes sent. */
 export type ZeroCopySend = (socketFd: number, head: Buffer | null, ranges: FileRange[]) => Promise<number>;
@@ -140,8 +147,17 @@ export class ResponseWriter {
 
   private async sendCopy(parts: ResponseParts): Promise<void> {
     const buffers = await Promise.all(parts.map((p) => (isFileRange(p) ? readRange(p) : p)));
-    for (const p of parts) if (isFileRange(p)) this.counters.copiedBytes += p.length;
+    const read: Buffer[] = [];
+    parts.forEach((p, i) => {
+      if (!isFileRange(p)) return;
+      this.counters.copiedBytes += p.length;
+      read.push(buffers[i]);
+    });
     this.writeBuffers(buffers);
+    // Back to the pool once every write so far has reached the kernel (or failed): nothing reads them after that.
+    void this.allWritten().then(() => {
+      for (const b of read) copyReadPool.release(b);
+    });
   }
 }
 
@@ -152,7 +168,7 @@ function socketFd(socket: Socket): number {
 }
 
 function readRange(range: FileRange): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(range.length);
+  const buf = copyReadPool.allocate(range.length).subarray(0, range.length);
   return new Promise((resolve, reject) => {
     let done = 0;
     const next = (): void => {

@@ -1,7 +1,10 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBroker } from '../../broker/index.js';
+import { copyReadPool } from '../../broker/response-writer.js';
 import type { KafkaClient } from '../../cli/kafka-client.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
+import { decodeResponse, encodeRequestFrame } from '../../protocol/frames.js';
 import { CreateTopics } from '../../protocol/generated/create-topics.js';
 import { Fetch } from '../../protocol/generated/fetch.js';
 import { ListOffsets } from '../../protocol/generated/list-offsets.js';
@@ -255,6 +258,89 @@ describe.each(brokerModes)('produce and fetch ($name)', ({ config }) => {
     }
     // The broker is still up and serving.
     expect((await fetch(1, 0n)).errorCode).toBe(ErrorCode.NONE);
+  });
+
+  it('sends every fetch response intact while read buffers are reused, behind a client that stops reading', async () => {
+    const created = await client.request(CreateTopics, {
+      topics: [{ name: 'pooled', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
+    expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
+    const value = (i: number) => Buffer.alloc(300_000, 0x41 + i);
+    for (let i = 0; i < 4; i++) {
+      const records = encodeRecordBatch({ records: [{ value: value(i) }] });
+      const res = await client.request(
+        Produce,
+        {
+          transactionalId: null,
+          acks: -1,
+          timeoutMs: 5000,
+          topicData: [{ name: 'pooled', partitionData: [{ index: 0, records }] }],
+        },
+        12,
+      );
+      expect(res.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+    }
+    // 40 fetches pipelined on a socket nobody reads for a while: 12 MB of responses back up behind a full socket,
+    // so each response's buffer is still queued when the next one is read from the file. Reusing a buffer before
+    // the socket has it would send another response's bytes.
+    const reusedBefore = copyReadPool.stats.reused;
+    const socket = net.connect(broker.port, broker.host);
+    socket.pause();
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const offsets = Array.from({ length: 40 }, (_, i) => i % 4);
+    for (const [i, offset] of offsets.entries()) {
+      socket.write(
+        encodeRequestFrame(
+          { apiKey: 1, apiVersion: 12, correlationId: i, clientId: 'slow-reader' },
+          {
+            maxWaitMs: 0,
+            minBytes: 1,
+            maxBytes: 400_000,
+            isolationLevel: 0,
+            sessionId: 0,
+            sessionEpoch: -1,
+            topics: [
+              {
+                topic: 'pooled',
+                partitions: [{ partition: 0, fetchOffset: BigInt(offset), partitionMaxBytes: 400_000 }],
+              },
+            ],
+            forgottenTopicsData: [],
+            rackId: '',
+          },
+        ),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    let pending = Buffer.alloc(0);
+    const seen: number[] = [];
+    await new Promise<void>((resolve, reject) => {
+      socket.on('error', reject);
+      socket.on('data', (chunk: Buffer) => {
+        try {
+          pending = Buffer.concat([pending, chunk]);
+          while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
+            const frame = pending.subarray(4, 4 + pending.readInt32BE(0));
+            pending = pending.subarray(4 + frame.length);
+            const { header, body } = decodeResponse(1, 12, frame);
+            const [first] = decodeRecords(body.responses[0].partitions[0].records, 0);
+            if (!first.value!.equals(value(offsets[header.correlationId]))) {
+              throw new Error(`response ${header.correlationId} carries another fetch's bytes`);
+            }
+            seen.push(header.correlationId);
+            if (seen.length === offsets.length) resolve();
+          }
+        } catch (err) {
+          reject(err);
+        }
+      });
+      socket.resume();
+    });
+    socket.destroy();
+    expect(seen).toEqual(offsets.map((_, i) => i));
+    if (config['fetch.path'] === 'copy') expect(copyReadPool.stats.reused).toBeGreaterThan(reusedBefore);
   });
 
   it('auto-creates a topic once when several connections ask for it at the same time', async () => {
