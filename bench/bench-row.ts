@@ -7,6 +7,12 @@ export interface BenchRow {
   note?: string;
 }
 
+/** The middle value (the upper middle of an even count), NaN for none. */
+export function median(values: readonly number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  return v[Math.floor(v.length / 2)] ?? Number.NaN;
+}
+
 export function formatNumber(n: number): string {
   if (!Number.isFinite(n)) return String(n);
   const abs = Math.abs(n);

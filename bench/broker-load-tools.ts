@@ -23,6 +23,14 @@ export type LoadTool = (typeof LOAD_TOOLS)[number];
 
 export type Compiled = { ok: true; dir: string; bin: (tool: LoadTool) => string } | { ok: false; reason: string };
 
+/** Compiles one of bench/c's tools that needs no library beyond libc and pthreads into `dir`; returns its path. */
+export function compileTool(dir: string, tool: string): string {
+  const out = path.join(dir, tool);
+  const r = spawnSync('cc', ['-O2', '-o', out, path.join(cSourceDir, `${tool}.c`), '-lpthread'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) throw new Error(`compiling ${tool}.c: ${r.error?.message ?? r.stderr}`);
+  return out;
+}
+
 /** Compiles every load generator; a missing cc or librdkafka-dev is a reason, not an error. */
 export function compileLoadTools(): Compiled {
   if (!fs.existsSync(cSourceDir)) return { ok: false, reason: `no C sources at ${cSourceDir}` };

@@ -5,56 +5,23 @@
  * of broker-produce-fetch's end-to-end figure. Beside it, in the same run, the machine's loopback round trip.
  * Target: p50 < 1 ms, p99 < 3 ms. Knobs: BERTH_BENCH_E2E_RATE (default 10000), BERTH_BENCH_E2E_SECONDS (default 3).
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { KafkaClient } from '../cli/kafka-client.js';
-import { CreateTopics } from '../protocol/generated/create-topics.js';
-import { type BenchRow, renderTable } from './bench-row.js';
-import { cpuSeconds, runTool, type SystemUnderTest, startBerth } from './broker-load-tools.js';
+import { pathToFileURL } from 'node:url';
+import { type BenchRow, median, renderTable } from './bench-row.js';
+import { compileTool, cpuSeconds, runTool, type SystemUnderTest, startBerth } from './broker-load-tools.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const cSourceDir = path.resolve(here, '../../bench/c');
 const RATE = Number(process.env.BERTH_BENCH_E2E_RATE ?? 10_000);
 const SECONDS = Number(process.env.BERTH_BENCH_E2E_SECONDS ?? 3);
 const REPEATS = 3;
-
-function compile(dir: string, tool: string): string {
-  const out = path.join(dir, tool);
-  const r = spawnSync('cc', ['-O2', '-o', out, path.join(cSourceDir, `${tool}.c`), '-lpthread'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) throw new Error(`compiling ${tool}.c: ${r.error?.message ?? r.stderr}`);
-  return out;
-}
-
-function median(values: number[]): number {
-  const v = [...values].sort((a, b) => a - b);
-  return v[Math.floor(v.length / 2)] ?? Number.NaN;
-}
-
-/** Creates `topic` with one partition: the consumer reads it from offset 0. */
-async function createTopic(sut: SystemUnderTest, topic: string): Promise<void> {
-  const [host, port] = sut.bootstrap.split(':');
-  const client = await KafkaClient.connect({ host: host!, port: Number(port), clientId: 'bench-e2e-latency' });
-  try {
-    const created = await client.request(CreateTopics, {
-      topics: [{ name: topic, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
-      timeoutMs: 5000,
-      validateOnly: false,
-    });
-    if (created.topics[0]?.errorCode !== 0) throw new Error(`CreateTopics answered ${created.topics[0]?.errorCode}`);
-  } finally {
-    client.close();
-  }
-}
 
 export async function run(): Promise<BenchRow[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-e2e-'));
   let sut: SystemUnderTest | undefined;
   try {
-    const tool = compile(dir, 'latency-raw');
-    const loopback = compile(dir, 'loopback');
+    const tool = compileTool(dir, 'latency-raw');
+    const loopback = compileTool(dir, 'loopback');
     sut = await startBerth(path.join(dir, 'data'), 'zerocopy');
     const p50: number[] = [];
     const p99: number[] = [];
@@ -66,7 +33,7 @@ export async function run(): Promise<BenchRow[]> {
       rttP50.push(rtt.p50Ms!);
       rttP99.push(rtt.p99Ms!);
       const topic = `e2e-latency-${i}`;
-      await createTopic(sut, topic);
+      await sut.createTopic(topic);
       const [host, port] = sut.bootstrap.split(':');
       const cpu0 = cpuSeconds(sut.pid);
       const r = await runTool(tool, [host!, port!, topic, RATE, SECONDS], () => sut!.died());

@@ -6,37 +6,22 @@
  * Targets: zero-copy throughput >= 0.9x the sendfile limit; zero-copy CPU per GiB <= 0.5x the copying path's.
  * Knobs: BERTH_BENCH_FETCH_MB (data per partition, default 256), BERTH_BENCH_FETCH_SECONDS (per run, default 3).
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { KafkaClient } from '../cli/kafka-client.js';
 import { CreateTopics } from '../protocol/generated/create-topics.js';
 import { Produce } from '../protocol/generated/produce.js';
 import { encodeRecordBatch } from '../protocol/records/encode-batch.js';
-import { type BenchRow, renderTable } from './bench-row.js';
-import { cpuSeconds, runTool, type SystemUnderTest, startBerth } from './broker-load-tools.js';
+import { type BenchRow, median, renderTable } from './bench-row.js';
+import { compileTool, cpuSeconds, runTool, type SystemUnderTest, startBerth } from './broker-load-tools.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const cSourceDir = path.resolve(here, '../../bench/c');
 const MB = Number(process.env.BERTH_BENCH_FETCH_MB ?? 256);
 const SECONDS = Number(process.env.BERTH_BENCH_FETCH_SECONDS ?? 3);
 const REPEATS = 3;
 const TOPIC = 'bench-fetch-limit';
 const GiB = 2 ** 30;
-
-function compile(dir: string, tool: string): string {
-  const out = path.join(dir, tool);
-  const r = spawnSync('cc', ['-O2', '-o', out, path.join(cSourceDir, `${tool}.c`)], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) throw new Error(`compiling ${tool}.c: ${r.error?.message ?? r.stderr}`);
-  return out;
-}
-
-function median(values: number[]): number {
-  const v = [...values].sort((a, b) => a - b);
-  return v[Math.floor(v.length / 2)] ?? Number.NaN;
-}
 
 /** Writes MB MiB of 64 KiB records in batches of 15 records (under 1 MiB) to partition 0 of TOPIC, acks=1. */
 async function fill(sut: SystemUnderTest): Promise<void> {
@@ -120,8 +105,8 @@ async function measureLimit(sendfile: string): Promise<Figure[]> {
 export async function run(): Promise<BenchRow[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-fetch-tools-'));
   try {
-    const sendfile = compile(dir, 'sendfile-limit');
-    const drain = compile(dir, 'fetch-drain');
+    const sendfile = compileTool(dir, 'sendfile-limit');
+    const drain = compileTool(dir, 'fetch-drain');
     const limitBefore = await measureLimit(sendfile);
     const zerocopy = await measureBerth(drain, 'zerocopy');
     const copy = await measureBerth(drain, 'copy');

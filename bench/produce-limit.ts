@@ -14,16 +14,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { KafkaClient } from '../cli/kafka-client.js';
+import { pathToFileURL } from 'node:url';
 import { encodeRequestFrame } from '../protocol/frames.js';
-import { CreateTopics } from '../protocol/generated/create-topics.js';
 import { encodeRecordBatch } from '../protocol/records/encode-batch.js';
-import { type BenchRow, renderTable } from './bench-row.js';
-import { cpuSeconds, runTool, type SystemUnderTest, startBerth } from './broker-load-tools.js';
+import { type BenchRow, median, renderTable } from './bench-row.js';
+import { compileTool, cpuSeconds, runTool, type SystemUnderTest, startBerth } from './broker-load-tools.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const cSourceDir = path.resolve(here, '../../bench/c');
 const MB = Number(process.env.BERTH_BENCH_PRODUCE_MB ?? 1024);
 const INFLIGHT = Number(process.env.BERTH_BENCH_PRODUCE_INFLIGHT ?? 5);
 const REPEATS = 3;
@@ -31,18 +27,6 @@ const RECORDS_PER_BATCH = 1000; // 1000 x 1 KiB: under Kafka's default message.m
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 const PRODUCE_VERSION = 7;
-
-function compile(dir: string, tool: string): string {
-  const out = path.join(dir, tool);
-  const r = spawnSync('cc', ['-O2', '-o', out, path.join(cSourceDir, `${tool}.c`)], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) throw new Error(`compiling ${tool}.c: ${r.error?.message ?? r.stderr}`);
-  return out;
-}
-
-function median(values: number[]): number {
-  const v = [...values].sort((a, b) => a - b);
-  return v[Math.floor(v.length / 2)] ?? Number.NaN;
-}
 
 /** A Produce v7 request frame carrying one batch of RECORDS_PER_BATCH records of 1 KiB for partition 0 of topic. */
 function produceFrame(topic: string, acks: 1 | -1): Buffer {
@@ -84,22 +68,6 @@ interface Run {
   brokerCpuPerGiB: number;
 }
 
-/** Creates `topic` with one partition (Produce does not create topics; Metadata would). */
-async function createTopic(sut: SystemUnderTest, topic: string): Promise<void> {
-  const [host, port] = sut.bootstrap.split(':');
-  const client = await KafkaClient.connect({ host: host!, port: Number(port), clientId: 'bench-produce-limit' });
-  try {
-    const created = await client.request(CreateTopics, {
-      topics: [{ name: topic, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
-      timeoutMs: 5000,
-      validateOnly: false,
-    });
-    if (created.topics[0]?.errorCode !== 0) throw new Error(`CreateTopics answered ${created.topics[0]?.errorCode}`);
-  } finally {
-    client.close();
-  }
-}
-
 async function blast(
   tool: string,
   sut: SystemUnderTest,
@@ -108,7 +76,7 @@ async function blast(
   topic: string,
   acks: 1 | -1,
 ): Promise<Run> {
-  await createTopic(sut, topic);
+  await sut.createTopic(topic);
   const frame = produceFrame(topic, acks);
   const file = path.join(dir, `${topic}.frame`);
   fs.writeFileSync(file, frame);
@@ -129,8 +97,8 @@ export async function run(): Promise<BenchRow[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-produce-limit-'));
   let sut: SystemUnderTest | undefined;
   try {
-    const tool = compile(dir, 'produce-blast');
-    const loopbackTool = compile(dir, 'loopback');
+    const tool = compileTool(dir, 'produce-blast');
+    const loopbackTool = compileTool(dir, 'loopback');
     const volume = MB * MiB;
     const loopback: number[] = [];
     const buffered: number[] = [];

@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BATCH_HEADER_SIZE, batchSizeAt, readBatchHeader } from '../protocol/records/batch-header.js';
 import { crc32c } from '../protocol/records/crc32c.js';
+import { readFully } from '../storage/batch-scanner.js';
 import { fsyncDir, offsetFileName } from '../storage/file-names.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import { PartitionProducerState, type ProducerSnapshotEntry } from './producer-state.js';
@@ -162,7 +163,14 @@ async function replayLog(log: PartitionLog, state: PartitionProducerState, from:
       for (let pos = range.position; pos < rangeEnd; ) {
         if (pos + BATCH_HEADER_SIZE > windowStart + windowLength) {
           windowStart = pos;
-          windowLength = await readAt(range.fd, window, Math.min(window.length, rangeEnd - pos), pos);
+          windowLength = readFully(
+            range.fd,
+            window,
+            0,
+            Math.min(window.length, rangeEnd - pos),
+            pos,
+            range.segmentFile,
+          );
           if (windowLength < BATCH_HEADER_SIZE) {
             throw new Error(`short read of a batch header at ${pos} of ${range.segmentFile}`);
           }
@@ -175,10 +183,4 @@ async function replayLog(log: PartitionLog, state: PartitionProducerState, from:
       offset = Math.max(offset, range.lastOffset + 1);
     }
   }
-}
-
-function readAt(fd: number, buf: Buffer, length: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) =>
-    fs.read(fd, buf, 0, length, position, (err, n) => (err ? reject(err) : resolve(n))),
-  );
 }

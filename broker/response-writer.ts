@@ -102,9 +102,17 @@ export class ResponseWriter {
    * Hands `buf` to Node. A failed write (the peer went away mid-response) is reported once, through the socket's
    * 'error' event that the connection handles; here it only counts as done.
    */
-  private write(buf: Buffer): void {
+  private write(buf: Buffer, afterWrite?: () => void): void {
     this.pendingWrites++;
-    this.socket.write(buf, this.onWriteDone);
+    this.socket.write(
+      buf,
+      afterWrite
+        ? () => {
+            afterWrite();
+            this.onWriteDone();
+          }
+        : this.onWriteDone,
+    );
   }
 
   private readonly onWriteDone = (): void => {
@@ -147,17 +155,18 @@ export class ResponseWriter {
 
   private async sendCopy(parts: ResponseParts): Promise<void> {
     const buffers = await Promise.all(parts.map((p) => (isFileRange(p) ? readRange(p) : p)));
-    const read: Buffer[] = [];
-    parts.forEach((p, i) => {
-      if (!isFileRange(p)) return;
+    this.socket.cork();
+    for (const [i, p] of parts.entries()) {
+      const b = buffers[i];
+      if (!isFileRange(p)) {
+        this.write(b);
+        continue;
+      }
       this.counters.copiedBytes += p.length;
-      read.push(buffers[i]);
-    });
-    this.writeBuffers(buffers);
-    // Back to the pool once every write so far has reached the kernel (or failed): nothing reads them after that.
-    void this.allWritten().then(() => {
-      for (const b of read) copyReadPool.release(b);
-    });
+      // Back to the pool once the kernel has its bytes (or the write failed): nothing reads it after that.
+      this.write(b, () => copyReadPool.release(b));
+    }
+    this.socket.uncork();
   }
 }
 

@@ -12,23 +12,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "bench-util.h"
+#include "kafka-wire.h"
 
 #define CHUNK (1 << 20)
 #define PING 100
 
-/* Reads exactly n bytes; 0 at end of stream or on error. */
-static int read_full(int fd, char *p, size_t n) {
-  while (n > 0) {
-    ssize_t r = read(fd, p, n);
-    if (r <= 0) return 0;
-    p += r;
-    n -= (size_t)r;
-  }
-  return 1;
-}
-
 static int round_trips(int s, long count) {
-  char msg[PING] = {0};
+  uint8_t msg[PING] = {0};
   int one = 1;
   setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   double *lat = malloc((size_t)count * sizeof *lat);
@@ -64,7 +54,7 @@ int main(int argc, char **argv) {
     if (rtt) {
       int one = 1;
       setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      char msg[PING];
+      uint8_t msg[PING];
       while (read_full(s, msg, PING))
         if (write(s, msg, PING) != PING) break;
       _exit(0);

@@ -384,15 +384,9 @@ export class GroupCoordinator {
     let removed = 0;
     for (const g of [...this.groups.values()]) {
       if (g.state !== 'Empty') continue;
-      const expired = this.offsets
-        .all(g.groupId)
-        .filter((o) => now - Math.max(o.commitTimestamp, g.emptySince) >= this.config.offsetsRetentionMs)
-        .map((o): [string, number] => [o.topic, o.partition]);
-      if (expired.length > 0) {
-        await this.offsets.deleteOffsets(g.groupId, expired);
-        removed += expired.length;
-      }
-      if (!this.offsets.hasOffsets(g.groupId) && now - g.emptySince >= this.config.offsetsRetentionMs) {
+      const r = await this.expireGroupOffsets(g.groupId, g.emptySince, now);
+      removed += r.removed;
+      if (r.gone) {
         g.shutdown(E.COORDINATOR_NOT_AVAILABLE);
         this.groups.delete(g.groupId);
         await this.offsets.deleteGroup(g.groupId);
@@ -400,20 +394,32 @@ export class GroupCoordinator {
     }
     for (const g of [...this.consumerGroups.values()]) {
       if (g.members.size > 0) continue;
-      const expired = this.offsets
-        .all(g.groupId)
-        .filter((o) => now - Math.max(o.commitTimestamp, g.emptySince) >= this.config.offsetsRetentionMs)
-        .map((o): [string, number] => [o.topic, o.partition]);
-      if (expired.length > 0) {
-        await this.offsets.deleteOffsets(g.groupId, expired);
-        removed += expired.length;
-      }
-      if (!this.offsets.hasOffsets(g.groupId) && now - g.emptySince >= this.config.offsetsRetentionMs) {
+      const r = await this.expireGroupOffsets(g.groupId, g.emptySince, now);
+      removed += r.removed;
+      if (r.gone) {
         this.consumerGroups.delete(g.groupId);
         await this.offsets.deleteGroup(g.groupId);
       }
     }
     return removed;
+  }
+
+  /**
+   * Deletes an empty group's offsets committed (or left, counting from when the group went empty) longer than
+   * retention ago. `gone`: nothing is left and the group has been empty past retention, so it can be forgotten.
+   */
+  private async expireGroupOffsets(
+    groupId: string,
+    emptySince: number,
+    now: number,
+  ): Promise<{ removed: number; gone: boolean }> {
+    const retention = this.config.offsetsRetentionMs;
+    const expired = this.offsets
+      .all(groupId)
+      .filter((o) => now - Math.max(o.commitTimestamp, emptySince) >= retention)
+      .map((o): [string, number] => [o.topic, o.partition]);
+    if (expired.length > 0) await this.offsets.deleteOffsets(groupId, expired);
+    return { removed: expired.length, gone: !this.offsets.hasOffsets(groupId) && now - emptySince >= retention };
   }
 
   /** Stops taking part in groups: timers stop and parked requests are answered NOT_COORDINATOR, so clients go
