@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type BenchRow, formatNumber, renderTable } from './bench-row.js';
+import { type BenchRow, formatNumber, median, renderTable } from './bench-row.js';
 import {
   type Compiled,
   compileLoadTools,
@@ -26,6 +26,8 @@ const SCALE = Number(process.env.BERTH_BENCH_SCALE ?? 1);
 const GiB = 2 ** 30;
 const LATENCY_RATE = 10_000;
 const LATENCY_SECONDS = 3;
+/** Latency runs per system, taking turns: one run's p99 moves by 2x with what else the machine does that second. */
+const LATENCY_REPEATS = 3;
 
 interface ProduceCase {
   key: string;
@@ -96,11 +98,15 @@ interface LatencyResult {
   p99Ms: number;
   counted: number;
 }
+/** Medians over the latency runs, and every run's p50/p99 for the note. */
+interface LatencyRuns {
+  runs: LatencyResult[];
+}
 /** Everything measured against one system under test. */
 interface Figures {
   produce: Map<string, ProduceResult>;
   fetch: Map<string, FetchResult>;
-  latency?: LatencyResult;
+  latency?: LatencyRuns;
   errors: string[];
 }
 
@@ -180,16 +186,27 @@ async function fetchAll(
   }
 }
 
-async function latencyOnce(bin: Bin, sut: SystemUnderTest, figures: Figures): Promise<void> {
-  const topic = 'bench-latency';
+async function latencyOnce(bin: Bin, sut: SystemUnderTest, rep: number, figures: Figures): Promise<void> {
+  const topic = `bench-latency-${rep}`;
   if (sut.died()) return;
   try {
     await sut.createTopic(topic);
     const r = await runTool(bin('latency'), [sut.bootstrap, topic, LATENCY_RATE, LATENCY_SECONDS, 100, 0], sut.died);
-    figures.latency = { p50Ms: r.p50Ms, p99Ms: r.p99Ms, counted: r.counted };
+    figures.latency ??= { runs: [] };
+    figures.latency.runs.push({ p50Ms: r.p50Ms, p99Ms: r.p99Ms, counted: r.counted });
   } catch (err) {
     figures.errors.push(`latency: ${(err as Error).message}`);
   }
+}
+
+/** Median p50 and p99 of a system's latency runs (each taken separately), with the runs' figures for the note. */
+function latencySummary(l: LatencyRuns | undefined): { p50Ms: number; p99Ms: number; runs: string } | null {
+  if (!l || l.runs.length === 0) return null;
+  return {
+    p50Ms: median(l.runs.map((r) => r.p50Ms)),
+    p99Ms: median(l.runs.map((r) => r.p99Ms)),
+    runs: l.runs.map((r) => `${formatNumber(r.p50Ms)}/${formatNumber(r.p99Ms)}`).join(', '),
+  };
 }
 
 function emptyFigures(): Figures {
@@ -241,7 +258,10 @@ async function measureAll(bin: Bin): Promise<{ berth: Figures; mock: Figures }> 
         zc = await startBerth(dataDir, 'zerocopy');
         subjects[0].sut = zc;
       }
-      for (const s of subjects) await latencyOnce(bin, s.sut, s.figures);
+      for (let rep = 0; rep < LATENCY_REPEATS; rep++) {
+        for (const s of rep % 2 === 0 ? subjects : [...subjects].reverse())
+          await latencyOnce(bin, s.sut, rep, s.figures);
+      }
       for (const s of subjects) {
         const why = s.sut.died();
         if (why) s.figures.errors.push(why);
@@ -348,10 +368,11 @@ function rows(berth: Figures, mock: Figures, loopback: Loopback): BenchRow[] {
       });
     }
   }
-  const bl = berth.latency;
-  const ml = mock.latency;
+  const bl = latencySummary(berth.latency);
+  const ml = latencySummary(mock.latency);
   const latencyNote =
-    `${LATENCY_RATE} msgs/s of 100 B for ${LATENCY_SECONDS} s, acks=1, linger 0, fetch.wait.max.ms 100` +
+    `median of ${LATENCY_REPEATS} runs (taking turns with the mock) of ${LATENCY_RATE} msgs/s of 100 B for ` +
+    `${LATENCY_SECONDS} s, acks=1, linger 0, fetch.wait.max.ms 100` +
     (ml
       ? `; mock cluster ${formatNumber(ml.p50Ms)}/${formatNumber(ml.p99Ms)} ms p50/p99 (it does not answer a waiting fetch on append: no latency reference)`
       : '');
@@ -361,14 +382,14 @@ function rows(berth: Figures, mock: Figures, loopback: Loopback): BenchRow[] {
     value: bl?.p50Ms ?? NaN,
     unit: 'ms',
     reference: rttRef(loopback.rttP50Ms),
-    note: bl ? `${latencyNote}; ${bl.counted} messages counted` : 'failed (see below)',
+    note: bl ? `${latencyNote}; ${berth.latency!.runs[0].counted} messages counted per run` : 'failed (see below)',
   });
   out.push({
     name: 'end-to-end latency p99 (produce to consume)',
     value: bl?.p99Ms ?? NaN,
     unit: 'ms',
     reference: rttRef(loopback.rttP99Ms),
-    note: bl ? latencyNote : 'failed (see below)',
+    note: bl ? `${latencyNote}; Berth's runs p50/p99 ms: ${bl.runs}` : 'failed (see below)',
   });
   out.push({
     name: 'loopback TCP, 1 MiB writes (this machine)',

@@ -4,13 +4,25 @@
  * and sent at its scheduled time; one Fetch v4 in flight) instead of librdkafka, whose batching and threads are part
  * of broker-produce-fetch's end-to-end figure. Beside it, in the same run, the machine's loopback round trip.
  * Target: p50 < 1 ms, p99 < 3 ms. Knobs: BERTH_BENCH_E2E_RATE (default 10000), BERTH_BENCH_E2E_SECONDS (default 3).
+ *
+ * `node dist/bench/e2e-latency.js librdkafka [REPEATS=5]` runs only broker-produce-fetch's librdkafka case
+ * (bench/c/latency.c: a librdkafka producer, linger.ms 0, acks=1, and a librdkafka consumer, fetch.wait.max.ms 100)
+ * against one broker, REPEATS times on fresh topics after a warm-up run, and prints each run (with the broker's CPU
+ * and the machine's load average, which decides most of the tail on a shared machine) and the medians.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BenchRow, median, renderTable } from './bench-row.js';
-import { compileTool, cpuSeconds, runTool, type SystemUnderTest, startBerth } from './broker-load-tools.js';
+import {
+  compileLoadTools,
+  compileTool,
+  cpuSeconds,
+  runTool,
+  type SystemUnderTest,
+  startBerth,
+} from './broker-load-tools.js';
 
 const RATE = Number(process.env.BERTH_BENCH_E2E_RATE ?? 10_000);
 const SECONDS = Number(process.env.BERTH_BENCH_E2E_SECONDS ?? 3);
@@ -70,6 +82,43 @@ export async function run(): Promise<BenchRow[]> {
   }
 }
 
+/** The librdkafka end-to-end case alone (see the top of this file); returns the medians of p50, p99 and max. */
+export async function runLibrdkafka(repeats: number): Promise<{ p50Ms: number; p99Ms: number; maxMs: number }> {
+  const compiled = compileLoadTools();
+  if (!compiled.ok) throw new Error(compiled.reason);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-e2e-rdk-'));
+  let sut: SystemUnderTest | undefined;
+  try {
+    sut = await startBerth(path.join(dir, 'data'), 'zerocopy');
+    const latency = (topic: string) =>
+      runTool(compiled.bin('latency'), [sut!.bootstrap, topic, RATE, SECONDS, 100, 0], () => sut!.died());
+    await sut.createTopic('e2e-warm-up');
+    await latency('e2e-warm-up');
+    const runs: Array<Record<string, number>> = [];
+    for (let i = 0; i < repeats; i++) {
+      const topic = `e2e-librdkafka-${i}`;
+      await sut.createTopic(topic);
+      const cpu0 = cpuSeconds(sut.pid);
+      const r = await latency(topic);
+      const cpu = cpuSeconds(sut.pid) - cpu0;
+      runs.push(r);
+      console.log(
+        `run ${i + 1}: p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms; broker CPU ${cpu.toFixed(2)} s; ` +
+          `load average ${os.loadavg()[0].toFixed(2)}`,
+      );
+    }
+    const m = (k: string) => median(runs.map((r) => r[k]!));
+    const result = { p50Ms: m('p50Ms'), p99Ms: m('p99Ms'), maxMs: m('maxMs') };
+    console.log(`median of ${repeats}: p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxMs} ms`);
+    return result;
+  } finally {
+    await sut?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(compiled.dir, { recursive: true, force: true });
+  }
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  console.log(renderTable('broker-e2e-latency', await run()));
+  if (process.argv[2] === 'librdkafka') await runLibrdkafka(Number(process.argv[3] ?? 5));
+  else console.log(renderTable('broker-e2e-latency', await run()));
 }

@@ -34,7 +34,9 @@ export class FetchWaiters {
           this.remove(waiter);
           resolve();
         },
-        timer: setTimeout(() => waiter.resolve(), ms),
+        // Whole milliseconds: Node keeps one timer list per distinct duration, so fractional remainders (each
+        // fetch's max_wait_ms less the time already spent) would create and drop a list for every wait.
+        timer: setTimeout(() => waiter.resolve(), Math.ceil(ms)),
       };
       for (const k of keys) {
         let set = this.byKey.get(k);
@@ -54,7 +56,8 @@ export class FetchWaiters {
   notify(key: string): void {
     const set = this.byKey.get(key);
     if (!set) return;
-    for (const w of [...set]) w.resolve();
+    // resolve() deletes the waiter from this set: a Set's iteration allows deleting the current entry.
+    for (const w of set) w.resolve();
   }
 
   get waiting(): number {

@@ -127,14 +127,17 @@ export class ResponseWriter {
   }
 
   private async sendZeroCopy(parts: ResponseParts): Promise<void> {
-    // Everything written through Node must be in the kernel before native code writes to the same fd.
-    await this.allWritten();
+    // Everything written through Node must be in the kernel before native code writes to the same fd. With nothing
+    // left in Node's buffer (writes that completed at once only wait for their callbacks), the send starts now, in
+    // the same turn as the response was made: no promise hop lets another connection's write go first.
+    if (this.socket.writableLength > 0) await this.allWritten();
     const fd = socketFd(this.socket);
     let head: Buffer[] = [];
     let ranges: FileRange[] = [];
     const flush = async (): Promise<void> => {
       if (ranges.length === 0) return;
-      const sent = await this.zeroCopySend!(fd, head.length === 0 ? null : Buffer.concat(head), ranges);
+      const headBytes = head.length === 0 ? null : head.length === 1 ? head[0] : Buffer.concat(head);
+      const sent = await this.zeroCopySend!(fd, headBytes, ranges);
       let rangeBytes = 0;
       for (const r of ranges) rangeBytes += r.length;
       this.counters.zeroCopyBytes += rangeBytes;

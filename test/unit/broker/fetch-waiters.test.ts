@@ -41,4 +41,26 @@ describe('FetchWaiters', () => {
     expect(b).toBe(false);
     waiters.close();
   });
+
+  it('wakes every waiter of a partition on one notify, also waiters of several partitions', async () => {
+    const waiters = new FetchWaiters();
+    const woken: string[] = [];
+    const all = [
+      waiters.wait(['t\u00000', 't\u00001'], 60_000).then(() => woken.push('both')),
+      waiters.wait(['t\u00000'], 60_000).then(() => woken.push('first')),
+      waiters.wait(['t\u00000'], 60_000).then(() => woken.push('second')),
+    ];
+    // Waking removes each waiter from the very set being walked: none may be skipped.
+    waiters.notifyPartition('t', 0);
+    await Promise.all(all);
+    expect(woken.sort()).toEqual(['both', 'first', 'second']);
+    expect(waiters.waiting).toBe(0);
+    expect(waiters.waitingOn('t', 1)).toBe(0);
+  });
+
+  it('wakes a waiter whose remaining time is a fraction of a millisecond', async () => {
+    const waiters = new FetchWaiters();
+    await waiters.wait(['t\u00000'], 0.3);
+    expect(waiters.waiting).toBe(0);
+  });
 });

@@ -1,0 +1,127 @@
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../broker/logger.js';
+import type { FileRange } from '../../../broker/outbound.js';
+import { ResponseWriter, type ZeroCopySend } from '../../../broker/response-writer.js';
+import { selectSendPath } from '../../../broker/send-path.js';
+
+/** A connected pair of real TCP sockets: `server` is the broker's side, `client` reads what it sends. */
+async function socketPair(): Promise<{ server: Socket; client: Socket; listener: Server }> {
+  let accepted!: (s: Socket) => void;
+  const serverSide = new Promise<Socket>((resolve) => {
+    accepted = resolve;
+  });
+  const listener = createServer({ noDelay: true }, (s) => accepted(s));
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const port = (listener.address() as { port: number }).port;
+  const { connect } = await import('node:net');
+  const client = connect(port, '127.0.0.1');
+  const server = await serverSide;
+  return { server, client, listener };
+}
+
+/** Collects everything the client receives until `length` bytes have arrived. */
+function receive(client: Socket, length: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let got = 0;
+  return new Promise((resolve) => {
+    client.on('data', (d: Buffer) => {
+      chunks.push(d);
+      got += d.length;
+      if (got >= length) resolve(Buffer.concat(chunks));
+    });
+  });
+}
+
+describe('ResponseWriter (zero-copy path)', () => {
+  let dir: string;
+  let fd: number;
+  const fileBytes = Buffer.alloc(3000);
+  for (let i = 0; i < fileBytes.length; i++) fileBytes[i] = (i * 7 + 3) & 0xff;
+  let send: ZeroCopySend;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'berth-response-writer-'));
+    writeFileSync(join(dir, 'segment.log'), fileBytes);
+    fd = openSync(join(dir, 'segment.log'), 'r');
+    const path = await selectSendPath('zerocopy', createLogger('silent'));
+    send = path.send!;
+  });
+
+  afterAll(() => {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function counting(): { send: ZeroCopySend; calls: () => number } {
+    let calls = 0;
+    return {
+      send: (socketFd, head, ranges) => {
+        calls++;
+        return send(socketFd, head, ranges);
+      },
+      calls: () => calls,
+    };
+  }
+
+  it('starts a response with file ranges in the same turn when Node holds no bytes for the socket', async () => {
+    const { server, client, listener } = await socketPair();
+    const zc = counting();
+    const writer = new ResponseWriter(
+      server,
+      zc.send,
+      { zeroCopyBytes: 0, copiedBytes: 0 },
+      (e) => {
+        throw e;
+      },
+      () => {},
+    );
+    const head = Buffer.from('head:');
+    const tail = Buffer.from(':tail');
+    const range: FileRange = { fd, position: 100, length: 2000 };
+    const arriving = receive(client, head.length + range.length + tail.length);
+    writer.enqueue([head, range, tail], head.length + range.length + tail.length);
+    // Before the fix the send waited for a promise hop first: a response of another connection made in the same
+    // turn (a producer's ack) reached its socket first, and the woken consumer waited behind that write.
+    expect(zc.calls()).toBe(1);
+    const got = await arriving;
+    expect(got).toEqual(Buffer.concat([head, fileBytes.subarray(100, 2100), tail]));
+    client.destroy();
+    server.destroy();
+    listener.close();
+  });
+
+  it('waits for bytes still held by Node (a corked write) before sending file ranges, so nothing is reordered', async () => {
+    const { server, client, listener } = await socketPair();
+    const zc = counting();
+    const writer = new ResponseWriter(
+      server,
+      zc.send,
+      { zeroCopyBytes: 0, copiedBytes: 0 },
+      (e) => {
+        throw e;
+      },
+      () => {},
+    );
+    const first = Buffer.from('first response;');
+    const head = Buffer.from('second:');
+    const range: FileRange = { fd, position: 0, length: 1500 };
+    const total = first.length + head.length + range.length;
+    const arriving = receive(client, total);
+    // The connection corks when several responses are ready at once: the first is then still in Node's buffer.
+    server.cork();
+    writer.enqueue([first], first.length);
+    writer.enqueue([head, range], head.length + range.length);
+    expect(zc.calls()).toBe(0);
+    server.uncork();
+    const got = await arriving;
+    expect(zc.calls()).toBe(1);
+    expect(got).toEqual(Buffer.concat([first, head, fileBytes.subarray(0, 1500)]));
+    client.destroy();
+    server.destroy();
+    listener.close();
+  });
+});
