@@ -101,7 +101,7 @@ async function producePartition(
     } finally {
       sequence.settle(offsets);
     }
-    broker.metrics.recordsIn.inc({ topic: topicName }, header.recordsCount);
+    broker.metrics.countRecordsIn(topicName, header.recordsCount);
     return {
       index,
       errorCode: ErrorCode.NONE,
