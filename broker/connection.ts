@@ -72,6 +72,8 @@ export class Connection {
   private paused = false;
   private closed = false;
   private frameTimer: NodeJS.Timeout | null = null;
+  /** performance.now() when the incomplete frame's first bytes arrived; -1 between frames. */
+  private frameSince = -1;
   private closedResolve!: () => void;
   /** Resolves once the socket has closed. */
   readonly closedPromise = new Promise<void>((resolve) => {
@@ -158,7 +160,7 @@ export class Connection {
     for (const frame of frames) this.backlog.push(frame);
     this.acceptBacklog();
     if (this.decoder.pendingBytes > 0) this.armFrameTimer();
-    else this.clearFrameTimer();
+    else this.disarmFrameTimer();
     this.maybePause();
   }
 
@@ -228,13 +230,36 @@ export class Connection {
     }
   }
 
+  /**
+   * The frame timeout runs from the first byte of a frame still incomplete. Arming and disarming happen for nearly
+   * every large request, so they only move a start time; one timer per connection checks it when it fires and
+   * re-arms itself for what is left (no new timer and no clearTimeout per request).
+   */
   private armFrameTimer(): void {
+    if (this.frameSince < 0) this.frameSince = performance.now();
     if (this.frameTimer) return;
-    this.frameTimer = setTimeout(() => this.close('request frame timed out'), this.limits.frameTimeoutMs);
+    this.frameTimer = setTimeout(this.onFrameTimer, this.limits.frameTimeoutMs);
     this.frameTimer.unref();
   }
 
+  private readonly onFrameTimer = (): void => {
+    this.frameTimer = null;
+    if (this.frameSince < 0 || this.closed) return;
+    const left = this.frameSince + this.limits.frameTimeoutMs - performance.now();
+    if (left <= 0) {
+      this.close('request frame timed out');
+      return;
+    }
+    this.frameTimer = setTimeout(this.onFrameTimer, left);
+    this.frameTimer.unref();
+  };
+
+  private disarmFrameTimer(): void {
+    this.frameSince = -1;
+  }
+
   private clearFrameTimer(): void {
+    this.frameSince = -1;
     if (this.frameTimer) clearTimeout(this.frameTimer);
     this.frameTimer = null;
   }

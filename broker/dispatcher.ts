@@ -29,7 +29,7 @@ export class Dispatcher {
   readonly dispatch = async (frame: Buffer, client: ClientInfo): Promise<ResponseParts | null> => {
     const receivedAt = performance.now();
     const { metrics } = this.broker;
-    metrics.bytesIn.inc(frame.length + 4);
+    metrics.countBytesIn(frame.length + 4);
     const apiKey = frame.readInt16BE(0);
     const version = frame.readInt16BE(2);
     const handler = this.handlers.get(apiKey);
@@ -41,7 +41,7 @@ export class Dispatcher {
     if (r.failed) throw new CloseConnectionError(`undecodable ${api} request header: ${r.error}`);
     const served = version >= handler.minVersion && version <= handler.maxVersion;
     // The version label takes only served values: any int16 from the wire would grow the registry without bound.
-    metrics.requests.inc({ api, version: served ? version : 'unsupported' });
+    metrics.countRequest(api, served ? version : 'unsupported');
 
     if (!served) {
       if (apiKey === API_VERSIONS) return this.unsupportedApiVersions(header, handler);
@@ -78,7 +78,7 @@ export class Dispatcher {
     const parts = encodeResponseParts(handler.codec, version, header.correlationId, response);
     let length = 0;
     for (const p of parts) length += p.length;
-    metrics.bytesOut.inc(length);
+    metrics.countBytesOut(length);
     return parts;
   };
 

@@ -20,6 +20,34 @@ export interface MetricsSources {
   }>;
 }
 
+/**
+ * Counts kept in plain numbers and handed to their prom-client counter when it is collected (a scrape or get()).
+ * Why: a labelled prom-client update validates and hashes its labels on every call, several times per Produce
+ * request; the sums scraped are the same.
+ */
+class PendingSums<K> {
+  private readonly sums = new Map<K, { labels: Record<string, string | number>; n: number }>();
+
+  add(key: K, n: number, labels: () => Record<string, string | number>): void {
+    const e = this.sums.get(key);
+    if (e) e.n += n;
+    else this.sums.set(key, { labels: labels(), n });
+  }
+
+  /** Hands every sum to `counter` and starts again from 0 (the entries stay: the same keys come back). */
+  flush(counter: Counter<string>): void {
+    for (const e of this.sums.values()) {
+      if (e.n === 0) continue;
+      counter.inc(e.labels, e.n);
+      e.n = 0;
+    }
+  }
+
+  delete(key: K): void {
+    this.sums.delete(key);
+  }
+}
+
 export class BrokerMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'api' | 'version'>;
@@ -30,8 +58,15 @@ export class BrokerMetrics {
   readonly produceLatency: Histogram<'acks'>;
   readonly fetchLatency: Histogram;
   readonly recordsIn: Counter<'topic'>;
+  /** Per-request counts, summed until collected (PendingSums); updated by countRequest, countBytesIn/Out and
+   *  countRecordsIn. */
+  private readonly pendingRequests = new PendingSums<string>();
+  private readonly pendingRecordsIn = new PendingSums<string>();
+  private pendingBytesIn = 0;
+  private pendingBytesOut = 0;
 
   constructor(sources: MetricsSources) {
+    const metrics = this;
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'berth_process_' });
     const latencyBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
@@ -40,6 +75,9 @@ export class BrokerMetrics {
       help: 'Requests received, by API and version.',
       labelNames: ['api', 'version'],
       registers,
+      collect() {
+        metrics.pendingRequests.flush(this);
+      },
     });
     this.requestErrors = new Counter({
       name: 'berth_request_errors_total',
@@ -54,8 +92,24 @@ export class BrokerMetrics {
       buckets: latencyBuckets,
       registers,
     });
-    this.bytesIn = new Counter({ name: 'berth_bytes_in_total', help: 'Request bytes received.', registers });
-    this.bytesOut = new Counter({ name: 'berth_bytes_out_total', help: 'Response bytes sent.', registers });
+    this.bytesIn = new Counter({
+      name: 'berth_bytes_in_total',
+      help: 'Request bytes received.',
+      registers,
+      collect() {
+        if (metrics.pendingBytesIn > 0) this.inc(metrics.pendingBytesIn);
+        metrics.pendingBytesIn = 0;
+      },
+    });
+    this.bytesOut = new Counter({
+      name: 'berth_bytes_out_total',
+      help: 'Response bytes sent.',
+      registers,
+      collect() {
+        if (metrics.pendingBytesOut > 0) this.inc(metrics.pendingBytesOut);
+        metrics.pendingBytesOut = 0;
+      },
+    });
     this.produceLatency = new Histogram({
       name: 'berth_produce_latency_seconds',
       help: 'Produce request latency by acks.',
@@ -74,6 +128,9 @@ export class BrokerMetrics {
       help: 'Records appended, by topic.',
       labelNames: ['topic'],
       registers,
+      collect() {
+        metrics.pendingRecordsIn.flush(this);
+      },
     });
     new Gauge({
       name: 'berth_io_engine',
@@ -155,7 +212,26 @@ export class BrokerMetrics {
 
   /** A deleted topic's series go with it (a topic created and deleted over and over must not grow the registry). */
   forgetTopic(topic: string): void {
+    this.pendingRecordsIn.delete(topic);
     this.recordsIn.remove({ topic });
+  }
+
+  /** berth_requests_total{api, version} += 1 (version: a served version, or 'unsupported'). */
+  countRequest(api: string, version: number | 'unsupported'): void {
+    this.pendingRequests.add(`${api}/${version}`, 1, () => ({ api, version }));
+  }
+
+  countBytesIn(n: number): void {
+    this.pendingBytesIn += n;
+  }
+
+  countBytesOut(n: number): void {
+    this.pendingBytesOut += n;
+  }
+
+  /** berth_records_in_total{topic} += n. */
+  countRecordsIn(topic: string, n: number): void {
+    this.pendingRecordsIn.add(topic, n, () => ({ topic }));
   }
 
   /** A gauge family added by another module (groups register their lag gauge here). */

@@ -101,12 +101,46 @@ async function producePartition(
     } finally {
       sequence.settle(offsets);
     }
-    broker.metrics.recordsIn.inc({ topic: topicName }, header.recordsCount);
-    return { ...partitionError(index, ErrorCode.NONE), ...offsets };
+    broker.metrics.countRecordsIn(topicName, header.recordsCount);
+    return {
+      index,
+      errorCode: ErrorCode.NONE,
+      baseOffset: offsets.baseOffset,
+      logAppendTimeMs: offsets.logAppendTimeMs,
+      logStartOffset: offsets.logStartOffset,
+      recordErrors: [],
+      errorMessage: null,
+    };
   } catch (err) {
     if (!(err instanceof KafkaError)) throw err;
     return partitionError(index, err.errorCode, err.message);
   }
+}
+
+type TopicData = ProduceRequest['topicData'][number];
+type TopicResponse = ProduceResponseInput['responses'][number];
+
+async function produceTopic(
+  ctx: RequestContext,
+  req: ProduceRequest,
+  t: TopicData,
+  byId: boolean,
+): Promise<TopicResponse> {
+  const { broker } = ctx;
+  const topic = byId ? broker.topics.getById(t.topicId ?? '') : broker.topics.get(t.name ?? '');
+  let partitionResponses: PartitionResponse[];
+  if (!topic) {
+    const missing = byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    partitionResponses = t.partitionData.map((p) => partitionError(p.index, missing));
+  } else if (t.partitionData.length === 1) {
+    const p = t.partitionData[0];
+    partitionResponses = [await producePartition(ctx, topic.name, p.index, p.records, req)];
+  } else {
+    partitionResponses = await Promise.all(
+      t.partitionData.map((p) => producePartition(ctx, topic.name, p.index, p.records, req)),
+    );
+  }
+  return { name: t.name, topicId: t.topicId, partitionResponses };
 }
 
 function errorResponse(req: ProduceRequest, errorCode: number): ProduceResponseInput {
@@ -132,22 +166,19 @@ export default defineHandler({
       return errorResponse(req, ErrorCode.INVALID_REQUIRED_ACKS);
     }
     const byId = ctx.version >= 13;
-    const responses = await Promise.all(
-      req.topicData.map(async (t) => {
-        const topic = byId ? broker.topics.getById(t.topicId ?? '') : broker.topics.get(t.name ?? '');
-        const missing = byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        const partitionResponses = await Promise.all(
-          t.partitionData.map((p) =>
-            topic ? producePartition(ctx, topic.name, p.index, p.records, req) : partitionError(p.index, missing),
-          ),
-        );
-        return { name: t.name, topicId: t.topicId, partitionResponses };
-      }),
-    ).catch((err: unknown) => {
+    let responses: TopicResponse[];
+    try {
+      // One topic of one partition is what a producer sends most (librdkafka: one request per partition leader
+      // batch): awaited directly, without the arrays of promises the general case needs.
+      responses =
+        req.topicData.length === 1
+          ? [await produceTopic(ctx, req, req.topicData[0], byId)]
+          : await Promise.all(req.topicData.map((t) => produceTopic(ctx, req, t, byId)));
+    } catch (err) {
       // Another partition's append may still be reading its records: no buffer of this request may be reused.
       for (const t of req.topicData) for (const p of t.partitionData) if (p.records) retainFrame(p.records);
       throw err;
-    });
+    }
     broker.metrics.produceLatency.observe({ acks: String(req.acks) }, (performance.now() - started) / 1000);
     if (req.acks === 0) {
       const failed = responses.some((t) => t.partitionResponses.some((p) => p.errorCode !== ErrorCode.NONE));

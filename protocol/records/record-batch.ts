@@ -35,7 +35,7 @@ import {
   UnsupportedCompressionTypeError,
   UnsupportedMessageFormatError,
 } from './errors.js';
-import { readVarint } from './varint.js';
+import { type Cursor, readVarint } from './varint.js';
 
 export type { ControlRecordKey, EndTxnMarker } from './control-record.js';
 export { type DecodedRecord, type DecodeRecordsOptions, decodeRecords, type RecordHeader } from './decode-records.js';
@@ -253,17 +253,34 @@ export function validateProduceRecords(records: Buffer): RecordBatchHeader {
  */
 function checkRecordFraming(buf: Buffer, pos: number, size: number, recordsCount: number): void {
   const end = pos + size;
-  const cursor = { pos: pos + BATCH_HEADER_SIZE };
+  let at = pos + BATCH_HEADER_SIZE;
+  let cursor: Cursor | null = null;
   let n = 0;
-  while (cursor.pos < end) {
+  while (at < end) {
     if (n === recordsCount) {
       throw new CorruptRecordError(`batch declares ${recordsCount} records but has bytes left after them`);
     }
-    const length = readVarint(buf, cursor, end);
-    if (length < 1 || length > end - cursor.pos) {
+    // Lengths below 8 KiB take one or two varint bytes: decoded here, since this runs once per record of every
+    // produced batch; longer ones go through readVarint.
+    let length: number;
+    const b0 = buf[at];
+    if (b0 < 0x80) {
+      length = (b0 >>> 1) ^ -(b0 & 1);
+      at += 1;
+    } else if (at + 1 < end && buf[at + 1] < 0x80) {
+      const u = (b0 & 0x7f) | (buf[at + 1] << 7);
+      length = (u >>> 1) ^ -(u & 1);
+      at += 2;
+    } else {
+      cursor ??= { pos: 0 };
+      cursor.pos = at;
+      length = readVarint(buf, cursor, end);
+      at = cursor.pos;
+    }
+    if (length < 1 || length > end - at) {
       throw new CorruptRecordError(`record ${n} of length ${length} does not fit in the batch`);
     }
-    cursor.pos += length;
+    at += length;
     n++;
   }
   if (n !== recordsCount) throw new CorruptRecordError(`batch declares ${recordsCount} records but holds ${n}`);

@@ -72,13 +72,22 @@ export class UringEngine implements IoEngine {
   write(fd: number, data: Buffer, position: number): Promise<void> {
     if (this.closing) return Promise.reject(new StorageError('the uring engine is closed', { syscall: 'write' }));
     const length = data.length;
-    const p = this.op('write', (cb) =>
+    const pending = this.pendingWrites(fd);
+    // Forgotten from the completion callback itself, not from a then(): one promise and two closures less per
+    // append. 0: being issued, 1: in flight (tracked), 2: completed (a ring may call back before writeFixed returns).
+    let state = 0;
+    let p: Promise<void> | null = null;
+    p = this.op('write', (cb) => {
       this.ring.writeFixed(fd, data, position, (err) => {
+        if (state === 1 && p) this.forget(fd, pending, p);
+        state = 2;
         if (!err) this.bytesWritten += length;
         cb(err);
-      }),
-    );
-    this.track(fd, p);
+      });
+      if (state === 0) state = 1;
+    });
+    if (state === 1) pending.add(p);
+    else this.forget(fd, pending, p);
     return p;
   }
 
@@ -123,19 +132,24 @@ export class UringEngine implements IoEngine {
   }
 
   private track(fd: number, p: Promise<void>): void {
+    const pending = this.pendingWrites(fd);
+    pending.add(p);
+    const forget = () => this.forget(fd, pending, p);
+    p.then(forget, forget);
+  }
+
+  private pendingWrites(fd: number): Set<Promise<void>> {
     let set = this.writesByFd.get(fd);
     if (!set) {
       set = new Set();
       this.writesByFd.set(fd, set);
     }
-    set.add(p);
-    const forget = () => {
-      const s = this.writesByFd.get(fd);
-      if (!s) return;
-      s.delete(p);
-      if (s.size === 0) this.writesByFd.delete(fd);
-    };
-    p.then(forget, forget);
+    return set;
+  }
+
+  private forget(fd: number, pending: Set<Promise<void>>, p: Promise<void>): void {
+    pending.delete(p);
+    if (pending.size === 0 && this.writesByFd.get(fd) === pending) this.writesByFd.delete(fd);
   }
 
   async fdatasync(fd: number, opts: { completedOnly?: boolean } = {}): Promise<void> {

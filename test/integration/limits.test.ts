@@ -319,4 +319,23 @@ describe('limits', () => {
     expect(await prompt.until(() => prompt.frames.length === 1)).toBe(true);
     prompt.socket.destroy();
   });
+
+  it('times each frame from its own first byte: a stream of split frames, each prompt, outlives the frame timeout', async () => {
+    const raw = new Raw(broker.port);
+    await raw.ready();
+    // Five frames, each sent in two halves 100 ms apart: every frame is whole well inside 300 ms, the five together
+    // take longer than that. The timeout runs per frame, so none of them may close the connection.
+    for (let n = 0; n < 5; n++) {
+      const frame = metadataFrame(20 + n);
+      raw.socket.write(frame.subarray(0, 10));
+      await new Promise((r) => setTimeout(r, 100));
+      raw.socket.write(frame.subarray(10));
+      expect(await raw.until(() => raw.frames.length === n + 1 || raw.closed)).toBe(true);
+      expect(raw.closed).toBe(false);
+    }
+    // A frame left half-sent after them still times out.
+    raw.socket.write(metadataFrame(30).subarray(0, 10));
+    expect(await raw.until(() => raw.closed)).toBe(true);
+    expect(raw.frames).toHaveLength(5);
+  });
 });

@@ -314,6 +314,35 @@ describe('validateProduceRecords', () => {
     expect(catchError(() => validateProduceRecords(recrc(overrun))).errorCode).toBe(ErrorCode.CORRUPT_MESSAGE);
   });
 
+  it('walks record lengths of one, two and three varint bytes', () => {
+    // Record lengths 63 and below take one zigzag byte, up to 8191 two, beyond that three or more.
+    for (const size of [1, 50, 60, 100, 1000, 8000, 8200, 20_000, 300_000]) {
+      const b = encodeRecordBatch({
+        now: 1_700_000_000_000n,
+        records: [{ value: Buffer.alloc(size, 1) }, { value: Buffer.alloc(3) }, { value: Buffer.alloc(size, 2) }],
+      });
+      expect(validateProduceRecords(b).recordsCount).toBe(3);
+      // One record fewer declared than there are: the walk must find the third record's bytes.
+      const bad = Buffer.from(b);
+      bad.writeInt32BE(2, RECORDS_COUNT);
+      bad.writeInt32BE(1, LAST_OFFSET_DELTA);
+      expect(catchError(() => validateProduceRecords(recrc(bad))).message).toMatch(/bytes left after them/);
+    }
+  });
+
+  it('refuses a record length whose varint is cut off by the end of the batch', () => {
+    const b = Buffer.from(batch(1));
+    // Two records declared: one of 12 bytes, then the first byte of a two-byte length and nothing after it.
+    const body = Buffer.concat([Buffer.from([0x18]), Buffer.alloc(12), Buffer.from([0x80])]);
+    const cut = Buffer.concat([b.subarray(0, BATCH_HEADER_SIZE), body]);
+    cut.writeInt32BE(cut.length - 12, BATCH_LENGTH);
+    cut.writeInt32BE(2, RECORDS_COUNT);
+    cut.writeInt32BE(1, LAST_OFFSET_DELTA);
+    const err = catchError(() => validateProduceRecords(recrc(cut)));
+    expect(err.errorCode).toBe(ErrorCode.CORRUPT_MESSAGE);
+    expect(err.message).toMatch(/runs past the end/);
+  });
+
   it('passes through the typed errors of validateBatch', () => {
     expect(catchError(() => validateProduceRecords(legacyMessage(1, 'v')))).toBeInstanceOf(
       UnsupportedMessageFormatError,
