@@ -13,6 +13,7 @@ import { SyncEngine } from '../../../storage/io/sync-engine.js';
 import { PartitionLog, PREALLOCATE_CHUNK } from '../../../storage/partition-log.js';
 import { batchOf, kafkajsBatch } from './helpers/batches.js';
 import { removeDir, tempDir, testEngines } from './helpers/engines.js';
+import { untilRolledSealed } from './helpers/seals.js';
 
 const engines = await testEngines();
 
@@ -200,8 +201,7 @@ describe('preallocated segments', () => {
         await log.append(b, { acks: -1 });
         stored.push(b);
       }
-      await log.drain();
-      await new Promise((r) => setTimeout(r, 20));
+      await untilRolledSealed(log);
       const sealed = log.segments[0];
       expect(sealed.sealed).toBe(true);
       expect(fs.statSync(sealed.logPath).size).toBe(sealed.size);

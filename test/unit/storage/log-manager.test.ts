@@ -6,6 +6,7 @@ import type { IoEngine } from '../../../storage/io/io-engine.js';
 import { LogManager } from '../../../storage/log-manager.js';
 import { batchOf } from './helpers/batches.js';
 import { removeDir, tempDir, testEngines } from './helpers/engines.js';
+import { untilRolledSealed } from './helpers/seals.js';
 
 const engines = await testEngines();
 
@@ -101,8 +102,7 @@ describe.each(engines)('LogManager on $name engine', ({ create }) => {
       await big.append(batchOf(1, 300, i));
     }
     await small.flush();
-    await small.drain();
-    await new Promise((r) => setTimeout(r, 50));
+    await untilRolledSealed(small);
     expect(mgr.runRetention()).toBeGreaterThan(0);
     expect(small.logStartOffset).toBeGreaterThan(0);
     expect(big.logStartOffset).toBe(0);

@@ -8,6 +8,7 @@ import { PartitionLog } from '../../../storage/partition-log.js';
 import { OffsetOutOfRangeError } from '../../../storage/storage-error.js';
 import { batchOf, kafkajsBatch } from './helpers/batches.js';
 import { removeDir, tempDir, testEngines } from './helpers/engines.js';
+import { untilRolledSealed } from './helpers/seals.js';
 
 const engines = await testEngines();
 
@@ -136,9 +137,7 @@ describe.each(engines)('PartitionLog on $name engine', ({ create }) => {
     }
     await log.flush();
     expect(log.segments.length).toBeGreaterThan(3);
-    // Let seals finish.
-    await log.drain();
-    await new Promise((r) => setTimeout(r, 50));
+    await untilRolledSealed(log);
     const first = log.segments[0];
     expect(first.sealed).toBe(true);
     expect(fs.statSync(first.logPath).mode & 0o777).toBe(0o444);
@@ -279,10 +278,8 @@ describe.each(engines)('PartitionLog on $name engine', ({ create }) => {
     );
     for (let i = 0; i < 20; i++) await log.append(batchOf(1, 300, i, now - 50_000 + i * 1000));
     await log.flush();
-    await log.drain();
-    // Rolled segments seal in the background (fdatasync, trim) and only sealed ones are deleted: wait for that,
-    // not for a fixed time (50 ms was not always enough on a loaded machine).
-    while (!log.segments.slice(0, -1).every((s) => s.sealed)) await new Promise((r) => setTimeout(r, 5));
+    // Only sealed segments are deleted.
+    await untilRolledSealed(log);
     const segs = log.segments.length;
     expect(segs).toBeGreaterThan(5);
     // retention.ms: segments whose largest timestamp is older than now - 10 s.
