@@ -406,7 +406,10 @@ export async function run(): Promise<BenchRow[]> {
   const engines: IoEngine[] = ENGINES.includes('sync') ? [await openSyncEngine()] : [];
   const pacer = await openPacer();
   try {
-    if (ENGINES.includes('uring')) engines.push(await createUringEngine());
+    // BERTH_BENCH_URING_LINKED_SYNC=0: the ring issues a durable write's fdatasync from the write's completion
+    // instead of linking it behind the write in the kernel (for A/B runs).
+    const linkedSync = process.env.BERTH_BENCH_URING_LINKED_SYNC !== '0';
+    if (ENGINES.includes('uring')) engines.push(await createUringEngine({ linkedSync }));
   } catch (err) {
     rows.push({ name: 'uring engine', value: 0, unit: 'n/a', note: `not available: ${(err as Error).message}` });
   }

@@ -48,6 +48,12 @@ export interface RingOptions {
    * until completion), no copy. 0 or absent: every write goes through the pool (WRITE_FIXED).
    */
   directWriteMin?: number;
+  /**
+   * A write with a syncCb that fits one SQE goes to the kernel with its fdatasync linked behind it (IOSQE_IO_LINK),
+   * so the kernel starts the fdatasync when the write completes (default true). false: the ring issues it from the
+   * write's completion on the JS thread.
+   */
+  linkedSync?: boolean;
 }
 
 export interface NativeAddon {
@@ -201,6 +207,9 @@ function wrap(raw: RawAddon): NativeAddon {
       checkInt('bufferSize', opts.bufferSize, 4096, 1 << 30);
       if (opts.bufferSize % 4096 !== 0) throw new RangeError('bufferSize must be a multiple of 4096');
       if (opts.directWriteMin !== undefined) checkInt('directWriteMin', opts.directWriteMin, 0, MAX_POS);
+      if (opts.linkedSync !== undefined && typeof opts.linkedSync !== 'boolean') {
+        throw new TypeError('linkedSync must be a boolean');
+      }
       return wrapRing(raw.createRing(opts));
     },
     fallocateSync(fd, mode, offset, length) {

@@ -172,6 +172,9 @@ Napi::Value CreateRing(const Napi::CallbackInfo& info) {
   if (opts.Has("directWriteMin") && ArgU64(opts.Get("directWriteMin"), &direct_min)) {
     ring->set_direct_min(static_cast<size_t>(direct_min));
   }
+  if (opts.Has("linkedSync") && opts.Get("linkedSync").IsBoolean()) {
+    ring->set_linked_sync(opts.Get("linkedSync").As<Napi::Boolean>().Value());
+  }
   void* data = reinterpret_cast<void*>(static_cast<uintptr_t>(ring->id()));
   Napi::Object o = Napi::Object::New(env);
   o.Set("writeFixed", Napi::Function::New(env, WriteFixed, "writeFixed", data));
@@ -182,6 +185,7 @@ Napi::Value CreateRing(const Napi::CallbackInfo& info) {
   o.Set("submitStats", Napi::Function::New(env, SubmitStats, "submitStats", data));
   o.Set("bufferSize", Napi::Number::New(env, static_cast<double>(ring->buffer_size())));
   o.Set("directWriteMin", Napi::Number::New(env, static_cast<double>(ring->direct_min())));
+  o.Set("linkedSync", Napi::Boolean::New(env, ring->linked_sync()));
   return o;
 }
 
