@@ -29,7 +29,7 @@
  * BERTH_BENCH_MB scales the volumes (default 256 MiB per acks=1 run of 1 MiB batches; the others are fractions of it);
  * BERTH_BENCH_SIZES (batch sizes in bytes, comma-separated) and BERTH_BENCH_ENGINES narrow the cases,
  * BERTH_BENCH_ACKS=-1 skips the acks=1 cases, BERTH_BENCH_PACED_RUNS (default min(reps, 3)) sets the paced runs,
- * BERTH_BENCH_PACER (worker or timer) the pacer.
+ * BERTH_BENCH_PACER (worker or timer) the pacer, BERTH_BENCH_PACE_MIBPS fixed paces (A/B runs: only the paced rows).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -55,6 +55,13 @@ const SIZES = (process.env.BERTH_BENCH_SIZES ?? `1024,${16 * 1024},${MiB}`).spli
 const ENGINES = (process.env.BERTH_BENCH_ENGINES ?? 'sync,uring').split(',');
 const ACKS1 = process.env.BERTH_BENCH_ACKS !== '-1';
 const PACED_RUNS = Math.max(1, Number(process.env.BERTH_BENCH_PACED_RUNS ?? Math.min(REPS, 3)));
+/** BERTH_BENCH_PACE_MIBPS="1048576:60,16384:8": fixed paces per batch size (A/B runs), and only the paced rows. */
+const FIXED_PACES = new Map(
+  (process.env.BERTH_BENCH_PACE_MIBPS ?? '')
+    .split(',')
+    .filter((x) => x !== '')
+    .map((x) => x.split(':').map(Number) as [number, number]),
+);
 
 /** Bytes per timed run: enough appends to reach a steady state, little enough to stay fast on a shared VM. */
 function volumeFor(batchSize: number, acks: 1 | -1): number {
@@ -64,7 +71,7 @@ function volumeFor(batchSize: number, acks: 1 | -1): number {
 }
 
 /** One uncompressed batch holding a single record of about `size` bytes. */
-function makeBatch(size: number): Buffer {
+export function makeBatch(size: number): Buffer {
   const value = size - 61 - 16;
   const varint = (n: number) => {
     let v = n * 2;
@@ -101,7 +108,7 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
@@ -248,7 +255,7 @@ function warmBuffers(dir: string, buffers: Buffer[]): void {
  * - `scheduled`: from its scheduled time (open loop: the pacer's lateness and any queue count);
  * - `lateness`: the pacer's own, from the scheduled time to the call.
  */
-interface PacedRun {
+export interface PacedRun {
   call: number[];
   scheduled: number[];
   lateness: number[];
@@ -265,7 +272,7 @@ function pacedRun(sched: bigint[], issued: bigint[], acked: bigint[]): PacedRun 
 }
 
 /** acks=-1 appends of `batch` at `mibps`, open loop (each goes out when the pacer wakes at its scheduled time). */
-async function pacedCase(
+export async function pacedCase(
   engine: IoEngine,
   pacer: Pacer,
   dir: string,
@@ -317,7 +324,7 @@ async function pacedCase(
  * schedule, or at the previous one's end if that is later (at small sizes it cannot keep the case's pace, one
  * fdatasync per write: `achieved` says what it did, and its open-loop figure then counts no queue).
  */
-async function syncedWriteReference(pacer: Pacer, dir: string, size: number, mibps: number, seconds: number) {
+export async function syncedWriteReference(pacer: Pacer, dir: string, size: number, mibps: number, seconds: number) {
   const chunk = Buffer.alloc(size, 0x62);
   warmBuffers(dir, [chunk]);
   const f = path.join(dir, 'reference-paced');
@@ -416,38 +423,42 @@ export async function run(): Promise<BenchRow[]> {
   try {
     for (const engine of engines) {
       for (const size of SIZES) {
-        if (ACKS1) {
-          const a1 = await pairs(engine, dir, size, 1);
+        let pace = FIXED_PACES.get(size) ?? 0;
+        let refMibps = 0;
+        if (pace === 0) {
+          if (ACKS1) {
+            const a1 = await pairs(engine, dir, size, 1);
+            rows.push(
+              throughputRow(
+                `append ${label(size)} batches, acks=1, ${engine.name}`,
+                a1,
+                `buffered 1 MiB writes, ${volumeFor(size, 1) / MiB} MiB`,
+              ),
+            );
+          }
+          const all = await pairs(engine, dir, size, -1);
+          const syncs = median(all.fdatasyncs);
           rows.push(
             throughputRow(
-              `append ${label(size)} batches, acks=1, ${engine.name}`,
-              a1,
-              `buffered 1 MiB writes, ${volumeFor(size, 1) / MiB} MiB`,
+              `append ${label(size)} batches, acks=-1, ${engine.name}`,
+              all,
+              `write + fdatasync every 1 MiB, ${volumeFor(size, -1) / MiB} MiB`,
+              `; ${syncs.toFixed(2)} fdatasyncs per MiB`,
             ),
           );
+          const lat = all.latencies;
+          rows.push({
+            name: `latency p50 / p99 ${label(size)}, acks=-1, ${engine.name}, saturated`,
+            value: median(lat.map((l) => percentile(l, 99))),
+            unit: 'ms p99',
+            note: `p50 ${median(lat.map((l) => percentile(l, 50))).toFixed(2)} ms; ${APPENDERS} appenders back to back`,
+          });
+          // Half the synced reference's bandwidth, or half this case's own saturated throughput when the appender
+          // cannot reach that (1 KiB batches are CPU-bound): pacing above capacity would measure a queue, not latency.
+          refMibps = median(all.refs.map((c) => c.mibps));
+          const ownMibps = median(all.cases.map((c) => c.mibps));
+          pace = Math.min(refMibps, ownMibps) / 2;
         }
-        const all = await pairs(engine, dir, size, -1);
-        const syncs = median(all.fdatasyncs);
-        rows.push(
-          throughputRow(
-            `append ${label(size)} batches, acks=-1, ${engine.name}`,
-            all,
-            `write + fdatasync every 1 MiB, ${volumeFor(size, -1) / MiB} MiB`,
-            `; ${syncs.toFixed(2)} fdatasyncs per MiB`,
-          ),
-        );
-        const lat = all.latencies;
-        rows.push({
-          name: `latency p50 / p99 ${label(size)}, acks=-1, ${engine.name}, saturated`,
-          value: median(lat.map((l) => percentile(l, 99))),
-          unit: 'ms p99',
-          note: `p50 ${median(lat.map((l) => percentile(l, 50))).toFixed(2)} ms; ${APPENDERS} appenders back to back`,
-        });
-        // Half the synced reference's bandwidth, or half this case's own saturated throughput when the appender
-        // cannot reach that (1 KiB batches are CPU-bound): pacing above capacity would measure a queue, not latency.
-        const refMibps = median(all.refs.map((c) => c.mibps));
-        const ownMibps = median(all.cases.map((c) => c.mibps));
-        const pace = Math.min(refMibps, ownMibps) / 2;
         const runs: PacedRun[] = [];
         const refs: PacedRun[] = [];
         const refRates: number[] = [];
@@ -461,8 +472,12 @@ export async function run(): Promise<BenchRow[]> {
         const pair = (xs: PacedRun[], k: keyof PacedRun) =>
           `${pct(xs, k, 50).toFixed(2)} / ${pct(xs, k, 99).toFixed(2)}`;
         const paceNote =
-          `paced at ${pace.toFixed(1)} MiB/s = half the ` +
-          (pace * 2 === refMibps ? 'write + fdatasync every 1 MiB reference' : 'saturated throughput of this case') +
+          `paced at ${pace.toFixed(1)} MiB/s = ` +
+          (refMibps === 0
+            ? 'fixed (BERTH_BENCH_PACE_MIBPS)'
+            : pace * 2 === refMibps
+              ? 'half the write + fdatasync every 1 MiB reference'
+              : 'half the saturated throughput of this case') +
           ` (reference one at a time at ${median(refRates).toFixed(1)} MiB/s), ${pacer.kind} pacer; ` +
           `median of ${runs.length} runs of 1 s each`;
         rows.push({

@@ -90,6 +90,8 @@ export interface NativeRing {
   inFlight(): number;
   /** io_uring_enter calls that submitted something, and the SQEs they carried (batching shows as sqes >> enters). */
   submitStats(): { enters: number; sqes: number };
+  /** RingOptions.linkedSync for the writes issued from now on (A/B benchmarks). */
+  setLinkedSync(on: boolean): void;
   /** Waits for every accepted request, then unregisters the buffers and frees the ring. */
   close(): Promise<void>;
 }
@@ -106,6 +108,7 @@ interface RawRing {
   fallocate(fd: number, mode: number, offset: number, length: number, cb: (err: NativeError | null) => void): void;
   inFlight(): number;
   submitStats(): { enters: number; sqes: number };
+  setLinkedSync(on: boolean): void;
   close(cb: () => void): void;
   bufferSize: number;
 }
@@ -188,6 +191,10 @@ function wrapRing(raw: RawRing): NativeRing {
     },
     submitStats() {
       return raw.submitStats();
+    },
+    setLinkedSync(on) {
+      if (typeof on !== 'boolean') throw new TypeError('setLinkedSync(on: boolean)');
+      raw.setLinkedSync(on);
     },
     close() {
       if (!closing) closing = new Promise<void>((resolve) => raw.close(resolve));

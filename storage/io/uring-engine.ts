@@ -156,6 +156,11 @@ export class UringEngine implements IoEngine {
     return this.op('fallocate', (cb) => this.ring.fallocate(fd, mode, offset, length, cb));
   }
 
+  /** UringEngineOptions.linkedSync for the writes issued from now on (A/B benchmarks). */
+  setLinkedSync(on: boolean): void {
+    this.ring.setLinkedSync(on);
+  }
+
   stats(): { submitted: number; completed: number; inFlight: number; bytesWritten: number } {
     return {
       submitted: this.submitted,
