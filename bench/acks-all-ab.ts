@@ -1,17 +1,17 @@
 /**
  * A/B of the acks=-1 latency mechanisms, in one process with turns alternating every BERTH_AB_TURN_SECONDS, so
  * that a busy machine's drift falls on every arm alike: the fdatasync linked behind the write in the kernel
- * (IOSQE_IO_LINK) or issued by the ring from the write's completion, times one or two fdatasyncs in flight per
- * partition (OffsetTracker's syncTuning), beside one pwrite + fdatasync at a time. Each turn is a fresh partition
- * log paced open loop (bench/storage-append.ts pacedCase) at a fixed pace per batch size.
+ * (IOSQE_IO_LINK, arm L1) or issued by the ring from the write's completion (L0), beside one pwrite + fdatasync at
+ * a time (ref). Each turn is a fresh partition log paced open loop (bench/storage-append.ts pacedCase) at a fixed
+ * pace per batch size. (Session 4 also ran arms with two fdatasyncs in flight per partition, O2, from the
+ * experiment in commit 71f7c19, reverted: bench/results-storage.md.)
  * `node dist/bench/acks-all-ab.js`; knobs: BERTH_AB_PACES ("bytes:MiB/s,...", default 1 MiB at 60 and 16 KiB at 8),
- * BERTH_AB_TURNS (default 8 per arm), BERTH_AB_TURN_SECONDS (default 0.5), BERTH_AB_ARMS (e.g. "L1O1,L0O1").
+ * BERTH_AB_TURNS (default 8 per arm), BERTH_AB_TURN_SECONDS (default 0.5), BERTH_AB_ARMS (e.g. "L1,ref").
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createUringEngine, type UringEngine } from '../storage/io/uring-engine.js';
-import { syncTuning } from '../storage/offset-tracker.js';
 import { median } from './bench-row.js';
 import { openPacer } from './pacer.js';
 import { makeBatch, type PacedRun, pacedCase, percentile, syncedWriteReference } from './storage-append.js';
@@ -21,7 +21,7 @@ const PACES = (process.env.BERTH_AB_PACES ?? `${1 << 20}:60,${16 * 1024}:8`)
   .map((x) => x.split(':').map(Number) as [number, number]);
 const TURNS = Number(process.env.BERTH_AB_TURNS ?? 8);
 const TURN_SECONDS = Number(process.env.BERTH_AB_TURN_SECONDS ?? 0.5);
-const ARMS = (process.env.BERTH_AB_ARMS ?? 'L0O1,L1O1,L0O2,L1O2,ref').split(',');
+const ARMS = (process.env.BERTH_AB_ARMS ?? 'L0,L1,ref').split(',');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-acks-all-ab-'));
 const engine = createUringEngine() as UringEngine;
@@ -38,8 +38,7 @@ try {
           runs.get(arm)!.push(await syncedWriteReference(pacer, dir, size, mibps, TURN_SECONDS));
           continue;
         }
-        engine.setLinkedSync(arm[1] === '1');
-        syncTuning.maxInFlight = Number(arm[3]);
+        engine.setLinkedSync(arm === 'L1');
         runs.get(arm)!.push(await pacedCase(engine, pacer, dir, batch, mibps, TURN_SECONDS));
       }
     }
@@ -60,7 +59,6 @@ try {
     }
   }
 } finally {
-  syncTuning.maxInFlight = 2;
   await pacer.close();
   await engine.close();
   fs.rmSync(dir, { recursive: true, force: true });

@@ -5,17 +5,13 @@
  * - written: advances over the contiguous prefix of completed writes (writes may complete out of order on io_uring),
  *   updating each segment's visible end;
  * - flushed: group commit. One round fdatasyncs every segment with completed writes (and waits for pending
- *   directory fsyncs), then covers everything written before it started. Writes that complete while one is in
- *   flight get a second round at once (it syncs what became dirty since; fdatasync covers every write completed
- *   before it was issued, whatever else is in flight): at most two fdatasyncs in flight per partition, applied in
- *   the order issued, so `flushed` never claims a segment or directory entry the earlier round had yet to sync.
- *   Waiters arriving while two are in flight batch into the next round. Two rather than one: an append that
- *   arrives during an fdatasync no longer waits for it to end before its own starts (measured in
- *   bench/results-storage.md, session 4). A durable (acks=-1) write issued while the partition has nothing else in
- *   flight and nothing else to flush has the engine fdatasync right behind it (IoEngine.writeAndSync: on io_uring
- *   linked behind the write in the kernel), which covers everything up to that write: one wake-up per acknowledged
- *   append when appends come one at a time, and rounds take over as soon as they overlap. While the preallocator
- *   waits for the gap after the fdatasyncs (holdOverlap), rounds do not overlap.
+ *   directory fsyncs), then covers everything written before it started; waiters arriving meanwhile batch into the
+ *   next round, which starts the moment the previous one completes. At most one round is in flight. A durable
+ *   (acks=-1) write issued while the partition has nothing else in flight and nothing else to flush has the engine
+ *   fdatasync right behind it (IoEngine.writeAndSync: on io_uring linked behind the write in the kernel, so the
+ *   worker that completes the write starts it, without a hop through JS), which covers everything up to that
+ *   write: one wake-up per acknowledged append when appends come one at a time, and rounds take over as soon as
+ *   they overlap.
  * After an I/O error the tracker is offline: every write from the first failed one on is rejected, even if it lands,
  * so nothing after a hole ever becomes visible. A write that failed for lack of space (ENOSPC, EDQUOT) leaves it
  * recoverable: once every write has settled, recover() forgets the failed writes and appends resume at `written`
@@ -25,9 +21,6 @@
 import type { IoEngine } from './io/io-engine.js';
 import type { LogSegment } from './log-segment.js';
 import { StorageError } from './storage-error.js';
-
-/** fdatasyncs a partition may have in flight at once; benchmarks change it for A/B runs. */
-export const syncTuning = { maxInFlight: 2 };
 
 interface PendingWrite {
   segment: LogSegment;
@@ -52,10 +45,8 @@ export interface OffsetTrackerHooks {
   onWritten: () => void;
   /** The tracker went offline (first error only). */
   onOffline: (err: StorageError) => void;
-  /** No fdatasync is in flight any more, before the next one is issued (the gap where preallocation goes). */
+  /** An fdatasync completed, before the next one is issued (the gap where preallocation goes). */
   onSynced?: () => void;
-  /** While true, no fdatasync is issued while another is in flight, so that the gap for onSynced comes. */
-  holdOverlap?: () => boolean;
 }
 
 export class OffsetTracker {
@@ -67,12 +58,7 @@ export class OffsetTracker {
   #flushed: number;
   #pending: PendingWrite[] = [];
   #flushWaiters: FlushWaiter[] = [];
-  /** Flush rounds in flight (with engine-issued ones, at most syncTuning.maxInFlight). */
-  #rounds = 0;
-  /** The highest offset an fdatasync issued so far covers once it completes. */
-  #issuedUpTo: number;
-  /** Settles (true: applied, false: failed) once the latest round has been applied: rounds apply in order. */
-  #lastRound: Promise<boolean> = Promise.resolve(true);
+  #syncing = false;
   #dirty = new Set<LogSegment>();
   #dirSyncs: Promise<void>[] = [];
   #offline: StorageError | null = null;
@@ -87,7 +73,6 @@ export class OffsetTracker {
     this.#appended = logEndOffset;
     this.#written = logEndOffset;
     this.#flushed = logEndOffset;
-    this.#issuedUpTo = logEndOffset;
   }
 
   get appended(): number {
@@ -108,7 +93,7 @@ export class OffsetTracker {
   }
   /** A flush round or an engine-issued fdatasync is in flight. */
   get syncing(): boolean {
-    return this.#rounds > 0 || this.#linkedSyncs > 0;
+    return this.#syncing || this.#linkedSyncs > 0;
   }
 
   #assert(): void {
@@ -137,7 +122,7 @@ export class OffsetTracker {
       durable &&
       this.#engine.writeAndSync !== undefined &&
       this.#pending.length === 0 &&
-      this.#rounds === 0 &&
+      !this.#syncing &&
       this.#linkedSyncs === 0 &&
       this.#dirSyncs.length === 0 &&
       (this.#dirty.size === 0 || (this.#dirty.size === 1 && this.#dirty.has(segment)));
@@ -173,13 +158,12 @@ export class OffsetTracker {
     }
     const { written, synced } = this.#engine.writeAndSync!(segment.fd, data, position);
     this.#linkedSyncs++;
-    if (nextOffset > this.#issuedUpTo) this.#issuedUpTo = nextOffset;
     written.then(() => this.#onWriteDone(entry), onWriteFailed);
     synced.then(
       () => {
         this.#linkedSyncs--;
         if (this.#offline || entry.failed) return;
-        if (!this.syncing) this.#hooks.onSynced?.();
+        this.#hooks.onSynced?.();
         // Usually `written` has reached it already; if not, #onWriteDone applies it when it does (and only then
         // may a round start: it would find nothing to flush before it).
         if (this.#written >= nextOffset) this.#advanceFlushed(nextOffset);
@@ -300,40 +284,26 @@ export class OffsetTracker {
    * timer: rounds start from write completions, waits and the previous fdatasync's completion.
    */
   #round(): void {
-    if (this.#offline || this.#written <= this.#flushed) return;
-    const inFlight = this.#rounds + this.#linkedSyncs;
-    if (inFlight >= syncTuning.maxInFlight || (inFlight > 0 && this.#hooks.holdOverlap?.())) return;
-    // An fdatasync in flight covers everything up to #issuedUpTo: another is needed only for writes completed
-    // since it was issued, and only if a waiter wants them.
-    const covered = inFlight > 0 ? this.#issuedUpTo : this.#flushed;
-    if (this.#written <= covered) return;
-    if (!this.#flushWaiters.some((w) => w.upTo > covered)) return;
-    this.#rounds++;
+    if (this.#syncing || this.#linkedSyncs > 0 || this.#offline || this.#written <= this.#flushed) return;
+    if (!this.#flushWaiters.some((w) => w.upTo > this.#flushed)) return;
+    this.#syncing = true;
     const target = this.#written;
-    if (target > this.#issuedUpTo) this.#issuedUpTo = target;
     const segs = [...this.#dirty].filter((s) => s.fd >= 0);
     this.#dirty.clear();
     const dirSyncs = this.#dirSyncs.splice(0);
     // completedOnly: every write up to `target` has completed; later ones are the next round's business.
-    const syncs = Promise.all([...segs.map((s) => this.#engine.fdatasync(s.fd, { completedOnly: true })), ...dirSyncs]);
-    // A round issued while another is in flight syncs only what became dirty since; the earlier round's segments
-    // and directory entries are durable only once that one is done, so a round is applied after the one before.
-    const previous = this.#lastRound;
-    this.#lastRound = Promise.all([syncs, previous]).then(
-      ([, previousOk]) => {
-        this.#rounds--;
-        if (!previousOk) return false; // offline already: nothing after a failed fdatasync counts as flushed
-        if (!this.syncing) this.#hooks.onSynced?.();
+    Promise.all([...segs.map((s) => this.#engine.fdatasync(s.fd, { completedOnly: true })), ...dirSyncs]).then(
+      () => {
+        this.#syncing = false;
+        this.#hooks.onSynced?.();
         if (target > this.#flushed) this.#flushed = target;
         this.#assert();
         this.#wakeFlushed();
         this.#round();
-        return true;
       },
       (err) => {
-        this.#rounds--;
+        this.#syncing = false;
         this.fail(storageErrorAt(err, 'fdatasync', this.#dir));
-        return false;
       },
     );
   }

@@ -123,7 +123,6 @@ export class PartitionLog {
       },
       onOffline: (err) => this.#onOffline(err),
       onSynced: () => this.#preallocator.onSynced(this.#segments.active()),
-      holdOverlap: () => this.#preallocator.hasDeferred,
     });
     this.#preallocator = new SegmentPreallocator(o.engine, this.#warn, () => this.#offsets.syncing);
     this.leaderEpochCache = new LeaderEpochCache(o.dir);

@@ -56,11 +56,6 @@ export class SegmentPreallocator {
     if (d.seg === active && this.#due(d.seg, d.limit)) this.#extend(d.seg, d.limit);
   }
 
-  /** A chunk waits for the gap after the partition's fdatasyncs (which should then not overlap). */
-  get hasDeferred(): boolean {
-    return this.#deferred !== null;
-  }
-
   /** The partition is closing: a deferred chunk is not needed any more. */
   cancel(): void {
     this.#deferred = null;

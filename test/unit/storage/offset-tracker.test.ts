@@ -1,12 +1,10 @@
 // Flush scheduling (group commit) in OffsetTracker, through PartitionLog on the real engines: an idle partition's
 // acks=-1 append gets an engine-issued fdatasync right behind its write; overlapping appends share rounds with at
-// most two fdatasyncs in flight (a second for writes completed during the first), applied in the order issued;
-// acks=-1 resolves only once flushed covers it, acks=1 once written does; and flushed <= written <= appended holds
-// whenever anything resolves.
+// most one fdatasync in flight; acks=-1 resolves only once flushed covers it, acks=1 once written does; and
+// flushed <= written <= appended holds whenever anything resolves.
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IoEngine } from '../../../storage/io/io-engine.js';
-import { syncTuning } from '../../../storage/offset-tracker.js';
 import { PartitionLog } from '../../../storage/partition-log.js';
 import { StorageError } from '../../../storage/storage-error.js';
 import { batchOf, rng } from './helpers/batches.js';
@@ -25,21 +23,13 @@ class CountingEngine implements IoEngine {
   /** Test hooks: fail the engine-issued fdatasync, or report it before the write's own completion. */
   failLinkedSync = false;
   syncBeforeWrite = false;
-  /** While true, every fdatasync's completion is held (after the real one completes) until released. */
-  hold = false;
-  readonly held: Array<() => void> = [];
   readonly writeAndSync?: IoEngine['writeAndSync'];
 
   constructor(readonly inner: IoEngine) {
     this.name = inner.name;
     if (inner.writeAndSync) this.writeAndSync = (fd, data, position) => this.#writeAndSync(fd, data, position);
   }
-  #track<T>(real: Promise<T>): Promise<T> {
-    let p = real;
-    if (this.hold) {
-      const gate = new Promise<void>((resolve) => this.held.push(resolve));
-      p = Promise.all([real, gate]).then(([v]) => v);
-    }
+  #track<T>(p: Promise<T>): Promise<T> {
     this.syncsInFlight++;
     this.maxSyncsInFlight = Math.max(this.maxSyncsInFlight, this.syncsInFlight);
     const done = () => void this.syncsInFlight--;
@@ -146,82 +136,7 @@ describe.each(engines)('OffsetTracker flush scheduling on $name engine', ({ crea
     const syncs = engine.fdatasyncs + engine.writeAndSyncs;
     expect(syncs).toBeGreaterThan(0);
     expect(syncs).toBeLessThan(100); // group commit: far fewer than one per append
-    expect(engine.maxSyncsInFlight).toBeLessThanOrEqual(2);
-  });
-
-  /** Lets the event loop and the engine run until `cond` holds (no time limit of its own: vitest's applies). */
-  async function until(cond: () => boolean): Promise<void> {
-    while (!cond()) await new Promise((r) => setTimeout(r, 1));
-  }
-
-  it('issues a second fdatasync for a write completed during the first, and applies them in order', async () => {
-    const l = await open();
-    await l.append(batchOf(1, 100, 0), { acks: -1 });
-    engine.hold = true;
-    let aDone = false;
-    let bDone = false;
-    const a = l.append(batchOf(2, 300, 1), { acks: -1 }).then((r) => {
-      aDone = true;
-      checkInvariant(l);
-      return r;
-    });
-    await until(() => engine.held.length === 1 && l.writtenOffset === l.appendedOffset);
-    const afterA = l.appendedOffset;
-    const b = l.append(batchOf(3, 300, 2), { acks: -1 }).then((r) => {
-      bDone = true;
-      checkInvariant(l);
-      return r;
-    });
-    // B's write completes while A's fdatasync is held: B gets its own fdatasync at once.
-    await until(() => engine.held.length === 2);
-    expect(engine.syncsInFlight).toBe(2);
-    if (engine.writeAndSync) {
-      // A's fdatasync was engine-issued behind its write, with nothing else to flush, and B's round syncs the
-      // same file after A's write completed: B's completing first covers both.
-      const [ra, rb] = await Promise.all([a, b]);
-      expect(ra.lastOffset + 1).toBe(afterA);
-      expect(l.flushedOffset).toBe(rb.lastOffset + 1);
-      engine.held[0]!();
-      await until(() => engine.syncsInFlight === 0);
-    } else {
-      // Two rounds: B's completing first makes nothing flushed, since A's round (whose segments B's does not
-      // repeat) must be applied first.
-      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-      expect(aDone || bDone).toBe(false);
-      expect(l.flushedOffset).toBeLessThan(afterA);
-      engine.held[0]!();
-      const [ra, rb] = await Promise.all([a, b]);
-      expect(ra.lastOffset + 1).toBe(afterA);
-      expect(l.flushedOffset).toBe(rb.lastOffset + 1);
-    }
-    checkInvariant(l);
-    expect(l.flushedOffset).toBe(l.appendedOffset);
-    engine.hold = false;
-  });
-
-  it('with one fdatasync in flight at most, a write completed during it waits for it before its own', async () => {
-    const l = await open();
-    await l.append(batchOf(1, 100, 0), { acks: -1 });
-    syncTuning.maxInFlight = 1;
-    try {
-      engine.hold = true;
-      const a = l.append(batchOf(2, 300, 1), { acks: -1 });
-      await until(() => engine.held.length === 1 && l.writtenOffset === l.appendedOffset);
-      const b = l.append(batchOf(3, 300, 2), { acks: -1 });
-      await until(() => l.writtenOffset === l.appendedOffset);
-      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-      expect(engine.held).toHaveLength(1);
-      expect(engine.syncsInFlight).toBe(1);
-      engine.held[0]!();
-      await a;
-      await until(() => engine.held.length === 2);
-      engine.held[1]!();
-      await b;
-      expect(l.flushedOffset).toBe(l.appendedOffset);
-    } finally {
-      syncTuning.maxInFlight = 2;
-      engine.hold = false;
-    }
+    expect(engine.maxSyncsInFlight).toBe(1);
   });
 
   it('acks=1 resolves when written, without waiting for a flush; acks=-1 behind it waits for flushed', async () => {
