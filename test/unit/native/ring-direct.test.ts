@@ -211,7 +211,17 @@ describe.runIf(usable)('NativeRing direct writes and ring-issued fdatasync', () 
         expect(after.sqes - before.sqes).toBe(2);
         expect(after.enters - before.enters).toBe(1);
       }
+      // Switched off at run time: the write goes alone, the fdatasync follows from its completion.
+      ring.setLinkedSync(false);
+      const before = ring.submitStats();
+      const w = writeSyncP(ring, fd, seededBytes(100, 8), 0);
+      expect(await w.written).toBeNull();
+      expect(await w.synced).toBeNull();
+      const after = ring.submitStats();
+      expect(after.sqes - before.sqes).toBe(2);
+      expect(after.enters - before.enters).toBe(2);
     } finally {
+      ring.setLinkedSync(true);
       closeSync(fd);
     }
   });
