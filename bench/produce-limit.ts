@@ -7,8 +7,15 @@
  * Targets: acks=1 at >= 1 GB/s and >= 0.8x the lower of the two limits; acks=-1 at >= 0.7x write + fdatasync.
  * librdkafka's own producer tops out below that on this machine (bench/broker-produce-fetch.ts: its mock cluster
  * takes 811 MB/s), which is why this benchmark has its own client.
+ * Latency (issue 8: acks=-1 p99 under 3 ms at half the write + fdatasync every 1 MiB bandwidth): the same client in
+ * its paced mode sends acks=-1 Produce requests open loop (each at its scheduled time, pipelined, however many are
+ * outstanding) at half the write + fdatasync bandwidth measured in the same run, with 1 MB batches and with 16 KB
+ * batches (16 x 1 KiB records), and reports each request's latency from its scheduled send time (open loop), from
+ * the start of its send, and the sender's lateness; beside the machine's own p99 for one 1 MiB write + fdatasync
+ * (the limit's runs, back to back).
  * Knobs: BERTH_BENCH_PRODUCE_MB (per run, default 1024), BERTH_BENCH_PRODUCE_INFLIGHT (default 5, the Java client's
- * max.in.flight.requests.per.connection).
+ * max.in.flight.requests.per.connection), BERTH_BENCH_PRODUCE_PACED_SECONDS (per paced run, default 2),
+ * BERTH_BENCH_PRODUCE_ONLY=paced (the paced rows and the fdatasync limit only).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,11 +34,17 @@ const RECORDS_PER_BATCH = 1000; // 1000 x 1 KiB: under Kafka's default message.m
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 const PRODUCE_VERSION = 7;
+const PACED_SECONDS = Number(process.env.BERTH_BENCH_PRODUCE_PACED_SECONDS ?? 2);
+const ONLY_PACED = process.env.BERTH_BENCH_PRODUCE_ONLY === 'paced';
+/** Records of 1 KiB per batch in the paced runs: 1 MB and 16 KB batches. */
+const PACED_BATCHES = [RECORDS_PER_BATCH, 16];
+/** Requests outstanding when measuring what Berth takes of small acks=-1 batches at saturation. */
+const SMALL_INFLIGHT = 64;
 
-/** A Produce v7 request frame carrying one batch of RECORDS_PER_BATCH records of 1 KiB for partition 0 of topic. */
-function produceFrame(topic: string, acks: 1 | -1): Buffer {
+/** A Produce v7 request frame carrying one batch of `count` records of 1 KiB for partition 0 of topic. */
+function produceFrame(topic: string, acks: 1 | -1, count = RECORDS_PER_BATCH): Buffer {
   const value = Buffer.alloc(1024, 0x61);
-  const records = Array.from({ length: RECORDS_PER_BATCH }, () => ({ value }));
+  const records = Array.from({ length: count }, () => ({ value }));
   return encodeRequestFrame(
     { apiKey: 0, apiVersion: PRODUCE_VERSION, correlationId: 1, clientId: 'produce-blast' },
     {
@@ -43,19 +56,26 @@ function produceFrame(topic: string, acks: 1 | -1): Buffer {
   );
 }
 
-/** MB/s of 1 MiB sequential writes of `volume` bytes to a fresh file, fdatasynced after each when `synced`. */
-function writeLimit(dir: string, volume: number, synced: boolean): number {
+/**
+ * MB/s of 1 MiB sequential writes of `volume` bytes to a fresh file, fdatasynced after each when `synced`, and the
+ * p99 of one write (+ fdatasync) in milliseconds.
+ */
+function writeLimitRun(dir: string, volume: number, synced: boolean): { mbps: number; p99: number } {
   const f = path.join(dir, 'limit');
   const chunk = Buffer.alloc(MiB, 0x62);
   const fd = fs.openSync(f, 'w');
+  const each: number[] = [];
   try {
     const t0 = process.hrtime.bigint();
     for (let done = 0; done < volume; done += MiB) {
+      const w0 = process.hrtime.bigint();
       fs.writeSync(fd, chunk, 0, MiB, done);
       if (synced) fs.fdatasyncSync(fd);
+      each.push(Number(process.hrtime.bigint() - w0) / 1e6);
     }
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    return volume / seconds / 1e6;
+    each.sort((a, b) => a - b);
+    return { mbps: volume / seconds / 1e6, p99: each[Math.min(each.length - 1, Math.floor(each.length * 0.99))]! };
   } finally {
     fs.fdatasyncSync(fd); // untimed: no dirty pages left for the next run
     fs.closeSync(fd);
@@ -63,9 +83,90 @@ function writeLimit(dir: string, volume: number, synced: boolean): number {
   }
 }
 
+function writeLimit(dir: string, volume: number, synced: boolean): number {
+  return writeLimitRun(dir, volume, synced).mbps;
+}
+
 interface Run {
   mbps: number;
   brokerCpuPerGiB: number;
+}
+
+/** One paced acks=-1 run's figures from produce-blast (milliseconds). */
+interface PacedRun {
+  fromScheduledP50: number;
+  fromScheduledP99: number;
+  fromSendP50: number;
+  fromSendP99: number;
+  latenessP50: number;
+  latenessP99: number;
+  frameBytes: number;
+  pace: number;
+}
+
+/** acks=-1 Produce requests of `records` x 1 KiB at `mbps` (request bytes), open loop, for PACED_SECONDS. */
+async function paced(
+  tool: string,
+  sut: SystemUnderTest,
+  dir: string,
+  dataDir: string,
+  topic: string,
+  records: number,
+  mbps: number,
+): Promise<PacedRun> {
+  await sut.createTopic(topic);
+  const frame = produceFrame(topic, -1, records);
+  const file = path.join(dir, `${topic}.frame`);
+  fs.writeFileSync(file, frame);
+  const rate = (mbps * 1e6) / frame.length;
+  const count = Math.max(50, Math.round(rate * PACED_SECONDS));
+  const [host, port] = sut.bootstrap.split(':');
+  const r = await runTool(tool, [host!, port!, file, count, INFLIGHT, rate.toFixed(3)], () => sut.died());
+  spawnSync('sync', ['-f', dataDir]);
+  if (r.errors !== 0 || r.responses !== count) {
+    throw new Error(`produce-blast paced: ${r.responses} responses, ${r.errors} errors (first error ${r.firstError})`);
+  }
+  return { ...(r as unknown as PacedRun), frameBytes: frame.length, pace: mbps };
+}
+
+function pacedRows(
+  records: number,
+  runs: PacedRun[],
+  syncedP99: number,
+  halfSynced: number,
+  saturated: number,
+): BenchRow[] {
+  const m = (k: keyof PacedRun) => median(runs.map((r) => r[k]));
+  const pace = m('pace');
+  const rate = (pace * 1e6) / runs[0]!.frameBytes;
+  const size = records === RECORDS_PER_BATCH ? '1 MB' : `${records} KB`;
+  const common =
+    `paced at ${pace.toFixed(pace < 10 ? 1 : 0)} MB/s (` +
+    (pace < halfSynced
+      ? `half of Berth's ${saturated.toFixed(0)} MB/s at saturation with ${SMALL_INFLIGHT} requests in flight, ` +
+        `below half the write + fdatasync every 1 MiB limit, ${halfSynced.toFixed(0)} MB/s`
+      : 'half the write + fdatasync every 1 MiB limit of this run') +
+    '), ' +
+    `${rate.toFixed(rate < 100 ? 1 : 0)} requests/s of ` +
+    `${runs[0]!.frameBytes} bytes, open loop, pipelined; median of ${runs.length} runs of ${PACED_SECONDS} s; target p99 < 3 ms`;
+  return [
+    {
+      name: `produce ${size} batches, acks=-1, paced, p99 from send`,
+      value: m('fromSendP99'),
+      unit: 'ms',
+      reference: { name: 'one 1 MiB write + fdatasync, back to back, p99', value: syncedP99 },
+      note: `p50 ${m('fromSendP50').toFixed(2)} ms; ${common}`,
+    },
+    {
+      name: `produce ${size} batches, acks=-1, paced, p99 from scheduled send`,
+      value: m('fromScheduledP99'),
+      unit: 'ms',
+      reference: { name: 'one 1 MiB write + fdatasync, back to back, p99', value: syncedP99 },
+      note:
+        `open loop: p50 ${m('fromScheduledP50').toFixed(2)} ms; sender lateness p50 / p99 ` +
+        `${m('latenessP50').toFixed(2)} / ${m('latenessP99').toFixed(2)} ms (clock_nanosleep)`,
+    },
+  ];
 }
 
 async function blast(
@@ -75,15 +176,18 @@ async function blast(
   dataDir: string,
   topic: string,
   acks: 1 | -1,
+  records = RECORDS_PER_BATCH,
+  inflight = INFLIGHT,
+  volume = MB * MiB,
 ): Promise<Run> {
   await sut.createTopic(topic);
-  const frame = produceFrame(topic, acks);
+  const frame = produceFrame(topic, acks, records);
   const file = path.join(dir, `${topic}.frame`);
   fs.writeFileSync(file, frame);
-  const count = Math.max(16, Math.round((MB * MiB) / frame.length));
+  const count = Math.max(16, Math.round(volume / frame.length));
   const [host, port] = sut.bootstrap.split(':');
   const cpu0 = cpuSeconds(sut.pid);
-  const r = await runTool(tool, [host!, port!, file, count, INFLIGHT], () => sut.died());
+  const r = await runTool(tool, [host!, port!, file, count, inflight], () => sut.died());
   const cpu = cpuSeconds(sut.pid) - cpu0;
   // Untimed, as the references' own fdatasync after each run: no dirty pages of this run slow down the next one.
   spawnSync('sync', ['-f', dataDir]);
@@ -107,14 +211,38 @@ export async function run(): Promise<BenchRow[]> {
     const acksAll: Run[] = [];
     const dataDir = path.join(dir, 'data');
     sut = await startBerth(dataDir, 'zerocopy');
+    const syncedP99: number[] = [];
+    const pacedRuns = new Map<number, PacedRun[]>(PACED_BATCHES.map((n) => [n, []]));
+    const saturated = new Map<number, number[]>(PACED_BATCHES.map((n) => [n, []]));
     // Limits and Berth take turns, so load from elsewhere falls on both alike.
     for (let i = 0; i < REPEATS; i++) {
-      loopback.push((await runTool(loopbackTool, [Math.round(MB / 2)])).mbPerSec!);
-      buffered.push(writeLimit(dir, volume, false));
-      acks1.push(await blast(tool, sut, dir, dataDir, `produce-limit-acks1-${i}`, 1));
-      synced.push(writeLimit(dir, volume / 4, true));
-      acksAll.push(await blast(tool, sut, dir, dataDir, `produce-limit-acksall-${i}`, -1));
+      if (!ONLY_PACED) {
+        loopback.push((await runTool(loopbackTool, [Math.round(MB / 2)])).mbPerSec!);
+        buffered.push(writeLimit(dir, volume, false));
+        acks1.push(await blast(tool, sut, dir, dataDir, `produce-limit-acks1-${i}`, 1));
+      }
+      const s = writeLimitRun(dir, volume / 4, true);
+      synced.push(s.mbps);
+      syncedP99.push(s.p99);
+      if (!ONLY_PACED) acksAll.push(await blast(tool, sut, dir, dataDir, `produce-limit-acksall-${i}`, -1));
+      for (const records of PACED_BATCHES) {
+        // Small batches: half of what Berth takes of them at saturation (SMALL_INFLIGHT requests outstanding) when
+        // that is below the disk's figure, since pacing above capacity would measure a queue, not latency.
+        let pace = median(synced) / 2;
+        if (records !== RECORDS_PER_BATCH) {
+          const topic = `produce-limit-saturated-${records}-${i}`;
+          const sat = await blast(tool, sut, dir, dataDir, topic, -1, records, SMALL_INFLIGHT, (MB * MiB) / 16);
+          saturated.get(records)!.push(sat.mbps);
+          pace = Math.min(pace, median(saturated.get(records)!) / 2);
+        }
+        const topic = `produce-limit-paced-${records}-${i}`;
+        pacedRuns.get(records)!.push(await paced(tool, sut, dir, dataDir, topic, records, pace));
+      }
     }
+    const latencyRows = PACED_BATCHES.flatMap((n) =>
+      pacedRows(n, pacedRuns.get(n)!, median(syncedP99), median(synced) / 2, median(saturated.get(n)!)),
+    );
+    if (ONLY_PACED) return latencyRows;
     const limit = Math.min(median(loopback), median(buffered));
     const limitName = median(loopback) < median(buffered) ? 'loopback TCP, one stream' : 'buffered sequential write';
     const note = (runs: Run[]) =>
@@ -137,6 +265,7 @@ export async function run(): Promise<BenchRow[]> {
         reference: { name: 'write + fdatasync every 1 MiB', value: median(synced) },
         note: `target >= 0.7x; ${note(acksAll)}`,
       },
+      ...latencyRows,
     ];
   } finally {
     await sut?.stop();

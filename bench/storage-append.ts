@@ -20,13 +20,16 @@
  * - Steady state: record batches are built before the clock starts and written once to a scratch file (the kernel's
  *   first read of fresh memory is slow on this VM: see warmBuffers), each log is opened and warmed with one append
  *   first (segment creation, the first preallocation and the ring's kernel workers are not part of the figure).
- * - Latency: acks=-1 appends paced (open loop, on a timer: an append may go out up to a millisecond late, and that
- *   counts) at half the bandwidth of the write + fdatasync every 1 MiB reference measured in this run, latency
- *   counted from each append's scheduled time (so a stall delays the appends behind it in the figures, too),
- *   beside one pwrite + fdatasync of the same size at a time, at that pace or as fast as it goes (the machine's own
- *   latency for one synced write, in the same run); also p50/p99 at saturation (8 appenders back to back).
+ * - Latency: acks=-1 appends paced (open loop, bench/pacer.ts) at half the bandwidth of the write + fdatasync every
+ *   1 MiB reference measured in this run, beside one pwrite + fdatasync of the same size at a time on the same
+ *   pacer (the machine's own latency for one synced write, in the same run). Both sides are reported two ways:
+ *   from the append() call (the pwrite) to its acknowledgement, and from the scheduled time (open loop: the pacer's
+ *   lateness and any queue count, so a stall delays the appends behind it in the figures, too), with the pacer's
+ *   own lateness beside them. Also p50/p99 at saturation (8 appenders back to back).
  * BERTH_BENCH_MB scales the volumes (default 256 MiB per acks=1 run of 1 MiB batches; the others are fractions of it);
- * BERTH_BENCH_SIZES (batch sizes in bytes, comma-separated) and BERTH_BENCH_ENGINES narrow the cases.
+ * BERTH_BENCH_SIZES (batch sizes in bytes, comma-separated) and BERTH_BENCH_ENGINES narrow the cases,
+ * BERTH_BENCH_ACKS=-1 skips the acks=1 cases, BERTH_BENCH_PACED_RUNS (default min(reps, 3)) sets the paced runs,
+ * BERTH_BENCH_PACER (worker or timer) the pacer, BERTH_BENCH_PACE_MIBPS fixed paces (A/B runs: only the paced rows).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -38,6 +41,7 @@ import { createUringEngine } from '../storage/io/select-engine.js';
 import { openSyncEngine } from '../storage/io/sync-engine.js';
 import { PartitionLog } from '../storage/partition-log.js';
 import type { BenchRow } from './bench-row.js';
+import { openPacer, type Pacer } from './pacer.js';
 
 export type { BenchRow } from './bench-row.js';
 
@@ -49,6 +53,15 @@ const APPENDERS = 8;
 const SIZES = (process.env.BERTH_BENCH_SIZES ?? `1024,${16 * 1024},${MiB}`).split(',').map(Number);
 /** BERTH_BENCH_ENGINES=uring (or sync) limits the engines measured. */
 const ENGINES = (process.env.BERTH_BENCH_ENGINES ?? 'sync,uring').split(',');
+const ACKS1 = process.env.BERTH_BENCH_ACKS !== '-1';
+const PACED_RUNS = Math.max(1, Number(process.env.BERTH_BENCH_PACED_RUNS ?? Math.min(REPS, 3)));
+/** BERTH_BENCH_PACE_MIBPS="1048576:60,16384:8": fixed paces per batch size (A/B runs), and only the paced rows. */
+const FIXED_PACES = new Map(
+  (process.env.BERTH_BENCH_PACE_MIBPS ?? '')
+    .split(',')
+    .filter((x) => x !== '')
+    .map((x) => x.split(':').map(Number) as [number, number]),
+);
 
 /** Bytes per timed run: enough appends to reach a steady state, little enough to stay fast on a shared VM. */
 function volumeFor(batchSize: number, acks: 1 | -1): number {
@@ -58,7 +71,7 @@ function volumeFor(batchSize: number, acks: 1 | -1): number {
 }
 
 /** One uncompressed batch holding a single record of about `size` bytes. */
-function makeBatch(size: number): Buffer {
+export function makeBatch(size: number): Buffer {
   const value = size - 61 - 16;
   const varint = (n: number) => {
     let v = n * 2;
@@ -95,7 +108,7 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
@@ -236,82 +249,110 @@ function warmBuffers(dir: string, buffers: Buffer[]): void {
   }
 }
 
-/** acks=-1 appends of `batch` at `mibps`, open loop; latency from each append's scheduled time. */
-async function pacedCase(engine: IoEngine, dir: string, batch: Buffer, mibps: number, seconds: number) {
+/**
+ * One paced run's figures, each sorted ascending, in milliseconds:
+ * - `call`: from the append() call (or the reference's pwrite) to its acknowledgement (issue 3's "append latency");
+ * - `scheduled`: from its scheduled time (open loop: the pacer's lateness and any queue count);
+ * - `lateness`: the pacer's own, from the scheduled time to the call.
+ */
+export interface PacedRun {
+  call: number[];
+  scheduled: number[];
+  lateness: number[];
+}
+
+function pacedRun(sched: bigint[], issued: bigint[], acked: bigint[]): PacedRun {
+  const ms = (a: bigint, b: bigint) => Number(b - a) / 1e6;
+  const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
+  return {
+    call: sorted(issued.map((t, i) => ms(t, acked[i]))),
+    scheduled: sorted(sched.map((t, i) => ms(t, acked[i]))),
+    lateness: sorted(sched.map((t, i) => ms(t, issued[i]))),
+  };
+}
+
+/** acks=-1 appends of `batch` at `mibps`, open loop (each goes out when the pacer wakes at its scheduled time). */
+export async function pacedCase(
+  engine: IoEngine,
+  pacer: Pacer,
+  dir: string,
+  batch: Buffer,
+  mibps: number,
+  seconds: number,
+): Promise<PacedRun> {
   const opened = await openLog(engine, dir, batch.length);
   const interval = batch.length / MiB / mibps; // seconds between appends
   const total = Math.max(50, Math.floor(seconds / interval));
-  const latencies: number[] = [];
+  const sched: bigint[] = [];
+  const issued: bigint[] = [];
+  const acked: bigint[] = new Array(total);
   const pending: Promise<void>[] = [];
   // A Buffer per in-flight append (offsets are patched into it), made before the clock starts.
   const copies = Array.from({ length: Math.min(64, Math.ceil((32 * MiB) / batch.length)) }, () => Buffer.from(batch));
   warmBuffers(dir, copies);
   const inUse = new Set<Buffer>();
-  const start = process.hrtime.bigint();
+  const start = process.hrtime.bigint() + 1_000_000n;
   const at = (i: number) => start + BigInt(Math.round(i * interval * 1e9));
-  let issued = 0;
   try {
-    await new Promise<void>((resolve) => {
-      const tick = () => {
-        const now = process.hrtime.bigint();
-        while (issued < total && at(issued) <= now) {
-          const scheduled = at(issued++);
-          const b = copies.find((c) => !inUse.has(c)) ?? Buffer.from(batch);
-          inUse.add(b);
-          pending.push(
-            opened.log.append(b, { acks: -1 }).then(() => {
-              inUse.delete(b);
-              latencies.push(Number(process.hrtime.bigint() - scheduled) / 1e6);
-            }),
-          );
-        }
-        if (issued >= total) return resolve();
-        // A timer, never a setImmediate spin: spinning for sub-millisecond precision took a core from the
-        // io_uring workers and the kernel on this 2-vCPU machine and doubled the tails (measured). The timer's
-        // own lateness (p50 0.6 ms here) counts in every figure, as a stall of the loop would.
-        const waitMs = Number(at(issued) - process.hrtime.bigint()) / 1e6;
-        setTimeout(tick, Math.max(1, Math.floor(waitMs)));
-      };
-      tick();
-    });
+    while (sched.length < total) {
+      await pacer.until(at(sched.length));
+      const now = process.hrtime.bigint();
+      while (sched.length < total && at(sched.length) <= now) {
+        const i = sched.length;
+        sched.push(at(i));
+        const b = copies.find((c) => !inUse.has(c)) ?? Buffer.from(batch);
+        inUse.add(b);
+        issued.push(process.hrtime.bigint());
+        pending.push(
+          opened.log.append(b, { acks: -1 }).then(() => {
+            acked[i] = process.hrtime.bigint();
+            inUse.delete(b);
+          }),
+        );
+      }
+    }
     await Promise.all(pending);
   } finally {
     await dropLog(opened);
   }
-  return latencies.sort((a, b) => a - b);
+  return pacedRun(sched, issued, acked);
 }
 
 /**
- * The latency reference: one pwrite of `size` bytes + fdatasync, one at a time (the next starts at its scheduled
- * time, or when the previous ends if that is later), timed from its own start: the machine's latency for one synced
- * write of this size with no queue in front of it. At small sizes it cannot keep the case's pace (one fdatasync per
- * write): `achieved` says what it did.
+ * The latency reference: one pwrite of `size` bytes + fdatasync, one at a time, paced by the same pacer and
+ * measured the same three ways as the case. The next write is scheduled `interval` after the previous one's
+ * schedule, or at the previous one's end if that is later (at small sizes it cannot keep the case's pace, one
+ * fdatasync per write: `achieved` says what it did, and its open-loop figure then counts no queue).
  */
-async function syncedWriteReference(dir: string, size: number, mibps: number, seconds: number) {
+export async function syncedWriteReference(pacer: Pacer, dir: string, size: number, mibps: number, seconds: number) {
   const chunk = Buffer.alloc(size, 0x62);
   warmBuffers(dir, [chunk]);
   const f = path.join(dir, 'reference-paced');
   const fd = fs.openSync(f, 'w');
-  const interval = size / MiB / mibps;
-  const deadline = process.hrtime.bigint() + BigInt(Math.round(seconds * 1e9));
-  const latencies: number[] = [];
-  let next = process.hrtime.bigint();
+  const interval = BigInt(Math.round((size / MiB / mibps) * 1e9));
+  const begin = process.hrtime.bigint();
+  const deadline = begin + BigInt(Math.round(seconds * 1e9));
+  const sched: bigint[] = [];
+  const issued: bigint[] = [];
+  const acked: bigint[] = [];
+  let next = begin + 1_000_000n;
   try {
-    while (process.hrtime.bigint() < deadline || latencies.length < 20) {
-      const waitMs = Number(next - process.hrtime.bigint()) / 1e6;
-      if (waitMs >= 1) await new Promise((r) => setTimeout(r, Math.floor(waitMs)));
+    while (next < deadline || sched.length < 20) {
+      await pacer.until(next);
       const t0 = process.hrtime.bigint();
-      fs.writeSync(fd, chunk, 0, size, latencies.length * size);
+      fs.writeSync(fd, chunk, 0, size, sched.length * size);
       fs.fdatasyncSync(fd);
-      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      next += BigInt(Math.round(interval * 1e9));
-      if (next < t0) next = t0;
+      acked.push(process.hrtime.bigint());
+      sched.push(next);
+      issued.push(t0);
+      next += interval;
+      if (next < acked[acked.length - 1]) next = acked[acked.length - 1];
     }
   } finally {
     fs.closeSync(fd);
     fs.unlinkSync(f);
   }
-  return { latencies: latencies.sort((a, b) => a - b), achieved: (latencies.length * size) / MiB / seconds };
+  return { ...pacedRun(sched, issued, acked), achieved: (sched.length * size) / MiB / seconds };
 }
 
 function label(size: number): string {
@@ -370,74 +411,100 @@ export async function run(): Promise<BenchRow[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-storage-'));
   const rows: BenchRow[] = [];
   const engines: IoEngine[] = ENGINES.includes('sync') ? [await openSyncEngine()] : [];
+  const pacer = await openPacer();
   try {
-    if (ENGINES.includes('uring')) engines.push(await createUringEngine());
+    // BERTH_BENCH_URING_LINKED_SYNC=0: the ring issues a durable write's fdatasync from the write's completion
+    // instead of linking it behind the write in the kernel (for A/B runs).
+    const linkedSync = process.env.BERTH_BENCH_URING_LINKED_SYNC !== '0';
+    if (ENGINES.includes('uring')) engines.push(await createUringEngine({ linkedSync }));
   } catch (err) {
     rows.push({ name: 'uring engine', value: 0, unit: 'n/a', note: `not available: ${(err as Error).message}` });
   }
   try {
     for (const engine of engines) {
       for (const size of SIZES) {
-        const a1 = await pairs(engine, dir, size, 1);
-        rows.push(
-          throughputRow(
-            `append ${label(size)} batches, acks=1, ${engine.name}`,
-            a1,
-            `buffered 1 MiB writes, ${volumeFor(size, 1) / MiB} MiB`,
-          ),
-        );
-        const all = await pairs(engine, dir, size, -1);
-        const syncs = median(all.fdatasyncs);
-        rows.push(
-          throughputRow(
-            `append ${label(size)} batches, acks=-1, ${engine.name}`,
-            all,
-            `write + fdatasync every 1 MiB, ${volumeFor(size, -1) / MiB} MiB`,
-            `; ${syncs.toFixed(2)} fdatasyncs per MiB`,
-          ),
-        );
-        const lat = all.latencies;
-        rows.push({
-          name: `latency p50 / p99 ${label(size)}, acks=-1, ${engine.name}, saturated`,
-          value: median(lat.map((l) => percentile(l, 99))),
-          unit: 'ms p99',
-          note: `p50 ${median(lat.map((l) => percentile(l, 50))).toFixed(2)} ms; ${APPENDERS} appenders back to back`,
-        });
-        // Half the synced reference's bandwidth, or half this case's own saturated throughput when the appender
-        // cannot reach that (1 KiB batches are CPU-bound): pacing above capacity would measure a queue, not latency.
-        const refMibps = median(all.refs.map((c) => c.mibps));
-        const ownMibps = median(all.cases.map((c) => c.mibps));
-        const pace = Math.min(refMibps, ownMibps) / 2;
-        const p99s: number[] = [];
-        const p50s: number[] = [];
-        const refP99s: number[] = [];
-        const refP50s: number[] = [];
+        let pace = FIXED_PACES.get(size) ?? 0;
+        let refMibps = 0;
+        if (pace === 0) {
+          if (ACKS1) {
+            const a1 = await pairs(engine, dir, size, 1);
+            rows.push(
+              throughputRow(
+                `append ${label(size)} batches, acks=1, ${engine.name}`,
+                a1,
+                `buffered 1 MiB writes, ${volumeFor(size, 1) / MiB} MiB`,
+              ),
+            );
+          }
+          const all = await pairs(engine, dir, size, -1);
+          const syncs = median(all.fdatasyncs);
+          rows.push(
+            throughputRow(
+              `append ${label(size)} batches, acks=-1, ${engine.name}`,
+              all,
+              `write + fdatasync every 1 MiB, ${volumeFor(size, -1) / MiB} MiB`,
+              `; ${syncs.toFixed(2)} fdatasyncs per MiB`,
+            ),
+          );
+          const lat = all.latencies;
+          rows.push({
+            name: `latency p50 / p99 ${label(size)}, acks=-1, ${engine.name}, saturated`,
+            value: median(lat.map((l) => percentile(l, 99))),
+            unit: 'ms p99',
+            note: `p50 ${median(lat.map((l) => percentile(l, 50))).toFixed(2)} ms; ${APPENDERS} appenders back to back`,
+          });
+          // Half the synced reference's bandwidth, or half this case's own saturated throughput when the appender
+          // cannot reach that (1 KiB batches are CPU-bound): pacing above capacity would measure a queue, not latency.
+          refMibps = median(all.refs.map((c) => c.mibps));
+          const ownMibps = median(all.cases.map((c) => c.mibps));
+          pace = Math.min(refMibps, ownMibps) / 2;
+        }
+        const runs: PacedRun[] = [];
+        const refs: PacedRun[] = [];
         const refRates: number[] = [];
-        for (let r = 0; r < Math.min(REPS, 3); r++) {
-          const l = await pacedCase(engine, dir, makeBatch(size), pace, 1);
-          p99s.push(percentile(l, 99));
-          p50s.push(percentile(l, 50));
-          const ref = await syncedWriteReference(dir, size, pace, 1);
-          refP99s.push(percentile(ref.latencies, 99));
-          refP50s.push(percentile(ref.latencies, 50));
+        for (let r = 0; r < PACED_RUNS; r++) {
+          runs.push(await pacedCase(engine, pacer, dir, makeBatch(size), pace, 1));
+          const ref = await syncedWriteReference(pacer, dir, size, pace, 1);
+          refs.push(ref);
           refRates.push(ref.achieved);
         }
+        const pct = (xs: PacedRun[], k: keyof PacedRun, p: number) => median(xs.map((x) => percentile(x[k], p)));
+        const pair = (xs: PacedRun[], k: keyof PacedRun) =>
+          `${pct(xs, k, 50).toFixed(2)} / ${pct(xs, k, 99).toFixed(2)}`;
+        const paceNote =
+          `paced at ${pace.toFixed(1)} MiB/s = ` +
+          (refMibps === 0
+            ? 'fixed (BERTH_BENCH_PACE_MIBPS)'
+            : pace * 2 === refMibps
+              ? 'half the write + fdatasync every 1 MiB reference'
+              : 'half the saturated throughput of this case') +
+          ` (reference one at a time at ${median(refRates).toFixed(1)} MiB/s), ${pacer.kind} pacer; ` +
+          `median of ${runs.length} runs of 1 s each`;
         rows.push({
-          name: `latency p99 ${label(size)}, acks=-1, ${engine.name}, paced`,
-          value: median(p99s),
+          name: `latency p99 ${label(size)}, acks=-1, ${engine.name}, paced, from append()`,
+          value: pct(runs, 'call', 99),
           unit: 'ms',
-          reference: { name: `pwrite ${label(size)} + fdatasync, one at a time`, value: median(refP99s) },
+          reference: {
+            name: `pwrite ${label(size)} + fdatasync, one at a time, from pwrite`,
+            value: pct(refs, 'call', 99),
+          },
+          note: `p50 ${pct(runs, 'call', 50).toFixed(2)} ms (reference ${pct(refs, 'call', 50).toFixed(2)}); ${paceNote}`,
+        });
+        rows.push({
+          name: `latency p99 ${label(size)}, acks=-1, ${engine.name}, paced, from scheduled time`,
+          value: pct(runs, 'scheduled', 99),
+          unit: 'ms',
+          reference: { name: 'the same reference, from its scheduled time', value: pct(refs, 'scheduled', 99) },
           note:
-            `p50 ${median(p50s).toFixed(2)} ms (reference ${median(refP50s).toFixed(2)}, at ` +
-            `${median(refRates).toFixed(1)} MiB/s); paced at ` +
-            `${pace.toFixed(1)} MiB/s = half the ` +
-            (pace * 2 === refMibps ? 'write + fdatasync every 1 MiB reference' : 'saturated throughput of this case') +
-            `; median of ${p99s.length} runs of 1 s each`,
+            `open loop: p50 ${pct(runs, 'scheduled', 50).toFixed(2)} ms (reference ` +
+            `${pct(refs, 'scheduled', 50).toFixed(2)}); pacer lateness p50 / p99 ${pair(runs, 'lateness')} ms ` +
+            `(in the reference's turns ${pair(refs, 'lateness')} ms)`,
         });
       }
     }
   } finally {
     for (const e of engines) await e.close();
+    await pacer.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return rows;

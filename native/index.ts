@@ -48,6 +48,12 @@ export interface RingOptions {
    * until completion), no copy. 0 or absent: every write goes through the pool (WRITE_FIXED).
    */
   directWriteMin?: number;
+  /**
+   * A write with a syncCb that fits one SQE goes to the kernel with its fdatasync linked behind it (IOSQE_IO_LINK),
+   * so the kernel starts the fdatasync when the write completes (default true). false: the ring issues it from the
+   * write's completion on the JS thread.
+   */
+  linkedSync?: boolean;
 }
 
 export interface NativeAddon {
@@ -84,6 +90,8 @@ export interface NativeRing {
   inFlight(): number;
   /** io_uring_enter calls that submitted something, and the SQEs they carried (batching shows as sqes >> enters). */
   submitStats(): { enters: number; sqes: number };
+  /** RingOptions.linkedSync for the writes issued from now on (A/B benchmarks). */
+  setLinkedSync(on: boolean): void;
   /** Waits for every accepted request, then unregisters the buffers and frees the ring. */
   close(): Promise<void>;
 }
@@ -100,6 +108,7 @@ interface RawRing {
   fallocate(fd: number, mode: number, offset: number, length: number, cb: (err: NativeError | null) => void): void;
   inFlight(): number;
   submitStats(): { enters: number; sqes: number };
+  setLinkedSync(on: boolean): void;
   close(cb: () => void): void;
   bufferSize: number;
 }
@@ -183,6 +192,10 @@ function wrapRing(raw: RawRing): NativeRing {
     submitStats() {
       return raw.submitStats();
     },
+    setLinkedSync(on) {
+      if (typeof on !== 'boolean') throw new TypeError('setLinkedSync(on: boolean)');
+      raw.setLinkedSync(on);
+    },
     close() {
       if (!closing) closing = new Promise<void>((resolve) => raw.close(resolve));
       return closing;
@@ -201,6 +214,9 @@ function wrap(raw: RawAddon): NativeAddon {
       checkInt('bufferSize', opts.bufferSize, 4096, 1 << 30);
       if (opts.bufferSize % 4096 !== 0) throw new RangeError('bufferSize must be a multiple of 4096');
       if (opts.directWriteMin !== undefined) checkInt('directWriteMin', opts.directWriteMin, 0, MAX_POS);
+      if (opts.linkedSync !== undefined && typeof opts.linkedSync !== 'boolean') {
+        throw new TypeError('linkedSync must be a boolean');
+      }
       return wrapRing(raw.createRing(opts));
     },
     fallocateSync(fd, mode, offset, length) {

@@ -8,9 +8,10 @@
  *   directory fsyncs), then covers everything written before it started; waiters arriving meanwhile batch into the
  *   next round, which starts the moment the previous one completes. At most one round is in flight. A durable
  *   (acks=-1) write issued while the partition has nothing else in flight and nothing else to flush has the engine
- *   fdatasync right behind it (IoEngine.writeAndSync: on io_uring the ring issues it from the write's completion,
- *   without a hop through JS), which covers everything up to that write: one wake-up per acknowledged append when
- *   appends come one at a time, and rounds take over as soon as they overlap.
+ *   fdatasync right behind it (IoEngine.writeAndSync: on io_uring linked behind the write in the kernel, so the
+ *   worker that completes the write starts it, without a hop through JS), which covers everything up to that
+ *   write: one wake-up per acknowledged append when appends come one at a time, and rounds take over as soon as
+ *   they overlap.
  * After an I/O error the tracker is offline: every write from the first failed one on is rejected, even if it lands,
  * so nothing after a hole ever becomes visible. A write that failed for lack of space (ENOSPC, EDQUOT) leaves it
  * recoverable: once every write has settled, recover() forgets the failed writes and appends resume at `written`

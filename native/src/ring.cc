@@ -112,6 +112,15 @@ Napi::Value InFlight(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), n);
 }
 
+// setLinkedSync(on): whether later writes with a sync callback go to the kernel linked with their fdatasync.
+Napi::Value SetLinkedSync(const Napi::CallbackInfo& info) {
+  const uint32_t id = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(info.Data()));
+  if (g_ring != nullptr && g_ring->id() == id && info[0].IsBoolean()) {
+    g_ring->set_linked_sync(info[0].As<Napi::Boolean>().Value());
+  }
+  return info.Env().Undefined();
+}
+
 // { enters, sqes }: io_uring_enter calls that submitted, and the SQEs they carried.
 Napi::Value SubmitStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -172,6 +181,9 @@ Napi::Value CreateRing(const Napi::CallbackInfo& info) {
   if (opts.Has("directWriteMin") && ArgU64(opts.Get("directWriteMin"), &direct_min)) {
     ring->set_direct_min(static_cast<size_t>(direct_min));
   }
+  if (opts.Has("linkedSync") && opts.Get("linkedSync").IsBoolean()) {
+    ring->set_linked_sync(opts.Get("linkedSync").As<Napi::Boolean>().Value());
+  }
   void* data = reinterpret_cast<void*>(static_cast<uintptr_t>(ring->id()));
   Napi::Object o = Napi::Object::New(env);
   o.Set("writeFixed", Napi::Function::New(env, WriteFixed, "writeFixed", data));
@@ -180,8 +192,10 @@ Napi::Value CreateRing(const Napi::CallbackInfo& info) {
   o.Set("inFlight", Napi::Function::New(env, InFlight, "inFlight", data));
   o.Set("close", Napi::Function::New(env, CloseRing, "close", data));
   o.Set("submitStats", Napi::Function::New(env, SubmitStats, "submitStats", data));
+  o.Set("setLinkedSync", Napi::Function::New(env, SetLinkedSync, "setLinkedSync", data));
   o.Set("bufferSize", Napi::Number::New(env, static_cast<double>(ring->buffer_size())));
   o.Set("directWriteMin", Napi::Number::New(env, static_cast<double>(ring->direct_min())));
+  o.Set("linkedSync", Napi::Boolean::New(env, ring->linked_sync()));
   return o;
 }
 

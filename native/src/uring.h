@@ -28,6 +28,8 @@ class Uring {
   io_uring_sqe* GetSqe();
   // SQEs prepared but not yet handed to the kernel.
   unsigned Unsubmitted() const { return local_tail_ - Acquire(sq_head_); }
+  // Free SQ slots.
+  unsigned SqSpace() const { return sq_entries_ - (local_tail_ - Acquire(sq_head_)); }
   // Hands every prepared SQE to the kernel; waits for `wait_nr` completions when non-zero.
   // Returns the number submitted or -errno (EINTR is retried inside).
   int Submit(unsigned wait_nr = 0);

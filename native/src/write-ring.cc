@@ -8,8 +8,11 @@
 //   and their new writes batch into the next submission.
 // Requests that find no free buffer or no CQ room wait, in order, in `waiting_`. An fdatasync is not ordered
 // after writes still in flight: callers that need that ordering wait for the writes first (the UringEngine does),
-// or ask for a write followed by an fdatasync (a sync callback on writeFixed): the ring then queues the fdatasync
-// itself the moment the write's last SQE completes and submits it at once, without a round trip through JS.
+// or ask for a write followed by an fdatasync (a sync callback on writeFixed). A write that fits one SQE then goes
+// to the kernel with its fdatasync linked behind it (IOSQE_IO_LINK): the io-wq worker that completes the write
+// starts the fdatasync, with no wake-up of this thread in between. When the kernel cancels the link (the write
+// failed or was short and is being completed by a resubmission), or the write needs several SQEs, the ring queues
+// the fdatasync itself the moment the write's last SQE completes, without a round trip through JS.
 #include "write-ring.h"
 
 #include <errno.h>
@@ -124,7 +127,7 @@ void Ring::Pump() {
       op->pos = r->position;
       r->scheduled = r->src_len;
       r->pending++;
-      PrepOp(op);
+      PrepOrLink(op);
       waiting_.pop_front();
       continue;
     }
@@ -140,7 +143,11 @@ void Ring::Pump() {
         memcpy(pool_ + static_cast<size_t>(op->buf) * buffer_size_, r->src + r->scheduled, op->len);
         r->scheduled += op->len;
         r->pending++;
-        PrepOp(op);
+        if (r->scheduled == r->src_len && r->pending == 1) {
+          PrepOrLink(op);  // the write's only SQE
+        } else {
+          PrepOp(op);
+        }
       }
       r->data.Reset();  // every byte is in a pool buffer now
       r->src = nullptr;
@@ -168,6 +175,65 @@ void Ring::PrepOp(Op* op) {
     return;
   }
   FillSqe(sqe, op, pool_, buffer_size_);
+}
+
+// A write's only SQE. With a sync callback, and room for two SQEs side by side now, its fdatasync goes linked
+// behind it; otherwise the write goes alone (and FollowWithSync issues the fdatasync from its completion).
+void Ring::PrepOrLink(Op* op) {
+  Request* w = op->req;
+  if (w->sync_cb.IsEmpty() || !linked_sync_ || !stalled_.empty() || kernel_ops_ + 2 > max_kernel_ops_) {
+    return PrepOp(op);
+  }
+  // Both SQEs must reach the kernel in one submission: a link cut at the end of a submission ends there.
+  if (q_.SqSpace() < 2) q_.Submit();
+  if (q_.SqSpace() < 2) return PrepOp(op);
+  auto* s = new Request(Request::kFsync);
+  s->fd = w->fd;
+  s->cb = std::move(w->sync_cb);
+  s->linked = true;
+  w->linked_sync = s;
+  outstanding_++;
+  linked_unwritten_++;
+  s->pending++;
+  kernel_ops_ += 2;
+  if (prepare_ != nullptr) uv_prepare_start(prepare_, OnPrepare);
+  io_uring_sqe* a = q_.GetSqe();
+  FillSqe(a, op, pool_, buffer_size_);
+  a->flags |= IOSQE_IO_LINK;
+  FillSqe(q_.GetSqe(), new Op{s}, pool_, buffer_size_);
+}
+
+// The write of a linked pair has completed (every byte, or failed). If the kernel already cancelled its
+// fdatasync, that one is settled now; if not, it runs (or ran) in the kernel and completes on its own.
+void Ring::LinkedWriteDone(Request* w) {
+  Request* s = w->linked_sync;
+  w->linked_sync = nullptr;
+  linked_unwritten_--;
+  s->write_done = true;
+  s->write_err = w->err;
+  s->write_syscall = w->syscall;
+  if (s->link_cancelled) SettleCancelledSync(s);
+}
+
+// A linked fdatasync the kernel cancelled, once its write has completed: it carries the write's error, or (the
+// write was completed by a resubmission) it goes to the kernel again, now behind every byte of the write.
+void Ring::SettleCancelledSync(Request* s) {
+  s->link_cancelled = false;
+  s->linked = false;
+  if (s->write_err != 0) {
+    s->err = s->write_err;
+    s->syscall = s->write_syscall;
+    outstanding_--;
+    done_.push_back(s);
+    return;
+  }
+  if (kernel_ops_ < max_kernel_ops_ && stalled_.empty()) {
+    s->pending++;
+    PrepOp(new Op{s});
+    if (!env_exiting_) q_.Submit();
+  } else {
+    waiting_.push_front(s);
+  }
 }
 
 void Ring::FillSqe(io_uring_sqe* sqe, Op* op, uint8_t* pool, size_t buffer_size) {
@@ -228,6 +294,13 @@ void Ring::Reap(bool call_js) {
         r->syscall = "io_uring_write_fixed";
       }
       if (op->buf >= 0) free_bufs_.push_back(op->buf);
+    } else if (res == -ECANCELED && r->linked) {
+      // Linked behind a write that failed or was short: settled once that write has completed.
+      delete op;
+      r->pending--;
+      r->link_cancelled = true;
+      if (r->write_done) SettleCancelledSync(r);
+      continue;
     } else if (res < 0 && r->err == 0) {
       r->err = -res;
       r->syscall = r->kind == Request::kFsync ? "io_uring_fdatasync" : "io_uring_fallocate";

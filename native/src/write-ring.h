@@ -32,6 +32,15 @@ struct Request {
   // Write then fdatasync: called once an fdatasync the ring issued itself, as soon as this write's last SQE
   // completed (no round trip through JS), has completed. Empty for a plain write.
   Napi::FunctionReference sync_cb;
+  // A write whose fdatasync went to the kernel linked behind it (IOSQE_IO_LINK): that fdatasync request.
+  Request* linked_sync = nullptr;
+  // An fdatasync linked behind a write: the kernel cancelled it (the write failed or was short), and whether that
+  // write has completed since, with what error. Both known: it fails with the write's error, or is issued again.
+  bool linked = false;
+  bool link_cancelled = false;
+  bool write_done = false;
+  int write_err = 0;
+  const char* write_syscall = "";
 };
 
 // One SQE's worth of work. For a write: one pool buffer holding bytes [pos, pos+len) of the file, or (buf -1) the
@@ -53,6 +62,9 @@ class Ring {
   int Open(unsigned entries, unsigned buffer_count, size_t buffer_size, const char** syscall);
   // Writes of at least `bytes` go straight from the caller's memory (0: never). Ignored without IORING_OP_WRITE.
   void set_direct_min(size_t bytes) { direct_min_ = direct_write_ok_ ? bytes : 0; }
+  // A write with a sync callback goes to the kernel as a linked write + fdatasync pair when it fits one SQE.
+  void set_linked_sync(bool on) { linked_sync_ = on; }
+  bool linked_sync() const { return linked_sync_; }
   size_t direct_min() const { return direct_min_; }
   void Enqueue(Request* r) {
     waiting_.push_back(r);
@@ -67,7 +79,9 @@ class Ring {
   }
   uint32_t id() const { return id_; }
   bool closing() const { return closing_; }
-  size_t outstanding() const { return outstanding_; }
+  // Requests accepted and not completed; a write with its fdatasync counts once until the write completes, however
+  // the fdatasync is issued.
+  size_t outstanding() const { return outstanding_ - linked_unwritten_; }
   size_t buffer_size() const { return buffer_size_; }
   const Uring& queue() const { return q_; }
 
@@ -89,8 +103,12 @@ class Ring {
     outstanding_--;
     done_.push_back(r);
     if (!r->sync_cb.IsEmpty()) FollowWithSync(r);  // after the write's own callback, in delivery order
+    if (r->linked_sync != nullptr) LinkedWriteDone(r);
   }
   void FollowWithSync(Request* r);
+  void PrepOrLink(Op* op);
+  void LinkedWriteDone(Request* w);
+  void SettleCancelledSync(Request* s);
   void Deliver();
   void UpdateRef() {
     if (poll_ == nullptr) return;
@@ -123,6 +141,7 @@ class Ring {
   size_t buffer_size_ = 0;
   size_t direct_min_ = 0;
   bool direct_write_ok_ = false;
+  bool linked_sync_ = true;
   std::vector<int> free_bufs_;
   std::deque<Request*> waiting_;
   std::vector<Op*> stalled_;  // ops that found the SQ full even after a submit; OnPrepare retries them
@@ -130,6 +149,7 @@ class Ring {
   unsigned kernel_ops_ = 0;      // SQEs prepared or submitted and not yet reaped
   unsigned max_kernel_ops_ = 0;  // never more than the CQ holds
   size_t outstanding_ = 0;       // requests accepted whose callback has not been queued
+  size_t linked_unwritten_ = 0;  // linked fdatasyncs (in outstanding_) whose write has not completed
   bool closing_ = false;
   bool tearing_down_ = false;
   bool env_exiting_ = false;

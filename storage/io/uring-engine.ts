@@ -21,6 +21,8 @@ export interface UringEngineOptions {
   /** Writes of at least this many bytes go from the caller's Buffer without the copy into the pool (IORING_OP_WRITE);
    *  0 turns that off. Default URING_DEFAULTS.directWriteMin. */
   directWriteMin?: number;
+  /** writeAndSync sends the fdatasync to the kernel linked behind the write (IOSQE_IO_LINK; default true). */
+  linkedSync?: boolean;
   /** The addon to use (default loadNative()); tests pass their own. */
   native?: NativeAddon | null;
 }
@@ -91,7 +93,10 @@ export class UringEngine implements IoEngine {
     return p;
   }
 
-  /** The ring issues the fdatasync itself as soon as the write completes (NativeRing.writeFixed's syncCb). */
+  /**
+   * The fdatasync follows the write without a hop through JS (NativeRing.writeFixed's syncCb): linked behind it in
+   * the kernel, or issued by the ring from the write's completion.
+   */
   writeAndSync(fd: number, data: Buffer, position: number): { written: Promise<void>; synced: Promise<void> } {
     const length = data.length;
     const w = deferred();
@@ -165,6 +170,11 @@ export class UringEngine implements IoEngine {
     return this.op('fallocate', (cb) => this.ring.fallocate(fd, mode, offset, length, cb));
   }
 
+  /** UringEngineOptions.linkedSync for the writes issued from now on (A/B benchmarks). */
+  setLinkedSync(on: boolean): void {
+    this.ring.setLinkedSync(on);
+  }
+
   stats(): { submitted: number; completed: number; inFlight: number; bytesWritten: number } {
     return {
       submitted: this.submitted,
@@ -213,6 +223,7 @@ export function createUringEngine(opts: UringEngineOptions = {}): UringEngine {
       bufferCount: opts.bufferCount ?? URING_DEFAULTS.bufferCount,
       bufferSize: opts.bufferSize ?? URING_DEFAULTS.bufferSize,
       directWriteMin: opts.directWriteMin ?? URING_DEFAULTS.directWriteMin,
+      linkedSync: opts.linkedSync ?? true,
     });
   } catch (e) {
     if (e instanceof TypeError || e instanceof RangeError) throw e;

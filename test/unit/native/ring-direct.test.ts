@@ -198,4 +198,80 @@ describe.runIf(usable)('NativeRing direct writes and ring-issued fdatasync', () 
       closeSync(fd);
     }
   });
+
+  it('sends a write with its fdatasync to the kernel as one linked pair, in one submission (linkedSync default)', async () => {
+    const fd = openSync(tmp.file('linked.log'), 'w+');
+    try {
+      for (const size of [100, DIRECT_MIN * 2]) {
+        const before = ring.submitStats();
+        const w = writeSyncP(ring, fd, seededBytes(size, 7), 0);
+        expect(await w.written).toBeNull();
+        expect(await w.synced).toBeNull();
+        const after = ring.submitStats();
+        expect(after.sqes - before.sqes).toBe(2);
+        expect(after.enters - before.enters).toBe(1);
+      }
+      // Switched off at run time: the write goes alone, the fdatasync follows from its completion.
+      ring.setLinkedSync(false);
+      const before = ring.submitStats();
+      const w = writeSyncP(ring, fd, seededBytes(100, 8), 0);
+      expect(await w.written).toBeNull();
+      expect(await w.synced).toBeNull();
+      const after = ring.submitStats();
+      expect(after.sqes - before.sqes).toBe(2);
+      expect(after.enters - before.enters).toBe(2);
+    } finally {
+      ring.setLinkedSync(true);
+      closeSync(fd);
+    }
+  });
+
+  /** Runs `body` in a child process (its own ring) with the addon as `addon`; returns what it prints, parsed. */
+  function inChild(body: string, shellPrefix = ''): Record<string, unknown> {
+    const addonPath = fileURLToPath(new URL('../../../build/Release/berth_native.node', import.meta.url));
+    const script = `const addon = require(${JSON.stringify(addonPath)}); const fs = require('fs'); ${body}`;
+    const out = execFileSync('/bin/sh', ['-c', `${shellPrefix}exec "$0" -e "$1"`, process.execPath, script], {
+      encoding: 'utf8',
+    });
+    return JSON.parse(out);
+  }
+
+  it('with linkedSync false, issues the fdatasync from the write completion (two submissions)', () => {
+    const file = tmp.file('unlinked.log');
+    const result = inChild(`
+      const ring = addon.createRing({ entries: 8, bufferCount: 1, bufferSize: 4096, linkedSync: false });
+      const fd = fs.openSync(${JSON.stringify(file)}, 'w+');
+      const order = [];
+      ring.writeFixed(fd, Buffer.alloc(1000, 7), 0, (err) => order.push(err ? err.code : 'write'), (err) => {
+        order.push(err ? err.code : 'sync');
+        process.stdout.write(JSON.stringify({ order, linked: ring.linkedSync, size: fs.fstatSync(fd).size, ...ring.submitStats() }));
+        ring.close(() => {});
+      });`);
+    expect(result).toEqual({ order: ['write', 'sync'], linked: false, size: 1000, enters: 2, sqes: 2 });
+  });
+
+  it('a linked write cut short fails its fdatasync with the error of the rest of the write (RLIMIT_FSIZE, child)', () => {
+    const file = tmp.file('linked-fsize.log');
+    // The kernel cancels the linked fdatasync when the write comes back short; the ring resubmits the rest of the
+    // write (refused with EFBIG) and then settles the fdatasync with that error, never reporting it synced.
+    const result = inChild(
+      `
+      const ring = addon.createRing({ entries: 8, bufferCount: 1, bufferSize: 4096, directWriteMin: 4096 });
+      const fd = fs.openSync(${JSON.stringify(file)}, 'w+');
+      const order = [];
+      ring.writeFixed(fd, Buffer.alloc(50000, 7), 0, (err) => order.push(err ? err.code : 'write'), (err) => {
+        order.push(err ? err.code + ':' + err.syscall : 'sync');
+        process.stdout.write(JSON.stringify({ order, inFlight: ring.inFlight(), size: fs.fstatSync(fd).size, ...ring.submitStats() }));
+        ring.close(() => {});
+      });`,
+      "ulimit -f 20; trap '' XFSZ; ",
+    );
+    expect(result).toEqual({
+      order: ['EFBIG', 'EFBIG:io_uring_write_fixed'],
+      inFlight: 0,
+      size: 20 * 512,
+      enters: 2,
+      sqes: 3, // the linked pair, then the rest of the write
+    });
+  });
 });
