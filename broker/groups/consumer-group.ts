@@ -80,7 +80,8 @@ export class ConsumerMember {
   rackId: string | null = null;
   sessionTimer: TimerHandle | null = null;
   revocationTimer: TimerHandle | null = null;
-  lastSent: string | null = null;
+  /** What the member last said it owns (a heartbeat's topicPartitions), as toList serializes it; null: not yet. */
+  reported: string | null = null;
 
   constructor(
     readonly memberId: string,
@@ -299,15 +300,21 @@ export class ConsumerGroup {
     if (req.rebalanceTimeoutMs >= 0) m.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
     if (req.rackId !== null) m.rackId = req.rackId;
     this.touchSession(m);
-    if (req.topicPartitions !== null) this.acknowledge(m, req.topicPartitions);
+    if (req.topicPartitions !== null) {
+      this.acknowledge(m, req.topicPartitions);
+      m.reported = JSON.stringify(toList(fromTuples(req.topicPartitions.map((tp) => [tp.topicId, tp.partitions]))));
+    }
     this.refreshTopics();
     if (this.groupEpoch > this.assignmentEpoch) this.computeTargets();
     this.reconcile(m);
     this.dirty.add(m.memberId);
     const list = toList(m.assigned);
     const serialized = JSON.stringify(list);
-    const send = full || req.topicPartitions !== null || serialized !== m.lastSent;
-    if (send) m.lastSent = serialized;
+    // The assignment goes out until the member reports owning exactly it. A response can be lost: a client that
+    // timed out its heartbeat (librdkafka waits about a second, while a slow fdatasync can hold the answer longer)
+    // goes on with partial heartbeats, and a broker that had sent the change once would never send it again: the
+    // member would never revoke, or never fetch partitions the group counts as its own.
+    const send = full || req.topicPartitions !== null || serialized !== m.reported;
     return {
       errorCode: E.NONE,
       errorMessage: null,

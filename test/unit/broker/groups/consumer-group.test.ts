@@ -113,6 +113,40 @@ describe('ConsumerGroup (KIP-848)', () => {
     expect(group.state).toBe('Stable');
   });
 
+  it('sends an assignment again until the member reports owning it (a lost response does not strand a member)', () => {
+    const { group } = setup();
+    const partial = (memberId: string, topicPartitions: ConsumerHeartbeat['topicPartitions'] = null) =>
+      group.heartbeat(
+        hb({
+          memberId,
+          memberEpoch: group.members.get(memberId)!.memberEpoch,
+          subscribedTopicNames: null,
+          topicPartitions,
+        }),
+      );
+    const a = group.heartbeat(hb({ memberId: 'a' }));
+    partial('a', a.assignment);
+    // Confirmed: partial heartbeats carry no assignment.
+    expect(partial('a').assignment).toBeNull();
+
+    group.heartbeat(hb({ memberId: 'b' }));
+    // a's answer telling it to give up three partitions is lost (its client timed the request out)...
+    expect(count(partial('a').assignment)).toBe(3);
+    // ...so the next partial heartbeat carries it again, and so on until a reports what it keeps.
+    const again = partial('a').assignment;
+    expect(count(again)).toBe(3);
+    partial('a', again);
+    expect(partial('a').assignment).toBeNull();
+
+    // b's first assignment is lost too: it is repeated until b reports owning it.
+    expect(count(partial('b', []).assignment)).toBe(3);
+    const bAgain = partial('b').assignment;
+    expect(count(bAgain)).toBe(3);
+    partial('b', bAgain);
+    expect(partial('b').assignment).toBeNull();
+    expect(group.state).toBe('Stable');
+  });
+
   it('fences stale epochs, rejects unknown members and assignors, and lets members leave', () => {
     const { group } = setup();
     const a = group.heartbeat(hb({ memberId: 'a' }));
