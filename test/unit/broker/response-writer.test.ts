@@ -67,18 +67,19 @@ describe('ResponseWriter (zero-copy path)', () => {
     };
   }
 
-  it('starts a response with file ranges in the same turn when Node holds no bytes for the socket', async () => {
-    const { server, client, listener } = await socketPair();
+  /** A connected socket pair whose server side has a ResponseWriter on the counting zero-copy sender. */
+  async function zeroCopyWriter() {
+    const pair = await socketPair();
     const zc = counting();
-    const writer = new ResponseWriter(
-      server,
-      zc.send,
-      { zeroCopyBytes: 0, copiedBytes: 0 },
-      (e) => {
-        throw e;
-      },
-      () => {},
-    );
+    const fail = (e: unknown) => {
+      throw e;
+    };
+    const writer = new ResponseWriter(pair.server, zc.send, { zeroCopyBytes: 0, copiedBytes: 0 }, fail, () => {});
+    return { ...pair, zc, writer };
+  }
+
+  it('starts a response with file ranges in the same turn when Node holds no bytes for the socket', async () => {
+    const { server, client, listener, zc, writer } = await zeroCopyWriter();
     const head = Buffer.from('head:');
     const tail = Buffer.from(':tail');
     const range: FileRange = { fd, position: 100, length: 2000 };
@@ -95,17 +96,7 @@ describe('ResponseWriter (zero-copy path)', () => {
   });
 
   it('waits for bytes still held by Node (a corked write) before sending file ranges, so nothing is reordered', async () => {
-    const { server, client, listener } = await socketPair();
-    const zc = counting();
-    const writer = new ResponseWriter(
-      server,
-      zc.send,
-      { zeroCopyBytes: 0, copiedBytes: 0 },
-      (e) => {
-        throw e;
-      },
-      () => {},
-    );
+    const { server, client, listener, zc, writer } = await zeroCopyWriter();
     const first = Buffer.from('first response;');
     const head = Buffer.from('second:');
     const range: FileRange = { fd, position: 0, length: 1500 };
