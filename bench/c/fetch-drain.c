@@ -24,17 +24,7 @@ int main(int argc, char **argv) {
   const char *topic = argv[3];
   double seconds = argc > 4 ? atof(argv[4]) : 3;
   int32_t partMax = argc > 5 ? (int32_t)strtol(argv[5], 0, 10) : 4 << 20;
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {0};
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)atoi(argv[2]));
-  inet_pton(AF_INET, argv[1], &a.sin_addr);
-  if (connect(s, (struct sockaddr *)&a, sizeof a)) {
-    perror("connect");
-    return 1;
-  }
-  int one = 1;
-  setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  int s = dial_tcp(argv[1], atoi(argv[2]));
   size_t cap = (size_t)partMax + (16 << 20); /* a first batch larger than the limit is still returned whole */
   uint8_t *res = malloc(cap);
   uint8_t req[512];

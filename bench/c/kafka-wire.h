@@ -1,10 +1,32 @@
-/* Big-endian field helpers, whole reads and writes, and CRC32C for the minimal Kafka clients of the benchmarks
- * (fetch-drain.c, produce-blast.c, latency-raw.c). */
+/* Connecting, big-endian field helpers, whole reads and writes, and CRC32C for the minimal Kafka clients of the
+ * benchmarks (fetch-drain.c, produce-blast.c, latency-raw.c). */
 #ifndef BERTH_KAFKA_WIRE_H
 #define BERTH_KAFKA_WIRE_H
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+/* A TCP connection to host:port with Nagle off (every benchmark request goes out at once); exits on failure. */
+static inline int dial_tcp(const char *host, int port) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)port);
+  inet_pton(AF_INET, host, &a.sin_addr);
+  if (connect(s, (struct sockaddr *)&a, sizeof a)) {
+    perror("connect");
+    exit(1);
+  }
+  return s;
+}
 
 static inline int read_full(int fd, uint8_t *p, size_t n) {
   while (n > 0) {

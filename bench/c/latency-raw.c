@@ -26,21 +26,6 @@ static volatile size_t received, counted, acked, produce_errors;
 static uint8_t frame[1 << 16];
 static size_t frame_len, batch_at, batch_len, value_at;
 
-static int dial(void) {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  struct sockaddr_in a = {0};
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)port);
-  inet_pton(AF_INET, host, &a.sin_addr);
-  if (connect(s, (struct sockaddr *)&a, sizeof a)) {
-    perror("connect");
-    exit(1);
-  }
-  return s;
-}
-
 static size_t varint_len(int32_t v) {
   uint8_t tmp[8];
   return (size_t)(put_varint(tmp, v) - tmp);
@@ -89,7 +74,7 @@ static void *read_acks(void *arg) {
 
 static void *consume(void *arg) {
   (void)arg;
-  int s = dial();
+  int s = dial_tcp(host, port);
   size_t cap = 2 << 20, tl = strlen(topic);
   uint8_t *res = malloc(cap), req[512];
   int64_t offset = 0;
@@ -156,7 +141,7 @@ int main(int argc, char **argv) {
   warmup = (size_t)(rate * 0.5);
   lat = malloc(total * sizeof *lat);
   build_frame();
-  int ps = dial();
+  int ps = dial_tcp(host, port);
   pthread_t acks, cons;
   pthread_create(&acks, 0, read_acks, &ps);
   pthread_create(&cons, 0, consume, 0);

@@ -100,17 +100,7 @@ int main(int argc, char **argv) {
   }
   fclose(f);
 
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  struct sockaddr_in a = {0};
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)atoi(argv[2]));
-  inet_pton(AF_INET, argv[1], &a.sin_addr);
-  if (connect(s, (struct sockaddr *)&a, sizeof a)) {
-    perror("connect");
-    return 1;
-  }
+  int s = dial_tcp(argv[1], atoi(argv[2]));
   uint8_t resp[4096];
   long sent = 0, received = 0, errors = 0;
   int firstError = 0;
