@@ -220,9 +220,15 @@ void Ring::LinkedWriteDone(Request* w) {
 void Ring::SettleCancelledSync(Request* s) {
   s->link_cancelled = false;
   s->linked = false;
-  if (s->write_err != 0) {
-    s->err = s->write_err;
-    s->syscall = s->write_syscall;
+  IssueSyncAfterWrite(s, s->write_err, s->write_syscall);
+}
+
+// An fdatasync whose write has completed: with the write's error it completes at once without reaching the kernel;
+// otherwise it goes now, ahead of anything waiting for a buffer (it needs none, and latency is the point).
+void Ring::IssueSyncAfterWrite(Request* s, int write_err, const char* write_syscall) {
+  if (write_err != 0) {
+    s->err = write_err;
+    s->syscall = write_syscall;
     outstanding_--;
     done_.push_back(s);
     return;
@@ -323,21 +329,7 @@ void Ring::FollowWithSync(Request* w) {
   r->fd = w->fd;
   r->cb = std::move(w->sync_cb);
   outstanding_++;
-  if (w->err != 0) {
-    r->err = w->err;
-    r->syscall = w->syscall;
-    outstanding_--;
-    done_.push_back(r);
-    return;
-  }
-  // Ahead of anything waiting for a buffer: an fdatasync needs none, and latency is the point.
-  if (kernel_ops_ < max_kernel_ops_ && stalled_.empty()) {
-    r->pending++;
-    PrepOp(new Op{r});
-    if (!env_exiting_) q_.Submit();
-  } else {
-    waiting_.push_front(r);
-  }
+  IssueSyncAfterWrite(r, w->err, w->syscall);
 }
 
 void Ring::Deliver() {

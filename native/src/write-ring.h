@@ -109,6 +109,7 @@ class Ring {
   void PrepOrLink(Op* op);
   void LinkedWriteDone(Request* w);
   void SettleCancelledSync(Request* s);
+  void IssueSyncAfterWrite(Request* s, int write_err, const char* write_syscall);
   void Deliver();
   void UpdateRef() {
     if (poll_ == nullptr) return;
