@@ -48,6 +48,16 @@ class PendingSums<K> {
   }
 }
 
+/** An unlabelled count kept the same way. */
+class PendingCount {
+  n = 0;
+
+  flush(counter: Counter<string>): void {
+    if (this.n > 0) counter.inc(this.n);
+    this.n = 0;
+  }
+}
+
 export class BrokerMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'api' | 'version'>;
@@ -62,8 +72,8 @@ export class BrokerMetrics {
    *  countRecordsIn. */
   private readonly pendingRequests = new PendingSums<string>();
   private readonly pendingRecordsIn = new PendingSums<string>();
-  private pendingBytesIn = 0;
-  private pendingBytesOut = 0;
+  private readonly pendingBytesIn = new PendingCount();
+  private readonly pendingBytesOut = new PendingCount();
 
   constructor(sources: MetricsSources) {
     const metrics = this;
@@ -97,8 +107,7 @@ export class BrokerMetrics {
       help: 'Request bytes received.',
       registers,
       collect() {
-        if (metrics.pendingBytesIn > 0) this.inc(metrics.pendingBytesIn);
-        metrics.pendingBytesIn = 0;
+        metrics.pendingBytesIn.flush(this);
       },
     });
     this.bytesOut = new Counter({
@@ -106,8 +115,7 @@ export class BrokerMetrics {
       help: 'Response bytes sent.',
       registers,
       collect() {
-        if (metrics.pendingBytesOut > 0) this.inc(metrics.pendingBytesOut);
-        metrics.pendingBytesOut = 0;
+        metrics.pendingBytesOut.flush(this);
       },
     });
     this.produceLatency = new Histogram({
@@ -222,11 +230,11 @@ export class BrokerMetrics {
   }
 
   countBytesIn(n: number): void {
-    this.pendingBytesIn += n;
+    this.pendingBytesIn.n += n;
   }
 
   countBytesOut(n: number): void {
-    this.pendingBytesOut += n;
+    this.pendingBytesOut.n += n;
   }
 
   /** berth_records_in_total{topic} += n. */
