@@ -1,6 +1,8 @@
 /**
- * Large produce frames are received into pooled buffers that later produce requests reuse (broker/frame-pool.ts):
- * what was written from a reused buffer must read back unchanged after the buffer has carried other requests.
+ * Produce frames of 4 KiB and more are received into pooled buffers that later produce requests reuse
+ * (broker/frame-pool.ts): what was written from a reused buffer must read back unchanged after the buffer has carried
+ * other requests. Both sizes: 200 KB frames (written straight from the frame on io_uring) and 16 KB ones (copied
+ * into a registered buffer).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { framePool } from '../../broker/connection.js';
@@ -23,11 +25,17 @@ describe.each(brokerModes)('produce frames in reused buffers ($name)', ({ config
     broker = await startTestBroker({ config });
     client = await connectClient(broker);
     const created = await client.request(CreateTopics, {
-      topics: [{ name: 'reuse', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      topics: ['reuse-100', 'reuse-8'].map((name) => ({
+        name,
+        numPartitions: 1,
+        replicationFactor: 1,
+        assignments: [],
+        configs: [],
+      })),
       timeoutMs: 5000,
       validateOnly: false,
     });
-    expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
+    for (const t of created.topics) expect(t.errorCode).toBe(ErrorCode.NONE);
   });
 
   afterAll(async () => {
@@ -35,11 +43,11 @@ describe.each(brokerModes)('produce frames in reused buffers ($name)', ({ config
     await broker?.stop();
   });
 
-  /** About 200 KB of records whose values say which batch and record they are. */
-  function batch(id: number) {
+  /** `perBatch` records of 2000 bytes whose values say which batch and record they are. */
+  function batch(id: number, perBatch: number) {
     return encodeRecordBatch({
       compression: 'none',
-      records: Array.from({ length: 100 }, (_, i) => ({
+      records: Array.from({ length: perBatch }, (_, i) => ({
         key: null,
         value: Buffer.from(`${id}:${i}:`.padEnd(2000, String.fromCharCode(97 + (id % 26)))),
         headers: [],
@@ -48,7 +56,8 @@ describe.each(brokerModes)('produce frames in reused buffers ($name)', ({ config
     });
   }
 
-  it('reads back every batch intact after its buffer was reused', async () => {
+  it.each([100, 8])('reads back every batch of %i records intact after its buffer was reused', async (perBatch) => {
+    const topic = `reuse-${perBatch}`;
     const before = { ...framePool.stats };
     const count = 12;
     for (let id = 0; id < count; id++) {
@@ -58,7 +67,7 @@ describe.each(brokerModes)('produce frames in reused buffers ($name)', ({ config
           transactionalId: null,
           acks: id % 2 === 0 ? 1 : -1,
           timeoutMs: 5000,
-          topicData: [{ name: 'reuse', partitionData: [{ index: 0, records: batch(id) }] }],
+          topicData: [{ name: topic, partitionData: [{ index: 0, records: batch(id, perBatch) }] }],
         },
         9,
       );
@@ -70,7 +79,7 @@ describe.each(brokerModes)('produce frames in reused buffers ($name)', ({ config
 
     const values: string[] = [];
     let offset = 0n;
-    while (values.length < count * 100) {
+    while (values.length < count * perBatch) {
       const res = await client.request(
         Fetch,
         {
@@ -80,7 +89,7 @@ describe.each(brokerModes)('produce frames in reused buffers ($name)', ({ config
           isolationLevel: 0,
           sessionId: 0,
           sessionEpoch: -1,
-          topics: [{ topic: 'reuse', partitions: [{ partition: 0, fetchOffset: offset, partitionMaxBytes: 8 << 20 }] }],
+          topics: [{ topic, partitions: [{ partition: 0, fetchOffset: offset, partitionMaxBytes: 8 << 20 }] }],
           forgottenTopicsData: [],
           rackId: '',
         },
@@ -95,8 +104,8 @@ describe.each(brokerModes)('produce frames in reused buffers ($name)', ({ config
       }
     }
     for (let id = 0; id < count; id++) {
-      for (let i = 0; i < 100; i++) {
-        expect(values[id * 100 + i]).toBe(`${id}:${i}:`.padEnd(2000, String.fromCharCode(97 + (id % 26))));
+      for (let i = 0; i < perBatch; i++) {
+        expect(values[id * perBatch + i]).toBe(`${id}:${i}:`.padEnd(2000, String.fromCharCode(97 + (id % 26))));
       }
     }
   });

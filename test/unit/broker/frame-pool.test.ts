@@ -12,6 +12,15 @@ describe('FramePool', () => {
     expect(pool.stats).toEqual({ allocated: 1, reused: 1, released: 1 });
   });
 
+  it('pools the 16 KB frames of small Produce batches, so they are not fresh external memory each', () => {
+    const pool = new FramePool();
+    const a = pool.allocate(16_700);
+    expect(a.length).toBe(32 * 1024);
+    pool.release(a.subarray(0, 16_700));
+    expect(pool.allocate(16_700).buffer).toBe(a.buffer);
+    expect(pool.stats).toEqual({ allocated: 1, reused: 1, released: 1 });
+  });
+
   it('does not reuse a buffer before it is released, nor one released twice', () => {
     const pool = new FramePool();
     const a = pool.allocate(MIN_POOLED_FRAME);
