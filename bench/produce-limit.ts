@@ -15,7 +15,8 @@
  * (the limit's runs, back to back).
  * Knobs: BERTH_BENCH_PRODUCE_MB (per run, default 1024), BERTH_BENCH_PRODUCE_INFLIGHT (default 5, the Java client's
  * max.in.flight.requests.per.connection), BERTH_BENCH_PRODUCE_PACED_SECONDS (per paced run, default 2),
- * BERTH_BENCH_PRODUCE_ONLY=paced (the paced rows and the fdatasync limit only).
+ * BERTH_BENCH_PRODUCE_ONLY=paced (the paced rows and the fdatasync limit only), BERTH_BENCH_PACED_DUMP=FILE (every
+ * paced request's latency and send time, appended to FILE by produce-blast, to see when the slow ones happened).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -77,6 +77,20 @@ static void print_ms(const char *name, double *v, long n) {
   printf(",\"%sP50\":%.3f,\"%sP99\":%.3f,\"%sMax\":%.3f", name, p50, name, p99, name, n > 0 ? v[n - 1] : -1);
 }
 
+/* BERTH_BENCH_PACED_DUMP=FILE: every paced request's figures, appended to FILE for looking at when the slow ones
+ * happened (one line per request: index, ms from send to response, sender lateness in ms, send time in ms of
+ * CLOCK_MONOTONIC, which is what a broker's process.hrtime reads too), then a line "--" after each run. */
+static void dump_paced(const struct pacer *pc, const double *fromSend, const double *lateness, long n) {
+  const char *path = getenv("BERTH_BENCH_PACED_DUMP");
+  if (!path) return;
+  FILE *f = fopen(path, "a");
+  if (!f) return;
+  for (long i = 0; i < n; i++)
+    fprintf(f, "%ld %.3f %.3f %.3f\n", i, fromSend[i], lateness[i], (double)pc->send_ns[i] / 1e6);
+  fputs("--\n", f);
+  fclose(f);
+}
+
 int main(int argc, char **argv) {
   if (argc < 5) {
     fprintf(stderr, "usage: produce-blast HOST PORT FRAME_FILE COUNT [INFLIGHT]\n");
@@ -175,6 +189,7 @@ int main(int argc, char **argv) {
   printf("{\"mbps\":%.1f,\"responses\":%ld,\"errors\":%ld,\"firstError\":%d,\"seconds\":%.3f,\"cpuSecPerGiB\":%.3f",
          bytes / seconds / 1e6, received, errors, firstError, seconds, cpu / (bytes / 1073741824.0));
   if (rate > 0) {
+    dump_paced(&pc, fromSend, lateness, received);
     print_ms("fromScheduled", fromScheduled, received);
     print_ms("fromSend", fromSend, received);
     print_ms("lateness", lateness, received);
