@@ -25,7 +25,9 @@
  *   pacer (the machine's own latency for one synced write, in the same run). Both sides are reported two ways:
  *   from the append() call (the pwrite) to its acknowledgement, and from the scheduled time (open loop: the pacer's
  *   lateness and any queue count, so a stall delays the appends behind it in the figures, too), with the pacer's
- *   own lateness beside them. Also p50/p99 at saturation (8 appenders back to back).
+ *   own lateness beside them. Also p50/p99 at saturation (8 appenders back to back). And beside group commit in C
+ *   at the same pace (bench/c/group-commit.c: a writer thread and an fdatasync thread), the machine's own latency
+ *   for this load rather than for one write at a time.
  * BERTH_BENCH_MB scales the volumes (default 256 MiB per acks=1 run of 1 MiB batches; the others are fractions of it);
  * BERTH_BENCH_SIZES (batch sizes in bytes, comma-separated) and BERTH_BENCH_ENGINES narrow the cases,
  * BERTH_BENCH_ACKS=-1 skips the acks=1 cases, BERTH_BENCH_PACED_RUNS (default min(reps, 3)) sets the paced runs,
@@ -41,6 +43,7 @@ import { createUringEngine } from '../storage/io/select-engine.js';
 import { openSyncEngine } from '../storage/io/sync-engine.js';
 import { PartitionLog } from '../storage/partition-log.js';
 import type { BenchRow } from './bench-row.js';
+import { compileGroupCommit, type GroupCommitRun, groupCommitRun } from './group-commit-reference.js';
 import { openPacer, type Pacer } from './pacer.js';
 
 export type { BenchRow } from './bench-row.js';
@@ -412,6 +415,7 @@ export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const engines: IoEngine[] = ENGINES.includes('sync') ? [await openSyncEngine()] : [];
   const pacer = await openPacer();
+  const groupCommit = compileGroupCommit(dir);
   try {
     // BERTH_BENCH_URING_LINKED_SYNC=0: the ring issues a durable write's fdatasync from the write's completion
     // instead of linking it behind the write in the kernel (for A/B runs).
@@ -462,11 +466,13 @@ export async function run(): Promise<BenchRow[]> {
         const runs: PacedRun[] = [];
         const refs: PacedRun[] = [];
         const refRates: number[] = [];
+        const inC: GroupCommitRun[] = [];
         for (let r = 0; r < PACED_RUNS; r++) {
           runs.push(await pacedCase(engine, pacer, dir, makeBatch(size), pace, 1));
           const ref = await syncedWriteReference(pacer, dir, size, pace, 1);
           refs.push(ref);
           refRates.push(ref.achieved);
+          if ('bin' in groupCommit) inC.push(await groupCommitRun(groupCommit.bin, dir, size, pace, 1));
         }
         const pct = (xs: PacedRun[], k: keyof PacedRun, p: number) => median(xs.map((x) => percentile(x[k], p)));
         const pair = (xs: PacedRun[], k: keyof PacedRun) =>
@@ -500,6 +506,29 @@ export async function run(): Promise<BenchRow[]> {
             `${pct(refs, 'scheduled', 50).toFixed(2)}); pacer lateness p50 / p99 ${pair(runs, 'lateness')} ms ` +
             `(in the reference's turns ${pair(refs, 'lateness')} ms)`,
         });
+        const c = (k: keyof GroupCommitRun) => median(inC.map((x) => x[k]));
+        rows.push(
+          inC.length === 0
+            ? {
+                name: `latency p99 ${label(size)}, acks=-1, group commit in C`,
+                value: 0,
+                unit: 'n/a',
+                note: `not measured: ${'reason' in groupCommit ? groupCommit.reason : 'no runs'}`,
+              }
+            : {
+                name: `latency p99 ${label(size)}, acks=-1, ${engine.name}, paced, against group commit in C`,
+                value: pct(runs, 'call', 99),
+                unit: 'ms',
+                reference: {
+                  name: 'a writer thread and an fdatasync thread in C at the same pace, from pwrite',
+                  value: c('callP99'),
+                },
+                note:
+                  `p50 ${pct(runs, 'call', 50).toFixed(2)} ms (C ${c('callP50').toFixed(2)}); from scheduled time ` +
+                  `p99 ${pct(runs, 'scheduled', 99).toFixed(2)} ms (C ${c('scheduledP99').toFixed(2)}); C ` +
+                  `${(c('fdatasyncs') / c('appends')).toFixed(2)} fdatasyncs per append; median of ${inC.length} runs`,
+              },
+        );
       }
     }
   } finally {
