@@ -5,6 +5,7 @@
  * longer catalogued (a crash between the two steps) are deleted.
  */
 import { ErrorCode, KafkaError } from '../protocol/error-codes.js';
+import { forEachLimited } from '../storage/for-each-limited.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import type { BrokerConfig } from './config.js';
@@ -24,6 +25,8 @@ export interface PartitionHandle {
 
 /** Single node: leadership never moves, so every partition stays at the epoch it was created with. */
 const LEADER_EPOCH = 0;
+/** Producer snapshots written at once on a clean shutdown. */
+const SNAPSHOT_CONCURRENCY = 32;
 
 function key(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
@@ -179,11 +182,12 @@ export class PartitionRegistry {
 
   /** Clean shutdown: every partition's producer state is snapshotted at its log end offset (after its writes). */
   async snapshotProducers(): Promise<void> {
-    for (const h of this.handles.values()) {
-      if (h.log.closed) continue;
+    // Several partitions at a time: each snapshot ends in two fsyncs (1,000 one after another took 2.3-2.8 s).
+    await forEachLimited(this.handles.values(), SNAPSHOT_CONCURRENCY, async (h) => {
+      if (h.log.closed) return;
       await h.log.drain();
       await writeSnapshot(h.log, h.producers).catch((err) => this.warn(`producer snapshot failed: ${err}`));
-    }
+    });
   }
 
   private async open(topic: TopicInfo, partition: number): Promise<PartitionHandle> {

@@ -8,6 +8,7 @@
  * without it every partition's tail after its recovery point is scanned. The marker is removed (and the removal fsynced) before any write.
  * Clean close: every partition flushed, trimmed and closed, checkpoints written, then the marker.
  */
+
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,11 +31,15 @@ import {
   partitionDirName,
   RECOVERY_POINT_CHECKPOINT_FILE,
 } from './file-names.js';
+import { forEachLimited } from './for-each-limited.js';
 import type { IoEngine, IoEngineName } from './io/io-engine.js';
 import { type EngineLogger, openIoEngine } from './io/select-engine.js';
 import { loadStorageNative } from './native-hooks.js';
 import { PartitionLog } from './partition-log.js';
 import { StorageError } from './storage-error.js';
+
+/** Partitions closed at once on a clean shutdown. */
+const CLOSE_CONCURRENCY = 32;
 
 export interface LogManagerOptions {
   dataDir: string;
@@ -340,11 +345,16 @@ export class LogManager {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
+    // Several partitions at a time (1,000 one after another took 1-2 s): see forEachLimited.
     let allClean = true;
-    for (const log of this.#logs.values()) {
+    const failed = await forEachLimited(this.#logs.values(), CLOSE_CONCURRENCY, async (log) => {
       await log.close();
       if (log.offlineError) allClean = false;
-    }
+    }).then(
+      () => null,
+      (err: unknown) => ({ err }),
+    );
+    if (failed) allClean = false;
     this.checkpointRecoveryPoints();
     this.checkpointLogStartOffsets();
     if (allClean) {
@@ -354,6 +364,7 @@ export class LogManager {
       );
     }
     if (this.#ownsEngine) await this.engine.close();
+    if (failed) throw failed.err;
   }
 
   /** Test hook: stops as a crash would (no flush, no trim, no checkpoints, no marker). */

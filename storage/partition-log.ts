@@ -578,7 +578,8 @@ export class PartitionLog {
     await Promise.all([...this.#sealing]);
     this.#deleter.finishAll();
     for (const seg of this.#segments) {
-      if (seg === this.#segments.active() && !this.#offsets.offline) await seg.closeClean();
+      if (seg === this.#segments.active() && !this.#offsets.offline)
+        await seg.closeClean((fd) => this.engine.fdatasync(fd));
       else {
         await seg.preallocating.catch(() => {});
         seg.closeFiles();

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../protocol/error-codes.js';
+import { FaultyEngine } from '../../../storage/io/faulty-engine.js';
 import type { IoEngine } from '../../../storage/io/io-engine.js';
 import { LogManager } from '../../../storage/log-manager.js';
 import { batchOf } from './helpers/batches.js';
@@ -110,5 +111,31 @@ describe.each(engines)('LogManager on $name engine', ({ create }) => {
       `small 0 ${small.logStartOffset}`,
     );
     await mgr.close();
+  });
+
+  it('closes many partitions at once; one failing its fdatasync leaves the others closed cleanly and no marker', async () => {
+    root = tempDir();
+    const faulty = new FaultyEngine(await create());
+    engine = faulty;
+    const mgr = await open();
+    const count = 40; // more than are closed at a time
+    for (let p = 0; p < count; p++) {
+      const log = await mgr.createPartition('t', p);
+      await log.append(batchOf(5, 10, p), { acks: -1 });
+    }
+    faulty.plan = { failFdatasync: 1, sticky: true, errno: 'EIO', pathIncludes: '/t-7/' };
+    await expect(mgr.close()).rejects.toMatchObject({ errorCode: ErrorCode.KAFKA_STORAGE_ERROR });
+    expect(fs.existsSync(path.join(root, '.kafka_cleanshutdown'))).toBe(false);
+    // Every other partition was closed cleanly: its .log trimmed from the preallocated size to its data.
+    for (const p of [0, 8, count - 1]) {
+      const dir = path.join(root, `t-${p}`);
+      const log = fs.readdirSync(dir).find((f) => f.endsWith('.log'))!;
+      expect(fs.statSync(path.join(dir, log)).size).toBe(batchOf(5, 10, p).length);
+    }
+    faulty.plan = {};
+    const again = await open();
+    expect(again.hadCleanShutdown).toBe(false);
+    for (let p = 0; p < count; p++) expect(again.getPartition('t', p)?.logEndOffset).toBe(5);
+    await again.close();
   });
 });
