@@ -9,7 +9,7 @@ import { forEachLimited } from '../storage/for-each-limited.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import type { BrokerConfig } from './config.js';
-import { loadProducerState, writeSnapshot } from './producer-snapshots.js';
+import { listSnapshots, loadProducerState, writeSnapshot } from './producer-snapshots.js';
 import type { PartitionProducerState } from './producer-state.js';
 import { topicConfigDef, topicConfigDefaults, validateTopicConfigs } from './topic-configs.js';
 import type { TopicInfo, TopicRegistry } from './topic-registry.js';
@@ -186,6 +186,9 @@ export class PartitionRegistry {
     await forEachLimited(this.handles.values(), SNAPSHOT_CONCURRENCY, async (h) => {
       if (h.log.closed) return;
       await h.log.drain();
+      // As Kafka does: nothing appended since the newest snapshot, nothing new to write (producer state changes only
+      // with appends; producers that expired since are dropped when the snapshot is loaded).
+      if (listSnapshots(h.log.dir).at(-1)?.offset === h.log.appendedOffset) return;
       await writeSnapshot(h.log, h.producers).catch((err) => this.warn(`producer snapshot failed: ${err}`));
     });
   }

@@ -4,7 +4,7 @@
  * and producer ids never handed out twice). The child runs the compiled broker: run `npx tsc` first.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -166,6 +166,30 @@ describe('producer state across restarts', () => {
     expect(await highWatermark(second.client, 'clean')).toBe(11n);
     // A new id after the restart is from a new block: never one handed out before.
     expect(await initProducerId(second.client)).toBe(1000n);
+  });
+
+  it('writes no snapshot at a clean stop when nothing was appended since the newest one', async () => {
+    const dataDir = tempDataDir();
+    const first = await startInProcess(dataDir);
+    await createTopic(first.client, 'idle');
+    const pid = await initProducerId(first.client);
+    expect((await produce(first.client, 'idle', batch(pid, 0, 0, 2))).errorCode).toBe(0);
+    first.client.close();
+    await first.broker.stop();
+    const file = join(dataDir, 'idle-0', '00000000000000000002.snapshot');
+    const written = statSync(file).ino;
+
+    const second = await startInProcess(dataDir);
+    expect(await producers(second.client, 'idle')).toEqual([
+      expect.objectContaining({ producerId: pid, lastSequence: 1 }),
+    ]);
+    second.client.close();
+    await second.broker.stop();
+    // The same file: not rewritten (a rewrite renames a new file into place).
+    expect(readdirSync(join(dataDir, 'idle-0')).filter((f) => f.endsWith('.snapshot'))).toEqual([
+      '00000000000000000002.snapshot',
+    ]);
+    expect(statSync(file).ino).toBe(written);
   });
 
   it('survives kill -9: roll snapshot plus log replay, and producer ids are not reused', async () => {
