@@ -348,7 +348,12 @@ export class LogManager {
     // Several partitions at a time (1,000 one after another took 1-2 s): see forEachLimited.
     let allClean = true;
     const failed = await forEachLimited(this.#logs.values(), CLOSE_CONCURRENCY, async (log) => {
-      await log.close();
+      try {
+        await log.close();
+      } catch (err) {
+        this.#opts.logger?.warn(`closing ${log.topic}-${log.partition}: ${(err as Error).message}`);
+        throw err;
+      }
       if (log.offlineError) allClean = false;
     }).then(
       () => null,

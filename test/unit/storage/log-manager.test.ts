@@ -117,7 +117,8 @@ describe.each(engines)('LogManager on $name engine', ({ create }) => {
     root = tempDir();
     const faulty = new FaultyEngine(await create());
     engine = faulty;
-    const mgr = await open();
+    const warnings: string[] = [];
+    const mgr = await open({ logger: { info: () => {}, warn: (m: string) => warnings.push(m) } });
     const count = 40; // more than are closed at a time
     for (let p = 0; p < count; p++) {
       const log = await mgr.createPartition('t', p);
@@ -126,6 +127,7 @@ describe.each(engines)('LogManager on $name engine', ({ create }) => {
     faulty.plan = { failFdatasync: 1, sticky: true, errno: 'EIO', pathIncludes: '/t-7/' };
     await expect(mgr.close()).rejects.toMatchObject({ errorCode: ErrorCode.KAFKA_STORAGE_ERROR });
     expect(fs.existsSync(path.join(root, '.kafka_cleanshutdown'))).toBe(false);
+    expect(warnings).toEqual([expect.stringMatching(/^closing t-7: /)]);
     // Every other partition was closed cleanly: its .log trimmed from the preallocated size to its data.
     for (const p of [0, 8, count - 1]) {
       const dir = path.join(root, `t-${p}`);
