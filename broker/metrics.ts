@@ -48,6 +48,13 @@ class PendingSums<K> {
   }
 }
 
+/** A counter's collect() that hands it what `pending` summed since the last collection. */
+function flushOnCollect(pending: { flush(counter: Counter<string>): void }) {
+  return function (this: Counter<string>): void {
+    pending.flush(this);
+  };
+}
+
 /** An unlabelled count kept the same way. */
 class PendingCount {
   n = 0;
@@ -76,7 +83,6 @@ export class BrokerMetrics {
   private readonly pendingBytesOut = new PendingCount();
 
   constructor(sources: MetricsSources) {
-    const metrics = this;
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'berth_process_' });
     const latencyBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
@@ -85,9 +91,7 @@ export class BrokerMetrics {
       help: 'Requests received, by API and version.',
       labelNames: ['api', 'version'],
       registers,
-      collect() {
-        metrics.pendingRequests.flush(this);
-      },
+      collect: flushOnCollect(this.pendingRequests),
     });
     this.requestErrors = new Counter({
       name: 'berth_request_errors_total',
@@ -106,17 +110,13 @@ export class BrokerMetrics {
       name: 'berth_bytes_in_total',
       help: 'Request bytes received.',
       registers,
-      collect() {
-        metrics.pendingBytesIn.flush(this);
-      },
+      collect: flushOnCollect(this.pendingBytesIn),
     });
     this.bytesOut = new Counter({
       name: 'berth_bytes_out_total',
       help: 'Response bytes sent.',
       registers,
-      collect() {
-        metrics.pendingBytesOut.flush(this);
-      },
+      collect: flushOnCollect(this.pendingBytesOut),
     });
     this.produceLatency = new Histogram({
       name: 'berth_produce_latency_seconds',
@@ -136,9 +136,7 @@ export class BrokerMetrics {
       help: 'Records appended, by topic.',
       labelNames: ['topic'],
       registers,
-      collect() {
-        metrics.pendingRecordsIn.flush(this);
-      },
+      collect: flushOnCollect(this.pendingRecordsIn),
     });
     new Gauge({
       name: 'berth_io_engine',

@@ -123,8 +123,7 @@ class FetchPass {
     }
     out.push(data);
     this.partitionIndex++;
-    const rest = this.run();
-    return rest instanceof Promise ? await rest : rest;
+    return this.run();
   }
 
   private partition(p: FetchRequestFetchPartition): PartitionData | PendingRead {
