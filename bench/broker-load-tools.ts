@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { deleteTopics } from '../cli/admin-ops.js';
 import { KafkaClient } from '../cli/kafka-client.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { CreateTopics } from '../protocol/generated/create-topics.js';
@@ -127,6 +128,12 @@ export interface SystemUnderTest {
    * producer's first Metadata request, which put a partition's directory, files and fsyncs into Berth's time).
    */
   createTopic(topic: string): Promise<void>;
+  /**
+   * Deletes `topic` and its files (Berth only), so that a run's data leaves the page cache as a reference's unlinked
+   * file does: on this VM, writing into page-cache memory that is growing is several times slower than into memory
+   * freed moments ago (bench/RESULTS.md, session 6), and a broker keeping every run's data would pay that alone.
+   */
+  deleteTopic?(topic: string): Promise<void>;
   /** Why the process ended on its own (exit code and the tail of its output), or null while it runs. */
   died(): string | null;
   stop(): Promise<void>;
@@ -227,6 +234,11 @@ export async function startBerth(
       if (code !== ErrorCode.NONE && code !== ErrorCode.TOPIC_ALREADY_EXISTS) {
         throw new Error(`berth: creating ${topic}: error code ${code}`);
       }
+    },
+    async deleteTopic(topic) {
+      admin ??= await KafkaClient.connect({ host: '127.0.0.1', port, clientId: 'bench-admin' });
+      const [res] = await deleteTopics(admin, [topic]);
+      if (res?.errorCode !== ErrorCode.NONE) throw new Error(`berth: deleting ${topic}: error code ${res?.errorCode}`);
     },
     died() {
       if (stopping || (child.exitCode === null && child.signalCode === null)) return null;

@@ -13,6 +13,10 @@
  * batches (16 x 1 KiB records), and reports each request's latency from its scheduled send time (open loop), from
  * the start of its send, and the sender's lateness; beside the machine's own p99 for one 1 MiB write + fdatasync
  * (the limit's runs, back to back).
+ * Same page-cache state: each reference unlinks its file and Berth's topic is deleted after each of its runs, so
+ * every run writes into memory the run before it freed. On this VM a page cache that grows into memory not used
+ * for a while is 5-10x slower to write (dd: 0.3-0.4 GB/s against 4.3-4.7 GB/s into just-freed memory,
+ * RESULTS.md, session 6), and a broker keeping every run's data would have paid that alone.
  * Knobs: BERTH_BENCH_PRODUCE_MB (per run, default 1024), BERTH_BENCH_PRODUCE_INFLIGHT (default 5, the Java client's
  * max.in.flight.requests.per.connection), BERTH_BENCH_PRODUCE_PACED_SECONDS (per paced run, default 2),
  * BERTH_BENCH_PRODUCE_ONLY=paced (the paced rows and the fdatasync limit only), BERTH_BENCH_PACED_DUMP=FILE (every
@@ -124,6 +128,7 @@ async function paced(
   const [host, port] = sut.bootstrap.split(':');
   const r = await runTool(tool, [host!, port!, file, count, INFLIGHT, rate.toFixed(3)], () => sut.died());
   spawnSync('sync', ['-f', dataDir]);
+  await sut.deleteTopic?.(topic);
   if (r.errors !== 0 || r.responses !== count) {
     throw new Error(`produce-blast paced: ${r.responses} responses, ${r.errors} errors (first error ${r.firstError})`);
   }
@@ -192,6 +197,9 @@ async function blast(
   const cpu = cpuSeconds(sut.pid) - cpu0;
   // Untimed, as the references' own fdatasync after each run: no dirty pages of this run slow down the next one.
   spawnSync('sync', ['-f', dataDir]);
+  // The references unlink their files after each run; Berth's data goes the same way, so every run (reference or
+  // Berth) writes into page-cache memory freed by the run before it, not into memory the VM has to supply afresh.
+  await sut.deleteTopic?.(topic);
   if (r.errors !== 0 || r.responses !== count) {
     throw new Error(`produce-blast: ${r.responses} responses, ${r.errors} errors (first error code ${r.firstError})`);
   }
