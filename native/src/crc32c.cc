@@ -151,18 +151,15 @@ constexpr bool kHardware = false;
 #if defined(__x86_64__)
 const bool kClmul512 = kHardware && crc32c_detail::Clmul512Supported();
 
-// Below this many bytes the crc32 instruction alone is as fast (bench/records.ts, "crc32c clmul512 vs sse4.2" rows):
-// folding has a fixed cost (constants, the final merge of the accumulators) of a few dozen cycles.
-constexpr size_t kClmulMinBytes = 512;
+// The folding loop needs 256 bytes (four registers). At 256 bytes it already takes about half the time of the crc32
+// instruction, whose single dependency chain below 3 KiB does 8 bytes per 3 cycles (native/README.md has figures),
+// so the threshold is the loop's minimum. Loads are unaligned: starting at a 64-byte boundary (the head through the
+// crc32 instruction) measured no faster on Zen 4 at 1 MiB and slower below 2 KiB.
+constexpr size_t kClmulMinBytes = 256;
 
-// The folding loop reads from a 64-byte boundary (no load splits a cache line); the bytes before it and the tail
-// after the last whole register go through the crc32 instruction.
+// Whole 64-byte registers are folded; the tail (under 64 bytes) goes through the crc32 instruction.
 __attribute__((target("sse4.2"))) uint32_t Clmul512(uint32_t state, const uint8_t* p, size_t n) {
   if (n >= kClmulMinBytes) {
-    const size_t head = (64 - (reinterpret_cast<uintptr_t>(p) & 63)) & 63;
-    state = Hardware(state, p, head);
-    p += head;
-    n -= head;
     const size_t body = n & ~static_cast<size_t>(63);
     state = crc32c_detail::FoldClmul512(state, p, body);
     p += body;
