@@ -27,9 +27,10 @@ export interface NativeCapabilities {
 
 /**
  * CRC32C implementations in the addon: 'clmul512' folds with VPCLMULQDQ on 512-bit registers (AVX-512), from 256
- * bytes up; 'sse42' is the crc32 instruction; 'software' slice-by-8 tables.
+ * bytes up; 'clmul256' the same on 256-bit registers (AVX2, no AVX-512); 'sse42' is the crc32 instruction;
+ * 'software' slice-by-8 tables.
  */
-export type Crc32cPath = 'clmul512' | 'sse42' | 'software';
+export type Crc32cPath = 'clmul512' | 'clmul256' | 'sse42' | 'software';
 
 /** A failed system call: code is the errno name ('EBADF'), errno is positive (as in os.constants.errno). */
 export interface NativeError extends Error {

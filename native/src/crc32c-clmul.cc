@@ -122,6 +122,81 @@ BERTH_CLMUL_TARGET uint32_t FoldClmul512(uint32_t state, const uint8_t* p, size_
   return static_cast<uint32_t>(_mm_crc32_u64(_mm_crc32_u64(0, lo), hi));
 }
 
+namespace {
+
+// The same folding on 256-bit registers (two lanes each) for CPUs with VPCLMULQDQ but without AVX-512: no
+// three-input XOR, and the two lanes are merged with the 128-bit PCLMULQDQ.
+constexpr size_t kYmmBytes = 32;
+constexpr size_t kYmmBlockBytes = kYmmBytes * kAccumulators;
+
+struct Constants256 {
+  LaneConstants by_block = Uniform(8 * kYmmBlockBytes);  // 1024 bits
+  LaneConstants by_reg = Uniform(8 * kYmmBytes);         // 256 bits
+  LaneConstants by_2reg = Uniform(8 * 2 * kYmmBytes);
+  LaneConstants by_3reg = Uniform(8 * 3 * kYmmBytes);
+  LaneConstants by_lane = Uniform(128);  // lane 0 onto lane 1
+};
+
+const Constants256 kConstants256;
+
+#define BERTH_CLMUL256_TARGET __attribute__((target("sse4.2,avx2,pclmul,vpclmulqdq")))
+
+BERTH_CLMUL256_TARGET inline __m256i Load256(const LaneConstants& c) {
+  return _mm256_load_si256(reinterpret_cast<const __m256i*>(c.q));
+}
+
+BERTH_CLMUL256_TARGET inline __m256i LoadU256(const uint8_t* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+
+BERTH_CLMUL256_TARGET inline __m256i Fold256(__m256i acc, __m256i k, __m256i data) {
+  const __m256i lo = _mm256_clmulepi64_epi128(acc, k, 0x00);
+  const __m256i hi = _mm256_clmulepi64_epi128(acc, k, 0x11);
+  return _mm256_xor_si256(_mm256_xor_si256(lo, hi), data);
+}
+
+}  // namespace
+
+BERTH_CLMUL256_TARGET uint32_t FoldClmul256(uint32_t state, const uint8_t* p, size_t n) {
+  __m256i a0 = _mm256_xor_si256(LoadU256(p), _mm256_set_epi64x(0, 0, 0, static_cast<int64_t>(state)));
+  __m256i a1 = LoadU256(p + kYmmBytes);
+  __m256i a2 = LoadU256(p + 2 * kYmmBytes);
+  __m256i a3 = LoadU256(p + 3 * kYmmBytes);
+  p += kYmmBlockBytes;
+  n -= kYmmBlockBytes;
+  const __m256i by_block = Load256(kConstants256.by_block);
+  while (n >= kYmmBlockBytes) {
+    a0 = Fold256(a0, by_block, LoadU256(p));
+    a1 = Fold256(a1, by_block, LoadU256(p + kYmmBytes));
+    a2 = Fold256(a2, by_block, LoadU256(p + 2 * kYmmBytes));
+    a3 = Fold256(a3, by_block, LoadU256(p + 3 * kYmmBytes));
+    p += kYmmBlockBytes;
+    n -= kYmmBlockBytes;
+  }
+  const __m256i k1 = Load256(kConstants256.by_reg);
+  __m256i x = Fold256(a0, Load256(kConstants256.by_3reg), Fold256(a1, Load256(kConstants256.by_2reg), a3));
+  x = Fold256(a2, k1, x);
+  while (n >= kYmmBytes) {
+    x = Fold256(x, k1, LoadU256(p));
+    p += kYmmBytes;
+    n -= kYmmBytes;
+  }
+  const __m128i lane0 = _mm256_castsi256_si128(x);
+  const __m128i kl = _mm_load_si128(reinterpret_cast<const __m128i*>(kConstants256.by_lane.q));
+  const __m128i folded = _mm_xor_si128(_mm_clmulepi64_si128(lane0, kl, 0x00), _mm_clmulepi64_si128(lane0, kl, 0x11));
+  const __m128i r = _mm_xor_si128(folded, _mm256_extracti128_si256(x, 1));
+  const uint64_t lo = static_cast<uint64_t>(_mm_cvtsi128_si64(r));
+  const uint64_t hi = static_cast<uint64_t>(_mm_extract_epi64(r, 1));
+  return static_cast<uint32_t>(_mm_crc32_u64(_mm_crc32_u64(0, lo), hi));
+}
+
+bool Clmul256Supported() {
+  __builtin_cpu_init();
+  // avx2 also tells that the OS saves YMM state.
+  return __builtin_cpu_supports("vpclmulqdq") && __builtin_cpu_supports("pclmul") &&
+         __builtin_cpu_supports("avx2") && __builtin_cpu_supports("sse4.2");
+}
+
 bool Clmul512Supported() {
   __builtin_cpu_init();
   // avx512f also tells that the OS saves ZMM state (GCC checks XGETBV); sse4.2 for the crc32 instruction.

@@ -1,6 +1,6 @@
-// CRC32C (Castagnoli). Three paths, picked once from cpuid: folding with VPCLMULQDQ on 512-bit registers for long
-// inputs (crc32c-clmul.cc), the SSE4.2 crc32 instruction, slice-by-8 tables. All give the same results as
-// protocol/records/crc32c.ts.
+// CRC32C (Castagnoli). Paths picked once from cpuid: folding with VPCLMULQDQ on 512-bit (AVX-512) or 256-bit (AVX2)
+// registers for long inputs (crc32c-clmul.cc), the SSE4.2 crc32 instruction, slice-by-8 tables. All give the same
+// results as protocol/records/crc32c.ts.
 #pragma once
 
 #include <napi.h>
@@ -10,7 +10,7 @@
 
 namespace berth {
 
-enum class Crc32cPath { kSoftware, kSse42, kClmul512 };
+enum class Crc32cPath { kSoftware, kSse42, kClmul256, kClmul512 };
 
 bool HardwareCrc32c();
 /** The path Crc32c() takes on this CPU (for inputs long enough for it). */
@@ -26,6 +26,9 @@ namespace crc32c_detail {
 /** Folds n bytes (a multiple of 64, at least 256) from raw register `state`; returns the raw register after them. */
 uint32_t FoldClmul512(uint32_t state, const uint8_t* p, size_t n);
 bool Clmul512Supported();
+/** The same on 256-bit registers (AVX2): n a multiple of 32, at least 128. */
+uint32_t FoldClmul256(uint32_t state, const uint8_t* p, size_t n);
+bool Clmul256Supported();
 #endif
 }  // namespace crc32c_detail
 

@@ -7,7 +7,7 @@ import { crc32cSoftware } from '../../../protocol/records/crc32c.js';
 import { prng, seededBytes } from './helpers.js';
 
 const native = loadNative();
-const ALL: Crc32cPath[] = ['clmul512', 'sse42', 'software'];
+const ALL: Crc32cPath[] = ['clmul512', 'clmul256', 'sse42', 'software'];
 
 /** The paths a CPU with `best` also runs: each one falls back to the next. */
 function pathsFrom(best: Crc32cPath): Crc32cPath[] {
