@@ -182,7 +182,7 @@ async function crc32cPathRows(ms: number): Promise<BenchRow[]> {
       value: gib(bytes, clmul),
       unit: 'GiB/s',
       reference: { name: 'crc32c sse42', value: gib(bytes, sse42) },
-      note: `clmul256 ${gib(bytes, clmul256).toFixed(1)} GiB/s; memcpy of the same bytes ${gib(bytes, copy).toFixed(1)} GiB/s`,
+      note: `clmul256 ${gib(bytes, clmul256).toFixed(1)} GiB/s; memcpy (same bytes) ${gib(bytes, copy).toFixed(1)} GiB/s`,
     });
   const warm = Buffer.alloc(1 << 20);
   for (let i = 0; i < warm.length; i++) warm[i] = (i * 2654435761) >>> 24;
