@@ -175,6 +175,7 @@ async function crc32cPathRows(ms: number): Promise<BenchRow[]> {
   const native = loadNative();
   if (native?.probe().crc32cPath !== 'clmul512') return [];
   const gib = (bytes: number, perSecond: number) => (bytes * perSecond) / 2 ** 30;
+  const fixed = (n: number) => n.toFixed(1);
   const rows: BenchRow[] = [];
   const push = (what: string, bytes: number, [clmul, sse42, clmul256, copy]: number[]) =>
     rows.push({
@@ -182,7 +183,7 @@ async function crc32cPathRows(ms: number): Promise<BenchRow[]> {
       value: gib(bytes, clmul),
       unit: 'GiB/s',
       reference: { name: 'crc32c sse42', value: gib(bytes, sse42) },
-      note: `clmul256 ${gib(bytes, clmul256).toFixed(1)} GiB/s; memcpy (same bytes) ${gib(bytes, copy).toFixed(1)} GiB/s`,
+      note: `clmul256 ${fixed(gib(bytes, clmul256))} GiB/s; memcpy (same bytes) ${fixed(gib(bytes, copy))} GiB/s`,
     });
   const warm = Buffer.alloc(1 << 20);
   for (let i = 0; i < warm.length; i++) warm[i] = (i * 2654435761) >>> 24;
