@@ -68,8 +68,11 @@ export interface RingOptions {
 export interface NativeAddon {
   probe(): NativeCapabilities;
   crc32c(buf: Uint8Array, start: number, end: number, crc: number): number;
-  /** crc32c() through one named path (tests and benchmarks); throws an Error when this CPU lacks that path. */
-  crc32cWith(path: Crc32cPath, buf: Uint8Array, start: number, end: number, crc: number): number;
+  /**
+   * crc32c() bound to one named path, for tests and benchmarks (calls cost what crc32c() calls cost); throws an Error
+   * when the path is unknown or this CPU lacks it.
+   */
+  crc32cWith(path: Crc32cPath): (buf: Uint8Array, start: number, end: number, crc: number) => number;
   createRing(opts: RingOptions): NativeRing;
   fallocateSync(fd: number, mode: number, offset: number, length: number): void;
   mmapReadOnly(fd: number, offset: number, length: number): Buffer;
@@ -128,7 +131,7 @@ interface RawAddon {
   abiVersion: number;
   probe(): NativeCapabilities;
   crc32c(buf: Uint8Array, start: number, end: number, crc: number): number;
-  crc32cWith(path: Crc32cPath, buf: Uint8Array, start: number, end: number, crc: number): number;
+  crc32cWith(path: Crc32cPath): (buf: Uint8Array, start: number, end: number, crc: number) => number;
   createRing(opts: RingOptions): RawRing;
   fallocateSync(fd: number, mode: number, offset: number, length: number): void;
   mmapReadOnly(fd: number, offset: number, length: number): Buffer;

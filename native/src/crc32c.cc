@@ -211,25 +211,27 @@ const Crc32cPath kBestPath = kClmul512   ? Crc32cPath::kClmul512
                              : kHardware ? Crc32cPath::kSse42
                                          : Crc32cPath::kSoftware;
 const Impl kBest = ImplFor(kBestPath);
+// By Crc32cPath value, null where this CPU lacks the path: the data of crc32cWith's functions.
+const Impl kImpls[] = {ImplFor(Crc32cPath::kSoftware), ImplFor(Crc32cPath::kSse42), ImplFor(Crc32cPath::kClmul256),
+                       ImplFor(Crc32cPath::kClmul512)};
 
-// Validates (buf, start, end, crc) at info[first..first+3]; on success sets p, n, crc and returns true.
-bool ParseRange(const Napi::CallbackInfo& info, size_t first, const char* usage, const uint8_t** p, size_t* n,
-                uint32_t* crc) {
+// Validates the arguments (buf, start, end, crc); on success sets p, n, crc and returns true.
+bool ParseRange(const Napi::CallbackInfo& info, const char* usage, const uint8_t** p, size_t* n, uint32_t* crc) {
   Napi::Env env = info.Env();
-  if (info.Length() < first + 4 || !info[first].IsTypedArray() || !info[first + 1].IsNumber() ||
-      !info[first + 2].IsNumber() || !info[first + 3].IsNumber()) {
+  if (info.Length() < 4 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsNumber() ||
+      !info[3].IsNumber()) {
     Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
     return false;
   }
-  Napi::TypedArray buf = info[first].As<Napi::TypedArray>();
-  const double start = info[first + 1].As<Napi::Number>().DoubleValue();
-  const double end = info[first + 2].As<Napi::Number>().DoubleValue();
+  Napi::TypedArray buf = info[0].As<Napi::TypedArray>();
+  const double start = info[1].As<Napi::Number>().DoubleValue();
+  const double end = info[2].As<Napi::Number>().DoubleValue();
   const size_t len = buf.ByteLength();
   if (!(start >= 0 && start <= end && end <= static_cast<double>(len))) {
     Napi::RangeError::New(env, "crc32c: need 0 <= start <= end <= buf.byteLength").ThrowAsJavaScriptException();
     return false;
   }
-  *crc = info[first + 3].As<Napi::Number>().Uint32Value();
+  *crc = info[3].As<Napi::Number>().Uint32Value();
   const size_t s = static_cast<size_t>(start);
   *p = static_cast<const uint8_t*>(buf.ArrayBuffer().Data()) + buf.ByteOffset() + s;
   *n = static_cast<size_t>(end) - s;
@@ -262,34 +264,39 @@ Napi::Value Crc32cBinding(const Napi::CallbackInfo& info) {
   const uint8_t* p;
   size_t n;
   uint32_t crc;
-  if (!ParseRange(info, 0, "crc32c(buf, start, end, crc)", &p, &n, &crc)) return info.Env().Undefined();
+  if (!ParseRange(info, "crc32c(buf, start, end, crc)", &p, &n, &crc)) return info.Env().Undefined();
   return Napi::Number::New(info.Env(), Crc32c(crc, p, n));
 }
 
-// crc32cWith(path: 'clmul512' | 'clmul256' | 'sse42' | 'software', buf, start, end, crc) -> number; throws
-// when this CPU lacks that path.
-Napi::Value Crc32cWithBinding(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const char* usage = "crc32cWith(path, buf, start, end, crc)";
-  if (info.Length() < 1 || !info[0].IsString()) {
-    Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  const std::string name = info[0].As<Napi::String>().Utf8Value();
-  Impl impl = nullptr;
-  for (Crc32cPath path : {Crc32cPath::kClmul512, Crc32cPath::kClmul256, Crc32cPath::kSse42, Crc32cPath::kSoftware}) {
-    if (name == Crc32cPathName(path)) impl = ImplFor(path);
-  }
-  if (impl == nullptr) {
-    Napi::Error::New(env, "crc32cWith: path '" + name + "' is unknown or not supported by this CPU")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+// Calls the path whose Impl the function was created with (crc32cWith).
+Napi::Value Crc32cViaBinding(const Napi::CallbackInfo& info) {
+  const Impl impl = *static_cast<const Impl*>(info.Data());
   const uint8_t* p;
   size_t n;
   uint32_t crc;
-  if (!ParseRange(info, 1, usage, &p, &n, &crc)) return env.Undefined();
-  return Napi::Number::New(env, ~impl(~crc, p, n));
+  if (!ParseRange(info, "crc32c(buf, start, end, crc)", &p, &n, &crc)) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), ~impl(~crc, p, n));
+}
+
+// crc32cWith(path: 'clmul512' | 'clmul256' | 'sse42' | 'software') -> (buf, start, end, crc) => number; throws when
+// this CPU lacks that path. A function per path, so that calls cost what crc32c() calls cost.
+Napi::Value Crc32cWithBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "crc32cWith(path)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  for (int i = 0; i < static_cast<int>(sizeof kImpls / sizeof kImpls[0]); i++) {
+    const Crc32cPath path = static_cast<Crc32cPath>(i);
+    const Impl* impl = &kImpls[i];
+    if (name == Crc32cPathName(path) && *impl != nullptr) {
+      return Napi::Function::New(env, Crc32cViaBinding, std::string("crc32c_") + name, const_cast<Impl*>(impl));
+    }
+  }
+  Napi::Error::New(env, "crc32cWith: path '" + name + "' is unknown or not supported by this CPU")
+      .ThrowAsJavaScriptException();
+  return env.Undefined();
 }
 
 }  // namespace berth

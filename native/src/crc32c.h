@@ -18,7 +18,7 @@ Crc32cPath Crc32cBestPath();
 const char* Crc32cPathName(Crc32cPath path);
 uint32_t Crc32c(uint32_t crc, const uint8_t* p, size_t n);
 Napi::Value Crc32cBinding(const Napi::CallbackInfo& info);
-/** crc32cWith(path, buf, start, end, crc): one named path, for tests and benchmarks. */
+/** crc32cWith(path): a crc32c function bound to one named path, for tests and benchmarks. */
 Napi::Value Crc32cWithBinding(const Napi::CallbackInfo& info);
 
 namespace crc32c_detail {
