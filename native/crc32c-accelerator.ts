@@ -1,6 +1,7 @@
 /**
- * Installs the addon's CRC32C (the SSE4.2 instruction) as protocol/records/crc32c.ts's accelerator. Below a few
- * hundred bytes the N-API call costs about as much as the portable table loop, so short ranges stay in JS.
+ * Installs the addon's CRC32C (carry-less multiply folding or the SSE4.2 instruction, whichever the CPU has best:
+ * probe().crc32cPath) as protocol/records/crc32c.ts's accelerator. Below a few hundred bytes the N-API call costs
+ * about as much as the portable table loop, so short ranges stay in JS.
  */
 import { crc32cSoftware, setCrc32cAccelerator } from '../protocol/records/crc32c.js';
 import { loadNative, type NativeAddon } from './index.js';
