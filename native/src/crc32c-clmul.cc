@@ -55,6 +55,16 @@ constexpr size_t kRegBytes = 64;
 constexpr int kAccumulators = 4;  // independent chains: covers the multiply's latency (about 4 cycles on Zen 4)
 constexpr size_t kBlockBytes = kRegBytes * kAccumulators;
 
+// Data fresh from memory: the hardware prefetchers alone left the 512-bit loop waiting (21-24 GiB/s walking a 256 MiB
+// buffer in 1 MiB pieces); asking for the lines 4 KiB ahead gave 26-28 GiB/s and changed nothing in cache. A prefetch past
+// the end of the input is harmless: it never faults (the address is computed as an integer, not a pointer).
+constexpr uintptr_t kPrefetchBytes = 4096;
+
+inline void PrefetchAhead(const uint8_t* p, size_t bytes) {
+  const uintptr_t ahead = reinterpret_cast<uintptr_t>(p) + kPrefetchBytes;
+  for (size_t i = 0; i < bytes; i += 64) _mm_prefetch(reinterpret_cast<const char*>(ahead + i), _MM_HINT_T0);
+}
+
 struct Constants {
   LaneConstants by_block = Uniform(8 * kBlockBytes);  // each accumulator over the next block: 2048 bits
   LaneConstants by_reg = Uniform(8 * kRegBytes);      // one register to the next: 512 bits
@@ -93,6 +103,7 @@ BERTH_CLMUL_TARGET uint32_t FoldClmul512(uint32_t state, const uint8_t* p, size_
   n -= kBlockBytes;
   const __m512i by_block = Load(kConstants.by_block);
   while (n >= kBlockBytes) {
+    PrefetchAhead(p, kBlockBytes);
     a0 = Fold(a0, by_block, _mm512_loadu_si512(p));
     a1 = Fold(a1, by_block, _mm512_loadu_si512(p + kRegBytes));
     a2 = Fold(a2, by_block, _mm512_loadu_si512(p + 2 * kRegBytes));
@@ -165,7 +176,7 @@ BERTH_CLMUL256_TARGET uint32_t FoldClmul256(uint32_t state, const uint8_t* p, si
   p += kYmmBlockBytes;
   n -= kYmmBlockBytes;
   const __m256i by_block = Load256(kConstants256.by_block);
-  while (n >= kYmmBlockBytes) {
+  while (n >= kYmmBlockBytes) {  // no prefetching: it measured no faster here
     a0 = Fold256(a0, by_block, LoadU256(p));
     a1 = Fold256(a1, by_block, LoadU256(p + kYmmBytes));
     a2 = Fold256(a2, by_block, LoadU256(p + 2 * kYmmBytes));
