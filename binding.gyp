@@ -7,6 +7,7 @@
           "sources": [
             "native/src/addon.cc",
             "native/src/crc32c.cc",
+            "native/src/crc32c-clmul.cc",
             "native/src/errors.cc",
             "native/src/files.cc",
             "native/src/probe.cc",

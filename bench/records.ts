@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { type Crc32cPath, loadNative } from '../native/index.js';
 import type { CompressionCodec } from '../protocol/records/batch-header.js';
 import { type Crc32cFn, crc32cSoftware } from '../protocol/records/crc32c.js';
 import { decodeRecords, encodeRecordBatch, type RecordInput, validateBatch } from '../protocol/records/record-batch.js';
@@ -152,6 +153,87 @@ function kafkajsEncoder(kafkajs: KafkajsParts, records: RecordInput[], codec: Co
     });
 }
 
+/** Ops per second of each of `ops`, measured in alternating slices (medians), as pair() does for two. */
+async function alternate(ops: Op[], ms: number): Promise<number[]> {
+  for (const op of ops) await rate(op, ms / 4); // warm-up
+  const samples: number[][] = ops.map(() => []);
+  for (let i = 0; i < ROUNDS; i++) {
+    for (let k = 0; k < ops.length; k++) samples[k].push(await rate(ops[k], ms / ROUNDS));
+  }
+  return samples.map(median);
+}
+
+/**
+ * The addon's CRC32C paths side by side: folding with VPCLMULQDQ (clmul512) against the crc32 instruction (sse42),
+ * each beside the 256-bit folding (clmul256) and memcpy of the same bytes (Buffer.copy into a warm buffer), all
+ * measured in alternating slices. Warm rows repeat one range (in cache); the cold row walks a 256 MiB buffer in 1 MiB
+ * pieces, one cursor shared by all four, so every piece comes from memory (the last-level cache is far smaller).
+ * Empty without the addon or without clmul512.
+ */
+async function crc32cPathRows(ms: number): Promise<BenchRow[]> {
+  const native = loadNative();
+  if (native?.probe().crc32cPath !== 'clmul512') return [];
+  const gib = (bytes: number, perSecond: number) => (bytes * perSecond) / 2 ** 30;
+  const fixed = (n: number) => n.toFixed(1);
+  const rows: BenchRow[] = [];
+  const push = (what: string, bytes: number, [clmul, sse42, clmul256, copy]: number[]) =>
+    rows.push({
+      name: `crc32c clmul512 (${what})`,
+      value: gib(bytes, clmul),
+      unit: 'GiB/s',
+      reference: { name: 'crc32c sse42', value: gib(bytes, sse42) },
+      note: `clmul256 ${fixed(gib(bytes, clmul256))} GiB/s; memcpy (same bytes) ${fixed(gib(bytes, copy))} GiB/s`,
+    });
+  const warm = Buffer.alloc((1 << 20) + 64);
+  for (let i = 0; i < warm.length; i++) warm[i] = (i * 2654435761) >>> 24;
+  const sink = Buffer.alloc(1 << 20);
+  for (const size of [1 << 20, 16 << 10, 1 << 10]) {
+    // Several calls per op at small sizes so that the timer's own cost does not count; odd start (as in a frame).
+    const calls = Math.max(1, (64 << 10) / size);
+    const start = 13;
+    const op = (path: Crc32cPath) => {
+      const crc = native.crc32cWith(path);
+      return () => {
+        let c = 0;
+        for (let i = 0; i < calls; i++) c = crc(warm, start, start + size, c);
+        return c;
+      };
+    };
+    const copy = () => {
+      for (let i = 0; i < calls; i++) warm.copy(sink, 0, start, start + size);
+    };
+    const bytes = calls * size;
+    const label = size >= 1 << 20 ? `${size >> 20} MiB` : `${size >> 10} KiB`;
+    push(`${label} warm`, bytes, await alternate([op('clmul512'), op('sse42'), op('clmul256'), copy], ms));
+  }
+  const piece = 1 << 20;
+  const cold = Buffer.alloc(256 << 20);
+  for (let i = 0; i < cold.length; i += 4096) cold[i] = i >>> 12; // touched: every page is resident
+  let at = 0;
+  const next = () => {
+    const s = at;
+    at = (at + piece) % cold.length;
+    return s;
+  };
+  const coldOp = (path: Crc32cPath) => {
+    const crc = native.crc32cWith(path);
+    return () => {
+      const s = next();
+      return crc(cold, s, s + piece, 0);
+    };
+  };
+  const coldCopy = () => {
+    const s = next();
+    cold.copy(sink, 0, s, s + piece);
+  };
+  push(
+    '1 MiB pieces of 256 MiB, from memory',
+    piece,
+    await alternate([coldOp('clmul512'), coldOp('sse42'), coldOp('clmul256'), coldCopy], ms),
+  );
+  return rows;
+}
+
 export async function run(options: RecordsBenchOptions = {}): Promise<BenchRow[]> {
   const duration = options.durationMs ?? 300;
   const perBatch = options.recordsPerBatch ?? 500;
@@ -188,6 +270,8 @@ export async function run(options: RecordsBenchOptions = {}): Promise<BenchRow[]
       reference: { name: 'crc32c software', value: mb(block.length, portable ?? 0) },
     });
   }
+
+  rows.push(...(await crc32cPathRows(duration)));
 
   const records = sampleRecords(perBatch);
   for (const codec of CODECS) {

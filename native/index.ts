@@ -19,9 +19,18 @@ export interface NativeCapabilities {
   splice: boolean;
   sendfile: boolean;
   hardwareCrc32c: boolean;
+  /** The CRC32C path crc32c() takes for long inputs on this CPU (native/README.md, "CRC32C"). */
+  crc32cPath: Crc32cPath;
   kernel: string;
   reason?: string;
 }
+
+/**
+ * CRC32C implementations in the addon: 'clmul512' folds with VPCLMULQDQ on 512-bit registers (AVX-512), from 256
+ * bytes up; 'clmul256' the same on 256-bit registers (AVX2, no AVX-512); 'sse42' is the crc32 instruction;
+ * 'software' slice-by-8 tables.
+ */
+export type Crc32cPath = 'clmul512' | 'clmul256' | 'sse42' | 'software';
 
 /** A failed system call: code is the errno name ('EBADF'), errno is positive (as in os.constants.errno). */
 export interface NativeError extends Error {
@@ -59,6 +68,11 @@ export interface RingOptions {
 export interface NativeAddon {
   probe(): NativeCapabilities;
   crc32c(buf: Uint8Array, start: number, end: number, crc: number): number;
+  /**
+   * crc32c() bound to one named path, for tests and benchmarks (calls cost what crc32c() calls cost); throws an Error
+   * when the path is unknown or this CPU lacks it.
+   */
+  crc32cWith(path: Crc32cPath): (buf: Uint8Array, start: number, end: number, crc: number) => number;
   createRing(opts: RingOptions): NativeRing;
   fallocateSync(fd: number, mode: number, offset: number, length: number): void;
   mmapReadOnly(fd: number, offset: number, length: number): Buffer;
@@ -117,6 +131,7 @@ interface RawAddon {
   abiVersion: number;
   probe(): NativeCapabilities;
   crc32c(buf: Uint8Array, start: number, end: number, crc: number): number;
+  crc32cWith(path: Crc32cPath): (buf: Uint8Array, start: number, end: number, crc: number) => number;
   createRing(opts: RingOptions): RawRing;
   fallocateSync(fd: number, mode: number, offset: number, length: number): void;
   mmapReadOnly(fd: number, offset: number, length: number): Buffer;
@@ -208,6 +223,7 @@ function wrap(raw: RawAddon): NativeAddon {
     probe: () => raw.probe(),
     // The hot path: no wrapper, the binding checks its own bounds.
     crc32c: raw.crc32c,
+    crc32cWith: raw.crc32cWith,
     createRing(opts) {
       checkInt('entries', opts.entries, 1, 32768);
       checkInt('bufferCount', opts.bufferCount, 1, 16384);

@@ -11,6 +11,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   exports.Set("probe", Napi::Function::New(env, berth::Probe, "probe"));
   exports.Set("crc32c", Napi::Function::New(env, berth::Crc32cBinding, "crc32c"));
+  exports.Set("crc32cWith", Napi::Function::New(env, berth::Crc32cWithBinding, "crc32cWith"));
   exports.Set("createRing", Napi::Function::New(env, berth::CreateRing, "createRing"));
   exports.Set("fallocateSync", Napi::Function::New(env, berth::FallocateSync, "fallocateSync"));
   exports.Set("mmapReadOnly", Napi::Function::New(env, berth::MmapReadOnly, "mmapReadOnly"));

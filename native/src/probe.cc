@@ -101,6 +101,7 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
   o.Set("splice", Napi::Boolean::New(env, splice_syscall && u.splice_op));
   o.Set("sendfile", Napi::Boolean::New(env, SyscallAnswers(__NR_sendfile)));
   o.Set("hardwareCrc32c", Napi::Boolean::New(env, HardwareCrc32c()));
+  o.Set("crc32cPath", Napi::String::New(env, Crc32cPathName(Crc32cBestPath())));
   o.Set("kernel", Napi::String::New(env, uts.release));
   if (!u.reason.empty()) o.Set("reason", Napi::String::New(env, u.reason));
   return o;
