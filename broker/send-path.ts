@@ -21,6 +21,8 @@ export async function selectSendPath(wanted: string, log: Logger): Promise<SendP
   const native = loadNative();
   const caps = native?.probe() ?? null;
   const crc32c = native && caps?.hardwareCrc32c ? native.crc32c.bind(native) : null;
+  // Which instructions check every produced batch's CRC: worth a line when a broker is slower than expected.
+  log.info({ crc32c: crc32c ? caps!.crc32cPath : 'js' }, `crc32c: ${crc32c ? caps!.crc32cPath : 'js tables'}`);
   const unavailable = !native
     ? `native addon unavailable (${nativeLoadError() ?? 'not built'})`
     : !caps?.sendfile

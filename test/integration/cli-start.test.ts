@@ -86,6 +86,8 @@ describe('berth start (spawned)', () => {
     expect(listening.host).toBe('127.0.0.1');
     expect(listening.port).toBeTypeOf('number');
     expect(fileOnly.lines.some((l) => l.msg.startsWith('storage engine:') && typeof l.engine === 'string')).toBe(true);
+    const crcLine = fileOnly.lines.find((l) => l.msg.startsWith('crc32c:'));
+    expect(['clmul512', 'clmul256', 'sse42', 'software', 'js']).toContain(crcLine?.crc32c);
     expect(await stop(fileOnly.child)).toBe(0);
 
     const withEnv = await startBerth(['--config', configFile], { BERTH_LOG_DIRS: join(root, 'from-env') });
