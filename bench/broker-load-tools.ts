@@ -130,8 +130,7 @@ export interface SystemUnderTest {
   createTopic(topic: string): Promise<void>;
   /**
    * Deletes `topic` and its files (Berth only), so that a run's data leaves the page cache as a reference's unlinked
-   * file does: on this VM, writing into page-cache memory that is growing is several times slower than into memory
-   * freed moments ago (bench/RESULTS.md, session 6), and a broker keeping every run's data would pay that alone.
+   * file does (the next run can then be given memory freed a moment before it: bench/produce-limit.ts freshPages).
    */
   deleteTopic?(topic: string): Promise<void>;
   /** Why the process ended on its own (exit code and the tail of its output), or null while it runs. */

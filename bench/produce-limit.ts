@@ -13,10 +13,12 @@
  * batches (16 x 1 KiB records), and reports each request's latency from its scheduled send time (open loop), from
  * the start of its send, and the sender's lateness; beside the machine's own p99 for one 1 MiB write + fdatasync
  * (the limit's runs, back to back).
- * Same page-cache state: each reference unlinks its file and Berth's topic is deleted after each of its runs, so
- * every run writes into memory the run before it freed. On this VM a page cache that grows into memory not used
- * for a while is 5-10x slower to write (dd: 0.3-0.4 GB/s against 4.3-4.7 GB/s into just-freed memory,
- * RESULTS.md, session 6), and a broker keeping every run's data would have paid that alone.
+ * Same page-cache state: every throughput run (reference or Berth) starts right after an untimed write and unlink
+ * of as many bytes as it will write (freshPages), and Berth's topic is deleted after each of its runs, as the
+ * references unlink their files. On this VM, writing into the page cache costs 5-10x more in memory freed over a
+ * second ago than in memory freed just before, and the VM's hand-back of freed memory, about 2 s after a free,
+ * stalls it for 50-150 ms; so the paced runs instead start 3 s after the last free (settleFreedMemory) and write
+ * into memory the VM supplies afresh, as a growing page cache does (RESULTS.md, session 6).
  * Knobs: BERTH_BENCH_PRODUCE_MB (per run, default 1024), BERTH_BENCH_PRODUCE_INFLIGHT (default 5, the Java client's
  * max.in.flight.requests.per.connection), BERTH_BENCH_PRODUCE_PACED_SECONDS (per paced run, default 2),
  * BERTH_BENCH_PRODUCE_ONLY=paced (the paced rows and the fdatasync limit only), BERTH_BENCH_PACED_DUMP=FILE (every
@@ -45,6 +47,10 @@ const ONLY_PACED = process.env.BERTH_BENCH_PRODUCE_ONLY === 'paced';
 const PACED_BATCHES = [RECORDS_PER_BATCH, 16];
 /** Requests outstanding when measuring what Berth takes of small acks=-1 batches at saturation. */
 const SMALL_INFLIGHT = 64;
+/** Page-cache memory made ready beyond a run's own bytes (Berth's indexes and metadata). */
+const PAGE_MARGIN = 64 * MiB;
+/** Pause before a latency run (settleFreedMemory). */
+const SETTLE_MS = Number(process.env.BERTH_BENCH_SETTLE_MS ?? 3000);
 
 /** A Produce v7 request frame carrying one batch of `count` records of 1 KiB for partition 0 of topic. */
 function produceFrame(topic: string, acks: 1 | -1, count = RECORDS_PER_BATCH): Buffer {
@@ -62,12 +68,46 @@ function produceFrame(topic: string, acks: 1 | -1, count = RECORDS_PER_BATCH): B
 }
 
 /**
+ * Writes `bytes` to a scratch file and unlinks it, untimed, just before a measured run: the run then writes into
+ * page-cache memory freed a moment ago. This VM hands freed memory back to its host within about a second (free
+ * page reporting), and memory it has to fetch back is written at 0.7-1 GB/s instead of 6-7 GB/s (RESULTS.md,
+ * session 6); without this, a run's figure depended on how long ago the run before it had freed its pages, which
+ * differed between Berth and the references.
+ */
+function freshPages(dir: string, bytes: number): void {
+  // First, a journal commit: files deleted before this (the run before's) are discarded at commit on a disk mounted
+  // with `discard`, and a run must not find its fdatasyncs queued behind those discards.
+  spawnSync('sync', ['-f', dir]);
+  const f = path.join(dir, 'fresh-pages');
+  const chunk = Buffer.alloc(MiB, 0x63);
+  const fd = fs.openSync(f, 'w');
+  try {
+    for (let done = 0; done < bytes; done += MiB) fs.writeSync(fd, chunk, 0, MiB, done);
+  } finally {
+    fs.closeSync(fd);
+    fs.unlinkSync(f);
+  }
+}
+
+/**
+ * Before a latency run: the discards of deleted files done (a journal commit), then a pause long enough for the
+ * VM's free page reporting (about 2 s after memory is freed) to hand the memory freed by the runs before back to
+ * the host. Reporting a gigabyte stalls the vCPUs for 50-150 ms, which would otherwise land inside the run. The
+ * run then writes into memory the VM supplies afresh, as a broker's growing page cache does.
+ */
+async function settleFreedMemory(dir: string): Promise<void> {
+  spawnSync('sync', ['-f', dir]);
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
+}
+
+/**
  * MB/s of 1 MiB sequential writes of `volume` bytes to a fresh file, fdatasynced after each when `synced`, and the
  * p99 of one write (+ fdatasync) in milliseconds.
  */
 function writeLimitRun(dir: string, volume: number, synced: boolean): { mbps: number; p99: number } {
   const f = path.join(dir, 'limit');
   const chunk = Buffer.alloc(MiB, 0x62);
+  freshPages(dir, volume + PAGE_MARGIN);
   const fd = fs.openSync(f, 'w');
   const each: number[] = [];
   try {
@@ -126,6 +166,7 @@ async function paced(
   const rate = (mbps * 1e6) / frame.length;
   const count = Math.max(50, Math.round(rate * PACED_SECONDS));
   const [host, port] = sut.bootstrap.split(':');
+  await settleFreedMemory(dir);
   const r = await runTool(tool, [host!, port!, file, count, INFLIGHT, rate.toFixed(3)], () => sut.died());
   spawnSync('sync', ['-f', dataDir]);
   await sut.deleteTopic?.(topic);
@@ -192,6 +233,7 @@ async function blast(
   fs.writeFileSync(file, frame);
   const count = Math.max(16, Math.round(volume / frame.length));
   const [host, port] = sut.bootstrap.split(':');
+  freshPages(dir, frame.length * count + PAGE_MARGIN);
   const cpu0 = cpuSeconds(sut.pid);
   const r = await runTool(tool, [host!, port!, file, count, inflight], () => sut.died());
   const cpu = cpuSeconds(sut.pid) - cpu0;
