@@ -15,10 +15,10 @@
  * (the limit's runs, back to back).
  * Same page-cache state: every throughput run (reference or Berth) starts right after an untimed write and unlink
  * of as many bytes as it will write (freshPages), and Berth's topic is deleted after each of its runs, as the
- * references unlink their files. On this VM, writing into the page cache costs 5-10x more in memory freed over a
- * second ago than in memory freed just before, and the VM's hand-back of freed memory, about 2 s after a free,
- * stalls it for 50-150 ms; so the paced runs instead start 3 s after the last free (settleFreedMemory) and write
- * into memory the VM supplies afresh, as a growing page cache does (RESULTS.md, session 6).
+ * references unlink their files. On this VM, writing into the page cache costs 3-10x more in memory freed a few
+ * seconds ago than in memory freed just before (bench/page-cache-state.ts). The paced runs instead start 3 s after
+ * the last free (settleFreedMemory): started right after one, every 1 MB paced run had one 80-150 ms stall about
+ * 2 s in (RESULTS.md, session 6).
  * Knobs: BERTH_BENCH_PRODUCE_MB (per run, default 1024), BERTH_BENCH_PRODUCE_INFLIGHT (default 5, the Java client's
  * max.in.flight.requests.per.connection), BERTH_BENCH_PRODUCE_PACED_SECONDS (per paced run, default 2),
  * BERTH_BENCH_PRODUCE_ONLY=paced (the paced rows and the fdatasync limit only), BERTH_BENCH_PACED_DUMP=FILE (every
@@ -69,14 +69,13 @@ function produceFrame(topic: string, acks: 1 | -1, count = RECORDS_PER_BATCH): B
 
 /**
  * Writes `bytes` to a scratch file and unlinks it, untimed, just before a measured run: the run then writes into
- * page-cache memory freed a moment ago. This VM hands freed memory back to its host within about a second (free
- * page reporting), and memory it has to fetch back is written at 0.7-1 GB/s instead of 6-7 GB/s (RESULTS.md,
- * session 6); without this, a run's figure depended on how long ago the run before it had freed its pages, which
- * differed between Berth and the references.
+ * page-cache memory freed a moment ago. On this VM, memory freed a few seconds ago is written at 0.7-2 GB/s instead
+ * of 6-7 GB/s (bench/page-cache-state.ts); without this, a run's figure depended on how long ago the run before it
+ * had freed its pages, which differed between Berth and the references.
  */
 function freshPages(dir: string, bytes: number): void {
-  // First, a journal commit: files deleted before this (the run before's) are discarded at commit on a disk mounted
-  // with `discard`, and a run must not find its fdatasyncs queued behind those discards.
+  // First, the writeback and discards left by the files deleted before this (the disk is mounted with `discard`):
+  // a run must not find its fdatasyncs queued behind them.
   spawnSync('sync', ['-f', dir]);
   const f = path.join(dir, 'fresh-pages');
   const chunk = Buffer.alloc(MiB, 0x63);
@@ -90,10 +89,10 @@ function freshPages(dir: string, bytes: number): void {
 }
 
 /**
- * Before a latency run: the discards of deleted files done (a journal commit), then a pause long enough for the
- * VM's free page reporting (about 2 s after memory is freed) to hand the memory freed by the runs before back to
- * the host. Reporting a gigabyte stalls the vCPUs for 50-150 ms, which would otherwise land inside the run. The
- * run then writes into memory the VM supplies afresh, as a broker's growing page cache does.
+ * Before a latency run: pending writeback and discards done, then a 3 s pause after the last free. Started right
+ * after freeing a gigabyte, every 1 MB paced run had one 80-150 ms stall about 2 s in, when that memory goes cold
+ * (RESULTS.md, session 6); 3 s later, none. The run then writes into memory the VM has to supply, as a broker's
+ * growing page cache does.
  */
 async function settleFreedMemory(dir: string): Promise<void> {
   spawnSync('sync', ['-f', dir]);

@@ -16,6 +16,7 @@ const modules: Array<{ name: string; path: string }> = [
   { name: 'protocol-codecs', path: './protocol-codecs.js' },
   { name: 'records', path: './records.js' },
   { name: 'native-io', path: './native-io.js' },
+  { name: 'machine-page-cache', path: './page-cache-state.js' },
   { name: 'storage-append', path: './storage-append.js' },
   { name: 'group-convergence', path: './group-convergence.js' },
   { name: 'broker-produce-fetch', path: './broker-produce-fetch.js' },
