@@ -158,26 +158,26 @@ const bool kClmul256 = kHardware && crc32c_detail::Clmul256Supported();
 // crc32 instruction) measured no faster on Zen 4 at 1 MiB and slower below 2 KiB.
 constexpr size_t kClmulMinBytes = 256;
 
-// Whole 64-byte registers are folded; the tail (under 64 bytes) goes through the crc32 instruction.
-__attribute__((target("sse4.2"))) uint32_t Clmul512(uint32_t state, const uint8_t* p, size_t n) {
+// Whole registers (`kRegBytes`: 64 or 32) are folded by `Fold`; the tail goes through the crc32 instruction. The
+// 256-bit loop could start at 128 bytes, but its setup costs about what the 512-bit one's does, so both start at
+// the same threshold.
+template <size_t kRegBytes, uint32_t (*Fold)(uint32_t, const uint8_t*, size_t)>
+__attribute__((target("sse4.2"))) uint32_t FoldThenHardware(uint32_t state, const uint8_t* p, size_t n) {
   if (n >= kClmulMinBytes) {
-    const size_t body = n & ~static_cast<size_t>(63);
-    state = crc32c_detail::FoldClmul512(state, p, body);
+    const size_t body = n & ~(kRegBytes - 1);
+    state = Fold(state, p, body);
     p += body;
     n -= body;
   }
   return Hardware(state, p, n);
 }
 
-// The 256-bit loop needs 128 bytes; it is used from the same threshold, as its setup costs about the same.
-__attribute__((target("sse4.2"))) uint32_t Clmul256(uint32_t state, const uint8_t* p, size_t n) {
-  if (n >= kClmulMinBytes) {
-    const size_t body = n & ~static_cast<size_t>(31);
-    state = crc32c_detail::FoldClmul256(state, p, body);
-    p += body;
-    n -= body;
-  }
-  return Hardware(state, p, n);
+uint32_t Clmul512(uint32_t state, const uint8_t* p, size_t n) {
+  return FoldThenHardware<64, crc32c_detail::FoldClmul512>(state, p, n);
+}
+
+uint32_t Clmul256(uint32_t state, const uint8_t* p, size_t n) {
+  return FoldThenHardware<32, crc32c_detail::FoldClmul256>(state, p, n);
 }
 #else
 constexpr bool kClmul512 = false;
