@@ -23,6 +23,7 @@ import { loadHandlers } from './handlers/index.js';
 import { loadOrCreateMetaProperties } from './meta-properties.js';
 import { BrokerMetrics } from './metrics.js';
 import { PartitionRegistry } from './partition-registry.js';
+import { preallocationDefault } from './preallocation-default.js';
 import type { SendCounters } from './response-writer.js';
 import { type SendPath, selectSendPath } from './send-path.js';
 import { KafkaServer } from './server.js';
@@ -113,6 +114,7 @@ export class Broker implements BrokerContext {
     const meta = loadOrCreateMetaProperties(dataDir, config.number('node.id'));
     const sendPath = await selectSendPath(config.string('fetch.path'), log);
     if (sendPath.crc32c) setCrc32cAccelerator(sendPath.crc32c);
+    preallocationDefault(config, dataDir, log);
     const topics = await TopicRegistry.open(join(dataDir, '__berth_metadata'));
     const engineLog = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) };
     const logs = await LogManager.open({

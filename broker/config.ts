@@ -97,7 +97,7 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
     type: 'boolean',
     default: 'true',
     topicConfig: 'preallocate',
-    doc: 'Reserve disk ahead of the active segment (16 MiB, doubling to 128 MiB); turn off on ext4 mounted with discard.',
+    doc: 'Reserve disk ahead of the active segment (16 MiB, doubling to 128 MiB). Default false on ext4 mounted with discard.',
   },
   {
     name: 'log.segment.bytes',
@@ -341,6 +341,17 @@ export class BrokerConfig {
 
   boolean(name: string): boolean {
     return this.string(name) === 'true';
+  }
+
+  /**
+   * Replaces a built-in default that depends on the machine, decided at start-up; a value the operator set (file,
+   * environment, flag) stays. Returns whether the default was replaced.
+   */
+  adjustDefault(name: string, value: string): boolean {
+    const e = this.entry(name);
+    if (e.source !== 'default') return false;
+    this.entries.set(name, { ...e, value: validate(e.def, value) });
+    return true;
   }
 
   /** Broker defaults of topic-level configs, keyed by the topic config name. */

@@ -1,6 +1,6 @@
 /* The machine's own acks=-1 latency at a given pace, for the storage benchmark's paced rows: group commit in C.
  *
- *   group-commit FILE SIZE MIBPS SECONDS
+ *   group-commit FILE SIZE MIBPS SECONDS      (GC_PREALLOC=full|chunks|none: how FILE is preallocated)
  *
  * A writer thread sleeps until each append's scheduled time (clock_nanosleep, absolute) and pwrite()s SIZE bytes
  * at the end of FILE (preallocated, as Berth's segments are); a syncer thread, woken through a condition variable,
@@ -70,7 +70,21 @@ int main(int argc, char **argv) {
     return 2;
   }
   fd = open(argv[1], O_CREAT | O_TRUNC | O_RDWR, 0644);
-  if (fd < 0 || fallocate(fd, 0, 0, (off_t)(size * (size_t)total)) != 0) {
+  /* GC_PREALLOC: full (default, one fallocate of the whole file), chunks (16 MiB doubling to 128 MiB, as Berth's
+   * segments), none (appends extend the file). */
+  const char *prealloc = getenv("GC_PREALLOC");
+  int rc = 0;
+  if (fd >= 0 && (!prealloc || !strcmp(prealloc, "full"))) {
+    rc = fallocate(fd, 0, 0, (off_t)(size * (size_t)total));
+  } else if (fd >= 0 && !strcmp(prealloc, "chunks")) {
+    off_t at = 0, chunk = 16 << 20, want = (off_t)(size * (size_t)total);
+    while (at < want && rc == 0) {
+      rc = fallocate(fd, 0, at, chunk);
+      at += chunk;
+      if (chunk < (128 << 20)) chunk *= 2;
+    }
+  }
+  if (fd < 0 || rc != 0) {
     perror(argv[1]);
     return 1;
   }

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ext4DiscardMount } from '../../storage/mount-info.js';
 import { BERTH, runBerth } from './cli-harness.js';
 
 interface LogLine {
@@ -88,6 +89,9 @@ describe('berth start (spawned)', () => {
     expect(fileOnly.lines.some((l) => l.msg.startsWith('storage engine:') && typeof l.engine === 'string')).toBe(true);
     const crcLine = fileOnly.lines.find((l) => l.msg.startsWith('crc32c:'));
     expect(['clmul512', 'clmul256', 'sse42', 'software', 'js']).toContain(crcLine?.crc32c);
+    // Preallocation is off by default only where the data directory is on ext4 mounted with discard (CI's disks are).
+    const preallocLine = fileOnly.lines.some((l) => l.msg.startsWith('log.preallocate: false by default here'));
+    expect(preallocLine).toBe(ext4DiscardMount(join(root, 'from-file')) !== null);
     expect(await stop(fileOnly.child)).toBe(0);
 
     const withEnv = await startBerth(['--config', configFile], { BERTH_LOG_DIRS: join(root, 'from-env') });
