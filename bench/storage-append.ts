@@ -31,7 +31,8 @@
  * BERTH_BENCH_MB scales the volumes (default 256 MiB per acks=1 run of 1 MiB batches; the others are fractions of it);
  * BERTH_BENCH_SIZES (batch sizes in bytes, comma-separated) and BERTH_BENCH_ENGINES narrow the cases,
  * BERTH_BENCH_ACKS=-1 skips the acks=1 cases, BERTH_BENCH_PACED_RUNS (default min(reps, 3)) sets the paced runs,
- * BERTH_BENCH_PACER (worker or timer) the pacer, BERTH_BENCH_PACE_MIBPS fixed paces (A/B runs: only the paced rows).
+ * BERTH_BENCH_PACER (worker or timer) the pacer, BERTH_BENCH_PACE_MIBPS fixed paces (A/B runs: only the paced rows),
+ * BERTH_BENCH_PREALLOCATE=true|false the logs' preallocation (default: the broker's default for this disk).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -41,6 +42,7 @@ import { crc32c } from '../protocol/records/crc32c.js';
 import type { IoEngine } from '../storage/io/io-engine.js';
 import { createUringEngine } from '../storage/io/select-engine.js';
 import { openSyncEngine } from '../storage/io/sync-engine.js';
+import { ext4DiscardMount } from '../storage/mount-info.js';
 import { PartitionLog } from '../storage/partition-log.js';
 import type { BenchRow } from './bench-row.js';
 import { compileGroupCommit, type GroupCommitRun, groupCommitRun } from './group-commit-reference.js';
@@ -184,10 +186,20 @@ class CountingEngine implements IoEngine {
 
 let logSeq = 0;
 
+/**
+ * The broker's default for this disk: no preallocation on ext4 mounted with discard (broker/preallocation-default.ts),
+ * so that these figures are what a broker on this machine gets. BERTH_BENCH_PREALLOCATE=true|false overrides it.
+ */
+const LOG_CONFIG = (dir: string) => ({
+  preallocate: process.env.BERTH_BENCH_PREALLOCATE
+    ? process.env.BERTH_BENCH_PREALLOCATE === 'true'
+    : ext4DiscardMount(dir) === null,
+});
+
 /** Opens a fresh partition log, warmed with one append. */
 async function openLog(engine: IoEngine, dir: string, batchSize: number): Promise<{ log: PartitionLog; dir: string }> {
   const logDir = path.join(dir, `bench-${engine.name}-${logSeq++}`);
-  const log = await PartitionLog.open({ dir: logDir, topic: 'bench', partition: 0, engine });
+  const log = await PartitionLog.open({ dir: logDir, topic: 'bench', partition: 0, engine, config: LOG_CONFIG(dir) });
   await log.append(makeBatch(batchSize), { acks: -1 });
   return { log, dir: logDir };
 }
