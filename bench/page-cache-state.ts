@@ -22,7 +22,7 @@ const PAUSES_MS = [1000, 3000];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Writes `bytes` to a fresh file in 1 MiB writes; MB/s of the writes. The file is removed (untimed) afterwards. */
-function writeFile(dir: string, bytes: number): number {
+export function writeAndUnlink(dir: string, bytes: number): number {
   const f = path.join(dir, 'pages');
   const chunk = Buffer.alloc(MiB, 0x70);
   const fd = fs.openSync(f, 'w');
@@ -42,12 +42,12 @@ export async function run(): Promise<BenchRow[]> {
     const justFreed: number[] = [];
     const afterPause = new Map<number, number[]>(PAUSES_MS.map((p) => [p, []]));
     for (let i = 0; i < REPEATS; i++) {
-      writeFile(dir, VOLUME);
-      justFreed.push(writeFile(dir, VOLUME));
+      writeAndUnlink(dir, VOLUME);
+      justFreed.push(writeAndUnlink(dir, VOLUME));
       for (const pause of PAUSES_MS) {
-        writeFile(dir, VOLUME);
+        writeAndUnlink(dir, VOLUME);
         await sleep(pause);
-        afterPause.get(pause)!.push(writeFile(dir, VOLUME));
+        afterPause.get(pause)!.push(writeAndUnlink(dir, VOLUME));
       }
     }
     const mib = VOLUME / MiB;

@@ -33,6 +33,7 @@ import { encodeRequestFrame } from '../protocol/frames.js';
 import { encodeRecordBatch } from '../protocol/records/encode-batch.js';
 import { type BenchRow, median, renderTable } from './bench-row.js';
 import { compileTool, cpuSeconds, runTool, type SystemUnderTest, startBerth } from './broker-load-tools.js';
+import { writeAndUnlink } from './page-cache-state.js';
 
 const MB = Number(process.env.BERTH_BENCH_PRODUCE_MB ?? 1024);
 const INFLIGHT = Number(process.env.BERTH_BENCH_PRODUCE_INFLIGHT ?? 5);
@@ -77,15 +78,7 @@ function freshPages(dir: string, bytes: number): void {
   // First, the writeback and discards left by the files deleted before this (the disk is mounted with `discard`):
   // a run must not find its fdatasyncs queued behind them.
   spawnSync('sync', ['-f', dir]);
-  const f = path.join(dir, 'fresh-pages');
-  const chunk = Buffer.alloc(MiB, 0x63);
-  const fd = fs.openSync(f, 'w');
-  try {
-    for (let done = 0; done < bytes; done += MiB) fs.writeSync(fd, chunk, 0, MiB, done);
-  } finally {
-    fs.closeSync(fd);
-    fs.unlinkSync(f);
-  }
+  writeAndUnlink(dir, bytes);
 }
 
 /**

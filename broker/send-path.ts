@@ -5,6 +5,7 @@
  * Also installs the addon's hardware CRC32C for record batch checks when the CPU has it.
  */
 import type { Logger } from 'pino';
+import { nativeCrc32c } from '../native/crc32c-accelerator.js';
 import { loadNative, nativeLoadError } from '../native/index.js';
 import type { Crc32cFn } from '../protocol/records/crc32c.js';
 import type { FileRange } from './outbound.js';
@@ -20,7 +21,7 @@ export interface SendPath {
 export async function selectSendPath(wanted: string, log: Logger): Promise<SendPath> {
   const native = loadNative();
   const caps = native?.probe() ?? null;
-  const crc32c = native && caps?.hardwareCrc32c ? native.crc32c.bind(native) : null;
+  const crc32c = nativeCrc32c(native);
   // Which instructions check every produced batch's CRC: worth a line when a broker is slower than expected.
   log.info({ crc32c: crc32c ? caps!.crc32cPath : 'js' }, `crc32c: ${crc32c ? caps!.crc32cPath : 'js tables'}`);
   const unavailable = !native

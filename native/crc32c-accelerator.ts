@@ -3,7 +3,7 @@
  * probe().crc32cPath) as protocol/records/crc32c.ts's accelerator. Below a few hundred bytes the N-API call costs
  * about as much as the portable table loop, so short ranges stay in JS.
  */
-import { crc32cSoftware, setCrc32cAccelerator } from '../protocol/records/crc32c.js';
+import { type Crc32cFn, crc32cSoftware, setCrc32cAccelerator } from '../protocol/records/crc32c.js';
 import { loadNative, type NativeAddon } from './index.js';
 
 /**
@@ -13,12 +13,20 @@ import { loadNative, type NativeAddon } from './index.js';
  */
 export const NATIVE_CRC32C_MIN_BYTES = 128;
 
+/**
+ * The addon's CRC32C for ranges of NATIVE_CRC32C_MIN_BYTES and more, the portable tables below that; null without
+ * the addon or a hardware path.
+ */
+export function nativeCrc32c(native: NativeAddon | null = loadNative()): Crc32cFn | null {
+  if (!native?.probe().hardwareCrc32c) return null;
+  const hw = native.crc32c;
+  return (buf, start, end, crc) =>
+    end - start >= NATIVE_CRC32C_MIN_BYTES ? hw(buf, start, end, crc) : crc32cSoftware(buf, start, end, crc);
+}
+
 /** Returns true when the hardware path was installed; false (portable path kept) without the addon or SSE4.2. */
 export function installNativeCrc32c(native: NativeAddon | null = loadNative()): boolean {
-  if (!native?.probe().hardwareCrc32c) return false;
-  const hw = native.crc32c;
-  setCrc32cAccelerator((buf, start, end, crc) =>
-    end - start >= NATIVE_CRC32C_MIN_BYTES ? hw(buf, start, end, crc) : crc32cSoftware(buf, start, end, crc),
-  );
-  return true;
+  const fn = nativeCrc32c(native);
+  if (fn) setCrc32cAccelerator(fn);
+  return fn !== null;
 }
