@@ -32,7 +32,9 @@
  * BERTH_BENCH_SIZES (batch sizes in bytes, comma-separated) and BERTH_BENCH_ENGINES narrow the cases,
  * BERTH_BENCH_ACKS=-1 skips the acks=1 cases, BERTH_BENCH_PACED_RUNS (default min(reps, 3)) sets the paced runs,
  * BERTH_BENCH_PACER (worker or timer) the pacer, BERTH_BENCH_PACE_MIBPS fixed paces (A/B runs: only the paced rows),
- * BERTH_BENCH_PREALLOCATE=true|false the logs' preallocation (default: the broker's default for this disk).
+ * BERTH_BENCH_PREALLOCATE=true|false the logs' preallocation (default: the broker's default for this disk),
+ * BERTH_BENCH_URING_LINKED_SYNC=0 and BERTH_BENCH_URING_COALESCE=0 turn off the ring's linked fdatasync and write
+ * coalescing (A/B runs).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -432,7 +434,9 @@ export async function run(): Promise<BenchRow[]> {
     // BERTH_BENCH_URING_LINKED_SYNC=0: the ring issues a durable write's fdatasync from the write's completion
     // instead of linking it behind the write in the kernel (for A/B runs).
     const linkedSync = process.env.BERTH_BENCH_URING_LINKED_SYNC !== '0';
-    if (ENGINES.includes('uring')) engines.push(await createUringEngine({ linkedSync }));
+    // BERTH_BENCH_URING_COALESCE=0: every write takes its own SQE (for A/B runs of write coalescing).
+    const coalesceWrites = process.env.BERTH_BENCH_URING_COALESCE !== '0';
+    if (ENGINES.includes('uring')) engines.push(await createUringEngine({ linkedSync, coalesceWrites }));
   } catch (err) {
     rows.push({ name: 'uring engine', value: 0, unit: 'n/a', note: `not available: ${(err as Error).message}` });
   }

@@ -63,6 +63,11 @@ export interface RingOptions {
    * write's completion on the JS thread.
    */
   linkedSync?: boolean;
+  /**
+   * A small write that continues the latest write to the same file still waiting for submission joins its SQE:
+   * one kernel write and one completion for both (default true). Callbacks still run once per write, in order.
+   */
+  coalesceWrites?: boolean;
 }
 
 export interface NativeAddon {
@@ -102,10 +107,15 @@ export interface NativeRing {
   fallocate(fd: number, mode: number, offset: number, length: number, cb: (err: NativeError | null) => void): void;
   /** Requests accepted whose callback has not run yet (queued for a buffer or in the kernel). */
   inFlight(): number;
-  /** io_uring_enter calls that submitted something, and the SQEs they carried (batching shows as sqes >> enters). */
-  submitStats(): { enters: number; sqes: number };
+  /**
+   * io_uring_enter calls that submitted something, the SQEs they carried (batching shows as sqes >> enters), and
+   * writes that joined another write's SQE (coalesceWrites).
+   */
+  submitStats(): { enters: number; sqes: number; coalesced: number };
   /** RingOptions.linkedSync for the writes issued from now on (A/B benchmarks). */
   setLinkedSync(on: boolean): void;
+  /** RingOptions.coalesceWrites for the writes issued from now on (A/B benchmarks). */
+  setCoalesceWrites(on: boolean): void;
   /** Waits for every accepted request, then unregisters the buffers and frees the ring. */
   close(): Promise<void>;
 }
@@ -121,8 +131,9 @@ interface RawRing {
   fdatasync(fd: number, cb: (err: NativeError | null) => void): void;
   fallocate(fd: number, mode: number, offset: number, length: number, cb: (err: NativeError | null) => void): void;
   inFlight(): number;
-  submitStats(): { enters: number; sqes: number };
+  submitStats(): { enters: number; sqes: number; coalesced: number };
   setLinkedSync(on: boolean): void;
+  setCoalesceWrites(on: boolean): void;
   close(cb: () => void): void;
   bufferSize: number;
 }
@@ -211,6 +222,10 @@ function wrapRing(raw: RawRing): NativeRing {
       if (typeof on !== 'boolean') throw new TypeError('setLinkedSync(on: boolean)');
       raw.setLinkedSync(on);
     },
+    setCoalesceWrites(on) {
+      if (typeof on !== 'boolean') throw new TypeError('setCoalesceWrites(on: boolean)');
+      raw.setCoalesceWrites(on);
+    },
     close() {
       if (!closing) closing = new Promise<void>((resolve) => raw.close(resolve));
       return closing;
@@ -232,6 +247,9 @@ function wrap(raw: RawAddon): NativeAddon {
       if (opts.directWriteMin !== undefined) checkInt('directWriteMin', opts.directWriteMin, 0, MAX_POS);
       if (opts.linkedSync !== undefined && typeof opts.linkedSync !== 'boolean') {
         throw new TypeError('linkedSync must be a boolean');
+      }
+      if (opts.coalesceWrites !== undefined && typeof opts.coalesceWrites !== 'boolean') {
+        throw new TypeError('coalesceWrites must be a boolean');
       }
       return wrapRing(raw.createRing(opts));
     },

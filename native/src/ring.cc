@@ -121,7 +121,17 @@ Napi::Value SetLinkedSync(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// { enters, sqes }: io_uring_enter calls that submitted, and the SQEs they carried.
+// setCoalesceWrites(on): whether later small writes may join the SQE of the write they continue.
+Napi::Value SetCoalesceWrites(const Napi::CallbackInfo& info) {
+  const uint32_t id = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(info.Data()));
+  if (g_ring != nullptr && g_ring->id() == id && info[0].IsBoolean()) {
+    g_ring->set_coalesce(info[0].As<Napi::Boolean>().Value());
+  }
+  return info.Env().Undefined();
+}
+
+// { enters, sqes, coalesced }: io_uring_enter calls that submitted, the SQEs they carried, and writes that joined
+// another write's SQE.
 Napi::Value SubmitStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const uint32_t id = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(info.Data()));
@@ -129,6 +139,7 @@ Napi::Value SubmitStats(const Napi::CallbackInfo& info) {
   const bool live = g_ring != nullptr && g_ring->id() == id;
   o.Set("enters", Napi::Number::New(env, live ? g_ring->queue().enters() : 0));
   o.Set("sqes", Napi::Number::New(env, live ? g_ring->queue().submitted() : 0));
+  o.Set("coalesced", Napi::Number::New(env, live ? g_ring->coalesced() : 0));
   return o;
 }
 
@@ -184,6 +195,9 @@ Napi::Value CreateRing(const Napi::CallbackInfo& info) {
   if (opts.Has("linkedSync") && opts.Get("linkedSync").IsBoolean()) {
     ring->set_linked_sync(opts.Get("linkedSync").As<Napi::Boolean>().Value());
   }
+  if (opts.Has("coalesceWrites") && opts.Get("coalesceWrites").IsBoolean()) {
+    ring->set_coalesce(opts.Get("coalesceWrites").As<Napi::Boolean>().Value());
+  }
   void* data = reinterpret_cast<void*>(static_cast<uintptr_t>(ring->id()));
   Napi::Object o = Napi::Object::New(env);
   o.Set("writeFixed", Napi::Function::New(env, WriteFixed, "writeFixed", data));
@@ -193,9 +207,11 @@ Napi::Value CreateRing(const Napi::CallbackInfo& info) {
   o.Set("close", Napi::Function::New(env, CloseRing, "close", data));
   o.Set("submitStats", Napi::Function::New(env, SubmitStats, "submitStats", data));
   o.Set("setLinkedSync", Napi::Function::New(env, SetLinkedSync, "setLinkedSync", data));
+  o.Set("setCoalesceWrites", Napi::Function::New(env, SetCoalesceWrites, "setCoalesceWrites", data));
   o.Set("bufferSize", Napi::Number::New(env, static_cast<double>(ring->buffer_size())));
   o.Set("directWriteMin", Napi::Number::New(env, static_cast<double>(ring->direct_min())));
   o.Set("linkedSync", Napi::Boolean::New(env, ring->linked_sync()));
+  o.Set("coalesceWrites", Napi::Boolean::New(env, ring->coalesce()));
   return o;
 }
 

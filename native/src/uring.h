@@ -28,6 +28,8 @@ class Uring {
   io_uring_sqe* GetSqe();
   // SQEs prepared but not yet handed to the kernel.
   unsigned Unsubmitted() const { return local_tail_ - Acquire(sq_head_); }
+  // SQEs handed out by GetSqe so far (wraps): a new SQE changes it, so it tells whether one is still the latest.
+  unsigned Prepared() const { return local_tail_; }
   // Free SQ slots.
   unsigned SqSpace() const { return sq_entries_ - (local_tail_ - Acquire(sq_head_)); }
   // Hands every prepared SQE to the kernel; waits for `wait_nr` completions when non-zero.

@@ -41,6 +41,12 @@ struct Request {
   bool write_done = false;
   int write_err = 0;
   const char* write_syscall = "";
+  // Requests whose bytes the kernel writes (or whose fdatasync it does) as part of this one's SQE (Ring::TryCoalesce):
+  // they complete with it, right after it, with its outcome.
+  std::vector<Request*> riders;
+  // A rider write: where its bytes end in the SQE it rides on, and its fdatasync riding on that SQE's linked one.
+  size_t op_end = 0;
+  Request* rider_sync = nullptr;
 };
 
 // One SQE's worth of work. For a write: one pool buffer holding bytes [pos, pos+len) of the file, or (buf -1) the
@@ -64,6 +70,11 @@ class Ring {
   void set_direct_min(size_t bytes) { direct_min_ = direct_write_ok_ ? bytes : 0; }
   // A write with a sync callback goes to the kernel as a linked write + fdatasync pair when it fits one SQE.
   void set_linked_sync(bool on) { linked_sync_ = on; }
+  // Small writes that continue the latest unsubmitted write to the same file join its SQE (TryCoalesce).
+  void set_coalesce(bool on) { coalesce_ = on; }
+  bool coalesce() const { return coalesce_; }
+  // Writes that joined another write's SQE instead of taking their own.
+  double coalesced() const { return coalesced_; }
   bool linked_sync() const { return linked_sync_; }
   size_t direct_min() const { return direct_min_; }
   void Enqueue(Request* r) {
@@ -96,7 +107,15 @@ class Ring {
 
  private:
   void Pump();
-  void PrepOp(Op* op);
+  io_uring_sqe* PrepOp(Op* op);
+  bool TryCoalesce(Request* r);
+  void FailWriteOp(Op* op, int err);
+  void SetTail(Op* op, io_uring_sqe* sqe, unsigned sqes) {
+    tail_op_ = op;
+    tail_sqe_ = sqe;
+    tail_sqes_ = sqes;
+    tail_end_ = q_.Prepared();
+  }
   static void FillSqe(io_uring_sqe* sqe, Op* op, uint8_t* pool, size_t buffer_size);
   void Reap(bool call_js);
   void Complete(Request* r) {
@@ -104,6 +123,15 @@ class Ring {
     done_.push_back(r);
     if (!r->sync_cb.IsEmpty()) FollowWithSync(r);  // after the write's own callback, in delivery order
     if (r->linked_sync != nullptr) LinkedWriteDone(r);
+    std::vector<Request*> riders;
+    riders.swap(r->riders);
+    for (Request* x : riders) {
+      if (x->err == 0 && r->err != 0) {
+        x->err = r->err;
+        x->syscall = r->syscall;
+      }
+      Complete(x);
+    }
   }
   void FollowWithSync(Request* r);
   void PrepOrLink(Op* op);
@@ -143,6 +171,14 @@ class Ring {
   size_t direct_min_ = 0;
   bool direct_write_ok_ = false;
   bool linked_sync_ = true;
+  bool coalesce_ = true;
+  double coalesced_ = 0;
+  // The latest write SQE that later small writes may join: its op, the SQE, Prepared() right after it (and its
+  // linked fdatasync, if any), and whether that fdatasync follows it (2 SQEs) or not (1).
+  Op* tail_op_ = nullptr;
+  io_uring_sqe* tail_sqe_ = nullptr;
+  unsigned tail_end_ = 0;
+  unsigned tail_sqes_ = 0;
   std::vector<int> free_bufs_;
   std::deque<Request*> waiting_;
   std::vector<Op*> stalled_;  // ops that found the SQ full even after a submit; OnPrepare retries them

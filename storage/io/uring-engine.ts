@@ -23,6 +23,8 @@ export interface UringEngineOptions {
   directWriteMin?: number;
   /** writeAndSync sends the fdatasync to the kernel linked behind the write (IOSQE_IO_LINK; default true). */
   linkedSync?: boolean;
+  /** Small writes continuing the previous one in the same submission share its SQE (default true; RingOptions). */
+  coalesceWrites?: boolean;
   /** The addon to use (default loadNative()); tests pass their own. */
   native?: NativeAddon | null;
 }
@@ -175,6 +177,11 @@ export class UringEngine implements IoEngine {
     this.ring.setLinkedSync(on);
   }
 
+  /** UringEngineOptions.coalesceWrites for the writes issued from now on (A/B benchmarks). */
+  setCoalesceWrites(on: boolean): void {
+    this.ring.setCoalesceWrites(on);
+  }
+
   stats(): { submitted: number; completed: number; inFlight: number; bytesWritten: number } {
     return {
       submitted: this.submitted,
@@ -224,6 +231,7 @@ export function createUringEngine(opts: UringEngineOptions = {}): UringEngine {
       bufferSize: opts.bufferSize ?? URING_DEFAULTS.bufferSize,
       directWriteMin: opts.directWriteMin ?? URING_DEFAULTS.directWriteMin,
       linkedSync: opts.linkedSync ?? true,
+      coalesceWrites: opts.coalesceWrites ?? true,
     });
   } catch (e) {
     if (e instanceof TypeError || e instanceof RangeError) throw e;

@@ -6,7 +6,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNative, type NativeError, type NativeRing } from '../../../native/index.js';
-import { prng, seededBytes, tempDir } from './helpers.js';
+import { inChild, prng, seededBytes, tempDir } from './helpers.js';
 
 const native = loadNative();
 const usable = native?.probe().ioUring === true;
@@ -227,15 +227,6 @@ describe.runIf(usable)('NativeRing direct writes and ring-issued fdatasync', () 
   });
 
   /** Runs `body` in a child process (its own ring) with the addon as `addon`; returns what it prints, parsed. */
-  function inChild(body: string, shellPrefix = ''): Record<string, unknown> {
-    const addonPath = fileURLToPath(new URL('../../../build/Release/berth_native.node', import.meta.url));
-    const script = `const addon = require(${JSON.stringify(addonPath)}); const fs = require('fs'); ${body}`;
-    const out = execFileSync('/bin/sh', ['-c', `${shellPrefix}exec "$0" -e "$1"`, process.execPath, script], {
-      encoding: 'utf8',
-    });
-    return JSON.parse(out);
-  }
-
   it('with linkedSync false, issues the fdatasync from the write completion (two submissions)', () => {
     const file = tmp.file('unlinked.log');
     const result = inChild(`
@@ -247,7 +238,7 @@ describe.runIf(usable)('NativeRing direct writes and ring-issued fdatasync', () 
         process.stdout.write(JSON.stringify({ order, linked: ring.linkedSync, size: fs.fstatSync(fd).size, ...ring.submitStats() }));
         ring.close(() => {});
       });`);
-    expect(result).toEqual({ order: ['write', 'sync'], linked: false, size: 1000, enters: 2, sqes: 2 });
+    expect(result).toEqual({ order: ['write', 'sync'], linked: false, size: 1000, enters: 2, sqes: 2, coalesced: 0 });
   });
 
   it('a linked write cut short fails its fdatasync with the error of the rest of the write (RLIMIT_FSIZE, child)', () => {
@@ -272,6 +263,7 @@ describe.runIf(usable)('NativeRing direct writes and ring-issued fdatasync', () 
       size: 20 * 512,
       enters: 2,
       sqes: 3, // the linked pair, then the rest of the write
+      coalesced: 0,
     });
   });
 });
