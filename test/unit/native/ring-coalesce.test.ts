@@ -69,12 +69,7 @@ describe.runIf(usable)('NativeRing write coalescing', () => {
     return { order: issued.order, sqes: after.sqes - before.sqes, coalesced: after.coalesced - before.coalesced };
   }
 
-  it('coalesces by default', () => {
-    expect(ring.submitStats().coalesced).toBe(0);
-    expect((ring as unknown as { coalesceWrites?: boolean }).coalesceWrites ?? true).toBe(true);
-  });
-
-  it('writes that continue each other in one tick share one SQE; each callback runs once, in order', async () => {
+  it('by default, writes that continue each other in one tick share one SQE; each callback runs once, in order', async () => {
     freshFile();
     const parts = Array.from({ length: 8 }, (_, i) => seededBytes(1000 + i, i));
     let pos = 0;
