@@ -103,6 +103,19 @@ export interface NativeRing {
     cb: (err: NativeError | null) => void,
     syncCb?: (err: NativeError | null) => void,
   ): void;
+  /**
+   * writeFixed with a syncCb, but only as a rider on the latest write still waiting for submission whose fdatasync
+   * is linked behind it, when `data` continues that write in the same file and fits behind it: that fdatasync then
+   * covers this write too. Returns false, queueing nothing and calling nothing, when it cannot. The bytes are
+   * copied before it returns.
+   */
+  joinSync(
+    fd: number,
+    data: Buffer,
+    position: number,
+    cb: (err: NativeError | null) => void,
+    syncCb: (err: NativeError | null) => void,
+  ): boolean;
   fdatasync(fd: number, cb: (err: NativeError | null) => void): void;
   fallocate(fd: number, mode: number, offset: number, length: number, cb: (err: NativeError | null) => void): void;
   /** Requests accepted whose callback has not run yet (queued for a buffer or in the kernel). */
@@ -128,6 +141,13 @@ interface RawRing {
     cb: (err: NativeError | null) => void,
     syncCb?: (err: NativeError | null) => void,
   ): void;
+  joinSync(
+    fd: number,
+    data: Uint8Array,
+    position: number,
+    cb: (err: NativeError | null) => void,
+    syncCb: (err: NativeError | null) => void,
+  ): boolean;
   fdatasync(fd: number, cb: (err: NativeError | null) => void): void;
   fallocate(fd: number, mode: number, offset: number, length: number, cb: (err: NativeError | null) => void): void;
   inFlight(): number;
@@ -198,6 +218,14 @@ function wrapRing(raw: RawRing): NativeRing {
       }
       if (syncCb) raw.writeFixed(fd, data, position, cb, syncCb);
       else raw.writeFixed(fd, data, position, cb);
+    },
+    joinSync(fd, data, position, cb, syncCb) {
+      checkInt('fd', fd, 0, MAX_FD);
+      checkInt('position', position, 0, MAX_POS);
+      if (!(data instanceof Uint8Array)) throw new TypeError('data must be a Buffer');
+      checkCallback(cb);
+      checkCallback(syncCb);
+      return data.length > 0 && raw.joinSync(fd, data, position, cb, syncCb);
     },
     fdatasync(fd, cb) {
       checkInt('fd', fd, 0, MAX_FD);

@@ -11,7 +11,8 @@
  *   fdatasync right behind it (IoEngine.writeAndSync: on io_uring linked behind the write in the kernel, so the
  *   worker that completes the write starts it, without a hop through JS), which covers everything up to that
  *   write: one wake-up per acknowledged append when appends come one at a time, and rounds take over as soon as
- *   they overlap.
+ *   they overlap. Durable writes issued right behind it in the same event-loop turn join it when the engine can
+ *   (IoEngine.joinLinkedSync: on io_uring they ride on the same write SQE), so that fdatasync covers them too.
  * After an I/O error the tracker is offline: every write from the first failed one on is rejected, even if it lands,
  * so nothing after a hole ever becomes visible. A write that failed for lack of space (ENOSPC, EDQUOT) leaves it
  * recoverable: once every write has settled, recover() forgets the failed writes and appends resume at `written`
@@ -62,7 +63,7 @@ export class OffsetTracker {
   #dirty = new Set<LogSegment>();
   #dirSyncs: Promise<void>[] = [];
   #offline: StorageError | null = null;
-  /** Engine-issued fdatasyncs in flight (writeAndSync): 0 or 1. */
+  /** Engine-issued fdatasyncs in flight (writeAndSync, and the writes that joined one: joinLinkedSync). */
   #linkedSyncs = 0;
   #recoverable = false;
 
@@ -152,11 +153,15 @@ export class OffsetTracker {
       const e = storageErrorAt(err, 'write', segment.logPath);
       this.fail(e, isOutOfSpace(e));
     };
-    if (!linked) {
+    // A durable write issued right behind a linked one (several appends in one event-loop turn) may ride on it: the
+    // engine's fdatasync then covers both, so one fdatasync acknowledges the whole turn's appends.
+    const joined =
+      !linked && durable && this.#linkedSyncs > 0 ? this.#engine.joinLinkedSync?.(segment.fd, data, position) : null;
+    if (!linked && !joined) {
       this.#engine.write(segment.fd, data, position).then(() => this.#onWriteDone(entry), onWriteFailed);
       return settled;
     }
-    const { written, synced } = this.#engine.writeAndSync!(segment.fd, data, position);
+    const { written, synced } = joined ?? this.#engine.writeAndSync!(segment.fd, data, position);
     this.#linkedSyncs++;
     written.then(() => this.#onWriteDone(entry), onWriteFailed);
     synced.then(

@@ -69,6 +69,35 @@ Napi::Value WriteFixed(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// joinSync(fd, data, position, cb, syncCb): writeFixed with a sync callback, but only as a rider on the latest
+// write SQE whose fdatasync is linked behind it and which it continues (Ring::Join); returns whether it did. When it
+// returns false nothing was queued and no callback will run.
+Napi::Value JoinSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Ring* ring = RingOf(info);
+  if (ring == nullptr) return env.Undefined();
+  int fd;
+  uint64_t position;
+  if (!ArgFd(info[0], &fd) || !info[1].IsTypedArray() || !ArgU64(info[2], &position) || !info[3].IsFunction() ||
+      !info[4].IsFunction()) {
+    ThrowTypeError(env, "joinSync(fd, data: Uint8Array, position, cb, syncCb)");
+    return env.Undefined();
+  }
+  Napi::TypedArray data = info[1].As<Napi::TypedArray>();
+  const size_t len = data.ByteLength();
+  if (len == 0) return Napi::Boolean::New(env, false);
+  auto* r = new Request(Request::kWrite);
+  r->fd = fd;
+  r->position = position;
+  r->src = static_cast<const uint8_t*>(data.ArrayBuffer().Data()) + data.ByteOffset();
+  r->src_len = len;  // copied before Join returns: no reference to the caller's bytes is kept
+  r->cb = Napi::Persistent(info[3].As<Napi::Function>());
+  r->sync_cb = Napi::Persistent(info[4].As<Napi::Function>());
+  if (ring->Join(r)) return Napi::Boolean::New(env, true);
+  delete r;
+  return Napi::Boolean::New(env, false);
+}
+
 Napi::Value Fdatasync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Ring* ring = RingOf(info);
@@ -201,6 +230,7 @@ Napi::Value CreateRing(const Napi::CallbackInfo& info) {
   void* data = reinterpret_cast<void*>(static_cast<uintptr_t>(ring->id()));
   Napi::Object o = Napi::Object::New(env);
   o.Set("writeFixed", Napi::Function::New(env, WriteFixed, "writeFixed", data));
+  o.Set("joinSync", Napi::Function::New(env, JoinSync, "joinSync", data));
   o.Set("fdatasync", Napi::Function::New(env, Fdatasync, "fdatasync", data));
   o.Set("fallocate", Napi::Function::New(env, Fallocate, "fallocate", data));
   o.Set("inFlight", Napi::Function::New(env, InFlight, "inFlight", data));

@@ -77,6 +77,14 @@ class Ring {
   double coalesced() const { return coalesced_; }
   bool linked_sync() const { return linked_sync_; }
   size_t direct_min() const { return direct_min_; }
+  // Joins `r` (a write with a sync callback) to the latest write SQE if that one has its fdatasync linked behind it
+  // and `r` continues it (TryCoalesce); true when it did. Otherwise nothing happens and the caller keeps `r`.
+  bool Join(Request* r) {
+    if (!waiting_.empty() || !TryCoalesce(r)) return false;
+    outstanding_++;
+    UpdateRef();
+    return true;
+  }
   void Enqueue(Request* r) {
     waiting_.push_back(r);
     outstanding_++;

@@ -19,6 +19,10 @@ export interface IoEngine {
    *  through the caller). `written` settles first; `synced` settles when the fdatasync has, covering this write
    *  and every write to `fd` that completed before it; a failed write fails both. */
   writeAndSync?(fd: number, data: Buffer, position: number): { written: Promise<void>; synced: Promise<void> };
+  /** Optional: what writeAndSync gives, but only by joining the latest writeAndSync to `fd` that has not reached the
+   *  kernel yet, when `data` continues it: that write's fdatasync then covers this one too, and `synced` settles
+   *  with it. null when it cannot (nothing is written then). */
+  joinLinkedSync?(fd: number, data: Buffer, position: number): { written: Promise<void>; synced: Promise<void> } | null;
   /** Preallocates [offset, offset+length) (fallocate mode 0, or FALLOC_FL_KEEP_SIZE when keepSize). */
   fallocate(fd: number, offset: number, length: number, keepSize: boolean): Promise<void>;
   /** Counters for metrics: ops submitted, completed, in flight, bytes written. */

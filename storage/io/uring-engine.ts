@@ -100,7 +100,23 @@ export class UringEngine implements IoEngine {
    * the kernel, or issued by the ring from the write's completion.
    */
   writeAndSync(fd: number, data: Buffer, position: number): { written: Promise<void>; synced: Promise<void> } {
-    const length = data.length;
+    return this.syncedWrite(fd, data.length, (cb, syncCb) => {
+      this.ring.writeFixed(fd, data, position, cb, syncCb);
+      return true;
+    })!;
+  }
+
+  /** Rides on the ring's latest linked write + fdatasync to `fd` (NativeRing.joinSync), or null. */
+  joinLinkedSync(fd: number, data: Buffer, position: number): { written: Promise<void>; synced: Promise<void> } | null {
+    return this.syncedWrite(fd, data.length, (cb, syncCb) => this.ring.joinSync(fd, data, position, cb, syncCb));
+  }
+
+  /** A write and its fdatasync as two promises; `start` hands both callbacks to the ring, false if it took neither. */
+  private syncedWrite(
+    fd: number,
+    length: number,
+    start: (cb: (err: Error | null) => void, syncCb: (err: Error | null) => void) => boolean,
+  ): { written: Promise<void>; synced: Promise<void> } | null {
     const w = deferred();
     const s = deferred();
     if (this.closing) {
@@ -109,12 +125,8 @@ export class UringEngine implements IoEngine {
       s.reject(e);
       return { written: w.promise, synced: s.promise };
     }
-    this.submitted += 2;
     try {
-      this.ring.writeFixed(
-        fd,
-        data,
-        position,
+      const started = start(
         (err) => {
           this.completed++;
           if (err) return w.reject(StorageError.from(err, 'write'));
@@ -127,8 +139,11 @@ export class UringEngine implements IoEngine {
           else s.resolve();
         },
       );
+      if (!started) return null;
+      this.submitted += 2;
     } catch (e) {
       // Refused before reaching the ring: bad arguments stay what they are (a bug), anything else is storage.
+      this.submitted += 2;
       this.completed += 2;
       const err = e instanceof TypeError || e instanceof RangeError ? e : StorageError.from(e, 'write');
       w.reject(err);

@@ -173,6 +173,45 @@ describe.runIf(usable)('NativeRing write coalescing', () => {
     expect(readFileSync(file).equals(Buffer.concat([a, b]))).toBe(true);
   });
 
+  it('joinSync rides only on a linked write + fdatasync it continues, and says whether it did', async () => {
+    freshFile();
+    const order: string[] = [];
+    const cb = (label: string) => (err: NativeError | null) => void order.push(err ? `${label}:${err.code}` : label);
+    const a = seededBytes(500, 15);
+    const b = seededBytes(500, 16);
+    const c = seededBytes(500, 17);
+    // Nothing to join yet.
+    expect(ring.joinSync(fd, a, 0, cb('never'), cb('never'))).toBe(false);
+    const before = ring.submitStats();
+    const synced = new Promise<void>((resolve) =>
+      ring.writeFixed(fd, a, 0, cb('wa'), (err) => {
+        cb('sa')(err);
+        resolve();
+      }),
+    );
+    expect(ring.joinSync(fd, c, 1000, cb('never'), cb('never'))).toBe(false); // a gap
+    const joined = new Promise<void>((resolve) => {
+      expect(
+        ring.joinSync(fd, b, 500, cb('wb'), (err) => {
+          cb('sb')(err);
+          resolve();
+        }),
+      ).toBe(true);
+    });
+    await Promise.all([synced, joined]);
+    expect(order).toEqual(['wa', 'wb', 'sa', 'sb']);
+    const after = ring.submitStats();
+    expect({ sqes: after.sqes - before.sqes, coalesced: after.coalesced - before.coalesced }).toEqual({
+      sqes: 2,
+      coalesced: 1,
+    });
+    expect(ring.inFlight()).toBe(0);
+    expect(readFileSync(file).equals(Buffer.concat([a, b]))).toBe(true);
+    // Submitted and done: nothing left to join.
+    expect(ring.joinSync(fd, c, 1000, cb('never'), cb('never'))).toBe(false);
+    expect(order).not.toContain('never');
+  });
+
   it('setCoalesceWrites(false) gives every write its own SQE again', async () => {
     freshFile();
     ring.setCoalesceWrites(false);

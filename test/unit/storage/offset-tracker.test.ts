@@ -24,10 +24,20 @@ class CountingEngine implements IoEngine {
   failLinkedSync = false;
   syncBeforeWrite = false;
   readonly writeAndSync?: IoEngine['writeAndSync'];
+  readonly joinLinkedSync?: IoEngine['joinLinkedSync'];
+  joins = 0;
 
   constructor(readonly inner: IoEngine) {
     this.name = inner.name;
     if (inner.writeAndSync) this.writeAndSync = (fd, data, position) => this.#writeAndSync(fd, data, position);
+    if (inner.joinLinkedSync) {
+      this.joinLinkedSync = (fd, data, position) => {
+        const r = inner.joinLinkedSync!(fd, data, position);
+        if (!r) return null;
+        this.joins++;
+        return this.#hooked(r.written, r.synced); // the fdatasync it joined is already counted in flight
+      };
+    }
   }
   #track<T>(p: Promise<T>): Promise<T> {
     this.syncsInFlight++;
@@ -39,7 +49,11 @@ class CountingEngine implements IoEngine {
   #writeAndSync(fd: number, data: Buffer, position: number) {
     this.writeAndSyncs++;
     const r = this.inner.writeAndSync!(fd, data, position);
-    let synced = this.#track(r.synced);
+    return this.#hooked(r.written, this.#track(r.synced));
+  }
+  #hooked(writtenP: Promise<void>, syncedP: Promise<void>) {
+    const r = { written: writtenP };
+    let synced = syncedP;
     if (this.failLinkedSync) {
       synced = synced.then(() => {
         throw new StorageError('fdatasync failed: EIO (injected)', { errno: 'EIO', syscall: 'fdatasync' });
@@ -111,6 +125,53 @@ describe.each(engines)('OffsetTracker flush scheduling on $name engine', ({ crea
       expect(engine.fdatasyncs).toBe(20); // one round each
       expect(engine.writes).toBe(20);
     }
+  });
+
+  it("acks=-1 appends issued in one turn share the first one's engine-issued fdatasync where the engine can", async () => {
+    const l = await open();
+    await l.append(batchOf(1, 100, 0), { acks: -1 });
+    const before = { writeAndSyncs: engine.writeAndSyncs, fdatasyncs: engine.fdatasyncs, writes: engine.writes };
+    const batches = Array.from({ length: 8 }, (_, i) => batchOf(1 + (i % 2), 300 + i * 50, i + 1));
+    const results = await Promise.all(batches.map((b) => l.append(b, { acks: -1 })));
+    checkInvariant(l);
+    expect(l.flushedOffset).toBe(l.appendedOffset);
+    expect(l.flushedOffset).toBe(results[7].lastOffset + 1);
+    if (!engine.joinLinkedSync) return; // the sync engine: rounds, covered by the next test
+    expect(engine.writeAndSyncs - before.writeAndSyncs).toBe(1);
+    expect(engine.joins).toBe(7);
+    expect(engine.fdatasyncs - before.fdatasyncs).toBe(0);
+    expect(engine.writes - before.writes).toBe(0);
+    expect(engine.maxSyncsInFlight).toBe(1);
+    // The joined bytes landed where their offsets say: each batch reads back as appended (from byte 16 on, past the
+    // baseOffset and partitionLeaderEpoch the log assigns).
+    const ranges = await l.read(results[0].baseOffset, 1 << 20);
+    const bytes = Buffer.concat(await Promise.all(ranges.map((r) => l.readBytes(r))));
+    expect(bytes.length).toBe(batches.reduce((n, b) => n + b.length, 0));
+    let at = 0;
+    for (const [i, b] of batches.entries()) {
+      expect(bytes.readBigInt64BE(at)).toBe(BigInt(results[i].baseOffset));
+      expect(bytes.subarray(at + 16, at + b.length).equals(b.subarray(16))).toBe(true);
+      at += b.length;
+    }
+  });
+
+  it('a failed shared engine-issued fdatasync rejects every append that joined it', async () => {
+    const l = await open();
+    if (!engine.joinLinkedSync) return;
+    await l.append(batchOf(1, 100, 0), { acks: -1 });
+    const flushedBefore = l.flushedOffset;
+    engine.failLinkedSync = true;
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 4 }, (_, i) => l.append(batchOf(1, 200, i + 1), { acks: -1 })),
+    );
+    expect(engine.joins).toBe(3);
+    for (const o of outcomes) {
+      expect(o.status).toBe('rejected');
+      expect((o as PromiseRejectedResult).reason).toBeInstanceOf(StorageError);
+    }
+    expect(l.flushedOffset).toBe(flushedBefore);
+    expect(l.offlineError).toBeInstanceOf(StorageError);
+    checkInvariant(l);
   });
 
   it('overlapping acks=-1 appends share fdatasyncs, one in flight at a time, each resolved once flushed', async () => {
