@@ -158,6 +158,8 @@ class CountingEngine implements IoEngine {
   readonly name;
   fdatasyncs = 0;
   readonly writeAndSync?: IoEngine['writeAndSync'];
+  /** Passed through uncounted: a write that joins shares the fdatasync of the writeAndSync it joins. */
+  readonly joinLinkedSync?: IoEngine['joinLinkedSync'];
   constructor(private readonly inner: IoEngine) {
     this.name = inner.name;
     const ws = inner.writeAndSync?.bind(inner);
@@ -167,6 +169,7 @@ class CountingEngine implements IoEngine {
         return ws(fd, data, position);
       };
     }
+    this.joinLinkedSync = inner.joinLinkedSync?.bind(inner);
   }
   write(fd: number, data: Buffer, position: number): Promise<void> {
     return this.inner.write(fd, data, position);
