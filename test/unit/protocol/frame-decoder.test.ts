@@ -127,6 +127,31 @@ describe('FrameDecoder receive mode (reads straight into buffers it names)', () 
     expect(out[0].buffer).toBe(allocated[0].buffer);
   });
 
+  it('grows its stage once a read fills it, then takes many frames under 64 KiB per read', () => {
+    const bodies16 = Array.from({ length: 60 }, (_, i) => Buffer.alloc(16_666 + (i % 3) * 10_000, i));
+    const s = Buffer.concat(bodies16.map(frame));
+    let reads = 0;
+    const d = new FrameDecoder(2 << 20);
+    const out = receiveAll(d, s, () => {
+      reads++;
+      return 1 << 30; // the client has everything queued: every read fills what it is offered
+    });
+    expect(out.length).toBe(60);
+    for (let i = 0; i < 60; i++) expect(out[i].equals(bodies16[i])).toBe(true);
+    // 1.6 MB in 256 KiB reads once grown (two reads per frame, 120, with the small stage alone).
+    expect(reads).toBeLessThan(15);
+    // A connection whose reads never fill the stage keeps the small one: 16 KiB frames arrive in two reads each.
+    let slowReads = 0;
+    const slow = new FrameDecoder(2 << 20);
+    const slowOut = receiveAll(slow, Buffer.concat(bodies16.slice(0, 10).map(frame)), () => {
+      slowReads++;
+      return 20_000;
+    });
+    expect(slowOut.length).toBe(10);
+    expect(slowReads).toBeGreaterThanOrEqual(10);
+    expect(slow.receiveBuffer().length).toBeLessThanOrEqual(32 * 1024);
+  });
+
   it('names a view of the frame being assembled as the next read target', () => {
     const d = new FrameDecoder(1 << 20);
     const body = Buffer.alloc(100_000, 9);
