@@ -89,6 +89,14 @@ export class ResponseWriter {
   }
 
   private writeBuffers(buffers: Buffer[]): void {
+    if (!this.corked) {
+      // Responses made in this run of callbacks and promise continuations (one ring completion can finish a dozen
+      // pipelined appends) leave in one writev: on our VM each socket write costs tens of microseconds of loopback
+      // delivery and wake-up, whatever its size. The tick after it ends, they go.
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncorkBatch);
+    }
     if (buffers.length === 1) {
       this.write(buffers[0]);
       return;
@@ -97,6 +105,12 @@ export class ResponseWriter {
     for (const b of buffers) this.write(b);
     this.socket.uncork();
   }
+
+  private corked = false;
+  private readonly uncorkBatch = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   /**
    * Hands `buf` to Node. A failed write (the peer went away mid-response) is reported once, through the socket's

@@ -36,6 +36,51 @@ function receive(client: Socket, length: number): Promise<Buffer> {
   });
 }
 
+describe('ResponseWriter (responses from JS)', () => {
+  it('writes the responses made in one tick in one writev, once the tick is over, in order', async () => {
+    const { server, client, listener } = await socketPair();
+    const writes: number[] = [];
+    const s = server as unknown as {
+      _writev: (chunks: unknown[], cb: () => void) => void;
+      _write: (chunk: unknown, encoding: string, cb: () => void) => void;
+    };
+    const writev = s._writev.bind(server);
+    const write = s._write.bind(server);
+    s._writev = (chunks, cb) => {
+      writes.push(chunks.length);
+      writev(chunks, cb);
+    };
+    s._write = (chunk, encoding, cb) => {
+      writes.push(1);
+      write(chunk, encoding, cb);
+    };
+    const fail = (e: unknown) => {
+      throw e;
+    };
+    const writer = new ResponseWriter(server, null, { zeroCopyBytes: 0, copiedBytes: 0 }, fail, () => {});
+    const responses = Array.from({ length: 10 }, (_, i) => Buffer.from(`response ${i};`));
+    const arriving = receive(
+      client,
+      responses.reduce((n, r) => n + r.length, 0),
+    );
+    for (const r of responses) writer.enqueue([r], r.length);
+    expect(writes).toEqual([]); // held until the tick ends
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(writes).toEqual([10]);
+    expect(await arriving).toEqual(Buffer.concat(responses));
+    // A response made in a later tick goes on its own.
+    const late = Buffer.from('late');
+    const lateArriving = receive(client, late.length);
+    writer.enqueue([late], late.length);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).toEqual([10, 1]);
+    expect((await lateArriving).subarray(-late.length)).toEqual(late);
+    client.destroy();
+    server.destroy();
+    listener.close();
+  });
+});
+
 describe('ResponseWriter (zero-copy path)', () => {
   let dir: string;
   let fd: number;
