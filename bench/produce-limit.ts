@@ -13,6 +13,8 @@
  * batches (16 x 1 KiB records), and reports each request's latency from its scheduled send time (open loop), from
  * the start of its send, and the sender's lateness; beside the machine's own p99 for one 1 MiB write + fdatasync
  * (the limit's runs, back to back).
+ * Small requests: 16 KB batches with 64 requests in flight, acks=1 and acks=-1, say what per-request work costs
+ * (no target; the acks=-1 figure also sets the small paced runs' pace).
  * Same page-cache state: every throughput run (reference or Berth) starts right after an untimed write and unlink
  * of as many bytes as it will write (freshPages), and Berth's topic is deleted after each of its runs, as the
  * references unlink their files. On this VM, writing into the page cache costs 3-10x more in memory freed a few
@@ -46,8 +48,10 @@ const PACED_SECONDS = Number(process.env.BERTH_BENCH_PRODUCE_PACED_SECONDS ?? 2)
 const ONLY_PACED = process.env.BERTH_BENCH_PRODUCE_ONLY === 'paced';
 /** Records of 1 KiB per batch in the paced runs: 1 MB and 16 KB batches. */
 const PACED_BATCHES = [RECORDS_PER_BATCH, 16];
-/** Requests outstanding when measuring what Berth takes of small acks=-1 batches at saturation. */
+/** Requests outstanding when measuring what Berth takes of small batches at saturation. */
 const SMALL_INFLIGHT = 64;
+/** Records of 1 KiB in a small batch (16 KB requests): the paced runs' small size. */
+const SMALL_RECORDS = PACED_BATCHES[1];
 /** Page-cache memory made ready beyond a run's own bytes (Berth's indexes and metadata). */
 const PAGE_MARGIN = 64 * MiB;
 /** Pause before a latency run (settleFreedMemory). */
@@ -127,6 +131,7 @@ function writeLimit(dir: string, volume: number, synced: boolean): number {
 interface Run {
   mbps: number;
   brokerCpuPerGiB: number;
+  frameBytes: number;
 }
 
 /** One paced acks=-1 run's figures from produce-blast (milliseconds). */
@@ -237,7 +242,7 @@ async function blast(
   if (r.errors !== 0 || r.responses !== count) {
     throw new Error(`produce-blast: ${r.responses} responses, ${r.errors} errors (first error code ${r.firstError})`);
   }
-  return { mbps: r.mbps!, brokerCpuPerGiB: cpu / ((frame.length * count) / GiB) };
+  return { mbps: r.mbps!, brokerCpuPerGiB: cpu / ((frame.length * count) / GiB), frameBytes: frame.length };
 }
 
 export async function run(): Promise<BenchRow[]> {
@@ -252,6 +257,8 @@ export async function run(): Promise<BenchRow[]> {
     const synced: number[] = [];
     const acks1: Run[] = [];
     const acksAll: Run[] = [];
+    const small1: Run[] = [];
+    const smallAll: Run[] = [];
     const dataDir = path.join(dir, 'data');
     sut = await startBerth(dataDir, 'zerocopy');
     const syncedP99: number[] = [];
@@ -263,6 +270,8 @@ export async function run(): Promise<BenchRow[]> {
         loopback.push((await runTool(loopbackTool, [Math.round(MB / 2)])).mbPerSec!);
         buffered.push(writeLimit(dir, volume, false));
         acks1.push(await blast(tool, sut, dir, dataDir, `produce-limit-acks1-${i}`, 1));
+        const topic = `produce-limit-small-acks1-${i}`;
+        small1.push(await blast(tool, sut, dir, dataDir, topic, 1, SMALL_RECORDS, SMALL_INFLIGHT, volume / 4));
       }
       const s = writeLimitRun(dir, volume / 4, true);
       synced.push(s.mbps);
@@ -276,6 +285,7 @@ export async function run(): Promise<BenchRow[]> {
           const topic = `produce-limit-saturated-${records}-${i}`;
           const sat = await blast(tool, sut, dir, dataDir, topic, -1, records, SMALL_INFLIGHT, (MB * MiB) / 16);
           saturated.get(records)!.push(sat.mbps);
+          if (records === SMALL_RECORDS) smallAll.push(sat);
           pace = Math.min(pace, median(saturated.get(records)!) / 2);
         }
         const topic = `produce-limit-paced-${records}-${i}`;
@@ -291,6 +301,12 @@ export async function run(): Promise<BenchRow[]> {
     const note = (runs: Run[]) =>
       `median of ${REPEATS} x ${MB} MiB; minimal C client, ${INFLIGHT} requests in flight, Produce v${PRODUCE_VERSION} ` +
       `of ${RECORDS_PER_BATCH} x 1 KiB records; broker CPU ${median(runs.map((r) => r.brokerCpuPerGiB)).toFixed(2)} s/GiB`;
+    const smallNote = (runs: Run[], bytes: number) =>
+      `no target (pipelined small requests: what per-request work costs); ` +
+      `${Math.round((median(runs.map((r) => r.mbps)) * 1e6) / runs[0]!.frameBytes)} ` +
+      `requests/s; median of ${runs.length} x ${Math.round(bytes / MiB)} MiB; minimal C client, Produce ` +
+      `v${PRODUCE_VERSION} of ${SMALL_RECORDS} x 1 KiB records; broker CPU ` +
+      `${median(runs.map((r) => r.brokerCpuPerGiB)).toFixed(2)} s/GiB`;
     return [
       {
         name: 'produce 1 MB batches, acks=1',
@@ -307,6 +323,20 @@ export async function run(): Promise<BenchRow[]> {
         unit: 'MB/s',
         reference: { name: 'write + fdatasync every 1 MiB', value: median(synced) },
         note: `target >= 0.7x; ${note(acksAll)}`,
+      },
+      {
+        name: 'produce 16 KB batches, acks=1, 64 in flight',
+        value: median(small1.map((r) => r.mbps)),
+        unit: 'MB/s',
+        reference: { name: 'loopback TCP, one stream', value: median(loopback) },
+        note: smallNote(small1, volume / 4),
+      },
+      {
+        name: 'produce 16 KB batches, acks=-1, 64 in flight',
+        value: median(smallAll.map((r) => r.mbps)),
+        unit: 'MB/s',
+        reference: { name: 'write + fdatasync every 1 MiB', value: median(synced) },
+        note: smallNote(smallAll, volume / 16),
       },
       ...latencyRows,
     ];
