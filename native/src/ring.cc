@@ -40,60 +40,53 @@ bool ArgU64(const Napi::Value& v, uint64_t* out) {
   return true;
 }
 
-Napi::Value WriteFixed(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Ring* ring = RingOf(info);
-  if (ring == nullptr) return env.Undefined();
+// The write request that writeFixed / joinSync arguments (fd, data, position, cb, syncCb) describe, or nullptr
+// after throwing a TypeError. `sync_required`: syncCb must be a function (else it may be undefined).
+Request* WriteRequestFrom(const Napi::CallbackInfo& info, bool sync_required, const char* usage) {
   int fd;
   uint64_t position;
   if (!ArgFd(info[0], &fd) || !info[1].IsTypedArray() || !ArgU64(info[2], &position) || !info[3].IsFunction() ||
-      !(info[4].IsUndefined() || info[4].IsFunction())) {
-    ThrowTypeError(env, "writeFixed(fd, data: Uint8Array, position, cb, syncCb?)");
-    return env.Undefined();
+      !(info[4].IsFunction() || (!sync_required && info[4].IsUndefined()))) {
+    ThrowTypeError(info.Env(), usage);
+    return nullptr;
   }
   Napi::TypedArray data = info[1].As<Napi::TypedArray>();
-  const size_t len = data.ByteLength();
-  if (len == 0) {
-    ThrowNativeError(env, EINVAL, "io_uring_write_fixed");
-    return env.Undefined();
-  }
   auto* r = new Request(Request::kWrite);
   r->fd = fd;
   r->position = position;
   r->src = static_cast<const uint8_t*>(data.ArrayBuffer().Data()) + data.ByteOffset();
-  r->src_len = len;
-  r->data = Napi::Persistent(data.As<Napi::Object>());
+  r->src_len = data.ByteLength();
   r->cb = Napi::Persistent(info[3].As<Napi::Function>());
   if (info[4].IsFunction()) r->sync_cb = Napi::Persistent(info[4].As<Napi::Function>());
+  return r;
+}
+
+Napi::Value WriteFixed(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Ring* ring = RingOf(info);
+  if (ring == nullptr) return env.Undefined();
+  Request* r = WriteRequestFrom(info, false, "writeFixed(fd, data: Uint8Array, position, cb, syncCb?)");
+  if (r == nullptr) return env.Undefined();
+  if (r->src_len == 0) {
+    delete r;
+    ThrowNativeError(env, EINVAL, "io_uring_write_fixed");
+    return env.Undefined();
+  }
+  r->data = Napi::Persistent(info[1].As<Napi::Object>());  // the kernel may read it until the write completes
   ring->Enqueue(r);
   return env.Undefined();
 }
 
 // joinSync(fd, data, position, cb, syncCb): writeFixed with a sync callback, but only as a rider on the latest
 // write SQE whose fdatasync is linked behind it and which it continues (Ring::Join); returns whether it did. When it
-// returns false nothing was queued and no callback will run.
+// returns false nothing was queued and no callback will run. The bytes are copied before it returns.
 Napi::Value JoinSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Ring* ring = RingOf(info);
   if (ring == nullptr) return env.Undefined();
-  int fd;
-  uint64_t position;
-  if (!ArgFd(info[0], &fd) || !info[1].IsTypedArray() || !ArgU64(info[2], &position) || !info[3].IsFunction() ||
-      !info[4].IsFunction()) {
-    ThrowTypeError(env, "joinSync(fd, data: Uint8Array, position, cb, syncCb)");
-    return env.Undefined();
-  }
-  Napi::TypedArray data = info[1].As<Napi::TypedArray>();
-  const size_t len = data.ByteLength();
-  if (len == 0) return Napi::Boolean::New(env, false);
-  auto* r = new Request(Request::kWrite);
-  r->fd = fd;
-  r->position = position;
-  r->src = static_cast<const uint8_t*>(data.ArrayBuffer().Data()) + data.ByteOffset();
-  r->src_len = len;  // copied before Join returns: no reference to the caller's bytes is kept
-  r->cb = Napi::Persistent(info[3].As<Napi::Function>());
-  r->sync_cb = Napi::Persistent(info[4].As<Napi::Function>());
-  if (ring->Join(r)) return Napi::Boolean::New(env, true);
+  Request* r = WriteRequestFrom(info, true, "joinSync(fd, data: Uint8Array, position, cb, syncCb)");
+  if (r == nullptr) return env.Undefined();
+  if (r->src_len > 0 && ring->Join(r)) return Napi::Boolean::New(env, true);
   delete r;
   return Napi::Boolean::New(env, false);
 }

@@ -225,18 +225,17 @@ describe.runIf(usable)('NativeRing write coalescing', () => {
     }
   });
 
-  it('a coalesced write cut short fails only the writes whose bytes were not written (RLIMIT_FSIZE, child)', () => {
-    const path = tmp.file('fsize.log');
-    // ulimit -f 20: the file may hold 10240 bytes. w0 (sync) + w1 + w2 (sync) + w3 go out as one 14000-byte write
-    // with w0's fdatasync linked behind it. The kernel writes 10240 bytes and cancels the fdatasync; the rest is
-    // refused with EFBIG. w0 and w1 were written, w2 and w3 were not; w0's fdatasync is issued again and succeeds,
-    // w2's fails with its write.
-    const result = inChild(
+  /**
+   * Runs `writes` (ring.writeFixed calls whose callbacks are `cb('label')`) in a child process whose files may hold
+   * 10240 bytes (ulimit -f 20), and returns what it reports once `callbacks` callbacks have run.
+   */
+  function underFsizeLimit(path: string, callbacks: number, writes: string): Record<string, unknown> {
+    return inChild(
       `
       const ring = addon.createRing({ entries: 8, bufferCount: 2, bufferSize: ${BUFFER_SIZE} });
       const fd = fs.openSync(${JSON.stringify(path)}, 'w+');
       const order = [];
-      let left = 6;
+      let left = ${callbacks};
       const cb = (label) => (err) => {
         order.push(err ? label + ':' + err.code + ':' + err.syscall : label);
         if (--left === 0) {
@@ -245,11 +244,22 @@ describe.runIf(usable)('NativeRing write coalescing', () => {
           ring.close(() => {});
         }
       };
-      ring.writeFixed(fd, Buffer.alloc(4000, 1), 0, cb('w0'), cb('s0'));
+      ${writes}`,
+      "ulimit -f 20; trap '' XFSZ; ",
+    );
+  }
+
+  it('a coalesced write cut short fails only the writes whose bytes were not written (RLIMIT_FSIZE, child)', () => {
+    // w0 (sync) + w1 + w2 (sync) + w3 go out as one 14000-byte write with w0's fdatasync linked behind it. The
+    // kernel writes 10240 bytes and cancels the fdatasync; the rest is refused with EFBIG. w0 and w1 were written,
+    // w2 and w3 were not; w0's fdatasync is issued again and succeeds, w2's fails with its write.
+    const result = underFsizeLimit(
+      tmp.file('fsize.log'),
+      6,
+      `ring.writeFixed(fd, Buffer.alloc(4000, 1), 0, cb('w0'), cb('s0'));
       ring.writeFixed(fd, Buffer.alloc(4000, 2), 4000, cb('w1'));
       ring.writeFixed(fd, Buffer.alloc(4000, 3), 8000, cb('w2'), cb('s2'));
       ring.writeFixed(fd, Buffer.alloc(2000, 4), 12000, cb('w3'));`,
-      "ulimit -f 20; trap '' XFSZ; ",
     );
     expect(result).toEqual({
       order: [
@@ -269,28 +279,18 @@ describe.runIf(usable)('NativeRing write coalescing', () => {
   });
 
   it('a coalesced write refused before any byte fails every write on it, and their fdatasyncs', () => {
-    const path = tmp.file('fsize0.log');
-    const result = inChild(
-      `
-      const ring = addon.createRing({ entries: 8, bufferCount: 2, bufferSize: ${BUFFER_SIZE} });
-      const fd = fs.openSync(${JSON.stringify(path)}, 'w+');
-      const order = [];
-      let left = 4;
-      const cb = (label) => (err) => {
-        order.push(err ? label + ':' + err.code : label);
-        if (--left === 0) {
-          process.stdout.write(JSON.stringify({ order, inFlight: ring.inFlight(), size: fs.fstatSync(fd).size }));
-          ring.close(() => {});
-        }
-      };
-      ring.writeFixed(fd, Buffer.alloc(1000, 1), 20480, cb('w0'), cb('s0'));
+    const result = underFsizeLimit(
+      tmp.file('fsize0.log'),
+      4,
+      `ring.writeFixed(fd, Buffer.alloc(1000, 1), 20480, cb('w0'), cb('s0'));
       ring.writeFixed(fd, Buffer.alloc(1000, 2), 21480, cb('w1'), cb('s1'));`,
-      "ulimit -f 20; trap '' XFSZ; ",
     );
-    expect(result).toEqual({
-      order: ['w0:EFBIG', 'w1:EFBIG', 's0:EFBIG', 's1:EFBIG'],
+    const efbig = (label: string) => `${label}:EFBIG:io_uring_write_fixed`;
+    expect(result).toMatchObject({
+      order: [efbig('w0'), efbig('w1'), efbig('s0'), efbig('s1')],
       inFlight: 0,
       size: 0,
+      coalesced: 1,
     });
   });
 });
