@@ -3,10 +3,10 @@
 //   prepares one WRITE_FIXED SQE per buffer-sized chunk, or, when the bytes continue the latest SQE's write to the
 //   same file and fit behind them in its buffer, copies them there and rides on that SQE (TryCoalesce). Nothing is
 //   submitted yet: a uv_prepare handle, which libuv runs right before it blocks for I/O, hands every SQE prepared
-//   during this loop iteration to the kernel in one io_uring_enter (earlier only when the SQ is full). The eventfd wakes the loop, completions are reaped, short
-//   writes are resubmitted for the remainder, buffers go back to the pool (which lets waiting requests proceed),
-//   and finished requests' callbacks run inside one callback scope, so promise continuations run after all of them
-//   and their new writes batch into the next submission.
+//   during this loop iteration to the kernel in one io_uring_enter (earlier only when the SQ is full). The eventfd
+//   wakes the loop, completions are reaped, short writes are resubmitted for the remainder, buffers go back to the
+//   pool (which lets waiting requests proceed), and finished requests' callbacks run inside one callback scope, so
+//   promise continuations run after all of them and their new writes batch into the next submission.
 // Requests that find no free buffer or no CQ room wait, in order, in `waiting_`. An fdatasync is not ordered
 // after writes still in flight: callers that need that ordering wait for the writes first (the UringEngine does),
 // or ask for a write followed by an fdatasync (a sync callback on writeFixed). A write that fits one SQE then goes
@@ -218,6 +218,7 @@ bool Ring::TryCoalesce(Request* r) {
     outstanding_++;
     linked_unwritten_++;
     w->linked_sync->riders.push_back(rs);
+    w->linked_sync->unwritten_riders++;
     r->rider_sync = rs;
   }
   w->riders.push_back(r);
@@ -263,7 +264,8 @@ void Ring::PrepOrLink(Op* op) {
 void Ring::LinkedWriteDone(Request* w) {
   Request* s = w->linked_sync;
   w->linked_sync = nullptr;
-  linked_unwritten_ -= 1 + s->riders.size();
+  linked_unwritten_ -= 1 + s->unwritten_riders;
+  s->unwritten_riders = 0;
   s->write_done = true;
   s->write_err = w->err;
   s->write_syscall = w->syscall;

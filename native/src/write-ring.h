@@ -47,6 +47,8 @@ struct Request {
   // A rider write: where its bytes end in the SQE it rides on, and its fdatasync riding on that SQE's linked one.
   size_t op_end = 0;
   Request* rider_sync = nullptr;
+  // A linked fdatasync: riders' fdatasyncs counted in Ring::linked_unwritten_ until its write completes.
+  unsigned unwritten_riders = 0;
 };
 
 // One SQE's worth of work. For a write: one pool buffer holding bytes [pos, pos+len) of the file, or (buf -1) the
