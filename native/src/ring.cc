@@ -40,16 +40,19 @@ bool ArgU64(const Napi::Value& v, uint64_t* out) {
   return true;
 }
 
-// The write request that writeFixed / joinSync arguments (fd, data, position, cb, syncCb) describe, or nullptr
-// after throwing a TypeError. `sync_required`: syncCb must be a function (else it may be undefined).
-Request* WriteRequestFrom(const Napi::CallbackInfo& info, bool sync_required, const char* usage) {
-  int fd;
-  uint64_t position;
-  if (!ArgFd(info[0], &fd) || !info[1].IsTypedArray() || !ArgU64(info[2], &position) || !info[3].IsFunction() ||
+// Checks writeFixed / joinSync arguments (fd, data, position, cb, syncCb), throwing a TypeError when they are
+// wrong. `sync_required`: syncCb must be a function (else it may be undefined).
+bool WriteArgs(const Napi::CallbackInfo& info, bool sync_required, const char* usage, int* fd, uint64_t* position) {
+  if (!ArgFd(info[0], fd) || !info[1].IsTypedArray() || !ArgU64(info[2], position) || !info[3].IsFunction() ||
       !(info[4].IsFunction() || (!sync_required && info[4].IsUndefined()))) {
     ThrowTypeError(info.Env(), usage);
-    return nullptr;
+    return false;
   }
+  return true;
+}
+
+// The write request those (checked) arguments describe.
+Request* NewWriteRequest(const Napi::CallbackInfo& info, int fd, uint64_t position) {
   Napi::TypedArray data = info[1].As<Napi::TypedArray>();
   auto* r = new Request(Request::kWrite);
   r->fd = fd;
@@ -64,14 +67,17 @@ Request* WriteRequestFrom(const Napi::CallbackInfo& info, bool sync_required, co
 Napi::Value WriteFixed(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Ring* ring = RingOf(info);
-  if (ring == nullptr) return env.Undefined();
-  Request* r = WriteRequestFrom(info, false, "writeFixed(fd, data: Uint8Array, position, cb, syncCb?)");
-  if (r == nullptr) return env.Undefined();
-  if (r->src_len == 0) {
-    delete r;
+  int fd;
+  uint64_t position;
+  if (ring == nullptr ||
+      !WriteArgs(info, false, "writeFixed(fd, data: Uint8Array, position, cb, syncCb?)", &fd, &position)) {
+    return env.Undefined();
+  }
+  if (info[1].As<Napi::TypedArray>().ByteLength() == 0) {
     ThrowNativeError(env, EINVAL, "io_uring_write_fixed");
     return env.Undefined();
   }
+  Request* r = NewWriteRequest(info, fd, position);
   r->data = Napi::Persistent(info[1].As<Napi::Object>());  // the kernel may read it until the write completes
   ring->Enqueue(r);
   return env.Undefined();
@@ -83,10 +89,18 @@ Napi::Value WriteFixed(const Napi::CallbackInfo& info) {
 Napi::Value JoinSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Ring* ring = RingOf(info);
-  if (ring == nullptr) return env.Undefined();
-  Request* r = WriteRequestFrom(info, true, "joinSync(fd, data: Uint8Array, position, cb, syncCb)");
-  if (r == nullptr) return env.Undefined();
-  if (r->src_len > 0 && ring->Join(r)) return Napi::Boolean::New(env, true);
+  int fd;
+  uint64_t position;
+  if (ring == nullptr ||
+      !WriteArgs(info, true, "joinSync(fd, data: Uint8Array, position, cb, syncCb)", &fd, &position)) {
+    return env.Undefined();
+  }
+  // Checked before anything is allocated: an acks=-1 append tries this whenever its partition's fdatasync is in
+  // flight, and usually the write it would join went to the kernel in an earlier turn.
+  const size_t len = info[1].As<Napi::TypedArray>().ByteLength();
+  if (len == 0 || !ring->Joinable(fd, position, len)) return Napi::Boolean::New(env, false);
+  Request* r = NewWriteRequest(info, fd, position);
+  if (ring->Join(r)) return Napi::Boolean::New(env, true);
   delete r;
   return Napi::Boolean::New(env, false);
 }

@@ -190,19 +190,25 @@ io_uring_sqe* Ring::PrepOp(Op* op) {
 // (several producers of a partition, or group commit's queue) cost about what one costs. A write with a sync callback
 // joins only a write whose fdatasync is linked behind it, which then covers it too; otherwise it takes its own SQEs
 // and its own fdatasync, as before.
-bool Ring::TryCoalesce(Request* r) {
-  if (!coalesce_ || tail_op_ == nullptr) return false;
+Op* Ring::JoinableTail(int fd, uint64_t position, size_t len, bool syncs) {
+  if (!coalesce_ || tail_op_ == nullptr) return nullptr;
   if (q_.Prepared() != tail_end_ || q_.Unsubmitted() < tail_sqes_ || !stalled_.empty()) {
     tail_op_ = nullptr;  // submitted, or something else went to the SQ after it
-    return false;
+    return nullptr;
   }
   Op* t = tail_op_;
-  Request* w = t->req;
-  const bool syncs = !r->sync_cb.IsEmpty();
-  if (w->fd != r->fd || t->done != 0 || t->pos + t->len != r->position || t->len + r->src_len > buffer_size_ ||
+  if (t->req->fd != fd || t->done != 0 || t->pos + t->len != position || t->len + len > buffer_size_ ||
       (syncs && tail_sqes_ != 2)) {
-    return false;
+    return nullptr;
   }
+  return t;
+}
+
+bool Ring::TryCoalesce(Request* r) {
+  const bool syncs = !r->sync_cb.IsEmpty();
+  Op* t = JoinableTail(r->fd, r->position, r->src_len, syncs);
+  if (t == nullptr) return false;
+  Request* w = t->req;
   memcpy(pool_ + static_cast<size_t>(t->buf) * buffer_size_ + t->len, r->src, r->src_len);
   t->len += r->src_len;
   r->op_end = t->len;

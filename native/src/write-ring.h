@@ -79,6 +79,11 @@ class Ring {
   double coalesced() const { return coalesced_; }
   bool linked_sync() const { return linked_sync_; }
   size_t direct_min() const { return direct_min_; }
+  // Whether a write with a sync callback of `len` bytes at `position` of `fd` could join the latest write SQE now
+  // (Join): checked before the caller builds the request, since most attempts find nothing to join.
+  bool Joinable(int fd, uint64_t position, size_t len) {
+    return waiting_.empty() && JoinableTail(fd, position, len, true) != nullptr;
+  }
   // Joins `r` (a write with a sync callback) to the latest write SQE if that one has its fdatasync linked behind it
   // and `r` continues it (TryCoalesce); true when it did. Otherwise nothing happens and the caller keeps `r`.
   bool Join(Request* r) {
@@ -118,6 +123,9 @@ class Ring {
  private:
   void Pump();
   io_uring_sqe* PrepOp(Op* op);
+  // The latest write SQE, still unsubmitted, that bytes [position, position+len) of `fd` continue and fit behind
+  // (with `syncs`, one whose fdatasync is linked behind it), or nullptr.
+  Op* JoinableTail(int fd, uint64_t position, size_t len, bool syncs);
   bool TryCoalesce(Request* r);
   void FailWriteOp(Op* op, int err);
   void SetTail(Op* op, io_uring_sqe* sqe, unsigned sqes) {

@@ -111,20 +111,22 @@ export class UringEngine implements IoEngine {
     return this.syncedWrite(fd, data.length, (cb, syncCb) => this.ring.joinSync(fd, data, position, cb, syncCb));
   }
 
-  /** A write and its fdatasync as two promises; `start` hands both callbacks to the ring, false if it took neither. */
+  /**
+   * A write and its fdatasync as two promises; `start` hands both callbacks to the ring, false if it took neither
+   * (then nothing is allocated: joinLinkedSync is tried on every acks=-1 append while an fdatasync is in flight).
+   */
   private syncedWrite(
     fd: number,
     length: number,
     start: (cb: (err: Error | null) => void, syncCb: (err: Error | null) => void) => boolean,
   ): { written: Promise<void>; synced: Promise<void> } | null {
-    const w = deferred();
-    const s = deferred();
     if (this.closing) {
       const e = new StorageError('the uring engine is closed', { syscall: 'write' });
-      w.reject(e);
-      s.reject(e);
-      return { written: w.promise, synced: s.promise };
+      return { written: Promise.reject(e), synced: Promise.reject(e) };
     }
+    // Made once the ring has taken the callbacks: it never calls them before start() returns.
+    let w!: ReturnType<typeof deferred>;
+    let s!: ReturnType<typeof deferred>;
     try {
       const started = start(
         (err) => {
@@ -140,15 +142,16 @@ export class UringEngine implements IoEngine {
         },
       );
       if (!started) return null;
-      this.submitted += 2;
     } catch (e) {
       // Refused before reaching the ring: bad arguments stay what they are (a bug), anything else is storage.
       this.submitted += 2;
       this.completed += 2;
       const err = e instanceof TypeError || e instanceof RangeError ? e : StorageError.from(e, 'write');
-      w.reject(err);
-      s.reject(err);
+      return { written: Promise.reject(err), synced: Promise.reject(err) };
     }
+    this.submitted += 2;
+    w = deferred();
+    s = deferred();
     this.track(fd, w.promise);
     return { written: w.promise, synced: s.promise };
   }
