@@ -34,7 +34,7 @@
  * BERTH_BENCH_PACER (worker or timer) the pacer, BERTH_BENCH_PACE_MIBPS fixed paces (A/B runs: only the paced rows),
  * BERTH_BENCH_PREALLOCATE=true|false the logs' preallocation (default: the broker's default for this disk),
  * BERTH_BENCH_URING_LINKED_SYNC=0 and BERTH_BENCH_URING_COALESCE=0 turn off the ring's linked fdatasync and write
- * coalescing (A/B runs).
+ * coalescing, BERTH_BENCH_HOLD_DURABLE=0 the log's holding of small durable writes during an fdatasync (A/B runs).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -204,7 +204,14 @@ const LOG_CONFIG = (dir: string) => ({
 /** Opens a fresh partition log, warmed with one append. */
 async function openLog(engine: IoEngine, dir: string, batchSize: number): Promise<{ log: PartitionLog; dir: string }> {
   const logDir = path.join(dir, `bench-${engine.name}-${logSeq++}`);
-  const log = await PartitionLog.open({ dir: logDir, topic: 'bench', partition: 0, engine, config: LOG_CONFIG(dir) });
+  const log = await PartitionLog.open({
+    dir: logDir,
+    topic: 'bench',
+    partition: 0,
+    engine,
+    config: LOG_CONFIG(dir),
+    holdDurableWrites: process.env.BERTH_BENCH_HOLD_DURABLE !== '0',
+  });
   await log.append(makeBatch(batchSize), { acks: -1 });
   return { log, dir: logDir };
 }

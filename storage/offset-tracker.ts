@@ -13,6 +13,12 @@
  *   write: one wake-up per acknowledged append when appends come one at a time, and rounds take over as soon as
  *   they overlap. Durable writes issued right behind it in the same event-loop turn join it when the engine can
  *   (IoEngine.joinLinkedSync: on io_uring they ride on the same write SQE), so that fdatasync covers them too.
+ * - held durable writes: on such an engine, a small durable write (under 64 KiB, up to 128 KiB held) that arrives
+ *   while an fdatasync is in flight needs the next fdatasync anyway, so it is held until the one in flight ends and
+ *   then goes out with the others held, as one write carrying one fdatasync. Appends that arrive one per event-loop
+ *   turn then cost one kernel submission (one io_uring worker wake-up, one completion) per fdatasync instead of one
+ *   per append. Any other write (acks=1, a large one, the limit reached) first sends what is held, in order.
+ *   Readers see held data once it is written, up to one fdatasync later; its producer waits for that one anyway.
  * After an I/O error the tracker is offline: every write from the first failed one on is rejected, even if it lands,
  * so nothing after a hole ever becomes visible. A write that failed for lack of space (ENOSPC, EDQUOT) leaves it
  * recoverable: once every write has settled, recover() forgets the failed writes and appends resume at `written`
@@ -41,6 +47,22 @@ interface FlushWaiter {
   reject: (e: Error) => void;
 }
 
+interface HeldWrite {
+  entry: PendingWrite;
+  data: Buffer;
+  position: number;
+}
+
+/** Durable writes of at least this many bytes are never held: their page-cache copy overlaps the fdatasync. */
+const HOLD_MAX_WRITE = 64 * 1024;
+/** At most this many bytes are held at once (they share one registered buffer's SQE on io_uring). */
+const HOLD_MAX_BYTES = 128 * 1024;
+
+export interface OffsetTrackerOptions {
+  /** Hold small durable writes while an fdatasync is in flight (default true; false for A/B benchmarks). */
+  holdDurableWrites?: boolean;
+}
+
 export interface OffsetTrackerHooks {
   /** `written` advanced (to seal rolled segments, apply the flush policy, wake fetches). */
   onWritten: () => void;
@@ -66,9 +88,20 @@ export class OffsetTracker {
   /** Engine-issued fdatasyncs in flight (writeAndSync, and the writes that joined one: joinLinkedSync). */
   #linkedSyncs = 0;
   #recoverable = false;
+  /** Durable writes waiting for the fdatasync in flight to end (in offset order, none issued to the engine yet). */
+  #held: HeldWrite[] = [];
+  #heldBytes = 0;
+  readonly #holdDurableWrites: boolean;
 
-  constructor(engine: IoEngine, dir: string, logEndOffset: number, hooks: OffsetTrackerHooks) {
+  constructor(
+    engine: IoEngine,
+    dir: string,
+    logEndOffset: number,
+    hooks: OffsetTrackerHooks,
+    opts: OffsetTrackerOptions = {},
+  ) {
     this.#engine = engine;
+    this.#holdDurableWrites = opts.holdDurableWrites ?? true;
     this.#dir = dir;
     this.#hooks = hooks;
     this.#appended = logEndOffset;
@@ -117,16 +150,6 @@ export class OffsetTracker {
     nextOffset: number,
     durable = false,
   ): Promise<void> {
-    // Everything before this write is written and, apart from this segment's own data, flushed, and no fdatasync
-    // is in flight (one at a time per partition): an fdatasync of this segment right behind the write covers all.
-    const linked =
-      durable &&
-      this.#engine.writeAndSync !== undefined &&
-      this.#pending.length === 0 &&
-      !this.#syncing &&
-      this.#linkedSyncs === 0 &&
-      this.#dirSyncs.length === 0 &&
-      (this.#dirty.size === 0 || (this.#dirty.size === 1 && this.#dirty.has(segment)));
     this.#appended = nextOffset;
     const entry: PendingWrite = {
       segment,
@@ -137,7 +160,6 @@ export class OffsetTracker {
       waiters: [],
       linkedSynced: false,
     };
-    this.#pending.push(entry);
     const settled = new Promise<void>((resolve, reject) => {
       if (!durable) return void entry.waiters.push({ resolve, reject });
       const onWritten = () => {
@@ -147,40 +169,108 @@ export class OffsetTracker {
       };
       entry.waiters.push({ resolve: onWritten, reject });
     });
-    const onWriteFailed = (err: unknown) => {
-      entry.failed = true;
-      entry.done = true;
-      const e = storageErrorAt(err, 'write', segment.logPath);
-      this.fail(e, isOutOfSpace(e));
-    };
     // A durable write issued right behind a linked one (several appends in one event-loop turn) may ride on it: the
     // engine's fdatasync then covers both, so one fdatasync acknowledges the whole turn's appends.
+    if (durable && this.#held.length === 0 && this.#linkedSyncs > 0) {
+      const joined = this.#engine.joinLinkedSync?.(segment.fd, data, position);
+      if (joined) {
+        this.#pending.push(entry);
+        this.#track(entry, joined);
+        return settled;
+      }
+    }
+    // Otherwise, while an fdatasync is in flight, a small durable write waits for it to end (it needs the next
+    // one anyway) and then goes to the kernel together with the others that waited, behind one fdatasync.
+    if (durable && this.#canHold(data.length)) {
+      this.#held.push({ entry, data, position });
+      this.#heldBytes += data.length;
+      return settled;
+    }
+    this.#releaseHeld(); // writes stay in offset order
+    this.#issue(entry, data, position, durable);
+    return settled;
+  }
+
+  #canHold(bytes: number): boolean {
+    return (
+      this.#holdDurableWrites &&
+      this.#engine.joinLinkedSync !== undefined &&
+      (this.#syncing || this.#linkedSyncs > 0) &&
+      bytes < HOLD_MAX_WRITE &&
+      this.#heldBytes + bytes <= HOLD_MAX_BYTES
+    );
+  }
+
+  /** Sends the held durable writes to the engine, in order: the first may carry an fdatasync, the rest join it. */
+  #releaseHeld(): void {
+    if (this.#held.length === 0) return;
+    const held = this.#held;
+    this.#held = [];
+    this.#heldBytes = 0;
+    for (const h of held) this.#issue(h.entry, h.data, h.position, true);
+  }
+
+  /** Called when an fdatasync completed: held writes go out unless another fdatasync is still in flight. */
+  #releaseHeldIfIdle(): void {
+    if (!this.#syncing && this.#linkedSyncs === 0 && !this.#offline) this.#releaseHeld();
+  }
+
+  #issue(entry: PendingWrite, data: Buffer, position: number, durable: boolean): void {
+    const segment = entry.segment;
+    // Everything before this write is written and, apart from this segment's own data, flushed, and no fdatasync
+    // is in flight (one at a time per partition): an fdatasync of this segment right behind the write covers all.
+    const linked =
+      durable &&
+      this.#engine.writeAndSync !== undefined &&
+      this.#pending.length === 0 &&
+      !this.#syncing &&
+      this.#linkedSyncs === 0 &&
+      this.#dirSyncs.length === 0 &&
+      (this.#dirty.size === 0 || (this.#dirty.size === 1 && this.#dirty.has(segment)));
+    this.#pending.push(entry);
     const joined =
       !linked && durable && this.#linkedSyncs > 0 ? this.#engine.joinLinkedSync?.(segment.fd, data, position) : null;
     if (!linked && !joined) {
-      this.#engine.write(segment.fd, data, position).then(() => this.#onWriteDone(entry), onWriteFailed);
-      return settled;
+      this.#engine.write(segment.fd, data, position).then(
+        () => this.#onWriteDone(entry),
+        (err) => this.#onWriteFailed(entry, err),
+      );
+      return;
     }
-    const { written, synced } = joined ?? this.#engine.writeAndSync!(segment.fd, data, position);
+    this.#track(entry, joined ?? this.#engine.writeAndSync!(segment.fd, data, position));
+  }
+
+  #onWriteFailed(entry: PendingWrite, err: unknown): void {
+    entry.failed = true;
+    entry.done = true;
+    const e = storageErrorAt(err, 'write', entry.segment.logPath);
+    this.fail(e, isOutOfSpace(e));
+  }
+
+  /** Follows a write that carries (or joined) an engine-issued fdatasync. */
+  #track(entry: PendingWrite, op: { written: Promise<void>; synced: Promise<void> }): void {
     this.#linkedSyncs++;
-    written.then(() => this.#onWriteDone(entry), onWriteFailed);
-    synced.then(
+    op.written.then(
+      () => this.#onWriteDone(entry),
+      (err) => this.#onWriteFailed(entry, err),
+    );
+    op.synced.then(
       () => {
         this.#linkedSyncs--;
         if (this.#offline || entry.failed) return;
         this.#hooks.onSynced?.();
+        this.#releaseHeldIfIdle();
         // Usually `written` has reached it already; if not, #onWriteDone applies it when it does (and only then
         // may a round start: it would find nothing to flush before it).
-        if (this.#written >= nextOffset) this.#advanceFlushed(nextOffset);
+        if (this.#written >= entry.nextOffset) this.#advanceFlushed(entry.nextOffset);
         else entry.linkedSynced = true;
       },
       (err) => {
         this.#linkedSyncs--;
         // A failed fdatasync is never recoverable (see the top of this file).
-        if (!entry.failed) this.fail(storageErrorAt(err, 'fdatasync', segment.logPath));
+        if (!entry.failed) this.fail(storageErrorAt(err, 'fdatasync', entry.segment.logPath));
       },
     );
-    return settled;
   }
 
   #onWriteDone(entry: PendingWrite): void {
@@ -244,18 +334,29 @@ export class OffsetTracker {
         e.segment.timeIndex.truncateToOffset(e.segment.writtenNextOffset);
       }
     }
+    // Held writes never reached the engine: they fail with the rest, and their index entries go too.
+    for (const { entry: e } of this.#held) {
+      e.failed = true;
+      e.done = true;
+      for (const w of e.waiters) w.reject(this.#offline);
+      e.waiters = [];
+      e.segment.offsetIndex.truncateToPosition(e.segment.writtenPosition);
+      e.segment.timeIndex.truncateToOffset(e.segment.writtenNextOffset);
+    }
+    this.#held = [];
+    this.#heldBytes = 0;
     for (const w of this.#flushWaiters.splice(0)) w.reject(this.#offline);
     if (first) this.#hooks.onOffline(this.#offline);
   }
 
   /** Whether any write to `segment` has not completed yet. */
   hasPendingWrites(segment: LogSegment): boolean {
-    return this.#pending.some((e) => e.segment === segment);
+    return this.#pending.some((e) => e.segment === segment) || this.#held.some((h) => h.entry.segment === segment);
   }
 
   /** Whether every write issued so far has completed or failed. */
   allWritesSettled(): boolean {
-    return this.#pending.every((e) => e.done);
+    return this.#held.length === 0 && this.#pending.every((e) => e.done);
   }
 
   /** A directory fsync the next flush round must include (new segment files). */
@@ -304,6 +405,7 @@ export class OffsetTracker {
         if (target > this.#flushed) this.#flushed = target;
         this.#assert();
         this.#wakeFlushed();
+        this.#releaseHeldIfIdle();
         this.#round();
       },
       (err) => {

@@ -74,6 +74,8 @@ export interface PartitionLogOptions {
   logStartOffset?: number;
   clock?: () => number;
   warn?: (msg: string) => void;
+  /** OffsetTrackerOptions.holdDurableWrites (default true; A/B benchmarks turn it off). */
+  holdDurableWrites?: boolean;
 }
 
 export class PartitionLog {
@@ -109,21 +111,27 @@ export class PartitionLog {
     this.#clock = o.clock ?? Date.now;
     this.#warn = o.warn ?? (() => {});
     this.#logStartOffset = logStartOffset;
-    this.#offsets = new OffsetTracker(o.engine, o.dir, leo, {
-      onWritten: () => {
-        this.#maybeSeal();
-        this.#flushPolicy();
-        for (const l of this.#writtenListeners) {
-          try {
-            l(this.#offsets.written);
-          } catch (err) {
-            this.#warn(`onWritten listener failed: ${(err as Error).message}`);
+    this.#offsets = new OffsetTracker(
+      o.engine,
+      o.dir,
+      leo,
+      {
+        onWritten: () => {
+          this.#maybeSeal();
+          this.#flushPolicy();
+          for (const l of this.#writtenListeners) {
+            try {
+              l(this.#offsets.written);
+            } catch (err) {
+              this.#warn(`onWritten listener failed: ${(err as Error).message}`);
+            }
           }
-        }
+        },
+        onOffline: (err) => this.#onOffline(err),
+        onSynced: () => this.#preallocator.onSynced(this.#segments.active()),
       },
-      onOffline: (err) => this.#onOffline(err),
-      onSynced: () => this.#preallocator.onSynced(this.#segments.active()),
-    });
+      { holdDurableWrites: o.holdDurableWrites },
+    );
     this.#preallocator = new SegmentPreallocator(o.engine, this.#warn, () => this.#offsets.syncing);
     this.leaderEpochCache = new LeaderEpochCache(o.dir);
   }

@@ -23,6 +23,10 @@ class CountingEngine implements IoEngine {
   /** Test hooks: fail the engine-issued fdatasync, or report it before the write's own completion. */
   failLinkedSync = false;
   syncBeforeWrite = false;
+  /** Test hook: while set, every fdatasync (engine-issued or a round's) completes only once it resolves. */
+  syncGate: Promise<void> | null = null;
+  /** Test hook: the fdatasyncs that complete while set fail with EIO. */
+  failSyncs = false;
   readonly writeAndSync?: IoEngine['writeAndSync'];
   readonly joinLinkedSync?: IoEngine['joinLinkedSync'];
   joins = 0;
@@ -35,11 +39,34 @@ class CountingEngine implements IoEngine {
         const r = inner.joinLinkedSync!(fd, data, position);
         if (!r) return null;
         this.joins++;
-        return this.#hooked(r.written, r.synced); // the fdatasync it joined is already counted in flight
+        // The fdatasync it joined is already counted in flight.
+        return this.#hooked(r.written, this.#gated(r.synced));
       };
     }
   }
-  #track<T>(p: Promise<T>): Promise<T> {
+  /** Holds every fdatasync issued from now on until the returned function (also `openGate`) is called. */
+  gateSyncs(): () => void {
+    let open!: () => void;
+    this.syncGate = new Promise<void>((r) => {
+      open = r;
+    });
+    this.openGate = () => {
+      this.syncGate = null;
+      open();
+    };
+    return this.openGate;
+  }
+  openGate = () => {};
+  #gated(p: Promise<void>): Promise<void> {
+    const gate = this.syncGate;
+    const held = gate ? p.then(() => gate) : p;
+    return held.then(() => {
+      if (this.failSyncs)
+        throw new StorageError('fdatasync failed: EIO (injected)', { errno: 'EIO', syscall: 'fdatasync' });
+    });
+  }
+  #track(p: Promise<void>): Promise<void> {
+    p = this.#gated(p);
     this.syncsInFlight++;
     this.maxSyncsInFlight = Math.max(this.maxSyncsInFlight, this.syncsInFlight);
     const done = () => void this.syncsInFlight--;
@@ -99,6 +126,7 @@ describe.each(engines)('OffsetTracker flush scheduling on $name engine', ({ crea
   }
 
   afterEach(async () => {
+    engine.openGate(); // a test that failed with fdatasyncs held must not hang close()
     await log?.close().catch(() => {});
     log = null;
     await engine.close();
@@ -257,5 +285,116 @@ describe.each(engines)('OffsetTracker flush scheduling on $name engine', ({ crea
     await p;
     expect(l.flushedOffset).toBe(l.appendedOffset);
     log = null;
+  });
+
+  describe('durable writes held while an fdatasync is in flight', () => {
+    const turn = () => new Promise((r) => setImmediate(r));
+
+    /** One acks=-1 append whose fdatasync is gated, so that the next appends find an fdatasync in flight. */
+    async function busyLog(): Promise<{ l: PartitionLog; first: Promise<unknown>; open: () => void }> {
+      const l = await open();
+      await l.append(batchOf(1, 100, 0), { acks: -1 }); // warm: segment files exist and are flushed
+      const openGate = engine.gateSyncs();
+      const first = l.append(batchOf(1, 100, 1), { acks: -1 });
+      // Its write done and its fdatasync in flight (on the sync engine a round starts from the write's completion).
+      while (l.writtenOffset < 2 || engine.syncsInFlight === 0) await turn();
+      return { l, first, open: openGate };
+    }
+
+    it('go to the engine only when the fdatasync ends, in order, behind one more fdatasync', async () => {
+      const { l, first, open: openGate } = await busyLog();
+      if (!engine.joinLinkedSync) {
+        // Nothing to gain without writes that share an fdatasync: the sync engine writes each at once.
+        const writes = engine.writes;
+        const p = l.append(batchOf(2, 300, 10), { acks: -1 });
+        expect(engine.writes).toBe(writes + 1);
+        openGate();
+        await Promise.all([first, p]);
+        return;
+      }
+      const writtenBefore = l.writtenOffset;
+      const issuedBefore = engine.writes + engine.writeAndSyncs + engine.joins;
+      const syncsBefore = engine.fdatasyncs + engine.writeAndSyncs;
+      const held: Promise<{ lastOffset: number }>[] = [];
+      for (let i = 0; i < 10; i++) {
+        held.push(l.append(batchOf(2, 300, 10 + i), { acks: -1 }));
+        await turn(); // one append per event-loop turn: nothing to coalesce them but the holding
+      }
+      expect(engine.writes + engine.writeAndSyncs + engine.joins).toBe(issuedBefore); // none reached the engine
+      expect(l.writtenOffset).toBe(writtenBefore);
+      expect(l.appendedOffset).toBe(writtenBefore + 20);
+      openGate();
+      await first;
+      const results = await Promise.all(held);
+      expect(results.map((r) => r.lastOffset)).toEqual(results.map((_, i) => writtenBefore + 2 * i + 1));
+      checkInvariant(l);
+      expect(l.flushedOffset).toBe(l.appendedOffset);
+      // The ten went out together: one write carrying an fdatasync, nine riding on it.
+      expect(engine.fdatasyncs + engine.writeAndSyncs - syncsBefore).toBe(1);
+      expect(engine.joins).toBe(9);
+      const ranges = await l.read(writtenBefore, 1 << 20);
+      const bytes = Buffer.concat(await Promise.all(ranges.map((r) => l.readBytes(r))));
+      expect(bytes.length).toBe(10 * batchOf(2, 300, 0).length);
+    });
+
+    it('an acks=1 append behind held ones sends them first and is answered without waiting for the fdatasync', async () => {
+      const { l, first, open: openGate } = await busyLog();
+      const held = [0, 1, 2].map((i) => l.append(batchOf(1, 200, 20 + i), { acks: -1 }));
+      const r = await l.append(batchOf(1, 200, 30), { acks: 1 });
+      expect(l.writtenOffset).toBe(r.lastOffset + 1); // the held ones before it are written too
+      expect(l.flushedOffset).toBeLessThan(r.lastOffset);
+      openGate();
+      await first;
+      await Promise.all(held);
+      checkInvariant(l);
+    });
+
+    it('a large durable write is not held', async () => {
+      const { l, first, open: openGate } = await busyLog();
+      const writtenBefore = l.writtenOffset;
+      const big = l.append(batchOf(1, 100 * 1024, 40), { acks: -1 });
+      await new Promise<void>((resolve) => {
+        const off = l.onWritten((leo) => {
+          if (leo > writtenBefore) {
+            off();
+            resolve();
+          }
+        });
+      });
+      expect(l.writtenOffset).toBe(writtenBefore + 1); // written while the fdatasync before it is still held
+      openGate();
+      await first;
+      await big;
+      expect(l.flushedOffset).toBe(l.appendedOffset);
+    });
+
+    it('a failed fdatasync rejects the held writes, which never reach the disk', async () => {
+      const { l, first, open: openGate } = await busyLog();
+      const writtenBefore = l.writtenOffset;
+      const held = [0, 1, 2].map((i) => l.append(batchOf(1, 200, 50 + i), { acks: -1 }).catch((e) => e));
+      engine.failSyncs = true;
+      openGate();
+      expect(await first.catch((e) => e)).toBeInstanceOf(StorageError);
+      for (const e of await Promise.all(held)) expect(e).toBeInstanceOf(StorageError);
+      // Held, they were never written; the sync engine holds nothing, so there they are written but never flushed.
+      expect(l.writtenOffset).toBe(engine.joinLinkedSync ? writtenBefore : writtenBefore + 3);
+      expect(l.flushedOffset).toBeLessThan(writtenBefore);
+      expect(l.offlineError).toBeInstanceOf(StorageError);
+      await l.drain(); // nothing is left pending
+      checkInvariant(l);
+    });
+
+    it('close() sends the held writes and leaves everything flushed', async () => {
+      const { l, first, open: openGate } = await busyLog();
+      const held = [0, 1, 2].map((i) => l.append(batchOf(1, 200, 60 + i), { acks: -1 }));
+      const closed = l.close();
+      await turn();
+      openGate();
+      await closed;
+      await first;
+      await Promise.all(held);
+      expect(l.flushedOffset).toBe(l.appendedOffset);
+      log = null;
+    });
   });
 });
