@@ -201,8 +201,16 @@ const LOG_CONFIG = (dir: string) => ({
     : ext4DiscardMount(dir) === null,
 });
 
+/** BERTH_BENCH_HOLD_DURABLE=0: the logs do not hold small durable writes while an fdatasync is in flight. */
+const HOLD_DURABLE = process.env.BERTH_BENCH_HOLD_DURABLE !== '0';
+
 /** Opens a fresh partition log, warmed with one append. */
-async function openLog(engine: IoEngine, dir: string, batchSize: number): Promise<{ log: PartitionLog; dir: string }> {
+async function openLog(
+  engine: IoEngine,
+  dir: string,
+  batchSize: number,
+  holdDurableWrites = HOLD_DURABLE,
+): Promise<{ log: PartitionLog; dir: string }> {
   const logDir = path.join(dir, `bench-${engine.name}-${logSeq++}`);
   const log = await PartitionLog.open({
     dir: logDir,
@@ -210,7 +218,7 @@ async function openLog(engine: IoEngine, dir: string, batchSize: number): Promis
     partition: 0,
     engine,
     config: LOG_CONFIG(dir),
-    holdDurableWrites: process.env.BERTH_BENCH_HOLD_DURABLE !== '0',
+    holdDurableWrites,
   });
   await log.append(makeBatch(batchSize), { acks: -1 });
   return { log, dir: logDir };
@@ -306,8 +314,9 @@ export async function pacedCase(
   batch: Buffer,
   mibps: number,
   seconds: number,
+  holdDurableWrites = HOLD_DURABLE,
 ): Promise<PacedRun> {
-  const opened = await openLog(engine, dir, batch.length);
+  const opened = await openLog(engine, dir, batch.length, holdDurableWrites);
   const interval = batch.length / MiB / mibps; // seconds between appends
   const total = Math.max(50, Math.floor(seconds / interval));
   const sched: bigint[] = [];
