@@ -27,6 +27,9 @@ export function compileGroupCommit(dir: string): { bin: string } | { reason: str
   }
 }
 
+/** How the reference's file is preallocated: as Berth's logs are ('chunks' when they preallocate, else 'none'). */
+export type GroupCommitPrealloc = 'full' | 'chunks' | 'none';
+
 /** One run of `seconds` at `mibps` in `size`-byte appends, into a scratch file in `dir` (removed after). */
 export async function groupCommitRun(
   bin: string,
@@ -34,8 +37,9 @@ export async function groupCommitRun(
   size: number,
   mibps: number,
   seconds: number,
+  prealloc: GroupCommitPrealloc,
 ): Promise<GroupCommitRun> {
   const file = path.join(dir, 'group-commit-reference');
-  const r = await runTool(bin, [file, size, mibps.toFixed(3), seconds]);
+  const r = await runTool(bin, [file, size, mibps.toFixed(3), seconds, prealloc]);
   return r as unknown as GroupCommitRun;
 }

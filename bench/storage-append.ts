@@ -26,8 +26,8 @@
  *   from the append() call (the pwrite) to its acknowledgement, and from the scheduled time (open loop: the pacer's
  *   lateness and any queue count, so a stall delays the appends behind it in the figures, too), with the pacer's
  *   own lateness beside them. Also p50/p99 at saturation (8 appenders back to back). And beside group commit in C
- *   at the same pace (bench/c/group-commit.c: a writer thread and an fdatasync thread), the machine's own latency
- *   for this load rather than for one write at a time.
+ *   at the same pace (bench/c/group-commit.c: a writer thread and an fdatasync thread, its file preallocated as
+ *   Berth's logs are here), the machine's own latency for this load rather than for one write at a time.
  * BERTH_BENCH_MB scales the volumes (default 256 MiB per acks=1 run of 1 MiB batches; the others are fractions of it);
  * BERTH_BENCH_SIZES (batch sizes in bytes, comma-separated) and BERTH_BENCH_ENGINES narrow the cases,
  * BERTH_BENCH_ACKS=-1 skips the acks=1 cases, BERTH_BENCH_PACED_RUNS (default min(reps, 3)) sets the paced runs,
@@ -449,6 +449,8 @@ export async function run(): Promise<BenchRow[]> {
   const engines: IoEngine[] = ENGINES.includes('sync') ? [await openSyncEngine()] : [];
   const pacer = await openPacer();
   const groupCommit = compileGroupCommit(dir);
+  // The C group commit preallocates its file as Berth's logs are here: in chunks, or not at all.
+  const cPrealloc = LOG_CONFIG(dir).preallocate ? 'chunks' : 'none';
   try {
     // BERTH_BENCH_URING_LINKED_SYNC=0: the ring issues a durable write's fdatasync from the write's completion
     // instead of linking it behind the write in the kernel (for A/B runs).
@@ -507,7 +509,7 @@ export async function run(): Promise<BenchRow[]> {
           const ref = await syncedWriteReference(pacer, dir, size, pace, 1);
           refs.push(ref);
           refRates.push(ref.achieved);
-          if ('bin' in groupCommit) inC.push(await groupCommitRun(groupCommit.bin, dir, size, pace, 1));
+          if ('bin' in groupCommit) inC.push(await groupCommitRun(groupCommit.bin, dir, size, pace, 1, cPrealloc));
         }
         const pct = (xs: PacedRun[], k: keyof PacedRun, p: number) => median(xs.map((x) => percentile(x[k], p)));
         const pair = (xs: PacedRun[], k: keyof PacedRun) =>
@@ -555,7 +557,7 @@ export async function run(): Promise<BenchRow[]> {
                 value: pct(runs, 'call', 99),
                 unit: 'ms',
                 reference: {
-                  name: 'a writer thread and an fdatasync thread in C at the same pace, from pwrite',
+                  name: `a writer thread and an fdatasync thread in C at the same pace, preallocation ${cPrealloc}, from pwrite`,
                   value: c('callP99'),
                 },
                 note:

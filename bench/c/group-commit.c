@@ -1,9 +1,9 @@
 /* The machine's own acks=-1 latency at a given pace, for the storage benchmark's paced rows: group commit in C.
  *
- *   group-commit FILE SIZE MIBPS SECONDS      (GC_PREALLOC=full|chunks|none: how FILE is preallocated)
+ *   group-commit FILE SIZE MIBPS SECONDS [PREALLOC]      (PREALLOC, or else GC_PREALLOC: full|chunks|none)
  *
  * A writer thread sleeps until each append's scheduled time (clock_nanosleep, absolute) and pwrite()s SIZE bytes
- * at the end of FILE (preallocated, as Berth's segments are); a syncer thread, woken through a condition variable,
+ * at the end of FILE (preallocated as PREALLOC says: the storage benchmark passes what Berth's logs do); a syncer thread, woken through a condition variable,
  * fdatasync()s whenever writes are done that no fdatasync covers yet, and acknowledges all of them at once. That is
  * the group commit Berth does, with the least machinery around it: one hand-off to the syncer and none back.
  * Prints JSON: latency from the pwrite call to the covering fdatasync's end ("call"), and from the scheduled time
@@ -57,8 +57,8 @@ static void print_ms(const char *name, double *v, long n) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: group-commit FILE SIZE MIBPS SECONDS\n");
+  if (argc != 5 && argc != 6) {
+    fprintf(stderr, "usage: group-commit FILE SIZE MIBPS SECONDS [full|chunks|none]\n");
     return 2;
   }
   size_t size = (size_t)atol(argv[2]);
@@ -70,9 +70,13 @@ int main(int argc, char **argv) {
     return 2;
   }
   fd = open(argv[1], O_CREAT | O_TRUNC | O_RDWR, 0644);
-  /* GC_PREALLOC: full (default, one fallocate of the whole file), chunks (16 MiB doubling to 128 MiB, as Berth's
-   * segments), none (appends extend the file). */
-  const char *prealloc = getenv("GC_PREALLOC");
+  /* full (the default: one fallocate of the whole file), chunks (16 MiB doubling to 128 MiB, as Berth's
+   * segments), none (appends extend the file, as Berth's do where it does not preallocate). */
+  const char *prealloc = argc == 6 ? argv[5] : getenv("GC_PREALLOC");
+  if (prealloc && strcmp(prealloc, "full") && strcmp(prealloc, "chunks") && strcmp(prealloc, "none")) {
+    fprintf(stderr, "PREALLOC must be full, chunks or none\n");
+    return 2;
+  }
   int rc = 0;
   if (fd >= 0 && (!prealloc || !strcmp(prealloc, "full"))) {
     rc = fallocate(fd, 0, 0, (off_t)(size * (size_t)total));
