@@ -171,7 +171,8 @@ export class OffsetTracker {
     });
     // A durable write issued right behind a linked one (several appends in one event-loop turn) may ride on it: the
     // engine's fdatasync then covers both, so one fdatasync acknowledges the whole turn's appends.
-    if (durable && this.#held.length === 0 && this.#linkedSyncs > 0) {
+    const joinTried = durable && this.#held.length === 0 && this.#linkedSyncs > 0;
+    if (joinTried) {
       const joined = this.#engine.joinLinkedSync?.(segment.fd, data, position);
       if (joined) {
         this.#pending.push(entry);
@@ -187,7 +188,7 @@ export class OffsetTracker {
       return settled;
     }
     this.#releaseHeld(); // writes stay in offset order
-    this.#issue(entry, data, position, durable);
+    this.#issue(entry, data, position, durable, !joinTried);
     return settled;
   }
 
@@ -215,7 +216,8 @@ export class OffsetTracker {
     if (!this.#syncing && this.#linkedSyncs === 0 && !this.#offline) this.#releaseHeld();
   }
 
-  #issue(entry: PendingWrite, data: Buffer, position: number, durable: boolean): void {
+  /** `tryJoin` false: write() already asked the engine to join and it could not (it would refuse again). */
+  #issue(entry: PendingWrite, data: Buffer, position: number, durable: boolean, tryJoin = true): void {
     const segment = entry.segment;
     // Everything before this write is written and, apart from this segment's own data, flushed, and no fdatasync
     // is in flight (one at a time per partition): an fdatasync of this segment right behind the write covers all.
@@ -229,7 +231,9 @@ export class OffsetTracker {
       (this.#dirty.size === 0 || (this.#dirty.size === 1 && this.#dirty.has(segment)));
     this.#pending.push(entry);
     const joined =
-      !linked && durable && this.#linkedSyncs > 0 ? this.#engine.joinLinkedSync?.(segment.fd, data, position) : null;
+      !linked && durable && tryJoin && this.#linkedSyncs > 0
+        ? this.#engine.joinLinkedSync?.(segment.fd, data, position)
+        : null;
     if (!linked && !joined) {
       this.#engine.write(segment.fd, data, position).then(
         () => this.#onWriteDone(entry),
