@@ -170,16 +170,9 @@ export class OffsetTracker {
       entry.waiters.push({ resolve: onWritten, reject });
     });
     // A durable write issued right behind a linked one (several appends in one event-loop turn) may ride on it: the
-    // engine's fdatasync then covers both, so one fdatasync acknowledges the whole turn's appends.
-    const joinTried = durable && this.#held.length === 0 && this.#linkedSyncs > 0;
-    if (joinTried) {
-      const joined = this.#engine.joinLinkedSync?.(segment.fd, data, position);
-      if (joined) {
-        this.#pending.push(entry);
-        this.#track(entry, joined);
-        return settled;
-      }
-    }
+    // engine's fdatasync then covers both, so one fdatasync acknowledges the whole turn's appends. (Not past held
+    // writes: they come first.)
+    if (durable && this.#held.length === 0 && this.#join(entry, data, position)) return settled;
     // Otherwise, while an fdatasync is in flight, a small durable write waits for it to end (it needs the next
     // one anyway) and then goes to the kernel together with the others that waited, behind one fdatasync.
     if (durable && this.#canHold(data.length)) {
@@ -188,7 +181,7 @@ export class OffsetTracker {
       return settled;
     }
     this.#releaseHeld(); // writes stay in offset order
-    this.#issue(entry, data, position, durable, !joinTried);
+    this.#issue(entry, data, position, durable);
     return settled;
   }
 
@@ -196,28 +189,35 @@ export class OffsetTracker {
     return (
       this.#holdDurableWrites &&
       this.#engine.joinLinkedSync !== undefined &&
-      (this.#syncing || this.#linkedSyncs > 0) &&
+      this.syncing &&
       bytes < HOLD_MAX_WRITE &&
       this.#heldBytes + bytes <= HOLD_MAX_BYTES
     );
   }
 
-  /** Sends the held durable writes to the engine, in order: the first may carry an fdatasync, the rest join it. */
+  /**
+   * Sends the held durable writes to the engine, in order: the first carries an fdatasync when it can (#issue), the
+   * others ride on it.
+   */
   #releaseHeld(): void {
     if (this.#held.length === 0) return;
     const held = this.#held;
     this.#held = [];
     this.#heldBytes = 0;
-    for (const h of held) this.#issue(h.entry, h.data, h.position, true);
+    for (const h of held) if (!this.#join(h.entry, h.data, h.position)) this.#issue(h.entry, h.data, h.position, true);
   }
 
-  /** Called when an fdatasync completed: held writes go out unless another fdatasync is still in flight. */
-  #releaseHeldIfIdle(): void {
-    if (!this.#syncing && this.#linkedSyncs === 0 && !this.#offline) this.#releaseHeld();
+  /** Rides on the engine-issued fdatasync in flight (IoEngine.joinLinkedSync) when the engine takes it. */
+  #join(entry: PendingWrite, data: Buffer, position: number): boolean {
+    if (this.#linkedSyncs === 0) return false;
+    const joined = this.#engine.joinLinkedSync?.(entry.segment.fd, data, position);
+    if (!joined) return false;
+    this.#pending.push(entry);
+    this.#track(entry, joined);
+    return true;
   }
 
-  /** `tryJoin` false: write() already asked the engine to join and it could not (it would refuse again). */
-  #issue(entry: PendingWrite, data: Buffer, position: number, durable: boolean, tryJoin = true): void {
+  #issue(entry: PendingWrite, data: Buffer, position: number, durable: boolean): void {
     const segment = entry.segment;
     // Everything before this write is written and, apart from this segment's own data, flushed, and no fdatasync
     // is in flight (one at a time per partition): an fdatasync of this segment right behind the write covers all.
@@ -225,23 +225,18 @@ export class OffsetTracker {
       durable &&
       this.#engine.writeAndSync !== undefined &&
       this.#pending.length === 0 &&
-      !this.#syncing &&
-      this.#linkedSyncs === 0 &&
+      !this.syncing &&
       this.#dirSyncs.length === 0 &&
       (this.#dirty.size === 0 || (this.#dirty.size === 1 && this.#dirty.has(segment)));
     this.#pending.push(entry);
-    const joined =
-      !linked && durable && tryJoin && this.#linkedSyncs > 0
-        ? this.#engine.joinLinkedSync?.(segment.fd, data, position)
-        : null;
-    if (!linked && !joined) {
-      this.#engine.write(segment.fd, data, position).then(
-        () => this.#onWriteDone(entry),
-        (err) => this.#onWriteFailed(entry, err),
-      );
+    if (linked) {
+      this.#track(entry, this.#engine.writeAndSync!(segment.fd, data, position));
       return;
     }
-    this.#track(entry, joined ?? this.#engine.writeAndSync!(segment.fd, data, position));
+    this.#engine.write(segment.fd, data, position).then(
+      () => this.#onWriteDone(entry),
+      (err) => this.#onWriteFailed(entry, err),
+    );
   }
 
   #onWriteFailed(entry: PendingWrite, err: unknown): void {
@@ -263,7 +258,7 @@ export class OffsetTracker {
         this.#linkedSyncs--;
         if (this.#offline || entry.failed) return;
         this.#hooks.onSynced?.();
-        this.#releaseHeldIfIdle();
+        if (!this.syncing) this.#releaseHeld();
         // Usually `written` has reached it already; if not, #onWriteDone applies it when it does (and only then
         // may a round start: it would find nothing to flush before it).
         if (this.#written >= entry.nextOffset) this.#advanceFlushed(entry.nextOffset);
@@ -409,7 +404,7 @@ export class OffsetTracker {
         if (target > this.#flushed) this.#flushed = target;
         this.#assert();
         this.#wakeFlushed();
-        this.#releaseHeldIfIdle();
+        this.#releaseHeld();
         this.#round();
       },
       (err) => {
