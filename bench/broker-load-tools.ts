@@ -133,9 +133,58 @@ export interface SystemUnderTest {
    * file does (the next run can then be given memory freed a moment before it: bench/produce-limit.ts freshPages).
    */
   deleteTopic?(topic: string): Promise<void>;
+  /**
+   * The broker's garbage collections so far, from its own /metrics (Berth only): a run's figures are the difference
+   * of two readings. Null when the metrics cannot be read.
+   */
+  gcStats?(): Promise<GcStats | null>;
   /** Why the process ended on its own (exit code and the tail of its output), or null while it runs. */
   died(): string | null;
   stop(): Promise<void>;
+}
+
+/** Garbage collections by kind, as prom-client's nodejs_gc_duration_seconds counts them: how many, seconds in all. */
+export interface GcStats {
+  major: { count: number; seconds: number };
+  minor: { count: number; seconds: number };
+  incremental: { count: number; seconds: number };
+}
+
+/** Collections between two readings of gcStats. */
+export function gcBetween(before: GcStats, after: GcStats): GcStats {
+  const d = (k: keyof GcStats) => ({
+    count: after[k].count - before[k].count,
+    seconds: after[k].seconds - before[k].seconds,
+  });
+  return { major: d('major'), minor: d('minor'), incremental: d('incremental') };
+}
+
+/**
+ * For a row's note: what the broker's garbage collector did in each run, full collections (each stops the event
+ * loop for its final pause) with their milliseconds, and scavenges. In some paced runs V8 ran a full collection
+ * every ~100 ms, and every request slower than the p99 overlapped one (bench/results-broker.md, session 9).
+ */
+export function gcNote(runs: Array<GcStats | null>): string {
+  const gcs = runs.filter((g): g is GcStats => g !== null);
+  if (gcs.length === 0) return '';
+  const full = gcs.map((g) => `${g.major.count}/${(g.major.seconds * 1000).toFixed(0)}`).join(', ');
+  return `; broker GC per run, full collections / their ms: ${full}; scavenges ${gcs.map((g) => g.minor.count).join(', ')}`;
+}
+
+/** Parses the GC histogram's _count and _sum lines out of a /metrics body. */
+export function parseGcStats(metrics: string): GcStats {
+  const stats: GcStats = {
+    major: { count: 0, seconds: 0 },
+    minor: { count: 0, seconds: 0 },
+    incremental: { count: 0, seconds: 0 },
+  };
+  const re = /^\w*nodejs_gc_duration_seconds_(count|sum)\{kind="(major|minor|incremental)"\} ([0-9.e+-]+)$/gm;
+  for (const m of metrics.matchAll(re)) {
+    const entry = stats[m[2] as keyof GcStats];
+    if (m[1] === 'count') entry.count = Number(m[3]);
+    else entry.seconds = Number(m[3]);
+  }
+  return stats;
 }
 
 function waitExit(child: ChildProcess, ms: number): Promise<void> {
@@ -185,7 +234,8 @@ export async function startBerth(
   fetchPath: 'zerocopy' | 'copy',
   nodeArgs: string[] = [],
 ): Promise<SystemUnderTest> {
-  const args = [...nodeArgs, berthCli, 'start', '--data-dir', dataDir, '--port', '0', '--admin-port', '-1'];
+  // The admin API (port 0: any free port) serves the broker's own /metrics, where gcStats reads its collections.
+  const args = [...nodeArgs, berthCli, 'start', '--data-dir', dataDir, '--port', '0', '--admin-port', '0'];
   args.push('--set', `fetch.path=${fetchPath}`);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -195,6 +245,7 @@ export async function startBerth(
   // The last lines of stdout, for the report when the broker dies.
   const tail: string[] = [];
   let stopping = false;
+  let adminPort: number | null = null;
   const port = await new Promise<number>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
     const timer = setTimeout(() => reject(new Error(`berth did not start in 20 s: ${stderr.slice(-300)}`)), 20_000);
@@ -203,6 +254,8 @@ export async function startBerth(
       if (tail.length > 5) tail.shift();
       try {
         const rec = JSON.parse(line) as { msg?: string; port?: number };
+        // Logged before the Kafka listener: the admin API comes up first.
+        if (rec.msg === 'admin API listening' && typeof rec.port === 'number') adminPort = rec.port;
         if (rec.msg === 'broker listening' && typeof rec.port === 'number') {
           clearTimeout(timer);
           resolve(rec.port);
@@ -238,6 +291,15 @@ export async function startBerth(
       admin ??= await KafkaClient.connect({ host: '127.0.0.1', port, clientId: 'bench-admin' });
       const [res] = await deleteTopics(admin, [topic]);
       if (res?.errorCode !== ErrorCode.NONE) throw new Error(`berth: deleting ${topic}: error code ${res?.errorCode}`);
+    },
+    async gcStats() {
+      if (adminPort === null) return null;
+      try {
+        const res = await fetch(`http://127.0.0.1:${adminPort}/metrics`);
+        return res.ok ? parseGcStats(await res.text()) : null;
+      } catch {
+        return null;
+      }
     },
     died() {
       if (stopping || (child.exitCode === null && child.signalCode === null)) return null;

@@ -19,6 +19,9 @@ import {
   compileLoadTools,
   compileTool,
   cpuSeconds,
+  type GcStats,
+  gcBetween,
+  gcNote,
   runTool,
   type SystemUnderTest,
   startBerth,
@@ -40,6 +43,7 @@ export async function run(): Promise<BenchRow[]> {
     const rttP50: number[] = [];
     const rttP99: number[] = [];
     const cpu: number[] = [];
+    const gcs: Array<GcStats | null> = [];
     for (let i = 0; i < REPEATS; i++) {
       const rtt = await runTool(loopback, ['rtt', 10_000]);
       rttP50.push(rtt.p50Ms!);
@@ -48,8 +52,11 @@ export async function run(): Promise<BenchRow[]> {
       await sut.createTopic(topic);
       const [host, port] = sut.bootstrap.split(':');
       const cpu0 = cpuSeconds(sut.pid);
+      const gc0 = (await sut.gcStats?.()) ?? null;
       const r = await runTool(tool, [host!, port!, topic, RATE, SECONDS], () => sut!.died());
+      const gc1 = (await sut.gcStats?.()) ?? null;
       cpu.push((cpuSeconds(sut.pid) - cpu0) / (SECONDS + 0.5));
+      gcs.push(gc0 && gc1 ? gcBetween(gc0, gc1) : null);
       if (r.received !== r.sent || r.produceErrors !== 0) {
         throw new Error(`latency-raw: ${r.received} of ${r.sent} received, ${r.produceErrors} produce errors`);
       }
@@ -59,7 +66,8 @@ export async function run(): Promise<BenchRow[]> {
     const note =
       `median of ${REPEATS} x ${SECONDS} s at ${RATE} msgs/s of 100 B, one Produce request each, acks=1; Fetch v4 ` +
       `long poll (100 ms), one in flight; minimal C clients; broker CPU ${median(cpu).toFixed(2)} cores ` +
-      `(runs: p50 ${p50.map((v) => v.toFixed(2)).join('/')}, p99 ${p99.map((v) => v.toFixed(1)).join('/')} ms)`;
+      `(runs: p50 ${p50.map((v) => v.toFixed(2)).join('/')}, p99 ${p99.map((v) => v.toFixed(1)).join('/')} ms)` +
+      gcNote(gcs);
     return [
       {
         name: 'end to end p50, broker alone',

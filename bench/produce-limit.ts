@@ -34,7 +34,16 @@ import { pathToFileURL } from 'node:url';
 import { encodeRequestFrame } from '../protocol/frames.js';
 import { encodeRecordBatch } from '../protocol/records/encode-batch.js';
 import { type BenchRow, median, renderTable } from './bench-row.js';
-import { compileTool, cpuSeconds, runTool, type SystemUnderTest, startBerth } from './broker-load-tools.js';
+import {
+  compileTool,
+  cpuSeconds,
+  type GcStats,
+  gcBetween,
+  gcNote,
+  runTool,
+  type SystemUnderTest,
+  startBerth,
+} from './broker-load-tools.js';
 import { writeAndUnlink } from './page-cache-state.js';
 
 const MB = Number(process.env.BERTH_BENCH_PRODUCE_MB ?? 1024);
@@ -144,6 +153,8 @@ interface PacedRun {
   latenessP99: number;
   frameBytes: number;
   pace: number;
+  /** The broker's garbage collections during the run (null when its metrics could not be read). */
+  gc: GcStats | null;
 }
 
 /** acks=-1 Produce requests of `records` x 1 KiB at `mbps` (request bytes), open loop, for PACED_SECONDS. */
@@ -164,13 +175,16 @@ async function paced(
   const count = Math.max(50, Math.round(rate * PACED_SECONDS));
   const [host, port] = sut.bootstrap.split(':');
   await settleFreedMemory(dir);
+  const gc0 = (await sut.gcStats?.()) ?? null;
   const r = await runTool(tool, [host!, port!, file, count, INFLIGHT, rate.toFixed(3)], () => sut.died());
+  const gc1 = (await sut.gcStats?.()) ?? null;
   spawnSync('sync', ['-f', dataDir]);
   await sut.deleteTopic?.(topic);
   if (r.errors !== 0 || r.responses !== count) {
     throw new Error(`produce-blast paced: ${r.responses} responses, ${r.errors} errors (first error ${r.firstError})`);
   }
-  return { ...(r as unknown as PacedRun), frameBytes: frame.length, pace: mbps };
+  const gc = gc0 && gc1 ? gcBetween(gc0, gc1) : null;
+  return { ...(r as unknown as PacedRun), frameBytes: frame.length, pace: mbps, gc };
 }
 
 function pacedRows(
@@ -180,7 +194,7 @@ function pacedRows(
   halfSynced: number,
   saturated: number,
 ): BenchRow[] {
-  const m = (k: keyof PacedRun) => median(runs.map((r) => r[k]));
+  const m = (k: Exclude<keyof PacedRun, 'gc'>) => median(runs.map((r) => r[k]));
   const pace = m('pace');
   const rate = (pace * 1e6) / runs[0]!.frameBytes;
   const size = records === RECORDS_PER_BATCH ? '1 MB' : `${records} KB`;
@@ -199,7 +213,7 @@ function pacedRows(
       value: m('fromSendP99'),
       unit: 'ms',
       reference: { name: 'one 1 MiB write + fdatasync, back to back, p99', value: syncedP99 },
-      note: `p50 ${m('fromSendP50').toFixed(2)} ms; ${common}`,
+      note: `p50 ${m('fromSendP50').toFixed(2)} ms; ${common}${gcNote(runs.map((r) => r.gc))}`,
     },
     {
       name: `produce ${size} batches, acks=-1, paced, p99 from scheduled send`,
