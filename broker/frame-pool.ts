@@ -32,13 +32,16 @@ export interface FramePoolOptions {
 
 export class FramePool {
   private readonly free = new Map<number, Buffer[]>();
+  /** When each size class was last asked for (a counter of allocate calls): the class unused longest is evicted first. */
+  private readonly lastAsked = new Map<number, number>();
+  private asks = 0;
   /** Buffers handed out and not yet released, by their ArrayBuffer (a released frame is a view of one). */
   private readonly leased = new WeakSet<ArrayBufferLike>();
   private idle = 0;
   private readonly maxFrameBytes: number;
   private readonly maxIdleBytes: number;
   /** Counters for tests and diagnostics. */
-  readonly stats = { allocated: 0, reused: 0, released: 0 };
+  readonly stats = { allocated: 0, reused: 0, released: 0, evicted: 0 };
 
   constructor(opts: FramePoolOptions = {}) {
     this.maxFrameBytes = opts.maxFrameBytes ?? 16 * 1024 * 1024;
@@ -50,6 +53,7 @@ export class FramePool {
     if (size < MIN_POOLED_FRAME) return Buffer.allocUnsafe(size);
     if (size > this.maxFrameBytes) return Buffer.allocUnsafeSlow(size);
     const cls = sizeClass(size);
+    this.lastAsked.set(cls, ++this.asks);
     const list = this.free.get(cls);
     let buf = list?.pop();
     if (buf) {
@@ -74,7 +78,7 @@ export class FramePool {
     this.leased.delete(ab);
     if (retainedFrames.has(ab)) return;
     const cls = ab.byteLength;
-    if (this.idle + cls > this.maxIdleBytes) return;
+    if (this.idle + cls > this.maxIdleBytes && !this.evictFor(cls)) return;
     let list = this.free.get(cls);
     if (!list) {
       list = [];
@@ -83,6 +87,30 @@ export class FramePool {
     list.push(Buffer.from(ab, 0, cls));
     this.idle += cls;
     this.stats.released++;
+  }
+
+  /**
+   * Makes room for an idle buffer of class `cls` by dropping idle buffers of classes asked for less recently (the
+   * collector frees them). Without this, the buffers of one burst of large frames filled the idle budget and stayed
+   * in it unused, and every later frame of another size was a fresh allocation: 16 KB requests after 1 MB ones were
+   * 32 KiB of new external memory each, which made V8 run a full collection every ~100 ms (bench/results-broker.md,
+   * session 9). Returns false when only buffers of more recently asked-for classes (or its own) would have to go.
+   */
+  private evictFor(cls: number): boolean {
+    const mine = this.lastAsked.get(cls) ?? 0;
+    const older = [...this.free.entries()]
+      .filter(([c, list]) => c !== cls && list.length > 0 && (this.lastAsked.get(c) ?? 0) < mine)
+      .sort(([a], [b]) => (this.lastAsked.get(a) ?? 0) - (this.lastAsked.get(b) ?? 0));
+    for (const [c, list] of older) {
+      while (list.length > 0 && this.idle + cls > this.maxIdleBytes) {
+        list.pop();
+        this.idle -= c;
+        this.stats.evicted++;
+      }
+      if (list.length === 0) this.free.delete(c);
+      if (this.idle + cls <= this.maxIdleBytes) return true;
+    }
+    return false;
   }
 
   /** Bytes kept for reuse. */
