@@ -161,8 +161,9 @@ export function gcBetween(before: GcStats, after: GcStats): GcStats {
 
 /**
  * For a row's note: what the broker's garbage collector did in each run, full collections (each stops the event
- * loop for its final pause) with their milliseconds, and scavenges. In some paced runs V8 ran a full collection
- * every ~100 ms, and every request slower than the p99 overlapped one (bench/results-broker.md, session 9).
+ * loop for its final pause) with their milliseconds, and scavenges. Before session 9's frame pool fix, V8 ran a full
+ * collection every ~100 ms in some paced runs, and every request slower than the p99 overlapped one
+ * (bench/results-broker.md, session 9).
  */
 export function gcNote(runs: Array<GcStats | null>): string {
   const gcs = runs.filter((g): g is GcStats => g !== null);
