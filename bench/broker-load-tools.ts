@@ -150,6 +150,17 @@ export interface GcStats {
   incremental: { count: number; seconds: number };
 }
 
+/** Runs `run` and returns its result with the broker's collections meanwhile (null when they cannot be read). */
+export async function withGc<T>(
+  sut: SystemUnderTest,
+  run: () => Promise<T>,
+): Promise<{ result: T; gc: GcStats | null }> {
+  const before = (await sut.gcStats?.()) ?? null;
+  const result = await run();
+  const after = before && ((await sut.gcStats?.()) ?? null);
+  return { result, gc: before && after ? gcBetween(before, after) : null };
+}
+
 /** Collections between two readings of gcStats. */
 export function gcBetween(before: GcStats, after: GcStats): GcStats {
   const d = (k: keyof GcStats) => ({

@@ -20,11 +20,11 @@ import {
   compileTool,
   cpuSeconds,
   type GcStats,
-  gcBetween,
   gcNote,
   runTool,
   type SystemUnderTest,
   startBerth,
+  withGc,
 } from './broker-load-tools.js';
 
 const RATE = Number(process.env.BERTH_BENCH_E2E_RATE ?? 10_000);
@@ -52,11 +52,11 @@ export async function run(): Promise<BenchRow[]> {
       await sut.createTopic(topic);
       const [host, port] = sut.bootstrap.split(':');
       const cpu0 = cpuSeconds(sut.pid);
-      const gc0 = (await sut.gcStats?.()) ?? null;
-      const r = await runTool(tool, [host!, port!, topic, RATE, SECONDS], () => sut!.died());
-      const gc1 = (await sut.gcStats?.()) ?? null;
+      const { result: r, gc } = await withGc(sut, () =>
+        runTool(tool, [host!, port!, topic, RATE, SECONDS], () => sut!.died()),
+      );
       cpu.push((cpuSeconds(sut.pid) - cpu0) / (SECONDS + 0.5));
-      gcs.push(gc0 && gc1 ? gcBetween(gc0, gc1) : null);
+      gcs.push(gc);
       if (r.received !== r.sent || r.produceErrors !== 0) {
         throw new Error(`latency-raw: ${r.received} of ${r.sent} received, ${r.produceErrors} produce errors`);
       }

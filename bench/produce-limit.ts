@@ -38,11 +38,11 @@ import {
   compileTool,
   cpuSeconds,
   type GcStats,
-  gcBetween,
   gcNote,
   runTool,
   type SystemUnderTest,
   startBerth,
+  withGc,
 } from './broker-load-tools.js';
 import { writeAndUnlink } from './page-cache-state.js';
 
@@ -175,15 +175,14 @@ async function paced(
   const count = Math.max(50, Math.round(rate * PACED_SECONDS));
   const [host, port] = sut.bootstrap.split(':');
   await settleFreedMemory(dir);
-  const gc0 = (await sut.gcStats?.()) ?? null;
-  const r = await runTool(tool, [host!, port!, file, count, INFLIGHT, rate.toFixed(3)], () => sut.died());
-  const gc1 = (await sut.gcStats?.()) ?? null;
+  const { result: r, gc } = await withGc(sut, () =>
+    runTool(tool, [host!, port!, file, count, INFLIGHT, rate.toFixed(3)], () => sut.died()),
+  );
   spawnSync('sync', ['-f', dataDir]);
   await sut.deleteTopic?.(topic);
   if (r.errors !== 0 || r.responses !== count) {
     throw new Error(`produce-blast paced: ${r.responses} responses, ${r.errors} errors (first error ${r.firstError})`);
   }
-  const gc = gc0 && gc1 ? gcBetween(gc0, gc1) : null;
   return { ...(r as unknown as PacedRun), frameBytes: frame.length, pace: mbps, gc };
 }
 

@@ -30,10 +30,14 @@ export interface FramePoolOptions {
   maxIdleBytes?: number;
 }
 
+/** A size class's idle buffers, and when the class was last asked for (a count of allocate calls). */
+interface SizeClass {
+  idle: Buffer[];
+  lastAsked: number;
+}
+
 export class FramePool {
-  private readonly free = new Map<number, Buffer[]>();
-  /** When each size class was last asked for (a counter of allocate calls): the class unused longest is evicted first. */
-  private readonly lastAsked = new Map<number, number>();
+  private readonly classes = new Map<number, SizeClass>();
   private asks = 0;
   /** Buffers handed out and not yet released, by their ArrayBuffer (a released frame is a view of one). */
   private readonly leased = new WeakSet<ArrayBufferLike>();
@@ -52,16 +56,16 @@ export class FramePool {
   readonly allocate = (size: number): Buffer => {
     if (size < MIN_POOLED_FRAME) return Buffer.allocUnsafe(size);
     if (size > this.maxFrameBytes) return Buffer.allocUnsafeSlow(size);
-    const cls = sizeClass(size);
-    this.lastAsked.set(cls, ++this.asks);
-    const list = this.free.get(cls);
-    let buf = list?.pop();
+    const bytes = sizeClass(size);
+    const cls = this.classOf(bytes);
+    cls.lastAsked = ++this.asks;
+    let buf = cls.idle.pop();
     if (buf) {
-      this.idle -= buf.length;
+      this.idle -= bytes;
       this.stats.reused++;
     } else {
       // allocUnsafeSlow: a buffer of its own, never a slice of Node's shared pool, so it can be handed back whole.
-      buf = Buffer.allocUnsafeSlow(cls);
+      buf = Buffer.allocUnsafeSlow(bytes);
       this.stats.allocated++;
     }
     this.leased.add(buf.buffer);
@@ -77,40 +81,46 @@ export class FramePool {
     if (!this.leased.has(ab)) return;
     this.leased.delete(ab);
     if (retainedFrames.has(ab)) return;
-    const cls = ab.byteLength;
-    if (this.idle + cls > this.maxIdleBytes && !this.evictFor(cls)) return;
-    let list = this.free.get(cls);
-    if (!list) {
-      list = [];
-      this.free.set(cls, list);
-    }
-    list.push(Buffer.from(ab, 0, cls));
-    this.idle += cls;
+    const bytes = ab.byteLength;
+    const cls = this.classOf(bytes);
+    if (!this.makeRoom(bytes, cls.lastAsked)) return;
+    cls.idle.push(Buffer.from(ab, 0, bytes));
+    this.idle += bytes;
     this.stats.released++;
   }
 
   /**
-   * Makes room for an idle buffer of class `cls` by dropping idle buffers of classes asked for less recently (the
-   * collector frees them). Without this, the buffers of one burst of large frames filled the idle budget and stayed
-   * in it unused, and every later frame of another size was a fresh allocation: 16 KB requests after 1 MB ones were
-   * 32 KiB of new external memory each, which made V8 run a full collection every ~100 ms (bench/results-broker.md,
-   * session 9). Returns false when only buffers of more recently asked-for classes (or its own) would have to go.
+   * Makes room for an idle buffer of `bytes`, if need be by dropping idle buffers of classes asked for before
+   * `lastAsked`, the one asked for longest ago first (the collector frees them). Without this, the buffers of one
+   * burst of large frames filled the idle budget and stayed in it unused, and every later frame of another size was
+   * a fresh allocation: 16 KB requests after 1 MB ones were 32 KiB of new external memory each, which made V8 run a
+   * full collection every ~100 ms (bench/results-broker.md, session 9). False when only buffers of classes asked for
+   * since (or of its own) would have to go.
    */
-  private evictFor(cls: number): boolean {
-    const mine = this.lastAsked.get(cls) ?? 0;
-    const older = [...this.free.entries()]
-      .filter(([c, list]) => c !== cls && list.length > 0 && (this.lastAsked.get(c) ?? 0) < mine)
-      .sort(([a], [b]) => (this.lastAsked.get(a) ?? 0) - (this.lastAsked.get(b) ?? 0));
-    for (const [c, list] of older) {
-      while (list.length > 0 && this.idle + cls > this.maxIdleBytes) {
-        list.pop();
-        this.idle -= c;
-        this.stats.evicted++;
+  private makeRoom(bytes: number, lastAsked: number): boolean {
+    while (this.idle + bytes > this.maxIdleBytes) {
+      let oldest: [number, SizeClass] | null = null;
+      for (const entry of this.classes) {
+        const c = entry[1];
+        if (c.idle.length > 0 && c.lastAsked < lastAsked && (!oldest || c.lastAsked < oldest[1].lastAsked)) {
+          oldest = entry;
+        }
       }
-      if (list.length === 0) this.free.delete(c);
-      if (this.idle + cls <= this.maxIdleBytes) return true;
+      if (!oldest) return false;
+      oldest[1].idle.pop();
+      this.idle -= oldest[0];
+      this.stats.evicted++;
     }
-    return false;
+    return true;
+  }
+
+  private classOf(bytes: number): SizeClass {
+    let cls = this.classes.get(bytes);
+    if (!cls) {
+      cls = { idle: [], lastAsked: 0 };
+      this.classes.set(bytes, cls);
+    }
+    return cls;
   }
 
   /** Bytes kept for reuse. */
