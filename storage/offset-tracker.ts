@@ -323,29 +323,25 @@ export class OffsetTracker {
     this.#recoverable = first ? recoverable : this.#recoverable && recoverable;
     this.#offline ??= err;
     const firstFailed = this.#pending.findIndex((e) => e.failed);
-    if (firstFailed >= 0) {
-      for (const e of this.#pending.slice(firstFailed)) {
-        e.failed = true;
-        for (const w of e.waiters) w.reject(this.#offline);
-        e.waiters = [];
-        // Index entries for bytes that never became visible must not be found by lookups.
-        e.segment.offsetIndex.truncateToPosition(e.segment.writtenPosition);
-        e.segment.timeIndex.truncateToOffset(e.segment.writtenNextOffset);
-      }
-    }
-    // Held writes never reached the engine: they fail with the rest, and their index entries go too.
+    if (firstFailed >= 0) for (const e of this.#pending.slice(firstFailed)) this.#reject(e, this.#offline);
+    // Held writes never reached the engine: they fail with the rest (and are done: nothing will complete them).
     for (const { entry: e } of this.#held) {
-      e.failed = true;
       e.done = true;
-      for (const w of e.waiters) w.reject(this.#offline);
-      e.waiters = [];
-      e.segment.offsetIndex.truncateToPosition(e.segment.writtenPosition);
-      e.segment.timeIndex.truncateToOffset(e.segment.writtenNextOffset);
+      this.#reject(e, this.#offline);
     }
     this.#held = [];
     this.#heldBytes = 0;
     for (const w of this.#flushWaiters.splice(0)) w.reject(this.#offline);
     if (first) this.#hooks.onOffline(this.#offline);
+  }
+
+  #reject(e: PendingWrite, err: StorageError): void {
+    e.failed = true;
+    for (const w of e.waiters) w.reject(err);
+    e.waiters = [];
+    // Index entries for bytes that never became visible must not be found by lookups.
+    e.segment.offsetIndex.truncateToPosition(e.segment.writtenPosition);
+    e.segment.timeIndex.truncateToOffset(e.segment.writtenNextOffset);
   }
 
   /** Whether any write to `segment` has not completed yet. */
