@@ -202,6 +202,12 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
     doc: 'Append engine: io_uring with registered buffers, or pwrite on the thread pool.',
   },
   {
+    name: 'v8.allocation.site.pretenuring',
+    type: 'boolean',
+    default: 'false',
+    doc: 'Let V8 allocate objects from allocation sites it sees surviving straight into the old generation (berth start only).',
+  },
+  {
     name: 'fetch.path',
     type: 'enum',
     default: 'auto',

@@ -49,9 +49,13 @@ export function registerStart(program: Command): void {
         return;
       }
       // Loaded here, not at the top: every other command starts faster without storage, native code and fastify.
+      // V8's settings go in before the broker's code first runs.
+      const { applyV8Flags } = await import('../../broker/v8-flags.js');
+      const v8Flags = applyV8Flags(config);
       const { createLogger } = await import('../../broker/logger.js');
       const { Broker } = await import('../../broker/broker.js');
       const log = createLogger(config.string('log.level'));
+      if (v8Flags.length > 0) log.info({ v8Flags }, 'V8 flags set');
       // Signals are taken from the start: one that arrives while storage recovers or the listener opens must still
       // end in a graceful stop (the broker stops as soon as it has started), never in the default kill.
       let requested: string | null = null;

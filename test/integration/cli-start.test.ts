@@ -92,10 +92,17 @@ describe('berth start (spawned)', () => {
     // Preallocation is off by default only where the data directory is on ext4 mounted with discard (CI's disks are).
     const preallocLine = fileOnly.lines.some((l) => l.msg.startsWith('log.preallocate: false by default here'));
     expect(preallocLine).toBe(ext4DiscardMount(join(root, 'from-file')) !== null);
+    // V8's allocation-site pretenuring is off unless asked for (broker/v8-flags.ts says why).
+    const v8Line = fileOnly.lines.find((l) => l.msg === 'V8 flags set');
+    expect(v8Line?.v8Flags).toEqual(['--no-allocation-site-pretenuring']);
     expect(await stop(fileOnly.child)).toBe(0);
 
-    const withEnv = await startBerth(['--config', configFile], { BERTH_LOG_DIRS: join(root, 'from-env') });
+    const withEnv = await startBerth(['--config', configFile], {
+      BERTH_LOG_DIRS: join(root, 'from-env'),
+      BERTH_V8_ALLOCATION_SITE_PRETENURING: 'true',
+    });
     expect(withEnv.lines.find((l) => l.msg === 'broker listening')!.dataDir).toBe(join(root, 'from-env'));
+    expect(withEnv.lines.some((l) => l.msg === 'V8 flags set')).toBe(false);
     expect(await stop(withEnv.child)).toBe(0);
 
     const withFlags = await startBerth(
