@@ -11,8 +11,10 @@
  * its paced mode sends acks=-1 Produce requests open loop (each at its scheduled time, pipelined, however many are
  * outstanding) at half the write + fdatasync bandwidth measured in the same run, with 1 MB batches and with 16 KB
  * batches (16 x 1 KiB records), and reports each request's latency from its scheduled send time (open loop), from
- * the start of its send, and the sender's lateness; beside the machine's own p99 for one 1 MiB write + fdatasync
- * (the limit's runs, back to back).
+ * the start of its send, and the sender's lateness; beside the machine's own latency at the same load: group commit
+ * in C (bench/c/group-commit.c, a writer thread and an fdatasync thread) writing the same bytes at the same pace
+ * right before each Berth run, into a file preallocated as Berth's logs are (the p99 of one 1 MiB write + fdatasync
+ * back to back is in the note).
  * Small requests: 16 KB batches with 64 requests in flight, acks=1 and acks=-1, say what per-request work costs
  * (no target; the acks=-1 figure also sets the small paced runs' pace).
  * Same page-cache state: every throughput run (reference or Berth) starts right after an untimed write and unlink
@@ -33,6 +35,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { encodeRequestFrame } from '../protocol/frames.js';
 import { encodeRecordBatch } from '../protocol/records/encode-batch.js';
+import { ext4DiscardMount } from '../storage/mount-info.js';
 import { type BenchRow, median, renderTable } from './bench-row.js';
 import {
   compileTool,
@@ -44,6 +47,7 @@ import {
   startBerth,
   withGc,
 } from './broker-load-tools.js';
+import { compileGroupCommit, type GroupCommitRun, groupCommitRun } from './group-commit-reference.js';
 import { writeAndUnlink } from './page-cache-state.js';
 
 const MB = Number(process.env.BERTH_BENCH_PRODUCE_MB ?? 1024);
@@ -155,11 +159,17 @@ interface PacedRun {
   pace: number;
   /** The broker's garbage collections during the run (null when its metrics could not be read). */
   gc: GcStats | null;
+  /** Group commit in C at the same pace and size, right before (null without a C compiler). */
+  inC: GroupCommitRun | null;
 }
+
+/** The machine's own acks=-1 latency at a pace (bench/c/group-commit.c), or why it cannot be measured. */
+type GroupCommitTool = { bin: string } | { reason: string };
 
 /** acks=-1 Produce requests of `records` x 1 KiB at `mbps` (request bytes), open loop, for PACED_SECONDS. */
 async function paced(
   tool: string,
+  groupCommit: GroupCommitTool,
   sut: SystemUnderTest,
   dir: string,
   dataDir: string,
@@ -174,6 +184,13 @@ async function paced(
   const rate = (mbps * 1e6) / frame.length;
   const count = Math.max(50, Math.round(rate * PACED_SECONDS));
   const [host, port] = sut.bootstrap.split(':');
+  let inC: GroupCommitRun | null = null;
+  if ('bin' in groupCommit) {
+    // The C writer's file is preallocated as Berth's logs are by default here (not at all on ext4 with discard).
+    const prealloc = ext4DiscardMount(dataDir) === null ? 'chunks' : 'none';
+    await settleFreedMemory(dir);
+    inC = await groupCommitRun(groupCommit.bin, dir, frame.length, (mbps * 1e6) / MiB, PACED_SECONDS, prealloc);
+  }
   await settleFreedMemory(dir);
   const { result: r, gc } = await withGc(sut, () =>
     runTool(tool, [host!, port!, file, count, INFLIGHT, rate.toFixed(3)], () => sut.died()),
@@ -183,7 +200,7 @@ async function paced(
   if (r.errors !== 0 || r.responses !== count) {
     throw new Error(`produce-blast paced: ${r.responses} responses, ${r.errors} errors (first error ${r.firstError})`);
   }
-  return { ...(r as unknown as PacedRun), frameBytes: frame.length, pace: mbps, gc };
+  return { ...(r as unknown as PacedRun), frameBytes: frame.length, pace: mbps, gc, inC };
 }
 
 function pacedRows(
@@ -193,7 +210,21 @@ function pacedRows(
   halfSynced: number,
   saturated: number,
 ): BenchRow[] {
-  const m = (k: Exclude<keyof PacedRun, 'gc'>) => median(runs.map((r) => r[k]));
+  const m = (k: Exclude<keyof PacedRun, 'gc' | 'inC'>) => median(runs.map((r) => r[k]));
+  const inC = runs.flatMap((r) => (r.inC ? [r.inC] : []));
+  // The machine's own latency at this load when it could be measured, else its latency one write at a time.
+  const reference =
+    inC.length > 0
+      ? {
+          name: 'group commit in C, same bytes at the same pace, p99 from pwrite',
+          value: median(inC.map((c) => c.callP99)),
+        }
+      : { name: 'one 1 MiB write + fdatasync, back to back, p99', value: syncedP99 };
+  const inCNote =
+    inC.length > 0
+      ? `; group commit in C: p50 ${median(inC.map((c) => c.callP50)).toFixed(2)} ms, runs' p99 ` +
+        `${inC.map((c) => c.callP99.toFixed(1)).join(' / ')} ms`
+      : '';
   const pace = m('pace');
   const rate = (pace * 1e6) / runs[0]!.frameBytes;
   const size = records === RECORDS_PER_BATCH ? '1 MB' : `${records} KB`;
@@ -211,14 +242,21 @@ function pacedRows(
       name: `produce ${size} batches, acks=-1, paced, p99 from send`,
       value: m('fromSendP99'),
       unit: 'ms',
-      reference: { name: 'one 1 MiB write + fdatasync, back to back, p99', value: syncedP99 },
-      note: `p50 ${m('fromSendP50').toFixed(2)} ms; ${common}${gcNote(runs.map((r) => r.gc))}`,
+      reference,
+      note:
+        `p50 ${m('fromSendP50').toFixed(2)} ms; runs' p99 ${runs.map((r) => r.fromSendP99.toFixed(1)).join(' / ')} ms; ` +
+        `${common}${inCNote}; one 1 MiB write + fdatasync back to back: p99 ${syncedP99.toFixed(2)} ms` +
+        gcNote(runs.map((r) => r.gc)),
     },
     {
       name: `produce ${size} batches, acks=-1, paced, p99 from scheduled send`,
       value: m('fromScheduledP99'),
       unit: 'ms',
-      reference: { name: 'one 1 MiB write + fdatasync, back to back, p99', value: syncedP99 },
+      reference: {
+        ...reference,
+        name: reference.name.replace('from pwrite', 'from the scheduled time'),
+        value: inC.length > 0 ? median(inC.map((c) => c.scheduledP99)) : reference.value,
+      },
       note:
         `open loop: p50 ${m('fromScheduledP50').toFixed(2)} ms; sender lateness p50 / p99 ` +
         `${m('latenessP50').toFixed(2)} / ${m('latenessP99').toFixed(2)} ms (clock_nanosleep)`,
@@ -263,6 +301,7 @@ export async function run(): Promise<BenchRow[]> {
   let sut: SystemUnderTest | undefined;
   try {
     const tool = compileTool(dir, 'produce-blast');
+    const groupCommit = compileGroupCommit(dir);
     const loopbackTool = compileTool(dir, 'loopback');
     const volume = MB * MiB;
     const loopback: number[] = [];
@@ -302,7 +341,7 @@ export async function run(): Promise<BenchRow[]> {
           pace = Math.min(pace, median(saturated.get(records)!) / 2);
         }
         const topic = `produce-limit-paced-${records}-${i}`;
-        pacedRuns.get(records)!.push(await paced(tool, sut, dir, dataDir, topic, records, pace));
+        pacedRuns.get(records)!.push(await paced(tool, groupCommit, sut, dir, dataDir, topic, records, pace));
       }
     }
     const latencyRows = PACED_BATCHES.flatMap((n) =>
