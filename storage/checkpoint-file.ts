@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fsyncDirSync } from './file-names.js';
+import { fsyncDir, fsyncDirSync } from './file-names.js';
 import { StorageError } from './storage-error.js';
 
 const VERSION = 0;
@@ -31,10 +31,14 @@ export function readCheckpointLines(file: string, fields: number): string[][] {
   return entries;
 }
 
-/** Writes a checkpoint atomically. Synchronous: checkpoints are small and rare. */
+/** A checkpoint file's text: the version line, the count line, one line per entry. */
+export function checkpointText(entries: ReadonlyArray<ReadonlyArray<string | number>>): string {
+  return `${VERSION}\n${entries.length}\n${entries.map((e) => e.join(' ')).join('\n')}${entries.length ? '\n' : ''}`;
+}
+
+/** Writes a checkpoint atomically, synchronously (start-up, a partition's first leader epoch). */
 export function writeCheckpointLines(file: string, entries: ReadonlyArray<ReadonlyArray<string | number>>): void {
-  const body = `${VERSION}\n${entries.length}\n${entries.map((e) => e.join(' ')).join('\n')}${entries.length ? '\n' : ''}`;
-  writeFileAtomic(file, body);
+  writeFileAtomic(file, checkpointText(entries));
 }
 
 export function writeFileAtomic(file: string, body: string): void {
@@ -54,6 +58,28 @@ export function writeFileAtomic(file: string, body: string): void {
   fsyncDirSync(path.dirname(file));
 }
 
+/**
+ * writeFileAtomic on the thread pool: the event loop keeps serving requests while the fsyncs wait for the disk
+ * (a checkpoint of 1,000 partitions held it 5-12 ms idle and up to 265 ms beside a synced write load). Two writes
+ * of the same file must not overlap (they share the .tmp name): CheckpointWriter orders them.
+ */
+export async function writeFileAtomicAsync(file: string, body: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  let fh: fs.promises.FileHandle | undefined;
+  try {
+    fh = await fs.promises.open(tmp, 'w', 0o644);
+    await fh.writeFile(body);
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
+    await fs.promises.rename(tmp, file);
+  } catch (err) {
+    await fh?.close().catch(() => {});
+    throw StorageError.from(err, 'write', file);
+  }
+  await fsyncDir(path.dirname(file));
+}
+
 /** `topic partition offset` lines, keyed by `topic-partition`. */
 export function readOffsetCheckpoint(file: string): Map<string, number> {
   const out = new Map<string, number>();
@@ -68,14 +94,9 @@ export function readOffsetCheckpoint(file: string): Map<string, number> {
   return out;
 }
 
-export function writeOffsetCheckpoint(
-  file: string,
-  entries: Iterable<{ topic: string; partition: number; offset: number }>,
-): void {
-  writeCheckpointLines(
-    file,
-    [...entries].map((e) => [e.topic, e.partition, e.offset]),
-  );
+/** The text of an offset checkpoint (`topic partition offset` lines). */
+export function offsetCheckpointText(entries: Iterable<{ topic: string; partition: number; offset: number }>): string {
+  return checkpointText([...entries].map((e) => [e.topic, e.partition, e.offset]));
 }
 
 /** partition.metadata: `version: 0` then `topic_id: <id>`. Returns the topic id, or null when there is no file. */

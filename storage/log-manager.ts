@@ -15,12 +15,13 @@ import path from 'node:path';
 import { ErrorCode, KafkaError } from '../protocol/error-codes.js';
 import { setIndexMapper } from './abstract-index.js';
 import {
+  offsetCheckpointText,
   readOffsetCheckpoint,
   readPartitionMetadata,
   writeFileAtomic,
-  writeOffsetCheckpoint,
   writePartitionMetadata,
 } from './checkpoint-file.js';
+import { CheckpointWriter } from './checkpoint-writer.js';
 import {
   CLEAN_SHUTDOWN_FILE,
   DELETE_DIR_SUFFIX,
@@ -85,6 +86,7 @@ export class LogManager {
   readonly #logs = new Map<string, PartitionLog>();
   readonly #topicIds = new Map<string, string>();
   #timers: NodeJS.Timeout[] = [];
+  readonly #checkpoints = new CheckpointWriter();
   #closed = false;
 
   private constructor(
@@ -266,8 +268,7 @@ export class LogManager {
     } catch (err) {
       throw StorageError.from(err, 'delete', log.dir);
     }
-    this.checkpointRecoveryPoints();
-    this.checkpointLogStartOffsets();
+    await Promise.all([this.checkpointRecoveryPoints(), this.checkpointLogStartOffsets()]);
   }
 
   /** DeleteRecords: moves the partition's log start offset and persists it before returning it. */
@@ -276,7 +277,7 @@ export class LogManager {
     const log = this.getPartition(topic, partition);
     if (!log) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no log for ${key(topic, partition)}`);
     const lso = log.deleteRecordsBefore(offset);
-    this.checkpointLogStartOffsets();
+    await this.checkpointLogStartOffsets();
     return lso;
   }
 
@@ -287,13 +288,13 @@ export class LogManager {
     }
   }
 
-  /** One retention pass over every partition; log start offsets that moved are checkpointed. */
-  runRetention(now?: number): number {
+  /** One retention pass over every partition; log start offsets that moved are checkpointed before it resolves. */
+  async runRetention(now?: number): Promise<number> {
     let deleted = 0;
     for (const log of this.#logs.values()) {
       if (!log.closed) deleted += log.deleteOldSegments(now);
     }
-    if (deleted > 0) this.checkpointLogStartOffsets();
+    if (deleted > 0) await this.checkpointLogStartOffsets();
     return deleted;
   }
 
@@ -301,9 +302,10 @@ export class LogManager {
    * Writes every partition's recovery point. The active segments' index entries are written to their files first
    * (page cache, no fsync): they cover everything appended, so after a crash recovery can find an indexed batch
    * just below the recovery point and scan from there instead of from the segment's start (log-loader.ts checks
-   * the entry against the batch on disk, and scans the whole segment when it does not match).
+   * the entry against the batch on disk, and scans the whole segment when it does not match). The offsets are taken
+   * now; the file is written on the thread pool (CheckpointWriter), and the promise resolves once it is durable.
    */
-  checkpointRecoveryPoints(): void {
+  checkpointRecoveryPoints(): Promise<void> {
     const points = [...this.#logs.values()].map((l) => ({
       topic: l.topic,
       partition: l.partition,
@@ -319,13 +321,19 @@ export class LogManager {
         this.#opts.logger?.warn(`writing index entries of ${log.topic}-${log.partition}: ${(err as Error).message}`);
       }
     }
-    writeOffsetCheckpoint(path.join(this.dataDir, RECOVERY_POINT_CHECKPOINT_FILE), points);
+    return this.#checkpoints.write(
+      path.join(this.dataDir, RECOVERY_POINT_CHECKPOINT_FILE),
+      offsetCheckpointText(points),
+    );
   }
 
-  checkpointLogStartOffsets(): void {
-    writeOffsetCheckpoint(
+  /** Every partition's log start offset, taken now, written as checkpointRecoveryPoints writes its file. */
+  checkpointLogStartOffsets(): Promise<void> {
+    return this.#checkpoints.write(
       path.join(this.dataDir, LOG_START_OFFSET_CHECKPOINT_FILE),
-      [...this.#logs.values()].map((l) => ({ topic: l.topic, partition: l.partition, offset: l.logStartOffset })),
+      offsetCheckpointText(
+        [...this.#logs.values()].map((l) => ({ topic: l.topic, partition: l.partition, offset: l.logStartOffset })),
+      ),
     );
   }
 
@@ -360,8 +368,8 @@ export class LogManager {
       (err: unknown) => ({ err }),
     );
     if (failed) allClean = false;
-    this.checkpointRecoveryPoints();
-    this.checkpointLogStartOffsets();
+    // After any background checkpoint still in flight, so the files end at these final offsets.
+    await Promise.all([this.checkpointRecoveryPoints(), this.checkpointLogStartOffsets()]);
     if (allClean) {
       writeFileAtomic(
         path.join(this.dataDir, CLEAN_SHUTDOWN_FILE),
@@ -376,6 +384,9 @@ export class LogManager {
   async abandon(): Promise<void> {
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
+    // A checkpoint already on its way is atomic either way; waiting for it keeps a reopen in this process from
+    // reading the directory while it lands.
+    await this.#checkpoints.settled();
     await this.#closeLogsQuietly();
     if (this.#ownsEngine) await this.engine.close();
   }

@@ -341,7 +341,7 @@ describe('altered configs change the log', () => {
       validateOnly: false,
     });
     expect(alter.responses[0].errorCode).toBe(ErrorCode.NONE);
-    broker.broker.logs.runRetention();
+    await broker.broker.logs.runRetention();
     expect(log.segments.length).toBe(3);
     expect(log.logStartOffset).toBe(30);
 

@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  offsetCheckpointText,
   readOffsetCheckpoint,
   readPartitionMetadata,
-  writeOffsetCheckpoint,
+  writeFileAtomicAsync,
   writePartitionMetadata,
 } from '../../../storage/checkpoint-file.js';
 import { LeaderEpochCache } from '../../../storage/leader-epoch-cache.js';
@@ -12,14 +13,18 @@ import { StorageError } from '../../../storage/storage-error.js';
 import { removeDir, tempDir } from './helpers/engines.js';
 
 describe('checkpoint files (Kafka text format)', () => {
-  it('writes and reads topic partition offset checkpoints', () => {
+  it('writes and reads topic partition offset checkpoints', async () => {
     const dir = tempDir();
     try {
       const f = path.join(dir, 'recovery-point-offset-checkpoint');
-      writeOffsetCheckpoint(f, [
-        { topic: 'orders', partition: 0, offset: 42 },
-        { topic: 'a-b', partition: 11, offset: 0 },
-      ]);
+      await writeFileAtomicAsync(
+        f,
+        offsetCheckpointText([
+          { topic: 'orders', partition: 0, offset: 42 },
+          { topic: 'a-b', partition: 11, offset: 0 },
+        ]),
+      );
+      expect(fs.existsSync(`${f}.tmp`)).toBe(false);
       expect(fs.readFileSync(f, 'utf8')).toBe('0\n2\norders 0 42\na-b 11 0\n');
       expect(readOffsetCheckpoint(f)).toEqual(
         new Map([

@@ -50,7 +50,7 @@ describe.each(engines)('log loader, unclean stop, on $name engine', ({ create })
       const b = batchOf(2, 150, i, 1_700_000_000_000 + i * 10);
       await log.append(b, { acks: i === 39 ? -1 : 1 });
       stored.push(b);
-      if (i === 39 && checkpoint) mgr.checkpointRecoveryPoints();
+      if (i === 39 && checkpoint) await mgr.checkpointRecoveryPoints();
     }
     await log.drain();
     // Let preallocation extend the indexes (sparse) as it does in a running broker.
@@ -300,7 +300,7 @@ describe.each(engines)('log loader, unclean stop, on $name engine', ({ create })
     }
     expect(log.segments.length).toBeGreaterThan(2);
     await log.drain();
-    mgr.checkpointRecoveryPoints();
+    await mgr.checkpointRecoveryPoints();
     await mgr.abandon();
     open.splice(open.indexOf(mgr), 1);
     // Undo the first segment's seal: writable again, with a preallocated tail of zeros.

@@ -104,7 +104,7 @@ describe.each(engines)('LogManager on $name engine', ({ create }) => {
     }
     await small.flush();
     await untilRolledSealed(small);
-    expect(mgr.runRetention()).toBeGreaterThan(0);
+    expect(await mgr.runRetention()).toBeGreaterThan(0);
     expect(small.logStartOffset).toBeGreaterThan(0);
     expect(big.logStartOffset).toBe(0);
     expect(fs.readFileSync(path.join(root, 'log-start-offset-checkpoint'), 'utf8')).toContain(
