@@ -60,7 +60,7 @@ export function writeFileAtomic(file: string, body: string): void {
 
 /**
  * writeFileAtomic on the thread pool: the event loop keeps serving requests while the fsyncs wait for the disk
- * (a checkpoint of 1,000 partitions held it 5-12 ms idle and up to 265 ms beside a synced write load). Two writes
+ * (a checkpoint of 1,000 partitions held it 5-12 ms idle and up to 433 ms beside a synced write load). Two writes
  * of the same file must not overlap (they share the .tmp name): CheckpointWriter orders them.
  */
 export async function writeFileAtomicAsync(file: string, body: string): Promise<void> {

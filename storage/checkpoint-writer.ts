@@ -3,7 +3,7 @@
  *
  * Why: a checkpoint is written atomically (`.tmp`, fsync, rename, fsync of the directory), and those fsyncs wait for
  * the disk. Done synchronously, the periodic checkpoint of 1,000 partitions held the event loop 5-12 ms on an idle
- * disk and up to 265 ms beside a synced write load, every minute, for every client.
+ * disk and 144-433 ms at times beside a synced write load, every minute, for every client.
  *
  * Order: a write asked for while one of the same file is in flight waits for it (they share the `.tmp` name), and
  * asks made meanwhile collapse into one write of the newest text, so a file never goes back to an older snapshot
