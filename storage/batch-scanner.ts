@@ -18,6 +18,7 @@ import {
   PARTITION_LEADER_EPOCH,
 } from '../protocol/records/batch-header.js';
 import { crc32c } from '../protocol/records/crc32c.js';
+import { readInt64Number } from '../protocol/wire/int64.js';
 import { StorageError } from './storage-error.js';
 
 export interface BatchInfo {
@@ -45,7 +46,7 @@ export interface ScanOptions {
 
 /** The batch's offsets and header fields once its length and magic are checked, or 'bad-offset'. */
 function batchInfoAt(buf: Buffer, pos: number, size: number, opts: ScanOptions): BatchInfo | ScanStop {
-  const baseOffset = Number(buf.readBigInt64BE(pos + BASE_OFFSET));
+  const baseOffset = readInt64Number(buf, pos + BASE_OFFSET);
   const lastOffsetDelta = buf.readInt32BE(pos + LAST_OFFSET_DELTA);
   const lastOffset = baseOffset + lastOffsetDelta;
   if (
@@ -59,7 +60,7 @@ function batchInfoAt(buf: Buffer, pos: number, size: number, opts: ScanOptions):
     size,
     baseOffset,
     lastOffset,
-    maxTimestamp: Number(buf.readBigInt64BE(pos + MAX_TIMESTAMP)),
+    maxTimestamp: readInt64Number(buf, pos + MAX_TIMESTAMP),
     partitionLeaderEpoch: buf.readInt32BE(pos + PARTITION_LEADER_EPOCH),
     attributes: buf.readInt16BE(pos + ATTRIBUTES),
   };
@@ -270,13 +271,13 @@ export interface BatchHeaderInfo {
 }
 
 export function headerAt(buf: Buffer, at: number, filePosition: number): BatchHeaderInfo {
-  const baseOffset = Number(buf.readBigInt64BE(at + BASE_OFFSET));
+  const baseOffset = readInt64Number(buf, at + BASE_OFFSET);
   return {
     position: filePosition,
     size: LOG_OVERHEAD + buf.readInt32BE(at + BATCH_LENGTH),
     baseOffset,
     lastOffset: baseOffset + buf.readInt32BE(at + LAST_OFFSET_DELTA),
-    maxTimestamp: Number(buf.readBigInt64BE(at + MAX_TIMESTAMP)),
+    maxTimestamp: readInt64Number(buf, at + MAX_TIMESTAMP),
     attributes: buf.readInt16BE(at + ATTRIBUTES),
   };
 }

@@ -26,6 +26,7 @@ import {
   PARTITION_LEADER_EPOCH,
 } from '../protocol/records/batch-header.js';
 import { crc32c } from '../protocol/records/crc32c.js';
+import { writeInt64Number } from '../protocol/wire/int64.js';
 import { type BatchInfo, scanBuffer } from './batch-scanner.js';
 import { fsyncDir, fsyncDirSync } from './file-names.js';
 import type { IoEngine } from './io/io-engine.js';
@@ -284,14 +285,14 @@ export class PartitionLog {
     for (const b of infos) {
       const at = b.position;
       const count = b.lastOffset - b.baseOffset + 1;
-      batches.writeBigInt64BE(BigInt(next), at + BASE_OFFSET);
+      writeInt64Number(batches, next, at + BASE_OFFSET);
       batches.writeInt32BE(leaderEpoch, at + PARTITION_LEADER_EPOCH);
       let maxTimestamp = b.maxTimestamp;
       let attributes = b.attributes;
       if (logAppendTime >= 0) {
         attributes |= ATTR_TIMESTAMP_TYPE;
         batches.writeInt16BE(attributes, at + ATTRIBUTES);
-        batches.writeBigInt64BE(BigInt(logAppendTime), at + MAX_TIMESTAMP);
+        writeInt64Number(batches, logAppendTime, at + MAX_TIMESTAMP);
         batches.writeUInt32BE(crc32c(batches, at + ATTRIBUTES, at + b.size), at + CRC);
         maxTimestamp = logAppendTime;
       }

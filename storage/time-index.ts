@@ -3,6 +3,8 @@
  * offset relative to the segment's base offset (u32). Timestamps only increase: an entry is added when the largest
  * timestamp seen so far grows, with the offset of the batch holding it (Kafka's maybeAppend).
  */
+
+import { readInt64Number, writeInt64Number } from '../protocol/wire/int64.js';
 import { AbstractIndex } from './abstract-index.js';
 
 export const TIME_INDEX_ENTRY_SIZE = 12;
@@ -30,7 +32,7 @@ export class TimeIndex extends AbstractIndex {
   }
 
   timestampAt(i: number): number {
-    return Number(this.buf.readBigInt64BE(i * TIME_INDEX_ENTRY_SIZE));
+    return readInt64Number(this.buf, i * TIME_INDEX_ENTRY_SIZE);
   }
 
   relativeOffsetAt(i: number): number {
@@ -56,7 +58,7 @@ export class TimeIndex extends AbstractIndex {
       if (rel < this.relativeOffsetAt(this.count - 1)) return;
     }
     const at = this.reserveEntry();
-    this.buf.writeBigInt64BE(BigInt(timestamp), at);
+    writeInt64Number(this.buf, timestamp, at);
     this.buf.writeUInt32BE(rel, at + 8);
     this.count++;
   }

@@ -6,6 +6,7 @@
  * costs nothing. Bytes and records are returned as slices of the input (no copy).
  */
 import { ProtocolDecodeError } from '../error-codes.js';
+import { viewOf } from './int64.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -17,6 +18,8 @@ export interface UnknownTaggedField {
 
 export class Reader {
   readonly buf: Buffer;
+  /** For int64 fields (int64.ts says why). */
+  private view: DataView | null = null;
   offset: number;
   readonly end: number;
   /** The first problem met, or null. Sticky. */
@@ -106,7 +109,8 @@ export class Reader {
 
   int64(): bigint {
     if (!this.need(8)) return 0n;
-    const v = this.buf.readBigInt64BE(this.offset);
+    this.view ??= viewOf(this.buf);
+    const v = this.view.getBigInt64(this.offset);
     this.offset += 8;
     return v;
   }

@@ -6,6 +6,7 @@
  */
 import { ProtocolEncodeError } from '../error-codes.js';
 import { ExternalBytes } from './external-bytes.js';
+import { setInt64, viewOf } from './int64.js';
 import type { UnknownTaggedField } from './reader.js';
 
 const MIN_CHUNK = 256;
@@ -22,6 +23,9 @@ export interface TaggedFieldWrite {
 export class Writer {
   private chunks: Buffer[] = [];
   private buf: Buffer;
+  /** A DataView of `buf` for int64 fields (int64.ts says why), made again when `buf` changes. */
+  private view: DataView | null = null;
+  private viewBuf: Buffer | null = null;
   private pos = 0;
   private closedLength = 0;
   private sizePrefix = false;
@@ -106,7 +110,11 @@ export class Writer {
 
   int64(v: bigint): void {
     this.ensure(8);
-    this.buf.writeBigInt64BE(v, this.pos);
+    if (this.viewBuf !== this.buf) {
+      this.view = viewOf(this.buf);
+      this.viewBuf = this.buf;
+    }
+    setInt64(this.view!, this.pos, v);
     this.pos += 8;
   }
 
