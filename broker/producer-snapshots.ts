@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BATCH_HEADER_SIZE, batchSizeAt, readBatchHeader } from '../protocol/records/batch-header.js';
 import { crc32c } from '../protocol/records/crc32c.js';
+import { readInt64Number, writeInt64Number } from '../protocol/wire/int64.js';
 import { readFully } from '../storage/batch-scanner.js';
 import { fsyncDir, offsetFileName } from '../storage/file-names.js';
 import type { PartitionLog } from '../storage/partition-log.js';
@@ -46,9 +47,9 @@ export function encodeSnapshot(entries: readonly ProducerSnapshotEntry[]): Buffe
     buf.writeBigInt64BE(e.producerId, pos);
     buf.writeInt16BE(e.epoch, pos + 8);
     buf.writeInt32BE(e.lastSeq, pos + 10);
-    buf.writeBigInt64BE(BigInt(e.lastOffset), pos + 14);
+    writeInt64Number(buf, e.lastOffset, pos + 14);
     buf.writeInt32BE(e.offsetDelta, pos + 22);
-    buf.writeBigInt64BE(BigInt(e.timestamp), pos + 26);
+    writeInt64Number(buf, e.timestamp, pos + 26);
     buf.writeInt32BE(-1, pos + 34); // coordinator epoch: no transaction markers yet
     buf.writeBigInt64BE(-1n, pos + 38); // no ongoing transaction
     pos += ENTRY_SIZE;
@@ -72,9 +73,9 @@ export function decodeSnapshot(buf: Buffer): ProducerSnapshotEntry[] {
       producerId: buf.readBigInt64BE(pos),
       epoch: buf.readInt16BE(pos + 8),
       lastSeq: buf.readInt32BE(pos + 10),
-      lastOffset: Number(buf.readBigInt64BE(pos + 14)),
+      lastOffset: readInt64Number(buf, pos + 14),
       offsetDelta: buf.readInt32BE(pos + 22),
-      timestamp: Number(buf.readBigInt64BE(pos + 26)),
+      timestamp: readInt64Number(buf, pos + 26),
     });
   }
   return out;

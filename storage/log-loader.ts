@@ -23,6 +23,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { readInt64Number } from '../protocol/wire/int64.js';
 import { headerAt, readFully, scanLogFile } from './batch-scanner.js';
 import {
   baseOffsetOfFile,
@@ -185,7 +186,7 @@ function trimIndexFile(file: string, kind: 'offset' | 'time'): void {
       const got = readFully(fd, chunk, 0, Math.min(chunk.length, size - pos), pos, file);
       for (let at = 0; at + entrySize <= got; at += entrySize) {
         // Offset index: key relative offset, value position. Time index: key timestamp, value relative offset.
-        const key = kind === 'offset' ? chunk.readUInt32BE(at) : Number(chunk.readBigInt64BE(at));
+        const key = kind === 'offset' ? chunk.readUInt32BE(at) : readInt64Number(chunk, at);
         const value = chunk.readUInt32BE(at + (kind === 'offset' ? 4 : 8));
         const ok =
           kind === 'offset'

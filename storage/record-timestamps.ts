@@ -17,6 +17,7 @@ import {
   RECORDS_COUNT,
 } from '../protocol/records/batch-header.js';
 import { decodeRecords } from '../protocol/records/decode-records.js';
+import { readInt64Number } from '../protocol/wire/int64.js';
 
 /** Reads a zigzag varint (up to 64 bits) as a number; returns [value, next position]. */
 function readVarlong(buf: Buffer, pos: number): [number, number] {
@@ -40,15 +41,15 @@ export function readTimestampOffset(
   target: number,
   minOffset: number,
 ): { offset: number; timestamp: number } | null {
-  const baseOffset = Number(batch.readBigInt64BE(BASE_OFFSET));
+  const baseOffset = readInt64Number(batch, BASE_OFFSET);
   const attributes = batch.readInt16BE(ATTRIBUTES);
-  const maxTimestamp = Number(batch.readBigInt64BE(MAX_TIMESTAMP));
+  const maxTimestamp = readInt64Number(batch, MAX_TIMESTAMP);
   if (maxTimestamp < target) return null;
   if ((attributes & ATTR_TIMESTAMP_TYPE) !== 0) {
     return { offset: Math.max(baseOffset, minOffset), timestamp: maxTimestamp };
   }
   if ((attributes & ATTR_COMPRESSION_MASK) !== 0) return searchCompressed(batch, target, minOffset, maxTimestamp);
-  const baseTimestamp = Number(batch.readBigInt64BE(BASE_TIMESTAMP));
+  const baseTimestamp = readInt64Number(batch, BASE_TIMESTAMP);
   const count = batch.readInt32BE(RECORDS_COUNT);
   let pos = BATCH_HEADER_SIZE;
   try {
@@ -73,7 +74,7 @@ function searchCompressed(
   minOffset: number,
   maxTimestamp: number,
 ): { offset: number; timestamp: number } {
-  const baseOffset = Number(batch.readBigInt64BE(BASE_OFFSET));
+  const baseOffset = readInt64Number(batch, BASE_OFFSET);
   try {
     for (const r of decodeRecords(batch, 0)) {
       const offset = Number(r.offset);

@@ -17,6 +17,7 @@ import {
   readBatchHeader,
 } from '../../protocol/records/batch-header.js';
 import { crc32c } from '../../protocol/records/crc32c.js';
+import { readInt64Number } from '../../protocol/wire/int64.js';
 
 const WINDOW = 4 << 20;
 const MIN_BATCH_LENGTH = BATCH_HEADER_SIZE - LOG_OVERHEAD;
@@ -175,7 +176,7 @@ export function readIndexFile(path: string, kind: 'offset' | 'time'): IndexEntri
     entries.push(
       kind === 'offset'
         ? { key: buf.readUInt32BE(p), value: buf.readUInt32BE(p + 4), position: p }
-        : { key: Number(buf.readBigInt64BE(p)), value: buf.readUInt32BE(p + 8), position: p },
+        : { key: readInt64Number(buf, p), value: buf.readUInt32BE(p + 8), position: p },
     );
   }
   return { entries, zeroTail: (whole - last) * size, partialBytes: buf.length - whole * size };

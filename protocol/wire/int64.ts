@@ -1,6 +1,6 @@
 /**
  * 64-bit big-endian integers read and written as JavaScript numbers, for offsets and timestamps (always safe
- * integers) on the produce path.
+ * integers): record batch headers, indexes, producer snapshots.
  *
  * Why not Buffer's readBigInt64BE / writeBigInt64BE with Number() and BigInt() around them: each call builds three
  * or four intermediate BigInts (heap objects), and a produced batch goes through several of them (its header
