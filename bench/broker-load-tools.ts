@@ -131,8 +131,9 @@ export interface SystemUnderTest {
   /**
    * Deletes `topic` and its files (Berth only), so that a run's data leaves the page cache as a reference's unlinked
    * file does (the next run can then be given memory freed a moment before it: bench/produce-limit.ts freshPages).
+   * Resolves once the files are gone (Berth removes them in the background), unless `wait` is false.
    */
-  deleteTopic?(topic: string): Promise<void>;
+  deleteTopic?(topic: string, wait?: boolean): Promise<void>;
   /**
    * The broker's garbage collections so far, from its own /metrics (Berth only): a run's figures are the difference
    * of two readings. Null when the metrics cannot be read.
@@ -241,14 +242,24 @@ export async function startMockCluster(bin: string): Promise<SystemUnderTest> {
 }
 
 /** Berth through its CLI (`nodeArgs` go to node, e.g. --cpu-prof), with the given fetch send path; its port is read from the "broker listening" log line. */
+/** Waits until no partition directory of dataDir is waiting for removal (`<topic>-<partition>.<uuid>-delete`). */
+export async function untilRemoved(dataDir: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (fs.readdirSync(dataDir).some((n) => n.endsWith('-delete'))) {
+    if (Date.now() > deadline) throw new Error(`berth: deleted partitions still on disk after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 export async function startBerth(
   dataDir: string,
   fetchPath: 'zerocopy' | 'copy',
   nodeArgs: string[] = [],
+  settings: string[] = [],
 ): Promise<SystemUnderTest> {
   // The admin API (port 0: any free port) serves the broker's own /metrics, where gcStats reads its collections.
   const args = [...nodeArgs, berthCli, 'start', '--data-dir', dataDir, '--port', '0', '--admin-port', '0'];
-  args.push('--set', `fetch.path=${fetchPath}`);
+  for (const s of [`fetch.path=${fetchPath}`, ...settings]) args.push('--set', s);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
@@ -299,10 +310,11 @@ export async function startBerth(
         throw new Error(`berth: creating ${topic}: error code ${code}`);
       }
     },
-    async deleteTopic(topic) {
+    async deleteTopic(topic, wait = true) {
       admin ??= await KafkaClient.connect({ host: '127.0.0.1', port, clientId: 'bench-admin' });
       const [res] = await deleteTopics(admin, [topic]);
       if (res?.errorCode !== ErrorCode.NONE) throw new Error(`berth: deleting ${topic}: error code ${res?.errorCode}`);
+      if (wait) await untilRemoved(dataDir);
     },
     async gcStats() {
       if (adminPort === null) return null;

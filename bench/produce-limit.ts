@@ -71,7 +71,7 @@ const PAGE_MARGIN = 64 * MiB;
 const SETTLE_MS = Number(process.env.BERTH_BENCH_SETTLE_MS ?? 3000);
 
 /** A Produce v7 request frame carrying one batch of `count` records of 1 KiB for partition 0 of topic. */
-function produceFrame(topic: string, acks: 1 | -1, count = RECORDS_PER_BATCH): Buffer {
+export function produceFrame(topic: string, acks: 1 | -1, count = RECORDS_PER_BATCH): Buffer {
   const value = Buffer.alloc(1024, 0x61);
   const records = Array.from({ length: count }, () => ({ value }));
   return encodeRequestFrame(

@@ -21,6 +21,7 @@ const modules: Array<{ name: string; path: string }> = [
   { name: 'group-convergence', path: './group-convergence.js' },
   { name: 'broker-produce-fetch', path: './broker-produce-fetch.js' },
   { name: 'broker-produce-limit', path: './produce-limit.js' },
+  { name: 'broker-delete-under-load', path: './delete-under-load.js' },
   { name: 'broker-fetch-limit', path: './fetch-limit.js' },
   { name: 'broker-e2e-latency', path: './e2e-latency.js' },
   { name: 'broker-scale', path: './broker-scale.js' },

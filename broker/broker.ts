@@ -124,6 +124,10 @@ export class Broker implements BrokerContext {
       defaultConfig: config.topicDefaults(),
       topicConfig: (topic) => topics.get(topic)?.configs,
       background: { retentionCheckMs: config.number('log.retention.check.interval.ms') },
+      deletion: {
+        chunkBytes: config.number('log.file.delete.chunk.bytes'),
+        intervalMs: config.number('log.file.delete.chunk.interval.ms'),
+      },
     });
     log.info(
       { engine: logs.engineName, reason: logs.engineReason, cleanShutdown: logs.hadCleanShutdown },

@@ -139,6 +139,21 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
     doc: 'How often retention runs.',
   },
   {
+    name: 'log.file.delete.chunk.bytes',
+    type: 'long',
+    default: String(16 * 1024 * 1024),
+    min: 0,
+    doc: 'Deleted segments and partitions are removed in the background, cut by this much at a time (0: whole files at once), so the discards of a large deletion do not stall every fdatasync.',
+  },
+  {
+    name: 'log.file.delete.chunk.interval.ms',
+    type: 'long',
+    default: '20',
+    min: 0,
+    max: 60_000,
+    doc: 'Pause between two cuts of log.file.delete.chunk.bytes.',
+  },
+  {
     name: 'log.index.interval.bytes',
     type: 'int',
     default: '4096',

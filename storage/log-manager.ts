@@ -3,7 +3,8 @@
  * `log-start-offset-checkpoint`), the clean-shutdown marker (`.kafka_cleanshutdown`), and background work
  * (retention, checkpoints). Kafka's LogManager, for one log directory.
  *
- * Start-up: directories being deleted (`<topic>-<partition>.<uuid>-delete`) are removed; each partition loads with
+ * Start-up: directories being deleted (`<topic>-<partition>.<uuid>-delete`) are handed to the FileRemover, which
+ * removes them and every deleted segment in the background, a chunk at a time; each partition loads with
  * the recovery point and log start offset from the checkpoints; with the marker present the load trusts the files,
  * without it every partition's tail after its recovery point is scanned. The marker is removed (and the removal fsynced) before any write.
  * Clean close: every partition flushed, trimmed and closed, checkpoints written, then the marker.
@@ -32,6 +33,7 @@ import {
   partitionDirName,
   RECOVERY_POINT_CHECKPOINT_FILE,
 } from './file-names.js';
+import { FileRemover, type FileRemoverOptions } from './file-remover.js';
 import { forEachLimited } from './for-each-limited.js';
 import type { IoEngine, IoEngineName } from './io/io-engine.js';
 import { type EngineLogger, openIoEngine } from './io/select-engine.js';
@@ -63,6 +65,8 @@ export interface LogManagerOptions {
     | false;
   /** Written into the clean-shutdown marker (KIP-966's broker epoch; -1 when unknown). */
   brokerEpoch?: number;
+  /** How deleted segments and partitions are removed (log.file.delete.chunk.bytes / .interval.ms). */
+  deletion?: Pick<FileRemoverOptions, 'chunkBytes' | 'intervalMs'>;
 }
 
 export interface TopicPartitionKey {
@@ -87,6 +91,7 @@ export class LogManager {
   readonly #topicIds = new Map<string, string>();
   #timers: NodeJS.Timeout[] = [];
   readonly #checkpoints = new CheckpointWriter();
+  readonly #remover: FileRemover;
   #closed = false;
 
   private constructor(
@@ -103,6 +108,7 @@ export class LogManager {
     this.#ownsEngine = ownsEngine;
     this.#opts = opts;
     this.hadCleanShutdown = hadCleanShutdown;
+    this.#remover = new FileRemover({ ...opts.deletion, warn: (m) => opts.logger?.warn(m) });
   }
 
   static async open(opts: LogManagerOptions): Promise<LogManager> {
@@ -145,7 +151,7 @@ export class LogManager {
       const isDir = entry.isDirectory() || (entry.isSymbolicLink() && fs.statSync(full).isDirectory());
       if (!isDir) continue;
       if (isDeleteDirName(name)) {
-        fs.rmSync(full, { recursive: true, force: true });
+        void this.#remover.remove(full);
         continue;
       }
       const tp = parsePartitionDirName(name);
@@ -162,6 +168,7 @@ export class LogManager {
         logStartOffset: logStarts.get(k) ?? 0,
         clock: this.#opts.clock,
         warn: (m) => this.#opts.logger?.warn(m),
+        remover: this.#remover,
       });
       this.#logs.set(k, log);
       const id = readPartitionMetadata(full);
@@ -193,6 +200,11 @@ export class LogManager {
     every(bg?.retentionCheckMs ?? 300_000, () => this.runRetention());
     every(bg?.recoveryPointCheckpointMs ?? 60_000, () => this.checkpointRecoveryPoints());
     every(bg?.logStartOffsetCheckpointMs ?? 60_000, () => this.checkpointLogStartOffsets());
+  }
+
+  /** Resolves once every deleted partition and segment handed over so far is gone from disk (tests, benchmarks). */
+  removalsSettled(): Promise<void> {
+    return this.#remover.idle();
   }
 
   /** Every partition log. */
@@ -242,6 +254,7 @@ export class LogManager {
       clean: true,
       clock: this.#opts.clock,
       warn: (m) => this.#opts.logger?.warn(m),
+      remover: this.#remover,
     });
     this.#logs.set(k, log);
     if (opts.topicId) this.#topicIds.set(k, opts.topicId);
@@ -250,7 +263,8 @@ export class LogManager {
 
   /**
    * Deletes a partition as Kafka does: close the log, rename the directory to `<topic>-<partition>.<uuid>-delete`
-   * (fsynced, so a crash finishes the job at the next start), then remove it.
+   * (fsynced, so a crash finishes the job at the next start), then hand it to the remover. Resolves once the rename
+   * is durable; the files go in the background (removalsSettled()).
    */
   async deletePartition(topic: string, partition: number): Promise<void> {
     this.#checkOpen();
@@ -264,7 +278,7 @@ export class LogManager {
     try {
       fs.renameSync(log.dir, renamed);
       fsyncDirSync(this.dataDir);
-      await fs.promises.rm(renamed, { recursive: true, force: true });
+      void this.#remover.remove(renamed);
     } catch (err) {
       throw StorageError.from(err, 'delete', log.dir);
     }
@@ -368,6 +382,8 @@ export class LogManager {
       (err: unknown) => ({ err }),
     );
     if (failed) allClean = false;
+    // What is left to remove stays under its deleted name for the next start.
+    await this.#remover.stop();
     // After any background checkpoint still in flight, so the files end at these final offsets.
     await Promise.all([this.checkpointRecoveryPoints(), this.checkpointLogStartOffsets()]);
     if (allClean) {
@@ -388,6 +404,7 @@ export class LogManager {
     // reading the directory while it lands.
     await this.#checkpoints.settled();
     await this.#closeLogsQuietly();
+    await this.#remover.stop();
     if (this.#ownsEngine) await this.engine.close();
   }
 }

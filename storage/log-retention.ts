@@ -2,9 +2,10 @@
  * Retention rules and delayed segment deletion. A segment goes when it is entirely below the log start offset, when
  * its largest timestamp (or, with no timestamps, its creation time) is older than retention.ms, or while the log
  * without it still holds retention.bytes. Deleting renames the files to `.deleted` at once and removes them after
- * file.delete.delay.ms, so fetches that already hold the fd finish reading.
+ * file.delete.delay.ms, so fetches that already hold the fd finish reading; the FileRemover removes them off the
+ * event loop, a chunk at a time.
  */
-import fs from 'node:fs';
+import type { FileRemover } from './file-remover.js';
 import type { LogSegment } from './log-segment.js';
 
 export interface RetentionContext {
@@ -30,14 +31,18 @@ export function retentionBreached(seg: LogSegment, next: LogSegment, c: Retentio
 
 export class SegmentDeleter {
   #pending = new Map<NodeJS.Timeout, { seg: LogSegment; remove: () => void }>();
+  readonly #remover: FileRemover;
 
-  /** Renames the segment's files to `.deleted` and removes them (and closes the fd) after `delayMs`. */
+  constructor(remover: FileRemover) {
+    this.#remover = remover;
+  }
+
+  /** Renames the segment's files to `.deleted`; after `delayMs` closes the fd and hands the files to the remover. */
   delete(seg: LogSegment, delayMs: number): void {
-    seg.markDeleted();
-    const files = [seg.logPath, seg.offsetIndex.path, seg.timeIndex.path];
+    const files = seg.markDeleted();
     const remove = () => {
       seg.closeFiles();
-      for (const f of files) fs.rmSync(f, { force: true });
+      for (const f of files) void this.#remover.remove(f);
     };
     if (delayMs <= 0) {
       remove();
@@ -54,7 +59,7 @@ export class SegmentDeleter {
     this.#pending.set(t, { seg, remove });
   }
 
-  /** Completes every pending deletion now (clean close). */
+  /** Hands every pending deletion to the remover now (clean close). */
   finishAll(): void {
     for (const [t, { remove }] of this.#pending) {
       clearTimeout(t);

@@ -29,6 +29,7 @@ import { crc32c } from '../protocol/records/crc32c.js';
 import { writeInt64Number } from '../protocol/wire/int64.js';
 import { type BatchInfo, scanBuffer } from './batch-scanner.js';
 import { fsyncDir, fsyncDirSync } from './file-names.js';
+import { FileRemover } from './file-remover.js';
 import type { IoEngine } from './io/io-engine.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { type LogConfig, logConfig } from './log-config.js';
@@ -77,6 +78,8 @@ export interface PartitionLogOptions {
   warn?: (msg: string) => void;
   /** OffsetTrackerOptions.holdDurableWrites (default true; A/B benchmarks turn it off). */
   holdDurableWrites?: boolean;
+  /** Removes deleted segments' files; the log manager shares one over the data root. Default: one of this log's own. */
+  remover?: FileRemover;
 }
 
 export class PartitionLog {
@@ -99,7 +102,7 @@ export class PartitionLog {
   #flushTimer: NodeJS.Timeout | null = null;
   #recoveryTimer: NodeJS.Timeout | null = null;
   #closed = false;
-  readonly #deleter = new SegmentDeleter();
+  readonly #deleter: SegmentDeleter;
   readonly #writtenListeners = new Set<(logEndOffset: number) => void>();
 
   private constructor(o: PartitionLogOptions, segments: LogSegments, logStartOffset: number, leo: number) {
@@ -112,6 +115,7 @@ export class PartitionLog {
     this.#clock = o.clock ?? Date.now;
     this.#warn = o.warn ?? (() => {});
     this.#logStartOffset = logStartOffset;
+    this.#deleter = new SegmentDeleter(o.remover ?? new FileRemover({ warn: this.#warn }));
     this.#offsets = new OffsetTracker(
       o.engine,
       o.dir,
@@ -572,7 +576,8 @@ export class PartitionLog {
 
   /**
    * Clean close: drains writes, flushes, seals rolled segments, trims the active segment's preallocated tail and
-   * indexes, closes files. Pending deletions complete now.
+   * indexes, closes files. Pending deletions go to the remover now (a deletion it has not finished when the process
+   * stops is finished at the next start).
    */
   async close(): Promise<void> {
     if (this.#closed) return;

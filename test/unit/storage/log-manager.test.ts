@@ -75,6 +75,9 @@ describe.each(engines)('LogManager on $name engine', ({ create }) => {
     await mgr.createPartition('gone', 0);
     await mgr.createPartition('kept', 0);
     await mgr.deletePartition('gone', 0);
+    // Renamed at once; removed in the background.
+    expect(fs.readdirSync(root).filter((n) => n.startsWith('gone-0') && !n.endsWith('-delete'))).toEqual([]);
+    await mgr.removalsSettled();
     expect(fs.readdirSync(root).filter((n) => n.startsWith('gone'))).toEqual([]);
     expect(mgr.getPartition('gone', 0)).toBeUndefined();
     await expect(mgr.deletePartition('gone', 0)).rejects.toMatchObject({
@@ -85,6 +88,7 @@ describe.each(engines)('LogManager on $name engine', ({ create }) => {
     fs.mkdirSync(path.join(root, 'old-3.0123456789abcdef0123456789abcdef-delete'));
     fs.writeFileSync(path.join(root, 'old-3.0123456789abcdef0123456789abcdef-delete', '00000000000000000000.log'), '');
     const again = await open();
+    await again.removalsSettled();
     expect(fs.readdirSync(root).some((n) => n.endsWith('-delete'))).toBe(false);
     expect([...again.partitions()].map((l) => `${l.topic}-${l.partition}`)).toEqual(['kept-0']);
     await again.close();

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode } from '../../../protocol/error-codes.js';
 import { FaultyEngine } from '../../../storage/io/faulty-engine.js';
 import type { IoEngine } from '../../../storage/io/io-engine.js';
@@ -300,8 +300,8 @@ describe.each(engines)('PartitionLog on $name engine', ({ create }) => {
     const r = await log.read(19, 10_000);
     expect(r[0].firstOffset).toBe(19);
     expect(() => log.deleteRecordsBefore(21)).toThrow(OffsetOutOfRangeError);
-    // .deleted files were removed.
-    expect(fs.readdirSync(dir).filter((n) => n.endsWith('.deleted'))).toEqual([]);
+    // .deleted files are removed in the background (this log's own FileRemover).
+    await vi.waitFor(() => expect(fs.readdirSync(dir).filter((n) => n.endsWith('.deleted'))).toEqual([]));
   });
 
   it('reopens cleanly with the same offsets and contents, and appends after', async () => {
