@@ -4,8 +4,8 @@
  * 20 ms) and with whole files at once (log.file.delete.chunk.bytes=0, what Berth did before), beside the same load
  * with nothing deleted, all in the same run. Run directly to print a table: `node dist/bench/delete-under-load.js`.
  *
- * Why: on ext4 mounted with online discard, the blocks freed by a deletion are discarded inside the next journal
- * commit, which every fdatasync that moves a file's size waits for (storage/file-remover.ts).
+ * Why: on ext4 mounted with online discard, the blocks freed by a deletion are discarded (at once without a journal,
+ * in the next journal commit with one), and every other file's fdatasync waits behind them (storage/file-remover.ts).
  *
  * Method: two brokers (one per setting) take turns. Each round fills a topic with BERTH_BENCH_DELETE_MB MiB (1 MB
  * batches, acks=1, then `sync`), waits for the machine to settle, and starts a paced acks=-1 load of 1 MB batches on

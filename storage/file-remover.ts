@@ -1,11 +1,12 @@
 /**
  * Removes deleted segment files and partition directories off the event loop, a large file a chunk at a time.
  *
- * Why: on ext4 mounted with online discard (this machine's disk), freeing a file's blocks issues their discards in
- * the next journal commit, and every fdatasync that needs a commit waits for them; the unlink itself can wait as
- * long. Measured here (a 2 GiB file deleted while group commit in C wrote 1 MiB x 200/s with fdatasync): one unlink
- * took 0.5-0.6 s and put that writer's fdatasync p99 at 126-177 ms (max 135-205); cutting the file 16 MiB at a time,
- * 20 ms apart, left it at 6-14 ms, as with no deletion at all (6-11 ms). A Berth partition's fdatasync pays the same.
+ * Why: on ext4 mounted with online discard (this machine's disk), freeing a file's blocks discards them, at once
+ * without a journal (the unlink waits for it) or in the next journal commit with one, and the fdatasyncs of every
+ * other file queue behind those discards at the disk. Measured here (a 2 GiB file deleted while group commit in C
+ * wrote 1 MiB x 200/s with fdatasync): one unlink took 0.5-0.6 s and put that writer's fdatasync p99 at 113-177 ms
+ * (max 134-205); cutting the file 16 MiB at a time, 20 ms apart, left it at 6-14 ms, as with no deletion at all
+ * (6-11 ms). Through the broker: bench/delete-under-load.ts.
  *
  * One queue for the whole data root, so deleting many segments or a topic of many partitions never frees more than
  * one chunk per interval. A removal stopped by close() leaves its file or directory under its `.deleted` or
@@ -68,7 +69,10 @@ export class FileRemover {
     return new Promise((r) => this.#idleWaiters.push(r));
   }
 
-  /** Stops after the current step; what is queued stays on disk (resolved false) for the next start to remove. */
+  /**
+   * Stops after the current step; what is queued stays on disk (resolved false) for the next start to remove. Until
+   * then a removal under way keeps the process running (its pause is an ordinary timer), so it ends with its work.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     await this.#running;
@@ -132,7 +136,7 @@ export class FileRemover {
           await fh.truncate(size);
           this.bytesRemoved += chunk;
           this.steps++;
-          await new Promise((r) => setTimeout(r, this.#intervalMs).unref());
+          await new Promise((r) => setTimeout(r, this.#intervalMs));
         }
       } finally {
         await fh.close();

@@ -50,6 +50,11 @@ export interface LoadParams {
   logStartOffset: number;
   nowMs: number;
   warn?: (msg: string) => void;
+  /**
+   * Takes leftover `.deleted` files (a removal a stop interrupted) for removal in the background (the log manager's
+   * FileRemover), so a start does not wait for them; without it they are unlinked here.
+   */
+  removeDeleted?: (file: string) => void;
 }
 
 export interface LoadedLog {
@@ -93,7 +98,10 @@ function removeSegmentFiles(dir: string, base: number): void {
  * names afterwards, and whether anything changed. The directory is read once, and again only after a change (a
  * clean start of a thousand partitions should not read each directory four times).
  */
-function cleanUp(dir: string): { rebuild: Set<number>; names: string[]; changed: boolean } {
+function cleanUp(
+  dir: string,
+  removeDeleted?: (file: string) => void,
+): { rebuild: Set<number>; names: string[]; changed: boolean } {
   let names = fs.readdirSync(dir);
   let changed = false;
   let minCleaned = Number.POSITIVE_INFINITY;
@@ -101,8 +109,12 @@ function cleanUp(dir: string): { rebuild: Set<number>; names: string[]; changed:
   for (const name of names) {
     const full = path.join(dir, name);
     if (name.endsWith(DELETED_SUFFIX)) {
-      unlinkQuiet(full);
-      changed = true;
+      // Either way no later step looks at the name: it ends in neither .log nor an index suffix.
+      if (removeDeleted) removeDeleted(full);
+      else {
+        unlinkQuiet(full);
+        changed = true;
+      }
     } else if (name.endsWith(CLEANED_SUFFIX)) {
       const base = baseOffsetOfFile(name);
       if (base !== null) minCleaned = Math.min(minCleaned, base);
@@ -329,7 +341,7 @@ function isZeroTail(
 
 export async function loadLog(p: LoadParams): Promise<LoadedLog> {
   const warn = p.warn ?? (() => {});
-  const { rebuild: rebuildAll, names, changed } = cleanUp(p.dir);
+  const { rebuild: rebuildAll, names, changed } = cleanUp(p.dir, p.removeDeleted);
   const bases = names
     .filter((n) => n.endsWith(LOG_SUFFIX))
     .map((n) => baseOffsetOfFile(n))

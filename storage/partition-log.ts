@@ -105,7 +105,12 @@ export class PartitionLog {
   readonly #deleter: SegmentDeleter;
   readonly #writtenListeners = new Set<(logEndOffset: number) => void>();
 
-  private constructor(o: PartitionLogOptions, segments: LogSegments, logStartOffset: number, leo: number) {
+  private constructor(
+    o: PartitionLogOptions & { remover: FileRemover },
+    segments: LogSegments,
+    logStartOffset: number,
+    leo: number,
+  ) {
     this.dir = o.dir;
     this.topic = o.topic;
     this.partition = o.partition;
@@ -115,7 +120,7 @@ export class PartitionLog {
     this.#clock = o.clock ?? Date.now;
     this.#warn = o.warn ?? (() => {});
     this.#logStartOffset = logStartOffset;
-    this.#deleter = new SegmentDeleter(o.remover ?? new FileRemover({ warn: this.#warn }));
+    this.#deleter = new SegmentDeleter(o.remover);
     this.#offsets = new OffsetTracker(
       o.engine,
       o.dir,
@@ -144,6 +149,7 @@ export class PartitionLog {
   /** Opens (and recovers) the partition directory, creating it when missing. */
   static async open(o: PartitionLogOptions): Promise<PartitionLog> {
     const cfg = logConfig((o.config ?? {}) as Record<string, unknown>);
+    const remover = o.remover ?? new FileRemover({ warn: o.warn });
     if (!fs.existsSync(o.dir)) {
       fs.mkdirSync(o.dir, { recursive: true });
       fsyncDirSync(o.dir);
@@ -156,8 +162,9 @@ export class PartitionLog {
       logStartOffset: o.logStartOffset ?? 0,
       nowMs: (o.clock ?? Date.now)(),
       warn: o.warn,
+      removeDeleted: (file) => void remover.remove(file),
     });
-    const log = new PartitionLog(o, loaded.segments, loaded.logStartOffset, loaded.logEndOffset);
+    const log = new PartitionLog({ ...o, remover }, loaded.segments, loaded.logStartOffset, loaded.logEndOffset);
     log.leaderEpochCache.truncateFromEnd(loaded.logEndOffset);
     log.leaderEpochCache.truncateFromStart(loaded.logStartOffset);
     log.recovery = loaded;

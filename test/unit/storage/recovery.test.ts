@@ -1,10 +1,11 @@
 /**
  * Recovery after unclean stops and corruption: torn tails, flipped bytes, truncated logs, deleted or garbage
- * indexes, preallocated zeros, and LogLoader's leftover files (.deleted, .cleaned, .swap).
+ * indexes, preallocated zeros, and LogLoader's leftover files (.deleted, handed to the FileRemover; .cleaned, .swap).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FileRemover } from '../../../storage/file-remover.js';
 import type { IoEngine } from '../../../storage/io/io-engine.js';
 import { PartitionLog } from '../../../storage/partition-log.js';
 import { batchOf } from './helpers/batches.js';
@@ -236,7 +237,16 @@ describe.each(engines)('recovery on $name engine', ({ create }) => {
     fs.writeFileSync(path.join(dir, '00000000000000099999.log.cleaned'), 'x');
     fs.writeFileSync(path.join(dir, '00000000000000099999.log.swap'), 'x');
     fs.writeFileSync(path.join(dir, '00000000000000088888.index'), 'x');
-    const log = await load(true);
+    // .deleted files go to the remover (a stopped one keeps them), the rest is dealt with before open returns.
+    const stopped = new FileRemover();
+    await stopped.stop();
+    const first = await PartitionLog.open({ dir, topic: 't', partition: 0, engine, config: cfg, remover: stopped });
+    expect(fs.existsSync(path.join(dir, `${b2}.log.deleted`))).toBe(true);
+    await first.close();
+    const remover = new FileRemover();
+    const log = await PartitionLog.open({ dir, topic: 't', partition: 0, engine, config: cfg, remover });
+    open.push(log);
+    await remover.idle();
     const names = fs.readdirSync(dir);
     expect(names.filter((n) => /\.(deleted|cleaned|swap)$/.test(n))).toEqual([]);
     expect(names).not.toContain('00000000000000088888.index');
