@@ -71,6 +71,7 @@ export class Broker implements BrokerContext {
       fetchPath: () => ({ name: this.sendPath.name, reason: this.sendPath.reason }),
       connections: () => this.server?.connectionCount ?? 0,
       sendCounters: () => this.sendCounters,
+      removals: () => this.logs.removalStats(),
       partitions: () =>
         this.partitions.all().map((p) => ({
           topic: p.topic,

@@ -5,6 +5,7 @@
  * Each value remembers its source, which DescribeConfigs reports.
  */
 import { readFileSync } from 'node:fs';
+import { DEFAULT_DELETE_CHUNK_BYTES, DEFAULT_DELETE_CHUNK_INTERVAL_MS } from '../storage/file-remover.js';
 import { parseProperties } from './properties.js';
 
 export type ConfigType = 'int' | 'long' | 'string' | 'boolean' | 'list' | 'enum';
@@ -141,14 +142,14 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
   {
     name: 'log.file.delete.chunk.bytes',
     type: 'long',
-    default: String(16 * 1024 * 1024),
+    default: String(DEFAULT_DELETE_CHUNK_BYTES),
     min: 0,
     doc: 'Deleted segments and partitions are removed in the background, cut by this much at a time (0: whole files at once), so the discards of a large deletion do not stall every fdatasync.',
   },
   {
     name: 'log.file.delete.chunk.interval.ms',
     type: 'long',
-    default: '20',
+    default: String(DEFAULT_DELETE_CHUNK_INTERVAL_MS),
     min: 0,
     max: 60_000,
     doc: 'Pause between two cuts of log.file.delete.chunk.bytes.',

@@ -9,6 +9,8 @@ export interface MetricsSources {
   fetchPath(): { name: string; reason: string | null };
   connections(): number;
   sendCounters(): { zeroCopyBytes: number; copiedBytes: number };
+  /** Deleted segments and partitions still on disk (storage/file-remover.ts), and bytes removed so far. */
+  removals(): { pending: number; bytesRemoved: number };
   partitions(): Array<{
     topic: string;
     partition: number;
@@ -177,6 +179,22 @@ export class BrokerMetrics {
         const c = sources.sendCounters();
         this.set({ path: 'zerocopy' }, c.zeroCopyBytes);
         this.set({ path: 'copy' }, c.copiedBytes);
+      },
+    });
+    new Gauge({
+      name: 'berth_log_delete_pending',
+      help: 'Deleted segment files and partition directories not yet removed from disk (removed in the background).',
+      registers,
+      collect() {
+        this.set(sources.removals().pending);
+      },
+    });
+    new Gauge({
+      name: 'berth_log_deleted_bytes',
+      help: 'Bytes of deleted segments and partitions removed from disk. A counter kept as a gauge.',
+      registers,
+      collect() {
+        this.set(sources.removals().bytesRemoved);
       },
     });
     new Gauge({

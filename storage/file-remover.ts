@@ -24,7 +24,7 @@ export interface FileRemoverOptions {
   warn?: (msg: string) => void;
 }
 
-/** log.file.delete.chunk.bytes and log.file.delete.chunk.interval.ms, the broker's defaults (see above). */
+/** The defaults of log.file.delete.chunk.bytes and log.file.delete.chunk.interval.ms (broker/config.ts): see above. */
 export const DEFAULT_DELETE_CHUNK_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_DELETE_CHUNK_INTERVAL_MS = 20;
 
@@ -61,6 +61,11 @@ export class FileRemover {
       this.#queue.push({ target, done });
       if (!this.#running) this.#running = this.#drain();
     });
+  }
+
+  /** Files and directories queued or being removed (the metrics). */
+  get pending(): number {
+    return this.#queue.length + (this.#running ? 1 : 0);
   }
 
   /** Resolves once nothing is queued or being removed. */

@@ -202,6 +202,11 @@ export class LogManager {
     every(bg?.logStartOffsetCheckpointMs ?? 60_000, () => this.checkpointLogStartOffsets());
   }
 
+  /** Deleted files and directories waiting to leave the disk, and bytes removed so far (the broker's metrics). */
+  removalStats(): { pending: number; bytesRemoved: number } {
+    return { pending: this.#remover.pending, bytesRemoved: this.#remover.bytesRemoved };
+  }
+
   /** Resolves once every deleted partition and segment handed over so far is gone from disk (tests, benchmarks). */
   removalsSettled(): Promise<void> {
     return this.#remover.idle();

@@ -1,7 +1,8 @@
 /**
  * Deleting a topic through the broker: DeleteTopics answers once the partition directory is renamed
  * (`<topic>-<partition>.<uuid>-delete`), its files are then cut log.file.delete.chunk.bytes at a time in the
- * background while the broker goes on serving, and a removal a stop interrupts is finished by the next start.
+ * background while the broker goes on serving (berth_log_delete_pending and berth_log_deleted_bytes show it), and a
+ * removal a stop interrupts is finished by the next start.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -32,6 +33,12 @@ function deletingLogSize(dataDir: string): number | null {
     }
   }
   return null;
+}
+
+/** An unlabelled gauge's value from the broker's own registry. */
+async function gauge(b: RunningBroker, name: string): Promise<number> {
+  const m = await b.broker.metrics.registry.getSingleMetric(name)?.get();
+  return m?.values[0]?.value ?? Number.NaN;
 }
 
 describe('topic deletion', () => {
@@ -72,6 +79,8 @@ describe('topic deletion', () => {
       expect(fs.readdirSync(broker.dataDir).filter((n) => n.startsWith('doomed-0') && !n.endsWith('-delete'))).toEqual(
         [],
       );
+      // The metrics show the removal under way.
+      expect(await gauge(broker, 'berth_log_delete_pending')).toBeGreaterThanOrEqual(1);
       // Sizes seen while the removal runs: each less than the last by whole chunks.
       const sizes: number[] = [];
       const producer = kafka.producer();
@@ -91,6 +100,8 @@ describe('topic deletion', () => {
       }
       await broker.broker.logs.removalsSettled();
       expect(deleteDirs(broker.dataDir)).toEqual([]);
+      expect(await gauge(broker, 'berth_log_delete_pending')).toBe(0);
+      expect(await gauge(broker, 'berth_log_deleted_bytes')).toBeGreaterThanOrEqual(6 * MiB);
     } finally {
       await admin.disconnect();
     }

@@ -6,6 +6,7 @@ const sources: MetricsSources = {
   fetchPath: () => ({ name: 'copy', reason: null }),
   connections: () => 0,
   sendCounters: () => ({ zeroCopyBytes: 0, copiedBytes: 0 }),
+  removals: () => ({ pending: 0, bytesRemoved: 0 }),
   partitions: () => [],
 };
 

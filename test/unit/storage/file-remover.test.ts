@@ -2,7 +2,7 @@
 // time, one removal at a time over the whole data root, and a stop that leaves the rest for the next start.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FileRemover } from '../../../storage/file-remover.js';
 import { removeDir, tempDir } from './helpers/engines.js';
 
@@ -74,13 +74,12 @@ describe('FileRemover', () => {
     const [a, b] = ['a', 'b'].map((n) => path.join(dir, n));
     writeFile(a, 4 * MiB);
     writeFile(b, 4 * MiB);
-    const remover = new FileRemover({ chunkBytes: MiB, intervalMs: 10 });
+    const remover = new FileRemover({ chunkBytes: MiB, intervalMs: 30 });
     const order: string[] = [];
     const ra = remover.remove(a).then(() => order.push('a'));
     const rb = remover.remove(b).then(() => order.push('b'));
     // While the first is being cut, the second is untouched.
-    await new Promise((r) => setTimeout(r, 15));
-    expect(fs.statSync(a).size).toBeLessThan(4 * MiB);
+    await vi.waitFor(() => expect(fs.statSync(a).size).toBeLessThan(4 * MiB), { interval: 2 });
     expect(fs.statSync(b).size).toBe(4 * MiB);
     await remover.idle();
     expect(fs.existsSync(a) || fs.existsSync(b)).toBe(false);
@@ -93,10 +92,10 @@ describe('FileRemover', () => {
     const [a, b] = ['a', 'b'].map((n) => path.join(dir, n));
     writeFile(a, 8 * MiB);
     writeFile(b, 2 * MiB);
-    const remover = new FileRemover({ chunkBytes: MiB, intervalMs: 20 });
+    const remover = new FileRemover({ chunkBytes: MiB, intervalMs: 30 });
     const ra = remover.remove(a);
     const rb = remover.remove(b);
-    await new Promise((r) => setTimeout(r, 30));
+    await vi.waitFor(() => expect(fs.statSync(a).size).toBeLessThan(8 * MiB), { interval: 2 });
     await remover.stop();
     expect(await ra).toBe(false);
     expect(await rb).toBe(false);
