@@ -241,7 +241,6 @@ export async function startMockCluster(bin: string): Promise<SystemUnderTest> {
   };
 }
 
-/** Berth through its CLI (`nodeArgs` go to node, e.g. --cpu-prof), with the given fetch send path; its port is read from the "broker listening" log line. */
 /** Waits until no partition directory of dataDir is waiting for removal (`<topic>-<partition>.<uuid>-delete`). */
 export async function untilRemoved(dataDir: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -251,6 +250,10 @@ export async function untilRemoved(dataDir: string, timeoutMs = 120_000): Promis
   }
 }
 
+/**
+ * Berth through its CLI (`nodeArgs` go to node, e.g. --cpu-prof; `settings` are `name=value` pairs for --set), with
+ * the given fetch send path; its port is read from the "broker listening" log line.
+ */
 export async function startBerth(
   dataDir: string,
   fetchPath: 'zerocopy' | 'copy',
