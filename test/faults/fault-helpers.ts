@@ -117,11 +117,7 @@ export async function partitionMetadata(client: KafkaClient, topic: string) {
   return md.topics[0].partitions.sort((a, b) => a.partitionIndex - b.partitionIndex);
 }
 
-/** The value of an unlabelled gauge from the broker's registry. */
-export async function gaugeValue(b: RunningBroker, name: string): Promise<number> {
-  const m = await b.broker.metrics.registry.getSingleMetric(name)?.get();
-  return m?.values[0]?.value ?? Number.NaN;
-}
+export { gaugeValue } from '../helpers/broker.js';
 
 /** The stored batch with the broker-assigned fields reset to the sent ones (to compare bytes). */
 export function asSent(stored: Buffer, sent: Buffer): Buffer {

@@ -19,3 +19,9 @@ export const brokerModes: Array<{ name: string; config: Record<string, string> }
   { name: 'uring+zerocopy', config: { 'io.engine': 'auto', 'fetch.path': 'auto' } },
   { name: 'sync+copy', config: { 'io.engine': 'sync', 'fetch.path': 'copy' } },
 ];
+
+/** The value of an unlabelled gauge from the broker's registry. */
+export async function gaugeValue(b: RunningBroker, name: string): Promise<number> {
+  const m = await b.broker.metrics.registry.getSingleMetric(name)?.get();
+  return m?.values[0]?.value ?? Number.NaN;
+}

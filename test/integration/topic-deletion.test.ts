@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningBroker } from '../../broker/index.js';
-import { startTestBroker } from '../helpers/broker.js';
+import { gaugeValue, startTestBroker } from '../helpers/broker.js';
 
 const MiB = 1024 * 1024;
 const deletion = { 'log.file.delete.chunk.bytes': MiB, 'log.file.delete.chunk.interval.ms': 40 };
@@ -33,12 +33,6 @@ function deletingLogSize(dataDir: string): number | null {
     }
   }
   return null;
-}
-
-/** An unlabelled gauge's value from the broker's own registry. */
-async function gauge(b: RunningBroker, name: string): Promise<number> {
-  const m = await b.broker.metrics.registry.getSingleMetric(name)?.get();
-  return m?.values[0]?.value ?? Number.NaN;
 }
 
 describe('topic deletion', () => {
@@ -80,7 +74,7 @@ describe('topic deletion', () => {
         [],
       );
       // The metrics show the removal under way.
-      expect(await gauge(broker, 'berth_log_delete_pending')).toBeGreaterThanOrEqual(1);
+      expect(await gaugeValue(broker, 'berth_log_delete_pending')).toBeGreaterThanOrEqual(1);
       // Sizes seen while the removal runs: each less than the last by whole chunks.
       const sizes: number[] = [];
       const producer = kafka.producer();
@@ -100,8 +94,8 @@ describe('topic deletion', () => {
       }
       await broker.broker.logs.removalsSettled();
       expect(deleteDirs(broker.dataDir)).toEqual([]);
-      expect(await gauge(broker, 'berth_log_delete_pending')).toBe(0);
-      expect(await gauge(broker, 'berth_log_deleted_bytes')).toBeGreaterThanOrEqual(6 * MiB);
+      expect(await gaugeValue(broker, 'berth_log_delete_pending')).toBe(0);
+      expect(await gaugeValue(broker, 'berth_log_deleted_bytes')).toBeGreaterThanOrEqual(6 * MiB);
     } finally {
       await admin.disconnect();
     }
