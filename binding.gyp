@@ -13,6 +13,7 @@
             "native/src/probe.cc",
             "native/src/ring.cc",
             "native/src/send.cc",
+            "native/src/send-thread.cc",
             "native/src/uring.cc",
             "native/src/write-ring.cc"
           ],

@@ -23,27 +23,27 @@ const REPEATS = 3;
 const TOPIC = 'bench-fetch-limit';
 const GiB = 2 ** 30;
 
-/** Writes MB MiB of 64 KiB records in batches of 15 records (under 1 MiB) to partition 0 of TOPIC, acks=1. */
-async function fill(sut: SystemUnderTest): Promise<void> {
+/** Writes `mb` MiB of 64 KiB records in batches of 15 records (under 1 MiB) to partition 0 of `topic`, acks=1. */
+export async function fill(sut: SystemUnderTest, topic = TOPIC, mb = MB): Promise<void> {
   const [host, port] = sut.bootstrap.split(':');
   const client = await KafkaClient.connect({ host: host!, port: Number(port), clientId: 'bench-fetch-limit' });
   try {
     const created = await client.request(CreateTopics, {
-      topics: [{ name: TOPIC, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      topics: [{ name: topic, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
       timeoutMs: 5000,
       validateOnly: false,
     });
     if (created.topics[0]?.errorCode !== 0) throw new Error(`CreateTopics answered ${created.topics[0]?.errorCode}`);
     const value = Buffer.alloc(64 * 1024, 0x5a);
     const records = Array.from({ length: 15 }, () => ({ value })); // under message.max.bytes;
-    for (let i = 0; i < Math.ceil((MB * 16) / 15); i++) {
+    for (let i = 0; i < Math.ceil((mb * 16) / 15); i++) {
       const res = await client.request(
         Produce,
         {
           transactionalId: null,
           acks: 1,
           timeoutMs: 30_000,
-          topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: encodeRecordBatch({ records }) }] }],
+          topicData: [{ name: topic, partitionData: [{ index: 0, records: encodeRecordBatch({ records }) }] }],
         },
         12, // by topic name (v13 addresses topics by id)
       );

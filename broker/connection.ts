@@ -143,7 +143,8 @@ export class Connection {
     if (this.closed) return;
     this.log.debug({ conn: this.client.id, reason }, 'closing connection');
     this.closed = true;
-    this.writer.close();
+    const err = this.writer.close();
+    if (err) this.log.warn({ conn: this.client.id, err }, 'could not stop a zero-copy send');
     this.clearFrameTimer();
     this.socket.destroy();
   }
@@ -275,7 +276,7 @@ export class Connection {
 
   private onClose(): void {
     this.closed = true;
-    this.writer.close();
+    this.writer.close(); // the socket is closed: nothing to stop
     this.clearFrameTimer();
     this.slots.length = 0;
     this.backlog.length = 0;

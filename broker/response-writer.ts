@@ -15,8 +15,15 @@ import { type FileRange, isFileRange, type ResponseParts } from './outbound.js';
  */
 export const copyReadPool = new FramePool();
 
-/** Sends `head` then each range to the socket's fd; resolves with the bytes sent. */
-export type ZeroCopySend = (socketFd: number, head: Buffer | null, ranges: FileRange[]) => Promise<number>;
+/**
+ * Sends `head` then each range to the socket's fd; resolves with the bytes sent. `abort` makes a send still in
+ * flight for the socket fail at once: the native send may go on on its own thread with a duplicate of the socket,
+ * which destroying the socket alone would not stop while the peer is not reading.
+ */
+export type ZeroCopySend = {
+  (socketFd: number, head: Buffer | null, ranges: FileRange[]): Promise<number>;
+  abort?(socketFd: number): void;
+};
 
 export interface SendCounters {
   zeroCopyBytes: number;
@@ -57,11 +64,28 @@ export class ResponseWriter {
     if (!this.pumping) void this.pump();
   }
 
-  close(): void {
+  /**
+   * Drops what is queued and stops a zero-copy send in flight; the caller destroys the socket right after. Returns
+   * the error if that send could not be stopped (for the caller's log).
+   */
+  close(): Error | null {
     this.closed = true;
     this.queue.length = 0;
     this.queued = 0;
+    if (!this.nativeSending || !this.zeroCopySend?.abort) return null;
+    const handle = (this.socket as unknown as { _handle?: { fd?: number } })._handle;
+    // No descriptor: the socket is gone already, and its send fails (or has failed) on its own.
+    if (!handle || typeof handle.fd !== 'number' || handle.fd < 0) return null;
+    try {
+      this.zeroCopySend.abort(handle.fd);
+      return null;
+    } catch (err) {
+      return err as Error;
+    }
   }
+
+  /** A zero-copy send for this socket is in flight (it may be running on the native send thread). */
+  private nativeSending = false;
 
   private async pump(): Promise<void> {
     this.pumping = true;
@@ -151,7 +175,13 @@ export class ResponseWriter {
     const flush = async (): Promise<void> => {
       if (ranges.length === 0) return;
       const headBytes = head.length === 0 ? null : head.length === 1 ? head[0] : Buffer.concat(head);
-      const sent = await this.zeroCopySend!(fd, headBytes, ranges);
+      this.nativeSending = true;
+      let sent: number;
+      try {
+        sent = await this.zeroCopySend!(fd, headBytes, ranges);
+      } finally {
+        this.nativeSending = false;
+      }
       let rangeBytes = 0;
       for (const r of ranges) rangeBytes += r.length;
       this.counters.zeroCopyBytes += rangeBytes;

@@ -48,6 +48,7 @@ export async function selectSendPath(wanted: string, log: Logger): Promise<SendP
         (err, bytesSent) => (err ? reject(err) : resolve(bytesSent)),
       );
     });
+  send.abort = (socketFd: number) => addon.shutdownSocket(socketFd);
   log.info({ fetchPath: 'zerocopy', splice: caps?.splice ?? false }, 'fetch path: zero-copy (sendfile)');
   return { name: 'zerocopy', reason: null, send, crc32c };
 }

@@ -81,12 +81,23 @@ export interface NativeAddon {
   createRing(opts: RingOptions): NativeRing;
   fallocateSync(fd: number, mode: number, offset: number, length: number): void;
   mmapReadOnly(fd: number, offset: number, length: number): Buffer;
+  /**
+   * Writes `head`, then each range of its file, to the socket (sendfile: page cache to socket). Up to 64 KiB is sent
+   * at once on this thread; a larger send, or one whose socket fills up, goes on on the addon's send thread with
+   * duplicates of the descriptors. `cb` always runs later, on this thread. One send per socket at a time, and
+   * nothing else written to the socket meanwhile.
+   */
   sendRanges(
     socketFd: number,
     head: Buffer | null,
     ranges: Array<SendRange>,
     cb: (err: NativeError | null, bytesSent: number) => void,
   ): void;
+  /**
+   * shutdown(SHUT_RDWR): a send still going on the send thread for this socket fails at once (it holds a duplicate
+   * descriptor, which closing the socket alone would leave open). Call it before destroying a socket mid-send.
+   */
+  shutdownSocket(socketFd: number): void;
 }
 
 export interface NativeRing {
@@ -172,6 +183,7 @@ interface RawAddon {
     ranges: Float64Array,
     cb: (err: NativeError | null, bytesSent: number) => void,
   ): { error: NativeError | null; bytesSent: number } | undefined;
+  shutdownSocket(socketFd: number): void;
 }
 
 export function isNativeError(e: unknown): e is NativeError {
@@ -310,6 +322,10 @@ function wrap(raw: RawAddon): NativeAddon {
       }
       const done = raw.sendRanges(socketFd, head, packed, cb);
       if (done !== undefined) queueMicrotask(() => cb(done.error, done.bytesSent));
+    },
+    shutdownSocket(socketFd) {
+      checkInt('socketFd', socketFd, 0, MAX_FD);
+      raw.shutdownSocket(socketFd);
     },
   };
 }

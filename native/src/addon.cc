@@ -5,6 +5,7 @@
 #include "files.h"
 #include "probe.h"
 #include "ring.h"
+#include "send-thread.h"
 #include "send.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -16,6 +17,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fallocateSync", Napi::Function::New(env, berth::FallocateSync, "fallocateSync"));
   exports.Set("mmapReadOnly", Napi::Function::New(env, berth::MmapReadOnly, "mmapReadOnly"));
   exports.Set("sendRanges", Napi::Function::New(env, berth::SendRanges, "sendRanges"));
+  exports.Set("shutdownSocket", Napi::Function::New(env, berth::ShutdownSocket, "shutdownSocket"));
   return exports;
 }
 

@@ -140,6 +140,27 @@ describe('ResponseWriter (zero-copy path)', () => {
     listener.close();
   });
 
+  it('close() stops a zero-copy send to a client that stopped reading, instead of leaving it to the send thread', async () => {
+    const { server, client, listener } = await socketPair();
+    client.pause(); // never resumed
+    client.on('error', () => {});
+    const bigFile = join(dir, 'big.log');
+    writeFileSync(bigFile, Buffer.alloc(32 << 20, 1));
+    const bigFd = openSync(bigFile, 'r');
+    const failed = new Promise<Error>((resolve) => {
+      const writer = new ResponseWriter(server, send, { zeroCopyBytes: 0, copiedBytes: 0 }, resolve, () => {});
+      writer.enqueue([Buffer.from('head'), { fd: bigFd, position: 0, length: 32 << 20 }], 4 + (32 << 20));
+      setTimeout(() => {
+        expect(writer.close()).toBeNull();
+        server.destroy();
+      }, 50);
+    });
+    expect(((await failed) as NodeJS.ErrnoException).code).toBe('EPIPE');
+    closeSync(bigFd);
+    client.destroy();
+    listener.close();
+  });
+
   it('waits for bytes still held by Node (a corked write) before sending file ranges, so nothing is reordered', async () => {
     const { server, client, listener, zc, writer } = await zeroCopyWriter();
     const first = Buffer.from('first response;');

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -141,6 +142,75 @@ describe.runIf(native)('sendRanges', () => {
     }
   });
 
+  /** The addon itself, whose sendRanges says whether the send finished in the call (the wrapper hides that). */
+  function rawAddon(): {
+    sendRanges(
+      fd: number,
+      head: Buffer | null,
+      ranges: Float64Array,
+      cb: (err: NativeError | null, n: number) => void,
+    ): unknown;
+  } {
+    const addonPath = fileURLToPath(new URL('../../../build/Release/berth_native.node', import.meta.url));
+    return createRequire(import.meta.url)(addonPath);
+  }
+
+  it('sends up to 64 KiB in the call, and anything larger on the send thread, which calls back with every byte', async () => {
+    const addon = rawAddon();
+    const c = await open();
+    const inline = addon.sendRanges(c.fd, null, new Float64Array([smallFd, 0, 60_000]), () => {});
+    expect(inline).toEqual({ error: null, bytesSent: 60_000 });
+    const sent = await new Promise<number>((resolve, reject) => {
+      const r = addon.sendRanges(c.fd, Buffer.from('h'), new Float64Array([bigFd, 0, 1 << 20]), (err, n) =>
+        err ? reject(err) : resolve(n),
+      );
+      expect(r).toBeUndefined(); // handed over even though the socket had room
+    });
+    expect(sent).toBe(1 + (1 << 20));
+    c.client.end();
+    const expected = Buffer.concat([small.subarray(0, 60_000), Buffer.from('h'), big.subarray(0, 1 << 20)]);
+    expect((await c.received).equals(expected)).toBe(true);
+  });
+
+  it('keeps sending from its own descriptors when the caller closes the file and the number is reused', async () => {
+    const c = await open({ slowReader: true });
+    const fileFd = openSync(tmp.file('big.log'), 'r');
+    const length = 32 << 20;
+    const p = send(c.fd, null, [{ fd: fileFd, offset: 0, length }]);
+    closeSync(fileFd);
+    // Most likely the same number: a send still using it would now read this file, or fail.
+    const decoyFd = openSync(tmp.file('decoy.log'), 'w+');
+    writeFileSync(decoyFd, 'decoy');
+    const r = await p;
+    closeSync(decoyFd);
+    expect(r).toEqual({ err: null, bytes: length });
+    c.client.end();
+    expect((await c.received).equals(big.subarray(0, length))).toBe(true);
+    expect(readFileSync(tmp.file('decoy.log'), 'utf8')).toBe('decoy');
+  });
+
+  it('stops a send to a peer that does not read once the socket is shut down (shutdownSocket)', async () => {
+    const serverSide = new Promise<Socket>((r) => accepted.push(r));
+    const client = connect(port, '127.0.0.1');
+    await new Promise<void>((r) => client.once('connect', () => r()));
+    client.on('error', () => {}); // the shutdown may surface on the client's own reads too
+    const peer = await serverSide;
+    peer.pause(); // and never resumed: the send can only end by being stopped
+    peer.on('error', () => {});
+    let settled = false;
+    const p = send(socketFd(client), null, [{ fd: bigFd, offset: 0, length: big.length }]).finally(() => {
+      settled = true;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(settled).toBe(false);
+    native!.shutdownSocket(socketFd(client));
+    const r = await p;
+    expect(r.err?.code).toBe('EPIPE');
+    expect(r.bytes).toBeLessThan(big.length);
+    client.destroy();
+    peer.destroy();
+  });
+
   it('works in a worker thread while the main thread has its own sends', async () => {
     const addonPath = fileURLToPath(new URL('../../../build/Release/berth_native.node', import.meta.url));
     const script = `
@@ -233,6 +303,9 @@ describe.runIf(native)('sendRanges', () => {
     const serverSide = new Promise<Socket>((r) => accepted.push(r));
     const client = connect(port, '127.0.0.1');
     await new Promise<void>((r) => client.once('connect', () => r()));
+    // The reset reaches the client's own reads too (ECONNRESET), whichever of them and the send sees it first.
+    const clientErrors: Error[] = [];
+    client.on('error', (e) => clientErrors.push(e));
     const peer = await serverSide;
     peer.pause();
     const p = send(socketFd(client), null, [{ fd: bigFd, offset: 0, length: big.length }]);
@@ -240,6 +313,7 @@ describe.runIf(native)('sendRanges', () => {
     const r = await p;
     expect(r.err?.code).toMatch(/^(EPIPE|ECONNRESET)$/);
     expect(r.bytes).toBeLessThan(big.length);
+    for (const e of clientErrors) expect((e as NodeJS.ErrnoException).code).toBe('ECONNRESET');
     client.destroy();
   });
 });
