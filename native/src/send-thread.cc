@@ -193,7 +193,8 @@ void SendThread::Run() {
         (void)!read(wakefd_, &count, sizeof count);
         continue;
       }
-      waiting_.erase(std::find(waiting_.begin(), waiting_.end(), job));
+      const auto at = std::find(waiting_.begin(), waiting_.end(), job);
+      if (at != waiting_.end()) waiting_.erase(at);
       runnable_.push_back(job);
     }
     {
