@@ -35,6 +35,8 @@ export class ResponseWriter {
   private queued = 0;
   private pumping = false;
   private closed = false;
+  /** A zero-copy send for this socket is in flight (it may be running on the native send thread). */
+  private nativeSending = false;
   /** socket.write calls whose callback has not run yet, and who waits for them all to have run. */
   private pendingWrites = 0;
   private writesDone: Array<() => void> = [];
@@ -73,19 +75,16 @@ export class ResponseWriter {
     this.queue.length = 0;
     this.queued = 0;
     if (!this.nativeSending || !this.zeroCopySend?.abort) return null;
-    const handle = (this.socket as unknown as { _handle?: { fd?: number } })._handle;
+    const fd = socketFdIfOpen(this.socket);
     // No descriptor: the socket is gone already, and its send fails (or has failed) on its own.
-    if (!handle || typeof handle.fd !== 'number' || handle.fd < 0) return null;
+    if (fd === null) return null;
     try {
-      this.zeroCopySend.abort(handle.fd);
+      this.zeroCopySend.abort(fd);
       return null;
     } catch (err) {
       return err as Error;
     }
   }
-
-  /** A zero-copy send for this socket is in flight (it may be running on the native send thread). */
-  private nativeSending = false;
 
   private async pump(): Promise<void> {
     this.pumping = true;
@@ -217,10 +216,15 @@ export class ResponseWriter {
   }
 }
 
-function socketFd(socket: Socket): number {
+function socketFdIfOpen(socket: Socket): number | null {
   const handle = (socket as unknown as { _handle?: { fd?: number } })._handle;
-  if (!handle || typeof handle.fd !== 'number' || handle.fd < 0) throw new Error('socket has no file descriptor');
-  return handle.fd;
+  return handle && typeof handle.fd === 'number' && handle.fd >= 0 ? handle.fd : null;
+}
+
+function socketFd(socket: Socket): number {
+  const fd = socketFdIfOpen(socket);
+  if (fd === null) throw new Error('socket has no file descriptor');
+  return fd;
 }
 
 function readRange(range: FileRange): Promise<Buffer> {

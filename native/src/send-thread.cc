@@ -109,31 +109,30 @@ SendThread* SendThread::Get(napi_env env, int* err, const char** syscall) {
   if (g_sender != nullptr) return g_sender;
   auto* t = new SendThread;
   t->env_ = env;
-  t->epfd_ = epoll_create1(EPOLL_CLOEXEC);
-  t->wakefd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.ptr = nullptr;  // the wake-up eventfd; jobs carry their own pointer
-  *syscall = t->epfd_ < 0 ? "epoll_create1" : t->wakefd_ < 0 ? "eventfd" : "epoll_ctl";
-  if (t->epfd_ < 0 || t->wakefd_ < 0 || epoll_ctl(t->epfd_, EPOLL_CTL_ADD, t->wakefd_, &ev) != 0) {
+  const auto fail = [&](const char* call) -> SendThread* {
     *err = errno;
+    *syscall = call;
     if (t->wakefd_ >= 0) close(t->wakefd_);
     if (t->epfd_ >= 0) close(t->epfd_);
     delete t;
     return nullptr;
-  }
+  };
+  t->epfd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (t->epfd_ < 0) return fail("epoll_create1");
+  t->wakefd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (t->wakefd_ < 0) return fail("eventfd");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = nullptr;  // the wake-up eventfd; jobs carry their own pointer
+  if (epoll_ctl(t->epfd_, EPOLL_CTL_ADD, t->wakefd_, &ev) != 0) return fail("epoll_ctl");
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
   t->done_signal_ = new uv_async_t;
   t->done_signal_->data = t;
   if (uv_async_init(loop, t->done_signal_, OnDone) != 0) {
-    *err = EINVAL;
-    *syscall = "uv_async_init";
     delete t->done_signal_;
-    close(t->wakefd_);
-    close(t->epfd_);
-    delete t;
-    return nullptr;
+    errno = EINVAL;
+    return fail("uv_async_init");
   }
   const int created = pthread_create(&t->thread_, nullptr, Main, t);
   if (created != 0) {
@@ -166,7 +165,7 @@ int SendThread::Hand(SendJob* job, const char** syscall) {
     incoming_.push_back(job);
   }
   const uint64_t one = 1;
-  (void)!write(wakefd_, &one, sizeof one);  // EAGAIN only when the counter is already non-zero: it is awake
+  (void)!write(wakefd_, &one, sizeof one);  // cannot fail: the counter would overflow only after 2^64 writes
   return 0;
 }
 
