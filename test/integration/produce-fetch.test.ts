@@ -343,6 +343,67 @@ describe.each(brokerModes)('produce and fetch ($name)', ({ config }) => {
     if (config['fetch.path'] === 'copy') expect(copyReadPool.stats.reused).toBeGreaterThan(reusedBefore);
   });
 
+  it('stops a large fetch response when it closes the connection of a client that stopped reading', async () => {
+    const created = await client.request(CreateTopics, {
+      topics: [{ name: 'backlog', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
+    expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
+    const records = encodeRecordBatch({ records: [{ value: Buffer.alloc(900_000, 0x42) }] });
+    for (let i = 0; i < 24; i++) {
+      const res = await client.request(
+        Produce,
+        {
+          transactionalId: null,
+          acks: 1,
+          timeoutMs: 5000,
+          topicData: [{ name: 'backlog', partitionData: [{ index: 0, records }] }],
+        },
+        12,
+      );
+      expect(res.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+    }
+    const socket = net.connect(broker.port, broker.host);
+    socket.pause();
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      encodeRequestFrame(
+        { apiKey: 1, apiVersion: 12, correlationId: 1, clientId: 'stalled' },
+        {
+          maxWaitMs: 0,
+          minBytes: 1,
+          maxBytes: 64 << 20,
+          isolationLevel: 0,
+          sessionId: 0,
+          sessionEpoch: -1,
+          topics: [{ topic: 'backlog', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 64 << 20 }] }],
+          forgottenTopicsData: [],
+          rackId: '',
+        },
+      ),
+    );
+    // The ~21 MB response fills the socket's buffers and waits; then a frame with a negative size makes the broker
+    // close the connection. The response must end there (a send going on behind the closed connection would deliver
+    // all of it once the client reads again).
+    await new Promise((r) => setTimeout(r, 300));
+    socket.write(Buffer.from([0xff, 0xff, 0xff, 0xff]));
+    await new Promise((r) => setTimeout(r, 300));
+    let received = 0;
+    await new Promise<void>((resolve) => {
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+      });
+      socket.on('error', () => resolve()); // a reset is a close too
+      socket.on('close', () => resolve());
+      socket.resume();
+    });
+    expect(received).toBeGreaterThan(0);
+    expect(received).toBeLessThan(24 * records.length);
+    // And the broker goes on serving.
+    expect((await fetch(1, 0n)).errorCode).toBe(ErrorCode.NONE);
+  });
+
   it('auto-creates a topic once when several connections ask for it at the same time', async () => {
     const clients = await Promise.all(Array.from({ length: 4 }, () => connectClient(broker)));
     const answers = await Promise.all(
