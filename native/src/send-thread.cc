@@ -170,6 +170,7 @@ int SendThread::Hand(SendJob* job, const char** syscall) {
 }
 
 void* SendThread::Main(void* arg) {
+  pthread_setname_np(pthread_self(), "berth-send");  // what top -H and perf show
   static_cast<SendThread*>(arg)->Run();
   return nullptr;
 }
