@@ -70,6 +70,8 @@ export class Connection {
   /** Frames read but not yet dispatched: one read can hold more than queued.max.requests.per.connection. */
   private readonly backlog: Buffer[] = [];
   private paused = false;
+  /** A 'drain' listener that retries maybeResume is registered (one at most: it is re-checked on every response). */
+  private resumeOnDrain = false;
   private closed = false;
   private frameTimer: NodeJS.Timeout | null = null;
   /** performance.now() when the incomplete frame's first bytes arrived; -1 between frames. */
@@ -226,10 +228,16 @@ export class Connection {
     ) {
       this.paused = false;
       this.socket.resume();
-    } else if (this.socket.writableLength > 0) {
-      this.socket.once('drain', () => this.maybeResume());
+    } else if (this.socket.writableLength > 0 && !this.resumeOnDrain) {
+      this.resumeOnDrain = true;
+      this.socket.once('drain', this.resumeAfterDrain);
     }
   }
+
+  private readonly resumeAfterDrain = (): void => {
+    this.resumeOnDrain = false;
+    this.maybeResume();
+  };
 
   /**
    * The frame timeout runs from the first byte of a frame still incomplete. Arming and disarming happen for nearly
