@@ -41,6 +41,7 @@ class SendThread {
   void Release(SendJob* job);
   static void OnDone(uv_async_t* h);
   static void Cleanup(napi_async_cleanup_hook_handle handle, void* arg);
+  static void Free(uv_handle_t* h);
 
   napi_env env_ = nullptr;
   napi_async_context async_ctx_ = nullptr;
@@ -138,13 +139,7 @@ SendThread* SendThread::Get(napi_env env, int* err, const char** syscall) {
   if (created != 0) {
     *err = created;
     *syscall = "pthread_create";
-    uv_close(reinterpret_cast<uv_handle_t*>(t->done_signal_), [](uv_handle_t* h) {
-      SendThread* t = static_cast<SendThread*>(h->data);
-      delete reinterpret_cast<uv_async_t*>(h);
-      close(t->wakefd_);
-      close(t->epfd_);
-      delete t;
-    });
+    uv_close(reinterpret_cast<uv_handle_t*>(t->done_signal_), Free);
     return nullptr;
   }
   // Never what keeps the process alive: a socket with a send in flight is an open libuv handle of its own.
@@ -278,15 +273,19 @@ void SendThread::Cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
   }
   t->runnable_.clear();
   if (g_sender == t) g_sender = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(t->done_signal_), [](uv_handle_t* h) {
-    SendThread* t = static_cast<SendThread*>(h->data);
-    delete reinterpret_cast<uv_async_t*>(h);
-    close(t->wakefd_);
-    close(t->epfd_);
-    napi_async_destroy(t->env_, t->async_ctx_);
-    napi_remove_async_cleanup_hook(t->cleanup_handle_);
-    delete t;
-  });
+  uv_close(reinterpret_cast<uv_handle_t*>(t->done_signal_), Free);
+}
+
+// The async handle's close callback: the last of the thread's resources (set-up may have failed before the async
+// context and the cleanup hook existed).
+void SendThread::Free(uv_handle_t* h) {
+  SendThread* t = static_cast<SendThread*>(h->data);
+  delete reinterpret_cast<uv_async_t*>(h);
+  close(t->wakefd_);
+  close(t->epfd_);
+  if (t->async_ctx_ != nullptr) napi_async_destroy(t->env_, t->async_ctx_);
+  if (t->cleanup_handle_ != nullptr) napi_remove_async_cleanup_hook(t->cleanup_handle_);
+  delete t;
 }
 
 }  // namespace

@@ -47,18 +47,28 @@ describe.each(brokerModes)('produce and fetch ($name)', ({ config }) => {
     });
   }
 
-  async function produce(partition: number, records: Buffer, acks = -1) {
+  async function produce(partition: number, records: Buffer, acks = -1, topic = 'orders') {
     const res = await client.request(
       Produce,
       {
         transactionalId: null,
         acks,
         timeoutMs: 5000,
-        topicData: [{ name: 'orders', partitionData: [{ index: partition, records }] }],
+        topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
       },
       12,
     );
     return res.responses[0].partitionResponses[0];
+  }
+
+  /** A one-partition topic of the test's own; the creation must succeed. */
+  async function createTopic(name: string) {
+    const created = await client.request(CreateTopics, {
+      topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
+    expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
   }
 
   async function fetch(partition: number, offset: bigint, maxWaitMs = 0, minBytes = 1) {
@@ -183,34 +193,15 @@ describe.each(brokerModes)('produce and fetch ($name)', ({ config }) => {
   });
 
   it('finds the record with the largest timestamp (ListOffsets v7+), inside a compressed batch', async () => {
-    const created = await client.request(CreateTopics, {
-      topics: [{ name: 'stamps', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
-      timeoutMs: 5000,
-      validateOnly: false,
-    });
-    expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
+    await createTopic('stamps');
     const stamps = [
       [1000n, 5000n, 2000n],
       [3000n, 4000n],
     ];
     for (const [i, ts] of stamps.entries()) {
       const records = ts.map((timestamp, j) => ({ key: `k${i}${j}`, value: 'v', timestamp }));
-      const res = await client.request(
-        Produce,
-        {
-          transactionalId: null,
-          acks: -1,
-          timeoutMs: 5000,
-          topicData: [
-            {
-              name: 'stamps',
-              partitionData: [{ index: 0, records: encodeRecordBatch({ records, compression: 'zstd' }) }],
-            },
-          ],
-        },
-        12,
-      );
-      expect(res.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+      const res = await produce(0, encodeRecordBatch({ records, compression: 'zstd' }), -1, 'stamps');
+      expect(res.errorCode).toBe(ErrorCode.NONE);
     }
     const ask = (timestamp: bigint, version: number) =>
       client.send(ListOffsets, version, {
@@ -261,26 +252,11 @@ describe.each(brokerModes)('produce and fetch ($name)', ({ config }) => {
   });
 
   it('sends every fetch response intact while read buffers are reused, behind a client that stops reading', async () => {
-    const created = await client.request(CreateTopics, {
-      topics: [{ name: 'pooled', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
-      timeoutMs: 5000,
-      validateOnly: false,
-    });
-    expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
+    await createTopic('pooled');
     const value = (i: number) => Buffer.alloc(300_000, 0x41 + i);
     for (let i = 0; i < 4; i++) {
       const records = encodeRecordBatch({ records: [{ value: value(i) }] });
-      const res = await client.request(
-        Produce,
-        {
-          transactionalId: null,
-          acks: -1,
-          timeoutMs: 5000,
-          topicData: [{ name: 'pooled', partitionData: [{ index: 0, records }] }],
-        },
-        12,
-      );
-      expect(res.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+      expect((await produce(0, records, -1, 'pooled')).errorCode).toBe(ErrorCode.NONE);
     }
     // 40 fetches pipelined on a socket nobody reads for a while: 12 MB of responses back up behind a full socket,
     // so each response's buffer is still queued when the next one is read from the file. Reusing a buffer before
@@ -344,25 +320,10 @@ describe.each(brokerModes)('produce and fetch ($name)', ({ config }) => {
   });
 
   it('stops a large fetch response when it closes the connection of a client that stopped reading', async () => {
-    const created = await client.request(CreateTopics, {
-      topics: [{ name: 'backlog', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
-      timeoutMs: 5000,
-      validateOnly: false,
-    });
-    expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
+    await createTopic('backlog');
     const records = encodeRecordBatch({ records: [{ value: Buffer.alloc(900_000, 0x42) }] });
     for (let i = 0; i < 24; i++) {
-      const res = await client.request(
-        Produce,
-        {
-          transactionalId: null,
-          acks: 1,
-          timeoutMs: 5000,
-          topicData: [{ name: 'backlog', partitionData: [{ index: 0, records }] }],
-        },
-        12,
-      );
-      expect(res.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+      expect((await produce(0, records, 1, 'backlog')).errorCode).toBe(ErrorCode.NONE);
     }
     const socket = net.connect(broker.port, broker.host);
     socket.pause();
