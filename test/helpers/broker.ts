@@ -25,3 +25,28 @@ export async function gaugeValue(b: RunningBroker, name: string): Promise<number
   const m = await b.broker.metrics.registry.getSingleMetric(name)?.get();
   return m?.values[0]?.value ?? Number.NaN;
 }
+
+export interface FetchPartitionWant {
+  partition: number;
+  fetchOffset: bigint;
+  partitionMaxBytes: number;
+}
+
+/** A full Fetch request body (no fetch session) for partitions of one topic. Defaults: no wait, minBytes 1, 8 MiB. */
+export function fetchRequest(
+  topic: string,
+  partitions: FetchPartitionWant[],
+  opts: { maxWaitMs?: number; minBytes?: number; maxBytes?: number } = {},
+) {
+  return {
+    maxWaitMs: opts.maxWaitMs ?? 0,
+    minBytes: opts.minBytes ?? 1,
+    maxBytes: opts.maxBytes ?? 8 << 20,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [{ topic, partitions }],
+    forgottenTopicsData: [],
+    rackId: '',
+  };
+}

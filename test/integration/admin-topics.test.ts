@@ -18,7 +18,7 @@ import { Metadata } from '../../protocol/generated/metadata.js';
 import { OffsetForLeaderEpoch } from '../../protocol/generated/offset-for-leader-epoch.js';
 import { Produce } from '../../protocol/generated/produce.js';
 import { encodeRecordBatch } from '../../protocol/records/encode-batch.js';
-import { connectClient, startTestBroker } from '../helpers/broker.js';
+import { connectClient, fetchRequest, startTestBroker } from '../helpers/broker.js';
 
 let broker: RunningBroker;
 let client: KafkaClient;
@@ -171,17 +171,7 @@ describe('DeleteRecords', () => {
     // A fetch below the new log start offset is out of range.
     const fetched = await client.request(
       Fetch,
-      {
-        maxWaitMs: 0,
-        minBytes: 1,
-        maxBytes: 1 << 20,
-        isolationLevel: 0,
-        sessionId: 0,
-        sessionEpoch: -1,
-        topics: [{ topic, partitions: [{ partition: 0, fetchOffset: 3n, partitionMaxBytes: 1 << 20 }] }],
-        forgottenTopicsData: [],
-        rackId: '',
-      },
+      fetchRequest(topic, [{ partition: 0, fetchOffset: 3n, partitionMaxBytes: 1 << 20 }], { maxBytes: 1 << 20 }),
       12,
     );
     expect(fetched.responses[0].partitions[0].errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);

@@ -20,7 +20,7 @@ import { LAST_OFFSET_DELTA, RECORDS_COUNT } from '../../protocol/records/batch-h
 import { crc32c } from '../../protocol/records/crc32c.js';
 import { encodeRecordBatch } from '../../protocol/records/encode-batch.js';
 import { ZERO_UUID } from '../../protocol/uuid.js';
-import { connectClient, startTestBroker } from '../helpers/broker.js';
+import { connectClient, fetchRequest, startTestBroker } from '../helpers/broker.js';
 
 const MAX_REQUEST_BYTES = 65536;
 const MESSAGE_MAX_BYTES = 4096;
@@ -197,17 +197,10 @@ describe('limits', () => {
     const fetchFrame = (correlationId: number) =>
       encodeRequestFrame(
         { apiKey: Fetch.apiKey, apiVersion: 12, correlationId, clientId: 'limits' },
-        {
+        fetchRequest(topic, [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1024 }], {
           maxWaitMs: 150,
-          minBytes: 1,
           maxBytes: 1024,
-          isolationLevel: 0,
-          sessionId: 0,
-          sessionEpoch: -1,
-          topics: [{ topic, partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1024 }] }],
-          forgottenTopicsData: [],
-          rackId: '',
-        },
+        }),
       );
     const raw = new Raw(broker.port);
     await raw.ready();

@@ -13,7 +13,7 @@ import { Produce } from '../../protocol/generated/produce.js';
 import { decodeRecords } from '../../protocol/records/decode-records.js';
 import { encodeRecordBatch } from '../../protocol/records/encode-batch.js';
 import { scanBatches } from '../../protocol/records/record-batch.js';
-import { brokerModes, connectClient, startTestBroker } from '../helpers/broker.js';
+import { brokerModes, connectClient, fetchRequest, startTestBroker } from '../helpers/broker.js';
 
 describe.each(brokerModes)('produce and fetch ($name)', ({ config }) => {
   let broker: RunningBroker;
@@ -74,17 +74,11 @@ describe.each(brokerModes)('produce and fetch ($name)', ({ config }) => {
   async function fetch(partition: number, offset: bigint, maxWaitMs = 0, minBytes = 1) {
     const res = await client.request(
       Fetch,
-      {
+      fetchRequest('orders', [{ partition, fetchOffset: offset, partitionMaxBytes: 1024 * 1024 }], {
         maxWaitMs,
         minBytes,
         maxBytes: 10 * 1024 * 1024,
-        isolationLevel: 0,
-        sessionId: 0,
-        sessionEpoch: -1,
-        topics: [{ topic: 'orders', partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: 1024 * 1024 }] }],
-        forgottenTopicsData: [],
-        rackId: '',
-      },
+      }),
       12,
     );
     return res.responses[0].partitions[0];
@@ -225,23 +219,7 @@ describe.each(brokerModes)('produce and fetch ($name)', ({ config }) => {
       const c = await connectClient(broker);
       for (let i = 0; i < 8; i++) {
         void c
-          .request(
-            Fetch,
-            {
-              maxWaitMs: 0,
-              minBytes: 1,
-              maxBytes: 8 << 20,
-              isolationLevel: 0,
-              sessionId: 0,
-              sessionEpoch: -1,
-              topics: [
-                { topic: 'orders', partitions: [{ partition: 1, fetchOffset: 0n, partitionMaxBytes: 8 << 20 }] },
-              ],
-              forgottenTopicsData: [],
-              rackId: '',
-            },
-            12,
-          )
+          .request(Fetch, fetchRequest('orders', [{ partition: 1, fetchOffset: 0n, partitionMaxBytes: 8 << 20 }]), 12)
           .catch(() => undefined);
       }
       await new Promise((r) => setImmediate(r));
@@ -270,22 +248,9 @@ describe.each(brokerModes)('produce and fetch ($name)', ({ config }) => {
       socket.write(
         encodeRequestFrame(
           { apiKey: 1, apiVersion: 12, correlationId: i, clientId: 'slow-reader' },
-          {
-            maxWaitMs: 0,
-            minBytes: 1,
+          fetchRequest('pooled', [{ partition: 0, fetchOffset: BigInt(offset), partitionMaxBytes: 400_000 }], {
             maxBytes: 400_000,
-            isolationLevel: 0,
-            sessionId: 0,
-            sessionEpoch: -1,
-            topics: [
-              {
-                topic: 'pooled',
-                partitions: [{ partition: 0, fetchOffset: BigInt(offset), partitionMaxBytes: 400_000 }],
-              },
-            ],
-            forgottenTopicsData: [],
-            rackId: '',
-          },
+          }),
         ),
       );
     }
@@ -331,17 +296,9 @@ describe.each(brokerModes)('produce and fetch ($name)', ({ config }) => {
     socket.write(
       encodeRequestFrame(
         { apiKey: 1, apiVersion: 12, correlationId: 1, clientId: 'stalled' },
-        {
-          maxWaitMs: 0,
-          minBytes: 1,
+        fetchRequest('backlog', [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 64 << 20 }], {
           maxBytes: 64 << 20,
-          isolationLevel: 0,
-          sessionId: 0,
-          sessionEpoch: -1,
-          topics: [{ topic: 'backlog', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 64 << 20 }] }],
-          forgottenTopicsData: [],
-          rackId: '',
-        },
+        }),
       ),
     );
     // The ~21 MB response fills the socket's buffers and waits; then a frame with a negative size makes the broker

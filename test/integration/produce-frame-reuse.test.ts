@@ -15,7 +15,7 @@ import { Produce } from '../../protocol/generated/produce.js';
 import { decodeRecords } from '../../protocol/records/decode-records.js';
 import { encodeRecordBatch } from '../../protocol/records/encode-batch.js';
 import { scanBatches } from '../../protocol/records/record-batch.js';
-import { brokerModes, connectClient, startTestBroker } from '../helpers/broker.js';
+import { brokerModes, connectClient, fetchRequest, startTestBroker } from '../helpers/broker.js';
 
 describe.each(brokerModes)('produce frames in reused buffers ($name)', ({ config }) => {
   let broker: RunningBroker;
@@ -82,17 +82,9 @@ describe.each(brokerModes)('produce frames in reused buffers ($name)', ({ config
     while (values.length < count * perBatch) {
       const res = await client.request(
         Fetch,
-        {
-          maxWaitMs: 0,
-          minBytes: 1,
+        fetchRequest(topic, [{ partition: 0, fetchOffset: offset, partitionMaxBytes: 8 << 20 }], {
           maxBytes: 64 * 1024 * 1024,
-          isolationLevel: 0,
-          sessionId: 0,
-          sessionEpoch: -1,
-          topics: [{ topic, partitions: [{ partition: 0, fetchOffset: offset, partitionMaxBytes: 8 << 20 }] }],
-          forgottenTopicsData: [],
-          rackId: '',
-        },
+        }),
         12,
       );
       const records = res.responses[0].partitions[0].records!;
