@@ -20,3 +20,18 @@ export function partsLength(parts: ResponseParts): number {
   for (const p of parts) n += isFileRange(p) ? p.length : p.length;
   return n;
 }
+
+/** `parts` without its first `n` bytes. */
+export function skipBytes(parts: ResponseParts, n: number): ResponseParts {
+  const rest: ResponseParts = [];
+  for (const p of parts) {
+    if (n >= p.length) {
+      n -= p.length;
+      continue;
+    }
+    if (n === 0) rest.push(p);
+    else rest.push(isFileRange(p) ? { ...p, position: p.position + n, length: p.length - n } : p.subarray(n));
+    n = 0;
+  }
+  return rest;
+}

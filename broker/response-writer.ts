@@ -7,7 +7,7 @@
 import { read } from 'node:fs';
 import type { Socket } from 'node:net';
 import { FramePool } from './frame-pool.js';
-import { type FileRange, isFileRange, type ResponseParts } from './outbound.js';
+import { type FileRange, isFileRange, type ResponseParts, skipBytes } from './outbound.js';
 
 /**
  * Buffers the copying path reads file ranges into, reused once the socket has them: a fresh multi-megabyte buffer
@@ -23,7 +23,23 @@ export const copyReadPool = new FramePool();
 export type ZeroCopySend = {
   (socketFd: number, head: Buffer | null, ranges: FileRange[]): Promise<number>;
   abort?(socketFd: number): void;
+  /** Set once zero-copy sends cannot work in this process any more: writers copy from then on. */
+  unavailable?: boolean;
 };
+
+/**
+ * A zero-copy send that could not go on (its thread could not be started): the first `bytesSent` bytes went out,
+ * and the writer sends the rest by copying.
+ */
+export class ZeroCopyUnavailable extends Error {
+  constructor(
+    readonly bytesSent: number,
+    options: { cause: Error },
+  ) {
+    super(`zero-copy send unavailable: ${options.cause.message}`, options);
+    this.name = 'ZeroCopyUnavailable';
+  }
+}
 
 export interface SendCounters {
   zeroCopyBytes: number;
@@ -98,7 +114,7 @@ export class ResponseWriter {
           if (isFileRange(p)) hasRanges = true;
         }
         if (!hasRanges) this.writeBuffers(parts as Buffer[]);
-        else if (this.zeroCopySend) await this.sendZeroCopy(parts);
+        else if (this.zeroCopySend && !this.zeroCopySend.unavailable) await this.sendZeroCopy(parts);
         else await this.sendCopy(parts);
         this.queued -= length;
       }
@@ -171,31 +187,40 @@ export class ResponseWriter {
     const fd = socketFd(this.socket);
     let head: Buffer[] = [];
     let ranges: FileRange[] = [];
-    const flush = async (): Promise<void> => {
-      if (ranges.length === 0) return;
+    let groupStart = 0; // parts[groupStart..] are not sent yet
+    // Sends the group of head buffers and ranges that ends before parts[end]; false when the copying path took over
+    // the rest of the response.
+    const flush = async (end: number): Promise<boolean> => {
+      if (ranges.length === 0) return true;
       const headBytes = head.length === 0 ? null : head.length === 1 ? head[0] : Buffer.concat(head);
       this.nativeSending = true;
       let sent: number;
       try {
         sent = await this.zeroCopySend!(fd, headBytes, ranges);
-      } finally {
+      } catch (err) {
         this.nativeSending = false;
+        if (!(err instanceof ZeroCopyUnavailable)) throw err;
+        await this.sendCopy(skipBytes(parts.slice(groupStart), err.bytesSent));
+        return false;
       }
+      this.nativeSending = false;
       let rangeBytes = 0;
       for (const r of ranges) rangeBytes += r.length;
       this.counters.zeroCopyBytes += rangeBytes;
       if (sent !== rangeBytes + head.reduce((n, b) => n + b.length, 0)) throw new Error('short zero-copy send');
       head = [];
       ranges = [];
+      groupStart = end;
+      return true;
     };
-    for (const p of parts) {
+    for (const [i, p] of parts.entries()) {
       if (isFileRange(p)) ranges.push(p);
       else {
-        if (ranges.length > 0) await flush();
+        if (ranges.length > 0 && !(await flush(i))) return;
         head.push(p);
       }
     }
-    await flush();
+    if (!(await flush(parts.length))) return;
     if (head.length > 0) this.writeBuffers(head);
   }
 

@@ -37,6 +37,11 @@ export interface NativeError extends Error {
   code: string;
   errno: number;
   syscall: string;
+  /**
+   * Set by sendRanges when its send thread could not be started (pthread_create failed): nothing after the bytes
+   * reported sent went out, and no send that needs the thread can work in this process.
+   */
+  noSendThread?: true;
 }
 
 export interface SendRange {
@@ -182,7 +187,7 @@ interface RawAddon {
     head: Uint8Array | null,
     ranges: Float64Array,
     cb: (err: NativeError | null, bytesSent: number) => void,
-  ): { error: NativeError | null; bytesSent: number } | undefined;
+  ): { error: NativeError | null; bytesSent: number; noSendThread?: boolean } | undefined;
   shutdownSocket(socketFd: number): void;
 }
 
@@ -321,7 +326,9 @@ function wrap(raw: RawAddon): NativeAddon {
         packed[i * 3 + 2] = r.length;
       }
       const done = raw.sendRanges(socketFd, head, packed, cb);
-      if (done !== undefined) queueMicrotask(() => cb(done.error, done.bytesSent));
+      if (done === undefined) return;
+      if (done.noSendThread && done.error) done.error.noSendThread = true;
+      queueMicrotask(() => cb(done.error, done.bytesSent));
     },
     shutdownSocket(socketFd) {
       checkInt('socketFd', socketFd, 0, MAX_FD);

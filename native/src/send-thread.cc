@@ -19,6 +19,8 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <vector>
@@ -106,8 +108,20 @@ int Duplicate(SendJob* job, const char** syscall) {
   return 0;
 }
 
+// BERTH_FAULT_SEND_THREAD (tests): the thread never starts, as when pthread_create fails with EAGAIN (a pids or
+// memory limit in a container), so that the broker's fallback to the copying path can be exercised.
+bool StartFaultInjected() {
+  const char* v = getenv("BERTH_FAULT_SEND_THREAD");
+  return v != nullptr && v[0] != '\0' && strcmp(v, "0") != 0;
+}
+
 SendThread* SendThread::Get(napi_env env, int* err, const char** syscall) {
   if (g_sender != nullptr) return g_sender;
+  if (StartFaultInjected()) {
+    *err = EAGAIN;
+    *syscall = "pthread_create";
+    return nullptr;
+  }
   auto* t = new SendThread;
   t->env_ = env;
   const auto fail = [&](const char* call) -> SendThread* {
@@ -290,9 +304,10 @@ void SendThread::Free(uv_handle_t* h) {
 
 }  // namespace
 
-int HandToSendThread(napi_env env, SendJob* job, const char** syscall) {
+int HandToSendThread(napi_env env, SendJob* job, const char** syscall, bool* no_thread) {
   int err = 0;
   SendThread* t = SendThread::Get(env, &err, syscall);
+  *no_thread = t == nullptr;
   if (t == nullptr) return err;
   return t->Hand(job, syscall);
 }

@@ -92,7 +92,8 @@ Step Pump(SendJob* job, size_t budget) {
 
 // sendRanges(socketFd, head: Uint8Array | null, ranges: Float64Array [fd, offset, length]*, cb)
 //   -> undefined when the job continues in the background (cb is called later), or
-//   -> { error: NativeError | null, bytesSent } when it finished in this call (cb is not called).
+//   -> { error: NativeError | null, bytesSent, noSendThread? } when it finished in this call (cb is not called);
+//      noSendThread: the send thread could not be started, and nothing after bytesSent was sent.
 Napi::Value SendRanges(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int sock;
@@ -127,12 +128,13 @@ Napi::Value SendRanges(const Napi::CallbackInfo& info) {
   }
 
   const bool small = job->Remaining() <= kInlineMax;
+  bool no_thread = false;
   if (!small || Pump(job, kInlineMax) != Step::kDone) {
     // Keep the head bytes and the callback until the send thread is done with the job.
     if (job->head_done < job->head_len) job->head = Napi::Persistent(info[1].As<Napi::Object>());
     job->cb = Napi::Persistent(info[3].As<Napi::Function>());
     const char* syscall = "";
-    const int err = HandToSendThread(env, job, &syscall);
+    const int err = HandToSendThread(env, job, &syscall, &no_thread);
     if (err == 0) return env.Undefined();
     job->err = err;
     job->syscall = syscall;
@@ -140,6 +142,8 @@ Napi::Value SendRanges(const Napi::CallbackInfo& info) {
   Napi::Object result = Napi::Object::New(env);
   result.Set("error", job->err != 0 ? MakeNativeError(env, job->err, job->syscall).Value() : env.Null());
   result.Set("bytesSent", Napi::Number::New(env, job->total));
+  // The caller may go on with the unsent rest another way (bytesSent says where it starts).
+  if (no_thread) result.Set("noSendThread", Napi::Boolean::New(env, true));
   delete job;
   return result;
 }

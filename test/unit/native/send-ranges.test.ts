@@ -172,6 +172,35 @@ describe.runIf(native)('sendRanges', () => {
     expect((await c.received).equals(expected)).toBe(true);
   });
 
+  it('says when its send thread cannot be started, with the bytes sent before, and still sends small ranges', () => {
+    const addonPath = fileURLToPath(new URL('../../../build/Release/berth_native.node', import.meta.url));
+    const script = `
+      const fs = require('fs');
+      const net = require('net');
+      const addon = require(${JSON.stringify(addonPath)});
+      const smallFd = fs.openSync(${JSON.stringify(tmp.file('small.log'))}, 'r');
+      const bigFd = fs.openSync(${JSON.stringify(tmp.file('big.log'))}, 'r');
+      const server = net.createServer((peer) => { peer.resume(); server.close(); });
+      server.listen(0, '127.0.0.1', () => {
+        const c = net.connect(server.address().port, '127.0.0.1', () => {
+          const small = addon.sendRanges(c._handle.fd, null, new Float64Array([smallFd, 0, 1000]), () => {});
+          const large = addon.sendRanges(c._handle.fd, null, new Float64Array([bigFd, 0, ${1 << 20}]), () => {});
+          const { error, ...rest } = large;
+          process.stdout.write(JSON.stringify({ small, large: { ...rest, code: error.code, syscall: error.syscall } }));
+          c.destroy();
+        });
+      });`;
+    const out = execFileSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, BERTH_FAULT_SEND_THREAD: '1' },
+    });
+    expect(JSON.parse(out)).toEqual({
+      small: { error: null, bytesSent: 1000 },
+      large: { bytesSent: 0, noSendThread: true, code: 'EAGAIN', syscall: 'pthread_create' },
+    });
+  });
+
   it('keeps sending from its own descriptors when the caller closes the file and the number is reused', async () => {
     const c = await open({ slowReader: true });
     const fileFd = openSync(tmp.file('big.log'), 'r');
@@ -249,12 +278,16 @@ describe.runIf(native)('sendRanges', () => {
   it('does not keep the process alive for a send whose socket was destroyed under it', () => {
     const addonPath = fileURLToPath(new URL('../../../build/Release/berth_native.node', import.meta.url));
     const script = `
+      const fs = require('fs');
       const net = require('net');
       const addon = require(${JSON.stringify(addonPath)});
+      // The file opened here: the parent's descriptors are not inherited.
+      const bigFd = fs.openSync(${JSON.stringify(tmp.file('big.log'))}, 'r');
       const server = net.createServer((peer) => { peer.pause(); server.close(); setTimeout(() => peer.destroy(), 100); });
       server.listen(0, '127.0.0.1', () => {
         const c = net.connect(server.address().port, '127.0.0.1', () => {
-          addon.sendRanges(c._handle.fd, null, new Float64Array([${bigFd}, 0, ${big.length}]), () => {});
+          const r = addon.sendRanges(c._handle.fd, null, new Float64Array([bigFd, 0, ${big.length}]), () => {});
+          if (r !== undefined) throw new Error('expected the send to wait for the reader: ' + JSON.stringify(r));
           setTimeout(() => { c.destroy(); process.stdout.write('destroyed'); }, 50);
         });
       });`;
